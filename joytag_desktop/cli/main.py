@@ -1,0 +1,67 @@
+"""The ``joytag-desktop`` command: a thin layer over the core."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+from joytag_desktop import __version__
+from joytag_desktop.cli import models as models_cmd
+from joytag_desktop.cli import tag as tag_cmd
+from joytag_desktop.errors import JoyTagError
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="joytag-desktop",
+        description="Auto-tag a local image library with the JoyTag model.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    tag_cmd.add_parser(subparsers)
+    models_cmd.add_parser(subparsers)
+    return parser
+
+
+def load_engine(args: argparse.Namespace):
+    """The engine for --model/--device/--batch-size; errors surface as JoyTagError."""
+    from joytag_desktop.model.engine import TaggingEngine
+    from joytag_desktop.model.folder import load_model, resolve_model_path
+
+    model = load_model(resolve_model_path(args.model))
+    engine = TaggingEngine(model, device=args.device, batch_size=args.batch_size)
+    logging.getLogger(__name__).info("model %s on %s", model.folder.path, engine.describe())
+    return engine
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        warnings.filterwarnings("default")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except JoyTagError as exc:
+        print(f"joytag-desktop: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

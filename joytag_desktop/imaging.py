@@ -1,0 +1,133 @@
+"""Opening images safely: one place decides what is an image and why one failed.
+
+Used by the engine, the library scanner and the GUI's thumbnailer.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from joytag_desktop.errors import ImageLoadError
+
+try:  # HEIC/HEIF support is optional at run time but a declared dependency.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - depends on the platform's wheel
+    HEIF_SUPPORTED = False
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+)
+# A 200-megapixel panorama is still a photo; beyond that we refuse rather than exhaust memory.
+MAX_PIXELS = 200_000_000
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def iter_image_files(root: Path) -> Iterator[Path]:
+    """Supported images below ``root`` in a stable order; hidden folders and files are skipped.
+
+    Symlinked folders are not followed, so a link loop cannot hang the walk.
+    """
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and is_image_path(Path(name)):
+                yield Path(dirpath) / name
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given (whatever their extension) and the images inside folders."""
+    for path in paths:
+        if path.is_dir():
+            yield from iter_image_files(path)
+        else:
+            yield path
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """High bit-depth greyscale (16-bit PNG/TIFF, float TIFF) scaled to 8 bits, not clipped."""
+    array = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        array = (array - low) / (high - low or 1.0) * 255.0
+    else:
+        array = array / 257.0
+    return Image.fromarray(np.clip(np.nan_to_num(array), 0, 255).astype(np.uint8), mode="L")
+
+
+def flatten_to_rgb(image: Image.Image) -> Image.Image:
+    """Composite any transparency over white and return an RGB image."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        image = _to_8bit(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode in ("P", "L", "RGB") and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
+    """Decode ``path`` (first frame), apply its EXIF orientation, flatten to RGB.
+
+    ``draft_size`` lets JPEG decoding skip detail (DCT scaling) while keeping the
+    shorter side at least that large; the reference path passes ``None``.
+    Raises ImageLoadError with a reason a user can read.
+    """
+    try:
+        if path.stat().st_size == 0:
+            raise ImageLoadError("empty file (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise ImageLoadError(
+                        f"image too large ({width}x{height}, {width * height / 1e6:.0f} megapixels; "
+                        f"the limit is {MAX_PIXELS / 1e6:.0f})"
+                    )
+                if draft_size and image.format == "JPEG":
+                    scale = min(width, height) / draft_size
+                    if scale >= 2:
+                        image.draft("RGB", (max(1, int(width / scale)), max(1, int(height / scale))))
+                image.load()
+                try:
+                    oriented = ImageOps.exif_transpose(image)
+                except Exception:
+                    oriented = image
+                return flatten_to_rgb(oriented)
+    except ImageLoadError:
+        raise
+    except FileNotFoundError:
+        raise ImageLoadError("file not found") from None
+    except IsADirectoryError:
+        raise ImageLoadError("is a folder, not an image") from None
+    except PermissionError:
+        raise ImageLoadError("permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError("not a recognised image format") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(f"image too large (decompression bomb check: {exc})") from None
+    except MemoryError:
+        raise ImageLoadError("not enough memory to decode the image") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
+        message = str(exc) or type(exc).__name__
+        if "truncated" in message.lower():
+            message = "truncated image data"
+        raise ImageLoadError(f"cannot decode image: {message}") from None

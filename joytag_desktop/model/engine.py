@@ -1,0 +1,198 @@
+"""The inference engine: decode in background threads, batch, run the network, stream results."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from joytag_desktop.errors import ImageLoadError, JoyTagError
+from joytag_desktop.imaging import open_image
+from joytag_desktop.model.folder import LoadedModel
+from joytag_desktop.model.preprocess import reference_tensor
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+
+
+@dataclass
+class TagResult:
+    """The outcome for one image: scores and embedding, or the reason it failed."""
+
+    path: Path
+    scores: np.ndarray | None = None  # float32, one sigmoid score per tag
+    embedding: np.ndarray | None = None  # float32, the pooled feature vector
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def tags_above(self, tags: list[str], threshold: float) -> list[tuple[str, float]]:
+        """(tag, score) pairs at or above ``threshold``, highest score first."""
+        if self.scores is None:
+            return []
+        indices = np.flatnonzero(self.scores >= threshold)
+        order = indices[np.argsort(-self.scores[indices], kind="stable")]
+        return [(tags[i], float(self.scores[i])) for i in order]
+
+
+def resolve_device(requested: str = "auto") -> torch.device:
+    """``auto`` is CUDA when a GPU is usable, else the CPU; ``cuda`` without a GPU is an error."""
+    if requested not in DEVICES and not requested.startswith("cuda:"):
+        raise JoyTagError(f"unknown device {requested!r}: use auto, cpu or cuda")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise JoyTagError("--device cuda was asked for, but PyTorch sees no CUDA GPU here (use --device cpu)")
+    return torch.device(requested)
+
+
+def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
+    """float32 on the CPU unless asked otherwise; bf16 (or fp16 on older GPUs) on CUDA."""
+    if requested not in PRECISIONS:
+        raise JoyTagError(f"unknown precision {requested!r}: use {', '.join(PRECISIONS)}")
+    if requested == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return getattr(torch, requested)
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"CUDA ({torch.cuda.get_device_name(device)})"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def default_batch_size(device: torch.device) -> int:
+    return 64 if device.type == "cuda" else 4
+
+
+class TaggingEngine:
+    """Runs one loaded model on one device.
+
+    ``tag_paths`` streams results in input order while a thread pool decodes and
+    preprocesses the next images, so the network rarely waits for the disk.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        device: str = "auto",
+        batch_size: int | None = None,
+        precision: str = "auto",
+        decode_workers: int | None = None,
+    ) -> None:
+        self.model = model
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, self.device)
+        self.batch_size = max(1, batch_size or default_batch_size(self.device))
+        self.decode_workers = max(1, decode_workers or min(8, os.cpu_count() or 1))
+        self.network = model.network.to(self.device).eval()
+
+    @property
+    def tags(self) -> list[str]:
+        return self.model.tags
+
+    @property
+    def image_size(self) -> int:
+        return self.model.config.image_size
+
+    def describe(self) -> str:
+        precision = str(self.dtype).removeprefix("torch.")
+        return f"{describe_device(self.device)}, {precision}, batch {self.batch_size}"
+
+    def preprocess(self, path: Path) -> torch.Tensor:
+        """Decode and preprocess one file (the reference path). Raises ImageLoadError."""
+        return reference_tensor(open_image(path), self.image_size)
+
+    def _autocast(self):
+        if self.dtype == torch.float32:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+    def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (B, n_tags) and embeddings (B, d_model) as float32 arrays for a (B, 3, S, S) batch."""
+        if self.device.type == "cuda":
+            batch = batch.pin_memory().to(self.device, non_blocking=True)
+        with torch.inference_mode(), self._autocast():
+            logits, embedding = self.network.forward_with_embedding(batch)
+        scores = torch.sigmoid(logits.float())
+        return scores.cpu().numpy(), embedding.float().cpu().numpy()
+
+    def _load(self, path: Path) -> torch.Tensor | str:
+        try:
+            return self.preprocess(path)
+        except ImageLoadError as exc:
+            return str(exc)
+        except Exception as exc:
+            return f"unexpected error while decoding: {type(exc).__name__}: {exc}"
+
+    def tag_paths(
+        self,
+        paths: Iterable[Path],
+        cancel: threading.Event | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> Iterator[TagResult]:
+        """Tag files, yielding one TagResult per path, in order. Stops early when ``cancel`` is set."""
+        window = self.batch_size * 2 + self.decode_workers
+        pending: deque[tuple[Path, Future[torch.Tensor | str]]] = deque()
+        path_iter = iter(paths)
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="joytag-decode") as pool:
+            try:
+                exhausted = False
+                while True:
+                    while not exhausted and len(pending) < window:
+                        path = next(path_iter, None)
+                        if path is None:
+                            exhausted = True
+                            break
+                        pending.append((path, pool.submit(self._load, path)))
+                    if not pending or (cancel is not None and cancel.is_set()):
+                        return
+                    yield from self._next_batch(pending, on_batch)
+            finally:
+                for _, future in pending:
+                    future.cancel()
+
+    def _next_batch(
+        self,
+        pending: deque[tuple[Path, Future[torch.Tensor | str]]],
+        on_batch: Callable[[int], None] | None,
+    ) -> Iterator[TagResult]:
+        """Take decoded items in order until a batch is full, run it, and yield their results."""
+        taken: list[tuple[Path, torch.Tensor | str]] = []
+        good = 0
+        while pending and good < self.batch_size:
+            path, future = pending.popleft()
+            item = future.result()
+            taken.append((path, item))
+            good += not isinstance(item, str)
+        scores: np.ndarray | None = None
+        embeddings: np.ndarray | None = None
+        failure: str | None = None
+        if good:
+            try:
+                scores, embeddings = self.predict(torch.stack([t for _, t in taken if not isinstance(t, str)]))
+            except RuntimeError as exc:  # e.g. CUDA out of memory: report and carry on
+                failure = f"inference failed: {exc}"
+        row = 0
+        for path, item in taken:
+            if isinstance(item, str):
+                yield TagResult(path, error=item)
+            elif failure is not None or scores is None or embeddings is None:
+                yield TagResult(path, error=failure or "inference failed")
+            else:
+                yield TagResult(path, scores=scores[row], embedding=embeddings[row])
+                row += 1
+        if on_batch is not None:
+            on_batch(len(taken))

@@ -1,0 +1,62 @@
+"""Fetching JoyTag from the Hugging Face Hub into the data directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from joytag_desktop import paths
+from joytag_desktop.errors import JoyTagError
+from joytag_desktop.model.folder import DEFAULT_MODEL_NAME, HUB_REPO, REQUIRED_FILES, inspect_folder
+
+
+class DownloadError(JoyTagError):
+    """The model could not be downloaded (no network, hub error, bad files)."""
+
+
+def download_model(
+    repo_id: str = HUB_REPO,
+    name: str = DEFAULT_MODEL_NAME,
+    revision: str | None = None,
+    tqdm_class: Any = None,
+) -> Path:
+    """Download the three model files into ``models/<name>`` and return that folder.
+
+    Files land in a hidden ``.<name>.partial`` folder first (an interrupted download
+    resumes there) and are moved into place only after the folder validates, so a
+    half-downloaded model is never picked up.
+    """
+    import huggingface_hub
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    target = paths.models_dir() / name
+    staging = paths.models_dir() / f".{name}.partial"
+    try:
+        huggingface_hub.snapshot_download(
+            repo_id=repo_id,
+            revision=revision,
+            local_dir=staging,
+            allow_patterns=list(REQUIRED_FILES),
+            tqdm_class=tqdm_class,
+        )
+    except LocalEntryNotFoundError:
+        raise DownloadError(
+            f"Could not reach the Hugging Face Hub to download {repo_id}: no network connection? "
+            "Download config.json, model.safetensors and top_tags.txt on another machine and "
+            "pass their folder with --model DIR."
+        ) from None
+    except HfHubHTTPError as exc:
+        raise DownloadError(f"The Hugging Face Hub refused the download of {repo_id}: {exc}") from None
+    except OSError as exc:  # network errors of the HTTP client are OSErrors too
+        raise DownloadError(f"Downloading {repo_id} failed: {exc}") from None
+    except Exception as exc:
+        raise DownloadError(f"Downloading {repo_id} failed ({type(exc).__name__}): {exc}") from None
+    inspect_folder(staging)  # raises ModelFolderError if the files are not a usable model
+    if target.exists():
+        shutil.rmtree(target)
+    for name_in_repo in REQUIRED_FILES:
+        target.mkdir(parents=True, exist_ok=True)
+        (staging / name_in_repo).replace(target / name_in_repo)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -1,0 +1,44 @@
+"""Turning a decoded image into the model's input, exactly as the reference does."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+MEAN = (0.48145466, 0.4578275, 0.40821073)
+STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def pad_to_square(image: Image.Image) -> Image.Image:
+    """Centre ``image`` on a white square of side max(w, h)."""
+    width, height = image.size
+    side = max(width, height)
+    if width == height:
+        return image
+    square = Image.new("RGB", (side, side), (255, 255, 255))
+    square.paste(image, ((side - width) // 2, (side - height) // 2))
+    return square
+
+
+def reference_pixels(image: Image.Image, image_size: int) -> Image.Image:
+    """Pad to square and, if needed, resize with Pillow's bicubic filter."""
+    square = pad_to_square(image)
+    if square.size[0] != image_size:
+        square = square.resize((image_size, image_size), Image.Resampling.BICUBIC)
+    return square
+
+
+_MEAN = torch.tensor(MEAN).view(3, 1, 1)
+_STD = torch.tensor(STD).view(3, 1, 1)
+
+
+def normalise(pixels: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(H, W, 3) uint8 pixels to a normalised (3, H, W) float32 tensor."""
+    tensor = torch.as_tensor(np.array(pixels, dtype=np.uint8, copy=True)).permute(2, 0, 1).float() / 255.0
+    return (tensor - _MEAN) / _STD
+
+
+def reference_tensor(image: Image.Image, image_size: int) -> torch.Tensor:
+    """The reference preprocessing of an RGB image: (3, S, S) float32."""
+    return normalise(np.asarray(reference_pixels(image, image_size)))

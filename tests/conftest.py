@@ -1,0 +1,50 @@
+"""Shared fixtures: the parity fixture copied from the JoyTag format spec, isolated state, image makers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+# Qt runs without a display in tests (pytest-qt creates the QApplication).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FORMAT_DIR = FIXTURES / "joytag-format"
+IMAGES_DIR = FORMAT_DIR / "images"
+MODEL_NAMES = ("tiny-released-shape", "tiny-learned-pos")
+SAMPLE_IMAGES = tuple(sorted(p.name for p in IMAGES_DIR.iterdir()))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data directory and no model from the environment."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("JOYTAG_DESKTOP_HOME", str(home))
+    monkeypatch.delenv("JOYTAG_DESKTOP_MODEL", raising=False)
+    monkeypatch.delenv("JOYTAG_DESKTOP_DB", raising=False)
+    # Never reach the network from a test, even by accident.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture
+def tiny_model_dir() -> Path:
+    return FORMAT_DIR / "tiny-released-shape"
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path, tiny_model_dir: Path) -> Path:
+    """A writable copy of the small model, for tests that break it."""
+    target = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, target)
+    for name in ("expected.json", "input-astronaut.npy", "input-logo.npy"):
+        (target / name).unlink()
+    return target
+
+
+def expected_cases(model_name: str) -> dict:
+    return json.loads((FORMAT_DIR / model_name / "expected.json").read_text())["cases"]
