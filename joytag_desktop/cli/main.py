@@ -6,10 +6,10 @@ import argparse
 import logging
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 
 from joytag_desktop import __version__
+from joytag_desktop.cli import library_cmds
 from joytag_desktop.cli import models as models_cmd
 from joytag_desktop.cli import tag as tag_cmd
 from joytag_desktop.errors import JoyTagError
@@ -24,9 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    parser.add_argument(
+        "--db", metavar="PATH_OR_URL",
+        help="library database: a SQLite file or a SQLAlchemy URL (default: $JOYTAG_DESKTOP_DB, else the data folder)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     tag_cmd.add_parser(subparsers)
     models_cmd.add_parser(subparsers)
+    library_cmds.add_parsers(subparsers)
     return parser
 
 
@@ -48,8 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:
-        warnings.filterwarnings("default")
     if args.command is None:
         parser.print_help()
         return 0

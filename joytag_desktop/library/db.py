@@ -1,0 +1,100 @@
+"""Opening the library database: URL resolution, SQLite pragmas, automatic migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, Integer, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+
+from joytag_desktop import paths
+from joytag_desktop.errors import JoyTagError
+
+DB_ENV = "JOYTAG_DESKTOP_DB"
+DEFAULT_DB_NAME = "library.sqlite3"
+BUSY_TIMEOUT_MS = 30_000
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class DatabaseVersionError(JoyTagError):
+    """The database was written by a newer version of the app."""
+
+
+class LibraryOpenError(JoyTagError):
+    """The database cannot be opened (bad URL, not a database, unwritable)."""
+
+
+def database_url(path_or_url: str | os.PathLike[str] | None = None) -> str:
+    """``--db`` value, else ``$JOYTAG_DESKTOP_DB``, else the data directory's SQLite file."""
+    value = path_or_url or os.environ.get(DB_ENV)
+    if not value:
+        return f"sqlite:///{paths.data_dir() / DEFAULT_DB_NAME}"
+    text = os.fspath(value)
+    if "://" in text:
+        return text
+    path = Path(text).expanduser().resolve()
+    return f"sqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API connection
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def _alembic_config(connection) -> Config:  # noqa: ANN001
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; refuse a database from a newer app."""
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    known = {rev.revision for rev in script.walk_revisions()}
+    with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+        unknown = [rev for rev in current if rev not in known]
+        if unknown:
+            raise DatabaseVersionError(
+                f"The library database was created by a newer version of JoyTag Desktop "
+                f"(schema revision {', '.join(unknown)}). Upgrade the app; the database was not changed."
+            )
+        if set(current) != {script.get_current_head()}:
+            command.upgrade(_alembic_config(connection), "head")
+
+
+def open_engine(path_or_url: str | os.PathLike[str] | None = None) -> Engine:
+    """An Engine for the library with pragmas set and the schema migrated."""
+    url = database_url(path_or_url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise LibraryOpenError(f"not a database path or URL: {url!r} ({exc})") from None
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {})
+    except (ArgumentError, ImportError) as exc:
+        raise LibraryOpenError(f"cannot use database {url!r}: {exc}") from None
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        migrate(engine)
+    except (DatabaseError, OperationalError) as exc:
+        engine.dispose()
+        raise LibraryOpenError(f"cannot open the library database {url}: {exc.orig}") from None
+    return engine

@@ -1,0 +1,518 @@
+"""The library: roots, images, tags and scores in one database, and the operations on them.
+
+The GUI, the CLI and the worker all go through this class; it never imports Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from joytag_desktop.errors import JoyTagError
+from joytag_desktop.library import db
+from joytag_desktop.library.query import Node, parse, tag_terms
+from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_moved, scan_root
+from joytag_desktop.library.schema import (
+    PRESENT_SCORE,
+    REMOVED_SCORE,
+    Image,
+    ImageTag,
+    Root,
+    Setting,
+    Source,
+    Status,
+    Tag,
+    TagHistogram,
+    TagThreshold,
+)
+from joytag_desktop.library.search import TagResolver, build_select, glob_to_like
+from joytag_desktop.library.thresholds import DEFAULT_STORAGE_FLOOR, DEFAULT_THRESHOLD, PRESETS, check_threshold
+
+log = logging.getLogger(__name__)
+
+
+class LibraryError(JoyTagError):
+    """A library operation the user asked for cannot be done (unknown root, unknown tag…)."""
+
+
+@dataclass
+class TagView:
+    """One tag of one image as the details panel and ``search --format jsonl`` show it."""
+
+    name: str
+    score: float  # effective score: the AI score, 1.0 for manual/imported additions, -1.0 for removals
+    source: str
+    ai_score: float | None
+    threshold: float
+
+    @property
+    def present(self) -> bool:
+        return self.score >= self.threshold
+
+
+@dataclass
+class ImageResult:
+    """Outcome of tagging one library image, as the engine produced it."""
+
+    image_id: int
+    scores: np.ndarray | None
+    embedding: np.ndarray | None
+    error: str | None
+
+
+@dataclass
+class SearchResult:
+    ids: list[int]
+    warnings: list[str]
+
+
+def _now() -> datetime:
+    return datetime.now()
+
+
+class Library:
+    """A library database. Thread-safe: each call uses its own short transaction."""
+
+    def __init__(self, database: str | os.PathLike[str] | None = None) -> None:
+        self.engine = db.open_engine(database)
+        self.url = str(self.engine.url)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self._tag_ids: dict[str, int] = {}
+        self._tag_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- settings -------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        with self.Session() as session:
+            value = session.get(Setting, key)
+            return value.value if value is not None else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.Session.begin() as session:
+            session.merge(Setting(key=key, value=value))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.get_setting("threshold", str(DEFAULT_THRESHOLD)))
+
+    def set_threshold(self, value: float) -> None:
+        self.set_setting("threshold", repr(check_threshold(value)))
+
+    def apply_preset(self, name: str) -> float:
+        if name not in PRESETS:
+            raise LibraryError(f"unknown preset {name!r}: use {', '.join(PRESETS)}")
+        self.set_threshold(PRESETS[name])
+        return PRESETS[name]
+
+    @property
+    def storage_floor(self) -> float:
+        return float(self.get_setting("storage_floor", str(DEFAULT_STORAGE_FLOOR)))
+
+    def set_storage_floor(self, value: float) -> None:
+        self.set_setting("storage_floor", repr(check_threshold(value, "storage floor")))
+
+    def tag_thresholds(self) -> dict[str, float]:
+        with self.Session() as session:
+            rows = session.execute(select(Tag.name, TagThreshold.threshold).join(Tag, Tag.id == TagThreshold.tag_id))
+            return dict(rows.all())
+
+    def set_tag_threshold(self, tag: str, value: float | None) -> None:
+        """Override the threshold of one tag; None removes the override."""
+        tag_id = self.tag_id(tag)
+        if tag_id is None:
+            raise LibraryError(f"unknown tag {tag!r}")
+        with self.Session.begin() as session:
+            if value is None:
+                session.execute(delete(TagThreshold).where(TagThreshold.tag_id == tag_id))
+            else:
+                session.merge(TagThreshold(tag_id=tag_id, threshold=check_threshold(value)))
+
+    def _threshold_lookup(self, threshold: float | None) -> Callable[[int], float]:
+        base = self.threshold if threshold is None else check_threshold(threshold)
+        with self.Session() as session:
+            overrides = dict(session.execute(select(TagThreshold.tag_id, TagThreshold.threshold)).all())
+        return lambda tag_id: overrides.get(tag_id, base)
+
+    # --- roots ----------------------------------------------------------------------------
+
+    def add_root(self, path: str | os.PathLike[str], watched: bool = True) -> Root:
+        """Add a folder to the library (not scanned yet). Adding a known folder updates ``watched``."""
+        folder = Path(path).expanduser().resolve()
+        if not folder.is_dir():
+            raise LibraryError(f"{folder} is not a folder")
+        text = str(folder)
+        with self.Session.begin() as session:
+            for other in session.scalars(select(Root)):
+                if other.path != text and (text.startswith(other.path + os.sep) or other.path.startswith(text + os.sep)):
+                    raise LibraryError(f"{folder} overlaps the library folder {other.path}")
+            root = session.scalar(select(Root).where(Root.path == text))
+            if root is None:
+                root = Root(path=text, watched=watched, added_at=_now(), online=True)
+                session.add(root)
+            else:
+                root.watched = watched
+        return root
+
+    def roots(self) -> list[Root]:
+        with self.Session() as session:
+            return list(session.scalars(select(Root).order_by(Root.path)))
+
+    def find_root(self, path: str | os.PathLike[str]) -> Root:
+        text = str(Path(path).expanduser().resolve())
+        with self.Session() as session:
+            root = session.scalar(select(Root).where(Root.path == text))
+        if root is None:
+            raise LibraryError(f"{text} is not a library folder")
+        return root
+
+    def set_watched(self, path: str | os.PathLike[str], watched: bool) -> None:
+        root = self.find_root(path)
+        with self.Session.begin() as session:
+            session.execute(update(Root).where(Root.id == root.id).values(watched=watched))
+
+    def remove_root(self, path: str | os.PathLike[str]) -> int:
+        """Forget a folder and its images (the files are not touched). Returns how many images were dropped."""
+        root = self.find_root(path)
+        with self.Session.begin() as session:
+            # Marking them missing first keeps the tag histogram exact (its triggers see the status change).
+            session.execute(update(Image).where(Image.root_id == root.id).values(status=Status.MISSING))
+            dropped = session.execute(delete(Image).where(Image.root_id == root.id)).rowcount
+            session.execute(delete(Root).where(Root.id == root.id))
+        return dropped
+
+    # --- scanning -------------------------------------------------------------------------
+
+    def scan(
+        self,
+        roots: Iterable[str | os.PathLike[str]] | None = None,
+        progress: ScanProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScanReport:
+        """Rescan the given roots (default: all); moves across roots are recognised too."""
+        targets = [self.find_root(p) for p in roots] if roots is not None else self.roots()
+        report = ScanReport()
+        new_ids: list[int] = []
+        with self.engine.connect() as connection:
+            for root in targets:
+                root_report, added = scan_root(connection, root, progress, cancel)
+                report.merge(root_report)
+                new_ids += added
+                if report.cancelled:
+                    break
+            report.moved = adopt_moved(connection, new_ids)
+            report.added -= report.moved
+        return report
+
+    def purge_missing(self) -> int:
+        """Delete images marked missing (and their tags). Returns how many were removed."""
+        with self.Session.begin() as session:
+            return session.execute(delete(Image).where(Image.status == Status.MISSING)).rowcount
+
+    # --- tags -----------------------------------------------------------------------------
+
+    def ensure_tags(self, names: Sequence[str]) -> list[int]:
+        """Ids of these tags, creating the ones the library does not know yet."""
+        with self._tag_lock:
+            unknown = [name for name in names if name not in self._tag_ids]
+            if unknown:
+                with self.Session.begin() as session:
+                    session.execute(
+                        sqlite_insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
+                        [{"name": name} for name in dict.fromkeys(unknown)],
+                    )
+                    self._tag_ids.update(
+                        session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(unknown))).all()
+                    )
+            return [self._tag_ids[name] for name in names]
+
+    def tag_id(self, name: str) -> int | None:
+        if name in self._tag_ids:
+            return self._tag_ids[name]
+        with self.Session() as session:
+            tag_id = session.scalar(select(Tag.id).where(Tag.name == name))
+        if tag_id is not None:
+            self._tag_ids[name] = tag_id
+        return tag_id
+
+    def _lookup_tags(self, name: str, exact: bool) -> list[int]:
+        with self.Session() as session:
+            if not exact and ("*" in name or "?" in name):
+                pattern = glob_to_like(name)
+                return list(session.scalars(select(Tag.id).where(Tag.name.like(pattern, escape="\\"))))
+            found = session.scalar(select(Tag.id).where(Tag.name == name))
+            if found is not None:
+                return [found]
+            if exact:
+                spaced = name.replace(" ", "_")
+                found = session.scalar(select(Tag.id).where(Tag.name == spaced))
+                return [found] if found is not None else []
+            return list(session.scalars(select(Tag.id).where(func.lower(Tag.name) == name.lower())))
+
+    # --- tagging results ------------------------------------------------------------------
+
+    def pending_images(self, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        with self.Session() as session:
+            rows = session.execute(
+                select(Image.id, Image.path)
+                .where(Image.status == Status.PENDING, Image.id > after_id)
+                .order_by(Image.id)
+                .limit(limit)
+            )
+            return [(row.id, row.path) for row in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.Session() as session:
+            rows = session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
+            return {status: 0 for status in Status.ALL} | dict(rows)
+
+    def store_results(self, results: Sequence[ImageResult], model_name: str, tags: Sequence[str]) -> None:
+        """Write one batch of engine results in one transaction.
+
+        AI rows are replaced; manual and imported rows keep their effective score and only
+        get the new ``ai_score``, so hand corrections survive retagging.
+        """
+        tag_ids = np.asarray(self.ensure_tags(tags), dtype=np.int64)
+        floor = self.storage_floor
+        now = _now()
+        ok = [r for r in results if r.error is None and r.scores is not None]
+        ok_ids = [r.image_id for r in ok]
+        with self.Session.begin() as session:
+            kept = set(
+                session.execute(
+                    select(ImageTag.image_id, ImageTag.tag_id).where(
+                        ImageTag.image_id.in_(ok_ids), ImageTag.source != Source.AI
+                    )
+                )
+            )
+            session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ok_ids), ImageTag.source == Source.AI))
+            session.execute(
+                update(ImageTag).where(ImageTag.image_id.in_(ok_ids)).values(ai_score=None)
+            )
+            new_rows: list[dict] = []
+            kept_updates: list[dict] = []
+            for result in ok:
+                scores = result.scores
+                assert scores is not None
+                for index in np.flatnonzero(scores >= floor):
+                    tag_id = int(tag_ids[index])
+                    score = float(scores[index])
+                    if (result.image_id, tag_id) in kept:
+                        kept_updates.append({"i": result.image_id, "t": tag_id, "s": score})
+                    else:
+                        new_rows.append(
+                            {"image_id": result.image_id, "tag_id": tag_id, "source": Source.AI,
+                             "score": score, "ai_score": score}
+                        )
+                session.execute(
+                    update(Image).where(Image.id == result.image_id).values(
+                        status=Status.TAGGED, error=None, model=model_name, tagged_at=now,
+                        embedding=None if result.embedding is None
+                        else result.embedding.astype("<f2").tobytes(),
+                    )
+                )
+            if new_rows:
+                session.execute(insert(ImageTag), new_rows)
+            if kept_updates:
+                from sqlalchemy import bindparam
+
+                session.connection().execute(
+                    update(ImageTag)
+                    .where(ImageTag.image_id == bindparam("i"), ImageTag.tag_id == bindparam("t"))
+                    .values(ai_score=bindparam("s")),
+                    kept_updates,
+                )
+            for result in results:
+                if result.error is not None:
+                    session.execute(
+                        update(Image).where(Image.id == result.image_id).values(status=Status.ERROR, error=result.error)
+                    )
+
+    def set_manual_tag(self, image_ids: Iterable[int], tag: str, present: bool | None) -> int:
+        """Add (True) or remove (False) ``tag`` by hand on images, or drop the manual override (None).
+
+        A manual edit overrides the model and survives retagging. Returns how many images changed.
+        """
+        tag = tag.strip()
+        if not tag:
+            raise LibraryError("a tag name cannot be empty")
+        (tag_id,) = self.ensure_tags([tag])
+        ids = list(dict.fromkeys(image_ids))
+        changed = 0
+        with self.Session.begin() as session:
+            existing = {
+                row.image_id: row
+                for row in session.execute(
+                    select(ImageTag.image_id, ImageTag.source, ImageTag.ai_score).where(
+                        ImageTag.image_id.in_(ids), ImageTag.tag_id == tag_id
+                    )
+                )
+            }
+            for image_id in ids:
+                row = existing.get(image_id)
+                if present is None:
+                    if row is None or row.source != Source.MANUAL:
+                        continue
+                    if row.ai_score is None:
+                        session.execute(
+                            delete(ImageTag).where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
+                        )
+                    else:
+                        session.execute(
+                            update(ImageTag)
+                            .where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
+                            .values(source=Source.AI, score=row.ai_score)
+                        )
+                    changed += 1
+                    continue
+                score = PRESENT_SCORE if present else REMOVED_SCORE
+                if row is None:
+                    session.execute(
+                        insert(ImageTag).values(
+                            image_id=image_id, tag_id=tag_id, source=Source.MANUAL, score=score, ai_score=None
+                        )
+                    )
+                else:
+                    session.execute(
+                        update(ImageTag)
+                        .where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
+                        .values(source=Source.MANUAL, score=score)
+                    )
+                changed += 1
+        return changed
+
+    def image_tags(self, image_id: int, threshold: float | None = None) -> list[TagView]:
+        """Every stored tag of an image, best first, with its source and whether it counts at the threshold."""
+        threshold_for = self._threshold_lookup(threshold)
+        with self.Session() as session:
+            rows = session.execute(
+                select(Tag.id, Tag.name, ImageTag.score, ImageTag.source, ImageTag.ai_score)
+                .join(Tag, Tag.id == ImageTag.tag_id)
+                .where(ImageTag.image_id == image_id)
+                .order_by(ImageTag.score.desc(), Tag.name)
+            ).all()
+        return [
+            TagView(row.name, row.score, Source.NAMES[row.source], row.ai_score, threshold_for(row.id))
+            for row in rows
+        ]
+
+    def image(self, image_id: int) -> Image | None:
+        with self.Session() as session:
+            return session.get(Image, image_id)
+
+    def images(self, ids: Sequence[int]) -> list[Image]:
+        """Images by id, in the order given."""
+        with self.Session() as session:
+            found = {img.id: img for img in session.scalars(select(Image).where(Image.id.in_(list(ids))))}
+        return [found[i] for i in ids if i in found]
+
+    def image_by_path(self, path: str | os.PathLike[str]) -> Image | None:
+        with self.Session() as session:
+            return session.scalar(select(Image).where(Image.path == str(Path(path).resolve())))
+
+    # --- search ---------------------------------------------------------------------------
+
+    def _compile(self, query: str | Node, threshold: float | None) -> tuple[Node, TagResolver]:
+        node = parse(query) if isinstance(query, str) else query
+        return node, TagResolver(self._lookup_tags, self._threshold_lookup(threshold))
+
+    def search(
+        self,
+        query: str | Node,
+        threshold: float | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        sort: str = "path",
+    ) -> SearchResult:
+        """Ids of matching images in ``sort`` order. Raises QueryError for a malformed query."""
+        node, resolver = self._compile(query, threshold)
+        score_ids: list[int] = []
+        if sort.lstrip("-") == "score":
+            for term in tag_terms(node):
+                score_ids += resolver.lookup(term.name, term.exact)
+        statement = build_select(node, resolver, sort, score_ids)
+        if limit is not None:
+            statement = statement.limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        with self.engine.connect() as connection:
+            ids = list(connection.execute(statement).scalars())
+        return SearchResult(ids, resolver.warnings)
+
+    def count(self, query: str | Node, threshold: float | None = None) -> int:
+        node, resolver = self._compile(query, threshold)
+        inner = build_select(node, resolver).order_by(None).subquery()
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(inner)).scalar_one()
+
+    def autocomplete(self, prefix: str, limit: int = 15, threshold: float | None = None) -> list[tuple[str, int]]:
+        """Tags starting with ``prefix`` and how many images have them at the threshold, most used first."""
+        base = self.threshold if threshold is None else check_threshold(threshold)
+        prefix = prefix.lstrip("-")
+        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), db.Integer)
+        statement = (
+            select(Tag.name, func.coalesce(func.sum(TagHistogram.count), 0).label("n"))
+            .join(TagThreshold, TagThreshold.tag_id == Tag.id, isouter=True)
+            .join(TagHistogram, and_(TagHistogram.tag_id == Tag.id, TagHistogram.bucket >= bucket_floor), isouter=True)
+            .group_by(Tag.id)
+            .order_by(func.coalesce(func.sum(TagHistogram.count), 0).desc(), Tag.name)
+            .limit(limit)
+        )
+        if prefix:
+            # A range on the unique index instead of LIKE, so punctuation needs no escaping.
+            statement = statement.where(Tag.name >= prefix, Tag.name < prefix + "\U0010ffff")
+        with self.engine.connect() as connection:
+            return [(row.name, int(row.n)) for row in connection.execute(statement)]
+
+    def tag_counts(self, threshold: float | None = None, contains: str = "", limit: int | None = None
+                   ) -> list[tuple[str, int]]:
+        """Every tag in use with its image count at the threshold (for the GUI's tag list)."""
+        base = self.threshold if threshold is None else check_threshold(threshold)
+        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), db.Integer)
+        total = func.sum(TagHistogram.count)
+        statement = (
+            select(Tag.name, total.label("n"))
+            .join(TagHistogram, TagHistogram.tag_id == Tag.id)
+            .join(TagThreshold, TagThreshold.tag_id == Tag.id, isouter=True)
+            .where(TagHistogram.bucket >= bucket_floor)
+            .group_by(Tag.id)
+            .having(total > 0)
+            .order_by(total.desc(), Tag.name)
+        )
+        if contains:
+            statement = statement.where(Tag.name.like(f"%{glob_to_like(contains)}%", escape="\\"))
+        if limit:
+            statement = statement.limit(limit)
+        with self.engine.connect() as connection:
+            return [(row.name, int(row.n)) for row in connection.execute(statement)]
+
+    def rebuild_histogram(self) -> None:
+        """Recompute the tag histogram from scratch (after bulk loads or to repair)."""
+        with self.engine.begin() as connection:
+            connection.execute(delete(TagHistogram))
+            bucket = func.cast(func.min(ImageTag.score, 1.0) * 100, db.Integer)
+            counted = (
+                select(ImageTag.tag_id, bucket.label("bucket"), func.count().label("count"))
+                .join(Image, Image.id == ImageTag.image_id)
+                .where(ImageTag.score >= 0, Image.status != Status.MISSING)
+                .group_by(ImageTag.tag_id, bucket)
+            )
+            connection.execute(insert(TagHistogram).from_select(["tag_id", "bucket", "count"], counted))

@@ -1,0 +1,295 @@
+"""Scanning library roots: new, changed, moved and vanished files, incrementally.
+
+A file whose size and mtime are unchanged is not read. A new file is hashed; if an
+image with the same content hash went missing, the new path is that image moved or
+renamed, and it keeps its tags. A root that is not reachable is *offline*: nothing in
+it is marked missing because a drive was unplugged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from joytag_desktop.imaging import MAX_PIXELS, is_image_path
+from joytag_desktop.library.schema import Image, Root, Status
+from joytag_desktop.metadata.exif import read_exif
+
+log = logging.getLogger(__name__)
+ScanProgress = Callable[[str, int], None]  # (root path, files seen so far)
+_WRITE_BATCH = 500
+
+
+@dataclass
+class ScanReport:
+    added: int = 0
+    changed: int = 0
+    moved: int = 0
+    missing: int = 0
+    restored: int = 0
+    unchanged: int = 0
+    offline: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    cancelled: bool = False
+
+    def merge(self, other: ScanReport) -> None:
+        for name in ("added", "changed", "moved", "missing", "restored", "unchanged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.offline += other.offline
+        self.errors += other.errors
+        self.cancelled = self.cancelled or other.cancelled
+
+    def summary(self) -> str:
+        parts = [f"{self.added} new", f"{self.changed} changed", f"{self.moved} moved",
+                 f"{self.missing} missing", f"{self.unchanged} unchanged"]
+        if self.restored:
+            parts.append(f"{self.restored} back")
+        if self.errors:
+            parts.append(f"{len(self.errors)} unreadable")
+        if self.offline:
+            parts.append(f"{len(self.offline)} root(s) offline")
+        return ", ".join(parts)
+
+
+def hash_file(path: Path | str) -> str:
+    """SHA-256 of the file's bytes: identifies content across moves and renames."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass
+class FileFacts:
+    """What the library records about a file when it is new or changed."""
+
+    size: int
+    mtime: float
+    content_hash: str
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    error: str | None = None
+    exif: dict = field(default_factory=dict)
+
+    def columns(self) -> dict:
+        return {
+            "size": self.size, "mtime": self.mtime, "content_hash": self.content_hash, "width": self.width,
+            "height": self.height, "format": self.format, **self.exif,
+        }
+
+
+def read_facts(path: str, size: int, mtime: float) -> FileFacts:
+    """Hash, dimensions, format and EXIF facts. Raises OSError when the file cannot be read at all."""
+    facts = FileFacts(size=size, mtime=mtime, content_hash=hash_file(path))
+    try:
+        with PILImage.open(path) as image:
+            facts.width, facts.height = image.size
+            facts.format = image.format
+        if facts.width * facts.height > MAX_PIXELS:
+            facts.error = f"image too large ({facts.width}x{facts.height})"
+    except UnidentifiedImageError:
+        facts.error = "not a recognised image format" if size else "empty file (0 bytes)"
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
+        facts.error = f"cannot read image header: {exc}"
+    if facts.error is None:
+        exif = read_exif(Path(path))
+        facts.exif = {
+            "taken_at": exif.taken_at, "camera_make": exif.camera_make,
+            "camera_model": exif.camera_model, "orientation": exif.orientation,
+        }
+    return facts
+
+
+def walk_images(root: str, errors: list[tuple[str, str]]) -> Iterator[os.DirEntry[str]]:
+    """Image files below ``root`` (hidden entries skipped, symlinked folders not followed)."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                children = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            errors.append((folder, exc.strerror or str(exc)))
+            continue
+        subfolders = []
+        for entry in children:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif entry.is_file() and is_image_path(Path(entry.name)):
+                    yield entry
+            except OSError as exc:
+                errors.append((entry.path, exc.strerror or str(exc)))
+        stack.extend(reversed(subfolders))
+
+
+def root_is_offline(root_path: str, has_images: bool) -> str | None:
+    """Why a root cannot be scanned now, or None when it can."""
+    if not os.path.exists(root_path):
+        return "folder not found (drive disconnected?)"
+    if not os.path.isdir(root_path):
+        return "not a folder"
+    if not os.access(root_path, os.R_OK | os.X_OK):
+        return "permission denied"
+    if has_images:
+        try:
+            with os.scandir(root_path) as entries:
+                if next(entries, None) is None:
+                    return "folder is empty (drive not mounted?)"
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _valid_text(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def new_image_row(root_id: int, path: str, facts: FileFacts, now: datetime) -> dict:
+    return {
+        "root_id": root_id, "path": path, "folder": os.path.dirname(path),
+        "ext": os.path.splitext(path)[1].lstrip(".").lower(), **facts.columns(),
+        "status": Status.ERROR if facts.error else Status.PENDING, "error": facts.error, "added_at": now,
+    }
+
+
+def scan_root(
+    connection: Connection,
+    root: Root,
+    progress: ScanProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[ScanReport, list[int]]:
+    """Scan one root inside ``connection``'s transaction(s); return the report and ids of new rows."""
+    report = ScanReport()
+    known = {
+        row.path: row
+        for row in connection.execute(
+            select(Image.id, Image.path, Image.size, Image.mtime, Image.status, Image.content_hash, Image.model)
+            .where(Image.root_id == root.id)
+        )
+    }
+    has_images = any(row.status != Status.MISSING for row in known.values())
+    reason = root_is_offline(root.path, has_images)
+    if reason:
+        connection.execute(update(Root).where(Root.id == root.id).values(online=False))
+        report.offline.append(f"{root.path}: {reason}")
+        return report, []
+    now = datetime.now()
+    seen: set[str] = set()
+    inserts: list[dict] = []
+    new_ids: list[int] = []
+
+    def flush() -> None:
+        if inserts:
+            new_ids.extend(connection.execute(insert(Image).returning(Image.id), inserts).scalars())
+            inserts.clear()
+            connection.commit()
+
+    for count, entry in enumerate(walk_images(root.path, report.errors), start=1):
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True
+            break
+        if progress is not None and count % 200 == 0:
+            progress(root.path, count)
+        path = entry.path
+        if not _valid_text(path):
+            report.errors.append((path, "file name is not valid UTF-8; rename it to index it"))
+            continue
+        seen.add(path)
+        try:
+            stat = entry.stat()
+        except OSError as exc:
+            report.errors.append((path, exc.strerror or str(exc)))
+            continue
+        row = known.get(path)
+        if row is not None and row.size == stat.st_size and row.mtime == stat.st_mtime and row.status != Status.MISSING:
+            report.unchanged += 1
+            continue
+        try:
+            facts = read_facts(path, stat.st_size, stat.st_mtime)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            report.errors.append((path, reason))
+            if row is None:
+                inserts.append(new_image_row(root.id, path, FileFacts(stat.st_size, stat.st_mtime, ""), now)
+                               | {"status": Status.ERROR, "error": reason, "content_hash": None})
+            else:
+                connection.execute(update(Image).where(Image.id == row.id).values(status=Status.ERROR, error=reason))
+            continue
+        if row is None:
+            inserts.append(new_image_row(root.id, path, facts, now))
+            report.added += 1
+            if len(inserts) >= _WRITE_BATCH:
+                flush()
+            continue
+        same_content = facts.content_hash == row.content_hash
+        if row.status == Status.MISSING:
+            report.restored += 1
+        else:
+            report.changed += 1
+        if facts.error:
+            status = Status.ERROR
+        elif same_content and row.model is not None:
+            status = Status.TAGGED
+        else:
+            status = Status.PENDING
+        connection.execute(
+            update(Image).where(Image.id == row.id).values(**facts.columns(), status=status, error=facts.error)
+        )
+    flush()
+    if not report.cancelled:
+        vanished = [row.id for path, row in known.items() if path not in seen and row.status != Status.MISSING]
+        for start in range(0, len(vanished), _WRITE_BATCH):
+            chunk = vanished[start : start + _WRITE_BATCH]
+            connection.execute(update(Image).where(Image.id.in_(chunk)).values(status=Status.MISSING))
+        report.missing = len(vanished)
+        connection.execute(update(Root).where(Root.id == root.id).values(online=True, last_scan_at=now))
+    connection.commit()
+    return report, new_ids
+
+
+def adopt_moved(connection: Connection, new_ids: list[int]) -> int:
+    """Merge each new row into a missing image with the same content: a move or rename keeps its tags."""
+    moved = 0
+    for start in range(0, len(new_ids), _WRITE_BATCH):
+        chunk = new_ids[start : start + _WRITE_BATCH]
+        fresh = connection.execute(
+            select(Image.id, Image.root_id, Image.path, Image.folder, Image.ext, Image.size, Image.mtime,
+                   Image.content_hash)
+            .where(Image.id.in_(chunk), Image.content_hash.is_not(None))
+        ).all()
+        for row in fresh:
+            old = connection.execute(
+                select(Image.id, Image.model)
+                .where(Image.content_hash == row.content_hash, Image.status == Status.MISSING, Image.id != row.id)
+                .order_by(Image.id)
+                .limit(1)
+            ).first()
+            if old is None:
+                continue
+            connection.execute(delete(Image).where(Image.id == row.id))
+            connection.execute(
+                update(Image).where(Image.id == old.id).values(
+                    root_id=row.root_id, path=row.path, folder=row.folder, ext=row.ext, size=row.size,
+                    mtime=row.mtime, status=Status.TAGGED if old.model else Status.PENDING, error=None,
+                )
+            )
+            moved += 1
+    connection.commit()
+    return moved

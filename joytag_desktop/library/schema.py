@@ -1,0 +1,148 @@
+"""The library's tables (SQLAlchemy 2.0 typed ORM).
+
+Tag scores live in one narrow table, ``image_tags``, one row per (image, tag):
+``ai_score`` is what the model said; ``score`` is the *effective* score used by
+search: the AI score, 1.0 for a manual or imported addition, -1.0 for a manual
+removal. Searching is then one range scan of the ``(tag_id, score, image_id)``
+index whatever the source, and a manual edit survives retagging because
+retagging only rewrites ``ai_score`` (and ``score`` where ``source`` is ``ai``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Effective scores for rows that are not the model's opinion.
+PRESENT_SCORE = 1.0
+REMOVED_SCORE = -1.0
+
+
+class Source:
+    """Where an image's tag comes from (stored as a small integer)."""
+
+    AI = 0
+    IMPORTED = 1
+    MANUAL = 2
+    NAMES = {AI: "ai", IMPORTED: "imported", MANUAL: "manual"}
+    BY_NAME = {name: code for code, name in NAMES.items()}
+
+
+class Status:
+    PENDING = "pending"
+    TAGGED = "tagged"
+    ERROR = "error"
+    MISSING = "missing"
+    ALL = (PENDING, TAGGED, ERROR, MISSING)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Root(Base):
+    """A folder the user added to the library."""
+
+    __tablename__ = "roots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    watched: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+    last_scan_at: Mapped[datetime | None] = mapped_column(DateTime)
+    online: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    images: Mapped[list[Image]] = relationship(back_populates="root", passive_deletes=True)
+
+
+class Image(Base):
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    folder: Mapped[str] = mapped_column(Text)  # the parent directory, for folder: searches
+    ext: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    mtime: Mapped[float] = mapped_column(Float)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(16))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    camera_make: Mapped[str | None] = mapped_column(Text)
+    camera_model: Mapped[str | None] = mapped_column(Text)
+    orientation: Mapped[int | None] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(8), default=Status.PENDING, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(Text)
+    tagged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float16 little-endian
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+    sidecar_mtime: Mapped[float | None] = mapped_column(Float)
+
+    root: Mapped[Root] = relationship(back_populates="images")
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class ImageTag(Base):
+    __tablename__ = "image_tags"
+    __table_args__ = (
+        Index("ix_image_tags_tag_score", "tag_id", "score", "image_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[int] = mapped_column(SmallInteger, default=Source.AI)
+    score: Mapped[float] = mapped_column(Float)
+    ai_score: Mapped[float | None] = mapped_column(Float)
+
+
+class TagThreshold(Base):
+    """A per-tag threshold that overrides the global one."""
+
+    __tablename__ = "tag_thresholds"
+
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    threshold: Mapped[float] = mapped_column(Float)
+
+
+class TagHistogram(Base):
+    """Per tag, how many present (non-missing) images have an effective score in each 0.01 bucket.
+
+    Kept exact by triggers, so tag counts at any threshold cost a few rows, not a scan.
+    """
+
+    __tablename__ = "tag_histogram"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

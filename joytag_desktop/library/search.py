@@ -1,0 +1,167 @@
+"""Compiling a parsed query into SQL (SQLAlchemy Core, bound parameters only)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy.sql import Select
+
+from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
+from joytag_desktop.library.schema import Image, ImageTag, Source, Status
+
+SORTS = ("path", "name", "date", "added", "size", "score")
+
+
+@dataclass
+class TagResolver:
+    """What the compiler needs from the library: tag ids by name or pattern, and thresholds."""
+
+    lookup: Callable[[str, bool], list[int]]  # (name, exact) -> ids; patterns when it has * or ?
+    threshold_for: Callable[[int], float]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern for a substring, with %, _ and \\ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def glob_to_like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def _in_range(column: ColumnElement, bounds: Range) -> ColumnElement[bool]:
+    clauses = []
+    if bounds.low is not None:
+        clauses.append(column > bounds.low if bounds.low_strict else column >= bounds.low)
+    if bounds.high is not None:
+        clauses.append(column < bounds.high if bounds.high_strict else column <= bounds.high)
+    return and_(*clauses) if clauses else true()
+
+
+def _has_tags(tag_ids_by_threshold: dict[float, list[int]]) -> ColumnElement[bool]:
+    """Image has any of these tags at or above each group's threshold."""
+    conditions = [
+        and_(ImageTag.tag_id.in_(ids) if len(ids) > 1 else ImageTag.tag_id == ids[0], ImageTag.score >= threshold)
+        for threshold, ids in tag_ids_by_threshold.items()
+    ]
+    if not conditions:
+        return false()
+    return Image.id.in_(select(ImageTag.image_id).where(or_(*conditions)))
+
+
+def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
+    ids = resolver.lookup(term.name, term.exact)
+    if not ids:
+        kind = "tag pattern" if term.is_wildcard else "tag"
+        resolver.warnings.append(f"no {kind} matches {term.name!r}")
+        return false() if term.score is None or term.score.low is not None else true()
+    if term.score is None:
+        groups: dict[float, list[int]] = defaultdict(list)
+        for tag_id in ids:
+            groups[resolver.threshold_for(tag_id)].append(tag_id)
+        return _has_tags(groups)
+    score = term.score
+    if score.low is None:  # "cat:<0.2": no row at or above the upper bound (a missing row is score 0)
+        upper = ImageTag.score >= score.high if score.high_strict else ImageTag.score > score.high
+        return not_(Image.id.in_(select(ImageTag.image_id).where(ImageTag.tag_id.in_(ids), upper)))
+    return Image.id.in_(
+        select(ImageTag.image_id).where(ImageTag.tag_id.in_(ids), _in_range(ImageTag.score, score))
+    )
+
+
+def image_date() -> ColumnElement:
+    """The EXIF date taken, else the file's modification time (local time), comparable as text."""
+    return func.coalesce(
+        func.strftime("%Y-%m-%d %H:%M:%f", Image.taken_at),
+        func.strftime("%Y-%m-%d %H:%M:%f", Image.mtime, "unixepoch", "localtime"),
+    )
+
+
+def _date_bound(value: float | datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S.000") if isinstance(value, datetime) else None
+
+
+def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
+    name, text = term.field, term.text or ""
+    if name == "camera":
+        return or_(Image.camera_make.ilike(_like_pattern(text), escape="\\"),
+                   Image.camera_model.ilike(_like_pattern(text), escape="\\"))
+    if name == "make":
+        return Image.camera_make.ilike(_like_pattern(text), escape="\\")
+    if name == "model":
+        return Image.camera_model.ilike(_like_pattern(text), escape="\\")
+    if name == "folder":
+        return Image.folder.ilike(_like_pattern(text), escape="\\")
+    if name == "path":
+        return Image.path.ilike(_like_pattern(text), escape="\\")
+    if name == "name":
+        return func.substr(Image.path, func.length(Image.folder) + 2).ilike(_like_pattern(text), escape="\\")
+    if name == "ext":
+        return Image.ext == text
+    if name == "format":
+        return func.lower(Image.format) == text.lower()
+    if name == "source":
+        return Image.id.in_(select(ImageTag.image_id).where(ImageTag.source == Source.BY_NAME[text]))
+    if name == "status":
+        return Image.status == text
+    assert term.range is not None
+    if name == "date":
+        bounds = Range(_date_bound(term.range.low), _date_bound(term.range.high),
+                       term.range.low_strict, term.range.high_strict)
+        return _in_range(image_date(), bounds)
+    column = {"width": Image.width, "height": Image.height, "size": Image.size}[name]
+    return _in_range(column, term.range)
+
+
+def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
+    if isinstance(node, TagTerm):
+        return _tag_clause(node, resolver)
+    if isinstance(node, FieldTerm):
+        return _field_clause(node)
+    if isinstance(node, Not):
+        return not_(compile_node(node.child, resolver))
+    if isinstance(node, And):
+        return and_(true(), *(compile_node(child, resolver) for child in node.children))
+    if isinstance(node, Or):
+        return or_(*(compile_node(child, resolver) for child in node.children))
+    raise TypeError(f"unknown query node {node!r}")
+
+
+def build_select(node: Node, resolver: TagResolver, sort: str = "path", score_tag_ids: list[int] | None = None,
+                 columns: tuple = (Image.id,)) -> Select:
+    """SELECT ``columns`` of images matching ``node``; missing files are left out unless asked for."""
+    where = compile_node(node, resolver)
+    if not mentions_status(node, Status.MISSING):
+        where = and_(Image.status != Status.MISSING, where)
+    statement = select(*columns).where(where)
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)} (prefix - to reverse)")
+    if key == "score":
+        if score_tag_ids:
+            best = (
+                select(func.max(ImageTag.score))
+                .where(ImageTag.image_id == Image.id, ImageTag.tag_id.in_(score_tag_ids))
+                .scalar_subquery()
+            )
+            order = best.asc() if descending else best.desc()  # best first by default
+        else:
+            order = Image.path.asc()
+        return statement.order_by(order, Image.id)
+    column = {
+        "path": Image.path,
+        "name": func.substr(Image.path, func.length(Image.folder) + 2),
+        "date": image_date(),
+        "added": Image.id,
+        "size": Image.size,
+    }[key]
+    return statement.order_by(column.desc() if descending else column.asc(), Image.id)
+

@@ -1,0 +1,1 @@
+"""Metadata in and out of image files: EXIF facts, XMP sidecars, embedded keywords, captions."""

@@ -1,0 +1,1 @@
+"""Background work: tagging pending images, watching folders, the worker thread."""

@@ -1,0 +1,93 @@
+"""Tagging a library's pending images with the engine, committing in batches.
+
+Results are written one batch per transaction, so an interruption at any point
+(Ctrl-C, kill, power loss) loses at most the batch in flight: those images are
+still pending and the next run tags them. Nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from joytag_desktop.library.library import ImageResult, Library
+from joytag_desktop.model.engine import TaggingEngine
+
+COMMIT_EVERY = 32
+
+
+@dataclass
+class TaggingProgress:
+    done: int
+    failed: int
+    total: int  # pending when the run started, plus any that became pending since
+    images_per_second: float
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.images_per_second <= 0:
+            return None
+        return max(0, self.total - self.done) / self.images_per_second
+
+
+@dataclass
+class TaggingReport:
+    tagged: int = 0
+    failed: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def _pending_stream(library: Library, ids: list[int], cancel: threading.Event | None,
+                    page: int = 256) -> Iterator[Path]:
+    """Pending images, fetched page by page so memory stays flat; ``ids`` records the order."""
+    after = 0
+    while cancel is None or not cancel.is_set():
+        rows = library.pending_images(page, after_id=after)
+        if not rows:
+            return
+        for image_id, path in rows:
+            ids.append(image_id)
+            yield Path(path)
+        after = rows[-1][0]
+
+
+def tag_pending(
+    library: Library,
+    engine: TaggingEngine,
+    model_name: str,
+    progress: Callable[[TaggingProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    commit_every: int = COMMIT_EVERY,
+) -> TaggingReport:
+    """Tag every pending image; returns counts. Safe to interrupt and rerun."""
+    report = TaggingReport()
+    total = library.count_by_status()["pending"]
+    started = time.perf_counter()
+    ids: list[int] = []
+    batch: list[ImageResult] = []
+
+    def commit() -> None:
+        if batch:
+            library.store_results(batch, model_name, engine.tags)
+            batch.clear()
+
+    for index, result in enumerate(engine.tag_paths(_pending_stream(library, ids, cancel), cancel=cancel)):
+        batch.append(ImageResult(ids[index], result.scores, result.embedding, result.error))
+        if result.ok:
+            report.tagged += 1
+        else:
+            report.failed += 1
+        if len(batch) >= commit_every:
+            commit()
+        if progress is not None:
+            elapsed = time.perf_counter() - started
+            done = report.tagged + report.failed
+            progress(TaggingProgress(done, report.failed, max(total, done), done / elapsed if elapsed else 0.0))
+    commit()
+    report.cancelled = bool(cancel is not None and cancel.is_set())
+    report.seconds = time.perf_counter() - started
+    return report
