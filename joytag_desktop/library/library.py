@@ -218,8 +218,10 @@ class Library:
                 new_ids += added
                 if report.cancelled:
                     break
-            report.moved = adopt_moved(connection, new_ids)
+            moved = adopt_moved(connection, new_ids)
+            report.moved = len(moved)
             report.added -= report.moved
+            report.missing -= len(report.vanished_ids.intersection(moved))
         return report
 
     def purge_missing(self) -> int:

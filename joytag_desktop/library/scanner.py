@@ -42,6 +42,7 @@ class ScanReport:
     offline: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
+    vanished_ids: set[int] = field(default_factory=set, repr=False)
 
     def merge(self, other: ScanReport) -> None:
         for name in ("added", "changed", "moved", "missing", "restored", "unchanged"):
@@ -49,6 +50,7 @@ class ScanReport:
         self.offline += other.offline
         self.errors += other.errors
         self.cancelled = self.cancelled or other.cancelled
+        self.vanished_ids |= other.vanished_ids
 
     def summary(self) -> str:
         parts = [f"{self.added} new", f"{self.changed} changed", f"{self.moved} moved",
@@ -259,14 +261,18 @@ def scan_root(
             chunk = vanished[start : start + _WRITE_BATCH]
             connection.execute(update(Image).where(Image.id.in_(chunk)).values(status=Status.MISSING))
         report.missing = len(vanished)
+        report.vanished_ids.update(vanished)
         connection.execute(update(Root).where(Root.id == root.id).values(online=True, last_scan_at=now))
     connection.commit()
     return report, new_ids
 
 
-def adopt_moved(connection: Connection, new_ids: list[int]) -> int:
-    """Merge each new row into a missing image with the same content: a move or rename keeps its tags."""
-    moved = 0
+def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
+    """Merge each new row into a missing image with the same content: a move or rename keeps its tags.
+
+    Returns the ids of the images that were found again at a new path.
+    """
+    moved: list[int] = []
     for start in range(0, len(new_ids), _WRITE_BATCH):
         chunk = new_ids[start : start + _WRITE_BATCH]
         fresh = connection.execute(
@@ -290,6 +296,6 @@ def adopt_moved(connection: Connection, new_ids: list[int]) -> int:
                     mtime=row.mtime, status=Status.TAGGED if old.model else Status.PENDING, error=None,
                 )
             )
-            moved += 1
+            moved.append(old.id)
     connection.commit()
     return moved
