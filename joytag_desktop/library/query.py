@@ -381,9 +381,10 @@ _BARE_SAFE = re.compile(r"^[^\s\"|*?]+$")
 
 
 def quote_tag(tag: str) -> str:
-    """Render ``tag`` as a query term that matches exactly that tag."""
+    """Render ``tag`` as a query term that matches exactly that tag, also with ``:>0.5`` appended."""
+    bare_candidate = _BARE_SAFE.match(tag) and not tag.startswith(("-", "(")) and tag.lower() not in FIELDS
     try:
-        node = parse(tag) if _BARE_SAFE.match(tag) and not tag.startswith(("-", "(")) else None
+        node = parse(tag) if bare_candidate else None
     except QueryError:
         node = None
     if node == TagTerm(tag, position=0):

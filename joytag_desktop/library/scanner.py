@@ -163,10 +163,16 @@ def _valid_text(path: str) -> bool:
     return True
 
 
-def new_image_row(root_id: int, path: str, facts: FileFacts, now: datetime) -> dict:
+def location_columns(root_path: str, path: str) -> dict:
+    """Columns derived from where a file is: its folder (from the root's name down), name and extension."""
+    folder = os.path.relpath(os.path.dirname(path), os.path.dirname(root_path))
+    name = os.path.basename(path)
+    return {"path": path, "folder": folder, "name": name, "ext": os.path.splitext(name)[1].lstrip(".").lower()}
+
+
+def new_image_row(root: Root, path: str, facts: FileFacts, now: datetime) -> dict:
     return {
-        "root_id": root_id, "path": path, "folder": os.path.dirname(path),
-        "ext": os.path.splitext(path)[1].lstrip(".").lower(), **facts.columns(),
+        "root_id": root.id, **location_columns(root.path, path), **facts.columns(),
         "status": Status.ERROR if facts.error else Status.PENDING, "error": facts.error, "added_at": now,
     }
 
@@ -229,13 +235,13 @@ def scan_root(
             reason = exc.strerror or str(exc)
             report.errors.append((path, reason))
             if row is None:
-                inserts.append(new_image_row(root.id, path, FileFacts(stat.st_size, stat.st_mtime, ""), now)
+                inserts.append(new_image_row(root, path, FileFacts(stat.st_size, stat.st_mtime, ""), now)
                                | {"status": Status.ERROR, "error": reason, "content_hash": None})
             else:
                 connection.execute(update(Image).where(Image.id == row.id).values(status=Status.ERROR, error=reason))
             continue
         if row is None:
-            inserts.append(new_image_row(root.id, path, facts, now))
+            inserts.append(new_image_row(root, path, facts, now))
             report.added += 1
             if len(inserts) >= _WRITE_BATCH:
                 flush()
@@ -276,8 +282,8 @@ def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
     for start in range(0, len(new_ids), _WRITE_BATCH):
         chunk = new_ids[start : start + _WRITE_BATCH]
         fresh = connection.execute(
-            select(Image.id, Image.root_id, Image.path, Image.folder, Image.ext, Image.size, Image.mtime,
-                   Image.content_hash)
+            select(Image.id, Image.root_id, Image.path, Image.folder, Image.name, Image.ext, Image.size,
+                   Image.mtime, Image.content_hash)
             .where(Image.id.in_(chunk), Image.content_hash.is_not(None))
         ).all()
         for row in fresh:
@@ -292,7 +298,7 @@ def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
             connection.execute(delete(Image).where(Image.id == row.id))
             connection.execute(
                 update(Image).where(Image.id == old.id).values(
-                    root_id=row.root_id, path=row.path, folder=row.folder, ext=row.ext, size=row.size,
+                    root_id=row.root_id, path=row.path, folder=row.folder, name=row.name, ext=row.ext, size=row.size,
                     mtime=row.mtime, status=Status.TAGGED if old.model else Status.PENDING, error=None,
                 )
             )

@@ -74,7 +74,10 @@ class Image(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
-    folder: Mapped[str] = mapped_column(Text)  # the parent directory, for folder: searches
+    # For folder: and name: searches: the folder relative to the root's parent (so it starts with the
+    # root's own name, never with /home/user), and the file name.
+    folder: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
     ext: Mapped[str] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(Integer)
     mtime: Mapped[float] = mapped_column(Float)

@@ -102,7 +102,7 @@ def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
     if name == "path":
         return Image.path.ilike(_like_pattern(text), escape="\\")
     if name == "name":
-        return func.substr(Image.path, func.length(Image.folder) + 2).ilike(_like_pattern(text), escape="\\")
+        return Image.name.ilike(_like_pattern(text), escape="\\")
     if name == "ext":
         return Image.ext == text
     if name == "format":
@@ -158,7 +158,7 @@ def build_select(node: Node, resolver: TagResolver, sort: str = "path", score_ta
         return statement.order_by(order, Image.id)
     column = {
         "path": Image.path,
-        "name": func.substr(Image.path, func.length(Image.folder) + 2),
+        "name": Image.name,
         "date": image_date(),
         "added": Image.id,
         "size": Image.size,

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("root_id", sa.Integer, sa.ForeignKey("roots.id", ondelete="CASCADE"), nullable=False),
         sa.Column("path", sa.Text, nullable=False, unique=True),
         sa.Column("folder", sa.Text, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
         sa.Column("ext", sa.String(16), nullable=False),
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("mtime", sa.Float, nullable=False),
