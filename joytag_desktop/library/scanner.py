@@ -81,7 +81,9 @@ class FileFacts:
     height: int | None = None
     format: str | None = None
     error: str | None = None
-    exif: dict = field(default_factory=dict)
+    exif: dict = field(
+        default_factory=lambda: dict.fromkeys(("taken_at", "camera_make", "camera_model", "orientation"))
+    )
 
     def columns(self) -> dict:
         return {
