@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import torch
-from common import machine, write_photos, write_random_full_size_model
 
+from common import machine, write_photos, write_random_full_size_model
 from joytag_desktop.model.engine import TaggingEngine
 from joytag_desktop.model.folder import load_model
 
@@ -67,12 +67,12 @@ def main() -> None:
         if device == "cuda" and not torch.cuda.is_available():
             print("cuda: not available on this machine, skipped")
             continue
-        engine = TaggingEngine(load_model(model_dir), device=device, batch_size=args.batch_size,
-                               precision=args.precision)
+        engine = TaggingEngine(
+            load_model(model_dir), device=device, batch_size=args.batch_size, precision=args.precision
+        )
         print(f"{device}: {engine.describe()}")
         print(f"  model only : {model_only(engine, args.batches):8.2f} images/s")
-        print(f"  end to end : {end_to_end(engine, photos):8.2f} images/s "
-              f"({len(photos)} JPEGs of {width}x{height})")
+        print(f"  end to end : {end_to_end(engine, photos):8.2f} images/s ({len(photos)} JPEGs of {width}x{height})")
 
 
 if __name__ == "__main__":

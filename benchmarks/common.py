@@ -14,8 +14,8 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from joytag_desktop.model.config import ViTConfig  # noqa: E402
-from joytag_desktop.model.vit import JoyTagViT  # noqa: E402
+from joytag_desktop.model.config import ViTConfig
+from joytag_desktop.model.vit import JoyTagViT
 
 RELEASED_CONFIG = json.loads(
     (Path(__file__).resolve().parents[1] / "tests/fixtures/joytag-format/released-state-dict.json").read_text()
@@ -47,7 +47,10 @@ def write_photos(folder: Path, count: int, size: tuple[int, int], seed: int = 0)
         if not path.exists():
             phase = rng.uniform(0, 6.28, 3)
             base = np.stack(
-                [127 + 100 * np.sin(x / (width / (3 + c)) + phase[c]) * np.cos(y / (height / (2 + c))) for c in range(3)],
+                [
+                    127 + 100 * np.sin(x / (width / (3 + c)) + phase[c]) * np.cos(y / (height / (2 + c)))
+                    for c in range(3)
+                ],
                 axis=-1,
             )
             noisy = base + rng.normal(0, 12, base.shape)

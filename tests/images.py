@@ -6,8 +6,9 @@ import struct
 import zlib
 from pathlib import Path
 
-from conftest import IMAGES_DIR
 from PIL import Image
+
+from conftest import IMAGES_DIR
 
 
 def save_jpeg(

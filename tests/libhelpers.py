@@ -11,8 +11,15 @@ from PIL import Image
 from joytag_desktop.library import ImageResult, Library
 
 
-def write_photo(path: Path, size=(64, 48), color=(120, 80, 40), make: str | None = None, model: str | None = None,
-                taken: datetime | None = None, orientation: int | None = None) -> Path:
+def write_photo(
+    path: Path,
+    size=(64, 48),
+    color=(120, 80, 40),
+    make: str | None = None,
+    model: str | None = None,
+    taken: datetime | None = None,
+    orientation: int | None = None,
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     exif = Image.Exif()
     if make:
@@ -31,8 +38,9 @@ def write_photo(path: Path, size=(64, 48), color=(120, 80, 40), make: str | None
     return path
 
 
-def give_scores(library: Library, vocab: list[str], scores_by_path: dict[Path, dict[str, float]],
-                model: str = "test-model") -> None:
+def give_scores(
+    library: Library, vocab: list[str], scores_by_path: dict[Path, dict[str, float]], model: str = "test-model"
+) -> None:
     """Store chosen AI scores for images, as if the model had produced them."""
     results = []
     for path, scores in scores_by_path.items():

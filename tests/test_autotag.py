@@ -91,7 +91,7 @@ def test_cancel_keeps_what_was_done_and_rerun_finishes(tmp_path: Path, engine: T
         lib.scan()
         cancel = threading.Event()
 
-        def stop_after_ten(state) -> None:  # noqa: ANN001
+        def stop_after_ten(state) -> None:
             if state.done >= 10:
                 cancel.set()
 
@@ -113,8 +113,20 @@ def test_sigkill_mid_run_then_rerun_tags_everything_exactly_once(tmp_path: Path,
     with Library(db) as lib:
         lib.add_root(folder)
         lib.scan()
-    command = [sys.executable, "-m", "joytag_desktop", "--db", str(db), "autotag", "--model", str(tiny_model_dir),
-               "--device", "cpu", "--batch-size", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "joytag_desktop",
+        "--db",
+        str(db),
+        "autotag",
+        "--model",
+        str(tiny_model_dir),
+        "--device",
+        "cpu",
+        "--batch-size",
+        "2",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120

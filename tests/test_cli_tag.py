@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import IMAGES_DIR, expected_cases
 from images import mixed_folder
-
 from joytag_desktop.cli.main import main
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import IMAGES_DIR
-from images import png_bomb, save_jpeg, truncated_copy
 from PIL import Image
 
+from conftest import IMAGES_DIR
+from images import png_bomb, save_jpeg, truncated_copy
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.imaging import HEIF_SUPPORTED, expand_paths, iter_image_files, open_image
 

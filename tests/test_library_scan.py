@@ -8,11 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from libhelpers import give_scores, paths_of, write_photo
 
 from joytag_desktop.cli.main import main
 from joytag_desktop.library import Library, LibraryError
 from joytag_desktop.library.schema import Status
+from libhelpers import give_scores, paths_of, write_photo
 
 VOCAB = ["cat", "dog"]
 
@@ -20,8 +20,14 @@ VOCAB = ["cat", "dog"]
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     folder = tmp_path / "Pictures"
-    write_photo(folder / "a.jpg", color=(255, 0, 0), make="Canon", model="EOS", taken=datetime(2021, 5, 6, 7, 8, 9),
-                orientation=6)
+    write_photo(
+        folder / "a.jpg",
+        color=(255, 0, 0),
+        make="Canon",
+        model="EOS",
+        taken=datetime(2021, 5, 6, 7, 8, 9),
+        orientation=6,
+    )
     write_photo(folder / "b.jpg", color=(0, 255, 0))
     write_photo(folder / "sub" / "c.png", color=(0, 0, 255))
     return folder

@@ -6,22 +6,43 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from libhelpers import give_scores, paths_of, write_photo
 
 from joytag_desktop.library import Library, QueryError
 from joytag_desktop.library.schema import Status
+from libhelpers import give_scores, paths_of, write_photo
 
-VOCAB = ["cat", "dog", "outdoors", "indoors", "long_hair", "short_hair", "saber_(fate)", ":d", "^_^",
-         "photoshop_(medium)", "camera"]
+VOCAB = [
+    "cat",
+    "dog",
+    "outdoors",
+    "indoors",
+    "long_hair",
+    "short_hair",
+    "saber_(fate)",
+    ":d",
+    "^_^",
+    "photoshop_(medium)",
+    "camera",
+]
 
 
 @pytest.fixture
 def lib(tmp_path: Path) -> Library:
     root = tmp_path / "photos"
-    write_photo(root / "holidays" / "beach.jpg", size=(3000, 2000), make="Canon", model="Canon EOS R5",
-                taken=datetime(2023, 3, 10, 12, 0))
-    write_photo(root / "holidays" / "mountain.jpg", size=(800, 600), make="NIKON CORPORATION", model="NIKON Z 6",
-                taken=datetime(2023, 8, 1, 9, 30))
+    write_photo(
+        root / "holidays" / "beach.jpg",
+        size=(3000, 2000),
+        make="Canon",
+        model="Canon EOS R5",
+        taken=datetime(2023, 3, 10, 12, 0),
+    )
+    write_photo(
+        root / "holidays" / "mountain.jpg",
+        size=(800, 600),
+        make="NIKON CORPORATION",
+        model="NIKON Z 6",
+        taken=datetime(2023, 8, 1, 9, 30),
+    )
     write_photo(root / "home" / "sofa.png", size=(500, 500))
     write_photo(root / "home" / "anime.jpg", size=(1200, 1600), taken=datetime(2022, 12, 31, 23, 59))
     write_photo(root / "home" / "100%_done.jpg", size=(100, 100))
@@ -32,8 +53,14 @@ def lib(tmp_path: Path) -> Library:
         root / "holidays" / "beach.jpg": {"dog": 0.9, "outdoors": 0.95, "camera": 0.3},
         root / "holidays" / "mountain.jpg": {"cat": 0.45, "outdoors": 0.7},
         root / "home" / "sofa.png": {"cat": 0.85, "indoors": 0.9, "dog": 0.2},
-        root / "home" / "anime.jpg": {"long_hair": 0.8, "saber_(fate)": 0.7, ":d": 0.6, "^_^": 0.5,
-                                      "photoshop_(medium)": 0.42, "indoors": 0.5},
+        root / "home" / "anime.jpg": {
+            "long_hair": 0.8,
+            "saber_(fate)": 0.7,
+            ":d": 0.6,
+            "^_^": 0.5,
+            "photoshop_(medium)": 0.42,
+            "indoors": 0.5,
+        },
         root / "home" / "100%_done.jpg": {"short_hair": 0.99},
     }
     give_scores(library, VOCAB, scores)
@@ -179,14 +206,17 @@ def test_missing_images_are_left_out_until_asked_for(lib: Library, tmp_path: Pat
     assert paths_of(lib, "status:missing") == []
 
 
-@pytest.mark.parametrize("hostile", [
-    "'; DROP TABLE images; --",
-    '"x\') OR 1=1 --"',
-    "cat) OR (1=1",
-    "folder:%' OR '1'='1",
-    "name:%",
-    "robert'); DELETE FROM tags;--",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "'; DROP TABLE images; --",
+        '"x\') OR 1=1 --"',
+        "cat) OR (1=1",
+        "folder:%' OR '1'='1",
+        "name:%",
+        "robert'); DELETE FROM tags;--",
+    ],
+)
 def test_query_text_cannot_change_the_sql(lib: Library, hostile: str) -> None:
     try:
         ids = lib.search(hostile).ids

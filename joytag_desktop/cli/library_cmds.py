@@ -36,7 +36,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     autotag.set_defaults(handler=run_autotag)
 
     search = subparsers.add_parser(
-        "search", help="search the library by tag and metadata",
+        "search",
+        help="search the library by tag and metadata",
         description="Search the library. Examples: 'cat outdoors -indoors', 'cat | dog', '*_hair', "
         "'cat:>0.8', '\"saber_(fate)\"', 'camera:canon', 'date:2023-01..2023-06', 'folder:holidays', "
         "'width:>2000', 'source:manual', 'status:error', 'ext:png'.",
@@ -134,7 +135,7 @@ def run_autotag(args: argparse.Namespace) -> int:
         cancel = threading.Event()
         bar = progress_bar(pending, "Tagging")
 
-        def progress(state) -> None:  # noqa: ANN001
+        def progress(state) -> None:
             bar.total = state.total
             bar.n = state.done
             bar.refresh()
@@ -146,8 +147,11 @@ def run_autotag(args: argparse.Namespace) -> int:
             cancel.set()
             print("Interrupted: what was committed is kept; run autotag again to finish.", file=sys.stderr)
             return 130
-        print(f"Tagged {report.tagged} image(s), {report.failed} failed, in {report.seconds:.1f} s "
-              f"on {engine.describe()}.", file=sys.stderr)
+        print(
+            f"Tagged {report.tagged} image(s), {report.failed} failed, in {report.seconds:.1f} s "
+            f"on {engine.describe()}.",
+            file=sys.stderr,
+        )
         return 1 if report.failed else 0
 
 
@@ -171,10 +175,12 @@ def run_search(args: argparse.Namespace) -> int:
                     continue
                 views = library.image_tags(image.id, args.threshold)
                 record = {
-                    "path": image.path, "status": image.status,
+                    "path": image.path,
+                    "status": image.status,
                     "tags": {v.name: v.score for v in views if v.present},
                     "manual": sorted(v.name for v in views if v.source == "manual"),
-                    "width": image.width, "height": image.height,
+                    "width": image.width,
+                    "height": image.height,
                     "taken_at": image.taken_at.isoformat() if image.taken_at else None,
                     "camera": " ".join(filter(None, (image.camera_make, image.camera_model))) or None,
                     "error": image.error,
@@ -227,8 +233,11 @@ def run_threshold(args: argparse.Namespace) -> int:
 def run_tags(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         if args.action in ("list", "complete"):
-            rows = (library.autocomplete(args.tag or "", limit=args.limit) if args.action == "complete"
-                    else library.tag_counts(contains=args.tag or "", limit=args.limit))
+            rows = (
+                library.autocomplete(args.tag or "", limit=args.limit)
+                if args.action == "complete"
+                else library.tag_counts(contains=args.tag or "", limit=args.limit)
+            )
             for name, count in rows:
                 print(f"{count:8d}  {name}")
             return 0

@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
     parser.add_argument(
-        "--db", metavar="PATH_OR_URL",
+        "--db",
+        metavar="PATH_OR_URL",
         help="library database: a SQLite file or a SQLAlchemy URL (default: $JOYTAG_DESKTOP_DB, else the data folder)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -5,6 +5,13 @@ from joytag_desktop.library.query import QueryError, parse, quote_tag
 from joytag_desktop.library.scanner import ScanReport
 
 __all__ = [
-    "ImageResult", "Library", "LibraryError", "QueryError", "ScanReport", "SearchResult", "TagView", "parse",
+    "ImageResult",
+    "Library",
+    "LibraryError",
+    "QueryError",
+    "ScanReport",
+    "SearchResult",
+    "TagView",
+    "parse",
     "quote_tag",
 ]

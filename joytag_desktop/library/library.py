@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library import db
@@ -162,7 +162,8 @@ class Library:
         text = str(folder)
         with self.Session.begin() as session:
             for other in session.scalars(select(Root)):
-                if other.path != text and (text.startswith(other.path + os.sep) or other.path.startswith(text + os.sep)):
+                nested = text.startswith(other.path + os.sep) or other.path.startswith(text + os.sep)
+                if other.path != text and nested:
                     raise LibraryError(f"{folder} overlaps the library folder {other.path}")
             root = session.scalar(select(Root).where(Root.path == text))
             if root is None:
@@ -241,9 +242,7 @@ class Library:
                         sqlite_insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
                         [{"name": name} for name in dict.fromkeys(unknown)],
                     )
-                    self._tag_ids.update(
-                        session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(unknown))).all()
-                    )
+                    self._tag_ids.update(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(unknown))).all())
             return [self._tag_ids[name] for name in names]
 
     def tag_id(self, name: str) -> int | None:
@@ -306,9 +305,7 @@ class Library:
                 )
             )
             session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ok_ids), ImageTag.source == Source.AI))
-            session.execute(
-                update(ImageTag).where(ImageTag.image_id.in_(ok_ids)).values(ai_score=None)
-            )
+            session.execute(update(ImageTag).where(ImageTag.image_id.in_(ok_ids)).values(ai_score=None))
             new_rows: list[dict] = []
             kept_updates: list[dict] = []
             for result in ok:
@@ -321,21 +318,28 @@ class Library:
                         kept_updates.append({"i": result.image_id, "t": tag_id, "s": score})
                     else:
                         new_rows.append(
-                            {"image_id": result.image_id, "tag_id": tag_id, "source": Source.AI,
-                             "score": score, "ai_score": score}
+                            {
+                                "image_id": result.image_id,
+                                "tag_id": tag_id,
+                                "source": Source.AI,
+                                "score": score,
+                                "ai_score": score,
+                            }
                         )
                 session.execute(
-                    update(Image).where(Image.id == result.image_id).values(
-                        status=Status.TAGGED, error=None, model=model_name, tagged_at=now,
-                        embedding=None if result.embedding is None
-                        else result.embedding.astype("<f2").tobytes(),
+                    update(Image)
+                    .where(Image.id == result.image_id)
+                    .values(
+                        status=Status.TAGGED,
+                        error=None,
+                        model=model_name,
+                        tagged_at=now,
+                        embedding=None if result.embedding is None else result.embedding.astype("<f2").tobytes(),
                     )
                 )
             if new_rows:
                 session.execute(insert(ImageTag), new_rows)
             if kept_updates:
-                from sqlalchemy import bindparam
-
                 session.connection().execute(
                     update(ImageTag)
                     .where(ImageTag.image_id == bindparam("i"), ImageTag.tag_id == bindparam("t"))
@@ -412,8 +416,7 @@ class Library:
                 .order_by(ImageTag.score.desc(), Tag.name)
             ).all()
         return [
-            TagView(row.name, row.score, Source.NAMES[row.source], row.ai_score, threshold_for(row.id))
-            for row in rows
+            TagView(row.name, row.score, Source.NAMES[row.source], row.ai_score, threshold_for(row.id)) for row in rows
         ]
 
     def image(self, image_id: int) -> Image | None:
@@ -469,7 +472,7 @@ class Library:
         """Tags starting with ``prefix`` and how many images have them at the threshold, most used first."""
         base = self.threshold if threshold is None else check_threshold(threshold)
         prefix = prefix.lstrip("-")
-        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), db.Integer)
+        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), Integer)
         statement = (
             select(Tag.name, func.coalesce(func.sum(TagHistogram.count), 0).label("n"))
             .join(TagThreshold, TagThreshold.tag_id == Tag.id, isouter=True)
@@ -484,11 +487,12 @@ class Library:
         with self.engine.connect() as connection:
             return [(row.name, int(row.n)) for row in connection.execute(statement)]
 
-    def tag_counts(self, threshold: float | None = None, contains: str = "", limit: int | None = None
-                   ) -> list[tuple[str, int]]:
+    def tag_counts(
+        self, threshold: float | None = None, contains: str = "", limit: int | None = None
+    ) -> list[tuple[str, int]]:
         """Every tag in use with its image count at the threshold (for the GUI's tag list)."""
         base = self.threshold if threshold is None else check_threshold(threshold)
-        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), db.Integer)
+        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), Integer)
         total = func.sum(TagHistogram.count)
         statement = (
             select(Tag.name, total.label("n"))
@@ -510,7 +514,7 @@ class Library:
         """Recompute the tag histogram from scratch (after bulk loads or to repair)."""
         with self.engine.begin() as connection:
             connection.execute(delete(TagHistogram))
-            bucket = func.cast(func.min(ImageTag.score, 1.0) * 100, db.Integer)
+            bucket = func.cast(func.min(ImageTag.score, 1.0) * 100, Integer)
             counted = (
                 select(ImageTag.tag_id, bucket.label("bucket"), func.count().label("count"))
                 .join(Image, Image.id == ImageTag.image_id)

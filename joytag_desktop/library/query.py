@@ -277,8 +277,9 @@ def _term(word: _Word, query: str) -> Node:
         if not tail:
             return TagTerm(first_text, exact=True, position=position)
         if tail.startswith(":") and _SCORE_QUALIFIER.match(tail[1:]):
-            return TagTerm(first_text, exact=True, score=_parse_range(tail[1:], query, position, "score"),
-                           position=position)
+            return TagTerm(
+                first_text, exact=True, score=_parse_range(tail[1:], query, position, "score"), position=position
+            )
         raise QueryError("unexpected text after a quoted tag", query, position)
     text = word.text
     if any(quoted for _, quoted in segments):
@@ -301,8 +302,9 @@ def _field_term(name: str, value: str, query: str, position: int) -> Node:
             raise QueryError(f"{name}: a value is missing", query, position)
         return FieldTerm(name, text=value.lstrip(".").lower() if name == "ext" else value, position=position)
     if name in NUMBER_FIELDS:
-        return FieldTerm(name, range=_parse_range(value, query, position, "size" if name == "size" else name),
-                         position=position)
+        return FieldTerm(
+            name, range=_parse_range(value, query, position, "size" if name == "size" else name), position=position
+        )
     if name == "date":
         return FieldTerm(name, range=_parse_range(value, query, position, "date"), position=position)
     allowed = SOURCES if name == "source" else STATUSES

@@ -53,8 +53,13 @@ class ScanReport:
         self.vanished_ids |= other.vanished_ids
 
     def summary(self) -> str:
-        parts = [f"{self.added} new", f"{self.changed} changed", f"{self.moved} moved",
-                 f"{self.missing} missing", f"{self.unchanged} unchanged"]
+        parts = [
+            f"{self.added} new",
+            f"{self.changed} changed",
+            f"{self.moved} moved",
+            f"{self.missing} missing",
+            f"{self.unchanged} unchanged",
+        ]
         if self.restored:
             parts.append(f"{self.restored} back")
         if self.errors:
@@ -87,8 +92,13 @@ class FileFacts:
 
     def columns(self) -> dict:
         return {
-            "size": self.size, "mtime": self.mtime, "content_hash": self.content_hash, "width": self.width,
-            "height": self.height, "format": self.format, **self.exif,
+            "size": self.size,
+            "mtime": self.mtime,
+            "content_hash": self.content_hash,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            **self.exif,
         }
 
 
@@ -108,14 +118,20 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
     if facts.error is None:
         exif = read_exif(Path(path))
         facts.exif = {
-            "taken_at": exif.taken_at, "camera_make": exif.camera_make,
-            "camera_model": exif.camera_model, "orientation": exif.orientation,
+            "taken_at": exif.taken_at,
+            "camera_make": exif.camera_make,
+            "camera_model": exif.camera_model,
+            "orientation": exif.orientation,
         }
     return facts
 
 
-def walk_images(root: str, errors: list[tuple[str, str]]) -> Iterator[os.DirEntry[str]]:
-    """Image files below ``root`` (hidden entries skipped, symlinked folders not followed)."""
+def walk_folders(
+    root: str, errors: list[tuple[str, str]], unreadable: set[str]
+) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """Each folder below ``root`` with its image files (hidden entries skipped, symlinked folders
+    not followed, so a link loop cannot hang the walk). Folders that cannot be listed go to
+    ``unreadable``: their images are not marked missing because of it."""
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -124,18 +140,20 @@ def walk_images(root: str, errors: list[tuple[str, str]]) -> Iterator[os.DirEntr
                 children = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
             errors.append((folder, exc.strerror or str(exc)))
+            unreadable.add(folder)
             continue
-        subfolders = []
+        subfolders, files = [], []
         for entry in children:
             if entry.name.startswith("."):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
-                elif entry.is_file() and is_image_path(Path(entry.name)):
-                    yield entry
+                elif is_image_path(Path(entry.name)) and entry.is_file():
+                    files.append(entry)
             except OSError as exc:
                 errors.append((entry.path, exc.strerror or str(exc)))
+        yield folder, files
         stack.extend(reversed(subfolders))
 
 
@@ -174,9 +192,60 @@ def location_columns(root_path: str, path: str) -> dict:
 
 def new_image_row(root: Root, path: str, facts: FileFacts, now: datetime) -> dict:
     return {
-        "root_id": root.id, **location_columns(root.path, path), **facts.columns(),
-        "status": Status.ERROR if facts.error else Status.PENDING, "error": facts.error, "added_at": now,
+        "root_id": root.id,
+        **location_columns(root.path, path),
+        **facts.columns(),
+        "status": Status.ERROR if facts.error else Status.PENDING,
+        "error": facts.error,
+        "added_at": now,
     }
+
+
+_KNOWN_COLUMNS = (Image.id, Image.path, Image.size, Image.mtime, Image.status, Image.content_hash, Image.model)
+
+
+def examine_file(root: Root, path: str, stat: os.stat_result, row, now: datetime, report: ScanReport) -> dict | None:
+    """Decide what a file means for the library, reading it only when its size or mtime changed.
+
+    Returns None when nothing changes, the values of a new row when ``row`` is None, else
+    the values to update ``row`` with (content re-hashed: retag only if it really changed).
+    """
+    if row is not None and row.size == stat.st_size and row.mtime == stat.st_mtime and row.status != Status.MISSING:
+        report.unchanged += 1
+        return None
+    try:
+        facts = read_facts(path, stat.st_size, stat.st_mtime)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        report.errors.append((path, reason))
+        facts = FileFacts(stat.st_size, stat.st_mtime, "", error=reason)
+        values = new_image_row(root, path, facts, now) | {"content_hash": None}
+        return values if row is None else {"status": Status.ERROR, "error": reason}
+    if row is None:
+        report.added += 1
+        return new_image_row(root, path, facts, now)
+    if row.status == Status.MISSING:
+        report.restored += 1
+    else:
+        report.changed += 1
+    if facts.error:
+        status = Status.ERROR
+    elif facts.content_hash == row.content_hash and row.model is not None:
+        status = Status.TAGGED
+    else:
+        status = Status.PENDING
+    return {**facts.columns(), "status": status, "error": facts.error}
+
+
+def insert_images(connection: Connection, rows: list[dict]) -> list[int]:
+    return list(connection.execute(insert(Image).returning(Image.id), rows).scalars()) if rows else []
+
+
+def mark_missing(connection: Connection, ids: list[int]) -> None:
+    for start in range(0, len(ids), _WRITE_BATCH):
+        connection.execute(
+            update(Image).where(Image.id.in_(ids[start : start + _WRITE_BATCH])).values(status=Status.MISSING)
+        )
 
 
 def scan_root(
@@ -185,91 +254,104 @@ def scan_root(
     progress: ScanProgress | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[ScanReport, list[int]]:
-    """Scan one root inside ``connection``'s transaction(s); return the report and ids of new rows."""
+    """Scan one root, folder by folder, committing as it goes; return the report and ids of new rows.
+
+    Memory is bounded by the largest folder, not by the size of the tree.
+    """
     report = ScanReport()
-    known = {
-        row.path: row
-        for row in connection.execute(
-            select(Image.id, Image.path, Image.size, Image.mtime, Image.status, Image.content_hash, Image.model)
-            .where(Image.root_id == root.id)
-        )
-    }
-    has_images = any(row.status != Status.MISSING for row in known.values())
+    has_images = (
+        connection.execute(
+            select(Image.id).where(Image.root_id == root.id, Image.status != Status.MISSING).limit(1)
+        ).first()
+        is not None
+    )
     reason = root_is_offline(root.path, has_images)
     if reason:
         connection.execute(update(Root).where(Root.id == root.id).values(online=False))
+        connection.commit()
         report.offline.append(f"{root.path}: {reason}")
         return report, []
     now = datetime.now()
-    seen: set[str] = set()
+    base = os.path.dirname(root.path)
+    seen_folders: set[str] = set()
+    unreadable: set[str] = set()
     inserts: list[dict] = []
     new_ids: list[int] = []
-
-    def flush() -> None:
-        if inserts:
-            new_ids.extend(connection.execute(insert(Image).returning(Image.id), inserts).scalars())
-            inserts.clear()
-            connection.commit()
-
-    for count, entry in enumerate(walk_images(root.path, report.errors), start=1):
+    count = since_commit = 0
+    for folder, entries in walk_folders(root.path, report.errors, unreadable):
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
-        if progress is not None and count % 200 == 0:
-            progress(root.path, count)
-        path = entry.path
-        if not _valid_text(path):
-            report.errors.append((path, "file name is not valid UTF-8; rename it to index it"))
+        if not _valid_text(folder):
+            report.errors.append((folder, "folder name is not valid UTF-8; rename it to index it"))
             continue
-        seen.add(path)
-        try:
-            stat = entry.stat()
-        except OSError as exc:
-            report.errors.append((path, exc.strerror or str(exc)))
-            continue
-        row = known.get(path)
-        if row is not None and row.size == stat.st_size and row.mtime == stat.st_mtime and row.status != Status.MISSING:
-            report.unchanged += 1
-            continue
-        try:
-            facts = read_facts(path, stat.st_size, stat.st_mtime)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            report.errors.append((path, reason))
+        relative = os.path.relpath(folder, base)
+        seen_folders.add(relative)
+        known = {
+            row.path: row
+            for row in connection.execute(
+                select(*_KNOWN_COLUMNS).where(Image.root_id == root.id, Image.folder == relative)
+            )
+        }
+        present: set[str] = set()
+        for entry in entries:
+            count += 1
+            if progress is not None and count % 200 == 0:
+                progress(root.path, count)
+            path = entry.path
+            if not _valid_text(path):
+                report.errors.append((path, "file name is not valid UTF-8; rename it to index it"))
+                continue
+            present.add(path)
+            try:
+                stat = entry.stat()
+            except OSError as exc:
+                report.errors.append((path, exc.strerror or str(exc)))
+                continue
+            row = known.get(path)
+            values = examine_file(root, path, stat, row, now, report)
+            if values is None:
+                continue
             if row is None:
-                inserts.append(new_image_row(root, path, FileFacts(stat.st_size, stat.st_mtime, ""), now)
-                               | {"status": Status.ERROR, "error": reason, "content_hash": None})
+                inserts.append(values)
             else:
-                connection.execute(update(Image).where(Image.id == row.id).values(status=Status.ERROR, error=reason))
-            continue
-        if row is None:
-            inserts.append(new_image_row(root, path, facts, now))
-            report.added += 1
-            if len(inserts) >= _WRITE_BATCH:
-                flush()
-            continue
-        same_content = facts.content_hash == row.content_hash
-        if row.status == Status.MISSING:
-            report.restored += 1
-        else:
-            report.changed += 1
-        if facts.error:
-            status = Status.ERROR
-        elif same_content and row.model is not None:
-            status = Status.TAGGED
-        else:
-            status = Status.PENDING
-        connection.execute(
-            update(Image).where(Image.id == row.id).values(**facts.columns(), status=status, error=facts.error)
-        )
-    flush()
-    if not report.cancelled:
-        vanished = [row.id for path, row in known.items() if path not in seen and row.status != Status.MISSING]
-        for start in range(0, len(vanished), _WRITE_BATCH):
-            chunk = vanished[start : start + _WRITE_BATCH]
-            connection.execute(update(Image).where(Image.id.in_(chunk)).values(status=Status.MISSING))
-        report.missing = len(vanished)
+                connection.execute(update(Image).where(Image.id == row.id).values(**values))
+        vanished = [row.id for path, row in known.items() if path not in present and row.status != Status.MISSING]
+        mark_missing(connection, vanished)
+        report.missing += len(vanished)
         report.vanished_ids.update(vanished)
+        since_commit += len(entries)
+        if since_commit >= _WRITE_BATCH:
+            new_ids += insert_images(connection, inserts)
+            inserts.clear()
+            connection.commit()
+            since_commit = 0
+    new_ids += insert_images(connection, inserts)
+    if not report.cancelled:
+        # Folders that vanished entirely (but not ones we could not read).
+        blocked = {os.path.relpath(f, base) for f in unreadable}
+        stored_folders = (
+            connection.execute(
+                select(Image.folder).where(Image.root_id == root.id, Image.status != Status.MISSING).distinct()
+            )
+            .scalars()
+            .all()
+        )
+        for relative in stored_folders:
+            if relative in seen_folders or any(relative == b or relative.startswith(b + os.sep) for b in blocked):
+                continue
+            gone = (
+                connection.execute(
+                    select(Image.id).where(
+                        Image.root_id == root.id, Image.folder == relative, Image.status != Status.MISSING
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            mark_missing(connection, list(gone))
+            report.missing += len(gone)
+            report.vanished_ids.update(gone)
         connection.execute(update(Root).where(Root.id == root.id).values(online=True, last_scan_at=now))
     connection.commit()
     return report, new_ids
@@ -284,9 +366,17 @@ def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
     for start in range(0, len(new_ids), _WRITE_BATCH):
         chunk = new_ids[start : start + _WRITE_BATCH]
         fresh = connection.execute(
-            select(Image.id, Image.root_id, Image.path, Image.folder, Image.name, Image.ext, Image.size,
-                   Image.mtime, Image.content_hash)
-            .where(Image.id.in_(chunk), Image.content_hash.is_not(None))
+            select(
+                Image.id,
+                Image.root_id,
+                Image.path,
+                Image.folder,
+                Image.name,
+                Image.ext,
+                Image.size,
+                Image.mtime,
+                Image.content_hash,
+            ).where(Image.id.in_(chunk), Image.content_hash.is_not(None))
         ).all()
         for row in fresh:
             old = connection.execute(
@@ -299,9 +389,18 @@ def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
                 continue
             connection.execute(delete(Image).where(Image.id == row.id))
             connection.execute(
-                update(Image).where(Image.id == old.id).values(
-                    root_id=row.root_id, path=row.path, folder=row.folder, name=row.name, ext=row.ext, size=row.size,
-                    mtime=row.mtime, status=Status.TAGGED if old.model else Status.PENDING, error=None,
+                update(Image)
+                .where(Image.id == old.id)
+                .values(
+                    root_id=row.root_id,
+                    path=row.path,
+                    folder=row.folder,
+                    name=row.name,
+                    ext=row.ext,
+                    size=row.size,
+                    mtime=row.mtime,
+                    status=Status.TAGGED if old.model else Status.PENDING,
+                    error=None,
                 )
             )
             moved.append(old.id)

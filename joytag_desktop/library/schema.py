@@ -11,6 +11,7 @@ retagging only rewrites ``ai_score`` (and ``score`` where ``source`` is ``ai``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -37,8 +38,8 @@ class Source:
     AI = 0
     IMPORTED = 1
     MANUAL = 2
-    NAMES = {AI: "ai", IMPORTED: "imported", MANUAL: "manual"}
-    BY_NAME = {name: code for code, name in NAMES.items()}
+    NAMES: ClassVar[dict[int, str]] = {AI: "ai", IMPORTED: "imported", MANUAL: "manual"}
+    BY_NAME: ClassVar[dict[str, int]] = {name: code for code, name in NAMES.items()}
 
 
 class Status:
@@ -70,9 +71,10 @@ class Root(Base):
 
 class Image(Base):
     __tablename__ = "images"
+    __table_args__ = (Index("ix_images_root_folder", "root_id", "folder"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"), index=True)
+    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
     path: Mapped[str] = mapped_column(Text, unique=True)
     # For folder: and name: searches: the folder relative to the root's parent (so it starts with the
     # root's own name, never with /home/user), and the file name.

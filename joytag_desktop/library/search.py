@@ -71,9 +71,7 @@ def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
     if score.low is None:  # "cat:<0.2": no row at or above the upper bound (a missing row is score 0)
         upper = ImageTag.score >= score.high if score.high_strict else ImageTag.score > score.high
         return not_(Image.id.in_(select(ImageTag.image_id).where(ImageTag.tag_id.in_(ids), upper)))
-    return Image.id.in_(
-        select(ImageTag.image_id).where(ImageTag.tag_id.in_(ids), _in_range(ImageTag.score, score))
-    )
+    return Image.id.in_(select(ImageTag.image_id).where(ImageTag.tag_id.in_(ids), _in_range(ImageTag.score, score)))
 
 
 def image_date() -> ColumnElement:
@@ -91,8 +89,10 @@ def _date_bound(value: float | datetime | None) -> str | None:
 def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
     name, text = term.field, term.text or ""
     if name == "camera":
-        return or_(Image.camera_make.ilike(_like_pattern(text), escape="\\"),
-                   Image.camera_model.ilike(_like_pattern(text), escape="\\"))
+        return or_(
+            Image.camera_make.ilike(_like_pattern(text), escape="\\"),
+            Image.camera_model.ilike(_like_pattern(text), escape="\\"),
+        )
     if name == "make":
         return Image.camera_make.ilike(_like_pattern(text), escape="\\")
     if name == "model":
@@ -113,8 +113,9 @@ def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
         return Image.status == text
     assert term.range is not None
     if name == "date":
-        bounds = Range(_date_bound(term.range.low), _date_bound(term.range.high),
-                       term.range.low_strict, term.range.high_strict)
+        bounds = Range(
+            _date_bound(term.range.low), _date_bound(term.range.high), term.range.low_strict, term.range.high_strict
+        )
         return _in_range(image_date(), bounds)
     column = {"width": Image.width, "height": Image.height, "size": Image.size}[name]
     return _in_range(column, term.range)
@@ -134,8 +135,13 @@ def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
     raise TypeError(f"unknown query node {node!r}")
 
 
-def build_select(node: Node, resolver: TagResolver, sort: str = "path", score_tag_ids: list[int] | None = None,
-                 columns: tuple = (Image.id,)) -> Select:
+def build_select(
+    node: Node,
+    resolver: TagResolver,
+    sort: str = "path",
+    score_tag_ids: list[int] | None = None,
+    columns: tuple = (Image.id,),
+) -> Select:
     """SELECT ``columns`` of images matching ``node``; missing files are left out unless asked for."""
     where = compile_node(node, resolver)
     if not mentions_status(node, Status.MISSING):
@@ -164,4 +170,3 @@ def build_select(node: Node, resolver: TagResolver, sort: str = "path", score_ta
         "size": Image.size,
     }[key]
     return statement.order_by(column.desc() if descending else column.asc(), Image.id)
-

@@ -41,8 +41,9 @@ class TaggingReport:
     seconds: float = 0.0
 
 
-def _pending_stream(library: Library, ids: list[int], cancel: threading.Event | None,
-                    page: int = 256) -> Iterator[Path]:
+def _pending_stream(
+    library: Library, ids: list[int], cancel: threading.Event | None, page: int = 256
+) -> Iterator[Path]:
     """Pending images, fetched page by page so memory stays flat; ``ids`` records the order."""
     after = 0
     while cancel is None or not cancel.is_set():

@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("added_at", sa.DateTime, nullable=False),
         sa.Column("sidecar_mtime", sa.Float),
     )
-    op.create_index("ix_images_root_id", "images", ["root_id"])
+    op.create_index("ix_images_root_folder", "images", ["root_id", "folder"])
     op.create_index("ix_images_content_hash", "images", ["content_hash"])
     op.create_index("ix_images_status", "images", ["status"])
     op.create_table(
