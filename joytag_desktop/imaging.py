@@ -33,8 +33,8 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-def is_image_path(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
+def is_image_path(path: Path | str) -> bool:
+    return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
 
 
 def iter_image_files(root: Path) -> Iterator[Path]:

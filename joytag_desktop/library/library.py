@@ -68,6 +68,7 @@ class ImageResult:
     scores: np.ndarray | None
     embedding: np.ndarray | None
     error: str | None
+    content_hash: str | None = None  # the content that was tagged; a result for changed content is dropped
 
 
 @dataclass
@@ -225,6 +226,26 @@ class Library:
             report.missing -= len(report.vanished_ids.intersection(moved))
         return report
 
+    def apply_changes(
+        self,
+        created: Sequence[str] = (),
+        deleted: Sequence[str] = (),
+        moved: Sequence[tuple[str, str]] = (),
+    ):  # noqa: ANN201 - returns a ChangeReport
+        """Apply watcher events in one transaction: moves first (in order), then deletions, then
+        created/modified paths. Returns a ChangeReport."""
+        from joytag_desktop.library.changes import ChangeApplier
+
+        with self.engine.connect() as connection:
+            applier = ChangeApplier(connection, self.roots())
+            for source, destination in moved:
+                applier.moved(source, destination)
+            for path in deleted:
+                applier.deleted(path)
+            for path in created:
+                applier.created_or_modified(path)
+            return applier.finish()
+
     def purge_missing(self) -> int:
         """Delete images marked missing (and their tags). Returns how many were removed."""
         with self.Session.begin() as session:
@@ -270,33 +291,48 @@ class Library:
 
     # --- tagging results ------------------------------------------------------------------
 
-    def pending_images(self, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+    def pending_images(self, limit: int, after_id: int = 0) -> list[tuple[int, str, str | None]]:
+        """The work queue: (id, path, content hash) of pending images in id order."""
         with self.Session() as session:
             rows = session.execute(
-                select(Image.id, Image.path)
+                select(Image.id, Image.path, Image.content_hash)
                 .where(Image.status == Status.PENDING, Image.id > after_id)
                 .order_by(Image.id)
                 .limit(limit)
             )
-            return [(row.id, row.path) for row in rows]
+            return [(row.id, row.path, row.content_hash) for row in rows]
 
     def count_by_status(self) -> dict[str, int]:
         with self.Session() as session:
             rows = session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
             return {status: 0 for status in Status.ALL} | dict(rows)
 
-    def store_results(self, results: Sequence[ImageResult], model_name: str, tags: Sequence[str]) -> None:
-        """Write one batch of engine results in one transaction.
+    def store_results(self, results: Sequence[ImageResult], model_name: str, tags: Sequence[str]) -> int:
+        """Write one batch of engine results in one transaction; returns how many were stored.
 
         AI rows are replaced; manual and imported rows keep their effective score and only
-        get the new ``ai_score``, so hand corrections survive retagging.
+        get the new ``ai_score``, so hand corrections survive retagging. A result for an image
+        that went missing, was forgotten, or whose content changed since it was claimed is
+        dropped (the image stays pending and is tagged again).
         """
         tag_ids = np.asarray(self.ensure_tags(tags), dtype=np.int64)
         floor = self.storage_floor
         now = _now()
-        ok = [r for r in results if r.error is None and r.scores is not None]
-        ok_ids = [r.image_id for r in ok]
         with self.Session.begin() as session:
+            current = dict(
+                session.execute(
+                    select(Image.id, Image.content_hash).where(
+                        Image.id.in_([r.image_id for r in results]), Image.status != Status.MISSING
+                    )
+                ).all()
+            )
+            results = [
+                r
+                for r in results
+                if r.image_id in current and (r.content_hash is None or r.content_hash == current[r.image_id])
+            ]
+            ok = [r for r in results if r.error is None and r.scores is not None]
+            ok_ids = [r.image_id for r in ok]
             kept = set(
                 session.execute(
                     select(ImageTag.image_id, ImageTag.tag_id).where(
@@ -351,6 +387,7 @@ class Library:
                     session.execute(
                         update(Image).where(Image.id == result.image_id).values(status=Status.ERROR, error=result.error)
                     )
+        return len(results)
 
     def set_manual_tag(self, image_ids: Iterable[int], tag: str, present: bool | None) -> int:
         """Add (True) or remove (False) ``tag`` by hand on images, or drop the manual override (None).

@@ -253,8 +253,10 @@ def scan_root(
     root: Root,
     progress: ScanProgress | None = None,
     cancel: threading.Event | None = None,
+    subtree: str | None = None,
 ) -> tuple[ScanReport, list[int]]:
-    """Scan one root, folder by folder, committing as it goes; return the report and ids of new rows.
+    """Scan one root (or only ``subtree`` inside it), folder by folder, committing as it goes;
+    return the report and ids of new rows.
 
     Memory is bounded by the largest folder, not by the size of the tree.
     """
@@ -278,7 +280,7 @@ def scan_root(
     inserts: list[dict] = []
     new_ids: list[int] = []
     count = since_commit = 0
-    for folder, entries in walk_folders(root.path, report.errors, unreadable):
+    for folder, entries in walk_folders(subtree or root.path, report.errors, unreadable):
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
@@ -327,7 +329,7 @@ def scan_root(
             connection.commit()
             since_commit = 0
     new_ids += insert_images(connection, inserts)
-    if not report.cancelled:
+    if not report.cancelled and subtree is None:
         # Folders that vanished entirely (but not ones we could not read).
         blocked = {os.path.relpath(f, base) for f in unreadable}
         stored_folders = (

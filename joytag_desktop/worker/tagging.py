@@ -42,16 +42,16 @@ class TaggingReport:
 
 
 def _pending_stream(
-    library: Library, ids: list[int], cancel: threading.Event | None, page: int = 256
+    library: Library, claimed: list[tuple[int, str | None]], cancel: threading.Event | None, page: int = 256
 ) -> Iterator[Path]:
-    """Pending images, fetched page by page so memory stays flat; ``ids`` records the order."""
+    """Pending images, fetched page by page so memory stays flat; ``claimed`` records (id, hash) in order."""
     after = 0
     while cancel is None or not cancel.is_set():
         rows = library.pending_images(page, after_id=after)
         if not rows:
             return
-        for image_id, path in rows:
-            ids.append(image_id)
+        for image_id, path, content_hash in rows:
+            claimed.append((image_id, content_hash))
             yield Path(path)
         after = rows[-1][0]
 
@@ -68,7 +68,7 @@ def tag_pending(
     report = TaggingReport()
     total = library.count_by_status()["pending"]
     started = time.perf_counter()
-    ids: list[int] = []
+    claimed: list[tuple[int, str | None]] = []
     batch: list[ImageResult] = []
 
     def commit() -> None:
@@ -76,8 +76,9 @@ def tag_pending(
             library.store_results(batch, model_name, engine.tags)
             batch.clear()
 
-    for index, result in enumerate(engine.tag_paths(_pending_stream(library, ids, cancel), cancel=cancel)):
-        batch.append(ImageResult(ids[index], result.scores, result.embedding, result.error))
+    for index, result in enumerate(engine.tag_paths(_pending_stream(library, claimed, cancel), cancel=cancel)):
+        image_id, content_hash = claimed[index]
+        batch.append(ImageResult(image_id, result.scores, result.embedding, result.error, content_hash))
         if result.ok:
             report.tagged += 1
         else:

@@ -1,0 +1,168 @@
+"""Applying file-system events (from the watcher) to the library, one small transaction per batch.
+
+The rules are those of a scan, for single paths: a changed file is re-hashed and only
+retagged when its content changed; a moved file keeps its row and so its tags; a deleted
+file is marked missing; nothing is marked missing while its root is offline.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
+
+from joytag_desktop.imaging import is_image_path
+from joytag_desktop.library.scanner import (
+    _KNOWN_COLUMNS,
+    ScanReport,
+    adopt_moved,
+    examine_file,
+    insert_images,
+    location_columns,
+    mark_missing,
+    root_is_offline,
+    scan_root,
+)
+from joytag_desktop.library.schema import Image, Root, Status
+
+
+@dataclass
+class ChangeReport(ScanReport):
+    """A ScanReport plus what changed paths meant."""
+
+    touched_paths: list[str] = field(default_factory=list)
+
+
+def is_hidden(path: str, root_path: str) -> bool:
+    relative = os.path.relpath(path, root_path)
+    return any(part.startswith(".") for part in relative.split(os.sep))
+
+
+def root_for(path: str, roots: list[Root]) -> Root | None:
+    """The library root that contains ``path`` (roots never nest)."""
+    for root in roots:
+        if path == root.path or path.startswith(root.path + os.sep):
+            return root
+    return None
+
+
+def _under(prefix: str):  # noqa: ANN202 - a SQL condition
+    """Images whose path lies below folder ``prefix`` (a range on the unique path index, no LIKE escaping)."""
+    start = prefix.rstrip(os.sep) + os.sep
+    return Image.path.between(start, start + "\U0010ffff")
+
+
+class ChangeApplier:
+    """Applies batches of created/modified, deleted and moved paths to the library."""
+
+    def __init__(self, connection: Connection, roots: list[Root]) -> None:
+        self.connection = connection
+        self.roots = roots
+        self.report = ChangeReport()
+        self.new_ids: list[int] = []
+        self._offline: dict[int, bool] = {}
+
+    def _root_online(self, root: Root) -> bool:
+        if root.id not in self._offline:
+            has_images = True  # be conservative: an empty mount point is offline
+            self._offline[root.id] = root_is_offline(root.path, has_images) is not None
+        return not self._offline[root.id]
+
+    def _row(self, path: str):  # noqa: ANN202 - a Row or None
+        return self.connection.execute(select(*_KNOWN_COLUMNS).where(Image.path == path)).first()
+
+    def created_or_modified(self, path: str) -> None:
+        root = root_for(path, self.roots)
+        if root is None or is_hidden(path, root.path):
+            return
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            self.deleted(path)
+            return
+        except OSError as exc:
+            self.report.errors.append((path, exc.strerror or str(exc)))
+            return
+        if os.path.isdir(path):
+            self._scan_subtree(root, path)
+            return
+        if not is_image_path(path):
+            return
+        row = self._row(path)
+        values = examine_file(root, path, stat, row, datetime.now(), self.report)
+        if values is None:
+            return
+        self.report.touched_paths.append(path)
+        if row is None:
+            self.new_ids += insert_images(self.connection, [values])
+        else:
+            self.connection.execute(update(Image).where(Image.id == row.id).values(**values))
+
+    def _scan_subtree(self, root: Root, folder: str) -> None:
+        """A folder that appeared (copied or moved in): index what is inside it."""
+        sub_root = Root(id=root.id, path=root.path)
+        report, new_ids = scan_root(self.connection, sub_root, subtree=folder)
+        self.report.merge(report)
+        self.new_ids += new_ids
+
+    def deleted(self, path: str) -> None:
+        root = root_for(path, self.roots)
+        if root is None or not self._root_online(root) or os.path.exists(path):
+            return  # an unplugged drive is not a deletion; a re-created path is handled as created
+        row = self._row(path)
+        ids = [row.id] if row is not None and row.status != Status.MISSING else []
+        ids += (
+            self.connection.execute(select(Image.id).where(_under(path), Image.status != Status.MISSING))
+            .scalars()
+            .all()
+        )
+        mark_missing(self.connection, ids)
+        self.report.missing += len(ids)
+
+    def moved(self, source: str, destination: str) -> None:
+        source_root = root_for(source, self.roots)
+        target_root = root_for(destination, self.roots)
+        if target_root is None or is_hidden(destination, target_root.path):
+            self.deleted(source)  # moved out of the library (or into a hidden folder)
+            return
+        if source_root is None or is_hidden(source, source_root.path):
+            self.created_or_modified(destination)  # moved in from outside: a new file
+            return
+        rows = []
+        row = self._row(source)
+        if row is not None:
+            rows.append((row.id, destination))
+        else:
+            prefix = source.rstrip(os.sep) + os.sep
+            for image_id, old_path in self.connection.execute(select(Image.id, Image.path).where(_under(source))):
+                rows.append((image_id, destination.rstrip(os.sep) + os.sep + old_path[len(prefix) :]))
+        if not rows:
+            self.created_or_modified(destination)
+            return
+        for image_id, new_path in rows:
+            if not is_image_path(new_path):
+                mark_missing(self.connection, [image_id])
+                continue
+            clash = self._row(new_path)
+            if clash is not None and clash.id != image_id:  # the move replaced a file we knew
+                mark_missing(self.connection, [clash.id])
+                self.connection.execute(delete(Image).where(Image.id == clash.id))
+            self.connection.execute(
+                update(Image)
+                .where(Image.id == image_id)
+                .values(root_id=target_root.id, **location_columns(target_root.path, new_path))
+            )
+            self.report.moved += 1
+            self.report.touched_paths.append(new_path)
+            # A file renamed into place may also have new content (save-as-temp-then-rename).
+            self.created_or_modified(new_path)
+
+    def finish(self) -> ChangeReport:
+        moved = adopt_moved(self.connection, self.new_ids)
+        self.report.moved += len(moved)
+        self.report.added -= len(moved)
+        self.connection.commit()
+        return self.report

@@ -1,0 +1,221 @@
+"""The background tagging worker: a plain Python thread the CLI and the GUI both drive.
+
+It loads the model in its own thread, tags pending images whenever it is woken (new
+files, a rescan, a retag request), and can be paused, resumed and cancelled. On the CPU
+it uses one core fewer than the machine has and runs at low priority, so the machine
+stays usable while a library is tagged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from joytag_desktop.errors import JoyTagError
+from joytag_desktop.library.library import Library
+from joytag_desktop.worker.tagging import TaggingProgress, TaggingReport, tag_pending
+
+log = logging.getLogger(__name__)
+
+
+class WorkerListener(Protocol):
+    """What a worker reports; every method is called from the worker thread."""
+
+    def worker_state(self, state: str, detail: str) -> None: ...
+    def worker_progress(self, progress: TaggingProgress) -> None: ...
+    def worker_error(self, message: str) -> None: ...
+    def worker_finished(self, report: TaggingReport) -> None: ...
+
+
+class LoggingListener:
+    """Reports to the log (the headless ``watch`` command)."""
+
+    def __init__(self, every: int = 50) -> None:
+        self.every = every
+
+    def worker_state(self, state: str, detail: str) -> None:
+        log.info("worker %s%s", state, f": {detail}" if detail else "")
+
+    def worker_progress(self, progress: TaggingProgress) -> None:
+        if progress.done % self.every == 0 or progress.done == progress.total:
+            left = progress.seconds_left
+            log.info(
+                "tagged %d of %d (%.1f images/s%s)",
+                progress.done,
+                progress.total,
+                progress.images_per_second,
+                f", {left:.0f} s left" if left is not None else "",
+            )
+
+    def worker_error(self, message: str) -> None:
+        log.error("%s", message)
+
+    def worker_finished(self, report: TaggingReport) -> None:
+        log.info(
+            "tagging run done: %d tagged, %d failed%s",
+            report.tagged,
+            report.failed,
+            " (cancelled)" if report.cancelled else "",
+        )
+
+
+@dataclass
+class WorkerSettings:
+    model: str | os.PathLike[str] | None = None
+    device: str = "auto"
+    batch_size: int | None = None
+    cpu_threads: int | None = None  # default: all cores but one
+
+
+class TaggingWorker:
+    """Tags the library's pending images in a background thread."""
+
+    def __init__(
+        self, library: Library, settings: WorkerSettings | None = None, listener: WorkerListener | None = None
+    ) -> None:
+        self.library = library
+        self.settings = settings or WorkerSettings()
+        self.listener: WorkerListener = listener or LoggingListener()
+        self.state = "stopped"
+        self.device_name = ""
+        self._engine = None
+        self._model_name = ""
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._cancel = threading.Event()
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
+        self._thread: threading.Thread | None = None
+
+    # --- control (any thread) ---------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="joytag-worker", daemon=True)
+        self._thread.start()
+        self.wake()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._cancel.set()
+        self._running.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """New pending work may exist."""
+        self._wake.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+        self._set_state("paused", "")
+
+    def resume(self) -> None:
+        self._running.set()
+        self._set_state("tagging" if self.state == "paused" else self.state, "")
+        self.wake()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def cancel(self) -> None:
+        """Stop the current run; what was tagged is kept and the rest stays pending until the next wake."""
+        self._cancel.set()
+        self._running.set()
+
+    def reload_model(self, settings: WorkerSettings | None = None) -> None:
+        """Use new settings (model folder, device, batch size) from the next run on."""
+        if settings is not None:
+            self.settings = settings
+        self._engine = None
+        self.cancel()
+        self.wake()
+
+    # --- the thread --------------------------------------------------------------------------
+
+    def _set_state(self, state: str, detail: str) -> None:
+        self.state = state
+        self.listener.worker_state(state, detail)
+
+    def _yield_to_user(self) -> None:
+        """Lower this thread's priority (threads torch starts from it inherit it)."""
+        with contextlib.suppress(AttributeError, OSError):  # not on every platform
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+    def _load_engine(self):  # noqa: ANN202 - a TaggingEngine
+        import torch
+
+        from joytag_desktop.model.engine import TaggingEngine
+        from joytag_desktop.model.folder import load_model, resolve_model_path
+
+        self._set_state("loading", "model")
+        model = load_model(resolve_model_path(self.settings.model))
+        engine = TaggingEngine(model, device=self.settings.device, batch_size=self.settings.batch_size)
+        if engine.device.type == "cpu":
+            threads = self.settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1)
+            torch.set_num_threads(threads)
+        self._model_name = model.folder.fingerprint()
+        self.device_name = engine.describe()
+        return engine
+
+    def _progress(self, progress: TaggingProgress) -> None:
+        while not self._running.is_set() and not self._stop.is_set():
+            self._running.wait(0.2)
+        self.listener.worker_progress(progress)
+
+    def _run(self) -> None:
+        self._yield_to_user()
+        self._set_state("idle", "")
+        while not self._stop.is_set():
+            self._wake.wait(5.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            if not self._running.is_set():
+                continue
+            try:
+                if self.library.count_by_status()["pending"] == 0:
+                    continue
+                if self._engine is None:
+                    self._engine = self._load_engine()
+                self._cancel.clear()
+                self._set_state("tagging", self.device_name)
+                report = tag_pending(self.library, self._engine, self._model_name, self._progress, self._cancel)
+                self.listener.worker_finished(report)
+                if not report.cancelled and self.library.count_by_status()["pending"]:
+                    self._wake.set()  # more arrived while we worked
+            except JoyTagError as exc:
+                self._engine = None
+                self._set_state("error", str(exc))
+                self.listener.worker_error(str(exc))
+                self._stop.wait(5.0)
+            except Exception as exc:  # noqa: BLE001 - report, never die silently
+                log.exception("tagging worker failed")
+                self._engine = None
+                self._set_state("error", f"{type(exc).__name__}: {exc}")
+                self.listener.worker_error(f"tagging failed: {type(exc).__name__}: {exc}")
+                self._stop.wait(5.0)
+            finally:
+                if not self._stop.is_set() and self.state == "tagging":
+                    self._set_state("idle", "")
+        self._set_state("stopped", "")
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until nothing is pending and the worker is idle (tests, scripts)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.state in ("idle", "error") and self.library.count_by_status()["pending"] == 0:
+                return True
+            self.wake()
+            time.sleep(0.1)
+        return False
