@@ -109,7 +109,7 @@ def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
                 image.load()
                 try:
                     oriented = ImageOps.exif_transpose(image)
-                except Exception:
+                except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
                     oriented = image
                 return flatten_to_rgb(oriented)
     except ImageLoadError:

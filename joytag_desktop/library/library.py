@@ -5,8 +5,10 @@ The GUI, the CLI and the worker all go through this class; it never imports Qt.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -90,8 +92,18 @@ class Library:
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._tag_ids: dict[str, int] = {}
         self._tag_lock = threading.Lock()
+        self._completion_cache: tuple[tuple[int, float], list[str], list[int]] | None = None
+        self._last_version: int | None = None
+        self._version_lock = threading.Lock()
+        self._version_connection: sqlite3.Connection | None = None
+        database = self.engine.url.database
+        if self.engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+            self._version_connection = sqlite3.connect(database, check_same_thread=False)
 
     def close(self) -> None:
+        if self._version_connection is not None:
+            self._version_connection.close()
+            self._version_connection = None
         self.engine.dispose()
 
     def __enter__(self) -> Library:
@@ -474,7 +486,17 @@ class Library:
 
     def _compile(self, query: str | Node, threshold: float | None) -> tuple[Node, TagResolver]:
         node = parse(query) if isinstance(query, str) else query
-        return node, TagResolver(self._lookup_tags, self._threshold_lookup(threshold))
+        return node, TagResolver(self._lookup_tags, self._threshold_lookup(threshold), self._estimate)
+
+    def _estimate(self, tag_id: int, score: float) -> int:
+        """How many images have ``tag_id`` at or above ``score`` (from the histogram, to plan queries)."""
+        bucket = round(score * 100)
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.coalesce(func.sum(TagHistogram.count), 0)).where(
+                    TagHistogram.tag_id == tag_id, TagHistogram.bucket >= bucket
+                )
+            ).scalar_one()
 
     def search(
         self,
@@ -505,22 +527,61 @@ class Library:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(inner)).scalar_one()
 
+    def _data_version(self) -> int | None:
+        """Changes whenever any other connection (this process's pool included) commits; None: unknown."""
+        if self._version_connection is None:
+            return None
+        with self._version_lock:
+            return self._version_connection.execute("PRAGMA data_version").fetchone()[0]
+
     def autocomplete(self, prefix: str, limit: int = 15, threshold: float | None = None) -> list[tuple[str, int]]:
-        """Tags starting with ``prefix`` and how many images have them at the threshold, most used first."""
+        """Tags starting with ``prefix`` and how many images have them at the threshold, most used first.
+
+        Counts for the whole vocabulary are cached until the database changes, so typing stays
+        instant; while the data is changing (tagging in progress) each call asks the histogram.
+        """
         base = self.threshold if threshold is None else check_threshold(threshold)
         prefix = prefix.lstrip("-")
+        version = self._data_version()
+        cached = self._completion_cache
+        if version is not None and cached is not None and cached[0] == (version, base):
+            names, counts = cached[1], cached[2]
+            start = bisect.bisect_left(names, prefix)
+            end = bisect.bisect_left(names, prefix + "\U0010ffff", lo=start)
+            matches = sorted(range(start, end), key=lambda i: (-counts[i], names[i]))[:limit]
+            return [(names[i], counts[i]) for i in matches]
+        if version is not None and self._last_version == version:
+            totals = dict(self._tag_totals(base, ""))
+            with self.Session() as session:
+                names = list(session.scalars(select(Tag.name).order_by(Tag.name)))
+            self._completion_cache = ((version, base), names, [totals.get(n, 0) for n in names])
+            return self.autocomplete(prefix, limit, threshold)
+        self._last_version = version
+        return self._tag_totals(base, prefix, limit, include_unused=True)
+
+    def _tag_totals(
+        self, base: float, prefix: str, limit: int | None = None, include_unused: bool = False
+    ) -> list[tuple[str, int]]:
         bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), Integer)
+        total = func.coalesce(func.sum(TagHistogram.count), 0)
         statement = (
-            select(Tag.name, func.coalesce(func.sum(TagHistogram.count), 0).label("n"))
+            select(Tag.name, total.label("n"))
             .join(TagThreshold, TagThreshold.tag_id == Tag.id, isouter=True)
-            .join(TagHistogram, and_(TagHistogram.tag_id == Tag.id, TagHistogram.bucket >= bucket_floor), isouter=True)
+            .join(
+                TagHistogram,
+                and_(TagHistogram.tag_id == Tag.id, TagHistogram.bucket >= bucket_floor),
+                isouter=include_unused,
+            )
             .group_by(Tag.id)
-            .order_by(func.coalesce(func.sum(TagHistogram.count), 0).desc(), Tag.name)
-            .limit(limit)
+            .order_by(total.desc(), Tag.name)
         )
+        if not include_unused:
+            statement = statement.having(total > 0)
         if prefix:
             # A range on the unique index instead of LIKE, so punctuation needs no escaping.
             statement = statement.where(Tag.name >= prefix, Tag.name < prefix + "\U0010ffff")
+        if limit:
+            statement = statement.limit(limit)
         with self.engine.connect() as connection:
             return [(row.name, int(row.n)) for row in connection.execute(statement)]
 
@@ -529,23 +590,11 @@ class Library:
     ) -> list[tuple[str, int]]:
         """Every tag in use with its image count at the threshold (for the GUI's tag list)."""
         base = self.threshold if threshold is None else check_threshold(threshold)
-        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), Integer)
-        total = func.sum(TagHistogram.count)
-        statement = (
-            select(Tag.name, total.label("n"))
-            .join(TagHistogram, TagHistogram.tag_id == Tag.id)
-            .join(TagThreshold, TagThreshold.tag_id == Tag.id, isouter=True)
-            .where(TagHistogram.bucket >= bucket_floor)
-            .group_by(Tag.id)
-            .having(total > 0)
-            .order_by(total.desc(), Tag.name)
-        )
+        rows = self._tag_totals(base, "", None if contains else limit)
         if contains:
-            statement = statement.where(Tag.name.like(f"%{glob_to_like(contains)}%", escape="\\"))
-        if limit:
-            statement = statement.limit(limit)
-        with self.engine.connect() as connection:
-            return [(row.name, int(row.n)) for row in connection.execute(statement)]
+            needle = contains.lower()
+            rows = [row for row in rows if needle in row[0].lower()][:limit]
+        return rows
 
     def rebuild_histogram(self) -> None:
         """Recompute the tag histogram from scratch (after bulk loads or to repair)."""

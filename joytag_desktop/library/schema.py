@@ -111,13 +111,16 @@ class Tag(Base):
 
 class ImageTag(Base):
     __tablename__ = "image_tags"
+    # Rows are clustered by tag (primary key tag_id, image_id), so "does image X have tag T" probes
+    # stay inside tag T's pages; the score index answers "images with T at or above a threshold".
     __table_args__ = (
         Index("ix_image_tags_tag_score", "tag_id", "score", "image_id"),
+        Index("ix_image_tags_image", "image_id"),
         {"sqlite_with_rowid": False},
     )
 
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     source: Mapped[int] = mapped_column(SmallInteger, default=Source.AI)
     score: Mapped[float] = mapped_column(Float)
     ai_score: Mapped[float | None] = mapped_column(Float)

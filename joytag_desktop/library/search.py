@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
@@ -22,7 +23,9 @@ class TagResolver:
 
     lookup: Callable[[str, bool], list[int]]  # (name, exact) -> ids; patterns when it has * or ?
     threshold_for: Callable[[int], float]
+    estimate: Callable[[int, float], int] | None = None  # images with tag at or above a score (histogram)
     warnings: list[str] = field(default_factory=list)
+    correlated: bool = False  # tag tests as EXISTS probes per image row (when a small driver set leads)
 
 
 def _like_pattern(text: str) -> str:
@@ -45,15 +48,31 @@ def _in_range(column: ColumnElement, bounds: Range) -> ColumnElement[bool]:
     return and_(*clauses) if clauses else true()
 
 
-def _has_tags(tag_ids_by_threshold: dict[float, list[int]]) -> ColumnElement[bool]:
+def _rows_exist(build: Callable[[type[ImageTag]], ColumnElement[bool]], correlated: bool) -> ColumnElement[bool]:
+    """Image has an image_tags row meeting ``build(table)``.
+
+    Correlated: a primary-key probe (tag_id, image_id) per candidate row, cheap when a small
+    driver set leads. Otherwise: membership in the set that the score index yields.
+    """
+    if correlated:
+        probe = aliased(ImageTag)
+        return exists().where(probe.image_id == Image.id, build(probe))
+    return Image.id.in_(select(ImageTag.image_id).where(build(ImageTag)))
+
+
+def _tag_condition(table: type[ImageTag], ids: list[int], score: Range) -> ColumnElement[bool]:
+    tag = table.tag_id.in_(ids) if len(ids) > 1 else table.tag_id == ids[0]
+    return and_(tag, _in_range(table.score, score))
+
+
+def _has_tags(tag_ids_by_threshold: dict[float, list[int]], correlated: bool) -> ColumnElement[bool]:
     """Image has any of these tags at or above each group's threshold."""
-    conditions = [
-        and_(ImageTag.tag_id.in_(ids) if len(ids) > 1 else ImageTag.tag_id == ids[0], ImageTag.score >= threshold)
-        for threshold, ids in tag_ids_by_threshold.items()
-    ]
-    if not conditions:
+    if not tag_ids_by_threshold:
         return false()
-    return Image.id.in_(select(ImageTag.image_id).where(or_(*conditions)))
+    return _rows_exist(
+        lambda t: or_(*(_tag_condition(t, ids, Range(thr)) for thr, ids in tag_ids_by_threshold.items())),
+        correlated,
+    )
 
 
 def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
@@ -66,12 +85,12 @@ def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
         groups: dict[float, list[int]] = defaultdict(list)
         for tag_id in ids:
             groups[resolver.threshold_for(tag_id)].append(tag_id)
-        return _has_tags(groups)
+        return _has_tags(groups, resolver.correlated)
     score = term.score
     if score.low is None:  # "cat:<0.2": no row at or above the upper bound (a missing row is score 0)
-        upper = ImageTag.score >= score.high if score.high_strict else ImageTag.score > score.high
-        return not_(Image.id.in_(select(ImageTag.image_id).where(ImageTag.tag_id.in_(ids), upper)))
-    return Image.id.in_(select(ImageTag.image_id).where(ImageTag.tag_id.in_(ids), _in_range(ImageTag.score, score)))
+        at_least = Range(score.high, low_strict=not score.high_strict)
+        return not_(_rows_exist(lambda t: _tag_condition(t, ids, at_least), resolver.correlated))
+    return _rows_exist(lambda t: _tag_condition(t, ids, score), resolver.correlated)
 
 
 def image_date() -> ColumnElement:
@@ -135,6 +154,28 @@ def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
     raise TypeError(f"unknown query node {node!r}")
 
 
+def _pick_driver(node: Node, resolver: TagResolver) -> tuple[TagTerm, int, Range] | None:
+    """The positive single-tag term of a top-level AND that matches the fewest images (by the
+    histogram estimate): the query is driven from its index range and the rest is probed."""
+    if resolver.estimate is None:
+        return None
+    children = node.children if isinstance(node, And) else (node,)
+    best: tuple[int, TagTerm, int, Range] | None = None
+    for child in children:
+        if not isinstance(child, TagTerm) or child.is_wildcard:
+            continue
+        if child.score is not None and child.score.low is None:
+            continue  # "cat:<0.2" is a negative condition
+        ids = resolver.lookup(child.name, child.exact)
+        if len(ids) != 1:
+            continue
+        score = child.score or Range(resolver.threshold_for(ids[0]))
+        estimate = resolver.estimate(ids[0], float(score.low))  # type: ignore[arg-type]
+        if best is None or estimate < best[0]:
+            best = (estimate, child, ids[0], score)
+    return None if best is None else best[1:]
+
+
 def build_select(
     node: Node,
     resolver: TagResolver,
@@ -142,11 +183,31 @@ def build_select(
     score_tag_ids: list[int] | None = None,
     columns: tuple = (Image.id,),
 ) -> Select:
-    """SELECT ``columns`` of images matching ``node``; missing files are left out unless asked for."""
-    where = compile_node(node, resolver)
+    """SELECT ``columns`` of images matching ``node``; missing files are left out unless asked for.
+
+    With a positive tag term at the top level, the rarest one drives: its index range gives the
+    candidates and every other term is a primary-key probe per candidate.
+    """
+    driver = _pick_driver(node, resolver)
+    if driver is None:
+        where = compile_node(node, resolver)
+        statement = select(*columns)
+    else:
+        term, tag_id, score = driver
+        rest = tuple(c for c in node.children if c is not term) if isinstance(node, And) else ()
+        resolver.correlated = True
+        where = and_(compile_node(And(rest), resolver))
+        resolver.correlated = False
+        lead = aliased(ImageTag)
+        statement = (
+            select(*columns)
+            .select_from(lead)
+            .join(Image, Image.id == lead.image_id)
+            .where(lead.tag_id == tag_id, _in_range(lead.score, score))
+        )
     if not mentions_status(node, Status.MISSING):
         where = and_(Image.status != Status.MISSING, where)
-    statement = select(*columns).where(where)
+    statement = statement.where(where)
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in SORTS:

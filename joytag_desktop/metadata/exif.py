@@ -46,7 +46,7 @@ def read_exif(path: Path) -> ExifFacts:
     try:
         with open(path, "rb") as handle:
             tags = exifread.process_file(handle, details=False, extract_thumbnail=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - exifread raises many types on odd files
         log.debug("no EXIF from %s: %s", path, exc)
         return facts
     for name in _DATE_TAGS:

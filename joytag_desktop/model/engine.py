@@ -134,7 +134,7 @@ class TaggingEngine:
             return self.preprocess(path)
         except ImageLoadError as exc:
             return str(exc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop a run
             return f"unexpected error while decoding: {type(exc).__name__}: {exc}"
 
     def tag_paths(

@@ -50,7 +50,7 @@ def download_model(
         raise DownloadError(f"The Hugging Face Hub refused the download of {repo_id}: {exc}") from None
     except OSError as exc:  # network errors of the HTTP client are OSErrors too
         raise DownloadError(f"Downloading {repo_id} failed: {exc}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the HTTP stack raises its own types
         raise DownloadError(f"Downloading {repo_id} failed ({type(exc).__name__}): {exc}") from None
     inspect_folder(staging)  # raises ModelFolderError if the files are not a usable model
     if target.exists():

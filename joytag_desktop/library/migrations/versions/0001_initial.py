@@ -103,13 +103,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "image_tags",
-        sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("tag_id", sa.Integer, sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("source", sa.SmallInteger, nullable=False),
         sa.Column("score", sa.Float, nullable=False),
         sa.Column("ai_score", sa.Float),
         sqlite_with_rowid=False,
     )
+    op.create_index("ix_image_tags_image", "image_tags", ["image_id"])
     op.create_index("ix_image_tags_tag_score", "image_tags", ["tag_id", "score", "image_id"])
     op.create_table(
         "tag_thresholds",
