@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from joytag_desktop import __version__
-from joytag_desktop.cli import library_cmds
+from joytag_desktop.cli import library_cmds, watch_cmd
 from joytag_desktop.cli import models as models_cmd
 from joytag_desktop.cli import tag as tag_cmd
 from joytag_desktop.errors import JoyTagError
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag_cmd.add_parser(subparsers)
     models_cmd.add_parser(subparsers)
     library_cmds.add_parsers(subparsers)
+    watch_cmd.add_parser(subparsers)
     return parser
 
 

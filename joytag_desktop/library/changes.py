@@ -67,8 +67,9 @@ class ChangeApplier:
 
     def _root_online(self, root: Root) -> bool:
         if root.id not in self._offline:
-            has_images = True  # be conservative: an empty mount point is offline
-            self._offline[root.id] = root_is_offline(root.path, has_images) is not None
+            # A live delete event under an existing root folder is a real deletion, even if it
+            # empties the folder (an unmount sends no per-file events).
+            self._offline[root.id] = root_is_offline(root.path, has_images=False) is not None
         return not self._offline[root.id]
 
     def _row(self, path: str):  # noqa: ANN202 - a Row or None
@@ -158,7 +159,9 @@ class ChangeApplier:
             self.report.moved += 1
             self.report.touched_paths.append(new_path)
             # A file renamed into place may also have new content (save-as-temp-then-rename).
+            unchanged = self.report.unchanged
             self.created_or_modified(new_path)
+            self.report.unchanged = unchanged
 
     def finish(self) -> ChangeReport:
         moved = adopt_moved(self.connection, self.new_ids)
