@@ -43,6 +43,14 @@ class WatchState:
     offline: list[str] = field(default_factory=list)
 
 
+def _signature(path: str) -> tuple[int, float] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime)
+
+
 class _Handler(FileSystemEventHandler):
     def __init__(self, watcher: FolderWatcher) -> None:
         self.watcher = watcher
@@ -149,11 +157,9 @@ class FolderWatcher:
             elif kind in ("created", "modified", "closed"):
                 if event.is_directory and kind != "created":
                     return  # a folder's mtime changes with every file added
-                entry = self._pending.get(source)
-                if entry is None:
-                    self._pending[source] = _Pending(now)
-                else:
-                    entry.last_event = now
+                entry = self._pending.setdefault(source, _Pending(now))
+                entry.last_event = now
+                entry.stat = _signature(source)
 
     def _take_settled(self) -> tuple[list[tuple[str, str, str]], list[str]]:
         now = time.monotonic()
@@ -162,17 +168,13 @@ class FolderWatcher:
             candidates = [p for p, e in self._pending.items() if now - e.last_event >= self.settle_seconds]
         ready: list[str] = []
         for path in candidates:
-            try:
-                stat = os.stat(path)
-                signature: tuple[int, float] | None = (stat.st_size, stat.st_mtime)
-            except OSError:
-                signature = None  # gone or unreadable: let the library decide
+            signature = _signature(path)  # None: gone or unreadable, the library decides
             with self._lock:
                 entry = self._pending.get(path)
                 if entry is None:
                     continue
                 if signature is not None and entry.stat != signature and not os.path.isdir(path):
-                    entry.stat = signature  # still changing (or first look): wait another interval
+                    entry.stat = signature  # changed without an event since: wait another interval
                     entry.last_event = now
                     continue
                 del self._pending[path]
