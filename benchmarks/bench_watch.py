@@ -62,8 +62,10 @@ def main() -> None:
 
             wait(searchable)
             latencies.append(time.monotonic() - start)
-        print(f"appear -> searchable: median {statistics.median(latencies):.2f} s, "
-              f"min {min(latencies):.2f} s, max {max(latencies):.2f} s over {args.files} files")
+        print(
+            f"appear -> searchable: median {statistics.median(latencies):.2f} s, "
+            f"min {min(latencies):.2f} s, max {max(latencies):.2f} s over {args.files} files"
+        )
         start = time.monotonic()
         for index in range(args.burst):
             (root / f"burst_{index:05d}.jpg").write_bytes(data + (10_000 + index).to_bytes(4, "little"))
@@ -72,8 +74,10 @@ def main() -> None:
         indexed = time.monotonic() - start
         wait(lambda: library.count("status:tagged") >= args.files + args.burst)
         done = time.monotonic() - start
-        print(f"burst of {args.burst}: written in {copied:.1f} s, all indexed after {indexed:.1f} s, "
-              f"all tagged after {done:.1f} s ({args.burst / done:.1f} images/s end to end)")
+        print(
+            f"burst of {args.burst}: written in {copied:.1f} s, all indexed after {indexed:.1f} s, "
+            f"all tagged after {done:.1f} s ({args.burst / done:.1f} images/s end to end)"
+        )
         watcher.stop()
         worker.stop()
         library.close()

@@ -55,11 +55,16 @@ class TagView:
     score: float  # effective score: the AI score, 1.0 for manual/imported additions, -1.0 for removals
     source: str
     ai_score: float | None
-    threshold: float
+    threshold: float  # the threshold in force for this tag: its own override, else the global one
+    overridden: bool = False
 
     @property
     def present(self) -> bool:
         return self.score >= self.threshold
+
+    def present_at(self, global_threshold: float) -> bool:
+        """Whether it counts if the global threshold were ``global_threshold`` (for live sliders)."""
+        return self.score >= (self.threshold if self.overridden else global_threshold)
 
 
 @dataclass
@@ -159,10 +164,13 @@ class Library:
             else:
                 session.merge(TagThreshold(tag_id=tag_id, threshold=check_threshold(value)))
 
+    def _threshold_overrides(self) -> dict[int, float]:
+        with self.Session() as session:
+            return dict(session.execute(select(TagThreshold.tag_id, TagThreshold.threshold)).all())
+
     def _threshold_lookup(self, threshold: float | None) -> Callable[[int], float]:
         base = self.threshold if threshold is None else check_threshold(threshold)
-        with self.Session() as session:
-            overrides = dict(session.execute(select(TagThreshold.tag_id, TagThreshold.threshold)).all())
+        overrides = self._threshold_overrides()
         return lambda tag_id: overrides.get(tag_id, base)
 
     # --- roots ----------------------------------------------------------------------------
@@ -456,7 +464,8 @@ class Library:
 
     def image_tags(self, image_id: int, threshold: float | None = None) -> list[TagView]:
         """Every stored tag of an image, best first, with its source and whether it counts at the threshold."""
-        threshold_for = self._threshold_lookup(threshold)
+        base = self.threshold if threshold is None else check_threshold(threshold)
+        overrides = self._threshold_overrides()
         with self.Session() as session:
             rows = session.execute(
                 select(Tag.id, Tag.name, ImageTag.score, ImageTag.source, ImageTag.ai_score)
@@ -465,7 +474,15 @@ class Library:
                 .order_by(ImageTag.score.desc(), Tag.name)
             ).all()
         return [
-            TagView(row.name, row.score, Source.NAMES[row.source], row.ai_score, threshold_for(row.id)) for row in rows
+            TagView(
+                row.name,
+                row.score,
+                Source.NAMES[row.source],
+                row.ai_score,
+                overrides.get(row.id, base),
+                row.id in overrides,
+            )
+            for row in rows
         ]
 
     def image(self, image_id: int) -> Image | None:
@@ -520,6 +537,33 @@ class Library:
         with self.engine.connect() as connection:
             ids = list(connection.execute(statement).scalars())
         return SearchResult(ids, resolver.warnings)
+
+    def search_rows(
+        self, query: str | Node, threshold: float | None = None, sort: str = "path", limit: int | None = None
+    ) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
+        """Like ``search`` but with (id, path, content hash, status) per image, for the GUI's grid."""
+        node, resolver = self._compile(query, threshold)
+        score_ids: list[int] = []
+        if sort.lstrip("-") == "score":
+            for term in tag_terms(node):
+                score_ids += resolver.lookup(term.name, term.exact)
+        columns = (Image.id, Image.path, Image.content_hash, Image.status)
+        statement = build_select(node, resolver, sort, score_ids, columns=columns)
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self.engine.connect() as connection:
+            rows = [tuple(row) for row in connection.execute(statement)]
+        return rows, resolver.warnings
+
+    def retag(self, image_ids: Iterable[int]) -> int:
+        """Queue images for tagging again (manual edits are kept). Returns how many were queued."""
+        ids = list(image_ids)
+        with self.Session.begin() as session:
+            return session.execute(
+                update(Image)
+                .where(Image.id.in_(ids), Image.status.in_([Status.TAGGED, Status.ERROR]))
+                .values(status=Status.PENDING, error=None)
+            ).rowcount
 
     def count(self, query: str | Node, threshold: float | None = None) -> int:
         node, resolver = self._compile(query, threshold)

@@ -25,7 +25,7 @@ class TagResolver:
     threshold_for: Callable[[int], float]
     estimate: Callable[[int, float], int] | None = None  # images with tag at or above a score (histogram)
     warnings: list[str] = field(default_factory=list)
-    correlated: bool = False  # tag tests as EXISTS probes per image row (when a small driver set leads)
+    correlate_to: ColumnElement | None = None  # image id column to probe per row (when a small driver leads)
 
 
 def _like_pattern(text: str) -> str:
@@ -48,15 +48,17 @@ def _in_range(column: ColumnElement, bounds: Range) -> ColumnElement[bool]:
     return and_(*clauses) if clauses else true()
 
 
-def _rows_exist(build: Callable[[type[ImageTag]], ColumnElement[bool]], correlated: bool) -> ColumnElement[bool]:
+def _rows_exist(
+    build: Callable[[type[ImageTag]], ColumnElement[bool]], correlate_to: ColumnElement | None
+) -> ColumnElement[bool]:
     """Image has an image_tags row meeting ``build(table)``.
 
     Correlated: a primary-key probe (tag_id, image_id) per candidate row, cheap when a small
     driver set leads. Otherwise: membership in the set that the score index yields.
     """
-    if correlated:
+    if correlate_to is not None:
         probe = aliased(ImageTag)
-        return exists().where(probe.image_id == Image.id, build(probe))
+        return exists().where(probe.image_id == correlate_to, build(probe))
     return Image.id.in_(select(ImageTag.image_id).where(build(ImageTag)))
 
 
@@ -65,13 +67,13 @@ def _tag_condition(table: type[ImageTag], ids: list[int], score: Range) -> Colum
     return and_(tag, _in_range(table.score, score))
 
 
-def _has_tags(tag_ids_by_threshold: dict[float, list[int]], correlated: bool) -> ColumnElement[bool]:
+def _has_tags(tag_ids_by_threshold: dict[float, list[int]], correlate_to: ColumnElement | None) -> ColumnElement[bool]:
     """Image has any of these tags at or above each group's threshold."""
     if not tag_ids_by_threshold:
         return false()
     return _rows_exist(
         lambda t: or_(*(_tag_condition(t, ids, Range(thr)) for thr, ids in tag_ids_by_threshold.items())),
-        correlated,
+        correlate_to,
     )
 
 
@@ -85,12 +87,12 @@ def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
         groups: dict[float, list[int]] = defaultdict(list)
         for tag_id in ids:
             groups[resolver.threshold_for(tag_id)].append(tag_id)
-        return _has_tags(groups, resolver.correlated)
+        return _has_tags(groups, resolver.correlate_to)
     score = term.score
     if score.low is None:  # "cat:<0.2": no row at or above the upper bound (a missing row is score 0)
         at_least = Range(score.high, low_strict=not score.high_strict)
-        return not_(_rows_exist(lambda t: _tag_condition(t, ids, at_least), resolver.correlated))
-    return _rows_exist(lambda t: _tag_condition(t, ids, score), resolver.correlated)
+        return not_(_rows_exist(lambda t: _tag_condition(t, ids, at_least), resolver.correlate_to))
+    return _rows_exist(lambda t: _tag_condition(t, ids, score), resolver.correlate_to)
 
 
 def image_date() -> ColumnElement:
@@ -176,6 +178,16 @@ def _pick_driver(node: Node, resolver: TagResolver) -> tuple[TagTerm, int, Range
     return None if best is None else best[1:]
 
 
+def _mentions_fields(node: Node) -> bool:
+    if isinstance(node, FieldTerm):
+        return True
+    if isinstance(node, Not):
+        return _mentions_fields(node.child)
+    if isinstance(node, (And, Or)):
+        return any(_mentions_fields(child) for child in node.children)
+    return False
+
+
 def build_select(
     node: Node,
     resolver: TagResolver,
@@ -191,23 +203,21 @@ def build_select(
     driver = _pick_driver(node, resolver)
     if driver is None:
         where = compile_node(node, resolver)
-        statement = select(*columns)
     else:
+        # Candidates come from the driver's index range; tag-only terms are probed on the
+        # candidates before any image row is read; the rest (metadata) filters the images.
         term, tag_id, score = driver
-        rest = tuple(c for c in node.children if c is not term) if isinstance(node, And) else ()
-        resolver.correlated = True
-        where = and_(compile_node(And(rest), resolver))
-        resolver.correlated = False
+        rest = [c for c in node.children if c is not term] if isinstance(node, And) else []
         lead = aliased(ImageTag)
-        statement = (
-            select(*columns)
-            .select_from(lead)
-            .join(Image, Image.id == lead.image_id)
-            .where(lead.tag_id == tag_id, _in_range(lead.score, score))
-        )
+        resolver.correlate_to = lead.image_id
+        tag_only = [compile_node(c, resolver) for c in rest if not _mentions_fields(c)]
+        resolver.correlate_to = None
+        candidates = select(lead.image_id).where(lead.tag_id == tag_id, _in_range(lead.score, score), *tag_only)
+        others = [compile_node(c, resolver) for c in rest if _mentions_fields(c)]
+        where = and_(Image.id.in_(candidates), *others)
     if not mentions_status(node, Status.MISSING):
         where = and_(Image.status != Status.MISSING, where)
-    statement = statement.where(where)
+    statement = select(*columns).where(where)
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in SORTS:

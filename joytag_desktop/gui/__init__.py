@@ -1,0 +1,1 @@
+"""The Qt desktop GUI: a thin layer over the library, the worker and the engine."""

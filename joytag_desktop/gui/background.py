@@ -1,0 +1,68 @@
+"""Running I/O off the GUI thread and getting the answer back on it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+
+
+class _Task(QRunnable):
+    def __init__(self, function: Callable[[], Any]) -> None:
+        super().__init__()
+        self.function = function
+        self.signals = _Signals()
+
+    def run(self) -> None:
+        try:
+            result = self.function()
+        except Exception as exc:  # noqa: BLE001 - delivered to the GUI as an error
+            log.debug("background task failed", exc_info=True)
+            self.signals.failed.emit(exc)
+        else:
+            self.signals.done.emit(result)
+
+
+class Background(QObject):
+    """A thread pool for database queries, thumbnails and file actions.
+
+    ``submit(fn, on_done, on_error)`` runs ``fn()`` in the pool; the callbacks run on the GUI
+    thread. Tasks are kept referenced until they finish.
+    """
+
+    def __init__(self, threads: int = 4, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._live: set[_Task] = set()
+
+    def submit(
+        self,
+        function: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        task = _Task(function)
+        task.setAutoDelete(False)
+        self._live.add(task)
+
+        def finish(result: Any, callback: Callable | None) -> None:
+            self._live.discard(task)
+            if callback is not None:
+                callback(result)
+
+        task.signals.done.connect(lambda result: finish(result, on_done))
+        task.signals.failed.connect(lambda exc: finish(exc, on_error or (lambda e: log.error("%s", e))))
+        self.pool.start(task)
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        return self.pool.waitForDone(msecs)

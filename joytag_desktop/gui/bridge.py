@@ -1,0 +1,38 @@
+"""The Qt adapter over the plain-Python worker and watcher: their callbacks become signals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from joytag_desktop.library.changes import ChangeReport
+from joytag_desktop.worker.tagging import TaggingProgress, TaggingReport
+
+
+class WorkerBridge(QObject):
+    """A WorkerListener (and watcher callback) whose calls, made on worker threads, arrive as
+    queued signals on the GUI thread."""
+
+    state_changed = Signal(str, str)
+    progress = Signal(object)  # TaggingProgress
+    error = Signal(str)
+    finished = Signal(object)  # TaggingReport
+    library_changed = Signal(object)  # ChangeReport
+    warning = Signal(str)
+
+    def worker_state(self, state: str, detail: str) -> None:
+        self.state_changed.emit(state, detail)
+
+    def worker_progress(self, progress: TaggingProgress) -> None:
+        self.progress.emit(progress)
+
+    def worker_error(self, message: str) -> None:
+        self.error.emit(message)
+
+    def worker_finished(self, report: TaggingReport) -> None:
+        self.finished.emit(report)
+
+    def watcher_changed(self, report: ChangeReport) -> None:
+        self.library_changed.emit(report)
+
+    def watcher_warning(self, message: str) -> None:
+        self.warning.emit(message)
