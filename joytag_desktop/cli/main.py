@@ -34,7 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(subparsers)
     library_cmds.add_parsers(subparsers)
     watch_cmd.add_parser(subparsers)
+    gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
+    gui.set_defaults(handler=run_gui)
     return parser
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from joytag_desktop.gui.app import run_gui as start
+
+    return start(args.db)
 
 
 def load_engine(args: argparse.Namespace):
@@ -56,8 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.command is None:
-        parser.print_help()
-        return 0
+        return run_gui(args)
     try:
         return args.handler(args)
     except JoyTagError as exc:

@@ -99,7 +99,7 @@ class ImageGridModel(QAbstractListModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
         if not index.isValid() or index.row() >= len(self.rows):
             return None
-        image_id, path, content_hash, status = self.rows[index.row()]
+        image_id, path, _, status = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return Path(path).name
         if role == Qt.ItemDataRole.ToolTipRole:

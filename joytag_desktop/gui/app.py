@@ -1,0 +1,43 @@
+"""Starting the GUI: settings, the library, the main window."""
+
+from __future__ import annotations
+
+import sys
+
+from joytag_desktop import __version__, paths
+
+
+def gui_settings():  # noqa: ANN201 - a QSettings
+    """GUI settings live in the data directory (so JOYTAG_DESKTOP_HOME isolates them too)."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat)
+
+
+def run_gui(database: str | None = None) -> int:
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from joytag_desktop.errors import JoyTagError
+    from joytag_desktop.gui.main_window import MainWindow
+    from joytag_desktop.library import Library
+    from joytag_desktop.resources import icon_path
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("JoyTag Desktop")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.github.joytag_desktop")
+    icon = icon_path()
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
+    settings = gui_settings()
+    try:
+        library = Library(database or settings.value("database") or None)
+    except JoyTagError as exc:
+        QMessageBox.critical(None, "JoyTag Desktop", f"The library database cannot be opened:\n\n{exc}")
+        return 2
+    window = MainWindow(library, settings)
+    window.show()
+    code = app.exec()
+    library.close()
+    return code

@@ -1,0 +1,274 @@
+"""Smaller GUI pieces: the first-run model panel, the log panel, the preview dialog, settings."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from tqdm import tqdm
+
+from joytag_desktop.library.thresholds import PRESETS
+
+
+class DownloadCancelled(Exception):
+    """Raised inside the download's progress hook when the user cancels."""
+
+
+class ModelDownload(QObject):
+    """Downloads JoyTag in a thread; progress and the outcome arrive as signals."""
+
+    progress = Signal(int, int)  # bytes done, bytes total
+    finished = Signal(str)  # model folder
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._cancel.clear()
+        self._thread = threading.Thread(target=self._run, name="joytag-download", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _run(self) -> None:
+        from joytag_desktop.errors import JoyTagError
+        from joytag_desktop.model.hub import download_model
+
+        owner = self
+
+        class ProgressTqdm(tqdm):
+            def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+                kwargs["disable"] = False
+                kwargs["file"] = io.StringIO()  # progress goes to the GUI, not a terminal
+                super().__init__(*args, **kwargs)
+
+            def update(self, n: float | None = 1) -> bool | None:
+                if owner._cancel.is_set():
+                    raise DownloadCancelled
+                result = super().update(n)
+                if self.unit == "B" or (self.total or 0) > 1000:
+                    owner.progress.emit(int(self.n), int(self.total or 0))
+                return result
+
+        try:
+            folder = download_model(tqdm_class=ProgressTqdm)
+        except DownloadCancelled:
+            self.failed.emit("Download cancelled.")
+        except JoyTagError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            if owner._cancel.is_set():
+                self.failed.emit("Download cancelled.")
+            else:
+                self.failed.emit(f"Download failed: {exc}")
+        else:
+            self.finished.emit(str(folder))
+
+
+class FirstRunPanel(QFrame):
+    """Shown when no model is available: download JoyTag, or choose a folder."""
+
+    model_ready = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("firstRun")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#firstRun { background: #2d3340; border-radius: 6px; }")
+        title = QLabel("<b>JoyTag needs its model to tag images</b>")
+        self.message = QLabel(
+            "The JoyTag model (about 366 MB) is downloaded once from the Hugging Face Hub. "
+            "If you already have it, choose its folder (config.json, model.safetensors, top_tags.txt). "
+            "You can browse and search your library meanwhile."
+        )
+        self.message.setWordWrap(True)
+        self.download_button = QPushButton("Download JoyTag")
+        self.choose_button = QPushButton("Choose model folder…")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.hide()
+        self.bar = QProgressBar()
+        self.bar.hide()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.download_button)
+        buttons.addWidget(self.choose_button)
+        buttons.addWidget(self.bar, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch()
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.download = ModelDownload(self)
+        self.download_button.clicked.connect(self._start_download)
+        self.cancel_button.clicked.connect(self.download.cancel)
+        self.choose_button.clicked.connect(self._choose)
+        self.download.progress.connect(self._progress)
+        self.download.finished.connect(self._done)
+        self.download.failed.connect(self._failed)
+
+    def _start_download(self) -> None:
+        self.download_button.setEnabled(False)
+        self.bar.setRange(0, 0)
+        self.bar.show()
+        self.cancel_button.show()
+        self.message.setText("Downloading JoyTag…")
+        self.download.start()
+
+    def _progress(self, done: int, total: int) -> None:
+        if total:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(round(done / total * 1000))
+            self.bar.setFormat(f"{done / 1e6:.0f} of {total / 1e6:.0f} MB")
+
+    def _done(self, folder: str) -> None:
+        self.bar.hide()
+        self.cancel_button.hide()
+        self.message.setText(f"JoyTag is installed in {folder}.")
+        self.model_ready.emit(folder)
+
+    def _failed(self, message: str) -> None:
+        self.bar.hide()
+        self.cancel_button.hide()
+        self.download_button.setEnabled(True)
+        self.message.setText(message)
+
+    def _choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the JoyTag model folder")
+        if folder:
+            self.model_ready.emit(folder)
+
+
+class QtLogHandler(logging.Handler, QObject):
+    """A logging handler whose records reach the GUI thread as a signal."""
+
+    record_formatted = Signal(str, int)
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+        QObject.__init__(self)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:  # type: ignore[override]
+        with contextlib.suppress(RuntimeError):  # the panel is gone (shutting down)
+            self.record_formatted.emit(self.format(record), record.levelno)
+
+
+class LogPanel(QPlainTextEdit):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(5000)
+
+    def append_line(self, text: str, level: int = logging.INFO) -> None:
+        self.appendPlainText(text)
+
+
+class PreviewDialog(QDialog):
+    """A larger view of one image; the picture is loaded off the GUI thread by the caller."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(900, 700)
+        self.label = QLabel("Loading…", alignment=Qt.AlignmentFlag.AlignCenter)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll)
+
+    def show_pixmap(self, pixmap: QPixmap) -> None:
+        self.label.setPixmap(pixmap.scaled(self.width() - 40, self.height() - 40, Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation))
+
+
+class SettingsDialog(QDialog):
+    """Model, device, batch size, thresholds and database location."""
+
+    def __init__(self, settings: QSettings, threshold: float, storage_floor: float,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self.model = QLineEdit(str(settings.value("model", "")))
+        self.model.setPlaceholderText("the downloaded JoyTag")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_model)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(browse)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.setCurrentText(str(settings.value("device", "auto")))
+        self.batch = QSpinBox(minimum=0, maximum=1024)
+        self.batch.setSpecialValueText("automatic")
+        self.batch.setValue(int(settings.value("batch_size", 0) or 0))
+        self.preset = QComboBox()
+        self.preset.addItem("Custom", "")
+        for key, value in PRESETS.items():
+            self.preset.addItem(f"{key} ({value:g})", key)
+        self.threshold = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.01, decimals=2, value=threshold)
+        self.preset.activated.connect(
+            lambda i: self.preset.itemData(i) and self.threshold.setValue(PRESETS[self.preset.itemData(i)]))
+        self.floor = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.01, decimals=2, value=storage_floor)
+        self.floor.setToolTip("AI scores below this are not stored (applies to images tagged from now on)")
+        self.database = QLineEdit(str(settings.value("database", "")))
+        self.database.setPlaceholderText("library.sqlite3 in the data folder (takes effect on restart)")
+        form = QFormLayout()
+        form.addRow("Model folder", model_row)
+        form.addRow("Device", self.device)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Threshold preset", self.preset)
+        form.addRow("Threshold", self.threshold)
+        form.addRow("Storage floor", self.floor)
+        form.addRow("Database", self.database)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the JoyTag model folder", self.model.text())
+        if folder:
+            self.model.setText(folder)
+
+    def save(self) -> None:
+        self.settings.setValue("model", self.model.text().strip())
+        self.settings.setValue("device", self.device.currentText())
+        self.settings.setValue("batch_size", self.batch.value())
+        self.settings.setValue("database", self.database.text().strip())
+
+
+def model_folder_setting(settings: QSettings) -> Path | None:
+    value = str(settings.value("model", "") or "")
+    return Path(value) if value else None
