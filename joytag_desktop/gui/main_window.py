@@ -78,8 +78,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
 
         self.worker = TaggingWorker(library, self._worker_settings(), self.bridge)
-        self.watcher = FolderWatcher(library, on_change=self.bridge.watcher_changed,
-                                     on_warning=self.bridge.watcher_warning)
+        self.watcher = FolderWatcher(
+            library, on_change=self.bridge.watcher_changed, on_warning=self.bridge.watcher_warning
+        )
         self.bridge.state_changed.connect(self._worker_state)
         self.bridge.progress.connect(self._worker_progress)
         self.bridge.error.connect(self._worker_error)
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.run_search()
         self._check_model()
         self._started = False
+        self._closing = False
         if start_worker:
             self.start_background_work()
 
@@ -151,8 +153,10 @@ class MainWindow(QMainWindow):
         self.left_panel = left
 
     def _build_centre(self) -> None:
-        self.search_box = QLineEdit(placeholderText="Search: cat outdoors -indoors, cat | dog, *_hair, cat:>0.8, "
-                                                    "camera:canon, date:2023-01..2023-06, folder:holidays")
+        self.search_box = QLineEdit(
+            placeholderText="Search: cat outdoors -indoors, cat | dog, *_hair, cat:>0.8, "
+            "camera:canon, date:2023-01..2023-06, folder:holidays"
+        )
         self.search_box.setClearButtonEnabled(True)
         self.search_completer_model = QStringListModel(self)
         self.search_completer = QCompleter(self.search_completer_model, self)
@@ -238,8 +242,9 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "Select all", QKeySequence.StandardKey.SelectAll, self.grid.selectAll)
         self._action(edit_menu, "Retag selection", QKeySequence("Ctrl+R"), self.retag_selection)
         view_menu = menu.addMenu("&View")
-        self._action(view_menu, "Open preview", QKeySequence("Space"), lambda: self.open_preview(
-            self.grid.currentIndex()))
+        self._action(
+            view_menu, "Open preview", QKeySequence("Space"), lambda: self.open_preview(self.grid.currentIndex())
+        )
         view_menu.addAction(self.log_dock.toggleViewAction())
         tag_menu = menu.addMenu("&Tagging")
         self._action(tag_menu, "Pause / resume", QKeySequence("Ctrl+P"), self.pause_button.toggle)
@@ -268,6 +273,8 @@ class MainWindow(QMainWindow):
             return self.library.scan()
 
         def scanned(report) -> None:  # noqa: ANN001
+            if self._closing:
+                return
             self.work_label.setText(f"Scan: {report.summary()}")
             for offline in report.offline:
                 log.warning("offline: %s", offline)
@@ -278,6 +285,7 @@ class MainWindow(QMainWindow):
         self.background.submit(scan, scanned, self._show_error)
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+        self._closing = True
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("last_query", self.search_box.text())
@@ -296,8 +304,9 @@ class MainWindow(QMainWindow):
 
     def _worker_settings(self) -> WorkerSettings:
         batch = int(self.settings.value("batch_size", 0) or 0)
-        return WorkerSettings(model_folder_setting(self.settings), str(self.settings.value("device", "auto")),
-                              batch or None)
+        return WorkerSettings(
+            model_folder_setting(self.settings), str(self.settings.value("device", "auto")), batch or None
+        )
 
     def _check_model(self) -> None:
         def check() -> str:
@@ -344,12 +353,13 @@ class MainWindow(QMainWindow):
             self.roots_list.blockSignals(True)
             self.roots_list.clear()
             for root in roots:
-                label = root.path + ("" if root.online else "  (offline)")
+                label = (Path(root.path).name or root.path) + ("" if root.online else "  (offline)")
                 item = QListWidgetItem(label)
                 item.setData(Qt.ItemDataRole.UserRole, root.path)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked if root.watched else Qt.CheckState.Unchecked)
-                item.setToolTip("Watched for changes" if root.watched else "Not watched")
+                state = "watched for changes" if root.watched else "not watched"
+                item.setToolTip(f"{root.path}\n{state}{'' if root.online else ', offline'}")
                 self.roots_list.addItem(item)
             self.roots_list.blockSignals(False)
 
@@ -383,9 +393,12 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         path = item.data(Qt.ItemDataRole.UserRole)
-        answer = QMessageBox.question(self, "Remove folder",
-                                      f"Remove {path} from the library?\nThe files are not touched; their tags "
-                                      "and manual edits in the library are forgotten.")
+        answer = QMessageBox.question(
+            self,
+            "Remove folder",
+            f"Remove {path} from the library?\nThe files are not touched; their tags "
+            "and manual edits in the library are forgotten.",
+        )
         if answer != QMessageBox.StandardButton.Yes:
             return
 
@@ -493,8 +506,10 @@ class MainWindow(QMainWindow):
             if generation != self.search_generation:
                 return
             if isinstance(exc, QueryError):
-                self.search_error.setText(f"{exc.message} — at position {exc.position + 1}: "
-                                          f"…{query[max(0, exc.position - 10): exc.position + 10]}…")
+                self.search_error.setText(
+                    f"{exc.message} — at position {exc.position + 1}: "
+                    f"…{query[max(0, exc.position - 10) : exc.position + 10]}…"
+                )
                 self.search_error.show()
             else:
                 self._show_error(exc)
@@ -543,7 +558,8 @@ class MainWindow(QMainWindow):
     def _threshold_moved(self, value: float) -> None:
         self._threshold = value
         self._save_threshold_timer = getattr(self, "_save_threshold_timer", None) or QTimer(
-            self, singleShot=True, interval=300)
+            self, singleShot=True, interval=300
+        )
         self._save_threshold_timer.timeout.connect(self._save_threshold, Qt.ConnectionType.UniqueConnection)
         self._save_threshold_timer.start()
 
@@ -566,8 +582,11 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, *_: object) -> None:
         ids = self.grid.selected_ids()
         current = self.grid.currentIndex()
-        image_id = current.data(IMAGE_ID_ROLE) if current.isValid() and current.data(IMAGE_ID_ROLE) in ids else (
-            ids[0] if ids else None)
+        image_id = (
+            current.data(IMAGE_ID_ROLE)
+            if current.isValid() and current.data(IMAGE_ID_ROLE) in ids
+            else (ids[0] if ids else None)
+        )
         self._show_details(image_id, len(ids))
 
     def _show_details(self, image_id: int | None, count: int) -> None:
@@ -647,8 +666,9 @@ class MainWindow(QMainWindow):
                 raise OSError("cannot read the image")
             return image
 
-        self.background.submit(load, lambda image: dialog.show_pixmap(QPixmap.fromImage(image)),
-                               lambda exc: dialog.label.setText(str(exc)))
+        self.background.submit(
+            load, lambda image: dialog.show_pixmap(QPixmap.fromImage(image)), lambda exc: dialog.label.setText(str(exc))
+        )
         dialog.show()
 
     def _grid_menu(self, position) -> None:  # noqa: ANN001
@@ -658,8 +678,7 @@ class MainWindow(QMainWindow):
         path = index.data(PATH_ROLE)
         menu = QMenu(self)
         menu.addAction("Open in system viewer", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(path)))
-        menu.addAction("Show in folder",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
+        menu.addAction("Show in folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
         menu.addAction("Preview", lambda: self.open_preview(index))
         menu.addAction("Retag", self.retag_selection)
         menu.exec(self.grid.viewport().mapToGlobal(position))
@@ -687,8 +706,9 @@ class MainWindow(QMainWindow):
         self.work_progress.setValue(progress.done)
         left = progress.seconds_left
         eta = f", {time.strftime('%H:%M:%S', time.gmtime(left))} left" if left is not None else ""
-        self.work_label.setText(f"Tagging {progress.done:,} of {progress.total:,} "
-                                f"({progress.images_per_second:.1f} images/s{eta})")
+        self.work_label.setText(
+            f"Tagging {progress.done:,} of {progress.total:,} ({progress.images_per_second:.1f} images/s{eta})"
+        )
         if not self._refresh_timer.isActive():
             self._refresh_timer.start(3000)
 
@@ -745,7 +765,8 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         QMessageBox.about(
-            self, "About JoyTag Desktop",
+            self,
+            "About JoyTag Desktop",
             f"<h3>JoyTag Desktop {__version__}</h3>"
             "<p>Auto-tags your image library with the JoyTag model and makes it searchable.</p>"
             f"<p>Model: {self.device_label.text() or 'not loaded'}</p>"

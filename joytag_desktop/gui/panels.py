@@ -206,15 +206,22 @@ class PreviewDialog(QDialog):
         layout.addWidget(scroll)
 
     def show_pixmap(self, pixmap: QPixmap) -> None:
-        self.label.setPixmap(pixmap.scaled(self.width() - 40, self.height() - 40, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation))
+        self.label.setPixmap(
+            pixmap.scaled(
+                self.width() - 40,
+                self.height() - 40,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
 
 
 class SettingsDialog(QDialog):
     """Model, device, batch size, thresholds and database location."""
 
-    def __init__(self, settings: QSettings, threshold: float, storage_floor: float,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: QSettings, threshold: float, storage_floor: float, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -237,7 +244,8 @@ class SettingsDialog(QDialog):
             self.preset.addItem(f"{key} ({value:g})", key)
         self.threshold = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.01, decimals=2, value=threshold)
         self.preset.activated.connect(
-            lambda i: self.preset.itemData(i) and self.threshold.setValue(PRESETS[self.preset.itemData(i)]))
+            lambda i: self.preset.itemData(i) and self.threshold.setValue(PRESETS[self.preset.itemData(i)])
+        )
         self.floor = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.01, decimals=2, value=storage_floor)
         self.floor.setToolTip("AI scores below this are not stored (applies to images tagged from now on)")
         self.database = QLineEdit(str(settings.value("database", "")))

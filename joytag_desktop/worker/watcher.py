@@ -97,11 +97,13 @@ class FolderWatcher:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop watching (safe to call before ``start`` or twice)."""
         self._stop.set()
-        self._observer.stop()
+        if self._observer.is_alive():
+            self._observer.stop()
+            self._observer.join(10)
         if self._thread.is_alive():
             self._thread.join(10)
-        self._observer.join(10)
 
     def __enter__(self) -> FolderWatcher:
         self.start()

@@ -1,0 +1,239 @@
+"""The main window with real widgets offscreen (pytest-qt), a real library, the small model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from conftest import IMAGES_DIR  # noqa: E402
+from joytag_desktop.gui.app import gui_settings  # noqa: E402
+from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
+from joytag_desktop.library import Library  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "Photos"
+    shutil.copytree(IMAGES_DIR, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(tiny_model_dir: Path) -> QSettings:
+    values = gui_settings()
+    values.setValue("model", str(tiny_model_dir))
+    values.setValue("device", "cpu")
+    return values
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    lib = Library(tmp_path / "gui.sqlite3")
+    yield lib
+    lib.close()
+
+
+def open_window(qtbot, library: Library, settings: QSettings) -> MainWindow:
+    window = MainWindow(library, settings)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def close_window(qtbot, window: MainWindow) -> None:
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+
+
+def tagged_window(qtbot, library: Library, settings: QSettings, photos: Path) -> MainWindow:
+    window = open_window(qtbot, library, settings)
+    window.add_folder(str(photos))
+    qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=60_000)
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
+    return window
+
+
+def select_row(window: MainWindow, row: int) -> None:
+    index = window.grid_model.index(row)
+    window.grid.setCurrentIndex(index)
+    window.grid.selectionModel().select(index, window.grid.selectionModel().SelectionFlag.ClearAndSelect)
+
+
+def test_first_run_panel_without_a_model(qtbot, library: Library) -> None:
+    window = open_window(qtbot, library, gui_settings())
+    qtbot.waitUntil(lambda: window.first_run.isVisible(), timeout=10_000)
+    assert window.first_run.download_button.isEnabled()
+    assert "366 MB" in window.first_run.message.text()
+    close_window(qtbot, window)
+
+
+def test_download_without_network_says_so(qtbot, library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    window = open_window(qtbot, library, gui_settings())
+    qtbot.waitUntil(lambda: window.first_run.isVisible(), timeout=10_000)
+    window.first_run.download_button.click()
+    qtbot.waitUntil(lambda: "no network connection" in window.first_run.message.text(), timeout=60_000)
+    assert window.first_run.download_button.isEnabled()
+    close_window(qtbot, window)
+
+
+def test_choosing_a_model_folder_hides_the_panel_and_tags(
+    qtbot, library: Library, photos: Path, tiny_model_dir: Path
+) -> None:
+    window = open_window(qtbot, library, gui_settings())
+    qtbot.waitUntil(lambda: window.first_run.isVisible(), timeout=10_000)
+    window.add_folder(str(photos))
+    window.first_run.model_ready.emit(str(tiny_model_dir))
+    qtbot.waitUntil(lambda: not window.first_run.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=60_000)
+    close_window(qtbot, window)
+
+
+def test_add_folder_thumbnails_tagging_search_and_details(qtbot, library, settings, photos) -> None:
+    window = tagged_window(qtbot, library, settings, photos)
+    model = window.grid_model
+    qtbot.waitUntil(lambda: all(model.has_thumbnail(row[0]) for row in model.rows), timeout=30_000)
+    qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
+    assert window.roots_list.count() == 1
+    qtbot.waitUntil(lambda: window.tag_list.count() > 0, timeout=10_000)
+
+    # A search filters the grid to what the library says.
+    query = "black_hair:>0.87 -chelsea_nonexistent"
+    expected = {Path(img.path).name for img in library.images(library.search(query).ids)}
+    assert 0 < len(expected) < 6
+    window.search_box.setText(query)
+    window.run_search()
+    qtbot.waitUntil(lambda: model.rowCount() == len(expected), timeout=10_000)
+    assert {Path(row[1]).name for row in model.rows} == expected
+
+    # A malformed query gets an inline message, and the grid keeps the last results.
+    window.search_box.setText("(black_hair")
+    window.run_search()
+    qtbot.waitUntil(lambda: window.search_error.isVisible(), timeout=10_000)
+    assert "never closed" in window.search_error.text()
+    assert model.rowCount() == len(expected)
+
+    # Selecting an image shows its tags, best first.
+    window.search_box.setText("")
+    window.run_search()
+    qtbot.waitUntil(lambda: model.rowCount() == 6, timeout=10_000)
+    select_row(window, 0)
+    qtbot.waitUntil(lambda: window.details.tags.topLevelItemCount() > 0, timeout=10_000)
+    image_id = model.rows[0][0]
+    views = library.image_tags(image_id)
+    first = window.details.tags.topLevelItem(0).text(0)
+    assert first == max(views, key=lambda v: v.score).name
+
+    # The slider changes what counts as a tag, live.
+    at_default = set(window.details.present_tags())
+    assert at_default == {v.name for v in views if v.score >= 0.4}
+    window.details.slider.setValue(85)
+    assert set(window.details.present_tags()) == {v.name for v in views if v.score >= 0.85}
+    assert len(window.details.present_tags()) < len(at_default)
+    qtbot.waitUntil(lambda: abs(library.threshold - 0.85) < 1e-9, timeout=10_000)
+    close_window(qtbot, window)
+
+
+def test_manual_tag_edit_persists_after_restart(qtbot, library, settings, photos) -> None:
+    window = tagged_window(qtbot, library, settings, photos)
+    select_row(window, 1)
+    qtbot.waitUntil(lambda: window.details.new_tag.isEnabled(), timeout=10_000)
+    image_id = window.grid_model.rows[1][0]
+    removed = library.image_tags(image_id)[0].name
+    window.details.new_tag.setText("my cat")
+    window.details.add_button.click()
+    qtbot.waitUntil(lambda: "my_cat" in window.details.present_tags(), timeout=10_000)
+    window.details.tags.topLevelItem(
+        next(
+            i
+            for i in range(window.details.tags.topLevelItemCount())
+            if window.details.tags.topLevelItem(i).text(0) == removed
+        )
+    ).setSelected(True)
+    window.details.remove_button.click()
+    qtbot.waitUntil(lambda: removed not in window.details.present_tags(), timeout=10_000)
+    window.search_box.setText("my_cat")
+    close_window(qtbot, window)
+
+    again = open_window(qtbot, library, settings)
+    assert again.search_box.text() == "my_cat", "the last query is remembered"
+    qtbot.waitUntil(lambda: again.grid_model.rowCount() == 1, timeout=10_000)
+    select_row(again, 0)
+    qtbot.waitUntil(lambda: "my_cat" in again.details.present_tags(), timeout=10_000)
+    assert removed not in again.details.present_tags()
+    sources = {
+        again.details.tags.topLevelItem(i).text(0): again.details.tags.topLevelItem(i).text(2)
+        for i in range(again.details.tags.topLevelItemCount())
+    }
+    assert sources["my_cat"] == "manual" and sources[removed] == "manual (removed)"
+    close_window(qtbot, again)
+
+
+def test_multi_selection_edit_and_pause(qtbot, library, settings, photos) -> None:
+    window = tagged_window(qtbot, library, settings, photos)
+    window.grid.selectAll()
+    qtbot.waitUntil(lambda: window.details.new_tag.isEnabled(), timeout=10_000)
+    window.details.new_tag.setText("holiday_2024")
+    window.details.add_button.click()
+    qtbot.waitUntil(lambda: library.count("holiday_2024") == 6, timeout=10_000)
+    window.pause_button.click()
+    assert window.worker.paused and window.pause_button.text() == "Resume"
+    window.pause_button.click()
+    assert not window.worker.paused
+    close_window(qtbot, window)
+
+
+def test_screenshot_of_a_realistic_state(qtbot, library, settings, photos) -> None:
+    window = tagged_window(qtbot, library, settings, photos)
+    window.resize(1400, 860)
+    window.search_box.setText("black_hair:>0.85")
+    window.run_search()
+    qtbot.waitUntil(lambda: 0 < window.grid_model.rowCount() < 6, timeout=10_000)
+    model = window.grid_model
+    qtbot.waitUntil(lambda: all(model.has_thumbnail(row[0]) for row in model.rows), timeout=30_000)
+    select_row(window, 0)
+    qtbot.waitUntil(
+        lambda: window.details.preview.pixmap() is not None and not window.details.preview.pixmap().isNull(),
+        timeout=10_000,
+    )
+    qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / "main-window.png"
+    assert window.grab().save(str(target))
+    assert target.stat().st_size > 20_000
+    close_window(qtbot, window)
+
+
+def test_window_geometry_is_remembered(qtbot, library, settings) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen().availableGeometry()
+    size = (min(1000, screen.width() - 30), min(640, screen.height() - 100))
+    window = open_window(qtbot, library, settings)
+    window.resize(*size)
+    close_window(qtbot, window)
+    again = open_window(qtbot, library, settings)
+    assert (again.width(), again.height()) == size
+    close_window(qtbot, again)
+
+
+def test_gui_never_imported_by_the_core() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, joytag_desktop.model, joytag_desktop.library, joytag_desktop.worker.watcher, "
+        "joytag_desktop.worker.worker, joytag_desktop.cli.main; "
+        "sys.exit(1 if any(m.startswith('PySide6') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], env={**os.environ}).returncode == 0
