@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from common import machine
-
 from joytag_desktop.library import Library
 from joytag_desktop.worker.watcher import FolderWatcher
 from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
