@@ -44,6 +44,7 @@ class Background(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._live: set[_Task] = set()
+        self._closed = False
 
     def submit(
         self,
@@ -57,7 +58,7 @@ class Background(QObject):
 
         def finish(result: Any, callback: Callable | None) -> None:
             self._live.discard(task)
-            if callback is not None:
+            if callback is not None and not self._closed:
                 callback(result)
 
         task.signals.done.connect(lambda result: finish(result, on_done))
@@ -65,4 +66,10 @@ class Background(QObject):
         self.pool.start(task)
 
     def wait(self, msecs: int = 30_000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+    def shutdown(self, msecs: int = 30_000) -> bool:
+        """Finish running tasks and drop their callbacks: the widgets they would update are going away."""
+        self._closed = True
+        self.pool.clear()
         return self.pool.waitForDone(msecs)

@@ -295,7 +295,8 @@ class MainWindow(QMainWindow):
         if self._started:
             self.watcher.stop()
             self.worker.stop()
-        self.background.wait(10_000)
+        self.background.shutdown(10_000)
+        self.grid_model.pool.clear()
         self.grid_model.pool.waitForDone(10_000)
         logging.getLogger("joytag_desktop").removeHandler(self.log_handler)
         super().closeEvent(event)

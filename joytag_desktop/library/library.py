@@ -97,6 +97,8 @@ class Library:
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._tag_ids: dict[str, int] = {}
         self._tag_lock = threading.Lock()
+        # Scans and watcher changes read, then write: one at a time within this process.
+        self._index_lock = threading.RLock()
         self._completion_cache: tuple[tuple[int, float], list[str], list[int]] | None = None
         self._last_version: int | None = None
         self._version_lock = threading.Lock()
@@ -233,7 +235,7 @@ class Library:
         targets = [self.find_root(p) for p in roots] if roots is not None else self.roots()
         report = ScanReport()
         new_ids: list[int] = []
-        with self.engine.connect() as connection:
+        with self._index_lock, self.engine.connect() as connection:
             for root in targets:
                 root_report, added = scan_root(connection, root, progress, cancel)
                 report.merge(root_report)
@@ -256,7 +258,7 @@ class Library:
         created/modified paths. Returns a ChangeReport."""
         from joytag_desktop.library.changes import ChangeApplier
 
-        with self.engine.connect() as connection:
+        with self._index_lock, self.engine.connect() as connection:
             applier = ChangeApplier(connection, self.roots())
             for source, destination in moved:
                 applier.moved(source, destination)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path
@@ -238,7 +239,11 @@ def examine_file(root: Root, path: str, stat: os.stat_result, row, now: datetime
 
 
 def insert_images(connection: Connection, rows: list[dict]) -> list[int]:
-    return list(connection.execute(insert(Image).returning(Image.id), rows).scalars()) if rows else []
+    """Insert new image rows; a path another process indexed meanwhile is skipped, not an error."""
+    if not rows:
+        return []
+    statement = sqlite_insert(Image).on_conflict_do_nothing(index_elements=["path"]).returning(Image.id)
+    return list(connection.execute(statement, rows).scalars())
 
 
 def mark_missing(connection: Connection, ids: list[int]) -> None:
