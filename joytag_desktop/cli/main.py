@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from joytag_desktop import __version__
-from joytag_desktop.cli import library_cmds, watch_cmd
+from joytag_desktop.cli import export_cmd, library_cmds, watch_cmd
 from joytag_desktop.cli import models as models_cmd
 from joytag_desktop.cli import tag as tag_cmd
 from joytag_desktop.errors import JoyTagError
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(subparsers)
     library_cmds.add_parsers(subparsers)
     watch_cmd.add_parser(subparsers)
+    export_cmd.add_parser(subparsers)
     gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
     gui.set_defaults(handler=run_gui)
     return parser

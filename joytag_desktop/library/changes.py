@@ -17,12 +17,14 @@ from sqlalchemy.engine import Connection
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.scanner import (
     _KNOWN_COLUMNS,
+    KeywordSource,
     ScanReport,
     adopt_moved,
     examine_file,
     insert_images,
     location_columns,
     mark_missing,
+    note_keywords,
     root_is_offline,
     scan_root,
 )
@@ -79,6 +81,9 @@ class ChangeApplier:
         root = root_for(path, self.roots)
         if root is None or is_hidden(path, root.path):
             return
+        if path.lower().endswith(".xmp"):
+            self._sidecar_changed(path)
+            return
         try:
             stat = os.stat(path)
         except FileNotFoundError:
@@ -93,7 +98,14 @@ class ChangeApplier:
         if not is_image_path(path):
             return
         row = self._row(path)
-        values = examine_file(root, path, stat, row, datetime.now(), self.report)
+        values, keywords = examine_file(root, path, stat, row, datetime.now(), self.report)
+        name = os.path.basename(path)
+        sidecars = {
+            c
+            for c in (f"{name}.xmp", f"{os.path.splitext(name)[0]}.xmp")
+            if os.path.exists(os.path.join(os.path.dirname(path), c))
+        }
+        note_keywords(self.report, path, os.path.basename(path), sidecars, row, keywords)
         if values is None:
             return
         self.report.touched_paths.append(path)
@@ -101,6 +113,26 @@ class ChangeApplier:
             self.new_ids += insert_images(self.connection, [values])
         else:
             self.connection.execute(update(Image).where(Image.id == row.id).values(**values))
+
+    def _sidecar_changed(self, sidecar: str) -> None:
+        """A sidecar was written (by another program, or by us): its image's keywords may have changed."""
+        base = sidecar[: -len(".xmp")]
+        if is_image_path(base):
+            candidates = [base]
+        else:  # photo.xmp belongs to photo.<any image extension>
+            candidates = (
+                self.connection.execute(select(Image.path).where(Image.path.between(base + ".", base + ".\U0010ffff")))
+                .scalars()
+                .all()
+            )
+        try:
+            mtime = os.stat(sidecar).st_mtime
+        except OSError:
+            return
+        for path in candidates:
+            row = self._row(path)
+            if row is not None and row.sidecar_mtime != mtime:
+                self.report.keyword_sources.append(KeywordSource(path, None, sidecar, mtime))
 
     def _scan_subtree(self, root: Root, folder: str) -> None:
         """A folder that appeared (copied or moved in): index what is inside it."""

@@ -6,6 +6,7 @@ The GUI, the CLI and the worker all go through this class; it never imports Qt.
 from __future__ import annotations
 
 import bisect
+import json
 import logging
 import os
 import sqlite3
@@ -29,6 +30,7 @@ from joytag_desktop.library.schema import (
     REMOVED_SCORE,
     Image,
     ImageTag,
+    MetadataWrite,
     Root,
     Setting,
     Source,
@@ -246,6 +248,7 @@ class Library:
             report.moved = len(moved)
             report.added -= report.moved
             report.missing -= len(report.vanished_ids.intersection(moved))
+        self._import_keywords(report)
         return report
 
     def apply_changes(
@@ -266,7 +269,15 @@ class Library:
                 applier.deleted(path)
             for path in created:
                 applier.created_or_modified(path)
-            return applier.finish()
+            report = applier.finish()
+        self._import_keywords(report)
+        return report
+
+    def _import_keywords(self, report: ScanReport) -> None:
+        if report.keyword_sources:
+            from joytag_desktop.metadata.sync import import_keywords
+
+            import_keywords(self, report.keyword_sources)
 
     def purge_missing(self) -> int:
         """Delete images marked missing (and their tags). Returns how many were removed."""
@@ -463,6 +474,67 @@ class Library:
                     )
                 changed += 1
         return changed
+
+    def set_imported_tags(self, image_id: int, names: Iterable[str]) -> None:
+        """Make ``names`` the image's imported keywords (from sidecars or embedded metadata).
+
+        Keywords no longer there lose their imported row (falling back to the model's score);
+        a manual edit of the same tag wins over an import.
+        """
+        wanted = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+        tag_ids = dict(zip(wanted, self.ensure_tags(wanted), strict=True))
+        with self.Session.begin() as session:
+            rows = {
+                row.tag_id: row
+                for row in session.execute(
+                    select(ImageTag.tag_id, ImageTag.source, ImageTag.ai_score).where(ImageTag.image_id == image_id)
+                )
+            }
+            keep = set(tag_ids.values())
+            for tag_id, row in rows.items():
+                if row.source == Source.IMPORTED and tag_id not in keep:
+                    where = (ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
+                    if row.ai_score is None:
+                        session.execute(delete(ImageTag).where(*where))
+                    else:
+                        session.execute(update(ImageTag).where(*where).values(source=Source.AI, score=row.ai_score))
+            for tag_id in keep:
+                row = rows.get(tag_id)
+                if row is None:
+                    session.execute(
+                        insert(ImageTag).values(
+                            image_id=image_id, tag_id=tag_id, source=Source.IMPORTED, score=PRESENT_SCORE, ai_score=None
+                        )
+                    )
+                elif row.source == Source.AI:
+                    session.execute(
+                        update(ImageTag)
+                        .where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
+                        .values(source=Source.IMPORTED, score=PRESENT_SCORE)
+                    )
+
+    def set_sidecar_mtime(self, image_id: int, mtime: float | None) -> None:
+        with self.Session.begin() as session:
+            session.execute(update(Image).where(Image.id == image_id).values(sidecar_mtime=mtime))
+
+    def metadata_record(self, image_id: int, target: str) -> MetadataWrite | None:
+        with self.Session() as session:
+            return session.get(MetadataWrite, (image_id, target))
+
+    def record_metadata_write(
+        self, image_id: int, target: str, path: str, keywords: list[str], file_mtime: float | None
+    ) -> None:
+        with self.Session.begin() as session:
+            session.merge(
+                MetadataWrite(
+                    image_id=image_id,
+                    target=target,
+                    path=path,
+                    keywords=json.dumps(keywords, ensure_ascii=False),
+                    file_mtime=file_mtime,
+                    written_at=_now(),
+                )
+            )
 
     def image_tags(self, image_id: int, threshold: float | None = None) -> list[TagView]:
         """Every stored tag of an image, best first, with its source and whether it counts at the threshold."""

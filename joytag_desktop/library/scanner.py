@@ -8,6 +8,7 @@ it is marked missing because a drive was unplugged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path
 from joytag_desktop.library.schema import Image, Root, Status
+from joytag_desktop.metadata.embedded import embedded_keywords
 from joytag_desktop.metadata.exif import read_exif
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class ScanReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
     vanished_ids: set[int] = field(default_factory=set, repr=False)
+    keyword_sources: list = field(default_factory=list, repr=False)  # KeywordSource
 
     def merge(self, other: ScanReport) -> None:
         for name in ("added", "changed", "moved", "missing", "restored", "unchanged"):
@@ -52,6 +55,7 @@ class ScanReport:
         self.errors += other.errors
         self.cancelled = self.cancelled or other.cancelled
         self.vanished_ids |= other.vanished_ids
+        self.keyword_sources += other.keyword_sources
 
     def summary(self) -> str:
         parts = [
@@ -91,6 +95,8 @@ class FileFacts:
         default_factory=lambda: dict.fromkeys(("taken_at", "camera_make", "camera_model", "orientation"))
     )
 
+    keywords: list[str] = field(default_factory=list)  # embedded keywords (XMP, IPTC, XPKeywords)
+
     def columns(self) -> dict:
         return {
             "size": self.size,
@@ -124,12 +130,13 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
             "camera_model": exif.camera_model,
             "orientation": exif.orientation,
         }
+        facts.keywords = embedded_keywords(Path(path))
     return facts
 
 
 def walk_folders(
     root: str, errors: list[tuple[str, str]], unreadable: set[str]
-) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+) -> Iterator[tuple[str, list[os.DirEntry[str]], set[str]]]:
     """Each folder below ``root`` with its image files (hidden entries skipped, symlinked folders
     not followed, so a link loop cannot hang the walk). Folders that cannot be listed go to
     ``unreadable``: their images are not marked missing because of it."""
@@ -143,7 +150,7 @@ def walk_folders(
             errors.append((folder, exc.strerror or str(exc)))
             unreadable.add(folder)
             continue
-        subfolders, files = [], []
+        subfolders, files, sidecars = [], [], set()
         for entry in children:
             if entry.name.startswith("."):
                 continue
@@ -152,9 +159,11 @@ def walk_folders(
                     subfolders.append(entry.path)
                 elif is_image_path(Path(entry.name)) and entry.is_file():
                     files.append(entry)
+                elif entry.name.lower().endswith(".xmp"):
+                    sidecars.add(entry.name)
             except OSError as exc:
                 errors.append((entry.path, exc.strerror or str(exc)))
-        yield folder, files
+        yield folder, files, sidecars
         stack.extend(reversed(subfolders))
 
 
@@ -202,18 +211,77 @@ def new_image_row(root: Root, path: str, facts: FileFacts, now: datetime) -> dic
     }
 
 
-_KNOWN_COLUMNS = (Image.id, Image.path, Image.size, Image.mtime, Image.status, Image.content_hash, Image.model)
+_KNOWN_COLUMNS = (
+    Image.id,
+    Image.path,
+    Image.size,
+    Image.mtime,
+    Image.status,
+    Image.content_hash,
+    Image.model,
+    Image.sidecar_mtime,
+)
 
 
-def examine_file(root: Root, path: str, stat: os.stat_result, row, now: datetime, report: ScanReport) -> dict | None:
+@dataclass
+class KeywordSource:
+    """Where an image's keywords may have changed: its embedded ones, its sidecar."""
+
+    path: str
+    embedded: list[str] | None  # None: the file itself did not change
+    sidecar: str | None
+    sidecar_mtime: float | None
+
+
+def sidecar_name(name: str, sidecars: set[str]) -> str | None:
+    """``photo.jpg.xmp`` wins over ``photo.xmp`` (matched case-insensitively)."""
+    lowered = {s.lower(): s for s in sidecars}
+    for candidate in (f"{name}.xmp", f"{os.path.splitext(name)[0]}.xmp"):
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    return None
+
+
+def note_keywords(
+    report: ScanReport,
+    path: str,
+    name: str,
+    sidecars: set[str],
+    row,  # noqa: ANN001 - a Row
+    keywords: list[str] | None,
+) -> None:
+    """Queue a keyword import when the file changed, or its sidecar appeared or changed."""
+    sidecar = sidecar_name(name, sidecars) if sidecars else None
+    sidecar_path = os.path.join(os.path.dirname(path), sidecar) if sidecar else None
+    mtime = None
+    if sidecar_path is not None:
+        with contextlib.suppress(OSError):
+            mtime = os.stat(sidecar_path).st_mtime
+    file_changed = keywords is not None
+    embedded = keywords
+    sidecar_changed = mtime is not None and (row is None or row.sidecar_mtime != mtime)
+    sidecar_gone = row is not None and mtime is None and row.sidecar_mtime is not None
+    if embedded or sidecar_changed or sidecar_gone or (file_changed and row is not None):
+        report.keyword_sources.append(KeywordSource(path, embedded, sidecar_path, mtime))
+
+
+def examine_file(
+    root: Root,
+    path: str,
+    stat: os.stat_result,
+    row,
+    now: datetime,  # noqa: ANN001 - a Row
+    report: ScanReport,
+) -> tuple[dict | None, list[str] | None]:
     """Decide what a file means for the library, reading it only when its size or mtime changed.
 
-    Returns None when nothing changes, the values of a new row when ``row`` is None, else
-    the values to update ``row`` with (content re-hashed: retag only if it really changed).
+    Returns (values, embedded keywords). Values are None when nothing changes, the values of a
+    new row when ``row`` is None, else the values to update ``row`` with (content re-hashed:
+    retag only if it really changed). Keywords are None when the file was not read.
     """
     if row is not None and row.size == stat.st_size and row.mtime == stat.st_mtime and row.status != Status.MISSING:
         report.unchanged += 1
-        return None
+        return None, None
     try:
         facts = read_facts(path, stat.st_size, stat.st_mtime)
     except OSError as exc:
@@ -221,10 +289,10 @@ def examine_file(root: Root, path: str, stat: os.stat_result, row, now: datetime
         report.errors.append((path, reason))
         facts = FileFacts(stat.st_size, stat.st_mtime, "", error=reason)
         values = new_image_row(root, path, facts, now) | {"content_hash": None}
-        return values if row is None else {"status": Status.ERROR, "error": reason}
+        return (values if row is None else {"status": Status.ERROR, "error": reason}), None
     if row is None:
         report.added += 1
-        return new_image_row(root, path, facts, now)
+        return new_image_row(root, path, facts, now), facts.keywords
     if row.status == Status.MISSING:
         report.restored += 1
     else:
@@ -235,7 +303,7 @@ def examine_file(root: Root, path: str, stat: os.stat_result, row, now: datetime
         status = Status.TAGGED
     else:
         status = Status.PENDING
-    return {**facts.columns(), "status": status, "error": facts.error}
+    return {**facts.columns(), "status": status, "error": facts.error}, facts.keywords
 
 
 def insert_images(connection: Connection, rows: list[dict]) -> list[int]:
@@ -285,7 +353,7 @@ def scan_root(
     inserts: list[dict] = []
     new_ids: list[int] = []
     count = since_commit = 0
-    for folder, entries in walk_folders(subtree or root.path, report.errors, unreadable):
+    for folder, entries, sidecars in walk_folders(subtree or root.path, report.errors, unreadable):
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
@@ -316,7 +384,8 @@ def scan_root(
                 report.errors.append((path, exc.strerror or str(exc)))
                 continue
             row = known.get(path)
-            values = examine_file(root, path, stat, row, now, report)
+            values, keywords = examine_file(root, path, stat, row, now, report)
+            note_keywords(report, path, entry.name, sidecars, row, keywords)
             if values is None:
                 continue
             if row is None:

@@ -154,3 +154,20 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class MetadataWrite(Base):
+    """What the app last wrote for an image to one target (xmp, embedded, caption).
+
+    Merging removes only keywords the app wrote itself; a target whose file is newer than
+    ``file_mtime`` was changed by another program and is re-read before the next write.
+    """
+
+    __tablename__ = "metadata_writes"
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    target: Mapped[str] = mapped_column(String(16), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[str] = mapped_column(Text)  # JSON list
+    file_mtime: Mapped[float | None] = mapped_column(Float)
+    written_at: Mapped[datetime] = mapped_column(DateTime)
