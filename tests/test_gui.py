@@ -237,3 +237,14 @@ def test_gui_never_imported_by_the_core() -> None:
         "sys.exit(1 if any(m.startswith('PySide6') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], env={**os.environ}).returncode == 0
+
+
+def test_write_sidecars_for_the_selection_and_automatically(qtbot, library, settings, photos) -> None:
+    settings.setValue("auto_sidecars", True)
+    window = tagged_window(qtbot, library, settings, photos)
+    qtbot.waitUntil(lambda: all((photos / f"{p.name}.xmp").exists() for p in photos.glob("*.png")), timeout=30_000)
+    (photos / "rocket.jpg.xmp").unlink()
+    select_row(window, [Path(r[1]).name for r in window.grid_model.rows].index("rocket.jpg"))
+    window.write_metadata("xmp", selection=True)
+    qtbot.waitUntil(lambda: (photos / "rocket.jpg.xmp").exists(), timeout=10_000)
+    close_window(qtbot, window)

@@ -34,6 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=5.0,
         help="how often folders that cannot be watched are rescanned (default 5)",
     )
+    parser.add_argument(
+        "--write-sidecars", action="store_true", help="write XMP sidecars for images as soon as they are tagged"
+    )
+    parser.add_argument("--naming", choices=("jpg.xmp", "xmp"), default="jpg.xmp", help="sidecar naming")
     parser.set_defaults(handler=run)
 
 
@@ -52,7 +56,17 @@ def run(args: argparse.Namespace) -> int:
             return 0
         # Changes made while the app was closed are caught here.
         _print_scan(library.scan())
-        worker = TaggingWorker(library, WorkerSettings(args.model, args.device, args.batch_size), LoggingListener())
+        settings = WorkerSettings(args.model, args.device, args.batch_size)
+        if args.write_sidecars:
+            from joytag_desktop.metadata.sync import export_xmp
+
+            def write_sidecars(ids: list[int]) -> None:
+                report = export_xmp(library, image_ids=ids, naming=args.naming)
+                for path, reason in report.errors:
+                    log.warning("sidecar %s: %s", path, reason)
+
+            settings.after_commit = write_sidecars
+        worker = TaggingWorker(library, settings, LoggingListener())
 
         def changed(report: ChangeReport) -> None:
             if report.added or report.changed or report.moved or report.missing or report.restored:

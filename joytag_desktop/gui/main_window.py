@@ -233,6 +233,12 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         self._action(file_menu, "Add folder…", QKeySequence.StandardKey.Open, self.choose_folder)
         self._action(file_menu, "Rescan folders", QKeySequence("F5"), self.rescan)
+        export_menu = file_menu.addMenu("Export current results")
+        self._action(export_menu, "XMP sidecars", None, lambda: self.write_metadata("xmp", selection=False))
+        self._action(export_menu, "Caption files", None, lambda: self.write_metadata("captions", selection=False))
+        self._action(
+            export_menu, "Keywords into the files…", None, lambda: self.write_metadata("embedded", selection=False)
+        )
         self._action(file_menu, "Settings…", QKeySequence("Ctrl+,"), self.open_settings)
         file_menu.addSeparator()
         self._action(file_menu, "Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -305,9 +311,16 @@ class MainWindow(QMainWindow):
 
     def _worker_settings(self) -> WorkerSettings:
         batch = int(self.settings.value("batch_size", 0) or 0)
-        return WorkerSettings(
+        settings = WorkerSettings(
             model_folder_setting(self.settings), str(self.settings.value("device", "auto")), batch or None
         )
+        if self._bool("auto_sidecars", False):
+            from joytag_desktop.metadata.sync import export_xmp
+
+            naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
+            parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
+            settings.after_commit = lambda ids: export_xmp(self.library, image_ids=ids, naming=naming, parent=parent)
+        return settings
 
     def _check_model(self) -> None:
         def check() -> str:
@@ -682,7 +695,50 @@ class MainWindow(QMainWindow):
         menu.addAction("Show in folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
         menu.addAction("Preview", lambda: self.open_preview(index))
         menu.addAction("Retag", self.retag_selection)
+        menu.addSeparator()
+        menu.addAction("Write XMP sidecars", lambda: self.write_metadata("xmp", selection=True))
+        menu.addAction("Write caption files", lambda: self.write_metadata("captions", selection=True))
+        menu.addAction("Write keywords into the files…", lambda: self.write_metadata("embedded", selection=True))
         menu.exec(self.grid.viewport().mapToGlobal(position))
+
+    def write_metadata(self, target: str, selection: bool) -> None:
+        """Write sidecars, captions or embedded keywords for the selection or the current search."""
+        from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
+
+        ids = self.grid.selected_ids() if selection else [row[0] for row in self.grid_model.rows]
+        if not ids:
+            return
+        if target == "embedded":
+            answer = QMessageBox.question(
+                self,
+                "Write keywords into the files",
+                f"Write keywords into {len(ids)} image file(s)? Only the metadata changes, never the pixels."
+                + ("\nA backup copy (…_original) is kept." if self._bool("embedded_backup", True) else ""),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
+        parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
+        backup = self._bool("embedded_backup", True)
+        self.work_label.setText(f"Writing {target} for {len(ids)} image(s)…")
+
+        def write():  # noqa: ANN202
+            if target == "xmp":
+                return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent)
+            if target == "captions":
+                return export_captions(self.library, options=CaptionOptions(), image_ids=ids)
+            return export_embedded(self.library, keep_backup=backup, image_ids=ids)
+
+        def done(report) -> None:  # noqa: ANN001
+            for path, reason in report.errors:
+                log.warning("%s: %s", path, reason)
+            self.work_label.setText(f"{target}: {report.summary()}")
+
+        self.background.submit(write, done, self._show_error)
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self.settings.value(key, default)
+        return value in (True, "true", "1", 1)
 
     # --- worker status ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -248,6 +249,15 @@ class SettingsDialog(QDialog):
         )
         self.floor = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.01, decimals=2, value=storage_floor)
         self.floor.setToolTip("AI scores below this are not stored (applies to images tagged from now on)")
+        self.naming = QComboBox()
+        self.naming.addItem("photo.jpg.xmp (digiKam, darktable)", "jpg.xmp")
+        self.naming.addItem("photo.xmp (Lightroom, Capture One)", "xmp")
+        self.naming.setCurrentIndex(max(0, self.naming.findData(str(settings.value("sidecar_naming", "jpg.xmp")))))
+        self.parent_keyword = QLineEdit(str(settings.value("keyword_parent", "JoyTag")))
+        self.auto_sidecars = QCheckBox("Write XMP sidecars automatically after tagging")
+        self.auto_sidecars.setChecked(settings.value("auto_sidecars", False) in (True, "true"))
+        self.backup = QCheckBox("Keep a backup when writing keywords into image files")
+        self.backup.setChecked(settings.value("embedded_backup", True) in (True, "true"))
         self.database = QLineEdit(str(settings.value("database", "")))
         self.database.setPlaceholderText("library.sqlite3 in the data folder (takes effect on restart)")
         form = QFormLayout()
@@ -257,6 +267,10 @@ class SettingsDialog(QDialog):
         form.addRow("Threshold preset", self.preset)
         form.addRow("Threshold", self.threshold)
         form.addRow("Storage floor", self.floor)
+        form.addRow("Sidecar naming", self.naming)
+        form.addRow("Keyword parent", self.parent_keyword)
+        form.addRow("", self.auto_sidecars)
+        form.addRow("", self.backup)
         form.addRow("Database", self.database)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -275,6 +289,10 @@ class SettingsDialog(QDialog):
         self.settings.setValue("device", self.device.currentText())
         self.settings.setValue("batch_size", self.batch.value())
         self.settings.setValue("database", self.database.text().strip())
+        self.settings.setValue("sidecar_naming", self.naming.currentData())
+        self.settings.setValue("keyword_parent", self.parent_keyword.text().strip() or "JoyTag")
+        self.settings.setValue("auto_sidecars", self.auto_sidecars.isChecked())
+        self.settings.setValue("embedded_backup", self.backup.isChecked())
 
 
 def model_folder_setting(settings: QSettings) -> Path | None:

@@ -63,8 +63,12 @@ def tag_pending(
     progress: Callable[[TaggingProgress], None] | None = None,
     cancel: threading.Event | None = None,
     commit_every: int = COMMIT_EVERY,
+    after_commit: Callable[[list[int]], None] | None = None,
 ) -> TaggingReport:
-    """Tag every pending image; returns counts. Safe to interrupt and rerun."""
+    """Tag every pending image; returns counts. Safe to interrupt and rerun.
+
+    ``after_commit`` gets the ids of each committed batch (e.g. to write sidecars right away).
+    """
     report = TaggingReport()
     total = library.count_by_status()["pending"]
     started = time.perf_counter()
@@ -74,6 +78,8 @@ def tag_pending(
     def commit() -> None:
         if batch:
             library.store_results(batch, model_name, engine.tags)
+            if after_commit is not None:
+                after_commit([r.image_id for r in batch if r.error is None])
             batch.clear()
 
     for index, result in enumerate(engine.tag_paths(_pending_stream(library, claimed, cancel), cancel=cancel)):

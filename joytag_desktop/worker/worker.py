@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -69,6 +70,7 @@ class WorkerSettings:
     device: str = "auto"
     batch_size: int | None = None
     cpu_threads: int | None = None  # default: all cores but one
+    after_commit: Callable[[list[int]], None] | None = None  # e.g. write sidecars for each tagged batch
 
 
 class TaggingWorker:
@@ -166,6 +168,15 @@ class TaggingWorker:
         self.device_name = engine.describe()
         return engine
 
+    def _after_commit(self, image_ids: list[int]) -> None:
+        hook = self.settings.after_commit
+        if hook is None or not image_ids:
+            return
+        try:
+            hook(image_ids)
+        except Exception as exc:  # noqa: BLE001 - a metadata problem must not stop tagging
+            self.listener.worker_error(f"after tagging: {exc}")
+
     def _progress(self, progress: TaggingProgress) -> None:
         while not self._running.is_set() and not self._stop.is_set():
             self._running.wait(0.2)
@@ -188,7 +199,14 @@ class TaggingWorker:
                     self._engine = self._load_engine()
                 self._cancel.clear()
                 self._set_state("tagging", self.device_name)
-                report = tag_pending(self.library, self._engine, self._model_name, self._progress, self._cancel)
+                report = tag_pending(
+                    self.library,
+                    self._engine,
+                    self._model_name,
+                    self._progress,
+                    self._cancel,
+                    after_commit=self._after_commit,
+                )
                 self.listener.worker_finished(report)
                 if not report.cancelled and self.library.count_by_status()["pending"]:
                     self._wake.set()  # more arrived while we worked
