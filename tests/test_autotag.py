@@ -40,7 +40,13 @@ def fill(folder: Path, copies: int) -> list[Path]:
 def engine() -> TaggingEngine:
     from conftest import FORMAT_DIR
 
-    return TaggingEngine(load_model(FORMAT_DIR / "tiny-released-shape"), device="cpu", batch_size=4)
+    return TaggingEngine(
+        load_model(FORMAT_DIR / "tiny-released-shape"),
+        device="cpu",
+        batch_size=4,
+        precision="float32",
+        preprocessing="reference",
+    )
 
 
 def test_autotag_stores_scores_embedding_and_model(tmp_path: Path, engine: TaggingEngine) -> None:

@@ -51,7 +51,20 @@ def test_jsonl_on_mixed_folder_reports_each_file_and_exits_1(tmp_path: Path, tin
 
 def test_jsonl_scores_are_full_precision_and_match_reference(tiny_model_dir: Path, capsys) -> None:
     code = main(
-        ["tag", "--model", str(tiny_model_dir), "--format", "jsonl", "--threshold", "0", str(IMAGES_DIR / "rocket.jpg")]
+        [
+            "tag",
+            "--model",
+            str(tiny_model_dir),
+            "--format",
+            "jsonl",
+            "--threshold",
+            "0",
+            "--precision",
+            "float32",
+            "--preprocess",
+            "reference",
+            str(IMAGES_DIR / "rocket.jpg"),
+        ]
     )
     assert code == 0
     record = json.loads(capsys.readouterr().out)

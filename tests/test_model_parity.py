@@ -52,7 +52,10 @@ def test_logits_and_embedding_match_reference(loaded, image_name: str) -> None:
 def test_engine_scores_match_reference_at_any_batch_size(loaded, batch_size: int) -> None:
     model_name, model = loaded
     cases = expected_cases(model_name)
-    engine = TaggingEngine(model, device="cpu", batch_size=batch_size, decode_workers=2)
+    engine = TaggingEngine(
+        model, device="cpu", batch_size=batch_size, decode_workers=2, precision="float32", preprocessing="reference"
+    )
+
     results = list(engine.tag_paths([IMAGES_DIR / name for name in SAMPLE_IMAGES]))
     assert [r.path.name for r in results] == list(SAMPLE_IMAGES)
     for result in results:

@@ -52,7 +52,14 @@ def load_engine(args: argparse.Namespace):
     from joytag_desktop.model.folder import load_model, resolve_model_path
 
     model = load_model(resolve_model_path(args.model))
-    engine = TaggingEngine(model, device=args.device, batch_size=args.batch_size)
+    engine = TaggingEngine(
+        model,
+        device=args.device,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        preprocessing=args.preprocess,
+    )
+
     logging.getLogger(__name__).info("model %s on %s", model.folder.path, engine.describe())
     return engine
 

@@ -38,6 +38,18 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the downloaded JoyTag)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--batch-size", type=_positive_int, metavar="N", help="images per batch")
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        default="auto",
+        help="auto: bf16 on GPUs and on CPUs with native bf16, else float32",
+    )
+    parser.add_argument(
+        "--preprocess",
+        choices=("fast", "reference"),
+        default="fast",
+        help="fast: reduced-size JPEG decoding (GPU decoding on CUDA); reference: exactly the published steps",
+    )
 
 
 def _threshold(text: str) -> float:

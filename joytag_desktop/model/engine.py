@@ -16,11 +16,13 @@ import torch
 
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.imaging import open_image
+from joytag_desktop.model.fast import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
 from joytag_desktop.model.folder import LoadedModel
 from joytag_desktop.model.preprocess import reference_tensor
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+PREPROCESSING = ("fast", "reference")
 
 
 @dataclass
@@ -56,14 +58,22 @@ def resolve_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as oneDNN reports it."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
-    """float32 on the CPU unless asked otherwise; bf16 (or fp16 on older GPUs) on CUDA."""
+    """auto: bf16 on CUDA (fp16 on GPUs without bf16), bf16 on CPUs with native bf16, else float32."""
     if requested not in PRECISIONS:
         raise JoyTagError(f"unknown precision {requested!r}: use {', '.join(PRECISIONS)}")
     if requested == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
+        return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
     return getattr(torch, requested)
 
 
@@ -91,13 +101,21 @@ class TaggingEngine:
         batch_size: int | None = None,
         precision: str = "auto",
         decode_workers: int | None = None,
+        preprocessing: str = "fast",
     ) -> None:
+        if preprocessing not in PREPROCESSING:
+            raise JoyTagError(f"unknown preprocessing {preprocessing!r}: use fast or reference")
         self.model = model
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
+        self.preprocessing = preprocessing
         self.batch_size = max(1, batch_size or default_batch_size(self.device))
         self.decode_workers = max(1, decode_workers or min(8, os.cpu_count() or 1))
         self.network = model.network.to(self.device).eval()
+        if self.device.type == "cuda":
+            self.network = self.network.to(memory_format=torch.channels_last)
+        # On CUDA the fast path decodes JPEGs on the GPU; elsewhere workers hand over finished tensors.
+        self.device_decode = preprocessing == "fast" and self.device.type == "cuda"
 
     @property
     def tags(self) -> list[str]:
@@ -109,11 +127,17 @@ class TaggingEngine:
 
     def describe(self) -> str:
         precision = str(self.dtype).removeprefix("torch.")
-        return f"{describe_device(self.device)}, {precision}, batch {self.batch_size}"
+        return (
+            f"{describe_device(self.device)}, {precision}, batch {self.batch_size}, {self.preprocessing} preprocessing"
+        )
 
     def preprocess(self, path: Path) -> torch.Tensor:
-        """Decode and preprocess one file (the reference path). Raises ImageLoadError."""
-        return reference_tensor(open_image(path), self.image_size)
+        """Decode and preprocess one file to a (3, S, S) float32 CPU tensor. Raises ImageLoadError."""
+        if self.preprocessing == "reference":
+            return reference_tensor(open_image(path), self.image_size)
+        item = read_for_fast_path(path, self.image_size, device_decode=False)
+        assert isinstance(item, torch.Tensor)
+        return pad_resize_normalise(item, self.image_size)
 
     def _autocast(self):
         if self.dtype == torch.float32:
@@ -123,14 +147,19 @@ class TaggingEngine:
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Scores (B, n_tags) and embeddings (B, d_model) as float32 arrays for a (B, 3, S, S) batch."""
         if self.device.type == "cuda":
-            batch = batch.pin_memory().to(self.device, non_blocking=True)
+            if batch.device.type == "cpu":
+                batch = batch.pin_memory().to(self.device, non_blocking=True)
+            batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._autocast():
             logits, embedding = self.network.forward_with_embedding(batch)
         scores = torch.sigmoid(logits.float())
         return scores.cpu().numpy(), embedding.float().cpu().numpy()
 
-    def _load(self, path: Path) -> torch.Tensor | str:
+    def _load(self, path: Path) -> torch.Tensor | EncodedJpeg | str:
+        """In a decode thread: a finished tensor, work for the device (CUDA fast path), or the error."""
         try:
+            if self.device_decode:
+                return read_for_fast_path(path, self.image_size, device_decode=True)
             return self.preprocess(path)
         except ImageLoadError as exc:
             return str(exc)
@@ -170,19 +199,22 @@ class TaggingEngine:
         on_batch: Callable[[int], None] | None,
     ) -> Iterator[TagResult]:
         """Take decoded items in order until a batch is full, run it, and yield their results."""
-        taken: list[tuple[Path, torch.Tensor | str]] = []
+        taken: list[tuple[Path, torch.Tensor | EncodedJpeg | str]] = []
         good = 0
         while pending and good < self.batch_size:
             path, future = pending.popleft()
             item = future.result()
             taken.append((path, item))
             good += not isinstance(item, str)
+        if self.device_decode:
+            taken = self._finish_on_device(taken)
+            good = sum(not isinstance(item, str) for _, item in taken)
         scores: np.ndarray | None = None
         embeddings: np.ndarray | None = None
         failure: str | None = None
         if good:
             try:
-                scores, embeddings = self.predict(torch.stack([t for _, t in taken if not isinstance(t, str)]))
+                scores, embeddings = self.predict(torch.stack([t for _, t in taken if isinstance(t, torch.Tensor)]))
             except RuntimeError as exc:  # e.g. CUDA out of memory: report and carry on
                 failure = f"inference failed: {exc}"
         row = 0
@@ -196,3 +228,21 @@ class TaggingEngine:
                 row += 1
         if on_batch is not None:
             on_batch(len(taken))
+
+    def _finish_on_device(
+        self, taken: list[tuple[Path, torch.Tensor | EncodedJpeg | str]]
+    ) -> list[tuple[Path, torch.Tensor | str]]:
+        """CUDA fast path: decode the batch's JPEGs together on the GPU, then pad, resize and
+        normalise every image there; Pillow-decoded images travel as uint8 (4x less than float)."""
+        jpegs = [item for _, item in taken if isinstance(item, EncodedJpeg)]
+        decoded = iter(decode_jpegs(jpegs, self.device))
+        out: list[tuple[Path, torch.Tensor | str]] = []
+        for path, item in taken:
+            if isinstance(item, EncodedJpeg):
+                item = next(decoded)
+            if isinstance(item, torch.Tensor):
+                if item.device != self.device:
+                    item = item.pin_memory().to(self.device, non_blocking=True)
+                item = pad_resize_normalise(item, self.image_size)
+            out.append((path, item))
+        return out
