@@ -820,17 +820,20 @@ class MainWindow(QMainWindow):
 
         self.background.submit(lambda: (self.library.threshold, self.library.storage_floor), show, self._show_error)
 
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About JoyTag Desktop",
+    def about_text(self) -> str:
+        model = self.device_label.text() or "not loaded"
+        return (
             f"<h3>JoyTag Desktop {__version__}</h3>"
             "<p>Auto-tags your image library with the JoyTag model and makes it searchable.</p>"
-            f"<p>Model: {self.device_label.text() or 'not loaded'}</p>"
+            f"<p>{model}</p>"
             "<p>JoyTag Desktop is released under the Apache License 2.0.<br>"
-            "The JoyTag model by fancyfeast is released under the Apache License 2.0.<br>"
-            "Built with Qt (PySide6), PyTorch, Pillow, SQLAlchemy and watchdog.</p>",
+            "The JoyTag model by fancyfeast (huggingface.co/fancyfeast/joytag) is released under the "
+            "Apache License 2.0.<br>"
+            "Built with Qt (PySide6), PyTorch, Pillow, SQLAlchemy, Alembic, watchdog, exifread and defusedxml.</p>"
         )
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About JoyTag Desktop", self.about_text())
 
     def _show_error(self, exc: Exception) -> None:
         message = str(exc) or type(exc).__name__

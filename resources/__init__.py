@@ -1,10 +1,15 @@
-"""Packaged resources (icons, stylesheet), found relative to this package so they work from a wheel."""
+"""Packaged resources (icons), installed as ``joytag_desktop.resources`` so they work from a wheel.
+
+The source of truth is the repository's top-level ``resources/`` folder; pyproject.toml maps it
+into the package.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 RESOURCES = Path(__file__).parent
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
 def icon_path(size: int | None = None) -> Path | None:

@@ -1,0 +1,128 @@
+"""The app as users install it: wheel and sdist contents, a fresh virtual environment, desktop files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import IMAGES_DIR
+from joytag_desktop import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGING = ROOT / "packaging"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out
+
+
+def test_wheel_and_sdist_carry_resources_and_migrations(dist: Path) -> None:
+    wheel = next(dist.glob("joytag_desktop-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "joytag_desktop/resources/icons/joytag-desktop.svg",
+        "joytag_desktop/resources/icons/joytag-desktop-256.png",
+        "joytag_desktop/library/migrations/env.py",
+        "joytag_desktop/library/migrations/script.py.mako",
+        "joytag_desktop/library/migrations/versions/0001_initial.py",
+        "joytag_desktop/library/migrations/versions/0002_metadata_writes.py",
+    ):
+        assert needed in names, needed
+    assert not any(name.endswith(".safetensors") for name in names), "no model weights in the wheel"
+    sdist = next(dist.glob("joytag_desktop-*.tar.gz"))
+    assert sdist.stat().st_size < 5_000_000
+
+
+def test_wheel_installs_and_runs_in_a_fresh_environment(dist: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+    venv = tmp_path / "venv"
+    # The heavy dependencies (torch, Qt) come from this interpreter's site-packages; the app itself
+    # is only the wheel just built.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    wheel = next(dist.glob("joytag_desktop-*.whl"))
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True)
+    env = {**os.environ, "JOYTAG_DESKTOP_HOME": str(tmp_path / "home"), "PYTHONPATH": ""}
+    where = subprocess.run(
+        [str(python), "-c", "import joytag_desktop; print(joytag_desktop.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    ).stdout
+    assert str(venv) in where, "the installed wheel is used, not the source tree"
+    script = venv / "bin" / "joytag-desktop"
+    version = subprocess.run([str(script), "--version"], capture_output=True, text=True, env=env, check=True)
+    assert version.stdout.strip() == f"joytag-desktop {__version__}"
+    tagged = subprocess.run(
+        [str(script), "tag", "--model", str(tiny_model_dir), "--format", "jsonl", str(IMAGES_DIR / "rocket.jpg")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert tagged.returncode == 0, tagged.stderr
+    record = json.loads(tagged.stdout)
+    assert record["error"] is None and record["tags"]
+    # The library (migrations from package data) works from the wheel too.
+    indexed = subprocess.run(
+        [str(script), "index", str(IMAGES_DIR)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert indexed.returncode == 0 and "6 new" in indexed.stderr, indexed.stderr
+    icon = subprocess.run(
+        [str(python), "-c", "from joytag_desktop.resources import icon_path; print(icon_path(256))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    ).stdout.strip()
+    assert icon.startswith(str(venv)) and Path(icon).is_file()
+
+
+@pytest.mark.skipif(shutil.which("desktop-file-validate") is None, reason="desktop-file-utils not installed")
+def test_desktop_file_is_valid() -> None:
+    result = subprocess.run(
+        ["desktop-file-validate", str(PACKAGING / "io.github.joytag_desktop.desktop")], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="appstream not installed")
+def test_appstream_metainfo_is_valid() -> None:
+    result = subprocess.run(
+        ["appstreamcli", "validate", "--no-net", str(PACKAGING / "io.github.joytag_desktop.metainfo.xml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_about_dialog_text(qtbot, tmp_path: Path) -> None:
+    from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.main_window import MainWindow
+    from joytag_desktop.library import Library
+
+    library = Library(tmp_path / "lib.sqlite3")
+    window = MainWindow(library, gui_settings(), start_worker=False)
+    qtbot.addWidget(window)
+    text = window.about_text()
+    assert __version__ in text and "Apache License 2.0" in text and "fancyfeast" in text
+    window.close()
+    library.close()
