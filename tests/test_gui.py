@@ -242,7 +242,8 @@ def test_gui_never_imported_by_the_core() -> None:
 def test_write_sidecars_for_the_selection_and_automatically(qtbot, library, settings, photos) -> None:
     settings.setValue("auto_sidecars", True)
     window = tagged_window(qtbot, library, settings, photos)
-    qtbot.waitUntil(lambda: all((photos / f"{p.name}.xmp").exists() for p in photos.glob("*.png")), timeout=30_000)
+    qtbot.waitUntil(lambda: all((photos / f"{p.name}.xmp").exists() for p in photos.glob("*.*g")), timeout=30_000)
+
     (photos / "rocket.jpg.xmp").unlink()
     select_row(window, [Path(r[1]).name for r in window.grid_model.rows].index("rocket.jpg"))
     window.write_metadata("xmp", selection=True)
