@@ -83,6 +83,28 @@ def flatten_to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def file_error_message(exc: OSError) -> str:
+    """A short reason for a file that cannot be opened at all."""
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not an image"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def read_image_bytes(path: Path) -> bytes:
+    """The whole file, or ImageLoadError with the same reasons ``open_image`` gives."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageLoadError(file_error_message(exc)) from None
+    if not data:
+        raise ImageLoadError("empty file (0 bytes)")
+    return data
+
+
 def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
     """Decode ``path`` (first frame), apply its EXIF orientation, flatten to RGB.
 
@@ -114,12 +136,8 @@ def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
                 return flatten_to_rgb(oriented)
     except ImageLoadError:
         raise
-    except FileNotFoundError:
-        raise ImageLoadError("file not found") from None
-    except IsADirectoryError:
-        raise ImageLoadError("is a folder, not an image") from None
-    except PermissionError:
-        raise ImageLoadError("permission denied") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise ImageLoadError(file_error_message(exc)) from None
     except UnidentifiedImageError:
         raise ImageLoadError("not a recognised image format") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

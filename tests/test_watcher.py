@@ -74,7 +74,6 @@ def test_create_modify_move_delete(setup) -> None:
     assert status_of(library, photo) == Status.PENDING
     give_scores(library, ["cat"], {photo: {"cat": 0.8}})
 
-
     # A rename into a new folder keeps the row and its tags.
     (root / "sub").mkdir()
     moved = root / "sub" / "renamed.jpg"

@@ -17,13 +17,19 @@ def gui_settings():  # noqa: ANN201 - a QSettings
 def run_gui(database: str | None = None) -> int:
     import os
 
-    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
-        print("joytag-desktop: no display found, so the window cannot open. Run it in a desktop session, "
-              "or use the commands headless (joytag-desktop --help).", file=sys.stderr)
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        print(
+            "joytag-desktop: no display found, so the window cannot open. Run it in a desktop session, "
+            "or use the commands headless (joytag-desktop --help).",
+            file=sys.stderr,
+        )
         return 2
     from PySide6.QtGui import QIcon
-
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from joytag_desktop.errors import JoyTagError

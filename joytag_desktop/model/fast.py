@@ -17,8 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from joytag_desktop.errors import ImageLoadError
-from joytag_desktop.imaging import MAX_PIXELS, open_image
+from joytag_desktop.imaging import MAX_PIXELS, open_image, read_image_bytes
 from joytag_desktop.model.preprocess import MEAN, STD
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -39,23 +38,13 @@ def read_for_fast_path(path: Path, image_size: int, device_decode: bool) -> Enco
 
     Raises ImageLoadError for unreadable files, as the reference path does.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageLoadError("file not found") from None
-    except IsADirectoryError:
-        raise ImageLoadError("is a folder, not an image") from None
-    except PermissionError:
-        raise ImageLoadError("permission denied") from None
-    if not data:
-        raise ImageLoadError("empty file (0 bytes)")
-    if device_decode and data.startswith(_JPEG_MAGIC) and _plain_jpeg_size_ok(data):
-        return EncodedJpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))
-
+    if device_decode:
+        data = read_image_bytes(path)
+        if data.startswith(_JPEG_MAGIC) and _plain_jpeg_size_ok(data):
+            return EncodedJpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))
     # Reduced-size JPEG decoding, keeping twice the model's resolution so the final bicubic
     # resize (not the decoder's DCT scaling) does most of the filtering.
     image = open_image(path, draft_size=image_size * 2)
-
     return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1)
 
 
