@@ -249,3 +249,25 @@ def test_write_sidecars_for_the_selection_and_automatically(qtbot, library, sett
     window.write_metadata("xmp", selection=True)
     qtbot.waitUntil(lambda: (photos / "rocket.jpg.xmp").exists(), timeout=10_000)
     close_window(qtbot, window)
+
+
+def test_dropping_a_folder_adds_it_and_a_file_is_refused(qtbot, library, settings, photos) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = open_window(qtbot, library, settings)
+
+    def drop(path: Path) -> None:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        event = QDropEvent(
+            QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
+        window.dropEvent(event)
+
+    drop(photos / "rocket.jpg")
+    qtbot.waitUntil(lambda: "not a folder" in window.statusBar().currentMessage(), timeout=10_000)
+    drop(photos)
+    qtbot.waitUntil(lambda: window.roots_list.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
+    close_window(qtbot, window)

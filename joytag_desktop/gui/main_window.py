@@ -447,14 +447,14 @@ class MainWindow(QMainWindow):
         self.background.submit(self.library.scan, done, self._show_error)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if any(Path(url.toLocalFile()).is_dir() for url in event.mimeData().urls()):
+        # No file-system check here (the GUI thread does no I/O): add_folder validates in the background.
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         for url in event.mimeData().urls():
-            path = url.toLocalFile()
-            if path and Path(path).is_dir():
-                self.add_folder(path)
+            if url.isLocalFile():
+                self.add_folder(url.toLocalFile())
 
     # --- search -------------------------------------------------------------------------------
 
