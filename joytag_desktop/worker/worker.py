@@ -92,6 +92,7 @@ class TaggingWorker:
         self._running = threading.Event()  # cleared while paused
         self._running.set()
         self._thread: threading.Thread | None = None
+        self._last_error = ""
 
     # --- control (any thread) ---------------------------------------------------------------
 
@@ -166,7 +167,18 @@ class TaggingWorker:
             torch.set_num_threads(threads)
         self._model_name = model.folder.fingerprint()
         self.device_name = engine.describe()
+        self._last_error = ""
+
         return engine
+
+    def _fail(self, message: str) -> None:
+        """Report a failure once (not every retry), then wait before trying again."""
+        self._engine = None
+        self._set_state("error", message)
+        if message != self._last_error:
+            self._last_error = message
+            self.listener.worker_error(message)
+        self._stop.wait(5.0)
 
     def _after_commit(self, image_ids: list[int]) -> None:
         hook = self.settings.after_commit
@@ -211,16 +223,10 @@ class TaggingWorker:
                 if not report.cancelled and self.library.count_by_status()["pending"]:
                     self._wake.set()  # more arrived while we worked
             except JoyTagError as exc:
-                self._engine = None
-                self._set_state("error", str(exc))
-                self.listener.worker_error(str(exc))
-                self._stop.wait(5.0)
+                self._fail(str(exc))
             except Exception as exc:  # noqa: BLE001 - report, never die silently
                 log.exception("tagging worker failed")
-                self._engine = None
-                self._set_state("error", f"{type(exc).__name__}: {exc}")
-                self.listener.worker_error(f"tagging failed: {type(exc).__name__}: {exc}")
-                self._stop.wait(5.0)
+                self._fail(f"tagging failed: {type(exc).__name__}: {exc}")
             finally:
                 if not self._stop.is_set() and self.state == "tagging":
                     self._set_state("idle", "")
