@@ -271,3 +271,19 @@ def test_dropping_a_folder_adds_it_and_a_file_is_refused(qtbot, library, setting
     qtbot.waitUntil(lambda: window.roots_list.count() == 1, timeout=10_000)
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
     close_window(qtbot, window)
+
+
+def test_export_current_results_as_csv(qtbot, library, settings, photos, tmp_path) -> None:
+    import csv
+
+    window = tagged_window(qtbot, library, settings, photos)
+    window.search_box.setText("black_hair:>0.85")
+    window.run_search()
+    qtbot.waitUntil(lambda: window.current_query == "black_hair:>0.85", timeout=10_000)
+    target = tmp_path / "tags.csv"
+    window.export_table("csv", str(target))
+    qtbot.waitUntil(lambda: "Exported" in window.work_label.text(), timeout=10_000)
+    rows = list(csv.DictReader(target.open()))
+    expected = {img.path for img in library.images(library.search("black_hair:>0.85").ids)}
+    assert {row["path"] for row in rows} == expected
+    close_window(qtbot, window)

@@ -239,6 +239,8 @@ class MainWindow(QMainWindow):
         self._action(
             export_menu, "Keywords into the files…", None, lambda: self.write_metadata("embedded", selection=False)
         )
+        self._action(export_menu, "Tags as CSV…", None, lambda: self.export_table("csv"))
+        self._action(export_menu, "Tags as JSON…", None, lambda: self.export_table("json"))
         self._action(file_menu, "Settings…", QKeySequence("Ctrl+,"), self.open_settings)
         file_menu.addSeparator()
         self._action(file_menu, "Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -736,7 +738,30 @@ class MainWindow(QMainWindow):
 
         self.background.submit(write, done, self._show_error)
 
+    def export_table(self, fmt: str, target: str | None = None) -> None:
+        """Save the tags of the current search results as CSV or JSON."""
+        from joytag_desktop.metadata.sync import export_table
+
+        if target is None:
+            target, _ = QFileDialog.getSaveFileName(
+                self, f"Export tags as {fmt.upper()}", f"tags.{fmt}", f"{fmt.upper()} files (*.{fmt})"
+            )
+        if not target:
+            return
+        query, threshold = self.current_query, self._threshold
+
+        def write() -> int:
+            with open(target, "w", encoding="utf-8", newline="") as out:
+                return export_table(self.library, out, fmt, query, threshold)
+
+        def done(count: int) -> None:
+            log.info("exported the tags of %d image(s) to %s", count, target)
+            self.work_label.setText(f"Exported {count:,} image(s) to {Path(target).name}")
+
+        self.background.submit(write, done, self._show_error)
+
     def _bool(self, key: str, default: bool) -> bool:
+
         value = self.settings.value(key, default)
         return value in (True, "true", "1", 1)
 
