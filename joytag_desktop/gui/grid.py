@@ -197,4 +197,9 @@ class ThumbnailGrid(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
     def selected_ids(self) -> list[int]:
-        return [index.data(IMAGE_ID_ROLE) for index in self.selectionModel().selectedIndexes()]
+        """Ids of the selected images, read by selection range (fast for 100,000-image selections)."""
+        rows = self.model().rows
+        ids: list[int] = []
+        for selection_range in self.selectionModel().selection():
+            ids.extend(row[0] for row in rows[selection_range.top() : selection_range.bottom() + 1])
+        return ids

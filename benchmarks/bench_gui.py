@@ -1,0 +1,73 @@
+"""GUI responsiveness with a large library (offscreen): results shown, scrolling, GUI-thread stalls.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--images 100000]
+
+Uses the synthetic library of bench_library.py (files do not exist, so thumbnails fail quickly
+and show the placeholder: this measures the grid, not decoding).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bench_library import generate  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from common import machine  # noqa: E402
+from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
+from joytag_desktop.library import Library  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=100_000)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    work = Path(tempfile.gettempdir()) / "joytag-bench-gui"
+    work.mkdir(exist_ok=True)
+    os.environ["JOYTAG_DESKTOP_HOME"] = str(work / "home")
+    db = work / f"gui-{args.images}.sqlite3"
+    if not db.exists():
+        generate(db, args.images, 40, 5813)
+    app = QApplication.instance() or QApplication([])
+    library = Library(db)
+    settings = QSettings(str(work / "gui.ini"), QSettings.Format.IniFormat)
+    settings.clear()
+    start = time.perf_counter()
+    window = MainWindow(library, settings, start_worker=False)
+    window.resize(1400, 900)
+    window.show()
+    while window.grid_model.rowCount() < args.images:
+        app.processEvents()
+        time.sleep(0.001)
+    print(f"window open with all {args.images:,} results in the grid: {time.perf_counter() - start:.2f} s")
+    stalls = []
+    bar = window.grid.verticalScrollBar()
+    for step in range(60):
+        tick = time.perf_counter()
+        bar.setValue(int(bar.maximum() * step / 59))
+        window.grid.viewport().repaint()
+        app.processEvents()
+        stalls.append((time.perf_counter() - tick) * 1000)
+    print(
+        f"scrolling across the grid: median {statistics.median(stalls):.1f} ms per jump, "
+        f"worst {max(stalls):.1f} ms (GUI thread)"
+    )
+    tick = time.perf_counter()
+    window.grid.selectAll()
+    app.processEvents()
+    print(f"select all {args.images:,}: {(time.perf_counter() - tick) * 1000:.0f} ms")
+    window.close()
+    library.close()
+
+
+if __name__ == "__main__":
+    main()
