@@ -88,11 +88,6 @@ class ImageGridModel(QAbstractListModel):
         self._requested.clear()
         self.endResetModel()
 
-    def forget_thumbnail(self, image_id: int) -> None:
-        self._pixmaps.pop(image_id, None)
-        self._failed.discard(image_id)
-        self._requested.discard(image_id)
-
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.rows)
 

@@ -119,22 +119,6 @@ class ViTConfig:
             ignored={k: raw[k] for k in raw if k in _TRAINING_FIELDS or k in unknown},
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "class": "ViT",
-            "n_tags": self.n_tags,
-            "image_size": self.image_size,
-            "num_blocks": self.num_blocks,
-            "patch_size": self.patch_size,
-            "d_model": self.d_model,
-            "mlp_dim": self.mlp_dim,
-            "num_heads": self.num_heads,
-            "use_sine": self.use_sine,
-            "cnn_stem": self.cnn_stem,
-            "head_mean_after": self.head_mean_after,
-            "layerscale_init": self.layerscale_init,
-        }
-
 
 _CONV_OPTION = re.compile(r"^([cksp])=(\d+)$")
 
