@@ -287,3 +287,24 @@ def test_export_current_results_as_csv(qtbot, library, settings, photos, tmp_pat
     expected = {img.path for img in library.images(library.search("black_hair:>0.85").ids)}
     assert {row["path"] for row in rows} == expected
     close_window(qtbot, window)
+
+
+def test_scan_progress_is_shown_and_cancel_stops_a_scan(qtbot, library, settings, tmp_path) -> None:
+    from libhelpers import write_photo
+
+    big = tmp_path / "Big"
+    template = write_photo(tmp_path / "template.jpg").read_bytes()
+    for index in range(1500):
+        sub = big / f"d{index // 100:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{index:05d}.jpg").write_bytes(template + index.to_bytes(4, "little"))
+    window = open_window(qtbot, library, settings)
+    seen: list[str] = []
+    window.bridge.scan_progress.connect(lambda root, count: seen.append(f"{root}:{count}"))
+    window.add_folder(str(big))
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    window.worker_cancel()
+    qtbot.waitUntil(lambda: window.roots_list.count() == 1, timeout=30_000)  # the add finished
+    assert library.count("") < 1500, "the scan stopped early"
+
+    close_window(qtbot, window)

@@ -18,6 +18,7 @@ class WorkerBridge(QObject):
     finished = Signal(object)  # TaggingReport
     library_changed = Signal(object)  # ChangeReport
     warning = Signal(str)
+    scan_progress = Signal(str, int)  # root, files seen
 
     def worker_state(self, state: str, detail: str) -> None:
         self.state_changed.emit(state, detail)

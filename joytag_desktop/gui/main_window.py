@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self._current_image_id: int | None = None
         self._threshold = 0.4
         self._last_progress: TaggingProgress | None = None
+        self._scan_cancel = threading.Event()
 
         self._build_log()
         self._build_left()
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self.bridge.finished.connect(lambda report: self._refresh_after_change())
         self.bridge.library_changed.connect(self._library_changed)
         self.bridge.warning.connect(lambda message: log.warning("%s", message))
+        self.bridge.scan_progress.connect(self._scan_progressed)
 
         self._refresh_timer = QTimer(self, singleShot=True, interval=800)
         self._refresh_timer.timeout.connect(self._refresh_after_change)
@@ -223,10 +226,14 @@ class MainWindow(QMainWindow):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self.set_paused)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the current tagging run and any scan (what is done is kept)")
+        self.cancel_button.clicked.connect(self.worker_cancel)
         bar.addPermanentWidget(self.work_label)
         bar.addPermanentWidget(self.work_progress)
         bar.addPermanentWidget(self.device_label)
         bar.addPermanentWidget(self.pause_button)
+        bar.addPermanentWidget(self.cancel_button)
 
     def _build_actions(self) -> None:
         menu = self.menuBar()
@@ -256,7 +263,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.log_dock.toggleViewAction())
         tag_menu = menu.addMenu("&Tagging")
         self._action(tag_menu, "Pause / resume", QKeySequence("Ctrl+P"), self.pause_button.toggle)
-        self._action(tag_menu, "Cancel current run", QKeySequence("Ctrl+Shift+P"), self.worker_cancel)
+        self._action(tag_menu, "Cancel tagging run and scans", QKeySequence("Ctrl+Shift+P"), self.worker_cancel)
         help_menu = menu.addMenu("&Help")
         self._action(help_menu, "About JoyTag Desktop", None, self.show_about)
 
@@ -276,9 +283,10 @@ class MainWindow(QMainWindow):
             return
         self._started = True
         self.work_label.setText("Scanning folders…")
+        self._scan_cancel.clear()
 
         def scan() -> object:
-            return self.library.scan()
+            return self.library.scan(progress=self._scan_progress_hook, cancel=self._scan_cancel)
 
         def scanned(report) -> None:  # noqa: ANN001
             if self._closing:
@@ -388,10 +396,11 @@ class MainWindow(QMainWindow):
 
     def add_folder(self, folder: str, watched: bool = True) -> None:
         self.work_label.setText(f"Scanning {folder}…")
+        self._scan_cancel.clear()
 
         def add_and_scan():  # noqa: ANN202
             root = self.library.add_root(folder, watched)
-            return self.library.scan([root.path])
+            return self.library.scan([root.path], progress=self._scan_progress_hook, cancel=self._scan_cancel)
 
         def done(report) -> None:  # noqa: ANN001
             log.info("added %s: %s", folder, report.summary())
@@ -446,7 +455,12 @@ class MainWindow(QMainWindow):
             self._load_roots()
             self._refresh_after_change()
 
-        self.background.submit(self.library.scan, done, self._show_error)
+        self._scan_cancel.clear()
+        self.background.submit(
+            lambda: self.library.scan(progress=self._scan_progress_hook, cancel=self._scan_cancel),
+            done,
+            self._show_error,
+        )
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         # No file-system check here (the GUI thread does no I/O): add_folder validates in the background.
@@ -809,8 +823,17 @@ class MainWindow(QMainWindow):
             self.pause_button.setText("Pause")
 
     def worker_cancel(self) -> None:
+        """Cancel the tagging run and any scan in progress (what was done is kept)."""
         self.worker.cancel()
-        log.info("tagging run cancelled; the rest stays queued")
+        self._scan_cancel.set()
+        log.info("cancelled: tagging stops after the current batch (the rest stays queued); scans stop")
+
+    def _scan_progress_hook(self, root: str, count: int) -> None:
+        """Called from the scanning thread; the label is updated on the GUI thread."""
+        self.bridge.scan_progress.emit(root, count)
+
+    def _scan_progressed(self, root: str, count: int) -> None:
+        self.work_label.setText(f"Scanning {Path(root).name}: {count:,} files…")
 
     def _library_changed(self, report) -> None:  # noqa: ANN001
         if report.added or report.changed or report.moved or report.missing or report.restored:
