@@ -78,7 +78,8 @@ class DetailsPanel(QWidget):
         self.tags.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.tags.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tags.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        self.tags.header().resizeSection(1, 110)
+        self.tags.header().resizeSection(1, 90)
+
         self.tags.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
 
         self.new_tag = QLineEdit(placeholderText="Add a tag to the selection…")

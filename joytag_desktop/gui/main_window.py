@@ -212,7 +212,8 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.centre)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 800, 340])
+        splitter.setSizes([240, 760, 400])
+
         self.splitter = splitter
         self.setCentralWidget(splitter)
 
