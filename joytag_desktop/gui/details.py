@@ -79,6 +79,7 @@ class DetailsPanel(QWidget):
         self.tags.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tags.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         self.tags.header().resizeSection(1, 90)
+        self.tags.header().setStretchLastSection(False)  # the tag name gets the spare width
 
         self.tags.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
 
