@@ -189,6 +189,9 @@ class MainWindow(QMainWindow):
         self.grid.customContextMenuRequested.connect(self._grid_menu)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.run_search)
+        self._save_threshold_timer = QTimer(self, singleShot=True, interval=300)
+        self._save_threshold_timer.timeout.connect(self._save_threshold)
+
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addWidget(self.sort_box)
@@ -588,11 +591,7 @@ class MainWindow(QMainWindow):
 
     def _threshold_moved(self, value: float) -> None:
         self._threshold = value
-        self._save_threshold_timer = getattr(self, "_save_threshold_timer", None) or QTimer(
-            self, singleShot=True, interval=300
-        )
-        self._save_threshold_timer.timeout.connect(self._save_threshold, Qt.ConnectionType.UniqueConnection)
-        self._save_threshold_timer.start()
+        self._save_threshold_timer.start()  # debounced: saved and applied once the slider rests
 
     def _save_threshold(self) -> None:
         value = self._threshold

@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library import db
 from joytag_desktop.library.query import Node, parse, tag_terms
-from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_moved, scan_root
+from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_moved, hash_file, scan_root
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
     REMOVED_SCORE,
@@ -513,6 +513,17 @@ class Library:
                         .values(source=Source.IMPORTED, score=PRESENT_SCORE)
                     )
 
+    def accept_own_write(self, image_id: int, path: str) -> None:
+        """After the app wrote metadata into an image file, record its new size, mtime and hash, so
+        the next scan sees no change (the pixels did not change) and does not retag it."""
+        stat = os.stat(path)
+        with self.Session.begin() as session:
+            session.execute(
+                update(Image)
+                .where(Image.id == image_id)
+                .values(size=stat.st_size, mtime=stat.st_mtime, content_hash=hash_file(path))
+            )
+
     def set_sidecar_mtime(self, image_id: int, mtime: float | None) -> None:
         with self.Session.begin() as session:
             session.execute(update(Image).where(Image.id == image_id).values(sidecar_mtime=mtime))
@@ -598,36 +609,35 @@ class Library:
         sort: str = "path",
     ) -> SearchResult:
         """Ids of matching images in ``sort`` order. Raises QueryError for a malformed query."""
+        statement, warnings = self._search_statement(query, threshold, sort, limit, offset, (Image.id,))
+        with self.engine.connect() as connection:
+            ids = list(connection.execute(statement).scalars())
+        return SearchResult(ids, warnings)
+
+    def _search_statement(
+        self, query: str | Node, threshold: float | None, sort: str, limit: int | None, offset: int, columns: tuple
+    ):  # noqa: ANN202 - (Select, warnings)
         node, resolver = self._compile(query, threshold)
         score_ids: list[int] = []
         if sort.lstrip("-") == "score":
             for term in tag_terms(node):
                 score_ids += resolver.lookup(term.name, term.exact)
-        statement = build_select(node, resolver, sort, score_ids)
+        statement = build_select(node, resolver, sort, score_ids, columns=columns)
         if limit is not None:
             statement = statement.limit(limit)
         if offset:
             statement = statement.offset(offset)
-        with self.engine.connect() as connection:
-            ids = list(connection.execute(statement).scalars())
-        return SearchResult(ids, resolver.warnings)
+        return statement, resolver.warnings
 
     def search_rows(
         self, query: str | Node, threshold: float | None = None, sort: str = "path", limit: int | None = None
     ) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
         """Like ``search`` but with (id, path, content hash, status) per image, for the GUI's grid."""
-        node, resolver = self._compile(query, threshold)
-        score_ids: list[int] = []
-        if sort.lstrip("-") == "score":
-            for term in tag_terms(node):
-                score_ids += resolver.lookup(term.name, term.exact)
         columns = (Image.id, Image.path, Image.content_hash, Image.status)
-        statement = build_select(node, resolver, sort, score_ids, columns=columns)
-        if limit is not None:
-            statement = statement.limit(limit)
+        statement, warnings = self._search_statement(query, threshold, sort, limit, 0, columns)
         with self.engine.connect() as connection:
             rows = [tuple(row) for row in connection.execute(statement)]
-        return rows, resolver.warnings
+        return rows, warnings
 
     def retag(self, image_ids: Iterable[int]) -> int:
         """Queue images for tagging again (manual edits are kept). Returns how many were queued."""

@@ -7,6 +7,7 @@ is read back after writing to verify, and a backup (``photo.jpg_original``) is k
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from PIL import Image
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.metadata.xmp import Keywords, SidecarError, read_keywords_from_packet
 
+log = logging.getLogger(__name__)
 WRITABLE = {".jpg", ".jpeg", ".tif", ".tiff", ".png", ".webp"}
 IPTC_WRITABLE = {".jpg", ".jpeg", ".tif", ".tiff"}
 
@@ -66,8 +68,10 @@ def read_embedded(path: Path) -> tuple[Keywords | None, list[str], list[str]]:
             exif = image.getexif()
             if 0x9C9E in exif:
                 xp = [k.strip() for k in _decode_xp(exif[0x9C9E]).split(";") if k.strip()]
-    except (OSError, ValueError, SyntaxError):
-        pass
+    except (OSError, ValueError, SyntaxError) as exc:
+        # Keywords are a bonus: an odd metadata block must not make the image unreadable.
+        log.debug("no embedded keywords from %s: %s", path, exc)
+
     return xmp, iptc, xp
 
 

@@ -108,8 +108,9 @@ def import_keywords(library: Library, sources: Iterable[KeywordSource]) -> int:
 # --- export -------------------------------------------------------------------------------------
 
 
-def _images(library: Library, query: str, threshold: float | None) -> list:  # noqa: ANN401
-    ids = library.search(query, threshold=threshold).ids
+def _images(library: Library, image_ids: list[int] | None, query: str, threshold: float | None) -> list:
+    """The chosen images, or those matching ``query``, fetched in pages."""
+    ids = image_ids if image_ids is not None else library.search(query, threshold=threshold).ids
     images = []
     for start in range(0, len(ids), 500):
         images += library.images(ids[start : start + 500])
@@ -128,7 +129,7 @@ def export_xmp(
 ) -> ExportReport:
     """Write (merge) XMP sidecars for the matching images."""
     report = ExportReport()
-    images = library.images(image_ids) if image_ids is not None else _images(library, query, threshold)
+    images = _images(library, image_ids, query, threshold)
     for index, image in enumerate(images, start=1):
         target = sidecar_path(Path(image.path), naming)
         try:
@@ -183,43 +184,25 @@ def export_embedded(
 ) -> ExportReport:
     """Write keywords into the image files themselves (opt-in; pixels are never touched)."""
     report = ExportReport()
-    images = library.images(image_ids) if image_ids is not None else _images(library, query, threshold)
+    images = _images(library, image_ids, query, threshold)
     for index, image in enumerate(images, start=1):
-        tags = present_tags(library, image.id, threshold)
+        views = library.image_tags(image.id, threshold)
+        tags = [v.name for v in views if v.present]
+        removed = {v.name for v in views if not v.present}
         previous, _ = _previous(library, image.id, "embedded")
-        removed = {v.name for v in library.image_tags(image.id, threshold) if not v.present}
         if dry_run:
             report.planned.append((image.path, tags))
             continue
         try:
             write_embedded(Path(image.path), tags, (set(previous) | removed) - set(tags), keep_backup)
-            stat = os.stat(image.path)
-            library.record_metadata_write(image.id, "embedded", image.path, tags, stat.st_mtime)
-            _accept_own_write(library, image.id, stat)
+            library.accept_own_write(image.id, image.path)
+            library.record_metadata_write(image.id, "embedded", image.path, tags, os.stat(image.path).st_mtime)
             report.written += 1
         except (JoyTagError, OSError) as exc:
             report.errors.append((image.path, str(exc)))
         if progress is not None:
             progress(index, len(images))
     return report
-
-
-def _accept_own_write(library: Library, image_id: int, stat: os.stat_result) -> None:
-    """After writing into a file, record its new size/mtime/hash so the scan does not retag it."""
-    from sqlalchemy import update
-
-    from joytag_desktop.library.scanner import hash_file
-    from joytag_desktop.library.schema import Image
-
-    image = library.image(image_id)
-    if image is None:
-        return
-    with library.Session.begin() as session:
-        session.execute(
-            update(Image)
-            .where(Image.id == image_id)
-            .values(size=stat.st_size, mtime=stat.st_mtime, content_hash=hash_file(image.path))
-        )
 
 
 def caption_text(tags: list[str], options: CaptionOptions) -> str:
@@ -245,7 +228,7 @@ def export_captions(
     """``image.txt`` beside each image: comma-separated tags, best first."""
     options = options or CaptionOptions()
     report = ExportReport()
-    images = library.images(image_ids) if image_ids is not None else _images(library, query, options.threshold)
+    images = _images(library, image_ids, query, options.threshold)
     for index, image in enumerate(images, start=1):
         target = Path(image.path).with_suffix(".txt")
         text = caption_text(present_tags(library, image.id, options.threshold), options)
@@ -278,7 +261,7 @@ def export_table(
     library: Library, out: TextIO, fmt: str, query: str = "", threshold: float | None = None, all_scores: bool = False
 ) -> int:
     """CSV (path, tag, score, source, present) or JSON (one object per image). Returns images written."""
-    images = _images(library, query, threshold)
+    images = _images(library, None, query, threshold)
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(["path", "tag", "score", "ai_score", "source", "present"])
