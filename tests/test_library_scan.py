@@ -223,3 +223,23 @@ def test_cli_index_scan_search_purge(root: Path, tmp_path: Path, capsys) -> None
     assert main(["--db", db, "search", "(broken"]) == 2
     err = capsys.readouterr().err
     assert "(broken\n^ '(' is never closed" in err
+
+
+def test_move_reported_as_creation_then_deletion_keeps_tags(lib: Library, root: Path) -> None:
+    """A watcher may see the new path first and the old one vanish later (e.g. a move into a folder
+    that was not watched yet): the image must still keep its tags and manual edits."""
+    lib.add_root(root)
+    lib.scan()
+    give_scores(lib, VOCAB, {root / "a.jpg": {"cat": 0.9}})
+    image_id = lib.image_by_path(root / "a.jpg").id
+    lib.set_manual_tag([image_id], "favourite", True)
+    (root / "new").mkdir()
+    (root / "a.jpg").rename(root / "new" / "a.jpg")
+    created = lib.apply_changes(created=[str(root / "new")])
+    assert created.added == 1
+    deleted = lib.apply_changes(deleted=[str(root / "a.jpg")])
+    assert (deleted.moved, deleted.missing) == (1, 0)
+    moved = lib.image_by_path(root / "new" / "a.jpg")
+    assert moved.id == image_id and moved.status == Status.TAGGED
+    assert paths_of(lib, "cat favourite") == ["a.jpg"]
+    assert lib.count("status:missing") == 0 and lib.count("") == 3

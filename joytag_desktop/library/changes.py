@@ -20,6 +20,7 @@ from joytag_desktop.library.scanner import (
     KeywordSource,
     ScanReport,
     adopt_moved,
+    adopt_new_copies,
     examine_file,
     insert_images,
     location_columns,
@@ -153,7 +154,10 @@ class ChangeApplier:
             .all()
         )
         mark_missing(self.connection, ids)
-        self.report.missing += len(ids)
+        adopted = adopt_new_copies(self.connection, ids)
+        self.report.missing += len(ids) - len(adopted)
+        self.report.moved += len(adopted)
+        self.report.added -= min(self.report.added, len(adopted))
 
     def moved(self, source: str, destination: str) -> None:
         source_root = root_for(source, self.roots)

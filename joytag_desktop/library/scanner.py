@@ -433,6 +433,40 @@ def scan_root(
     return report, new_ids
 
 
+_NEW_ROW_COLUMNS = (
+    Image.id,
+    Image.root_id,
+    Image.path,
+    Image.folder,
+    Image.name,
+    Image.ext,
+    Image.size,
+    Image.mtime,
+    Image.content_hash,
+)
+
+
+def _merge_into(connection: Connection, old_id: int, old_model: str | None, new_row) -> None:  # noqa: ANN001
+    """The file of missing image ``old_id`` turned up as ``new_row``: keep the old image (its tags,
+    manual edits and history) at the new place and drop the duplicate row."""
+    connection.execute(delete(Image).where(Image.id == new_row.id))
+    connection.execute(
+        update(Image)
+        .where(Image.id == old_id)
+        .values(
+            root_id=new_row.root_id,
+            path=new_row.path,
+            folder=new_row.folder,
+            name=new_row.name,
+            ext=new_row.ext,
+            size=new_row.size,
+            mtime=new_row.mtime,
+            status=Status.TAGGED if old_model else Status.PENDING,
+            error=None,
+        )
+    )
+
+
 def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
     """Merge each new row into a missing image with the same content: a move or rename keeps its tags.
 
@@ -442,17 +476,7 @@ def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
     for start in range(0, len(new_ids), _WRITE_BATCH):
         chunk = new_ids[start : start + _WRITE_BATCH]
         fresh = connection.execute(
-            select(
-                Image.id,
-                Image.root_id,
-                Image.path,
-                Image.folder,
-                Image.name,
-                Image.ext,
-                Image.size,
-                Image.mtime,
-                Image.content_hash,
-            ).where(Image.id.in_(chunk), Image.content_hash.is_not(None))
+            select(*_NEW_ROW_COLUMNS).where(Image.id.in_(chunk), Image.content_hash.is_not(None))
         ).all()
         for row in fresh:
             old = connection.execute(
@@ -461,24 +485,36 @@ def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
                 .order_by(Image.id)
                 .limit(1)
             ).first()
-            if old is None:
-                continue
-            connection.execute(delete(Image).where(Image.id == row.id))
-            connection.execute(
-                update(Image)
-                .where(Image.id == old.id)
-                .values(
-                    root_id=row.root_id,
-                    path=row.path,
-                    folder=row.folder,
-                    name=row.name,
-                    ext=row.ext,
-                    size=row.size,
-                    mtime=row.mtime,
-                    status=Status.TAGGED if old.model else Status.PENDING,
-                    error=None,
-                )
-            )
-            moved.append(old.id)
+            if old is not None:
+                _merge_into(connection, old.id, old.model, row)
+                moved.append(old.id)
     connection.commit()
     return moved
+
+
+def adopt_new_copies(connection: Connection, missing_ids: list[int]) -> list[int]:
+    """The other order of a move: the new path was indexed before the old one was seen to vanish
+    (a watcher may report a move as a creation and, later, a deletion). Each image just marked
+    missing takes over a never-tagged new row with the same content. Returns the adopted ids."""
+    adopted: list[int] = []
+    for old in connection.execute(
+        select(Image.id, Image.model, Image.content_hash).where(
+            Image.id.in_(missing_ids), Image.content_hash.is_not(None)
+        )
+    ).all():
+        candidates = connection.execute(
+            select(*_NEW_ROW_COLUMNS)
+            .where(
+                Image.content_hash == old.content_hash,
+                Image.status == Status.PENDING,
+                Image.model.is_(None),
+                Image.id.not_in(missing_ids),
+            )
+            .order_by(Image.id.desc())
+        ).all()
+        # Identical copies may be going away together: only a file that is really there now counts.
+        row = next((c for c in candidates if os.path.isfile(c.path)), None)
+        if row is not None:
+            _merge_into(connection, old.id, old.model, row)
+            adopted.append(old.id)
+    return adopted
