@@ -24,8 +24,14 @@ try:  # HEIC/HEIF support is optional at run time but a declared dependency.
 except ImportError:  # pragma: no cover - depends on the platform's wheel
     HEIF_SUPPORTED = False
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+# Camera RAW files are tagged from the JPEG preview the camera embedded in them; their keywords go
+# to XMP sidecars only, never into the RAW file.
+RAW_EXTENSIONS = frozenset(
+    {".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf", ".rw2", ".raf", ".pef", ".srw"}
+)
+IMAGE_EXTENSIONS = (
+    frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"})
+    | RAW_EXTENSIONS
 )
 # A 200-megapixel panorama is still a photo; beyond that we refuse rather than exhaust memory.
 MAX_PIXELS = 200_000_000
@@ -35,6 +41,10 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 def is_image_path(path: Path | str) -> bool:
     return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_raw_path(path: Path | str) -> bool:
+    return os.path.splitext(os.fspath(path))[1].lower() in RAW_EXTENSIONS
 
 
 def iter_image_files(root: Path) -> Iterator[Path]:
@@ -105,6 +115,15 @@ def read_image_bytes(path: Path) -> bytes:
     return data
 
 
+def open_pillow(path: Path) -> Image.Image:
+    """``Image.open``, with a RAW file's embedded preview standing in for the RAW."""
+    if is_raw_path(path):
+        from joytag_desktop.raw import open_raw
+
+        return open_raw(path)
+    return Image.open(path)
+
+
 def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
     """Decode ``path`` (first frame), apply its EXIF orientation, flatten to RGB.
 
@@ -117,7 +136,7 @@ def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
             raise ImageLoadError("empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with open_pillow(path) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise ImageLoadError(

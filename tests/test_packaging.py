@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -51,12 +52,22 @@ def test_wheel_and_sdist_carry_resources_and_migrations(dist: Path) -> None:
 
 def test_wheel_installs_and_runs_in_a_fresh_environment(dist: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
     venv = tmp_path / "venv"
-    # The heavy dependencies (torch, Qt) come from this interpreter's site-packages; the app itself
-    # is only the wheel just built.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # The heavy dependencies (torch, Qt) come from this interpreter's site-packages (a virtual
+    # environment's own, when the tests run in one: --system-site-packages would reach past it to the
+    # base interpreter); the app itself is only the wheel just built.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
+    inner_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    outer_sites = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(inner_site, "outer-site-packages.pth").write_text("".join(f"{site}\n" for site in sorted(outer_sites)))
     wheel = next(dist.glob("joytag_desktop-*.whl"))
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )
     env = {**os.environ, "JOYTAG_DESKTOP_HOME": str(tmp_path / "home"), "PYTHONPATH": ""}
     where = subprocess.run(
         [str(python), "-c", "import joytag_desktop; print(joytag_desktop.__file__)"],

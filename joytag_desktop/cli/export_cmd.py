@@ -42,7 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--parent", default=DEFAULT_PARENT, help="parent of hierarchical keywords (default JoyTag)")
     parser.add_argument("--backup", action="store_true", help="embedded: keep photo.jpg_original backups")
     parser.add_argument("--keep-underscores", action="store_true", help="captions: keep '_' in tags")
-    parser.add_argument("--no-escape", action="store_true", help="captions: do not escape parentheses")
+    parser.add_argument(
+        "--escape-parentheses",
+        action="store_true",
+        help="captions: write saber \\(fate\\) for prompt parsers that need it (kohya-ss does not)",
+    )
+    parser.add_argument("--no-escape", action="store_true", help=argparse.SUPPRESS)  # the default since 0.2
     parser.add_argument("--exclude", default="", help="captions: comma-separated tags to leave out")
     parser.add_argument("--prefix", default="", help="captions: comma-separated tags to put first (trigger words)")
     parser.add_argument("--overwrite", action="store_true", help="captions: replace caption files we did not write")
@@ -82,12 +87,14 @@ def run(args: argparse.Namespace) -> int:
             if args.target == "xmp":
                 report = export_xmp(library, query, args.threshold, args.naming, args.parent, args.dry_run, progress)
             elif args.target == "embedded":
-                report = export_embedded(library, query, args.threshold, args.backup, args.dry_run, progress)
+                report = export_embedded(
+                    library, query, args.threshold, args.backup, args.dry_run, progress, parent=args.parent
+                )
             else:
                 options = CaptionOptions(
                     threshold=args.threshold,
                     spaces=not args.keep_underscores,
-                    escape_parentheses=not args.no_escape,
+                    escape_parentheses=args.escape_parentheses,
                     exclude=set(_split(args.exclude)),
                     prefix=_split(args.prefix),
                     overwrite=args.overwrite,

@@ -743,7 +743,7 @@ class MainWindow(QMainWindow):
                 return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent)
             if target == "captions":
                 return export_captions(self.library, options=CaptionOptions(), image_ids=ids)
-            return export_embedded(self.library, keep_backup=backup, image_ids=ids)
+            return export_embedded(self.library, keep_backup=backup, image_ids=ids, parent=parent)
 
         def done(report) -> None:  # noqa: ANN001
             for path, reason in report.errors:

@@ -30,6 +30,7 @@ from joytag_desktop.library.scanner import (
     scan_root,
 )
 from joytag_desktop.library.schema import Image, Root, Status
+from joytag_desktop.metadata.xmp import find_sidecar
 
 
 @dataclass
@@ -56,6 +57,13 @@ def _under(prefix: str):  # noqa: ANN202 - a SQL condition
     """Images whose path lies below folder ``prefix`` (a range on the unique path index, no LIKE escaping)."""
     start = prefix.rstrip(os.sep) + os.sep
     return Image.path.between(start, start + "\U0010ffff")
+
+
+def _folder_names(path: str) -> set[str]:
+    try:
+        return set(os.listdir(os.path.dirname(path)))
+    except OSError:
+        return set()
 
 
 class ChangeApplier:
@@ -99,14 +107,8 @@ class ChangeApplier:
         if not is_image_path(path):
             return
         row = self._row(path)
-        values, keywords = examine_file(root, path, stat, row, datetime.now(), self.report)
-        name = os.path.basename(path)
-        sidecars = {
-            c
-            for c in (f"{name}.xmp", f"{os.path.splitext(name)[0]}.xmp")
-            if os.path.exists(os.path.join(os.path.dirname(path), c))
-        }
-        note_keywords(self.report, path, os.path.basename(path), sidecars, row, keywords)
+        values, keywords, read = examine_file(root, path, stat, row, datetime.now(), self.report)
+        note_keywords(self.report, path, os.path.basename(path), _folder_names(path), row, keywords, read)
         if values is None:
             return
         self.report.touched_paths.append(path)
@@ -117,23 +119,23 @@ class ChangeApplier:
 
     def _sidecar_changed(self, sidecar: str) -> None:
         """A sidecar was written (by another program, or by us): its image's keywords may have changed."""
-        base = sidecar[: -len(".xmp")]
-        if is_image_path(base):
-            candidates = [base]
-        else:  # photo.xmp belongs to photo.<any image extension>
-            candidates = (
-                self.connection.execute(select(Image.path).where(Image.path.between(base + ".", base + ".\U0010ffff")))
-                .scalars()
-                .all()
-            )
+        names = _folder_names(sidecar)
+        folder = os.path.dirname(sidecar)
         try:
             mtime = os.stat(sidecar).st_mtime
         except OSError:
-            return
-        for path in candidates:
+            mtime = None
+        for name in names:
+            if not is_image_path(name) or find_sidecar(name, names) != os.path.basename(sidecar):
+                continue
+            path = os.path.join(folder, name)
             row = self._row(path)
-            if row is not None and row.sidecar_mtime != mtime:
+            if row is None:
+                continue
+            if mtime is not None and row.sidecar_mtime != mtime:
                 self.report.keyword_sources.append(KeywordSource(path, None, sidecar, mtime))
+            elif mtime is None and row.sidecar_mtime is not None:
+                self.report.keyword_sources.append(KeywordSource(path, None, None, None, sidecar_gone=True))
 
     def _scan_subtree(self, root: Root, folder: str) -> None:
         """A folder that appeared (copied or moved in): index what is inside it."""
@@ -146,6 +148,9 @@ class ChangeApplier:
         root = root_for(path, self.roots)
         if root is None or not self._root_online(root) or os.path.exists(path):
             return  # an unplugged drive is not a deletion; a re-created path is handled as created
+        if path.lower().endswith(".xmp"):
+            self._sidecar_changed(path)
+            return
         row = self._row(path)
         ids = [row.id] if row is not None and row.status != Status.MISSING else []
         ids += (

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Integer, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 
@@ -43,6 +43,11 @@ from joytag_desktop.library.search import TagResolver, build_select, glob_to_lik
 from joytag_desktop.library.thresholds import DEFAULT_STORAGE_FLOOR, DEFAULT_THRESHOLD, PRESETS, check_threshold
 
 log = logging.getLogger(__name__)
+HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class LibraryError(JoyTagError):
@@ -314,13 +319,27 @@ class Library:
                 pattern = glob_to_like(name)
                 return list(session.scalars(select(Tag.id).where(Tag.name.like(pattern, escape="\\"))))
             found = session.scalar(select(Tag.id).where(Tag.name == name))
-            if found is not None:
-                return [found]
-            if exact:
-                spaced = name.replace(" ", "_")
-                found = session.scalar(select(Tag.id).where(Tag.name == spaced))
-                return [found] if found is not None else []
-            return list(session.scalars(select(Tag.id).where(func.lower(Tag.name) == name.lower())))
+            if found is None and exact:
+                found = session.scalar(select(Tag.id).where(Tag.name == name.replace(" ", "_")))
+            ids = [found] if found is not None else []
+            if found is None and not exact:
+                ids = list(session.scalars(select(Tag.id).where(func.lower(Tag.name) == name.lower())))
+            return ids + self._hierarchy_tags(session, name, ids)
+
+    @staticmethod
+    def _hierarchy_tags(session, name: str, found: list[int]) -> list[int]:  # noqa: ANN001
+        """Hierarchical keywords (``Places|Europe|Paris``) that ``name`` is a level of: a parent finds
+        its children, as in digiKam and Lightroom, and the leaf alone still matches."""
+        if not name or HIERARCHY_SEPARATOR in (name[0], name[-1]):
+            return []
+        text = _like_literal(name)
+        sep = HIERARCHY_SEPARATOR
+        condition = or_(
+            Tag.name.like(f"{text}{sep}%", escape="\\"),
+            Tag.name.like(f"%{sep}{text}", escape="\\"),
+            Tag.name.like(f"%{sep}{text}{sep}%", escape="\\"),
+        )
+        return [i for i in session.scalars(select(Tag.id).where(condition)) if i not in found]
 
     # --- tagging results ------------------------------------------------------------------
 
@@ -533,7 +552,7 @@ class Library:
             return session.get(MetadataWrite, (image_id, target))
 
     def record_metadata_write(
-        self, image_id: int, target: str, path: str, keywords: list[str], file_mtime: float | None
+        self, image_id: int, target: str, path: str, keywords: list[str] | dict, file_mtime: float | None
     ) -> None:
         with self.Session.begin() as session:
             session.merge(

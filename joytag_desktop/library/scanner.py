@@ -24,10 +24,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from joytag_desktop.imaging import MAX_PIXELS, is_image_path
+from joytag_desktop.errors import ImageLoadError
+from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.library.schema import Image, Root, Status
-from joytag_desktop.metadata.embedded import embedded_keywords
+from joytag_desktop.metadata.embedded import read_embedded
 from joytag_desktop.metadata.exif import read_exif
+from joytag_desktop.metadata.xmp import find_sidecar
 
 log = logging.getLogger(__name__)
 ScanProgress = Callable[[str, int], None]  # (root path, files seen so far)
@@ -95,7 +97,7 @@ class FileFacts:
         default_factory=lambda: dict.fromkeys(("taken_at", "camera_make", "camera_model", "orientation"))
     )
 
-    keywords: list[str] = field(default_factory=list)  # embedded keywords (XMP, IPTC, XPKeywords)
+    keywords: dict | None = None  # embedded keyword properties (XMP, IPTC, XPKeywords), None: none
 
     def columns(self) -> dict:
         return {
@@ -113,11 +115,13 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
     """Hash, dimensions, format and EXIF facts. Raises OSError when the file cannot be read at all."""
     facts = FileFacts(size=size, mtime=mtime, content_hash=hash_file(path))
     try:
-        with PILImage.open(path) as image:
+        with open_pillow(Path(path)) as image:
             facts.width, facts.height = image.size
-            facts.format = image.format
+            facts.format = os.path.splitext(path)[1][1:].upper() if is_raw_path(path) else image.format
         if facts.width * facts.height > MAX_PIXELS:
             facts.error = f"image too large ({facts.width}x{facts.height})"
+    except ImageLoadError as exc:
+        facts.error = str(exc)
     except UnidentifiedImageError:
         facts.error = "not a recognised image format" if size else "empty file (0 bytes)"
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
@@ -130,7 +134,7 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
             "camera_model": exif.camera_model,
             "orientation": exif.orientation,
         }
-        facts.keywords = embedded_keywords(Path(path))
+        facts.keywords = None if is_raw_path(path) else read_embedded(Path(path))
     return facts
 
 
@@ -228,41 +232,48 @@ class KeywordSource:
     """Where an image's keywords may have changed: its embedded ones, its sidecar."""
 
     path: str
-    embedded: list[str] | None  # None: the file itself did not change
+    embedded: dict | None  # keyword properties read from the file itself (None: none, or not read)
     sidecar: str | None
     sidecar_mtime: float | None
+    file_changed: bool = False  # the image file was read again (its embedded keywords may be gone)
+    sidecar_gone: bool = False
 
 
-def sidecar_name(name: str, sidecars: set[str]) -> str | None:
-    """``photo.jpg.xmp`` wins over ``photo.xmp`` (matched case-insensitively)."""
-    lowered = {s.lower(): s for s in sidecars}
-    for candidate in (f"{name}.xmp", f"{os.path.splitext(name)[0]}.xmp"):
-        if candidate.lower() in lowered:
-            return lowered[candidate.lower()]
-    return None
+def sidecar_name(name: str, folder_names: set[str]) -> str | None:
+    """The image's sidecar among the folder's names (see ``metadata.xmp.find_sidecar``)."""
+    return find_sidecar(name, folder_names)
 
 
 def note_keywords(
     report: ScanReport,
     path: str,
     name: str,
-    sidecars: set[str],
+    folder_names: set[str],
     row,  # noqa: ANN001 - a Row
-    keywords: list[str] | None,
+    keywords: dict | None,
+    file_read: bool = False,
 ) -> None:
     """Queue a keyword import when the file changed, or its sidecar appeared or changed."""
-    sidecar = sidecar_name(name, sidecars) if sidecars else None
+    sidecar = sidecar_name(name, folder_names) if folder_names else None
     sidecar_path = os.path.join(os.path.dirname(path), sidecar) if sidecar else None
     mtime = None
     if sidecar_path is not None:
         with contextlib.suppress(OSError):
             mtime = os.stat(sidecar_path).st_mtime
-    file_changed = keywords is not None
-    embedded = keywords
+    file_changed = file_read and row is not None
     sidecar_changed = mtime is not None and (row is None or row.sidecar_mtime != mtime)
     sidecar_gone = row is not None and mtime is None and row.sidecar_mtime is not None
-    if embedded or sidecar_changed or sidecar_gone or (file_changed and row is not None):
-        report.keyword_sources.append(KeywordSource(path, embedded, sidecar_path, mtime))
+    if keywords or sidecar_changed or sidecar_gone or file_changed:
+        report.keyword_sources.append(
+            KeywordSource(
+                path,
+                keywords,
+                sidecar_path if mtime is not None else None,
+                mtime,
+                file_changed=file_changed,
+                sidecar_gone=sidecar_gone,
+            )
+        )
 
 
 def examine_file(
@@ -272,16 +283,16 @@ def examine_file(
     row,
     now: datetime,  # noqa: ANN001 - a Row
     report: ScanReport,
-) -> tuple[dict | None, list[str] | None]:
+) -> tuple[dict | None, dict | None, bool]:
     """Decide what a file means for the library, reading it only when its size or mtime changed.
 
-    Returns (values, embedded keywords). Values are None when nothing changes, the values of a
-    new row when ``row`` is None, else the values to update ``row`` with (content re-hashed:
-    retag only if it really changed). Keywords are None when the file was not read.
+    Returns (values, embedded keyword properties, whether the file was read). Values are None when
+    nothing changes, the values of a new row when ``row`` is None, else the values to update ``row``
+    with (content re-hashed: retag only if it really changed).
     """
     if row is not None and row.size == stat.st_size and row.mtime == stat.st_mtime and row.status != Status.MISSING:
         report.unchanged += 1
-        return None, None
+        return None, None, False
     try:
         facts = read_facts(path, stat.st_size, stat.st_mtime)
     except OSError as exc:
@@ -289,10 +300,10 @@ def examine_file(
         report.errors.append((path, reason))
         facts = FileFacts(stat.st_size, stat.st_mtime, "", error=reason)
         values = new_image_row(root, path, facts, now) | {"content_hash": None}
-        return (values if row is None else {"status": Status.ERROR, "error": reason}), None
+        return (values if row is None else {"status": Status.ERROR, "error": reason}), None, False
     if row is None:
         report.added += 1
-        return new_image_row(root, path, facts, now), facts.keywords
+        return new_image_row(root, path, facts, now), facts.keywords, True
     if row.status == Status.MISSING:
         report.restored += 1
     else:
@@ -303,7 +314,7 @@ def examine_file(
         status = Status.TAGGED
     else:
         status = Status.PENDING
-    return {**facts.columns(), "status": status, "error": facts.error}, facts.keywords
+    return {**facts.columns(), "status": status, "error": facts.error}, facts.keywords, True
 
 
 def insert_images(connection: Connection, rows: list[dict]) -> list[int]:
@@ -369,6 +380,7 @@ def scan_root(
             )
         }
         present: set[str] = set()
+        folder_names = sidecars | {entry.name for entry in entries}
         for entry in entries:
             count += 1
             if progress is not None and count % 200 == 0:
@@ -384,8 +396,8 @@ def scan_root(
                 report.errors.append((path, exc.strerror or str(exc)))
                 continue
             row = known.get(path)
-            values, keywords = examine_file(root, path, stat, row, now, report)
-            note_keywords(report, path, entry.name, sidecars, row, keywords)
+            values, keywords, read = examine_file(root, path, stat, row, now, report)
+            note_keywords(report, path, entry.name, folder_names, row, keywords, read)
             if values is None:
                 continue
             if row is None:

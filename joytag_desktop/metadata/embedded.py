@@ -1,25 +1,36 @@
-"""Keywords inside image files: read with Pillow, written with exiftool.
+"""Keywords inside image files: read with Pillow (scans), read and written with exiftool (exports).
 
-Writing is opt-in. exiftool rewrites only the metadata segments, never the pixels; the file
-is read back after writing to verify, and a backup (``photo.jpg_original``) is kept if asked.
+Writing is opt-in. exiftool rewrites only the metadata segments, never the pixels. The write goes
+to a copy beside the image, is read back and checked, and only then renamed over the original,
+so a failure leaves the image byte-identical. RAW files are never written (sidecars only).
+
+IPTC text is decoded as its CodedCharacterSet (1:90) says; undeclared text is tried as UTF-8,
+then read as Latin-1 (cp1252), exiftool's rule. When the app writes IPTC keywords into a block
+that was Latin-1, the whole block is converted to UTF-8 and declared so, never mixed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.metadata.xmp import Keywords, SidecarError, read_keywords_from_packet
+from joytag_desktop.imaging import is_raw_path
+from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
+from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 
 log = logging.getLogger(__name__)
 WRITABLE = {".jpg", ".jpeg", ".tif", ".tiff", ".png", ".webp"}
 IPTC_WRITABLE = {".jpg", ".jpeg", ".tif", ".tiff"}
+UTF8_MARKER = b"\x1b%G"  # IPTC 1:90 CodedCharacterSet value for UTF-8
 
 
 class EmbeddedError(JoyTagError):
@@ -44,85 +55,168 @@ def _decode_xp(value: object) -> str:
     return str(value)
 
 
-def read_embedded(path: Path) -> tuple[Keywords | None, list[str], list[str]]:
-    """(embedded XMP keywords, IPTC Keywords, EXIF XPKeywords); missing ones are None or empty."""
-    xmp: Keywords | None = None
-    iptc: list[str] = []
-    xp: list[str] = []
+def iptc_charset(info: dict) -> str:
+    """``utf8`` or ``latin`` for a Pillow IPTC dict ((record, dataset) -> bytes or list of bytes)."""
+    declared = info.get((1, 90))
+    if isinstance(declared, bytes) and declared.startswith(UTF8_MARKER):
+        return "utf8"
+    for key, value in info.items():
+        if key[0] != 2:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bytes):
+                try:
+                    item.decode("utf-8")
+                except UnicodeDecodeError:
+                    return "latin"
+    return "utf8"
+
+
+def decode_iptc(value: bytes, charset: str) -> str:
+    return value.decode("utf-8" if charset == "utf8" else "cp1252", errors="replace")
+
+
+def _iptc_info(image: Image.Image) -> dict:
+    from PIL import IptcImagePlugin
+
+    return IptcImagePlugin.getiptcinfo(image) or {}
+
+
+def read_embedded(path: Path) -> Properties | None:
+    """Keyword properties inside an image (XMP, IPTC, XPKeywords as IPTC when there is no IPTC),
+    or None when the file has none. Keywords are a bonus: an odd block never fails a scan."""
+    props = empty_properties()
     try:
         with Image.open(path) as image:
             packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
             if packet:
                 try:
-                    xmp = read_keywords_from_packet(packet, f"{path} (embedded XMP)")
-                except SidecarError:
-                    xmp = None
+                    props.update({k: v for k, v in read_packet_properties(packet).items() if k != "iptc"})
+                except SidecarError as exc:
+                    log.debug("%s: embedded XMP ignored: %s", path, exc)
             if image.format in ("JPEG", "TIFF"):
-                from PIL import IptcImagePlugin
-
-                info = IptcImagePlugin.getiptcinfo(image) or {}
+                info = _iptc_info(image)
                 raw = info.get((2, 25))
                 if raw is not None:
+                    charset = iptc_charset(info)
                     values = raw if isinstance(raw, list) else [raw]
-                    iptc = [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v) for v in values]
-            exif = image.getexif()
-            if 0x9C9E in exif:
-                xp = [k.strip() for k in _decode_xp(exif[0x9C9E]).split(";") if k.strip()]
+                    props["iptc"] = [decode_iptc(v, charset) if isinstance(v, bytes) else str(v) for v in values]
+            if not props["iptc"]:
+                exif = image.getexif()
+                if 0x9C9E in exif:
+                    props["iptc"] = [k.strip() for k in _decode_xp(exif[0x9C9E]).split(";") if k.strip()]
     except (OSError, ValueError, SyntaxError) as exc:
-        # Keywords are a bonus: an odd metadata block must not make the image unreadable.
         log.debug("no embedded keywords from %s: %s", path, exc)
-
-    return xmp, iptc, xp
-
-
-def embedded_keywords(path: Path) -> list[str]:
-    """Keywords in digiKam's precedence: XMP (TagsList, hierarchical, subject), then IPTC, then XPKeywords."""
-    xmp, iptc, xp = read_embedded(path)
-    if xmp is not None and xmp.leaves():
-        return xmp.leaves()
-    return list(dict.fromkeys(iptc or xp))
+        return None
+    props = normalise(props)
+    return props if any(props.values()) else None
 
 
 def _run(arguments: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([exiftool_path(), *arguments], capture_output=True, text=True, timeout=120, encoding="utf-8")
 
 
-def read_with_exiftool(path: Path) -> tuple[list[str], list[str]]:
-    """(XMP dc:subject, IPTC Keywords) as exiftool reads them."""
-    result = _run(["-j", "-charset", "iptc=utf8", "-XMP-dc:Subject", "-IPTC:Keywords", "--", str(path)])
+def file_iptc_charset(path: Path) -> str:
+    try:
+        with Image.open(path) as image:
+            return iptc_charset(_iptc_info(image)) if image.format in ("JPEG", "TIFF") else "utf8"
+    except (OSError, ValueError, SyntaxError):
+        return "utf8"
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
+    """The keyword properties exactly as exiftool reads them (what digiKam and Lightroom see)."""
+    charset = charset or file_iptc_charset(path)
+    result = _run(
+        [
+            "-j",
+            "-charset",
+            f"iptc={charset}",
+            "-XMP-dc:Subject",
+            "-XMP-lr:HierarchicalSubject",
+            "-XMP-digiKam:TagsList",
+            "-IPTC:Keywords",
+            "--",
+            str(path),
+        ]
+    )
     if result.returncode != 0:
-        raise EmbeddedError(f"{path}: exiftool cannot read it: {result.stderr.strip()}")
+        raise EmbeddedError(f"exiftool cannot read it: {result.stderr.strip()}")
     record = json.loads(result.stdout)[0]
+    return {
+        "subject": [clean(v) for v in _as_list(record.get("Subject"))],
+        "hierarchical": [clean(v) for v in _as_list(record.get("HierarchicalSubject"))],
+        "tags_list": [clean(v) for v in _as_list(record.get("TagsList"))],
+        "iptc": [clean(v) for v in _as_list(record.get("Keywords"))],
+    }
 
-    def as_list(value: object) -> list[str]:
-        if value is None:
-            return []
-        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
-    return as_list(record.get("Subject")), as_list(record.get("Keywords"))
+EXIFTOOL_TAGS = {
+    "subject": "XMP-dc:Subject",
+    "hierarchical": "XMP-lr:HierarchicalSubject",
+    "tags_list": "XMP-digiKam:TagsList",
+    "iptc": "IPTC:Keywords",
+}
 
 
-def write_embedded(path: Path, tags: list[str], remove: set[str], keep_backup: bool = False) -> list[str]:
-    """Merge keywords into XMP dc:subject (and IPTC Keywords where the format has IPTC), verify,
-    and return the final keyword list. Raises EmbeddedError."""
+def check_writable(path: Path) -> None:
     suffix = path.suffix.lower()
+    if is_raw_path(path):
+        raise EmbeddedError("RAW files are never written; their keywords go to XMP sidecars (export xmp)")
     if suffix not in WRITABLE:
-        raise EmbeddedError(f"{path}: embedded keywords are written to JPEG, TIFF, PNG and WebP only")
-    subject, iptc = read_with_exiftool(path)
-    remove = remove - set(tags)
-    final = list(dict.fromkeys([*(k for k in subject if k not in remove), *tags]))
-    final_iptc = list(dict.fromkeys([*(k for k in iptc if k not in remove), *tags]))
-    arguments = ["-charset", "iptc=utf8", "-P", "-m"]
-    if not keep_backup:
-        arguments.append("-overwrite_original")
-    arguments += ["-XMP-dc:Subject="] + [f"-XMP-dc:Subject={k}" for k in final]
-    if suffix in IPTC_WRITABLE:
-        arguments += ["-IPTC:CodedCharacterSet=UTF8", "-IPTC:Keywords="]
-        arguments += [f"-IPTC:Keywords={k}" for k in final_iptc]
-    result = _run([*arguments, "--", str(path)])
-    if result.returncode != 0:
-        raise EmbeddedError(f"{path}: exiftool could not write: {(result.stderr or result.stdout).strip()}")
-    written_subject, written_iptc = read_with_exiftool(path)
-    if written_subject != final or (suffix in IPTC_WRITABLE and written_iptc != final_iptc):
-        raise EmbeddedError(f"{path}: the keywords read back differ from those written")
-    return final
+        raise EmbeddedError("embedded keywords are written to JPEG, TIFF, PNG and WebP only")
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise EmbeddedError("not a regular file")
+    if not info.st_mode & 0o222:
+        raise EmbeddedError("the file is read-only; left unchanged")
+
+
+def write_embedded(path: Path, properties: Properties, changed: set[str], keep_backup: bool = False) -> None:
+    """Write the ``changed`` keyword properties into the image, verify, and replace it atomically.
+
+    Raises EmbeddedError; on any failure the image is left byte-identical."""
+    check_writable(path)
+    suffix = path.suffix.lower()
+    changed = {p for p in changed if p != "iptc" or suffix in IPTC_WRITABLE}
+    if not changed:
+        return
+    charset = file_iptc_charset(path)
+    arguments = ["-charset", f"iptc={charset}", "-m", "-overwrite_original"]
+    if "iptc" in changed and charset != "utf8":
+        # Convert the whole IPTC block from Latin-1 to UTF-8 (exiftool FAQ 10), so City, Caption and
+        # the rest stay readable once the block is declared UTF-8.
+        arguments += ["-tagsFromFile", "@", "-IPTC:all", "--IPTC:Keywords"]
+    for prop in changed:
+        tag = EXIFTOOL_TAGS[prop]
+        arguments.append(f"-{tag}=")
+        arguments += [f"-{tag}={value}" for value in properties[prop]]
+    if "iptc" in changed:
+        arguments.append("-IPTC:CodedCharacterSet=UTF8")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jt", suffix=path.suffix)
+    os.close(handle)
+    work = Path(temporary)
+    try:
+        shutil.copy2(path, work)
+        result = _run([*arguments, "--", str(work)])
+        if result.returncode != 0:
+            raise EmbeddedError(f"exiftool could not write: {(result.stderr or result.stdout).strip()}")
+        written = read_with_exiftool(work, "utf8" if "iptc" in changed else charset)
+        for prop in changed:
+            if written[prop] != properties[prop]:
+                raise EmbeddedError("the keywords read back differ from those written; the file was not changed")
+        if keep_backup:
+            backup = path.with_name(path.name + "_original")
+            if not backup.exists():
+                shutil.copy2(path, backup)
+        os.replace(work, path)
+    except OSError as exc:
+        raise EmbeddedError(f"cannot write ({exc.strerror or exc})") from None
+    finally:
+        work.unlink(missing_ok=True)

@@ -1,9 +1,13 @@
 """Keeping the library and other tools in step: importing keywords, exporting tags.
 
-Import: keywords found in sidecars (either naming), embedded XMP, IPTC or XPKeywords become
-tags with source ``imported``. A sidecar another program changed after our last write is
-re-read first, and keywords we wrote that were deleted there become manual removals, so we
-never write them back.
+The ownership rule (see ``keywords``): the app removes from a file only entries it wrote there
+itself, and only while they are still exactly as written. Every read and every write of a file
+leaves a record (``metadata_writes``: what the app owns there, what the file held, what was
+imported from it). A keyword another program deleted becomes a manual removal, so it is never
+written back; one another program added overrides an earlier manual removal.
+
+Import: keywords found in sidecars (either naming), embedded XMP, IPTC or XPKeywords become tags
+with source ``imported``, hierarchies kept (``Places|Europe|Paris``).
 
 Export: XMP sidecars, embedded keywords, caption files for training, CSV and JSON.
 """
@@ -15,6 +19,7 @@ import json
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,18 +28,36 @@ from typing import TextIO
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.scanner import KeywordSource
-from joytag_desktop.metadata.embedded import write_embedded
-from joytag_desktop.metadata.xmp import (
+from joytag_desktop.metadata.embedded import (
+    IPTC_WRITABLE,
+    check_writable,
+    read_embedded,
+    read_with_exiftool,
+    write_embedded,
+)
+from joytag_desktop.metadata.keywords import (
     DEFAULT_PARENT,
+    HIERARCHY,
+    Properties,
+    SyncRecord,
+    Wanted,
+    empty_properties,
+    is_bookkeeping,
+    plan_write,
+    read_file,
+)
+from joytag_desktop.metadata.xmp import (
     SidecarError,
     atomic_write,
+    read_limited,
     read_sidecar,
-    sidecar_path,
+    sidecar_for,
     write_sidecar,
 )
 
 log = logging.getLogger(__name__)
 TARGETS = ("xmp", "embedded", "captions", "csv", "json")
+MAX_CAPTION_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -54,7 +77,7 @@ class ExportReport:
 class CaptionOptions:
     threshold: float | None = None
     spaces: bool = True  # underscores to spaces
-    escape_parentheses: bool = True  # "saber_(fate)" -> "saber \\(fate\\)" as prompt parsers expect
+    escape_parentheses: bool = False  # "saber_(fate)" -> "saber \\(fate\\)" for prompt parsers that need it
     exclude: set[str] = field(default_factory=set)
     prefix: list[str] = field(default_factory=list)  # e.g. a trigger word, always first
     overwrite: bool = False  # replace caption files the app did not write
@@ -65,11 +88,75 @@ def present_tags(library: Library, image_id: int, threshold: float | None = None
     return [view.name for view in library.image_tags(image_id, threshold) if view.present]
 
 
-def _previous(library: Library, image_id: int, target: str) -> tuple[list[str], float | None]:
-    record = library.metadata_record(image_id, target)
-    if record is None:
-        return [], None
-    return json.loads(record.keywords), record.file_mtime
+# --- sync records -----------------------------------------------------------------------------
+
+
+def load_record(library: Library, image_id: int, target: str, parent: str = DEFAULT_PARENT) -> SyncRecord | None:
+    row = library.metadata_record(image_id, target)
+    if row is None:
+        return None
+    try:
+        data = json.loads(row.keywords)
+    except ValueError:
+        return None
+    return SyncRecord.from_json(data, parent)
+
+
+def save_record(
+    library: Library, image_id: int, target: str, path: str, record: SyncRecord, mtime: float | None = None
+) -> None:
+    library.record_metadata_write(image_id, target, path, record.to_json(), mtime)
+
+
+def _apply_read(library: Library, image_id: int, target: str, path: str, current: Properties | None) -> list[str]:
+    """Take in what a file says (``current``; None: the file is gone) and return the names imported
+    from it. Deletions there become manual removals; additions there undo manual removals."""
+    record = load_record(library, image_id, target)
+    if current is None:
+        if record is not None:
+            record.snapshot, record.imported = None, []
+            save_record(library, image_id, target, path, record)
+        return []
+    result = read_file(current, record)
+    for name in result.deleted:
+        library.set_manual_tag([image_id], name, False)
+    if result.added:
+        removed_here = {
+            v.name
+            for v in library.image_tags(image_id)
+            if v.source == "manual" and v.score < 0 and v.name in result.added
+        }
+        for name in removed_here:
+            library.set_manual_tag([image_id], name, None)
+    save_record(library, image_id, target, path, result.record, _mtime(path))
+    return result.imported
+
+
+def _mtime(path: str | Path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def _stored_imports(library: Library, image_id: int, target: str) -> list[str] | None:
+    record = load_record(library, image_id, target)
+    return None if record is None else record.imported
+
+
+def _refresh_imports(library: Library, image_id: int, image_path: str, fresh: dict[str, list[str]]) -> None:
+    """Imported tags = what every file of the image holds (sidecar and embedded together)."""
+    names: list[str] = []
+    for target in ("embedded", "xmp"):
+        if target in fresh:
+            names += fresh[target]
+            continue
+        stored = _stored_imports(library, image_id, target)
+        if stored is None and target == "embedded":
+            embedded = read_embedded(Path(image_path))
+            stored = _apply_read(library, image_id, "embedded", image_path, embedded) if embedded else []
+        names += stored or []
+    library.set_imported_tags(image_id, names)
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -82,24 +169,21 @@ def import_keywords(library: Library, sources: Iterable[KeywordSource]) -> int:
         image = library.image_by_path(source.path)
         if image is None:
             continue
-        keywords: list[str] = []
+        fresh: dict[str, list[str]] = {}
         if source.sidecar is not None:
             try:
-                keywords = read_sidecar(Path(source.sidecar)).leaves()
+                props = read_sidecar(Path(source.sidecar))
             except SidecarError as exc:
                 log.warning("%s", exc)
                 continue  # a broken sidecar changes nothing
-            previous, written_mtime = _previous(library, image.id, "xmp")
-            if previous and written_mtime is not None and source.sidecar_mtime != written_mtime:
-                for deleted in set(previous) - set(keywords):  # deleted in another program: stay deleted
-                    library.set_manual_tag([image.id], deleted, False)
-            ours = set(previous)
-            keywords = [k for k in keywords if k not in ours]
-        elif source.embedded is not None:
-            keywords = source.embedded
-        if source.embedded and source.sidecar is not None:
-            keywords = list(dict.fromkeys([*keywords, *source.embedded]))
-        library.set_imported_tags(image.id, keywords)
+            fresh["xmp"] = _apply_read(library, image.id, "xmp", source.sidecar, props)
+        elif source.sidecar_gone:
+            fresh["xmp"] = _apply_read(library, image.id, "xmp", "", None)
+        if source.embedded is not None or source.file_changed:
+            fresh["embedded"] = _apply_read(
+                library, image.id, "embedded", image.path, source.embedded or empty_properties()
+            )
+        _refresh_imports(library, image.id, image.path, fresh)
         library.set_sidecar_mtime(image.id, source.sidecar_mtime)
         changed += 1
     return changed
@@ -117,6 +201,56 @@ def _images(library: Library, image_ids: list[int] | None, query: str, threshold
     return images
 
 
+def _wanted(library: Library, image_id: int, threshold: float | None) -> tuple[list[Wanted], list[str]]:
+    """The tags to have in the files (own: AI or manual) and the tags the user removed."""
+    views = library.image_tags(image_id, threshold)
+    wanted = [Wanted(v.name, v.source != "imported") for v in views if v.present]
+    removed = [v.name for v in views if v.source == "manual" and v.score < 0]
+    return wanted, removed
+
+
+class _Folders:
+    """Folder listings, read once per export run (which sidecar is whose depends on the neighbours)."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, list[str]] = {}
+
+    def names(self, folder: Path) -> list[str]:
+        if folder not in self._names:
+            try:
+                self._names[folder] = os.listdir(folder)
+            except OSError:
+                self._names[folder] = []
+        return self._names[folder]
+
+    def add(self, path: Path) -> None:
+        names = self.names(path.parent)
+        if path.name not in names:
+            names.append(path.name)
+
+
+def _sync_file(
+    library: Library,
+    image,  # noqa: ANN001 - an Image row
+    target: str,
+    path: Path,
+    current: Properties | None,
+    threshold: float | None,
+    parent: str,
+    properties: tuple[str, ...],
+):  # noqa: ANN202 - (plan, record) or None when there is nothing to write
+    """Read what changed in the file since the last sync, then plan the merged keywords."""
+    if current is not None:
+        imported = _apply_read(library, image.id, target, str(path), current)
+        _refresh_imports(library, image.id, image.path, {target: imported})
+    record = load_record(library, image.id, target, parent) or SyncRecord(parent=parent)
+    if current is None:
+        record.snapshot = None
+    wanted, removed = _wanted(library, image.id, threshold)
+    plan = plan_write(current or empty_properties(), record, wanted, removed, parent, properties)
+    return plan, record
+
+
 def export_xmp(
     library: Library,
     query: str = "",
@@ -127,50 +261,49 @@ def export_xmp(
     progress: Callable[[int, int], None] | None = None,
     image_ids: list[int] | None = None,
 ) -> ExportReport:
-    """Write (merge) XMP sidecars for the matching images."""
+    """Merge the library's tags into XMP sidecars (created only for images that have tags)."""
     report = ExportReport()
+    folders = _Folders()
     images = _images(library, image_ids, query, threshold)
     for index, image in enumerate(images, start=1):
-        target = sidecar_path(Path(image.path), naming)
+        image_path = Path(image.path)
+        target = sidecar_for(image_path, naming, folders.names(image_path.parent))
         try:
-            previous, written_mtime = _previous(library, image.id, "xmp")
-            if target.exists() and written_mtime is not None and target.stat().st_mtime != written_mtime:
-                # Changed by another program since our last write: take its edits in first.
-                import_keywords(library, [KeywordSource(image.path, None, str(target), target.stat().st_mtime)])
-            views = library.image_tags(image.id, threshold)
-            tags = [v.name for v in views if v.present]
-            imported = {v.name for v in views if v.present and v.source == "imported"}
-            remove = (set(previous) | {v.name for v in views if not v.present}) - set(tags)
-            if dry_run:
-                report.planned.append((str(target), tags))
-                continue
-            if target.exists() and tags == previous and not (remove & _current_leaves(target)):
+            exists = target.exists()
+            current = read_sidecar(target) if exists else None
+            plan, record = _sync_file(
+                library, image, "xmp", target, current, threshold, parent, ("subject", "hierarchical", "tags_list")
+            )
+            if not exists and not any(plan.properties.values()):
+                report.skipped += 1  # nothing to say: no empty sidecar
+            elif not plan.changed:
                 report.unchanged += 1
-                continue
-            # Recorded before the write, so a watcher that sees the new file knows these are ours.
-            library.record_metadata_write(image.id, "xmp", str(target), tags, None)
-            try:
-                write_sidecar(target, tags, remove, parent, imported)
-            except SidecarError:
-                library.record_metadata_write(image.id, "xmp", str(target), previous, written_mtime)
-                raise
-            mtime = target.stat().st_mtime
-            library.record_metadata_write(image.id, "xmp", str(target), tags, mtime)
-            library.set_sidecar_mtime(image.id, mtime)
-            report.written += 1
+            elif dry_run:
+                report.planned.append((str(target), plan.keywords))
+            else:
+                # The intent first (a kill between rename and record must not lose ownership), then the write.
+                record.pending = plan.properties
+                for prop, entries in plan.record.owned.items():
+                    record.owned[prop] = list(dict.fromkeys([*record.owned[prop], *entries]))
+                save_record(library, image.id, "xmp", str(target), record)
+                write_sidecar(target, plan.properties, plan.changed)
+                folders.add(target)
+                mtime = _mtime(target)
+                save_record(library, image.id, "xmp", str(target), plan.record, mtime)
+                library.set_sidecar_mtime(image.id, mtime)
+                report.written += 1
         except (JoyTagError, OSError) as exc:
-            report.errors.append((str(target), str(exc)))
+            report.errors.append((str(target), _reason(exc, target)))
         if progress is not None:
             progress(index, len(images))
     return report
 
 
-def _current_leaves(path: Path) -> set[str]:
-    try:
-        keywords = read_sidecar(path)
-    except SidecarError:
-        return set()
-    return set(keywords.leaves()) | set(keywords.subject)
+def _reason(exc: BaseException, path: str | Path) -> str:
+    """The error text without the path (the report line names it already)."""
+    text = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+    prefix = f"{path}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def export_embedded(
@@ -181,39 +314,62 @@ def export_embedded(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     image_ids: list[int] | None = None,
+    parent: str = DEFAULT_PARENT,
 ) -> ExportReport:
     """Write keywords into the image files themselves (opt-in; pixels are never touched)."""
     report = ExportReport()
     images = _images(library, image_ids, query, threshold)
     for index, image in enumerate(images, start=1):
-        views = library.image_tags(image.id, threshold)
-        tags = [v.name for v in views if v.present]
-        removed = {v.name for v in views if not v.present}
-        previous, _ = _previous(library, image.id, "embedded")
-        if dry_run:
-            report.planned.append((image.path, tags))
-            continue
+        path = Path(image.path)
         try:
-            write_embedded(Path(image.path), tags, (set(previous) | removed) - set(tags), keep_backup)
-            library.accept_own_write(image.id, image.path)
-            library.record_metadata_write(image.id, "embedded", image.path, tags, os.stat(image.path).st_mtime)
-            report.written += 1
+            check_writable(path)
+            current = read_with_exiftool(path)
+            properties = ("subject", "hierarchical", "tags_list")
+            if path.suffix.lower() in IPTC_WRITABLE:
+                properties += ("iptc",)
+            plan, record = _sync_file(library, image, "embedded", path, current, threshold, parent, properties)
+            if not plan.changed:
+                report.unchanged += 1
+            elif dry_run:
+                report.planned.append((image.path, plan.keywords))
+            else:
+                record.pending = plan.properties
+                for prop, entries in plan.record.owned.items():
+                    record.owned[prop] = list(dict.fromkeys([*record.owned[prop], *entries]))
+                save_record(library, image.id, "embedded", image.path, record)
+                write_embedded(path, plan.properties, plan.changed, keep_backup)
+                library.accept_own_write(image.id, image.path)
+                save_record(library, image.id, "embedded", image.path, plan.record, _mtime(path))
+                report.written += 1
         except (JoyTagError, OSError) as exc:
-            report.errors.append((image.path, str(exc)))
+            report.errors.append((image.path, _reason(exc, path)))
         if progress is not None:
             progress(index, len(images))
     return report
 
 
+def caption_words(tags: list[str], options: CaptionOptions) -> list[str]:
+    """Caption words: hierarchical keywords by their leaf, other programs' bookkeeping left out."""
+    words: list[str] = []
+    for tag in [*options.prefix, *tags]:
+        if tag in options.exclude or is_bookkeeping(tag):
+            continue
+        words.append(tag.rsplit(HIERARCHY, 1)[-1])
+    return list(dict.fromkeys(words))
+
+
 def caption_text(tags: list[str], options: CaptionOptions) -> str:
-    words = [*options.prefix, *(t for t in tags if t not in options.exclude and t not in options.prefix)]
+    """Comma-separated, as kohya-ss sd-scripts reads without extra flags. A keyword's own commas
+    would split it in two there, so they become spaces."""
     out = []
-    for word in words:
+    for word in caption_words(tags, options):
         if options.spaces and not re.fullmatch(r"[\W_]+", word):  # keep emoticons such as ^_^ as they are
             word = word.replace("_", " ")
+        word = " ".join(word.replace(",", " ").split())
         if options.escape_parentheses:
             word = word.replace("(", "\\(").replace(")", "\\)")
-        out.append(word)
+        if word:
+            out.append(word)
     return ", ".join(out)
 
 
@@ -229,13 +385,18 @@ def export_captions(
     options = options or CaptionOptions()
     report = ExportReport()
     images = _images(library, image_ids, query, options.threshold)
+    shared = Counter(str(Path(image.path).with_suffix(".txt")) for image in images)
     for index, image in enumerate(images, start=1):
         target = Path(image.path).with_suffix(".txt")
-        text = caption_text(present_tags(library, image.id, options.threshold), options)
-        previous = library.metadata_record(image.id, "caption")
         try:
+            if shared[str(target)] > 1:
+                report.skipped += 1
+                report.errors.append((image.path, f"shares the caption file {target.name} with another image; skipped"))
+                continue
+            text = caption_text(present_tags(library, image.id, options.threshold), options)
+            previous = library.metadata_record(image.id, "caption")
             if target.exists():
-                current = target.read_text(encoding="utf-8", errors="replace")
+                current = read_limited(target, MAX_CAPTION_BYTES, "caption file").decode("utf-8", errors="replace")
                 ours = previous is not None and previous.file_mtime == target.stat().st_mtime
                 if not ours and not options.overwrite:
                     report.skipped += 1
@@ -244,6 +405,9 @@ def export_captions(
                 if current.strip() == text:
                     report.unchanged += 1
                     continue
+            elif not text:
+                report.skipped += 1  # no tags (or tagging failed): no empty caption file
+                continue
             if dry_run:
                 report.planned.append((str(target), [text]))
                 continue
@@ -251,7 +415,7 @@ def export_captions(
             library.record_metadata_write(image.id, "caption", str(target), [text], target.stat().st_mtime)
             report.written += 1
         except (JoyTagError, OSError) as exc:
-            report.errors.append((str(target), str(exc)))
+            report.errors.append((str(target), _reason(exc, target)))
         if progress is not None:
             progress(index, len(images))
     return report

@@ -1,9 +1,9 @@
-"""XMP sidecars: reading keywords and merging ours in, keeping everything else.
+"""XMP sidecars: finding them, reading their keyword properties, writing merged ones back.
 
-Keywords go to ``dc:subject`` (leaf names), ``lr:hierarchicalSubject`` (``Parent|tag``) and
-``digiKam:TagsList`` (``Parent/tag``); digiKam and Immich read TagsList first. Parsing uses
-defusedxml, so a sidecar with a DTD, entities or external references is refused. Writes are
-atomic (temporary file, fsync, rename); a sidecar we cannot parse is never touched.
+Parsing uses defusedxml, so a sidecar with a DTD, entities or external references is refused.
+Writes are atomic (temporary file, fsync, rename), keep the file's encoding (UTF-8 or UTF-16, as
+Lightroom 4 wrote) and mode, and the result is parsed again before it replaces anything. What to
+write is decided in ``keywords`` (ownership); this module only moves properties in and out.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET  # noqa: N817 - building and serialising only; parsing is defusedxml
 
@@ -21,6 +21,8 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.imaging import is_image_path, is_raw_path
+from joytag_desktop.metadata.keywords import DEFAULT_PARENT, Properties, clean, empty_properties
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -38,57 +40,21 @@ NS = {
     "stEvt": "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#",
     "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
 }
-DEFAULT_PARENT = "JoyTag"
+# Property name in ``keywords`` -> (namespace prefix, XMP name, container).
+XMP_PROPERTIES = {
+    "subject": ("dc", "subject", "Bag"),
+    "hierarchical": ("lr", "hierarchicalSubject", "Bag"),
+    "tags_list": ("digiKam", "TagsList", "Seq"),
+}
 XPACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 XPACKET_END = '\n<?xpacket end="w"?>\n'
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024  # real sidecars are kilobytes; darktable's with long histories < 1 MB
 _RDF = f"{{{NS['rdf']}}}"
+__all__ = ["DEFAULT_PARENT"]
 
 
 class SidecarError(JoyTagError):
     """A sidecar that cannot be read (malformed, hostile) or written (permissions)."""
-
-
-@dataclass
-class Keywords:
-    """Keywords found in one XMP packet, per property (hierarchical ones as full paths)."""
-
-    tags_list: list[str]
-    hierarchical: list[str]
-    subject: list[str]
-
-    def leaves(self) -> list[str]:
-        """Keywords in digiKam's order of precedence: the first property that has any wins."""
-        if self.tags_list:
-            return _unique(k.rsplit("/", 1)[-1] for k in self.tags_list)
-        if self.hierarchical:
-            return _unique(k.rsplit("|", 1)[-1] for k in self.hierarchical)
-        return _unique(self.subject)
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(item.strip() for item in items if item and item.strip()))
-
-
-def sidecar_candidates(image: Path) -> tuple[Path, Path]:
-    """``photo.jpg.xmp`` (digiKam, darktable) and ``photo.xmp`` (Lightroom, Capture One)."""
-    return image.with_name(image.name + ".xmp"), image.with_suffix(".xmp")
-
-
-def existing_sidecar(image: Path) -> Path | None:
-    """The sidecar to read: ``photo.jpg.xmp`` wins when both exist."""
-    for candidate in sidecar_candidates(image):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def sidecar_path(image: Path, naming: str = "jpg.xmp") -> Path:
-    """Where to write: the existing sidecar if there is one, else the chosen naming."""
-    found = existing_sidecar(image)
-    if found is not None:
-        return found
-    long_name, short_name = sidecar_candidates(image)
-    return long_name if naming == "jpg.xmp" else short_name
 
 
 def _register_namespaces(text: str) -> None:
@@ -121,22 +87,57 @@ def _items(root: ET.Element, prefix: str, name: str) -> list[str]:
     for description in root.iter(f"{_RDF}Description"):  # a single value written as an attribute
         if tag in description.attrib:
             values.append(description.attrib[tag])
-    return _unique(values)
+    return list(dict.fromkeys(v for v in (clean(x) for x in values) if v))
 
 
-def read_keywords_from_packet(data: bytes | str, source: str = "XMP") -> Keywords:
-    root = parse_packet(data, source)
-    return Keywords(
-        _items(root, "digiKam", "TagsList"), _items(root, "lr", "hierarchicalSubject"), _items(root, "dc", "subject")
-    )
+def properties_of(root: ET.Element) -> Properties:
+    found = empty_properties()
+    for prop, (prefix, name, _) in XMP_PROPERTIES.items():
+        found[prop] = _items(root, prefix, name)
+    return found
 
 
-def read_sidecar(path: Path) -> Keywords:
+def read_packet_properties(data: bytes | str, source: str = "XMP") -> Properties:
+    """The keyword properties of an XMP packet (sidecar or embedded). Raises SidecarError."""
+    return properties_of(parse_packet(data, source))
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """A regular file's bytes, refusing FIFOs, devices and anything over ``limit`` (checked with
+    ``stat`` on the opened file, so a swapped-in /dev/zero link cannot be read until memory runs out)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise SidecarError(f"{path}: {exc.strerror or exc}") from None
-    return read_keywords_from_packet(data, str(path))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise SidecarError(f"{path}: not a regular file, not read")
+        if info.st_size > limit:
+            raise SidecarError(f"{path}: {what} too large ({info.st_size:,} bytes; the limit is {limit:,})")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise SidecarError(f"{path}: {what} too large (over {limit:,} bytes)")
+    return data
+
+
+def read_sidecar(path: Path) -> Properties:
+    return read_packet_properties(read_limited(path, MAX_SIDECAR_BYTES, "sidecar"), str(path))
+
+
+def text_encoding(data: bytes) -> str:
+    """The encoding of an XMP file from its first bytes (XMP allows UTF-8, UTF-16 and UTF-32)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if data[:2] == b"<\x00":
+        return "utf-16-le"
+    if data[:2] == b"\x00<":
+        return "utf-16-be"
+    return "utf-8"
 
 
 def _description(root: ET.Element) -> ET.Element:
@@ -163,12 +164,6 @@ def _set_list(root: ET.Element, prefix: str, name: str, container: str, values: 
         ET.SubElement(bag, f"{_RDF}li").text = value
 
 
-def merge_lists(existing: list[str], ours: list[str], remove: set[str], leaf_of) -> list[str]:  # noqa: ANN001
-    """Existing values minus those whose leaf we remove, then ours (in order), without duplicates."""
-    kept = [value for value in existing if leaf_of(value) not in remove]
-    return _unique([*kept, *ours])
-
-
 def new_packet() -> ET.Element:
     root = ET.Element(f"{{{NS['x']}}}xmpmeta", {f"{{{NS['x']}}}xmptk": "JoyTag Desktop"})
     rdf = ET.SubElement(root, f"{_RDF}RDF")
@@ -176,54 +171,83 @@ def new_packet() -> ET.Element:
     return root
 
 
-def update_packet(
-    text: str | None, tags: list[str], remove: set[str], parent: str = DEFAULT_PARENT, leaf_only: set[str] = frozenset()
-) -> str:
-    """The XMP text with ``tags`` added to the three keyword properties and keywords whose leaf is
-    in ``remove`` taken out; every other property is kept as it was. Tags in ``leaf_only`` (imported
-    from elsewhere, already filed in someone's hierarchy) go to ``dc:subject`` only."""
-    if text is None:
+def update_packet(data: bytes | None, properties: Properties, changed: Iterable[str], source: str = "XMP") -> bytes:
+    """The XMP file with the ``changed`` keyword properties replaced by ``properties``; every other
+    property is kept as it was, and so is the encoding. The result is parsed again before it is
+    returned, so XML that does not parse is never written."""
+    encoding = "utf-8"
+    if data is None:
         root = new_packet()
+        wrapped = True
     else:
+        encoding = text_encoding(data)
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise SidecarError(f"{source}: cannot decode the existing sidecar ({exc.reason})") from None
         _register_namespaces(text)
-        root = parse_packet(text)
+        root = parse_packet(data, source)
+        wrapped = text.lstrip("\ufeff \r\n\t").startswith(("<?xpacket", "<?xml"))
     for prefix, uri in NS.items():
         ET.register_namespace(prefix, uri)
-    current = Keywords(
-        _items(root, "digiKam", "TagsList"), _items(root, "lr", "hierarchicalSubject"), _items(root, "dc", "subject")
-    )
-    remove = remove - set(tags)
-    subject = merge_lists(current.subject, tags, remove, lambda v: v)
-    filed = [t for t in tags if t not in leaf_only]
-    hierarchical = merge_lists(
-        current.hierarchical, [f"{parent}|{t}" for t in filed if "|" not in t], remove, lambda v: v.rsplit("|", 1)[-1]
-    )
-    tags_list = merge_lists(
-        current.tags_list, [f"{parent}/{t}" for t in filed if "/" not in t], remove, lambda v: v.rsplit("/", 1)[-1]
-    )
-    _set_list(root, "dc", "subject", "Bag", subject)
-    _set_list(root, "lr", "hierarchicalSubject", "Bag", hierarchical)
-    _set_list(root, "digiKam", "TagsList", "Seq", tags_list)
+    for prop in changed:
+        if prop in XMP_PROPERTIES:
+            prefix, name, container = XMP_PROPERTIES[prop]
+            _set_list(root, prefix, name, container, properties[prop])
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
-    wrapped = text is None or text.lstrip().startswith("<?xpacket")
-    return f"{XPACKET_BEGIN}{body}{XPACKET_END}" if wrapped else body + "\n"
+    text = f"{XPACKET_BEGIN}{body}{XPACKET_END}" if wrapped else body + "\n"
+    out = text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    if encoding == "utf-8-sig":
+        out = b"\xef\xbb\xbf" + out
+    check = properties_of(parse_packet(out, source))
+    for prop in changed:
+        if prop in XMP_PROPERTIES and check[prop] != properties[prop]:
+            raise SidecarError(f"{source}: the keywords would not read back as written; left unchanged")
+    return out
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system tells (Linux /proc)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, fsync, then rename over the target."""
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    """Write via a temporary file in the same folder, fsync, then rename over the target.
+
+    A new file gets the mode any program would get under the user's umask; an existing one keeps
+    its mode. A read-only file is refused (the rename would silently replace it)."""
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
     except OSError as exc:
-        raise SidecarError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise SidecarError(f"{path}: {exc.strerror or exc}") from None
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            raise SidecarError(f"{path}: not a regular file, not replaced")
+        if not info.st_mode & 0o222:
+            raise SidecarError(f"{path}: the file is read-only; left unchanged")
+        mode = stat.S_IMODE(info.st_mode)
+    else:
+        mode = 0o666 & ~_umask()
+    try:
+        # A short name: long file names (up to the 255-byte limit) must still get a sidecar.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jt", suffix=".tmp")
+    except OSError as exc:
+        raise SidecarError(f"cannot write in {path.parent} ({exc.strerror or exc})") from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
@@ -233,14 +257,58 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_sidecar(
-    path: Path, tags: list[str], remove: set[str], parent: str = DEFAULT_PARENT, leaf_only: set[str] = frozenset()
-) -> None:
-    """Merge ``tags`` into the sidecar at ``path`` (created if missing). Raises SidecarError."""
-    text = None
-    if path.exists():
+def write_sidecar(path: Path, properties: Properties, changed: Iterable[str]) -> None:
+    """Write the changed keyword properties into the sidecar at ``path`` (created if missing)."""
+    data = read_limited(path, MAX_SIDECAR_BYTES, "sidecar") if path.exists() else None
+    atomic_write(path, update_packet(data, properties, changed, str(path)))
+
+
+# --- which sidecar belongs to which image ---------------------------------------------------
+
+
+def _stem(name: str) -> str:
+    return os.path.splitext(name)[0].lower()
+
+
+def owns_short_sidecar(image_name: str, folder_names: Iterable[str]) -> bool:
+    """Whether ``photo.xmp`` belongs to ``image_name``: when no other image has the same stem, or
+    when the image is the RAW of a RAW+JPEG pair (Lightroom and Camera Raw write ``photo.xmp``
+    for the RAW; the JPEG's metadata is its own)."""
+    stem = _stem(image_name)
+    siblings = [n for n in folder_names if n != image_name and _stem(n) == stem and is_image_path(n)]
+    if not siblings:
+        return True
+    if is_raw_path(image_name):
+        return not any(is_raw_path(n) for n in siblings)
+    return False
+
+
+def find_sidecar(image_name: str, folder_names: Iterable[str]) -> str | None:
+    """The name of the sidecar to read for an image in a folder listing, matched case-insensitively:
+    ``photo.jpg.xmp`` (digiKam, darktable) first, then ``photo.xmp`` if that one is this image's."""
+    names = list(folder_names)
+    lowered = {n.lower(): n for n in names}
+    long_name = lowered.get(f"{image_name}.xmp".lower())
+    if long_name is not None:
+        return long_name
+    short = lowered.get(f"{os.path.splitext(image_name)[0]}.xmp".lower())
+    if short is not None and owns_short_sidecar(image_name, names):
+        return short
+    return None
+
+
+def sidecar_for(image: Path, naming: str = "jpg.xmp", folder_names: Iterable[str] | None = None) -> Path:
+    """Where to read and write an image's sidecar: the existing one if there is one, else the chosen
+    naming (``photo.xmp`` only when that name is this image's alone)."""
+    if folder_names is None:
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SidecarError(f"{path}: cannot read the existing sidecar ({exc})") from None
-    atomic_write(path, update_packet(text, tags, remove, parent, leaf_only).encode("utf-8"))
+            folder_names = os.listdir(image.parent)
+        except OSError:
+            folder_names = []
+    names = list(folder_names)
+    found = find_sidecar(image.name, names)
+    if found is not None:
+        return image.with_name(found)
+    if naming == "xmp" and owns_short_sidecar(image.name, names):
+        return image.with_suffix(".xmp")
+    return image.with_name(image.name + ".xmp")

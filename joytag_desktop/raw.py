@@ -1,0 +1,125 @@
+"""Camera RAW files: the JPEG preview the camera embedded, which is what the tagger sees.
+
+LibRaw (through rawpy) finds the preview in every format it knows; exiftool's preview tags are
+the fallback for files LibRaw refuses. A full RAW develop happens only when a file carries no
+preview at all. RAW files are only ever read.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from joytag_desktop.errors import ImageLoadError
+
+log = logging.getLogger(__name__)
+_PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage")
+
+
+def _decodable(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError):
+        return None
+
+
+def _with_rawpy(path: Path) -> bytes | Image.Image | None:
+    try:
+        import rawpy
+    except ImportError:  # pragma: no cover - a declared dependency; exiftool still works without it
+        return None
+    try:
+        with rawpy.imread(str(path)) as raw:
+            thumb = raw.extract_thumb()
+    except (rawpy.LibRawError, OSError, ValueError) as exc:
+        log.debug("%s: rawpy found no preview: %s", path, exc)
+        return None
+    if thumb.format == rawpy.ThumbFormat.JPEG:
+        return bytes(thumb.data) if _decodable(bytes(thumb.data)) else None
+    return Image.fromarray(thumb.data)
+
+
+def _with_exiftool(path: Path) -> bytes | None:
+    exiftool = shutil.which("exiftool")
+    if exiftool is None:
+        return None
+    try:
+        result = subprocess.run(
+            [exiftool, "-j", "-b", *(f"-{tag}" for tag in _PREVIEW_TAGS), "--", str(path)],
+            capture_output=True,
+            timeout=60,
+        )
+        record = json.loads(result.stdout)[0]
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+    best: tuple[int, bytes] | None = None
+    for tag in _PREVIEW_TAGS:
+        value = record.get(tag)
+        if not isinstance(value, str) or not value.startswith("base64:"):
+            continue
+        data = base64.b64decode(value[len("base64:") :])
+        size = _decodable(data)
+        if size and (best is None or size[0] * size[1] > best[0]):
+            best = (size[0] * size[1], data)
+    return best[1] if best else None
+
+
+def _developed(path: Path) -> Image.Image | None:
+    try:
+        import rawpy
+
+        with rawpy.imread(str(path)) as raw:
+            return Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True))
+    except Exception as exc:  # noqa: BLE001 - LibRaw raises many kinds; any of them means "cannot develop"
+        log.debug("%s: cannot develop: %s", path, exc)
+        return None
+
+
+def open_raw(path: Path) -> Image.Image:
+    """The RAW's embedded preview as a Pillow image (the caller closes it). Raises ImageLoadError."""
+    found = _with_rawpy(path)
+    if found is None:
+        found = _with_exiftool(path)
+    if found is None:
+        found = _developed(path)
+    if found is None:
+        raise ImageLoadError("RAW file without a usable embedded preview (and it cannot be developed)")
+    image = Image.open(io.BytesIO(found)) if isinstance(found, bytes) else found
+    return _oriented(path, image)
+
+
+_TRANSPOSE = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_270],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_90],
+}
+
+
+def _oriented(path: Path, image: Image.Image) -> Image.Image:
+    """Previews often carry no orientation of their own: the RAW's applies to them then."""
+    try:
+        own = image.getexif().get(0x0112)
+    except (OSError, ValueError, SyntaxError):
+        own = None
+    if own not in (None, 1):
+        return image  # the caller's exif_transpose turns it
+    from joytag_desktop.metadata.exif import read_exif
+
+    orientation = read_exif(path).orientation or 1
+    for step in _TRANSPOSE.get(orientation, []):
+        image = image.transpose(step)
+    return image
