@@ -59,13 +59,26 @@ def test_wheel_installs_and_runs_in_a_fresh_environment(dist: Path, tmp_path: Pa
     python = venv / "bin" / "python"
     inner_site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     outer_sites = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(inner_site, "outer-site-packages.pth").write_text("".join(f"{site}\n" for site in sorted(outer_sites)))
     wheel = next(dist.glob("joytag_desktop-*.whl"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
         check=True,
     )
     env = {**os.environ, "JOYTAG_DESKTOP_HOME": str(tmp_path / "home"), "PYTHONPATH": ""}

@@ -83,12 +83,10 @@ def name_of(path: KeywordPath, parent: str = DEFAULT_PARENT) -> str:
 
 
 def path_of_name(name: str, own: bool, parent: str = DEFAULT_PARENT) -> KeywordPath:
-    """Where a library tag goes: the app's own tags under ``parent``; imported or hand-made
-    hierarchical names along their own path."""
-    if own and HIERARCHY not in name:
-        return (parent, name)
+    """Where a library tag goes: the app's own tags (the model's, hand-added flat ones) under
+    ``parent``; imported and hand-made hierarchical names along their own path."""
     if own:
-        return tuple(part for part in name.split(HIERARCHY) if part)
+        return (parent, name)
     return tuple(part for part in name.split(HIERARCHY) if part) or (name,)
 
 
@@ -214,7 +212,7 @@ def read_file(current: Properties, record: SyncRecord | None) -> ReadResult:
 
 @dataclass
 class Wanted:
-    """A tag the library wants in the file: its name, and whether it is the app's own (AI or manual)."""
+    """A tag the library wants in the file: its name, and whether it is filed under the app's parent."""
 
     name: str
     own: bool

@@ -204,7 +204,12 @@ def _images(library: Library, image_ids: list[int] | None, query: str, threshold
 def _wanted(library: Library, image_id: int, threshold: float | None) -> tuple[list[Wanted], list[str]]:
     """The tags to have in the files (own: AI or manual) and the tags the user removed."""
     views = library.image_tags(image_id, threshold)
-    wanted = [Wanted(v.name, v.source != "imported") for v in views if v.present]
+    # The model's tags go under the parent whatever their punctuation; a hand-made "Places|Paris" is a path.
+    wanted = [
+        Wanted(v.name, v.source == "ai" or (v.source == "manual" and HIERARCHY not in v.name))
+        for v in views
+        if v.present
+    ]
     removed = [v.name for v in views if v.source == "manual" and v.score < 0]
     return wanted, removed
 
