@@ -12,6 +12,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
+from joytag_desktop.library import Library
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FORMAT_DIR = FIXTURES / "joytag-format"
 IMAGES_DIR = FORMAT_DIR / "images"
@@ -48,3 +50,11 @@ def model_copy(tmp_path: Path, tiny_model_dir: Path) -> Path:
 
 def expected_cases(model_name: str) -> dict:
     return json.loads((FORMAT_DIR / model_name / "expected.json").read_text())["cases"]
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Library:
+    """An empty library in a real SQLite file (test modules with a populated one define their own)."""
+    library = Library(tmp_path / "lib.sqlite3")
+    yield library
+    library.close()

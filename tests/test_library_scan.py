@@ -33,13 +33,6 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def lib(tmp_path: Path) -> Library:
-    library = Library(tmp_path / "lib.sqlite3")
-    yield library
-    library.close()
-
-
 def test_index_records_file_facts(lib: Library, root: Path) -> None:
     lib.add_root(root)
     report = lib.scan()

@@ -36,13 +36,6 @@ def as_list(value) -> list[str]:  # noqa: ANN001
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-@pytest.fixture
-def lib(tmp_path: Path) -> Library:
-    library = Library(tmp_path / "lib.sqlite3")
-    yield library
-    library.close()
-
-
 def tagged(lib: Library, root: Path, scores: dict[str, dict[str, float]]) -> None:
     lib.add_root(root)
     lib.scan()

@@ -73,13 +73,6 @@ def touch_later(path: Path, seconds: float = 10) -> None:
     os.utime(path, (info.st_atime, info.st_mtime + seconds))
 
 
-@pytest.fixture
-def lib(tmp_path: Path) -> Library:
-    library = Library(tmp_path / "lib.sqlite3")
-    yield library
-    library.close()
-
-
 def index(lib: Library, root: Path, scores: dict[str, dict[str, float]]) -> None:
     lib.add_root(root)
     lib.scan()

@@ -59,13 +59,6 @@ def _under(prefix: str):  # noqa: ANN202 - a SQL condition
     return Image.path.between(start, start + "\U0010ffff")
 
 
-def _folder_names(path: str) -> set[str]:
-    try:
-        return set(os.listdir(os.path.dirname(path)))
-    except OSError:
-        return set()
-
-
 class ChangeApplier:
     """Applies batches of created/modified, deleted and moved paths to the library."""
 
@@ -75,6 +68,7 @@ class ChangeApplier:
         self.report = ChangeReport()
         self.new_ids: list[int] = []
         self._offline: dict[int, bool] = {}
+        self._listings: dict[str, set[str]] = {}
 
     def _root_online(self, root: Root) -> bool:
         if root.id not in self._offline:
@@ -85,6 +79,19 @@ class ChangeApplier:
 
     def _row(self, path: str):  # noqa: ANN202 - a Row or None
         return self.connection.execute(select(*_KNOWN_COLUMNS).where(Image.path == path)).first()
+
+    def _folder_names(self, path: str) -> set[str]:
+        """The names beside ``path`` (which sidecar is whose depends on them), listed once per batch: a
+        burst of a thousand files in one folder must not list it a thousand times."""
+        folder = os.path.dirname(path)
+        if folder not in self._listings:
+            try:
+                self._listings[folder] = set(os.listdir(folder))
+            except OSError:
+                self._listings[folder] = set()
+        names = self._listings[folder]
+        names.add(os.path.basename(path))
+        return names
 
     def created_or_modified(self, path: str) -> None:
         root = root_for(path, self.roots)
@@ -108,7 +115,7 @@ class ChangeApplier:
             return
         row = self._row(path)
         values, keywords, read = examine_file(root, path, stat, row, datetime.now(), self.report)
-        note_keywords(self.report, path, os.path.basename(path), _folder_names(path), row, keywords, read)
+        note_keywords(self.report, path, os.path.basename(path), self._folder_names(path), row, keywords, read)
         if values is None:
             return
         self.report.touched_paths.append(path)
@@ -119,7 +126,7 @@ class ChangeApplier:
 
     def _sidecar_changed(self, sidecar: str) -> None:
         """A sidecar was written (by another program, or by us): its image's keywords may have changed."""
-        names = _folder_names(sidecar)
+        names = self._folder_names(sidecar)
         folder = os.path.dirname(sidecar)
         try:
             mtime = os.stat(sidecar).st_mtime

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 
@@ -44,10 +44,6 @@ from joytag_desktop.library.thresholds import DEFAULT_STORAGE_FLOOR, DEFAULT_THR
 
 log = logging.getLogger(__name__)
 HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
-
-
-def _like_literal(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class LibraryError(JoyTagError):
@@ -104,6 +100,7 @@ class Library:
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._tag_ids: dict[str, int] = {}
         self._tag_lock = threading.Lock()
+        self._hierarchy_cache: tuple[int, list[tuple[int, str]]] = (0, [])
         # Scans and watcher changes read, then write: one at a time within this process.
         self._index_lock = threading.RLock()
         self._completion_cache: tuple[tuple[int, float], list[str], list[int]] | None = None
@@ -326,20 +323,37 @@ class Library:
                 ids = list(session.scalars(select(Tag.id).where(func.lower(Tag.name) == name.lower())))
             return ids + self._hierarchy_tags(session, name, ids)
 
-    @staticmethod
-    def _hierarchy_tags(session, name: str, found: list[int]) -> list[int]:  # noqa: ANN001
+    def _hierarchy_tags(self, session, name: str, found: list[int]) -> list[int]:  # noqa: ANN001
         """Hierarchical keywords (``Places|Europe|Paris``) that ``name`` is a level of: a parent finds
         its children, as in digiKam and Lightroom, and the leaf alone still matches."""
         if not name or HIERARCHY_SEPARATOR in (name[0], name[-1]):
             return []
-        text = _like_literal(name)
+        level = name.casefold()
         sep = HIERARCHY_SEPARATOR
-        condition = or_(
-            Tag.name.like(f"{text}{sep}%", escape="\\"),
-            Tag.name.like(f"%{sep}{text}", escape="\\"),
-            Tag.name.like(f"%{sep}{text}{sep}%", escape="\\"),
-        )
-        return [i for i in session.scalars(select(Tag.id).where(condition)) if i not in found]
+        return [
+            tag_id
+            for tag_id, folded in self._hierarchical_names(session)
+            if tag_id not in found
+            and (folded.startswith(level + sep) or folded.endswith(sep + level) or f"{sep}{level}{sep}" in folded)
+        ]
+
+    def _hierarchical_names(self, session) -> list[tuple[int, str]]:  # noqa: ANN001
+        """(id, case-folded name) of the tags that are hierarchies. Tags are only ever added, so the
+        cache grows by the ids above the last one seen: one primary-key probe per search term instead
+        of a scan of a vocabulary that can hold 70,000 model tags."""
+        top = session.scalar(select(func.max(Tag.id))) or 0
+        with self._tag_lock:
+            seen, names = self._hierarchy_cache
+            if top == seen:
+                return names
+            if top < seen:
+                seen, names = 0, []
+            rows = session.execute(
+                select(Tag.id, Tag.name).where(Tag.id > seen, Tag.name.contains(HIERARCHY_SEPARATOR, autoescape=True))
+            ).all()
+            names = names + [(row.id, row.name.casefold()) for row in rows]
+            self._hierarchy_cache = (top, names)
+            return names
 
     # --- tagging results ------------------------------------------------------------------
 

@@ -239,11 +239,6 @@ class KeywordSource:
     sidecar_gone: bool = False
 
 
-def sidecar_name(name: str, folder_names: set[str]) -> str | None:
-    """The image's sidecar among the folder's names (see ``metadata.xmp.find_sidecar``)."""
-    return find_sidecar(name, folder_names)
-
-
 def note_keywords(
     report: ScanReport,
     path: str,
@@ -254,7 +249,7 @@ def note_keywords(
     file_read: bool = False,
 ) -> None:
     """Queue a keyword import when the file changed, or its sidecar appeared or changed."""
-    sidecar = sidecar_name(name, folder_names) if folder_names else None
+    sidecar = find_sidecar(name, folder_names) if folder_names else None
     sidecar_path = os.path.join(os.path.dirname(path), sidecar) if sidecar else None
     mtime = None
     if sidecar_path is not None:

@@ -19,13 +19,14 @@ import json
 import logging
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.scanner import KeywordSource
 from joytag_desktop.metadata.embedded import (
@@ -41,18 +42,21 @@ from joytag_desktop.metadata.keywords import (
     Properties,
     SyncRecord,
     Wanted,
+    WritePlan,
     empty_properties,
     is_bookkeeping,
     plan_write,
     read_file,
 )
 from joytag_desktop.metadata.xmp import (
+    MAX_SIDECAR_BYTES,
     SidecarError,
     atomic_write,
     read_limited,
+    read_packet_properties,
     read_sidecar,
     sidecar_for,
-    write_sidecar,
+    update_packet,
 )
 
 log = logging.getLogger(__name__)
@@ -108,15 +112,17 @@ def save_record(
     library.record_metadata_write(image_id, target, path, record.to_json(), mtime)
 
 
-def _apply_read(library: Library, image_id: int, target: str, path: str, current: Properties | None) -> list[str]:
-    """Take in what a file says (``current``; None: the file is gone) and return the names imported
-    from it. Deletions there become manual removals; additions there undo manual removals."""
+def _apply_read(
+    library: Library, image_id: int, target: str, path: str, current: Properties | None
+) -> tuple[list[str], SyncRecord | None]:
+    """Take in what a file says (``current``; None: the file is gone). Deletions there become manual
+    removals; additions there undo manual removals. Returns the names imported from it and the new record."""
     record = load_record(library, image_id, target)
     if current is None:
         if record is not None:
             record.snapshot, record.imported = None, []
             save_record(library, image_id, target, path, record)
-        return []
+        return [], record
     result = read_file(current, record)
     for name in result.deleted:
         library.set_manual_tag([image_id], name, False)
@@ -129,7 +135,7 @@ def _apply_read(library: Library, image_id: int, target: str, path: str, current
         for name in removed_here:
             library.set_manual_tag([image_id], name, None)
     save_record(library, image_id, target, path, result.record, _mtime(path))
-    return result.imported
+    return result.imported, result.record
 
 
 def _mtime(path: str | Path) -> float | None:
@@ -154,7 +160,7 @@ def _refresh_imports(library: Library, image_id: int, image_path: str, fresh: di
         stored = _stored_imports(library, image_id, target)
         if stored is None and target == "embedded":
             embedded = read_embedded(Path(image_path))
-            stored = _apply_read(library, image_id, "embedded", image_path, embedded) if embedded else []
+            stored = _apply_read(library, image_id, "embedded", image_path, embedded)[0] if embedded else []
         names += stored or []
     library.set_imported_tags(image_id, names)
 
@@ -176,13 +182,13 @@ def import_keywords(library: Library, sources: Iterable[KeywordSource]) -> int:
             except SidecarError as exc:
                 log.warning("%s", exc)
                 continue  # a broken sidecar changes nothing
-            fresh["xmp"] = _apply_read(library, image.id, "xmp", source.sidecar, props)
+            fresh["xmp"] = _apply_read(library, image.id, "xmp", source.sidecar, props)[0]
         elif source.sidecar_gone:
-            fresh["xmp"] = _apply_read(library, image.id, "xmp", "", None)
+            fresh["xmp"] = _apply_read(library, image.id, "xmp", "", None)[0]
         if source.embedded is not None or source.file_changed:
             fresh["embedded"] = _apply_read(
                 library, image.id, "embedded", image.path, source.embedded or empty_properties()
-            )
+            )[0]
         _refresh_imports(library, image.id, image.path, fresh)
         library.set_sidecar_mtime(image.id, source.sidecar_mtime)
         changed += 1
@@ -243,17 +249,41 @@ def _sync_file(
     threshold: float | None,
     parent: str,
     properties: tuple[str, ...],
-):  # noqa: ANN202 - (plan, record) or None when there is nothing to write
+) -> tuple[WritePlan, SyncRecord]:
     """Read what changed in the file since the last sync, then plan the merged keywords."""
+    record = None
     if current is not None:
-        imported = _apply_read(library, image.id, target, str(path), current)
+        imported, record = _apply_read(library, image.id, target, str(path), current)
         _refresh_imports(library, image.id, image.path, {target: imported})
-    record = load_record(library, image.id, target, parent) or SyncRecord(parent=parent)
-    if current is None:
-        record.snapshot = None
+    else:
+        record = load_record(library, image.id, target, parent)
+        if record is not None:
+            record.snapshot = None
+    record = record or SyncRecord(parent=parent)
     wanted, removed = _wanted(library, image.id, threshold)
     plan = plan_write(current or empty_properties(), record, wanted, removed, parent, properties)
     return plan, record
+
+
+def _commit_write(
+    library: Library,
+    image_id: int,
+    target: str,
+    path: Path,
+    record: SyncRecord,
+    plan: WritePlan,
+    write: Callable[[], None],
+) -> float | None:
+    """Record the intent (a kill between the rename and the record must not lose ownership), write, then
+    record the new state. Returns the file's new mtime."""
+    record.pending = plan.properties
+    for prop, entries in plan.record.owned.items():
+        record.owned[prop] = list(dict.fromkeys([*record.owned[prop], *entries]))
+    save_record(library, image_id, target, str(path), record)
+    write()
+    mtime = _mtime(path)
+    save_record(library, image_id, target, str(path), plan.record, mtime)
+    return mtime
 
 
 def export_xmp(
@@ -274,27 +304,23 @@ def export_xmp(
         image_path = Path(image.path)
         target = sidecar_for(image_path, naming, folders.names(image_path.parent))
         try:
-            exists = target.exists()
-            current = read_sidecar(target) if exists else None
+            data = read_limited(target, MAX_SIDECAR_BYTES, "sidecar") if target.exists() else None
+            current = None if data is None else read_packet_properties(data, str(target))
             plan, record = _sync_file(
                 library, image, "xmp", target, current, threshold, parent, ("subject", "hierarchical", "tags_list")
             )
-            if not exists and not any(plan.properties.values()):
+            if data is None and not any(plan.properties.values()):
                 report.skipped += 1  # nothing to say: no empty sidecar
             elif not plan.changed:
                 report.unchanged += 1
             elif dry_run:
                 report.planned.append((str(target), plan.keywords))
             else:
-                # The intent first (a kill between rename and record must not lose ownership), then the write.
-                record.pending = plan.properties
-                for prop, entries in plan.record.owned.items():
-                    record.owned[prop] = list(dict.fromkeys([*record.owned[prop], *entries]))
-                save_record(library, image.id, "xmp", str(target), record)
-                write_sidecar(target, plan.properties, plan.changed)
+                content = update_packet(data, plan.properties, plan.changed, str(target))
+                mtime = _commit_write(
+                    library, image.id, "xmp", target, record, plan, partial(atomic_write, target, content)
+                )
                 folders.add(target)
-                mtime = _mtime(target)
-                save_record(library, image.id, "xmp", str(target), plan.record, mtime)
                 library.set_sidecar_mtime(image.id, mtime)
                 report.written += 1
         except (JoyTagError, OSError) as exc:
@@ -338,13 +364,16 @@ def export_embedded(
             elif dry_run:
                 report.planned.append((image.path, plan.keywords))
             else:
-                record.pending = plan.properties
-                for prop, entries in plan.record.owned.items():
-                    record.owned[prop] = list(dict.fromkeys([*record.owned[prop], *entries]))
-                save_record(library, image.id, "embedded", image.path, record)
-                write_embedded(path, plan.properties, plan.changed, keep_backup)
+                _commit_write(
+                    library,
+                    image.id,
+                    "embedded",
+                    path,
+                    record,
+                    plan,
+                    partial(write_embedded, path, plan.properties, plan.changed, keep_backup),
+                )
                 library.accept_own_write(image.id, image.path)
-                save_record(library, image.id, "embedded", image.path, plan.record, _mtime(path))
                 report.written += 1
         except (JoyTagError, OSError) as exc:
             report.errors.append((image.path, _reason(exc, path)))
@@ -390,11 +419,13 @@ def export_captions(
     options = options or CaptionOptions()
     report = ExportReport()
     images = _images(library, image_ids, query, options.threshold)
-    shared = Counter(str(Path(image.path).with_suffix(".txt")) for image in images)
+    folders = _Folders()
     for index, image in enumerate(images, start=1):
         target = Path(image.path).with_suffix(".txt")
         try:
-            if shared[str(target)] > 1:
+            stem = target.stem.lower()
+            siblings = [n for n in folders.names(target.parent) if is_image_path(n) and Path(n).stem.lower() == stem]
+            if len(siblings) > 1:  # a.jpg and a.png: a training script would give both the one a.txt
                 report.skipped += 1
                 report.errors.append((image.path, f"shares the caption file {target.name} with another image; skipped"))
                 continue

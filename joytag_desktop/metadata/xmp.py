@@ -257,12 +257,6 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_sidecar(path: Path, properties: Properties, changed: Iterable[str]) -> None:
-    """Write the changed keyword properties into the sidecar at ``path`` (created if missing)."""
-    data = read_limited(path, MAX_SIDECAR_BYTES, "sidecar") if path.exists() else None
-    atomic_write(path, update_packet(data, properties, changed, str(path)))
-
-
 # --- which sidecar belongs to which image ---------------------------------------------------
 
 
