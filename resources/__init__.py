@@ -20,3 +20,8 @@ def icon_path(size: int | None = None) -> Path | None:
             return candidate
     svg = RESOURCES / "icons" / "joytag-desktop.svg"
     return svg if svg.exists() else None
+
+
+def translations_dir() -> Path:
+    """Compiled user-interface translations (``joytag_<locale>.qm``); their ``.ts`` sources sit beside them."""
+    return RESOURCES / "translations"

@@ -13,6 +13,7 @@ from joytag_desktop.library import Library, LibraryError, QueryError
 from joytag_desktop.library.scanner import ScanReport
 from joytag_desktop.library.search import SORTS
 from joytag_desktop.library.thresholds import PRESETS
+from joytag_desktop.metadata.exif import camera_label
 
 
 def open_library(args: argparse.Namespace) -> Library:
@@ -179,10 +180,10 @@ def run_search(args: argparse.Namespace) -> int:
                     "status": image.status,
                     "tags": {v.name: v.score for v in views if v.present},
                     "manual": sorted(v.name for v in views if v.source == "manual"),
-                    "width": image.width,
-                    "height": image.height,
+                    "width": image.displayed_size[0],
+                    "height": image.displayed_size[1],
                     "taken_at": image.taken_at.isoformat() if image.taken_at else None,
-                    "camera": " ".join(filter(None, (image.camera_make, image.camera_model))) or None,
+                    "camera": camera_label(image.camera_make, image.camera_model) or None,
                     "error": image.error,
                 }
                 print(json.dumps(record, ensure_ascii=False))

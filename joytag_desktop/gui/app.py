@@ -45,10 +45,17 @@ def run_gui(database: str | None = None) -> int:
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
     settings = gui_settings()
+    from joytag_desktop.gui.i18n import install_translators
+
+    install_translators(app, settings)
     try:
         library = Library(database or settings.value("database") or None)
     except JoyTagError as exc:
-        QMessageBox.critical(None, "JoyTag Desktop", f"The library database cannot be opened:\n\n{exc}")
+        QMessageBox.critical(
+            None,
+            "JoyTag Desktop",
+            app.translate("app", "The library database cannot be opened:\n\n{error}").format(error=exc),
+        )
         return 2
     window = MainWindow(library, settings)
     window.show()

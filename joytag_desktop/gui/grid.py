@@ -2,19 +2,26 @@
 
 Only rows the view paints ask for a thumbnail; thumbnails are made (and cached on disk by
 content hash) in a thread pool and kept in a bounded in-memory cache, so the grid stays
-smooth with 100,000+ images.
+smooth with 100,000+ images. A refresh is planned off the GUI thread (``plan_rows``) and
+applied in place (rows removed, inserted or repainted), so the scroll position, the current
+item and the selection survive it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QCoreApplication,
+    QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     QRunnable,
     QSize,
@@ -22,17 +29,89 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from joytag_desktop.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 
-CELL = QSize(176, 200)
-ICON = 160
+MIN_ICON, MAX_ICON, DEFAULT_ICON = 96, 256, 160
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 3
 Row = tuple[int, str, str | None, str]  # id, path, content hash, status
+# A plan with more separate runs than this is applied as a reset (the view restores its place).
+MAX_RUNS = 64
+STATUS_COLOURS = {"pending": QColor(230, 170, 40), "error": QColor(220, 60, 60), "missing": QColor(140, 140, 140)}
+
+
+def status_text(status: str) -> str:
+    """What a grid mark means, for tooltips and the legend."""
+    tr = QCoreApplication.translate
+    texts = {
+        "pending": tr("grid", "waiting to be tagged (orange mark)"),
+        "error": tr("grid", "could not be read or tagged (red mark)"),
+        "missing": tr("grid", "file missing or folder offline (grey mark)"),
+        "tagged": tr("grid", "tagged"),
+    }
+    return texts.get(status, status)
+
+
+@dataclass
+class RowPlan:
+    """How to turn the grid's rows into new search results.
+
+    ``kind`` is "same" (same images in the same order; ``changed`` rows repaint), "edit"
+    (``removed`` and ``inserted`` runs of rows, applied in order) or "reset".
+    """
+
+    kind: str
+    rows: list[Row]
+    row_of: dict[int, int]
+    changed: list[int] = field(default_factory=list)
+    removed: list[tuple[int, int]] = field(default_factory=list)  # (first, last) in old rows, bottom-up
+    inserted: list[tuple[int, int]] = field(default_factory=list)  # (first, last) in new rows, top-down
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for position in positions:
+        if runs and runs[-1][1] == position - 1:
+            runs[-1] = (runs[-1][0], position)
+        else:
+            runs.append((position, position))
+    return runs
+
+
+def plan_rows(old: list[Row], new: list[Row]) -> RowPlan:
+    """Plan the update from ``old`` to ``new`` (pure Python, run off the GUI thread)."""
+    row_of = {row[0]: index for index, row in enumerate(new)}
+    if len(old) == len(new) and all(a[0] == b[0] for a, b in zip(old, new, strict=True)):
+        changed = [index for index, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+        return RowPlan("same", new, row_of, changed=changed)
+    old_ids = {row[0] for row in old}
+    kept_old = [row[0] for row in old if row[0] in row_of]
+    kept_new = [row[0] for row in new if row[0] in old_ids]
+    if not old or not kept_old or kept_old != kept_new:
+        return RowPlan("reset", new, row_of)
+    removed = _runs([index for index, row in enumerate(old) if row[0] not in row_of])
+    inserted = _runs([index for index, row in enumerate(new) if row[0] not in old_ids])
+    if len(removed) + len(inserted) > MAX_RUNS:
+        return RowPlan("reset", new, row_of)
+    new_by_id = {row[0]: row for row in new}
+    survivors = [row for row in old if row[0] in row_of]
+    changed = [row_of[row[0]] for row in survivors if new_by_id[row[0]] != row]
+    return RowPlan("edit", new, row_of, changed=changed, removed=removed[::-1], inserted=inserted)
+
+
+def selection_from_rows(model: QAbstractListModel, rows: list[int]) -> QItemSelection:
+    """A selection of ``rows`` as one range per run of consecutive rows.
+
+    One Qt call per run, not per row: a 20,000-row selection is a handful of calls.
+    """
+    selection = QItemSelection()
+    for first, last in _runs(sorted(rows)):
+        selection.select(model.index(first), model.index(last))
+    return selection
 
 
 class _ThumbnailSignals(QObject):
@@ -58,7 +137,11 @@ class _ThumbnailTask(QRunnable):
 
 
 class ImageGridModel(QAbstractListModel):
-    """Search results; thumbnails load on demand."""
+    """Search results; thumbnails load on demand.
+
+    ``rows`` is replaced, never mutated once published, so a background thread may plan the
+    next refresh against it.
+    """
 
     thumbnail_loaded = Signal(int)
 
@@ -76,17 +159,44 @@ class ImageGridModel(QAbstractListModel):
         self._signals = _ThumbnailSignals()
         self._signals.ready.connect(self._on_ready)
         self._signals.failed.connect(self._on_failed)
-        self.placeholder = QPixmap(ICON, ICON)
+        self.placeholder = QPixmap(DEFAULT_ICON, DEFAULT_ICON)
         self.placeholder.fill(QColor(60, 60, 64))
 
     def set_rows(self, rows: list[Row]) -> None:
-        self.beginResetModel()
-        self._generation += 1
-        self.pool.clear()  # drop queued requests for the old results
-        self.rows = rows
-        self._row_of = {row[0]: index for index, row in enumerate(rows)}
-        self._requested.clear()
-        self.endResetModel()
+        """Replace the results (a reset: the view loses its place; ``apply_plan`` keeps it)."""
+        self.apply_plan(RowPlan("reset", list(rows), {row[0]: i for i, row in enumerate(rows)}))
+
+    def apply_plan(self, plan: RowPlan) -> str:
+        """Apply a plan made against the current rows; returns what was done ("same", "edit", "reset")."""
+        if plan.kind == "reset":
+            self.beginResetModel()
+            self._generation += 1
+            self.pool.clear()  # drop queued requests for the old results
+            self._requested.clear()
+            self.rows, self._row_of = plan.rows, plan.row_of
+            self.endResetModel()
+            return "reset"
+        if plan.kind == "edit":
+            working = list(self.rows)
+            self.rows = working
+            for first, last in plan.removed:
+                self.beginRemoveRows(QModelIndex(), first, last)
+                del working[first : last + 1]
+                self.endRemoveRows()
+            for first, last in plan.inserted:
+                self.beginInsertRows(QModelIndex(), first, last)
+                working[first:first] = plan.rows[first : last + 1]
+                self.endInsertRows()
+        self.rows, self._row_of = plan.rows, plan.row_of
+        for image_id in {plan.rows[i][0] for i in plan.changed}:
+            self._requested.discard(image_id)  # new content: a new thumbnail
+            self._failed.discard(image_id)
+        if plan.changed:  # one signal for the span, not one per row
+            self.dataChanged.emit(self.index(min(plan.changed)), self.index(max(plan.changed)))
+        return plan.kind
+
+    def row_of(self, image_id: int) -> int | None:
+        return self._row_of.get(image_id)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.rows)
@@ -98,7 +208,7 @@ class ImageGridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return Path(path).name
         if role == Qt.ItemDataRole.ToolTipRole:
-            return path
+            return path if status == "tagged" else f"{path}\n{status_text(status)}"
         if role == IMAGE_ID_ROLE:
             return image_id
         if role == PATH_ROLE:
@@ -138,12 +248,17 @@ class ImageGridModel(QAbstractListModel):
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
-    """A thumbnail over its file name, with a marker for pending and failed images."""
+    """A framed thumbnail over its file name, with a mark for pending, failed and missing images."""
+
+    def __init__(self, grid: ThumbnailGrid) -> None:
+        super().__init__(grid)
+        self.grid = grid
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
-        return CELL
+        return self.grid.cell_size()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        icon = self.grid.icon_size
         painter.save()
         rect = option.rect.adjusted(4, 4, -4, -4)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -154,18 +269,21 @@ class ThumbnailDelegate(QStyledItemDelegate):
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
             scaled = pixmap.scaled(
-                ICON, ICON, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                icon, icon, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
             x = rect.x() + (rect.width() - scaled.width()) // 2
-            y = rect.y() + 4 + (ICON - scaled.height()) // 2
+            y = rect.y() + 4 + (icon - scaled.height()) // 2
             painter.drawPixmap(x, y, scaled)
+            # A thin frame, so white pictures do not melt into a light background.
+            painter.setPen(QPen(QColor(128, 128, 128, 160), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(x - 1, y - 1, scaled.width() + 1, scaled.height() + 1)
         status = index.data(STATUS_ROLE)
-        if status in ("pending", "error", "missing"):
-            colour = {"pending": QColor(230, 170, 40), "error": QColor(220, 60, 60), "missing": QColor(140, 140, 140)}
-            painter.setBrush(colour[status])
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.drawEllipse(QRect(rect.right() - 16, rect.top() + 6, 10, 10))
-        text_rect = QRect(rect.x() + 4, rect.y() + ICON + 8, rect.width() - 8, rect.height() - ICON - 8)
+        if status in STATUS_COLOURS:
+            painter.setBrush(STATUS_COLOURS[status])
+            painter.setPen(QPen(QColor(255, 255, 255), 1))
+            painter.drawEllipse(QRect(rect.right() - 18, rect.top() + 6, 12, 12))
+        text_rect = QRect(rect.x() + 4, rect.y() + icon + 8, rect.width() - 8, rect.height() - icon - 8)
         name = option.fontMetrics.elidedText(
             index.data(Qt.ItemDataRole.DisplayRole) or "", Qt.TextElideMode.ElideMiddle, text_rect.width()
         )
@@ -175,21 +293,68 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 
 class ThumbnailGrid(QListView):
+    """A wrapping list of uniform cells (list mode lays out 100,000 rows without batching)."""
+
+    icon_size_changed = Signal(int)
+    activated_for_viewer = Signal(QModelIndex)
+
     def __init__(self, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
-        self.setViewMode(QListView.ViewMode.IconMode)
+        self.icon_size = DEFAULT_ICON
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(500)
-        self.setGridSize(CELL)
         self.setSpacing(0)
         self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.setItemDelegate(ThumbnailDelegate(self))
         self.setMouseTracking(True)
         self.setWordWrap(False)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setDragEnabled(False)
+        self._apply_icon_size()
+
+    def cell_size(self) -> QSize:
+        return QSize(self.icon_size + 16, self.icon_size + 40)
+
+    def set_icon_size(self, size: int) -> None:
+        size = max(MIN_ICON, min(MAX_ICON, int(size)))
+        if size == self.icon_size:
+            return
+        anchor = self.currentIndex() if self.currentIndex().isValid() else self.indexAt(QPoint(8, 8))
+        self.icon_size = size
+        self._apply_icon_size()
+        if anchor.isValid():
+            self.scrollTo(anchor, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.icon_size_changed.emit(size)
+
+    def _apply_icon_size(self) -> None:
+        self.setGridSize(self.cell_size())
+        self.verticalScrollBar().setSingleStep(max(20, self.cell_size().height() // 4))
+        self.scheduleDelayedItemsLayout()
+        self.viewport().update()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120
+            self.set_icon_size(self.icon_size + round(steps * 16))
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.currentIndex().isValid():
+            self.activated_for_viewer.emit(self.currentIndex())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def top_left_row(self) -> int | None:
+        index = self.indexAt(QPoint(self.cell_size().width() // 2, 8))
+        return index.row() if index.isValid() else None
 
     def selected_ids(self) -> list[int]:
         """Ids of the selected images, read by selection range (fast for 100,000-image selections)."""
@@ -198,3 +363,16 @@ class ThumbnailGrid(QListView):
         for selection_range in self.selectionModel().selection():
             ids.extend(row[0] for row in rows[selection_range.top() : selection_range.bottom() + 1])
         return ids
+
+    def restore_selection(self, selected_ids: list[int], current_id: int | None) -> None:
+        """After a reset: select ``selected_ids`` again (one range per run of rows) and make
+        ``current_id`` current."""
+        model: ImageGridModel = self.model()
+        rows = [r for r in (model.row_of(i) for i in selected_ids) if r is not None]
+        selection_model = self.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag
+        current_row = model.row_of(current_id) if current_id is not None else None
+        if current_row is not None:
+            selection_model.setCurrentIndex(model.index(current_row), flags.NoUpdate)
+        if rows:
+            selection_model.select(selection_from_rows(model, rows), flags.ClearAndSelect)

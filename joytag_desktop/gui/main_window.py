@@ -1,30 +1,39 @@
-"""The main window: folders and tags on the left, the grid in the centre, details on the right."""
+"""The main window: folders and tags on the left, the grid in the centre, details on the right.
+
+It wires the widgets to the library; every query and write runs in the background (reads in
+``background``, edits in order on ``writer``) and answers come back on the GUI thread.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QSettings, QStringListModel, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence, QPixmap
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+    QPixmap,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
-    QComboBox,
-    QCompleter,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
+    QSlider,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -32,27 +41,46 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop import __version__
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.gui import undo
 from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.bridge import WorkerBridge
 from joytag_desktop.gui.details import DetailsPanel
-from joytag_desktop.gui.grid import IMAGE_ID_ROLE, PATH_ROLE, ImageGridModel, ThumbnailGrid
-from joytag_desktop.gui.panels import (
-    FirstRunPanel,
-    LogPanel,
-    PreviewDialog,
-    QtLogHandler,
-    SettingsDialog,
-    model_folder_setting,
+from joytag_desktop.gui.folders import FolderPanel
+from joytag_desktop.gui.grid import (
+    DEFAULT_ICON,
+    IMAGE_ID_ROLE,
+    MAX_ICON,
+    MIN_ICON,
+    PATH_ROLE,
+    ImageGridModel,
+    RowPlan,
+    ThumbnailGrid,
+    plan_rows,
 )
+from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.panels import FirstRunPanel, LogPanel, QtLogHandler, SettingsDialog, model_folder_setting
+from joytag_desktop.gui.search_bar import SearchBar
+from joytag_desktop.gui.status import WorkStatus
+from joytag_desktop.gui.tag_list import TagListPanel
+from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
 from joytag_desktop.library import Library, QueryError, quote_tag
-from joytag_desktop.library.search import SORTS
 from joytag_desktop.thumbnails import thumbnail_for
 from joytag_desktop.worker.tagging import TaggingProgress
 from joytag_desktop.worker.watcher import FolderWatcher
 from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
 
 log = logging.getLogger("joytag_desktop.gui")
-SEARCH_DELAY_MS = 250
+SPLITTER_DEFAULT = [220, 700, 330]
+
+
+@dataclass(frozen=True)
+class SearchKey:
+    """What the grid shows: a new key is a new search; the same key again is a refresh."""
+
+    query: str
+    sort: str
+    folder: str
+    threshold: float
 
 
 class MainWindow(QMainWindow):
@@ -61,16 +89,23 @@ class MainWindow(QMainWindow):
         self.library = library
         self.settings = settings
         self.background = Background(parent=self)
+        self.writer = Background(threads=1, parent=self)  # edits, in the order they were made
         self.bridge = WorkerBridge(self)
-        self.setWindowTitle("JoyTag Desktop")
+        self.undo_stack = QUndoStack(self)
+        self.setWindowTitle(self.tr("JoyTag Desktop"))
         self.setAcceptDrops(True)
         self.resize(1400, 900)
-        self.current_query = ""
         self.search_generation = 0
+        self.shown_key: SearchKey | None = None
+        self.current_query = ""
+        self.folder = ""
         self._current_image_id: int | None = None
+        self._details_ids: list[int] = []
         self._threshold = 0.4
-        self._last_progress: TaggingProgress | None = None
+        self._saved_threshold = 0.4
         self._scan_cancel = threading.Event()
+        self._viewer: Viewer | None = None
+        self._roots_known = True
 
         self._build_log()
         self._build_left()
@@ -93,14 +128,9 @@ class MainWindow(QMainWindow):
 
         self._refresh_timer = QTimer(self, singleShot=True, interval=800)
         self._refresh_timer.timeout.connect(self._refresh_after_change)
-        geometry = settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = settings.value("window_state")
-        if state is not None:
-            self.restoreState(state)
-        self.search_box.setText(str(settings.value("last_query", "") or ""))
-        self.sort_box.setCurrentText(str(settings.value("sort", "path") or "path"))
+        self._restore_layout()
+        self.search_bar.set_query(str(settings.value("last_query", "") or ""))
+        self.search_bar.set_sort(str(settings.value("sort", "path") or "path"))
         self._load_threshold()
         self._load_roots()
         self.run_search()
@@ -119,7 +149,7 @@ class MainWindow(QMainWindow):
         self.log_handler.record_formatted.connect(self._log_line)
         logging.getLogger("joytag_desktop").addHandler(self.log_handler)
         logging.getLogger("joytag_desktop").setLevel(logging.INFO)
-        dock = QDockWidget("Log", self)
+        dock = QDockWidget(self.tr("Log"), self)
         dock.setObjectName("logDock")
         dock.setWidget(self.log_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
@@ -127,87 +157,105 @@ class MainWindow(QMainWindow):
         self.log_dock = dock
 
     def _build_left(self) -> None:
-        self.roots_list = QListWidget()
-        self.roots_list.setToolTip("Library folders: tick to watch for changes")
-        self.roots_list.itemChanged.connect(self._root_toggled)
-        add = QPushButton("Add…")
-        remove = QPushButton("Remove")
-        rescan = QPushButton("Rescan")
-        add.clicked.connect(self.choose_folder)
-        remove.clicked.connect(self.remove_selected_root)
-        rescan.clicked.connect(self.rescan)
-        buttons = QHBoxLayout()
-        for button in (add, remove, rescan):
-            buttons.addWidget(button)
-        self.tag_filter = QLineEdit(placeholderText="Filter tags…")
-        self.tag_filter.setClearButtonEnabled(True)
-        self.tag_filter.textChanged.connect(lambda _: self._load_tag_list())
-        self.tag_list = QListWidget()
-        self.tag_list.itemActivated.connect(self._tag_activated)
-        self.tag_list.setToolTip("Double-click (or Enter) to add the tag to the search")
-        left = QWidget()
-        layout = QVBoxLayout(left)
-        layout.addWidget(QLabel("<b>Folders</b>"))
-        layout.addWidget(self.roots_list, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(QLabel("<b>Tags</b>"))
-        layout.addWidget(self.tag_filter)
-        layout.addWidget(self.tag_list, 3)
+        self.folders = FolderPanel()
+        self.folders.folder_chosen.connect(self._folder_chosen)
+        self.folders.watch_toggled.connect(self._root_toggled)
+        self.folders.add_requested.connect(self.choose_folder)
+        self.folders.remove_requested.connect(self.remove_root)
+        self.folders.rescan_requested.connect(self.rescan)
+        self.tag_panel = TagListPanel()
+        self.tag_panel.add_tag.connect(lambda tag: self._add_to_search(quote_tag(tag)))
+        self.tag_panel.exclude_tag.connect(lambda tag: self._add_to_search("-" + quote_tag(tag)))
+        self.tag_panel.search_tag.connect(self.search_for_tag)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.folders)
+        left.addWidget(self.tag_panel)
+        left.setSizes([300, 500])
+        left.setMinimumWidth(150)
         self.left_panel = left
 
     def _build_centre(self) -> None:
-        self.search_box = QLineEdit(
-            placeholderText="Search: cat outdoors -indoors, cat | dog, *_hair, cat:>0.8, "
-            "camera:canon, date:2023-01..2023-06, folder:holidays"
-        )
-        self.search_box.setClearButtonEnabled(True)
-        self.search_completer_model = QStringListModel(self)
-        self.search_completer = QCompleter(self.search_completer_model, self)
-        self.search_completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
-        self.search_completer.setWidget(self.search_box)
-        self.search_completer.activated.connect(self._insert_completion)
-        self.search_box.textEdited.connect(self._search_edited)
-        self.search_box.returnPressed.connect(self.run_search)
-        self.sort_box = QComboBox()
-        for key in SORTS:
-            self.sort_box.addItem(key)
-            self.sort_box.addItem(f"-{key}")
-        self.sort_box.setToolTip("Sort order (- reverses)")
-        self.sort_box.currentTextChanged.connect(lambda _: self.run_search())
+        self.search_bar = SearchBar(self._complete)
+        self.search_bar.search_requested.connect(self._search_requested)
+        self.search_box = self.search_bar.line
         self.search_error = QLabel()
         self.search_error.setStyleSheet("color: #ff6b6b;")
+        self.search_error.setWordWrap(True)
         self.search_error.hide()
         self.result_label = QLabel()
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setRange(MIN_ICON, MAX_ICON)
+        self.size_slider.setMaximumWidth(140)
+        self.size_slider.setToolTip(self.tr("Thumbnail size (Ctrl+wheel over the grid)"))
+        self.legend = QLabel(
+            self.tr(
+                "<span style='color:#e6aa28'>●</span> waiting &nbsp; <span style='color:#dc3c3c'>●</span> failed"
+                " &nbsp; <span style='color:#8c8c8c'>●</span> missing"
+            )
+        )
+        self.legend.setToolTip(
+            self.tr(
+                "Marks on thumbnails: orange, waiting to be tagged; red, could not be read or tagged "
+                "(search status:error); grey, the file is missing or its folder offline"
+            )
+        )
         self.first_run = FirstRunPanel()
         self.first_run.hide()
         self.first_run.model_ready.connect(self.use_model)
+        self.empty_state = QLabel(
+            self.tr(
+                "<h3>Your library is empty</h3><p>Press <b>Add…</b> under Folders (or File ▸ Add folder…), "
+                "or drop a folder onto this window. JoyTag Desktop indexes it, tags the images in the "
+                "background and keeps watching it for changes. Your files are never moved.</p>"
+            )
+        )
+        self.empty_state.setWordWrap(True)
+        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_state.hide()
         self.grid_model = ImageGridModel(self)
         self.grid = ThumbnailGrid()
         self.grid.setModel(self.grid_model)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
-        self.grid.doubleClicked.connect(self.open_preview)
+        self.grid_model.modelReset.connect(self._selection_changed)
+        self.grid.doubleClicked.connect(self.open_viewer)
+        self.grid.activated_for_viewer.connect(self.open_viewer)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
-        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self.run_search)
-        self._save_threshold_timer = QTimer(self, singleShot=True, interval=300)
+        self.grid.icon_size_changed.connect(self._icon_size_changed)
+        self.size_slider.valueChanged.connect(self.grid.set_icon_size)
+        self.size_slider.setValue(int(self.settings.value("thumbnail_size", DEFAULT_ICON) or DEFAULT_ICON))
+        self.grid.set_icon_size(self.size_slider.value())
+        self._save_threshold_timer = QTimer(self, singleShot=True, interval=400)
         self._save_threshold_timer.timeout.connect(self._save_threshold)
 
-        top = QHBoxLayout()
-        top.addWidget(self.search_box, 1)
-        top.addWidget(self.sort_box)
+        info = QWidget()
+        info_row = QVBoxLayout(info)
+        info_row.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.result_label, 1)
+        row.addWidget(self.legend)
+        row.addWidget(self.size_slider)
+        info_row.addLayout(row)
         centre = QWidget()
         layout = QVBoxLayout(centre)
-        layout.addLayout(top)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.search_bar)
         layout.addWidget(self.search_error)
         layout.addWidget(self.first_run)
-        layout.addWidget(self.result_label)
+        layout.addWidget(info)
+        layout.addWidget(self.empty_state)
         layout.addWidget(self.grid, 1)
+        centre.setMinimumWidth(2 * (MIN_ICON + 16) + 24)
         self.centre = centre
 
     def _build_right(self) -> None:
         self.details = DetailsPanel()
         self.details.add_tag_requested.connect(lambda name: self.edit_tags([name], True))
-        self.details.remove_tags_requested.connect(lambda names: self.edit_tags(names, False))
+        self.details.tags.tag_set.connect(lambda name, present: self.edit_tags([name], present))
+        self.details.tags.tags_removed.connect(lambda names: self.edit_tags(names, False))
+        self.details.tags.reset_requested.connect(lambda names: self.edit_tags(names, None))
+        self.details.tags.threshold_requested.connect(self.ask_tag_threshold)
+        self.details.tags.threshold_cleared.connect(lambda tag: self.set_tag_threshold(tag, None))
+        self.details.tags.search_requested.connect(self.search_for_tag)
         self.details.threshold_changed.connect(self._threshold_moved)
         self.details.preset_chosen.connect(self._preset_chosen)
         splitter = QSplitter()
@@ -215,61 +263,87 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.centre)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([240, 760, 400])
-
+        for index in (0, 2):
+            splitter.setCollapsible(index, True)
+        splitter.setCollapsible(1, False)
+        splitter.setSizes(SPLITTER_DEFAULT)
         self.splitter = splitter
         self.setCentralWidget(splitter)
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.work_label = QLabel("Idle")
-        self.work_progress = QProgressBar()
-        self.work_progress.setMaximumWidth(220)
-        self.work_progress.hide()
-        self.device_label = QLabel("")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.toggled.connect(self.set_paused)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the current tagging run and any scan (what is done is kept)")
-        self.cancel_button.clicked.connect(self.worker_cancel)
-        bar.addPermanentWidget(self.work_label)
-        bar.addPermanentWidget(self.work_progress)
-        bar.addPermanentWidget(self.device_label)
-        bar.addPermanentWidget(self.pause_button)
-        bar.addPermanentWidget(self.cancel_button)
+        self.status = WorkStatus()
+        self.status.pause_toggled.connect(self.set_paused)
+        self.status.cancel_clicked.connect(self.worker_cancel)
+        self.status.show_failed.connect(lambda: self.search_for("status:error"))
+        self.statusBar().addPermanentWidget(self.status)
+        # Older names the tests and scripts use.
+        self.work_label = self.status.label
+        self.pause_button = self.status.pause_button
+        self.cancel_button = self.status.cancel_button
+        self.device_label = self.status.device
 
     def _build_actions(self) -> None:
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        self._action(file_menu, "Add folder…", QKeySequence.StandardKey.Open, self.choose_folder)
-        self._action(file_menu, "Rescan folders", QKeySequence("F5"), self.rescan)
-        export_menu = file_menu.addMenu("Export current results")
-        self._action(export_menu, "XMP sidecars", None, lambda: self.write_metadata("xmp", selection=False))
-        self._action(export_menu, "Caption files", None, lambda: self.write_metadata("captions", selection=False))
+        file_menu = menu.addMenu(self.tr("&File"))
+        self._action(file_menu, self.tr("Add folder…"), QKeySequence.StandardKey.Open, self.choose_folder)
+        self._action(file_menu, self.tr("Rescan folders"), QKeySequence("F5"), self.rescan)
+        export_menu = file_menu.addMenu(self.tr("Export current results"))
+        self._action(export_menu, self.tr("XMP sidecars"), None, lambda: self.write_metadata("xmp", selection=False))
         self._action(
-            export_menu, "Keywords into the files…", None, lambda: self.write_metadata("embedded", selection=False)
+            export_menu, self.tr("Caption files"), None, lambda: self.write_metadata("captions", selection=False)
         )
-        self._action(export_menu, "Tags as CSV…", None, lambda: self.export_table("csv"))
-        self._action(export_menu, "Tags as JSON…", None, lambda: self.export_table("json"))
-        self._action(file_menu, "Settings…", QKeySequence("Ctrl+,"), self.open_settings)
-        file_menu.addSeparator()
-        self._action(file_menu, "Quit", QKeySequence.StandardKey.Quit, self.close)
-        edit_menu = menu.addMenu("&Edit")
-        self._action(edit_menu, "Find", QKeySequence.StandardKey.Find, self.focus_search)
-        self._action(edit_menu, "Add tag to selection", QKeySequence("Ctrl+T"), self.details.new_tag.setFocus)
-        self._action(edit_menu, "Select all", QKeySequence.StandardKey.SelectAll, self.grid.selectAll)
-        self._action(edit_menu, "Retag selection", QKeySequence("Ctrl+R"), self.retag_selection)
-        view_menu = menu.addMenu("&View")
         self._action(
-            view_menu, "Open preview", QKeySequence("Space"), lambda: self.open_preview(self.grid.currentIndex())
+            export_menu,
+            self.tr("Keywords into the files…"),
+            None,
+            lambda: self.write_metadata("embedded", selection=False),
+        )
+        self._action(export_menu, self.tr("Tags as CSV…"), None, lambda: self.export_table("csv"))
+        self._action(export_menu, self.tr("Tags as JSON…"), None, lambda: self.export_table("json"))
+        self._action(file_menu, self.tr("Settings…"), QKeySequence("Ctrl+,"), self.open_settings)
+        file_menu.addSeparator()
+        self._action(file_menu, self.tr("Quit"), QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = menu.addMenu(self.tr("&Edit"))
+        undo_action = self.undo_stack.createUndoAction(self, self.tr("Undo"))
+        undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        redo_action = self.undo_stack.createRedoAction(self, self.tr("Redo"))
+        redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addAction(undo_action)
+        edit_menu.addAction(redo_action)
+        self.undo_action, self.redo_action = undo_action, redo_action
+        edit_menu.addSeparator()
+        self._action(edit_menu, self.tr("Find"), QKeySequence.StandardKey.Find, self.focus_search)
+        self._action(edit_menu, self.tr("Add tag to selection"), QKeySequence("Ctrl+T"), self.details.new_tag.setFocus)
+        self._action(edit_menu, self.tr("Select all"), QKeySequence.StandardKey.SelectAll, self.grid.selectAll)
+        self._action(edit_menu, self.tr("Retag selection"), QKeySequence("Ctrl+R"), self.retag_selection)
+        view_menu = menu.addMenu(self.tr("&View"))
+        self._action(view_menu, self.tr("Open viewer"), None, lambda: self.open_viewer(self.grid.currentIndex()))
+        self._action(
+            view_menu,
+            self.tr("Larger thumbnails"),
+            QKeySequence.StandardKey.ZoomIn,
+            lambda: self.size_slider.setValue(self.size_slider.value() + 16),
+        )
+        self._action(
+            view_menu,
+            self.tr("Smaller thumbnails"),
+            QKeySequence.StandardKey.ZoomOut,
+            lambda: self.size_slider.setValue(self.size_slider.value() - 16),
+        )
+        self.toggle_left = self._action(
+            view_menu, self.tr("Show folders and tags"), QKeySequence("Ctrl+1"), lambda: self._toggle_side(0)
+        )
+        self.toggle_right = self._action(
+            view_menu, self.tr("Show details"), QKeySequence("Ctrl+2"), lambda: self._toggle_side(2)
         )
         view_menu.addAction(self.log_dock.toggleViewAction())
-        tag_menu = menu.addMenu("&Tagging")
-        self._action(tag_menu, "Pause / resume", QKeySequence("Ctrl+P"), self.pause_button.toggle)
-        self._action(tag_menu, "Cancel tagging run and scans", QKeySequence("Ctrl+Shift+P"), self.worker_cancel)
-        help_menu = menu.addMenu("&Help")
-        self._action(help_menu, "About JoyTag Desktop", None, self.show_about)
+        tag_menu = menu.addMenu(self.tr("&Tagging"))
+        self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.pause_button.toggle)
+        self._action(
+            tag_menu, self.tr("Cancel tagging run and scans"), QKeySequence("Ctrl+Shift+P"), self.worker_cancel
+        )
+        help_menu = menu.addMenu(self.tr("&Help"))
+        self._action(help_menu, self.tr("About JoyTag Desktop"), None, self.show_about)
 
     def _action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:  # noqa: ANN001
         action = QAction(text, self)
@@ -279,6 +353,29 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    def _toggle_side(self, index: int) -> None:
+        sizes = self.splitter.sizes()
+        if sizes[index] > 0:
+            self._side_sizes = getattr(self, "_side_sizes", {}) | {index: sizes[index]}
+            sizes[1] += sizes[index]
+            sizes[index] = 0
+        else:
+            width = getattr(self, "_side_sizes", {}).get(index, SPLITTER_DEFAULT[index])
+            sizes[index] = width
+            sizes[1] = max(200, sizes[1] - width)
+        self.splitter.setSizes(sizes)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = self.settings.value("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
     # --- start / stop ---------------------------------------------------------------------------
 
     def start_background_work(self) -> None:
@@ -286,7 +383,7 @@ class MainWindow(QMainWindow):
         if self._started:
             return
         self._started = True
-        self.work_label.setText("Scanning folders…")
+        self.status.set_text(self.tr("Scanning folders…"))
         self._scan_cancel.clear()
 
         def scan() -> object:
@@ -295,7 +392,7 @@ class MainWindow(QMainWindow):
         def scanned(report) -> None:  # noqa: ANN001
             if self._closing:
                 return
-            self.work_label.setText(f"Scan: {report.summary()}")
+            self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
             for offline in report.offline:
                 log.warning("offline: %s", offline)
             self._refresh_after_change()
@@ -308,13 +405,18 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
-        self.settings.setValue("last_query", self.search_box.text())
-        self.settings.setValue("sort", self.sort_box.currentText())
+        self.settings.setValue("splitter", self.splitter.saveState())
+        self.settings.setValue("last_query", self.search_bar.line.text())
+        self.settings.setValue("sort", self.search_bar.sort())
+        self.settings.setValue("thumbnail_size", self.grid.icon_size)
         self.settings.sync()
         self.first_run.download.cancel()
+        if self._viewer is not None:
+            self._viewer.close()
         if self._started:
             self.watcher.stop()
             self.worker.stop()
+        self.writer.shutdown(30_000)  # edits in flight are written, never dropped
         self.background.shutdown(10_000)
         self.grid_model.pool.clear()
         self.grid_model.pool.waitForDone(10_000)
@@ -344,14 +446,14 @@ class MainWindow(QMainWindow):
 
         def ok(path: str) -> None:
             self.first_run.hide()
-            self.device_label.setText(f"Model: {Path(path).name}")
+            self.device_label.setText(self.tr("Model: {name}").format(name=Path(path).name))
 
         def missing(exc: Exception) -> None:
             self.first_run.show()
-            if not isinstance(exc, JoyTagError):
-                log.error("model check failed: %s", exc)
+            if isinstance(exc, JoyTagError):
+                log.info("no model yet: %s", exc)  # the first-run panel says what to do; not an error
             else:
-                log.info("%s", exc)
+                log.error("model check failed: %s", exc)
 
         self.background.submit(check, ok, missing)
 
@@ -369,7 +471,7 @@ class MainWindow(QMainWindow):
             self._check_model()
 
         def bad(exc: Exception) -> None:
-            self.first_run.message.setText(str(exc))
+            self.first_run.message.setText(for_window(str(exc)))
             self.first_run.show()
 
         self.background.submit(check, ok, bad)
@@ -377,29 +479,34 @@ class MainWindow(QMainWindow):
     # --- folders ------------------------------------------------------------------------------
 
     def _load_roots(self) -> None:
-        def done(roots) -> None:  # noqa: ANN001
-            self.roots_list.blockSignals(True)
-            self.roots_list.clear()
-            for root in roots:
-                label = (Path(root.path).name or root.path) + ("" if root.online else "  (offline)")
-                item = QListWidgetItem(label)
-                item.setData(Qt.ItemDataRole.UserRole, root.path)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if root.watched else Qt.CheckState.Unchecked)
-                state = "watched for changes" if root.watched else "not watched"
-                item.setToolTip(f"{root.path}\n{state}{'' if root.online else ', offline'}")
-                self.roots_list.addItem(item)
-            self.roots_list.blockSignals(False)
+        def load():  # noqa: ANN202
+            roots = [(root.path, root.watched, root.online) for root in self.library.roots()]
+            return roots, self.library.folder_counts()
 
-        self.background.submit(self.library.roots, done, self._show_error)
+        def done(result) -> None:  # noqa: ANN001
+            roots, counts = result
+            self._roots_known = bool(roots)
+            self.folders.fill(roots, counts)
+            self._update_empty_state()
+
+        self.background.submit(load, done, self._show_error)
+
+    def _update_empty_state(self) -> None:
+        empty = not self._roots_known
+        self.empty_state.setVisible(empty)
+        self.grid.setVisible(not empty)
+
+    def _folder_chosen(self, folder: str) -> None:
+        self.folder = folder
+        self.run_search(explicit=True)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder to the library"))
         if folder:
             self.add_folder(folder)
 
     def add_folder(self, folder: str, watched: bool = True) -> None:
-        self.work_label.setText(f"Scanning {folder}…")
+        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
         self._scan_cancel.clear()
 
         def add_and_scan():  # noqa: ANN202
@@ -408,7 +515,7 @@ class MainWindow(QMainWindow):
 
         def done(report) -> None:  # noqa: ANN001
             log.info("added %s: %s", folder, report.summary())
-            self.work_label.setText(f"Scan: {report.summary()}")
+            self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
             self._load_roots()
             if self._started:
                 self.watcher.refresh_roots()
@@ -417,16 +524,14 @@ class MainWindow(QMainWindow):
 
         self.background.submit(add_and_scan, done, self._show_error)
 
-    def remove_selected_root(self) -> None:
-        item = self.roots_list.currentItem()
-        if item is None:
-            return
-        path = item.data(Qt.ItemDataRole.UserRole)
+    def remove_root(self, path: str) -> None:
         answer = QMessageBox.question(
             self,
-            "Remove folder",
-            f"Remove {path} from the library?\nThe files are not touched; their tags "
-            "and manual edits in the library are forgotten.",
+            self.tr("Remove folder"),
+            self.tr(
+                "Remove {path} from the library?\nThe files are not touched; their tags "
+                "and manual edits in the library are forgotten."
+            ).format(path=path),
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
@@ -438,23 +543,20 @@ class MainWindow(QMainWindow):
                 self.watcher.refresh_roots()
             self._refresh_after_change()
 
-        self.background.submit(lambda: self.library.remove_root(path), done, self._show_error)
+        self.writer.submit(lambda: self.library.remove_root(path), done, self._show_error)
 
-    def _root_toggled(self, item: QListWidgetItem) -> None:
-        path = item.data(Qt.ItemDataRole.UserRole)
-        watched = item.checkState() == Qt.CheckState.Checked
-
+    def _root_toggled(self, path: str, watched: bool) -> None:
         def done(_: object) -> None:
             if self._started:
                 self.watcher.refresh_roots()
 
-        self.background.submit(lambda: self.library.set_watched(path, watched), done, self._show_error)
+        self.writer.submit(lambda: self.library.set_watched(path, watched), done, self._show_error)
 
     def rescan(self) -> None:
-        self.work_label.setText("Scanning folders…")
+        self.status.set_text(self.tr("Scanning folders…"))
 
         def done(report) -> None:  # noqa: ANN001
-            self.work_label.setText(f"Scan: {report.summary()}")
+            self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
             self.worker.wake()
             self._load_roots()
             self._refresh_after_change()
@@ -469,9 +571,28 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         # No file-system check here (the GUI thread does no I/O): add_folder validates in the background.
         if any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
+            self._accept_as_link(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            self._accept_as_link(event)
+
+    @staticmethod
+    def _accept_as_link(event: QDropEvent) -> None:
+        """Folders are indexed where they are: the drop is a link (or a copy), never a move that
+        would make the file manager delete the source."""
+        actions = event.possibleActions()
+        for action in (Qt.DropAction.LinkAction, Qt.DropAction.CopyAction):
+            if actions & action:
+                event.setDropAction(action)
+                event.accept()
+                return
+        event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self._accept_as_link(event)
+        if not event.isAccepted():
+            return
         for url in event.mimeData().urls():
             if url.isLocalFile():
                 self.add_folder(url.toLocalFile())
@@ -482,108 +603,137 @@ class MainWindow(QMainWindow):
         self.search_box.setFocus()
         self.search_box.selectAll()
 
-    def _search_edited(self, text: str) -> None:
-        self._search_timer.start()
-        word = text[: self.search_box.cursorPosition()].split(" ")[-1].lstrip("-(")
-        if len(word) < 1 or ":" in word:
-            self.search_completer.popup().hide()
-            return
-
-        def complete() -> list[tuple[str, int]]:
-            return self.library.autocomplete(word, limit=12, threshold=self._threshold)
-
-        def show(rows: list[tuple[str, int]]) -> None:
-            current = self.search_box.text()[: self.search_box.cursorPosition()].split(" ")[-1].lstrip("-(")
-            if current != word or not rows:
-                return
-            self.search_completer_model.setStringList([f"{quote_tag(name)}  ({count})" for name, count in rows])
-            self.search_completer.complete()
-
-        self.background.submit(complete, show)
-
-    def _insert_completion(self, text: str) -> None:
-        tag = text.rsplit("  (", 1)[0]
-        full = self.search_box.text()
-        cursor = self.search_box.cursorPosition()
-        before, after = full[:cursor], full[cursor:]
-        head, _, word = before.rpartition(" ")
-        prefix = word[: len(word) - len(word.lstrip("-("))]
-        new_before = (head + " " if head else "") + prefix + tag + " "
-        self.search_box.setText(new_before + after.lstrip())
-        self.search_box.setCursorPosition(len(new_before))
-        self.run_search()
-
-    def run_search(self) -> None:
-        self._search_timer.stop()
-        query = self.search_box.text().strip()
-        sort = self.sort_box.currentText()
+    def _complete(self, word: str, show) -> None:  # noqa: ANN001
         threshold = self._threshold
+        self.background.submit(lambda: self.library.autocomplete(word, limit=12, threshold=threshold), show)
+
+    def _add_to_search(self, term: str) -> None:
+        text = self.search_bar.query()
+        self.search_for(f"{text} {term}".strip())
+
+    def search_for(self, query: str) -> None:
+        self.search_bar.set_query(query)
+        self.run_search(explicit=True)
+
+    def search_for_tag(self, tag: str) -> None:
+        self.search_for(quote_tag(tag))
+
+    def _search_requested(self, explicit: bool) -> None:
+        self.run_search(explicit=explicit)
+
+    def _search_key(self) -> SearchKey:
+        return SearchKey(self.search_bar.query(), self.search_bar.sort(), self.folder, self._threshold)
+
+    def run_search(self, explicit: bool = True) -> None:
+        """Search (or refresh) off the GUI thread; the grid is updated in place.
+
+        ``explicit``: the user asked (Return, a click); otherwise it is the pause after typing, and
+        a half-typed word that matches nothing leaves the grid as it is.
+        """
+        self.search_bar.timer.stop()
+        key = self._search_key()
         self.search_generation += 1
         generation = self.search_generation
+        old_rows = self.grid_model.rows
 
         def search():  # noqa: ANN202
-            return self.library.search_rows(query, threshold=threshold, sort=sort)
+            rows, warnings = self.library.search_rows(
+                key.query, threshold=key.threshold, sort=key.sort, folder=key.folder
+            )
+            return plan_rows(old_rows, rows), warnings
 
         def done(result) -> None:  # noqa: ANN001
-            if generation != self.search_generation:
+            if generation != self.search_generation or self._closing:
                 return  # a newer search is on its way
-            rows, warnings = result
+            plan, warnings = result
+            if not explicit and not plan.rows and self.search_bar.word_in_progress():
+                self.result_label.setText(
+                    self.tr("Nothing matches “{word}” yet: keep typing or press Enter").format(
+                        word=self.search_bar.query().split(" ")[-1]
+                    )
+                )
+                return
             self.search_error.hide()
-            self.current_query = query
-            selected = set(self.grid.selected_ids())
-            self.grid_model.set_rows(rows)
-            self._reselect(selected)
-            note = f" — {'; '.join(warnings)}" if warnings else ""
-            self.result_label.setText(f"{len(rows):,} image(s){note}")
+            self._show_rows(
+                key, plan if self.grid_model.rows is old_rows else plan_rows(self.grid_model.rows, plan.rows)
+            )
+            note = " — " + "; ".join(warnings) if warnings else ""
+            self.result_label.setText(self.tr("{count:,} images").format(count=len(plan.rows)) + note)
+            self._load_tag_list(key, len(plan.rows))
 
         def failed(exc: Exception) -> None:
             if generation != self.search_generation:
                 return
             if isinstance(exc, QueryError):
+                query = key.query
                 self.search_error.setText(
-                    f"{exc.message} — at position {exc.position + 1}: "
-                    f"…{query[max(0, exc.position - 10) : exc.position + 10]}…"
+                    self.tr("{message} — at position {position}: …{context}…").format(
+                        message=exc.message,
+                        position=exc.position + 1,
+                        context=query[max(0, exc.position - 10) : exc.position + 10],
+                    )
                 )
                 self.search_error.show()
+                self.result_label.setText(
+                    self.tr("Still showing the previous results ({count:,} images)").format(
+                        count=len(self.grid_model.rows)
+                    )
+                )
             else:
                 self._show_error(exc)
 
         self.background.submit(search, done, failed)
 
-    def _reselect(self, ids: set[int]) -> None:
-        if not ids:
-            return
-        selection = QItemSelection()
-        for row, values in enumerate(self.grid_model.rows):
-            if values[0] in ids:
-                index = self.grid_model.index(row)
-                selection.select(index, index)
-        self.grid.selectionModel().select(selection, self.grid.selectionModel().SelectionFlag.ClearAndSelect)
+    def _show_rows(self, key: SearchKey, plan: RowPlan) -> None:
+        """Apply a search plan. A refresh of the same search keeps the image at the top-left of the
+        grid where it was (to the pixel), the current image and the selection."""
+        refresh = self.shown_key is not None and key == self.shown_key
+        selected_before = self.grid.selected_ids()
+        current = self.grid.currentIndex()
+        current_id = current.data(IMAGE_ID_ROLE) if current.isValid() else None
+        anchor_row = self.grid.top_left_row()
+        anchor_id = self.grid_model.rows[anchor_row][0] if anchor_row is not None else None
+        anchor_top = self.grid.visualRect(self.grid_model.index(anchor_row)).top() if anchor_row is not None else 0
+        kind = self.grid_model.apply_plan(plan)
+        if kind == "reset":
+            self.grid.restore_selection(selected_before, current_id)
+        anchor_now = self.grid_model.row_of(anchor_id) if anchor_id is not None else None
+        if refresh and anchor_now is not None:
+            bar = self.grid.verticalScrollBar()
+            bar.setValue(bar.value() + self.grid.visualRect(self.grid_model.index(anchor_now)).top() - anchor_top)
+        elif not refresh and kind == "reset":
+            current_row = self.grid_model.row_of(current_id) if current_id is not None else None
+            if current_row is not None:
+                self.grid.scrollTo(self.grid_model.index(current_row))
+            else:
+                self.grid.scrollToTop()
+        self.shown_key = key
+        self.current_query = key.query
+        if self.grid.selected_ids() != selected_before or (
+            self._current_image_id is not None and self.grid_model.row_of(self._current_image_id) in plan.changed
+        ):
+            self._selection_changed()
 
-    def _tag_activated(self, item: QListWidgetItem) -> None:
-        tag = item.data(Qt.ItemDataRole.UserRole)
-        text = self.search_box.text().strip()
-        self.search_box.setText(f"{text} {quote_tag(tag)}".strip())
-        self.run_search()
+    def _load_tag_list(self, key: SearchKey | None = None, results: int | None = None) -> None:
+        key = key or self.shown_key or self._search_key()
+        count = len(self.grid_model.rows) if results is None else results
 
-    def _load_tag_list(self) -> None:
-        contains = self.tag_filter.text().strip()
-        threshold = self._threshold
+        def load() -> list[tuple[str, int]]:
+            if not key.query and not key.folder:
+                return self.library.tag_counts(key.threshold, limit=2000)  # from the histogram: instant
+            return self.library.result_tag_counts(key.query, key.threshold, key.folder or None)
 
         def done(rows: list[tuple[str, int]]) -> None:
-            self.tag_list.clear()
-            for name, count in rows:
-                item = QListWidgetItem(f"{name}  ({count:,})")
-                item.setData(Qt.ItemDataRole.UserRole, name)
-                self.tag_list.addItem(item)
+            if key == (self.shown_key or key):
+                self.tag_panel.set_counts(rows, count)
 
-        self.background.submit(lambda: self.library.tag_counts(threshold, contains, limit=2000), done)
+        self.background.submit(load, done, lambda exc: log.warning("tag counts: %s", exc))
 
     # --- thresholds -------------------------------------------------------------------------------
 
     def _load_threshold(self) -> None:
         def done(value: float) -> None:
-            self._threshold = value
+            self._threshold = self._saved_threshold = value
             self.details.set_threshold(value)
             self._load_tag_list()
 
@@ -594,18 +744,59 @@ class MainWindow(QMainWindow):
         self._save_threshold_timer.start()  # debounced: saved and applied once the slider rests
 
     def _save_threshold(self) -> None:
-        value = self._threshold
-        self.background.submit(lambda: self.library.set_threshold(value), lambda _: None, self._show_error)
-        self._load_tag_list()
-        self.run_search()
+        old, new = self._saved_threshold, self._threshold
+        if abs(old - new) < 1e-9:
+            return
+        self._saved_threshold = new
+        self.undo_stack.push(
+            undo.global_threshold(
+                self.library,
+                self.writer,
+                self.tr("threshold {old:.2f} → {new:.2f}").format(old=old, new=new),
+                old,
+                new,
+                self._threshold_applied,
+                self._show_error,
+            )
+        )
+
+    def _threshold_applied(self, value: float) -> None:
+        self._threshold = self._saved_threshold = value
+        self.details.set_threshold(value)
+        self._refresh_after_change()
 
     def _preset_chosen(self, key: str) -> None:
-        def done(value: float) -> None:
-            self._threshold = value
-            self._load_tag_list()
-            self.run_search()
+        from joytag_desktop.library.thresholds import PRESETS
 
-        self.background.submit(lambda: self.library.apply_preset(key), done, self._show_error)
+        self._threshold = PRESETS[key]
+        self._save_threshold()
+
+    def ask_tag_threshold(self, tag: str, current: float) -> None:
+        value, ok = QInputDialog.getDouble(
+            self,
+            self.tr("Threshold for one tag"),
+            self.tr("Lowest score that counts as “{tag}” (the global threshold is {value:.2f}):").format(
+                tag=tag, value=self._threshold
+            ),
+            current,
+            0.01,
+            1.0,
+            2,
+        )
+        if ok:
+            self.set_tag_threshold(tag, value)
+
+    def set_tag_threshold(self, tag: str, value: float | None) -> None:
+        text = (
+            self.tr("threshold of {tag} → {value:.2f}").format(tag=tag, value=value)
+            if value is not None
+            else self.tr("threshold of {tag} → global").format(tag=tag)
+        )
+        self.undo_stack.push(
+            undo.tag_threshold(
+                self.library, self.writer, text, tag, value, lambda _: self._refresh_after_change(), self._show_error
+            )
+        )
 
     # --- selection and details -------------------------------------------------------------------
 
@@ -614,25 +805,33 @@ class MainWindow(QMainWindow):
         current = self.grid.currentIndex()
         image_id = (
             current.data(IMAGE_ID_ROLE)
-            if current.isValid() and current.data(IMAGE_ID_ROLE) in ids
+            if current.isValid() and current.data(IMAGE_ID_ROLE) in set(ids[:100_000])
             else (ids[0] if ids else None)
         )
-        self._show_details(image_id, len(ids))
+        self._show_details(image_id, ids)
 
-    def _show_details(self, image_id: int | None, count: int) -> None:
+    def _show_details(self, image_id: int | None, ids: list[int]) -> None:
         self._current_image_id = image_id
+        self._details_ids = ids
         if image_id is None:
             self.details.show_nothing()
             return
+        threshold = self._threshold
 
         def load():  # noqa: ANN202
-            return self.library.image(image_id), self.library.image_tags(image_id)
+            image = self.library.image(image_id)
+            if len(ids) > 1:
+                return image, self.library.selection_tags(ids, threshold)
+            return image, self.library.image_tags(image_id)
 
         def done(result) -> None:  # noqa: ANN001
-            image, views = result
-            if image is None or image_id != self._current_image_id:
+            image, tags = result
+            if image is None or image_id != self._current_image_id or ids is not self._details_ids:
                 return
-            self.details.show_image(image, views, count)
+            if len(ids) > 1:
+                self.details.show_selection(image, tags, len(ids))
+            else:
+                self.details.show_image(image, tags)
             self._load_preview(image.path, image.content_hash)
 
         self.background.submit(load, done, self._show_error)
@@ -643,7 +842,7 @@ class MainWindow(QMainWindow):
         def load() -> QImage:
             image = QImage(str(thumbnail_for(path, content_hash, 512)))
             if image.isNull():
-                raise OSError("cannot read the preview")
+                raise OSError(self.tr("cannot read the preview"))
             return image
 
         def done(image: QImage) -> None:
@@ -652,22 +851,30 @@ class MainWindow(QMainWindow):
 
         self.background.submit(load, done, lambda exc: self.details.show_preview(None, str(exc)))
 
-    def edit_tags(self, names: list[str], present: bool) -> None:
+    def edit_tags(self, names: list[str], present: bool | None) -> None:
+        """Add, remove or reset tags on every selected image, as one undoable step."""
         ids = self.grid.selected_ids()
         if not ids:
+            self.statusBar().showMessage(self.tr("Select images in the grid first"), 4000)
+            self.details.show_nothing()
             return
+        tags = ", ".join(names)
+        if present is None:
+            text = self.tr("reset {tags} to the model on {count:,} images").format(tags=tags, count=len(ids))
+        elif present:
+            text = self.tr("add {tags} to {count:,} images").format(tags=tags, count=len(ids))
+        else:
+            text = self.tr("remove {tags} from {count:,} images").format(tags=tags, count=len(ids))
 
-        def apply() -> int:
-            return sum(self.library.set_manual_tag(ids, name, present) for name in names)
-
-        def done(count: int) -> None:
-            verb = "added" if present else "removed"
-            log.info("%s %s on %d image(s)", verb, ", ".join(names), len(ids))
-            self.statusBar().showMessage(f"{', '.join(names)} {verb} on {len(ids)} image(s)", 4000)
+        def done(_: object) -> None:
+            log.info("%s", text)
+            self.statusBar().showMessage(text, 4000)
             self._selection_changed()
             self._load_tag_list()
 
-        self.background.submit(apply, done, self._show_error)
+        self.undo_stack.push(
+            undo.tag_edit(self.library, self.writer, text, ids, names, present, done, self._show_error)
+        )
 
     def retag_selection(self) -> None:
         ids = self.grid.selected_ids()
@@ -676,30 +883,59 @@ class MainWindow(QMainWindow):
 
         def done(count: int) -> None:
             log.info("queued %d image(s) for retagging", count)
-            self.worker.wake()
+            self.worker.resume()
             self._refresh_after_change()
 
-        self.background.submit(lambda: self.library.retag(ids), done, self._show_error)
+        self.writer.submit(lambda: self.library.retag(ids), done, self._show_error)
+
+    # --- viewer -------------------------------------------------------------------------------
+
+    def open_viewer(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        if self._viewer is None:
+            self._viewer = Viewer(
+                self.grid_model.rowCount,
+                lambda row: (self.grid_model.rows[row][0], self.grid_model.rows[row][1]),
+                self._load_picture,
+                self,
+            )
+            self._viewer.row_changed.connect(self._viewer_moved)
+        self._viewer.show_row(index.row())
+        self._viewer.show()
+        self._viewer.raise_()
+        self._viewer.activateWindow()
+
+    def _viewer_moved(self, row: int) -> None:
+        index = self.grid_model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(index)
+
+    def _load_picture(self, image_id: int, path: str) -> None:
+        viewer = self._viewer
+        if viewer is None:
+            return
+        self.background.submit(
+            lambda: decode_for_viewer(path),
+            lambda result: viewer.picture_loaded(image_id, *result),
+            lambda exc: viewer.picture_failed(image_id, str(exc)),
+        )
+        threshold = self._threshold
+        self.background.submit(
+            lambda: [v.name for v in self.library.image_tags(image_id, threshold) if v.present_at(threshold)],
+            lambda names: viewer.tags_loaded(image_id, names),
+        )
+
+    def open_preview(self, index: QModelIndex) -> None:
+        """Kept for scripts: the viewer replaced the preview dialog."""
+        self.open_viewer(index)
 
     # --- grid actions -----------------------------------------------------------------------------
 
-    def open_preview(self, index: QModelIndex) -> None:
-        if not index.isValid():
-            return
-        path = index.data(PATH_ROLE)
-        dialog = PreviewDialog(Path(path).name, self)
-        row = self.grid_model.rows[index.row()]
-
-        def load() -> QImage:
-            image = QImage(str(thumbnail_for(path, row[2], 1600)))
-            if image.isNull():
-                raise OSError("cannot read the image")
-            return image
-
-        self.background.submit(
-            load, lambda image: dialog.show_pixmap(QPixmap.fromImage(image)), lambda exc: dialog.label.setText(str(exc))
-        )
-        dialog.show()
+    def _icon_size_changed(self, size: int) -> None:
+        self.size_slider.blockSignals(True)
+        self.size_slider.setValue(size)
+        self.size_slider.blockSignals(False)
 
     def _grid_menu(self, position) -> None:  # noqa: ANN001
         index = self.grid.indexAt(position)
@@ -707,14 +943,18 @@ class MainWindow(QMainWindow):
             return
         path = index.data(PATH_ROLE)
         menu = QMenu(self)
-        menu.addAction("Open in system viewer", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(path)))
-        menu.addAction("Show in folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
-        menu.addAction("Preview", lambda: self.open_preview(index))
-        menu.addAction("Retag", self.retag_selection)
+        menu.addAction(self.tr("View"), lambda: self.open_viewer(index))
+        menu.addAction(self.tr("Open in system viewer"), lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(path)))
+        menu.addAction(
+            self.tr("Show in folder"), lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+        )
+        menu.addAction(self.tr("Retag"), self.retag_selection)
         menu.addSeparator()
-        menu.addAction("Write XMP sidecars", lambda: self.write_metadata("xmp", selection=True))
-        menu.addAction("Write caption files", lambda: self.write_metadata("captions", selection=True))
-        menu.addAction("Write keywords into the files…", lambda: self.write_metadata("embedded", selection=True))
+        menu.addAction(self.tr("Write XMP sidecars"), lambda: self.write_metadata("xmp", selection=True))
+        menu.addAction(self.tr("Write caption files"), lambda: self.write_metadata("captions", selection=True))
+        menu.addAction(
+            self.tr("Write keywords into the files…"), lambda: self.write_metadata("embedded", selection=True)
+        )
         menu.exec(self.grid.viewport().mapToGlobal(position))
 
     def write_metadata(self, target: str, selection: bool) -> None:
@@ -727,16 +967,20 @@ class MainWindow(QMainWindow):
         if target == "embedded":
             answer = QMessageBox.question(
                 self,
-                "Write keywords into the files",
-                f"Write keywords into {len(ids)} image file(s)? Only the metadata changes, never the pixels."
-                + ("\nA backup copy (…_original) is kept." if self._bool("embedded_backup", True) else ""),
+                self.tr("Write keywords into the files"),
+                self.tr(
+                    "Write keywords into {count:,} image files? Only the metadata changes, never the pixels."
+                ).format(count=len(ids))
+                + (
+                    "\n" + self.tr("A backup copy (…_original) is kept.") if self._bool("embedded_backup", True) else ""
+                ),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
         naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
         parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
         backup = self._bool("embedded_backup", True)
-        self.work_label.setText(f"Writing {target} for {len(ids)} image(s)…")
+        self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
 
         def write():  # noqa: ANN202
             if target == "xmp":
@@ -747,10 +991,10 @@ class MainWindow(QMainWindow):
 
         def done(report) -> None:  # noqa: ANN001
             for path, reason in report.errors:
-                log.warning("%s: %s", path, reason)
-            self.work_label.setText(f"{target}: {report.summary()}")
+                log.warning("%s: %s", path, for_window(reason))
+            self.status.set_text(f"{target}: {report.summary()}")
 
-        self.background.submit(write, done, self._show_error)
+        self.writer.submit(write, done, self._show_error)
 
     def export_table(self, fmt: str, target: str | None = None) -> None:
         """Save the tags of the current search results as CSV or JSON."""
@@ -758,7 +1002,10 @@ class MainWindow(QMainWindow):
 
         if target is None:
             target, _ = QFileDialog.getSaveFileName(
-                self, f"Export tags as {fmt.upper()}", f"tags.{fmt}", f"{fmt.upper()} files (*.{fmt})"
+                self,
+                self.tr("Export tags as {format}").format(format=fmt.upper()),
+                f"tags.{fmt}",
+                f"{fmt.upper()} (*.{fmt})",
             )
         if not target:
             return
@@ -770,12 +1017,13 @@ class MainWindow(QMainWindow):
 
         def done(count: int) -> None:
             log.info("exported the tags of %d image(s) to %s", count, target)
-            self.work_label.setText(f"Exported {count:,} image(s) to {Path(target).name}")
+            self.status.set_text(
+                self.tr("Exported {count:,} images to {name}").format(count=count, name=Path(target).name)
+            )
 
         self.background.submit(write, done, self._show_error)
 
     def _bool(self, key: str, default: bool) -> bool:
-
         value = self.settings.value(key, default)
         return value in (True, "true", "1", 1)
 
@@ -784,31 +1032,32 @@ class MainWindow(QMainWindow):
     def _worker_state(self, state: str, detail: str) -> None:
         if state == "tagging":
             self.device_label.setText(detail)
-            self.work_progress.show()
-        elif state == "idle":
-            self.work_progress.hide()
-            self.work_label.setText("All images tagged" if self._last_progress else "Idle")
-        elif state == "paused":
-            self.work_label.setText("Tagging paused")
+            self.status.set_held(False)
+        elif state in ("idle", "cancelled", "paused"):
+            self._show_outcome(state)
         elif state == "loading":
-            self.work_label.setText("Loading the model…")
+            self.status.set_text(self.tr("Loading the model…"))
         elif state == "error":
-            self.work_progress.hide()
-            self.work_label.setText("Tagging stopped: see the log")
+            self.status.progress.hide()
+            self.status.set_text(self.tr("Tagging stopped: see the log (View ▸ Log)"))
+
+    def _show_outcome(self, state: str) -> None:
+        """Say what is left in the library's own counts (pending and failed), never a guess."""
+
+        def done(counts: dict[str, int]) -> None:
+            current = "cancelled" if self.worker.held else ("paused" if self.worker.paused else state)
+            self.status.show_counts(current, counts.get("pending", 0), counts.get("error", 0))
+            self.status.set_held(self.worker.held or self.worker.paused)
+
+        self.background.submit(self.library.count_by_status, done, self._show_error)
 
     def _worker_progress(self, progress: TaggingProgress) -> None:
-        self._last_progress = progress
-        self.work_progress.setRange(0, max(1, progress.total))
-        self.work_progress.setValue(progress.done)
-        left = progress.seconds_left
-        eta = f", {time.strftime('%H:%M:%S', time.gmtime(left))} left" if left is not None else ""
-        self.work_label.setText(
-            f"Tagging {progress.done:,} of {progress.total:,} ({progress.images_per_second:.1f} images/s{eta})"
-        )
+        self.status.show_progress(progress)
         if not self._refresh_timer.isActive():
             self._refresh_timer.start(3000)
 
     def _worker_error(self, message: str) -> None:
+        message = for_window(message)
         log.error("%s", message)
         self.statusBar().showMessage(message, 10_000)
         if "model" in message.lower():
@@ -817,33 +1066,40 @@ class MainWindow(QMainWindow):
     def set_paused(self, paused: bool) -> None:
         if paused:
             self.worker.pause()
-            self.pause_button.setText("Resume")
         else:
             self.worker.resume()
-            self.pause_button.setText("Pause")
 
     def worker_cancel(self) -> None:
-        """Cancel the tagging run and any scan in progress (what was done is kept)."""
+        """Cancel the tagging run and any scan in progress; what was done is kept, the rest waits for Resume."""
         self.worker.cancel()
         self._scan_cancel.set()
-        log.info("cancelled: tagging stops after the current batch (the rest stays queued); scans stop")
+        self.status.set_held(True)
+        log.info("cancelled: tagging stops after the current batch; the rest waits until you press Resume")
+        self._show_outcome("cancelled")
 
     def _scan_progress_hook(self, root: str, count: int) -> None:
         """Called from the scanning thread; the label is updated on the GUI thread."""
         self.bridge.scan_progress.emit(root, count)
 
     def _scan_progressed(self, root: str, count: int) -> None:
-        self.work_label.setText(f"Scanning {Path(root).name}: {count:,} files…")
+        self.status.set_text(self.tr("Scanning {folder}: {count:,} files…").format(folder=Path(root).name, count=count))
 
     def _library_changed(self, report) -> None:  # noqa: ANN001
         if report.added or report.changed or report.moved or report.missing or report.restored:
             self.worker.wake()
+            self._load_roots_later()
             if not self._refresh_timer.isActive():
                 self._refresh_timer.start(800)
 
+    def _load_roots_later(self) -> None:
+        if not hasattr(self, "_roots_timer"):
+            self._roots_timer = QTimer(self, singleShot=True, interval=2000)
+            self._roots_timer.timeout.connect(self._load_roots)
+        if not self._roots_timer.isActive():
+            self._roots_timer.start()
+
     def _refresh_after_change(self) -> None:
-        self.run_search()
-        self._load_tag_list()
+        self.run_search(explicit=True)
         if self._current_image_id is not None:
             self._selection_changed()
 
@@ -855,6 +1111,7 @@ class MainWindow(QMainWindow):
             dialog = SettingsDialog(self.settings, threshold, floor, self)
             if dialog.exec() != SettingsDialog.DialogCode.Accepted:
                 return
+            language_before = str(self.settings.value("language", "") or "")
             dialog.save()
             new_threshold, new_floor = dialog.threshold.value(), dialog.floor.value()
 
@@ -862,18 +1119,24 @@ class MainWindow(QMainWindow):
                 self.library.set_threshold(new_threshold)
                 self.library.set_storage_floor(new_floor)
 
-            self.background.submit(apply, lambda _: self._load_threshold(), self._show_error)
+            self.writer.submit(apply, lambda _: self._load_threshold(), self._show_error)
             self.worker.reload_model(self._worker_settings())
             self._check_model()
+            if str(self.settings.value("language", "") or "") != language_before:
+                QMessageBox.information(
+                    self,
+                    self.tr("Language"),
+                    self.tr("The new language is used from the next start of JoyTag Desktop."),
+                )
 
         self.background.submit(lambda: (self.library.threshold, self.library.storage_floor), show, self._show_error)
 
     def about_text(self) -> str:
-        model = self.device_label.text() or "not loaded"
+        model = self.device_label.text() or self.tr("not loaded")
         return (
             f"<h3>JoyTag Desktop {__version__}</h3>"
-            "<p>Auto-tags your image library with the JoyTag model and makes it searchable.</p>"
-            f"<p>{model}</p>"
+            + self.tr("<p>Auto-tags your image library with the JoyTag model and makes it searchable.</p>")
+            + f"<p>{model}</p>"
             "<p>JoyTag Desktop is released under the Apache License 2.0.<br>"
             "The JoyTag model by fancyfeast (huggingface.co/fancyfeast/joytag) is released under the "
             "Apache License 2.0.<br>"
@@ -881,10 +1144,10 @@ class MainWindow(QMainWindow):
         )
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About JoyTag Desktop", self.about_text())
+        QMessageBox.about(self, self.tr("About JoyTag Desktop"), self.about_text())
 
     def _show_error(self, exc: Exception) -> None:
-        message = str(exc) or type(exc).__name__
+        message = for_window(str(exc) or type(exc).__name__)
         log.error("%s", message)
         self.statusBar().showMessage(message, 10_000)
 

@@ -1,4 +1,4 @@
-"""Smaller GUI pieces: the first-run model panel, the log panel, the preview dialog, settings."""
+"""Smaller GUI pieces: the first-run model panel, the log panel, settings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,13 +24,14 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 from tqdm import tqdm
 
+from joytag_desktop.gui.i18n import LANGUAGES
+from joytag_desktop.gui.messages import for_window
 from joytag_desktop.library.thresholds import PRESETS
 
 
@@ -82,14 +82,14 @@ class ModelDownload(QObject):
         try:
             folder = download_model(tqdm_class=ProgressTqdm)
         except DownloadCancelled:
-            self.failed.emit("Download cancelled.")
+            self.failed.emit(self.tr("Download cancelled."))
         except JoyTagError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(for_window(str(exc)))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
             if owner._cancel.is_set():
-                self.failed.emit("Download cancelled.")
+                self.failed.emit(self.tr("Download cancelled."))
             else:
-                self.failed.emit(f"Download failed: {exc}")
+                self.failed.emit(self.tr("Download failed: {error}").format(error=exc))
         else:
             self.finished.emit(str(folder))
 
@@ -104,16 +104,18 @@ class FirstRunPanel(QFrame):
         self.setObjectName("firstRun")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("#firstRun { background: #2d3340; border-radius: 6px; }")
-        title = QLabel("<b>JoyTag needs its model to tag images</b>")
+        title = QLabel(self.tr("<b>JoyTag needs its model to tag images</b>"))
         self.message = QLabel(
-            "The JoyTag model (about 366 MB) is downloaded once from the Hugging Face Hub. "
-            "If you already have it, choose its folder (config.json, model.safetensors, top_tags.txt). "
-            "You can browse and search your library meanwhile."
+            self.tr(
+                "The JoyTag model (about 366 MB) is downloaded once from the Hugging Face Hub. "
+                "If you already have it, choose its folder (config.json, model.safetensors, top_tags.txt). "
+                "You can browse and search your library meanwhile."
+            )
         )
         self.message.setWordWrap(True)
-        self.download_button = QPushButton("Download JoyTag")
-        self.choose_button = QPushButton("Choose model folder…")
-        self.cancel_button = QPushButton("Cancel")
+        self.download_button = QPushButton(self.tr("Download JoyTag"))
+        self.choose_button = QPushButton(self.tr("Choose model folder…"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.hide()
         self.bar = QProgressBar()
         self.bar.hide()
@@ -140,19 +142,19 @@ class FirstRunPanel(QFrame):
         self.bar.setRange(0, 0)
         self.bar.show()
         self.cancel_button.show()
-        self.message.setText("Downloading JoyTag…")
+        self.message.setText(self.tr("Downloading JoyTag…"))
         self.download.start()
 
     def _progress(self, done: int, total: int) -> None:
         if total:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(done / total * 1000))
-            self.bar.setFormat(f"{done / 1e6:.0f} of {total / 1e6:.0f} MB")
+            self.bar.setFormat(self.tr("{done:.0f} of {total:.0f} MB").format(done=done / 1e6, total=total / 1e6))
 
     def _done(self, folder: str) -> None:
         self.bar.hide()
         self.cancel_button.hide()
-        self.message.setText(f"JoyTag is installed in {folder}.")
+        self.message.setText(self.tr("JoyTag is installed in {folder}.").format(folder=folder))
         self.model_ready.emit(folder)
 
     def _failed(self, message: str) -> None:
@@ -162,7 +164,7 @@ class FirstRunPanel(QFrame):
         self.message.setText(message)
 
     def _choose(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the JoyTag model folder")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the JoyTag model folder"))
         if folder:
             self.model_ready.emit(folder)
 
@@ -192,31 +194,6 @@ class LogPanel(QPlainTextEdit):
         self.appendPlainText(text)
 
 
-class PreviewDialog(QDialog):
-    """A larger view of one image; the picture is loaded off the GUI thread by the caller."""
-
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.resize(900, 700)
-        self.label = QLabel("Loading…", alignment=Qt.AlignmentFlag.AlignCenter)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.label)
-        layout = QVBoxLayout(self)
-        layout.addWidget(scroll)
-
-    def show_pixmap(self, pixmap: QPixmap) -> None:
-        self.label.setPixmap(
-            pixmap.scaled(
-                self.width() - 40,
-                self.height() - 40,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-
-
 class SettingsDialog(QDialog):
     """Model, device, batch size, thresholds and database location."""
 
@@ -224,11 +201,11 @@ class SettingsDialog(QDialog):
         self, settings: QSettings, threshold: float, storage_floor: float, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(self.tr("Settings"))
         self.settings = settings
         self.model = QLineEdit(str(settings.value("model", "")))
-        self.model.setPlaceholderText("the downloaded JoyTag")
-        browse = QPushButton("Browse…")
+        self.model.setPlaceholderText(self.tr("the downloaded JoyTag"))
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse_model)
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
@@ -237,10 +214,10 @@ class SettingsDialog(QDialog):
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(str(settings.value("device", "auto")))
         self.batch = QSpinBox(minimum=0, maximum=1024)
-        self.batch.setSpecialValueText("automatic")
+        self.batch.setSpecialValueText(self.tr("automatic"))
         self.batch.setValue(int(settings.value("batch_size", 0) or 0))
         self.preset = QComboBox()
-        self.preset.addItem("Custom", "")
+        self.preset.addItem(self.tr("Custom"), "")
         for key, value in PRESETS.items():
             self.preset.addItem(f"{key} ({value:g})", key)
         self.threshold = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.01, decimals=2, value=threshold)
@@ -248,30 +225,38 @@ class SettingsDialog(QDialog):
             lambda i: self.preset.itemData(i) and self.threshold.setValue(PRESETS[self.preset.itemData(i)])
         )
         self.floor = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.01, decimals=2, value=storage_floor)
-        self.floor.setToolTip("AI scores below this are not stored (applies to images tagged from now on)")
+        self.floor.setToolTip(self.tr("AI scores below this are not stored (applies to images tagged from now on)"))
         self.naming = QComboBox()
-        self.naming.addItem("photo.jpg.xmp (digiKam, darktable)", "jpg.xmp")
-        self.naming.addItem("photo.xmp (Lightroom, Capture One)", "xmp")
+        self.naming.addItem(self.tr("photo.jpg.xmp (digiKam, darktable)"), "jpg.xmp")
+        self.naming.addItem(self.tr("photo.xmp (Lightroom, Capture One)"), "xmp")
         self.naming.setCurrentIndex(max(0, self.naming.findData(str(settings.value("sidecar_naming", "jpg.xmp")))))
         self.parent_keyword = QLineEdit(str(settings.value("keyword_parent", "JoyTag")))
-        self.auto_sidecars = QCheckBox("Write XMP sidecars automatically after tagging")
+        self.auto_sidecars = QCheckBox(self.tr("Write XMP sidecars automatically after tagging"))
         self.auto_sidecars.setChecked(settings.value("auto_sidecars", False) in (True, "true"))
-        self.backup = QCheckBox("Keep a backup when writing keywords into image files")
+        self.backup = QCheckBox(self.tr("Keep a backup when writing keywords into image files"))
         self.backup.setChecked(settings.value("embedded_backup", True) in (True, "true"))
         self.database = QLineEdit(str(settings.value("database", "")))
-        self.database.setPlaceholderText("library.sqlite3 in the data folder (takes effect on restart)")
+        self.language = QComboBox()
+        for code, name in LANGUAGES.items():
+            self.language.addItem(self.tr("System default") if not code else name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(str(settings.value("language", "") or ""))))
+        self.language.setToolTip(
+            self.tr("The language of the window (used from the next start); tags stay as the model names them")
+        )
+        self.database.setPlaceholderText(self.tr("library.sqlite3 in the data folder (takes effect on restart)"))
         form = QFormLayout()
-        form.addRow("Model folder", model_row)
-        form.addRow("Device", self.device)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Threshold preset", self.preset)
-        form.addRow("Threshold", self.threshold)
-        form.addRow("Storage floor", self.floor)
-        form.addRow("Sidecar naming", self.naming)
-        form.addRow("Keyword parent", self.parent_keyword)
+        form.addRow(self.tr("Model folder"), model_row)
+        form.addRow(self.tr("Device"), self.device)
+        form.addRow(self.tr("Batch size"), self.batch)
+        form.addRow(self.tr("Threshold preset"), self.preset)
+        form.addRow(self.tr("Threshold"), self.threshold)
+        form.addRow(self.tr("Storage floor"), self.floor)
+        form.addRow(self.tr("Sidecar naming"), self.naming)
+        form.addRow(self.tr("Keyword parent"), self.parent_keyword)
         form.addRow("", self.auto_sidecars)
         form.addRow("", self.backup)
-        form.addRow("Database", self.database)
+        form.addRow(self.tr("Database"), self.database)
+        form.addRow(self.tr("Language"), self.language)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -280,7 +265,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     def _browse_model(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the JoyTag model folder", self.model.text())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the JoyTag model folder"), self.model.text())
         if folder:
             self.model.setText(folder)
 
@@ -293,6 +278,7 @@ class SettingsDialog(QDialog):
         self.settings.setValue("keyword_parent", self.parent_keyword.text().strip() or "JoyTag")
         self.settings.setValue("auto_sidecars", self.auto_sidecars.isChecked())
         self.settings.setValue("embedded_backup", self.backup.isChecked())
+        self.settings.setValue("language", self.language.currentData())
 
 
 def model_folder_setting(settings: QSettings) -> Path | None:

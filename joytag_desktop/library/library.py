@@ -39,7 +39,7 @@ from joytag_desktop.library.schema import (
     TagHistogram,
     TagThreshold,
 )
-from joytag_desktop.library.search import TagResolver, build_select, glob_to_like
+from joytag_desktop.library.search import TagResolver, build_select, glob_to_like, in_folder
 from joytag_desktop.library.thresholds import DEFAULT_STORAGE_FLOOR, DEFAULT_THRESHOLD, PRESETS, check_threshold
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,22 @@ class TagView:
     def present_at(self, global_threshold: float) -> bool:
         """Whether it counts if the global threshold were ``global_threshold`` (for live sliders)."""
         return self.score >= (self.threshold if self.overridden else global_threshold)
+
+
+@dataclass
+class SelectionTag:
+    """One tag across a selection of images: how many of them have it (for tri-state editing)."""
+
+    name: str
+    count: int  # images of the selection where the tag counts at the threshold
+    best_score: float  # the highest effective score among them (1.0 when added by hand)
+    manual: int  # images where a manual edit decides it
+    threshold: float
+    overridden: bool
+
+
+# How one tag stood on one image, to put it back exactly (undo): (source, score, ai_score), or None.
+TagState = tuple[int, float, float | None] | None
 
 
 @dataclass
@@ -648,7 +664,14 @@ class Library:
         return SearchResult(ids, warnings)
 
     def _search_statement(
-        self, query: str | Node, threshold: float | None, sort: str, limit: int | None, offset: int, columns: tuple
+        self,
+        query: str | Node,
+        threshold: float | None,
+        sort: str,
+        limit: int | None,
+        offset: int,
+        columns: tuple,
+        folder: str | None = None,
     ):  # noqa: ANN202 - (Select, warnings)
         node, resolver = self._compile(query, threshold)
         score_ids: list[int] = []
@@ -656,6 +679,8 @@ class Library:
             for term in tag_terms(node):
                 score_ids += resolver.lookup(term.name, term.exact)
         statement = build_select(node, resolver, sort, score_ids, columns=columns)
+        if folder:
+            statement = statement.where(in_folder(folder))
         if limit is not None:
             statement = statement.limit(limit)
         if offset:
@@ -663,11 +688,19 @@ class Library:
         return statement, resolver.warnings
 
     def search_rows(
-        self, query: str | Node, threshold: float | None = None, sort: str = "path", limit: int | None = None
+        self,
+        query: str | Node,
+        threshold: float | None = None,
+        sort: str = "path",
+        limit: int | None = None,
+        folder: str | None = None,
     ) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
-        """Like ``search`` but with (id, path, content hash, status) per image, for the GUI's grid."""
+        """Like ``search`` but with (id, path, content hash, status) per image, for the GUI's grid.
+
+        ``folder`` keeps images in that folder and below it.
+        """
         columns = (Image.id, Image.path, Image.content_hash, Image.status)
-        statement, warnings = self._search_statement(query, threshold, sort, limit, 0, columns)
+        statement, warnings = self._search_statement(query, threshold, sort, limit, 0, columns, folder)
         with self.engine.connect() as connection:
             rows = [tuple(row) for row in connection.execute(statement)]
         return rows, warnings
@@ -756,6 +789,108 @@ class Library:
             needle = contains.lower()
             rows = [row for row in rows if needle in row[0].lower()][:limit]
         return rows
+
+    def result_tag_counts(
+        self, query: str | Node, threshold: float | None = None, folder: str | None = None, limit: int = 2000
+    ) -> list[tuple[str, int]]:
+        """Tags of the images a search finds, with how many of them have each (like Hydrus' tag list)."""
+        base = self.threshold if threshold is None else check_threshold(threshold)
+        statement, _ = self._search_statement(query, threshold, "added", None, 0, (Image.id,), folder)
+        found = statement.order_by(None).subquery()
+        per_tag = func.coalesce(TagThreshold.threshold, base)
+        total = func.count().label("n")
+        counted = (
+            select(Tag.name, total)
+            .select_from(ImageTag)
+            .join(found, found.c.id == ImageTag.image_id)
+            .join(Tag, Tag.id == ImageTag.tag_id)
+            .join(TagThreshold, TagThreshold.tag_id == ImageTag.tag_id, isouter=True)
+            .where(ImageTag.score >= 0, ImageTag.score >= per_tag)
+            .group_by(ImageTag.tag_id)
+            .order_by(total.desc(), Tag.name)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [(row.name, int(row.n)) for row in connection.execute(counted)]
+
+    def folder_counts(self) -> list[tuple[str, int]]:
+        """Every folder holding images (missing ones left out) and how many images it holds directly."""
+        statement = (
+            select(Image.folder, func.count())
+            .where(Image.status != Status.MISSING)
+            .group_by(Image.folder)
+            .order_by(Image.folder)
+        )
+        with self.engine.connect() as connection:
+            return [(row[0], int(row[1])) for row in connection.execute(statement)]
+
+    def selection_tags(self, image_ids: Sequence[int], threshold: float | None = None) -> list[SelectionTag]:
+        """The union of the tags of ``image_ids``, with how many of them have each, most shared first."""
+        base = self.threshold if threshold is None else check_threshold(threshold)
+        overrides = self._threshold_overrides()
+        ids = list(dict.fromkeys(image_ids))
+        found: dict[int, SelectionTag] = {}
+        names: dict[int, str] = {}
+        with self.Session() as session:
+            for start in range(0, len(ids), 20_000):
+                chunk = ids[start : start + 20_000]
+                rows = session.execute(
+                    select(ImageTag.tag_id, ImageTag.score, ImageTag.source).where(
+                        ImageTag.image_id.in_(chunk), ImageTag.score >= 0
+                    )
+                )
+                for tag_id, score, source in rows:
+                    limit = overrides.get(tag_id, base)
+                    if score < limit:
+                        continue
+                    entry = found.get(tag_id)
+                    if entry is None:
+                        entry = found[tag_id] = SelectionTag("", 0, 0.0, 0, limit, tag_id in overrides)
+                    entry.count += 1
+                    entry.best_score = max(entry.best_score, score)
+                    entry.manual += source == Source.MANUAL
+            if found:
+                names = dict(session.execute(select(Tag.id, Tag.name).where(Tag.id.in_(list(found)))).all())
+        for tag_id, entry in found.items():
+            entry.name = names[tag_id]
+        return sorted(found.values(), key=lambda e: (-e.count, -e.best_score, e.name))
+
+    def tag_states(self, image_ids: Iterable[int], tag: str) -> dict[int, TagState]:
+        """How ``tag`` stands on each image now, so an edit can be undone exactly."""
+        ids = list(dict.fromkeys(image_ids))
+        tag_id = self.tag_id(tag)
+        states: dict[int, TagState] = dict.fromkeys(ids)
+        if tag_id is None:
+            return states
+        with self.Session() as session:
+            for start in range(0, len(ids), 20_000):
+                rows = session.execute(
+                    select(ImageTag.image_id, ImageTag.source, ImageTag.score, ImageTag.ai_score).where(
+                        ImageTag.tag_id == tag_id, ImageTag.image_id.in_(ids[start : start + 20_000])
+                    )
+                )
+                for image_id, source, score, ai_score in rows:
+                    states[image_id] = (source, score, ai_score)
+        return states
+
+    def restore_tag_states(self, tag: str, states: dict[int, TagState]) -> None:
+        """Put ``tag`` back as ``tag_states`` found it (the undo of a tag edit)."""
+        (tag_id,) = self.ensure_tags([tag])
+        ids = list(states)
+        with self.Session.begin() as session:
+            for start in range(0, len(ids), 20_000):
+                session.execute(
+                    delete(ImageTag).where(
+                        ImageTag.tag_id == tag_id, ImageTag.image_id.in_(ids[start : start + 20_000])
+                    )
+                )
+            rows = [
+                {"image_id": image_id, "tag_id": tag_id, "source": s[0], "score": s[1], "ai_score": s[2]}
+                for image_id, s in states.items()
+                if s is not None
+            ]
+            if rows:
+                session.execute(insert(ImageTag), rows)
 
     def rebuild_histogram(self) -> None:
         """Recompute the tag histogram from scratch (after bulk loads or to repair)."""

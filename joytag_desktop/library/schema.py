@@ -101,6 +101,13 @@ class Image(Base):
 
     root: Mapped[Root] = relationship(back_populates="images")
 
+    @property
+    def displayed_size(self) -> tuple[int | None, int | None]:
+        """Width and height as the picture is shown: EXIF orientations 5-8 turn it a quarter."""
+        if self.orientation in (5, 6, 7, 8):
+            return self.height, self.width
+        return self.width, self.height
+
 
 class Tag(Base):
     __tablename__ = "tags"

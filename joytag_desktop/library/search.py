@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
@@ -138,8 +138,27 @@ def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
             _date_bound(term.range.low), _date_bound(term.range.high), term.range.low_strict, term.range.high_strict
         )
         return _in_range(image_date(), bounds)
-    column = {"width": Image.width, "height": Image.height, "size": Image.size}[name]
+    column = {"width": displayed_width(), "height": displayed_height(), "size": Image.size}[name]
     return _in_range(column, term.range)
+
+
+# EXIF orientations 5-8 turn the picture a quarter: the displayed width is the stored height.
+_QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def displayed_width() -> ColumnElement:
+    return case((Image.orientation.in_(_QUARTER_TURNS), Image.height), else_=Image.width)
+
+
+def displayed_height() -> ColumnElement:
+    return case((Image.orientation.in_(_QUARTER_TURNS), Image.width), else_=Image.height)
+
+
+def in_folder(folder: str) -> ColumnElement[bool]:
+    """Images in ``folder`` or below it (a range on the folder column, so no LIKE escaping)."""
+    folder = folder.rstrip("/") or "/"
+    below = folder if folder.endswith("/") else folder + "/"
+    return or_(Image.folder == folder, and_(Image.folder >= below, Image.folder < below + "\U0010ffff"))
 
 
 def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:

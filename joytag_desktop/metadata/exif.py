@@ -65,3 +65,18 @@ def read_exif(path: Path) -> ExifFacts:
             value = None
         facts.orientation = value if value and 1 <= value <= 8 else None
     return facts
+
+
+def camera_label(make: str | None, model: str | None) -> str:
+    """The camera as people name it: "Canon EOS R5", not "Canon Canon EOS R5".
+
+    Many makers repeat their name in the model tag (Canon, Nikon's "NIKON D850" under "NIKON
+    CORPORATION"); the make is only prefixed when the model does not already start with it.
+    """
+    make, model = (make or "").strip(), (model or "").strip()
+    if not model:
+        return make
+    brand = make.split(" ")[0].lower() if make else ""
+    if not brand or model.lower().startswith(brand):
+        return model
+    return f"{make} {model}"

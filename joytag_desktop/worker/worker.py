@@ -91,6 +91,7 @@ class TaggingWorker:
         self._cancel = threading.Event()
         self._running = threading.Event()  # cleared while paused
         self._running.set()
+        self._held = threading.Event()  # set by a user's cancel: no new run until resume
         self._thread: threading.Thread | None = None
         self._last_error = ""
 
@@ -121,25 +122,41 @@ class TaggingWorker:
         self._set_state("paused", "")
 
     def resume(self) -> None:
+        """Go on after a pause or a cancel."""
+        self._held.clear()
         self._running.set()
-        self._set_state("tagging" if self.state == "paused" else self.state, "")
+        self._set_state(
+            "tagging" if self.state == "paused" else ("idle" if self.state == "cancelled" else self.state), ""
+        )
         self.wake()
 
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def held(self) -> bool:
+        """Cancelled by the user: nothing is tagged until ``resume``."""
+        return self._held.is_set()
+
     def cancel(self) -> None:
-        """Stop the current run; what was tagged is kept and the rest stays pending until the next wake."""
+        """Stop the current run and hold: what was tagged is kept, the rest waits until ``resume``.
+
+        Without the hold the next wake (a watcher event, the 5-second poll) would start again.
+        """
+        self._held.set()
         self._cancel.set()
         self._running.set()
+        if self.state not in ("tagging", "loading", "stopped"):
+            self._set_state("cancelled", "")
 
     def reload_model(self, settings: WorkerSettings | None = None) -> None:
         """Use new settings (model folder, device, batch size) from the next run on."""
         if settings is not None:
             self.settings = settings
         self._engine = None
-        self.cancel()
+        self._cancel.set()  # the current run ends; the next one uses the new settings
+        self._running.set()
         self.wake()
 
     # --- the thread --------------------------------------------------------------------------
@@ -202,7 +219,7 @@ class TaggingWorker:
             self._wake.clear()
             if self._stop.is_set():
                 break
-            if not self._running.is_set():
+            if not self._running.is_set() or self._held.is_set():
                 continue
             try:
                 if self.library.count_by_status()["pending"] == 0:
@@ -210,6 +227,8 @@ class TaggingWorker:
                 if self._engine is None:
                     self._engine = self._load_engine()
                 self._cancel.clear()
+                if self._held.is_set():
+                    continue  # cancelled while the model loaded
                 self._set_state("tagging", self.device_name)
                 report = tag_pending(
                     self.library,
@@ -228,8 +247,8 @@ class TaggingWorker:
                 log.exception("tagging worker failed")
                 self._fail(f"tagging failed: {type(exc).__name__}: {exc}")
             finally:
-                if not self._stop.is_set() and self.state == "tagging":
-                    self._set_state("idle", "")
+                if not self._stop.is_set() and self.state in ("tagging", "loading"):
+                    self._set_state("cancelled" if self._held.is_set() else "idle", "")
         self._set_state("stopped", "")
 
     def wait_idle(self, timeout: float = 60.0) -> bool:

@@ -1,0 +1,169 @@
+"""The search bar: the query line with tag completion, the sort order and its direction.
+
+Completion never rewrites what the user typed: suggestions are shown only for the word under
+the cursor as it is now, and Return runs the typed query unless the user moved into the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QCompleter, QHBoxLayout, QLineEdit, QToolButton, QWidget
+
+from joytag_desktop.library.query import quote_tag
+
+SEARCH_DELAY_MS = 400
+NAVIGATION_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+
+
+def word_at_cursor(text: str, cursor: int) -> str:
+    """The tag being typed: the last word before the cursor without a leading - or (."""
+    word = text[:cursor].split(" ")[-1]
+    return word.lstrip("-(")
+
+
+class SearchBar(QWidget):
+    """Emits ``search_requested(explicit)``: explicit for Return, a completion or a sort change;
+    not explicit for the pause after typing (the window keeps its results on a half-typed word)."""
+
+    search_requested = Signal(bool)
+
+    def __init__(self, complete: Callable[[str, Callable[[list[tuple[str, int]]], None]], None], parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self._complete = complete  # (word, callback) -> None; the callback gets (tag, count) rows
+        self.line = QLineEdit()
+        self.line.setPlaceholderText(
+            self.tr(
+                "Search: cat outdoors -indoors, cat | dog, *_hair, cat:>0.8, camera:canon, "
+                "date:2023-01..2023-06, folder:holidays"
+            )
+        )
+        self.line.setClearButtonEnabled(True)
+        self.completions = QStringListModel(self)
+        self.completer = QCompleter(self.completions, self)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.completer.setWidget(self.line)
+        self.completer.activated.connect(self._insert_completion)
+        self.completer.popup().installEventFilter(self)
+        self._navigated = False  # the user moved into the suggestion list since it opened
+        self.line.textEdited.connect(self._edited)
+        self.line.returnPressed.connect(lambda: self.search_requested.emit(True))
+        self.timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self.timer.timeout.connect(lambda: self.search_requested.emit(False))
+
+        self.sort_box = QComboBox()
+        for key, label in self.sort_labels().items():
+            self.sort_box.addItem(label, key)
+        self.sort_box.setToolTip(self.tr("Sort order"))
+        self.sort_box.activated.connect(lambda _: self.search_requested.emit(True))
+        self.direction = QToolButton()
+        self.direction.setCheckable(True)
+        self.direction.toggled.connect(self._direction_toggled)
+        self._direction_toggled(False, emit=False)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.line, 1)
+        layout.addWidget(self.sort_box)
+        layout.addWidget(self.direction)
+
+    def sort_labels(self) -> dict[str, str]:
+        return {
+            "path": self.tr("Folder and file name"),
+            "name": self.tr("File name"),
+            "date": self.tr("Date taken"),
+            "added": self.tr("Date added"),
+            "size": self.tr("File size"),
+            "score": self.tr("Tag score"),
+        }
+
+    # --- state --------------------------------------------------------------------------------
+
+    def query(self) -> str:
+        return self.line.text().strip()
+
+    def set_query(self, text: str) -> None:
+        self.hide_suggestions()
+        self.line.setText(text)
+
+    def sort(self) -> str:
+        """The sort key as the library takes it ("-date" for newest first)."""
+        key = self.sort_box.currentData() or "path"
+        return f"-{key}" if self.direction.isChecked() else key
+
+    def set_sort(self, sort: str) -> None:
+        index = self.sort_box.findData(sort.lstrip("-"))
+        self.sort_box.setCurrentIndex(max(0, index))
+        self.direction.blockSignals(True)
+        self.direction.setChecked(sort.startswith("-"))
+        self.direction.blockSignals(False)
+        self._direction_toggled(sort.startswith("-"), emit=False)
+
+    def _direction_toggled(self, descending: bool, emit: bool = True) -> None:
+        self.direction.setText("↓" if descending else "↑")
+        self.direction.setToolTip(
+            self.tr("Descending (click for ascending)") if descending else self.tr("Ascending (click for descending)")
+        )
+        if emit:
+            self.search_requested.emit(True)
+
+    # --- completion ---------------------------------------------------------------------------
+
+    def hide_suggestions(self) -> None:
+        self.completer.popup().hide()
+        self._navigated = False
+
+    def _edited(self, text: str) -> None:
+        self.timer.start()
+        self.hide_suggestions()  # what is shown belongs to the previous word
+        word = word_at_cursor(text, self.line.cursorPosition())
+        if not word or ":" in word:
+            return
+
+        def show(rows: list[tuple[str, int]]) -> None:
+            if word_at_cursor(self.line.text(), self.line.cursorPosition()) != word or not rows:
+                return  # typed on meanwhile: stale suggestions are never shown
+            if not self.line.hasFocus():
+                return
+            self.completions.setStringList([f"{quote_tag(name)}  ({count:,})" for name, count in rows])
+            self._navigated = False
+            self.completer.complete()
+            self.completer.popup().setCurrentIndex(self.completer.completionModel().index(-1, 0))
+
+        self._complete(word, show)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.completer.popup():
+            if event.type() == QEvent.Type.KeyPress:
+                key = event.key()
+                if key in NAVIGATION_KEYS:
+                    self._navigated = True
+                elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self._navigated:
+                    # Return without choosing a suggestion runs the query as typed.
+                    self.hide_suggestions()
+                    self.line.returnPressed.emit()
+                    return True
+            elif event.type() == QEvent.Type.MouseButtonPress:
+                self._navigated = True
+        return super().eventFilter(watched, event)
+
+    def _insert_completion(self, text: str) -> None:
+        tag = text.rsplit("  (", 1)[0]
+        full = self.line.text()
+        cursor = self.line.cursorPosition()
+        before, after = full[:cursor], full[cursor:]
+        head, _, word = before.rpartition(" ")
+        prefix = word[: len(word) - len(word.lstrip("-("))]
+        new_before = (head + " " if head else "") + prefix + tag + " "
+        self.line.setText(new_before + after.lstrip())
+        self.line.setCursorPosition(len(new_before))
+        self._navigated = False
+        self.timer.stop()
+        self.search_requested.emit(True)
+
+    def word_in_progress(self) -> bool:
+        """The user is in the middle of a word (no space after it yet)."""
+        text = self.line.text()
+        cursor = self.line.cursorPosition()
+        return bool(word_at_cursor(text, cursor)) and (cursor == len(text) or text[cursor] == " ")

@@ -1,0 +1,241 @@
+"""The tags of the selection, editable: one image's tags with confidence bars, or the union of
+several images' tags with how many have each (tri-state: all, some, none), like digiKam and Hydrus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QKeySequence, QPainter, QPen, QShortcut
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
+
+from joytag_desktop.library.library import SelectionTag, TagView
+
+NAME_ROLE = Qt.ItemDataRole.UserRole
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 1
+THRESHOLD_ROLE = Qt.ItemDataRole.UserRole + 2
+ABOVE = QColor(70, 160, 90)
+BELOW = QColor(120, 120, 128)
+REMOVED = QColor(170, 80, 80)
+
+
+def score_text(score: float, threshold: float) -> str:
+    """Two decimals, three where the value sits near the threshold (so 0.399 is not shown as 0.40)."""
+    if score < 0:
+        return "—"
+    return f"{score:.3f}" if abs(score - threshold) < 0.01 else f"{score:.2f}"
+
+
+@dataclass
+class TagRow:
+    """What one line of the editor shows."""
+
+    name: str
+    state: Qt.CheckState
+    score: float  # best effective score (−1: removed by hand)
+    threshold: float
+    info: str
+    manual: bool = False
+    overridden: bool = False
+    ai_score: float | None = None
+
+
+class ConfidenceDelegate(QStyledItemDelegate):
+    """A bar for the score, green above the tag's threshold and grey below, with a mark at the threshold."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        score = index.data(SCORE_ROLE)
+        threshold = index.data(THRESHOLD_ROLE)
+        if score is None or threshold is None:
+            super().paint(painter, option, index)
+            return
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        track = option.rect.adjusted(3, 4, -3, -4)
+        painter.fillRect(track, QColor(128, 128, 128, 50))
+        if score >= 0:
+            fill = QRect(track.x(), track.y(), round(track.width() * min(1.0, score)), track.height())
+            painter.fillRect(fill, ABOVE if score >= threshold else BELOW)
+        else:
+            painter.fillRect(track, QColor(REMOVED.red(), REMOVED.green(), REMOVED.blue(), 90))
+        marker = track.x() + round(track.width() * threshold)
+        painter.setPen(QPen(option.palette.text().color(), 2))
+        painter.drawLine(marker, track.top() - 2, marker, track.bottom() + 2)
+        painter.setPen(option.palette.text().color())
+        painter.drawText(track, Qt.AlignmentFlag.AlignCenter, score_text(score, threshold))
+        painter.restore()
+
+
+class TagEditor(QTreeWidget):
+    """Signals carry tag names; the window turns them into undoable edits on the selection."""
+
+    tag_set = Signal(str, bool)  # add (True) or remove (False) on every selected image
+    tags_removed = Signal(list)
+    reset_requested = Signal(list)  # back to the model's opinion
+    threshold_requested = Signal(str, float)  # ask for a per-tag threshold, starting at this value
+    threshold_cleared = Signal(str)
+    search_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), self.tr("Source")])
+        self.setRootIsDecorated(False)
+        self.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.header().resizeSection(1, 96)
+        self.header().setStretchLastSection(False)
+        self.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.setItemDelegateForColumn(1, ConfidenceDelegate(self))
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.itemChanged.connect(self._item_changed)
+        QShortcut(QKeySequence.StandardKey.Delete, self, activated=self.remove_selected)
+        self._filling = False
+        self.rows: list[TagRow] = []
+
+    # --- content ------------------------------------------------------------------------------
+
+    def rows_for_image(self, views: list[TagView], threshold: float) -> list[TagRow]:
+        rows: list[TagRow] = []
+        for view in views:
+            limit = view.threshold if view.overridden else threshold
+            present = view.score >= limit
+            if view.source == "manual":
+                info = self.tr("removed by hand") if view.score < 0 else self.tr("added by hand")
+            elif view.source == "imported":
+                info = self.tr("from the file's keywords")
+            else:
+                info = self.tr("model")
+            if view.overridden:
+                info += " · " + self.tr("own threshold {value:.2f}").format(value=view.threshold)
+            rows.append(
+                TagRow(
+                    view.name,
+                    Qt.CheckState.Checked if present else Qt.CheckState.Unchecked,
+                    view.score,
+                    limit,
+                    info,
+                    view.source == "manual",
+                    view.overridden,
+                    view.ai_score,
+                )
+            )
+        order = {Qt.CheckState.Checked: 0, Qt.CheckState.Unchecked: 1}
+        rows.sort(key=lambda r: (order[r.state] if r.score >= 0 else 2, -r.score))
+        return rows
+
+    def rows_for_selection(self, tags: list[SelectionTag], selected: int) -> list[TagRow]:
+        return [
+            TagRow(
+                tag.name,
+                Qt.CheckState.Checked if tag.count >= selected else Qt.CheckState.PartiallyChecked,
+                tag.best_score,
+                tag.threshold,
+                self.tr("{count} of {total}").format(count=tag.count, total=selected),
+                tag.manual > 0,
+                tag.overridden,
+            )
+            for tag in tags
+        ]
+
+    def show_rows(self, rows: list[TagRow]) -> None:
+        self._filling = True
+        self.setUpdatesEnabled(False)
+        self.clear()
+        self.rows = rows
+        for row in rows:
+            item = QTreeWidgetItem([row.name, "", row.info])
+            item.setData(0, NAME_ROLE, row.name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, row.state)
+            item.setData(1, SCORE_ROLE, row.score)
+            item.setData(1, THRESHOLD_ROLE, row.threshold)
+            tip = (
+                self.tr("model score {score:.3f}").format(score=row.ai_score)
+                if row.ai_score is not None
+                else self.tr("no model score")
+            )
+            item.setToolTip(0, f"{row.name}: {tip}; " + self.tr("threshold {value:.2f}").format(value=row.threshold))
+            item.setToolTip(
+                1,
+                self.tr("score {score} (threshold {threshold:.2f})").format(
+                    score=score_text(row.score, row.threshold), threshold=row.threshold
+                ),
+            )
+            if row.manual:
+                font = QFont(item.font(0))
+                font.setBold(True)
+                item.setFont(0, font)
+            if row.state == Qt.CheckState.Unchecked:
+                for column in (0, 2):
+                    item.setForeground(column, QColor(130, 130, 130))
+            self.addTopLevelItem(item)
+        self.setUpdatesEnabled(True)
+        self._filling = False
+
+    def present_tags(self) -> list[str]:
+        return [row.name for row in self.rows if row.state == Qt.CheckState.Checked]
+
+    def state_of(self, name: str) -> Qt.CheckState | None:
+        return next((row.state for row in self.rows if row.name == name), None)
+
+    # --- editing ------------------------------------------------------------------------------
+
+    def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if self._filling or column != 0:
+            return
+        name = item.data(0, NAME_ROLE)
+        before = self.state_of(name)
+        after = item.checkState(0)
+        if before == after:
+            return
+        # Checked -> unchecked removes from all; unchecked or "some" -> checked adds to all.
+        self.tag_set.emit(name, after == Qt.CheckState.Checked)
+
+    def selected_names(self) -> list[str]:
+        return [item.data(0, NAME_ROLE) for item in self.selectedItems()]
+
+    def remove_selected(self) -> None:
+        names = self.selected_names()
+        if names:
+            self.tags_removed.emit(names)
+
+    def _menu(self, position: QPoint) -> None:
+        item = self.itemAt(position)
+        if item is None:
+            return
+        name = item.data(0, NAME_ROLE)
+        names = self.selected_names() or [name]
+        row = next(r for r in self.rows if r.name == name)
+        menu = QMenu(self)
+        if row.state != Qt.CheckState.Checked:
+            menu.addAction(self.tr("Add to every selected image"), lambda: self.tag_set.emit(name, True))
+        menu.addAction(self.tr("Remove from the selected images"), lambda: self.tags_removed.emit(names))
+        reset = menu.addAction(self.tr("Reset to the model's opinion"), lambda: self.reset_requested.emit(names))
+        reset.setToolTip(self.tr("Forget the manual edit: the model's score decides again"))
+        menu.addSeparator()
+        menu.addAction(
+            self.tr("Threshold for “{tag}”…").format(tag=name),
+            lambda: self.threshold_requested.emit(name, row.threshold),
+        )
+        if row.overridden:
+            menu.addAction(
+                self.tr("Use the global threshold for “{tag}”").format(tag=name),
+                lambda: self.threshold_cleared.emit(name),
+            )
+        menu.addSeparator()
+        menu.addAction(self.tr("Search for “{tag}”").format(tag=name), lambda: self.search_requested.emit(name))
+        menu.addAction(self.tr("Copy tag"), lambda: QGuiApplication.clipboard().setText(name))
+        menu.exec(self.viewport().mapToGlobal(position))

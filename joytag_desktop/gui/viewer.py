@@ -1,0 +1,258 @@
+"""The full-size viewer: next/previous, fit, 1:1, wheel zoom around the cursor, drag to pan.
+
+Pictures are decoded off the GUI thread (``decode_for_viewer``); the window asks for the one it
+shows and ignores answers for pictures it has moved past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+# Pictures larger than this are shown scaled (a 200-megapixel scan would need 600 MB as RGB).
+VIEWER_MAX_PIXELS = 60_000_000
+MIN_ZOOM, MAX_ZOOM = 0.02, 16.0
+
+
+def decode_for_viewer(path: str) -> tuple[QImage, tuple[int, int]]:
+    """Decode ``path`` upright (EXIF orientation applied); returns the image and its full size.
+
+    Runs in a worker thread: Pillow does the decoding (RAW previews, HEIF, bomb checks).
+    """
+    from PIL import Image
+
+    from joytag_desktop.imaging import open_image
+
+    image = open_image(Path(path))
+    full = image.size
+    if full[0] * full[1] > VIEWER_MAX_PIXELS:
+        scale = (VIEWER_MAX_PIXELS / (full[0] * full[1])) ** 0.5
+        image = image.resize((max(1, int(full[0] * scale)), max(1, int(full[1] * scale))), Image.Resampling.LANCZOS)
+    data = image.tobytes("raw", "RGB")
+    qimage = QImage(data, image.width, image.height, image.width * 3, QImage.Format.Format_RGB888).copy()
+    return qimage, full
+
+
+class ImageCanvas(QWidget):
+    """Paints one picture at a zoom factor with an offset; fit mode follows the window size."""
+
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(200, 150)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.pixmap = QPixmap()
+        self.full_size = (0, 0)
+        self.zoom = 1.0  # screen pixels per pixel of the full-size picture
+        self.fit = True
+        self.offset = QPointF(0, 0)  # top-left of the picture in widget coordinates
+        self._drag_from: QPointF | None = None
+        self.message = ""
+
+    def set_image(self, image: QImage | None, full_size: tuple[int, int] = (0, 0), message: str = "") -> None:
+        self.pixmap = QPixmap.fromImage(image) if image is not None else QPixmap()
+        self.full_size = full_size if image is not None else (0, 0)
+        self.message = message
+        self.fit_to_window()
+
+    def fit_zoom(self) -> float:
+        width, height = self.full_size
+        if not width or not height:
+            return 1.0
+        return min(self.width() / width, self.height() / height, 1.0)
+
+    def fit_to_window(self) -> None:
+        self.fit = True
+        self._set_zoom(self.fit_zoom(), QPointF(self.width() / 2, self.height() / 2), centre=True)
+
+    def actual_size(self) -> None:
+        self.fit = False
+        self._set_zoom(1.0, QPointF(self.width() / 2, self.height() / 2))
+
+    def zoom_by(self, factor: float, around: QPointF | None = None) -> None:
+        self.fit = False
+        self._set_zoom(self.zoom * factor, around or QPointF(self.width() / 2, self.height() / 2))
+
+    def _set_zoom(self, zoom: float, around: QPointF, centre: bool = False) -> None:
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        if centre or self.pixmap.isNull():
+            width, height = self.full_size
+            self.offset = QPointF((self.width() - width * zoom) / 2, (self.height() - height * zoom) / 2)
+        else:  # keep the picture point under ``around`` where it is
+            point = (around - self.offset) / self.zoom
+            self.offset = around - point * zoom
+        self.zoom = zoom
+        self._clamp()
+        self.update()
+        self.zoom_changed.emit(zoom)
+
+    def _clamp(self) -> None:
+        """A picture smaller than the window stays centred; a larger one cannot be dragged away."""
+        width, height = self.full_size[0] * self.zoom, self.full_size[1] * self.zoom
+        x, y = self.offset.x(), self.offset.y()
+        x = (self.width() - width) / 2 if width <= self.width() else min(0.0, max(self.width() - width, x))
+        y = (self.height() - height) / 2 if height <= self.height() else min(0.0, max(self.height() - height, y))
+        self.offset = QPointF(x, y)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(24, 24, 26))
+        if self.pixmap.isNull():
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
+        target = QRectF(self.offset.x(), self.offset.y(), self.full_size[0] * self.zoom, self.full_size[1] * self.zoom)
+        painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+        if self.fit:
+            self.fit_to_window()
+        else:
+            self._clamp()
+        super().resizeEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(1.25**steps, event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._drag_from = event.position()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._drag_from is not None:
+            self.offset += event.position() - self._drag_from
+            self._drag_from = event.position()
+            self._clamp()
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._drag_from = None
+        self.unsetCursor()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.fit:
+            self.fit = False
+            self._set_zoom(1.0, event.position())
+        else:
+            self.fit_to_window()
+
+
+class Viewer(QDialog):
+    """Shows the grid's images one at a time; ``row_changed`` lets the grid follow."""
+
+    row_changed = Signal(int)
+
+    def __init__(
+        self,
+        count: Callable[[], int],
+        row_info: Callable[[int], tuple[int, str]],
+        load: Callable[[int, str], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._count, self._row_info, self._load = count, row_info, load
+        self.setWindowTitle(self.tr("Viewer"))
+        self.resize(1100, 800)
+        self.canvas = ImageCanvas()
+        self.canvas.zoom_changed.connect(self._zoom_shown)
+        self.name = QLabel()
+        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tags = QLabel(wordWrap=True)
+        self.tags.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.zoom_label = QLabel()
+        buttons = {
+            "previous": QPushButton(self.tr("◀ Previous")),
+            "next": QPushButton(self.tr("Next ▶")),
+            "fit": QPushButton(self.tr("Fit")),
+            "actual": QPushButton(self.tr("1:1")),
+        }
+        buttons["previous"].clicked.connect(lambda: self.step(-1))
+        buttons["next"].clicked.connect(lambda: self.step(1))
+        buttons["fit"].clicked.connect(self.canvas.fit_to_window)
+        buttons["actual"].clicked.connect(self.canvas.actual_size)
+        buttons["previous"].setToolTip(self.tr("Previous image (Left, Page Up)"))
+        buttons["next"].setToolTip(self.tr("Next image (Right, Page Down, Space)"))
+        buttons["fit"].setToolTip(self.tr("Fit to the window (F, double-click)"))
+        buttons["actual"].setToolTip(self.tr("Actual size (1); zoom with the wheel or + and -"))
+        for button in buttons.values():
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.buttons = buttons
+        bar = QHBoxLayout()
+        bar.addWidget(buttons["previous"])
+        bar.addWidget(buttons["next"])
+        bar.addWidget(self.name, 1)
+        bar.addWidget(self.zoom_label)
+        bar.addWidget(buttons["fit"])
+        bar.addWidget(buttons["actual"])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(bar)
+        layout.addWidget(self.tags)
+        self.row = -1
+        self.image_id: int | None = None
+
+    def show_row(self, row: int) -> None:
+        total = self._count()
+        if not total:
+            return
+        row = max(0, min(total - 1, row))
+        self.row = row
+        self.image_id, path = self._row_info(row)
+        self.name.setText(f"{Path(path).name}  ({row + 1:,} / {total:,})")
+        self.name.setToolTip(path)
+        self.setWindowTitle(Path(path).name)
+        self.tags.setText("")
+        self.canvas.set_image(None, message=self.tr("Loading…"))
+        self._load(self.image_id, path)
+        self.row_changed.emit(row)
+
+    def step(self, delta: int) -> None:
+        if self.row + delta < 0 or self.row + delta >= self._count():
+            return
+        self.show_row(self.row + delta)
+
+    def picture_loaded(self, image_id: int, image: QImage, full_size: tuple[int, int]) -> None:
+        if image_id == self.image_id:
+            self.canvas.set_image(image, full_size)
+
+    def picture_failed(self, image_id: int, message: str) -> None:
+        if image_id == self.image_id:
+            self.canvas.set_image(None, message=message)
+
+    def tags_loaded(self, image_id: int, names: list[str]) -> None:
+        if image_id == self.image_id:
+            self.tags.setText(", ".join(names) if names else self.tr("No tags"))
+
+    def _zoom_shown(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f}%")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
+            self.step(1)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_PageUp, Qt.Key.Key_Backspace):
+            self.step(-1)
+        elif key == Qt.Key.Key_Home:
+            self.show_row(0)
+        elif key == Qt.Key.Key_End:
+            self.show_row(self._count() - 1)
+        elif key == Qt.Key.Key_F:
+            self.canvas.fit_to_window()
+        elif key == Qt.Key.Key_1:
+            self.canvas.actual_size()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.canvas.zoom_by(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.canvas.zoom_by(0.8)
+        else:
+            super().keyPressEvent(event)  # Escape closes
