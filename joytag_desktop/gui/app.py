@@ -54,7 +54,7 @@ def run_gui(database: str | None = None) -> int:
         QMessageBox.critical(
             None,
             "JoyTag Desktop",
-            app.translate("app", "The library database cannot be opened:\n\n{error}").format(error=exc),
+            QApplication.translate("app", "The library database cannot be opened:\n\n{error}").format(error=exc),
         )
         return 2
     window = MainWindow(library, settings)

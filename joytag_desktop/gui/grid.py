@@ -46,12 +46,11 @@ STATUS_COLOURS = {"pending": QColor(230, 170, 40), "error": QColor(220, 60, 60),
 
 def status_text(status: str) -> str:
     """What a grid mark means, for tooltips and the legend."""
-    tr = QCoreApplication.translate
     texts = {
-        "pending": tr("grid", "waiting to be tagged (orange mark)"),
-        "error": tr("grid", "could not be read or tagged (red mark)"),
-        "missing": tr("grid", "file missing or folder offline (grey mark)"),
-        "tagged": tr("grid", "tagged"),
+        "pending": QCoreApplication.translate("grid", "waiting to be tagged (orange mark)"),
+        "error": QCoreApplication.translate("grid", "could not be read or tagged (red mark)"),
+        "missing": QCoreApplication.translate("grid", "file missing or folder offline (grey mark)"),
+        "tagged": QCoreApplication.translate("grid", "tagged"),
     }
     return texts.get(status, status)
 

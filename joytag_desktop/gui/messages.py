@@ -12,23 +12,26 @@ from PySide6.QtCore import QCoreApplication
 
 
 def _rules() -> list[tuple[re.Pattern[str], str]]:
-    tr = QCoreApplication.translate
     return [
         (
             re.compile(
                 r"Download JoyTag with `joytag-desktop models download`[^,]*, or pass --model DIR \(or set [A-Z_]+\)"
             ),
-            tr("messages", "Press “Download JoyTag”, or press “Choose model folder…” and pick"),
+            QCoreApplication.translate("messages", "Press “Download JoyTag”, or press “Choose model folder…” and pick"),
         ),
         (
             re.compile(r"pass their folder with --model DIR\.?"),
-            tr("messages", "choose their folder with “Choose model folder…” (or File ▸ Settings… ▸ Model folder)."),
+            QCoreApplication.translate(
+                "messages", "choose their folder with “Choose model folder…” (or File ▸ Settings… ▸ Model folder)."
+            ),
         ),
         (
             re.compile(r"--device cuda was asked for, but (.*?) \(use --device cpu\)"),
-            tr("messages", "File ▸ Settings… ▸ Device is “cuda”, but \\1 (choose “auto” or “cpu” there)"),
+            QCoreApplication.translate(
+                "messages", "File ▸ Settings… ▸ Device is “cuda”, but \\1 (choose “auto” or “cpu” there)"
+            ),
         ),
-        (re.compile(r" \(use --overwrite\)"), tr("messages", " (left as it is)")),
+        (re.compile(r" \(use --overwrite\)"), QCoreApplication.translate("messages", " (left as it is)")),
     ]
 
 

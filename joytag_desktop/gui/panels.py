@@ -8,7 +8,7 @@ import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -82,14 +82,16 @@ class ModelDownload(QObject):
         try:
             folder = download_model(tqdm_class=ProgressTqdm)
         except DownloadCancelled:
-            self.failed.emit(self.tr("Download cancelled."))
+            self.failed.emit(QCoreApplication.translate("ModelDownload", "Download cancelled."))
         except JoyTagError as exc:
             self.failed.emit(for_window(str(exc)))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
             if owner._cancel.is_set():
-                self.failed.emit(self.tr("Download cancelled."))
+                self.failed.emit(QCoreApplication.translate("ModelDownload", "Download cancelled."))
             else:
-                self.failed.emit(self.tr("Download failed: {error}").format(error=exc))
+                self.failed.emit(
+                    QCoreApplication.translate("ModelDownload", "Download failed: {error}").format(error=exc)
+                )
         else:
             self.finished.emit(str(folder))
 

@@ -680,7 +680,7 @@ class Library:
                 score_ids += resolver.lookup(term.name, term.exact)
         statement = build_select(node, resolver, sort, score_ids, columns=columns)
         if folder:
-            statement = statement.where(in_folder(folder))
+            statement = statement.where(self._folder_condition(folder))
         if limit is not None:
             statement = statement.limit(limit)
         if offset:
@@ -813,16 +813,26 @@ class Library:
         with self.engine.connect() as connection:
             return [(row.name, int(row.n)) for row in connection.execute(counted)]
 
+    def _folder_condition(self, folder: str):  # noqa: ANN202 - a SQL condition
+        """Images in the absolute ``folder`` or below it (nothing when no root holds it)."""
+        folder = os.path.normpath(folder)
+        for root in sorted(self.roots(), key=lambda r: len(r.path), reverse=True):
+            if folder == root.path or folder.startswith(root.path.rstrip(os.sep) + os.sep):
+                return in_folder(root.id, os.path.relpath(folder, os.path.dirname(root.path)))
+        return Image.id < 0
+
     def folder_counts(self) -> list[tuple[str, int]]:
-        """Every folder holding images (missing ones left out) and how many images it holds directly."""
+        """Every folder holding images (missing ones left out), as an absolute path, and how many
+        images it holds directly."""
         statement = (
-            select(Image.folder, func.count())
+            select(Root.path, Image.folder, func.count())
+            .join(Root, Root.id == Image.root_id)
             .where(Image.status != Status.MISSING)
-            .group_by(Image.folder)
-            .order_by(Image.folder)
+            .group_by(Image.root_id, Image.folder)
         )
         with self.engine.connect() as connection:
-            return [(row[0], int(row[1])) for row in connection.execute(statement)]
+            rows = connection.execute(statement).all()
+        return sorted((os.path.join(os.path.dirname(root), folder), int(count)) for root, folder, count in rows)
 
     def selection_tags(self, image_ids: Sequence[int], threshold: float | None = None) -> list[SelectionTag]:
         """The union of the tags of ``image_ids``, with how many of them have each, most shared first."""

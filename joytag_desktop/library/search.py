@@ -154,11 +154,16 @@ def displayed_height() -> ColumnElement:
     return case((Image.orientation.in_(_QUARTER_TURNS), Image.width), else_=Image.height)
 
 
-def in_folder(folder: str) -> ColumnElement[bool]:
-    """Images in ``folder`` or below it (a range on the folder column, so no LIKE escaping)."""
-    folder = folder.rstrip("/") or "/"
-    below = folder if folder.endswith("/") else folder + "/"
-    return or_(Image.folder == folder, and_(Image.folder >= below, Image.folder < below + "\U0010ffff"))
+def in_folder(root_id: int, relative: str) -> ColumnElement[bool]:
+    """Images of a root in the folder ``relative`` (as stored: from the root's parent) or below it.
+
+    A range on the (root, folder) index, so no LIKE escaping and no full scan.
+    """
+    below = relative.rstrip("/") + "/"
+    return and_(
+        Image.root_id == root_id,
+        or_(Image.folder == relative, and_(Image.folder >= below, Image.folder < below + "\U0010ffff")),
+    )
 
 
 def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:

@@ -1,0 +1,920 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>DetailsPanel</name>
+    <message>
+        <source>Lowest score that counts as a tag (tags with their own threshold keep it)</source>
+        <translation>计为标签的最低分数（设有单独阈值的标签保持其阈值）</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <source>High precision</source>
+        <translation>高精确率</translation>
+    </message>
+    <message>
+        <source>Balanced</source>
+        <translation>均衡</translation>
+    </message>
+    <message>
+        <source>High recall</source>
+        <translation>高召回率</translation>
+    </message>
+    <message>
+        <source>Add a tag to the selection…</source>
+        <translation>为所选图片添加标签…</translation>
+    </message>
+    <message>
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <source>Remove selected tags</source>
+        <translation>移除所选标签</translation>
+    </message>
+    <message>
+        <source>Threshold</source>
+        <translation>阈值</translation>
+    </message>
+    <message>
+        <source>No image selected</source>
+        <translation>未选择图片</translation>
+    </message>
+    <message>
+        <source>Select an image to see its tags.</source>
+        <translation>选择一张图片以查看其标签。</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Folder</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>尺寸</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>拍摄时间</translation>
+    </message>
+    <message>
+        <source>Camera</source>
+        <translation>相机</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Tagged</source>
+        <translation>已标注</translation>
+    </message>
+    <message>
+        <source>{when} by {model}</source>
+        <translation>{when}，模型 {model}</translation>
+    </message>
+    <message>
+        <source>Selection</source>
+        <translation>选择</translation>
+    </message>
+    <message>
+        <source>{count:,} images (tag edits apply to all)</source>
+        <translation>{count:,} 张图片（标签编辑作用于全部）</translation>
+    </message>
+    <message>
+        <source>No preview</source>
+        <translation>无预览</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRunPanel</name>
+    <message>
+        <source>&lt;b&gt;JoyTag needs its model to tag images&lt;/b&gt;</source>
+        <translation>&lt;b&gt;JoyTag 需要模型才能标注图片&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>The JoyTag model (about 366 MB) is downloaded once from the Hugging Face Hub. If you already have it, choose its folder (config.json, model.safetensors, top_tags.txt). You can browse and search your library meanwhile.</source>
+        <translation>JoyTag 模型（约 366 MB）只需从 Hugging Face Hub 下载一次。如果您已有该模型，请选择其文件夹（config.json、model.safetensors、top_tags.txt）。在此期间您可以浏览和搜索图库。</translation>
+    </message>
+    <message>
+        <source>Download JoyTag</source>
+        <translation>下载 JoyTag</translation>
+    </message>
+    <message>
+        <source>Choose model folder…</source>
+        <translation>选择模型文件夹…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Downloading JoyTag…</source>
+        <translation>正在下载 JoyTag…</translation>
+    </message>
+    <message>
+        <source>{done:.0f} of {total:.0f} MB</source>
+        <translation>{done:.0f} / {total:.0f} MB</translation>
+    </message>
+    <message>
+        <source>JoyTag is installed in {folder}.</source>
+        <translation>JoyTag 已安装在 {folder}。</translation>
+    </message>
+    <message>
+        <source>Choose the JoyTag model folder</source>
+        <translation>选择 JoyTag 模型文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>FolderPanel</name>
+    <message>
+        <source>Click a folder to show its images; tick a library folder to watch it for changes</source>
+        <translation>点击文件夹以显示其中的图片；勾选图库文件夹以监视其变化</translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <source>Add a folder to the library (or drop one on the window)</source>
+        <translation>向图库添加文件夹（或将文件夹拖放到窗口上）</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Remove the selected library folder (the files are not touched)</source>
+        <translation>移除所选图库文件夹（不会改动文件）</translation>
+    </message>
+    <message>
+        <source>Rescan</source>
+        <translation>重新扫描</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Folders&lt;/b&gt;</source>
+        <translation>&lt;b&gt;文件夹&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>All folders ({count})</source>
+        <translation>所有文件夹（{count}）</translation>
+    </message>
+    <message>
+        <source>(offline)</source>
+        <translation>（离线）</translation>
+    </message>
+    <message>
+        <source>watched for changes</source>
+        <translation>正在监视变化</translation>
+    </message>
+    <message>
+        <source>not watched</source>
+        <translation>未监视</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>JoyTag Desktop</source>
+        <translation>JoyTag Desktop</translation>
+    </message>
+    <message>
+        <source>Log</source>
+        <translation>日志</translation>
+    </message>
+    <message>
+        <source>Thumbnail size (Ctrl+wheel over the grid)</source>
+        <translation>缩略图大小（在网格上按住 Ctrl 滚动滚轮）</translation>
+    </message>
+    <message>
+        <source>&lt;span style=&apos;color:#e6aa28&apos;&gt;●&lt;/span&gt; waiting &amp;nbsp; &lt;span style=&apos;color:#dc3c3c&apos;&gt;●&lt;/span&gt; failed &amp;nbsp; &lt;span style=&apos;color:#8c8c8c&apos;&gt;●&lt;/span&gt; missing</source>
+        <translation>&lt;span style=&apos;color:#e6aa28&apos;&gt;●&lt;/span&gt; 等待中 &amp;nbsp; &lt;span style=&apos;color:#dc3c3c&apos;&gt;●&lt;/span&gt; 失败 &amp;nbsp; &lt;span style=&apos;color:#8c8c8c&apos;&gt;●&lt;/span&gt; 缺失</translation>
+    </message>
+    <message>
+        <source>Marks on thumbnails: orange, waiting to be tagged; red, could not be read or tagged (search status:error); grey, the file is missing or its folder offline</source>
+        <translation>缩略图上的标记：橙色，等待标注；红色，无法读取或标注（搜索 status:error）；灰色，文件缺失或其文件夹离线</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;Your library is empty&lt;/h3&gt;&lt;p&gt;Press &lt;b&gt;Add…&lt;/b&gt; under Folders (or File ▸ Add folder…), or drop a folder onto this window. JoyTag Desktop indexes it, tags the images in the background and keeps watching it for changes. Your files are never moved.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;您的图库是空的&lt;/h3&gt;&lt;p&gt;点击“文件夹”下的&lt;b&gt;添加…&lt;/b&gt;（或 文件 ▸ 添加文件夹…），或将文件夹拖放到此窗口。JoyTag Desktop 会为其建立索引，在后台标注图片，并持续监视其变化。您的文件永远不会被移动。&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>Rescan folders</source>
+        <translation>重新扫描文件夹</translation>
+    </message>
+    <message>
+        <source>Export current results</source>
+        <translation>导出当前结果</translation>
+    </message>
+    <message>
+        <source>XMP sidecars</source>
+        <translation>XMP 附属文件</translation>
+    </message>
+    <message>
+        <source>Caption files</source>
+        <translation>描述文本文件</translation>
+    </message>
+    <message>
+        <source>Keywords into the files…</source>
+        <translation>将关键词写入文件…</translation>
+    </message>
+    <message>
+        <source>Tags as CSV…</source>
+        <translation>标签导出为 CSV…</translation>
+    </message>
+    <message>
+        <source>Tags as JSON…</source>
+        <translation>标签导出为 JSON…</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <source>Redo</source>
+        <translation>重做</translation>
+    </message>
+    <message>
+        <source>Find</source>
+        <translation>查找</translation>
+    </message>
+    <message>
+        <source>Add tag to selection</source>
+        <translation>为所选图片添加标签</translation>
+    </message>
+    <message>
+        <source>Select all</source>
+        <translation>全选</translation>
+    </message>
+    <message>
+        <source>Retag selection</source>
+        <translation>重新标注所选图片</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>Open viewer</source>
+        <translation>打开查看器</translation>
+    </message>
+    <message>
+        <source>Larger thumbnails</source>
+        <translation>放大缩略图</translation>
+    </message>
+    <message>
+        <source>Smaller thumbnails</source>
+        <translation>缩小缩略图</translation>
+    </message>
+    <message>
+        <source>Show folders and tags</source>
+        <translation>显示文件夹和标签</translation>
+    </message>
+    <message>
+        <source>Show details</source>
+        <translation>显示详细信息</translation>
+    </message>
+    <message>
+        <source>&amp;Tagging</source>
+        <translation>标注(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Pause / resume</source>
+        <translation>暂停 / 继续</translation>
+    </message>
+    <message>
+        <source>Cancel tagging run and scans</source>
+        <translation>取消本次标注和扫描</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>About JoyTag Desktop</source>
+        <translation>关于 JoyTag Desktop</translation>
+    </message>
+    <message>
+        <source>Scanning folders…</source>
+        <translation>正在扫描文件夹…</translation>
+    </message>
+    <message>
+        <source>Scan: {summary}</source>
+        <translation>扫描：{summary}</translation>
+    </message>
+    <message>
+        <source>Model: {name}</source>
+        <translation>模型：{name}</translation>
+    </message>
+    <message>
+        <source>Add a folder to the library</source>
+        <translation>向图库添加文件夹</translation>
+    </message>
+    <message>
+        <source>Scanning {folder}…</source>
+        <translation>正在扫描 {folder}…</translation>
+    </message>
+    <message>
+        <source>Remove folder</source>
+        <translation>移除文件夹</translation>
+    </message>
+    <message>
+        <source>Remove {path} from the library?
+The files are not touched; their tags and manual edits in the library are forgotten.</source>
+        <translation>从图库中移除 {path}？
+不会改动文件；图库中它们的标签和手动编辑将被遗忘。</translation>
+    </message>
+    <message>
+        <source>Nothing matches “{word}” yet: keep typing or press Enter</source>
+        <translation>暂无与“{word}”匹配的结果：继续输入或按回车键</translation>
+    </message>
+    <message>
+        <source>{count:,} images</source>
+        <translation>{count:,} 张图片</translation>
+    </message>
+    <message>
+        <source>{message} — at position {position}: …{context}…</source>
+        <translation>{message} — 位置 {position}：…{context}…</translation>
+    </message>
+    <message>
+        <source>Still showing the previous results ({count:,} images)</source>
+        <translation>仍显示上一次的结果（{count:,} 张图片）</translation>
+    </message>
+    <message>
+        <source>threshold {old:.2f} → {new:.2f}</source>
+        <translation>阈值 {old:.2f} → {new:.2f}</translation>
+    </message>
+    <message>
+        <source>Threshold for one tag</source>
+        <translation>单个标签的阈值</translation>
+    </message>
+    <message>
+        <source>Lowest score that counts as “{tag}” (the global threshold is {value:.2f}):</source>
+        <translation>计为“{tag}”的最低分数（全局阈值为 {value:.2f}）：</translation>
+    </message>
+    <message>
+        <source>threshold of {tag} → {value:.2f}</source>
+        <translation>{tag} 的阈值 → {value:.2f}</translation>
+    </message>
+    <message>
+        <source>threshold of {tag} → global</source>
+        <translation>{tag} 的阈值 → 全局</translation>
+    </message>
+    <message>
+        <source>cannot read the preview</source>
+        <translation>无法读取预览</translation>
+    </message>
+    <message>
+        <source>Select images in the grid first</source>
+        <translation>请先在网格中选择图片</translation>
+    </message>
+    <message>
+        <source>reset {tags} to the model on {count:,} images</source>
+        <translation>在 {count:,} 张图片上将 {tags} 恢复为模型判断</translation>
+    </message>
+    <message>
+        <source>add {tags} to {count:,} images</source>
+        <translation>为 {count:,} 张图片添加 {tags}</translation>
+    </message>
+    <message>
+        <source>remove {tags} from {count:,} images</source>
+        <translation>从 {count:,} 张图片移除 {tags}</translation>
+    </message>
+    <message>
+        <source>View</source>
+        <translation>查看</translation>
+    </message>
+    <message>
+        <source>Open in system viewer</source>
+        <translation>用系统查看器打开</translation>
+    </message>
+    <message>
+        <source>Show in folder</source>
+        <translation>在文件夹中显示</translation>
+    </message>
+    <message>
+        <source>Retag</source>
+        <translation>重新标注</translation>
+    </message>
+    <message>
+        <source>Write XMP sidecars</source>
+        <translation>写入 XMP 附属文件</translation>
+    </message>
+    <message>
+        <source>Write caption files</source>
+        <translation>写入描述文本文件</translation>
+    </message>
+    <message>
+        <source>Write keywords into the files…</source>
+        <translation>将关键词写入文件…</translation>
+    </message>
+    <message>
+        <source>Write keywords into the files</source>
+        <translation>将关键词写入文件</translation>
+    </message>
+    <message>
+        <source>Write keywords into {count:,} image files? Only the metadata changes, never the pixels.</source>
+        <translation>将关键词写入 {count:,} 个图片文件？只更改元数据，绝不改动像素。</translation>
+    </message>
+    <message>
+        <source>A backup copy (…_original) is kept.</source>
+        <translation>会保留一份备份（…_original）。</translation>
+    </message>
+    <message>
+        <source>Writing {target} for {count:,} images…</source>
+        <translation>正在为 {count:,} 张图片写入 {target}…</translation>
+    </message>
+    <message>
+        <source>Export tags as {format}</source>
+        <translation>将标签导出为 {format}</translation>
+    </message>
+    <message>
+        <source>Exported {count:,} images to {name}</source>
+        <translation>已将 {count:,} 张图片导出到 {name}</translation>
+    </message>
+    <message>
+        <source>Loading the model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>Tagging stopped: see the log (View ▸ Log)</source>
+        <translation>标注已停止：请查看日志（视图 ▸ 日志）</translation>
+    </message>
+    <message>
+        <source>Scanning {folder}: {count:,} files…</source>
+        <translation>正在扫描 {folder}：{count:,} 个文件…</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>The new language is used from the next start of JoyTag Desktop.</source>
+        <translation>新语言将在 JoyTag Desktop 下次启动时生效。</translation>
+    </message>
+    <message>
+        <source>not loaded</source>
+        <translation>未加载</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Auto-tags your image library with the JoyTag model and makes it searchable.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;使用 JoyTag 模型自动标注您的图库，并使其可按标签搜索。&lt;/p&gt;</translation>
+    </message>
+</context>
+<context>
+    <name>ModelDownload</name>
+    <message>
+        <source>Download cancelled.</source>
+        <translation>下载已取消。</translation>
+    </message>
+    <message>
+        <source>Download failed: {error}</source>
+        <translation>下载失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>SearchBar</name>
+    <message>
+        <source>Search: cat outdoors -indoors, cat | dog, *_hair, cat:&gt;0.8, camera:canon, date:2023-01..2023-06, folder:holidays</source>
+        <translation>搜索：cat outdoors -indoors、cat | dog、*_hair、cat:&gt;0.8、camera:canon、date:2023-01..2023-06、folder:holidays</translation>
+    </message>
+    <message>
+        <source>Sort order</source>
+        <translation>排序方式</translation>
+    </message>
+    <message>
+        <source>Folder and file name</source>
+        <translation>文件夹和文件名</translation>
+    </message>
+    <message>
+        <source>File name</source>
+        <translation>文件名</translation>
+    </message>
+    <message>
+        <source>Date taken</source>
+        <translation>拍摄日期</translation>
+    </message>
+    <message>
+        <source>Date added</source>
+        <translation>添加日期</translation>
+    </message>
+    <message>
+        <source>File size</source>
+        <translation>文件大小</translation>
+    </message>
+    <message>
+        <source>Tag score</source>
+        <translation>标签分数</translation>
+    </message>
+    <message>
+        <source>Descending (click for ascending)</source>
+        <translation>降序（点击改为升序）</translation>
+    </message>
+    <message>
+        <source>Ascending (click for descending)</source>
+        <translation>升序（点击改为降序）</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>the downloaded JoyTag</source>
+        <translation>已下载的 JoyTag</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <source>AI scores below this are not stored (applies to images tagged from now on)</source>
+        <translation>低于此值的 AI 分数不会保存（对今后标注的图片生效）</translation>
+    </message>
+    <message>
+        <source>photo.jpg.xmp (digiKam, darktable)</source>
+        <translation>photo.jpg.xmp（digiKam、darktable）</translation>
+    </message>
+    <message>
+        <source>photo.xmp (Lightroom, Capture One)</source>
+        <translation>photo.xmp（Lightroom、Capture One）</translation>
+    </message>
+    <message>
+        <source>Write XMP sidecars automatically after tagging</source>
+        <translation>标注后自动写入 XMP 附属文件</translation>
+    </message>
+    <message>
+        <source>Keep a backup when writing keywords into image files</source>
+        <translation>将关键词写入图片文件时保留备份</translation>
+    </message>
+    <message>
+        <source>System default</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>The language of the window (used from the next start); tags stay as the model names them</source>
+        <translation>窗口的语言（下次启动时生效）；标签保持模型中的名称</translation>
+    </message>
+    <message>
+        <source>library.sqlite3 in the data folder (takes effect on restart)</source>
+        <translation>数据文件夹中的 library.sqlite3（重启后生效）</translation>
+    </message>
+    <message>
+        <source>Model folder</source>
+        <translation>模型文件夹</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Batch size</source>
+        <translation>批大小</translation>
+    </message>
+    <message>
+        <source>Threshold preset</source>
+        <translation>阈值预设</translation>
+    </message>
+    <message>
+        <source>Threshold</source>
+        <translation>阈值</translation>
+    </message>
+    <message>
+        <source>Storage floor</source>
+        <translation>存储下限</translation>
+    </message>
+    <message>
+        <source>Sidecar naming</source>
+        <translation>附属文件命名</translation>
+    </message>
+    <message>
+        <source>Keyword parent</source>
+        <translation>关键词父级</translation>
+    </message>
+    <message>
+        <source>Database</source>
+        <translation>数据库</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Choose the JoyTag model folder</source>
+        <translation>选择 JoyTag 模型文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>TagEditor</name>
+    <message>
+        <source>Tag</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Confidence</source>
+        <translation>置信度</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>removed by hand</source>
+        <translation>手动移除</translation>
+    </message>
+    <message>
+        <source>added by hand</source>
+        <translation>手动添加</translation>
+    </message>
+    <message>
+        <source>from the file&apos;s keywords</source>
+        <translation>来自文件的关键词</translation>
+    </message>
+    <message>
+        <source>model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>own threshold {value:.2f}</source>
+        <translation>单独阈值 {value:.2f}</translation>
+    </message>
+    <message>
+        <source>{count} of {total}</source>
+        <translation>{count} / {total}</translation>
+    </message>
+    <message>
+        <source>model score {score:.3f}</source>
+        <translation>模型分数 {score:.3f}</translation>
+    </message>
+    <message>
+        <source>no model score</source>
+        <translation>无模型分数</translation>
+    </message>
+    <message>
+        <source>threshold {value:.2f}</source>
+        <translation>阈值 {value:.2f}</translation>
+    </message>
+    <message>
+        <source>score {score} (threshold {threshold:.2f})</source>
+        <translation>分数 {score}（阈值 {threshold:.2f}）</translation>
+    </message>
+    <message>
+        <source>Add to every selected image</source>
+        <translation>添加到每张所选图片</translation>
+    </message>
+    <message>
+        <source>Remove from the selected images</source>
+        <translation>从所选图片中移除</translation>
+    </message>
+    <message>
+        <source>Reset to the model&apos;s opinion</source>
+        <translation>恢复为模型判断</translation>
+    </message>
+    <message>
+        <source>Forget the manual edit: the model&apos;s score decides again</source>
+        <translation>放弃手动编辑：重新由模型分数决定</translation>
+    </message>
+    <message>
+        <source>Threshold for “{tag}”…</source>
+        <translation>“{tag}”的阈值…</translation>
+    </message>
+    <message>
+        <source>Use the global threshold for “{tag}”</source>
+        <translation>“{tag}”使用全局阈值</translation>
+    </message>
+    <message>
+        <source>Search for “{tag}”</source>
+        <translation>搜索“{tag}”</translation>
+    </message>
+    <message>
+        <source>Copy tag</source>
+        <translation>复制标签</translation>
+    </message>
+</context>
+<context>
+    <name>TagListPanel</name>
+    <message>
+        <source>&lt;b&gt;Tags in the results&lt;/b&gt;</source>
+        <translation>&lt;b&gt;结果中的标签&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Filter tags…</source>
+        <translation>筛选标签…</translation>
+    </message>
+    <message>
+        <source>Double-click (or Enter) to add the tag to the search; right-click for more</source>
+        <translation>双击（或回车）将标签加入搜索；右键查看更多操作</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Tags in the results&lt;/b&gt; ({count:,} images)</source>
+        <translation>&lt;b&gt;结果中的标签&lt;/b&gt;（{count:,} 张图片）</translation>
+    </message>
+    <message>
+        <source>Search for “{tag}”</source>
+        <translation>搜索“{tag}”</translation>
+    </message>
+    <message>
+        <source>Add to the search</source>
+        <translation>加入搜索</translation>
+    </message>
+    <message>
+        <source>Exclude from the search</source>
+        <translation>从搜索中排除</translation>
+    </message>
+    <message>
+        <source>Copy tag</source>
+        <translation>复制标签</translation>
+    </message>
+</context>
+<context>
+    <name>Viewer</name>
+    <message>
+        <source>Viewer</source>
+        <translation>查看器</translation>
+    </message>
+    <message>
+        <source>◀ Previous</source>
+        <translation>◀ 上一张</translation>
+    </message>
+    <message>
+        <source>Next ▶</source>
+        <translation>下一张 ▶</translation>
+    </message>
+    <message>
+        <source>Fit</source>
+        <translation>适应窗口</translation>
+    </message>
+    <message>
+        <source>1:1</source>
+        <translation>1:1</translation>
+    </message>
+    <message>
+        <source>Previous image (Left, Page Up)</source>
+        <translation>上一张图片（左方向键、Page Up）</translation>
+    </message>
+    <message>
+        <source>Next image (Right, Page Down, Space)</source>
+        <translation>下一张图片（右方向键、Page Down、空格）</translation>
+    </message>
+    <message>
+        <source>Fit to the window (F, double-click)</source>
+        <translation>适应窗口（F、双击）</translation>
+    </message>
+    <message>
+        <source>Actual size (1); zoom with the wheel or + and -</source>
+        <translation>实际大小（1）；用滚轮或 + 和 - 缩放</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>No tags</source>
+        <translation>无标签</translation>
+    </message>
+</context>
+<context>
+    <name>WorkStatus</name>
+    <message>
+        <source>Idle</source>
+        <translation>空闲</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Pause tagging (Ctrl+P); press again to resume</source>
+        <translation>暂停标注（Ctrl+P）；再按一次继续</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Stop tagging and scans; what is done is kept, the rest waits until you press Resume</source>
+        <translation>停止标注和扫描；已完成的部分会保留，其余的等待您点击“继续”</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Tagging {done:,} of {total:,} ({rate:.1f} images/s, {left} left)</source>
+        <translation>正在标注 {done:,} / {total:,}（{rate:.1f} 张/秒，剩余 {left}）</translation>
+    </message>
+    <message>
+        <source>Tagging {done:,} of {total:,}</source>
+        <translation>正在标注 {done:,} / {total:,}</translation>
+    </message>
+    <message>
+        <source>&lt;a href=&apos;status:error&apos;&gt;{count:,} could not be tagged&lt;/a&gt;</source>
+        <translation>&lt;a href=&apos;status:error&apos;&gt;{count:,} 张无法标注&lt;/a&gt;</translation>
+    </message>
+    <message>
+        <source>Tagging stopped: {count:,} images wait (press Resume to go on)</source>
+        <translation>标注已停止：{count:,} 张图片等待中（点击“继续”以继续）</translation>
+    </message>
+    <message>
+        <source>Tagging paused: {count:,} images wait</source>
+        <translation>标注已暂停：{count:,} 张图片等待中</translation>
+    </message>
+    <message>
+        <source>{count:,} images wait to be tagged</source>
+        <translation>{count:,} 张图片等待标注</translation>
+    </message>
+    <message>
+        <source>All images tagged</source>
+        <translation>所有图片均已标注</translation>
+    </message>
+    <message>
+        <source>Click the link to show the images that failed</source>
+        <translation>点击链接以显示失败的图片</translation>
+    </message>
+</context>
+<context>
+    <name>app</name>
+    <message>
+        <source>The library database cannot be opened:
+
+{error}</source>
+        <translation>无法打开图库数据库：
+
+{error}</translation>
+    </message>
+</context>
+<context>
+    <name>grid</name>
+    <message>
+        <source>waiting to be tagged (orange mark)</source>
+        <translation>等待标注（橙色标记）</translation>
+    </message>
+    <message>
+        <source>could not be read or tagged (red mark)</source>
+        <translation>无法读取或标注（红色标记）</translation>
+    </message>
+    <message>
+        <source>file missing or folder offline (grey mark)</source>
+        <translation>文件缺失或文件夹离线（灰色标记）</translation>
+    </message>
+    <message>
+        <source>tagged</source>
+        <translation>已标注</translation>
+    </message>
+</context>
+<context>
+    <name>messages</name>
+    <message>
+        <source>Press “Download JoyTag”, or press “Choose model folder…” and pick</source>
+        <translation>点击“下载 JoyTag”，或点击“选择模型文件夹…”并选择</translation>
+    </message>
+    <message>
+        <source>choose their folder with “Choose model folder…” (or File ▸ Settings… ▸ Model folder).</source>
+        <translation>用“选择模型文件夹…”选择其所在文件夹（或 文件 ▸ 设置… ▸ 模型文件夹）。</translation>
+    </message>
+    <message>
+        <source>File ▸ Settings… ▸ Device is “cuda”, but \1 (choose “auto” or “cpu” there)</source>
+        <translation>文件 ▸ 设置… ▸ 设备为“cuda”，但 \1（请在那里选择“auto”或“cpu”）</translation>
+    </message>
+    <message>
+        <source> (left as it is)</source>
+        <translation>（保持原样）</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,84 @@
+"""Library queries behind the photo browser: folders, result tag counts, selection tags, undo states,
+displayed (EXIF-rotated) dimensions, camera names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from libhelpers import give_scores, paths_of, write_photo
+
+from joytag_desktop.library import Library
+from joytag_desktop.metadata.exif import camera_label
+
+VOCAB = ["cat", "dog", "tree"]
+
+
+def build(lib: Library, root: Path) -> dict[str, Path]:
+    files = {
+        "a": write_photo(root / "a.jpg", size=(80, 40)),
+        "b": write_photo(root / "trip" / "b.jpg", size=(80, 40), orientation=6),  # shown 40 wide, 80 high
+        "c": write_photo(root / "trip" / "day2" / "c.jpg"),
+        "d": write_photo(root / "tripod" / "d.jpg"),  # a sibling whose name starts like "trip"
+    }
+    lib.add_root(root)
+    lib.scan()
+    give_scores(
+        lib,
+        VOCAB,
+        {
+            files["a"]: {"cat": 0.9, "tree": 0.5},
+            files["b"]: {"cat": 0.7, "dog": 0.95},
+            files["c"]: {"dog": 0.3},
+            files["d"]: {"tree": 0.8},
+        },
+    )
+    return files
+
+
+def test_folder_filter_and_counts(lib: Library, tmp_path: Path) -> None:
+    build(lib, tmp_path / "Photos")
+    root = str((tmp_path / "Photos").resolve())
+    counts = dict(lib.folder_counts())
+    assert counts == {root: 1, f"{root}/trip": 1, f"{root}/trip/day2": 1, f"{root}/tripod": 1}
+    rows, _ = lib.search_rows("", folder=f"{root}/trip")
+    assert sorted(Path(r[1]).name for r in rows) == ["b.jpg", "c.jpg"], "the folder and below, not tripod"
+    rows, _ = lib.search_rows("cat", folder=f"{root}/trip", threshold=0.4)
+    assert [Path(r[1]).name for r in rows] == ["b.jpg"]
+
+
+def test_tag_counts_of_the_results(lib: Library, tmp_path: Path) -> None:
+    build(lib, tmp_path / "Photos")
+    assert lib.result_tag_counts("cat", threshold=0.4) == [("cat", 2), ("dog", 1), ("tree", 1)]
+    lib.set_tag_threshold("tree", 0.6)  # a per-tag threshold counts too
+    assert lib.result_tag_counts("cat", threshold=0.4) == [("cat", 2), ("dog", 1)]
+    root = str((tmp_path / "Photos").resolve())
+    assert lib.result_tag_counts("", threshold=0.2, folder=f"{root}/trip") == [("dog", 2), ("cat", 1)]
+
+
+def test_selection_tags_and_exact_undo_states(lib: Library, tmp_path: Path) -> None:
+    files = build(lib, tmp_path / "Photos")
+    ids = [lib.image_by_path(files[k]).id for k in ("a", "b", "c")]
+    union = {t.name: t.count for t in lib.selection_tags(ids, 0.4)}
+    assert union == {"cat": 2, "dog": 1, "tree": 1}
+    before = lib.tag_states(ids, "dog")
+    lib.set_manual_tag(ids, "dog", True)
+    assert {t.name: t.count for t in lib.selection_tags(ids, 0.4)}["dog"] == 3
+    lib.restore_tag_states("dog", before)
+    assert lib.tag_states(ids, "dog") == before
+    assert paths_of(lib, "dog", threshold=0.4) == ["b.jpg"], "the model scores are back, not manual rows"
+    assert lib.count("dog:>0.2", threshold=0.2) == 2, "c keeps its low model score"
+
+
+def test_width_and_height_are_the_displayed_ones(lib: Library, tmp_path: Path) -> None:
+    files = build(lib, tmp_path / "Photos")
+    assert paths_of(lib, "width:>70") == ["a.jpg"], "b is stored 80x40 but shown 40x80"
+    assert "b.jpg" in paths_of(lib, "height:>70")
+    assert lib.image_by_path(files["b"]).displayed_size == (40, 80)
+
+
+def test_camera_named_once() -> None:
+    assert camera_label("Canon", "Canon EOS R5") == "Canon EOS R5"
+    assert camera_label("NIKON CORPORATION", "NIKON D850") == "NIKON D850"
+    assert camera_label("SONY", "ILCE-7M3") == "SONY ILCE-7M3"
+    assert camera_label(None, "X100V") == "X100V"
+    assert camera_label("FUJIFILM", None) == "FUJIFILM"
