@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from libhelpers import give_scores, paths_of, write_photo
-
 from joytag_desktop.library import Library
 from joytag_desktop.metadata.exif import camera_label
+from libhelpers import give_scores, paths_of, write_photo
 
 VOCAB = ["cat", "dog", "tree"]
 

@@ -36,14 +36,15 @@ class Background(QObject):
     """A thread pool for database queries, thumbnails and file actions.
 
     ``submit(fn, on_done, on_error)`` runs ``fn()`` in the pool; the callbacks run on the GUI
-    thread. Tasks are kept referenced until they finish.
+    thread. Each task's signals are kept referenced until its answer is delivered.
     """
 
     def __init__(self, threads: int = 4, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
-        self._live: set[_Task] = set()
+        self._live: dict[int, _Signals] = {}
+        self._next_token = 0
         self._closed = False
 
     def submit(
@@ -52,12 +53,15 @@ class Background(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
-        task = _Task(function)
-        task.setAutoDelete(False)
-        self._live.add(task)
+        task = _Task(function)  # the pool deletes it once run (it holding a task forever would leak)
+        self._next_token += 1
+        token = self._next_token
+        self._live[token] = task.signals  # kept until its answer is delivered on the GUI thread
 
+        # The callbacks name the signals by token, never hold them: an object held by a lambda that
+        # its own signal holds (a Qt connection, invisible to Python's collector) is never freed.
         def finish(result: Any, callback: Callable | None) -> None:
-            self._live.discard(task)
+            self._live.pop(token, None)
             if callback is not None and not self._closed:
                 callback(result)
 

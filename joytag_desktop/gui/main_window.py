@@ -70,7 +70,7 @@ from joytag_desktop.worker.watcher import FolderWatcher
 from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
 
 log = logging.getLogger("joytag_desktop.gui")
-SPLITTER_DEFAULT = [220, 700, 330]
+SPLITTER_DEFAULT = [180, 700, 260]  # at 1024 px wide the grid keeps 3 columns of default thumbnails
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ def _rules() -> list[tuple[re.Pattern[str], str]]:
     return [
         (
             re.compile(
-                r"Download JoyTag with `joytag-desktop models download`[^,]*, or pass --model DIR \(or set [A-Z_]+\)"
+                r"Download JoyTag with `joytag-desktop models download` \(.*?\), or pass --model DIR \(or set [A-Z_]+\)"
             ),
             QCoreApplication.translate("messages", "Press “Download JoyTag”, or press “Choose model folder…” and pick"),
         ),
