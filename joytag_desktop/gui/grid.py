@@ -69,6 +69,7 @@ class RowPlan:
     changed: list[int] = field(default_factory=list)
     removed: list[tuple[int, int]] = field(default_factory=list)  # (first, last) in old rows, bottom-up
     inserted: list[tuple[int, int]] = field(default_factory=list)  # (first, last) in new rows, top-down
+    new_content: list[int] = field(default_factory=list)  # ids whose content hash changed: new thumbnails
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
@@ -86,7 +87,8 @@ def plan_rows(old: list[Row], new: list[Row]) -> RowPlan:
     row_of = {row[0]: index for index, row in enumerate(new)}
     if len(old) == len(new) and all(a[0] == b[0] for a, b in zip(old, new, strict=True)):
         changed = [index for index, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
-        return RowPlan("same", new, row_of, changed=changed)
+        new_content = [new[i][0] for i in changed if old[i][2] != new[i][2]]
+        return RowPlan("same", new, row_of, changed=changed, new_content=new_content)
     old_ids = {row[0] for row in old}
     kept_old = [row[0] for row in old if row[0] in row_of]
     kept_new = [row[0] for row in new if row[0] in old_ids]
@@ -99,7 +101,10 @@ def plan_rows(old: list[Row], new: list[Row]) -> RowPlan:
     new_by_id = {row[0]: row for row in new}
     survivors = [row for row in old if row[0] in row_of]
     changed = [row_of[row[0]] for row in survivors if new_by_id[row[0]] != row]
-    return RowPlan("edit", new, row_of, changed=changed, removed=removed[::-1], inserted=inserted)
+    new_content = [row[0] for row in survivors if new_by_id[row[0]][2] != row[2]]
+    return RowPlan(
+        "edit", new, row_of, changed=changed, removed=removed[::-1], inserted=inserted, new_content=new_content
+    )
 
 
 def selection_from_rows(model: QAbstractListModel, rows: list[int]) -> QItemSelection:
@@ -187,9 +192,10 @@ class ImageGridModel(QAbstractListModel):
                 working[first:first] = plan.rows[first : last + 1]
                 self.endInsertRows()
         self.rows, self._row_of = plan.rows, plan.row_of
-        for image_id in {plan.rows[i][0] for i in plan.changed}:
-            self._requested.discard(image_id)  # new content: a new thumbnail
+        for image_id in plan.new_content:  # new content: a new thumbnail
+            self._requested.discard(image_id)
             self._failed.discard(image_id)
+            self._pixmaps.pop(image_id, None)
         if plan.changed:  # one signal for the span, not one per row
             self.dataChanged.emit(self.index(min(plan.changed)), self.index(max(plan.changed)))
         return plan.kind

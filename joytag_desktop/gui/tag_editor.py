@@ -72,7 +72,8 @@ class ConfidenceDelegate(QStyledItemDelegate):
         marker = track.x() + round(track.width() * threshold)
         painter.setPen(QPen(option.palette.text().color(), 2))
         painter.drawLine(marker, track.top() - 2, marker, track.bottom() + 2)
-        painter.setPen(option.palette.text().color())
+        # The number sits over the middle of the bar: white where the bar reaches it, else the text colour.
+        painter.setPen(QColor(255, 255, 255) if score >= 0.5 else option.palette.text().color())
         painter.drawText(track, Qt.AlignmentFlag.AlignCenter, score_text(score, threshold))
         painter.restore()
 
