@@ -507,3 +507,13 @@ def test_translations_ship_in_the_package() -> None:
 
     assert (translations_dir() / "joytag_zh_CN.qm").stat().st_size > 5000
     assert isinstance(MainWindow, type)
+
+
+def test_viewer_shows_a_camera_file_upright() -> None:
+    """The Canon EOS 300D JPEG (Exiv2 test data) is stored 150×91 with EXIF Orientation 6."""
+    from conftest import FIXTURES
+
+    from joytag_desktop.gui.viewer import decode_for_viewer
+
+    image, full = decode_for_viewer(str(FIXTURES / "metadata" / "canon-eos-300d-rotated.jpg"))
+    assert full == (91, 150) and (image.width(), image.height()) == (91, 150)

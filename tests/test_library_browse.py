@@ -81,3 +81,21 @@ def test_camera_named_once() -> None:
     assert camera_label("SONY", "ILCE-7M3") == "SONY ILCE-7M3"
     assert camera_label(None, "X100V") == "X100V"
     assert camera_label("FUJIFILM", None) == "FUJIFILM"
+
+
+def test_a_camera_file_is_measured_as_shown_and_its_camera_named_once(lib: Library, tmp_path: Path) -> None:
+    """A JPEG a Canon EOS 300D wrote (Exiv2 test data): stored landscape, EXIF says turn it a quarter."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    folder = tmp_path / "Camera"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "metadata" / "canon-eos-300d-rotated.jpg", folder / "IMG_0001.JPG")
+    lib.add_root(folder)
+    lib.scan()
+    image = lib.image_by_path(folder / "IMG_0001.JPG")
+    assert (image.width, image.height, image.orientation) == (150, 91, 6)
+    assert image.displayed_size == (91, 150)
+    assert paths_of(lib, "height:>100") == ["IMG_0001.JPG"] and paths_of(lib, "width:>100") == []
+    assert camera_label(image.camera_make, image.camera_model) == "Canon EOS 300D DIGITAL"
