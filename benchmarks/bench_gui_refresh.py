@@ -12,28 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows  # noqa: E402
 
 
 def rows(count: int, status: str, start: int = 1) -> list[tuple[int, str, str, str]]:
     return [(i, f"/photos/{i // 500:04d}/img{i:07d}.jpg", f"{i:064x}", status) for i in range(start, start + count)]
-
-
-def timed(function, repeat: int = 5) -> float:  # noqa: ANN001
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def main() -> int:
@@ -53,7 +44,7 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
 
     def gui_apply(new: list) -> tuple[float, float]:
-        plan_ms = timed(lambda: plan_rows(model.rows, new), 1)
+        plan_ms = median_ms(lambda: plan_rows(model.rows, new), runs=3)
         plan = plan_rows(model.rows, new)
         selected = grid.selected_ids()
 
@@ -92,7 +83,7 @@ def main() -> int:
 
     results["old: replace + per-row reselect"] = {
         "plan_ms_background": 0.0,
-        "gui_thread_ms": round(timed(old_way, 1), 1),
+        "gui_thread_ms": round(median_ms(old_way, runs=1, warm=False), 1),
     }
     if args.json:
         print(json.dumps({"rows": args.rows, "results": results}))

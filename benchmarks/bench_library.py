@@ -13,7 +13,6 @@ import argparse
 import os
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_ms
 
 from common import machine
 from joytag_desktop.library import Library
@@ -127,16 +128,6 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
     with Library(db) as library:
         library.rebuild_histogram()
     return time.perf_counter() - start
-
-
-def median_ms(action, runs: int = 21) -> float:
-    action()  # warm the cache
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
 
 
 def bench_queries(db: Path, vocab_size: int) -> None:

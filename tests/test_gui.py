@@ -124,8 +124,8 @@ def test_add_folder_thumbnails_tagging_search_and_details(qtbot, library, settin
     # A malformed query gets an inline message, and the grid keeps the last results.
     window.search_box.setText("(black_hair")
     window.run_search()
-    qtbot.waitUntil(lambda: window.search_error.isVisible(), timeout=10_000)
-    assert "never closed" in window.search_error.text()
+    qtbot.waitUntil(lambda: window.results.search_error.isVisible(), timeout=10_000)
+    assert "never closed" in window.results.search_error.text()
     assert model.rowCount() == len(expected)
 
     # Selecting an image shows its tags, best first.

@@ -27,16 +27,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QSlider,
     QSplitter,
-    QVBoxLayout,
-    QWidget,
 )
 
 from joytag_desktop import __version__
@@ -45,21 +40,18 @@ from joytag_desktop.gui import undo
 from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.bridge import WorkerBridge
 from joytag_desktop.gui.details import DetailsPanel
+from joytag_desktop.gui.exports import Exports
 from joytag_desktop.gui.folders import FolderPanel
 from joytag_desktop.gui.grid import (
     DEFAULT_ICON,
     IMAGE_ID_ROLE,
-    MAX_ICON,
-    MIN_ICON,
     PATH_ROLE,
-    ImageGridModel,
     RowPlan,
-    ThumbnailGrid,
     plan_rows,
 )
 from joytag_desktop.gui.messages import for_window
-from joytag_desktop.gui.panels import FirstRunPanel, LogPanel, QtLogHandler, SettingsDialog, model_folder_setting
-from joytag_desktop.gui.search_bar import SearchBar
+from joytag_desktop.gui.panels import LogPanel, QtLogHandler, SettingsDialog, bool_setting, model_folder_setting
+from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
@@ -105,13 +97,14 @@ class MainWindow(QMainWindow):
         self._saved_threshold = 0.4
         self._scan_cancel = threading.Event()
         self._viewer: Viewer | None = None
-        self._roots_known = True
+        self._side_widths = {0: SPLITTER_DEFAULT[0], 2: SPLITTER_DEFAULT[2]}  # to reopen a collapsed panel
 
         self._build_log()
         self._build_left()
         self._build_centre()
         self._build_right()
         self._build_status_bar()
+        self.exports = Exports(self, library, settings, self.writer, self.status, self._show_error)
         self._build_actions()
 
         self.worker = TaggingWorker(library, self._worker_settings(), self.bridge)
@@ -128,6 +121,8 @@ class MainWindow(QMainWindow):
 
         self._refresh_timer = QTimer(self, singleShot=True, interval=800)
         self._refresh_timer.timeout.connect(self._refresh_after_change)
+        self._roots_timer = QTimer(self, singleShot=True, interval=2000)  # folder counts after watcher events
+        self._roots_timer.timeout.connect(self._load_roots)
         self._restore_layout()
         self.search_bar.set_query(str(settings.value("last_query", "") or ""))
         self.search_bar.set_sort(str(settings.value("sort", "path") or "path"))
@@ -175,77 +170,26 @@ class MainWindow(QMainWindow):
         self.left_panel = left
 
     def _build_centre(self) -> None:
-        self.search_bar = SearchBar(self._complete)
-        self.search_bar.search_requested.connect(self._search_requested)
+        icon_size = int(self.settings.value("thumbnail_size", DEFAULT_ICON) or DEFAULT_ICON)
+        self.results = ResultsPanel(self._complete, icon_size)
+        self.centre = self.results
+        # The pieces the window wires up.
+        self.search_bar, self.grid, self.grid_model = (
+            self.results.search_bar,
+            self.results.grid,
+            self.results.grid_model,
+        )
+        self.first_run = self.results.first_run
         self.search_box = self.search_bar.line
-        self.search_error = QLabel()
-        self.search_error.setStyleSheet("color: #ff6b6b;")
-        self.search_error.setWordWrap(True)
-        self.search_error.hide()
-        self.result_label = QLabel()
-        self.size_slider = QSlider(Qt.Orientation.Horizontal)
-        self.size_slider.setRange(MIN_ICON, MAX_ICON)
-        self.size_slider.setMaximumWidth(140)
-        self.size_slider.setToolTip(self.tr("Thumbnail size (Ctrl+wheel over the grid)"))
-        self.legend = QLabel(
-            self.tr(
-                "<span style='color:#e6aa28'>●</span> waiting &nbsp; <span style='color:#dc3c3c'>●</span> failed"
-                " &nbsp; <span style='color:#8c8c8c'>●</span> missing"
-            )
-        )
-        self.legend.setToolTip(
-            self.tr(
-                "Marks on thumbnails: orange, waiting to be tagged; red, could not be read or tagged "
-                "(search status:error); grey, the file is missing or its folder offline"
-            )
-        )
-        self.first_run = FirstRunPanel()
-        self.first_run.hide()
+        self.search_bar.search_requested.connect(self._search_requested)
         self.first_run.model_ready.connect(self.use_model)
-        self.empty_state = QLabel(
-            self.tr(
-                "<h3>Your library is empty</h3><p>Press <b>Add…</b> under Folders (or File ▸ Add folder…), "
-                "or drop a folder onto this window. JoyTag Desktop indexes it, tags the images in the "
-                "background and keeps watching it for changes. Your files are never moved.</p>"
-            )
-        )
-        self.empty_state.setWordWrap(True)
-        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_state.hide()
-        self.grid_model = ImageGridModel(self)
-        self.grid = ThumbnailGrid()
-        self.grid.setModel(self.grid_model)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid_model.modelReset.connect(self._selection_changed)
         self.grid.doubleClicked.connect(self.open_viewer)
         self.grid.activated_for_viewer.connect(self.open_viewer)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
-        self.grid.icon_size_changed.connect(self._icon_size_changed)
-        self.size_slider.valueChanged.connect(self.grid.set_icon_size)
-        self.size_slider.setValue(int(self.settings.value("thumbnail_size", DEFAULT_ICON) or DEFAULT_ICON))
-        self.grid.set_icon_size(self.size_slider.value())
         self._save_threshold_timer = QTimer(self, singleShot=True, interval=400)
         self._save_threshold_timer.timeout.connect(self._save_threshold)
-
-        info = QWidget()
-        info_row = QVBoxLayout(info)
-        info_row.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(self.result_label, 1)
-        row.addWidget(self.legend)
-        row.addWidget(self.size_slider)
-        info_row.addLayout(row)
-        centre = QWidget()
-        layout = QVBoxLayout(centre)
-        layout.setContentsMargins(4, 0, 4, 0)
-        layout.addWidget(self.search_bar)
-        layout.addWidget(self.search_error)
-        layout.addWidget(self.first_run)
-        layout.addWidget(info)
-        layout.addWidget(self.empty_state)
-        layout.addWidget(self.grid, 1)
-        centre.setMinimumWidth(2 * (MIN_ICON + 16) + 24)
-        self.centre = centre
 
     def _build_right(self) -> None:
         self.details = DetailsPanel()
@@ -322,13 +266,13 @@ class MainWindow(QMainWindow):
             view_menu,
             self.tr("Larger thumbnails"),
             QKeySequence.StandardKey.ZoomIn,
-            lambda: self.size_slider.setValue(self.size_slider.value() + 16),
+            lambda: self.results.grow_thumbnails(16),
         )
         self._action(
             view_menu,
             self.tr("Smaller thumbnails"),
             QKeySequence.StandardKey.ZoomOut,
-            lambda: self.size_slider.setValue(self.size_slider.value() - 16),
+            lambda: self.results.grow_thumbnails(-16),
         )
         self.toggle_left = self._action(
             view_menu, self.tr("Show folders and tags"), QKeySequence("Ctrl+1"), lambda: self._toggle_side(0)
@@ -356,11 +300,11 @@ class MainWindow(QMainWindow):
     def _toggle_side(self, index: int) -> None:
         sizes = self.splitter.sizes()
         if sizes[index] > 0:
-            self._side_sizes = getattr(self, "_side_sizes", {}) | {index: sizes[index]}
+            self._side_widths[index] = sizes[index]
             sizes[1] += sizes[index]
             sizes[index] = 0
         else:
-            width = getattr(self, "_side_sizes", {}).get(index, SPLITTER_DEFAULT[index])
+            width = self._side_widths[index]
             sizes[index] = width
             sizes[1] = max(200, sizes[1] - width)
         self.splitter.setSizes(sizes)
@@ -430,7 +374,7 @@ class MainWindow(QMainWindow):
         settings = WorkerSettings(
             model_folder_setting(self.settings), str(self.settings.value("device", "auto")), batch or None
         )
-        if self._bool("auto_sidecars", False):
+        if bool_setting(self.settings, "auto_sidecars", False):
             from joytag_desktop.metadata.sync import export_xmp
 
             naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
@@ -485,16 +429,10 @@ class MainWindow(QMainWindow):
 
         def done(result) -> None:  # noqa: ANN001
             roots, counts = result
-            self._roots_known = bool(roots)
             self.folders.fill(roots, counts)
-            self._update_empty_state()
+            self.results.set_library_empty(not roots)
 
         self.background.submit(load, done, self._show_error)
-
-    def _update_empty_state(self) -> None:
-        empty = not self._roots_known
-        self.empty_state.setVisible(empty)
-        self.grid.setVisible(not empty)
 
     def _folder_chosen(self, folder: str) -> None:
         self.folder = folder
@@ -647,71 +585,31 @@ class MainWindow(QMainWindow):
                 return  # a newer search is on its way
             plan, warnings = result
             if not explicit and not plan.rows and self.search_bar.word_in_progress():
-                self.result_label.setText(
-                    self.tr("Nothing matches “{word}” yet: keep typing or press Enter").format(
-                        word=self.search_bar.query().split(" ")[-1]
-                    )
-                )
+                self.results.show_no_match_yet(self.search_bar.query().split(" ")[-1])
                 return
-            self.search_error.hide()
             self._show_rows(
                 key, plan if self.grid_model.rows is old_rows else plan_rows(self.grid_model.rows, plan.rows)
             )
-            note = " — " + "; ".join(warnings) if warnings else ""
-            self.result_label.setText(self.tr("{count:,} images").format(count=len(plan.rows)) + note)
+            self.results.show_count(len(plan.rows), warnings)
             self._load_tag_list(key, len(plan.rows))
 
         def failed(exc: Exception) -> None:
             if generation != self.search_generation:
                 return
             if isinstance(exc, QueryError):
-                query = key.query
-                self.search_error.setText(
-                    self.tr("{message} — at position {position}: …{context}…").format(
-                        message=exc.message,
-                        position=exc.position + 1,
-                        context=query[max(0, exc.position - 10) : exc.position + 10],
-                    )
-                )
-                self.search_error.show()
-                self.result_label.setText(
-                    self.tr("Still showing the previous results ({count:,} images)").format(
-                        count=len(self.grid_model.rows)
-                    )
-                )
+                self.results.show_query_error(exc.message, exc.position, key.query)
             else:
                 self._show_error(exc)
 
         self.background.submit(search, done, failed)
 
     def _show_rows(self, key: SearchKey, plan: RowPlan) -> None:
-        """Apply a search plan. A refresh of the same search keeps the image at the top-left of the
-        grid where it was (to the pixel), the current image and the selection."""
+        """Apply a search plan; the same search again keeps the place (see ResultsPanel.show_rows)."""
         refresh = self.shown_key is not None and key == self.shown_key
-        selected_before = self.grid.selected_ids()
-        current = self.grid.currentIndex()
-        current_id = current.data(IMAGE_ID_ROLE) if current.isValid() else None
-        anchor_row = self.grid.top_left_row()
-        anchor_id = self.grid_model.rows[anchor_row][0] if anchor_row is not None else None
-        anchor_top = self.grid.visualRect(self.grid_model.index(anchor_row)).top() if anchor_row is not None else 0
-        kind = self.grid_model.apply_plan(plan)
-        if kind == "reset":
-            self.grid.restore_selection(selected_before, current_id)
-        anchor_now = self.grid_model.row_of(anchor_id) if anchor_id is not None else None
-        if refresh and anchor_now is not None:
-            bar = self.grid.verticalScrollBar()
-            bar.setValue(bar.value() + self.grid.visualRect(self.grid_model.index(anchor_now)).top() - anchor_top)
-        elif not refresh and kind == "reset":
-            current_row = self.grid_model.row_of(current_id) if current_id is not None else None
-            if current_row is not None:
-                self.grid.scrollTo(self.grid_model.index(current_row))
-            else:
-                self.grid.scrollToTop()
+        selection_moved = self.results.show_rows(plan, refresh)
         self.shown_key = key
         self.current_query = key.query
-        if self.grid.selected_ids() != selected_before or (
-            self._current_image_id is not None and self.grid_model.row_of(self._current_image_id) in plan.changed
-        ):
+        if selection_moved:
             self._selection_changed()
 
     def _load_tag_list(self, key: SearchKey | None = None, results: int | None = None) -> None:
@@ -803,11 +701,8 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, *_: object) -> None:
         ids = self.grid.selected_ids()
         current = self.grid.currentIndex()
-        image_id = (
-            current.data(IMAGE_ID_ROLE)
-            if current.isValid() and current.data(IMAGE_ID_ROLE) in set(ids[:100_000])
-            else (ids[0] if ids else None)
-        )
+        current_selected = current.isValid() and self.grid.selectionModel().isSelected(current)
+        image_id = current.data(IMAGE_ID_ROLE) if current_selected else (ids[0] if ids else None)
         self._show_details(image_id, ids)
 
     def _show_details(self, image_id: int | None, ids: list[int]) -> None:
@@ -926,16 +821,7 @@ class MainWindow(QMainWindow):
             lambda names: viewer.tags_loaded(image_id, names),
         )
 
-    def open_preview(self, index: QModelIndex) -> None:
-        """Kept for scripts: the viewer replaced the preview dialog."""
-        self.open_viewer(index)
-
     # --- grid actions -----------------------------------------------------------------------------
-
-    def _icon_size_changed(self, size: int) -> None:
-        self.size_slider.blockSignals(True)
-        self.size_slider.setValue(size)
-        self.size_slider.blockSignals(False)
 
     def _grid_menu(self, position) -> None:  # noqa: ANN001
         index = self.grid.indexAt(position)
@@ -959,73 +845,12 @@ class MainWindow(QMainWindow):
 
     def write_metadata(self, target: str, selection: bool) -> None:
         """Write sidecars, captions or embedded keywords for the selection or the current search."""
-        from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
-
         ids = self.grid.selected_ids() if selection else [row[0] for row in self.grid_model.rows]
-        if not ids:
-            return
-        if target == "embedded":
-            answer = QMessageBox.question(
-                self,
-                self.tr("Write keywords into the files"),
-                self.tr(
-                    "Write keywords into {count:,} image files? Only the metadata changes, never the pixels."
-                ).format(count=len(ids))
-                + (
-                    "\n" + self.tr("A backup copy (…_original) is kept.") if self._bool("embedded_backup", True) else ""
-                ),
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
-        parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
-        backup = self._bool("embedded_backup", True)
-        self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
-
-        def write():  # noqa: ANN202
-            if target == "xmp":
-                return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent)
-            if target == "captions":
-                return export_captions(self.library, options=CaptionOptions(), image_ids=ids)
-            return export_embedded(self.library, keep_backup=backup, image_ids=ids, parent=parent)
-
-        def done(report) -> None:  # noqa: ANN001
-            for path, reason in report.errors:
-                log.warning("%s: %s", path, for_window(reason))
-            self.status.set_text(f"{target}: {report.summary()}")
-
-        self.writer.submit(write, done, self._show_error)
+        self.exports.write_metadata(target, ids)
 
     def export_table(self, fmt: str, target: str | None = None) -> None:
         """Save the tags of the current search results as CSV or JSON."""
-        from joytag_desktop.metadata.sync import export_table
-
-        if target is None:
-            target, _ = QFileDialog.getSaveFileName(
-                self,
-                self.tr("Export tags as {format}").format(format=fmt.upper()),
-                f"tags.{fmt}",
-                f"{fmt.upper()} (*.{fmt})",
-            )
-        if not target:
-            return
-        query, threshold = self.current_query, self._threshold
-
-        def write() -> int:
-            with open(target, "w", encoding="utf-8", newline="") as out:
-                return export_table(self.library, out, fmt, query, threshold)
-
-        def done(count: int) -> None:
-            log.info("exported the tags of %d image(s) to %s", count, target)
-            self.status.set_text(
-                self.tr("Exported {count:,} images to {name}").format(count=count, name=Path(target).name)
-            )
-
-        self.background.submit(write, done, self._show_error)
-
-    def _bool(self, key: str, default: bool) -> bool:
-        value = self.settings.value(key, default)
-        return value in (True, "true", "1", 1)
+        self.exports.export_table(fmt, self.current_query, self._threshold, target)
 
     # --- worker status ----------------------------------------------------------------------------
 
@@ -1087,16 +912,10 @@ class MainWindow(QMainWindow):
     def _library_changed(self, report) -> None:  # noqa: ANN001
         if report.added or report.changed or report.moved or report.missing or report.restored:
             self.worker.wake()
-            self._load_roots_later()
+            if not self._roots_timer.isActive():
+                self._roots_timer.start()
             if not self._refresh_timer.isActive():
                 self._refresh_timer.start(800)
-
-    def _load_roots_later(self) -> None:
-        if not hasattr(self, "_roots_timer"):
-            self._roots_timer = QTimer(self, singleShot=True, interval=2000)
-            self._roots_timer.timeout.connect(self._load_roots)
-        if not self._roots_timer.isActive():
-            self._roots_timer.start()
 
     def _refresh_after_change(self) -> None:
         self.run_search(explicit=True)

@@ -286,3 +286,8 @@ class SettingsDialog(QDialog):
 def model_folder_setting(settings: QSettings) -> Path | None:
     value = str(settings.value("model", "") or "")
     return Path(value) if value else None
+
+
+def bool_setting(settings: QSettings, key: str, default: bool) -> bool:
+    """A yes/no setting (QSettings' INI files give strings back)."""
+    return settings.value(key, default) in (True, "true", "1", 1)

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Integer, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 
@@ -835,34 +835,37 @@ class Library:
         return sorted((os.path.join(os.path.dirname(root), folder), int(count)) for root, folder, count in rows)
 
     def selection_tags(self, image_ids: Sequence[int], threshold: float | None = None) -> list[SelectionTag]:
-        """The union of the tags of ``image_ids``, with how many of them have each, most shared first."""
+        """The union of the tags of ``image_ids``, with how many of them have each, most shared first.
+
+        Counted by SQLite per chunk of ids (a 100,000-image selection never becomes millions of
+        Python rows); a tag's own threshold counts where it has one.
+        """
         base = self.threshold if threshold is None else check_threshold(threshold)
-        overrides = self._threshold_overrides()
         ids = list(dict.fromkeys(image_ids))
-        found: dict[int, SelectionTag] = {}
-        names: dict[int, str] = {}
-        with self.Session() as session:
+        limit = func.coalesce(TagThreshold.threshold, base)
+        found: dict[str, SelectionTag] = {}
+        with self.engine.connect() as connection:
             for start in range(0, len(ids), 20_000):
-                chunk = ids[start : start + 20_000]
-                rows = session.execute(
-                    select(ImageTag.tag_id, ImageTag.score, ImageTag.source).where(
-                        ImageTag.image_id.in_(chunk), ImageTag.score >= 0
+                statement = (
+                    select(
+                        Tag.name,
+                        func.count(),
+                        func.max(ImageTag.score),
+                        func.sum(case((ImageTag.source == Source.MANUAL, 1), else_=0)),
+                        limit,
+                        TagThreshold.threshold.is_not(None),
                     )
+                    .select_from(ImageTag)
+                    .join(Tag, Tag.id == ImageTag.tag_id)
+                    .join(TagThreshold, TagThreshold.tag_id == ImageTag.tag_id, isouter=True)
+                    .where(ImageTag.image_id.in_(ids[start : start + 20_000]), ImageTag.score >= limit)
+                    .group_by(ImageTag.tag_id)
                 )
-                for tag_id, score, source in rows:
-                    limit = overrides.get(tag_id, base)
-                    if score < limit:
-                        continue
-                    entry = found.get(tag_id)
-                    if entry is None:
-                        entry = found[tag_id] = SelectionTag("", 0, 0.0, 0, limit, tag_id in overrides)
-                    entry.count += 1
-                    entry.best_score = max(entry.best_score, score)
-                    entry.manual += source == Source.MANUAL
-            if found:
-                names = dict(session.execute(select(Tag.id, Tag.name).where(Tag.id.in_(list(found)))).all())
-        for tag_id, entry in found.items():
-            entry.name = names[tag_id]
+                for name, count, best, manual, threshold_in_force, overridden in connection.execute(statement):
+                    entry = found.setdefault(name, SelectionTag(name, 0, 0.0, 0, threshold_in_force, overridden))
+                    entry.count += count
+                    entry.best_score = max(entry.best_score, best)
+                    entry.manual += manual
         return sorted(found.values(), key=lambda e: (-e.count, -e.best_score, e.name))
 
     def tag_states(self, image_ids: Iterable[int], tag: str) -> dict[int, TagState]:

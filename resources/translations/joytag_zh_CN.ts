@@ -93,6 +93,33 @@
     </message>
 </context>
 <context>
+    <name>Exports</name>
+    <message>
+        <source>Write keywords into {count:,} image files? Only the metadata changes, never the pixels.</source>
+        <translation>将关键词写入 {count:,} 个图片文件？只更改元数据，绝不改动像素。</translation>
+    </message>
+    <message>
+        <source>A backup copy (…_original) is kept.</source>
+        <translation>会保留一份备份（…_original）。</translation>
+    </message>
+    <message>
+        <source>Write keywords into the files</source>
+        <translation>将关键词写入文件</translation>
+    </message>
+    <message>
+        <source>Writing {target} for {count:,} images…</source>
+        <translation>正在为 {count:,} 张图片写入 {target}…</translation>
+    </message>
+    <message>
+        <source>Export tags as {format}</source>
+        <translation>将标签导出为 {format}</translation>
+    </message>
+    <message>
+        <source>Exported {count:,} images to {name}</source>
+        <translation>已将 {count:,} 张图片导出到 {name}</translation>
+    </message>
+</context>
+<context>
     <name>FirstRunPanel</name>
     <message>
         <source>&lt;b&gt;JoyTag needs its model to tag images&lt;/b&gt;</source>
@@ -187,22 +214,6 @@
     <message>
         <source>Log</source>
         <translation>日志</translation>
-    </message>
-    <message>
-        <source>Thumbnail size (Ctrl+wheel over the grid)</source>
-        <translation>缩略图大小（在网格上按住 Ctrl 滚动滚轮）</translation>
-    </message>
-    <message>
-        <source>&lt;span style=&apos;color:#e6aa28&apos;&gt;●&lt;/span&gt; waiting &amp;nbsp; &lt;span style=&apos;color:#dc3c3c&apos;&gt;●&lt;/span&gt; failed &amp;nbsp; &lt;span style=&apos;color:#8c8c8c&apos;&gt;●&lt;/span&gt; missing</source>
-        <translation>&lt;span style=&apos;color:#e6aa28&apos;&gt;●&lt;/span&gt; 等待中 &amp;nbsp; &lt;span style=&apos;color:#dc3c3c&apos;&gt;●&lt;/span&gt; 失败 &amp;nbsp; &lt;span style=&apos;color:#8c8c8c&apos;&gt;●&lt;/span&gt; 缺失</translation>
-    </message>
-    <message>
-        <source>Marks on thumbnails: orange, waiting to be tagged; red, could not be read or tagged (search status:error); grey, the file is missing or its folder offline</source>
-        <translation>缩略图上的标记：橙色，等待标注；红色，无法读取或标注（搜索 status:error）；灰色，文件缺失或其文件夹离线</translation>
-    </message>
-    <message>
-        <source>&lt;h3&gt;Your library is empty&lt;/h3&gt;&lt;p&gt;Press &lt;b&gt;Add…&lt;/b&gt; under Folders (or File ▸ Add folder…), or drop a folder onto this window. JoyTag Desktop indexes it, tags the images in the background and keeps watching it for changes. Your files are never moved.&lt;/p&gt;</source>
-        <translation>&lt;h3&gt;您的图库是空的&lt;/h3&gt;&lt;p&gt;点击“文件夹”下的&lt;b&gt;添加…&lt;/b&gt;（或 文件 ▸ 添加文件夹…），或将文件夹拖放到此窗口。JoyTag Desktop 会为其建立索引，在后台标注图片，并持续监视其变化。您的文件永远不会被移动。&lt;/p&gt;</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -351,22 +362,6 @@ The files are not touched; their tags and manual edits in the library are forgot
 不会改动文件；图库中它们的标签和手动编辑将被遗忘。</translation>
     </message>
     <message>
-        <source>Nothing matches “{word}” yet: keep typing or press Enter</source>
-        <translation>暂无与“{word}”匹配的结果：继续输入或按回车键</translation>
-    </message>
-    <message>
-        <source>{count:,} images</source>
-        <translation>{count:,} 张图片</translation>
-    </message>
-    <message>
-        <source>{message} — at position {position}: …{context}…</source>
-        <translation>{message} — 位置 {position}：…{context}…</translation>
-    </message>
-    <message>
-        <source>Still showing the previous results ({count:,} images)</source>
-        <translation>仍显示上一次的结果（{count:,} 张图片）</translation>
-    </message>
-    <message>
         <source>threshold {old:.2f} → {new:.2f}</source>
         <translation>阈值 {old:.2f} → {new:.2f}</translation>
     </message>
@@ -435,30 +430,6 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>将关键词写入文件…</translation>
     </message>
     <message>
-        <source>Write keywords into the files</source>
-        <translation>将关键词写入文件</translation>
-    </message>
-    <message>
-        <source>Write keywords into {count:,} image files? Only the metadata changes, never the pixels.</source>
-        <translation>将关键词写入 {count:,} 个图片文件？只更改元数据，绝不改动像素。</translation>
-    </message>
-    <message>
-        <source>A backup copy (…_original) is kept.</source>
-        <translation>会保留一份备份（…_original）。</translation>
-    </message>
-    <message>
-        <source>Writing {target} for {count:,} images…</source>
-        <translation>正在为 {count:,} 张图片写入 {target}…</translation>
-    </message>
-    <message>
-        <source>Export tags as {format}</source>
-        <translation>将标签导出为 {format}</translation>
-    </message>
-    <message>
-        <source>Exported {count:,} images to {name}</source>
-        <translation>已将 {count:,} 张图片导出到 {name}</translation>
-    </message>
-    <message>
         <source>Loading the model…</source>
         <translation>正在加载模型…</translation>
     </message>
@@ -496,6 +467,41 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Download failed: {error}</source>
         <translation>下载失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>ResultsPanel</name>
+    <message>
+        <source>Thumbnail size (Ctrl+wheel over the grid)</source>
+        <translation>缩略图大小（在网格上按住 Ctrl 滚动滚轮）</translation>
+    </message>
+    <message>
+        <source>&lt;span style=&apos;color:#e6aa28&apos;&gt;●&lt;/span&gt; waiting &amp;nbsp; &lt;span style=&apos;color:#dc3c3c&apos;&gt;●&lt;/span&gt; failed &amp;nbsp; &lt;span style=&apos;color:#8c8c8c&apos;&gt;●&lt;/span&gt; missing</source>
+        <translation>&lt;span style=&apos;color:#e6aa28&apos;&gt;●&lt;/span&gt; 等待中 &amp;nbsp; &lt;span style=&apos;color:#dc3c3c&apos;&gt;●&lt;/span&gt; 失败 &amp;nbsp; &lt;span style=&apos;color:#8c8c8c&apos;&gt;●&lt;/span&gt; 缺失</translation>
+    </message>
+    <message>
+        <source>Marks on thumbnails: orange, waiting to be tagged; red, could not be read or tagged (search status:error); grey, the file is missing or its folder offline</source>
+        <translation>缩略图上的标记：橙色，等待标注；红色，无法读取或标注（搜索 status:error）；灰色，文件缺失或其文件夹离线</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;Your library is empty&lt;/h3&gt;&lt;p&gt;Press &lt;b&gt;Add…&lt;/b&gt; under Folders (or File ▸ Add folder…), or drop a folder onto this window. JoyTag Desktop indexes it, tags the images in the background and keeps watching it for changes. Your files are never moved.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;您的图库是空的&lt;/h3&gt;&lt;p&gt;点击“文件夹”下的&lt;b&gt;添加…&lt;/b&gt;（或 文件 ▸ 添加文件夹…），或将文件夹拖放到此窗口。JoyTag Desktop 会为其建立索引，在后台标注图片，并持续监视其变化。您的文件永远不会被移动。&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>{count:,} images</source>
+        <translation>{count:,} 张图片</translation>
+    </message>
+    <message>
+        <source>Nothing matches “{word}” yet: keep typing or press Enter</source>
+        <translation>暂无与“{word}”匹配的结果：继续输入或按回车键</translation>
+    </message>
+    <message>
+        <source>{message} — at position {position}: …{context}…</source>
+        <translation>{message} — 位置 {position}：…{context}…</translation>
+    </message>
+    <message>
+        <source>Still showing the previous results ({count:,} images)</source>
+        <translation>仍显示上一次的结果（{count:,} 张图片）</translation>
     </message>
 </context>
 <context>

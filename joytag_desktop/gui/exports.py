@@ -1,0 +1,97 @@
+"""Writing tags out from the window: XMP sidecars, embedded keywords, caption files, CSV/JSON tables.
+
+File writes go to the window's ordered writer thread; the outcome lands in the status bar and
+each refused file in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.panels import bool_setting
+from joytag_desktop.gui.status import WorkStatus
+from joytag_desktop.library import Library
+
+log = logging.getLogger("joytag_desktop.gui")
+
+
+class Exports(QObject):
+    def __init__(
+        self,
+        window: QWidget,
+        library: Library,
+        settings: QSettings,
+        writer: Background,
+        status: WorkStatus,
+        show_error: Callable[[Exception], None],
+    ) -> None:
+        super().__init__(window)
+        self.window, self.library, self.settings = window, library, settings
+        self.writer, self.status, self.show_error = writer, status, show_error
+
+    def write_metadata(self, target: str, ids: list[int]) -> None:
+        """Sidecars ("xmp"), caption files ("captions") or keywords inside the files ("embedded")."""
+        from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
+
+        if not ids:
+            return
+        backup = bool_setting(self.settings, "embedded_backup", True)
+        if target == "embedded":
+            question = self.tr(
+                "Write keywords into {count:,} image files? Only the metadata changes, never the pixels."
+            ).format(count=len(ids))
+            if backup:
+                question += "\n" + self.tr("A backup copy (…_original) is kept.")
+            answer = QMessageBox.question(self.window, self.tr("Write keywords into the files"), question)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
+        parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
+        self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
+
+        def write():  # noqa: ANN202 - an export report
+            if target == "xmp":
+                return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent)
+            if target == "captions":
+                return export_captions(self.library, options=CaptionOptions(), image_ids=ids)
+            return export_embedded(self.library, keep_backup=backup, image_ids=ids, parent=parent)
+
+        def done(report) -> None:  # noqa: ANN001
+            for path, reason in report.errors:
+                log.warning("%s: %s", path, for_window(reason))
+            self.status.set_text(f"{target}: {report.summary()}")
+
+        self.writer.submit(write, done, self.show_error)
+
+    def export_table(self, fmt: str, query: str, threshold: float, target: str | None = None) -> None:
+        """Save the tags of the images ``query`` finds as CSV or JSON (asks where unless ``target``)."""
+        from joytag_desktop.metadata.sync import export_table
+
+        if target is None:
+            target, _ = QFileDialog.getSaveFileName(
+                self.window,
+                self.tr("Export tags as {format}").format(format=fmt.upper()),
+                f"tags.{fmt}",
+                f"{fmt.upper()} (*.{fmt})",
+            )
+        if not target:
+            return
+
+        def write() -> int:
+            with open(target, "w", encoding="utf-8", newline="") as out:
+                return export_table(self.library, out, fmt, query, threshold)
+
+        def done(count: int) -> None:
+            log.info("exported the tags of %d image(s) to %s", count, target)
+            self.status.set_text(
+                self.tr("Exported {count:,} images to {name}").format(count=count, name=Path(target).name)
+            )
+
+        self.writer.submit(write, done, self.show_error)
