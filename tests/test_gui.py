@@ -56,6 +56,7 @@ def close_window(qtbot, window: MainWindow) -> None:
 
 def tagged_window(qtbot, library: Library, settings: QSettings, photos: Path) -> MainWindow:
     window = open_window(qtbot, library, settings)
+    window.resize(1400, 900)  # the offscreen screen is small: every thumbnail in view, so all load
     window.add_folder(str(photos))
     qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=60_000)
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)

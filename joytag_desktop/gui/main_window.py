@@ -50,7 +50,14 @@ from joytag_desktop.gui.grid import (
     plan_rows,
 )
 from joytag_desktop.gui.messages import for_window
-from joytag_desktop.gui.panels import LogPanel, QtLogHandler, SettingsDialog, bool_setting, model_folder_setting
+from joytag_desktop.gui.panels import (
+    LogPanel,
+    QtLogHandler,
+    SettingsDialog,
+    bool_setting,
+    model_folder_setting,
+    resize_within_screen,
+)
 from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
@@ -86,7 +93,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.setWindowTitle(self.tr("JoyTag Desktop"))
         self.setAcceptDrops(True)
-        self.resize(1400, 900)
+        resize_within_screen(self, 1400, 900)
         self.search_generation = 0
         self.shown_key: SearchKey | None = None
         self.current_query = ""

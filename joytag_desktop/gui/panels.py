@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -291,3 +292,11 @@ def model_folder_setting(settings: QSettings) -> Path | None:
 def bool_setting(settings: QSettings, key: str, default: bool) -> bool:
     """A yes/no setting (QSettings' INI files give strings back)."""
     return settings.value(key, default) in (True, "true", "1", 1)
+
+
+def resize_within_screen(widget: QWidget, width: int, height: int) -> None:
+    """Resize to ``width``×``height``, never beyond nine tenths of the available screen (a 1024×700
+    laptop must still see the window's edges and buttons)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    available = screen.availableGeometry()
+    widget.resize(min(width, int(available.width() * 0.9)), min(height, int(available.height() * 0.9)))

@@ -10,8 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from joytag_desktop.gui.panels import resize_within_screen
 
 # Pictures larger than this are shown scaled (a 200-megapixel scan would need 600 MB as RGB).
 VIEWER_MAX_PIXELS = 60_000_000
@@ -162,7 +173,7 @@ class Viewer(QDialog):
         super().__init__(parent)
         self._count, self._row_info, self._load = count, row_info, load
         self.setWindowTitle(self.tr("Viewer"))
-        self.resize(1100, 800)
+        resize_within_screen(self, 1100, 800)
         self.canvas = ImageCanvas()
         self.canvas.zoom_changed.connect(self._zoom_shown)
         self.name = QLabel()
