@@ -6,6 +6,7 @@ Used by the engine, the library scanner and the GUI's thumbnailer.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import warnings
 from collections.abc import Iterable, Iterator
@@ -15,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from joytag_desktop.errors import ImageLoadError
+from joytag_desktop.files import FileTooLargeError, NotRegularFileError, is_regular, read_limited
 
 try:  # HEIC/HEIF support is optional at run time but a declared dependency.
     import pillow_heif
@@ -35,6 +37,8 @@ IMAGE_EXTENSIONS = (
 )
 # A 200-megapixel panorama is still a photo; beyond that we refuse rather than exhaust memory.
 MAX_PIXELS = 200_000_000
+# Files read whole (the CUDA path hands JPEG bytes to the GPU decoder) stop here.
+MAX_FILE_BYTES = 2 * 1024**3
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -101,13 +105,17 @@ def file_error_message(exc: OSError) -> str:
         return "is a folder, not an image"
     if isinstance(exc, PermissionError):
         return "permission denied"
+    if isinstance(exc, NotRegularFileError):
+        return exc.strerror
     return exc.strerror or str(exc)
 
 
 def read_image_bytes(path: Path) -> bytes:
     """The whole file, or ImageLoadError with the same reasons ``open_image`` gives."""
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_FILE_BYTES, "image file")
+    except FileTooLargeError as exc:
+        raise ImageLoadError(str(exc)) from None
     except OSError as exc:
         raise ImageLoadError(file_error_message(exc)) from None
     if not data:
@@ -116,7 +124,11 @@ def read_image_bytes(path: Path) -> bytes:
 
 
 def open_pillow(path: Path) -> Image.Image:
-    """``Image.open``, with a RAW file's embedded preview standing in for the RAW."""
+    """``Image.open``, with a RAW file's embedded preview standing in for the RAW.
+
+    Raises NotRegularFileError (an OSError) for a FIFO or device: Pillow would block or read forever."""
+    if not is_regular(os.stat(path)):
+        raise NotRegularFileError(path)
     if is_raw_path(path):
         from joytag_desktop.raw import open_raw
 
@@ -132,7 +144,12 @@ def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
     Raises ImageLoadError with a reason a user can read.
     """
     try:
-        if path.stat().st_size == 0:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageLoadError("is a folder, not an image")
+        if not is_regular(info):  # a FIFO would block Image.open forever, /dev/zero never ends
+            raise ImageLoadError("not a regular file (a FIFO, device or socket), not read")
+        if info.st_size == 0:
             raise ImageLoadError("empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

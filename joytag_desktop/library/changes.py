@@ -14,9 +14,11 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
+from joytag_desktop.files import is_regular
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.scanner import (
     _KNOWN_COLUMNS,
+    NOT_REGULAR,
     KeywordSource,
     ScanReport,
     adopt_moved,
@@ -114,6 +116,9 @@ class ChangeApplier:
         if not is_image_path(path):
             return
         row = self._row(path)
+        if row is None and not is_regular(stat):  # a FIFO or device link named like an image
+            self.report.errors.append((path, NOT_REGULAR))
+            return
         values, keywords, read = examine_file(root, path, stat, row, datetime.now(), self.report)
         note_keywords(self.report, path, os.path.basename(path), self._folder_names(path), row, keywords, read)
         if values is None:

@@ -22,9 +22,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.files import hash_file
 from joytag_desktop.library import db
 from joytag_desktop.library.query import Node, parse, tag_terms
-from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_moved, hash_file, scan_root
+from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_moved, scan_root
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
     REMOVED_SCORE,

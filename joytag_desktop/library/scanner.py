@@ -9,7 +9,6 @@ it is marked missing because a drive was unplugged.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -25,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from joytag_desktop.errors import ImageLoadError
+from joytag_desktop.files import hash_file, is_regular
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.library.schema import Image, Root, Status
 from joytag_desktop.metadata.embedded import read_embedded
@@ -74,12 +74,6 @@ class ScanReport:
         if self.offline:
             parts.append(f"{len(self.offline)} root(s) offline")
         return ", ".join(parts)
-
-
-def hash_file(path: Path | str) -> str:
-    """SHA-256 of the file's bytes: identifies content across moves and renames."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @dataclass
@@ -138,6 +132,13 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
     return facts
 
 
+NOT_REGULAR = "not a regular file (a FIFO, device or socket), skipped"
+
+
+def _not_a_file(path: str) -> str:
+    return NOT_REGULAR if os.path.exists(path) else "broken symbolic link, skipped"
+
+
 def walk_folders(
     root: str, errors: list[tuple[str, str]], unreadable: set[str]
 ) -> Iterator[tuple[str, list[os.DirEntry[str]], set[str]]]:
@@ -161,8 +162,11 @@ def walk_folders(
             try:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
-                elif is_image_path(Path(entry.name)) and entry.is_file():
-                    files.append(entry)
+                elif is_image_path(Path(entry.name)):
+                    if entry.is_file():
+                        files.append(entry)
+                    else:  # a FIFO, socket, device link or broken link named like an image
+                        errors.append((entry.path, _not_a_file(entry.path)))
                 elif entry.name.lower().endswith(".xmp"):
                     sidecars.add(entry.name)
             except OSError as exc:
@@ -288,6 +292,12 @@ def examine_file(
     if row is not None and row.size == stat.st_size and row.mtime == stat.st_mtime and row.status != Status.MISSING:
         report.unchanged += 1
         return None, None, False
+    if not is_regular(stat):  # a FIFO or a link to a device named like an image: never opened
+        reason = "not a regular file (a FIFO, device or socket), not read"
+        report.errors.append((path, reason))
+        facts = FileFacts(stat.st_size, stat.st_mtime, "", error=reason)
+        values = new_image_row(root, path, facts, now) | {"content_hash": None}
+        return (values if row is None else {"status": Status.ERROR, "error": reason}), None, False
     try:
         facts = read_facts(path, stat.st_size, stat.st_mtime)
     except OSError as exc:

@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.imaging import is_raw_path
+from joytag_desktop.imaging import is_raw_path, open_pillow
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 
@@ -87,7 +87,7 @@ def read_embedded(path: Path) -> Properties | None:
     or None when the file has none. Keywords are a bonus: an odd block never fails a scan."""
     props = empty_properties()
     try:
-        with Image.open(path) as image:
+        with open_pillow(path) as image:
             packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
             if packet:
                 try:
@@ -118,7 +118,7 @@ def _run(arguments: list[str]) -> subprocess.CompletedProcess[str]:
 
 def file_iptc_charset(path: Path) -> str:
     try:
-        with Image.open(path) as image:
+        with open_pillow(path) as image:
             return iptc_charset(_iptc_info(image)) if image.format in ("JPEG", "TIFF") else "utf8"
     except (OSError, ValueError, SyntaxError):
         return "utf8"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import exifread
 
+from joytag_desktop.files import open_regular
+
 log = logging.getLogger(__name__)
 logging.getLogger("exifread").setLevel(logging.CRITICAL)  # it logs "format not recognized" for PNGs
 _DATE_TAGS = ("EXIF DateTimeOriginal", "EXIF DateTimeDigitized", "Image DateTime")
@@ -44,7 +46,7 @@ def read_exif(path: Path) -> ExifFacts:
     """EXIF facts of ``path``; an image without (or with broken) EXIF gives empty facts, never an error."""
     facts = ExifFacts()
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             tags = exifread.process_file(handle, details=False, extract_thumbnail=False)
     except Exception as exc:  # noqa: BLE001 - exifread raises many types on odd files
         log.debug("no EXIF from %s: %s", path, exc)

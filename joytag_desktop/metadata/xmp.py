@@ -20,7 +20,9 @@ from xml.etree import ElementTree as ET  # noqa: N817 - building and serialising
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from joytag_desktop import files
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.files import FileTooLargeError
 from joytag_desktop.imaging import is_image_path, is_raw_path
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT, Properties, clean, empty_properties
 
@@ -103,22 +105,13 @@ def read_packet_properties(data: bytes | str, source: str = "XMP") -> Properties
 
 
 def read_limited(path: Path, limit: int, what: str) -> bytes:
-    """A regular file's bytes, refusing FIFOs, devices and anything over ``limit`` (checked with
-    ``stat`` on the opened file, so a swapped-in /dev/zero link cannot be read until memory runs out)."""
+    """A regular file's bytes, refusing FIFOs, devices and anything over ``limit``. Raises SidecarError."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        return files.read_limited(path, limit, what)
+    except FileTooLargeError as exc:
+        raise SidecarError(str(exc)) from None
     except OSError as exc:
         raise SidecarError(f"{path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SidecarError(f"{path}: not a regular file, not read")
-        if info.st_size > limit:
-            raise SidecarError(f"{path}: {what} too large ({info.st_size:,} bytes; the limit is {limit:,})")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise SidecarError(f"{path}: {what} too large (over {limit:,} bytes)")
-    return data
 
 
 def read_sidecar(path: Path) -> Properties:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +27,20 @@ _SHAPE_FIELDS = {
 # Fields used only in training: accepted, ignored.
 _TRAINING_FIELDS = {"stochdepth_rate", "loss_type", "patch_dropout"}
 _REQUIRED = ("n_tags", "image_size", "num_blocks", "patch_size", "d_model", "mlp_dim", "num_heads")
+# Sane upper bounds, checked before anything is built: the largest published ViTs (ViT-22B: 48
+# blocks, d_model 6,144, mlp 24,576) and taggers (camie: 70,527 tags) sit well inside them.
+# ``num_blocks: 10**7`` once built for minutes; ``image_size: 3,200,000`` failed every image.
+LIMITS = {
+    "n_tags": 1_000_000,
+    "image_size": 4096,
+    "num_blocks": 256,
+    "patch_size": 512,
+    "d_model": 16_384,
+    "mlp_dim": 65_536,
+    "num_heads": 256,
+}
+MAX_TOKENS = 65_536
+MAX_STEM_LAYERS = 64
 
 
 @dataclass(frozen=True)
@@ -86,12 +101,18 @@ class ViTConfig:
         def positive_int(name: str) -> int:
             value = raw[name]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ModelFolderError(f"config.json: {name} must be a positive integer, got {value!r}")
+                raise ModelFolderError(f"config.json: {name} must be a positive integer, got {str(value)[:40]!r}")
+            if value > LIMITS[name]:
+                raise ModelFolderError(
+                    f"config.json: {name} is {str(value)[:40]}, beyond any real model (the limit is {LIMITS[name]:,})"
+                )
             return value
 
         ints = {name: positive_int(name) for name in _REQUIRED}
         if ints["image_size"] % ints["patch_size"]:
             raise ModelFolderError("config.json: image_size must be a multiple of patch_size")
+        if (ints["image_size"] // ints["patch_size"]) ** 2 > MAX_TOKENS:
+            raise ModelFolderError(f"config.json: image_size / patch_size gives over {MAX_TOKENS:,} tokens")
         if ints["d_model"] % ints["num_heads"]:
             raise ModelFolderError("config.json: d_model must be a multiple of num_heads")
         use_sine = raw.get("use_sine", True)
@@ -108,8 +129,8 @@ class ViTConfig:
                 raise ModelFolderError("config.json: cnn_stem must be a string")
             parse_stem(stem)
         layerscale = raw.get("layerscale_init", 1e-4)
-        if not isinstance(layerscale, (int, float)) or isinstance(layerscale, bool):
-            raise ModelFolderError("config.json: layerscale_init must be a number")
+        if not isinstance(layerscale, (int, float)) or isinstance(layerscale, bool) or not _finite(layerscale):
+            raise ModelFolderError("config.json: layerscale_init must be a finite number")
         return cls(
             **ints,
             use_sine=use_sine,
@@ -120,12 +141,21 @@ class ViTConfig:
         )
 
 
-_CONV_OPTION = re.compile(r"^([cksp])=(\d+)$")
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+_CONV_OPTION = re.compile(r"^([cksp])=(\d{1,9})$")
 
 
 def parse_stem(spec: str) -> list[StemLayer]:
     """Parse a ``cnn_stem`` string such as ``conv:c=64;ln;relu;conv:c=768,s=1,k=1,p=0``."""
     layers: list[StemLayer] = []
+    if spec.count(";") >= MAX_STEM_LAYERS:
+        raise ModelFolderError(f"config.json: cnn_stem has more than {MAX_STEM_LAYERS} layers")
     for index, item in enumerate(part.strip() for part in spec.split(";")):
         name, _, options = item.partition(":")
         if name in ("ln", "bn", "relu", "gelu") and not options:
@@ -141,6 +171,8 @@ def parse_stem(spec: str) -> list[StemLayer]:
             values[match.group(1)] = int(match.group(2))
         if values.get("c", 0) <= 0 or values["k"] <= 0 or values["s"] <= 0:
             raise ModelFolderError(f"config.json: cnn_stem conv layer {index} needs c>0, k>0 and s>0")
+        if values["c"] > LIMITS["d_model"] or max(values["k"], values["s"], values["p"]) > LIMITS["patch_size"]:
+            raise ModelFolderError(f"config.json: cnn_stem conv layer {index} is beyond any real model")
         layers.append(StemLayer("conv", values["c"], values["k"], values["s"], values["p"]))
     if not any(layer.kind == "conv" for layer in layers):
         raise ModelFolderError("config.json: cnn_stem has no conv layer")

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from joytag_desktop.imaging import MAX_PIXELS, open_image, read_image_bytes
-from joytag_desktop.model.preprocess import MEAN, STD
+from joytag_desktop.model.preprocess import MEAN, STD, needs_shrinking, shrunk_size
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 # torchvision 0.29 deprecates its image codecs in favour of TorchCodec; they still work (see the README).
@@ -45,14 +46,16 @@ def read_for_fast_path(path: Path, image_size: int, device_decode: bool) -> Enco
     # Reduced-size JPEG decoding, keeping twice the model's resolution so the final bicubic
     # resize (not the decoder's DCT scaling) does most of the filtering.
     image = open_image(path, draft_size=image_size * 2)
+    if max(image.size) > 2 * image_size and needs_shrinking(*image.size):
+        # Shrinking in 8 bits before padding keeps memory at the model's scale, whatever the shape
+        # (a padded 800x20,000 strip as floats would need 4.8 GB).
+        image = image.resize(shrunk_size(*image.size, 2 * image_size), Image.Resampling.BICUBIC, reducing_gap=3.0)
     return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1)
 
 
 def _plain_jpeg_size_ok(data: bytes) -> bool:
     """Reject decompression bombs before a device decoder allocates for them."""
     from io import BytesIO
-
-    from PIL import Image
 
     try:
         with Image.open(BytesIO(data)) as image:
@@ -86,8 +89,15 @@ def decode_jpegs(items: list[EncodedJpeg], device: torch.device) -> list[torch.T
 def pad_resize_normalise(image: torch.Tensor, image_size: int) -> torch.Tensor:
     """(3, H, W) uint8 on any device -> (3, S, S) float32, normalised: pad white, bicubic, normalise."""
     _, height, width = image.shape
+    if max(height, width) > 2 * image_size and needs_shrinking(width, height):
+        # An extreme aspect ratio decoded on the device: shrink before padding (side² memory otherwise).
+        new_width, new_height = shrunk_size(width, height, 2 * image_size)
+        image = F.interpolate(
+            image.unsqueeze(0).float(), size=(new_height, new_width), mode="bicubic", antialias=True
+        ).clamp_(0, 255).round_()[0]
+        height, width = new_height, new_width
     side = max(height, width)
-    canvas = torch.full((3, side, side), 255, dtype=torch.uint8, device=image.device)
+    canvas = torch.full((3, side, side), 255, dtype=image.dtype, device=image.device)
     top, left = (side - height) // 2, (side - width) // 2
     canvas[:, top : top + height, left : left + width] = image
     pixels = canvas.unsqueeze(0).float()

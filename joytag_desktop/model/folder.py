@@ -13,6 +13,7 @@ from safetensors import SafetensorError, safe_open
 
 from joytag_desktop import paths
 from joytag_desktop.errors import ModelFolderError, ModelNotFoundError
+from joytag_desktop.files import FileTooLargeError, read_limited_text
 from joytag_desktop.model.config import ViTConfig
 from joytag_desktop.model.vit import JoyTagViT
 
@@ -71,11 +72,26 @@ class LoadedModel:
         return self.folder.tags
 
 
-def read_tags(path: Path) -> list[str]:
+# Published files are kilobytes (config.json) and ~100 KB (top_tags.txt); these limits are generous.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_TAGS_BYTES = 64 * 1024 * 1024
+
+
+def _read_text(path: Path, limit: int) -> str:
+    """A small text file of the folder; FIFOs, devices and oversized files are refused."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_limited_text(path, limit, path.name)
+    except FileTooLargeError as exc:
+        raise ModelFolderError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise ModelFolderError(f"{path.name} is not UTF-8 text: {exc}") from None
+    except OSError as exc:
+        raise ModelFolderError(f"{path.name}: {exc.strerror or exc}") from None
+
+
+def read_tags(path: Path) -> list[str]:
+    """One tag per line (a byte-order mark and CRLF line ends, as Notepad saves, are fine)."""
+    text = _read_text(path, MAX_TAGS_BYTES)
     tags = [line.strip() for line in text.splitlines() if line.strip()]
     if len(set(tags)) != len(tags):
         raise ModelFolderError(f"{path.name} lists some tags more than once")
@@ -83,10 +99,15 @@ def read_tags(path: Path) -> list[str]:
 
 
 def read_config(path: Path) -> ViTConfig:
+    text = _read_text(path, MAX_CONFIG_BYTES)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ModelFolderError(f"{path.name} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ModelFolderError(f"{path.name} is nested too deeply to be a model configuration") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ModelFolderError(f"{path.name} holds a value out of range: {exc}") from None
     return ViTConfig.from_dict(raw)
 
 
@@ -165,6 +186,13 @@ def load_model(path: Path | str | ModelFolder) -> LoadedModel:
                 state[name] = (tensor.float() if tensor.is_floating_point() else tensor).clone()
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelFolderError(f"{WEIGHTS_FILE} could not be read: {exc}") from None
+    broken = [name for name, tensor in state.items() if tensor.is_floating_point() and not tensor.isfinite().all()]
+    if broken:
+        # NaN weights would make every image "tagged with nothing" (NaN > threshold is false).
+        raise ModelFolderError(
+            f"{WEIGHTS_FILE} holds NaN or infinite values (in {_short_list(broken)}); the file is damaged. "
+            "Download the model again."
+        )
     with torch.device("meta"):
         network = JoyTagViT(config)
     try:
