@@ -12,8 +12,11 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import stat
-from collections.abc import Iterator
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -75,3 +78,47 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     """SHA-256 of a regular file's bytes: identifies content across moves and renames."""
     with open_regular(path) as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+# --- temporary files beside the files they replace ----------------------------------------------
+
+# Short on purpose: a file name of 250 bytes must still get its sidecar written through a temporary.
+TEMPORARY_PREFIX = ".jt-"
+STALE_AFTER_SECONDS = 60.0  # an atomic write takes milliseconds; a kill leaves its temporary behind
+_TEMPORARY_NAME = re.compile(r"^\.jt(?:-(\d+)-)?[a-z0-9_]{8}\.[A-Za-z0-9]{1,5}$")
+
+
+def temporary_beside(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
+    """``mkstemp`` in the target's folder, named so a later run knows it as ours and whose it was."""
+    return tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", suffix=suffix)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path, names: Iterable[str]) -> int:
+    """Delete temporaries a killed write left in ``folder`` (ours by name, over a minute old, their
+    process gone). Returns how many went."""
+    removed = 0
+    now = time.time()
+    for name in names:
+        match = _TEMPORARY_NAME.match(name)
+        if match is None:
+            continue
+        pid = int(match.group(1)) if match.group(1) else None
+        if pid is not None and (pid == os.getpid() or _process_alive(pid)):
+            continue
+        path = folder / name
+        with contextlib.suppress(OSError):
+            info = os.lstat(path)
+            if is_regular(info) and now - info.st_mtime > STALE_AFTER_SECONDS:
+                path.unlink()
+                removed += 1
+    return removed

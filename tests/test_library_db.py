@@ -57,8 +57,8 @@ def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
 def test_not_a_database(tmp_path: Path, capsys) -> None:
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database " * 100)
-    with pytest.raises(LibraryOpenError, match="cannot open the library database"):
+    with pytest.raises(LibraryOpenError, match="is not a SQLite database"):
         Library(path)
     assert path.read_text().startswith("these are my notes")
     assert main(["--db", str(path), "scan"]) == 2
-    assert "cannot open the library database" in capsys.readouterr().err
+    assert "is not a SQLite database" in capsys.readouterr().err

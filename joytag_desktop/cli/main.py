@@ -6,9 +6,11 @@ import argparse
 import logging
 import os
 import sys
+import threading
+import traceback
 from collections.abc import Sequence
 
-from joytag_desktop import __version__
+from joytag_desktop import __version__, failures
 from joytag_desktop.cli import export_cmd, library_cmds, watch_cmd
 from joytag_desktop.cli import models as models_cmd
 from joytag_desktop.cli import tag as tag_cmd
@@ -64,7 +66,19 @@ def load_engine(args: argparse.Namespace):
     return engine
 
 
+EXIT_FAILURE = 1
+EXIT_SOFTWARE = 70  # sysexits.h: an internal error
+
+
+def _one_line(exc: BaseException) -> None:
+    """Last resort for threads (watch): one line, the traceback to the error log."""
+    print(f"joytag-desktop: error: {failures.unexpected(exc)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    failures.guard_streams()
+    failures.one_line_warnings("joytag-desktop")
+    threading.excepthook = lambda hook: _one_line(hook.exc_value)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -85,3 +99,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except (OSError, MemoryError, RecursionError) as exc:  # a full disk, a read-only file system
+        print(f"joytag-desktop: error: {failures.describe(exc)}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        return EXIT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - no traceback ever reaches a user
+        if _is_database_error(exc):
+            print(f"joytag-desktop: error: {failures.describe(exc)}", file=sys.stderr)
+            return EXIT_FAILURE
+        print(f"joytag-desktop: error: {failures.unexpected(exc)}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        return EXIT_SOFTWARE
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """SQLAlchemy's and the driver's own errors (a read-only or full database), without importing them."""
+    return type(exc).__module__.startswith(("sqlalchemy", "sqlite3"))

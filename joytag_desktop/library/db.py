@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -60,11 +61,47 @@ def _alembic_config(connection) -> Config:
     return config
 
 
+def refuse_foreign_sqlite(path: Path) -> None:
+    """Refuse, before writing anything, a SQLite file that another application made.
+
+    Read through a read-only connection: pointing ``--db`` at, say, a browser's history must not
+    add our tables to it."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(16)
+    except OSError as exc:
+        raise LibraryOpenError(f"cannot read the library database {path}: {exc.strerror or exc}") from None
+    if header != b"SQLite format 3\x00":
+        raise LibraryOpenError(f"{path} is not a SQLite database; choose another file with --db")
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise LibraryOpenError(f"cannot open the library database {path}: {exc}") from None
+    if tables and not {"alembic_version", "roots", "images"} <= tables:
+        shown = ", ".join(sorted(tables)[:5]) + (" …" if len(tables) > 5 else "")
+        raise LibraryOpenError(
+            f"{path} belongs to another application (it holds the tables {shown}); it was not changed. "
+            "Choose a new file or a JoyTag Desktop library with --db."
+        )
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; refuse a database from a newer app."""
+    """Bring the schema to the newest revision; refuse a database from a newer app.
+
+    On SQLite the whole upgrade is one transaction (SQLite DDL is transactional; the driver would
+    otherwise commit each CREATE on its own), so a kill or a full disk in the middle of a step
+    leaves the database exactly as it was before, and the next start simply upgrades again."""
     script = ScriptDirectory.from_config(_alembic_config(None))
     known = {rev.revision for rev in script.walk_revisions()}
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         current = MigrationContext.configure(connection).get_current_heads()
         unknown = [rev for rev in current if rev not in known]
         if unknown:
@@ -74,6 +111,7 @@ def migrate(engine: Engine) -> None:
             )
         if set(current) != {script.get_current_head()}:
             command.upgrade(_alembic_config(connection), "head")
+        connection.commit()
 
 
 def open_engine(path_or_url: str | os.PathLike[str] | None = None) -> Engine:
@@ -85,7 +123,11 @@ def open_engine(path_or_url: str | os.PathLike[str] | None = None) -> Engine:
         raise LibraryOpenError(f"not a database path or URL: {url!r} ({exc})") from None
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryOpenError(f"cannot create the folder of {parsed.database}: {exc.strerror or exc}") from None
+        refuse_foreign_sqlite(Path(parsed.database))
     try:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {})
     except (ArgumentError, ImportError) as exc:

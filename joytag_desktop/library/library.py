@@ -25,7 +25,7 @@ from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
 from joytag_desktop.library import db
 from joytag_desktop.library.query import Node, parse, tag_terms
-from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_moved, scan_root
+from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_leftover_copies, adopt_moved, scan_root
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
     REMOVED_SCORE,
@@ -267,6 +267,10 @@ class Library:
             report.moved = len(moved)
             report.added -= report.moved
             report.missing -= len(report.vanished_ids.intersection(moved))
+            if not report.cancelled:
+                leftover = adopt_leftover_copies(connection, [root.id for root in targets])
+                report.moved += len(leftover)
+                report.missing -= len(report.vanished_ids.intersection(leftover))
         self._import_keywords(report)
         return report
 

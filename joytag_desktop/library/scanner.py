@@ -19,14 +19,15 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.files import hash_file, is_regular
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
-from joytag_desktop.library.schema import Image, Root, Status
+from joytag_desktop.library.schema import Image, ImageTag, Root, Source, Status
 from joytag_desktop.metadata.embedded import read_embedded
 from joytag_desktop.metadata.exif import read_exif
 from joytag_desktop.metadata.xmp import find_sidecar
@@ -526,6 +527,7 @@ def adopt_new_copies(connection: Connection, missing_ids: list[int]) -> list[int
                 Image.status == Status.PENDING,
                 Image.model.is_(None),
                 Image.id.not_in(missing_ids),
+                ~exists().where(ImageTag.image_id == Image.id, ImageTag.source == Source.MANUAL),
             )
             .order_by(Image.id.desc())
         ).all()
@@ -534,4 +536,34 @@ def adopt_new_copies(connection: Connection, missing_ids: list[int]) -> list[int
         if row is not None:
             _merge_into(connection, old.id, old.model, row)
             adopted.append(old.id)
+    return adopted
+
+
+def adopt_leftover_copies(connection: Connection, root_ids: list[int]) -> list[int]:
+    """Pair moves from what the database holds, not from one run's memory: a scan killed between
+    committing new rows and pairing them leaves a missing image (with the user's edits) beside a
+    never-tagged copy of it at the new path. Each such pair is merged now. Returns the adopted ids."""
+    missing = aliased(Image)
+    fresh = aliased(Image)
+    ids = (
+        connection.execute(
+            select(missing.id)
+            .where(
+                missing.root_id.in_(root_ids),
+                missing.status == Status.MISSING,
+                missing.content_hash.is_not(None),
+                exists().where(
+                    fresh.content_hash == missing.content_hash,
+                    fresh.status == Status.PENDING,
+                    fresh.model.is_(None),
+                    fresh.id != missing.id,
+                ),
+            )
+            .order_by(missing.id)
+        )
+        .scalars()
+        .all()
+    )
+    adopted = adopt_new_copies(connection, list(ids)) if ids else []
+    connection.commit()
     return adopted

@@ -17,12 +17,12 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.files import temporary_beside
 from joytag_desktop.imaging import is_raw_path, open_pillow
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
@@ -199,7 +199,7 @@ def write_embedded(path: Path, properties: Properties, changed: set[str], keep_b
         arguments += [f"-{tag}={value}" for value in properties[prop]]
     if "iptc" in changed:
         arguments.append("-IPTC:CodedCharacterSet=UTF8")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jt", suffix=path.suffix)
+    handle, temporary = temporary_beside(path, suffix=path.suffix)
     os.close(handle)
     work = Path(temporary)
     try:

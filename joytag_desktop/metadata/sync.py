@@ -14,6 +14,7 @@ Export: XMP sidecars, embedded keywords, caption files for training, CSV and JSO
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.files import remove_stale_temporaries
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.scanner import KeywordSource
@@ -232,6 +234,9 @@ class _Folders:
                 self._names[folder] = os.listdir(folder)
             except OSError:
                 self._names[folder] = []
+            if remove_stale_temporaries(folder, self._names[folder]):  # left by a killed write
+                with contextlib.suppress(OSError):
+                    self._names[folder] = os.listdir(folder)
         return self._names[folder]
 
     def add(self, path: Path) -> None:

@@ -12,7 +12,6 @@ import contextlib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from xml.etree import ElementTree as ET  # noqa: N817 - building and serialising only; parsing is defusedxml
@@ -232,7 +231,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         mode = 0o666 & ~_umask()
     try:
         # A short name: long file names (up to the 255-byte limit) must still get a sidecar.
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jt", suffix=".tmp")
+        handle, temporary = files.temporary_beside(path)
     except OSError as exc:
         raise SidecarError(f"cannot write in {path.parent} ({exc.strerror or exc})") from None
     try:

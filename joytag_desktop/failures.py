@@ -1,0 +1,116 @@
+"""Turning any failure into one line a user can act on; tracebacks go to a log file, never to them.
+
+Shared by the CLI and the GUI (no Qt here). SQLAlchemy wraps the driver's errors, so the
+``orig`` of an exception is looked at as well as the exception itself.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import errno
+import io
+import logging
+import sys
+import traceback
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+from joytag_desktop import paths
+
+LOG_NAME = "errors.log"
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def describe(exc: BaseException) -> str:
+    """One line saying what went wrong and what to do; never a traceback."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    lowered = text.lower()
+    if isinstance(original, OSError):
+        where = f"{original.filename}: " if original.filename else ""
+        if original.errno in _DISK_FULL:
+            return f"{where}the disk is full; nothing was lost: free some space and run the command again"
+        if original.errno == errno.EFBIG:
+            return f"{where}file too large for the file system (or the file-size limit); nothing was lost"
+        if original.errno == errno.EROFS:
+            return f"{where}the file system is read-only"
+        return f"{where}{original.strerror or text}"
+    if "database or disk is full" in lowered:
+        return "the disk holding the library database is full; nothing was changed: free some space and try again"
+    if "readonly database" in lowered or "read-only" in lowered:
+        return (
+            "the library database is read-only (check the permissions of the file and its folder, or pass "
+            "--db to a library you can write); nothing was changed"
+        )
+    if "unable to open database file" in lowered:
+        return "the library database cannot be opened (its folder is missing or not writable)"
+    if "disk i/o error" in lowered:
+        return "the disk reported an I/O error while writing the library database; nothing was changed"
+    if isinstance(original, RecursionError):
+        return "the input is nested too deeply to process"
+    if isinstance(original, MemoryError):
+        return "not enough memory for this operation"
+    return f"{type(original).__name__}: {text}"
+
+
+def log_path() -> Path:
+    return paths.data_dir() / LOG_NAME
+
+
+def record(exc: BaseException) -> Path | None:
+    """Append the full traceback to the error log (for a bug report); the path, if it could be written."""
+    try:
+        target = log_path()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8", errors="backslashreplace") as out:
+            out.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
+            out.write("".join(traceback.format_exception(exc)))
+        return target
+    except OSError:
+        return None
+
+
+def unexpected(exc: BaseException) -> str:
+    """The one line for a failure nobody foresaw: what it was and where the details went."""
+    where = record(exc)
+    details = f" (details in {where})" if where else ""
+    return f"unexpected error: {describe(exc)}{details}"
+
+
+# --- output that never crashes on a file name ------------------------------------------------
+
+
+def _surrogates_or_escape(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Encode error handler: a file name's undecodable bytes (surrogate escapes) are written back as
+    the original bytes, so ``search | xargs`` still names the file; anything else is backslash-escaped."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    chunk = error.object[error.start : error.end]
+    if all(0xDC80 <= ord(char) <= 0xDCFF for char in chunk):
+        return bytes(ord(char) - 0xDC00 for char in chunk), error.end
+    return codecs.backslashreplace_errors(error)
+
+
+codecs.register_error("joytag-names", _surrogates_or_escape)
+
+
+def guard_streams() -> None:
+    """stdout/stderr that cannot fail on a file name, whatever their encoding."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="joytag-names")
+
+
+def one_line_warnings(prefix: str) -> None:
+    """Library warnings (Pillow, numpy) as one line each, without the source line Python adds."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001, ARG001
+        logging.getLogger("joytag_desktop.warnings").debug("%s:%s: %s", filename, lineno, message)
+        stream = file or sys.stderr
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.write(f"{prefix}: warning: {category.__name__}: {message}\n")
+
+    warnings.showwarning = show
