@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from joytag_desktop.errors import JoyTagError
 
@@ -122,3 +122,41 @@ def remove_stale_temporaries(folder: Path, names: Iterable[str]) -> int:
                 path.unlink()
                 removed += 1
     return removed
+
+
+def umask() -> int:
+    """The process umask, read without changing it where the system tells (Linux /proc)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+@contextlib.contextmanager
+def atomic_text_output(path: Path) -> Iterator[TextIO]:
+    """Write a text file (an export) all or nothing: a full disk or a kill leaves the old file as it
+    was. A FIFO or device given on purpose (``--output /dev/stdout``) is written directly."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None and not is_regular(info):
+        with open(path, "w", encoding="utf-8", newline="") as direct:
+            yield direct
+        return
+    mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~umask()
+    handle, temporary = temporary_beside(path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from joytag_desktop.cli.library_cmds import open_library
 from joytag_desktop.cli.progress import progress_bar
+from joytag_desktop.files import atomic_text_output
 from joytag_desktop.library import QueryError
 from joytag_desktop.metadata.sync import (
     TARGETS,
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if args.target in ("csv", "json"):
             if args.output:
-                with open(args.output, "w", encoding="utf-8", newline="") as out:
+                with atomic_text_output(args.output) as out:
                     count = export_table(library, out, args.target, query, args.threshold, args.all_scores)
             else:
                 count = export_table(library, sys.stdout, args.target, query, args.threshold, args.all_scores)

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from joytag_desktop.files import atomic_text_output
 from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import bool_setting
@@ -85,7 +86,7 @@ class Exports(QObject):
             return
 
         def write() -> int:
-            with open(target, "w", encoding="utf-8", newline="") as out:
+            with atomic_text_output(Path(target)) as out:
                 return export_table(self.library, out, fmt, query, threshold)
 
         def done(count: int) -> None:

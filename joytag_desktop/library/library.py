@@ -47,6 +47,26 @@ log = logging.getLogger(__name__)
 HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
 
 
+MAX_TAG_LENGTH = 1000
+_IN_CHUNK = 10_000  # values per IN (...) list
+
+
+def check_tag_name(name: str) -> str:
+    """A tag typed or passed by a user, stripped; refused when it could not be written to XMP,
+    captions or a terminal (control characters, bytes that are not UTF-8) or is absurdly long."""
+    name = name.strip()
+    if not name:
+        raise LibraryError("a tag name cannot be empty")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        raise LibraryError("a tag name must be valid UTF-8 text (it holds undecodable bytes)")
+    bad = next((ch for ch in name if not ch.isprintable() and ch != " "), None)
+    if bad is not None:
+        raise LibraryError(f"a tag name cannot hold control characters (found U+{ord(bad):04X})")
+    if len(name) > MAX_TAG_LENGTH:
+        raise LibraryError(f"a tag name is limited to {MAX_TAG_LENGTH} characters")
+    return name
+
+
 class LibraryError(JoyTagError):
     """A library operation the user asked for cannot be done (unknown root, unknown tag…)."""
 
@@ -314,12 +334,15 @@ class Library:
         with self._tag_lock:
             unknown = [name for name in names if name not in self._tag_ids]
             if unknown:
+                unknown = list(dict.fromkeys(unknown))
                 with self.Session.begin() as session:
                     session.execute(
                         sqlite_insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
-                        [{"name": name} for name in dict.fromkeys(unknown)],
+                        [{"name": name} for name in unknown],
                     )
-                    self._tag_ids.update(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(unknown))).all())
+                    for start in range(0, len(unknown), _IN_CHUNK):  # SQLite binds at most 32,766 variables
+                        chunk = unknown[start : start + _IN_CHUNK]
+                        self._tag_ids.update(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(chunk))).all())
             return [self._tag_ids[name] for name in names]
 
     def tag_id(self, name: str) -> int | None:
@@ -481,9 +504,7 @@ class Library:
 
         A manual edit overrides the model and survives retagging. Returns how many images changed.
         """
-        tag = tag.strip()
-        if not tag:
-            raise LibraryError("a tag name cannot be empty")
+        tag = check_tag_name(tag)
         (tag_id,) = self.ensure_tags([tag])
         ids = list(dict.fromkeys(image_ids))
         changed = 0

@@ -37,9 +37,15 @@ class QueryError(JoyTagError):
         self.message, self.query, self.position = message, query, max(0, min(position, len(query)))
         super().__init__(f"{message} (at position {self.position + 1})")
 
-    def pointer(self) -> str:
-        """The query with a caret under the error, for terminals."""
-        return f"{self.query}\n{' ' * self.position}^ {self.message}"
+    def pointer(self, width: int = 72) -> str:
+        """The query with a caret under the error, for terminals; a long query is cut to a window
+        of ``width`` characters around the error."""
+        start = max(0, min(self.position - width // 2, len(self.query) - width))
+        shown = self.query[start : start + width].replace("\n", " ")
+        left = "…" if start > 0 else ""
+        right = "…" if start + width < len(self.query) else ""
+        caret = " " * (len(left) + self.position - start)
+        return f"{left}{shown}{right}\n{caret}^ {self.message}"
 
 
 # --- the tree -----------------------------------------------------------------------------
@@ -316,11 +322,19 @@ def _field_term(name: str, value: str, query: str, position: int) -> Node:
 # --- grammar ------------------------------------------------------------------------------
 
 
+# Real queries have a handful of terms and a level or two of parentheses; these limits keep a
+# pasted or generated query from exhausting Python's stack or SQLite's expression depth (1000).
+MAX_NESTING = 64
+MAX_TERMS = 200
+
+
 class _Parser:
     def __init__(self, query: str) -> None:
         self.query = query
         self.tokens = _tokenize(query)
         self.index = 0
+        self.depth = 0
+        self.terms = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -356,22 +370,36 @@ class _Parser:
 
     def unary(self) -> Node:
         token = self.take()
+        if token.kind in ("-", "("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise QueryError(
+                    f"the query nests '(' and '-' more than {MAX_NESTING} deep", self.query, token.position
+                )
+            try:
+                return self._nested(token)
+            finally:
+                self.depth -= 1
+        assert token.word is not None
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise QueryError(f"the query has more than {MAX_TERMS} terms", self.query, token.position)
+        return _term(token.word, self.query)
+
+    def _nested(self, token: _Token) -> Node:
         if token.kind == "-":
             following = self.peek()
             if following is None or following.kind in ("|", ")"):
                 raise QueryError("'-' needs a term after it", self.query, token.position)
             return Not(self.unary())
-        if token.kind == "(":
-            inner = self.or_expr()
-            closing = self.peek()
-            if closing is None or closing.kind != ")":
-                raise QueryError("'(' is never closed", self.query, token.position)
-            self.take()
-            if isinstance(inner, And) and not inner.children:
-                raise QueryError("empty parentheses", self.query, token.position)
-            return inner
-        assert token.word is not None
-        return _term(token.word, self.query)
+        inner = self.or_expr()  # token is "("
+        closing = self.peek()
+        if closing is None or closing.kind != ")":
+            raise QueryError("'(' is never closed", self.query, token.position)
+        self.take()
+        if isinstance(inner, And) and not inner.children:
+            raise QueryError("empty parentheses", self.query, token.position)
+        return inner
 
 
 def parse(query: str) -> Node:

@@ -49,6 +49,8 @@ XMP_PROPERTIES = {
 }
 XPACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 XPACKET_END = '\n<?xpacket end="w"?>\n'
+MAX_DEPTH = 100  # real sidecars (darktable's history included) are about a dozen levels deep
+MAX_KEYWORDS = 20_000  # per property; digiKam's largest real-world tag trees have a few thousand
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024  # real sidecars are kilobytes; darktable's with long histories < 1 MB
 _RDF = f"{{{NS['rdf']}}}"
 __all__ = ["DEFAULT_PARENT"]
@@ -77,7 +79,23 @@ def parse_packet(data: bytes | str, source: str = "XMP") -> ET.Element:
         raise SidecarError(f"{source}: malformed XML ({exc})") from None
     if root.find(f".//{_RDF}RDF") is None and root.tag != f"{_RDF}RDF":
         raise SidecarError(f"{source}: not an XMP packet (no rdf:RDF)")
+    if _depth(root) > MAX_DEPTH:
+        # Writing it back (indenting, serialising) recurses per level: refuse it whole instead.
+        raise SidecarError(f"{source}: XML nested too deep (over {MAX_DEPTH} levels); left unchanged")
     return root
+
+
+def _depth(root: ET.Element) -> int:
+    """How deep the tree goes, measured without recursion (stopping once past the limit)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in element)
+    return deepest
 
 
 def _items(root: ET.Element, prefix: str, name: str) -> list[str]:
@@ -91,16 +109,20 @@ def _items(root: ET.Element, prefix: str, name: str) -> list[str]:
     return list(dict.fromkeys(v for v in (clean(x) for x in values) if v))
 
 
-def properties_of(root: ET.Element) -> Properties:
+def properties_of(root: ET.Element, source: str = "XMP") -> Properties:
     found = empty_properties()
     for prop, (prefix, name, _) in XMP_PROPERTIES.items():
         found[prop] = _items(root, prefix, name)
+        if len(found[prop]) > MAX_KEYWORDS:
+            raise SidecarError(
+                f"{source}: {len(found[prop]):,} keywords in {prefix}:{name}; the limit is {MAX_KEYWORDS:,}, not read"
+            )
     return found
 
 
 def read_packet_properties(data: bytes | str, source: str = "XMP") -> Properties:
     """The keyword properties of an XMP packet (sidecar or embedded). Raises SidecarError."""
-    return properties_of(parse_packet(data, source))
+    return properties_of(parse_packet(data, source), source)
 
 
 def read_limited(path: Path, limit: int, what: str) -> bytes:
@@ -199,17 +221,6 @@ def update_packet(data: bytes | None, properties: Properties, changed: Iterable[
     return out
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where the system tells (Linux /proc)."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, then rename over the target.
 
@@ -228,7 +239,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             raise SidecarError(f"{path}: the file is read-only; left unchanged")
         mode = stat.S_IMODE(info.st_mode)
     else:
-        mode = 0o666 & ~_umask()
+        mode = 0o666 & ~files.umask()
     try:
         # A short name: long file names (up to the 255-byte limit) must still get a sidecar.
         handle, temporary = files.temporary_beside(path)
