@@ -79,6 +79,19 @@ def unexpected(exc: BaseException) -> str:
     return f"unexpected error: {describe(exc)}{details}"
 
 
+def as_user_error(exc: Exception) -> Exception:
+    """``exc`` if it was written for users (JoyTagError), else a JoyTagError with its one line
+    (what the GUI shows); an unforeseen failure's traceback goes to the error log."""
+    from joytag_desktop.errors import JoyTagError
+
+    if isinstance(exc, JoyTagError):
+        return exc
+    foreseen = isinstance(exc, (OSError, MemoryError, RecursionError)) or type(exc).__module__.startswith(
+        ("sqlalchemy", "sqlite3")
+    )
+    return JoyTagError(describe(exc) if foreseen else unexpected(exc))
+
+
 # --- output that never crashes on a file name ------------------------------------------------
 
 

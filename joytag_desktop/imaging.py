@@ -5,6 +5,7 @@ Used by the engine, the library scanner and the GUI's thumbnailer.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -51,23 +52,30 @@ def is_raw_path(path: Path | str) -> bool:
     return os.path.splitext(os.fspath(path))[1].lower() in RAW_EXTENSIONS
 
 
-def iter_image_files(root: Path) -> Iterator[Path]:
+def iter_image_files(root: Path, errors: list[tuple[str, str]] | None = None) -> Iterator[Path]:
     """Supported images below ``root`` in a stable order; hidden folders and files are skipped.
 
-    Symlinked folders are not followed, so a link loop cannot hang the walk.
+    Symlinked folders are not followed, so a link loop cannot hang the walk. Folders that cannot
+    be read (permissions, names over the system's path limit) go to ``errors`` as (path, reason).
     """
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def note(exc: OSError) -> None:
+        if errors is not None:
+            errors.append((os.fsdecode(exc.filename or root), file_error_message(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=note, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if not name.startswith(".") and is_image_path(Path(name)):
                 yield Path(dirpath) / name
 
 
-def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files as given (whatever their extension) and the images inside folders."""
+def expand_paths(paths: Iterable[Path], errors: list[tuple[str, str]] | None = None) -> Iterator[Path]:
+    """Files as given (whatever their extension) and the images inside folders; folders that
+    cannot be read are reported in ``errors``."""
     for path in paths:
         if path.is_dir():
-            yield from iter_image_files(path)
+            yield from iter_image_files(path, errors)
         else:
             yield path
 
@@ -107,6 +115,8 @@ def file_error_message(exc: OSError) -> str:
         return "permission denied"
     if isinstance(exc, NotRegularFileError):
         return exc.strerror
+    if exc.errno == errno.ENAMETOOLONG:
+        return "path too long for the file system (shorten a folder or file name)"
     return exc.strerror or str(exc)
 
 

@@ -219,3 +219,63 @@ def test_top_tags_saved_by_notepad_reads_the_same(model_copy: Path) -> None:
     tags = (model_copy / "top_tags.txt").read_text(encoding="utf-8").splitlines()
     (model_copy / "top_tags.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(tags).encode() + b"\r\n")
     assert inspect_folder(model_copy).tags == [t for t in tags if t.strip()]
+
+
+def test_tag_reports_unreadable_folders_and_over_long_paths(tmp_path: Path) -> None:
+    write_photo(tmp_path / "ok" / "a.jpg")
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    # Well past PATH_MAX (4,096 bytes) in total, each name legal: made level by level through
+    # folder descriptors, as a user's tools (or a synced archive) can.
+    folder = os.open(deep, os.O_RDONLY)
+    try:
+        for _ in range(30):
+            os.mkdir("d" * 200, dir_fd=folder)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        over_long = True
+    except OSError:
+        over_long = False
+    finally:
+        os.close(folder)
+    locked = tmp_path / "locked"
+    write_photo(locked / "b.jpg")
+    locked.chmod(0)
+    try:
+        paths = [str(tmp_path / "ok"), str(locked)] + ([str(deep)] if over_long else [])
+        result = cli("tag", *paths, home=tmp_path / "home", timeout=120)
+    finally:
+        locked.chmod(0o755)
+    assert "a.jpg" in result.stdout
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    if os.geteuid() != 0:
+        assert f"{locked}: permission denied" in result.stderr
+    if over_long:
+        assert "path too long" in result.stderr
+
+
+def test_a_sidecar_of_another_user_keeps_its_owner_or_is_left_alone(tmp_path: Path) -> None:
+    from joytag_desktop.metadata.xmp import SidecarError, atomic_write
+
+    sidecar = tmp_path / "a.jpg.xmp"
+    sidecar.write_text("<x/>")
+    if os.geteuid() == 0:
+        os.chown(sidecar, 65534, 65534)
+        atomic_write(sidecar, b"<y/>")
+        assert (sidecar.stat().st_uid, sidecar.stat().st_gid) == (65534, 65534)
+        assert sidecar.read_bytes() == b"<y/>"
+        sidecar.chmod(0o444)
+        with pytest.raises(SidecarError, match="read-only"):
+            atomic_write(sidecar, b"<z/>")
+    else:
+        pytest.skip("needs root to give a file to another user")
+
+
+def test_file_names_near_the_length_limit_still_get_sidecars(tmp_path: Path) -> None:
+    from joytag_desktop.metadata.xmp import atomic_write
+
+    for length in (238, 245, 251):
+        name = "p" * (length - len(".jpg.xmp")) + ".jpg.xmp"
+        atomic_write(tmp_path / name, b"<x/>")
+        assert (tmp_path / name).read_bytes() == b"<x/>"

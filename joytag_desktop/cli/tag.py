@@ -96,10 +96,13 @@ class ResultWriter:
 def run(args: argparse.Namespace) -> int:
     from joytag_desktop.cli.main import load_engine
 
-    files = list(expand_paths(args.paths))
+    unreadable: list[tuple[str, str]] = []
+    files = list(expand_paths(args.paths, unreadable))
+    for path, reason in unreadable:
+        print(f"error: {path}: {reason}", file=sys.stderr)
     if not files:
         print("No supported images found in the given paths.", file=sys.stderr)
-        return EXIT_OK
+        return EXIT_SOME_FAILED if unreadable else EXIT_OK
     engine = load_engine(args)
     writer = ResultWriter(sys.stdout, args.format, engine.tags, args.threshold)
     failed = 0
@@ -118,4 +121,6 @@ def run(args: argparse.Namespace) -> int:
             return 130
     if failed:
         print(f"{failed} of {len(files)} image(s) could not be tagged.", file=sys.stderr)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    if unreadable:
+        print(f"{len(unreadable)} folder(s) could not be read.", file=sys.stderr)
+    return EXIT_SOME_FAILED if failed or unreadable else EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from joytag_desktop import __version__, paths
+from joytag_desktop import __version__, failures, paths
 
 
 def gui_settings():  # noqa: ANN201 - a QSettings
@@ -58,6 +58,16 @@ def run_gui(database: str | None = None) -> int:
         )
         return 2
     window = MainWindow(library, settings)
+
+    def unforeseen(kind, exc, trace) -> None:  # noqa: ANN001 - sys.excepthook's signature
+        """An exception escaping a slot: one line in a dialog, the traceback in the error log."""
+        if issubclass(kind, KeyboardInterrupt):
+            app.quit()
+            return
+        QMessageBox.warning(window, "JoyTag Desktop", failures.unexpected(exc.with_traceback(trace)))
+
+    sys.excepthook = unforeseen
+    failures.one_line_warnings("joytag-desktop")
     window.show()
     code = app.exec()
     library.close()

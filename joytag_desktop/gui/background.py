@@ -8,6 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from joytag_desktop import failures
+
 log = logging.getLogger(__name__)
 
 
@@ -27,7 +29,7 @@ class _Task(QRunnable):
             result = self.function()
         except Exception as exc:  # noqa: BLE001 - delivered to the GUI as an error
             log.debug("background task failed", exc_info=True)
-            self.signals.failed.emit(exc)
+            self.signals.failed.emit(failures.as_user_error(exc))
         else:
             self.signals.done.emit(result)
 

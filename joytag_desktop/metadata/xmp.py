@@ -225,7 +225,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, then rename over the target.
 
     A new file gets the mode any program would get under the user's umask; an existing one keeps
-    its mode. A read-only file is refused (the rename would silently replace it)."""
+    its mode and owner. A read-only file, and one owned by another user, are refused: the rename
+    would silently replace them (as root, the owner is kept instead)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -237,6 +238,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             raise SidecarError(f"{path}: not a regular file, not replaced")
         if not info.st_mode & 0o222:
             raise SidecarError(f"{path}: the file is read-only; left unchanged")
+        if hasattr(os, "geteuid") and os.geteuid() not in (0, info.st_uid):
+            raise SidecarError(f"{path}: the file belongs to another user; left unchanged")
         mode = stat.S_IMODE(info.st_mode)
     else:
         mode = 0o666 & ~files.umask()
@@ -251,6 +254,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temporary, mode)
+        if info is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+            os.chown(temporary, info.st_uid, info.st_gid)  # root writing a user's sidecar keeps it theirs
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
