@@ -233,3 +233,11 @@ def test_a_kill_between_a_scans_commit_and_move_pairing_keeps_manual_edits(tmp_p
         assert library.count("") == 3
     finally:
         library.close()
+
+
+def test_fault_injection_smoke() -> None:
+    """A short run of the random-SIGKILL script (the full run's figures are in the README)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import fault_injection
+
+    assert fault_injection.main(["--files", "60", "--rounds", "8", "--seed", "3"]) == 0

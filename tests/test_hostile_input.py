@@ -234,3 +234,26 @@ def test_a_read_only_database_is_one_line_on_write_commands(tagged, tmp_path: Pa
     finally:
         for path in tmp_path.glob("lib.sqlite3*"):
             path.chmod(0o644)
+
+
+def test_background_failures_reach_the_window_as_one_line(qtbot, isolated_home: Path) -> None:
+    import errno
+
+    from joytag_desktop.errors import JoyTagError
+    from joytag_desktop.gui.background import Background
+
+    def disk_full() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/photos/a.jpg.xmp")
+
+    def bug() -> None:
+        raise KeyError("surprise")
+
+    background = Background(threads=1)
+    errors: list[Exception] = []
+    background.submit(disk_full, None, errors.append)
+    background.submit(bug, None, errors.append)
+    qtbot.waitUntil(lambda: len(errors) == 2)
+    assert all(isinstance(error, JoyTagError) for error in errors)
+    assert str(errors[0]).startswith("/photos/a.jpg.xmp: the disk is full; nothing was lost")
+    assert "\n" not in str(errors[1]) and "KeyError" in str(errors[1]) and "errors.log" in str(errors[1])
+    assert "Traceback" in (isolated_home / "errors.log").read_text()  # the details, for a bug report
