@@ -151,6 +151,9 @@ class Run:
         on_disk = {str(p) for p in self.root.rglob("*.jpg")}
         with sqlite3.connect(self.db, timeout=30) as connection:
             rows = dict(connection.execute("SELECT path, status FROM images WHERE status != 'missing'"))
+            reasons = connection.execute(
+                "SELECT status, error, count(*) FROM images WHERE status NOT IN ('tagged', 'missing') GROUP BY 1, 2"
+            ).fetchall()
             missing = connection.execute("SELECT count(*) FROM images WHERE status = 'missing'").fetchone()[0]
         if set(rows) != on_disk:
             self.violations.append(f"index differs from disk: {len(set(rows) ^ on_disk)} path(s)")
@@ -158,7 +161,7 @@ class Run:
             self.violations.append(f"{missing} image(s) still missing after the recovery scan (moves not paired)")
         untagged = [path for path, status in rows.items() if status != "tagged"]
         if untagged:
-            self.violations.append(f"{len(untagged)} image(s) not tagged after recovery")
+            self.violations.append(f"{len(untagged)} image(s) not tagged after recovery: {reasons}")
         with Library(self.db) as library:
             for image in library.images(library.search("").ids):
                 tag = self.manual.get(image.content_hash)

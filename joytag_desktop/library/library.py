@@ -116,6 +116,7 @@ class ImageResult:
     embedding: np.ndarray | None
     error: str | None
     content_hash: str | None = None  # the content that was tagged; a result for changed content is dropped
+    path: str | None = None  # the path that was read; an error for a file moved meanwhile is dropped
 
 
 @dataclass
@@ -494,8 +495,11 @@ class Library:
                 )
             for result in results:
                 if result.error is not None:
+                    moved = [] if result.path is None else [Image.path == result.path]
                     session.execute(
-                        update(Image).where(Image.id == result.image_id).values(status=Status.ERROR, error=result.error)
+                        update(Image)
+                        .where(Image.id == result.image_id, *moved)
+                        .values(status=Status.ERROR, error=result.error)
                     )
         return len(results)
 

@@ -229,7 +229,10 @@ _KNOWN_COLUMNS = (
     Image.content_hash,
     Image.model,
     Image.sidecar_mtime,
+    Image.error,
 )
+# Errors that say nothing about the file's content: when the file is there again, it is read again.
+_TRANSIENT_ERRORS = ("file not found", "permission denied")
 
 
 @dataclass
@@ -290,7 +293,14 @@ def examine_file(
     nothing changes, the values of a new row when ``row`` is None, else the values to update ``row``
     with (content re-hashed: retag only if it really changed).
     """
-    if row is not None and row.size == stat.st_size and row.mtime == stat.st_mtime and row.status != Status.MISSING:
+    transient = row is not None and row.status == Status.ERROR and row.error in _TRANSIENT_ERRORS
+    if (
+        row is not None
+        and row.size == stat.st_size
+        and row.mtime == stat.st_mtime
+        and row.status != Status.MISSING
+        and not transient
+    ):
         report.unchanged += 1
         return None, None, False
     if not is_regular(stat):  # a FIFO or a link to a device named like an image: never opened

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from joytag_desktop.imaging import needs_shrinking, shrunk_size
+
 MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -19,23 +21,6 @@ def pad_to_square(image: Image.Image) -> Image.Image:
     square = Image.new("RGB", (side, side), (255, 255, 255))
     square.paste(image, ((side - width) // 2, (side - height) // 2))
     return square
-
-
-# Padding to a square costs side² memory: 7.5 GB for a 1x50,000 line, 1.2 GB for a webtoon strip.
-# Below this the reference is followed to the letter; above it the image is first shrunk.
-_EXACT_CANVAS_PIXELS = 4096 * 4096
-
-
-def shrunk_size(width: int, height: int, longest: int) -> tuple[int, int]:
-    """(width, height) scaled so the longer side is ``longest``; neither side below 1 pixel."""
-    scale = longest / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def needs_shrinking(width: int, height: int) -> bool:
-    """Whether padding this image to a square would cost far more memory than the image itself."""
-    side = max(width, height)
-    return side * side > max(4 * width * height, _EXACT_CANVAS_PIXELS)
 
 
 def reference_pixels(image: Image.Image, image_size: int) -> Image.Image:

@@ -84,7 +84,9 @@ def tag_pending(
 
     for index, result in enumerate(engine.tag_paths(_pending_stream(library, claimed, cancel), cancel=cancel)):
         image_id, content_hash = claimed[index]
-        batch.append(ImageResult(image_id, result.scores, result.embedding, result.error, content_hash))
+        batch.append(
+            ImageResult(image_id, result.scores, result.embedding, result.error, content_hash, str(result.path))
+        )
         if result.ok:
             report.tagged += 1
         else:
