@@ -195,14 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument("--actions", default=",".join(ACTIONS), help="comma-separated subset of " + ",".join(ACTIONS))
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="joytag-faults-"))
     started = time.monotonic()
     try:
         run = Run(folder, args.files, args.seed)
         run.setup()
+        actions = [a for a in args.actions.split(",") if a in ACTIONS]
         for round_number in range(args.rounds):
-            action = ACTIONS[round_number % len(ACTIONS)] if round_number < len(ACTIONS) else run.random.choice(ACTIONS)
+            action = actions[round_number % len(actions)] if round_number < len(actions) else run.random.choice(actions)
             run.kill_round(action)
         run.recover()
     finally:
