@@ -23,6 +23,19 @@ LOG_NAME = "errors.log"
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
+# SQLite's words for a machine's failures -> what the user can do about them.
+_DATABASE_MESSAGES = (
+    ("database or disk is full", "the disk holding the library database is full; nothing was changed: free some space"),
+    (
+        "readonly database",
+        "the library database is read-only (check the permissions of the file and its folder, or pass --db to a "
+        "library you can write); nothing was changed",
+    ),
+    ("unable to open database file", "the library database cannot be opened (its folder is missing or not writable)"),
+    ("disk i/o error", "the disk reported an I/O error while writing the library database; nothing was changed"),
+)
+
+
 def describe(exc: BaseException) -> str:
     """One line saying what went wrong and what to do; never a traceback."""
     original = getattr(exc, "orig", None) or exc
@@ -37,22 +50,25 @@ def describe(exc: BaseException) -> str:
         if original.errno == errno.EROFS:
             return f"{where}the file system is read-only"
         return f"{where}{original.strerror or text}"
-    if "database or disk is full" in lowered:
-        return "the disk holding the library database is full; nothing was changed: free some space and try again"
-    if "readonly database" in lowered or "read-only" in lowered:
-        return (
-            "the library database is read-only (check the permissions of the file and its folder, or pass "
-            "--db to a library you can write); nothing was changed"
-        )
-    if "unable to open database file" in lowered:
-        return "the library database cannot be opened (its folder is missing or not writable)"
-    if "disk i/o error" in lowered:
-        return "the disk reported an I/O error while writing the library database; nothing was changed"
+    if _from_database(original):
+        for fragment, message in _DATABASE_MESSAGES:
+            if fragment in lowered:
+                return message
     if isinstance(original, RecursionError):
         return "the input is nested too deeply to process"
     if isinstance(original, MemoryError):
         return "not enough memory for this operation"
     return f"{type(original).__name__}: {text}"
+
+
+def _from_database(exc: BaseException) -> bool:
+    """SQLAlchemy's and the driver's own errors, recognised without importing them."""
+    return type(exc).__module__.startswith(("sqlalchemy", "sqlite3"))
+
+
+def foreseen(exc: BaseException) -> bool:
+    """Failures of the machine, not of the code: a full disk, a read-only database, no memory."""
+    return isinstance(exc, (OSError, MemoryError, RecursionError)) or _from_database(exc)
 
 
 def log_path() -> Path:
@@ -86,10 +102,7 @@ def as_user_error(exc: Exception) -> Exception:
 
     if isinstance(exc, JoyTagError):
         return exc
-    foreseen = isinstance(exc, (OSError, MemoryError, RecursionError)) or type(exc).__module__.startswith(
-        ("sqlalchemy", "sqlite3")
-    )
-    return JoyTagError(describe(exc) if foreseen else unexpected(exc))
+    return JoyTagError(describe(exc) if foreseen(exc) else unexpected(exc))
 
 
 # --- output that never crashes on a file name ------------------------------------------------

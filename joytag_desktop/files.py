@@ -25,11 +25,14 @@ from joytag_desktop.errors import JoyTagError
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 
 
+NOT_REGULAR = "not a regular file (a FIFO, device or socket), not read"
+
+
 class NotRegularFileError(OSError):
     """A FIFO, socket or device where a file was expected: never read."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        super().__init__(errno.EINVAL, "not a regular file (a FIFO, device or socket), not read", os.fspath(path))
+        super().__init__(errno.EINVAL, NOT_REGULAR, os.fspath(path))
 
 
 class FileTooLargeError(JoyTagError):

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from joytag_desktop.errors import ImageLoadError
-from joytag_desktop.files import FileTooLargeError, NotRegularFileError, is_regular, read_limited
+from joytag_desktop.files import NOT_REGULAR, FileTooLargeError, NotRegularFileError, is_regular, read_limited
 
 try:  # HEIC/HEIF support is optional at run time but a declared dependency.
     import pillow_heif
@@ -44,21 +44,16 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-# Padding to a square costs side² memory: 7.5 GB for a 1x50,000 line, 1.2 GB for a webtoon strip.
-# Below this the reference is followed to the letter; above it the image is first shrunk.
-_EXACT_CANVAS_PIXELS = 4096 * 4096
-
-
 def shrunk_size(width: int, height: int, longest: int) -> tuple[int, int]:
     """(width, height) scaled so the longer side is ``longest``; neither side below 1 pixel."""
     scale = longest / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def needs_shrinking(width: int, height: int) -> bool:
-    """Whether padding this image to a square would cost far more memory than the image itself."""
-    side = max(width, height)
-    return side * side > max(4 * width * height, _EXACT_CANVAS_PIXELS)
+def lopsided(width: int, height: int) -> bool:
+    """Whether padding this image to a square would cost over four times the memory of the image
+    itself (side² for a 1x50,000 line is 7.5 GB): such images are shrunk before they are padded."""
+    return max(width, height) > 4 * min(width, height)
 
 
 def is_image_path(path: Path | str) -> bool:
@@ -175,7 +170,7 @@ def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
         if stat.S_ISDIR(info.st_mode):
             raise ImageLoadError("is a folder, not an image")
         if not is_regular(info):  # a FIFO would block Image.open forever, /dev/zero never ends
-            raise ImageLoadError("not a regular file (a FIFO, device or socket), not read")
+            raise ImageLoadError(NOT_REGULAR)
         if info.st_size == 0:
             raise ImageLoadError("empty file (0 bytes)")
         with warnings.catch_warnings():
@@ -189,7 +184,7 @@ def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
                     )
                 if draft_size and image.format == "JPEG":
                     scale = min(width, height) / draft_size
-                    if needs_shrinking(width, height):  # a strip is shrunk on its long side anyway
+                    if lopsided(width, height):  # a strip is shrunk on its long side anyway
                         scale = max(width, height) / draft_size
                     if scale >= 2:
                         image.draft("RGB", (max(1, int(width / scale)), max(1, int(height / scale))))

@@ -155,7 +155,7 @@ def test_hostile_sidecars_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None
         assert str(root / "p0.jpg.xmp") in failed and "deep" in failed[str(root / "p0.jpg.xmp")]
         assert exported.written >= 1  # p2 got its sidecar whatever happened to the others
         assert (root / "p0.jpg.xmp").read_bytes() == deep_before
-        assert library.metadata_record(library.image_by_path(photos[0]).id, "xmp") is None or True
+        assert library.metadata_record(library.image_by_path(photos[0]).id, "xmp") is None  # no write recorded
         again = export_xmp(library)  # nothing was recorded for the failed file: it fails again, honestly
         assert str(root / "p0.jpg.xmp") in dict(again.errors)
     finally:

@@ -99,21 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except (OSError, MemoryError, RecursionError) as exc:  # a full disk, a read-only file system
-        print(f"joytag-desktop: error: {failures.describe(exc)}", file=sys.stderr)
-        if args.verbose:
-            traceback.print_exc()
-        return EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - no traceback ever reaches a user
-        if _is_database_error(exc):
-            print(f"joytag-desktop: error: {failures.describe(exc)}", file=sys.stderr)
-            return EXIT_FAILURE
-        print(f"joytag-desktop: error: {failures.unexpected(exc)}", file=sys.stderr)
+        known = failures.foreseen(exc)  # a full disk, a read-only database: not a bug in the app
+        message = failures.describe(exc) if known else failures.unexpected(exc)
+        print(f"joytag-desktop: error: {message}", file=sys.stderr)
         if args.verbose:
             traceback.print_exc()
-        return EXIT_SOFTWARE
-
-
-def _is_database_error(exc: BaseException) -> bool:
-    """SQLAlchemy's and the driver's own errors (a read-only or full database), without importing them."""
-    return type(exc).__module__.startswith(("sqlalchemy", "sqlite3"))
+        return EXIT_FAILURE if known else EXIT_SOFTWARE

@@ -14,11 +14,10 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from joytag_desktop.files import is_regular
+from joytag_desktop.files import NOT_REGULAR, is_regular
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.scanner import (
     _KNOWN_COLUMNS,
-    NOT_REGULAR,
     KeywordSource,
     ScanReport,
     adopt_moved,

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from joytag_desktop.errors import ImageLoadError
-from joytag_desktop.files import hash_file, is_regular
+from joytag_desktop.files import NOT_REGULAR, hash_file
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.library.schema import Image, ImageTag, Root, Source, Status
 from joytag_desktop.metadata.embedded import read_embedded
@@ -131,9 +131,6 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
         }
         facts.keywords = None if is_raw_path(path) else read_embedded(Path(path))
     return facts
-
-
-NOT_REGULAR = "not a regular file (a FIFO, device or socket), skipped"
 
 
 def _not_a_file(path: str) -> str:
@@ -303,13 +300,7 @@ def examine_file(
     ):
         report.unchanged += 1
         return None, None, False
-    if not is_regular(stat):  # a FIFO or a link to a device named like an image: never opened
-        reason = "not a regular file (a FIFO, device or socket), not read"
-        report.errors.append((path, reason))
-        facts = FileFacts(stat.st_size, stat.st_mtime, "", error=reason)
-        values = new_image_row(root, path, facts, now) | {"content_hash": None}
-        return (values if row is None else {"status": Status.ERROR, "error": reason}), None, False
-    try:
+    try:  # a FIFO or device link named like an image fails in hash_file (never opened for reading)
         facts = read_facts(path, stat.st_size, stat.st_mtime)
     except OSError as exc:
         reason = exc.strerror or str(exc)

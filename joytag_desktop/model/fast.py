@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from joytag_desktop.imaging import MAX_PIXELS, needs_shrinking, open_image, read_image_bytes, shrunk_size
+from joytag_desktop.imaging import MAX_PIXELS, lopsided, open_image, read_image_bytes, shrunk_size
 from joytag_desktop.model.preprocess import MEAN, STD
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -46,7 +46,7 @@ def read_for_fast_path(path: Path, image_size: int, device_decode: bool) -> Enco
     # Reduced-size JPEG decoding, keeping twice the model's resolution so the final bicubic
     # resize (not the decoder's DCT scaling) does most of the filtering.
     image = open_image(path, draft_size=image_size * 2)
-    if max(image.size) > 2 * image_size and _lopsided(*image.size):
+    if max(image.size) > 2 * image_size and lopsided(*image.size):
         # Shrinking in 8 bits before padding keeps memory at the model's scale, whatever the shape
         # (a padded 800x20,000 strip as floats would need 4.8 GB), and the float work small.
         image = image.resize(shrunk_size(*image.size, 2 * image_size), Image.Resampling.BICUBIC, reducing_gap=3.0)
@@ -86,15 +86,10 @@ def decode_jpegs(items: list[EncodedJpeg], device: torch.device) -> list[torch.T
         return out
 
 
-def _lopsided(width: int, height: int) -> bool:
-    """Padding would waste far more than the image holds (ordinary photos keep the exact steps)."""
-    return needs_shrinking(width, height) or max(width, height) > 4 * min(width, height)
-
-
 def pad_resize_normalise(image: torch.Tensor, image_size: int) -> torch.Tensor:
     """(3, H, W) uint8 on any device -> (3, S, S) float32, normalised: pad white, bicubic, normalise."""
     _, height, width = image.shape
-    if max(height, width) > 2 * image_size and _lopsided(width, height):
+    if max(height, width) > 2 * image_size and lopsided(width, height):
         # Decoded on the device at full size: shrink before padding (side² memory otherwise).
         new_width, new_height = shrunk_size(width, height, 2 * image_size)
         image = F.interpolate(

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from joytag_desktop.imaging import needs_shrinking, shrunk_size
+from joytag_desktop.imaging import lopsided, shrunk_size
 
 MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
@@ -23,13 +23,16 @@ def pad_to_square(image: Image.Image) -> Image.Image:
     return square
 
 
+_EXACT_SIDE = 4096
+
+
 def reference_pixels(image: Image.Image, image_size: int) -> Image.Image:
     """Pad to square and, if needed, resize with Pillow's bicubic filter.
 
-    An extreme aspect ratio (a 1x50,000 line, a webtoon strip) is first shrunk to four times the
-    model's input on its longer side, so memory stays bounded by the model's input, whatever the
-    shape; the scores move by far less than the reference's own JPEG-decoder differences."""
-    if needs_shrinking(*image.size) and max(image.size) > 4 * image_size:
+    A lopsided image whose square would pass 4096² pixels (a 1x50,000 line, a webtoon strip) is
+    first shrunk to four times the model's input on its longer side, so memory stays bounded by the
+    model's input whatever the shape; below that the reference is followed to the letter."""
+    if lopsided(*image.size) and max(image.size) > max(_EXACT_SIDE, 4 * image_size):
         image = image.resize(shrunk_size(*image.size, 4 * image_size), Image.Resampling.BICUBIC)
     square = pad_to_square(image)
     if square.size[0] != image_size:
