@@ -5,34 +5,46 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from joytag_desktop.cli.library_cmds import open_library
+from joytag_desktop.cli import arguments
+from joytag_desktop.cli.arguments import open_library
 from joytag_desktop.cli.progress import progress_bar
-from joytag_desktop.files import atomic_text_output
-from joytag_desktop.library import QueryError
-from joytag_desktop.metadata.sync import (
-    TARGETS,
-    CaptionOptions,
-    ExportReport,
-    export_captions,
-    export_embedded,
-    export_table,
-    export_xmp,
+from joytag_desktop.metadata import EXPORT_TARGETS
+from joytag_desktop.metadata.keywords import DEFAULT_PARENT
+
+if TYPE_CHECKING:
+    from joytag_desktop.metadata.sync import ExportReport
+
+EXAMPLES = (
+    """\
+examples:
+  joytag-desktop export xmp                             sidecars for every image (photo.jpg.xmp)
+  joytag-desktop export xmp --dry-run folder:holidays   what would be written, writing nothing
+  joytag-desktop export embedded --threshold 0.6 cat    keywords inside the image files (needs exiftool)
+  joytag-desktop export captions --prefix mychar --exclude watermark folder:dataset
+  joytag-desktop export csv -o tags.csv 'rating:general'
+
+"""
+    + arguments.QUERY_EXAMPLES
 )
-from joytag_desktop.metadata.xmp import DEFAULT_PARENT
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from joytag_desktop.cli.tag import _threshold
-
-    parser = subparsers.add_parser(
+    parser = arguments.command(
+        subparsers,
         "export",
-        help="write tags to XMP sidecars, embedded keywords, caption files, CSV or JSON",
-        description="Export the tags of the images matching QUERY (default: all).",
+        "write tags to XMP sidecars, embedded keywords, caption files, CSV or JSON",
+        "Export the tags of the images matching the query (default: all). Keywords other programs "
+        "wrote are never removed.",
+        EXAMPLES,
+        rest="query",
     )
-    parser.add_argument("target", choices=TARGETS)
-    parser.add_argument("query", nargs="*", help="which images (the search language; default all)")
-    parser.add_argument("--threshold", type=_threshold, help="score that counts as a tag (default: the library's)")
+    parser.add_argument("target", choices=EXPORT_TARGETS, help="where the tags go")
+    parser.add_argument("query", nargs="*", help=arguments.QUERY_HELP)
+    parser.add_argument(
+        "--threshold", type=arguments.threshold, metavar="T", help="score that counts as a tag (default: the library's)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     parser.add_argument(
         "--naming",
@@ -49,11 +61,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="captions: write saber \\(fate\\) for prompt parsers that need it (kohya-ss does not)",
     )
     parser.add_argument("--no-escape", action="store_true", help=argparse.SUPPRESS)  # the default since 0.2
-    parser.add_argument("--exclude", default="", help="captions: comma-separated tags to leave out")
-    parser.add_argument("--prefix", default="", help="captions: comma-separated tags to put first (trigger words)")
+    parser.add_argument("--exclude", default="", metavar="TAGS", help="captions: comma-separated tags to leave out")
+    parser.add_argument(
+        "--prefix", default="", metavar="TAGS", help="captions: comma-separated tags to put first (trigger words)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="captions: replace caption files we did not write")
     parser.add_argument("--all-scores", action="store_true", help="csv/json: include tags below the threshold")
-    parser.add_argument("--output", "-o", type=Path, help="csv/json: file to write (default stdout)")
+    parser.add_argument("--output", "-o", type=Path, metavar="FILE", help="csv/json: file to write (default stdout)")
     parser.set_defaults(handler=run)
 
 
@@ -61,38 +75,45 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _check_output(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors for -o before anything is read: a folder that does not exist, or a folder."""
+    if args.output is None:
+        return
+    if args.target not in ("csv", "json"):
+        parser.error(f"-o/--output is for csv and json; {args.target} writes beside each image")
+    if args.output.is_dir():
+        parser.error(f"-o {args.output}: that is a folder; name a file")
+    folder = args.output.expanduser().absolute().parent
+    if not folder.is_dir():
+        parser.error(f"-o {args.output}: the folder {folder} does not exist")
+
+
 def run(args: argparse.Namespace) -> int:
+    from joytag_desktop.metadata import sync
+
+    _check_output(args.subparser, args)
     query = " ".join(args.query)
     with open_library(args) as library:
-        try:
-            library.search(query, limit=1)
-        except QueryError as exc:
-            print(f"joytag-desktop: bad query:\n{exc.pointer()}", file=sys.stderr)
-            return 2
+        library.search(query, limit=1)  # a malformed query is reported before anything is written
         if args.target in ("csv", "json"):
-            if args.output:
-                with atomic_text_output(args.output) as out:
-                    count = export_table(library, out, args.target, query, args.threshold, args.all_scores)
-            else:
-                count = export_table(library, sys.stdout, args.target, query, args.threshold, args.all_scores)
-            print(f"Exported {count} image(s).", file=sys.stderr)
-            return 0
-        bar = progress_bar(None, f"Writing {args.target}")
+            return _export_table(library, args, query)
+        with progress_bar(None, f"Writing {args.target}", unit=" images") as bar:
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
 
-        with bar:
             if args.target == "xmp":
-                report = export_xmp(library, query, args.threshold, args.naming, args.parent, args.dry_run, progress)
+                report = sync.export_xmp(
+                    library, query, args.threshold, args.naming, args.parent, args.dry_run, progress
+                )
             elif args.target == "embedded":
-                report = export_embedded(
+                report = sync.export_embedded(
                     library, query, args.threshold, args.backup, args.dry_run, progress, parent=args.parent
                 )
             else:
-                options = CaptionOptions(
+                options = sync.CaptionOptions(
                     threshold=args.threshold,
                     spaces=not args.keep_underscores,
                     escape_parentheses=args.escape_parentheses,
@@ -100,8 +121,32 @@ def run(args: argparse.Namespace) -> int:
                     prefix=_split(args.prefix),
                     overwrite=args.overwrite,
                 )
-                report = export_captions(library, query, options, args.dry_run, progress)
+                report = sync.export_captions(library, query, options, args.dry_run, progress)
         return _finish(report, args.dry_run)
+
+
+def _export_table(library, args: argparse.Namespace, query: str) -> int:  # noqa: ANN001 - a Library
+    """CSV or JSON to -o FILE (through a temporary: a full disk keeps the old file) or stdout.
+
+    A dry run shows on stdout what the file would hold and writes no file."""
+    from joytag_desktop.files import atomic_text_output
+    from joytag_desktop.metadata.sync import export_table
+
+    def write(out) -> int:  # noqa: ANN001 - a text stream
+        return export_table(library, out, args.target, query, args.threshold, args.all_scores)
+
+    if args.output is not None and not args.dry_run:
+        with atomic_text_output(args.output) as out:
+            count = write(out)
+        print(f"Exported {count} image(s) to {args.output}.", file=sys.stderr)
+        return 0
+    count = write(sys.stdout)
+    if args.dry_run:
+        where = args.output or "stdout"
+        print(f"Dry run: {count} image(s) would be exported to {where}; no file was written.", file=sys.stderr)
+    else:
+        print(f"Exported {count} image(s).", file=sys.stderr)
+    return 0
 
 
 def _finish(report: ExportReport, dry_run: bool) -> int:

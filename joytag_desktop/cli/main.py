@@ -1,4 +1,9 @@
-"""The ``joytag-desktop`` command: a thin layer over the core."""
+"""The ``joytag-desktop`` command: a thin layer over the core.
+
+Start-up matters: a command that does not tag must answer at once, so the subcommand modules
+import the library, the metadata code and above all torch inside their handlers, never at the
+top. ``tests/test_cli_manners.py`` checks that those commands never import torch.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,23 @@ import traceback
 from collections.abc import Sequence
 
 from joytag_desktop import __version__, failures
-from joytag_desktop.cli import export_cmd, library_cmds, watch_cmd
+from joytag_desktop.cli import export_cmd, library_cmds, search_cmds, watch_cmd
 from joytag_desktop.cli import models as models_cmd
 from joytag_desktop.cli import tag as tag_cmd
 from joytag_desktop.errors import JoyTagError
 
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_SOFTWARE = 70  # sysexits.h: an internal error
+# Options whose value may itself start with '-' (``--sort -size``: '-' reverses the order).
+_DASH_VALUE_OPTIONS = ("--sort",)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="joytag-desktop",
-        description="Auto-tag a local image library with the JoyTag model.",
+        description="Auto-tag a local image library with published tagger models and search it by tag.",
+        epilog="Run `joytag-desktop COMMAND --help` for a command's options. With no command the window opens.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
@@ -32,13 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="library database: a SQLite file or a SQLAlchemy URL (default: $JOYTAG_DESKTOP_DB, else the data folder)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
+    gui.set_defaults(handler=run_gui)
     tag_cmd.add_parser(subparsers)
     models_cmd.add_parser(subparsers)
     library_cmds.add_parsers(subparsers)
-    watch_cmd.add_parser(subparsers)
+    watch_cmd.add_parsers(subparsers)
+    search_cmds.add_parsers(subparsers)
     export_cmd.add_parser(subparsers)
-    gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
-    gui.set_defaults(handler=run_gui)
     return parser
 
 
@@ -48,7 +59,7 @@ def run_gui(args: argparse.Namespace) -> int:
     return start(args.db)
 
 
-def load_engine(args: argparse.Namespace):
+def load_engine(args: argparse.Namespace):  # noqa: ANN201 - a TaggingEngine; torch is imported here
     """The engine for --model/--device/--batch-size; errors surface as JoyTagError."""
     from joytag_desktop.model.engine import TaggingEngine
     from joytag_desktop.model.folder import load_model, resolve_model_path
@@ -61,13 +72,45 @@ def load_engine(args: argparse.Namespace):
         precision=args.precision,
         preprocessing=args.preprocess,
     )
-
     logging.getLogger(__name__).info("model %s on %s", model.folder.path, engine.describe())
     return engine
 
 
-EXIT_FAILURE = 1
-EXIT_SOFTWARE = 70  # sysexits.h: an internal error
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """``--sort -size`` → ``--sort=-size``: argparse would read ``-size`` as an unknown option."""
+    joined: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word in _DASH_VALUE_OPTIONS:
+            value = next(words, None)
+            joined.append(word if value is None else f"{word}={value}")
+            continue
+        joined.append(word)
+        if word == "--":
+            joined.extend(words)
+    return joined
+
+
+def _free_words(args: argparse.Namespace, extras: list[str]) -> None:
+    """Words after options join the command's list of words (``export xmp --dry-run cat``).
+
+    argparse fills a list positional from the first run of words only; the rest come back as
+    extras, in order. Words after a lone ``--`` are taken as they are; before it, an unknown
+    ``--option`` is a typo to report, while ``-indoors`` is a negated tag."""
+    parser: argparse.ArgumentParser = args.subparser
+    if "--" in extras:
+        cut = extras.index("--")
+        before, after = extras[:cut], extras[cut + 1 :]
+    else:
+        before, after = extras, []
+    if args.rest is None:
+        if before or after:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return
+    unknown = [word for word in before if word.startswith("--")]
+    if unknown:
+        parser.error(f"unrecognized option {unknown[0]} (a word that starts with '--' goes after a lone '--')")
+    setattr(args, args.rest, list(getattr(args, args.rest) or []) + before + after)
 
 
 def _one_line(exc: BaseException) -> None:
@@ -80,7 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures.one_line_warnings("joytag-desktop")
     threading.excepthook = lambda hook: _one_line(hook.exc_value)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(_join_dash_values(list(sys.argv[1:] if argv is None else argv)))
+    if args.command is None:
+        if extras:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    else:
+        _free_words(args, extras)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -90,7 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except JoyTagError as exc:
-        print(f"joytag-desktop: error: {exc}", file=sys.stderr)
+        pointer = getattr(exc, "pointer", None)  # a QueryError shows where the query went wrong
+        if pointer is not None:
+            print(f"joytag-desktop: bad query:\n{pointer()}", file=sys.stderr)
+        else:
+            print(f"joytag-desktop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

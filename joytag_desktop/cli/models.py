@@ -6,22 +6,29 @@ import argparse
 import os
 
 from joytag_desktop import paths
+from joytag_desktop.cli import arguments
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.folder import HUB_REPO, inspect_folder, installed_models
+from joytag_desktop.model.catalogue import HUB_REPO
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("models", help="download or list JoyTag models")
+    parser = arguments.command(subparsers, "models", "download or list tagger models")
     actions = parser.add_subparsers(dest="models_action", required=True, metavar="ACTION")
-    download = actions.add_parser("download", help=f"download {HUB_REPO} from the Hugging Face Hub")
+    download = arguments.command(
+        actions,
+        "download",
+        f"download {HUB_REPO} from the Hugging Face Hub (with a progress bar)",
+        examples=f"example:\n  joytag-desktop models download              {HUB_REPO} into the data folder\n",
+    )
     download.add_argument("--repo", default=HUB_REPO, help=f"Hub repository (default {HUB_REPO})")
-    download.add_argument("--revision", help="branch, tag or commit to download")
+    download.add_argument("--revision", help="branch, tag or commit to download (default: the newest)")
     download.set_defaults(handler=run_download)
-    listing = actions.add_parser("list", help="show installed models and whether they load")
+    listing = arguments.command(actions, "list", "show installed models and whether they load")
     listing.set_defaults(handler=run_list)
 
 
 def run_download(args: argparse.Namespace) -> int:
+    from joytag_desktop.model.folder import inspect_folder
     from joytag_desktop.model.hub import download_model
 
     print(f"Downloading {args.repo} into {paths.models_dir()} …")
@@ -32,6 +39,8 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from joytag_desktop.model.folder import inspect_folder, installed_models
+
     candidates = installed_models()
     from_env = os.environ.get(paths.MODEL_ENV)
     if from_env:

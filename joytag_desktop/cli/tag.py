@@ -5,30 +5,60 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from joytag_desktop.cli.progress import progress_bar
-from joytag_desktop.imaging import expand_paths
-from joytag_desktop.model.engine import TagResult
+from joytag_desktop.cli import arguments
+from joytag_desktop.cli.progress import progress_bar, say
+from joytag_desktop.library.thresholds import SCORE_DECIMALS
+
+if TYPE_CHECKING:
+    from joytag_desktop.model.engine import TagResult
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
+EXAMPLES = """\
+examples:
+  joytag-desktop tag photo.jpg                    tags above 0.4, one line per image
+  joytag-desktop tag ~/Pictures --format jsonl    every image below the folder, as JSON lines
+  joytag-desktop tag --threshold 0 --format csv a.png > scores.csv   every tag with its score
+"""
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = arguments.command(
+        subparsers,
         "tag",
-        help="tag image files and folders and print the results",
-        description="Tag images with JoyTag and print the tags. Folders are searched recursively.",
+        "tag image files and folders and print the results (no library needed)",
+        "Tag images and print their tags. Folders are searched recursively. Results go to stdout, "
+        "errors and progress to stderr.",
+        EXAMPLES,
+        rest="paths",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
     parser.add_argument(
-        "--threshold", type=_threshold, default=0.4, help="lowest score to print (default 0.4; 0 prints every tag)"
+        "--threshold",
+        type=arguments.threshold,
+        default=0.4,
+        metavar="T",
+        help="lowest score to print (default 0.4; 0 prints every tag)",
     )
     parser.add_argument(
-        "--format", choices=("text", "jsonl", "csv"), default="text", help="output format (default text)"
+        "--format",
+        choices=("text", "jsonl", "csv"),
+        default="text",
+        help="text: 'path: tag (score), …'; jsonl: one JSON object per image; csv: path,tag,score,error",
+    )
+    parser.add_argument(
+        "--digits",
+        type=int,
+        choices=range(1, 18),
+        metavar="N",
+        help="decimals of the scores in jsonl and csv (default 4; with --preprocess reference: all of them, "
+        "for comparing with the published implementation)",
     )
     add_engine_arguments(parser)
     parser.set_defaults(handler=run)
@@ -36,8 +66,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the downloaded JoyTag)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    parser.add_argument("--batch-size", type=_positive_int, metavar="N", help="images per batch")
+    parser.add_argument(
+        "--device", default="auto", metavar="DEVICE", help="auto (CUDA when available, the default), cpu or cuda"
+    )
+    parser.add_argument(
+        "--batch-size", type=arguments.positive_int, metavar="N", help="images per batch (default: per device)"
+    )
     parser.add_argument(
         "--precision",
         choices=("auto", "float32", "bfloat16", "float16"),
@@ -52,50 +86,64 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _threshold(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("threshold must be between 0 and 1")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 class ResultWriter:
-    """Writes each result in the chosen format as soon as it is produced."""
+    """Writes each result in the chosen format as soon as it is produced.
 
-    def __init__(self, out: TextIO, fmt: str, tags: list[str], threshold: float) -> None:
+    In text format an image that failed is reported on stderr only, so stdout stays a list of
+    tagged images; jsonl and csv keep a record with its error, for scripts that join on path."""
+
+    def __init__(self, out: TextIO, fmt: str, tags: list[str], threshold: float, digits: int | None = None) -> None:
         self.out, self.fmt, self.tags, self.threshold = out, fmt, tags, threshold
+        self.digits = digits  # None: full precision
         self.csv = csv.writer(out) if fmt == "csv" else None
         if self.csv:
             self.csv.writerow(["path", "tag", "score", "error"])
+
+    def _score(self, score: float) -> float:
+        return float(score) if self.digits is None else round(float(score), self.digits)
 
     def write(self, result: TagResult) -> None:
         pairs = result.tags_above(self.tags, self.threshold)
         path = str(result.path)
         if self.fmt == "jsonl":
-            record = {"path": path, "tags": dict(pairs), "error": result.error}
+            record = {"path": path, "tags": {tag: self._score(score) for tag, score in pairs}, "error": result.error}
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif self.csv is not None:
             if result.error is not None:
                 self.csv.writerow([path, "", "", result.error])
             for tag, score in pairs:
-                self.csv.writerow([path, tag, repr(score), ""])
-        elif result.error is not None:
-            self.out.write(f"{path}: ERROR: {result.error}\n")
-        else:
+                self.csv.writerow([path, tag, self._score(score), ""])
+        elif result.error is None:
             self.out.write(f"{path}: {', '.join(f'{tag} ({score:.3f})' for tag, score in pairs)}\n")
+        else:
+            return
         self.out.flush()
+
+
+def _missing_paths(paths: list[Path]) -> list[Path]:
+    """Arguments that name nothing at all (other failures, such as a path too long or a folder
+    without permission, are reported per path while tagging)."""
+    missing = []
+    for path in paths:
+        try:
+            os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            missing.append(path)
+        except OSError:
+            pass
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:
     from joytag_desktop.cli.main import load_engine
+    from joytag_desktop.imaging import expand_paths
 
+    args.paths = [Path(word) for word in args.paths]
+    missing = _missing_paths(args.paths)
+    if missing:
+        # A mistyped argument, not an image that failed: a usage error, before any model loads.
+        names = ", ".join(str(path) for path in missing[:3]) + (" …" if len(missing) > 3 else "")
+        args.subparser.error(f"no such file or folder: {names}")
     unreadable: list[tuple[str, str]] = []
     files = list(expand_paths(args.paths, unreadable))
     for path, reason in unreadable:
@@ -104,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         print("No supported images found in the given paths.", file=sys.stderr)
         return EXIT_SOME_FAILED if unreadable else EXIT_OK
     engine = load_engine(args)
-    writer = ResultWriter(sys.stdout, args.format, engine.tags, args.threshold)
+    digits = args.digits or (None if args.preprocess == "reference" else SCORE_DECIMALS)
+    writer = ResultWriter(sys.stdout, args.format, engine.tags, args.threshold, digits)
     failed = 0
     cancel = threading.Event()
     with progress_bar(len(files), "Tagging") as bar:
@@ -112,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
             for result in engine.tag_paths(files, cancel=cancel):
                 if result.error is not None:
                     failed += 1
-                    bar.write(f"error: {result.path}: {result.error}", file=sys.stderr)
+                    say(bar, f"error: {result.path}: {result.error}")
                 writer.write(result)
                 bar.update(1)
         except KeyboardInterrupt:

@@ -132,8 +132,8 @@ def _now() -> datetime:
 class Library:
     """A library database. Thread-safe: each call uses its own short transaction."""
 
-    def __init__(self, database: str | os.PathLike[str] | None = None) -> None:
-        self.engine = db.open_engine(database)
+    def __init__(self, database: str | os.PathLike[str] | None = None, create: bool = True) -> None:
+        self.engine = db.open_engine(database, create=create)
         self.url = str(self.engine.url)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._tag_ids: dict[str, int] = {}
@@ -220,23 +220,65 @@ class Library:
     # --- roots ----------------------------------------------------------------------------
 
     def add_root(self, path: str | os.PathLike[str], watched: bool = True) -> Root:
-        """Add a folder to the library (not scanned yet). Adding a known folder updates ``watched``."""
+        """Add a folder to the library (not scanned yet). Adding a known folder updates ``watched``.
+
+        A folder that holds library folders takes them in: their images (tags, manual edits and
+        all) move to the wider folder, which is watched if any of them was. A folder inside a
+        library folder is refused here; ``containing_root`` tells the caller which one it is in."""
         folder = Path(path).expanduser().resolve()
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder")
         text = str(folder)
         with self.Session.begin() as session:
+            inner: list[Root] = []
             for other in session.scalars(select(Root)):
-                nested = text.startswith(other.path + os.sep) or other.path.startswith(text + os.sep)
-                if other.path != text and nested:
-                    raise LibraryError(f"{folder} overlaps the library folder {other.path}")
+                if text.startswith(other.path + os.sep):
+                    raise LibraryError(f"{folder} is inside the library folder {other.path}")
+                if other.path.startswith(text + os.sep):
+                    inner.append(other)
             root = session.scalar(select(Root).where(Root.path == text))
             if root is None:
-                root = Root(path=text, watched=watched, added_at=_now(), online=True)
+                root = Root(path=text, watched=watched or any(r.watched for r in inner), added_at=_now(), online=True)
                 session.add(root)
+                session.flush()
             else:
                 root.watched = watched
+            for other in inner:
+                self._absorb(session, other, root)
         return root
+
+    @staticmethod
+    def _absorb(session, inner: Root, outer: Root) -> None:  # noqa: ANN001 - a Session
+        """Move the images of ``inner`` under ``outer`` (a folder that contains it), then drop ``inner``.
+
+        ``Image.folder`` is relative to the root's parent, so it gains the path between the two parents."""
+        prefix = os.path.relpath(os.path.dirname(inner.path), os.path.dirname(outer.path))
+        session.execute(
+            update(Image)
+            .where(Image.root_id == inner.id)
+            .values(root_id=outer.id, folder=prefix + os.sep + Image.folder)
+        )
+        session.execute(delete(Root).where(Root.id == inner.id))
+
+    def containing_root(self, path: str | os.PathLike[str]) -> Root | None:
+        """The library folder that is ``path`` or holds it, if any."""
+        text = str(Path(path).expanduser().resolve())
+        for root in self.roots():
+            if text == root.path or text.startswith(root.path + os.sep):
+                return root
+        return None
+
+    def root_contents(self, root: Root) -> tuple[int, int]:
+        """(images, manual tag edits) that forgetting ``root`` would lose, for a confirmation."""
+        with self.engine.connect() as connection:
+            images = connection.execute(select(func.count()).where(Image.root_id == root.id)).scalar_one()
+            edits = connection.execute(
+                select(func.count())
+                .select_from(ImageTag)
+                .join(Image, Image.id == ImageTag.image_id)
+                .where(Image.root_id == root.id, ImageTag.source == Source.MANUAL)
+            ).scalar_one()
+        return images, edits
 
     def roots(self) -> list[Root]:
         with self.Session() as session:
@@ -273,13 +315,23 @@ class Library:
         progress: ScanProgress | None = None,
         cancel: threading.Event | None = None,
     ) -> ScanReport:
-        """Rescan the given roots (default: all); moves across roots are recognised too."""
-        targets = [self.find_root(p) for p in roots] if roots is not None else self.roots()
+        """Rescan the given folders (default: every library folder); moves across roots are
+        recognised too. A folder inside a library folder rescans that subtree only."""
+        targets: list[tuple[Root, str | None]] = []
+        if roots is None:
+            targets = [(root, None) for root in self.roots()]
+        else:
+            for path in roots:
+                root = self.containing_root(path)
+                if root is None:
+                    raise LibraryError(f"{Path(path).expanduser().resolve()} is not in a library folder")
+                text = str(Path(path).expanduser().resolve())
+                targets.append((root, None if text == root.path else text))
         report = ScanReport()
         new_ids: list[int] = []
         with self._index_lock, self.engine.connect() as connection:
-            for root in targets:
-                root_report, added = scan_root(connection, root, progress, cancel)
+            for root, subtree in targets:
+                root_report, added = scan_root(connection, root, progress, cancel, subtree=subtree)
                 report.merge(root_report)
                 new_ids += added
                 if report.cancelled:
@@ -289,7 +341,7 @@ class Library:
             report.added -= report.moved
             report.missing -= len(report.vanished_ids.intersection(moved))
             if not report.cancelled:
-                leftover = adopt_leftover_copies(connection, [root.id for root in targets])
+                leftover = adopt_leftover_copies(connection, sorted({root.id for root, _ in targets}))
                 report.moved += len(leftover)
                 report.missing -= len(report.vanished_ids.intersection(leftover))
         self._import_keywords(report)
@@ -738,12 +790,27 @@ class Library:
     def retag(self, image_ids: Iterable[int]) -> int:
         """Queue images for tagging again (manual edits are kept). Returns how many were queued."""
         ids = list(image_ids)
+        queued = 0
         with self.Session.begin() as session:
-            return session.execute(
-                update(Image)
-                .where(Image.id.in_(ids), Image.status.in_([Status.TAGGED, Status.ERROR]))
-                .values(status=Status.PENDING, error=None)
-            ).rowcount
+            for start in range(0, len(ids), _IN_CHUNK):
+                queued += session.execute(
+                    update(Image)
+                    .where(
+                        Image.id.in_(ids[start : start + _IN_CHUNK]), Image.status.in_([Status.TAGGED, Status.ERROR])
+                    )
+                    .values(status=Status.PENDING, error=None)
+                ).rowcount
+        return queued
+
+    def tagged_by_other_models(self, model_name: str) -> list[int]:
+        """Tagged images whose scores came from a model other than ``model_name`` (another
+        network, or another version of it): what ``autotag --retag`` queues."""
+        with self.engine.connect() as connection:
+            return list(
+                connection.execute(
+                    select(Image.id).where(Image.status == Status.TAGGED, Image.model != model_name)
+                ).scalars()
+            )
 
     def count(self, query: str | Node, threshold: float | None = None) -> int:
         node, resolver = self._compile(query, threshold)

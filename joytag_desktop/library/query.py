@@ -15,12 +15,15 @@ the known field names below. ``quote_tag`` renders any tag so that it parses bac
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from joytag_desktop.errors import JoyTagError
 
+# Orders a search can be sorted in ("-date": newest first).
+SORTS = ("path", "name", "date", "added", "size", "score")
 TEXT_FIELDS = ("camera", "make", "model", "folder", "path", "name", "ext", "format")
 NUMBER_FIELDS = ("width", "height", "size")
 FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, "date", "source", "status", "tag")
@@ -192,9 +195,14 @@ def _read_word(query: str, start: int) -> tuple[_Word, int]:
 
 def _parse_number(text: str, query: str, position: int, what: str) -> float:
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         raise QueryError(f"{what}: {text!r} is not a number", query, position) from None
+    if not math.isfinite(number):
+        raise QueryError(f"{what}: {text!r} is not a number", query, position)
+    if what == "score" and not 0.0 <= number <= 1.0:
+        raise QueryError(f"score: {text} is not between 0 and 1", query, position)
+    return number
 
 
 def _parse_size(text: str, query: str, position: int) -> float:
@@ -242,7 +250,10 @@ def _parse_range(value: str, query: str, position: int, kind: str) -> Range:
         low = convert(low_text, False) if low_text else None
         if kind == "date":
             return Range(low, convert(high_text, True) if high_text else None, high_strict=True)
-        return Range(low, convert(high_text, False) if high_text else None)
+        high = convert(high_text, False) if high_text else None
+        if low is not None and high is not None and low > high:
+            raise QueryError(f"{kind}: the range {value} is empty (write the low end first)", query, position)
+        return Range(low, high)
     match = _COMPARISON.match(value)
     op, operand = (match.group(1) or "=", match.group(2)) if match else ("=", value)
     if kind == "date":
@@ -255,6 +266,8 @@ def _parse_range(value: str, query: str, position: int, kind: str) -> Range:
             "<=": Range(None, after, high_strict=True),
         }[op]
     number = convert(operand, False)
+    if kind == "score" and not 0.0 <= number <= 1.0:
+        raise QueryError(f"score: {operand} is not between 0 and 1", query, position)
     return {
         "=": Range(number, number),
         ">": Range(number, low_strict=True),
@@ -264,6 +277,7 @@ def _parse_range(value: str, query: str, position: int, kind: str) -> Range:
     }[op]
 
 
+_LOOKS_LIKE_SCORE = re.compile(r"^(?:[<>=]|-?\.?[0-9])")
 _SCORE_QUALIFIER = re.compile(r"^(>=|<=|>|<|=)?\s*[0-9]*\.?[0-9]+$|^[0-9]*\.?[0-9]*\.\.[0-9]*\.?[0-9]*$")
 
 
@@ -292,9 +306,13 @@ def _term(word: _Word, query: str) -> Node:
         return TagTerm(text, exact=True, position=position)
     # tag:qualifier, split at the last colon; a tag may itself contain colons (":d", "re:zero…").
     name, colon, qualifier = text.rpartition(":")
-    if colon and name and _SCORE_QUALIFIER.match(qualifier):
-        score = _parse_range(qualifier, query, position + len(name) + 1, "score")
-        return TagTerm(name, score=score, position=position)
+    if colon and name and (_SCORE_QUALIFIER.match(qualifier) or _LOOKS_LIKE_SCORE.match(qualifier)):
+        # A qualifier that starts like a score (>, <, =, a digit) must be one: `cat:>0.8x` is a
+        # mistake to point at, not a tag named "cat:>0.8x" that silently matches nothing.
+        where = position + len(name) + 1
+        if not _SCORE_QUALIFIER.match(qualifier):
+            raise QueryError(f"score: {qualifier!r} is not a score like >0.8 or 0.5..0.9", query, where)
+        return TagTerm(name, score=_parse_range(qualifier, query, where, "score"), position=position)
     return TagTerm(text, position=position)
 
 

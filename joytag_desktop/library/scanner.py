@@ -422,9 +422,10 @@ def scan_root(
             connection.commit()
             since_commit = 0
     new_ids += insert_images(connection, inserts)
-    if not report.cancelled and subtree is None:
-        # Folders that vanished entirely (but not ones we could not read).
+    if not report.cancelled:
+        # Folders that vanished entirely (but not ones we could not read), within the subtree if one.
         blocked = {os.path.relpath(f, base) for f in unreadable}
+        scope = os.path.relpath(subtree, base) if subtree else None
         stored_folders = (
             connection.execute(
                 select(Image.folder).where(Image.root_id == root.id, Image.status != Status.MISSING).distinct()
@@ -433,6 +434,8 @@ def scan_root(
             .all()
         )
         for relative in stored_folders:
+            if scope is not None and relative != scope and not relative.startswith(scope + os.sep):
+                continue
             if relative in seen_folders or any(relative == b or relative.startswith(b + os.sep) for b in blocked):
                 continue
             gone = (
@@ -447,7 +450,10 @@ def scan_root(
             mark_missing(connection, list(gone))
             report.missing += len(gone)
             report.vanished_ids.update(gone)
-        connection.execute(update(Root).where(Root.id == root.id).values(online=True, last_scan_at=now))
+        if subtree is None:
+            connection.execute(update(Root).where(Root.id == root.id).values(online=True, last_scan_at=now))
+    if progress is not None:
+        progress(root.path, count)  # the final count (progress is otherwise reported every 200 files)
     connection.commit()
     return report, new_ids
 

@@ -11,10 +11,8 @@ from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
-from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
+from joytag_desktop.library.query import SORTS, And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
 from joytag_desktop.library.schema import Image, ImageTag, Source, Status
-
-SORTS = ("path", "name", "date", "added", "size", "score")
 
 
 @dataclass

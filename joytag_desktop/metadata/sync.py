@@ -31,6 +31,7 @@ from joytag_desktop.files import remove_stale_temporaries
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.scanner import KeywordSource
+from joytag_desktop.library.thresholds import round_score
 from joytag_desktop.metadata.embedded import (
     IPTC_WRITABLE,
     check_writable,
@@ -62,7 +63,6 @@ from joytag_desktop.metadata.xmp import (
 )
 
 log = logging.getLogger(__name__)
-TARGETS = ("xmp", "embedded", "captions", "csv", "json")
 MAX_CAPTION_BYTES = 1024 * 1024
 
 
@@ -477,8 +477,8 @@ def export_table(
                         [
                             image.path,
                             view.name,
-                            repr(view.score),
-                            "" if view.ai_score is None else repr(view.ai_score),
+                            round_score(view.score),
+                            "" if view.ai_score is None else round_score(view.ai_score),
                             view.source,
                             int(view.present),
                         ]
@@ -491,9 +491,13 @@ def export_table(
             {
                 "path": image.path,
                 "status": image.status,
-                "tags": {v.name: v.score for v in views if v.present},
+                "tags": {v.name: round_score(v.score) for v in views if v.present},
                 "sources": {v.name: v.source for v in views if v.present and v.source != "ai"},
-                **({"scores": {v.name: v.ai_score for v in views if v.ai_score is not None}} if all_scores else {}),
+                **(
+                    {"scores": {v.name: round_score(v.ai_score) for v in views if v.ai_score is not None}}
+                    if all_scores
+                    else {}
+                ),
             }
         )
     json.dump(records, out, ensure_ascii=False, indent=1)

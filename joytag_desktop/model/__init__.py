@@ -1,21 +1,32 @@
-"""The JoyTag model: folder format, network, preprocessing and the inference engine.
+"""The tagger models: folder format, network, preprocessing and the inference engine.
 
-Nothing here imports Qt, so the engine runs headless and on GPU machines without the GUI.
+Nothing here imports Qt, so the engine runs headless and on GPU machines without the GUI. The
+names below are imported on first use: importing a submodule (the catalogue, say) must not pull
+in torch, so that commands which do not tag start at once.
 """
 
-from joytag_desktop.model.config import ViTConfig
-from joytag_desktop.model.engine import TaggingEngine, TagResult
-from joytag_desktop.model.folder import LoadedModel, ModelFolder, inspect_folder, load_model, resolve_model_path
-from joytag_desktop.model.vit import JoyTagViT
+from __future__ import annotations
 
-__all__ = [
-    "JoyTagViT",
-    "LoadedModel",
-    "ModelFolder",
-    "TagResult",
-    "TaggingEngine",
-    "ViTConfig",
-    "inspect_folder",
-    "load_model",
-    "resolve_model_path",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ViTConfig": "config",
+    "TaggingEngine": "engine",
+    "TagResult": "engine",
+    "LoadedModel": "folder",
+    "ModelFolder": "folder",
+    "inspect_folder": "folder",
+    "load_model": "folder",
+    "resolve_model_path": "folder",
+    "JoyTagViT": "vit",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

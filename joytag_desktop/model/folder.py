@@ -14,6 +14,7 @@ from safetensors import SafetensorError, safe_open
 from joytag_desktop import paths
 from joytag_desktop.errors import ModelFolderError, ModelNotFoundError
 from joytag_desktop.files import FileTooLargeError, read_limited_text
+from joytag_desktop.model.catalogue import DEFAULT_MODEL_NAME, HUB_REPO
 from joytag_desktop.model.config import ViTConfig
 from joytag_desktop.model.vit import JoyTagViT
 
@@ -21,8 +22,6 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TAGS_FILE = "top_tags.txt"
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TAGS_FILE)
-HUB_REPO = "fancyfeast/joytag"
-DEFAULT_MODEL_NAME = "joytag"
 # An older head layout carried this many extra rows after the real tags.
 _LEGACY_EXTRA_HEAD_ROWS = 9
 

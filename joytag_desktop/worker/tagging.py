@@ -12,9 +12,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from joytag_desktop.library.library import ImageResult, Library
-from joytag_desktop.model.engine import TaggingEngine
+
+if TYPE_CHECKING:
+    from joytag_desktop.model.engine import TaggingEngine
 
 COMMIT_EVERY = 32
 

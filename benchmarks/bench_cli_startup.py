@@ -1,0 +1,105 @@
+"""How fast the command line answers: commands that do not tag, on a 100,000-image library.
+
+    python benchmarks/bench_cli_startup.py [--images 100000] [--runs 11] [--json]
+
+Each command runs as a user runs it (a new `python -m joytag_desktop` process), several times;
+the median wall time is printed, with the targets (--version under 0.3 s, search under 0.5 s)
+and whether torch was imported. The synthetic library comes from bench_library.generate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_library import generate, vocabulary
+
+from common import machine
+
+TARGETS_S = {"--version": 0.3, "search": 0.5}
+# Printed after the command's own output: which heavy modules the process imported.
+_PROBE = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('\\nHEAVY ' + ' '.join(m for m in ('torch', 'timm', 'onnxruntime', "
+    "'PySide6') if m in sys.modules) + '\\n'))\n"
+    "from joytag_desktop.cli.main import main\n"
+    "sys.exit(main())\n"
+)
+
+
+def commands(db: Path, tag: str) -> dict[str, list[str]]:
+    return {
+        "--version": ["--version"],
+        "search": ["--db", str(db), "search", tag, "--limit", "50"],
+        "search (count all)": ["--db", str(db), "search", tag],
+        "tags complete": ["--db", str(db), "tags", "complete", tag[:4]],
+        "tags list": ["--db", str(db), "tags", "list", "--limit", "20"],
+        "roots": ["--db", str(db), "roots"],
+        "threshold": ["--db", str(db), "threshold"],
+        "search --help": ["search", "--help"],
+    }
+
+
+def run_once(arguments: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *arguments],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(arguments)} failed: {done.stderr[-500:]}")
+    heavy = done.stderr.rsplit("HEAVY", 1)[-1].strip() if "HEAVY" in done.stderr else "?"
+    return seconds, heavy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=100_000)
+    parser.add_argument("--tags-per-image", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-cli")
+    parser.add_argument("--json", action="store_true", help="also print a JSON summary as the last line")
+    args = parser.parse_args()
+    print(f"machine: {machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    db = args.workdir / f"synthetic-{args.images}.sqlite3"
+    if not db.exists():
+        seconds = generate(db, args.images, args.tags_per_image, 5813)
+        print(f"generated {args.images:,} images x {args.tags_per_image} tags in {seconds:.0f} s")
+    frequent = vocabulary(5813)[0]
+    runs = {name: [] for name in commands(db, frequent)}
+    heavy: dict[str, str] = {}
+    run_once(["--version"])  # warm the file cache once
+    # Interleaved rounds: a burst of noise on the shared machine hits every command alike.
+    for _ in range(args.runs):
+        for name, arguments in commands(db, frequent).items():
+            seconds, heavy[name] = run_once(arguments)
+            runs[name].append(seconds)
+    summary = {}
+    print(f"{'command':24} {'median s':>9} {'min s':>7} {'target':>7}  heavy imports")
+    for name, timings in runs.items():
+        median = statistics.median(timings)
+        target = TARGETS_S.get(name)
+        summary[name] = {"median_s": round(median, 3), "min_s": round(min(timings), 3), "heavy": heavy[name]}
+        shown = f"{target:.2f}" if target else "-"
+        print(f"{name:24} {median:9.3f} {min(timings):7.3f} {shown:>7}  {heavy[name] or 'none'}")
+    if args.json:
+        print(json.dumps({"images": args.images, "runs": args.runs, "commands": summary}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Reading and editing tags: search, tags, threshold."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from joytag_desktop.cli import arguments
+from joytag_desktop.cli.arguments import open_library
+from joytag_desktop.library.query import SORTS
+from joytag_desktop.library.thresholds import PRESETS, round_score
+
+SEARCH_EXAMPLES = (
+    """\
+examples:
+  joytag-desktop search cat outdoors --limit 20
+  joytag-desktop search --sort -date 'folder:holidays -people'   newest first
+  joytag-desktop search --format jsonl 'cat:>0.8' > cats.jsonl
+
+"""
+    + arguments.QUERY_EXAMPLES
+)
+TAGS_EXAMPLES = """\
+examples:
+  joytag-desktop tags add cat a.jpg b.jpg     add "cat" by hand (wins over the model)
+  joytag-desktop tags remove dog a.jpg        remove "dog" by hand (the model cannot bring it back)
+  joytag-desktop tags reset dog a.jpg         drop the manual edit: the model's score decides again
+  joytag-desktop tags list hair               tags containing "hair", most used first
+  joytag-desktop tags complete bl             tags starting with "bl" (for shell completion)
+"""
+THRESHOLD_EXAMPLES = """\
+examples:
+  joytag-desktop threshold                          show the global and per-tag thresholds
+  joytag-desktop threshold 0.5                      set the global threshold
+  joytag-desktop threshold --preset high-recall     a preset: {presets}
+  joytag-desktop threshold --tag cat 0.7            a threshold for one tag
+  joytag-desktop threshold --tag cat --clear        back to the global one
+""".format(presets=", ".join(f"{name} ({value:g})" for name, value in PRESETS.items()))
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    search = arguments.command(
+        subparsers,
+        "search",
+        "search the library by tag and metadata",
+        "Search the library and print the matching images' paths (or JSON lines).",
+        SEARCH_EXAMPLES,
+        rest="query",
+    )
+    search.add_argument("query", nargs="*", help=arguments.QUERY_HELP)
+    search.add_argument(
+        "--threshold", type=arguments.threshold, metavar="T", help="score that counts as a tag (default: the library's)"
+    )
+    search.add_argument(
+        "--format",
+        choices=("paths", "jsonl"),
+        default="paths",
+        help="paths: one per line; jsonl: path, tags and scores, size, date, camera",
+    )
+    arguments.add_limit(search, None, "images")
+    search.add_argument(
+        "--sort", default="path", metavar="KEY", help=f"one of {', '.join(SORTS)}; -KEY reverses (default path)"
+    )
+    search.set_defaults(handler=run_search)
+
+    tags = arguments.command(
+        subparsers,
+        "tags",
+        "edit tags by hand, or list tags with their image counts",
+        examples=TAGS_EXAMPLES,
+        rest="paths",
+    )
+    tags.add_argument("action", choices=("add", "remove", "reset", "list", "complete"), help="what to do")
+    tags.add_argument("tag", nargs="?", help="the tag (for list: a filter; for complete: the prefix)")
+    tags.add_argument("paths", nargs="*", type=Path, metavar="IMAGE", help="add, remove, reset: the images")
+    arguments.add_limit(tags, 50, "tags (list and complete)")
+    tags.set_defaults(handler=run_tags)
+
+    threshold = arguments.command(
+        subparsers,
+        "threshold",
+        "show or set the global threshold, a preset or per-tag thresholds",
+        "The threshold is the score from which a model's tag counts; it applies to search, the GUI "
+        "and exports, and changing it re-tags nothing.",
+        THRESHOLD_EXAMPLES,
+    )
+    threshold.add_argument("value", nargs="?", type=arguments.threshold, metavar="T", help="the new threshold")
+    threshold.add_argument("--preset", choices=sorted(PRESETS), help="set the global threshold to a preset")
+    threshold.add_argument("--tag", help="set, show or (with --clear) remove the threshold of one tag")
+    threshold.add_argument("--clear", action="store_true", help="with --tag: use the global threshold for it again")
+    threshold.set_defaults(handler=run_threshold)
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from joytag_desktop.metadata.exif import camera_label
+
+    query = " ".join(args.query)
+    if args.sort.lstrip("-") not in SORTS:
+        args.subparser.error(f"--sort: {args.sort!r} is not one of {', '.join(SORTS)} (prefix - to reverse)")
+    with open_library(args) as library:
+        fetch = None if args.limit is None else args.limit + 1
+        result = library.search(query, threshold=args.threshold, limit=fetch, sort=args.sort)
+        for warning in result.warnings:
+            print(f"note: {warning}", file=sys.stderr)
+        ids = result.ids if args.limit is None else result.ids[: args.limit]
+        for start in range(0, len(ids), 500):
+            for image in library.images(ids[start : start + 500]):
+                if args.format == "paths":
+                    print(image.path)
+                    continue
+                views = library.image_tags(image.id, args.threshold)
+                record = {
+                    "path": image.path,
+                    "status": image.status,
+                    "tags": {v.name: round_score(v.score) for v in views if v.present},
+                    "manual": sorted(v.name for v in views if v.source == "manual"),
+                    "width": image.displayed_size[0],
+                    "height": image.displayed_size[1],
+                    "taken_at": image.taken_at.isoformat() if image.taken_at else None,
+                    "camera": camera_label(image.camera_make, image.camera_model) or None,
+                    "error": image.error,
+                }
+                print(json.dumps(record, ensure_ascii=False))
+        if len(result.ids) > len(ids):
+            sys.stdout.flush()
+            arguments.note_cut(len(ids), library.count(query, threshold=args.threshold), "matching images")
+    return 0
+
+
+def run_threshold(args: argparse.Namespace) -> int:
+    parser = args.subparser
+    if args.clear and not args.tag:
+        parser.error("--clear needs --tag TAG: it removes one tag's own threshold")
+    if args.clear and args.value is not None:
+        parser.error("give either a threshold or --clear, not both")
+    if args.preset and (args.value is not None or args.tag):
+        parser.error("--preset sets the global threshold: give it without a value or --tag")
+    with open_library(args) as library:
+        if args.tag:
+            if args.clear:
+                library.set_tag_threshold(args.tag, None)
+            elif args.value is not None:
+                library.set_tag_threshold(args.tag, args.value)
+            own = library.tag_thresholds().get(args.tag)
+            shown = f"{own:g}" if own is not None else f"{library.threshold:g} (the global threshold)"
+            print(f"{args.tag}: {shown}")
+            return 0
+        if args.preset:
+            library.apply_preset(args.preset)
+        elif args.value is not None:
+            library.set_threshold(args.value)
+        print(f"threshold: {library.threshold:g}")
+        for name, value in sorted(library.tag_thresholds().items()):
+            print(f"  {name}: {value:g}")
+    return 0
+
+
+def run_tags(args: argparse.Namespace) -> int:
+    from joytag_desktop.library import LibraryError
+
+    with open_library(args) as library:
+        if args.action in ("list", "complete"):
+            if args.paths:
+                args.subparser.error(f"tags {args.action} takes one filter, not image paths")
+            rows = (
+                library.autocomplete(args.tag or "", limit=None)
+                if args.action == "complete"
+                else library.tag_counts(contains=args.tag or "")
+            )
+            shown = rows if args.limit is None else rows[: args.limit]
+            for name, count in shown:
+                print(f"{count:8d}  {name}")
+            sys.stdout.flush()
+            arguments.note_cut(len(shown), len(rows), "tags")
+            return 0
+        if not args.tag or not args.paths:
+            args.subparser.error(f"tags {args.action} needs a tag and at least one image path")
+        ids = []
+        for path in map(Path, args.paths):
+            image = library.image_by_path(path)
+            if image is None:
+                raise LibraryError(f"{path} is not in the library (index its folder first)")
+            ids.append(image.id)
+        present = {"add": True, "remove": False, "reset": None}[args.action]
+        changed = library.set_manual_tag(ids, args.tag, present)
+        print(f"{args.action}: {args.tag} on {changed} image(s)", file=sys.stderr)
+    return 0
