@@ -118,9 +118,7 @@ def run(env: dict, *args: str, **kw) -> subprocess.CompletedProcess[str]:
 def test_commands_that_do_not_tag_never_import_torch(library_env: dict, arguments: list[str]) -> None:
     argv = ["--db", str(library_env["db"]), *[a.format(root=library_env["root"]) for a in arguments]]
     env = {**os.environ, "JOYTAG_DESKTOP_HOME": str(library_env["home"])}
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, env=env, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     heavy = result.stderr.rsplit("HEAVY=", 1)[1].strip()
     assert heavy == "", f"{' '.join(arguments)} imported {heavy}"
@@ -423,14 +421,30 @@ def test_scores_are_rounded_and_the_camera_named_once(library_env: dict, tmp_pat
     as_json = json.loads(run(library_env, "export", "json", "cat", "--all-scores").stdout)
     assert all(_decimals(s) <= 4 for record in as_json for s in record["scores"].values())
     tagged = cli(
-        "tag", "--model", str(tiny_model_dir), "--threshold", "0", "--format", "jsonl", str(library_env["photos"]["a"]),
+        "tag",
+        "--model",
+        str(tiny_model_dir),
+        "--threshold",
+        "0",
+        "--format",
+        "jsonl",
+        str(library_env["photos"]["a"]),
         home=library_env["home"],
     )
     values = list(json.loads(tagged.stdout)["tags"].values())
     assert len(values) > 50 and all(_decimals(v) <= 4 for v in values)
     as_csv = cli(
-        "tag", "--model", str(tiny_model_dir), "--threshold", "0", "--format", "csv", "--digits", "6",
-        str(library_env["photos"]["a"]), home=library_env["home"],
+        "tag",
+        "--model",
+        str(tiny_model_dir),
+        "--threshold",
+        "0",
+        "--format",
+        "csv",
+        "--digits",
+        "6",
+        str(library_env["photos"]["a"]),
+        home=library_env["home"],
     )
     assert max(len(row["score"].split(".")[1]) for row in csv.DictReader(io.StringIO(as_csv.stdout))) == 6
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,3 +151,38 @@ def test_about_dialog_text(qtbot, tmp_path: Path) -> None:
     assert __version__ in text and "Apache License 2.0" in text and "fancyfeast" in text
     window.close()
     library.close()
+
+
+def _apt_packages(text: str) -> set[str]:
+    return set(re.findall(r"\b(lib[a-z0-9.+-]+|fonts-[a-z-]+)\b", text))
+
+
+def test_readme_install_matches_what_ci_does() -> None:
+    """CI proves the README: the same apt list for Qt, the same venv and test commands."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    qt_line = readme[readme.index("Qt's X11 plugin needs") : readme.index("(the list `.ci/run` installs")]
+    qt_packages = _apt_packages(qt_line)
+    assert len(qt_packages) >= 10
+    ci_packages = _apt_packages(ci)
+    assert qt_packages <= ci_packages, qt_packages - ci_packages
+    assert ci_packages - qt_packages == {"libimage-exiftool-perl"}, "tests add only exiftool (and the tools)"
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]' && python -m pytest" in readme
+    for step in (
+        "python3 -m venv .venv",
+        ". .venv/bin/activate",
+        "pip install --quiet -e '.[dev]'",
+        "python -m pytest",
+    ):
+        assert step in ci, step
+    assert "pip install . && joytag-desktop" in readme, "end users install without the dev extras"
+
+
+def test_qt_comes_as_pyside6_essentials() -> None:
+    """The app uses QtCore, QtGui and QtWidgets only: the 1 GB PySide6 meta-package is not needed."""
+    text = (ROOT / "pyproject.toml").read_text()
+    assert "PySide6-Essentials>=" in text and '"PySide6>=' not in text
+    used = set()
+    for source in (ROOT / "joytag_desktop").rglob("*.py"):
+        used |= set(re.findall(r"PySide6\.(Qt[A-Za-z]+)", source.read_text()))
+    assert used <= {"QtCore", "QtGui", "QtWidgets", "QtSvg", "QtTest"}, used
