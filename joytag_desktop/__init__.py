@@ -1,10 +1,7 @@
-"""JoyTag Desktop: auto-tag a local image library with the JoyTag model."""
+"""JoyTag Desktop: auto-tag a local image library with published tagger models."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("joytag-desktop")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it from here (reading it back from the
+# installed metadata would cost every command a tenth of its start-up).
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -6,10 +6,10 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Below this many items a progress bar is noise.
 MIN_ITEMS_FOR_PROGRESS = 6
@@ -35,6 +35,9 @@ def _terminal_size() -> dict[str, Any]:
 @contextlib.contextmanager
 def progress_bar(total: int | None, description: str, unit: str = "img", **kwargs: Any) -> Iterator[tqdm]:
     """A tqdm bar on stderr that log lines print above (never into), gone when the work ends."""
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     disable = not shows_progress() or (total is not None and total < MIN_ITEMS_FOR_PROGRESS)
     if not disable:
         kwargs = {**_terminal_size(), **kwargs}

@@ -94,8 +94,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from joytag_desktop.metadata.exif import camera_label
-
     query = " ".join(args.query)
     if args.sort.lstrip("-") not in SORTS:
         args.subparser.error(f"--sort: {args.sort!r} is not one of {', '.join(SORTS)} (prefix - to reverse)")
@@ -110,6 +108,8 @@ def run_search(args: argparse.Namespace) -> int:
                 if args.format == "paths":
                     print(image.path)
                     continue
+                from joytag_desktop.metadata.exif import camera_label
+
                 views = library.image_tags(image.id, args.threshold)
                 record = {
                     "path": image.path,

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import Integer, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
@@ -25,7 +25,6 @@ from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
 from joytag_desktop.library import db
 from joytag_desktop.library.query import Node, parse, tag_terms
-from joytag_desktop.library.scanner import ScanProgress, ScanReport, adopt_leftover_copies, adopt_moved, scan_root
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
     REMOVED_SCORE,
@@ -44,6 +43,11 @@ from joytag_desktop.library.search import TagResolver, build_select, glob_to_lik
 from joytag_desktop.library.thresholds import DEFAULT_STORAGE_FLOOR, DEFAULT_THRESHOLD, PRESETS, check_threshold
 
 log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # numpy and the scanner (Pillow, exifread) load when needed: a search needs neither
+    import numpy as np
+
+    from joytag_desktop.library.scanner import ScanProgress, ScanReport
+
 HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
 
 
@@ -327,6 +331,8 @@ class Library:
                     raise LibraryError(f"{Path(path).expanduser().resolve()} is not in a library folder")
                 text = str(Path(path).expanduser().resolve())
                 targets.append((root, None if text == root.path else text))
+        from joytag_desktop.library.scanner import ScanReport, adopt_leftover_copies, adopt_moved, scan_root
+
         report = ScanReport()
         new_ids: list[int] = []
         with self._index_lock, self.engine.connect() as connection:
@@ -478,6 +484,8 @@ class Library:
         that went missing, was forgotten, or whose content changed since it was claimed is
         dropped (the image stays pending and is tagged again).
         """
+        import numpy as np
+
         tag_ids = np.asarray(self.ensure_tags(tags), dtype=np.int64)
         floor = self.storage_floor
         now = _now()
