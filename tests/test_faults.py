@@ -192,10 +192,10 @@ def test_a_kill_during_export_xmp_never_leaves_a_sidecar_behind_the_library(tmp_
 # A scan killed after new rows were committed but before moves were paired with missing images.
 _KILL_IN_SCAN = r"""
 import os, signal, sys
-from joytag_desktop.library import Library, library as library_module
+from joytag_desktop.library import Library, scanner
 def killed(connection, new_ids):
     os.kill(os.getpid(), signal.SIGKILL)
-library_module.adopt_moved = killed
+scanner.adopt_moved = killed
 Library(sys.argv[1]).scan()
 """
 

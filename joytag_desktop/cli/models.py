@@ -7,6 +7,7 @@ import os
 
 from joytag_desktop import paths
 from joytag_desktop.cli import arguments
+from joytag_desktop.cli.progress import quiet_unless_terminal
 from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.model.catalogue import HUB_REPO
 
@@ -32,7 +33,7 @@ def run_download(args: argparse.Namespace) -> int:
     from joytag_desktop.model.hub import download_model
 
     print(f"Downloading {args.repo} into {paths.models_dir()} …")
-    target = download_model(repo_id=args.repo, revision=args.revision)
+    target = download_model(repo_id=args.repo, revision=args.revision, tqdm_class=quiet_unless_terminal())
     folder = inspect_folder(target)
     print(f"Installed {folder.name}: {folder.config.n_tags} tags, {folder.config.image_size} px, at {target}")
     return 0

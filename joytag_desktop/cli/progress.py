@@ -61,3 +61,18 @@ def say(bar: tqdm | None, message: str) -> None:
         bar.write(message, file=sys.stderr)
     else:
         print(message, file=sys.stderr)
+
+
+def quiet_unless_terminal() -> type | None:
+    """A tqdm class for libraries that draw their own bars (the Hub download): silent when stderr
+    is not a terminal; None (the library's default bar) when it is."""
+    if shows_progress():
+        return None
+    from tqdm import tqdm
+
+    class Silent(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    return Silent
