@@ -15,7 +15,8 @@ def _rules() -> list[tuple[re.Pattern[str], str]]:
     return [
         (
             re.compile(
-                r"Download JoyTag with `joytag-desktop models download` \(.*?\), or pass --model DIR \(or set [A-Z_]+\)"
+                r"Download JoyTag with `joytag-desktop models download` \(.*?\), "
+                r"or pass --model DIR \(or set [A-Z_]+\) to"
             ),
             QCoreApplication.translate("messages", "Press “Download JoyTag”, or press “Choose model folder…” and pick"),
         ),
