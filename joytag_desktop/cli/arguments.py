@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def command(
     parser = subparsers.add_parser(
         name,
         help=summary,
-        description=description or summary[0].upper() + summary[1:] + ".",
+        description=textwrap.fill(description or summary[0].upper() + summary[1:] + ".", 79),
         epilog=examples,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
