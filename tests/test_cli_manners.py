@@ -475,3 +475,21 @@ def test_every_subcommand_and_option_has_a_one_line_help() -> None:
             [sys.executable, "-m", "joytag_desktop", rich, "--help"], capture_output=True, text=True, timeout=60
         ).stdout
         assert "examples:" in text, rich
+
+
+def test_error_lines_print_above_the_bar_not_into_it(tmp_path: Path, tiny_model_dir: Path) -> None:
+    folder = tmp_path / "photos"
+    for index in range(8):
+        write_photo(folder / f"{index}.jpg", color=(index * 30, 0, 0))
+    (folder / "3b.jpg").write_bytes(b"broken")
+    env = {**os.environ, "JOYTAG_DESKTOP_HOME": str(tmp_path / "home")}
+    raw = _run_on_a_terminal(
+        [sys.executable, "-m", "joytag_desktop", "tag", "--model", str(tiny_model_dir), str(folder)], env
+    )
+    screen = _screen(raw)
+    assert "Tagging" in raw, "a bar was drawn on the terminal"
+    assert f"error: {folder / '3b.jpg'}: " in "\n".join(screen)
+    error_line = next(line for line in screen if "3b.jpg" in line)
+    assert error_line.startswith("error: ") and "Tagging" not in error_line and "it/s" not in error_line
+    assert not any("Tagging" in line for line in screen), screen
+    assert screen[-1] == "1 of 9 image(s) could not be tagged."
