@@ -388,8 +388,10 @@ def test_autotag_retags_after_the_model_changed_and_keeps_manual_edits(tmp_path:
     assert cli("--db", str(db), "search", "mine", home=home).stdout.strip() == str(photo)
     once_more = cli("--db", str(db), "autotag", "--model", str(newer), "--retag", home=home)
     assert "Queued 0 image(s)" in once_more.stderr and "Nothing to tag" in once_more.stderr
-    some = cli("--db", str(db), "autotag", "--model", str(newer), "--retag", "all", "name:0.jpg", home=home)
+    some = cli("--db", str(db), "autotag", "--retag-all", "name:0.jpg", "--model", str(newer), home=home)
     assert "Queued 1 image(s)" in some.stderr and "Tagged 1 image(s)" in some.stderr
+    narrowed = cli("--db", str(db), "autotag", "--retag", "name:1.jpg", "--model", str(tiny_model_dir), home=home)
+    assert "Queued 1 image(s)" in narrowed.stderr, narrowed.stderr
 
 
 def test_autotag_notes_images_of_another_model(tmp_path: Path, tiny_model_dir: Path) -> None:

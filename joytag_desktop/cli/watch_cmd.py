@@ -24,7 +24,7 @@ AUTOTAG_EXAMPLES = """\
 examples:
   joytag-desktop autotag                          tag every image that waits (safe to interrupt and rerun)
   joytag-desktop autotag --retag                  also tag again what another model (or version) tagged
-  joytag-desktop autotag --retag all folder:2024  tag again every image of a folder (manual edits stay)
+  joytag-desktop autotag --retag-all folder:2024  tag again every image of a folder (manual edits stay)
 """
 
 
@@ -39,13 +39,19 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     autotag.add_argument("query", nargs="*", help="with --retag: which images to tag again (default: all)")
     add_engine_arguments(autotag)
-    autotag.add_argument(
+    retag = autotag.add_mutually_exclusive_group()
+    retag.add_argument(
         "--retag",
-        nargs="?",
+        action="store_const",
         const="changed",
-        choices=("changed", "all"),
-        help="queue tagged images again first: 'changed' (the default) those another model or version "
-        "tagged, 'all' every one; a query narrows either. Manual edits are kept",
+        help="first queue again the images another model or another version of it tagged (a query narrows them)",
+    )
+    retag.add_argument(
+        "--retag-all",
+        dest="retag",
+        action="store_const",
+        const="all",
+        help="first queue again every tagged image the query finds (all without one), as the GUI's Retag",
     )
     autotag.set_defaults(handler=run_autotag)
 
@@ -97,7 +103,7 @@ def run_autotag(args: argparse.Namespace) -> int:
     from joytag_desktop.worker.tagging import tag_pending
 
     if args.query and not args.retag:
-        args.subparser.error("a query chooses images to tag again: add --retag (or --retag all)")
+        args.subparser.error("a query chooses images to tag again: add --retag or --retag-all")
     with open_library(args) as library:
         if not args.retag and not library.count_by_status()["pending"]:
             print("Nothing to tag: every image is tagged.", file=sys.stderr)
