@@ -62,3 +62,17 @@ def test_not_a_database(tmp_path: Path, capsys) -> None:
     assert path.read_text().startswith("these are my notes")
     assert main(["--db", str(path), "scan"]) == 2
     assert "is not a SQLite database" in capsys.readouterr().err
+
+
+def test_the_schema_head_constant_follows_the_migrations(tmp_path: Path) -> None:
+    """Opening a current library skips alembic by comparing with SCHEMA_HEAD: it must be the head."""
+    from alembic.script import ScriptDirectory
+
+    from joytag_desktop.library import db
+
+    script = ScriptDirectory.from_config(db._alembic_config(None))
+    assert script.get_current_head() == db.SCHEMA_HEAD
+    Library(tmp_path / "lib.sqlite3").close()
+    with sqlite3.connect(tmp_path / "lib.sqlite3") as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [(db.SCHEMA_HEAD,)]
+    connection.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from joytag_desktop.library import Library
@@ -25,36 +26,30 @@ query examples:
 """
 
 
-def threshold(text: str) -> float:
-    """A score between 0 and 1 (argparse names the option in its message)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a threshold is a number between 0 and 1, not {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"a threshold is a number between 0 and 1, not {text}")
-    return value
+def _checked(convert: Callable[[str], Any], accept: Callable[[Any], bool], expected: str) -> Callable[[str], Any]:
+    """An argparse type whose error says what was expected in the user's words (argparse would
+    otherwise print "invalid _threshold value")."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text}")
-    return value
+threshold = _checked(float, lambda value: 0.0 <= value <= 1.0, "a threshold between 0 and 1")
+positive_int = _checked(int, lambda value: value >= 1, "a whole number of at least 1")
+# ``--limit N``: at most N lines; 0 means no limit, the same in every command.
+_limit = _checked(int, lambda value: value >= 0, "a whole number (0 for no limit)")
 
 
 def limit(text: str) -> int | None:
-    """``--limit N``: at most N lines; 0 means no limit (the same in every command)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number (0 for no limit), not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number (0 for no limit), not {text}")
-    return value or None
+    return _limit(text) or None
 
 
 def add_limit(parser: argparse.ArgumentParser, default: int | None, what: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 from pathlib import Path
@@ -113,17 +112,17 @@ def _existing_folders(parser: argparse.ArgumentParser, words: list[str | Path]) 
 def run_index(args: argparse.Namespace) -> int:
     folders = _existing_folders(args.subparser, args.paths)
     with open_library(args, create=True) as library:
+        targets = []
         for path in folders:
-            inside = library.containing_root(path)
-            if inside is not None and str(path.expanduser().resolve()) != inside.path:
-                print(f"{path} is inside the library folder {inside.path}: rescanning it.", file=sys.stderr)
+            added = library.add_folder(path, watched=not args.no_watch)
+            targets.append(Path(added.scan_path))
+            if added.inside:
+                print(f"{path} is inside the library folder {added.root.path}: rescanning it.", file=sys.stderr)
                 continue
-            absorbed = [r.path for r in library.roots() if r.path.startswith(str(path.expanduser().resolve()) + os.sep)]
-            root = library.add_root(path, watched=not args.no_watch)
-            print(f"Library folder: {root.path}{'' if root.watched else ' (not watched)'}", file=sys.stderr)
-            for inner in absorbed:
+            print(f"Library folder: {added.root.path}{'' if added.root.watched else ' (not watched)'}", file=sys.stderr)
+            for inner in added.absorbed:
                 print(f"  now includes {inner} (its images and tags are kept)", file=sys.stderr)
-        print_scan(scan_with_progress(library, folders))
+        print_scan(scan_with_progress(library, targets))
         pending = library.count_by_status()["pending"]
         if pending:
             print(f"{pending} image(s) wait for tagging: run `joytag-desktop autotag`.", file=sys.stderr)

@@ -103,13 +103,13 @@ def run_search(args: argparse.Namespace) -> int:
         for warning in result.warnings:
             print(f"note: {warning}", file=sys.stderr)
         ids = result.ids if args.limit is None else result.ids[: args.limit]
+        if args.format == "jsonl":
+            from joytag_desktop.metadata.exif import camera_label
         for start in range(0, len(ids), 500):
             for image in library.images(ids[start : start + 500]):
                 if args.format == "paths":
                     print(image.path)
                     continue
-                from joytag_desktop.metadata.exif import camera_label
-
                 views = library.image_tags(image.id, args.threshold)
                 record = {
                     "path": image.path,

@@ -455,13 +455,8 @@ class MainWindow(QMainWindow):
         self._scan_cancel.clear()
 
         def add_and_scan():  # noqa: ANN202
-            # A folder inside a library folder is rescanned; one that holds library folders takes them in.
-            inside = self.library.containing_root(folder)
-            if inside is not None and inside.path != str(Path(folder).resolve()):
-                target = folder
-            else:
-                target = self.library.add_root(folder, watched).path
-            return self.library.scan([target], progress=self._scan_progress_hook, cancel=self._scan_cancel)
+            added = self.library.add_folder(folder, watched)
+            return self.library.scan([added.scan_path], progress=self._scan_progress_hook, cancel=self._scan_cancel)
 
         def done(report) -> None:  # noqa: ANN001
             log.info("added %s: %s", folder, report.summary())

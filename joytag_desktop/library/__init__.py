@@ -7,8 +7,7 @@ library.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from joytag_desktop.lazy import lazy_exports
 
 _EXPORTS = {
     "ImageResult": "library",
@@ -23,10 +22,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,6 +124,16 @@ class ImageResult:
 
 
 @dataclass
+class AddedFolder:
+    """The outcome of ``Library.add_folder``."""
+
+    root: Root
+    scan_path: str  # what to scan: the library folder, or the folder inside it
+    inside: bool = False  # the folder was already inside a library folder: nothing was added
+    absorbed: list[str] = field(default_factory=list)  # library folders it took in
+
+
+@dataclass
 class SearchResult:
     ids: list[int]
     warnings: list[str]
@@ -228,7 +238,20 @@ class Library:
 
         A folder that holds library folders takes them in: their images (tags, manual edits and
         all) move to the wider folder, which is watched if any of them was. A folder inside a
-        library folder is refused here; ``containing_root`` tells the caller which one it is in."""
+        library folder is refused here (``add_folder`` rescans it instead)."""
+        return self._add_root(path, watched)[0]
+
+    def add_folder(self, path: str | os.PathLike[str], watched: bool = True) -> AddedFolder:
+        """What the user's "add this folder" means, for the GUI and ``index`` alike: a new library
+        folder (taking in the ones it holds), or a folder already inside one, to rescan."""
+        folder = Path(path).expanduser().resolve()
+        inside = self.containing_root(folder)
+        if inside is not None and inside.path != str(folder):
+            return AddedFolder(inside, str(folder), inside=True)
+        root, absorbed = self._add_root(folder, watched)
+        return AddedFolder(root, root.path, absorbed=absorbed)
+
+    def _add_root(self, path: str | os.PathLike[str], watched: bool) -> tuple[Root, list[str]]:
         folder = Path(path).expanduser().resolve()
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder")
@@ -249,7 +272,7 @@ class Library:
                 root.watched = watched
             for other in inner:
                 self._absorb(session, other, root)
-        return root
+        return root, [other.path for other in inner]
 
     @staticmethod
     def _absorb(session, inner: Root, outer: Root) -> None:  # noqa: ANN001 - a Session
@@ -326,10 +349,10 @@ class Library:
             targets = [(root, None) for root in self.roots()]
         else:
             for path in roots:
-                root = self.containing_root(path)
-                if root is None:
-                    raise LibraryError(f"{Path(path).expanduser().resolve()} is not in a library folder")
                 text = str(Path(path).expanduser().resolve())
+                root = self.containing_root(text)
+                if root is None:
+                    raise LibraryError(f"{text} is not in a library folder")
                 targets.append((root, None if text == root.path else text))
         from joytag_desktop.library.scanner import ScanReport, adopt_leftover_copies, adopt_moved, scan_root
 
