@@ -400,3 +400,22 @@ def test_captions_are_what_kohya_reads(lib: Library, tmp_path: Path) -> None:
     assert "People|Smith, John" in tags_of(lib, photo)
     export_captions(lib, options=CaptionOptions())
     assert (root / "DSC_9034.txt").read_text() == "Smith John, dog\n"
+
+
+def test_a_sidecar_beside_a_raw_without_a_usable_preview_is_imported(lib: Library, tmp_path: Path) -> None:
+    """exiftool's Nikon.nef (26-byte preview) with a darktable sidecar added later: the rescan took
+    the RAW's "embedded keywords" through its preview and failed as a whole. Keywords of a RAW come
+    from its sidecar only; the scan goes on."""
+    root = tmp_path / "Photos"
+    root.mkdir()
+    shutil.copy(CORPUS / "nikon.nef", root / "DSC_9034.NEF")
+    write_photo(root / "other.jpg")
+    lib.add_root(root)
+    lib.scan()
+    sidecar = root / "DSC_9034.NEF.xmp"
+    shutil.copy(CORPUS / "darktable-DSC_9034.NEF.xmp", sidecar)
+    run_exiftool("-XMP-dc:Subject+=Paris", "-XMP-lr:HierarchicalSubject+=Places|Paris", str(sidecar))
+    touch_later(sidecar)
+    report = lib.scan()
+    assert report.unchanged == 2, report.summary()
+    assert paths_of(lib, "Paris") == ["DSC_9034.NEF"]

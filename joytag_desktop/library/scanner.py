@@ -129,7 +129,7 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
             "camera_model": exif.camera_model,
             "orientation": exif.orientation,
         }
-        facts.keywords = None if is_raw_path(path) else read_embedded(Path(path))
+        facts.keywords = read_embedded(Path(path))
     return facts
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from joytag_desktop.errors import JoyTagError
+from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
 from joytag_desktop.imaging import is_raw_path, open_pillow
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
@@ -84,7 +84,12 @@ def _iptc_info(image: Image.Image) -> dict:
 
 def read_embedded(path: Path) -> Properties | None:
     """Keyword properties inside an image (XMP, IPTC, XPKeywords as IPTC when there is no IPTC),
-    or None when the file has none. Keywords are a bonus: an odd block never fails a scan."""
+    or None when the file has none. Keywords are a bonus: an odd block never fails a scan.
+
+    RAW files have none here: their keywords live in sidecars, and what Pillow would open is the
+    embedded preview (or nothing at all)."""
+    if is_raw_path(path):
+        return None
     props = empty_properties()
     try:
         with open_pillow(path) as image:
@@ -105,7 +110,7 @@ def read_embedded(path: Path) -> Properties | None:
                 exif = image.getexif()
                 if 0x9C9E in exif:
                     props["iptc"] = [k.strip() for k in _decode_xp(exif[0x9C9E]).split(";") if k.strip()]
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, ImageLoadError) as exc:
         log.debug("no embedded keywords from %s: %s", path, exc)
         return None
     props = normalise(props)
