@@ -138,6 +138,7 @@ def test_export_takes_options_and_query_in_any_order(library_env: dict) -> None:
         planned = result.stdout.splitlines()
         assert [Path(line.split(":")[0]).name for line in planned] == ["a.jpg.xmp"], argv
         assert "cat" in planned[0] and "heart" in planned[0] and "outdoors" not in planned[0]
+        assert "Dry run: 1 file(s) would be written" in result.stderr
     assert not list(library_env["root"].rglob("*.xmp")), "a dry run writes no sidecar"
     search = run(library_env, "search", "cat", "--limit", "5", "-dog", "--sort", "name")
     assert [Path(p).name for p in search.stdout.split()] == ["a.jpg", "b.jpg", "e.jpg"]

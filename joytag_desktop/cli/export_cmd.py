@@ -154,5 +154,12 @@ def _finish(report: ExportReport, dry_run: bool) -> int:
         print(f"{path}: {', '.join(keywords)}")
     for path, reason in report.errors:
         print(f"error: {path}: {reason}", file=sys.stderr)
-    print(("Dry run: " if dry_run else "") + report.summary(), file=sys.stderr)
+    if dry_run:
+        print(
+            f"Dry run: {len(report.planned)} file(s) would be written, {report.unchanged} unchanged, "
+            f"{report.skipped} skipped; nothing was written.",
+            file=sys.stderr,
+        )
+    else:
+        print(report.summary(), file=sys.stderr)
     return 1 if report.errors else 0
