@@ -158,8 +158,30 @@ def open_pillow(path: Path) -> Image.Image:
     return Image.open(path)
 
 
-def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
+_KEPT_MODES = ("L", "LA", "RGB", "RGBA", "P")
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """The image in one of the modes every tagger's reference handles (L, LA, RGB, RGBA, P), keeping
+    its transparency: high bit depths scaled to 8 bits, CMYK and friends to RGB."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        return _to_8bit(image)
+    if image.mode in _KEPT_MODES:
+        return image
+    if image.mode in ("PA", "RGBa"):
+        return image.convert("RGBA")
+    if image.mode == "La":
+        return image.convert("LA")
+    if image.mode == "1":
+        return image.convert("L")
+    return image.convert("RGB")
+
+
+def open_image(path: Path, draft_size: int | None = None, flatten: bool = True) -> Image.Image:
     """Decode ``path`` (first frame), apply its EXIF orientation, flatten to RGB.
+
+    With ``flatten=False`` the image keeps its transparency and mode (see ``eight_bit``), for
+    taggers whose reference treats alpha its own way.
 
     ``draft_size`` lets JPEG decoding skip detail (DCT scaling) while keeping the
     shorter side at least that large; the reference path passes ``None``.
@@ -193,6 +215,9 @@ def open_image(path: Path, draft_size: int | None = None) -> Image.Image:
                     oriented = ImageOps.exif_transpose(image)
                 except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
                     oriented = image
+                if not flatten:
+                    kept = eight_bit(oriented)
+                    return kept.copy() if kept is image else kept
                 return flatten_to_rgb(oriented)
     except ImageLoadError:
         raise

@@ -7,7 +7,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +17,22 @@ from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.imaging import open_image
 from joytag_desktop.model.fast import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
 from joytag_desktop.model.folder import LoadedModel
-from joytag_desktop.model.preprocess import reference_tensor
+from joytag_desktop.model.formats.base import ONNX, OnnxOutputs, TaggerFolder
+from joytag_desktop.model.runtimes import (
+    OnnxRunner,
+    OpenVinoRunner,
+    Runner,
+    TorchRunner,
+    choose_runtime,
+    embedding_output,
+    export_onnx,
+    openvino_from_torch,
+    quantise_int8,
+)
+from joytag_desktop.model.vocabulary import Policy, Vocabulary
 
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16", "int8")
 PREPROCESSING = ("fast", "reference")
 
 
@@ -70,6 +81,8 @@ def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
     """auto: bf16 on CUDA (fp16 on GPUs without bf16), bf16 on CPUs with native bf16, else float32."""
     if requested not in PRECISIONS:
         raise JoyTagError(f"unknown precision {requested!r}: use {', '.join(PRECISIONS)}")
+    if requested == "int8":
+        raise JoyTagError("int8 runs on onnxruntime, not torch")
     if requested == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -88,7 +101,7 @@ def default_batch_size(device: torch.device) -> int:
 
 
 class TaggingEngine:
-    """Runs one loaded model on one device.
+    """Runs one tagger on one device.
 
     ``tag_paths`` streams results in input order while a thread pool decodes and
     preprocesses the next images, so the network rarely waits for the disk.
@@ -96,64 +109,116 @@ class TaggingEngine:
 
     def __init__(
         self,
-        model: LoadedModel,
+        model: LoadedModel | TaggerFolder | Path | str,
         device: str = "auto",
         batch_size: int | None = None,
         precision: str = "auto",
         decode_workers: int | None = None,
         preprocessing: str = "fast",
+        runtime: str = "auto",
+        route: str | None = None,
     ) -> None:
         if preprocessing not in PREPROCESSING:
             raise JoyTagError(f"unknown preprocessing {preprocessing!r}: use fast or reference")
-        self.model = model
+        if precision not in PRECISIONS:
+            raise JoyTagError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS)}")
+        network = None
+        if isinstance(model, LoadedModel):  # a JoyTag folder already loaded
+            from joytag_desktop.model.formats.joytag import tagger_folder, with_sigmoid
+
+            self.tagger, network = tagger_folder(model.folder), with_sigmoid(model.network)
+        elif isinstance(model, TaggerFolder):
+            self.tagger = model
+        else:
+            from joytag_desktop.model.formats import inspect_tagger
+
+            self.tagger = inspect_tagger(model)
+        self.route = route or self.tagger.default_route()
+        if self.route not in self.tagger.files:
+            raise JoyTagError(f"{self.tagger.name} has no {self.route} file (it has: {', '.join(self.tagger.routes)})")
         self.device = resolve_device(device)
-        self.dtype = resolve_precision(precision, self.device)
+        self.runtime = choose_runtime(runtime, self.route, self.device, precision)
         self.preprocessing = preprocessing
         self.batch_size = max(1, batch_size or default_batch_size(self.device))
         self.decode_workers = max(1, decode_workers or min(8, os.cpu_count() or 1))
-        self.network = model.network.to(self.device).eval()
-        if self.device.type == "cuda":
-            self.network = self.network.to(memory_format=torch.channels_last)
+        self.runner = self._make_runner(precision, network)
+        if self.runner.device.type != self.device.type:
+            self.device = self.runner.device  # e.g. onnxruntime without its CUDA provider
+        self.dtype = getattr(torch, self.runner.precision, torch.float32)
+        self.fast = self.tagger.format.fast_cfg(self.tagger, self.route) if preprocessing == "fast" else None
         # On CUDA the fast path decodes JPEGs on the GPU; elsewhere workers hand over finished tensors.
-        self.device_decode = preprocessing == "fast" and self.device.type == "cuda"
+        self.device_decode = self.fast is not None and self.device.type == "cuda" and self.runtime == "torch"
+
+    def _make_runner(self, precision: str, network: torch.nn.Module | None) -> Runner:
+        tagger, fmt = self.tagger, self.tagger.format
+        sample = torch.zeros(1, 3, tagger.image_size, tagger.image_size)
+        if self.runtime == "torch":
+            return TorchRunner(
+                network or fmt.build_network(tagger), self.device, resolve_precision(precision, self.device)
+            )
+        if self.runtime == "openvino":
+            hint = "float32" if precision == "float32" or not cpu_has_fast_bf16() else "bfloat16"
+            hint = "float16" if precision == "float16" else hint
+            if self.route == ONNX:
+                import openvino as ov
+
+                graph = tagger.files[ONNX]
+                outputs = fmt.onnx_outputs(tagger)
+                model = ov.Core().read_model(str(graph))
+                return OpenVinoRunner(model, outputs, embedding_output(graph, outputs), hint, from_torch=False)
+            model = openvino_from_torch(network, tagger, sample)
+            return OpenVinoRunner(model, OnnxOutputs(), None, hint, from_torch=True)
+        # onnxruntime: the published graph, or the PyTorch network exported once
+        if self.route == ONNX:
+            graph, outputs = tagger.files[ONNX], fmt.onnx_outputs(tagger)
+        else:
+            graph = export_onnx(network or fmt.build_network(tagger), tagger, sample)
+            outputs = OnnxOutputs()
+        if precision == "int8":
+            graph = quantise_int8(graph, tagger)
+        embedding = "embedding" if self.route != ONNX else embedding_output(graph, outputs)
+        runner = OnnxRunner(graph, outputs, embedding, self.device, "int8" if precision == "int8" else "float32")
+        side = runner.input_shape[1] if self.route == ONNX and fmt.name == "wd" else runner.input_shape[-1]
+        if isinstance(side, int) and side != tagger.image_size:
+            tagger.image_size = side  # the graph's own input size wins (the reference reads it there)
+        return runner
 
     @property
     def tags(self) -> list[str]:
-        return self.model.tags
+        return self.tagger.tags
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self.tagger.vocabulary
+
+    @property
+    def policy(self) -> Policy:
+        return self.tagger.policy
 
     @property
     def image_size(self) -> int:
-        return self.model.config.image_size
+        return self.tagger.image_size
 
     def describe(self) -> str:
-        precision = str(self.dtype).removeprefix("torch.")
-        return (
-            f"{describe_device(self.device)}, {precision}, batch {self.batch_size}, {self.preprocessing} preprocessing"
-        )
+        where = describe_device(self.device)
+        runtime = "" if self.runtime == "torch" else f"{self.runtime} "
+        return f"{where}, {runtime}{self.runner.precision}, batch {self.batch_size}, {self.preprocessing} preprocessing"
 
     def preprocess(self, path: Path) -> torch.Tensor:
-        """Decode and preprocess one file to a (3, S, S) float32 CPU tensor. Raises ImageLoadError."""
-        if self.preprocessing == "reference":
-            return reference_tensor(open_image(path), self.image_size)
-        item = read_for_fast_path(path, self.image_size, device_decode=False)
-        assert isinstance(item, torch.Tensor)
-        return pad_resize_normalise(item, self.image_size)
-
-    def _autocast(self):
-        if self.dtype == torch.float32:
-            return nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+        """Decode and preprocess one file to the network's input (no batch axis). Raises ImageLoadError."""
+        size = self.image_size
+        if self.fast is not None:
+            item = read_for_fast_path(path, size, device_decode=False)
+            assert isinstance(item, torch.Tensor)
+            return pad_resize_normalise(item, size, self.fast)
+        # Reference steps; "fast" still decodes JPEGs at reduced size (twice the model's input).
+        draft = None if self.preprocessing == "reference" else 2 * size
+        image = open_image(path, draft_size=draft, flatten=False)
+        return torch.from_numpy(self.tagger.format.reference_input(self.tagger, self.route, image))
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Scores (B, n_tags) and embeddings (B, d_model) as float32 arrays for a (B, 3, S, S) batch."""
-        if self.device.type == "cuda":
-            if batch.device.type == "cpu":
-                batch = batch.pin_memory().to(self.device, non_blocking=True)
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._autocast():
-            logits, embedding = self.network.forward_with_embedding(batch)
-        scores = torch.sigmoid(logits.float())
-        return scores.cpu().numpy(), embedding.float().cpu().numpy()
+        """Scores (B, n_tags) in 0..1 and embeddings (B, D) as float32 arrays for a batch of inputs."""
+        return self.runner.predict(batch)
 
     def _load(self, path: Path) -> torch.Tensor | EncodedJpeg | str:
         """In a decode thread: a finished tensor, work for the device (CUDA fast path), or the error."""
@@ -243,6 +308,6 @@ class TaggingEngine:
             if isinstance(item, torch.Tensor):
                 if item.device != self.device:
                     item = item.pin_memory().to(self.device, non_blocking=True)
-                item = pad_resize_normalise(item, self.image_size)
+                item = pad_resize_normalise(item, self.image_size, self.fast)
             out.append((path, item))
         return out

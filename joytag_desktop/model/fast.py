@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from joytag_desktop.imaging import MAX_PIXELS, lopsided, open_image, read_image_bytes, shrunk_size
+from joytag_desktop.model.formats.base import FastCfg
 from joytag_desktop.model.preprocess import MEAN, STD
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -86,15 +87,18 @@ def decode_jpegs(items: list[EncodedJpeg], device: torch.device) -> list[torch.T
         return out
 
 
-def pad_resize_normalise(image: torch.Tensor, image_size: int) -> torch.Tensor:
-    """(3, H, W) uint8 on any device -> (3, S, S) float32, normalised: pad white, bicubic, normalise."""
+def pad_resize_normalise(image: torch.Tensor, image_size: int, cfg: FastCfg | None = None) -> torch.Tensor:
+    """(3, H, W) uint8 on any device -> (3, S, S) float32, normalised: pad white, bicubic, normalise
+    (with ``cfg``'s mean and std, channels reversed for BGR models; JoyTag's by default)."""
     _, height, width = image.shape
     if max(height, width) > 2 * image_size and lopsided(width, height):
         # Decoded on the device at full size: shrink before padding (side² memory otherwise).
         new_width, new_height = shrunk_size(width, height, 2 * image_size)
-        image = F.interpolate(
-            image.unsqueeze(0).float(), size=(new_height, new_width), mode="bicubic", antialias=True
-        ).clamp_(0, 255).round_()[0]
+        image = (
+            F.interpolate(image.unsqueeze(0).float(), size=(new_height, new_width), mode="bicubic", antialias=True)
+            .clamp_(0, 255)
+            .round_()[0]
+        )
         height, width = new_height, new_width
     side = max(height, width)
     canvas = torch.full((3, side, side), 255, dtype=image.dtype, device=image.device)
@@ -106,6 +110,9 @@ def pad_resize_normalise(image: torch.Tensor, image_size: int) -> torch.Tensor:
             pixels, size=(image_size, image_size), mode="bicubic", antialias=True, align_corners=False
         ).clamp_(0, 255)
         pixels = pixels.round_()  # Pillow resizes in 8 bits; rounding keeps us close to it
-    mean = torch.tensor(MEAN, device=image.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=image.device).view(1, 3, 1, 1)
+    cfg = cfg or FastCfg(MEAN, STD)
+    if cfg.bgr:
+        pixels = pixels.flip(1)
+    mean = torch.tensor(cfg.mean, device=image.device).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.std, device=image.device).view(1, 3, 1, 1)
     return ((pixels / 255.0 - mean) / std)[0]

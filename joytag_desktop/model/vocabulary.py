@@ -1,0 +1,129 @@
+"""A tagger's vocabulary (names and categories) and its published rule for turning scores into tags.
+
+Torch-free: the CLI, the library and the GUI read these without loading a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+GENERAL, CHARACTER, COPYRIGHT, ARTIST, META, RATING, YEAR = (
+    "general",
+    "character",
+    "copyright",
+    "artist",
+    "meta",
+    "rating",
+    "year",
+)
+CATEGORIES = (GENERAL, CHARACTER, COPYRIGHT, ARTIST, META, RATING, YEAR)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Output i of the network is ``names[i]``, of category ``categories[i]``."""
+
+    names: tuple[str, ...]
+    categories: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.categories):
+            raise ValueError("one category per tag")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def general_only(cls, names: Sequence[str]) -> Vocabulary:
+        return cls(tuple(names), (GENERAL,) * len(names))
+
+    def present_categories(self) -> list[str]:
+        seen = set(self.categories)
+        return [c for c in CATEGORIES if c in seen] + sorted(seen - set(CATEGORIES))
+
+
+def mcut_threshold(scores: np.ndarray) -> float:
+    """Maximum-cut thresholding: the midpoint of the largest drop between consecutive sorted scores
+    (the first such drop when several are equal), as the WD tagger's reference does."""
+    if scores.size < 2:
+        return 0.0
+    ordered = np.sort(scores.astype(np.float64))[::-1]
+    gaps = ordered[:-1] - ordered[1:]
+    at = int(np.argmax(gaps))
+    return float((ordered[at] + ordered[at + 1]) / 2)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A model's own default rule: per-category thresholds, the comparison, ratings, MCut, profiles.
+
+    ``profiles`` maps a profile name (camie's ``overall/balanced``, ``category/high_recall``…) to
+    per-category thresholds; ``default_profile`` is used when none is asked for.
+    """
+
+    default: float
+    thresholds: dict[str, float] = field(default_factory=dict)
+    strict: bool = False  # ">" (WD, JTP) rather than ">=" (JoyTag, camie)
+    top_rating_only: bool = False  # WD: the rating scores are reported, the best one shown
+    mcut_categories: tuple[str, ...] = ()  # where --mcut applies (WD: general and character)
+    mcut_floor: dict[str, float] = field(default_factory=dict)
+    profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+    default_profile: str | None = None
+
+    def thresholds_for(self, profile: str | None = None) -> tuple[float, dict[str, float]]:
+        """(default, per-category) thresholds of ``profile`` (or the model's default rule)."""
+        name = profile or self.default_profile
+        if name is None:
+            return self.default, dict(self.thresholds)
+        if name not in self.profiles:
+            raise KeyError(name)
+        table = self.profiles[name]
+        return table.get("*", self.default), {k: v for k, v in table.items() if k != "*"}
+
+    def describe(self) -> str:
+        default, per_category = self.thresholds_for()
+        sign = ">" if self.strict else "≥"
+        parts = [f"{category} {sign} {value:g}" for category, value in per_category.items()]
+        parts.append(f"other {sign} {default:g}" if per_category else f"{sign} {default:g}")
+        if self.top_rating_only:
+            parts.append("the best rating")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How the caller wants tags chosen: one threshold for all, or the model's rule (with options)."""
+
+    threshold: float | None = None  # given: every tag at or above it, whatever its category
+    mcut: bool = False
+    profile: str | None = None
+
+
+def select(scores: np.ndarray, vocabulary: Vocabulary, policy: Policy, selection: Selection) -> np.ndarray:
+    """Indices of the kept tags, highest score first (ties by index)."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if selection.threshold is not None:
+        keep = scores >= np.float32(selection.threshold)
+    else:
+        default, per_category = policy.thresholds_for(selection.profile)
+        categories = np.asarray(vocabulary.categories)
+        limits = np.full(scores.shape, default, dtype=np.float64)
+        for category, value in per_category.items():
+            limits[categories == category] = value
+        if selection.mcut:
+            for category in policy.mcut_categories:
+                mask = categories == category
+                if mask.any():
+                    cut = mcut_threshold(scores[mask])
+                    limits[mask] = max(cut, policy.mcut_floor.get(category, 0.0))
+        keep = scores > limits if policy.strict else scores >= limits
+        if policy.top_rating_only:
+            ratings = np.flatnonzero(categories == RATING)
+            keep[ratings] = False
+            if ratings.size:
+                keep[ratings[np.argmax(scores[ratings])]] = True
+    indices = np.flatnonzero(keep)
+    return indices[np.argsort(-scores[indices], kind="stable")]
