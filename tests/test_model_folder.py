@@ -11,7 +11,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from joytag_desktop.errors import ModelFolderError, ModelNotFoundError
-from joytag_desktop.model.folder import inspect_folder, load_model, resolve_model_path
+from joytag_desktop.model.folder import inspect_folder, load_model
+from joytag_desktop.model.installed import resolve_model_path
 
 
 def rewrite_weights(folder: Path, change) -> None:

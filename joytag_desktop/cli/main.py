@@ -62,17 +62,20 @@ def run_gui(args: argparse.Namespace) -> int:
 def load_engine(args: argparse.Namespace):  # noqa: ANN201 - a TaggingEngine; torch is imported here
     """The engine for --model/--device/--batch-size; errors surface as JoyTagError."""
     from joytag_desktop.model.engine import TaggingEngine
-    from joytag_desktop.model.folder import load_model, resolve_model_path
+    from joytag_desktop.model.formats import inspect_tagger
+    from joytag_desktop.model.installed import resolve_model_path
 
-    model = load_model(resolve_model_path(args.model))
+    tagger = inspect_tagger(resolve_model_path(args.model))
     engine = TaggingEngine(
-        model,
+        tagger,
         device=args.device,
         batch_size=args.batch_size,
         precision=args.precision,
         preprocessing=args.preprocess,
+        runtime=args.runtime,
+        route=None if args.route == "auto" else args.route,
     )
-    logging.getLogger(__name__).info("model %s on %s", model.folder.path, engine.describe())
+    logging.getLogger(__name__).info("%s at %s on %s", tagger.describe(), tagger.path, engine.describe())
     return engine
 
 

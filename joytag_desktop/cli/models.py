@@ -1,64 +1,83 @@
-"""``joytag-desktop models``: download and list model folders."""
+"""``joytag-desktop models``: the catalogue of published taggers, what is installed, downloads."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from joytag_desktop import paths
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.progress import quiet_unless_terminal
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.catalogue import HUB_REPO
+from joytag_desktop.model.catalogue import CATALOGUE, DEFAULT_MODEL_NAME, names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = arguments.command(subparsers, "models", "download or list tagger models")
+    parser = arguments.command(subparsers, "models", "list, check and download tagger models")
     actions = parser.add_subparsers(dest="models_action", required=True, metavar="ACTION")
     download = arguments.command(
         actions,
         "download",
-        f"download {HUB_REPO} from the Hugging Face Hub (with a progress bar)",
-        examples=f"example:\n  joytag-desktop models download              {HUB_REPO} into the data folder\n",
+        "download a catalogue model from the Hugging Face Hub (with a progress bar)",
+        examples="examples:\n"
+        "  joytag-desktop models download                JoyTag into the data folder\n"
+        "  joytag-desktop models download wd-swinv2-v3   SmilingWolf's WD SwinV2 v3\n"
+        "  joytag-desktop tag --model wd-swinv2-v3 a.png then tag with it by name\n",
     )
-    download.add_argument("--repo", default=HUB_REPO, help=f"Hub repository (default {HUB_REPO})")
+    download.add_argument(
+        "name", nargs="?", default=DEFAULT_MODEL_NAME, choices=names(), metavar="NAME",
+        help=f"which model (default {DEFAULT_MODEL_NAME}): {', '.join(names())}",
+    )  # fmt: skip
+    download.add_argument("--repo", help="another Hub repository with the same files (a fork or mirror)")
     download.add_argument("--revision", help="branch, tag or commit to download (default: the newest)")
     download.set_defaults(handler=run_download)
-    listing = arguments.command(actions, "list", "show installed models and whether they load")
+    listing = arguments.command(actions, "list", "show the catalogue, what is installed and whether it loads")
     listing.set_defaults(handler=run_list)
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from joytag_desktop.model.folder import inspect_folder
-    from joytag_desktop.model.hub import download_model
+    from joytag_desktop.model.formats import inspect_tagger
+    from joytag_desktop.model.hub import catalogue_entry, download_model
 
-    print(f"Downloading {args.repo} into {paths.models_dir()} …")
-    target = download_model(repo_id=args.repo, revision=args.revision, tqdm_class=quiet_unless_terminal())
-    folder = inspect_folder(target)
-    print(f"Installed {folder.name}: {folder.config.n_tags} tags, {folder.config.image_size} px, at {target}")
+    item = catalogue_entry(args.name)
+    print(
+        f"Downloading {args.name} ({args.repo or item.repo}, about {item.download_mb:,} MB) into {paths.models_dir()} …"
+    )
+    target = download_model(args.name, repo_id=args.repo, revision=args.revision, tqdm_class=quiet_unless_terminal())
+    tagger = inspect_tagger(target)
+    print(f"Installed {tagger.describe()} at {target}. Tag with it: --model {args.name}")
     return 0
 
 
-def run_list(args: argparse.Namespace) -> int:
-    from joytag_desktop.model.folder import inspect_folder, installed_models
+def _state(folder: Path) -> str:
+    from joytag_desktop.model.formats import inspect_tagger
 
-    candidates = installed_models()
+    try:
+        tagger = inspect_tagger(folder)
+    except ModelFolderError as exc:
+        return f"BROKEN: {exc}"
+    return f"installed: {tagger.describe()}, {tagger.weights_bytes() / 1e6:,.0f} MB"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    root = paths.models_dir()
+    print(f"Catalogue (download with `joytag-desktop models download NAME`; installed ones live in {root}):")
+    for item in CATALOGUE:
+        folder = root / item.name
+        state = _state(folder) if folder.is_dir() else "not installed"
+        print(f"  {item.name:18s} {item.repo}{'/' + item.subfolder if item.subfolder else ''}")
+        print(f"  {'':18s} {item.download_mb:,} MB, {item.licence}; {item.good_at}")
+        print(f"  {'':18s} {state}")
+    print("  (e6tag is not offered: its author never published trained weights.)")
+    known = {item.name for item in CATALOGUE}
+    others = [p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".") and p.name not in known]
     from_env = os.environ.get(paths.MODEL_ENV)
     if from_env:
-        candidates.insert(0, paths.Path(from_env).expanduser())
-    if not candidates:
-        print(f"No models installed in {paths.models_dir()}. Run `joytag-desktop models download`.")
-        return 0
-    for folder_path in candidates:
-        try:
-            folder = inspect_folder(folder_path)
-        except ModelFolderError as exc:
-            print(f"{folder_path}: BROKEN: {exc}")
-            continue
-        size_mb = (folder.path / "model.safetensors").stat().st_size / 1e6
-        note = f" (from ${paths.MODEL_ENV})" if str(folder_path) == from_env else ""
-        print(
-            f"{folder.path}{note}: {folder.config.n_tags} tags, {folder.config.image_size} px, "
-            f"{folder.config.num_blocks} blocks, {size_mb:.0f} MB"
-        )
+        others.insert(0, Path(from_env).expanduser())
+    if others:
+        print("Other model folders:")
+        for folder in others:
+            note = f" (from ${paths.MODEL_ENV})" if str(folder) == from_env else ""
+            print(f"  {folder}{note}: {_state(folder)}")
     return 0

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.progress import progress_bar, say
 from joytag_desktop.library.thresholds import SCORE_DECIMALS
+from joytag_desktop.model.vocabulary import Policy, Selection, Vocabulary, select
 
 if TYPE_CHECKING:
     from joytag_desktop.model.engine import TagResult
@@ -22,9 +23,11 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
 EXAMPLES = """\
 examples:
-  joytag-desktop tag photo.jpg                    tags above 0.4, one line per image
+  joytag-desktop tag photo.jpg                    tags by the model's own thresholds, one line per image
   joytag-desktop tag ~/Pictures --format jsonl    every image below the folder, as JSON lines
   joytag-desktop tag --threshold 0 --format csv a.png > scores.csv   every tag with its score
+  joytag-desktop tag --model wd-swinv2-v3 --mcut art/      a downloaded WD tagger, MCut thresholds
+  joytag-desktop tag --model camie-v2 --profile category/high_precision art.png
 """
 
 
@@ -42,15 +45,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--threshold",
         type=arguments.threshold,
-        default=0.4,
         metavar="T",
-        help="lowest score to print (default 0.4; 0 prints every tag)",
+        help="lowest score to print, for every category (default: the model's own thresholds, e.g. JoyTag 0.4, "
+        "WD general 0.35 / character 0.85, JTP 0.2; 0 prints every tag)",
+    )
+    parser.add_argument(
+        "--mcut", action="store_true", help="WD taggers: MCut thresholds for general and character tags"
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="camie-tagger threshold profile, e.g. overall/balanced (its default), category/high_precision",
     )
     parser.add_argument(
         "--format",
         choices=("text", "jsonl", "csv"),
         default="text",
-        help="text: 'path: tag (score), …'; jsonl: one JSON object per image; csv: path,tag,score,error",
+        help="text: 'path: tag (score), character:name (score), …'; jsonl: one JSON object per image; "
+        "csv: path,tag,category,score,error",
     )
     parser.add_argument(
         "--digits",
@@ -65,7 +77,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the downloaded JoyTag)")
+    parser.add_argument(
+        "--model",
+        metavar="DIR|NAME",
+        help="a model folder (JoyTag, WD v3, JTP-1 or camie-tagger, as published) or a downloaded model's name "
+        "(see `models list`); default: the downloaded JoyTag",
+    )
     parser.add_argument(
         "--device", default="auto", metavar="DEVICE", help="auto (CUDA when available, the default), cpu or cuda"
     )
@@ -74,9 +91,22 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--precision",
-        choices=("auto", "float32", "bfloat16", "float16"),
+        choices=("auto", "float32", "bfloat16", "float16", "int8"),
         default="auto",
-        help="auto: bf16 on GPUs and on CPUs with native bf16, else float32",
+        help="auto: bf16 on GPUs and on CPUs with native bf16, else float32; int8: quantised weights on the CPU "
+        "(faster, less exact)",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "torch", "onnxruntime", "openvino"),
+        default="auto",
+        help="auto: PyTorch on GPUs, OpenVINO on CPUs with native bf16, ONNX Runtime for ONNX files otherwise",
+    )
+    parser.add_argument(
+        "--route",
+        choices=("auto", "safetensors", "onnx"),
+        default="auto",
+        help="which published file to run when a folder has both (WD): auto prefers the PyTorch weights",
     )
     parser.add_argument(
         "--preprocess",
@@ -90,34 +120,66 @@ class ResultWriter:
     """Writes each result in the chosen format as soon as it is produced.
 
     In text format an image that failed is reported on stderr only, so stdout stays a list of
-    tagged images; jsonl and csv keep a record with its error, for scripts that join on path."""
+    tagged images; jsonl and csv keep a record with its error, for scripts that join on path.
+    Categories other than general show as a ``category:`` prefix in text and in their own field
+    elsewhere (a WD rating tag is already named ``rating:…``)."""
 
-    def __init__(self, out: TextIO, fmt: str, tags: list[str], threshold: float, digits: int | None = None) -> None:
-        self.out, self.fmt, self.tags, self.threshold = out, fmt, tags, threshold
+    def __init__(
+        self,
+        out: TextIO,
+        fmt: str,
+        vocabulary: Vocabulary,
+        policy: Policy,
+        selection: Selection,
+        digits: int | None = None,
+    ) -> None:
+        self.out, self.fmt, self.vocabulary, self.policy, self.selection = out, fmt, vocabulary, policy, selection
         self.digits = digits  # None: full precision
         self.csv = csv.writer(out) if fmt == "csv" else None
         if self.csv:
-            self.csv.writerow(["path", "tag", "score", "error"])
+            self.csv.writerow(["path", "tag", "category", "score", "error"])
 
     def _score(self, score: float) -> float:
         return float(score) if self.digits is None else round(float(score), self.digits)
 
+    def _label(self, index: int) -> str:
+        name, category = self.vocabulary.names[index], self.vocabulary.categories[index]
+        if category == "general" or name.startswith(f"{category}:"):
+            return name
+        return f"{category}:{name}"
+
     def write(self, result: TagResult) -> None:
-        pairs = result.tags_above(self.tags, self.threshold)
+        kept = [] if result.scores is None else select(result.scores, self.vocabulary, self.policy, self.selection)
+        names, categories = self.vocabulary.names, self.vocabulary.categories
         path = str(result.path)
         if self.fmt == "jsonl":
-            record = {"path": path, "tags": {tag: self._score(score) for tag, score in pairs}, "error": result.error}
+            record = {
+                "path": path,
+                "tags": {names[i]: self._score(result.scores[i]) for i in kept},
+                "categories": {names[i]: categories[i] for i in kept},
+                "error": result.error,
+            }
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif self.csv is not None:
             if result.error is not None:
-                self.csv.writerow([path, "", "", result.error])
-            for tag, score in pairs:
-                self.csv.writerow([path, tag, self._score(score), ""])
+                self.csv.writerow([path, "", "", "", result.error])
+            for i in kept:
+                self.csv.writerow([path, names[i], categories[i], self._score(result.scores[i]), ""])
         elif result.error is None:
-            self.out.write(f"{path}: {', '.join(f'{tag} ({score:.3f})' for tag, score in pairs)}\n")
+            self.out.write(f"{path}: {', '.join(f'{self._label(i)} ({result.scores[i]:.3f})' for i in kept)}\n")
         else:
             return
         self.out.flush()
+
+
+def selection_from(args: argparse.Namespace, policy: Policy) -> Selection:
+    """--threshold, --mcut and --profile, checked against what the model offers."""
+    if args.profile and args.profile not in policy.profiles:
+        offered = ", ".join(policy.profiles) or "none (this model has no threshold profiles)"
+        args.subparser.error(f"--profile {args.profile}: this model's profiles are {offered}")
+    if args.mcut and not policy.mcut_categories:
+        args.subparser.error("--mcut is for the WD taggers (it cuts general and character tags separately)")
+    return Selection(threshold=args.threshold, mcut=args.mcut, profile=args.profile)
 
 
 def _missing_paths(paths: list[Path]) -> list[Path]:
@@ -153,7 +215,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_SOME_FAILED if unreadable else EXIT_OK
     engine = load_engine(args)
     digits = args.digits or (None if args.preprocess == "reference" else SCORE_DECIMALS)
-    writer = ResultWriter(sys.stdout, args.format, engine.tags, args.threshold, digits)
+    writer = ResultWriter(
+        sys.stdout, args.format, engine.vocabulary, engine.policy, selection_from(args, engine.policy), digits
+    )
     failed = 0
     cancel = threading.Event()
     with progress_bar(len(files), "Tagging") as bar:

@@ -109,7 +109,7 @@ def run_autotag(args: argparse.Namespace) -> int:
             print("Nothing to tag: every image is tagged.", file=sys.stderr)
             return 0
         engine = load_engine(args)
-        model_name = engine.model.folder.fingerprint()
+        model_name = engine.tagger.fingerprint()
         if args.retag:
             print(f"Queued {_queue_retag(library, args, model_name)} image(s) to tag again.", file=sys.stderr)
         else:

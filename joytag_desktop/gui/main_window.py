@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
         )
         view_menu.addAction(self.log_dock.toggleViewAction())
         tag_menu = menu.addMenu(self.tr("&Tagging"))
+        self._action(tag_menu, self.tr("Models…"), None, self.open_model_manager)
         self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.pause_button.toggle)
         self._action(
             tag_menu, self.tr("Cancel tagging run and scans"), QKeySequence("Ctrl+Shift+P"), self.worker_cancel
@@ -391,9 +392,10 @@ class MainWindow(QMainWindow):
 
     def _check_model(self) -> None:
         def check() -> str:
-            from joytag_desktop.model.folder import inspect_folder, resolve_model_path
+            from joytag_desktop.model.formats import inspect_tagger
+            from joytag_desktop.model.installed import resolve_model_path
 
-            return str(inspect_folder(resolve_model_path(model_folder_setting(self.settings))).path)
+            return str(inspect_tagger(resolve_model_path(model_folder_setting(self.settings))).path)
 
         def ok(path: str) -> None:
             self.first_run.hide()
@@ -408,11 +410,21 @@ class MainWindow(QMainWindow):
 
         self.background.submit(check, ok, missing)
 
+    def open_model_manager(self) -> None:
+        """Tagging → Models…: download a published tagger or choose a folder; the choice tags from now on."""
+        from joytag_desktop.gui.model_manager import ModelManager
+
+        dialog = ModelManager(model_folder_setting(self.settings) or "", self)
+        dialog.model_chosen.connect(self.use_model)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.model_manager = dialog
+        dialog.show()
+
     def use_model(self, folder: str) -> None:
         def check() -> str:
-            from joytag_desktop.model.folder import inspect_folder
+            from joytag_desktop.model.formats import inspect_tagger
 
-            return str(inspect_folder(folder).path)
+            return str(inspect_tagger(folder).path)
 
         def ok(path: str) -> None:
             self.settings.setValue("model", path)

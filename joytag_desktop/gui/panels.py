@@ -41,7 +41,7 @@ class DownloadCancelled(Exception):
 
 
 class ModelDownload(QObject):
-    """Downloads JoyTag in a thread; progress and the outcome arrive as signals."""
+    """Downloads a catalogue model in a thread; progress and the outcome arrive as signals."""
 
     progress = Signal(int, int)  # bytes done, bytes total
     finished = Signal(str)  # model folder
@@ -52,7 +52,8 @@ class ModelDownload(QObject):
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, name: str = "joytag") -> None:
+        self.name = name
         self._cancel.clear()
         self._thread = threading.Thread(target=self._run, name="joytag-download", daemon=True)
         self._thread.start()
@@ -81,7 +82,7 @@ class ModelDownload(QObject):
                 return result
 
         try:
-            folder = download_model(tqdm_class=ProgressTqdm)
+            folder = download_model(self.name, tqdm_class=ProgressTqdm)
         except DownloadCancelled:
             self.failed.emit(QCoreApplication.translate("ModelDownload", "Download cancelled."))
         except JoyTagError as exc:

@@ -17,7 +17,9 @@ _EXPORTS = {
     "ModelFolder": "folder",
     "inspect_folder": "folder",
     "load_model": "folder",
-    "resolve_model_path": "folder",
+    "resolve_model_path": "installed",
+    "inspect_tagger": "formats",
+    "TaggerFolder": "formats",
     "JoyTagViT": "vit",
 }
 

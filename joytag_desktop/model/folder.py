@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from joytag_desktop import paths
-from joytag_desktop.errors import ModelFolderError, ModelNotFoundError
+from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.files import FileTooLargeError, read_limited_text
-from joytag_desktop.model.catalogue import DEFAULT_MODEL_NAME, HUB_REPO
+from joytag_desktop.model.catalogue import HUB_REPO
 from joytag_desktop.model.config import ViTConfig
 from joytag_desktop.model.vit import JoyTagViT
 
@@ -200,25 +199,3 @@ def load_model(path: Path | str | ModelFolder) -> LoadedModel:
         raise ModelFolderError(f"{WEIGHTS_FILE} does not fit the network: {exc}") from None
     network.eval()
     return LoadedModel(folder, network)
-
-
-def installed_models() -> list[Path]:
-    """Model folders in the data directory (valid or not: callers inspect them)."""
-    root = paths.models_dir()
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def resolve_model_path(explicit: Path | str | None = None) -> Path:
-    """The folder to use: --model, then $JOYTAG_DESKTOP_MODEL, then the downloaded JoyTag, then any installed."""
-    if explicit:
-        return Path(explicit).expanduser()
-    from_env = os.environ.get(paths.MODEL_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    default = paths.models_dir() / DEFAULT_MODEL_NAME
-    if default.is_dir():
-        return default
-    for candidate in installed_models():
-        if all((candidate / name).is_file() for name in REQUIRED_FILES):
-            return candidate
-    raise ModelNotFoundError(f"No JoyTag model is installed. {HOW_TO_GET_A_MODEL}")

@@ -1,4 +1,4 @@
-"""Fetching JoyTag from the Hugging Face Hub into the data directory."""
+"""Fetching a catalogue model from the Hugging Face Hub into the data directory."""
 
 from __future__ import annotations
 
@@ -8,20 +8,27 @@ from typing import Any
 
 from joytag_desktop import paths
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.model.folder import DEFAULT_MODEL_NAME, HUB_REPO, REQUIRED_FILES, inspect_folder
+from joytag_desktop.model.catalogue import DEFAULT_MODEL_NAME, CatalogueEntry, entry, names
 
 
 class DownloadError(JoyTagError):
     """The model could not be downloaded (no network, hub error, bad files)."""
 
 
+def catalogue_entry(name: str) -> CatalogueEntry:
+    found = entry(name)
+    if found is None:
+        raise DownloadError(f"no model called {name!r} in the catalogue; choose one of {', '.join(names())}")
+    return found
+
+
 def download_model(
-    repo_id: str = HUB_REPO,
     name: str = DEFAULT_MODEL_NAME,
+    repo_id: str | None = None,
     revision: str | None = None,
     tqdm_class: Any = None,
 ) -> Path:
-    """Download the three model files into ``models/<name>`` and return that folder.
+    """Download a catalogue model's files into ``models/<name>`` and return that folder.
 
     Files land in a hidden ``.<name>.partial`` folder first (an interrupted download
     resumes there) and are moved into place only after the folder validates, so a
@@ -30,6 +37,10 @@ def download_model(
     import huggingface_hub
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
+    from joytag_desktop.model.formats import inspect_tagger
+
+    item = catalogue_entry(name)
+    repo_id = repo_id or item.repo
     target = paths.models_dir() / name
     staging = paths.models_dir() / f".{name}.partial"
     try:
@@ -37,14 +48,13 @@ def download_model(
             repo_id=repo_id,
             revision=revision,
             local_dir=staging,
-            allow_patterns=list(REQUIRED_FILES),
+            allow_patterns=item.patterns,
             tqdm_class=tqdm_class,
         )
     except LocalEntryNotFoundError:
         raise DownloadError(
             f"Could not reach the Hugging Face Hub to download {repo_id}: no network connection? "
-            "Download config.json, model.safetensors and top_tags.txt on another machine and "
-            "pass their folder with --model DIR."
+            f"Download {', '.join(item.patterns)} on another machine and pass their folder with --model DIR."
         ) from None
     except HfHubHTTPError as exc:
         raise DownloadError(f"The Hugging Face Hub refused the download of {repo_id}: {exc}") from None
@@ -52,11 +62,12 @@ def download_model(
         raise DownloadError(f"Downloading {repo_id} failed: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - the HTTP stack raises its own types
         raise DownloadError(f"Downloading {repo_id} failed ({type(exc).__name__}): {exc}") from None
-    inspect_folder(staging)  # raises ModelFolderError if the files are not a usable model
+    source = staging / item.subfolder if item.subfolder else staging
+    inspect_tagger(source)  # raises ModelFolderError if the files are not a usable model
     if target.exists():
         shutil.rmtree(target)
-    for name_in_repo in REQUIRED_FILES:
-        target.mkdir(parents=True, exist_ok=True)
-        (staging / name_in_repo).replace(target / name_in_repo)
+    for relative in item.files:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        (source / relative).replace(target / relative)
     shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -159,11 +159,13 @@ class TorchRunner(Runner):
 
     runtime = "torch"
 
-    def __init__(self, network: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(
+        self, network: torch.nn.Module, device: torch.device, dtype: torch.dtype, cast_weights: bool = True
+    ) -> None:
         self.device, self.dtype = device, dtype
         self.precision = str(dtype).removeprefix("torch.")
         self.network = network.to(device=device).eval()
-        if dtype != torch.float32:
+        if dtype != torch.float32 and cast_weights:
             self.network = self.network.to(dtype=dtype)
         if device.type == "cuda":
             self.network = self.network.to(memory_format=torch.channels_last)
@@ -176,7 +178,7 @@ class TorchRunner(Runner):
                 batch = batch.contiguous(memory_format=torch.channels_last)
         autocast = nullcontext() if self.dtype == torch.float32 else torch.autocast(self.device.type, dtype=self.dtype)
         with torch.inference_mode(), autocast:
-            scores, embedding = self.network(batch.to(self.dtype))
+            scores, embedding = self.network(batch)
         return scores.float().cpu().numpy(), embedding.float().cpu().numpy()
 
 

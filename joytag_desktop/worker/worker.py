@@ -174,15 +174,16 @@ class TaggingWorker:
         import torch
 
         from joytag_desktop.model.engine import TaggingEngine
-        from joytag_desktop.model.folder import load_model, resolve_model_path
+        from joytag_desktop.model.formats import inspect_tagger
+        from joytag_desktop.model.installed import resolve_model_path
 
         self._set_state("loading", "model")
-        model = load_model(resolve_model_path(self.settings.model))
-        engine = TaggingEngine(model, device=self.settings.device, batch_size=self.settings.batch_size)
-        if engine.device.type == "cpu":
-            threads = self.settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1)
-            torch.set_num_threads(threads)
-        self._model_name = model.folder.fingerprint()
+        tagger = inspect_tagger(resolve_model_path(self.settings.model))
+        if self.settings.device != "cuda" and not (self.settings.device == "auto" and torch.cuda.is_available()):
+            # Before the engine: ONNX Runtime and OpenVINO take their thread count when they load.
+            torch.set_num_threads(self.settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1))
+        engine = TaggingEngine(tagger, device=self.settings.device, batch_size=self.settings.batch_size)
+        self._model_name = tagger.fingerprint()
         self.device_name = engine.describe()
         self._last_error = ""
 

@@ -1,0 +1,197 @@
+"""Tagging → Models…: the published taggers, which are installed, download one, choose which tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.panels import ModelDownload
+from joytag_desktop.model.catalogue import CATALOGUE
+
+COLUMNS = ("Model", "Good at", "Download", "Licence", "Status")
+
+
+def _installed_states(in_use: str) -> dict[str, str]:
+    """In a worker thread: for each catalogue name, "in use", "installed", "broken: …" or ""."""
+    from joytag_desktop import paths
+    from joytag_desktop.errors import ModelFolderError
+    from joytag_desktop.model.formats import inspect_tagger
+
+    states = {}
+    for item in CATALOGUE:
+        folder = paths.models_dir() / item.name
+        if not folder.is_dir():
+            states[item.name] = ""
+            continue
+        try:
+            inspect_tagger(folder)
+        except ModelFolderError as exc:
+            states[item.name] = f"broken: {exc}"
+            continue
+        states[item.name] = "in use" if str(folder) == in_use else "installed"
+    return states
+
+
+class ModelManager(QDialog):
+    """The catalogue as a table; Download fetches the selected model (progress, cancel), Use makes
+    the worker tag with it, Choose folder… takes any folder in a published format."""
+
+    model_chosen = Signal(str)  # a model folder
+
+    def __init__(self, in_use: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Tagger models"))
+        self.in_use = in_use
+        self.background = Background(1, self)
+        self.table = QTableWidget(len(CATALOGUE), len(COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for row, item in enumerate(CATALOGUE):
+            cells = (item.name, item.good_at, f"{item.download_mb:,} MB", item.licence, "…")
+            for column, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(f"{item.repo}: {item.good_at}" if column < 2 else text)
+                self.table.setItem(row, column, cell)
+        self.note = QLabel(
+            self.tr(
+                "Models come from the Hugging Face Hub. camie-tagger is GPL-3.0; the others are Apache-2.0. "
+                "e6tag is not offered: its author never published trained weights."
+            )
+        )
+        self.note.setWordWrap(True)
+        self.download_button = QPushButton(self.tr("Download"))
+        self.use_button = QPushButton(self.tr("Use for tagging"))
+        self.choose_button = QPushButton(self.tr("Choose folder…"))
+        self.cancel_button = QPushButton(self.tr("Cancel download"))
+        self.close_button = QPushButton(self.tr("Close"))
+        self.bar = QProgressBar()
+        self.bar.hide()
+        self.cancel_button.hide()
+        buttons = QHBoxLayout()
+        for widget in (self.download_button, self.use_button, self.choose_button):
+            buttons.addWidget(widget)
+        buttons.addWidget(self.bar, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch()
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(self.note)
+        layout.addLayout(buttons)
+        self.resize(900, 420)
+
+        self.download = ModelDownload(self)
+        self.download.progress.connect(self._progress)
+        self.download.finished.connect(self._downloaded)
+        self.download.failed.connect(self._failed)
+        self.download_button.clicked.connect(self.start_download)
+        self.cancel_button.clicked.connect(self.download.cancel)
+        self.use_button.clicked.connect(self.use_selected)
+        self.choose_button.clicked.connect(self._choose)
+        self.close_button.clicked.connect(self.close)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.states: dict[str, str] = {}
+        self.table.selectRow(0)
+        self.refresh()
+
+    def selected_name(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return CATALOGUE[rows[0].row()].name if rows else None
+
+    def refresh(self) -> None:
+        self.background.submit(lambda: _installed_states(self.in_use), self._show_states)
+
+    def _show_states(self, states: dict[str, str]) -> None:
+        self.states = states
+        labels = {"": self.tr("not installed"), "installed": self.tr("installed"), "in use": self.tr("in use")}
+        for row, item in enumerate(CATALOGUE):
+            state = states.get(item.name, "")
+            cell = self.table.item(row, len(COLUMNS) - 1)
+            cell.setText(labels.get(state, self.tr("broken (download again)")))
+            cell.setToolTip(state)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        name = self.selected_name()
+        busy = self.bar.isVisible()
+        self.download_button.setEnabled(bool(name) and not busy)
+        self.use_button.setEnabled(bool(name) and self.states.get(name or "") == "installed" and not busy)
+        if name and self.states.get(name, "").startswith(("installed", "in use")):
+            self.download_button.setText(self.tr("Download again"))
+        else:
+            self.download_button.setText(self.tr("Download"))
+
+    def start_download(self) -> None:
+        name = self.selected_name()
+        if not name:
+            return
+        self.bar.setRange(0, 0)
+        self.bar.show()
+        self.cancel_button.show()
+        self.note.setText(self.tr("Downloading {name}…").format(name=name))
+        self._update_buttons()
+        self.download.start(name)
+
+    def _progress(self, done: int, total: int) -> None:
+        if total:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(round(done / total * 1000))
+            self.bar.setFormat(self.tr("{done:.0f} of {total:.0f} MB").format(done=done / 1e6, total=total / 1e6))
+
+    def _downloaded(self, folder: str) -> None:
+        self._idle()
+        self.note.setText(self.tr("{name} is installed in {folder}. Click Use for tagging to tag with it.").format(
+            name=Path(folder).name, folder=folder))  # fmt: skip
+        self.refresh()
+
+    def _failed(self, message: str) -> None:
+        self._idle()
+        self.note.setText(message)
+
+    def _idle(self) -> None:
+        self.bar.hide()
+        self.cancel_button.hide()
+        self._update_buttons()
+
+    def use_selected(self) -> None:
+        from joytag_desktop import paths
+
+        name = self.selected_name()
+        if name:
+            self.in_use = str(paths.models_dir() / name)
+            self.model_chosen.emit(self.in_use)
+            self.refresh()
+
+    def _choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a model folder (as published)"))
+        if folder:
+            self.in_use = folder
+            self.model_chosen.emit(folder)
+            self.refresh()
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt's name
+        self.download.cancel()
+        self.background.shutdown(5_000)
+        super().closeEvent(event)
