@@ -107,7 +107,7 @@ def test_csv_and_text_formats(tmp_path: Path, tiny_model_dir: Path, capsys) -> N
 def test_missing_model_gives_one_clear_message_and_exit_2() -> None:
     proc = run_cli("tag", str(IMAGES_DIR / "rocket.jpg"))
     assert proc.returncode == 2
-    assert "No JoyTag model is installed" in proc.stderr
+    assert "No tagger model is installed" in proc.stderr
     assert "joytag-desktop models download" in proc.stderr
     assert "Traceback" not in proc.stderr
 

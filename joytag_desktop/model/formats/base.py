@@ -223,5 +223,14 @@ def load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], weight
     network.eval()
 
 
+def is_timm_config(path: Path) -> bool:
+    """A timm hub ``config.json`` (names an ``architecture``), not JoyTag's own (``"class": "ViT"``)."""
+    try:
+        raw = read_json(path)
+    except ModelFolderError:
+        return False
+    return isinstance(raw, dict) and "architecture" in raw
+
+
 def hwc_to_chw(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pixels.transpose(2, 0, 1))

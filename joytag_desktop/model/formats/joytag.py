@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from joytag_desktop.model.formats.base import SAFETENSORS, FastCfg, TaggerFolder, TaggerFormat
+from joytag_desktop.model.formats.base import SAFETENSORS, FastCfg, TaggerFolder, TaggerFormat, is_timm_config
 from joytag_desktop.model.vocabulary import Policy, Vocabulary
 
 if TYPE_CHECKING:
@@ -47,9 +47,8 @@ class JoyTagFormat(TaggerFormat):
     markers = ("top_tags.txt",)
 
     def claims(self, folder: Path) -> bool:
-        return (folder / "top_tags.txt").exists() or (
-            (folder / "config.json").exists() and (folder / "model.safetensors").exists()
-        )
+        config = folder / "config.json"
+        return (folder / "top_tags.txt").exists() or (config.exists() and not is_timm_config(config))
 
     def inspect(self, folder: Path) -> TaggerFolder:
         from joytag_desktop.model.folder import inspect_folder

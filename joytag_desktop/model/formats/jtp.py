@@ -89,6 +89,25 @@ def gated_head(width: int, tags: int) -> torch.nn.Module:
     return GatedHead()
 
 
+def jtp_network(dims: dict[str, int | bool], tags: int) -> torch.nn.Module:
+    """The SigLIP so400m ViT of the reference (``vit_so400m_patch14_siglip_384``) at these dimensions."""
+    import timm
+
+    width = int(dims["width"])
+    network = timm.create_model(
+        ARCHITECTURE,
+        pretrained=False,
+        num_classes=tags,
+        embed_dim=width,
+        depth=int(dims["depth"]),
+        num_heads=width // HEAD_CHANNELS,
+        mlp_ratio=(int(dims["mlp"]) + 0.5) / width,  # timm takes int(width × ratio): land mid-way
+    )
+    if dims["gated"]:
+        network.head = gated_head(width, tags)
+    return network
+
+
 class JtpFormat(TaggerFormat):
     name = "jtp"
     title = "JTP-1"
@@ -124,21 +143,8 @@ class JtpFormat(TaggerFormat):
         )
 
     def build_network(self, tagger: TaggerFolder) -> torch.nn.Module:
-        import timm
-
         dims = tagger.details["dims"]
-        tags = len(tagger.vocabulary)
-        network = timm.create_model(
-            ARCHITECTURE,
-            pretrained=False,
-            num_classes=tags,
-            embed_dim=dims["width"],
-            depth=dims["depth"],
-            num_heads=dims["width"] // HEAD_CHANNELS,
-            mlp_ratio=dims["mlp"] / dims["width"],
-        )
-        if dims["gated"]:
-            network.head = gated_head(dims["width"], tags)
+        network = jtp_network(dims, len(tagger.vocabulary))
         weights = tagger.files[SAFETENSORS]
         load_strict(network, load_state(weights), weights)
         return timm_tagger(network, head=network.head if dims["gated"] else None)

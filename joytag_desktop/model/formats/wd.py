@@ -20,6 +20,7 @@ from joytag_desktop.model.formats.base import (
     TaggerFolder,
     TaggerFormat,
     hwc_to_chw,
+    is_timm_config,
     load_state,
     load_strict,
     read_json,
@@ -142,6 +143,9 @@ class WdFormat(TaggerFormat):
     title = "WD tagger v3"
     needs = f"{LABELS} with {GRAPH}, or with {CONFIG} + {WEIGHTS}"
     markers = (LABELS,)
+
+    def claims(self, folder: Path) -> bool:
+        return (folder / LABELS).exists() or ((folder / CONFIG).is_file() and is_timm_config(folder / CONFIG))
 
     def inspect(self, folder: Path) -> TaggerFolder:
         if not (folder / LABELS).is_file():
