@@ -21,11 +21,21 @@ MODEL_NAMES = ("tiny-released-shape", "tiny-learned-pos")
 SAMPLE_IMAGES = tuple(sorted(p.name for p in IMAGES_DIR.iterdir()))
 
 
+@pytest.fixture(scope="session")
+def converted_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of converted graphs (OpenVINO IR, ONNX exports) for the session: converting the
+    same fixture model again in every test's fresh home would only cost time."""
+    return tmp_path_factory.mktemp("converted")
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, converted_cache: Path
+) -> Path:
     """Every test gets its own data directory and no model from the environment."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("JOYTAG_DESKTOP_HOME", str(home))
+    monkeypatch.setenv("JOYTAG_DESKTOP_CONVERTED", str(converted_cache))
     monkeypatch.delenv("JOYTAG_DESKTOP_MODEL", raising=False)
     monkeypatch.delenv("JOYTAG_DESKTOP_DB", raising=False)
     # Never reach the network from a test, even by accident.

@@ -162,8 +162,13 @@ def test_results_go_to_stdout_and_no_bar_is_drawn_into_a_pipe(tmp_path: Path, ti
 
 
 def test_models_list_and_download_without_network(tiny_model_dir: Path, isolated_home: Path, capsys) -> None:
+    from joytag_desktop.model.catalogue import CATALOGUE
+
     assert main(["models", "list"]) == 0
-    assert "No models installed" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert listing.count("not installed") == len(CATALOGUE)
+    assert all(item.name in listing and item.repo in listing for item in CATALOGUE)
+    assert "GPL-3.0" in listing and "e6tag" in listing
     installed = isolated_home / "models" / "joytag"
     installed.parent.mkdir(exist_ok=True)
     installed.mkdir()

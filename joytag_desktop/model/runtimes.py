@@ -9,6 +9,7 @@ folder where the model folder is read-only.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from contextlib import nullcontext
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 RUNTIMES = ("auto", "torch", "onnxruntime", "openvino")
 _ELEMENTWISE = {"Sigmoid", "Clip", "Div", "Mul", "Add", "Sub", "Identity", "Cast", "Flatten", "Reshape", "Squeeze"}
 CACHE_FOLDER = ".joytag-desktop-cache"
+CACHE_ENV = "JOYTAG_DESKTOP_CONVERTED"  # where converted graphs go, instead of beside the model
 
 
 def has_module(name: str) -> bool:
@@ -42,12 +44,15 @@ def cache_dir(tagger: TaggerFolder) -> Path:
     """``<model>/.joytag-desktop-cache/<fingerprint>`` for a downloaded model; for a folder the user
     pointed at (whose owner may not want our files in it) the data folder's ``converted/<fingerprint>``."""
     key = tagger.fingerprint()
-    folder = paths.data_dir() / "converted" / key
+    override = os.environ.get(CACHE_ENV)
+    folder = (Path(override).expanduser() if override else paths.data_dir() / "converted") / key
     try:
+        if override:
+            raise FileNotFoundError  # an explicit cache folder wins
         if tagger.path.resolve().is_relative_to(paths.models_dir().resolve()):
             folder = tagger.path / CACHE_FOLDER / key
     except OSError:
-        pass
+        pass  # the folder chosen above stands
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
