@@ -245,7 +245,7 @@ def test_worker_reports_a_missing_model_and_keeps_running(tmp_path: Path) -> Non
     worker = TaggingWorker(library, WorkerSettings(None, "cpu"), Listener())
     worker.start()
     assert wait_for(lambda: bool(errors), timeout=20)
-    assert "No JoyTag model is installed" in errors[0]
+    assert "No tagger model is installed" in errors[0]
     worker.reload_model(WorkerSettings(FORMAT_DIR / "tiny-learned-pos", "cpu"))
     assert worker.wait_idle(30)
     assert library.count("status:tagged") == 1

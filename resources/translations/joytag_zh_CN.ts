@@ -316,6 +316,10 @@
         <translation>标注(&amp;T)</translation>
     </message>
     <message>
+        <source>Models…</source>
+        <translation>模型…</translation>
+    </message>
+    <message>
         <source>Pause / resume</source>
         <translation>暂停 / 继续</translation>
     </message>
@@ -467,6 +471,73 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Download failed: {error}</source>
         <translation>下载失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>ModelManager</name>
+    <message>
+        <source>Tagger models</source>
+        <translation>标注模型</translation>
+    </message>
+    <message>
+        <source>Models come from the Hugging Face Hub. camie-tagger is GPL-3.0; the others are Apache-2.0. e6tag is not offered: its author never published trained weights.</source>
+        <translation>模型来自 Hugging Face Hub。camie-tagger 使用 GPL-3.0 许可，其他模型使用 Apache-2.0。不提供 e6tag：其作者从未发布训练好的权重。</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Use for tagging</source>
+        <translation>用于标注</translation>
+    </message>
+    <message>
+        <source>Choose folder…</source>
+        <translation>选择文件夹…</translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation>取消下载</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>not installed</source>
+        <translation>未安装</translation>
+    </message>
+    <message>
+        <source>installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>in use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <source>broken (download again)</source>
+        <translation>已损坏（请重新下载）</translation>
+    </message>
+    <message>
+        <source>Download again</source>
+        <translation>重新下载</translation>
+    </message>
+    <message>
+        <source>Downloading {name}…</source>
+        <translation>正在下载 {name}…</translation>
+    </message>
+    <message>
+        <source>{done:.0f} of {total:.0f} MB</source>
+        <translation>{done:.0f} / {total:.0f} MB</translation>
+    </message>
+    <message>
+        <source>{name} is installed in {folder}. Click Use for tagging to tag with it.</source>
+        <translation>{name} 已安装在 {folder}。点击“用于标注”即可用它标注。</translation>
+    </message>
+    <message>
+        <source>Choose a model folder (as published)</source>
+        <translation>选择模型文件夹（按发布时的原样）</translation>
     </message>
 </context>
 <context>
