@@ -49,14 +49,6 @@ class TagResult:
     def ok(self) -> bool:
         return self.error is None
 
-    def tags_above(self, tags: list[str], threshold: float) -> list[tuple[str, float]]:
-        """(tag, score) pairs at or above ``threshold``, highest score first."""
-        if self.scores is None:
-            return []
-        indices = np.flatnonzero(self.scores >= threshold)
-        order = indices[np.argsort(-self.scores[indices], kind="stable")]
-        return [(tags[i], float(self.scores[i])) for i in order]
-
 
 def resolve_device(requested: str = "auto") -> torch.device:
     """``auto`` is CUDA when a GPU is usable, else the CPU; ``cuda`` without a GPU is an error."""
@@ -160,12 +152,14 @@ class TaggingEngine:
             hint = "float32" if precision == "float32" or not cpu_has_fast_bf16() else "bfloat16"
             hint = "float16" if precision == "float16" else hint
             if self.route == ONNX:
+                import onnx
                 import openvino as ov
 
                 graph = tagger.files[ONNX]
                 outputs = fmt.onnx_outputs(tagger)
+                embedding = embedding_output(onnx.load(str(graph), load_external_data=False), outputs)
                 model = ov.Core().read_model(str(graph))
-                return OpenVinoRunner(model, outputs, embedding_output(graph, outputs), hint, from_torch=False)
+                return OpenVinoRunner(model, outputs, embedding, hint, from_torch=False)
             model = openvino_from_torch(network, tagger, sample)
             return OpenVinoRunner(model, OnnxOutputs(), None, hint, from_torch=True)
         # onnxruntime: the published graph, or the PyTorch network exported once
@@ -176,8 +170,9 @@ class TaggingEngine:
             outputs = OnnxOutputs()
         if precision == "int8":
             graph = quantise_int8(graph, tagger)
-        embedding = "embedding" if self.route != ONNX else embedding_output(graph, outputs)
-        runner = OnnxRunner(graph, outputs, embedding, self.device, "int8" if precision == "int8" else "float32")
+        runner = OnnxRunner(
+            graph, outputs, self.device, "int8" if precision == "int8" else "float32", self.route != ONNX
+        )
         side = runner.input_shape[1] if self.route == ONNX and fmt.name == "wd" else runner.input_shape[-1]
         if isinstance(side, int) and side != tagger.image_size:
             tagger.image_size = side  # the graph's own input size wins (the reference reads it there)

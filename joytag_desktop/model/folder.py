@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
 
 from joytag_desktop import paths
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.files import FileTooLargeError, read_limited_text
 from joytag_desktop.model.catalogue import HUB_REPO
 from joytag_desktop.model.config import ViTConfig
+from joytag_desktop.model.formats.base import load_state, read_text, safetensors_shapes, short_list
 from joytag_desktop.model.vit import JoyTagViT
 
 CONFIG_FILE = "config.json"
@@ -76,15 +75,7 @@ MAX_TAGS_BYTES = 64 * 1024 * 1024
 
 
 def _read_text(path: Path, limit: int) -> str:
-    """A small text file of the folder; FIFOs, devices and oversized files are refused."""
-    try:
-        return read_limited_text(path, limit, path.name)
-    except FileTooLargeError as exc:
-        raise ModelFolderError(str(exc)) from None
-    except UnicodeDecodeError as exc:
-        raise ModelFolderError(f"{path.name} is not UTF-8 text: {exc}") from None
-    except OSError as exc:
-        raise ModelFolderError(f"{path.name}: {exc.strerror or exc}") from None
+    return read_text(path, limit)
 
 
 def read_tags(path: Path) -> list[str]:
@@ -118,12 +109,7 @@ def expected_shapes(config: ViTConfig) -> dict[str, tuple[int, ...]]:
 
 def _read_header(weights: Path) -> dict[str, tuple[int, ...]]:
     """Tensor shapes from the safetensors header; also proves the file is not truncated."""
-    try:
-        with safe_open(str(weights), framework="pt") as handle:
-            shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFolderError(f"{WEIGHTS_FILE} is corrupt or truncated: {exc}") from None
-    return shapes
+    return safetensors_shapes(weights)
 
 
 def inspect_folder(path: Path | str) -> ModelFolder:
@@ -150,9 +136,9 @@ def inspect_folder(path: Path | str) -> ModelFolder:
     if missing_tensors or extra_tensors:
         parts = []
         if missing_tensors:
-            parts.append(f"missing tensors {_short_list(missing_tensors)}")
+            parts.append(f"missing tensors {short_list(missing_tensors)}")
         if extra_tensors:
-            parts.append(f"unexpected tensors {_short_list(extra_tensors)}")
+            parts.append(f"unexpected tensors {short_list(extra_tensors)}")
         raise ModelFolderError(f"{WEIGHTS_FILE} does not match config.json: {'; '.join(parts)}")
     for name, shape in wanted.items():
         found = shapes[name]
@@ -163,34 +149,14 @@ def inspect_folder(path: Path | str) -> ModelFolder:
     return ModelFolder(folder, config, tags, shapes)
 
 
-def _short_list(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
 def load_model(path: Path | str | ModelFolder) -> LoadedModel:
     """Validate a folder and load its weights strictly from safetensors (never pickle)."""
     folder = path if isinstance(path, ModelFolder) else inspect_folder(path)
     config = folder.config
-    state: dict[str, torch.Tensor] = {}
-    try:
-        with safe_open(str(folder.path / WEIGHTS_FILE), framework="pt", device="cpu") as handle:
-            for name in handle.keys():
-                tensor = handle.get_tensor(name)
-                if name.startswith("head.") and tensor.shape[0] != config.n_tags:
-                    tensor = tensor[: config.n_tags]
-                # safetensors hands out views of a memory map; copy them into private memory
-                # so that a model file replaced while the app runs cannot crash it (SIGBUS).
-                state[name] = (tensor.float() if tensor.is_floating_point() else tensor).clone()
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise ModelFolderError(f"{WEIGHTS_FILE} could not be read: {exc}") from None
-    broken = [name for name, tensor in state.items() if tensor.is_floating_point() and not tensor.isfinite().all()]
-    if broken:
-        # NaN weights would make every image "tagged with nothing" (NaN > threshold is false).
-        raise ModelFolderError(
-            f"{WEIGHTS_FILE} holds NaN or infinite values (in {_short_list(broken)}); the file is damaged. "
-            "Download the model again."
-        )
+    state = load_state(folder.path / WEIGHTS_FILE)
+    for name, tensor in state.items():
+        if name.startswith("head.") and tensor.shape[0] != config.n_tags:
+            state[name] = tensor[: config.n_tags].clone()  # the older head layout's extra rows
     with torch.device("meta"):
         network = JoyTagViT(config)
     try:

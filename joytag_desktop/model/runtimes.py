@@ -106,11 +106,9 @@ def quantise_int8(graph: Path, tagger: TaggerFolder) -> Path:
     return _publish(build, cache_dir(tagger) / f"{graph.stem}-int8.onnx")
 
 
-def embedding_output(graph: Path, outputs: OnnxOutputs) -> str | None:
-    """The published graph's pooled features: the data input of the last Gemm/MatMul before the scores."""
-    import onnx
-
-    model = onnx.load(str(graph), load_external_data=False)
+def embedding_output(model: Any, outputs: OnnxOutputs) -> str | None:
+    """The published graph's pooled features (``model``: a loaded ONNX ModelProto): the data input
+    of the last Gemm/MatMul before the scores."""
     producers = {out: node for node in model.graph.node for out in node.output}
     weights = {init.name for init in model.graph.initializer}
     name = model.graph.output[outputs.scores].name
@@ -193,8 +191,15 @@ class OnnxRunner(Runner):
     runtime = "onnxruntime"
 
     def __init__(
-        self, graph: Path, outputs: OnnxOutputs, embedding: str | None, device: torch.device, precision: str
+        self,
+        graph: Path,
+        outputs: OnnxOutputs,
+        device: torch.device,
+        precision: str,
+        embedding_is_output: bool = False,
     ) -> None:
+        """``embedding_is_output``: the graph already returns its embedding (our own exports); a
+        published graph is loaded once, its embedding found and exposed as an extra output."""
         import onnxruntime as ort
 
         self.precision, self.outputs = precision, outputs
@@ -206,14 +211,15 @@ class OnnxRunner(Runner):
             providers.insert(0, "CUDAExecutionProvider")
         self.device = device if providers[0] != "CPUExecutionProvider" else torch.device("cpu")
         source: str | bytes = str(graph)
-        self.embedding = embedding
-        if embedding is not None:
+        self.embedding: str | None = "embedding"
+        if not embedding_is_output:
             import onnx
 
             model = onnx.load(str(graph))
-            if embedding not in {o.name for o in model.graph.output}:
-                model.graph.output.append(onnx.ValueInfoProto(name=embedding))
-            source = model.SerializeToString()
+            self.embedding = embedding_output(model, outputs)
+            if self.embedding is not None:
+                model.graph.output.append(onnx.ValueInfoProto(name=self.embedding))
+                source = model.SerializeToString()
         try:
             self.session = ort.InferenceSession(source, options, providers=providers)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types

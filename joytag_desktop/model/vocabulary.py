@@ -83,15 +83,6 @@ class Policy:
         table = self.profiles[name]
         return table.get("*", self.default), {k: v for k, v in table.items() if k != "*"}
 
-    def describe(self) -> str:
-        default, per_category = self.thresholds_for()
-        sign = ">" if self.strict else "≥"
-        parts = [f"{category} {sign} {value:g}" for category, value in per_category.items()]
-        parts.append(f"other {sign} {default:g}" if per_category else f"{sign} {default:g}")
-        if self.top_rating_only:
-            parts.append("the best rating")
-        return ", ".join(parts)
-
 
 @dataclass(frozen=True)
 class Selection:
