@@ -49,6 +49,7 @@ CONFIGS = [  # (label, runtime, precision)
     ("onnxruntime float32", "onnxruntime", "float32"),
     ("onnxruntime int8", "onnxruntime", "int8"),
     ("openvino bf16", "openvino", "bfloat16"),
+    ("openvino int8 (NNCF)", "openvino", "int8"),
 ]
 
 

@@ -25,3 +25,8 @@ def icon_path(size: int | None = None) -> Path | None:
 def translations_dir() -> Path:
     """Compiled user-interface translations (``joytag_<locale>.qm``); their ``.ts`` sources sit beside them."""
     return RESOURCES / "translations"
+
+
+def calibration_photos() -> list[Path]:
+    """A few real photos that int8 quantisation measures activation ranges on (see calibration/README.md)."""
+    return sorted((RESOURCES / "calibration").glob("*.jpg"))

@@ -348,6 +348,10 @@ def test_a_catalogue_name_not_downloaded_says_how() -> None:
     [
         ("wd-format/wd-tiny-vit-tagger-v3", "openvino", "bfloat16", 0.05),
         ("wd-format/wd-tiny-vit-tagger-v3", "onnxruntime", "int8", 0.05),
+        # static int8 on tiny random networks (full-size drift: benchmarks/bench_runtimes.py)
+        ("wd-format/wd-tiny-vit-tagger-v3", "openvino", "int8", 0.1),
+        ("joytag-format/tiny-learned-pos", "openvino", "int8", 0.1),
+        ("camie-format/v2-onnx", "openvino", "int8", 0.1),
         ("wd-format/wd-tiny-vit-tagger-v3", "openvino", "float32", 1e-4),
         ("jtp-format/JTP_PILOT2_TINY", "onnxruntime", "float32", 1e-5),
         ("camie-format/v2-onnx", "openvino", "float32", 1e-4),

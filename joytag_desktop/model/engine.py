@@ -28,6 +28,8 @@ from joytag_desktop.model.runtimes import (
     export_onnx,
     openvino_from_torch,
     quantise_int8,
+    quantise_openvino_int8,
+    with_embedding_output,
 )
 from joytag_desktop.model.vocabulary import Policy, Vocabulary
 
@@ -74,7 +76,7 @@ def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
     if requested not in PRECISIONS:
         raise JoyTagError(f"unknown precision {requested!r}: use {', '.join(PRECISIONS)}")
     if requested == "int8":
-        raise JoyTagError("int8 runs on onnxruntime, not torch")
+        raise JoyTagError("int8 runs on openvino or onnxruntime, not torch")
     if requested == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -150,7 +152,8 @@ class TaggingEngine:
             )
         if self.runtime == "openvino":
             hint = "float32" if precision == "float32" or not cpu_has_fast_bf16() else "bfloat16"
-            hint = "float16" if precision == "float16" else hint
+            hint = {"float16": "float16", "int8": "int8"}.get(precision, hint)
+            outputs, embedding = OnnxOutputs(), None
             if self.route == ONNX:
                 import onnx
                 import openvino as ov
@@ -158,10 +161,12 @@ class TaggingEngine:
                 graph = tagger.files[ONNX]
                 outputs = fmt.onnx_outputs(tagger)
                 embedding = embedding_output(onnx.load(str(graph), load_external_data=False), outputs)
-                model = ov.Core().read_model(str(graph))
-                return OpenVinoRunner(model, outputs, embedding, hint, from_torch=False)
-            model = openvino_from_torch(network, tagger, sample)
-            return OpenVinoRunner(model, OnnxOutputs(), None, hint, from_torch=True)
+                model = with_embedding_output(ov.Core().read_model(str(graph)), embedding)
+            else:
+                model = openvino_from_torch(network, tagger, sample)
+            if precision == "int8":
+                model = quantise_openvino_int8(model, tagger, self.route, self.calibration_batches())
+            return OpenVinoRunner(model, outputs, embedding, hint, from_torch=self.route != ONNX)
         # onnxruntime: the published graph, or the PyTorch network exported once
         if self.route == ONNX:
             graph, outputs = tagger.files[ONNX], fmt.onnx_outputs(tagger)
@@ -177,6 +182,25 @@ class TaggingEngine:
         if isinstance(side, int) and side != tagger.image_size:
             tagger.image_size = side  # the graph's own input size wins (the reference reads it there)
         return runner
+
+    def calibration_batches(self) -> list[np.ndarray]:
+        """The packaged calibration photos through this model's reference preprocessing, one per batch.
+
+        Each photo also goes in shrunk to a thumbnail (so padding fills most of the input) and in
+        grey: without them int8 scales fitted to full-frame colour photos clip small and grey images.
+        """
+        from PIL import Image
+
+        from joytag_desktop.resources import calibration_photos
+
+        fmt, batches = self.tagger.format, []
+        for path in calibration_photos():
+            photo = open_image(path, flatten=False)
+            small = photo.copy()
+            small.thumbnail((120, 120), Image.Resampling.LANCZOS)
+            for variant in (photo, small, photo.convert("L")):
+                batches.append(fmt.reference_input(self.tagger, self.route, variant)[None])
+        return batches
 
     @property
     def tags(self) -> list[str]:

@@ -245,11 +245,11 @@ class OpenVinoRunner(Runner):
     def __init__(
         self, model: Any, outputs: OnnxOutputs, embedding: str | None, precision: str, from_torch: bool
     ) -> None:
+        """``model``: OpenVINO model whose extra embedding output (a published graph's) is already added."""
         import openvino as ov
 
         self.precision, self.outputs, self.from_torch = precision, outputs, from_torch
-        if embedding is not None and not from_torch:
-            model.add_outputs([embedding])
+        # int8 graphs carry their own int8 weights; what stays float runs in float32.
         hint = {"bfloat16": "bf16", "float16": "f16"}.get(precision, "f32")
         config = {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": torch.get_num_threads()}
         self.compiled = ov.Core().compile_model(model, "CPU", config)
@@ -289,20 +289,63 @@ def openvino_from_torch(network: torch.nn.Module | None, tagger: TaggerFolder, s
     return ov.Core().read_model(str(target))
 
 
+def with_embedding_output(model: Any, embedding: str | None) -> Any:
+    """A published graph read by OpenVINO, with its pooled features exposed as a second output."""
+    if embedding is not None:
+        model.add_outputs([embedding])
+    return model
+
+
+def quantise_openvino_int8(model: Any, tagger: TaggerFolder, route: str, calibration: list[np.ndarray]) -> Any:
+    """Static int8 (NNCF post-training quantisation, VNNI int8 matrix products), cached per route.
+
+    ``calibration``: preprocessed photos (each a 1-image batch) whose activation ranges fix the int8
+    scales. Transformers get NNCF's transformer scheme (SmoothQuant, softmax/norms left float).
+    """
+    import openvino as ov
+
+    target = cache_dir(tagger) / f"openvino-int8-{route}.xml"
+    if not target.exists():
+
+        def build(path: Path) -> None:
+            import contextlib
+            import io
+            import logging
+
+            import nncf
+
+            logging.getLogger("nncf").setLevel(logging.ERROR)
+            convolutional = "convnext" in f"{tagger.variant} {tagger.path.name}".lower()
+            with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars; stdout is the CLI's data
+                quantised = nncf.quantize(
+                    model,
+                    nncf.Dataset(calibration),
+                    model_type=None if convolutional else nncf.ModelType.TRANSFORMER,
+                    subset_size=len(calibration),
+                )
+            ov.save_model(quantised, str(path), compress_to_fp16=False)
+
+        _publish(build, target)
+    return ov.Core().read_model(str(target))
+
+
 # --- choosing ------------------------------------------------------------------------------------
 
 
 def choose_runtime(requested: str, route: str, device: torch.device, precision: str) -> str:
     """``auto``: PyTorch files on PyTorch and ONNX graphs on ONNX Runtime, except on CPUs with native
-    bf16, where the default (auto precision) and bf16 run on OpenVINO; int8 runs on ONNX Runtime."""
+    bf16, where the default (auto precision) and bf16 run on OpenVINO; int8 runs on OpenVINO (NNCF
+    static int8), or on ONNX Runtime's dynamic int8 when asked for or without OpenVINO."""
     if requested not in RUNTIMES:
         raise JoyTagError(f"unknown runtime {requested!r}: use {', '.join(RUNTIMES)}")
     if precision == "int8":
-        if requested not in ("auto", "onnxruntime"):
-            raise JoyTagError("--precision int8 runs on onnxruntime (dynamic int8 quantisation)")
+        if requested not in ("auto", "openvino", "onnxruntime"):
+            raise JoyTagError("--precision int8 runs on openvino (static int8) or onnxruntime (dynamic int8)")
         if device.type == "cuda":
             raise JoyTagError("--precision int8 is for the CPU; on a GPU use auto or bfloat16")
-        return "onnxruntime"
+        if requested == "auto":
+            return "openvino" if has_module("openvino") and has_module("nncf") else "onnxruntime"
+        return requested
     if requested != "auto":
         if requested == "torch" and route == ONNX:
             raise JoyTagError("this folder's ONNX file runs on onnxruntime or openvino, not torch")
