@@ -39,9 +39,13 @@ def write_photo(
 
 
 def give_scores(
-    library: Library, vocab: list[str], scores_by_path: dict[Path, dict[str, float]], model: str = "test-model"
+    library: Library,
+    vocab: list[str],
+    scores_by_path: dict[Path, dict[str, float]],
+    model: str = "test-model",
+    categories: list[str] | None = None,
 ) -> None:
-    """Store chosen AI scores for images, as if the model had produced them."""
+    """Store chosen AI scores for images, as if the model (added to the library on first use) had produced them."""
     results = []
     for path, scores in scores_by_path.items():
         image = library.image_by_path(path)
@@ -50,7 +54,9 @@ def give_scores(
         for name, value in scores.items():
             vector[vocab.index(name)] = value
         results.append(ImageResult(image.id, vector, np.ones(8, dtype=np.float32), None))
-    library.store_results(results, model, vocab)
+    known = {m.name: m for m in library.models()}
+    info = known[model] if model in known else library.add_model(model)
+    library.store_results(results, info, vocab, categories)
 
 
 def paths_of(library: Library, query: str, **kw) -> list[str]:

@@ -90,7 +90,7 @@ def lib(tmp_path: Path) -> Library:
         ("photoshop_(medium)", ["anime.jpg"]),
         ("camera:canon", ["beach.jpg"]),
         ("camera:nikon", ["mountain.jpg"]),
-        ("make:nikon model:z", ["mountain.jpg"]),
+        ("make:nikon cameramodel:z", ["mountain.jpg"]),
         ("camera", []),
         ('"camera":>0.2', ["beach.jpg"]),
         ("tag:camera", []),

@@ -59,13 +59,13 @@ def run_gui(args: argparse.Namespace) -> int:
     return start(args.db)
 
 
-def load_engine(args: argparse.Namespace):  # noqa: ANN201 - a TaggingEngine; torch is imported here
-    """The engine for --model/--device/--batch-size; errors surface as JoyTagError."""
+def load_engine(args: argparse.Namespace, tagger=None):  # noqa: ANN001, ANN201 - TaggerFolder, TaggingEngine
+    """The engine for --model (or ``tagger``) with --device/--batch-size…; errors surface as JoyTagError."""
     from joytag_desktop.model.engine import TaggingEngine
     from joytag_desktop.model.formats import inspect_tagger
     from joytag_desktop.model.installed import resolve_model_path
 
-    tagger = inspect_tagger(resolve_model_path(args.model))
+    tagger = tagger or inspect_tagger(resolve_model_path(args.model))
     engine = TaggingEngine(
         tagger,
         device=args.device,

@@ -76,13 +76,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        metavar="DIR|NAME",
-        help="a model folder (JoyTag, WD v3, JTP-1 or camie-tagger, as published) or a downloaded model's name "
-        "(see `models list`); default: the downloaded JoyTag",
-    )
+def add_engine_arguments(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    if several:
+        parser.add_argument(
+            "--model",
+            metavar="DIR|NAME",
+            action="append",
+            help="a tagger to tag new and changed files with (repeatable: each model stores its own scores); "
+            "a folder or a downloaded model's name; default: the library's automatic models, else JoyTag",
+        )
+    else:
+        parser.add_argument(
+            "--model",
+            metavar="DIR|NAME",
+            help="a model folder (JoyTag, WD v3, JTP-1 or camie-tagger, as published) or a downloaded model's "
+            "name (see `models list`); default: the downloaded JoyTag",
+        )
     parser.add_argument(
         "--device", default="auto", metavar="DEVICE", help="auto (CUDA when available, the default), cpu or cuda"
     )

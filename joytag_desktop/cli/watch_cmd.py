@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,7 +24,8 @@ log = logging.getLogger("joytag_desktop.watch")
 AUTOTAG_EXAMPLES = """\
 examples:
   joytag-desktop autotag                          tag every image that waits (safe to interrupt and rerun)
-  joytag-desktop autotag --retag                  also tag again what another model (or version) tagged
+  joytag-desktop autotag --model wd-swinv2-v3     tag with WD too: every image it has not tagged yet
+  joytag-desktop autotag --model joytag --model wd-swinv2-v3   both models tag new files from now on
   joytag-desktop autotag --retag-all folder:2024  tag again every image of a folder (manual edits stay)
 """
 
@@ -33,18 +35,19 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "autotag",
         "tag every pending image in the library, then stop",
-        "Tag the library's pending images with the model. Interrupting keeps what was committed.",
+        "Tag the library's pending images with its automatic models (--model chooses them; each model keeps "
+        "its own scores). Interrupting keeps what was committed.",
         AUTOTAG_EXAMPLES + "\n" + arguments.QUERY_EXAMPLES,
         rest="query",
     )
     autotag.add_argument("query", nargs="*", help="with --retag: which images to tag again (default: all)")
-    add_engine_arguments(autotag)
+    add_engine_arguments(autotag, several=True)
     retag = autotag.add_mutually_exclusive_group()
     retag.add_argument(
         "--retag",
         action="store_const",
-        const="changed",
-        help="first queue again the images another model or another version of it tagged (a query narrows them)",
+        const="all",
+        help="the same as --retag-all (new weights of a model are tagged again without it)",
     )
     retag.add_argument(
         "--retag-all",
@@ -62,7 +65,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         examples="examples:\n  joytag-desktop watch                        Ctrl-C (or SIGTERM) stops it\n"
         "  joytag-desktop watch --write-sidecars       also write XMP sidecars as images are tagged\n",
     )
-    add_engine_arguments(watch)
+    add_engine_arguments(watch, several=True)
     watch.add_argument(
         "--settle",
         type=float,
@@ -86,61 +89,66 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     watch.set_defaults(handler=run_watch)
 
 
-def _queue_retag(library: Library, args: argparse.Namespace, model_name: str) -> int:
-    """Queue images for tagging again, as the GUI's Retag does for a selection."""
-    query = " ".join(args.query)
-    if args.retag == "all":
-        return library.retag(library.search(query).ids)
-    ids = library.tagged_by_other_models(model_name)
-    if query:
-        wanted = set(library.search(query).ids)
-        ids = [i for i in ids if i in wanted]
-    return library.retag(ids)
+def chosen_taggers(library: Library, models: list[str] | None) -> list:
+    """The taggers to run (TaggerFolder, ModelInfo): the ``--model`` ones, which become the
+    library's automatic models, else the automatic models (else the default JoyTag)."""
+    from joytag_desktop.model.formats import inspect_tagger
+    from joytag_desktop.model.installed import resolve_model_path
+
+    if not models:
+        auto = [m for m in library.models() if m.auto and m.path]
+        models = [m.path for m in auto if os.path.isdir(m.path)] or [None]  # type: ignore[misc]
+        missing = [m.name for m in auto if not os.path.isdir(m.path or "")]
+        if missing:
+            print(f"note: the folder of {', '.join(missing)} is gone; --model NAME chooses models", file=sys.stderr)
+    taggers = [inspect_tagger(resolve_model_path(m)) for m in models]
+    infos = [library.register_model(t) for t in taggers]
+    library.set_auto_models([i.name for i in infos])
+    return list(zip(taggers, infos, strict=True))
 
 
 def run_autotag(args: argparse.Namespace) -> int:
     from joytag_desktop.cli.main import load_engine
-    from joytag_desktop.worker.tagging import tag_pending
+    from joytag_desktop.worker.tagging import TaggingReport, tag_pending
 
     if args.query and not args.retag:
         args.subparser.error("a query chooses images to tag again: add --retag or --retag-all")
     with open_library(args) as library:
-        if not args.retag and not library.count_by_status()["pending"]:
+        chosen = chosen_taggers(library, args.model)
+        if args.retag:
+            ids = library.search(" ".join(args.query)).ids
+            queued = library.retag(ids, [info.id for _, info in chosen])
+            print(f"Queued {queued} image(s) to tag again.", file=sys.stderr)
+        work = [(tagger, info, library.pending_count(info.id)) for tagger, info in chosen]
+        if not any(count for *_, count in work):
             print("Nothing to tag: every image is tagged.", file=sys.stderr)
             return 0
-        engine = load_engine(args)
-        model_name = engine.tagger.fingerprint()
-        if args.retag:
-            print(f"Queued {_queue_retag(library, args, model_name)} image(s) to tag again.", file=sys.stderr)
-        else:
-            others = len(library.tagged_by_other_models(model_name))
-            if others:
-                print(
-                    f"note: {others} image(s) were tagged by another model or version; "
-                    "`joytag-desktop autotag --retag` tags them again with this one.",
-                    file=sys.stderr,
-                )
-        pending = library.count_by_status()["pending"]
-        if not pending:
-            print("Nothing to tag.", file=sys.stderr)
-            return 0
         cancel = threading.Event()
+        report, described = TaggingReport(), []
         try:
-            with progress_bar(pending, "Tagging") as bar:
+            for tagger, info, pending in work:
+                if not pending:
+                    continue
+                engine = load_engine(args, tagger)
+                described.append(f"{info.name} on {engine.describe()}")
+                with progress_bar(pending, f"Tagging ({info.name})" if len(work) > 1 else "Tagging") as bar:
 
-                def progress(state) -> None:  # noqa: ANN001 - a TaggingProgress
-                    bar.total = state.total
-                    bar.n = state.done
-                    bar.refresh()
+                    def progress(state) -> None:  # noqa: ANN001 - a TaggingProgress
+                        bar.total = state.total
+                        bar.n = state.done
+                        bar.refresh()
 
-                report = tag_pending(library, engine, model_name, progress, cancel)
+                    part = tag_pending(library, engine, info, progress, cancel)
+                report.tagged += part.tagged
+                report.failed += part.failed
+                report.seconds += part.seconds
         except KeyboardInterrupt:
             cancel.set()
             print("Interrupted: what was committed is kept; run autotag again to finish.", file=sys.stderr)
             return 130
         print(
             f"Tagged {report.tagged} image(s), {report.failed} failed, in {report.seconds:.1f} s "
-            f"on {engine.describe()}.",
+            f"({'; '.join(described)}).",
             file=sys.stderr,
         )
         return 1 if report.failed else 0
@@ -165,7 +173,8 @@ def run_watch(args: argparse.Namespace) -> int:
             return 0
         # Changes made while the app was closed are caught here.
         print_scan(library.scan())
-        settings = WorkerSettings(args.model, args.device, args.batch_size)
+        chosen = chosen_taggers(library, args.model)
+        settings = WorkerSettings([str(tagger.path) for tagger, _ in chosen], args.device, args.batch_size)
         if args.write_sidecars:
             from joytag_desktop.metadata.sync import export_xmp
 

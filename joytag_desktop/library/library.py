@@ -11,26 +11,45 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import aliased, sessionmaker
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
 from joytag_desktop.library import db
-from joytag_desktop.library.query import Node, parse, tag_terms
+from joytag_desktop.library.query import Node, field_terms, parse, tag_terms
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
+    RATINGS,
     REMOVED_SCORE,
+    USER,
     Image,
+    ImageModel,
     ImageTag,
     MetadataWrite,
+    Model,
+    ModelThreshold,
     Root,
     Setting,
     Source,
@@ -40,13 +59,20 @@ from joytag_desktop.library.schema import (
     TagThreshold,
 )
 from joytag_desktop.library.search import TagResolver, build_select, glob_to_like, in_folder
-from joytag_desktop.library.thresholds import DEFAULT_STORAGE_FLOOR, DEFAULT_THRESHOLD, PRESETS, check_threshold
+from joytag_desktop.library.thresholds import (
+    DEFAULT_STORAGE_FLOOR,
+    DEFAULT_THRESHOLD,
+    PRESETS,
+    ThresholdRules,
+    check_threshold,
+)
 
 log = logging.getLogger(__name__)
 if TYPE_CHECKING:  # numpy and the scanner (Pillow, exifread) load when needed: a search needs neither
     import numpy as np
 
     from joytag_desktop.library.scanner import ScanProgress, ScanReport
+    from joytag_desktop.model.formats.base import TaggerFolder
 
 HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
 
@@ -80,19 +106,46 @@ class TagView:
     """One tag of one image as the details panel and ``search --format jsonl`` show it."""
 
     name: str
-    score: float  # effective score: the AI score, 1.0 for manual/imported additions, -1.0 for removals
-    source: str
-    ai_score: float | None
-    threshold: float  # the threshold in force for this tag: its own override, else the global one
-    overridden: bool = False
+    score: float  # what decides: 1.0 / -1.0 for the user's addition / removal, else the best model score
+    source: str  # ai, manual or imported
+    ai_score: float | None  # the best searched model's score (None: no model scored it above the floor)
+    threshold: float  # the threshold in force for the best model
+    overridden: bool = False  # the tag has its own threshold
+    category: str = "general"
+    scores: dict[str, float] = field(default_factory=dict)  # model name -> score (every model)
+    thresholds: dict[str, float] = field(default_factory=dict)  # searched model name -> threshold in force
+    fixed: set[str] = field(default_factory=set)  # models whose threshold does not follow the library's
 
     @property
     def present(self) -> bool:
-        return self.score >= self.threshold
+        if self.source != "ai":
+            return self.score > 0
+        return any(self.scores[m] >= t for m, t in self.thresholds.items() if m in self.scores)
 
     def present_at(self, global_threshold: float) -> bool:
-        """Whether it counts if the global threshold were ``global_threshold`` (for live sliders)."""
-        return self.score >= (self.threshold if self.overridden else global_threshold)
+        """Whether it counts if the library threshold were ``global_threshold`` (for live sliders)."""
+        if self.source != "ai":
+            return self.score > 0
+        return any(
+            self.scores[m] >= (t if m in self.fixed else global_threshold)
+            for m, t in self.thresholds.items()
+            if m in self.scores
+        )
+
+
+@dataclass
+class ModelInfo:
+    """A model of the library (``models`` row) as the CLI and GUI list it."""
+
+    id: int
+    name: str
+    format: str
+    version: str
+    fingerprint: str
+    path: str | None
+    auto: bool
+    searched: bool
+    images: int = 0  # images it has tagged (their current content)
 
 
 @dataclass
@@ -107,8 +160,9 @@ class SelectionTag:
     overridden: bool
 
 
-# How one tag stood on one image, to put it back exactly (undo): (source, score, ai_score), or None.
-TagState = tuple[int, float, float | None] | None
+# How the user's word on one tag of one image stood, to put it back exactly (undo): (source, score),
+# or None where the user had said nothing (the models' scores are never touched by edits).
+TagState = tuple[int, float] | None
 
 
 @dataclass
@@ -153,6 +207,7 @@ class Library:
         self._tag_ids: dict[str, int] = {}
         self._tag_lock = threading.Lock()
         self._hierarchy_cache: tuple[int, list[tuple[int, str]]] = (0, [])
+        self._categories: dict[int, str] | None = None
         # Scans and watcher changes read, then write: one at a time within this process.
         self._index_lock = threading.RLock()
         self._completion_cache: tuple[tuple[int, float], list[str], list[int]] | None = None
@@ -191,7 +246,12 @@ class Library:
         return float(self.get_setting("threshold", str(DEFAULT_THRESHOLD)))
 
     def set_threshold(self, value: float) -> None:
-        self.set_setting("threshold", repr(check_threshold(value)))
+        """The library threshold: general tags of every model follow it (their published general
+        thresholds give way), and every category a model has no threshold of its own for."""
+        value = check_threshold(value)
+        with self.Session.begin() as session:
+            session.merge(Setting(key="threshold", value=repr(value)))
+            session.execute(delete(ModelThreshold).where(ModelThreshold.category == "general"))
 
     def apply_preset(self, name: str) -> float:
         if name not in PRESETS:
@@ -226,10 +286,153 @@ class Library:
         with self.Session() as session:
             return dict(session.execute(select(TagThreshold.tag_id, TagThreshold.threshold)).all())
 
-    def _threshold_lookup(self, threshold: float | None) -> Callable[[int], float]:
-        base = self.threshold if threshold is None else check_threshold(threshold)
-        overrides = self._threshold_overrides()
-        return lambda tag_id: overrides.get(tag_id, base)
+    def threshold_rules(self, threshold: float | None = None) -> ThresholdRules:
+        """The rules in force (``threshold``: a one-off threshold for every model, as ``--threshold``)."""
+        per_model: dict[int, dict[str, float]] = {}
+        with self.Session() as session:
+            for model_id, category, value in session.execute(
+                select(ModelThreshold.model_id, ModelThreshold.category, ModelThreshold.threshold)
+            ):
+                per_model.setdefault(model_id, {})[category] = value
+        override = None if threshold is None else check_threshold(threshold)
+        return ThresholdRules(self.threshold, override, self._threshold_overrides(), per_model)
+
+    def model_thresholds(self) -> dict[str, dict[str, float]]:
+        """Per model name, its own per-category thresholds (the rest follow the library threshold)."""
+        with self.Session() as session:
+            rows = session.execute(
+                select(Model.name, ModelThreshold.category, ModelThreshold.threshold).join(
+                    Model, Model.id == ModelThreshold.model_id
+                )
+            ).all()
+        found: dict[str, dict[str, float]] = {}
+        for name, category, value in rows:
+            found.setdefault(name, {})[category] = value
+        return found
+
+    def set_model_threshold(self, model: str, category: str, value: float | None) -> None:
+        """A model's threshold for one category; None: follow the library threshold."""
+        info = self.model(model)
+        with self.Session.begin() as session:
+            session.execute(
+                delete(ModelThreshold).where(ModelThreshold.model_id == info.id, ModelThreshold.category == category)
+            )
+            if value is not None:
+                session.add(ModelThreshold(model_id=info.id, category=category, threshold=check_threshold(value)))
+
+    # --- models ---------------------------------------------------------------------------
+
+    def models(self) -> list[ModelInfo]:
+        """Every model of the library, in the order they were added, with how many images each tagged."""
+        with self.Session() as session:
+            counts = dict(session.execute(select(ImageModel.model_id, func.count()).group_by(ImageModel.model_id)).all())
+            rows = session.scalars(select(Model).order_by(Model.id)).all()
+        return [
+            ModelInfo(m.id, m.name, m.format, m.version, m.fingerprint, m.path, m.auto, m.searched, counts.get(m.id, 0))
+            for m in rows
+        ]
+
+    def model(self, name: str) -> ModelInfo:
+        found = next((m for m in self.models() if m.name == name), None)
+        if found is None:
+            known = ", ".join(m.name for m in self.models()) or "none yet"
+            raise LibraryError(f"no model named {name!r} in this library (it has: {known})")
+        return found
+
+    def register_model(self, tagger: TaggerFolder) -> ModelInfo:
+        """The library's row for a loaded tagger, added on first use (with the model's published
+        per-category thresholds). The same weights are found by fingerprint wherever they are; new
+        weights in a known folder replace that model's, and its images are queued to be tagged again."""
+        fingerprint = tagger.fingerprint()
+        path = str(tagger.path)
+        with self.Session.begin() as session:
+            found = session.scalar(select(Model).where(Model.fingerprint == fingerprint))
+            if found is None:
+                found = session.scalar(select(Model).where(Model.path == path))
+                if found is not None:  # new weights where the model was: its taggings are stale
+                    session.execute(delete(ImageModel).where(ImageModel.model_id == found.id))
+            if found is None:
+                taken = set(session.scalars(select(Model.name)))
+                name, n = tagger.path.name, 2
+                while name in taken:
+                    name, n = f"{tagger.path.name}-{n}", n + 1
+                found = Model(
+                    name=name,
+                    format=tagger.format.name,
+                    version=tagger.variant,
+                    fingerprint=fingerprint,
+                    path=path,
+                    auto=False,
+                    searched=True,
+                    added_at=_now(),
+                )
+                session.add(found)
+                session.flush()
+                default, per_category = tagger.policy.thresholds_for(None)
+                if self.get_setting("threshold") is None:  # the user has not chosen a general threshold
+                    per_category = {"general": default} | per_category
+                for category, value in per_category.items():
+                    if category != "general" or value != DEFAULT_THRESHOLD:
+                        session.add(ModelThreshold(model_id=found.id, category=category, threshold=value))
+            found.format, found.version, found.fingerprint, found.path = (
+                tagger.format.name,
+                tagger.variant,
+                fingerprint,
+                path,
+            )
+            model_id = found.id
+        self._requeue()
+        return next(m for m in self.models() if m.id == model_id)
+
+    def add_model(
+        self, name: str, format: str = "joytag", thresholds: dict[str, float] | None = None, auto: bool = False
+    ) -> ModelInfo:
+        """A model row without loading a tagger (benchmarks and tests that store chosen scores)."""
+        with self.Session.begin() as session:
+            model = Model(name=name, format=format, version="", fingerprint=name, auto=auto, searched=True,
+                          added_at=_now())  # fmt: skip
+            session.add(model)
+            session.flush()
+            for category, value in (thresholds or {}).items():
+                session.add(ModelThreshold(model_id=model.id, category=category, threshold=value))
+        self._requeue()
+        return self.model(name)
+
+    def add_auto_models(self, names: Sequence[str]) -> None:
+        """Add models to those that tag new and changed files."""
+        current = [m.name for m in self.models() if m.auto]
+        self.set_auto_models(list(dict.fromkeys([*current, *names])))
+
+    def set_auto_models(self, names: Sequence[str]) -> None:
+        """The models that tag new and changed files; images one of them has not tagged are queued."""
+        ids = [self.model(name).id for name in names]
+        with self.Session.begin() as session:
+            session.execute(update(Model).values(auto=Model.id.in_(ids) if ids else False))
+        self._requeue()
+
+    def set_model_searched(self, name: str, searched: bool) -> None:
+        """Whether a model's scores count in searches and counts (its scores stay stored)."""
+        model_id = self.model(name).id
+        with self.Session.begin() as session:
+            session.execute(update(Model).where(Model.id == model_id).values(searched=searched))
+
+    def _requeue(self) -> None:
+        """Keep "tagged" meaning "tagged by every automatic model": images one of them lacks are
+        pending, and pending images they all have tagged are tagged."""
+        lacking = exists().where(
+            Model.auto, ~exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == Model.id)
+        )
+        with self.Session.begin() as session:
+            session.execute(update(Image).where(Image.status == Status.TAGGED, lacking).values(status=Status.PENDING))
+            session.execute(
+                update(Image)
+                .where(
+                    Image.status == Status.PENDING,
+                    exists().where(Model.auto),
+                    ~lacking,
+                )
+                .values(status=Status.TAGGED)
+            )
 
     # --- roots ----------------------------------------------------------------------------
 
@@ -411,8 +614,13 @@ class Library:
 
     # --- tags -----------------------------------------------------------------------------
 
-    def ensure_tags(self, names: Sequence[str]) -> list[int]:
-        """Ids of these tags, creating the ones the library does not know yet."""
+    def ensure_tags(self, names: Sequence[str], categories: Sequence[str] | None = None) -> list[int]:
+        """Ids of these tags, creating the ones the library does not know yet.
+
+        ``categories`` (a model's, one per name): new tags get theirs, and a tag known only as
+        general or as an imported keyword takes a model's more specific category."""
+        if categories is not None:
+            self._set_categories(names, categories)
         with self._tag_lock:
             unknown = [name for name in names if name not in self._tag_ids]
             if unknown:
@@ -420,12 +628,40 @@ class Library:
                 with self.Session.begin() as session:
                     session.execute(
                         sqlite_insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
-                        [{"name": name} for name in unknown],
+                        [{"name": name, "category": "general"} for name in unknown],
                     )
                     for start in range(0, len(unknown), _IN_CHUNK):  # SQLite binds at most 32,766 variables
                         chunk = unknown[start : start + _IN_CHUNK]
                         self._tag_ids.update(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(chunk))).all())
             return [self._tag_ids[name] for name in names]
+
+    def _set_categories(self, names: Sequence[str], categories: Sequence[str]) -> None:
+        specific = {n: c for n, c in zip(names, categories, strict=True) if c != "general"}
+        if not specific:
+            return
+        with self._tag_lock, self.Session.begin() as session:
+            session.execute(
+                sqlite_insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
+                [{"name": name, "category": category} for name, category in specific.items()],
+            )
+            session.connection().execute(
+                update(Tag)
+                .where(Tag.name == bindparam("n"), or_(Tag.category == "general", Tag.category == "keyword"))
+                .values(category=bindparam("c")),
+                [{"n": name, "c": category} for name, category in specific.items()],
+            )
+            self._categories = None
+
+    def category_of(self, tag_id: int) -> str:
+        """A tag's category (cached; tags only gain categories when a model brings them)."""
+        with self._tag_lock:
+            cached = self._categories
+        if cached is None or tag_id not in cached:
+            with self.Session() as session:
+                cached = {row.id: row.category for row in session.execute(select(Tag.id, Tag.category))}
+            with self._tag_lock:
+                self._categories = cached
+        return cached.get(tag_id, "general")
 
     def tag_id(self, name: str) -> int | None:
         if name in self._tag_ids:
@@ -436,9 +672,13 @@ class Library:
             self._tag_ids[name] = tag_id
         return tag_id
 
-    def _lookup_tags(self, name: str, exact: bool) -> list[int]:
+    def _lookup_tags(self, name: str, exact: bool, category: str | None = None) -> list[int]:
+        if category is not None:
+            return [t for t in self._lookup_tags(name, exact) if self.category_of(t) == category]
         with self.Session() as session:
             if not exact and ("*" in name or "?" in name):
+                if name == "*":
+                    return list(session.scalars(select(Tag.id)))
                 pattern = glob_to_like(name)
                 return list(session.scalars(select(Tag.id).where(Tag.name.like(pattern, escape="\\"))))
             found = session.scalar(select(Tag.id).where(Tag.name == name))
@@ -483,33 +723,62 @@ class Library:
 
     # --- tagging results ------------------------------------------------------------------
 
-    def pending_images(self, limit: int, after_id: int = 0) -> list[tuple[int, str, str | None]]:
-        """The work queue: (id, path, content hash) of pending images in id order."""
+    def pending_images(
+        self, limit: int, after_id: int = 0, model_id: int | None = None
+    ) -> list[tuple[int, str, str | None]]:
+        """The work queue: (id, path, content hash) of pending images in id order (with ``model_id``:
+        those that model has not tagged yet)."""
+        not_done = (
+            []
+            if model_id is None
+            else [~exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id)]
+        )
         with self.Session() as session:
             rows = session.execute(
                 select(Image.id, Image.path, Image.content_hash)
-                .where(Image.status == Status.PENDING, Image.id > after_id)
+                .where(Image.status == Status.PENDING, Image.id > after_id, *not_done)
                 .order_by(Image.id)
                 .limit(limit)
             )
             return [(row.id, row.path, row.content_hash) for row in rows]
+
+    def pending_count(self, model_id: int) -> int:
+        """Pending images that ``model_id`` has not tagged yet."""
+        with self.Session() as session:
+            return session.scalar(
+                select(func.count()).where(
+                    Image.status == Status.PENDING,
+                    ~exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id),
+                )
+            )
 
     def count_by_status(self) -> dict[str, int]:
         with self.Session() as session:
             rows = session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
             return {status: 0 for status in Status.ALL} | dict(rows)
 
-    def store_results(self, results: Sequence[ImageResult], model_name: str, tags: Sequence[str]) -> int:
-        """Write one batch of engine results in one transaction; returns how many were stored.
+    def store_results(
+        self,
+        results: Sequence[ImageResult],
+        model: ModelInfo,
+        tags: Sequence[str],
+        categories: Sequence[str] | None = None,
+    ) -> int:
+        """Write one batch of one model's results in one transaction; returns how many were stored.
 
-        AI rows are replaced; manual and imported rows keep their effective score and only
-        get the new ``ai_score``, so hand corrections survive retagging. A result for an image
-        that went missing, was forgotten, or whose content changed since it was claimed is
-        dropped (the image stays pending and is tagged again).
+        Only this model's rows are replaced: other models' scores and the user's manual and imported
+        tags stay. A result for an image that went missing, was forgotten, or whose content changed
+        since it was claimed is dropped (the image stays pending and is tagged again). ``categories``
+        (one per tag) give the rating: the rating tag this model scores highest.
         """
         import numpy as np
 
-        tag_ids = np.asarray(self.ensure_tags(tags), dtype=np.int64)
+        tag_ids = np.asarray(self.ensure_tags(tags, categories), dtype=np.int64)
+        rating_index = [
+            (i, RATINGS.index(name.removeprefix("rating:")))
+            for i, (name, category) in enumerate(zip(tags, categories or [], strict=False))
+            if category == "rating" and name.removeprefix("rating:") in RATINGS
+        ]
         floor = self.storage_floor
         now = _now()
         with self.Session.begin() as session:
@@ -527,54 +796,45 @@ class Library:
             ]
             ok = [r for r in results if r.error is None and r.scores is not None]
             ok_ids = [r.image_id for r in ok]
-            kept = set(
-                session.execute(
-                    select(ImageTag.image_id, ImageTag.tag_id).where(
-                        ImageTag.image_id.in_(ok_ids), ImageTag.source != Source.AI
-                    )
-                )
-            )
-            session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ok_ids), ImageTag.source == Source.AI))
-            session.execute(update(ImageTag).where(ImageTag.image_id.in_(ok_ids)).values(ai_score=None))
+            session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ok_ids), ImageTag.model_id == model.id))
+            session.execute(delete(ImageModel).where(ImageModel.image_id.in_(ok_ids), ImageModel.model_id == model.id))
             new_rows: list[dict] = []
-            kept_updates: list[dict] = []
             for result in ok:
                 scores = result.scores
                 assert scores is not None
                 for index in np.flatnonzero(scores >= floor):
-                    tag_id = int(tag_ids[index])
-                    score = float(scores[index])
-                    if (result.image_id, tag_id) in kept:
-                        kept_updates.append({"i": result.image_id, "t": tag_id, "s": score})
-                    else:
-                        new_rows.append(
-                            {
-                                "image_id": result.image_id,
-                                "tag_id": tag_id,
-                                "source": Source.AI,
-                                "score": score,
-                                "ai_score": score,
-                            }
-                        )
-                session.execute(
-                    update(Image)
-                    .where(Image.id == result.image_id)
-                    .values(
-                        status=Status.TAGGED,
-                        error=None,
-                        model=model_name,
+                    new_rows.append(
+                        {
+                            "image_id": result.image_id,
+                            "tag_id": int(tag_ids[index]),
+                            "model_id": model.id,
+                            "source": Source.AI,
+                            "score": float(scores[index]),
+                        }
+                    )
+                rating = max(rating_index, key=lambda r: scores[r[0]])[1] if rating_index else None
+                session.add(
+                    ImageModel(
+                        image_id=result.image_id,
+                        model_id=model.id,
                         tagged_at=now,
+                        rating=rating,
                         embedding=None if result.embedding is None else result.embedding.astype("<f2").tobytes(),
                     )
                 )
+            session.flush()
             if new_rows:
                 session.execute(insert(ImageTag), new_rows)
-            if kept_updates:
-                session.connection().execute(
-                    update(ImageTag)
-                    .where(ImageTag.image_id == bindparam("i"), ImageTag.tag_id == bindparam("t"))
-                    .values(ai_score=bindparam("s")),
-                    kept_updates,
+            if ok_ids:
+                session.execute(
+                    update(Image)
+                    .where(Image.id.in_(ok_ids))
+                    .values(status=Status.TAGGED, error=None, model=model.name, tagged_at=now)
+                )
+                # The rating: the highest any model gives, unless the user set one.
+                best = select(func.max(ImageModel.rating)).where(ImageModel.image_id == Image.id).scalar_subquery()
+                session.execute(
+                    update(Image).where(Image.id.in_(ok_ids), Image.rating_manual.is_(False)).values(rating=best)
                 )
             for result in results:
                 if result.error is not None:
@@ -586,10 +846,28 @@ class Library:
                     )
         return len(results)
 
+    def set_rating(self, image_ids: Iterable[int], rating: str | None) -> int:
+        """Set images' rating by hand (it then wins over the models'); None: back to the models' rating."""
+        if rating is not None and rating not in RATINGS:
+            raise LibraryError(f"unknown rating {rating!r}: use {', '.join(RATINGS)}")
+        ids = list(dict.fromkeys(image_ids))
+        best = select(func.max(ImageModel.rating)).where(ImageModel.image_id == Image.id).scalar_subquery()
+        changed = 0
+        with self.Session.begin() as session:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                values = (
+                    {"rating": best, "rating_manual": False}
+                    if rating is None
+                    else {"rating": RATINGS.index(rating), "rating_manual": True}
+                )
+                changed += session.execute(update(Image).where(Image.id.in_(chunk)).values(**values)).rowcount
+        return changed
+
     def set_manual_tag(self, image_ids: Iterable[int], tag: str, present: bool | None) -> int:
         """Add (True) or remove (False) ``tag`` by hand on images, or drop the manual override (None).
 
-        A manual edit overrides the model and survives retagging. Returns how many images changed.
+        A manual edit overrides every model and survives retagging. Returns how many images changed.
         """
         tag = check_tag_name(tag)
         (tag_id,) = self.ensure_tags([tag])
@@ -599,39 +877,31 @@ class Library:
             existing = {
                 row.image_id: row
                 for row in session.execute(
-                    select(ImageTag.image_id, ImageTag.source, ImageTag.ai_score).where(
-                        ImageTag.image_id.in_(ids), ImageTag.tag_id == tag_id
+                    select(ImageTag.image_id, ImageTag.source, ImageTag.score).where(
+                        ImageTag.image_id.in_(ids), ImageTag.tag_id == tag_id, ImageTag.model_id == USER
                     )
                 )
             }
+            where = (ImageTag.tag_id == tag_id, ImageTag.model_id == USER)
             for image_id in ids:
                 row = existing.get(image_id)
                 if present is None:
                     if row is None or row.source != Source.MANUAL:
                         continue
-                    if row.ai_score is None:
-                        session.execute(
-                            delete(ImageTag).where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
-                        )
-                    else:
-                        session.execute(
-                            update(ImageTag)
-                            .where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
-                            .values(source=Source.AI, score=row.ai_score)
-                        )
+                    session.execute(delete(ImageTag).where(ImageTag.image_id == image_id, *where))
                     changed += 1
                     continue
                 score = PRESENT_SCORE if present else REMOVED_SCORE
                 if row is None:
                     session.execute(
                         insert(ImageTag).values(
-                            image_id=image_id, tag_id=tag_id, source=Source.MANUAL, score=score, ai_score=None
+                            image_id=image_id, tag_id=tag_id, model_id=USER, source=Source.MANUAL, score=score
                         )
                     )
-                else:
+                elif (row.source, row.score) != (Source.MANUAL, score):
                     session.execute(
                         update(ImageTag)
-                        .where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
+                        .where(ImageTag.image_id == image_id, *where)
                         .values(source=Source.MANUAL, score=score)
                     )
                 changed += 1
@@ -640,40 +910,48 @@ class Library:
     def set_imported_tags(self, image_id: int, names: Iterable[str]) -> None:
         """Make ``names`` the image's imported keywords (from sidecars or embedded metadata).
 
-        Keywords no longer there lose their imported row (falling back to the model's score);
-        a manual edit of the same tag wins over an import.
+        Keywords no longer there lose their imported row (the models' scores decide again); a
+        manual edit of the same tag wins over an import. New tags from keywords are ``keyword``s.
         """
         wanted = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
         tag_ids = dict(zip(wanted, self.ensure_tags(wanted), strict=True))
         with self.Session.begin() as session:
-            rows = {
-                row.tag_id: row
-                for row in session.execute(
-                    select(ImageTag.tag_id, ImageTag.source, ImageTag.ai_score).where(ImageTag.image_id == image_id)
+            if tag_ids:
+                session.execute(
+                    update(Tag)
+                    .where(
+                        Tag.id.in_(list(tag_ids.values())),
+                        Tag.category == "general",
+                        ~exists().where(ImageTag.tag_id == Tag.id, ImageTag.model_id != USER),
+                    )
+                    .values(category="keyword")
                 )
-            }
+                self._categories = None
+            rows = dict(
+                session.execute(
+                    select(ImageTag.tag_id, ImageTag.source).where(
+                        ImageTag.image_id == image_id, ImageTag.model_id == USER
+                    )
+                ).all()
+            )
             keep = set(tag_ids.values())
-            for tag_id, row in rows.items():
-                if row.source == Source.IMPORTED and tag_id not in keep:
-                    where = (ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
-                    if row.ai_score is None:
-                        session.execute(delete(ImageTag).where(*where))
-                    else:
-                        session.execute(update(ImageTag).where(*where).values(source=Source.AI, score=row.ai_score))
-            for tag_id in keep:
-                row = rows.get(tag_id)
-                if row is None:
-                    session.execute(
-                        insert(ImageTag).values(
-                            image_id=image_id, tag_id=tag_id, source=Source.IMPORTED, score=PRESENT_SCORE, ai_score=None
-                        )
+            gone = [t for t, source in rows.items() if source == Source.IMPORTED and t not in keep]
+            if gone:
+                session.execute(
+                    delete(ImageTag).where(
+                        ImageTag.image_id == image_id, ImageTag.model_id == USER, ImageTag.tag_id.in_(gone)
                     )
-                elif row.source == Source.AI:
-                    session.execute(
-                        update(ImageTag)
-                        .where(ImageTag.image_id == image_id, ImageTag.tag_id == tag_id)
-                        .values(source=Source.IMPORTED, score=PRESENT_SCORE)
-                    )
+                )
+            new = [t for t in keep if t not in rows]
+            if new:
+                session.execute(
+                    insert(ImageTag),
+                    [
+                        {"image_id": image_id, "tag_id": t, "model_id": USER, "source": Source.IMPORTED,
+                         "score": PRESENT_SCORE}
+                        for t in new
+                    ],
+                )  # fmt: skip
 
     def accept_own_write(self, image_id: int, path: str) -> None:
         """After the app wrote metadata into an image file, record its new size, mtime and hash, so
@@ -710,27 +988,47 @@ class Library:
             )
 
     def image_tags(self, image_id: int, threshold: float | None = None) -> list[TagView]:
-        """Every stored tag of an image, best first, with its source and whether it counts at the threshold."""
-        base = self.threshold if threshold is None else check_threshold(threshold)
-        overrides = self._threshold_overrides()
+        """Every stored tag of an image, best first: each model's score, the user's word, and
+        whether it counts under the threshold rules (``threshold``: a one-off one for every model)."""
+        rules = self.threshold_rules(threshold)
         with self.Session() as session:
+            models = {m.id: m for m in session.scalars(select(Model))}
             rows = session.execute(
-                select(Tag.id, Tag.name, ImageTag.score, ImageTag.source, ImageTag.ai_score)
+                select(Tag.id, Tag.name, Tag.category, ImageTag.model_id, ImageTag.source, ImageTag.score)
                 .join(Tag, Tag.id == ImageTag.tag_id)
                 .where(ImageTag.image_id == image_id)
-                .order_by(ImageTag.score.desc(), Tag.name)
             ).all()
-        return [
-            TagView(
-                row.name,
-                row.score,
-                Source.NAMES[row.source],
-                row.ai_score,
-                overrides.get(row.id, base),
-                row.id in overrides,
-            )
-            for row in rows
-        ]
+        views: dict[int, TagView] = {}
+        for row in rows:
+            view = views.get(row.id)
+            if view is None:
+                view = views[row.id] = TagView(
+                    row.name, 0.0, "ai", None, rules.threshold(-1, row.id, row.category), rules.overridden(row.id),
+                    row.category,
+                )  # fmt: skip
+            if row.model_id == USER:
+                view.source, view.score = Source.NAMES[row.source], row.score
+                continue
+            model = models.get(row.model_id)
+            if model is None:
+                continue
+            view.scores[model.name] = row.score
+            if not model.searched:
+                continue
+            limit = rules.threshold(model.id, row.id, row.category)
+            view.thresholds[model.name] = limit
+            if (
+                rules.overridden(row.id)
+                or rules.override is not None
+                or row.category in rules.per_model.get(model.id, {})
+            ):
+                view.fixed.add(model.name)
+            if view.ai_score is None or row.score - limit > view.ai_score - view.threshold:
+                view.ai_score, view.threshold = row.score, limit
+        for view in views.values():
+            if view.source == "ai":
+                view.score = view.ai_score if view.ai_score is not None else 0.0
+        return sorted(views.values(), key=lambda v: (-v.score, v.name))
 
     def image(self, image_id: int) -> Image | None:
         with self.Session() as session:
@@ -750,7 +1048,18 @@ class Library:
 
     def _compile(self, query: str | Node, threshold: float | None) -> tuple[Node, TagResolver]:
         node = parse(query) if isinstance(query, str) else query
-        return node, TagResolver(self._lookup_tags, self._threshold_lookup(threshold), self._estimate)
+        return node, self._resolver(node, threshold)
+
+    def _resolver(self, node: Node | None, threshold: float | None) -> TagResolver:
+        """Tag lookups, threshold rules and the models that judge tag terms: the searched ones, or
+        those the query's ``model:`` terms name."""
+        models = self.models()
+        by_name = {m.name: m.id for m in models}
+        named = [by_name[t.text] for t in field_terms(node, "model") if t.text in by_name] if node else []
+        judging = list(dict.fromkeys(named)) or [m.id for m in models if m.searched]
+        return TagResolver(
+            self._lookup_tags, self.category_of, self.threshold_rules(threshold), judging, by_name, self._estimate
+        )
 
     def _estimate(self, tag_id: int, score: float) -> int:
         """How many images have ``tag_id`` at or above ``score`` (from the histogram, to plan queries)."""
@@ -790,7 +1099,7 @@ class Library:
         score_ids: list[int] = []
         if sort.lstrip("-") == "score":
             for term in tag_terms(node):
-                score_ids += resolver.lookup(term.name, term.exact)
+                score_ids += resolver.lookup(term.name, term.exact, term.category)
         statement = build_select(node, resolver, sort, score_ids, columns=columns)
         if folder:
             statement = statement.where(self._folder_condition(folder))
@@ -818,30 +1127,22 @@ class Library:
             rows = [tuple(row) for row in connection.execute(statement)]
         return rows, warnings
 
-    def retag(self, image_ids: Iterable[int]) -> int:
-        """Queue images for tagging again (manual edits are kept). Returns how many were queued."""
+    def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
+        """Queue images for tagging again by these models (default: every model); their scores stay
+        until the new ones replace them, and manual edits are kept. Returns how many were queued."""
         ids = list(image_ids)
         queued = 0
+        models = [] if model_ids is None else [ImageModel.model_id.in_(list(model_ids))]
         with self.Session.begin() as session:
             for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                session.execute(delete(ImageModel).where(ImageModel.image_id.in_(chunk), *models))
                 queued += session.execute(
                     update(Image)
-                    .where(
-                        Image.id.in_(ids[start : start + _IN_CHUNK]), Image.status.in_([Status.TAGGED, Status.ERROR])
-                    )
+                    .where(Image.id.in_(chunk), Image.status.in_([Status.TAGGED, Status.ERROR, Status.PENDING]))
                     .values(status=Status.PENDING, error=None)
                 ).rowcount
         return queued
-
-    def tagged_by_other_models(self, model_name: str) -> list[int]:
-        """Tagged images whose scores came from a model other than ``model_name`` (another
-        network, or another version of it): what ``autotag --retag`` queues."""
-        with self.engine.connect() as connection:
-            return list(
-                connection.execute(
-                    select(Image.id).where(Image.status == Status.TAGGED, Image.model != model_name)
-                ).scalars()
-            )
 
     def count(self, query: str | Node, threshold: float | None = None) -> int:
         node, resolver = self._compile(query, threshold)
@@ -884,28 +1185,71 @@ class Library:
     def _tag_totals(
         self, base: float, prefix: str, limit: int | None = None, include_unused: bool = False
     ) -> list[tuple[str, int]]:
-        bucket_floor = func.cast(func.round(func.coalesce(TagThreshold.threshold, base) * 100), Integer)
-        total = func.coalesce(func.sum(TagHistogram.count), 0)
+        """Tag counts from the histogram: the largest count among the searched models at their
+        thresholds, plus the user's additions, less the user's removals. Exact with one model and
+        no hand edits of model tags; an estimate otherwise (an image two models both tag counts once
+        in the larger count only)."""
+        rules = self.threshold_rules(None if abs(base - self.threshold) < 1e-12 else base)
+        searched = [m.id for m in self.models() if m.searched]
+        limit_bucket = func.cast(func.round(self._threshold_sql(rules, TagHistogram.model_id) * 100), Integer)
         statement = (
-            select(Tag.name, total.label("n"))
-            .join(TagThreshold, TagThreshold.tag_id == Tag.id, isouter=True)
-            .join(
-                TagHistogram,
-                and_(TagHistogram.tag_id == Tag.id, TagHistogram.bucket >= bucket_floor),
-                isouter=include_unused,
+            select(TagHistogram.tag_id, TagHistogram.model_id, func.sum(TagHistogram.count))
+            .join(Tag, Tag.id == TagHistogram.tag_id)
+            .join(TagThreshold, TagThreshold.tag_id == TagHistogram.tag_id, isouter=True)
+            .where(
+                TagHistogram.model_id.in_([USER, *searched]),
+                TagHistogram.count != 0,
+                TagHistogram.bucket >= case((TagHistogram.model_id == USER, 0), else_=limit_bucket),
             )
-            .group_by(Tag.id)
-            .order_by(total.desc(), Tag.name)
+            .group_by(TagHistogram.tag_id, TagHistogram.model_id)
         )
-        if not include_unused:
-            statement = statement.having(total > 0)
-        if prefix:
-            # A range on the unique index instead of LIKE, so punctuation needs no escaping.
-            statement = statement.where(Tag.name >= prefix, Tag.name < prefix + "\U0010ffff")
-        if limit:
-            statement = statement.limit(limit)
         with self.engine.connect() as connection:
-            return [(row.name, int(row.n)) for row in connection.execute(statement)]
+            rows = connection.execute(statement).all()
+            names = dict(connection.execute(select(Tag.id, Tag.name)).all())
+        per_model: dict[tuple[int, int], int] = {}
+        user: dict[int, int] = {}
+        for tag_id, model_id, count in rows:
+            if model_id == USER:
+                user[tag_id] = int(count)
+            else:
+                per_model[tag_id, model_id] = int(count)
+        best: dict[int, int] = dict(user)
+        for (tag_id, _model), count in per_model.items():
+            best[tag_id] = max(best.get(tag_id, 0), count + user.get(tag_id, 0))
+        removals = self._removal_counts()
+        totals = {names[t]: max(0, n - removals.get(t, 0)) for t, n in best.items() if t in names}
+        if include_unused:
+            for name in names.values():
+                totals.setdefault(name, 0)
+        found = [(n, c) for n, c in totals.items() if (c > 0 or include_unused) and n.startswith(prefix)]
+        found.sort(key=lambda item: (-item[1], item[0]))
+        return found[:limit] if limit else found
+
+    @staticmethod
+    def _threshold_sql(rules: ThresholdRules, model_column: ColumnElement) -> ColumnElement:
+        """The threshold rules as SQL over a row's model and its tag (needs ``tags`` and a left join
+        of ``tag_thresholds``): tag override, one-off threshold, model's category, library's."""
+        per_model = [
+            (and_(model_column == model_id, Tag.category == category), value)
+            for model_id, table in rules.per_model.items()
+            for category, value in table.items()
+        ]
+        fallback = case(*per_model, else_=rules.base) if per_model else literal(rules.base)
+        if rules.override is not None:
+            fallback = literal(rules.override)
+        return func.coalesce(TagThreshold.threshold, fallback)
+
+    def _removal_counts(self) -> dict[int, int]:
+        """Per tag, present images where the user removed it by hand."""
+        with self.engine.connect() as connection:
+            return dict(
+                connection.execute(
+                    select(ImageTag.tag_id, func.count())
+                    .join(Image, Image.id == ImageTag.image_id)
+                    .where(ImageTag.model_id == USER, ImageTag.score < 0, Image.status != Status.MISSING)
+                    .group_by(ImageTag.tag_id)
+                ).all()
+            )
 
     def tag_counts(
         self, threshold: float | None = None, contains: str = "", limit: int | None = None
@@ -918,22 +1262,35 @@ class Library:
             rows = [row for row in rows if needle in row[0].lower()][:limit]
         return rows
 
+    def _counting(self, resolver: TagResolver) -> ColumnElement[bool]:
+        """SQL: an ``image_tags`` row makes its tag present (needs ``tags`` and ``tag_thresholds`` joined)."""
+        removal = aliased(ImageTag)
+        not_removed = ~exists().where(
+            removal.tag_id == ImageTag.tag_id,
+            removal.image_id == ImageTag.image_id,
+            removal.model_id == USER,
+            removal.score < 0,
+        )
+        threshold = self._threshold_sql(resolver.rules, ImageTag.model_id)
+        by_model = and_(ImageTag.model_id.in_(resolver.models), ImageTag.score >= threshold)
+        return and_(or_(and_(ImageTag.model_id == USER, ImageTag.score > 0), by_model), not_removed)
+
     def result_tag_counts(
         self, query: str | Node, threshold: float | None = None, folder: str | None = None, limit: int = 2000
     ) -> list[tuple[str, int]]:
         """Tags of the images a search finds, with how many of them have each (like Hydrus' tag list)."""
-        base = self.threshold if threshold is None else check_threshold(threshold)
         statement, _ = self._search_statement(query, threshold, "added", None, 0, (Image.id,), folder)
         found = statement.order_by(None).subquery()
-        per_tag = func.coalesce(TagThreshold.threshold, base)
-        total = func.count().label("n")
+        node = parse(query) if isinstance(query, str) else query
+        resolver = self._resolver(node, threshold)
+        total = func.count(func.distinct(ImageTag.image_id)).label("n")
         counted = (
             select(Tag.name, total)
             .select_from(ImageTag)
             .join(found, found.c.id == ImageTag.image_id)
             .join(Tag, Tag.id == ImageTag.tag_id)
             .join(TagThreshold, TagThreshold.tag_id == ImageTag.tag_id, isouter=True)
-            .where(ImageTag.score >= 0, ImageTag.score >= per_tag)
+            .where(self._counting(resolver))
             .group_by(ImageTag.tag_id)
             .order_by(total.desc(), Tag.name)
             .limit(limit)
@@ -966,27 +1323,27 @@ class Library:
         """The union of the tags of ``image_ids``, with how many of them have each, most shared first.
 
         Counted by SQLite per chunk of ids (a 100,000-image selection never becomes millions of
-        Python rows); a tag's own threshold counts where it has one.
+        Python rows), under the threshold rules of every searched model.
         """
-        base = self.threshold if threshold is None else check_threshold(threshold)
+        resolver = self._resolver(None, threshold)
         ids = list(dict.fromkeys(image_ids))
-        limit = func.coalesce(TagThreshold.threshold, base)
+        limit = self._threshold_sql(resolver.rules, ImageTag.model_id)
         found: dict[str, SelectionTag] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 20_000):
                 statement = (
                     select(
                         Tag.name,
-                        func.count(),
+                        func.count(func.distinct(ImageTag.image_id)),
                         func.max(ImageTag.score),
                         func.sum(case((ImageTag.source == Source.MANUAL, 1), else_=0)),
-                        limit,
+                        func.min(limit),
                         TagThreshold.threshold.is_not(None),
                     )
                     .select_from(ImageTag)
                     .join(Tag, Tag.id == ImageTag.tag_id)
                     .join(TagThreshold, TagThreshold.tag_id == ImageTag.tag_id, isouter=True)
-                    .where(ImageTag.image_id.in_(ids[start : start + 20_000]), ImageTag.score >= limit)
+                    .where(ImageTag.image_id.in_(ids[start : start + 20_000]), self._counting(resolver))
                     .group_by(ImageTag.tag_id)
                 )
                 for name, count, best, manual, threshold_in_force, overridden in connection.execute(statement):
@@ -997,7 +1354,7 @@ class Library:
         return sorted(found.values(), key=lambda e: (-e.count, -e.best_score, e.name))
 
     def tag_states(self, image_ids: Iterable[int], tag: str) -> dict[int, TagState]:
-        """How ``tag`` stands on each image now, so an edit can be undone exactly."""
+        """How the user's word on ``tag`` stands on each image now, so an edit can be undone exactly."""
         ids = list(dict.fromkeys(image_ids))
         tag_id = self.tag_id(tag)
         states: dict[int, TagState] = dict.fromkeys(ids)
@@ -1006,27 +1363,31 @@ class Library:
         with self.Session() as session:
             for start in range(0, len(ids), 20_000):
                 rows = session.execute(
-                    select(ImageTag.image_id, ImageTag.source, ImageTag.score, ImageTag.ai_score).where(
-                        ImageTag.tag_id == tag_id, ImageTag.image_id.in_(ids[start : start + 20_000])
+                    select(ImageTag.image_id, ImageTag.source, ImageTag.score).where(
+                        ImageTag.tag_id == tag_id,
+                        ImageTag.model_id == USER,
+                        ImageTag.image_id.in_(ids[start : start + 20_000]),
                     )
                 )
-                for image_id, source, score, ai_score in rows:
-                    states[image_id] = (source, score, ai_score)
+                for image_id, source, score in rows:
+                    states[image_id] = (source, score)
         return states
 
     def restore_tag_states(self, tag: str, states: dict[int, TagState]) -> None:
-        """Put ``tag`` back as ``tag_states`` found it (the undo of a tag edit)."""
+        """Put the user's word on ``tag`` back as ``tag_states`` found it (the undo of a tag edit)."""
         (tag_id,) = self.ensure_tags([tag])
         ids = list(states)
         with self.Session.begin() as session:
             for start in range(0, len(ids), 20_000):
                 session.execute(
                     delete(ImageTag).where(
-                        ImageTag.tag_id == tag_id, ImageTag.image_id.in_(ids[start : start + 20_000])
+                        ImageTag.tag_id == tag_id,
+                        ImageTag.model_id == USER,
+                        ImageTag.image_id.in_(ids[start : start + 20_000]),
                     )
                 )
             rows = [
-                {"image_id": image_id, "tag_id": tag_id, "source": s[0], "score": s[1], "ai_score": s[2]}
+                {"image_id": image_id, "tag_id": tag_id, "model_id": USER, "source": s[0], "score": s[1]}
                 for image_id, s in states.items()
                 if s is not None
             ]
@@ -1039,9 +1400,9 @@ class Library:
             connection.execute(delete(TagHistogram))
             bucket = func.cast(func.min(ImageTag.score, 1.0) * 100, Integer)
             counted = (
-                select(ImageTag.tag_id, bucket.label("bucket"), func.count().label("count"))
+                select(ImageTag.tag_id, ImageTag.model_id, bucket.label("bucket"), func.count().label("count"))
                 .join(Image, Image.id == ImageTag.image_id)
                 .where(ImageTag.score >= 0, Image.status != Status.MISSING)
-                .group_by(ImageTag.tag_id, bucket)
+                .group_by(ImageTag.tag_id, ImageTag.model_id, bucket)
             )
-            connection.execute(insert(TagHistogram).from_select(["tag_id", "bucket", "count"], counted))
+            connection.execute(insert(TagHistogram).from_select(["tag_id", "model_id", "bucket", "count"], counted))

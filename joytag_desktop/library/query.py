@@ -7,6 +7,9 @@
     cat:>0.8, cat:0.5..0.9  score qualifiers
     "saber_(fate)"          quoting: exact tag, any punctuation
     camera:canon date:2023-01..2023-06 folder:holidays width:>2000 source:manual status:error ext:png
+    character:*miku*, category:copyright   tags of one category (the model's own, or keyword)
+    model:wd-swinv2-v3                  tagged by that model; its scores alone decide the tag terms
+    rating:general, rating:<=sensitive  the image's rating (general < sensitive < questionable < explicit)
 
 Bare words may contain punctuation (``:d``, ``^_^``, ``saber_(fate)``): parentheses are
 grouping only where they cannot belong to a word, and a ``field:`` prefix only counts for
@@ -24,9 +27,13 @@ from joytag_desktop.errors import JoyTagError
 
 # Orders a search can be sorted in ("-date": newest first).
 SORTS = ("path", "name", "date", "added", "size", "score")
-TEXT_FIELDS = ("camera", "make", "model", "folder", "path", "name", "ext", "format")
+TEXT_FIELDS = ("camera", "make", "cameramodel", "folder", "path", "name", "ext", "format")
 NUMBER_FIELDS = ("width", "height", "size")
-FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, "date", "source", "status", "tag")
+# A tag category as a prefix restricts a tag term (or pattern) to tags of that category.
+TAG_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "year", "keyword")
+RATINGS = ("general", "sensitive", "questionable", "explicit")
+FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, *TAG_CATEGORIES, "date", "source", "status", "tag", "model", "rating",
+          "category")  # fmt: skip
 SOURCES = ("ai", "manual", "imported")
 STATUSES = ("pending", "tagged", "error", "missing")
 _COMPARISON = re.compile(r"^(>=|<=|>|<|=)?\s*(.+)$")
@@ -70,6 +77,7 @@ class TagTerm:
     exact: bool = False  # quoted: no wildcards, no case folding
     score: Range | None = None  # None: at the threshold in force
     position: int = 0
+    category: str | None = None  # only tags of this category (character:*miku*)
 
     @property
     def is_wildcard(self) -> bool:
@@ -316,11 +324,48 @@ def _term(word: _Word, query: str) -> Node:
     return TagTerm(text, position=position)
 
 
+def _rating_range(value: str, query: str, position: int) -> Range:
+    """``general``, ``<=sensitive``, ``>general``, ``sensitive..explicit`` as a range of RATINGS indices."""
+
+    def level(text: str) -> int:
+        text = text.strip().lower()
+        if text not in RATINGS:
+            raise QueryError(f"rating: {text!r} is not one of {', '.join(RATINGS)}", query, position)
+        return RATINGS.index(text)
+
+    if ".." in value:
+        low, _, high = value.partition("..")
+        return Range(level(low) if low else None, level(high) if high else None)
+    operator, text = _COMPARISON.match(value.strip()).groups() if value.strip() else (None, "")
+    if not text:
+        raise QueryError("rating: a rating is missing (general, sensitive, questionable, explicit)", query, position)
+    at = level(text)
+    return {
+        None: Range(at, at), "=": Range(at, at), ">": Range(at, low_strict=True), ">=": Range(at),
+        "<": Range(high=at, high_strict=True), "<=": Range(high=at),
+    }[operator]  # fmt: skip
+
+
 def _field_term(name: str, value: str, query: str, position: int) -> Node:
     if name == "tag":
         if not value:
             raise QueryError("tag: a tag name is missing", query, position)
         return _term(_Word([(value, True)], position), query)
+    if name in TAG_CATEGORIES or name == "category":
+        category = value.lower() if name == "category" else name
+        if name == "category" and category not in (*TAG_CATEGORIES, "rating"):
+            raise QueryError(f"category: {value!r} is not one of {', '.join(TAG_CATEGORIES)}", query, position)
+        if name == "category" or not value:
+            return TagTerm("*", position=position, category=category)
+        term = _term(_Word([(value, False)], position), query)
+        assert isinstance(term, TagTerm)
+        return TagTerm(term.name, term.exact, term.score, position, category)
+    if name == "model":
+        if not value:
+            raise QueryError("model: a model name is missing (see `joytag-desktop models list`)", query, position)
+        return FieldTerm(name, text=value, position=position)
+    if name == "rating":
+        return FieldTerm(name, range=_rating_range(value, query, position), position=position)
     if name in TEXT_FIELDS:
         if not value:
             raise QueryError(f"{name}: a value is missing", query, position)
@@ -447,6 +492,17 @@ def tag_terms(node: Node) -> list[TagTerm]:
         return [node]
     if isinstance(node, (And, Or)):
         return [term for child in node.children for term in tag_terms(child)]
+    return []
+
+
+def field_terms(node: Node, name: str) -> list[FieldTerm]:
+    """Every ``name:`` field term of a query, negated ones too."""
+    if isinstance(node, FieldTerm):
+        return [node] if node.field == name else []
+    if isinstance(node, Not):
+        return field_terms(node.child, name)
+    if isinstance(node, (And, Or)):
+        return [term for child in node.children for term in field_terms(child, name)]
     return []
 
 

@@ -1,11 +1,12 @@
 """The library's tables (SQLAlchemy 2.0 typed ORM).
 
-Tag scores live in one narrow table, ``image_tags``, one row per (image, tag):
-``ai_score`` is what the model said; ``score`` is the *effective* score used by
-search: the AI score, 1.0 for a manual or imported addition, -1.0 for a manual
-removal. Searching is then one range scan of the ``(tag_id, score, image_id)``
-index whatever the source, and a manual edit survives retagging because
-retagging only rewrites ``ai_score`` (and ``score`` where ``source`` is ``ai``).
+Tag scores live in one narrow table, ``image_tags``, one row per (image, tag, model): a model's
+score (``model_id`` of a row in ``models``), or the user's word (``model_id`` 0, the ``USER``
+pseudo-model): 1.0 for a manual or imported addition, -1.0 for a manual removal. Retagging with
+one model replaces only that model's rows, so the other models' scores and every hand correction
+survive. A tag is present on an image when the user added it, or when no manual removal says
+otherwise and any searched model's score passes that model's threshold for the tag's category
+(see ``library.thresholds``).
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# Effective scores for rows that are not the model's opinion.
+# Scores of the user's rows (model_id USER): added by hand or imported, removed by hand.
 PRESENT_SCORE = 1.0
 REMOVED_SCORE = -1.0
+USER = 0  # the model_id of manual and imported rows
+
+# Image ratings, lowest to highest (WD v3 and camie-tagger rating outputs use these names).
+RATINGS = ("general", "sensitive", "questionable", "explicit")
 
 
 class Source:
@@ -94,10 +99,12 @@ class Image(Base):
     status: Mapped[str] = mapped_column(String(8), default=Status.PENDING, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     model: Mapped[str | None] = mapped_column(Text)
-    tagged_at: Mapped[datetime | None] = mapped_column(DateTime)
-    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float16 little-endian
+    tagged_at: Mapped[datetime | None] = mapped_column(DateTime)  # ``model``/``tagged_at``: the latest tagging
     added_at: Mapped[datetime] = mapped_column(DateTime)
     sidecar_mtime: Mapped[float | None] = mapped_column(Float)
+    # Index into RATINGS: the highest any model's rating outputs gave, or the one set by hand.
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_manual: Mapped[bool] = mapped_column(Boolean, default=False)
 
     root: Mapped[Root] = relationship(back_populates="images")
 
@@ -109,17 +116,59 @@ class Image(Base):
         return self.width, self.height
 
 
+class Model(Base):
+    """A tagger that has tagged (or is to tag) the library's images."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # 1 and up; 0 is the user (USER)
+    name: Mapped[str] = mapped_column(Text, unique=True)  # catalogue name or folder name: model:NAME
+    format: Mapped[str] = mapped_column(String(16))  # joytag, wd, jtp, camie
+    version: Mapped[str] = mapped_column(Text, default="")  # the format's variant (v3, ViT…; PILOT2…)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")  # vocabulary + weights identity
+    path: Mapped[str | None] = mapped_column(Text)  # the folder it was last loaded from
+    auto: Mapped[bool] = mapped_column(Boolean, default=False)  # tags new and changed files
+    searched: Mapped[bool] = mapped_column(Boolean, default=True)  # its scores count in searches
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImageModel(Base):
+    """That a model has tagged an image (and when), with the pooled embedding it computed."""
+
+    __tablename__ = "image_models"
+    __table_args__ = (Index("ix_image_models_model", "model_id", "image_id"), {"sqlite_with_rowid": False})
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    tagged_at: Mapped[datetime] = mapped_column(DateTime)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)  # index into RATINGS, for models with rating outputs
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)  # float16 little-endian
+
+
+class ModelThreshold(Base):
+    """A model's threshold for one category (published defaults, changed by the user)."""
+
+    __tablename__ = "model_thresholds"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    threshold: Mapped[float] = mapped_column(Float)
+
+
 class Tag(Base):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
+    # general, character, copyright, artist, meta, rating, year (as the models define them), or
+    # keyword for imported keywords (hierarchical ones are stored as Places|Europe|Paris).
+    category: Mapped[str] = mapped_column(String(16), default="general")
 
 
 class ImageTag(Base):
     __tablename__ = "image_tags"
-    # Rows are clustered by tag (primary key tag_id, image_id), so "does image X have tag T" probes
-    # stay inside tag T's pages; the score index answers "images with T at or above a threshold".
+    # Rows are clustered by tag (primary key tag_id, image_id, model_id), so "does image X have tag T"
+    # probes stay inside tag T's pages; the score index answers "images with T at or above a score".
     __table_args__ = (
         Index("ix_image_tags_tag_score", "tag_id", "score", "image_id"),
         Index("ix_image_tags_image", "image_id"),
@@ -128,9 +177,9 @@ class ImageTag(Base):
 
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # USER (0) or models.id
     source: Mapped[int] = mapped_column(SmallInteger, default=Source.AI)
     score: Mapped[float] = mapped_column(Float)
-    ai_score: Mapped[float | None] = mapped_column(Float)
 
 
 class TagThreshold(Base):
@@ -143,7 +192,8 @@ class TagThreshold(Base):
 
 
 class TagHistogram(Base):
-    """Per tag, how many present (non-missing) images have an effective score in each 0.01 bucket.
+    """Per tag and model (USER too), how many present (non-missing) images have a score in each
+    0.01 bucket (removals are not counted).
 
     Kept exact by triggers, so tag counts at any threshold cost a few rows, not a scan.
     """
@@ -152,6 +202,7 @@ class TagHistogram(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -12,18 +12,36 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from joytag_desktop.library.query import SORTS, And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
-from joytag_desktop.library.schema import Image, ImageTag, Source, Status
+from joytag_desktop.library.schema import USER, Image, ImageModel, ImageTag, Source, Status
+from joytag_desktop.library.thresholds import ThresholdRules
 
 
 @dataclass
 class TagResolver:
-    """What the compiler needs from the library: tag ids by name or pattern, and thresholds."""
+    """What the compiler needs from the library: tag ids by name or pattern, categories, the
+    models whose scores count, and the threshold rules."""
 
-    lookup: Callable[[str, bool], list[int]]  # (name, exact) -> ids; patterns when it has * or ?
-    threshold_for: Callable[[int], float]
+    lookup: Callable[[str, bool, str | None], list[int]]  # (name, exact, category) -> ids
+    category_of: Callable[[int], str]
+    rules: ThresholdRules
+    models: list[int]  # the searched models (or those a model: term names)
+    model_ids: dict[str, int] = field(default_factory=dict)  # every model of the library, by name
     estimate: Callable[[int, float], int] | None = None  # images with tag at or above a score (histogram)
     warnings: list[str] = field(default_factory=list)
     correlate_to: ColumnElement | None = None  # image id column to probe per row (when a small driver leads)
+
+    def groups(self, ids: list[int]) -> dict[tuple[int, float], list[int]]:
+        """The tag ids per (model, threshold in force), for one condition per group."""
+        grouped: dict[tuple[int, float], list[int]] = defaultdict(list)
+        for tag_id in ids:
+            category = self.category_of(tag_id)
+            for model_id in self.models:
+                grouped[model_id, self.rules.threshold(model_id, tag_id, category)].append(tag_id)
+        return grouped
+
+    def lowest_threshold(self, tag_id: int) -> float:
+        category = self.category_of(tag_id)
+        return min((self.rules.threshold(m, tag_id, category) for m in self.models), default=1.0)
 
 
 def _like_pattern(text: str) -> str:
@@ -60,37 +78,52 @@ def _rows_exist(
     return Image.id.in_(select(ImageTag.image_id).where(build(ImageTag)))
 
 
-def _tag_condition(table: type[ImageTag], ids: list[int], score: Range) -> ColumnElement[bool]:
-    tag = table.tag_id.in_(ids) if len(ids) > 1 else table.tag_id == ids[0]
-    return and_(tag, _in_range(table.score, score))
+def _ids_condition(column: ColumnElement, ids: list[int]) -> ColumnElement[bool]:
+    return column.in_(ids) if len(ids) > 1 else column == ids[0]
 
 
-def _has_tags(tag_ids_by_threshold: dict[float, list[int]], correlate_to: ColumnElement | None) -> ColumnElement[bool]:
-    """Image has any of these tags at or above each group's threshold."""
-    if not tag_ids_by_threshold:
-        return false()
-    return _rows_exist(
-        lambda t: or_(*(_tag_condition(t, ids, Range(thr)) for thr, ids in tag_ids_by_threshold.items())),
-        correlate_to,
+def _not_removed(table: type[ImageTag]) -> ColumnElement[bool]:
+    """The row's tag was not removed by hand on the row's image (a removal overrides every model)."""
+    removal = aliased(ImageTag)
+    return ~exists().where(
+        removal.tag_id == table.tag_id,
+        removal.image_id == table.image_id,
+        removal.model_id == USER,
+        removal.score < 0,
     )
 
 
+def counting_row(table: type[ImageTag], ids: list[int], resolver: TagResolver) -> ColumnElement[bool]:
+    """The row makes one of ``ids`` present: the user's addition, or a searched model's score at
+    or above its threshold for the tag, not removed by hand."""
+    user = and_(table.model_id == USER, table.score > 0, _ids_condition(table.tag_id, ids))
+    models = [
+        and_(table.model_id == model_id, _ids_condition(table.tag_id, group), table.score >= threshold)
+        for (model_id, threshold), group in resolver.groups(ids).items()
+    ]
+    return and_(or_(user, *models), _not_removed(table))
+
+
+def _scored_row(table: type[ImageTag], ids: list[int], score: Range, resolver: TagResolver) -> ColumnElement[bool]:
+    """A searched model's score (or the user's 1.0) for one of ``ids`` in ``score``, not removed by hand."""
+    models = _ids_condition(table.model_id, [USER, *resolver.models])
+    return and_(_ids_condition(table.tag_id, ids), models, _in_range(table.score, score), _not_removed(table))
+
+
 def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
-    ids = resolver.lookup(term.name, term.exact)
+    ids = resolver.lookup(term.name, term.exact, term.category)
     if not ids:
         kind = "tag pattern" if term.is_wildcard else "tag"
-        resolver.warnings.append(f"no {kind} matches {term.name!r}")
+        where = f" in category {term.category}" if term.category else ""
+        resolver.warnings.append(f"no {kind} matches {term.name!r}{where}")
         return false() if term.score is None or term.score.low is not None else true()
     if term.score is None:
-        groups: dict[float, list[int]] = defaultdict(list)
-        for tag_id in ids:
-            groups[resolver.threshold_for(tag_id)].append(tag_id)
-        return _has_tags(groups, resolver.correlate_to)
+        return _rows_exist(lambda t: counting_row(t, ids, resolver), resolver.correlate_to)
     score = term.score
     if score.low is None:  # "cat:<0.2": no row at or above the upper bound (a missing row is score 0)
         at_least = Range(score.high, low_strict=not score.high_strict)
-        return not_(_rows_exist(lambda t: _tag_condition(t, ids, at_least), resolver.correlate_to))
-    return _rows_exist(lambda t: _tag_condition(t, ids, score), resolver.correlate_to)
+        return not_(_rows_exist(lambda t: _scored_row(t, ids, at_least, resolver), resolver.correlate_to))
+    return _rows_exist(lambda t: _scored_row(t, ids, score, resolver), resolver.correlate_to)
 
 
 def image_date() -> ColumnElement:
@@ -114,8 +147,11 @@ def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
         )
     if name == "make":
         return Image.camera_make.ilike(_like_pattern(text), escape="\\")
-    if name == "model":
+    if name == "cameramodel":
         return Image.camera_model.ilike(_like_pattern(text), escape="\\")
+    if name == "rating":
+        assert term.range is not None
+        return _in_range(Image.rating, term.range)
     if name == "folder":
         return Image.folder.ilike(_like_pattern(text), escape="\\")
     if name == "path":
@@ -164,11 +200,20 @@ def in_folder(root_id: int, relative: str) -> ColumnElement[bool]:
     )
 
 
+def _model_clause(term: FieldTerm, resolver: TagResolver) -> ColumnElement[bool]:
+    """Tagged by the named model (its current tagging of the image's content)."""
+    model_id = resolver.model_ids.get(term.text or "")
+    if model_id is None:
+        resolver.warnings.append(f"no model named {term.text!r} has tagged this library")
+        return false()
+    return exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id)
+
+
 def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
     if isinstance(node, TagTerm):
         return _tag_clause(node, resolver)
     if isinstance(node, FieldTerm):
-        return _field_clause(node)
+        return _model_clause(node, resolver) if node.field == "model" else _field_clause(node)
     if isinstance(node, Not):
         return not_(compile_node(node.child, resolver))
     if isinstance(node, And):
@@ -190,10 +235,10 @@ def _pick_driver(node: Node, resolver: TagResolver) -> tuple[TagTerm, int, Range
             continue
         if child.score is not None and child.score.low is None:
             continue  # "cat:<0.2" is a negative condition
-        ids = resolver.lookup(child.name, child.exact)
+        ids = resolver.lookup(child.name, child.exact, child.category)
         if len(ids) != 1:
             continue
-        score = child.score or Range(resolver.threshold_for(ids[0]))
+        score = child.score or Range(resolver.lowest_threshold(ids[0]))
         estimate = resolver.estimate(ids[0], float(score.low))  # type: ignore[arg-type]
         if best is None or estimate < best[0]:
             best = (estimate, child, ids[0], score)
@@ -234,7 +279,14 @@ def build_select(
         resolver.correlate_to = lead.image_id
         tag_only = [compile_node(c, resolver) for c in rest if not _mentions_fields(c)]
         resolver.correlate_to = None
-        candidates = select(lead.image_id).where(lead.tag_id == tag_id, _in_range(lead.score, score), *tag_only)
+        # The index range (tag, score at or above the lowest threshold) finds the candidates; each
+        # row must still count for its own model (and not be removed by hand).
+        counts = (
+            counting_row(lead, [tag_id], resolver)
+            if term.score is None
+            else _scored_row(lead, [tag_id], score, resolver)
+        )
+        candidates = select(lead.image_id).where(lead.tag_id == tag_id, _in_range(lead.score, score), counts, *tag_only)
         others = [compile_node(c, resolver) for c in rest if _mentions_fields(c)]
         where = and_(Image.id.in_(candidates), *others)
     if not mentions_status(node, Status.MISSING):
@@ -248,7 +300,11 @@ def build_select(
         if score_tag_ids:
             best = (
                 select(func.max(ImageTag.score))
-                .where(ImageTag.image_id == Image.id, ImageTag.tag_id.in_(score_tag_ids))
+                .where(
+                    ImageTag.image_id == Image.id,
+                    ImageTag.tag_id.in_(score_tag_ids),
+                    ImageTag.model_id.in_([USER, *resolver.models]),
+                )
                 .scalar_subquery()
             )
             order = best.asc() if descending else best.desc()  # best first by default

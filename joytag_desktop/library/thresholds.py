@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 DEFAULT_THRESHOLD = 0.4
 DEFAULT_STORAGE_FLOOR = 0.05
 PRESETS: dict[str, float] = {
@@ -25,3 +27,35 @@ def round_score(score: float) -> float:
     """A score for machine-readable output: four decimals hold all a stored (float16/bf16) score
     says, without noise like 0.8500000238418579."""
     return round(float(score), SCORE_DECIMALS)
+
+
+# Categories a tag can belong to: the models' own (as each defines them) and imported keywords.
+CATEGORIES = ("general", "character", "copyright", "artist", "meta", "rating", "year", "keyword")
+
+
+@dataclass
+class ThresholdRules:
+    """Which score makes a tag present, per model and tag (the documented rule, in one place).
+
+    A tag counts for one model when that model's score is at or above, first match wins: the
+    tag's own threshold (``threshold --tag``); a one-off threshold given to a search or export
+    (``--threshold``); the model's threshold for the tag's category (published defaults such as
+    WD's 0.85 for characters, changed with ``threshold --model M --category C``); the library
+    threshold (the slider and presets). A tag is present on an image when the user added it, or
+    when no manual removal says otherwise and any searched model's score counts.
+    """
+
+    base: float
+    override: float | None = None
+    per_tag: dict[int, float] = field(default_factory=dict)
+    per_model: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    def threshold(self, model_id: int, tag_id: int, category: str) -> float:
+        if tag_id in self.per_tag:
+            return self.per_tag[tag_id]
+        if self.override is not None:
+            return self.override
+        return self.per_model.get(model_id, {}).get(category, self.base)
+
+    def overridden(self, tag_id: int) -> bool:
+        return tag_id in self.per_tag

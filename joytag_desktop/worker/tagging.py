@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from joytag_desktop.library.library import ImageResult, Library
+from joytag_desktop.library.library import ImageResult, Library, ModelInfo
 
 if TYPE_CHECKING:
     from joytag_desktop.model.engine import TaggingEngine
@@ -45,12 +45,17 @@ class TaggingReport:
 
 
 def _pending_stream(
-    library: Library, claimed: list[tuple[int, str | None]], cancel: threading.Event | None, page: int = 256
+    library: Library,
+    model_id: int,
+    claimed: list[tuple[int, str | None]],
+    cancel: threading.Event | None,
+    page: int = 256,
 ) -> Iterator[Path]:
-    """Pending images, fetched page by page so memory stays flat; ``claimed`` records (id, hash) in order."""
+    """Images pending for one model, fetched page by page so memory stays flat; ``claimed`` records
+    (id, hash) in order."""
     after = 0
     while cancel is None or not cancel.is_set():
-        rows = library.pending_images(page, after_id=after)
+        rows = library.pending_images(page, after_id=after, model_id=model_id)
         if not rows:
             return
         for image_id, path, content_hash in rows:
@@ -62,30 +67,32 @@ def _pending_stream(
 def tag_pending(
     library: Library,
     engine: TaggingEngine,
-    model_name: str,
+    model: ModelInfo,
     progress: Callable[[TaggingProgress], None] | None = None,
     cancel: threading.Event | None = None,
     commit_every: int = COMMIT_EVERY,
     after_commit: Callable[[list[int]], None] | None = None,
 ) -> TaggingReport:
-    """Tag every pending image; returns counts. Safe to interrupt and rerun.
+    """Tag every image pending for ``model`` (the library's row of the engine's tagger); returns
+    counts. Safe to interrupt and rerun.
 
     ``after_commit`` gets the ids of each committed batch (e.g. to write sidecars right away).
     """
     report = TaggingReport()
-    total = library.count_by_status()["pending"]
+    total = library.pending_count(model.id)
     started = time.perf_counter()
     claimed: list[tuple[int, str | None]] = []
     batch: list[ImageResult] = []
 
     def commit() -> None:
         if batch:
-            library.store_results(batch, model_name, engine.tags)
+            library.store_results(batch, model, engine.tags, engine.vocabulary.categories)
             if after_commit is not None:
                 after_commit([r.image_id for r in batch if r.error is None])
             batch.clear()
 
-    for index, result in enumerate(engine.tag_paths(_pending_stream(library, claimed, cancel), cancel=cancel)):
+    stream = _pending_stream(library, model.id, claimed, cancel)
+    for index, result in enumerate(engine.tag_paths(stream, cancel=cancel)):
         image_id, content_hash = claimed[index]
         batch.append(
             ImageResult(image_id, result.scores, result.embedding, result.error, content_hash, str(result.path))

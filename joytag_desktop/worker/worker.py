@@ -66,7 +66,8 @@ class LoggingListener:
 
 @dataclass
 class WorkerSettings:
-    model: str | os.PathLike[str] | None = None
+    # A model folder or catalogue name, or several; the library's automatic models are run too.
+    model: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None
     device: str = "auto"
     batch_size: int | None = None
     cpu_threads: int | None = None  # default: all cores but one
@@ -84,8 +85,7 @@ class TaggingWorker:
         self.listener: WorkerListener = listener or LoggingListener()
         self.state = "stopped"
         self.device_name = ""
-        self._engine = None
-        self._model_name = ""
+        self._engines: list | None = None  # [(TaggingEngine, ModelInfo)]
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cancel = threading.Event()
@@ -154,7 +154,7 @@ class TaggingWorker:
         """Use new settings (model folder, device, batch size) from the next run on."""
         if settings is not None:
             self.settings = settings
-        self._engine = None
+        self._engines = None
         self._cancel.set()  # the current run ends; the next one uses the new settings
         self._running.set()
         self.wake()
@@ -170,7 +170,9 @@ class TaggingWorker:
         with contextlib.suppress(AttributeError, OSError):  # not on every platform
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
-    def _load_engine(self):  # noqa: ANN202 - a TaggingEngine
+    def _load_engines(self) -> list:
+        """The engines of the settings' models (made automatic) and of the library's other
+        automatic models whose folders are there, as (TaggingEngine, ModelInfo)."""
         import torch
 
         from joytag_desktop.model.engine import TaggingEngine
@@ -178,20 +180,28 @@ class TaggingWorker:
         from joytag_desktop.model.installed import resolve_model_path
 
         self._set_state("loading", "model")
-        tagger = inspect_tagger(resolve_model_path(self.settings.model))
+        given = self.settings.model if isinstance(self.settings.model, list) else [self.settings.model]
+        taggers = [inspect_tagger(resolve_model_path(m)) for m in given]
+        infos = [self.library.register_model(t) for t in taggers]
+        self.library.add_auto_models([i.name for i in infos])
+        for other in self.library.models():
+            if other.auto and other.id not in {i.id for i in infos} and other.path and os.path.isdir(other.path):
+                taggers.append(inspect_tagger(other.path))
+                infos.append(self.library.register_model(taggers[-1]))
         if self.settings.device != "cuda" and not (self.settings.device == "auto" and torch.cuda.is_available()):
             # Before the engine: ONNX Runtime and OpenVINO take their thread count when they load.
             torch.set_num_threads(self.settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1))
-        engine = TaggingEngine(tagger, device=self.settings.device, batch_size=self.settings.batch_size)
-        self._model_name = tagger.fingerprint()
-        self.device_name = engine.describe()
+        engines = [
+            (TaggingEngine(t, device=self.settings.device, batch_size=self.settings.batch_size), info)
+            for t, info in zip(taggers, infos, strict=True)
+        ]
+        self.device_name = engines[0][0].describe()
         self._last_error = ""
-
-        return engine
+        return engines
 
     def _fail(self, message: str) -> None:
         """Report a failure once (not every retry), then wait before trying again."""
-        self._engine = None
+        self._engines = None
         self._set_state("error", message)
         if message != self._last_error:
             self._last_error = message
@@ -225,22 +235,24 @@ class TaggingWorker:
             try:
                 if self.library.count_by_status()["pending"] == 0:
                     continue
-                if self._engine is None:
-                    self._engine = self._load_engine()
+                if self._engines is None:
+                    self._engines = self._load_engines()
                 self._cancel.clear()
                 if self._held.is_set():
                     continue  # cancelled while the model loaded
                 self._set_state("tagging", self.device_name)
-                report = tag_pending(
-                    self.library,
-                    self._engine,
-                    self._model_name,
-                    self._progress,
-                    self._cancel,
-                    after_commit=self._after_commit,
-                )
+                report = TaggingReport()
+                for engine, model in self._engines:
+                    part = tag_pending(
+                        self.library, engine, model, self._progress, self._cancel, after_commit=self._after_commit
+                    )
+                    report.tagged, report.failed = report.tagged + part.tagged, report.failed + part.failed
+                    report.seconds += part.seconds
+                    report.cancelled = part.cancelled
+                    if part.cancelled:
+                        break
                 self.listener.worker_finished(report)
-                if not report.cancelled and self.library.count_by_status()["pending"]:
+                if not report.cancelled and report.tagged + report.failed and self.library.count_by_status()["pending"]:
                     self._wake.set()  # more arrived while we worked
             except JoyTagError as exc:
                 self._fail(str(exc))
