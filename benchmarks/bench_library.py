@@ -71,6 +71,7 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
         connection.execute(f"DROP TRIGGER {name}")
     connection.execute("DROP INDEX ix_image_tags_tag_score")
     connection.execute("DROP INDEX ix_image_tags_image")
+    connection.execute("DROP INDEX ix_image_tags_user")
     # Rows are staged in arrival order, then copied sorted by the primary key (tag_id, image_id).
     connection.execute("CREATE TEMP TABLE staging (image_id INTEGER, tag_id INTEGER, score REAL)")
     connection.execute("BEGIN")
@@ -79,6 +80,11 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
         (datetime.now().isoformat(" "),),
     )
     connection.executemany("INSERT INTO tags (id, name) VALUES (?, ?)", enumerate(vocabulary(vocab_size), 1))
+    connection.execute(
+        "INSERT INTO models (id, name, format, version, fingerprint, auto, searched, added_at)"
+        " VALUES (1, 'synthetic', 'joytag', '', 'synthetic', 1, 1, ?)",
+        (datetime.now().isoformat(" "),),
+    )
     rng = np.random.default_rng(seed)
     weights = 1.0 / (np.arange(vocab_size) + 8.0) ** 0.9
     weights /= weights.sum()
@@ -113,13 +119,17 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
             rows.extend((int(image_id), t + 1, float(s)) for t, s in zip(tags, scores[row], strict=False))
         connection.executemany("INSERT INTO staging (image_id, tag_id, score) VALUES (?, ?, ?)", rows)
     connection.execute(
-        "INSERT INTO image_tags (tag_id, image_id, source, score, ai_score)"
-        " SELECT tag_id, image_id, 0, score, score FROM staging ORDER BY tag_id, image_id"
+        "INSERT INTO image_tags (tag_id, image_id, model_id, source, score)"
+        " SELECT tag_id, image_id, 1, 0, score FROM staging ORDER BY tag_id, image_id"
+    )
+    connection.execute(
+        "INSERT INTO image_models (image_id, model_id, tagged_at) SELECT id, 1, added_at FROM images"
     )
     connection.execute("DROP TABLE staging")
     connection.execute("COMMIT")
     connection.execute("CREATE INDEX ix_image_tags_tag_score ON image_tags (tag_id, score, image_id)")
     connection.execute("CREATE INDEX ix_image_tags_image ON image_tags (image_id)")
+    connection.execute("CREATE INDEX ix_image_tags_user ON image_tags (tag_id, score) WHERE model_id = 0")
     for sql in triggers:
         connection.execute(sql)
     connection.execute("ANALYZE")

@@ -59,13 +59,13 @@ def test_autotag_stores_scores_embedding_and_model(tmp_path: Path, engine: Taggi
         lib.add_root(folder)
         lib.scan()
         assert lib.count_by_status()[Status.ERROR] == 1, "a file PIL cannot identify is an error at scan time"
-        report = tag_pending(lib, engine, "tiny")
+        report = tag_pending(lib, engine, lib.add_model("tiny"))
         assert (report.tagged, report.failed) == (6, 0)
         cases = expected_cases("tiny-released-shape")
         for name, case in cases.items():
             image = lib.image_by_path(folder / name)
             assert image.status == Status.TAGGED and image.model == "tiny" and image.tagged_at is not None
-            embedding = np.frombuffer(image.embedding, dtype="<f2")
+            embedding = np.frombuffer(lib.embedding(image.id, "tiny"), dtype="<f2")
             assert np.abs(embedding - np.array(case["embedding"])).max() < 1e-2
             stored = {v.name: v.score for v in lib.image_tags(image.id, threshold=0)}
             expected = 1 / (1 + np.exp(-np.array(case["logits"])))
@@ -83,7 +83,7 @@ def test_file_that_breaks_after_scanning_is_an_error(tmp_path: Path, engine: Tag
         lib.scan()
         paths[0].write_bytes(paths[0].read_bytes()[:200])  # truncated after the scan
         paths[1].unlink()  # deleted before processing
-        report = tag_pending(lib, engine, "tiny")
+        report = tag_pending(lib, engine, lib.add_model("tiny"))
         assert (report.tagged, report.failed) == (1, 2)
         assert "cannot decode" in lib.image_by_path(paths[0]).error
         assert lib.image_by_path(paths[1]).error == "file not found"
@@ -101,11 +101,12 @@ def test_cancel_keeps_what_was_done_and_rerun_finishes(tmp_path: Path, engine: T
             if state.done >= 10:
                 cancel.set()
 
-        first = tag_pending(lib, engine, "tiny", progress=stop_after_ten, cancel=cancel, commit_every=4)
+        model = lib.add_model("tiny")
+        first = tag_pending(lib, engine, model, progress=stop_after_ten, cancel=cancel, commit_every=4)
         assert first.cancelled and 10 <= first.tagged < 40
         done_before = {img.path: img.tagged_at for img in lib.images(lib.search("status:tagged").ids)}
         assert len(done_before) == first.tagged
-        second = tag_pending(lib, engine, "tiny")
+        second = tag_pending(lib, engine, model)
         assert first.tagged + second.tagged == 40
         after = {img.path: img.tagged_at for img in lib.images(lib.search("status:tagged").ids)}
         assert len(after) == 40

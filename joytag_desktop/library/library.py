@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -325,7 +326,9 @@ class Library:
     def models(self) -> list[ModelInfo]:
         """Every model of the library, in the order they were added, with how many images each tagged."""
         with self.Session() as session:
-            counts = dict(session.execute(select(ImageModel.model_id, func.count()).group_by(ImageModel.model_id)).all())
+            counts = dict(
+                session.execute(select(ImageModel.model_id, func.count()).group_by(ImageModel.model_id)).all()
+            )
             rows = session.scalars(select(Model).order_by(Model.id)).all()
         return [
             ModelInfo(m.id, m.name, m.format, m.version, m.fingerprint, m.path, m.auto, m.searched, counts.get(m.id, 0))
@@ -1030,6 +1033,15 @@ class Library:
                 view.score = view.ai_score if view.ai_score is not None else 0.0
         return sorted(views.values(), key=lambda v: (-v.score, v.name))
 
+    def embedding(self, image_id: int, model: str) -> bytes | None:
+        """The pooled embedding (float16 little-endian) ``model`` computed for the image's content."""
+        with self.Session() as session:
+            return session.scalar(
+                select(ImageModel.embedding)
+                .join(Model, Model.id == ImageModel.model_id)
+                .where(ImageModel.image_id == image_id, Model.name == model)
+            )
+
     def image(self, image_id: int) -> Image | None:
         with self.Session() as session:
             return session.get(Image, image_id)
@@ -1246,7 +1258,8 @@ class Library:
                 connection.execute(
                     select(ImageTag.tag_id, func.count())
                     .join(Image, Image.id == ImageTag.image_id)
-                    .where(ImageTag.model_id == USER, ImageTag.score < 0, Image.status != Status.MISSING)
+                    # a literal 0, so SQLite can use the partial index of the user's rows
+                    .where(ImageTag.model_id == literal_column("0"), ImageTag.score < 0, Image.status != Status.MISSING)
                     .group_by(ImageTag.tag_id)
                 ).all()
             )

@@ -25,6 +25,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -172,6 +173,8 @@ class ImageTag(Base):
     __table_args__ = (
         Index("ix_image_tags_tag_score", "tag_id", "score", "image_id"),
         Index("ix_image_tags_image", "image_id"),
+        # The user's rows alone (few): removals and additions counted without a scan of the scores.
+        Index("ix_image_tags_user", "tag_id", "score", sqlite_where=text("model_id = 0")),
         {"sqlite_with_rowid": False},
     )
 

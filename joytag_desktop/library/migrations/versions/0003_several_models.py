@@ -185,6 +185,7 @@ def upgrade() -> None:
     op.rename_table("image_tags_new", "image_tags")
     op.create_index("ix_image_tags_image", "image_tags", ["image_id"])
     op.create_index("ix_image_tags_tag_score", "image_tags", ["tag_id", "score", "image_id"])
+    op.create_index("ix_image_tags_user", "image_tags", ["tag_id", "score"], sqlite_where=sa.text("model_id = 0"))
 
     op.add_column("tags", sa.Column("category", sa.String(16), nullable=False, server_default="general"))
     # Tags that only ever came from imported keywords are keywords, not model vocabulary.
