@@ -517,3 +517,19 @@ def test_viewer_shows_a_camera_file_upright() -> None:
 
     image, full = decode_for_viewer(str(FIXTURES / "metadata" / "canon-eos-300d-rotated.jpg"))
     assert full == (91, 150) and (image.width(), image.height()) == (91, 150)
+
+
+def test_the_grid_follows_each_models_category_thresholds(qtbot, library, settings, photos) -> None:  # noqa: F811
+    """The slider is the library threshold, not a one-off one: WD's character threshold (0.85) still
+    decides its characters in the grid, the tag list and completion."""
+    from libhelpers import give_scores
+
+    window = tagged_window(qtbot, library, settings, photos)
+    first, second = sorted(p for p in photos.iterdir() if p.is_file())[:2]
+    library.add_model("wd", format="wd", thresholds={"character": 0.85})
+    give_scores(library, ["hatsune_miku"], {first: {"hatsune_miku": 0.9}, second: {"hatsune_miku": 0.8}},
+                model="wd", categories=["character"])  # fmt: skip
+    window.search_for("hatsune_miku")
+    qtbot.waitUntil(lambda: [Path(r[1]).name for r in window.grid_model.rows] == [first.name], timeout=10_000)
+    assert dict(library.tag_counts())["hatsune_miku"] == 1
+    close_window(qtbot, window)

@@ -561,8 +561,7 @@ class MainWindow(QMainWindow):
         self.search_box.selectAll()
 
     def _complete(self, word: str, show) -> None:  # noqa: ANN001
-        threshold = self._threshold
-        self.background.submit(lambda: self.library.autocomplete(word, limit=12, threshold=threshold), show)
+        self.background.submit(lambda: self.library.autocomplete(word, limit=12), show)
 
     def _add_to_search(self, term: str) -> None:
         text = self.search_bar.query()
@@ -594,9 +593,9 @@ class MainWindow(QMainWindow):
         old_rows = self.grid_model.rows
 
         def search():  # noqa: ANN202
-            rows, warnings = self.library.search_rows(
-                key.query, threshold=key.threshold, sort=key.sort, folder=key.folder
-            )
+            # The library's rules (its saved threshold, each model's category thresholds) decide;
+            # key.threshold only tells that a slider change needs a new search.
+            rows, warnings = self.library.search_rows(key.query, sort=key.sort, folder=key.folder)
             return plan_rows(old_rows, rows), warnings
 
         def done(result) -> None:  # noqa: ANN001
@@ -637,8 +636,8 @@ class MainWindow(QMainWindow):
 
         def load() -> list[tuple[str, int]]:
             if not key.query and not key.folder:
-                return self.library.tag_counts(key.threshold, limit=2000)  # from the histogram: instant
-            return self.library.result_tag_counts(key.query, key.threshold, key.folder or None)
+                return self.library.tag_counts(limit=2000)  # from the histogram: instant
+            return self.library.result_tag_counts(key.query, folder=key.folder or None)
 
         def done(rows: list[tuple[str, int]]) -> None:
             if key == (self.shown_key or key):
@@ -730,12 +729,10 @@ class MainWindow(QMainWindow):
         if image_id is None:
             self.details.show_nothing()
             return
-        threshold = self._threshold
-
         def load():  # noqa: ANN202
             image = self.library.image(image_id)
             if len(ids) > 1:
-                return image, self.library.selection_tags(ids, threshold)
+                return image, self.library.selection_tags(ids)
             return image, self.library.image_tags(image_id)
 
         def done(result) -> None:  # noqa: ANN001
@@ -836,7 +833,7 @@ class MainWindow(QMainWindow):
         )
         threshold = self._threshold
         self.background.submit(
-            lambda: [v.name for v in self.library.image_tags(image_id, threshold) if v.present_at(threshold)],
+            lambda: [v.name for v in self.library.image_tags(image_id) if v.present_at(threshold)],
             lambda names: viewer.tags_loaded(image_id, names),
         )
 

@@ -1186,22 +1186,22 @@ class Library:
             matches = sorted(range(start, end), key=lambda i: (-counts[i], names[i]))[:limit]
             return [(names[i], counts[i]) for i in matches]
         if version is not None and self._last_version == version:
-            totals = dict(self._tag_totals(base, ""))
+            totals = dict(self._tag_totals(threshold, ""))
             with self.Session() as session:
                 names = list(session.scalars(select(Tag.name).order_by(Tag.name)))
             self._completion_cache = ((version, base), names, [totals.get(n, 0) for n in names])
             return self.autocomplete(prefix, limit, threshold)
         self._last_version = version
-        return self._tag_totals(base, prefix, limit, include_unused=True)
+        return self._tag_totals(threshold, prefix, limit, include_unused=True)
 
     def _tag_totals(
-        self, base: float, prefix: str, limit: int | None = None, include_unused: bool = False
+        self, threshold: float | None, prefix: str, limit: int | None = None, include_unused: bool = False
     ) -> list[tuple[str, int]]:
         """Tag counts from the histogram: the largest count among the searched models at their
         thresholds, plus the user's additions, less the user's removals. Exact with one model and
         no hand edits of model tags; an estimate otherwise (an image two models both tag counts once
         in the larger count only)."""
-        rules = self.threshold_rules(None if abs(base - self.threshold) < 1e-12 else base)
+        rules = self.threshold_rules(threshold)
         searched = [m.id for m in self.models() if m.searched]
         limit_bucket = func.cast(func.round(self._threshold_sql(rules, TagHistogram.model_id) * 100), Integer)
         statement = (
@@ -1268,8 +1268,7 @@ class Library:
         self, threshold: float | None = None, contains: str = "", limit: int | None = None
     ) -> list[tuple[str, int]]:
         """Every tag in use with its image count at the threshold (for the GUI's tag list)."""
-        base = self.threshold if threshold is None else check_threshold(threshold)
-        rows = self._tag_totals(base, "", None if contains else limit)
+        rows = self._tag_totals(threshold, "", None if contains else limit)
         if contains:
             needle = contains.lower()
             rows = [row for row in rows if needle in row[0].lower()][:limit]
