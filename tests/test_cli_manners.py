@@ -486,3 +486,14 @@ def test_error_lines_print_above_the_bar_not_into_it(tmp_path: Path, tiny_model_
     assert error_line.startswith("error: ") and "Tagging" not in error_line and "it/s" not in error_line
     assert not any("Tagging" in line for line in screen), screen
     assert screen[-1] == "1 of 9 image(s) could not be tagged."
+
+
+def test_the_gui_command_parses_like_every_other_command(tmp_path: Path) -> None:
+    """`joytag-desktop gui` went through the free-words step without its parser: a traceback."""
+    from joytag_desktop.cli.main import build_parser
+
+    args, extras = build_parser().parse_known_args(["--db", str(tmp_path / "lib.sqlite3"), "gui"])
+    assert (args.command, args.rest, extras) == ("gui", None, [])
+    wrong = cli("gui", "stray", home=tmp_path / "home")
+    assert wrong.returncode == 2 and "unrecognized arguments: stray" in wrong.stderr
+    assert "Traceback" not in wrong.stderr

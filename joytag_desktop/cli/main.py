@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
-    gui.set_defaults(handler=run_gui)
+    gui.set_defaults(handler=run_gui, subparser=gui, rest=None)
     tag_cmd.add_parser(subparsers)
     models_cmd.add_parser(subparsers)
     library_cmds.add_parsers(subparsers)
