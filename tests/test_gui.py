@@ -111,7 +111,7 @@ def test_add_folder_thumbnails_tagging_search_and_details(qtbot, library, settin
     qtbot.waitUntil(lambda: all(model.has_thumbnail(row[0]) for row in model.rows), timeout=30_000)
     qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
     assert root_count(window) == 1
-    qtbot.waitUntil(lambda: window.tag_panel.list.count() > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.tag_panel.names()) > 0, timeout=10_000)
 
     # A search filters the grid to what the library says.
     query = "black_hair:>0.87 -chelsea_nonexistent"
@@ -134,10 +134,10 @@ def test_add_folder_thumbnails_tagging_search_and_details(qtbot, library, settin
     window.run_search()
     qtbot.waitUntil(lambda: model.rowCount() == 6, timeout=10_000)
     select_row(window, 0)
-    qtbot.waitUntil(lambda: window.details.tags.topLevelItemCount() > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.details.tags.tag_items()) > 0, timeout=10_000)
     image_id = model.rows[0][0]
     views = library.image_tags(image_id)
-    first = window.details.tags.topLevelItem(0).text(0)
+    first = window.details.tags.tag_items()[0].text(0)
     assert first == max(views, key=lambda v: v.score).name
 
     # The slider changes what counts as a tag, live.
@@ -159,13 +159,7 @@ def test_manual_tag_edit_persists_after_restart(qtbot, library, settings, photos
     window.details.new_tag.setText("my cat")
     window.details.add_button.click()
     qtbot.waitUntil(lambda: "my_cat" in window.details.present_tags(), timeout=10_000)
-    window.details.tags.topLevelItem(
-        next(
-            i
-            for i in range(window.details.tags.topLevelItemCount())
-            if window.details.tags.topLevelItem(i).text(0) == removed
-        )
-    ).setSelected(True)
+    window.details.tags.item_for(removed).setSelected(True)
     window.details.remove_button.click()
     qtbot.waitUntil(lambda: removed not in window.details.present_tags(), timeout=10_000)
     window.search_box.setText("my_cat")
@@ -177,10 +171,7 @@ def test_manual_tag_edit_persists_after_restart(qtbot, library, settings, photos
     select_row(again, 0)
     qtbot.waitUntil(lambda: "my_cat" in again.details.present_tags(), timeout=10_000)
     assert removed not in again.details.present_tags()
-    sources = {
-        again.details.tags.topLevelItem(i).text(0): again.details.tags.topLevelItem(i).text(2)
-        for i in range(again.details.tags.topLevelItemCount())
-    }
+    sources = {item.text(0): item.text(item.columnCount() - 1) for item in again.details.tags.tag_items()}
     assert sources["my_cat"] == "added by hand" and sources[removed] == "removed by hand"
     close_window(qtbot, again)
 

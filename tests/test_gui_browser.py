@@ -326,7 +326,7 @@ def test_tri_state_selection_editing_with_undo_and_redo(qtbot, library, settings
     rows = {r.name: r for r in window.details.tags.rows}
     assert rows["only_first"].info == "1 of 2"
     before = {tag: library.tag_states(ids, tag) for tag in ("only_first",)}
-    item = window.details.tags.findItems("only_first", Qt.MatchFlag.MatchExactly, 0)[0]
+    item = window.details.tags.item_for("only_first")
     item.setCheckState(0, Qt.CheckState.Checked)  # a click on "some" adds to all
     qtbot.waitUntil(lambda: library.count("only_first") == 2, timeout=10_000)
     qtbot.waitUntil(lambda: window.details.tags.state_of("only_first") == Qt.CheckState.Checked, timeout=10_000)
@@ -349,7 +349,7 @@ def test_tri_state_selection_editing_with_undo_and_redo(qtbot, library, settings
 def test_thresholds_per_tag_and_global_are_undoable(qtbot, library, settings, photos) -> None:  # noqa: F811
     window = tagged_window(qtbot, library, settings, photos)
     select_row(window, 0)
-    qtbot.waitUntil(lambda: window.details.tags.topLevelItemCount() > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.details.tags.tag_items()) > 0, timeout=10_000)
     tag = window.details.tags.rows[0].name
     window.set_tag_threshold(tag, 0.99)
     qtbot.waitUntil(lambda: library.tag_thresholds().get(tag) == 0.99, timeout=10_000)
@@ -380,7 +380,7 @@ def test_tag_list_counts_the_results_and_its_menu_edits_the_search(qtbot, librar
     window.search_for(tag)
     expected = library.result_tag_counts(tag, 0.4)
     qtbot.waitUntil(lambda: window.tag_panel._rows == expected, timeout=10_000)
-    assert f"({expected[0][1]})" in window.tag_panel.list.item(0).text()
+    assert f"({expected[0][1]})" in window.tag_panel.tag_items()[0].text(0)
     other = expected[1][0]
     window.tag_panel.exclude_tag.emit(other)
     assert window.search_bar.query() == f"{tag} -{other}"
@@ -483,7 +483,7 @@ def test_chinese_user_interface(qtbot, library, settings, photos) -> None:  # no
         assert window.folders.add_button.text() == "添加…"
         qtbot.waitUntil(lambda: "所有图片均已标注" in window.work_label.text(), timeout=30_000)
         select_row(window, 0)
-        qtbot.waitUntil(lambda: window.details.tags.topLevelItemCount() > 0, timeout=10_000)
+        qtbot.waitUntil(lambda: len(window.details.tags.tag_items()) > 0, timeout=10_000)
         tag_names = {r.name for r in window.details.tags.rows}
         assert tag_names <= {name for name, _ in library.tag_counts(0.0)}, "tags stay as the model names them"
         window.resize(1280, 800)

@@ -1,55 +1,150 @@
-"""Tagging → Models…: the catalogue table, installed states, Use for tagging, a failed download."""
+"""Several taggers in the GUI (pytest-qt, real widgets, a real library and the small JoyTag model):
+per-model score columns, tags grouped by category, ratings set by hand, and View → Safe view."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from joytag_desktop.gui.model_manager import COLUMNS, ModelManager
-from joytag_desktop.model.catalogue import CATALOGUE
+pytest.importorskip("PySide6")
 
-FIXTURES = Path(__file__).parent / "fixtures"
-STATUS = len(COLUMNS) - 1
+from libhelpers import give_scores  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QPixmap  # noqa: E402
+from test_gui import (  # noqa: E402
+    close_window,
+    library,  # noqa: F401 - fixtures
+    open_window,
+    photos,  # noqa: F401
+    select_row,
+    settings,  # noqa: F401
+    tagged_window,
+)
 
+from joytag_desktop.gui.categories import category_colour  # noqa: E402
+from joytag_desktop.gui.tag_editor import ABOVE, BELOW  # noqa: E402
 
-def _row(name: str) -> int:
-    return [item.name for item in CATALOGUE].index(name)
-
-
-def test_manager_shows_states_and_uses_a_model(qtbot, isolated_home: Path) -> None:
-    models = isolated_home / "models"
-    shutil.copytree(FIXTURES / "wd-format/wd-tiny-vit-tagger-v3", models / "wd-vit-v3")
-    (models / "camie-v2").mkdir(parents=True)  # an interrupted copy: no files
-    dialog = ModelManager(in_use="")
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitUntil(lambda: dialog.table.item(0, STATUS).text() != "…", timeout=10_000)
-    assert dialog.table.item(_row("wd-vit-v3"), STATUS).text() == "installed"
-    assert dialog.table.item(_row("joytag"), STATUS).text() == "not installed"
-    assert "broken" in dialog.table.item(_row("camie-v2"), STATUS).text()
-    assert dialog.table.item(_row("camie-v2"), 3).text() == "GPL-3.0"
-    dialog.table.selectRow(_row("joytag"))
-    assert not dialog.use_button.isEnabled() and dialog.download_button.text() == "Download"
-    dialog.table.selectRow(_row("wd-vit-v3"))
-    assert dialog.use_button.isEnabled() and dialog.download_button.text() == "Download again"
-    with qtbot.waitSignal(dialog.model_chosen, timeout=5_000) as chosen:
-        dialog.use_button.click()
-    assert chosen.args == [str(models / "wd-vit-v3")]
-    qtbot.waitUntil(lambda: dialog.table.item(_row("wd-vit-v3"), STATUS).text() == "in use", timeout=10_000)
-    dialog.close()
+WD_VOCAB = ["hatsune_miku", "rating:general", "rating:sensitive", "rating:questionable", "rating:explicit"]
+WD_CATEGORIES = ["character", "rating", "rating", "rating", "rating"]
 
 
-def test_download_without_network_is_reported_in_the_dialog(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
-    dialog = ModelManager(in_use="")
-    qtbot.addWidget(dialog)
-    dialog.show()
-    dialog.table.selectRow(_row("wd-swinv2-v3"))
-    dialog.download_button.click()
-    assert dialog.cancel_button.isVisible() and not dialog.download_button.isEnabled()
-    qtbot.waitUntil(lambda: "no network connection" in dialog.note.text(), timeout=60_000)
-    assert dialog.download_button.isEnabled() and not dialog.bar.isVisible()
-    dialog.close()
+def row_of(window, path: Path) -> int:  # noqa: ANN001
+    return [Path(r[1]).name for r in window.grid_model.rows].index(path.name)
+
+
+def add_wd(library, paths: list[Path], ratings: list[str], shared: str | None = None, shared_score: float = 0.2):  # noqa: ANN001, ANN201
+    """A second model's opinion: hatsune_miku on the first image, a rating for each, and optionally a
+    tag the JoyTag model also scored (one vocabulary, as WD and JoyTag share Danbooru names)."""
+    vocab, categories = list(WD_VOCAB), list(WD_CATEGORIES)
+    if shared:
+        vocab.append(shared)
+        categories.append("general")
+    scores = {}
+    for index, (path, rating) in enumerate(zip(paths, ratings, strict=True)):
+        scores[path] = {f"rating:{rating}": 0.9, "rating:general": 0.05 if rating != "general" else 0.9}
+        if index == 0:
+            scores[path]["hatsune_miku"] = 0.95
+            if shared:
+                scores[path][shared] = shared_score
+    library.add_model("wd", format="wd", thresholds={"character": 0.85, "general": 0.35})
+    give_scores(library, vocab, scores, model="wd", categories=categories)
+
+
+def test_details_show_each_models_score_and_group_tags_by_category(qtbot, library, settings, photos) -> None:  # noqa: F811
+    window = tagged_window(qtbot, library, settings, photos)
+    first = sorted(p for p in photos.iterdir() if p.is_file())[0]
+    joytag = library.models()[0].name
+    image_id = library.image_by_path(first).id
+    shared = library.image_tags(image_id)[0].name  # the JoyTag model's best tag on it
+    add_wd(library, [first], ["explicit"], shared=shared, shared_score=0.2)
+    window.search_for("")
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
+    select_row(window, row_of(window, first))
+    qtbot.waitUntil(lambda: window.details.tags.item_for("hatsune_miku") is not None, timeout=10_000)
+    editor = window.details.tags
+    assert editor.models == sorted([joytag, "wd"])
+    header = [editor.headerItem().text(c) for c in range(editor.columnCount())]
+    assert header[2:4] == editor.models, "one score column per model, beside the bar"
+    wd_column = 2 + editor.models.index("wd")
+    joytag_column = 2 + editor.models.index(joytag)
+    item = editor.item_for(shared)
+    assert item.text(wd_column) == "0.20" and item.foreground(wd_column).color() == BELOW
+    joytag_score = next(v.scores[joytag] for v in library.image_tags(image_id) if v.name == shared)
+    assert item.text(joytag_column) == f"{joytag_score:.2f}" and item.foreground(joytag_column).color() == ABOVE
+    miku = editor.item_for("hatsune_miku")
+    assert miku.text(joytag_column) == "—" and miku.checkState(0) == Qt.CheckState.Checked
+    assert miku.parent().text(0).startswith("Characters") and miku.foreground(0).color() == category_colour(
+        "character"
+    )
+    groups = [editor.topLevelItem(i).text(0).split(" (")[0] for i in range(editor.topLevelItemCount())]
+    assert groups == ["Characters", "General", "Rating"], "who comes before the long general list"
+    assert "Explicit" in window.details.facts.text()
+
+    # The tag list of the results groups by category too, in the category's colour.
+    window.search_for("hatsune_miku")
+    qtbot.waitUntil(lambda: "hatsune_miku" in window.tag_panel.names(), timeout=10_000)
+    assert window.tag_panel.groups()[0] == "character"
+    line = next(i for i in window.tag_panel.tag_items() if i.data(0, Qt.ItemDataRole.UserRole) == "hatsune_miku")
+    assert line.foreground(0).color() == category_colour("character")
+    close_window(qtbot, window)
+
+
+def test_rating_set_by_hand_wins_and_undoes(qtbot, library, settings, photos) -> None:  # noqa: F811
+    window = tagged_window(qtbot, library, settings, photos)
+    first = sorted(p for p in photos.iterdir() if p.is_file())[0]
+    add_wd(library, [first], ["explicit"])
+    assert library.count("rating:explicit") == 1 and library.count("rating:none") == 5
+    select_row(window, row_of(window, first))
+    qtbot.waitUntil(lambda: window.details.rating.isEnabled(), timeout=10_000)
+    combo = window.details.rating
+    combo.setCurrentIndex(combo.findData("general"))
+    combo.activated.emit(combo.currentIndex())
+    qtbot.waitUntil(lambda: library.count("rating:general") == 1, timeout=10_000)
+    assert library.count("rating:explicit") == 0
+    qtbot.waitUntil(lambda: "set by hand" in window.details.facts.text(), timeout=10_000)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: library.count("rating:explicit") == 1, timeout=10_000)
+    assert library.manual_ratings([library.image_by_path(first).id]) == {library.image_by_path(first).id: None}
+    close_window(qtbot, window)
+
+
+def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, photos) -> None:  # noqa: F811
+    window = tagged_window(qtbot, library, settings, photos)
+    first, second = sorted(p for p in photos.iterdir() if p.is_file())[:2]
+    add_wd(library, [first, second], ["explicit", "general"])
+    ids = {library.image_by_path(p).id for p in (first, second)}
+    explicit_id = library.image_by_path(first).id
+    assert not window.safe_view.toggle.isChecked(), "off by default"
+    window._refresh_after_change()
+    qtbot.waitUntil(lambda: all(window.grid_model.has_thumbnail(r[0]) for r in window.grid_model.rows), timeout=30_000)
+    row = row_of(window, first)
+    plain = window.grid_model.data(window.grid_model.index(row), Qt.ItemDataRole.DecorationRole)
+
+    window.safe_view.toggle.setChecked(True)  # blur above general; unrated images stay visible
+    qtbot.waitUntil(lambda: window.grid_model.veiled == {explicit_id}, timeout=10_000)
+    assert window.grid_model.rowCount() == 6
+    blurred = window.grid_model.data(window.grid_model.index(row), Qt.ItemDataRole.DecorationRole)
+    assert isinstance(blurred, QPixmap) and blurred.cacheKey() != plain.cacheKey()
+    assert blurred.toImage() != plain.toImage()
+    window.open_viewer(window.grid_model.index(row))
+    qtbot.waitUntil(lambda: window._viewer._picture is not None, timeout=10_000)
+    assert window._viewer.veil_note.isVisible()
+    window._viewer.toggle_reveal()
+    assert not window._viewer.veil_note.isVisible()
+    window._viewer.close()
+
+    hide = next(a for a in window.safe_view.modes.actions() if a.data() == "hide")
+    hide.trigger()
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 5, timeout=10_000)
+    assert explicit_id not in {r[0] for r in window.grid_model.rows} and not window.grid_model.veiled
+    window.safe_view.unrated.setChecked(True)  # only images rated at most general
+    qtbot.waitUntil(lambda: {r[0] for r in window.grid_model.rows} == ids - {explicit_id}, timeout=10_000)
+    close_window(qtbot, window)
+
+    again = open_window(qtbot, library, settings)
+    assert again.safe_view.toggle.isChecked() and again.safe_view.state.mode == "hide"
+    qtbot.waitUntil(lambda: {r[0] for r in again.grid_model.rows} == ids - {explicit_id}, timeout=10_000)
+    again.safe_view.toggle.setChecked(False)
+    qtbot.waitUntil(lambda: again.grid_model.rowCount() == 6, timeout=10_000)
+    close_window(qtbot, again)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop.gui.tag_editor import TagEditor
 from joytag_desktop.library.library import SelectionTag, TagView
-from joytag_desktop.library.schema import Image
+from joytag_desktop.library.schema import RATINGS, Image
 from joytag_desktop.library.thresholds import PRESETS
 from joytag_desktop.metadata.exif import camera_label
 
@@ -42,6 +42,7 @@ class DetailsPanel(QWidget):
     add_tag_requested = Signal(str)
     threshold_changed = Signal(float)
     preset_chosen = Signal(str)
+    rating_chosen = Signal(str)  # a rating for the selection; "" gives the decision back to the models
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +74,21 @@ class DetailsPanel(QWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         self.presets.activated.connect(self._preset_activated)
 
+        self.rating = QComboBox()
+        self.rating.setToolTip(
+            self.tr("The rating of the selected images: the models' rating outputs decide unless you set one")
+        )
+        self.rating.addItem(self.tr("Rating from the models"), "")
+        rating_labels = {
+            "general": self.tr("General"),
+            "sensitive": self.tr("Sensitive"),
+            "questionable": self.tr("Questionable"),
+            "explicit": self.tr("Explicit"),
+        }
+        for key in RATINGS:
+            self.rating.addItem(rating_labels[key], key)
+        self.rating.activated.connect(lambda index: self.rating_chosen.emit(self.rating.itemData(index)))
+
         self.tags = TagEditor()
         self.new_tag = QLineEdit()
         self.new_tag.setPlaceholderText(self.tr("Add a tag to the selection…"))
@@ -97,6 +113,10 @@ class DetailsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.preview)
         layout.addWidget(self.facts)
+        rating_row = QHBoxLayout()
+        rating_row.addWidget(QLabel(self.tr("Rating")))
+        rating_row.addWidget(self.rating, 1)
+        layout.addLayout(rating_row)
         layout.addLayout(threshold_row)
         layout.addWidget(self.presets)
         layout.addWidget(self.tags, 1)
@@ -145,7 +165,7 @@ class DetailsPanel(QWidget):
         self._enable_editing(False)
 
     def _enable_editing(self, enabled: bool) -> None:
-        for widget in (self.new_tag, self.add_button, self.remove_button, self.tags):
+        for widget in (self.new_tag, self.add_button, self.remove_button, self.tags, self.rating):
             widget.setEnabled(enabled)
 
     def facts_rows(self, image: Image) -> list[tuple[str, str]]:
@@ -160,6 +180,7 @@ class DetailsPanel(QWidget):
             (self.tr("Taken"), taken),
             (self.tr("Camera"), camera_label(image.camera_make, image.camera_model) or "—"),
             (self.tr("Status"), status),
+            (self.tr("Rating"), self._rating_text(image)),
         ]
         if image.tagged_at:
             rows.append(
@@ -169,6 +190,15 @@ class DetailsPanel(QWidget):
                 )
             )
         return rows
+
+    def _rating_text(self, image: Image) -> str:
+        if image.rating is None:
+            return self.tr("none (no model with rating outputs has tagged it)")
+        name = self.rating.itemText(image.rating + 1)
+        return self.tr("{rating} (set by hand)").format(rating=name) if image.rating_manual else name
+
+    def _show_rating(self, image: Image) -> None:
+        self.rating.setCurrentIndex(image.rating + 1 if image.rating_manual and image.rating is not None else 0)
 
     def _set_facts(self, rows: list[tuple[str, str]]) -> None:
         self.facts.setText(
@@ -186,6 +216,7 @@ class DetailsPanel(QWidget):
         self.selection_tags = []
         self.selection_count = 1
         self._set_facts(self.facts_rows(image))
+        self._show_rating(image)
         self.tags.show_rows(self.tags.rows_for_image(views, self.threshold))
         self._enable_editing(True)
 
@@ -196,6 +227,7 @@ class DetailsPanel(QWidget):
         self.selection_count = count
         rows = [(self.tr("Selection"), self.tr("{count:,} images (tag edits apply to all)").format(count=count))]
         self._set_facts(rows + self.facts_rows(image))
+        self._show_rating(image)
         self.tags.show_rows(self.tags.rows_for_selection(tags, count))
         self._enable_editing(True)
 

@@ -32,6 +32,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from joytag_desktop.gui.safe_view import veiled_pixmap
 from joytag_desktop.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 
 MIN_ICON, MAX_ICON, DEFAULT_ICON = 96, 256, 160
@@ -163,6 +164,8 @@ class ImageGridModel(QAbstractListModel):
         self._signals = _ThumbnailSignals()
         self._signals.ready.connect(self._on_ready)
         self._signals.failed.connect(self._on_failed)
+        self.veiled: set[int] = set()  # blurred by View → Safe view
+        self._veiled_pixmaps: dict[int, QPixmap] = {}
         self.placeholder = QPixmap(DEFAULT_ICON, DEFAULT_ICON)
         self.placeholder.fill(QColor(60, 60, 64))
 
@@ -193,6 +196,7 @@ class ImageGridModel(QAbstractListModel):
                 self.endInsertRows()
         self.rows, self._row_of = plan.rows, plan.row_of
         for image_id in plan.new_content:  # new content: a new thumbnail
+            self._veiled_pixmaps.pop(image_id, None)
             self._requested.discard(image_id)
             self._failed.discard(image_id)
             self._pixmaps.pop(image_id, None)
@@ -213,7 +217,10 @@ class ImageGridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return Path(path).name
         if role == Qt.ItemDataRole.ToolTipRole:
-            return path if status == "tagged" else f"{path}\n{status_text(status)}"
+            tip = path if status == "tagged" else f"{path}\n{status_text(status)}"
+            if image_id in self.veiled:
+                tip += "\n" + QCoreApplication.translate("grid", "blurred by View → Safe view")
+            return tip
         if role == IMAGE_ID_ROLE:
             return image_id
         if role == PATH_ROLE:
@@ -224,6 +231,11 @@ class ImageGridModel(QAbstractListModel):
             pixmap = self._pixmaps.get(image_id)
             if pixmap is not None:
                 self._pixmaps.move_to_end(image_id)
+                if image_id in self.veiled:
+                    veiled = self._veiled_pixmaps.get(image_id)
+                    if veiled is None:
+                        veiled = self._veiled_pixmaps[image_id] = veiled_pixmap(pixmap)
+                    return veiled
                 return pixmap
             if image_id not in self._requested and image_id not in self._failed:
                 self._requested.add(image_id)
@@ -231,13 +243,24 @@ class ImageGridModel(QAbstractListModel):
             return self.placeholder
         return None
 
+    def set_veiled(self, image_ids: set[int]) -> None:
+        """Blur these images' thumbnails (Safe view); the rest show as they are."""
+        if image_ids == self.veiled:
+            return
+        self.veiled = image_ids
+        self._veiled_pixmaps.clear()
+        if self.rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1), [Qt.ItemDataRole.DecorationRole])
+
     def _on_ready(self, generation: int, image_id: int, image: QImage) -> None:
         if generation != self._generation:
             return
         self._pixmaps[image_id] = QPixmap.fromImage(image)
+        self._veiled_pixmaps.pop(image_id, None)
         while len(self._pixmaps) > self._memory_items:
             evicted, _ = self._pixmaps.popitem(last=False)
             self._requested.discard(evicted)
+            self._veiled_pixmaps.pop(evicted, None)
         row = self._row_of.get(image_id)
         if row is not None:
             index = self.index(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl
@@ -59,10 +59,12 @@ from joytag_desktop.gui.panels import (
     resize_within_screen,
 )
 from joytag_desktop.gui.results import ResultsPanel
+from joytag_desktop.gui.safe_view import SafeView, SafeViewMenu, veiled_pixmap
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
 from joytag_desktop.library import Library, QueryError, quote_tag
+from joytag_desktop.library.query import And, Node, Not, parse
 from joytag_desktop.thumbnails import thumbnail_for
 from joytag_desktop.worker.tagging import TaggingProgress
 from joytag_desktop.worker.watcher import FolderWatcher
@@ -80,6 +82,12 @@ class SearchKey:
     sort: str
     folder: str
     threshold: float
+    safe: SafeView = field(default_factory=SafeView)
+
+    def node(self) -> Node:
+        """The query as the library runs it: with Safe view hiding, only the images it allows."""
+        node = parse(self.query)
+        return And((node, self.safe.allowed())) if self.safe.hides else node
 
 
 class MainWindow(QMainWindow):
@@ -209,6 +217,7 @@ class MainWindow(QMainWindow):
         self.details.tags.search_requested.connect(self.search_for_tag)
         self.details.threshold_changed.connect(self._threshold_moved)
         self.details.preset_chosen.connect(self._preset_chosen)
+        self.details.rating_chosen.connect(lambda rating: self.rate_selection(rating or None))
         splitter = QSplitter()
         splitter.addWidget(self.left_panel)
         splitter.addWidget(self.centre)
@@ -288,6 +297,9 @@ class MainWindow(QMainWindow):
             view_menu, self.tr("Show details"), QKeySequence("Ctrl+2"), lambda: self._toggle_side(2)
         )
         view_menu.addAction(self.log_dock.toggleViewAction())
+        view_menu.addSeparator()
+        self.safe_view = SafeViewMenu(self.settings, view_menu)
+        self.safe_view.changed.connect(lambda _: self._refresh_after_change())
         tag_menu = menu.addMenu(self.tr("&Tagging"))
         self._action(tag_menu, self.tr("Models…"), None, self.open_model_manager)
         self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.pause_button.toggle)
@@ -578,7 +590,8 @@ class MainWindow(QMainWindow):
         self.run_search(explicit=explicit)
 
     def _search_key(self) -> SearchKey:
-        return SearchKey(self.search_bar.query(), self.search_bar.sort(), self.folder, self._threshold)
+        safe = self.safe_view.state if self.safe_view.state.enabled else SafeView()
+        return SearchKey(self.search_bar.query(), self.search_bar.sort(), self.folder, self._threshold, safe)
 
     def run_search(self, explicit: bool = True) -> None:
         """Search (or refresh) off the GUI thread; the grid is updated in place.
@@ -595,13 +608,21 @@ class MainWindow(QMainWindow):
         def search():  # noqa: ANN202
             # The library's rules (its saved threshold, each model's category thresholds) decide;
             # key.threshold only tells that a slider change needs a new search.
-            rows, warnings = self.library.search_rows(key.query, sort=key.sort, folder=key.folder)
-            return plan_rows(old_rows, rows), warnings
+            node = key.node()
+            rows, warnings = self.library.search_rows(node, sort=key.sort, folder=key.folder)
+            veiled: set[int] = set()
+            if key.safe.blurs and rows:
+                above, _ = self.library.search_rows(And((node, Not(key.safe.allowed()))), folder=key.folder)
+                veiled = {row[0] for row in above}
+            return plan_rows(old_rows, rows), warnings, veiled
 
         def done(result) -> None:  # noqa: ANN001
             if generation != self.search_generation or self._closing:
                 return  # a newer search is on its way
-            plan, warnings = result
+            plan, warnings, veiled = result
+            self.grid_model.set_veiled(veiled)
+            if self._viewer is not None:
+                self._viewer.refresh_veil()
             if not explicit and not plan.rows and self.search_bar.word_in_progress():
                 self.results.show_no_match_yet(self.search_bar.query().split(" ")[-1])
                 return
@@ -634,14 +655,16 @@ class MainWindow(QMainWindow):
         key = key or self.shown_key or self._search_key()
         count = len(self.grid_model.rows) if results is None else results
 
-        def load() -> list[tuple[str, int]]:
-            if not key.query and not key.folder:
-                return self.library.tag_counts(limit=2000)  # from the histogram: instant
-            return self.library.result_tag_counts(key.query, folder=key.folder or None)
+        def load() -> tuple[list[tuple[str, int]], dict[str, str]]:
+            if not key.query and not key.folder and not key.safe.hides:
+                rows = self.library.tag_counts(limit=2000)  # from the histogram: instant
+            else:
+                rows = self.library.result_tag_counts(key.node(), folder=key.folder or None)
+            return rows, self.library.tag_categories(name for name, _ in rows)
 
-        def done(rows: list[tuple[str, int]]) -> None:
+        def done(result: tuple[list[tuple[str, int]], dict[str, str]]) -> None:
             if key == (self.shown_key or key):
-                self.tag_panel.set_counts(rows, count)
+                self.tag_panel.set_counts(result[0], count, result[1])
 
         self.background.submit(load, done, lambda exc: log.warning("tag counts: %s", exc))
 
@@ -729,6 +752,7 @@ class MainWindow(QMainWindow):
         if image_id is None:
             self.details.show_nothing()
             return
+
         def load():  # noqa: ANN202
             image = self.library.image(image_id)
             if len(ids) > 1:
@@ -758,7 +782,8 @@ class MainWindow(QMainWindow):
 
         def done(image: QImage) -> None:
             if image_id == self._current_image_id:
-                self.details.show_preview(QPixmap.fromImage(image))
+                pixmap = QPixmap.fromImage(image)
+                self.details.show_preview(veiled_pixmap(pixmap) if image_id in self.grid_model.veiled else pixmap)
 
         self.background.submit(load, done, lambda exc: self.details.show_preview(None, str(exc)))
 
@@ -787,6 +812,25 @@ class MainWindow(QMainWindow):
             undo.tag_edit(self.library, self.writer, text, ids, names, present, done, self._show_error)
         )
 
+    def rate_selection(self, rating: str | None) -> None:
+        """Set the rating of every selected image by hand (None: back to the models'), undoably."""
+        ids = self.grid.selected_ids()
+        if not ids:
+            self.statusBar().showMessage(self.tr("Select images in the grid first"), 4000)
+            return
+        text = (
+            self.tr("rating of {count:,} images → {rating}").format(count=len(ids), rating=rating)
+            if rating
+            else self.tr("rating of {count:,} images → from the models").format(count=len(ids))
+        )
+
+        def done(_: object) -> None:
+            self.statusBar().showMessage(text, 4000)
+            self._selection_changed()
+            self._refresh_after_change()
+
+        self.undo_stack.push(undo.rating_edit(self.library, self.writer, text, ids, rating, done, self._show_error))
+
     def retag_selection(self) -> None:
         ids = self.grid.selected_ids()
         if not ids:
@@ -810,6 +854,7 @@ class MainWindow(QMainWindow):
                 lambda row: (self.grid_model.rows[row][0], self.grid_model.rows[row][1]),
                 self._load_picture,
                 self,
+                is_veiled=lambda image_id: image_id in self.grid_model.veiled,
             )
             self._viewer.row_changed.connect(self._viewer_moved)
         self._viewer.show_row(index.row())

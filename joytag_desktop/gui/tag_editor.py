@@ -4,7 +4,7 @@ several images' tags with how many have each (tri-state: all, some, none), like 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QKeySequence, QPainter, QPen, QShortcut
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from joytag_desktop.gui.categories import category_colour, category_label, category_rank
 from joytag_desktop.library.library import SelectionTag, TagView
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -48,6 +49,9 @@ class TagRow:
     manual: bool = False
     overridden: bool = False
     ai_score: float | None = None
+    category: str = "general"
+    scores: dict[str, float] = field(default_factory=dict)  # model name -> score
+    thresholds: dict[str, float] = field(default_factory=dict)  # model name -> threshold in force
 
 
 class ConfidenceDelegate(QStyledItemDelegate):
@@ -91,7 +95,8 @@ class TagEditor(QTreeWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), self.tr("Source")])
-        self.setRootIsDecorated(False)
+        self.setRootIsDecorated(True)
+        self.models: list[str] = []
         self.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
@@ -109,28 +114,40 @@ class TagEditor(QTreeWidget):
     # --- content ------------------------------------------------------------------------------
 
     def rows_for_image(self, views: list[TagView], threshold: float) -> list[TagRow]:
+        """One image's tags at library threshold ``threshold`` (the slider, live): each model's
+        category and tag thresholds still apply where they are set."""
         rows: list[TagRow] = []
         for view in views:
-            limit = view.threshold if view.overridden else threshold
-            present = view.score >= limit
+            in_force = {m: (t if m in view.fixed else threshold) for m, t in view.thresholds.items()}
+            best = max(
+                (m for m in in_force if m in view.scores),
+                key=lambda m: view.scores[m] - in_force[m],
+                default=None,
+            )
+            limit = in_force[best] if best is not None else (view.threshold if view.overridden else threshold)
+            present = view.present_at(threshold)
             if view.source == "manual":
                 info = self.tr("removed by hand") if view.score < 0 else self.tr("added by hand")
             elif view.source == "imported":
                 info = self.tr("from the file's keywords")
             else:
-                info = self.tr("model")
+                info = best if best is not None and len(view.scores) > 1 else self.tr("model")
             if view.overridden:
                 info += " · " + self.tr("own threshold {value:.2f}").format(value=view.threshold)
+            score = view.score if view.source != "ai" or best is None else view.scores[best]
             rows.append(
                 TagRow(
                     view.name,
                     Qt.CheckState.Checked if present else Qt.CheckState.Unchecked,
-                    view.score,
+                    score,
                     limit,
                     info,
                     view.source == "manual",
                     view.overridden,
                     view.ai_score,
+                    view.category,
+                    dict(view.scores),
+                    in_force,
                 )
             )
         order = {Qt.CheckState.Checked: 0, Qt.CheckState.Unchecked: 1}
@@ -147,44 +164,96 @@ class TagEditor(QTreeWidget):
                 self.tr("{count} of {total}").format(count=tag.count, total=selected),
                 tag.manual > 0,
                 tag.overridden,
+                category=tag.category,
             )
             for tag in tags
         ]
 
     def show_rows(self, rows: list[TagRow]) -> None:
+        """Rows grouped by category (a header each, in the category's colour); with several models,
+        one score column per model beside the bar."""
         self._filling = True
         self.setUpdatesEnabled(False)
         self.clear()
         self.rows = rows
+        self.models = sorted({m for row in rows for m in row.scores}) if any(len(r.scores) > 1 for r in rows) else []
+        source_column = 2 + len(self.models)
+        self.setColumnCount(source_column + 1)
+        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), *self.models, self.tr("Source")])
+        for column in range(2, source_column):
+            self.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setSectionResizeMode(source_column, QHeaderView.ResizeMode.ResizeToContents)
+        groups: dict[str, QTreeWidgetItem] = {}
+        for category in sorted({row.category for row in rows}, key=category_rank):
+            count = sum(1 for row in rows if row.category == category)
+            group = QTreeWidgetItem([f"{category_label(category)} ({count})"])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = QFont(group.font(0))
+            font.setBold(True)
+            group.setFont(0, font)
+            group.setForeground(0, category_colour(category))
+            groups[category] = group
+            self.addTopLevelItem(group)
         for row in rows:
-            item = QTreeWidgetItem([row.name, "", row.info])
-            item.setData(0, NAME_ROLE, row.name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, row.state)
-            item.setData(1, SCORE_ROLE, row.score)
-            item.setData(1, THRESHOLD_ROLE, row.threshold)
-            tip = (
-                self.tr("model score {score:.3f}").format(score=row.ai_score)
-                if row.ai_score is not None
-                else self.tr("no model score")
-            )
-            item.setToolTip(0, f"{row.name}: {tip}; " + self.tr("threshold {value:.2f}").format(value=row.threshold))
-            item.setToolTip(
-                1,
-                self.tr("score {score} (threshold {threshold:.2f})").format(
-                    score=score_text(row.score, row.threshold), threshold=row.threshold
-                ),
-            )
-            if row.manual:
-                font = QFont(item.font(0))
-                font.setBold(True)
-                item.setFont(0, font)
-            if row.state == Qt.CheckState.Unchecked:
-                for column in (0, 2):
-                    item.setForeground(column, QColor(130, 130, 130))
-            self.addTopLevelItem(item)
+            groups[row.category].addChild(self._item(row, source_column))
+        for group in groups.values():
+            group.setExpanded(True)
         self.setUpdatesEnabled(True)
         self._filling = False
+
+    def _item(self, row: TagRow, source_column: int) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([row.name, ""] + [""] * len(self.models) + [row.info])
+        item.setData(0, NAME_ROLE, row.name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(0, row.state)
+        item.setData(1, SCORE_ROLE, row.score)
+        item.setData(1, THRESHOLD_ROLE, row.threshold)
+        item.setForeground(0, category_colour(row.category))
+        for column, model in enumerate(self.models, start=2):
+            score, limit = row.scores.get(model), row.thresholds.get(model)
+            if score is None:
+                item.setText(column, "—")
+                item.setToolTip(column, self.tr("{model} gave no score above the storage floor").format(model=model))
+                continue
+            item.setText(column, score_text(score, limit if limit is not None else 0.0))
+            item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if limit is None:
+                item.setToolTip(column, self.tr("{model}: not searched (Settings → Models)").format(model=model))
+                item.setForeground(column, BELOW)
+            else:
+                item.setToolTip(column, self.tr("{model}: threshold {value:.2f}").format(model=model, value=limit))
+                item.setForeground(column, ABOVE if score >= limit else BELOW)
+        tip = (
+            self.tr("model score {score:.3f}").format(score=row.ai_score)
+            if row.ai_score is not None
+            else self.tr("no model score")
+        )
+        item.setToolTip(0, f"{row.name}: {tip}; " + self.tr("threshold {value:.2f}").format(value=row.threshold))
+        item.setToolTip(
+            1,
+            self.tr("score {score} (threshold {threshold:.2f})").format(
+                score=score_text(row.score, row.threshold), threshold=row.threshold
+            ),
+        )
+        if row.manual:
+            font = QFont(item.font(0))
+            font.setBold(True)
+            item.setFont(0, font)
+        if row.state == Qt.CheckState.Unchecked:
+            for column in (0, source_column):
+                item.setForeground(column, QColor(130, 130, 130))
+        return item
+
+    def tag_items(self) -> list[QTreeWidgetItem]:
+        """The tag lines in display order (category headers left out)."""
+        return [
+            self.topLevelItem(g).child(i)
+            for g in range(self.topLevelItemCount())
+            for i in range(self.topLevelItem(g).childCount())
+        ]
+
+    def item_for(self, name: str) -> QTreeWidgetItem | None:
+        return next((item for item in self.tag_items() if item.data(0, NAME_ROLE) == name), None)
 
     def present_tags(self) -> list[str]:
         return [row.name for row in self.rows if row.state == Qt.CheckState.Checked]
@@ -198,6 +267,8 @@ class TagEditor(QTreeWidget):
         if self._filling or column != 0:
             return
         name = item.data(0, NAME_ROLE)
+        if not name:
+            return
         before = self.state_of(name)
         after = item.checkState(0)
         if before == after:
@@ -206,7 +277,7 @@ class TagEditor(QTreeWidget):
         self.tag_set.emit(name, after == Qt.CheckState.Checked)
 
     def selected_names(self) -> list[str]:
-        return [item.data(0, NAME_ROLE) for item in self.selectedItems()]
+        return [item.data(0, NAME_ROLE) for item in self.selectedItems() if item.data(0, NAME_ROLE)]
 
     def remove_selected(self) -> None:
         names = self.selected_names()
@@ -215,9 +286,9 @@ class TagEditor(QTreeWidget):
 
     def _menu(self, position: QPoint) -> None:
         item = self.itemAt(position)
-        if item is None:
+        name = item.data(0, NAME_ROLE) if item is not None else None
+        if not name:
             return
-        name = item.data(0, NAME_ROLE)
         names = self.selected_names() or [name]
         row = next(r for r in self.rows if r.name == name)
         menu = QMenu(self)

@@ -1,16 +1,23 @@
-"""The left-hand tag list: the tags of the current results with how many results have each."""
+"""The left-hand tag list: the tags of the current results with how many results have each,
+grouped by category (characters, series, artists, general…) in the category's colour."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from joytag_desktop.gui.categories import category_colour, category_label, category_rank
 
 TAG_ROLE = Qt.ItemDataRole.UserRole
+CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class TagListPanel(QWidget):
-    """Double-click adds a tag to the search; right-click searches, excludes or copies it."""
+    """Double-click adds a tag to the search; right-click searches, excludes or copies it.
+
+    A group folded by the user stays folded across searches (people fold "General" to browse
+    characters and series)."""
 
     search_tag = Signal(str)  # replace the search with this tag
     add_tag = Signal(str)  # add the tag to the search
@@ -23,9 +30,14 @@ class TagListPanel(QWidget):
         self.filter.setPlaceholderText(self.tr("Filter tags…"))
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(lambda _: self._show())
-        self.list = QListWidget()
+        self.list = QTreeWidget()
+        self.list.setHeaderHidden(True)
+        self.list.setRootIsDecorated(True)
+        self.list.setUniformRowHeights(True)
         self.list.setToolTip(self.tr("Double-click (or Enter) to add the tag to the search; right-click for more"))
-        self.list.itemActivated.connect(lambda item: self.add_tag.emit(item.data(TAG_ROLE)))
+        self.list.itemActivated.connect(self._activated)
+        self.list.itemCollapsed.connect(lambda item: self._folded.add(item.data(0, CATEGORY_ROLE)))
+        self.list.itemExpanded.connect(lambda item: self._folded.discard(item.data(0, CATEGORY_ROLE)))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         layout = QVBoxLayout(self)
@@ -34,32 +46,71 @@ class TagListPanel(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.list, 1)
         self._rows: list[tuple[str, int]] = []
+        self._categories: dict[str, str] = {}
+        self._folded: set[str] = set()
 
-    def set_counts(self, rows: list[tuple[str, int]], results: int) -> None:
+    def set_counts(self, rows: list[tuple[str, int]], results: int, categories: dict[str, str] | None = None) -> None:
+        """``rows``: (tag, count) most frequent first; ``categories``: tag -> category (general if absent)."""
         self._rows = rows
+        self._categories = categories or {}
         self.title.setText(self.tr("<b>Tags in the results</b> ({count:,} images)").format(count=results))
         self._show()
 
     def _show(self) -> None:
         needle = self.filter.text().strip().lower()
-        self.list.setUpdatesEnabled(False)
-        self.list.clear()
+        groups: dict[str, list[tuple[str, int]]] = {}
         for name, count in self._rows:
             if needle and needle not in name.lower():
                 continue
-            item = QListWidgetItem(f"{name}  ({count:,})")
-            item.setData(TAG_ROLE, name)
-            self.list.addItem(item)
+            groups.setdefault(self._categories.get(name, "general"), []).append((name, count))
+        self.list.setUpdatesEnabled(False)
+        self.list.clear()
+        for category in sorted(groups, key=category_rank):
+            tags = groups[category]
+            colour = category_colour(category)
+            group = QTreeWidgetItem([f"{category_label(category)} ({len(tags):,})"])
+            group.setData(0, CATEGORY_ROLE, category)
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = QFont(group.font(0))
+            font.setBold(True)
+            group.setFont(0, font)
+            group.setForeground(0, colour)
+            group.addChildren([self._tag_item(name, count, colour) for name, count in tags])
+            self.list.addTopLevelItem(group)
+            group.setExpanded(category not in self._folded)
         self.list.setUpdatesEnabled(True)
 
+    @staticmethod
+    def _tag_item(name: str, count: int, colour) -> QTreeWidgetItem:  # noqa: ANN001
+        item = QTreeWidgetItem([f"{name}  ({count:,})"])
+        item.setData(0, TAG_ROLE, name)
+        item.setForeground(0, colour)
+        return item
+
+    def tag_items(self) -> list[QTreeWidgetItem]:
+        """The tag lines in display order (group headers left out)."""
+        return [
+            self.list.topLevelItem(g).child(i)
+            for g in range(self.list.topLevelItemCount())
+            for i in range(self.list.topLevelItem(g).childCount())
+        ]
+
     def names(self) -> list[str]:
-        return [self.list.item(i).data(TAG_ROLE) for i in range(self.list.count())]
+        return [item.data(0, TAG_ROLE) for item in self.tag_items()]
+
+    def groups(self) -> list[str]:
+        return [self.list.topLevelItem(g).data(0, CATEGORY_ROLE) for g in range(self.list.topLevelItemCount())]
+
+    def _activated(self, item: QTreeWidgetItem) -> None:
+        name = item.data(0, TAG_ROLE)
+        if name:
+            self.add_tag.emit(name)
 
     def _menu(self, position: QPoint) -> None:
         item = self.list.itemAt(position)
-        if item is None:
+        name = item.data(0, TAG_ROLE) if item is not None else None
+        if not name:
             return
-        name = item.data(TAG_ROLE)
         menu = QMenu(self)
         menu.addAction(self.tr("Search for “{tag}”").format(tag=name), lambda: self.search_tag.emit(name))
         menu.addAction(self.tr("Add to the search"), lambda: self.add_tag.emit(name))

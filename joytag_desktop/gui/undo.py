@@ -107,3 +107,26 @@ def tag_threshold(
         library.set_tag_threshold(tag, before[0] if before else None)
 
     return LibraryCommand(text, writer, apply, revert, done, failed)
+
+
+def rating_edit(
+    library: Library,
+    writer: Background,
+    text: str,
+    image_ids: list[int],
+    rating: str | None,
+    done: Callable[[Any], None],
+    failed: Callable[[Exception], None],
+) -> LibraryCommand:
+    """Set the rating of ``image_ids`` by hand (None: the models' rating again)."""
+    before: dict[int, str | None] = {}
+
+    def apply() -> int:
+        before.update(library.manual_ratings(image_ids))
+        return library.set_rating(image_ids, rating)
+
+    def revert() -> int:
+        library.restore_manual_ratings(before)
+        return len(before)
+
+    return LibraryCommand(text, writer, apply, revert, done, failed)

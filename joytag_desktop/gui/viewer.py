@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from joytag_desktop.gui.panels import resize_within_screen
+from joytag_desktop.gui.safe_view import veiled_image
 
 # Pictures larger than this are shown scaled (a 200-megapixel scan would need 600 MB as RGB).
 VIEWER_MAX_PIXELS = 60_000_000
@@ -169,9 +170,12 @@ class Viewer(QDialog):
         row_info: Callable[[int], tuple[int, str]],
         load: Callable[[int, str], None],
         parent: QWidget | None = None,
+        is_veiled: Callable[[int], bool] = lambda _: False,
     ) -> None:
         super().__init__(parent)
-        self._count, self._row_info, self._load = count, row_info, load
+        self._count, self._row_info, self._load, self._is_veiled = count, row_info, load, is_veiled
+        self._revealed: set[int] = set()  # images shown anyway (V) although Safe view blurs them
+        self._picture: tuple[int, QImage, tuple[int, int]] | None = None
         self.setWindowTitle(self.tr("Viewer"))
         resize_within_screen(self, 1100, 800)
         self.canvas = ImageCanvas()
@@ -181,6 +185,8 @@ class Viewer(QDialog):
         self.tags = QLabel(wordWrap=True)
         self.tags.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.zoom_label = QLabel()
+        self.veil_note = QLabel(self.tr("Blurred by View → Safe view: press V to show this image"))
+        self.veil_note.setVisible(False)
         buttons = {
             "previous": QPushButton(self.tr("◀ Previous")),
             "next": QPushButton(self.tr("Next ▶")),
@@ -202,6 +208,7 @@ class Viewer(QDialog):
         bar.addWidget(buttons["previous"])
         bar.addWidget(buttons["next"])
         bar.addWidget(self.name, 1)
+        bar.addWidget(self.veil_note)
         bar.addWidget(self.zoom_label)
         bar.addWidget(buttons["fit"])
         bar.addWidget(buttons["actual"])
@@ -224,6 +231,7 @@ class Viewer(QDialog):
         self.setWindowTitle(Path(path).name)
         self.tags.setText("")
         self.canvas.set_image(None, message=self.tr("Loading…"))
+        self.veil_note.setVisible(False)
         self._load(self.image_id, path)
         self.row_changed.emit(row)
 
@@ -233,8 +241,28 @@ class Viewer(QDialog):
         self.show_row(self.row + delta)
 
     def picture_loaded(self, image_id: int, image: QImage, full_size: tuple[int, int]) -> None:
-        if image_id == self.image_id:
-            self.canvas.set_image(image, full_size)
+        if image_id != self.image_id:
+            return
+        self._picture = (image_id, image, full_size)
+        self._show_picture()
+
+    def refresh_veil(self) -> None:
+        self._show_picture()
+
+    def _show_picture(self) -> None:
+        if self._picture is None or self._picture[0] != self.image_id:
+            return
+        image_id, image, full_size = self._picture
+        veiled = self._is_veiled(image_id) and image_id not in self._revealed
+        self.canvas.set_image(veiled_image(image) if veiled else image, full_size)
+        self.veil_note.setVisible(veiled)
+
+    def toggle_reveal(self) -> None:
+        """V: show this one image although Safe view blurs it (or blur it again)."""
+        if self.image_id is None:
+            return
+        self._revealed ^= {self.image_id}
+        self._show_picture()
 
     def picture_failed(self, image_id: int, message: str) -> None:
         if image_id == self.image_id:
@@ -257,6 +285,8 @@ class Viewer(QDialog):
             self.show_row(0)
         elif key == Qt.Key.Key_End:
             self.show_row(self._count() - 1)
+        elif key == Qt.Key.Key_V:
+            self.toggle_reveal()
         elif key == Qt.Key.Key_F:
             self.canvas.fit_to_window()
         elif key == Qt.Key.Key_1:

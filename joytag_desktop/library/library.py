@@ -159,6 +159,7 @@ class SelectionTag:
     manual: int  # images where a manual edit decides it
     threshold: float
     overridden: bool
+    category: str = "general"
 
 
 # How the user's word on one tag of one image stood, to put it back exactly (undo): (source, score),
@@ -666,6 +667,19 @@ class Library:
                 self._categories = cached
         return cached.get(tag_id, "general")
 
+    def tag_categories(self, names: Iterable[str]) -> dict[str, str]:
+        """The category of each named tag (for the GUI's grouped tag lists)."""
+        wanted = list(dict.fromkeys(names))
+        found: dict[str, str] = {}
+        with self.Session() as session:
+            for start in range(0, len(wanted), 20_000):
+                chunk = wanted[start : start + 20_000]
+                found.update(
+                    (name, category)
+                    for name, category in session.execute(select(Tag.name, Tag.category).where(Tag.name.in_(chunk)))
+                )
+        return found
+
     def tag_id(self, name: str) -> int | None:
         if name in self._tag_ids:
             return self._tag_ids[name]
@@ -866,6 +880,28 @@ class Library:
                 )
                 changed += session.execute(update(Image).where(Image.id.in_(chunk)).values(**values)).rowcount
         return changed
+
+    def manual_ratings(self, image_ids: Iterable[int]) -> dict[int, str | None]:
+        """The rating the user set on each image (None: the models decide), to undo a rating edit."""
+        ids = list(dict.fromkeys(image_ids))
+        found: dict[int, str | None] = dict.fromkeys(ids)
+        with self.Session() as session:
+            for start in range(0, len(ids), _IN_CHUNK):
+                rows = session.execute(
+                    select(Image.id, Image.rating).where(
+                        Image.id.in_(ids[start : start + _IN_CHUNK]), Image.rating_manual.is_(True)
+                    )
+                )
+                found.update({image_id: RATINGS[rating] for image_id, rating in rows if rating is not None})
+        return found
+
+    def restore_manual_ratings(self, states: dict[int, str | None]) -> None:
+        """Put back what ``manual_ratings`` recorded."""
+        by_rating: dict[str | None, list[int]] = {}
+        for image_id, rating in states.items():
+            by_rating.setdefault(rating, []).append(image_id)
+        for rating, ids in by_rating.items():
+            self.set_rating(ids, rating)
 
     def set_manual_tag(self, image_ids: Iterable[int], tag: str, present: bool | None) -> int:
         """Add (True) or remove (False) ``tag`` by hand on images, or drop the manual override (None).
@@ -1351,6 +1387,7 @@ class Library:
                         func.sum(case((ImageTag.source == Source.MANUAL, 1), else_=0)),
                         func.min(limit),
                         TagThreshold.threshold.is_not(None),
+                        Tag.category,
                     )
                     .select_from(ImageTag)
                     .join(Tag, Tag.id == ImageTag.tag_id)
@@ -1358,8 +1395,12 @@ class Library:
                     .where(ImageTag.image_id.in_(ids[start : start + 20_000]), self._counting(resolver))
                     .group_by(ImageTag.tag_id)
                 )
-                for name, count, best, manual, threshold_in_force, overridden in connection.execute(statement):
-                    entry = found.setdefault(name, SelectionTag(name, 0, 0.0, 0, threshold_in_force, overridden))
+                for name, count, best, manual, threshold_in_force, overridden, category in connection.execute(
+                    statement
+                ):
+                    entry = found.setdefault(
+                        name, SelectionTag(name, 0, 0.0, 0, threshold_in_force, overridden, category)
+                    )
                     entry.count += count
                     entry.best_score = max(entry.best_score, best)
                     entry.manual += manual

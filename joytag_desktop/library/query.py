@@ -9,7 +9,8 @@
     camera:canon date:2023-01..2023-06 folder:holidays width:>2000 source:manual status:error ext:png
     character:*miku*, category:copyright   tags of one category (the model's own, or keyword)
     model:wd-swinv2-v3                  tagged by that model; its scores alone decide the tag terms
-    rating:general, rating:<=sensitive  the image's rating (general < sensitive < questionable < explicit)
+    rating:general, rating:<=sensitive  the image's rating (general < sensitive < questionable < explicit);
+                       rating:none: not rated (no rating model has tagged it and none set by hand)
 
 Bare words may contain punctuation (``:d``, ``^_^``, ``saber_(fate)``): parentheses are
 grouping only where they cannot belong to a word, and a ``field:`` prefix only counts for
@@ -365,6 +366,8 @@ def _field_term(name: str, value: str, query: str, position: int) -> Node:
             raise QueryError("model: a model name is missing (see `joytag-desktop models list`)", query, position)
         return FieldTerm(name, text=value, position=position)
     if name == "rating":
+        if value.strip().lower() == "none":
+            return FieldTerm(name, text="none", position=position)
         return FieldTerm(name, range=_rating_range(value, query, position), position=position)
     if name in TEXT_FIELDS:
         if not value:

@@ -150,6 +150,8 @@ def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
     if name == "cameramodel":
         return Image.camera_model.ilike(_like_pattern(text), escape="\\")
     if name == "rating":
+        if term.text == "none":
+            return Image.rating.is_(None)
         assert term.range is not None
         return _in_range(Image.rating, term.range)
     if name == "folder":

@@ -1,0 +1,126 @@
+"""View → Safe view: keep images rated above a chosen level out of sight (blurred or left out of
+the results) in the grid, the details preview and the viewer, so people can browse with others
+in the room. Off by default; the choice is remembered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import QMenu
+
+from joytag_desktop.library.query import FieldTerm, Node, Or, Range
+from joytag_desktop.library.schema import RATINGS
+
+
+@dataclass(frozen=True)
+class SafeView:
+    """``limit``: the highest rating shown freely; ``mode``: "blur" or "hide"; ``unrated_too``:
+    images no model has rated count as above the limit."""
+
+    enabled: bool = False
+    limit: str = "general"
+    mode: str = "blur"
+    unrated_too: bool = False
+
+    @classmethod
+    def load(cls, settings: QSettings) -> SafeView:
+        def flag(key: str) -> bool:
+            return str(settings.value(key, "false")).lower() in ("true", "1")
+
+        limit = str(settings.value("safe_view/limit", "general"))
+        mode = str(settings.value("safe_view/mode", "blur"))
+        return cls(
+            flag("safe_view/enabled"),
+            limit if limit in RATINGS[:-1] else "general",
+            mode if mode in ("blur", "hide") else "blur",
+            flag("safe_view/unrated_too"),
+        )
+
+    def save(self, settings: QSettings) -> None:
+        settings.setValue("safe_view/enabled", self.enabled)
+        settings.setValue("safe_view/limit", self.limit)
+        settings.setValue("safe_view/mode", self.mode)
+        settings.setValue("safe_view/unrated_too", self.unrated_too)
+
+    def allowed(self) -> Node:
+        """The images shown freely, as a query node (rating at most the limit, unrated ones unless excluded)."""
+        within = FieldTerm("rating", range=Range(high=RATINGS.index(self.limit)))
+        return within if self.unrated_too else Or((within, FieldTerm("rating", text="none")))
+
+    @property
+    def hides(self) -> bool:
+        return self.enabled and self.mode == "hide"
+
+    @property
+    def blurs(self) -> bool:
+        return self.enabled and self.mode == "blur"
+
+
+def veiled_pixmap(pixmap: QPixmap) -> QPixmap:
+    """A strong blur that keeps the colours and the shape (down to 12 px and smoothly back up)."""
+    small = pixmap.scaled(12, 12, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return small.scaled(pixmap.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+def veiled_image(image: QImage) -> QImage:
+    small = image.scaled(24, 24, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return small.scaled(image.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+class SafeViewMenu(QObject):
+    """The View menu's switch and its options; ``changed`` carries the new SafeView (already saved)."""
+
+    changed = Signal(object)
+
+    def __init__(self, settings: QSettings, view_menu: QMenu) -> None:
+        super().__init__(view_menu)
+        self.settings = settings
+        self.state = SafeView.load(settings)
+        self.toggle = QAction(self.tr("Safe view"), view_menu, checkable=True)
+        self.toggle.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.toggle.setToolTip(self.tr("Blur or hide images rated above the level chosen in View → Safe view options"))
+        self.toggle.setChecked(self.state.enabled)
+        self.toggle.toggled.connect(lambda on: self._update(enabled=on))
+        view_menu.addAction(self.toggle)
+        options = view_menu.addMenu(self.tr("Safe view options"))
+        labels = {
+            "general": self.tr("Show only general images freely"),
+            "sensitive": self.tr("Show general and sensitive images freely"),
+            "questionable": self.tr("Keep only explicit images out of sight"),
+        }
+        self.limits = QActionGroup(options)
+        for rating in RATINGS[:-1]:
+            action = options.addAction(labels[rating])
+            action.setCheckable(True)
+            action.setChecked(rating == self.state.limit)
+            action.setData(rating)
+            action.triggered.connect(lambda _=False, r=rating: self._update(limit=r))
+            self.limits.addAction(action)
+        options.addSeparator()
+        self.modes = QActionGroup(options)
+        for mode, text in (("blur", self.tr("Blur them")), ("hide", self.tr("Leave them out of the results"))):
+            action = options.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(mode == self.state.mode)
+            action.setData(mode)
+            action.triggered.connect(lambda _=False, m=mode: self._update(mode=m))
+            self.modes.addAction(action)
+        options.addSeparator()
+        self.unrated = options.addAction(self.tr("Treat unrated images as above the level"))
+        self.unrated.setCheckable(True)
+        self.unrated.setChecked(self.state.unrated_too)
+        self.unrated.setToolTip(
+            self.tr("Images no model with rating outputs (WD, camie) has tagged, and that you have not rated")
+        )
+        self.unrated.toggled.connect(lambda on: self._update(unrated_too=on))
+
+    def _update(self, **change: object) -> None:
+        values = {**self.state.__dict__, **change}
+        new = SafeView(**values)  # type: ignore[arg-type]
+        if new == self.state:
+            return
+        self.state = new
+        new.save(self.settings)
+        self.changed.emit(new)
