@@ -3,13 +3,13 @@ per-model score columns, tags grouped by category, ratings set by hand, and View
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6")
 
-from libhelpers import give_scores  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from test_gui import (  # noqa: E402
@@ -24,6 +24,7 @@ from test_gui import (  # noqa: E402
 
 from joytag_desktop.gui.categories import category_colour  # noqa: E402
 from joytag_desktop.gui.tag_editor import ABOVE, BELOW  # noqa: E402
+from libhelpers import give_scores  # noqa: E402
 
 WD_VOCAB = ["hatsune_miku", "rating:general", "rating:sensitive", "rating:questionable", "rating:explicit"]
 WD_CATEGORIES = ["character", "rating", "rating", "rating", "rating"]
@@ -33,7 +34,7 @@ def row_of(window, path: Path) -> int:  # noqa: ANN001
     return [Path(r[1]).name for r in window.grid_model.rows].index(path.name)
 
 
-def add_wd(library, paths: list[Path], ratings: list[str], shared: str | None = None, shared_score: float = 0.2):  # noqa: ANN001, ANN201
+def add_wd(lib, paths: list[Path], ratings: list[str], shared: str | None = None, shared_score: float = 0.2):  # noqa: ANN001, ANN201
     """A second model's opinion: hatsune_miku on the first image, a rating for each, and optionally a
     tag the JoyTag model also scored (one vocabulary, as WD and JoyTag share Danbooru names)."""
     vocab, categories = list(WD_VOCAB), list(WD_CATEGORIES)
@@ -47,8 +48,8 @@ def add_wd(library, paths: list[Path], ratings: list[str], shared: str | None = 
             scores[path]["hatsune_miku"] = 0.95
             if shared:
                 scores[path][shared] = shared_score
-    library.add_model("wd", format="wd", thresholds={"character": 0.85, "general": 0.35})
-    give_scores(library, vocab, scores, model="wd", categories=categories)
+    lib.add_model("wd", format="wd", thresholds={"character": 0.85, "general": 0.35})
+    give_scores(lib, vocab, scores, model="wd", categories=categories)
 
 
 def test_details_show_each_models_score_and_group_tags_by_category(qtbot, library, settings, photos) -> None:  # noqa: F811
@@ -74,9 +75,7 @@ def test_details_show_each_models_score_and_group_tags_by_category(qtbot, librar
     assert item.text(joytag_column) == f"{joytag_score:.2f}" and item.foreground(joytag_column).color() == ABOVE
     miku = editor.item_for("hatsune_miku")
     assert miku.text(joytag_column) == "—" and miku.checkState(0) == Qt.CheckState.Checked
-    assert miku.parent().text(0).startswith("Characters") and miku.foreground(0).color() == category_colour(
-        "character"
-    )
+    assert miku.parent().text(0).startswith("Characters") and miku.foreground(0).color() == category_colour("character")
     groups = [editor.topLevelItem(i).text(0).split(" (")[0] for i in range(editor.topLevelItemCount())]
     assert groups == ["Characters", "General", "Rating"], "who comes before the long general list"
     assert "Explicit" in window.details.facts.text()
@@ -148,3 +147,42 @@ def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, ph
     again.safe_view.toggle.setChecked(False)
     qtbot.waitUntil(lambda: again.grid_model.rowCount() == 6, timeout=10_000)
     close_window(qtbot, again)
+
+
+def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, library, settings, photos) -> None:  # noqa: F811
+    from joytag_desktop.gui.model_settings import apply_model_choices
+    from joytag_desktop.gui.panels import SettingsDialog
+
+    window = tagged_window(qtbot, library, settings, photos)
+    first = sorted(p for p in photos.iterdir() if p.is_file())[0]
+    add_wd(library, [first], ["explicit"])
+    joytag = library.models()[0].name
+    dialog = SettingsDialog(settings, 0.4, 0.05, window, library.models(), library.model_thresholds())
+    qtbot.addWidget(dialog)
+    page = dialog.models_page
+    assert page.table.rowCount() == 2
+    assert page.spins[("wd", "character")].value() == 0.85 and page.spins[("wd", "general")].value() == 0.35
+    assert page.spins[(joytag, "general")].text() == "library"
+    assert page.auto[joytag].isChecked() and not page.auto["wd"].isEnabled(), "no folder known for wd"
+
+    page.auto[joytag].setChecked(False)
+    page.searched["wd"].setChecked(False)
+    page.spins[(joytag, "general")].setValue(0.9)
+    apply_model_choices(library, page.choices())
+    models = {m.name: m for m in library.models()}
+    assert not models[joytag].auto and not models["wd"].searched
+    assert library.model_thresholds()[joytag] == {"general": 0.9}
+    assert library.model_thresholds()["wd"]["character"] == 0.85, "untouched values stay"
+    assert library.count("hatsune_miku") == 0, "an unsearched model's tags do not count"
+
+    # The unticked model stays off when the window starts its worker again; nothing tags new files now.
+    window.worker.reload_model(window._worker_settings())
+    shutil.copy(first, photos / "new.jpg")
+    window.rescan()
+    qtbot.waitUntil(lambda: "Settings → Models" in window.statusBar().currentMessage(), timeout=30_000)
+    assert not library.model(joytag).auto and library.count("status:pending") == 1
+    # Choosing the model again (Tagging → Models…) makes it tag new files.
+    window.use_model(str(settings.value("model")))
+    qtbot.waitUntil(lambda: library.count("status:tagged") == 7, timeout=60_000)
+    assert library.model(joytag).auto
+    close_window(qtbot, window)

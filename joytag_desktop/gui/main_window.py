@@ -50,6 +50,7 @@ from joytag_desktop.gui.grid import (
     plan_rows,
 )
 from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.model_settings import apply_model_choices
 from joytag_desktop.gui.panels import (
     LogPanel,
     QtLogHandler,
@@ -260,7 +261,7 @@ class MainWindow(QMainWindow):
         )
         self._action(export_menu, self.tr("Tags as CSV…"), None, lambda: self.export_table("csv"))
         self._action(export_menu, self.tr("Tags as JSON…"), None, lambda: self.export_table("json"))
-        self._action(file_menu, self.tr("Settings…"), QKeySequence("Ctrl+,"), self.open_settings)
+        self._action(file_menu, self.tr("Settings…"), QKeySequence("Ctrl+,"), lambda: self.open_settings())
         file_menu.addSeparator()
         self._action(file_menu, self.tr("Quit"), QKeySequence.StandardKey.Quit, self.close)
         edit_menu = menu.addMenu(self.tr("&Edit"))
@@ -302,6 +303,12 @@ class MainWindow(QMainWindow):
         self.safe_view.changed.connect(lambda _: self._refresh_after_change())
         tag_menu = menu.addMenu(self.tr("&Tagging"))
         self._action(tag_menu, self.tr("Models…"), None, self.open_model_manager)
+        self._action(
+            tag_menu,
+            self.tr("Models of this library and their thresholds…"),
+            None,
+            lambda: self.open_settings("models"),
+        )
         self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.pause_button.toggle)
         self._action(
             tag_menu, self.tr("Cancel tagging run and scans"), QKeySequence("Ctrl+Shift+P"), self.worker_cancel
@@ -389,10 +396,15 @@ class MainWindow(QMainWindow):
 
     # --- model --------------------------------------------------------------------------------
 
-    def _worker_settings(self) -> WorkerSettings:
+    def _worker_settings(self, chosen: bool = False) -> WorkerSettings:
+        """``chosen``: the user has just chosen the model folder, so it tags new files from now on
+        (otherwise it does so only if new to the library: unticking it in Settings → Models holds)."""
         batch = int(self.settings.value("batch_size", 0) or 0)
         settings = WorkerSettings(
-            model_folder_setting(self.settings), str(self.settings.value("device", "auto")), batch or None
+            model_folder_setting(self.settings),
+            str(self.settings.value("device", "auto")),
+            batch or None,
+            make_auto=chosen,
         )
         if bool_setting(self.settings, "auto_sidecars", False):
             from joytag_desktop.metadata.sync import export_xmp
@@ -407,7 +419,14 @@ class MainWindow(QMainWindow):
             from joytag_desktop.model.formats import inspect_tagger
             from joytag_desktop.model.installed import resolve_model_path
 
-            return str(inspect_tagger(resolve_model_path(model_folder_setting(self.settings))).path)
+            try:
+                return str(inspect_tagger(resolve_model_path(model_folder_setting(self.settings))).path)
+            except JoyTagError:
+                # No usable model folder in the settings: the library's automatic models may still tag.
+                for model in self.library.models():
+                    if model.auto and model.path and os.path.isdir(model.path):
+                        return str(inspect_tagger(model.path).path)
+                raise
 
         def ok(path: str) -> None:
             self.first_run.hide()
@@ -441,7 +460,7 @@ class MainWindow(QMainWindow):
         def ok(path: str) -> None:
             self.settings.setValue("model", path)
             self.first_run.hide()
-            self.worker.reload_model(self._worker_settings())
+            self.worker.reload_model(self._worker_settings(chosen=True))
             log.info("using the model in %s", path)
             self._check_model()
 
@@ -985,23 +1004,40 @@ class MainWindow(QMainWindow):
 
     # --- dialogs ------------------------------------------------------------------------------------
 
-    def open_settings(self) -> None:
+    def open_settings(self, tab: str = "") -> None:
+        """File → Settings…: the library's values are read in the background, then the dialog opens."""
+
+        def load():  # noqa: ANN202
+            lib = self.library
+            return lib.threshold, lib.storage_floor, lib.models(), lib.model_thresholds()
+
         def show(values) -> None:  # noqa: ANN001
-            threshold, floor = values
-            dialog = SettingsDialog(self.settings, threshold, floor, self)
+            threshold, floor, models, model_thresholds = values
+            dialog = SettingsDialog(self.settings, threshold, floor, self, models, model_thresholds)
+            self.settings_dialog = dialog
+            if tab == "models":
+                dialog.tabs.setCurrentWidget(dialog.models_page)
             if dialog.exec() != SettingsDialog.DialogCode.Accepted:
                 return
             language_before = str(self.settings.value("language", "") or "")
+            model_before = str(self.settings.value("model", "") or "")
             dialog.save()
             new_threshold, new_floor = dialog.threshold.value(), dialog.floor.value()
+            choices = dialog.models_page.choices()
 
             def apply() -> None:
                 self.library.set_threshold(new_threshold)
                 self.library.set_storage_floor(new_floor)
+                apply_model_choices(self.library, choices)
 
-            self.writer.submit(apply, lambda _: self._load_threshold(), self._show_error)
-            self.worker.reload_model(self._worker_settings())
-            self._check_model()
+            def applied(_: object) -> None:
+                self._load_threshold()
+                chosen = str(self.settings.value("model", "") or "") != model_before
+                self.worker.reload_model(self._worker_settings(chosen=chosen))
+                self._check_model()
+                self._refresh_after_change()
+
+            self.writer.submit(apply, applied, self._show_error)
             if str(self.settings.value("language", "") or "") != language_before:
                 QMessageBox.information(
                     self,
@@ -1009,7 +1045,7 @@ class MainWindow(QMainWindow):
                     self.tr("The new language is used from the next start of JoyTag Desktop."),
                 )
 
-        self.background.submit(lambda: (self.library.threshold, self.library.storage_floor), show, self._show_error)
+        self.background.submit(load, show, self._show_error)
 
     def about_text(self) -> str:
         model = self.device_label.text() or self.tr("not loaded")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,7 @@ from tqdm import tqdm
 
 from joytag_desktop.gui.i18n import LANGUAGES
 from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.model_settings import ModelsPage
 from joytag_desktop.library.thresholds import PRESETS
 
 
@@ -202,7 +204,13 @@ class SettingsDialog(QDialog):
     """Model, device, batch size, thresholds and database location."""
 
     def __init__(
-        self, settings: QSettings, threshold: float, storage_floor: float, parent: QWidget | None = None
+        self,
+        settings: QSettings,
+        threshold: float,
+        storage_floor: float,
+        parent: QWidget | None = None,
+        models: list | None = None,
+        model_thresholds: dict[str, dict[str, float]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
@@ -264,8 +272,14 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        general = QWidget()
+        general.setLayout(form)
+        self.models_page = ModelsPage(models or [], model_thresholds or {})
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, self.tr("General"))
+        self.tabs.addTab(self.models_page, self.tr("Models"))
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.tabs)
         layout.addWidget(buttons)
 
     def _browse_model(self) -> None:

@@ -72,6 +72,9 @@ class WorkerSettings:
     batch_size: int | None = None
     cpu_threads: int | None = None  # default: all cores but one
     after_commit: Callable[[list[int]], None] | None = None  # e.g. write sidecars for each tagged batch
+    # Make the settings' models automatic. False (the GUI at start-up): only a model new to the
+    # library becomes automatic; one the user unticked in Settings → Models stays off.
+    make_auto: bool = True
 
 
 class TaggingWorker:
@@ -181,13 +184,21 @@ class TaggingWorker:
 
         self._set_state("loading", "model")
         given = self.settings.model if isinstance(self.settings.model, list) else [self.settings.model]
+        known = {m.id for m in self.library.models()}
         taggers = [inspect_tagger(resolve_model_path(m)) for m in given]
         infos = [self.library.register_model(t) for t in taggers]
-        self.library.add_auto_models([i.name for i in infos])
-        for other in self.library.models():
-            if other.auto and other.id not in {i.id for i in infos} and other.path and os.path.isdir(other.path):
+        self.library.add_auto_models([i.name for i in infos if self.settings.make_auto or i.id not in known])
+        auto = {m.id: m for m in self.library.models() if m.auto}
+        kept = [(t, i) for t, i in zip(taggers, infos, strict=True) if i.id in auto]
+        taggers, infos = [t for t, _ in kept], [i for _, i in kept]
+        for other in auto.values():
+            if other.id not in {i.id for i in infos} and other.path and os.path.isdir(other.path):
                 taggers.append(inspect_tagger(other.path))
                 infos.append(self.library.register_model(taggers[-1]))
+        if not taggers:
+            raise JoyTagError(
+                "no model tags new files: choose one (Settings → Models in the window, --model on the command line)"
+            )
         if self.settings.device != "cuda" and not (self.settings.device == "auto" and torch.cuda.is_available()):
             # Before the engine: ONNX Runtime and OpenVINO take their thread count when they load.
             torch.set_num_threads(self.settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1))

@@ -1,0 +1,140 @@
+"""Settings → Models: which of the library's models tag new files, which count in searches, and
+each model's threshold per tag category (its published defaults, or the library threshold)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDoubleSpinBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from joytag_desktop.gui.categories import category_label
+from joytag_desktop.library.library import ModelInfo
+
+# The categories a threshold can be set for (ratings are reported, never thresholded; keywords are the user's).
+THRESHOLD_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "year")
+
+
+@dataclass
+class ModelChoices:
+    """What the page says when saved: auto and searched model names, thresholds (None: library)."""
+
+    auto: list[str]
+    searched: dict[str, bool]
+    thresholds: dict[str, dict[str, float | None]]
+
+
+class ModelsPage(QWidget):
+    def __init__(
+        self, models: list[ModelInfo], thresholds: dict[str, dict[str, float]], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.models = models
+        intro = QLabel(
+            self.tr(
+                "Models that tag new and changed files, and whose scores count in searches. A model "
+                "ticked here tags every image it has not tagged yet."
+            ),
+            wordWrap=True,
+        )
+        self.table = QTableWidget(len(models), 4 + len(THRESHOLD_CATEGORIES))
+        self.table.setHorizontalHeaderLabels(
+            [
+                self.tr("Model"),
+                self.tr("Images"),
+                self.tr("Tags new files"),
+                self.tr("Counts in searches"),
+                *(category_label(c) for c in THRESHOLD_CATEGORIES),
+            ]
+        )
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.auto: dict[str, QCheckBox] = {}
+        self.searched: dict[str, QCheckBox] = {}
+        self.spins: dict[tuple[str, str], QDoubleSpinBox] = {}
+        for row, model in enumerate(models):
+            name = QTableWidgetItem(model.name)
+            name.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            name.setToolTip(f"{model.format} {model.version}\n{model.path or ''}".strip())
+            self.table.setItem(row, 0, name)
+            images = QTableWidgetItem(f"{model.images:,}")
+            images.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            images.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, 1, images)
+            self.auto[model.name] = self._checkbox(row, 2, model.auto)
+            if not model.path:
+                self.auto[model.name].setEnabled(False)
+                self.auto[model.name].setToolTip(
+                    self.tr("Its folder is unknown: choose it in Tagging → Models… to tag with it")
+                )
+            self.searched[model.name] = self._checkbox(row, 3, model.searched)
+            own = thresholds.get(model.name, {})
+            for column, category in enumerate(THRESHOLD_CATEGORIES, start=4):
+                spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.01, decimals=2)
+                spin.setSpecialValueText(self.tr("library"))
+                spin.setValue(own.get(category, 0.0))
+                spin.setToolTip(
+                    self.tr(
+                        "Lowest {model} score that counts for {category} tags; “library”: the library threshold"
+                    ).format(model=model.name, category=category_label(category).lower())
+                )
+                self.table.setCellWidget(row, column, spin)
+                self.spins[(model.name, category)] = spin
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.table, 1)
+        if not models:
+            layout.addWidget(QLabel(self.tr("No model has tagged this library yet.")))
+
+    def _checkbox(self, row: int, column: int, checked: bool) -> QCheckBox:
+        box = QCheckBox()
+        box.setChecked(checked)
+        holder = QWidget()
+        inner = QVBoxLayout(holder)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(box, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.table.setCellWidget(row, column, holder)
+        return box
+
+    def choices(self) -> ModelChoices:
+        return ModelChoices(
+            [name for name, box in self.auto.items() if box.isChecked()],
+            {name: box.isChecked() for name, box in self.searched.items()},
+            {
+                model.name: {
+                    category: (self.spins[(model.name, category)].value() or None) for category in THRESHOLD_CATEGORIES
+                }
+                for model in self.models
+            },
+        )
+
+
+def apply_model_choices(library, choices: ModelChoices) -> None:  # noqa: ANN001 - a Library, on the writer thread
+    """Store what the page says (only what changed, so the queue is not rebuilt for nothing)."""
+    current = {m.name: m for m in library.models()}
+    if sorted(choices.auto) != sorted(name for name, m in current.items() if m.auto):
+        library.set_auto_models(choices.auto)
+    for name, searched in choices.searched.items():
+        if name in current and current[name].searched != searched:
+            library.set_model_searched(name, searched)
+    own = library.model_thresholds()
+    for name, values in choices.thresholds.items():
+        if name not in current:
+            continue
+        for category, value in values.items():
+            before = own.get(name, {}).get(category)
+            # The page shows two decimals: a published 0.3456 left alone is not a change to 0.35.
+            shown = None if before is None else round(before, 2)
+            if shown != (None if value is None else round(value, 2)):
+                library.set_model_threshold(name, category, value)
