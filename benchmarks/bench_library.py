@@ -122,9 +122,7 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
         "INSERT INTO image_tags (tag_id, image_id, model_id, source, score)"
         " SELECT tag_id, image_id, 1, 0, score FROM staging ORDER BY tag_id, image_id"
     )
-    connection.execute(
-        "INSERT INTO image_models (image_id, model_id, tagged_at) SELECT id, 1, added_at FROM images"
-    )
+    connection.execute("INSERT INTO image_models (image_id, model_id, tagged_at) SELECT id, 1, added_at FROM images")
     connection.execute("DROP TABLE staging")
     connection.execute("COMMIT")
     connection.execute("CREATE INDEX ix_image_tags_tag_score ON image_tags (tag_id, score, image_id)")

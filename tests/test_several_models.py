@@ -182,3 +182,36 @@ def test_autotag_with_a_new_model_tags_every_image_it_has_not_tagged(tmp_path: P
     assert again.returncode == 0, again.stderr
     with Library(db) as library:
         assert {m.name: m.images for m in library.models()} == {"tiny-learned-pos": 4, "wd-tiny-vit-tagger-v3": 4}
+
+
+def test_the_cli_sets_model_thresholds_ratings_and_automatic_models(two_models) -> None:
+    library, root = two_models
+    db = Path(library.engine.url.database)
+    library.close()
+    assert _cli(db, "search", "hatsune_miku").stdout.splitlines() == [str(root / "b.jpg")]
+    result = _cli(db, "threshold", "--model", "wd", "--category", "character", "0.75")
+    assert result.returncode == 0 and result.stdout == "wd character: 0.75\n"
+    assert _cli(db, "search", "hatsune_miku").stdout.splitlines() == [str(root / "b.jpg"), str(root / "c.jpg")]
+    assert "model wd: character 0.75, general 0.35" in _cli(db, "threshold").stdout
+    result = _cli(db, "threshold", "--model", "wd", "--category", "character", "--clear")
+    assert result.stdout == "wd character: 0.4 (the global threshold)\n"
+    assert "nope" in _cli(db, "threshold", "--model", "nope", "0.5").stderr
+
+    assert _cli(db, "rating", str(root / "a.jpg"), str(root / "b.jpg")).stdout.splitlines() == [
+        f"general\t{root / 'a.jpg'}",
+        f"explicit\t{root / 'b.jpg'}",
+    ]
+    result = _cli(db, "rating", "--set", "sensitive", str(root / "b.jpg"))
+    assert result.stdout == f"sensitive (set by hand)\t{root / 'b.jpg'}\n"
+    assert _cli(db, "search", "rating:sensitive").stdout.splitlines() == [str(root / "b.jpg")]
+    assert _cli(db, "rating", "--clear", str(root / "b.jpg")).stdout == f"explicit\t{root / 'b.jpg'}\n"
+    assert _cli(db, "rating", "--set", "lewd", str(root / "b.jpg")).returncode == 2
+    assert "is not in the library" in _cli(db, "rating", str(root / "zzz.jpg")).stderr
+
+    listing = _cli(db, "models", "library").stdout
+    assert "joytag" in listing and "wd" in listing and "thresholds: general 0.35" in listing  # character cleared
+    result = _cli(db, "models", "library", "--auto", "wd", "--no-search", "joytag")
+    assert result.returncode == 0, result.stderr
+    with Library(db) as again:
+        state = {m.name: (m.auto, m.searched) for m in again.models()}
+    assert state == {"joytag": (False, False), "wd": (True, True)}

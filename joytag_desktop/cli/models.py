@@ -34,6 +34,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     download.set_defaults(handler=run_download)
     listing = arguments.command(actions, "list", "show the catalogue, what is installed and whether it loads")
     listing.set_defaults(handler=run_list)
+    in_library = arguments.command(
+        actions,
+        "library",
+        "show the library's models (which tag new files, which count in searches) or change that",
+        examples="examples:\n"
+        "  joytag-desktop models library                         each model, its images, thresholds\n"
+        "  joytag-desktop models library --auto joytag wd-vit-v3 these two tag new files\n"
+        "  joytag-desktop models library --no-search wd-vit-v3   its scores stay but do not count\n",
+    )
+    in_library.add_argument("--auto", nargs="+", metavar="NAME", help="the models that tag new and changed files")
+    in_library.add_argument("--search", nargs="+", default=[], metavar="NAME", help="their scores count in searches")
+    in_library.add_argument(
+        "--no-search", nargs="+", default=[], metavar="NAME", help="their scores are kept but do not count"
+    )
+    in_library.set_defaults(handler=run_library)
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -80,4 +95,29 @@ def run_list(args: argparse.Namespace) -> int:
         for folder in others:
             note = f" (from ${paths.MODEL_ENV})" if str(folder) == from_env else ""
             print(f"  {folder}{note}: {_state(folder)}")
+    return 0
+
+
+def run_library(args: argparse.Namespace) -> int:
+    with arguments.open_library(args) as library:
+        if args.auto:
+            library.set_auto_models(args.auto)
+        for name in args.search:
+            library.set_model_searched(name, True)
+        for name in args.no_search:
+            library.set_model_searched(name, False)
+        models = library.models()
+        if not models:
+            print("No model has tagged this library yet (tag with `joytag-desktop autotag --model NAME`).")
+            return 0
+        own = library.model_thresholds()
+        print(f"Models of the library (global threshold {library.threshold:g}):")
+        for model in models:
+            flags = [word for word, on in (("tags new files", model.auto), ("searched", model.searched)) if on]
+            print(f"  {model.name:20s} {model.format:8s} {model.images:10,d} images  {', '.join(flags) or 'off'}")
+            if own.get(model.name):
+                shown = ", ".join(f"{category} {value:g}" for category, value in sorted(own[model.name].items()))
+                print(f"  {'':20s} thresholds: {shown}")
+            if model.path:
+                print(f"  {'':20s} {model.path}")
     return 0

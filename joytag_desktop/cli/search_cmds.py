@@ -1,4 +1,4 @@
-"""Reading and editing tags: search, tags, threshold."""
+"""Reading and editing tags: search, tags, threshold, rating."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
-from joytag_desktop.library.query import SORTS
-from joytag_desktop.library.thresholds import PRESETS, round_score
+from joytag_desktop.library.query import RATINGS, SORTS
+from joytag_desktop.library.thresholds import PRESETS, THRESHOLD_CATEGORIES, round_score
 
 SEARCH_EXAMPLES = (
     """\
@@ -37,7 +37,18 @@ examples:
   joytag-desktop threshold --preset high-recall     a preset: {presets}
   joytag-desktop threshold --tag cat 0.7            a threshold for one tag
   joytag-desktop threshold --tag cat --clear        back to the global one
+  joytag-desktop threshold --model wd-vit-v3 --category character 0.9
+                                                    one model's threshold for one category
+  joytag-desktop threshold --model wd-vit-v3 --category character --clear
+                                                    that category follows the global threshold
 """.format(presets=", ".join(f"{name} ({value:g})" for name, value in PRESETS.items()))
+RATING_EXAMPLES = """\
+examples:
+  joytag-desktop rating a.jpg b.jpg                  show their ratings
+  joytag-desktop rating --set sensitive a.jpg        set by hand (wins over the models)
+  joytag-desktop rating --clear a.jpg                the models' rating outputs decide again
+  joytag-desktop search rating:'<=sensitive'         search by rating (rating:none: unrated)
+"""
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -89,8 +100,30 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     threshold.add_argument("value", nargs="?", type=arguments.threshold, metavar="T", help="the new threshold")
     threshold.add_argument("--preset", choices=sorted(PRESETS), help="set the global threshold to a preset")
     threshold.add_argument("--tag", help="set, show or (with --clear) remove the threshold of one tag")
-    threshold.add_argument("--clear", action="store_true", help="with --tag: use the global threshold for it again")
+    threshold.add_argument(
+        "--clear", action="store_true", help="with --tag or --model: use the global threshold for it again"
+    )
+    threshold.add_argument("--model", metavar="NAME", help="a model of the library (see `models library`)")
+    threshold.add_argument(
+        "--category", choices=THRESHOLD_CATEGORIES, default="general",
+        help="with --model: the tag category (default general)",
+    )  # fmt: skip
     threshold.set_defaults(handler=run_threshold)
+
+    rating = arguments.command(
+        subparsers,
+        "rating",
+        "show or set images' ratings (general, sensitive, questionable, explicit)",
+        "An image's rating comes from the rating outputs of the models that have them (WD v3, camie): "
+        "the highest of them. A rating set by hand wins until cleared.",
+        RATING_EXAMPLES,
+        rest="paths",
+    )
+    rating.add_argument("paths", nargs="+", type=Path, metavar="IMAGE", help="the images")
+    choice = rating.add_mutually_exclusive_group()
+    choice.add_argument("--set", choices=RATINGS, metavar="RATING", help=f"set by hand: {', '.join(RATINGS)}")
+    choice.add_argument("--clear", action="store_true", help="forget the hand-set rating: the models decide again")
+    rating.set_defaults(handler=run_rating)
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -131,13 +164,24 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_threshold(args: argparse.Namespace) -> int:
     parser = args.subparser
-    if args.clear and not args.tag:
-        parser.error("--clear needs --tag TAG: it removes one tag's own threshold")
+    if args.clear and not (args.tag or args.model):
+        parser.error("--clear needs --tag TAG or --model NAME: it removes a threshold of their own")
     if args.clear and args.value is not None:
         parser.error("give either a threshold or --clear, not both")
-    if args.preset and (args.value is not None or args.tag):
-        parser.error("--preset sets the global threshold: give it without a value or --tag")
+    if args.preset and (args.value is not None or args.tag or args.model):
+        parser.error("--preset sets the global threshold: give it without a value, --tag or --model")
+    if args.tag and args.model:
+        parser.error("give --tag or --model, not both (a tag's own threshold holds for every model)")
     with open_library(args) as library:
+        if args.model:
+            if args.clear or args.value is not None:
+                library.set_model_threshold(args.model, args.category, None if args.clear else args.value)
+            else:
+                library.model(args.model)  # a clear error for an unknown name
+            own = library.model_thresholds().get(args.model, {}).get(args.category)
+            shown = f"{own:g}" if own is not None else f"{library.threshold:g} (the global threshold)"
+            print(f"{args.model} {args.category}: {shown}")
+            return 0
         if args.tag:
             if args.clear:
                 library.set_tag_threshold(args.tag, None)
@@ -154,6 +198,31 @@ def run_threshold(args: argparse.Namespace) -> int:
         print(f"threshold: {library.threshold:g}")
         for name, value in sorted(library.tag_thresholds().items()):
             print(f"  {name}: {value:g}")
+        for model, values in sorted(library.model_thresholds().items()):
+            own = ", ".join(f"{category} {value:g}" for category, value in sorted(values.items()))
+            print(f"model {model}: {own} (other categories: the global threshold)")
+    return 0
+
+
+def run_rating(args: argparse.Namespace) -> int:
+    from joytag_desktop.library import LibraryError
+
+    with open_library(args) as library:
+        images = []
+        for path in args.paths:
+            image = library.image_by_path(path)
+            if image is None:
+                raise LibraryError(f"{path} is not in the library (index its folder first)")
+            images.append(image)
+        if args.set or args.clear:
+            library.set_rating([image.id for image in images], None if args.clear else args.set)
+            images = library.images([image.id for image in images])
+        for image in images:
+            if image.rating is None:
+                shown = "none"
+            else:
+                shown = RATINGS[image.rating] + (" (set by hand)" if image.rating_manual else "")
+            print(f"{shown}\t{image.path}")
     return 0
 
 

@@ -20,9 +20,7 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop.gui.categories import category_label
 from joytag_desktop.library.library import ModelInfo
-
-# The categories a threshold can be set for (ratings are reported, never thresholded; keywords are the user's).
-THRESHOLD_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "year")
+from joytag_desktop.library.thresholds import THRESHOLD_CATEGORIES
 
 
 @dataclass
