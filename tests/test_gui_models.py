@@ -186,3 +186,23 @@ def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, lib
     qtbot.waitUntil(lambda: library.count("status:tagged") == 7, timeout=60_000)
     assert library.model(joytag).auto
     close_window(qtbot, window)
+
+
+def test_exports_from_the_window_follow_the_category_settings(qtbot, library, settings, photos) -> None:  # noqa: F811
+    import subprocess
+
+    window = tagged_window(qtbot, library, settings, photos)
+    first = sorted(p for p in photos.iterdir() if p.is_file())[0]
+    add_wd(library, [first], ["explicit"])
+    settings.setValue("keywords_by_category", True)
+    settings.setValue("export_skip_ratings", True)
+    window.exports.write_metadata("xmp", [library.image_by_path(first).id])
+    sidecar = first.with_name(first.name + ".xmp")
+    qtbot.waitUntil(sidecar.exists, timeout=10_000)
+    read = subprocess.run(
+        ["exiv2", "-q", "-P", "v", "-K", "Xmp.lr.hierarchicalSubject", str(sidecar)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "JoyTag|character|hatsune_miku" in read and "JoyTag|general|" in read
+    assert "rating" not in read
+    close_window(qtbot, window)

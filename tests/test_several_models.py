@@ -215,3 +215,37 @@ def test_the_cli_sets_model_thresholds_ratings_and_automatic_models(two_models) 
     with Library(db) as again:
         state = {m.name: (m.auto, m.searched) for m in again.models()}
     assert state == {"joytag": (False, False), "wd": (True, True)}
+
+
+def test_exports_choose_categories_and_file_keywords_by_category(two_models) -> None:
+    library, root = two_models
+    db = Path(library.engine.url.database)
+    library.close()
+    sidecar = root / "b.jpg.xmp"
+    result = _cli(db, "export", "xmp", "--by-category", "--skip-categories", "rating")
+    assert result.returncode == 0, result.stderr
+    read = subprocess.run(
+        ["exiv2", "-q", "-P", "v", "-K", "Xmp.lr.hierarchicalSubject", "-K", "Xmp.dc.subject", str(sidecar)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    # b: JoyTag 1girl 0.3 < 0.4 but WD 0.36 passes its 0.35; hatsune_miku 0.9 (character); vocaloid (copyright)
+    assert "JoyTag|character|hatsune_miku" in read and "JoyTag|copyright|vocaloid" in read
+    assert "JoyTag|general|1girl" in read and "JoyTag|general|smile" in read
+    assert "rating" not in read, "ratings left out"
+    # Filed flat again: our own entries move, nothing else is touched.
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject+=Holiday", str(sidecar)], check=True)
+    assert _cli(db, "export", "xmp", "--skip-categories", "rating").returncode == 0
+    read = subprocess.run(
+        ["exiftool", "-s3", "-sep", ";", "-HierarchicalSubject", "-Subject", str(sidecar)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    hierarchy, subject = read.splitlines()
+    ours = {"JoyTag|1girl", "JoyTag|smile", "JoyTag|hatsune_miku", "JoyTag|vocaloid"}
+    assert set(hierarchy.split(";")) == ours | {"Holiday"}  # copied across properties, as before
+    assert "Holiday" in subject.split(";"), "a keyword someone else wrote stays"
+    with Library(db) as again:
+        assert again.tag_id("JoyTag|character|hatsune_miku") is None, "read back as the tag it is"
+    # Captions: only the chosen categories.
+    assert _cli(db, "export", "captions", "--categories", "character,copyright").returncode == 0
+    assert (root / "b.txt").read_text() == "hatsune miku, vocaloid\n"
+    assert _cli(db, "export", "captions", "--categories", "colour").returncode == 2

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
 from joytag_desktop.cli.progress import progress_bar
+from joytag_desktop.library.thresholds import CATEGORIES
 from joytag_desktop.metadata import EXPORT_TARGETS
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT
 
@@ -23,6 +24,8 @@ examples:
   joytag-desktop export xmp --dry-run folder:holidays   what would be written, writing nothing
   joytag-desktop export embedded --threshold 0.6 cat    keywords inside the image files (needs exiftool)
   joytag-desktop export captions --prefix mychar --exclude watermark folder:dataset
+  joytag-desktop export captions --skip-categories rating,meta      captions without ratings
+  joytag-desktop export xmp --by-category                JoyTag|character|hatsune_miku in digiKam's tree
   joytag-desktop export csv -o tags.csv 'rating:general'
 
 """
@@ -53,6 +56,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="new sidecars as photo.jpg.xmp (digiKam, darktable) or photo.xmp (Lightroom)",
     )
     parser.add_argument("--parent", default=DEFAULT_PARENT, help="parent of hierarchical keywords (default JoyTag)")
+    parser.add_argument(
+        "--by-category",
+        action="store_true",
+        help="xmp/embedded: file keywords by category, as JoyTag|character|hatsune_miku",
+    )
+    parser.add_argument(
+        "--categories",
+        type=_categories,
+        metavar="LIST",
+        help=f"xmp/embedded/captions: only tags of these categories (comma-separated: {', '.join(CATEGORIES)})",
+    )
+    parser.add_argument(
+        "--skip-categories",
+        type=_categories,
+        metavar="LIST",
+        help="xmp/embedded/captions: leave tags of these categories out (e.g. rating)",
+    )
     parser.add_argument("--backup", action="store_true", help="embedded: keep photo.jpg_original backups")
     parser.add_argument("--keep-underscores", action="store_true", help="captions: keep '_' in tags")
     parser.add_argument(
@@ -69,6 +89,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--all-scores", action="store_true", help="csv/json: include tags below the threshold")
     parser.add_argument("--output", "-o", type=Path, metavar="FILE", help="csv/json: file to write (default stdout)")
     parser.set_defaults(handler=run)
+
+
+def _categories(text: str) -> frozenset[str]:
+    chosen = frozenset(_split(text))
+    unknown = sorted(chosen - set(CATEGORIES))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"expected categories from {', '.join(CATEGORIES)}, not {', '.join(unknown) or repr(text)}"
+        )
+    return chosen
+
+
+def _choice(args: argparse.Namespace):  # noqa: ANN202 - a sync.KeywordChoice (sync is imported late)
+    from joytag_desktop.metadata.sync import KeywordChoice
+
+    categories = args.categories if args.categories is not None else frozenset(CATEGORIES)
+    if args.skip_categories:
+        categories -= args.skip_categories
+    return KeywordChoice(None if categories == frozenset(CATEGORIES) else categories, args.by_category)
 
 
 def _split(text: str) -> list[str]:
@@ -104,14 +143,16 @@ def run(args: argparse.Namespace) -> int:
                 bar.n = done
                 bar.refresh()
 
+            choice = _choice(args)
             if args.target == "xmp":
                 report = sync.export_xmp(
-                    library, query, args.threshold, args.naming, args.parent, args.dry_run, progress
+                    library, query, args.threshold, args.naming, args.parent, args.dry_run, progress, choice=choice
                 )
             elif args.target == "embedded":
                 report = sync.export_embedded(
-                    library, query, args.threshold, args.backup, args.dry_run, progress, parent=args.parent
-                )
+                    library, query, args.threshold, args.backup, args.dry_run, progress, parent=args.parent,
+                    choice=choice,
+                )  # fmt: skip
             else:
                 options = sync.CaptionOptions(
                     threshold=args.threshold,
@@ -120,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
                     exclude=set(_split(args.exclude)),
                     prefix=_split(args.prefix),
                     overwrite=args.overwrite,
+                    categories=choice.categories,
                 )
                 report = sync.export_captions(library, query, options, args.dry_run, progress)
         return _finish(report, args.dry_run)

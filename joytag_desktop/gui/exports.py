@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from joytag_desktop.files import atomic_text_output
 from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.messages import for_window
-from joytag_desktop.gui.panels import bool_setting
+from joytag_desktop.gui.panels import bool_setting, keyword_choice
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library import Library
 
@@ -55,14 +55,16 @@ class Exports(QObject):
                 return
         naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
         parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
+        choice = keyword_choice(self.settings)
         self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
 
         def write():  # noqa: ANN202 - an export report
             if target == "xmp":
-                return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent)
+                return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent, choice=choice)
             if target == "captions":
-                return export_captions(self.library, options=CaptionOptions(), image_ids=ids)
-            return export_embedded(self.library, keep_backup=backup, image_ids=ids, parent=parent)
+                options = CaptionOptions(categories=choice.categories)
+                return export_captions(self.library, options=options, image_ids=ids)
+            return export_embedded(self.library, keep_backup=backup, image_ids=ids, parent=parent, choice=choice)
 
         def done(report) -> None:  # noqa: ANN001
             for path, reason in report.errors:

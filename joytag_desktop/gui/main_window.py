@@ -56,6 +56,7 @@ from joytag_desktop.gui.panels import (
     QtLogHandler,
     SettingsDialog,
     bool_setting,
+    keyword_choice,
     model_folder_setting,
     resize_within_screen,
 )
@@ -411,7 +412,10 @@ class MainWindow(QMainWindow):
 
             naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
             parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
-            settings.after_commit = lambda ids: export_xmp(self.library, image_ids=ids, naming=naming, parent=parent)
+            choice = keyword_choice(self.settings)
+            settings.after_commit = lambda ids: export_xmp(
+                self.library, image_ids=ids, naming=naming, parent=parent, choice=choice
+            )
         return settings
 
     def _check_model(self) -> None:

@@ -243,6 +243,10 @@ class SettingsDialog(QDialog):
         self.naming.addItem(self.tr("photo.xmp (Lightroom, Capture One)"), "xmp")
         self.naming.setCurrentIndex(max(0, self.naming.findData(str(settings.value("sidecar_naming", "jpg.xmp")))))
         self.parent_keyword = QLineEdit(str(settings.value("keyword_parent", "JoyTag")))
+        self.by_category = QCheckBox(self.tr("File keywords by category (JoyTag|character|name)"))
+        self.by_category.setChecked(bool_setting(settings, "keywords_by_category", False))
+        self.skip_ratings = QCheckBox(self.tr("Leave rating tags out of keywords and captions"))
+        self.skip_ratings.setChecked(bool_setting(settings, "export_skip_ratings", False))
         self.auto_sidecars = QCheckBox(self.tr("Write XMP sidecars automatically after tagging"))
         self.auto_sidecars.setChecked(settings.value("auto_sidecars", False) in (True, "true"))
         self.backup = QCheckBox(self.tr("Keep a backup when writing keywords into image files"))
@@ -265,6 +269,8 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Storage floor"), self.floor)
         form.addRow(self.tr("Sidecar naming"), self.naming)
         form.addRow(self.tr("Keyword parent"), self.parent_keyword)
+        form.addRow("", self.by_category)
+        form.addRow("", self.skip_ratings)
         form.addRow("", self.auto_sidecars)
         form.addRow("", self.backup)
         form.addRow(self.tr("Database"), self.database)
@@ -295,6 +301,8 @@ class SettingsDialog(QDialog):
         self.settings.setValue("sidecar_naming", self.naming.currentData())
         self.settings.setValue("keyword_parent", self.parent_keyword.text().strip() or "JoyTag")
         self.settings.setValue("auto_sidecars", self.auto_sidecars.isChecked())
+        self.settings.setValue("keywords_by_category", self.by_category.isChecked())
+        self.settings.setValue("export_skip_ratings", self.skip_ratings.isChecked())
         self.settings.setValue("embedded_backup", self.backup.isChecked())
         self.settings.setValue("language", self.language.currentData())
 
@@ -307,6 +315,17 @@ def model_folder_setting(settings: QSettings) -> Path | None:
 def bool_setting(settings: QSettings, key: str, default: bool) -> bool:
     """A yes/no setting (QSettings' INI files give strings back)."""
     return settings.value(key, default) in (True, "true", "1", 1)
+
+
+def keyword_choice(settings: QSettings):  # noqa: ANN201 - a metadata.sync.KeywordChoice
+    """Settings → General's export choices: keywords filed by category, ratings left out."""
+    from joytag_desktop.library.thresholds import CATEGORIES
+    from joytag_desktop.metadata.sync import KeywordChoice
+
+    skip = {"rating"} if bool_setting(settings, "export_skip_ratings", False) else set()
+    return KeywordChoice(
+        frozenset(CATEGORIES) - skip if skip else None, bool_setting(settings, "keywords_by_category", False)
+    )
 
 
 def resize_within_screen(widget: QWidget, width: int, height: int) -> None:

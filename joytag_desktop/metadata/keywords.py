@@ -36,6 +36,8 @@ FLAT = ("subject", "iptc")
 # (``fate/grand_order`` goes to TagsList as ``JoyTag/fate∕grand_order``: one keyword, not two levels).
 SEPARATORS = {"hierarchical": ("|", "\u00a6"), "tags_list": ("/", "\u2215")}
 HIERARCHY = "|"  # separator of library names
+# The model categories own keywords can be filed under (JoyTag|character|name).
+FILED_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "rating", "year")
 DEFAULT_PARENT = "JoyTag"
 # Keywords other programs keep for their own bookkeeping (not descriptions of the picture).
 BOOKKEEPING_ROOTS = ("darktable",)
@@ -76,17 +78,21 @@ def path_entry(prop: str, path: KeywordPath) -> str:
 
 
 def name_of(path: KeywordPath, parent: str = DEFAULT_PARENT) -> str:
-    """The library name of a keyword: ``cat`` for ``JoyTag|cat``, the joined path otherwise."""
+    """The library name of a keyword: ``cat`` for ``JoyTag|cat`` and for ``JoyTag|general|cat``
+    (keywords filed by category), the joined path otherwise."""
     if len(path) == 2 and path[0] == parent:
         return path[1]
+    if len(path) == 3 and path[0] == parent and path[1] in FILED_CATEGORIES:
+        return path[2]
     return HIERARCHY.join(path)
 
 
-def path_of_name(name: str, own: bool, parent: str = DEFAULT_PARENT) -> KeywordPath:
+def path_of_name(name: str, own: bool, parent: str = DEFAULT_PARENT, category: str | None = None) -> KeywordPath:
     """Where a library tag goes: the app's own tags (the model's, hand-added flat ones) under
-    ``parent``; imported and hand-made hierarchical names along their own path."""
+    ``parent`` (and under their category there when ``category`` is given, as
+    ``JoyTag|character|hatsune_miku``); imported and hand-made hierarchical names along their own path."""
     if own:
-        return (parent, name)
+        return (parent, category, name) if category in FILED_CATEGORIES else (parent, name)
     return tuple(part for part in name.split(HIERARCHY) if part) or (name,)
 
 
@@ -216,6 +222,7 @@ class Wanted:
 
     name: str
     own: bool
+    category: str | None = None  # file it under parent|category (None: straight under the parent)
 
 
 @dataclass
@@ -253,7 +260,7 @@ def plan_write(
             final[path] = name
     ours_to_add = False
     for item in wanted:
-        path = foreign_paths.get(item.name) or path_of_name(item.name, item.own, parent)
+        path = foreign_paths.get(item.name) or path_of_name(item.name, item.own, parent, item.category)
         if path not in final:
             final[path] = item.name
         if item.name not in foreign_paths:

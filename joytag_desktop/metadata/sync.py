@@ -79,9 +79,23 @@ class ExportReport:
         return text + (f", {len(self.errors)} failed" if self.errors else "")
 
 
+@dataclass(frozen=True)
+class KeywordChoice:
+    """Which tags go into files, and how they are filed: ``categories`` keeps only tags of these
+    categories (None: all; imported keywords are category ``keyword``); ``by_category`` files the
+    app's keywords as ``JoyTag|character|hatsune_miku`` rather than ``JoyTag|hatsune_miku``."""
+
+    categories: frozenset[str] | None = None
+    by_category: bool = False
+
+    def keeps(self, category: str) -> bool:
+        return self.categories is None or category in self.categories
+
+
 @dataclass
 class CaptionOptions:
     threshold: float | None = None
+    categories: frozenset[str] | None = None  # only tags of these categories (e.g. no ratings)
     spaces: bool = True  # underscores to spaces
     escape_parentheses: bool = False  # "saber_(fate)" -> "saber \\(fate\\)" for prompt parsers that need it
     exclude: set[str] = field(default_factory=set)
@@ -89,9 +103,16 @@ class CaptionOptions:
     overwrite: bool = False  # replace caption files the app did not write
 
 
-def present_tags(library: Library, image_id: int, threshold: float | None = None) -> list[str]:
-    """Tags that count for an image, best score first (manual and imported ones included)."""
-    return [view.name for view in library.image_tags(image_id, threshold) if view.present]
+def present_tags(
+    library: Library, image_id: int, threshold: float | None = None, categories: frozenset[str] | None = None
+) -> list[str]:
+    """Tags that count for an image, best score first (manual and imported ones included),
+    of ``categories`` only when given."""
+    return [
+        view.name
+        for view in library.image_tags(image_id, threshold)
+        if view.present and (categories is None or view.category in categories)
+    ]
 
 
 # --- sync records -----------------------------------------------------------------------------
@@ -209,14 +230,20 @@ def _images(library: Library, image_ids: list[int] | None, query: str, threshold
     return images
 
 
-def _wanted(library: Library, image_id: int, threshold: float | None) -> tuple[list[Wanted], list[str]]:
+def _wanted(
+    library: Library, image_id: int, threshold: float | None, choice: KeywordChoice
+) -> tuple[list[Wanted], list[str]]:
     """The tags to have in the files (own: AI or manual) and the tags the user removed."""
     views = library.image_tags(image_id, threshold)
     # The model's tags go under the parent whatever their punctuation; a hand-made "Places|Paris" is a path.
     wanted = [
-        Wanted(v.name, v.source == "ai" or (v.source == "manual" and HIERARCHY not in v.name))
+        Wanted(
+            v.name,
+            v.source == "ai" or (v.source == "manual" and HIERARCHY not in v.name),
+            v.category if choice.by_category else None,
+        )
         for v in views
-        if v.present
+        if v.present and choice.keeps(v.category)
     ]
     removed = [v.name for v in views if v.source == "manual" and v.score < 0]
     return wanted, removed
@@ -254,6 +281,7 @@ def _sync_file(
     threshold: float | None,
     parent: str,
     properties: tuple[str, ...],
+    choice: KeywordChoice,
 ) -> tuple[WritePlan, SyncRecord]:
     """Read what changed in the file since the last sync, then plan the merged keywords."""
     record = None
@@ -265,7 +293,7 @@ def _sync_file(
         if record is not None:
             record.snapshot = None
     record = record or SyncRecord(parent=parent)
-    wanted, removed = _wanted(library, image.id, threshold)
+    wanted, removed = _wanted(library, image.id, threshold, choice)
     plan = plan_write(current or empty_properties(), record, wanted, removed, parent, properties)
     return plan, record
 
@@ -300,6 +328,7 @@ def export_xmp(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     image_ids: list[int] | None = None,
+    choice: KeywordChoice = KeywordChoice(),
 ) -> ExportReport:
     """Merge the library's tags into XMP sidecars (created only for images that have tags)."""
     report = ExportReport()
@@ -312,8 +341,9 @@ def export_xmp(
             data = read_limited(target, MAX_SIDECAR_BYTES, "sidecar") if target.exists() else None
             current = None if data is None else read_packet_properties(data, str(target))
             plan, record = _sync_file(
-                library, image, "xmp", target, current, threshold, parent, ("subject", "hierarchical", "tags_list")
-            )
+                library, image, "xmp", target, current, threshold, parent, ("subject", "hierarchical", "tags_list"),
+                choice,
+            )  # fmt: skip
             if data is None and not any(plan.properties.values()):
                 report.skipped += 1  # nothing to say: no empty sidecar
             elif not plan.changed:
@@ -351,6 +381,7 @@ def export_embedded(
     progress: Callable[[int, int], None] | None = None,
     image_ids: list[int] | None = None,
     parent: str = DEFAULT_PARENT,
+    choice: KeywordChoice = KeywordChoice(),
 ) -> ExportReport:
     """Write keywords into the image files themselves (opt-in; pixels are never touched)."""
     report = ExportReport()
@@ -363,7 +394,7 @@ def export_embedded(
             properties = ("subject", "hierarchical", "tags_list")
             if path.suffix.lower() in IPTC_WRITABLE:
                 properties += ("iptc",)
-            plan, record = _sync_file(library, image, "embedded", path, current, threshold, parent, properties)
+            plan, record = _sync_file(library, image, "embedded", path, current, threshold, parent, properties, choice)
             if not plan.changed:
                 report.unchanged += 1
             elif dry_run:
@@ -434,7 +465,7 @@ def export_captions(
                 report.skipped += 1
                 report.errors.append((image.path, f"shares the caption file {target.name} with another image; skipped"))
                 continue
-            text = caption_text(present_tags(library, image.id, options.threshold), options)
+            text = caption_text(present_tags(library, image.id, options.threshold, options.categories), options)
             previous = library.metadata_record(image.id, "caption")
             if target.exists():
                 current = read_limited(target, MAX_CAPTION_BYTES, "caption file").decode("utf-8", errors="replace")
