@@ -1,21 +1,27 @@
-"""Library benchmark: tag search and autocomplete on a synthetic 1,000,000-image library, and scan speed.
+"""Library benchmark: tag search, counts, autocomplete and tagging-store throughput on a synthetic
+1,000,000-image library tagged by two models, and scan speed.
 
-    python benchmarks/bench_library.py [--images 1000000] [--tags-per-image 40] [--scan-files 100000]
+    python benchmarks/bench_library.py [--images 1000000] [--models 2] [--tags-per-image 40]
+                                       [--scan-files 100000] [--json]
 
-The synthetic library is generated straight into the database (no model, no files):
-tag frequencies follow a Zipf-like curve over a 5,813-tag vocabulary, as real tags do.
-Prints medians in milliseconds, the database size, and scan throughput in files/s.
+The synthetic library is generated straight into the database (no model, no files): a JoyTag-sized
+vocabulary (5,813 general tags) and a WD-sized one (10,861 tags, 4,000 of them shared with JoyTag,
+2,700 characters, 4 ratings), each image with 40 stored scores per model whose tag frequencies follow
+a Zipf-like curve, as real tags do. Prints medians in milliseconds, the database size per stored
+score, store throughput in rows/s and scan throughput in files/s; --json ends with one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sqlite3
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -59,7 +65,42 @@ def vocabulary(size: int) -> list[str]:
     return [f"{WORDS[i % len(WORDS)]}_{WORDS[(i // len(WORDS)) % len(WORDS)]}_{i}" for i in range(size)]
 
 
-def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int = 0) -> float:
+@dataclass
+class SyntheticModel:
+    """A model's vocabulary as ids into the ``tags`` table, with each tag's category."""
+
+    id: int
+    name: str
+    format: str
+    tag_ids: np.ndarray  # the model's output order -> tags.id
+    names: list[str]
+    categories: list[str]
+
+
+def synthetic_models(count: int, joytag_vocab: int, wd_vocab: int, shared: int) -> tuple[list[str], list[str], list]:
+    """JoyTag-sized (general tags) and WD-sized vocabularies: WD names ``shared`` of JoyTag's tags
+    (both use Danbooru names), the rest of its own; its last 2,700 tags are characters and 4 are ratings."""
+    names = vocabulary(joytag_vocab)
+    categories = ["general"] * joytag_vocab
+    models = [SyntheticModel(1, "joytag", "joytag", np.arange(1, joytag_vocab + 1), list(names), list(categories))]
+    if count >= 2:
+        own = wd_vocab - shared
+        wd_names = [f"{n}" for n in names[:shared]] + [f"wd_{WORDS[i % len(WORDS)]}_{i}" for i in range(own - 4)]
+        wd_categories = ["general"] * (wd_vocab - 4 - 2700) + ["character"] * 2700
+        wd_names += [f"rating:{r}" for r in ("general", "sensitive", "questionable", "explicit")]
+        wd_categories += ["rating"] * 4
+        new_names = wd_names[shared:]
+        names += new_names
+        categories += wd_categories[shared:]
+        tag_ids = np.concatenate(
+            [np.arange(1, shared + 1), np.arange(joytag_vocab + 1, joytag_vocab + len(new_names) + 1)]
+        )
+        models.append(SyntheticModel(2, "wd", "wd", tag_ids, wd_names, wd_categories))
+    return names, categories, models
+
+
+def generate(db: Path, images: int, per_image: int, models: list, names: list[str], categories: list[str],
+             seed: int = 0) -> float:  # fmt: skip
     start = time.perf_counter()
     Library(db).close()  # schema through the real migrations
     connection = sqlite3.connect(db, isolation_level=None)
@@ -72,30 +113,39 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
     connection.execute("DROP INDEX ix_image_tags_tag_score")
     connection.execute("DROP INDEX ix_image_tags_image")
     connection.execute("DROP INDEX ix_image_tags_user")
-    # Rows are staged in arrival order, then copied sorted by the primary key (tag_id, image_id).
-    connection.execute("CREATE TEMP TABLE staging (image_id INTEGER, tag_id INTEGER, score REAL)")
+    # Rows are staged in arrival order, then copied sorted by the primary key (tag_id, image_id, model_id).
+    connection.execute("CREATE TEMP TABLE staging (image_id INTEGER, tag_id INTEGER, model_id INTEGER, score REAL)")
     connection.execute("BEGIN")
     connection.execute(
         "INSERT INTO roots (path, watched, added_at, online) VALUES ('/synthetic', 1, ?, 1)",
         (datetime.now().isoformat(" "),),
     )
-    connection.executemany("INSERT INTO tags (id, name) VALUES (?, ?)", enumerate(vocabulary(vocab_size), 1))
-    connection.execute(
-        "INSERT INTO models (id, name, format, version, fingerprint, auto, searched, added_at)"
-        " VALUES (1, 'synthetic', 'joytag', '', 'synthetic', 1, 1, ?)",
-        (datetime.now().isoformat(" "),),
+    connection.executemany(
+        "INSERT INTO tags (id, name, category) VALUES (?, ?, ?)",
+        ((i, n, c) for i, (n, c) in enumerate(zip(names, categories, strict=True), 1)),
     )
+    for model in models:
+        connection.execute(
+            "INSERT INTO models (id, name, format, version, fingerprint, auto, searched, added_at)"
+            " VALUES (?, ?, ?, '', ?, 1, 1, ?)",
+            (model.id, model.name, model.format, f"synthetic-{model.name}", datetime.now().isoformat(" ")),
+        )
+    if len(models) > 1:
+        connection.execute("INSERT INTO model_thresholds VALUES (2, 'general', 0.35), (2, 'character', 0.85)")
     rng = np.random.default_rng(seed)
-    weights = 1.0 / (np.arange(vocab_size) + 8.0) ** 0.9
-    weights /= weights.sum()
+    weights = []
+    for model in models:
+        w = 1.0 / (np.arange(len(model.tag_ids)) + 8.0) ** 0.9
+        weights.append(w / w.sum())
     now = datetime.now().isoformat(" ")
     chunk = 20_000
     for first in range(0, images, chunk):
         ids = np.arange(first + 1, min(images, first + chunk) + 1)
+        ratings = rng.choice(4, size=len(ids), p=[0.6, 0.25, 0.1, 0.05]) if len(models) > 1 else [None] * len(ids)
         connection.executemany(
             "INSERT INTO images (id, root_id, path, folder, name, ext, size, mtime, content_hash, width, height,"
-            " format, status, added_at, model) VALUES (?, 1, ?, ?, ?, 'jpg', ?, ?, NULL, ?, ?, 'JPEG', 'tagged', ?,"
-            " 'synthetic')",
+            " format, status, added_at, model, rating)"
+            " VALUES (?, 1, ?, ?, ?, 'jpg', ?, ?, NULL, ?, ?, 'JPEG', 'tagged', ?, 'joytag', ?)",
             (
                 (
                     int(i),
@@ -107,22 +157,32 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
                     int(1000 + i % 5000),
                     int(800 + i % 3000),
                     now,
+                    None if rating is None else int(rating),
                 )
-                for i in ids
+                for i, rating in zip(ids, ratings, strict=True)
             ),
         )
-        draws = rng.choice(vocab_size, size=(len(ids), per_image * 2), p=weights)
-        scores = 0.05 + 0.95 * rng.beta(0.6, 1.6, size=(len(ids), per_image))
         rows = []
-        for row, image_id in enumerate(ids):
-            tags = list(dict.fromkeys(draws[row].tolist()))[:per_image]
-            rows.extend((int(image_id), t + 1, float(s)) for t, s in zip(tags, scores[row], strict=False))
-        connection.executemany("INSERT INTO staging (image_id, tag_id, score) VALUES (?, ?, ?)", rows)
+        for model, p in zip(models, weights, strict=True):
+            draws = rng.choice(len(model.tag_ids), size=(len(ids), per_image * 2), p=p)
+            scores = 0.05 + 0.95 * rng.beta(0.6, 1.6, size=(len(ids), per_image))
+            for row, image_id in enumerate(ids):
+                tags = list(dict.fromkeys(draws[row].tolist()))[:per_image]
+                rows.extend(
+                    (int(image_id), int(model.tag_ids[t]), model.id, float(s))
+                    for t, s in zip(tags, scores[row], strict=False)
+                )
+        connection.executemany("INSERT INTO staging (image_id, tag_id, model_id, score) VALUES (?, ?, ?, ?)", rows)
     connection.execute(
         "INSERT INTO image_tags (tag_id, image_id, model_id, source, score)"
-        " SELECT tag_id, image_id, 1, 0, score FROM staging ORDER BY tag_id, image_id"
+        " SELECT tag_id, image_id, model_id, 0, score FROM staging ORDER BY tag_id, image_id, model_id"
     )
-    connection.execute("INSERT INTO image_models (image_id, model_id, tagged_at) SELECT id, 1, added_at FROM images")
+    for model in models:
+        connection.execute(
+            "INSERT INTO image_models (image_id, model_id, tagged_at, rating) SELECT id, ?, added_at,"
+            " CASE WHEN ? = 'wd' THEN rating END FROM images",
+            (model.id, model.name),
+        )
     connection.execute("DROP TABLE staging")
     connection.execute("COMMIT")
     connection.execute("CREATE INDEX ix_image_tags_tag_score ON image_tags (tag_id, score, image_id)")
@@ -138,31 +198,90 @@ def generate(db: Path, images: int, per_image: int, vocab_size: int, seed: int =
     return time.perf_counter() - start
 
 
-def bench_queries(db: Path, vocab_size: int) -> None:
-    names = vocabulary(vocab_size)
+def bench_queries(db: Path, names: list[str], models: list, results: dict, images: int) -> None:
+    span = [datetime.fromtimestamp(1.6e9 + images * 60 * f).date().isoformat() for f in (1 / 3, 2 / 3)]
     with Library(db) as library:
         total = library.count("")
-        print(f"library: {total:,} images, database {db.stat().st_size / 1e9:.2f} GB")
+        size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+        with sqlite3.connect(db) as raw:
+            scores = raw.execute("SELECT COUNT(*) FROM image_tags").fetchone()[0]
+        print(
+            f"library: {total:,} images, {len(models)} model(s), {scores:,} stored scores; database "
+            f"{size / 1e9:.2f} GB = {size / scores:.0f} bytes per stored score"
+        )
+        results.update(db_bytes=size, stored_scores=scores, bytes_per_score=round(size / scores, 1))
         queries = {
             "popular: a b -c": f"{names[0]} {names[3]} -{names[10]}",
             "mid: a b -c": f"{names[50]} {names[120]} -{names[7]}",
             "rare: a b -c": f"{names[900]} {names[1500]} -{names[2]}",
             "or + wildcard": f"({names[5]} | {names[6]}) long_*_4?",
             "score qualifier": f"{names[1]}:>0.9 -{names[4]}",
+            "tag + date range": f"{names[2]} date:{span[0]}..{span[1]}",
         }
+        if len(models) > 1:
+            wd = models[1]
+            character = next(n for n, c in zip(wd.names, wd.categories, strict=True) if c == "character")
+            queries |= {
+                "model:wd a b": f"model:wd {names[0]} {names[3]}",
+                "category wildcard": "character:wd_cat_*",
+                "character + rating": f"{character} rating:<=sensitive",
+                "rating + tag": f"rating:general {names[20]}",
+            }
+        measured = {}
         for label, query in queries.items():
             hits = len(library.search(query).ids)
             first_page = median_ms(lambda q=query: library.search(q, limit=200))
-            all_ids = median_ms(lambda q=query: library.search(q), runs=7)
+            counting = median_ms(lambda q=query: library.count(q), runs=5)
             print(
-                f"  {label:16s} {hits:8,d} hits: first 200 {first_page:7.1f} ms, all ids {all_ids:7.1f} ms   [{query}]"
+                f"  {label:20s} {hits:9,d} hits: first 200 {first_page:7.1f} ms, count {counting:7.1f} ms   [{query}]"
             )
+            measured[label] = {"median_ms": round(first_page, 2), "count_ms": round(counting, 2), "hits": hits}
+        results["queries"] = measured
         for prefix in ("l", "lo", "long_h", "cat_"):
             ms = median_ms(lambda p=prefix: library.autocomplete(p, limit=15))
             uncached = median_ms(lambda p=prefix: library._tag_totals(0.4, p, 15, include_unused=True), runs=7)
             print(f"  autocomplete {prefix!r:10s} {ms:6.2f} ms (while the library changes: {uncached:6.2f} ms)")
         ms = median_ms(lambda: library.tag_counts(threshold=0.4, limit=500), runs=7)
         print(f"  tag list (top 500 with counts) {ms:6.1f} ms")
+
+
+def bench_store(db: Path, models: list, batches: int = 10, batch: int = 64) -> float:
+    """Tagging-store throughput: ``Library.store_results`` for new images, the worker's own path (whole
+    score vectors in, the storage floor applied, one transaction per batch), on the big database."""
+    from joytag_desktop.library import ImageResult
+
+    rng = np.random.default_rng(1)
+    model = models[-1]
+    count = batches * batch
+    with sqlite3.connect(db) as raw:
+        first = raw.execute("SELECT MAX(id) FROM images").fetchone()[0] + 1  # --keep: after the last run's
+        raw.executemany(
+            "INSERT INTO images (id, root_id, path, folder, name, ext, size, mtime, width, height, format, status,"
+            " added_at) VALUES (?, 1, ?, 'new', ?, 'jpg', 1, 1, 10, 10, 'JPEG', 'pending', ?)",
+            (
+                (i, f"/synthetic/new/{i}.jpg", f"{i}.jpg", datetime.now().isoformat(" "))
+                for i in range(first, first + count)
+            ),
+        )
+    stored = 0
+    with Library(db) as library:
+        info = library.model(model.name)
+        start = time.perf_counter()
+        for b in range(batches):
+            results = []
+            for i in range(first + b * batch, first + (b + 1) * batch):
+                # Like sigmoid outputs: nearly all near 0, about a hundred above the storage floor.
+                scores = (rng.random(len(model.names)) * 0.05).astype(np.float32)
+                scores[rng.choice(len(model.names), 100, replace=False)] = rng.uniform(0.05, 1.0, 100)
+                stored += int((scores >= library.storage_floor).sum())
+                results.append(ImageResult(i, scores, rng.standard_normal(768).astype(np.float32), None))
+            library.store_results(results, info, model.names, model.categories)
+        seconds = time.perf_counter() - start
+    print(
+        f"  store: {count} images x {len(model.names):,} scores ({stored:,} rows above the floor) in {seconds:.2f} s:"
+        f" {stored / seconds:,.0f} rows/s, {count / seconds:,.0f} images/s committed"
+    )
+    return stored / seconds
 
 
 def bench_scan(folder: Path, files: int) -> None:
@@ -204,26 +323,39 @@ def _small_jpeg() -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1_000_000)
-    parser.add_argument("--tags-per-image", type=int, default=40)
-    parser.add_argument("--vocab", type=int, default=5813)
+    parser.add_argument("--tags-per-image", type=int, default=40, help="stored scores per image and model")
+    parser.add_argument("--models", type=int, choices=(1, 2), default=2, help="1: JoyTag only; 2: JoyTag and WD")
+    parser.add_argument("--vocab", type=int, default=5813, help="JoyTag's vocabulary")
+    parser.add_argument("--wd-vocab", type=int, default=10_861, help="the second model's vocabulary")
+    parser.add_argument("--shared", type=int, default=4000, help="tags both models name")
     parser.add_argument("--scan-files", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-library")
     parser.add_argument("--keep", action="store_true", help="reuse an existing synthetic database")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
     print(f"machine: {machine()}, {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    db = args.workdir / f"synthetic-{args.images}.sqlite3"
+    db = args.workdir / f"synthetic-{args.images}-{args.models}.sqlite3"
+    names, categories, models = synthetic_models(args.models, args.vocab, args.wd_vocab, args.shared)
+    results: dict = {"images": args.images, "models": args.models}
     if not (args.keep and db.exists()):
-        for stale in args.workdir.glob(f"synthetic-{args.images}.sqlite3*"):
+        for stale in args.workdir.glob(f"{db.name}*"):
             stale.unlink()
-        seconds = generate(db, args.images, args.tags_per_image, args.vocab)
-        print(f"generated {args.images:,} images x {args.tags_per_image} tags in {seconds:.0f} s")
-    bench_queries(db, args.vocab)
+        seconds = generate(db, args.images, args.tags_per_image, models, names, categories)
+        print(
+            f"generated {args.images:,} images x {args.models} model(s) x {args.tags_per_image} scores"
+            f" in {seconds:.0f} s"
+        )
+        results["generate_s"] = round(seconds)
+    bench_queries(db, names, models, results, args.images)
+    results["store_rows_per_s"] = round(bench_store(db, models))
     if args.scan_files:
         scan_dir = args.workdir / "scan"
         shutil.rmtree(scan_dir, ignore_errors=True)
         (args.workdir / "scan.sqlite3").unlink(missing_ok=True)
         bench_scan(scan_dir / "library", args.scan_files)
+    if args.json:
+        print(json.dumps(results))
 
 
 if __name__ == "__main__":
