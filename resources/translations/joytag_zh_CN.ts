@@ -24,6 +24,30 @@
         <translation>高召回率</translation>
     </message>
     <message>
+        <source>The rating of the selected images: the models&apos; rating outputs decide unless you set one</source>
+        <translation>所选图片的分级：除非您手动设定，否则由模型的分级输出决定</translation>
+    </message>
+    <message>
+        <source>Rating from the models</source>
+        <translation>由模型决定分级</translation>
+    </message>
+    <message>
+        <source>General</source>
+        <translation>全年龄</translation>
+    </message>
+    <message>
+        <source>Sensitive</source>
+        <translation>敏感</translation>
+    </message>
+    <message>
+        <source>Questionable</source>
+        <translation>可疑</translation>
+    </message>
+    <message>
+        <source>Explicit</source>
+        <translation>露骨</translation>
+    </message>
+    <message>
         <source>Add a tag to the selection…</source>
         <translation>为所选图片添加标签…</translation>
     </message>
@@ -38,6 +62,10 @@
     <message>
         <source>Threshold</source>
         <translation>阈值</translation>
+    </message>
+    <message>
+        <source>Rating</source>
+        <translation>分级</translation>
     </message>
     <message>
         <source>No image selected</source>
@@ -78,6 +106,14 @@
     <message>
         <source>{when} by {model}</source>
         <translation>{when}，模型 {model}</translation>
+    </message>
+    <message>
+        <source>none (no model with rating outputs has tagged it)</source>
+        <translation>无（尚无带分级输出的模型标注过它）</translation>
+    </message>
+    <message>
+        <source>{rating} (set by hand)</source>
+        <translation>{rating}（手动设定）</translation>
     </message>
     <message>
         <source>Selection</source>
@@ -320,6 +356,10 @@
         <translation>模型…</translation>
     </message>
     <message>
+        <source>Models of this library and their thresholds…</source>
+        <translation>本图库的模型及其阈值…</translation>
+    </message>
+    <message>
         <source>Pause / resume</source>
         <translation>暂停 / 继续</translation>
     </message>
@@ -404,6 +444,14 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>remove {tags} from {count:,} images</source>
         <translation>从 {count:,} 张图片移除 {tags}</translation>
+    </message>
+    <message>
+        <source>rating of {count:,} images → {rating}</source>
+        <translation>{count:,} 张图片的分级 → {rating}</translation>
+    </message>
+    <message>
+        <source>rating of {count:,} images → from the models</source>
+        <translation>{count:,} 张图片的分级 → 由模型决定</translation>
     </message>
     <message>
         <source>View</source>
@@ -541,6 +589,45 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>ModelsPage</name>
+    <message>
+        <source>Models that tag new and changed files, and whose scores count in searches. A model ticked here tags every image it has not tagged yet.</source>
+        <translation>为新增和变更的文件打标签、且其分数计入搜索的模型。在此勾选的模型会为它尚未标注的每张图片打标签。</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图片</translation>
+    </message>
+    <message>
+        <source>Tags new files</source>
+        <translation>标注新文件</translation>
+    </message>
+    <message>
+        <source>Counts in searches</source>
+        <translation>计入搜索</translation>
+    </message>
+    <message>
+        <source>Its folder is unknown: choose it in Tagging → Models… to tag with it</source>
+        <translation>其文件夹未知：请在“标注 → 模型…”中选择它以用其标注</translation>
+    </message>
+    <message>
+        <source>library</source>
+        <translation>图库</translation>
+    </message>
+    <message>
+        <source>Lowest {model} score that counts for {category} tags; “library”: the library threshold</source>
+        <translation>{category}标签计入的 {model} 最低分数；“图库”：使用图库阈值</translation>
+    </message>
+    <message>
+        <source>No model has tagged this library yet.</source>
+        <translation>尚无模型标注过本图库。</translation>
+    </message>
+</context>
+<context>
     <name>ResultsPanel</name>
     <message>
         <source>Thumbnail size (Ctrl+wheel over the grid)</source>
@@ -573,6 +660,49 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Still showing the previous results ({count:,} images)</source>
         <translation>仍显示上一次的结果（{count:,} 张图片）</translation>
+    </message>
+</context>
+<context>
+    <name>SafeViewMenu</name>
+    <message>
+        <source>Safe view</source>
+        <translation>安全视图</translation>
+    </message>
+    <message>
+        <source>Blur or hide images rated above the level chosen in View → Safe view options</source>
+        <translation>模糊或隐藏分级高于“视图 → 安全视图选项”中所选级别的图片</translation>
+    </message>
+    <message>
+        <source>Safe view options</source>
+        <translation>安全视图选项</translation>
+    </message>
+    <message>
+        <source>Show only general images freely</source>
+        <translation>仅正常显示全年龄图片</translation>
+    </message>
+    <message>
+        <source>Show general and sensitive images freely</source>
+        <translation>正常显示全年龄和敏感图片</translation>
+    </message>
+    <message>
+        <source>Keep only explicit images out of sight</source>
+        <translation>仅隐藏露骨图片</translation>
+    </message>
+    <message>
+        <source>Blur them</source>
+        <translation>模糊显示</translation>
+    </message>
+    <message>
+        <source>Leave them out of the results</source>
+        <translation>从结果中排除</translation>
+    </message>
+    <message>
+        <source>Treat unrated images as above the level</source>
+        <translation>将未分级图片视为高于该级别</translation>
+    </message>
+    <message>
+        <source>Images no model with rating outputs (WD, camie) has tagged, and that you have not rated</source>
+        <translation>尚无带分级输出的模型（WD、camie）标注过、您也未手动分级的图片</translation>
     </message>
 </context>
 <context>
@@ -653,6 +783,14 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>photo.xmp（Lightroom、Capture One）</translation>
     </message>
     <message>
+        <source>File keywords by category (JoyTag|character|name)</source>
+        <translation>按类别归档关键词（JoyTag|character|名称）</translation>
+    </message>
+    <message>
+        <source>Leave rating tags out of keywords and captions</source>
+        <translation>关键词和描述文本中不包含分级标签</translation>
+    </message>
+    <message>
         <source>Write XMP sidecars automatically after tagging</source>
         <translation>标注后自动写入 XMP 附属文件</translation>
     </message>
@@ -713,6 +851,14 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>语言</translation>
     </message>
     <message>
+        <source>General</source>
+        <translation>全年龄</translation>
+    </message>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
         <source>Choose the JoyTag model folder</source>
         <translation>选择 JoyTag 模型文件夹</translation>
     </message>
@@ -754,6 +900,18 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>{count} of {total}</source>
         <translation>{count} / {total}</translation>
+    </message>
+    <message>
+        <source>{model} gave no score above the storage floor</source>
+        <translation>{model} 没有给出高于存储下限的分数</translation>
+    </message>
+    <message>
+        <source>{model}: not searched (Settings → Models)</source>
+        <translation>{model}：不计入搜索（设置 → 模型）</translation>
+    </message>
+    <message>
+        <source>{model}: threshold {value:.2f}</source>
+        <translation>{model}：阈值 {value:.2f}</translation>
     </message>
     <message>
         <source>model score {score:.3f}</source>
@@ -844,6 +1002,10 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Viewer</source>
         <translation>查看器</translation>
+    </message>
+    <message>
+        <source>Blurred by View → Safe view: press V to show this image</source>
+        <translation>已被“视图 → 安全视图”模糊：按 V 显示此图片</translation>
     </message>
     <message>
         <source>◀ Previous</source>
@@ -957,6 +1119,41 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>categories</name>
+    <message>
+        <source>Characters</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>Series</source>
+        <translation>作品</translation>
+    </message>
+    <message>
+        <source>Artists</source>
+        <translation>画师</translation>
+    </message>
+    <message>
+        <source>General</source>
+        <translation>全年龄</translation>
+    </message>
+    <message>
+        <source>Meta</source>
+        <translation>元信息</translation>
+    </message>
+    <message>
+        <source>Year</source>
+        <translation>年份</translation>
+    </message>
+    <message>
+        <source>Rating</source>
+        <translation>分级</translation>
+    </message>
+    <message>
+        <source>Keywords from the files</source>
+        <translation>来自文件的关键词</translation>
+    </message>
+</context>
+<context>
     <name>grid</name>
     <message>
         <source>waiting to be tagged (orange mark)</source>
@@ -973,6 +1170,10 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>tagged</source>
         <translation>已标注</translation>
+    </message>
+    <message>
+        <source>blurred by View → Safe view</source>
+        <translation>已被“视图 → 安全视图”模糊</translation>
     </message>
 </context>
 <context>
