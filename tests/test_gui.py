@@ -323,3 +323,24 @@ def test_adding_a_folder_inside_or_around_library_folders(qtbot, library, settin
     qtbot.waitUntil(lambda: root_count(window) == 1, timeout=10_000)
     assert library.search("kept_by_hand").ids == [image.id]
     close_window(qtbot, window)
+
+
+def test_a_file_landing_during_the_start_up_scan_is_not_missed(
+    qtbot, library, settings, photos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Watching starts before the start-up scan, so a photo copied in after the scan passed its
+    folder (a camera import still running when the app opens) is indexed without a restart."""
+    library.add_root(photos)
+    late = photos / "late.jpg"
+    scan = library.scan
+
+    def scan_then_a_file_lands(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        report = scan(*args, **kwargs)
+        shutil.copyfile(IMAGES_DIR / "rocket.jpg", late)
+        return report
+
+    monkeypatch.setattr(library, "scan", scan_then_a_file_lands)
+    window = open_window(qtbot, library, settings)
+    qtbot.waitUntil(lambda: library.image_by_path(late) is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: library.count("status:tagged") == 7, timeout=60_000)
+    close_window(qtbot, window)

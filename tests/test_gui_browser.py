@@ -185,6 +185,11 @@ def test_half_typed_word_keeps_the_grid(qtbot, library, settings, photos) -> Non
     window.run_search(explicit=False)  # the pause after typing
     qtbot.waitUntil(lambda: "keep typing" in window.results.result_label.text(), timeout=10_000)
     assert window.grid_model.rowCount() == 6
+    generation = window.search_generation
+    window._refresh_after_change()  # the worker finishing a batch while the word is half typed
+    assert window.search_generation == generation + 1
+    qtbot.waitUntil(lambda: not window.background._live, timeout=10_000)  # its answer was delivered
+    assert window.grid_model.rowCount() == 6 and "keep typing" in window.results.result_label.text()
     window.run_search(explicit=True)  # Return: the real answer
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 0, timeout=10_000)
     window.search_for("(black_hair")

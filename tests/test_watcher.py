@@ -97,7 +97,9 @@ def test_folder_copied_in_is_indexed_and_deleted_folder_goes_missing(setup, tmp_
     library, _watcher, root = setup
     outside = tmp_path / "card"
     for index in range(5):
-        write_photo(outside / "DCIM" / f"IMG_{index}.jpg", color=(index, 0, 0))
+        # Distinct content: (0, 0, 0) and (1, 0, 0) encode to the same JPEG, and a copy that appears
+        # in the batch where its twin vanishes is rightly taken for a move.
+        write_photo(outside / "DCIM" / f"IMG_{index}.jpg", color=(40 * index, 0, 0))
     shutil.copytree(outside, root / "import")
     assert wait_for(lambda: library.count("status:pending") == 5)
     shutil.rmtree(root / "import")

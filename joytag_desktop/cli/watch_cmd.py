@@ -171,31 +171,40 @@ def run_watch(args: argparse.Namespace) -> int:
         if not [r for r in library.roots() if r.watched]:
             print("No watched folders: add one with `joytag-desktop index FOLDER`.", file=sys.stderr)
             return 0
-        # Changes made while the app was closed are caught here.
-        print_scan(library.scan())
-        chosen = chosen_taggers(library, args.model)
-        settings = WorkerSettings([str(tagger.path) for tagger, _ in chosen], args.device, args.batch_size)
-        if args.write_sidecars:
-            from joytag_desktop.metadata.sync import export_xmp
-
-            def write_sidecars(ids: list[int]) -> None:
-                report = export_xmp(library, image_ids=ids, naming=args.naming)
-                for path, reason in report.errors:
-                    log.warning("sidecar %s: %s", path, reason)
-
-            settings.after_commit = write_sidecars
-        worker = TaggingWorker(library, settings, LoggingListener())
+        started: list[TaggingWorker] = []
 
         def changed(report: ChangeReport) -> None:
             if report.added or report.changed or report.moved or report.missing or report.restored:
                 log.info("changes: %s", report.summary())
-            worker.wake()
+            for worker in started:
+                worker.wake()
 
         watcher = FolderWatcher(
             library, settle_seconds=args.settle, rescan_seconds=args.rescan_minutes * 60, on_change=changed
         )
-        worker.start()
-        watcher.start()
+        try:
+            # Watching starts before the scan: a file that lands while the scan (or the model load)
+            # runs is seen by one or the other, never by neither.
+            watcher.start()
+            # Changes made while the app was closed are caught here.
+            print_scan(library.scan())
+            chosen = chosen_taggers(library, args.model)
+            settings = WorkerSettings([str(tagger.path) for tagger, _ in chosen], args.device, args.batch_size)
+            if args.write_sidecars:
+                from joytag_desktop.metadata.sync import export_xmp
+
+                def write_sidecars(ids: list[int]) -> None:
+                    report = export_xmp(library, image_ids=ids, naming=args.naming)
+                    for path, reason in report.errors:
+                        log.warning("sidecar %s: %s", path, reason)
+
+                settings.after_commit = write_sidecars
+            worker = TaggingWorker(library, settings, LoggingListener())
+            worker.start()
+            started.append(worker)
+        except BaseException:
+            watcher.stop()
+            raise
         state = watcher.state
         log.info(
             "watching %d folder(s)%s; press Ctrl-C to stop",

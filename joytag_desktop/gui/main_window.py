@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         resize_within_screen(self, 1400, 900)
         self.search_generation = 0
+        self._last_search_explicit = True
         self.shown_key: SearchKey | None = None
         self.current_query = ""
         self.folder = ""
@@ -359,6 +360,9 @@ class MainWindow(QMainWindow):
         self._scan_cancel.clear()
 
         def scan() -> object:
+            # Watching starts first (off the GUI thread: it walks the folders): a file that lands
+            # while the scan runs is seen by one or the other, never by neither.
+            self.watcher.start()
             return self.library.scan(progress=self._scan_progress_hook, cancel=self._scan_cancel)
 
         def scanned(report) -> None:  # noqa: ANN001
@@ -368,7 +372,6 @@ class MainWindow(QMainWindow):
             for offline in report.offline:
                 log.warning("offline: %s", offline)
             self._refresh_after_change()
-            self.watcher.start()
             self.worker.start()
 
         self.background.submit(scan, scanned, self._show_error)
@@ -623,6 +626,7 @@ class MainWindow(QMainWindow):
         a half-typed word that matches nothing leaves the grid as it is.
         """
         self.search_bar.timer.stop()
+        self._last_search_explicit = explicit
         key = self._search_key()
         self.search_generation += 1
         generation = self.search_generation
@@ -1002,7 +1006,8 @@ class MainWindow(QMainWindow):
                 self._refresh_timer.start(800)
 
     def _refresh_after_change(self) -> None:
-        self.run_search(explicit=True)
+        # A refresh answers the way the last search did: a half-typed word stays a half-typed word.
+        self.run_search(explicit=self._last_search_explicit)
         if self._current_image_id is not None:
             self._selection_changed()
 

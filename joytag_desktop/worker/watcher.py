@@ -92,13 +92,18 @@ class FolderWatcher:
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._observer.start()
+        """Start watching (from any thread; nothing happens once ``stop`` was called)."""
+        with self._lock:
+            if self._stop.is_set() or self._thread.is_alive():
+                return
+            self._observer.start()
+            self._thread.start()
         self.refresh_roots()
-        self._thread.start()
 
     def stop(self) -> None:
         """Stop watching (safe to call before ``start`` or twice)."""
-        self._stop.set()
+        with self._lock:  # a start running in another thread finishes first, or never begins
+            self._stop.set()
         if self._observer.is_alive():
             self._observer.stop()
             self._observer.join(10)
