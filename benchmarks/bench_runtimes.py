@@ -8,7 +8,8 @@ so400m/14, 384, 9,083 tags, gated head). Each (runtime, precision) runs batch 1 
 configurations take turns within every round (interleaved), so a noisy neighbour slows them alike.
 Drift: the largest score difference from float32 PyTorch on the eight fixture photos, through the
 same preprocessing. "torch bf16 autocast" is the engine's CPU default before OpenVINO (float32
-weights autocast to bf16 on every call).
+weights autocast to bf16 on every call); on CPUs without native bf16 the bf16 rows are left out and
+float32 PyTorch is the baseline.
 camie-tagger is not here: its graphs are published only as ONNX files, which cannot be rebuilt
 with random weights; it runs on onnxruntime (or OpenVINO) like the WD ONNX files.
 """
@@ -29,9 +30,9 @@ from safetensors.torch import save_file
 
 from common import machine, write_random_full_size_model
 from joytag_desktop.imaging import open_image
-from joytag_desktop.model.engine import TaggingEngine
+from joytag_desktop.model.engine import TaggingEngine, cpu_has_fast_bf16
 from joytag_desktop.model.formats import inspect_tagger
-from joytag_desktop.model.runtimes import TorchRunner
+from joytag_desktop.model.runtimes import TorchRunner, cpu_has_vnni
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = sorted((ROOT / "tests/fixtures/wd-format/images").glob("*.*"))
@@ -48,6 +49,7 @@ CONFIGS = [  # (label, runtime, precision)
     ("torch bf16 weights", "torch", "bfloat16"),
     ("onnxruntime float32", "onnxruntime", "float32"),
     ("onnxruntime int8", "onnxruntime", "int8"),
+    ("openvino float32", "openvino", "float32"),
     ("openvino bf16", "openvino", "bfloat16"),
     ("openvino int8 (NNCF)", "openvino", "int8"),
 ]
@@ -117,12 +119,24 @@ def inputs(engine: TaggingEngine) -> torch.Tensor:
     )  # fmt: skip
 
 
+def configurations() -> tuple[list[tuple[str, str, str]], str]:
+    """The configurations worth timing on this CPU, and the baseline the speed-ups are against.
+
+    Without native bf16 (AVX2-only CPUs), bf16 is emulated by PyTorch and OpenVINO runs it in
+    float32, so those rows are left out and the baseline is float32 PyTorch, that CPU's old default.
+    """
+    if cpu_has_fast_bf16():
+        return CONFIGS, "torch bf16 autocast"
+    return [c for c in CONFIGS if c[2] != "bfloat16"], "torch float32"
+
+
 def run_arch(arch: str, workdir: Path, rounds: int) -> dict:
     folder = model_folder(arch, workdir)
     tagger = inspect_tagger(folder)
     network = tagger.format.build_network(tagger)
     engines, setup = {}, {}
-    for label, runtime, precision in CONFIGS:
+    configs, baseline = configurations()
+    for label, runtime, precision in configs:
         start = time.perf_counter()
         try:
             engines[label] = make_engine(folder, runtime, precision, network)
@@ -141,7 +155,7 @@ def run_arch(arch: str, workdir: Path, rounds: int) -> dict:
                 engine.predict(photos[:batch])
                 timings[label, batch].append(time.perf_counter() - start)
     rows = {}
-    base = {b: batch / statistics.median(timings["torch bf16 autocast", b]) for b in (1, 4) for batch in [b]}
+    base = {b: b / statistics.median(timings[baseline, b]) for b in (1, 4)}
     for label in engines:
         speeds = {b: b / statistics.median(timings[label, b]) for b in (1, 4)}
         rows[label] = {
@@ -167,13 +181,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of all figures")
     args = parser.parse_args()
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine()}; native bf16: {cpu_has_fast_bf16()}, VNNI: {cpu_has_vnni()}", flush=True)
     results = {}
     for arch in args.arch:
-        print(f"{arch}: (images/s; in brackets: vs torch bf16 autocast, the old CPU default)", flush=True)
+        print(f"{arch}: (images/s; in brackets: vs {configurations()[1]}, the old CPU default here)", flush=True)
         results[arch] = run_arch(arch, args.workdir, args.rounds)
     if args.json:
-        print(json.dumps({"machine": machine(), "architectures": results}))
+        flags = {"bf16": cpu_has_fast_bf16(), "vnni": cpu_has_vnni()}
+        print(json.dumps({"machine": machine(), "cpu": flags, "architectures": results}))
 
 
 if __name__ == "__main__":

@@ -196,6 +196,10 @@ def test_the_cli_sets_model_thresholds_ratings_and_automatic_models(two_models) 
     result = _cli(db, "threshold", "--model", "wd", "--category", "character", "--clear")
     assert result.stdout == "wd character: 0.4 (the global threshold)\n"
     assert "nope" in _cli(db, "threshold", "--model", "nope", "0.5").stderr
+    # tags list by category: WD's character, on b (0.9) and c (0.8) now that characters follow 0.4
+    assert _cli(db, "tags", "list", "--category", "character").stdout == "       2  hatsune_miku\n"
+    assert "hatsune_miku" not in _cli(db, "tags", "list", "--category", "general,copyright").stdout
+    assert _cli(db, "tags", "list", "--category", "people").returncode == 2
 
     assert _cli(db, "rating", str(root / "a.jpg"), str(root / "b.jpg")).stdout.splitlines() == [
         f"general\t{root / 'a.jpg'}",

@@ -48,6 +48,24 @@ positive_int = _checked(int, lambda value: value >= 1, "a whole number of at lea
 _limit = _checked(int, lambda value: value >= 0, "a whole number (0 for no limit)")
 
 
+def split_list(text: str) -> list[str]:
+    """A comma-separated option value, blanks dropped."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def category_list(text: str) -> frozenset[str]:
+    """Tag categories, comma-separated (``--categories character,copyright``)."""
+    from joytag_desktop.library.thresholds import CATEGORIES
+
+    chosen = frozenset(split_list(text))
+    unknown = sorted(chosen - set(CATEGORIES))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"expected categories from {', '.join(CATEGORIES)}, not {', '.join(unknown) or repr(text)}"
+        )
+    return chosen
+
+
 def limit(text: str) -> int | None:
     return _limit(text) or None
 

@@ -63,13 +63,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--categories",
-        type=_categories,
+        type=arguments.category_list,
         metavar="LIST",
         help=f"xmp/embedded/captions: only tags of these categories (comma-separated: {', '.join(CATEGORIES)})",
     )
     parser.add_argument(
         "--skip-categories",
-        type=_categories,
+        type=arguments.category_list,
         metavar="LIST",
         help="xmp/embedded/captions: leave tags of these categories out (e.g. rating)",
     )
@@ -91,16 +91,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _categories(text: str) -> frozenset[str]:
-    chosen = frozenset(_split(text))
-    unknown = sorted(chosen - set(CATEGORIES))
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(
-            f"expected categories from {', '.join(CATEGORIES)}, not {', '.join(unknown) or repr(text)}"
-        )
-    return chosen
-
-
 def _choice(args: argparse.Namespace):  # noqa: ANN202 - a sync.KeywordChoice (sync is imported late)
     from joytag_desktop.metadata.sync import KeywordChoice
 
@@ -111,7 +101,7 @@ def _choice(args: argparse.Namespace):  # noqa: ANN202 - a sync.KeywordChoice (s
 
 
 def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    return arguments.split_list(text)
 
 
 def _check_output(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
 from joytag_desktop.library.query import RATINGS, SORTS
-from joytag_desktop.library.thresholds import PRESETS, THRESHOLD_CATEGORIES, round_score
+from joytag_desktop.library.thresholds import CATEGORIES, PRESETS, THRESHOLD_CATEGORIES, round_score
 
 SEARCH_EXAMPLES = (
     """\
@@ -28,6 +28,7 @@ examples:
   joytag-desktop tags remove dog a.jpg        remove "dog" by hand (the model cannot bring it back)
   joytag-desktop tags reset dog a.jpg         drop the manual edit: the model's score decides again
   joytag-desktop tags list hair               tags containing "hair", most used first
+  joytag-desktop tags list --category character,copyright   the characters and series in the library
   joytag-desktop tags complete bl             tags starting with "bl" (for shell completion)
 """
 THRESHOLD_EXAMPLES = """\
@@ -86,6 +87,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     tags.add_argument("action", choices=("add", "remove", "reset", "list", "complete"), help="what to do")
     tags.add_argument("tag", nargs="?", help="the tag (for list: a filter; for complete: the prefix)")
     tags.add_argument("paths", nargs="*", type=Path, metavar="IMAGE", help="add, remove, reset: the images")
+    tags.add_argument(
+        "--category",
+        type=arguments.category_list,
+        metavar="LIST",
+        help=f"list: only tags of these categories, comma-separated ({', '.join(CATEGORIES)})",
+    )
     arguments.add_limit(tags, 50, "tags (list and complete)")
     tags.set_defaults(handler=run_tags)
 
@@ -233,10 +240,12 @@ def run_tags(args: argparse.Namespace) -> int:
         if args.action in ("list", "complete"):
             if args.paths:
                 args.subparser.error(f"tags {args.action} takes one filter, not image paths")
+            if args.category and args.action == "complete":
+                args.subparser.error("--category goes with tags list")
             rows = (
                 library.autocomplete(args.tag or "", limit=None)
                 if args.action == "complete"
-                else library.tag_counts(contains=args.tag or "")
+                else library.tag_counts(contains=args.tag or "", categories=args.category)
             )
             shown = rows if args.limit is None else rows[: args.limit]
             for name, count in shown:

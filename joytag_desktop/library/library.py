@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1301,14 +1301,24 @@ class Library:
             )
 
     def tag_counts(
-        self, threshold: float | None = None, contains: str = "", limit: int | None = None
+        self,
+        threshold: float | None = None,
+        contains: str = "",
+        limit: int | None = None,
+        categories: Collection[str] | None = None,
     ) -> list[tuple[str, int]]:
-        """Every tag in use with its image count at the threshold (for the GUI's tag list)."""
-        rows = self._tag_totals(threshold, "", None if contains else limit)
+        """Every tag in use with its image count at the threshold (for the GUI's tag list), optionally
+        only the tags of some categories (``tags list --category character``)."""
+        filtered = bool(contains) or bool(categories)
+        rows = self._tag_totals(threshold, "", None if filtered else limit)
         if contains:
             needle = contains.lower()
-            rows = [row for row in rows if needle in row[0].lower()][:limit]
-        return rows
+            rows = [row for row in rows if needle in row[0].lower()]
+        if categories:
+            wanted = set(categories)
+            of = self.tag_categories(name for name, _ in rows)
+            rows = [row for row in rows if of.get(row[0], "general") in wanted]
+        return rows[:limit] if filtered else rows
 
     def _counting(self, resolver: TagResolver) -> ColumnElement[bool]:
         """SQL: an ``image_tags`` row makes its tag present (needs ``tags`` and ``tag_thresholds`` joined)."""
