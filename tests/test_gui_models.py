@@ -65,8 +65,10 @@ def test_details_show_each_models_score_and_group_tags_by_category(qtbot, librar
     qtbot.waitUntil(lambda: window.details.tags.item_for("hatsune_miku") is not None, timeout=10_000)
     editor = window.details.tags
     assert editor.models == sorted([joytag, "wd"])
-    header = [editor.headerItem().text(c) for c in range(editor.columnCount())]
-    assert header[2:4] == editor.models, "one score column per model, beside the bar"
+    header = [editor.headerItem().toolTip(c) for c in range(editor.columnCount())]
+    assert header[2:4] == editor.models, "one score column per model, named in full in its tooltip"
+    assert editor.isColumnHidden(1) and editor.isColumnHidden(4), "the scores replace the bar; source in tooltips"
+    assert editor.columnWidth(0) > sum(editor.columnWidth(c) for c in (2, 3)), "the tag names keep the room"
     wd_column = 2 + editor.models.index("wd")
     joytag_column = 2 + editor.models.index(joytag)
     item = editor.item_for(shared)

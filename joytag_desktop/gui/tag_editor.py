@@ -179,10 +179,25 @@ class TagEditor(QTreeWidget):
         self.models = sorted({m for row in rows for m in row.scores}) if any(len(r.scores) > 1 for r in rows) else []
         source_column = 2 + len(self.models)
         self.setColumnCount(source_column + 1)
-        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), *self.models, self.tr("Source")])
-        for column in range(2, source_column):
-            self.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.header().setSectionResizeMode(source_column, QHeaderView.ResizeMode.ResizeToContents)
+        # Model columns hold a score ("0.87"): narrow, headed by the model's name cut to fit (the
+        # full name in the tooltip), so the tag names keep the room in a narrow details panel.
+        metrics = self.fontMetrics()
+        score_width = metrics.horizontalAdvance("0.000") + 12
+        labels = [metrics.elidedText(m, Qt.TextElideMode.ElideRight, score_width - 6) for m in self.models]
+        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), *labels, self.tr("Source")])
+        # With several models their columns (coloured by each one's threshold) replace the bar, and
+        # the source moves to the tag's tooltip: a details panel is narrow and the names come first.
+        self.setColumnHidden(1, bool(self.models))
+        self.setColumnHidden(source_column, bool(self.models))
+        self.header().setStretchLastSection(False)
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column, model in enumerate(self.models, start=2):
+            self.header().setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            self.header().resizeSection(column, score_width)
+            self.headerItem().setToolTip(column, model)
+        # The source can be a model's name or "from the file's keywords": cut to fit, whole in the tooltip.
+        self.header().setSectionResizeMode(source_column, QHeaderView.ResizeMode.Interactive)
+        self.header().resizeSection(source_column, metrics.horizontalAdvance(self.tr("added by hand")) + 12)
         groups: dict[str, QTreeWidgetItem] = {}
         for category in sorted({row.category for row in rows}, key=category_rank):
             count = sum(1 for row in rows if row.category == category)
@@ -203,6 +218,7 @@ class TagEditor(QTreeWidget):
 
     def _item(self, row: TagRow, source_column: int) -> QTreeWidgetItem:
         item = QTreeWidgetItem([row.name, ""] + [""] * len(self.models) + [row.info])
+        item.setToolTip(source_column, row.info)
         item.setData(0, NAME_ROLE, row.name)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(0, row.state)
@@ -228,7 +244,9 @@ class TagEditor(QTreeWidget):
             if row.ai_score is not None
             else self.tr("no model score")
         )
-        item.setToolTip(0, f"{row.name}: {tip}; " + self.tr("threshold {value:.2f}").format(value=row.threshold))
+        item.setToolTip(
+            0, f"{row.name}: {tip}; " + self.tr("threshold {value:.2f}").format(value=row.threshold) + f"; {row.info}"
+        )
         item.setToolTip(
             1,
             self.tr("score {score} (threshold {threshold:.2f})").format(
