@@ -100,10 +100,6 @@ def _choice(args: argparse.Namespace):  # noqa: ANN202 - a sync.KeywordChoice (s
     return KeywordChoice(None if categories == frozenset(CATEGORIES) else categories, args.by_category)
 
 
-def _split(text: str) -> list[str]:
-    return arguments.split_list(text)
-
-
 def _check_output(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Usage errors for -o before anything is read: a folder that does not exist, or a folder."""
     if args.output is None:
@@ -148,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
                     threshold=args.threshold,
                     spaces=not args.keep_underscores,
                     escape_parentheses=args.escape_parentheses,
-                    exclude=set(_split(args.exclude)),
-                    prefix=_split(args.prefix),
+                    exclude=set(arguments.split_list(args.exclude)),
+                    prefix=arguments.split_list(args.prefix),
                     overwrite=args.overwrite,
                     categories=choice.categories,
                 )
