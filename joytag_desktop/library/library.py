@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyroaring import BitMap
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -39,7 +40,9 @@ from sqlalchemy.orm import aliased, sessionmaker
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
 from joytag_desktop.library import db
-from joytag_desktop.library.query import Node, field_terms, parse, tag_terms
+from joytag_desktop.library.fast_search import Evaluator
+from joytag_desktop.library.postings import json_ids, rules_key
+from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
     RATINGS,
@@ -60,6 +63,7 @@ from joytag_desktop.library.schema import (
     TagThreshold,
 )
 from joytag_desktop.library.search import TagResolver, build_select, glob_to_like, in_folder
+from joytag_desktop.library.search_index import SearchIndex, result_counts
 from joytag_desktop.library.thresholds import (
     DEFAULT_STORAGE_FLOOR,
     DEFAULT_THRESHOLD,
@@ -219,8 +223,12 @@ class Library:
         database = self.engine.url.database
         if self.engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
             self._version_connection = sqlite3.connect(database, check_same_thread=False)
+        # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).
+        self.search_index = SearchIndex(self.engine, self.get_setting, self.set_setting)
+        self._names_cache: tuple[object, list[str], list[int], dict[int, str]] | None = None
 
     def close(self) -> None:
+        self.search_index.close()
         if self._version_connection is not None:
             self._version_connection.close()
             self._version_connection = None
@@ -1128,10 +1136,41 @@ class Library:
         sort: str = "path",
     ) -> SearchResult:
         """Ids of matching images in ``sort`` order. Raises QueryError for a malformed query."""
+        found = self._fast_search(query, threshold, sort, limit, offset)
+        if found is not None:
+            return SearchResult(*found)
         statement, warnings = self._search_statement(query, threshold, sort, limit, offset, (Image.id,))
         with self.engine.connect() as connection:
             ids = list(connection.execute(statement).scalars())
         return SearchResult(ids, warnings)
+
+    def _fast_search(
+        self, query: str | Node, threshold: float | None, sort: str, limit: int | None, offset: int,
+        folder: str | None = None,
+    ) -> tuple[list[int], list[str]] | None:  # fmt: skip
+        """The ids in order from the posting lists, or None where SQL answers (a one-off threshold,
+        a sort by name, size or score)."""
+        if sort.lstrip("-") not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)} (prefix - to reverse)")
+        if sort.lstrip("-") not in ("path", "date", "added"):
+            return None
+        node, resolver = self._compile(query, threshold)
+        with self.search_index.acquire(resolver.rules) as index:
+            if index is None:
+                return None
+            extra = self._folder_condition(folder) if folder else None
+            hits = Evaluator(index, resolver, self._sql_ids).matches(node, extra)
+            wanted = len(hits) if limit is None else offset + limit
+            return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
+
+    def _sql_ids(self, condition: ColumnElement[bool], candidates: BitMap | None) -> BitMap:
+        """The images meeting an SQL condition (among ``candidates``, bound as one JSON text)."""
+        statement = select(Image.id).where(condition)
+        if candidates is not None:
+            listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(candidates))))
+            statement = statement.where(Image.id.in_(listed))
+        with self.engine.connect() as connection:
+            return BitMap(connection.execute(statement).scalars())
 
     def _search_statement(
         self,
@@ -1170,10 +1209,21 @@ class Library:
         ``folder`` keeps images in that folder and below it.
         """
         columns = (Image.id, Image.path, Image.content_hash, Image.status)
+        found = self._fast_search(query, threshold, sort, limit, 0, folder)
+        if found is not None:
+            ids, warnings = found
+            return self._rows_of(ids, columns), warnings
         statement, warnings = self._search_statement(query, threshold, sort, limit, 0, columns, folder)
         with self.engine.connect() as connection:
             rows = [tuple(row) for row in connection.execute(statement)]
         return rows, warnings
+
+    def _rows_of(self, ids: list[int], columns: tuple) -> list[tuple]:
+        """``columns`` of the images ``ids``, in that order (one statement, the ids bound as JSON)."""
+        listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(ids))))
+        with self.engine.connect() as connection:
+            rows = {row[0]: tuple(row) for row in connection.execute(select(*columns).where(Image.id.in_(listed)))}
+        return [rows[i] for i in ids if i in rows]
 
     def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
         """Queue images for tagging again by these models (default: every model); their scores stay
@@ -1194,6 +1244,9 @@ class Library:
 
     def count(self, query: str | Node, threshold: float | None = None) -> int:
         node, resolver = self._compile(query, threshold)
+        with self.search_index.acquire(resolver.rules) as index:
+            if index is not None:
+                return len(Evaluator(index, resolver, self._sql_ids).matches(node))
         inner = build_select(node, resolver).order_by(None).subquery()
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(inner)).scalar_one()
@@ -1213,6 +1266,13 @@ class Library:
         """
         base = self.threshold if threshold is None else check_threshold(threshold)
         prefix = prefix.lstrip("-")
+        indexed = self._indexed_totals(threshold)
+        if indexed is not None:
+            names, counts = indexed[0], indexed[1]
+            start = bisect.bisect_left(names, prefix)
+            end = bisect.bisect_left(names, prefix + "\U0010ffff", lo=start)
+            matches = sorted(range(start, end), key=lambda i: (-counts[i], names[i]))[:limit]
+            return [(names[i], counts[i]) for i in matches]
         version = self._data_version()
         cached = self._completion_cache
         if version is not None and cached is not None and cached[0] == (version, base):
@@ -1229,6 +1289,27 @@ class Library:
             return self.autocomplete(prefix, limit, threshold)
         self._last_version = version
         return self._tag_totals(threshold, prefix, limit, include_unused=True)
+
+    def _indexed_totals(self, threshold: float | None) -> tuple[list[str], list[int], dict[int, str]] | None:
+        """Every tag name (sorted), its exact count from the posting lists, and names by id; None
+        where SQL answers. Names are read again only when the counts changed."""
+        rules = self.threshold_rules(threshold)
+        searched = [m.id for m in self.models() if m.searched]
+        with self.search_index.acquire(rules) as index:
+            if index is None:
+                return None
+            totals = self.search_index.tag_totals(index, searched)
+            key = (id(totals), index.stamp, tuple(searched), json.dumps(rules_key(rules)))
+            cached = self._names_cache
+            if cached is not None and cached[0] == key:
+                return cached[1], cached[2], cached[3]
+            with self.engine.connect() as connection:
+                rows = connection.execute(select(Tag.id, Tag.name).order_by(Tag.name)).all()
+            names = [name for _, name in rows]
+            counts = [totals.get(tag_id, 0) for tag_id, _ in rows]
+            by_id = dict(rows)
+            self._names_cache = (key, names, counts, by_id)
+            return names, counts, by_id
 
     def _tag_totals(
         self, threshold: float | None, prefix: str, limit: int | None = None, include_unused: bool = False
@@ -1310,7 +1391,14 @@ class Library:
         """Every tag in use with its image count at the threshold (for the GUI's tag list), optionally
         only the tags of some categories (``tags list --category character``)."""
         filtered = bool(contains) or bool(categories)
-        rows = self._tag_totals(threshold, "", None if filtered else limit)
+        indexed = self._indexed_totals(threshold)
+        if indexed is not None:
+            rows = sorted(((n, c) for n, c in zip(indexed[0], indexed[1], strict=True) if c > 0),
+                          key=lambda item: (-item[1], item[0]))  # fmt: skip
+            if not filtered and limit is not None:
+                rows = rows[:limit]
+        else:
+            rows = self._tag_totals(threshold, "", None if filtered else limit)
         if contains:
             needle = contains.lower()
             rows = [row for row in rows if needle in row[0].lower()]
@@ -1337,6 +1425,19 @@ class Library:
         self, query: str | Node, threshold: float | None = None, folder: str | None = None, limit: int = 2000
     ) -> list[tuple[str, int]]:
         """Tags of the images a search finds, with how many of them have each (like Hydrus' tag list)."""
+        node, resolver = self._compile(query, threshold)
+        with self.search_index.acquire(resolver.rules) as index:
+            if index is not None:
+                extra = self._folder_condition(folder) if folder else None
+                hits = Evaluator(index, resolver, self._sql_ids).matches(node, extra)
+                counts = result_counts(index, hits, resolver.models)
+            else:
+                counts = None
+        if counts is not None:
+            by_id = self._indexed_totals(threshold)
+            names = by_id[2] if by_id is not None else {}
+            rows = sorted(((names[t], c) for t, c in counts.items() if t in names), key=lambda r: (-r[1], r[0]))
+            return rows[:limit]
         statement, _ = self._search_statement(query, threshold, "added", None, 0, (Image.id,), folder)
         found = statement.order_by(None).subquery()
         node = parse(query) if isinstance(query, str) else query

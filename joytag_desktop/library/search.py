@@ -138,22 +138,28 @@ def _date_bound(value: float | datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S.000") if isinstance(value, datetime) else None
 
 
+def _known(column: ColumnElement, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``condition`` on a column that may be NULL, as plain true/false: an image without camera
+    data is not a Canon, so ``-camera:canon`` finds it (SQL's NULL would drop it from both)."""
+    return and_(column.is_not(None), condition)
+
+
 def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
     name, text = term.field, term.text or ""
     if name == "camera":
         return or_(
-            Image.camera_make.ilike(_like_pattern(text), escape="\\"),
-            Image.camera_model.ilike(_like_pattern(text), escape="\\"),
+            _known(Image.camera_make, Image.camera_make.ilike(_like_pattern(text), escape="\\")),
+            _known(Image.camera_model, Image.camera_model.ilike(_like_pattern(text), escape="\\")),
         )
     if name == "make":
-        return Image.camera_make.ilike(_like_pattern(text), escape="\\")
+        return _known(Image.camera_make, Image.camera_make.ilike(_like_pattern(text), escape="\\"))
     if name == "cameramodel":
-        return Image.camera_model.ilike(_like_pattern(text), escape="\\")
+        return _known(Image.camera_model, Image.camera_model.ilike(_like_pattern(text), escape="\\"))
     if name == "rating":
         if term.text == "none":
             return Image.rating.is_(None)
         assert term.range is not None
-        return _in_range(Image.rating, term.range)
+        return _known(Image.rating, _in_range(Image.rating, term.range))
     if name == "folder":
         return Image.folder.ilike(_like_pattern(text), escape="\\")
     if name == "path":
@@ -163,7 +169,7 @@ def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
     if name == "ext":
         return Image.ext == text
     if name == "format":
-        return func.lower(Image.format) == text.lower()
+        return _known(Image.format, func.lower(Image.format) == text.lower())
     if name == "source":
         return Image.id.in_(select(ImageTag.image_id).where(ImageTag.source == Source.BY_NAME[text]))
     if name == "status":
@@ -175,7 +181,7 @@ def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
         )
         return _in_range(image_date(), bounds)
     column = {"width": displayed_width(), "height": displayed_height(), "size": Image.size}[name]
-    return _in_range(column, term.range)
+    return _known(column, _in_range(column, term.range))
 
 
 # EXIF orientations 5-8 turn the picture a quarter: the displayed width is the stored height.

@@ -1,0 +1,167 @@
+"""Answering a parsed query from the posting lists (``library.postings``) instead of SQL.
+
+Tag terms (and, or, not, wildcards and categories expanded to tag sets, ``model:`` restrictions,
+the user's additions and removals) and the ``status:``, ``rating:``, ``model:`` and ``date:``
+fields are evaluated on bitmaps. Everything else (score qualifiers like ``cat:>0.8``, camera,
+folder, path, name, ext, format, size, width, height, source) is compiled by ``library.search``
+and run by SQLite, on the candidate images when an AND already narrowed them: the same SQL, so
+the same semantics; only slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from pyroaring import BitMap
+from sqlalchemy import ColumnElement
+
+from joytag_desktop.library.postings import PostingIndex, bitmap
+from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
+from joytag_desktop.library.schema import RATINGS, Status
+from joytag_desktop.library.search import TagResolver, compile_node
+
+NATIVE_FIELDS = ("status", "rating", "model", "date")
+# Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
+SQL_ON_CANDIDATES = 200_000
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _milliseconds(value: datetime) -> int:
+    """A date bound as the date key: SQL compares with the bound's text to the second."""
+    return (value.replace(microsecond=0) - _EPOCH) // timedelta(milliseconds=1)
+
+
+def native(node: Node) -> bool:
+    """Whether the posting lists answer ``node`` alone (no SQL)."""
+    if isinstance(node, TagTerm):
+        return node.score is None
+    if isinstance(node, FieldTerm):
+        return node.field in NATIVE_FIELDS
+    if isinstance(node, Not):
+        return native(node.child)
+    if isinstance(node, (And, Or)):
+        return all(native(child) for child in node.children)
+    return False
+
+
+@dataclass
+class Evaluator:
+    index: PostingIndex
+    resolver: TagResolver
+    sql_ids: Callable[[ColumnElement[bool], BitMap | None], BitMap]  # (condition, candidates) -> image ids
+
+    def matches(self, node: Node, extra: ColumnElement[bool] | None = None) -> BitMap:
+        """The images matching ``node`` (and the SQL condition ``extra``); missing files are left
+        out unless the query asks for them, as in ``build_select``."""
+        universe = self.index.universe
+        found = self.evaluate(node, universe) & universe
+        if not mentions_status(node, Status.MISSING):
+            found -= self.index.missing
+        if extra is not None and found:
+            found = self._sql(extra, found)
+        return found
+
+    def evaluate(self, node: Node, universe: BitMap) -> BitMap:
+        if isinstance(node, TagTerm):
+            return self._tag(node, universe)
+        if isinstance(node, FieldTerm):
+            return self._field(node, universe)
+        if isinstance(node, Not):
+            return universe - self.evaluate(node.child, universe)
+        if isinstance(node, Or):
+            return BitMap.union(*(self.evaluate(child, universe) for child in node.children))
+        if isinstance(node, And):
+            return self._and(node.children, universe)
+        raise TypeError(f"unknown query node {node!r}")
+
+    def _and(self, children: tuple[Node, ...], universe: BitMap) -> BitMap:
+        """Intersect the native terms (smallest first), subtract the negated ones, then filter
+        what is left by date and by the SQL terms, on the candidates only."""
+        positive = [c for c in children if native(c) and not isinstance(c, Not) and not _is_date(c)]
+        negative = [c.child for c in children if isinstance(c, Not) and native(c.child)]
+        dates = [c for c in children if _is_date(c)]
+        rest = [c for c in children if not native(c)]
+        sets = sorted((self.evaluate(c, universe) for c in positive), key=len)
+        found = BitMap.intersection(*sets) if len(sets) > 1 else (sets[0] if sets else universe)
+        for child in negative:
+            found = found - self.evaluate(child, universe)
+        for child in dates:
+            found = self._dates(child, found)
+        for child in rest:
+            if not found:
+                # The SQL terms still compile, so their warnings (an unknown tag) are shown.
+                compile_node(child, self.resolver)
+                continue
+            found = self._sql(compile_node(child, self.resolver), found)
+        return found
+
+    def _sql(self, condition: ColumnElement[bool], candidates: BitMap) -> BitMap:
+        if len(candidates) <= SQL_ON_CANDIDATES:
+            return self.sql_ids(condition, candidates)
+        return self.sql_ids(condition, None) & candidates
+
+    def _tag(self, term: TagTerm, universe: BitMap) -> BitMap:
+        if term.score is not None:
+            return self.sql_ids(compile_node(term, self.resolver), None)
+        ids = self.resolver.lookup(term.name, term.exact, term.category)
+        if not ids:
+            kind = "tag pattern" if term.is_wildcard else "tag"
+            where = f" in category {term.category}" if term.category else ""
+            self.resolver.warnings.append(f"no {kind} matches {term.name!r}{where}")
+            return BitMap()
+        return self.index.present(ids, self.resolver.models)
+
+    def _field(self, term: FieldTerm, universe: BitMap) -> BitMap:
+        if term.field == "status":
+            return self.index.status.get(term.text or "", BitMap())
+        if term.field == "model":
+            model_id = self.resolver.model_ids.get(term.text or "")
+            if model_id is None:
+                self.resolver.warnings.append(f"no model named {term.text!r} has tagged this library")
+                return BitMap()
+            return self.index.tagged_by.get(model_id, BitMap())
+        if term.field == "rating":
+            if term.text == "none":
+                return universe - BitMap.union(*self.index.ratings)
+            assert term.range is not None
+            levels = [self.index.ratings[level] for level in range(len(RATINGS)) if _within(level, term.range)]
+            return BitMap.union(*levels) if levels else BitMap()
+        if term.field == "date":
+            return self._dates(term, universe)
+        return self.sql_ids(compile_node(term, self.resolver), None)
+
+    def _dates(self, term: Node, candidates: BitMap) -> BitMap:
+        """Candidates whose date key lies in the term's range (read from the key array)."""
+        assert isinstance(term, FieldTerm) and term.range is not None
+        bounds = term.range
+        keys = self.index.date_key
+        if len(candidates) * 4 < len(keys):
+            ids = np.frombuffer(candidates.to_array(), dtype=np.uint32).astype(np.int64)
+            inside = _in_bounds(keys[ids], bounds)
+            return bitmap(ids[inside])
+        inside = np.flatnonzero(_in_bounds(keys, bounds))
+        return bitmap(inside) & candidates
+
+
+def _is_date(node: Node) -> bool:
+    return isinstance(node, FieldTerm) and node.field == "date"
+
+
+def _within(value: float, bounds: Range) -> bool:
+    if bounds.low is not None and (value <= bounds.low if bounds.low_strict else value < bounds.low):
+        return False
+    return not (bounds.high is not None and (value >= bounds.high if bounds.high_strict else value > bounds.high))
+
+
+def _in_bounds(keys: np.ndarray, bounds: Range) -> np.ndarray:
+    inside = np.ones(len(keys), dtype=bool)
+    if isinstance(bounds.low, datetime):
+        low = _milliseconds(bounds.low)
+        inside &= keys > low if bounds.low_strict else keys >= low
+    if isinstance(bounds.high, datetime):
+        high = _milliseconds(bounds.high)
+        inside &= keys < high if bounds.high_strict else keys <= high
+    return inside

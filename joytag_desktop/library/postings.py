@@ -1,0 +1,599 @@
+"""Posting lists in memory beside SQLite: which images have which tag, as roaring bitmaps.
+
+Why: at a million images a frequent tag's rows lie on a hundred thousand pages, so SQL needs
+seconds for an and/not query and as long again to count it; intersecting bitmaps takes
+microseconds, the count is free, and only the rows shown are fetched. SQLite stays the truth.
+
+What is kept, per library and threshold rules (``ThresholdRules`` without a one-off override):
+per (model, tag) the images whose score reaches that model's threshold for the tag; per tag the
+user's additions and removals; images by status, by rating and by the models that tagged them;
+each image's date key; and the images in path and date order (a base order from the last full
+sort, plus the images placed since, kept apart and merged when read).
+
+It stays exact by replaying ``search_changes`` (rows written by triggers, so edits made by other
+processes are seen too) and is saved beside the database with the change stamp it reflects;
+a saved file that does not match the database (stamp, rules, checksum, image count) is rebuilt,
+never trusted.
+"""
+
+from __future__ import annotations
+
+import array
+import hashlib
+import json
+import logging
+import math
+import os
+import sqlite3
+import struct
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pyroaring import BitMap
+
+from joytag_desktop.library.schema import RATINGS, USER, Status
+from joytag_desktop.library.thresholds import ThresholdRules
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MAGIC = b"JTDPOSTS"
+# The date an image sorts and filters by, as SQL's ``image_date()`` text (EXIF date, else the file's
+# local modification time) turned into whole milliseconds; kept in step with library.search.image_date.
+DATE_KEY_SQL = (
+    "CAST(round((julianday(coalesce(strftime('%Y-%m-%d %H:%M:%f', taken_at),"
+    " strftime('%Y-%m-%d %H:%M:%f', mtime, 'unixepoch', 'localtime'))) - 2440587.5) * 86400000.0) AS INTEGER)"
+)
+# Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
+MAX_REPLAY = 2_000_000
+KIND_SCORE, KIND_IMAGE, KIND_MODEL, KIND_CATEGORY, KIND_PATH = 0, 1, 2, 3, 4
+
+
+class StaleIndex(Exception):
+    """The index cannot be brought up to date by replaying changes: rebuild it."""
+
+
+def rules_key(rules: ThresholdRules) -> dict:
+    """The threshold rules as plain data (for comparing and saving)."""
+    return {
+        "base": rules.base,
+        "per_tag": sorted(rules.per_tag.items()),
+        "per_model": sorted((m, sorted(t.items())) for m, t in rules.per_model.items()),
+    }
+
+
+def rules_from_key(key: dict) -> ThresholdRules:
+    return ThresholdRules(
+        float(key["base"]),
+        per_tag={int(t): float(v) for t, v in key["per_tag"]},
+        per_model={int(m): {str(c): float(v) for c, v in table} for m, table in key["per_model"]},
+    )
+
+
+def _ids(text: str | None) -> np.ndarray:
+    """The ids of a ``group_concat`` (parsed in C: a frequent tag has a hundred thousand)."""
+    if not text:
+        return np.empty(0, dtype=np.uint32)
+    return np.fromstring(text, dtype=np.int64, sep=",").astype(np.uint32)
+
+
+def bitmap(ids: np.ndarray | Iterable[int]) -> BitMap:
+    if isinstance(ids, np.ndarray):
+        return BitMap(array.array("I", np.sort(ids.astype(np.uint32, copy=False)).tobytes()))
+    return BitMap(ids)
+
+
+def json_ids(ids: Iterable[int]) -> str:
+    """Ids as one JSON text, bound as a single parameter and read with ``json_each``."""
+    return json.dumps([int(i) for i in ids])
+
+
+def _grow(values: np.ndarray, size: int, fill: float) -> np.ndarray:
+    if size <= len(values):
+        return values
+    grown = np.full(max(size, len(values) * 2, 1024), fill, dtype=values.dtype)
+    grown[: len(values)] = values
+    return grown
+
+
+@dataclass
+class PostingIndex:
+    stamp: int  # the last search_changes row reflected
+    rules: ThresholdRules
+    categories: dict[int, str]
+    scores: dict[tuple[int, int], BitMap] = field(default_factory=dict)  # (model, tag) -> images at threshold
+    added: dict[int, BitMap] = field(default_factory=dict)
+    removed: dict[int, BitMap] = field(default_factory=dict)
+    status: dict[str, BitMap] = field(default_factory=dict)
+    ratings: list[BitMap] = field(default_factory=list)
+    tagged_by: dict[int, BitMap] = field(default_factory=dict)
+    date_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    date_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    by_date: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    path_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+    by_path: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    path_delta: BitMap = field(default_factory=BitMap)  # placed since the base path order
+    date_delta: BitMap = field(default_factory=BitMap)
+    changes_since_save: int = 0
+    tags_changed: dict[int, int] = field(default_factory=dict)  # tag -> stamp of its last change
+    images_changed: int = 0  # stamp of the last change of any image's status
+    _universe: BitMap | None = None
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @property
+    def universe(self) -> BitMap:
+        """Every image in the library (missing ones too)."""
+        if self._universe is None:
+            self._universe = BitMap.union(*self.status.values()) if self.status else BitMap()
+        return self._universe
+
+    @property
+    def missing(self) -> BitMap:
+        return self.status.get(Status.MISSING, BitMap())
+
+    def threshold(self, model_id: int, tag_id: int) -> float:
+        return self.rules.threshold(model_id, tag_id, self.categories.get(tag_id, "general"))
+
+    def present(self, tag_ids: Sequence[int], models: Sequence[int]) -> BitMap:
+        """Images where any of ``tag_ids`` is present: added by the user, or a model's score at its
+        threshold and not removed by hand (a removal overrides every model)."""
+        plain: list[BitMap] = []
+        edited: list[BitMap] = []
+        for tag_id in tag_ids:
+            parts = [self.scores[m, tag_id] for m in models if (m, tag_id) in self.scores]
+            if tag_id in self.added:
+                parts.append(self.added[tag_id])
+            if tag_id in self.removed and parts:
+                edited.append(BitMap.union(*parts) - self.removed[tag_id])
+            else:
+                plain.extend(parts)
+        everything = plain + edited
+        return BitMap.union(*everything) if everything else BitMap()
+
+    def tag_ids(self) -> set[int]:
+        return {tag for _, tag in self.scores} | set(self.added)
+
+    def posting_count(self) -> int:
+        return sum(len(b) for b in self.scores.values())
+
+    def memory_bytes(self) -> int:
+        """Bitmaps as serialized (close to their size in memory) plus the per-image arrays."""
+        bitmaps = [*self.scores.values(), *self.added.values(), *self.removed.values(), *self.status.values(),
+                   *self.ratings, *self.tagged_by.values(), self.path_delta, self.date_delta]  # fmt: skip
+        arrays = (self.date_key, self.date_pos, self.by_date, self.path_rank, self.by_path)
+        return sum(len(b.serialize()) for b in bitmaps) + sum(a.nbytes for a in arrays)
+
+    # --- building -----------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, connection: sqlite3.Connection, rules: ThresholdRules) -> PostingIndex:
+        """Read everything in one read transaction (a consistent snapshot and its stamp)."""
+        started = time.perf_counter()
+        connection.execute("BEGIN")
+        try:
+            stamp = latest_change(connection)
+            categories = dict(connection.execute("SELECT id, category FROM tags"))
+            index = cls(stamp, rules, categories)
+            index._read_images(connection)
+            models = [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
+            for tag_id in categories:
+                index._read_tag(connection, tag_id, models)
+            for tag_id, text, positive in connection.execute(
+                "SELECT tag_id, group_concat(image_id), score > 0 FROM image_tags WHERE model_id = 0"
+                " GROUP BY tag_id, score > 0"
+            ):
+                (index.added if positive else index.removed)[tag_id] = bitmap(_ids(text))
+            for model_id, text in connection.execute(
+                "SELECT model_id, group_concat(image_id) FROM image_models GROUP BY model_id"
+            ):
+                index.tagged_by[model_id] = bitmap(_ids(text))
+        finally:
+            connection.rollback()
+        log.info("search index built in %.1f s: %d postings", time.perf_counter() - started, index.posting_count())
+        return index
+
+    def _read_images(self, connection: sqlite3.Connection) -> None:
+        rows = connection.execute(f"SELECT id, status, coalesce(rating, -1), {DATE_KEY_SQL} FROM images").fetchall()
+        size = (max((r[0] for r in rows), default=0)) + 1
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        ratings = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        keys = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+        statuses = [r[1] for r in rows]
+        for status in Status.ALL:
+            self.status[status] = bitmap(ids[[s == status for s in statuses]] if rows else ids)
+        self.ratings = [bitmap(ids[ratings == level]) for level in range(len(RATINGS))]
+        self.date_key = np.zeros(size, np.int64)
+        self.date_key[ids] = keys
+        self._sort_dates(ids)
+        by_path = np.array([r[0] for r in connection.execute("SELECT id FROM images ORDER BY path")], dtype=np.int32)
+        self._set_path_order(by_path, size)
+
+    def _sort_dates(self, ids: np.ndarray) -> None:
+        order = ids[np.lexsort((ids, self.date_key[ids]))] if len(ids) else ids
+        self.by_date = order.astype(np.int32)
+        self.date_pos = np.full(len(self.date_key), -1, np.int32)
+        self.date_pos[self.by_date] = np.arange(len(self.by_date), dtype=np.int32)
+        self.date_delta = BitMap()
+
+    def _set_path_order(self, by_path: np.ndarray, size: int) -> None:
+        self.by_path = by_path
+        self.path_rank = np.full(max(size, len(self.date_key)), np.nan)
+        self.path_rank[by_path] = np.arange(len(by_path), dtype=np.float64)
+        self.path_delta = BitMap()
+
+    def _read_tag(self, connection: sqlite3.Connection, tag_id: int, models: Sequence[int]) -> None:
+        """Every model's images at its threshold for one tag (the score index's range)."""
+        for model_id in models:
+            self.scores.pop((model_id, tag_id), None)
+        if not models:
+            return
+        thresholds = [self.threshold(m, tag_id) for m in models]
+        cases = " ".join("WHEN ? THEN ?" for _ in models)
+        parameters: list = [tag_id, min(thresholds)]
+        for model_id, value in zip(models, thresholds, strict=True):
+            parameters += [model_id, value]
+        for model_id, text in connection.execute(
+            "SELECT model_id, group_concat(image_id) FROM image_tags WHERE tag_id = ? AND score >= ?"
+            f" AND model_id != 0 AND score >= CASE model_id {cases} ELSE 2 END GROUP BY model_id",
+            parameters,
+        ):
+            self.scores[model_id, tag_id] = bitmap(_ids(text))
+
+    # --- following changes --------------------------------------------------------------------
+
+    def follow_rules(self, connection: sqlite3.Connection, rules: ThresholdRules) -> bool:
+        """Take new threshold rules: re-read the tags whose own threshold changed; False when the
+        library's or a model's thresholds changed (every tag moves: rebuild instead)."""
+        old, new = rules_key(self.rules), rules_key(rules)
+        if old == new:
+            return True
+        if old["base"] != new["base"] or old["per_model"] != new["per_model"]:
+            return False
+        changed = {t for t, _ in old["per_tag"]} ^ {t for t, _ in new["per_tag"]}
+        changed |= {t for t, v in old["per_tag"] if rules.per_tag.get(t) != v}
+        self.rules = rules
+        models = [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
+        for tag_id in changed:
+            self._read_tag(connection, tag_id, models)
+            self.tags_changed[tag_id] = self.stamp
+        self.changes_since_save += len(changed)
+        return True
+
+    def catch_up(self, connection: sqlite3.Connection) -> int:
+        """Replay the changes after ``stamp``; returns how many. Raises StaleIndex when that is
+        not possible (the log was pruned past the stamp, the database went back) or not worth it."""
+        latest = latest_change(connection)
+        if latest == self.stamp:
+            return 0
+        pending = latest - self.stamp
+        if latest < self.stamp or pending > MAX_REPLAY:
+            raise StaleIndex(f"{pending} changes to replay")
+        rows = connection.execute(
+            "SELECT kind, image_id, ref FROM search_changes WHERE seq > ? AND seq <= ?", (self.stamp, latest)
+        ).fetchall()
+        if len(rows) != pending:
+            raise StaleIndex("the change log was pruned past this index's stamp")
+        scores: dict[int, set[int]] = defaultdict(set)
+        images: set[int] = set()
+        moved: set[int] = set()
+        tagged: dict[int, set[int]] = defaultdict(set)
+        categories: set[int] = set()
+        for kind, image_id, ref in rows:
+            if kind == KIND_SCORE:
+                scores[ref].add(image_id)
+            elif kind == KIND_IMAGE:
+                images.add(image_id)
+            elif kind == KIND_MODEL:
+                tagged[ref].add(image_id)
+            elif kind == KIND_PATH:
+                moved.add(image_id)
+            else:
+                categories.add(ref)
+        models = [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
+        if images or moved:
+            self._update_images(connection, images | moved, moved)
+            self.images_changed = latest
+        for model_id, ids in tagged.items():
+            self._update_tagged(connection, model_id, ids)
+        for tag_id in categories:
+            row = connection.execute("SELECT category FROM tags WHERE id = ?", (tag_id,)).fetchone()
+            if row is not None:
+                self.categories[tag_id] = row[0]
+            self._read_tag(connection, tag_id, models)
+        for tag_id, ids in scores.items():
+            if tag_id not in categories:
+                self._update_scores(connection, tag_id, ids, models)
+        for tag_id in (*scores, *categories):
+            self.tags_changed[tag_id] = latest
+        self.stamp = latest
+        self.changes_since_save += pending
+        return pending
+
+    def _update_scores(self, connection: sqlite3.Connection, tag_id: int, ids: set[int], models: Sequence[int]) -> None:
+        if tag_id not in self.categories:
+            row = connection.execute("SELECT category FROM tags WHERE id = ?", (tag_id,)).fetchone()
+            self.categories[tag_id] = row[0] if row else "general"
+        found: dict[tuple[int, int], float] = {}
+        for image_id, model_id, score in connection.execute(
+            "SELECT image_id, model_id, score FROM image_tags"
+            " WHERE tag_id = ? AND image_id IN (SELECT value FROM json_each(?))",
+            (tag_id, json_ids(ids)),
+        ):
+            found[image_id, model_id] = score
+        changed = BitMap(ids)
+        for model_id in models:
+            threshold = self.threshold(model_id, tag_id)
+            passing = [i for i in ids if found.get((i, model_id), -1.0) >= threshold]
+            self._set_members(self.scores, (model_id, tag_id), changed, passing)
+        self._set_members(self.added, tag_id, changed, [i for i in ids if found.get((i, USER), 0.0) > 0])
+        self._set_members(self.removed, tag_id, changed, [i for i in ids if found.get((i, USER), 0.0) < 0])
+
+    @staticmethod
+    def _set_members(bitmaps: dict, key: object, changed: BitMap, members: list[int]) -> None:
+        current = bitmaps.get(key)
+        if current is None:
+            if members:
+                bitmaps[key] = BitMap(members)
+            return
+        current.difference_update(changed)
+        current.update(members)
+        if not current:
+            del bitmaps[key]
+
+    def _update_tagged(self, connection: sqlite3.Connection, model_id: int, ids: set[int]) -> None:
+        rows = connection.execute(
+            "SELECT image_id FROM image_models WHERE model_id = ? AND image_id IN (SELECT value FROM json_each(?))",
+            (model_id, json_ids(ids)),
+        )
+        self._set_members(self.tagged_by, model_id, BitMap(ids), [row[0] for row in rows])
+
+    def _update_images(self, connection: sqlite3.Connection, ids: set[int], moved: set[int]) -> None:
+        """Status, rating and date of changed images; ``moved`` ones (new or renamed) get a new place
+        in path order; deleted ones lose their places (SQLite may give their id to a new image)."""
+        changed = BitMap(ids)
+        self._universe = None
+        for members in (*self.status.values(), *self.ratings):
+            members.difference_update(changed)
+        rows = connection.execute(
+            f"SELECT id, status, rating, {DATE_KEY_SQL}, path FROM images"
+            " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY path",
+            (json_ids(ids),),
+        ).fetchall()
+        size = max([r[0] for r in rows], default=0) + 1
+        self.date_key = _grow(self.date_key, size, 0)
+        self.date_pos = _grow(self.date_pos, size, -1)
+        self.path_rank = _grow(self.path_rank, size, math.nan)
+        for gone in changed - BitMap(r[0] for r in rows):
+            if gone < len(self.path_rank):
+                self.path_rank[gone] = math.nan
+                self.date_pos[gone] = -1
+            self.path_delta.discard(gone)
+            self.date_delta.discard(gone)
+        for image_id, status, rating, key, _path in rows:
+            self.status.setdefault(status, BitMap()).add(image_id)
+            if rating is not None and 0 <= rating < len(self.ratings):
+                self.ratings[rating].add(image_id)
+            if self.date_key[image_id] != key or self.date_pos[image_id] < 0:
+                self.date_key[image_id] = key
+                self.date_pos[image_id] = -1
+                self.date_delta.add(image_id)
+        placed = [(r[0], r[4]) for r in rows if r[0] in moved or math.isnan(self.path_rank[r[0]])]
+        if placed:
+            self._place_paths(connection, placed)
+        if len(self.date_delta) > max(10_000, len(self.by_date) // 20):
+            self._sort_dates(np.array(sorted(self.universe), dtype=np.int64))
+
+    def _place_paths(self, connection: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
+        """Give new and moved images a rank between their neighbours in path order (rows sorted by path).
+
+        The neighbours are the nearest images, below and above, that keep their rank; the images of
+        one gap share it evenly. Many placements, or a gap too narrow for floats, re-sort the base."""
+        for image_id, _ in rows:
+            self.path_rank[image_id] = math.nan
+        if len(rows) + len(self.path_delta) > max(10_000, len(self.by_path) // 20):
+            self._resort_paths(connection)
+            return
+        groups: list[tuple[float, float, list[int]]] = []
+        high_path: str | None = None
+        for image_id, path in rows:
+            if groups and high_path is not None and path < high_path:
+                groups[-1][2].append(image_id)
+                continue
+            low = self._ranked_neighbour(connection, path, below=True)
+            high = self._ranked_neighbour(connection, path, below=False)
+            high_path = high[1] if high else None
+            low_rank = self.path_rank[low[0]] if low else -1.0
+            high_rank = self.path_rank[high[0]] if high else len(self.by_path) + len(self.path_delta) + 1.0
+            groups.append((low_rank, high_rank, [image_id]))
+            if high_path is None:
+                high_path = "\U0010ffff" * 4
+        for low_rank, high_rank, ids in groups:
+            step = (high_rank - low_rank) / (len(ids) + 1)
+            if step <= abs(high_rank) * 1e-12 or step <= 0:
+                self._resort_paths(connection)
+                return
+            for offset, image_id in enumerate(ids, 1):
+                self.path_rank[image_id] = low_rank + step * offset
+                self.path_delta.add(image_id)
+
+    def _ranked_neighbour(self, connection: sqlite3.Connection, path: str, below: bool) -> tuple[int, str] | None:
+        statement = (
+            "SELECT id, path FROM images WHERE path < ? ORDER BY path DESC"
+            if below
+            else "SELECT id, path FROM images WHERE path > ? ORDER BY path"
+        )
+        for image_id, other in connection.execute(statement, (path,)):
+            if image_id < len(self.path_rank) and not math.isnan(self.path_rank[image_id]):
+                return image_id, other
+        return None
+
+    def _resort_paths(self, connection: sqlite3.Connection) -> None:
+        by_path = np.array([r[0] for r in connection.execute("SELECT id FROM images ORDER BY path")], dtype=np.int32)
+        self._set_path_order(by_path, len(self.date_key))
+
+    # --- ordering -----------------------------------------------------------------------------
+
+    def ordered(self, hits: BitMap, sort: str, count: int) -> list[int]:
+        """The first ``count`` of ``hits`` in ``sort`` order (path, date, added; ``-`` reverses),
+        ties by id as SQL's ``ORDER BY key, id`` has them."""
+        descending = sort.startswith("-")
+        key = sort.lstrip("-")
+        if count <= 0 or not hits:
+            return []
+        if key == "added":
+            return list(hits[-count:])[::-1] if descending else list(hits[:count])
+        total = len(self.by_path if key == "path" else self.by_date)
+        if len(hits) * 50 < total or len(hits) <= count:
+            ids = np.frombuffer(hits.to_array(), dtype=np.uint32).astype(np.int64)
+            return self._sort_all(ids, key, descending)[:count]
+        return self._walk(hits, key, descending, count)
+
+    def _sort_all(self, ids: np.ndarray, key: str, descending: bool) -> list[int]:
+        if key == "path":
+            ranks = self.path_rank[ids]
+            order = np.argsort(-ranks if descending else ranks, kind="stable")
+        else:
+            dates = self.date_key[ids]
+            order = np.lexsort((ids, -dates if descending else dates))
+        return ids[order].tolist()
+
+    def _walk(self, hits: BitMap, key: str, descending: bool, count: int) -> list[int]:
+        """Walk the base order (skipping images placed since, which are merged at the end) until
+        ``count`` hits; with dates the walk goes on through ties of the last key, so that the
+        final sort by (date, id) is exact in both directions."""
+        if key == "path":
+            base, positions, delta = self.by_path, self.path_rank, self.path_delta
+        else:
+            base, positions, delta = self.by_date, self.date_pos, self.date_delta
+        found: list[int] = []
+        chunk = 4096
+        starts = range(len(base) - chunk, -chunk, -chunk) if descending else range(0, len(base), chunk)
+        done = False
+        for start in starts:
+            low = max(start, 0)
+            ids = base[low : start + chunk]
+            candidates = ids[positions[ids] == np.arange(low, low + len(ids))].tolist()
+            if descending:
+                candidates.reverse()
+            for image_id in candidates:
+                if image_id not in hits:
+                    continue
+                if len(found) >= count and (key == "path" or self.date_key[image_id] != self.date_key[found[-1]]):
+                    done = True
+                    break
+                found.append(image_id)
+            if done:
+                break
+        extra = list(delta & hits)
+        ids = np.array(found + extra, dtype=np.int64)
+        return self._sort_all(ids, key, descending)[:count]
+
+    # --- saving -------------------------------------------------------------------------------
+
+    def save(self, path: Path, identity: dict) -> None:
+        """Write atomically (a temporary file renamed over the old one)."""
+        blobs: list[bytes] = []
+        entries: list[list] = []
+
+        def put(kind: str, key: object, data: bytes) -> None:
+            entries.append([kind, key, len(data)])
+            blobs.append(data)
+
+        for (model_id, tag_id), members in self.scores.items():
+            put("scores", [model_id, tag_id], members.serialize())
+        for name, table in (("added", self.added), ("removed", self.removed), ("tagged_by", self.tagged_by)):
+            for key, members in table.items():
+                put(name, key, members.serialize())
+        for status, members in self.status.items():
+            put("status", status, members.serialize())
+        for level, members in enumerate(self.ratings):
+            put("rating", level, members.serialize())
+        for name in ("date_key", "date_pos", "by_date", "path_rank", "by_path"):
+            put("array", [name, getattr(self, name).dtype.str], getattr(self, name).tobytes())
+        put("delta", "path_delta", self.path_delta.serialize())
+        put("delta", "date_delta", self.date_delta.serialize())
+        payload = b"".join(blobs)
+        header = json.dumps(
+            {
+                "format": FORMAT,
+                "stamp": self.stamp,
+                "rules": rules_key(self.rules),
+                "identity": identity,
+                "categories": sorted(self.categories.items()),
+                "entries": entries,
+                "checksum": hashlib.blake2b(payload, digest_size=16).hexdigest(),
+            }
+        ).encode()
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(temporary, "wb") as handle:
+                handle.write(MAGIC + struct.pack("<Q", len(header)) + header + payload)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        self.changes_since_save = 0
+
+    @classmethod
+    def load(cls, path: Path, identity_at: Callable[[int], dict]) -> PostingIndex | None:
+        """The saved index (with the rules it was made for), or None when it is missing, damaged or
+        made for another database."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            if data[: len(MAGIC)] != MAGIC:
+                return None
+            (length,) = struct.unpack_from("<Q", data, len(MAGIC))
+            start = len(MAGIC) + 8
+            header = json.loads(data[start : start + length])
+            payload = memoryview(data)[start + length :]
+            if (
+                header.get("format") != FORMAT
+                or header.get("identity") != identity_at(int(header.get("stamp", -1)))
+                or hashlib.blake2b(payload, digest_size=16).hexdigest() != header.get("checksum")
+            ):
+                return None
+            rules = rules_from_key(header["rules"])
+            index = cls(int(header["stamp"]), rules, {int(k): v for k, v in header["categories"]})
+            offset = 0
+            for kind, key, size in header["entries"]:
+                blob = payload[offset : offset + size]
+                offset += size
+                if kind == "scores":
+                    index.scores[key[0], key[1]] = BitMap.deserialize(blob)
+                elif kind in ("added", "removed", "tagged_by"):
+                    getattr(index, kind)[int(key)] = BitMap.deserialize(blob)
+                elif kind == "status":
+                    index.status[key] = BitMap.deserialize(blob)
+                elif kind == "rating":
+                    index.ratings.append(BitMap.deserialize(blob))
+                elif kind == "array":
+                    setattr(index, key[0], np.frombuffer(blob, dtype=np.dtype(key[1])).copy())
+                elif kind == "delta":
+                    setattr(index, key, BitMap.deserialize(blob))
+            if offset != len(payload) or len(index.ratings) != len(RATINGS):
+                return None
+            return index
+        except (ValueError, KeyError, TypeError, IndexError, struct.error, json.JSONDecodeError) as exc:
+            log.warning("search index %s is damaged (%s); rebuilding it", path, exc)
+            return None
+
+
+def latest_change(connection: sqlite3.Connection) -> int:
+    """The newest change ever logged (AUTOINCREMENT's counter: it survives pruning)."""
+    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'search_changes'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def identity(connection: sqlite3.Connection, library_id: str, stamp: int) -> dict:
+    """What ties a saved index to one database besides its stamp: the library's id, and the change
+    logged at the stamp (a restored backup that made as many changes since would match the stamp,
+    not that change). The row at the stamp is kept when the log is pruned."""
+    row = connection.execute("SELECT kind, image_id, ref FROM search_changes WHERE seq = ?", (stamp,)).fetchone()
+    return {"library": library_id, "at_stamp": list(row) if row else None}

@@ -1,0 +1,173 @@
+"""One library's posting lists: loaded, built, kept current and saved, for every thread of a process.
+
+``acquire`` hands out the index brought up to date with the database (by replaying the change
+log), or None where SQL must answer: a one-off threshold (``--threshold``), a database that is
+not SQLite, or the index turned off. The index is saved beside the database
+(``library.sqlite3-search``) after a build and after many changes, so the next start loads it in
+a fraction of a second; the log rows it no longer needs are pruned then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from pyroaring import BitMap
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from joytag_desktop.library.postings import PostingIndex, StaleIndex, identity, rules_key
+from joytag_desktop.library.thresholds import ThresholdRules
+
+log = logging.getLogger(__name__)
+
+SAVE_AFTER_CHANGES = 100_000  # replayed changes that make a save worth its time
+PRUNE_AFTER_ROWS = 200_000  # log rows older than the saved stamp that make a prune worth a write
+
+
+class SearchIndex:
+    def __init__(self, engine: Engine, get_setting, set_setting) -> None:  # noqa: ANN001 - Library methods
+        self.engine = engine
+        self.enabled = engine.url.get_backend_name() == "sqlite"
+        database = engine.url.database
+        self.path = Path(database + "-search") if database and database != ":memory:" else None
+        self._get_setting, self._set_setting = get_setting, set_setting
+        self._index: PostingIndex | None = None
+        self._lock = threading.RLock()
+        self._totals: tuple[object, dict[int, int]] | None = None
+        self.builds = 0  # full builds by this process (tests and benchmarks read it)
+
+    @contextlib.contextmanager
+    def acquire(self, rules: ThresholdRules) -> Iterator[PostingIndex | None]:
+        """The current index, held (no other thread changes it) until the block ends."""
+        if not self.enabled or rules.override is not None:
+            yield None
+            return
+        with self._lock, self._connection() as connection:
+            index = self._current(connection, rules)
+            yield index
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        proxy = self.engine.raw_connection()
+        try:
+            yield proxy.driver_connection
+        finally:
+            proxy.close()
+
+    def _current(self, connection: sqlite3.Connection, rules: ThresholdRules) -> PostingIndex:
+        """This process's index, else the saved one, else a new build; then the changes since."""
+        index = self._index
+        if index is not None and not (index.follow_rules(connection, rules) and _caught_up(index, connection)):
+            index = None
+        if index is None:
+            saved = self._load(connection)
+            if saved is not None and saved.follow_rules(connection, rules) and _caught_up(saved, connection):
+                index = saved
+        if index is None:
+            index = PostingIndex.build(connection, rules)
+            self.builds += 1
+            index.catch_up(connection)
+            self._index = index
+            self._save(connection)
+        self._index = index
+        if index.changes_since_save >= SAVE_AFTER_CHANGES:
+            self._save(connection)
+        return index
+
+    def _library_id(self) -> str:
+        value = self._get_setting("library_id")
+        if value is None:
+            value = uuid.uuid4().hex
+            self._set_setting("library_id", value)
+        return value
+
+    def _load(self, connection: sqlite3.Connection) -> PostingIndex | None:
+        if self.path is None:
+            return None
+        library_id = self._library_id()
+        return PostingIndex.load(self.path, lambda stamp: identity(connection, library_id, stamp))
+
+    def _save(self, connection: sqlite3.Connection) -> None:
+        """Save (best effort: a read-only folder or a full disk only costs the next start a build),
+        then prune the log rows before the saved stamp (the row at it stays, for ``identity``)."""
+        index = self._index
+        if self.path is None or index is None:
+            return
+        try:
+            index.save(self.path, identity(connection, self._library_id(), index.stamp))
+        except OSError as exc:
+            log.warning("could not save the search index to %s: %s", self.path, exc)
+            return
+        try:
+            oldest = connection.execute("SELECT min(seq) FROM search_changes").fetchone()[0]
+            if oldest is not None and index.stamp - oldest >= PRUNE_AFTER_ROWS:
+                connection.execute("DELETE FROM search_changes WHERE seq < ?", (index.stamp,))
+                connection.commit()
+        except (sqlite3.Error, DBAPIError) as exc:
+            connection.rollback()
+            log.info("search change log not pruned: %s", exc)
+
+    def close(self) -> None:
+        """Save what changed since the last save, when it is worth it."""
+        with self._lock:
+            if self._index is not None and self._index.changes_since_save >= SAVE_AFTER_CHANGES // 10:
+                with self._connection() as connection:
+                    self._save(connection)
+            self._index = None
+
+    def tag_totals(self, index: PostingIndex, models: Sequence[int]) -> dict[int, int]:
+        """Per tag, how many images (not missing) have it: exact, with any number of models.
+        Cached; after changes of scores only the tags that changed are counted again."""
+        key = (json.dumps(rules_key(index.rules)), tuple(models), id(index))
+        if self._totals is not None:
+            cached_key, stamp, totals = self._totals
+            if cached_key == key and index.images_changed <= stamp:
+                for tag_id in [t for t, at in index.tags_changed.items() if at > stamp]:
+                    totals[tag_id] = self._count(index, tag_id, models)
+                self._totals = (key, index.stamp, totals)
+                return totals
+        totals = {tag_id: self._count(index, tag_id, models) for tag_id in index.tag_ids()}
+        self._totals = (key, index.stamp, totals)
+        return totals
+
+    @staticmethod
+    def _count(index: PostingIndex, tag_id: int, models: Sequence[int]) -> int:
+        found = index.present([tag_id], models)
+        return len(found) - found.intersection_cardinality(index.missing) if found else 0
+
+
+def _caught_up(index: PostingIndex, connection: sqlite3.Connection) -> bool:
+    try:
+        index.catch_up(connection)
+    except StaleIndex as why:
+        log.info("search index: %s", why)
+        return False
+    return True
+
+
+def result_counts(index: PostingIndex, hits: BitMap, models: Sequence[int]) -> dict[int, int]:
+    """Per tag, how many of ``hits`` have it."""
+    counts: dict[int, int] = {}
+    for tag_id in index.tag_ids():
+        parts = [index.scores[m, tag_id] for m in models if (m, tag_id) in index.scores]
+        if tag_id in index.added:
+            parts.append(index.added[tag_id])
+        if not parts:
+            continue
+        if len(parts) == 1 and tag_id not in index.removed:
+            count = hits.intersection_cardinality(parts[0])
+        else:
+            found = BitMap.union(*(hits & part for part in parts))
+            if tag_id in index.removed:
+                found -= index.removed[tag_id]
+            count = len(found)
+        if count:
+            counts[tag_id] = count
+    return counts

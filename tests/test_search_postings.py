@@ -1,0 +1,282 @@
+"""The posting lists answer exactly as SQL does: random libraries, random queries, random edits.
+
+Each library is searched three ways on the same SQLite file: with SQL only (the plain semantics),
+with the posting lists of a long-lived Library (which follows every change through the change
+log), and with a Library opened after the changes (which loads the saved index and replays).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from joytag_desktop.library import ImageResult, Library
+from joytag_desktop.library.postings import PostingIndex
+from joytag_desktop.library.query import quote_tag
+
+GENERAL = [f"{a}_{b}" for a in ("long", "short", "blue", "red") for b in ("hair", "eyes", "sky", "cat", "dress")]
+CHARACTERS = ["hatsune_miku", "saber_(fate)", "rem_(re:zero)"]
+RATING_TAGS = ["rating:general", "rating:sensitive", "rating:questionable", "rating:explicit"]
+WD_VOCAB = GENERAL[:12] + CHARACTERS + RATING_TAGS
+WD_CATEGORIES = ["general"] * 12 + ["character"] * 3 + ["rating"] * 4
+JOYTAG_VOCAB = GENERAL
+SORTS = ("path", "-path", "date", "-date", "added", "-added")
+
+
+def _insert_images(db: Path, rng: random.Random, first: int, count: int) -> None:
+    """Image rows as a scan leaves them (paths in a few folders, EXIF dates or file times, cameras)."""
+    with sqlite3.connect(db) as raw:
+        for image_id in range(first, first + count):
+            folder = rng.choice(["trip", "trip/day1", "cats", "art"])
+            taken = None
+            if rng.random() < 0.6:
+                taken = (datetime(2021, 1, 1) + timedelta(hours=rng.randrange(0, 24 * 900))).isoformat(" ")
+            raw.execute(
+                "INSERT INTO images (id, root_id, path, folder, name, ext, size, mtime, width, height, format,"
+                " status, added_at, taken_at, camera_make, camera_model)"
+                " VALUES (?, 1, ?, ?, ?, 'jpg', ?, ?, ?, ?, 'JPEG', ?, ?, ?, ?, ?)",
+                (
+                    image_id,
+                    f"/lib/{folder}/img{rng.randrange(100000):05d}_{image_id}.jpg",
+                    f"lib/{folder}",
+                    f"img_{image_id}.jpg",
+                    rng.randrange(1000, 10**6),
+                    1.6e9 + rng.randrange(0, 10**8) if rng.random() < 0.9 else 1.6e9,  # some share a time
+                    rng.randrange(100, 5000),
+                    rng.randrange(100, 5000),
+                    rng.choice(["pending", "tagged", "tagged", "error"]),
+                    datetime.now().isoformat(" "),
+                    taken,
+                    rng.choice([None, "Canon", "NIKON"]),
+                    rng.choice([None, "EOS R5", "D750"]),
+                ),
+            )
+
+
+def _tag(library: Library, rng: random.Random, ids: list[int], model: str) -> None:
+    vocab, categories = (WD_VOCAB, WD_CATEGORIES) if model == "wd" else (JOYTAG_VOCAB, None)
+    results = []
+    for image_id in ids:
+        scores = np.zeros(len(vocab), dtype=np.float32)
+        for index in rng.sample(range(len(vocab)), rng.randrange(0, 8)):
+            scores[index] = rng.choice([0.3, 0.35, 0.4, 0.5, 0.6, 0.85, 0.9, rng.random()])
+        results.append(ImageResult(image_id, scores, None, None))
+    library.store_results(results, library.model(model), vocab, categories)
+
+
+def _random_term(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.45:
+        return quote_tag(rng.choice(GENERAL + CHARACTERS + ["no_such_tag"]))
+    options = [
+        "long_*", "*_hair", "?ed_*", "character:*", "character:*miku*", "category:general",
+        "model:wd", "model:joytag", "model:nobody", "rating:general", "rating:<=sensitive", "rating:>general",
+        "rating:none", "status:pending", "status:error", "status:missing", "status:tagged",
+        "date:2022", "date:2021-03..2022-06", "date:<2022-01-15", "date:>=2023", "date:2021-02-03",
+        "camera:canon", "make:nikon", "folder:trip", "ext:jpg", "width:>2000", "size:<300k",
+        "long_hair:>0.5", "blue_sky:<0.45", "red_cat:0.3..0.6", "source:manual", "source:ai",
+    ]  # fmt: skip
+    return rng.choice(options)
+
+
+def _random_query(rng: random.Random, depth: int = 0) -> str:
+    parts = []
+    for _ in range(rng.randrange(1, 4)):
+        roll = rng.random()
+        if roll < 0.15 and depth < 2:
+            term = f"({_random_query(rng, depth + 1)} | {_random_query(rng, depth + 1)})"
+        else:
+            term = _random_term(rng)
+        if rng.random() < 0.3:
+            term = f"-{term}"
+        parts.append(term)
+    return " ".join(parts)
+
+
+def _edit(library: Library, db: Path, rng: random.Random, next_id: list[int]) -> None:
+    """One round of what users and the worker do to a library."""
+    ids = [row[0] for row in sqlite3.connect(db).execute("SELECT id FROM images")]
+    action = rng.randrange(9)
+    chosen = rng.sample(ids, min(len(ids), rng.randrange(1, 12)))
+    if action == 0:
+        _tag(library, rng, chosen, rng.choice(["wd", "joytag"]))
+    elif action == 1:
+        library.set_manual_tag(chosen, rng.choice(GENERAL + CHARACTERS + ["my_keyword"]), rng.choice([True, False, None]))
+    elif action == 2:
+        with sqlite3.connect(db) as raw:  # moves and renames, as the scanner records them
+            for image_id in chosen:
+                raw.execute("UPDATE images SET path = ? WHERE id = ?", (f"/lib/moved/{rng.random():.8f}.jpg", image_id))
+    elif action == 3:
+        with sqlite3.connect(db) as raw:
+            raw.execute("PRAGMA foreign_keys=ON")
+            top = max(ids)
+            raw.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in [*chosen[:3], top]])
+        _insert_images(db, rng, top, 2)  # SQLite may hand out a deleted id again: here it does
+        next_id[0] = max(next_id[0], top + 2)
+    elif action == 4:
+        with sqlite3.connect(db) as raw:
+            raw.executemany(
+                "UPDATE images SET status = ? WHERE id = ?",
+                [(rng.choice(["missing", "tagged", "pending"]), i) for i in chosen],
+            )
+    elif action == 5:
+        library.set_rating(chosen, rng.choice(["general", "sensitive", "questionable", "explicit", None]))
+    elif action == 6:
+        choice = rng.randrange(4)
+        if choice == 0:
+            library.set_threshold(rng.choice([0.35, 0.4, 0.5]))
+        elif choice == 1:
+            library.set_tag_threshold(rng.choice(GENERAL[:12]), rng.choice([0.3, 0.6, None]))
+        elif choice == 2:
+            library.set_model_threshold("wd", rng.choice(["general", "character"]), rng.choice([0.3, 0.85, None]))
+        else:
+            library.set_model_searched("joytag", rng.random() < 0.7)
+    elif action == 7:
+        _insert_images(db, rng, next_id[0], 5)
+        _tag(library, rng, list(range(next_id[0], next_id[0] + 5)), "joytag")
+        next_id[0] += 5
+    else:
+        with sqlite3.connect(db) as raw:
+            raw.executemany(
+                "UPDATE images SET taken_at = ?, mtime = ? WHERE id = ?",
+                [(None if rng.random() < 0.5 else "2022-05-05 10:00:00.000000", 1.65e9, i) for i in chosen],
+            )
+
+
+def _compare(sql: Library, fast: Library, queries: list[str], rng: random.Random) -> None:
+    for query in queries:
+        sort = rng.choice(SORTS)
+        limit = rng.choice([None, 1, 7, 40])
+        offset = rng.choice([0, 0, 3]) if limit else 0
+        expected = sql.search(query, sort=sort, limit=limit, offset=offset)
+        got = fast.search(query, sort=sort, limit=limit, offset=offset)
+        assert got.ids == expected.ids, (query, sort, limit, offset)
+        assert got.warnings == expected.warnings, query
+        assert fast.count(query) == sql.count(query), query
+    for name in GENERAL + CHARACTERS + ["my_keyword"]:
+        assert fast.count(quote_tag(name)) == sql.count(quote_tag(name)), name
+    exact = {name: sql.count(quote_tag(name)) for name in GENERAL + CHARACTERS + RATING_TAGS + ["my_keyword"]}
+    assert dict(fast.tag_counts()) == {name: n for name, n in exact.items() if n}
+    assert dict(fast.autocomplete("long_", limit=None)) == {n: c for n, c in exact.items() if n.startswith("long_")}
+    query = queries[0]
+    assert sorted(fast.result_tag_counts(query)) == sorted(sql.result_tag_counts(query)), query
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_posting_lists_answer_like_sql_through_edits(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    db = tmp_path / "library.sqlite3"
+    setup = Library(db)
+    setup.add_root(tmp_path)
+    setup.add_model("joytag")
+    setup.add_model("wd", format="wd", thresholds={"general": 0.35, "character": 0.85})
+    _insert_images(db, rng, 1, 150)
+    _tag(setup, rng, list(range(1, 151)), "joytag")
+    _tag(setup, rng, rng.sample(range(1, 151), 100), "wd")
+    setup.close()
+    sql = Library(db)
+    sql.search_index.enabled = False
+    fast = Library(db)
+    next_id = [151]
+    queries = [_random_query(rng) for _ in range(40)]
+    _compare(sql, fast, queries, rng)
+    assert fast.search_index.builds == 1
+    for _round in range(12):
+        for _ in range(rng.randrange(1, 4)):
+            _edit(fast if rng.random() < 0.5 else sql, db, rng, next_id)
+        _compare(sql, fast, [_random_query(rng) for _ in range(15)], rng)
+    later = Library(db)  # another process: the saved index and the change log since
+    _compare(sql, later, queries, rng)
+    for library in (sql, fast, later):
+        library.close()
+
+
+def test_a_saved_index_loads_and_replays_instead_of_rebuilding(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    db = tmp_path / "library.sqlite3"
+    with Library(db) as library:
+        library.add_root(tmp_path)
+        library.add_model("joytag")
+        _insert_images(db, rng, 1, 60)
+        _tag(library, rng, list(range(1, 61)), "joytag")
+        before = library.count("long_hair")
+        assert library.search_index.builds == 1
+    saved = Path(f"{db}-search")
+    assert saved.is_file()
+    with Library(db) as library:  # edits by another process after the save
+        library.set_manual_tag([1, 2, 3], "long_hair", True)
+    with Library(db) as library:
+        assert library.count("long_hair") >= before
+        assert library.search_index.builds == 0  # loaded, then the three edits replayed
+        assert library.count("long_hair") == len(set(library.search("long_hair").ids) | {1, 2, 3})
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "other-library"])
+def test_a_damaged_or_foreign_saved_index_is_rebuilt_never_trusted(tmp_path: Path, damage: str) -> None:
+    rng = random.Random(3)
+    db = tmp_path / "library.sqlite3"
+    with Library(db) as library:
+        library.add_root(tmp_path)
+        library.add_model("joytag")
+        _insert_images(db, rng, 1, 40)
+        _tag(library, rng, list(range(1, 41)), "joytag")
+        expected = library.search("long_hair | blue_sky").ids
+    saved = Path(f"{db}-search")
+    data = bytearray(saved.read_bytes())
+    if damage == "truncate":
+        saved.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        data[-10] ^= 0xFF
+        saved.write_bytes(bytes(data))
+    elif damage == "garbage":
+        saved.write_bytes(b"\x00" * 100)
+    else:
+        with sqlite3.connect(db) as raw:  # a restored or replaced database: another library's id
+            raw.execute("UPDATE settings SET value = 'someone-else' WHERE key = 'library_id'")
+    with Library(db) as library:
+        assert library.search("long_hair | blue_sky").ids == expected
+        assert library.search_index.builds == 1
+
+
+def test_the_change_log_is_pruned_and_a_lagging_process_reloads(tmp_path: Path, monkeypatch) -> None:
+    from joytag_desktop.library import search_index
+
+    monkeypatch.setattr(search_index, "SAVE_AFTER_CHANGES", 50)
+    monkeypatch.setattr(search_index, "PRUNE_AFTER_ROWS", 50)
+    rng = random.Random(5)
+    db = tmp_path / "library.sqlite3"
+    lagging = Library(db)
+    lagging.add_root(tmp_path)
+    lagging.add_model("joytag")
+    _insert_images(db, rng, 1, 30)
+    lagging.count("long_hair")  # built at this point
+    with Library(db) as busy:
+        _tag(busy, rng, list(range(1, 31)), "joytag")  # hundreds of changes: saved, log pruned
+        busy.count("long_hair")
+        expected = busy.search("long_hair -blue_sky").ids
+    with sqlite3.connect(db) as raw:
+        oldest = raw.execute("SELECT min(seq) FROM search_changes").fetchone()[0]
+    assert oldest > lagging.search_index._index.stamp + 1  # the rows it would replay are gone
+    assert lagging.search("long_hair -blue_sky").ids == expected
+    lagging.close()
+
+
+def test_the_index_is_small_and_its_arrays_follow_new_ids(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    db = tmp_path / "library.sqlite3"
+    with Library(db) as library:
+        library.add_root(tmp_path)
+        library.add_model("joytag")
+        _insert_images(db, rng, 1, 20)
+        library.count("")
+        _insert_images(db, rng, 5000, 3)  # ids far beyond the arrays
+        _tag(library, rng, [5000, 5001, 5002], "joytag")
+        assert set(library.search("", sort="date").ids) >= {5000, 5001, 5002}
+        with library.search_index.acquire(library.threshold_rules()) as index:
+            assert isinstance(index, PostingIndex)
+            assert index.memory_bytes() < 200_000
