@@ -198,11 +198,60 @@ def generate(db: Path, images: int, per_image: int, models: list, names: list[st
     return time.perf_counter() - start
 
 
-def bench_queries(db: Path, names: list[str], models: list, results: dict, images: int) -> None:
-    span = [datetime.fromtimestamp(1.6e9 + images * 60 * f).date().isoformat() for f in (1 / 3, 2 / 3)]
+def bench_index(db: Path, query: str, results: dict) -> None:
+    """The posting lists' build (no saved index), then a cold start: open the library and answer
+    the first query from the saved index."""
+    Path(f"{db}-search").unlink(missing_ok=True)
+    start = time.perf_counter()
     with Library(db) as library:
+        library.search_rows(query, limit=200)
+        built = time.perf_counter() - start
+        with library.search_index.acquire(library.threshold_rules()) as index:
+            postings = index.posting_count()
+            index_bytes = index.memory_bytes()
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        with Library(db) as library:
+            library.search_rows(query, limit=200)
+            timings.append((time.perf_counter() - start) * 1000)
+            assert library.search_index.builds == 0
+    cold = sorted(timings)[1]
+    saved = Path(f"{db}-search").stat().st_size
+    print(
+        f"search index: built in {built:.1f} s ({postings:,} postings); {index_bytes / 1e6:.1f} MB in memory,"
+        f" {saved / 1e6:.1f} MB saved; cold start (open, load, first 200 rows) {cold:.0f} ms"
+    )
+    results.update(
+        index_build_s=round(built, 1), postings=postings, index_mb=round(index_bytes / 1e6, 1),
+        saved_index_mb=round(saved / 1e6, 1), cold_start_ms=round(cold, 1),
+    )  # fmt: skip
+
+
+def bench_queries(db: Path, names: list[str], models: list, results: dict, images: int, sql_runs: int) -> None:
+    span = [datetime.fromtimestamp(1.6e9 + images * 60 * f).date().isoformat() for f in (1 / 3, 2 / 3)]
+    queries = {
+        "popular: a b -c": f"{names[0]} {names[3]} -{names[10]}",
+        "mid: a b -c": f"{names[50]} {names[120]} -{names[7]}",
+        "rare: a b -c": f"{names[900]} {names[1500]} -{names[2]}",
+        "or + wildcard": f"({names[5]} | {names[6]}) long_*_4?",
+        "score qualifier": f"{names[1]}:>0.9 -{names[4]}",
+        "tag + date range": f"{names[2]} date:{span[0]}..{span[1]}",
+    }
+    if len(models) > 1:
+        wd = models[1]
+        character = next(n for n, c in zip(wd.names, wd.categories, strict=True) if c == "character")
+        queries |= {
+            "model:wd a b": f"model:wd {names[0]} {names[3]}",
+            "category wildcard": "character:wd_cat_*",
+            "character + rating": f"{character} rating:<=sensitive",
+            "rating + tag": f"rating:general {names[20]}",
+        }
+    bench_index(db, queries["popular: a b -c"], results)
+    with Library(db) as library, Library(db) as sql:
+        sql.search_index.enabled = False  # the plain SQL path, side by side
         total = library.count("")
-        size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+        size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if not p.name.endswith("-search"))
         with sqlite3.connect(db) as raw:
             scores = raw.execute("SELECT COUNT(*) FROM image_tags").fetchone()[0]
         print(
@@ -210,39 +259,44 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
             f"{size / 1e9:.2f} GB = {size / scores:.0f} bytes per stored score"
         )
         results.update(db_bytes=size, stored_scores=scores, bytes_per_score=round(size / scores, 1))
-        queries = {
-            "popular: a b -c": f"{names[0]} {names[3]} -{names[10]}",
-            "mid: a b -c": f"{names[50]} {names[120]} -{names[7]}",
-            "rare: a b -c": f"{names[900]} {names[1500]} -{names[2]}",
-            "or + wildcard": f"({names[5]} | {names[6]}) long_*_4?",
-            "score qualifier": f"{names[1]}:>0.9 -{names[4]}",
-            "tag + date range": f"{names[2]} date:{span[0]}..{span[1]}",
-        }
-        if len(models) > 1:
-            wd = models[1]
-            character = next(n for n, c in zip(wd.names, wd.categories, strict=True) if c == "character")
-            queries |= {
-                "model:wd a b": f"model:wd {names[0]} {names[3]}",
-                "category wildcard": "character:wd_cat_*",
-                "character + rating": f"{character} rating:<=sensitive",
-                "rating + tag": f"rating:general {names[20]}",
-            }
+        print(f"  {'query':20s} {'hits':>9s}  first 200 by path / by date, count; SQL first 200 (x faster)")
         measured = {}
         for label, query in queries.items():
-            hits = len(library.search(query).ids)
-            first_page = median_ms(lambda q=query: library.search(q, limit=200))
-            counting = median_ms(lambda q=query: library.count(q), runs=5)
+            hits = library.count(query)
+            assert library.search(query, limit=200).ids == sql.search(query, limit=200).ids, label
+            by_path = median_ms(lambda q=query: library.search_rows(q, limit=200))
+            by_date = median_ms(lambda q=query: library.search_rows(q, limit=200, sort="date"))
+            counting = median_ms(lambda q=query: library.count(q))
+            plain = median_ms(lambda q=query: sql.search_rows(q, limit=200), runs=sql_runs, warm=False)
             print(
-                f"  {label:20s} {hits:9,d} hits: first 200 {first_page:7.1f} ms, count {counting:7.1f} ms   [{query}]"
+                f"  {label:20s} {hits:9,d}  {by_path:6.2f} / {by_date:6.2f} ms, count {counting:6.2f} ms;"
+                f" SQL {plain:8.1f} ms ({plain / by_path:,.0f}x)   [{query}]"
             )
-            measured[label] = {"median_ms": round(first_page, 2), "count_ms": round(counting, 2), "hits": hits}
+            measured[label] = {
+                "median_ms": round(by_path, 2), "date_ms": round(by_date, 2), "count_ms": round(counting, 2),
+                "hits": hits, "sql_ms": round(plain, 1),
+            }  # fmt: skip
         results["queries"] = measured
+        first = median_ms(lambda: library.autocomplete("lo", limit=15), runs=1, warm=False)
+        completion = {}
         for prefix in ("l", "lo", "long_h", "cat_"):
-            ms = median_ms(lambda p=prefix: library.autocomplete(p, limit=15))
-            uncached = median_ms(lambda p=prefix: library._tag_totals(0.4, p, 15, include_unused=True), runs=7)
-            print(f"  autocomplete {prefix!r:10s} {ms:6.2f} ms (while the library changes: {uncached:6.2f} ms)")
-        ms = median_ms(lambda: library.tag_counts(threshold=0.4, limit=500), runs=7)
+            completion[prefix] = median_ms(lambda p=prefix: library.autocomplete(p, limit=15))
+            uncached = median_ms(lambda p=prefix: library._tag_totals(None, p, 15, include_unused=True), runs=3)
+            print(
+                f"  autocomplete {prefix!r:10s} {completion[prefix]:6.2f} ms"
+                f" (SQL histogram, as before: {uncached:7.1f} ms)"
+            )
+        print(f"  first autocomplete (every tag counted): {first:.0f} ms")
+        results["autocomplete_ms"] = round(max(completion.values()), 2)
+        results["autocomplete_first_ms"] = round(first, 1)
+        ms = median_ms(lambda: library.tag_counts(limit=500), runs=7)
         print(f"  tag list (top 500 with counts) {ms:6.1f} ms")
+        results["tag_list_ms"] = round(ms, 1)
+        query = queries["mid: a b -c"]
+        ms = median_ms(lambda: library.result_tag_counts(query), runs=5)
+        wide = median_ms(lambda: library.result_tag_counts(queries["popular: a b -c"]), runs=3)
+        print(f"  tag counts of the results: mid query {ms:6.1f} ms, popular query {wide:6.1f} ms")
+        results["result_tag_counts_ms"] = {"mid": round(ms, 1), "popular": round(wide, 1)}
 
 
 def bench_store(db: Path, models: list, batches: int = 10, batch: int = 64) -> float:
@@ -331,6 +385,8 @@ def main() -> None:
     parser.add_argument("--scan-files", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-library")
     parser.add_argument("--keep", action="store_true", help="reuse an existing synthetic database")
+    parser.add_argument("--sql-runs", type=int, default=3, help="timed runs of each query on the SQL path")
+    parser.add_argument("--store-batches", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
     print(f"machine: {machine()}, {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
@@ -347,8 +403,9 @@ def main() -> None:
             f" in {seconds:.0f} s"
         )
         results["generate_s"] = round(seconds)
-    bench_queries(db, names, models, results, args.images)
-    results["store_rows_per_s"] = round(bench_store(db, models))
+    bench_queries(db, names, models, results, args.images, args.sql_runs)
+    if args.store_batches:
+        results["store_rows_per_s"] = round(bench_store(db, models, args.store_batches))
     if args.scan_files:
         scan_dir = args.workdir / "scan"
         shutil.rmtree(scan_dir, ignore_errors=True)

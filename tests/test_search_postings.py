@@ -106,7 +106,9 @@ def _edit(library: Library, db: Path, rng: random.Random, next_id: list[int]) ->
     if action == 0:
         _tag(library, rng, chosen, rng.choice(["wd", "joytag"]))
     elif action == 1:
-        library.set_manual_tag(chosen, rng.choice(GENERAL + CHARACTERS + ["my_keyword"]), rng.choice([True, False, None]))
+        library.set_manual_tag(
+            chosen, rng.choice(GENERAL + CHARACTERS + ["my_keyword"]), rng.choice([True, False, None])
+        )
     elif action == 2:
         with sqlite3.connect(db) as raw:  # moves and renames, as the scanner records them
             for image_id in chosen:

@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -199,6 +199,23 @@ class SearchResult:
     warnings: list[str]
 
 
+@dataclass
+class _QueryContext:
+    """What every search reads from the library's settings (see ``Library._query_context``)."""
+
+    models: list[tuple[int, str, bool]]  # id, name, searched
+    searched: list[int]
+    rules: ThresholdRules
+    find_tags: Callable[[str, bool, str | None], list[int]]
+    found: dict[tuple[str, bool, str | None], list[int]] = field(default_factory=dict)
+
+    def lookup(self, name: str, exact: bool, category: str | None) -> list[int]:
+        key = (name, exact, category)
+        if key not in self.found:
+            self.found[key] = self.find_tags(name, exact, category)
+        return self.found[key]
+
+
 def _now() -> datetime:
     return datetime.now()
 
@@ -226,6 +243,7 @@ class Library:
         # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).
         self.search_index = SearchIndex(self.engine, self.get_setting, self.set_setting)
         self._names_cache: tuple[object, list[str], list[int], dict[int, str]] | None = None
+        self._context_cache: tuple[int, _QueryContext] | None = None
 
     def close(self) -> None:
         self.search_index.close()
@@ -1109,13 +1127,29 @@ class Library:
     def _resolver(self, node: Node | None, threshold: float | None) -> TagResolver:
         """Tag lookups, threshold rules and the models that judge tag terms: the searched ones, or
         those the query's ``model:`` terms name."""
-        models = self.models()
-        by_name = {m.name: m.id for m in models}
+        context = self._query_context()
+        by_name = {name: model_id for model_id, name, _ in context.models}
         named = [by_name[t.text] for t in field_terms(node, "model") if t.text in by_name] if node else []
-        judging = list(dict.fromkeys(named)) or [m.id for m in models if m.searched]
-        return TagResolver(
-            self._lookup_tags, self.category_of, self.threshold_rules(threshold), judging, by_name, self._estimate
-        )
+        judging = list(dict.fromkeys(named)) or context.searched
+        rules = context.rules
+        if threshold is not None:
+            rules = ThresholdRules(rules.base, check_threshold(threshold), rules.per_tag, rules.per_model)
+        return TagResolver(context.lookup, self.category_of, rules, judging, by_name, self._estimate)
+
+    def _query_context(self) -> _QueryContext:
+        """Models, threshold rules and tag look-ups for searches, read again only after a commit
+        (``PRAGMA data_version``): a query then costs its own work, not ten reads of settings."""
+        version = self._data_version()
+        cached = self._context_cache
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        with self.Session() as session:
+            models = [
+                tuple(row) for row in session.execute(select(Model.id, Model.name, Model.searched).order_by(Model.id))
+            ]
+        context = _QueryContext(models, [m[0] for m in models if m[2]], self.threshold_rules(), self._lookup_tags)
+        self._context_cache = (version, context) if version is not None else None
+        return context
 
     def _estimate(self, tag_id: int, score: float) -> int:
         """How many images have ``tag_id`` at or above ``score`` (from the histogram, to plan queries)."""
@@ -1293,8 +1327,8 @@ class Library:
     def _indexed_totals(self, threshold: float | None) -> tuple[list[str], list[int], dict[int, str]] | None:
         """Every tag name (sorted), its exact count from the posting lists, and names by id; None
         where SQL answers. Names are read again only when the counts changed."""
-        rules = self.threshold_rules(threshold)
-        searched = [m.id for m in self.models() if m.searched]
+        resolver = self._resolver(None, threshold)
+        rules, searched = resolver.rules, resolver.models
         with self.search_index.acquire(rules) as index:
             if index is None:
                 return None
