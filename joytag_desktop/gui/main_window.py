@@ -73,6 +73,9 @@ from joytag_desktop.worker.watcher import FolderWatcher
 from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
 
 log = logging.getLogger("joytag_desktop.gui")
+# A new search shows this many images first (the posting lists find them in milliseconds even
+# among a million), then the rest of the list follows.
+FIRST_PAGE = 600
 SPLITTER_DEFAULT = [180, 700, 260]  # at 1024 px wide the grid keeps 3 columns of default thumbnails
 
 
@@ -631,31 +634,43 @@ class MainWindow(QMainWindow):
         self.search_generation += 1
         generation = self.search_generation
         old_rows = self.grid_model.rows
+        # A new search (not a refresh, which must keep the place) shows its first page at once.
+        first_page = key != self.shown_key and not key.safe.blurs
 
-        def search():  # noqa: ANN202
+        def search(limit: int | None = None) -> tuple:
             # The library's rules (its saved threshold, each model's category thresholds) decide;
             # key.threshold only tells that a slider change needs a new search.
             node = key.node()
-            rows, warnings = self.library.search_rows(node, sort=key.sort, folder=key.folder)
+            rows, warnings = self.library.search_rows(node, sort=key.sort, folder=key.folder, limit=limit)
             veiled: set[int] = set()
             if key.safe.blurs and rows:
                 above, _ = self.library.search_rows(And((node, Not(key.safe.allowed()))), folder=key.folder)
                 veiled = {row[0] for row in above}
-            return plan_rows(old_rows, rows), warnings, veiled
+            more = limit is not None and len(rows) == limit
+            return plan_rows(old_rows, rows), warnings, veiled, more, old_rows
+
+        def rest(shown: list) -> tuple:
+            """The whole list after the first page: planned (off the GUI thread) as rows added to it."""
+            rows, warnings = self.library.search_rows(key.node(), sort=key.sort, folder=key.folder)
+            return plan_rows(shown, rows), warnings, set(), False, shown
 
         def done(result) -> None:  # noqa: ANN001
             if generation != self.search_generation or self._closing:
                 return  # a newer search is on its way
-            plan, warnings, veiled = result
+            plan, warnings, veiled, more, planned_from = result
             self.grid_model.set_veiled(veiled)
             if self._viewer is not None:
                 self._viewer.refresh_veil()
             if not explicit and not plan.rows and self.search_bar.word_in_progress():
                 self.results.show_no_match_yet(self.search_bar.query().split(" ")[-1])
                 return
-            self._show_rows(
-                key, plan if self.grid_model.rows is old_rows else plan_rows(self.grid_model.rows, plan.rows)
-            )
+            if self.grid_model.rows is not planned_from:
+                plan = plan_rows(self.grid_model.rows, plan.rows)
+            self._show_rows(key, plan)
+            if more:
+                shown = self.grid_model.rows
+                self.background.submit(lambda: rest(shown), done, failed)
+                return
             self.results.show_count(len(plan.rows), warnings)
             self._load_tag_list(key, len(plan.rows))
 
@@ -667,7 +682,7 @@ class MainWindow(QMainWindow):
             else:
                 self._show_error(exc)
 
-        self.background.submit(search, done, failed)
+        self.background.submit(lambda: search(FIRST_PAGE if first_page else None), done, failed)
 
     def _show_rows(self, key: SearchKey, plan: RowPlan) -> None:
         """Apply a search plan; the same search again keeps the place (see ResultsPanel.show_rows)."""

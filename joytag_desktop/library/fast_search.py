@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import ColumnElement
+from sqlalchemy.sql import Select
 
 from joytag_desktop.library.postings import PostingIndex, bitmap
 from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
 from joytag_desktop.library.schema import RATINGS, Status
-from joytag_desktop.library.search import TagResolver, compile_node
+from joytag_desktop.library.search import TagResolver, compile_node, scored_images
 
 NATIVE_FIELDS = ("status", "rating", "model", "date")
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
@@ -51,7 +52,8 @@ def native(node: Node) -> bool:
 class Evaluator:
     index: PostingIndex
     resolver: TagResolver
-    sql_ids: Callable[[ColumnElement[bool], BitMap | None], BitMap]  # (condition, candidates) -> image ids
+    # (a condition on images, or a SELECT of image ids; candidates or None) -> image ids
+    sql_ids: Callable[[ColumnElement[bool] | Select, BitMap | None], BitMap]
 
     def matches(self, node: Node, extra: ColumnElement[bool] | None = None) -> BitMap:
         """The images matching ``node`` (and the SQL condition ``extra``); missing files are left
@@ -78,12 +80,12 @@ class Evaluator:
         raise TypeError(f"unknown query node {node!r}")
 
     def _and(self, children: tuple[Node, ...], universe: BitMap) -> BitMap:
-        """Intersect the native terms (smallest first), subtract the negated ones, then filter
-        what is left by date and by the SQL terms, on the candidates only."""
-        positive = [c for c in children if native(c) and not isinstance(c, Not) and not _is_date(c)]
-        negative = [c.child for c in children if isinstance(c, Not) and native(c.child)]
+        """Intersect the tag terms (smallest first), subtract the negated ones, then filter what is
+        left by date and by the SQL terms, on the candidates only."""
+        positive = [c for c in children if _as_set(c) and not isinstance(c, Not) and not _is_date(c)]
+        negative = [c.child for c in children if isinstance(c, Not) and _as_set(c.child)]
         dates = [c for c in children if _is_date(c)]
-        rest = [c for c in children if not native(c)]
+        rest = [c for c in children if not _as_set(c) and not (isinstance(c, Not) and _as_set(c.child))]
         sets = sorted((self.evaluate(c, universe) for c in positive), key=len)
         found = BitMap.intersection(*sets) if len(sets) > 1 else (sets[0] if sets else universe)
         for child in negative:
@@ -104,14 +106,16 @@ class Evaluator:
         return self.sql_ids(condition, None) & candidates
 
     def _tag(self, term: TagTerm, universe: BitMap) -> BitMap:
-        if term.score is not None:
-            return self.sql_ids(compile_node(term, self.resolver), None)
         ids = self.resolver.lookup(term.name, term.exact, term.category)
         if not ids:
             kind = "tag pattern" if term.is_wildcard else "tag"
             where = f" in category {term.category}" if term.category else ""
             self.resolver.warnings.append(f"no {kind} matches {term.name!r}{where}")
-            return BitMap()
+            return BitMap() if term.score is None or term.score.low is not None else universe
+        if term.score is not None:  # the score index's range, read by SQLite
+            statement, complement = scored_images(term, ids, self.resolver)
+            found = self.sql_ids(statement, None)
+            return universe - found if complement else found
         return self.index.present(ids, self.resolver.models)
 
     def _field(self, term: FieldTerm, universe: BitMap) -> BitMap:
@@ -144,6 +148,11 @@ class Evaluator:
             return bitmap(ids[inside])
         inside = np.flatnonzero(_in_bounds(keys, bounds))
         return bitmap(inside) & candidates
+
+
+def _as_set(node: Node) -> bool:
+    """Evaluated as a whole set: natively, or (a score-qualified tag) from the score index."""
+    return native(node) or isinstance(node, TagTerm)
 
 
 def _is_date(node: Node) -> bool:

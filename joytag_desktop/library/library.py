@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, sessionmaker
+from sqlalchemy.sql import Select
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
@@ -247,9 +248,10 @@ class Library:
 
     def close(self) -> None:
         self.search_index.close()
-        if self._version_connection is not None:
-            self._version_connection.close()
-            self._version_connection = None
+        with self._version_lock:
+            if self._version_connection is not None:
+                self._version_connection.close()
+                self._version_connection = None
         self.engine.dispose()
 
     def __enter__(self) -> Library:
@@ -1197,9 +1199,12 @@ class Library:
             wanted = len(hits) if limit is None else offset + limit
             return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
 
-    def _sql_ids(self, condition: ColumnElement[bool], candidates: BitMap | None) -> BitMap:
-        """The images meeting an SQL condition (among ``candidates``, bound as one JSON text)."""
-        statement = select(Image.id).where(condition)
+    def _sql_ids(self, condition: ColumnElement[bool] | Select, candidates: BitMap | None) -> BitMap:
+        """The images meeting an SQL condition, or that a SELECT of ids finds (among ``candidates``,
+        bound as one JSON text)."""
+        statement = select(Image.id).where(Image.id.in_(condition) if isinstance(condition, Select) else condition)
+        if isinstance(condition, Select) and candidates is None:
+            statement = condition
         if candidates is not None:
             listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(candidates))))
             statement = statement.where(Image.id.in_(listed))
@@ -1287,9 +1292,9 @@ class Library:
 
     def _data_version(self) -> int | None:
         """Changes whenever any other connection (this process's pool included) commits; None: unknown."""
-        if self._version_connection is None:
-            return None
-        with self._version_lock:
+        with self._version_lock:  # close() may run on another thread
+            if self._version_connection is None:
+                return None
             return self._version_connection.execute("PRAGMA data_version").fetchone()[0]
 
     def autocomplete(self, prefix: str, limit: int = 15, threshold: float | None = None) -> list[tuple[str, int]]:

@@ -472,11 +472,18 @@ class PostingIndex:
             base, positions, delta = self.by_date, self.date_pos, self.date_delta
         found: list[int] = []
         chunk = 4096
-        starts = range(len(base) - chunk, -chunk, -chunk) if descending else range(0, len(base), chunk)
+        first, last = 0, len(base)
+        if len(hits) * 4 < len(base):  # hits bunched in one stretch (a date range): start there
+            ids = np.frombuffer(hits.to_array(), dtype=np.uint32)
+            places = positions[ids]
+            places = places[(places >= 0) & (places == places)]  # placed since the base: merged below
+            if len(places):
+                first, last = int(places.min()), int(places.max()) + 1
+        starts = range(last - chunk, first - chunk, -chunk) if descending else range(first, last, chunk)
         done = False
         for start in starts:
-            low = max(start, 0)
-            ids = base[low : start + chunk]
+            low = max(start, first)
+            ids = base[low : min(start + chunk, last)]
             candidates = ids[positions[ids] == np.arange(low, low + len(ids))].tolist()
             if descending:
                 candidates.reverse()
