@@ -19,10 +19,10 @@ from pyroaring import BitMap
 from sqlalchemy import ColumnElement
 from sqlalchemy.sql import Select
 
-from joytag_desktop.library.postings import PostingIndex, bitmap
+from joytag_desktop.library.postings import PostingIndex, bitmap, month_of
 from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
 from joytag_desktop.library.schema import RATINGS, Status
-from joytag_desktop.library.search import TagResolver, compile_node, scored_images
+from joytag_desktop.library.search import TagResolver, compile_node, scored_rows
 
 NATIVE_FIELDS = ("status", "rating", "model", "date")
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
@@ -52,8 +52,8 @@ def native(node: Node) -> bool:
 class Evaluator:
     index: PostingIndex
     resolver: TagResolver
-    # (a condition on images, or a SELECT of image ids; candidates or None) -> image ids
-    sql_ids: Callable[[ColumnElement[bool] | Select, BitMap | None], BitMap]
+    sql_ids: Callable[[ColumnElement[bool], BitMap | None], BitMap]  # (condition, candidates) -> image ids
+    sql_rows: Callable[[Select], list[tuple]]
 
     def matches(self, node: Node, extra: ColumnElement[bool] | None = None) -> BitMap:
         """The images matching ``node`` (and the SQL condition ``extra``); missing files are left
@@ -112,9 +112,13 @@ class Evaluator:
             where = f" in category {term.category}" if term.category else ""
             self.resolver.warnings.append(f"no {kind} matches {term.name!r}{where}")
             return BitMap() if term.score is None or term.score.low is not None else universe
-        if term.score is not None:  # the score index's range, read by SQLite
-            statement, complement = scored_images(term, ids, self.resolver)
-            found = self.sql_ids(statement, None)
+        if term.score is not None:  # the score index's range read by SQLite, less the removals by hand
+            statement, complement = scored_rows(term, ids, self.resolver)
+            by_tag: dict[int, list[int]] = {}
+            for tag_id, image_id in self.sql_rows(statement):
+                by_tag.setdefault(tag_id, []).append(image_id)
+            parts = [BitMap(images) - self.index.removed.get(tag_id, BitMap()) for tag_id, images in by_tag.items()]
+            found = BitMap.union(*parts) if parts else BitMap()
             return universe - found if complement else found
         return self.index.present(ids, self.resolver.models)
 
@@ -138,16 +142,35 @@ class Evaluator:
         return self.sql_ids(compile_node(term, self.resolver), None)
 
     def _dates(self, term: Node, candidates: BitMap) -> BitMap:
-        """Candidates whose date key lies in the term's range (read from the key array)."""
+        """Candidates whose date lies in the term's range: whole months from the month bitmaps,
+        the months at the ends checked against each image's date key."""
         assert isinstance(term, FieldTerm) and term.range is not None
         bounds = term.range
-        keys = self.index.date_key
-        if len(candidates) * 4 < len(keys):
-            ids = np.frombuffer(candidates.to_array(), dtype=np.uint32).astype(np.int64)
-            inside = _in_bounds(keys[ids], bounds)
-            return bitmap(ids[inside])
-        inside = np.flatnonzero(_in_bounds(keys, bounds))
-        return bitmap(inside) & candidates
+        low = _milliseconds(bounds.low) + bounds.low_strict if isinstance(bounds.low, datetime) else None
+        high = _milliseconds(bounds.high) - bounds.high_strict if isinstance(bounds.high, datetime) else None
+        if low is not None and high is not None and low > high:
+            return BitMap()
+        months = self.index.months
+        first = int(month_of(np.array([low]))[0]) if low is not None else None
+        last = int(month_of(np.array([high]))[0]) if high is not None else None
+        whole = [
+            members
+            for month, members in months.items()
+            if (first is None or month > first) and (last is None or month < last)
+        ]
+        ends = [months[m] for m in {first, last} if m is not None and m in months]
+        found = BitMap.union(*whole) & candidates if whole else BitMap()
+        edge = BitMap.union(*ends) & candidates if ends else BitMap()
+        if edge:
+            ids = np.frombuffer(edge.to_array(), dtype=np.uint32).astype(np.int64)
+            keys = self.index.date_key[ids]
+            inside = np.ones(len(ids), dtype=bool)
+            if low is not None:
+                inside &= keys >= low
+            if high is not None:
+                inside &= keys <= high
+            found |= bitmap(ids[inside])
+        return found
 
 
 def _as_set(node: Node) -> bool:
@@ -163,14 +186,3 @@ def _within(value: float, bounds: Range) -> bool:
     if bounds.low is not None and (value <= bounds.low if bounds.low_strict else value < bounds.low):
         return False
     return not (bounds.high is not None and (value >= bounds.high if bounds.high_strict else value > bounds.high))
-
-
-def _in_bounds(keys: np.ndarray, bounds: Range) -> np.ndarray:
-    inside = np.ones(len(keys), dtype=bool)
-    if isinstance(bounds.low, datetime):
-        low = _milliseconds(bounds.low)
-        inside &= keys > low if bounds.low_strict else keys >= low
-    if isinstance(bounds.high, datetime):
-        high = _milliseconds(bounds.high)
-        inside &= keys < high if bounds.high_strict else keys <= high
-    return inside

@@ -1195,16 +1195,17 @@ class Library:
             if index is None:
                 return None
             extra = self._folder_condition(folder) if folder else None
-            hits = Evaluator(index, resolver, self._sql_ids).matches(node, extra)
+            hits = Evaluator(index, resolver, self._sql_ids, self._sql_rows).matches(node, extra)
             wanted = len(hits) if limit is None else offset + limit
             return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
 
-    def _sql_ids(self, condition: ColumnElement[bool] | Select, candidates: BitMap | None) -> BitMap:
-        """The images meeting an SQL condition, or that a SELECT of ids finds (among ``candidates``,
-        bound as one JSON text)."""
-        statement = select(Image.id).where(Image.id.in_(condition) if isinstance(condition, Select) else condition)
-        if isinstance(condition, Select) and candidates is None:
-            statement = condition
+    def _sql_rows(self, statement: Select) -> list[tuple]:
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement)]
+
+    def _sql_ids(self, condition: ColumnElement[bool], candidates: BitMap | None) -> BitMap:
+        """The images meeting an SQL condition (among ``candidates``, bound as one JSON text)."""
+        statement = select(Image.id).where(condition)
         if candidates is not None:
             listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(candidates))))
             statement = statement.where(Image.id.in_(listed))
@@ -1285,7 +1286,7 @@ class Library:
         node, resolver = self._compile(query, threshold)
         with self.search_index.acquire(resolver.rules) as index:
             if index is not None:
-                return len(Evaluator(index, resolver, self._sql_ids).matches(node))
+                return len(Evaluator(index, resolver, self._sql_ids, self._sql_rows).matches(node))
         inner = build_select(node, resolver).order_by(None).subquery()
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(inner)).scalar_one()
@@ -1468,7 +1469,7 @@ class Library:
         with self.search_index.acquire(resolver.rules) as index:
             if index is not None:
                 extra = self._folder_condition(folder) if folder else None
-                hits = Evaluator(index, resolver, self._sql_ids).matches(node, extra)
+                hits = Evaluator(index, resolver, self._sql_ids, self._sql_rows).matches(node, extra)
                 counts = result_counts(index, hits, resolver.models)
             else:
                 counts = None

@@ -40,7 +40,7 @@ from joytag_desktop.library.thresholds import ThresholdRules
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"JTDPOSTS"
 # The date an image sorts and filters by, as SQL's ``image_date()`` text (EXIF date, else the file's
 # local modification time) turned into whole milliseconds; kept in step with library.search.image_date.
@@ -111,6 +111,7 @@ class PostingIndex:
     status: dict[str, BitMap] = field(default_factory=dict)
     ratings: list[BitMap] = field(default_factory=list)
     tagged_by: dict[int, BitMap] = field(default_factory=dict)
+    months: dict[int, BitMap] = field(default_factory=dict)  # images by the month of their date (date: terms)
     date_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     date_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     by_date: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
@@ -164,7 +165,8 @@ class PostingIndex:
     def memory_bytes(self) -> int:
         """Bitmaps as serialized (close to their size in memory) plus the per-image arrays."""
         bitmaps = [*self.scores.values(), *self.added.values(), *self.removed.values(), *self.status.values(),
-                   *self.ratings, *self.tagged_by.values(), self.path_delta, self.date_delta]  # fmt: skip
+                   *self.ratings, *self.tagged_by.values(), *self.months.values(), self.path_delta,
+                   self.date_delta]  # fmt: skip
         arrays = (self.date_key, self.date_pos, self.by_date, self.path_rank, self.by_path)
         return sum(len(b.serialize()) for b in bitmaps) + sum(a.nbytes for a in arrays)
 
@@ -209,6 +211,12 @@ class PostingIndex:
         self.ratings = [bitmap(ids[ratings == level]) for level in range(len(RATINGS))]
         self.date_key = np.zeros(size, np.int64)
         self.date_key[ids] = keys
+        if len(ids):
+            months = month_of(keys)
+            order = np.argsort(months, kind="stable")
+            bounds = np.flatnonzero(np.diff(months[order])) + 1
+            for group in np.split(order, bounds):
+                self.months[int(months[group[0]])] = bitmap(ids[group])
         self._sort_dates(ids)
         by_path = np.array([r[0] for r in connection.execute("SELECT id FROM images ORDER BY path")], dtype=np.int32)
         self._set_path_order(by_path, size)
@@ -372,6 +380,7 @@ class PostingIndex:
             if gone < len(self.path_rank):
                 self.path_rank[gone] = math.nan
                 self.date_pos[gone] = -1
+                self._discard_month(gone)
             self.path_delta.discard(gone)
             self.date_delta.discard(gone)
         for image_id, status, rating, key, _path in rows:
@@ -379,6 +388,8 @@ class PostingIndex:
             if rating is not None and 0 <= rating < len(self.ratings):
                 self.ratings[rating].add(image_id)
             if self.date_key[image_id] != key or self.date_pos[image_id] < 0:
+                self._discard_month(image_id)
+                self.months.setdefault(int(month_of(np.array([key]))[0]), BitMap()).add(image_id)
                 self.date_key[image_id] = key
                 self.date_pos[image_id] = -1
                 self.date_delta.add(image_id)
@@ -387,6 +398,11 @@ class PostingIndex:
             self._place_paths(connection, placed)
         if len(self.date_delta) > max(10_000, len(self.by_date) // 20):
             self._sort_dates(np.array(sorted(self.universe), dtype=np.int64))
+
+    def _discard_month(self, image_id: int) -> None:
+        month = int(month_of(self.date_key[image_id : image_id + 1])[0])
+        if month in self.months:
+            self.months[month].discard(image_id)
 
     def _place_paths(self, connection: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
         """Give new and moved images a rank between their neighbours in path order (rows sorted by path).
@@ -520,6 +536,8 @@ class PostingIndex:
             put("status", status, members.serialize())
         for level, members in enumerate(self.ratings):
             put("rating", level, members.serialize())
+        for month, members in self.months.items():
+            put("month", month, members.serialize())
         for name in ("date_key", "date_pos", "by_date", "path_rank", "by_path"):
             put("array", [name, getattr(self, name).dtype.str], getattr(self, name).tobytes())
         put("delta", "path_delta", self.path_delta.serialize())
@@ -580,6 +598,8 @@ class PostingIndex:
                     index.status[key] = BitMap.deserialize(blob)
                 elif kind == "rating":
                     index.ratings.append(BitMap.deserialize(blob))
+                elif kind == "month":
+                    index.months[int(key)] = BitMap.deserialize(blob)
                 elif kind == "array":
                     setattr(index, key[0], np.frombuffer(blob, dtype=np.dtype(key[1])).copy())
                 elif kind == "delta":
@@ -590,6 +610,11 @@ class PostingIndex:
         except (ValueError, KeyError, TypeError, IndexError, struct.error, json.JSONDecodeError) as exc:
             log.warning("search index %s is damaged (%s); rebuilding it", path, exc)
             return None
+
+
+def month_of(keys: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of date keys (milliseconds)."""
+    return keys.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
 
 
 def latest_change(connection: sqlite3.Connection) -> int:

@@ -126,15 +126,20 @@ def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
     return _rows_exist(lambda t: _scored_row(t, ids, score, resolver), resolver.correlate_to)
 
 
-def scored_images(term: TagTerm, ids: list[int], resolver: TagResolver) -> tuple[Select, bool]:
-    """A score-qualified tag term as the image ids of its score index range, and whether the term
-    is their complement (``cat:<0.2``: no score at or above 0.2), as ``_tag_clause`` has it."""
+def scored_rows(term: TagTerm, ids: list[int], resolver: TagResolver) -> tuple[Select, bool]:
+    """A score-qualified tag term as the (tag, image) rows of its score index range, manual
+    removals not yet taken out (the caller does), and whether the term is their complement
+    (``cat:<0.2``: no score at or above 0.2), as ``_tag_clause`` has it."""
     assert term.score is not None
     score = term.score
-    if score.low is None:
-        at_least = Range(score.high, low_strict=not score.high_strict)
-        return select(ImageTag.image_id).where(_scored_row(ImageTag, ids, at_least, resolver)), True
-    return select(ImageTag.image_id).where(_scored_row(ImageTag, ids, score, resolver)), False
+    complement = score.low is None
+    if complement:
+        score = Range(score.high, low_strict=not score.high_strict)
+    models = _ids_condition(ImageTag.model_id, [USER, *resolver.models])
+    statement = select(ImageTag.tag_id, ImageTag.image_id).where(
+        _ids_condition(ImageTag.tag_id, ids), models, _in_range(ImageTag.score, score)
+    )
+    return statement, complement
 
 
 def image_date() -> ColumnElement:
