@@ -1252,18 +1252,27 @@ class Library:
         found = self._fast_search(query, threshold, sort, limit, 0, folder)
         if found is not None:
             ids, warnings = found
-            return self._rows_of(ids, columns), warnings
+            return self._grid_rows(ids), warnings
         statement, warnings = self._search_statement(query, threshold, sort, limit, 0, columns, folder)
         with self.engine.connect() as connection:
             rows = [tuple(row) for row in connection.execute(statement)]
         return rows, warnings
 
-    def _rows_of(self, ids: list[int], columns: tuple) -> list[tuple]:
-        """``columns`` of the images ``ids``, in that order (one statement, the ids bound as JSON)."""
-        listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(ids))))
-        with self.engine.connect() as connection:
-            rows = {row[0]: tuple(row) for row in connection.execute(select(*columns).where(Image.id.in_(listed)))}
-        return [rows[i] for i in ids if i in rows]
+    def _grid_rows(self, ids: list[int]) -> list[tuple[int, str, str | None, str]]:
+        """(id, path, content hash, status) of the images ``ids``, in that order: one statement with
+        the ids bound as one JSON text, on the driver's connection (a page costs a millisecond)."""
+        proxy = self.engine.raw_connection()
+        try:
+            found = {
+                row[0]: row
+                for row in proxy.driver_connection.execute(
+                    "SELECT id, path, content_hash, status FROM images WHERE id IN (SELECT value FROM json_each(?))",
+                    (json_ids(ids),),
+                )
+            }
+        finally:
+            proxy.close()
+        return [found[i] for i in ids if i in found]
 
     def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
         """Queue images for tagging again by these models (default: every model); their scores stay

@@ -496,16 +496,22 @@ class PostingIndex:
             if len(places):
                 first, last = int(places.min()), int(places.max()) + 1
         starts = range(last - chunk, first - chunk, -chunk) if descending else range(first, last, chunk)
-        done = False
         for start in starts:
             low = max(start, first)
             ids = base[low : min(start + chunk, last)]
-            candidates = ids[positions[ids] == np.arange(low, low + len(ids))].tolist()
+            ids = ids[positions[ids] == np.arange(low, low + len(ids))]
+            # Which of the chunk are hits, in one go: intersect, then mark them in walk order.
+            inside = np.frombuffer((hits & bitmap(ids)).to_array(), dtype=np.uint32)
+            if not len(inside):
+                continue
+            candidates = ids[np.isin(ids, inside, assume_unique=True)].tolist()
             if descending:
                 candidates.reverse()
+            if len(found) + len(candidates) <= count:
+                found.extend(candidates)
+                continue
+            done = False
             for image_id in candidates:
-                if image_id not in hits:
-                    continue
                 if len(found) >= count and (key == "path" or self.date_key[image_id] != self.date_key[found[-1]]):
                     done = True
                     break
