@@ -198,16 +198,24 @@ def test_posting_lists_answer_like_sql_through_edits(tmp_path: Path, seed: int) 
         library.close()
 
 
-def test_a_saved_index_loads_and_replays_instead_of_rebuilding(tmp_path: Path) -> None:
-    rng = random.Random(7)
+def _small_library(tmp_path: Path, seed: int, images: int) -> tuple[Path, random.Random]:
+    """A library of ``images`` image rows tagged by JoyTag's vocabulary (its index built once)."""
+    rng = random.Random(seed)
     db = tmp_path / "library.sqlite3"
     with Library(db) as library:
         library.add_root(tmp_path)
         library.add_model("joytag")
-        _insert_images(db, rng, 1, 60)
-        _tag(library, rng, list(range(1, 61)), "joytag")
+        _insert_images(db, rng, 1, images)
+        _tag(library, rng, list(range(1, images + 1)), "joytag")
+        library.count("")
+    return db, rng
+
+
+def test_a_saved_index_loads_and_replays_instead_of_rebuilding(tmp_path: Path) -> None:
+    db, _ = _small_library(tmp_path, 7, 60)
+    with Library(db) as library:
         before = library.count("long_hair")
-        assert library.search_index.builds == 1
+        assert library.search_index.builds == 0
     saved = Path(f"{db}-search")
     assert saved.is_file()
     with Library(db) as library:  # edits by another process after the save
@@ -220,13 +228,8 @@ def test_a_saved_index_loads_and_replays_instead_of_rebuilding(tmp_path: Path) -
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "other-library"])
 def test_a_damaged_or_foreign_saved_index_is_rebuilt_never_trusted(tmp_path: Path, damage: str) -> None:
-    rng = random.Random(3)
-    db = tmp_path / "library.sqlite3"
+    db, _ = _small_library(tmp_path, 3, 40)
     with Library(db) as library:
-        library.add_root(tmp_path)
-        library.add_model("joytag")
-        _insert_images(db, rng, 1, 40)
-        _tag(library, rng, list(range(1, 41)), "joytag")
         expected = library.search("long_hair | blue_sky").ids
     saved = Path(f"{db}-search")
     data = bytearray(saved.read_bytes())
@@ -269,12 +272,8 @@ def test_the_change_log_is_pruned_and_a_lagging_process_reloads(tmp_path: Path, 
 
 
 def test_the_index_is_small_and_its_arrays_follow_new_ids(tmp_path: Path) -> None:
-    rng = random.Random(11)
-    db = tmp_path / "library.sqlite3"
+    db, rng = _small_library(tmp_path, 11, 20)
     with Library(db) as library:
-        library.add_root(tmp_path)
-        library.add_model("joytag")
-        _insert_images(db, rng, 1, 20)
         library.count("")
         _insert_images(db, rng, 5000, 3)  # ids far beyond the arrays
         _tag(library, rng, [5000, 5001, 5002], "joytag")
@@ -282,3 +281,70 @@ def test_the_index_is_small_and_its_arrays_follow_new_ids(tmp_path: Path) -> Non
         with library.search_index.acquire(library.threshold_rules()) as index:
             assert isinstance(index, PostingIndex)
             assert index.memory_bytes() < 200_000
+
+
+def test_the_gui_builds_a_big_index_on_its_own_thread_and_sql_answers_meanwhile(tmp_path: Path, monkeypatch) -> None:
+    from joytag_desktop.library import search_index
+
+    monkeypatch.setattr(search_index, "BACKGROUND_ABOVE", 10)
+    db, _ = _small_library(tmp_path, 13, 40)
+    with Library(db) as setup:
+        setup.search_index.enabled = False
+        expected = setup.search("long_hair -blue_sky", sort="date").ids
+    Path(f"{db}-search").unlink(missing_ok=True)
+    with Library(db) as library:
+        library.search_index.background = True
+        assert library.search("long_hair -blue_sky", sort="date").ids == expected  # SQL, while it builds
+        library.search_index._building.join(timeout=60)
+        assert library.search_index.builds == 1
+        library.set_manual_tag([1], "long_hair", True)
+        with Library(db) as sql:
+            sql.search_index.enabled = False
+            assert (
+                library.search("long_hair -blue_sky", sort="date").ids
+                == sql.search("long_hair -blue_sky", sort="date").ids
+            )
+        with library.search_index.acquire(library.threshold_rules()) as index:
+            assert index is not None and 1 in index.added[library.tag_id("long_hair")]
+
+
+def test_edits_by_other_processes_reach_a_running_index(tmp_path: Path) -> None:
+    """The GUI's index follows the command line's edits (and the command line answers alike)."""
+    import os
+    import subprocess
+    import sys
+
+    from libhelpers import give_scores, write_photo
+
+    photos = tmp_path / "photos"
+    a, b, c = (write_photo(photos / f"{n}.jpg", color=(i * 70, 20, 0)) for i, n in enumerate("abc"))
+    db = tmp_path / "library.sqlite3"
+    gui = Library(db)
+    gui.add_folder(photos, watched=False)
+    gui.scan()
+    give_scores(gui, ["cat", "dog"], {a: {"cat": 0.9}, b: {"cat": 0.5, "dog": 0.7}, c: {"dog": 0.45}})
+    assert [Path(p).name for p in _paths(gui, "cat")] == ["a.jpg", "b.jpg"]
+
+    def cli(*args: str) -> str:
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        done = subprocess.run(
+            [sys.executable, "-m", "joytag_desktop", "--db", str(db), *args],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cli("tags", "remove", "cat", str(a))
+    cli("tags", "add", "cat", str(c))
+    assert [Path(p).name for p in _paths(gui, "cat")] == ["b.jpg", "c.jpg"]
+    cli("threshold", "0.6")
+    assert [Path(p).name for p in _paths(gui, "cat")] == ["c.jpg"]  # b's 0.5 no longer counts
+    assert [Path(p).name for p in _paths(gui, "dog | cat")] == ["b.jpg", "c.jpg"]
+    gui.set_manual_tag([gui.image_by_path(b).id], "cat", True)
+    assert cli("search", "cat", "--format", "paths").split() == [str(b), str(c)]
+    assert dict(gui.tag_counts()) == {"cat": 2, "dog": 1}
+    gui.close()
+
+
+def _paths(library: Library, query: str) -> list[str]:
+    return [row[1] for row in library.search_rows(query)[0]]

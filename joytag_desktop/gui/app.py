@@ -50,6 +50,7 @@ def run_gui(database: str | None = None) -> int:
     install_translators(app, settings)
     try:
         library = Library(database or settings.value("database") or None)
+        library.search_index.background = True  # big indexes build beside the window
     except JoyTagError as exc:
         QMessageBox.critical(
             None,

@@ -118,6 +118,7 @@ class ResultsPanel(QWidget):
         anchor_row = grid.top_left_row()
         anchor_id = model.rows[anchor_row][0] if anchor_row is not None else None
         anchor_top = grid.visualRect(model.index(anchor_row)).top() if anchor_row is not None else 0
+        grid.fit_layout(len(plan.rows))
         kind = model.apply_plan(plan)
         if kind == "reset":
             grid.restore_selection(selected_before, current_id)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SAVE_AFTER_CHANGES = 100_000  # replayed changes that make a save worth its time
 PRUNE_AFTER_ROWS = 200_000  # log rows older than the saved stamp that make a prune worth a write
+BACKGROUND_ABOVE = 50_000  # images past which the GUI builds on a thread of its own (about 3 s of work)
 
 
 class SearchIndex:
@@ -42,6 +43,11 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._totals: tuple[object, dict[int, int]] | None = None
         self.builds = 0  # full builds by this process (tests and benchmarks read it)
+        # The GUI builds big indexes on a thread of their own and lets SQL answer meanwhile; the
+        # command line builds at once (a command that exits would waste a background build).
+        self.background = False
+        self._building: threading.Thread | None = None
+        self._closed = False
 
     @contextlib.contextmanager
     def acquire(self, rules: ThresholdRules) -> Iterator[PostingIndex | None]:
@@ -53,6 +59,36 @@ class SearchIndex:
             index = self._current(connection, rules)
             yield index
 
+    def _build_elsewhere(self, connection: sqlite3.Connection, rules: ThresholdRules) -> bool:
+        """Start a build on its own thread when it would hold searches up (in the GUI, past
+        BACKGROUND_ABOVE images); True while one runs."""
+        if self._building is not None and self._building.is_alive():
+            return True
+        if not self.background:
+            return False
+        (images,) = connection.execute("SELECT count(*) FROM images").fetchone()
+        if images < BACKGROUND_ABOVE:
+            return False
+
+        def build() -> None:
+            try:
+                with self._connection() as own:
+                    index = PostingIndex.build(own, rules)
+                with self._lock:
+                    if self._closed:
+                        return
+                    with self._connection() as own:
+                        index.catch_up(own)
+                        self._index = index
+                        self.builds += 1
+                        self._save(own)
+            except (sqlite3.Error, DBAPIError, StaleIndex, OSError) as exc:
+                log.warning("search index not built: %s", exc)
+
+        self._building = threading.Thread(target=build, name="search-index", daemon=True)
+        self._building.start()
+        return True
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         proxy = self.engine.raw_connection()
@@ -61,8 +97,9 @@ class SearchIndex:
         finally:
             proxy.close()
 
-    def _current(self, connection: sqlite3.Connection, rules: ThresholdRules) -> PostingIndex:
-        """This process's index, else the saved one, else a new build; then the changes since."""
+    def _current(self, connection: sqlite3.Connection, rules: ThresholdRules) -> PostingIndex | None:
+        """This process's index, else the saved one, else a new build (None while one runs on
+        its own thread: SQL answers); then the changes since."""
         index = self._index
         if index is not None and not (index.follow_rules(connection, rules) and _caught_up(index, connection)):
             index = None
@@ -70,6 +107,8 @@ class SearchIndex:
             saved = self._load(connection)
             if saved is not None and saved.follow_rules(connection, rules) and _caught_up(saved, connection):
                 index = saved
+        if index is None and self._build_elsewhere(connection, rules):
+            return None
         if index is None:
             index = PostingIndex.build(connection, rules)
             self.builds += 1
@@ -117,6 +156,7 @@ class SearchIndex:
     def close(self) -> None:
         """Save what changed since the last save, when it is worth it."""
         with self._lock:
+            self._closed = True
             if self._index is not None and self._index.changes_since_save >= SAVE_AFTER_CHANGES // 10:
                 with self._connection() as connection:
                     self._save(connection)
