@@ -41,8 +41,6 @@ from sqlalchemy.sql import Select
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
 from joytag_desktop.library import db
-from joytag_desktop.library.fast_search import Evaluator
-from joytag_desktop.library.postings import json_ids, rules_key
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
@@ -63,8 +61,8 @@ from joytag_desktop.library.schema import (
     TagHistogram,
     TagThreshold,
 )
-from joytag_desktop.library.search import TagResolver, build_select, glob_to_like, in_folder
-from joytag_desktop.library.search_index import SearchIndex, result_counts
+from joytag_desktop.library.search import TagResolver, build_select, glob_to_like, in_folder, json_ids
+from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.thresholds import (
     DEFAULT_STORAGE_FLOOR,
     DEFAULT_THRESHOLD,
@@ -1195,9 +1193,14 @@ class Library:
             if index is None:
                 return None
             extra = self._folder_condition(folder) if folder else None
-            hits = Evaluator(index, resolver, self._sql_ids, self._sql_rows).matches(node, extra)
+            hits = self._evaluator(index, resolver).matches(node, extra)
             wanted = len(hits) if limit is None else offset + limit
             return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
+
+    def _evaluator(self, index, resolver: TagResolver):  # noqa: ANN001, ANN202 - PostingIndex, Evaluator
+        from joytag_desktop.library.fast_search import Evaluator  # numpy: only when searching
+
+        return Evaluator(index, resolver, self._sql_ids, self._sql_rows)
 
     def _sql_rows(self, statement: Select) -> list[tuple]:
         with self.engine.connect() as connection:
@@ -1302,7 +1305,7 @@ class Library:
         node, resolver = self._compile(query, threshold)
         with self.search_index.acquire(resolver.rules) as index:
             if index is not None:
-                return len(Evaluator(index, resolver, self._sql_ids, self._sql_rows).matches(node))
+                return len(self._evaluator(index, resolver).matches(node))
         inner = build_select(node, resolver).order_by(None).subquery()
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(inner)).scalar_one()
@@ -1355,7 +1358,7 @@ class Library:
             if index is None:
                 return None
             totals = self.search_index.tag_totals(index, searched)
-            key = (id(totals), index.stamp, tuple(searched), json.dumps(rules_key(rules)))
+            key = (id(totals), index.stamp, tuple(searched), json.dumps(rules.key()))
             cached = self._names_cache
             if cached is not None and cached[0] == key:
                 return cached[1], cached[2], cached[3]
@@ -1485,7 +1488,9 @@ class Library:
         with self.search_index.acquire(resolver.rules) as index:
             if index is not None:
                 extra = self._folder_condition(folder) if folder else None
-                hits = Evaluator(index, resolver, self._sql_ids, self._sql_rows).matches(node, extra)
+                hits = self._evaluator(index, resolver).matches(node, extra)
+                from joytag_desktop.library.search_index import result_counts
+
                 counts = result_counts(index, hits, resolver.models)
             else:
                 counts = None

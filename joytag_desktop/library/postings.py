@@ -36,6 +36,7 @@ import numpy as np
 from pyroaring import BitMap
 
 from joytag_desktop.library.schema import RATINGS, USER, Status
+from joytag_desktop.library.search import json_ids
 from joytag_desktop.library.thresholds import ThresholdRules
 
 log = logging.getLogger(__name__)
@@ -57,23 +58,6 @@ class StaleIndex(Exception):
     """The index cannot be brought up to date by replaying changes: rebuild it."""
 
 
-def rules_key(rules: ThresholdRules) -> dict:
-    """The threshold rules as plain data (for comparing and saving)."""
-    return {
-        "base": rules.base,
-        "per_tag": sorted(rules.per_tag.items()),
-        "per_model": sorted((m, sorted(t.items())) for m, t in rules.per_model.items()),
-    }
-
-
-def rules_from_key(key: dict) -> ThresholdRules:
-    return ThresholdRules(
-        float(key["base"]),
-        per_tag={int(t): float(v) for t, v in key["per_tag"]},
-        per_model={int(m): {str(c): float(v) for c, v in table} for m, table in key["per_model"]},
-    )
-
-
 def _ids(text: str | None) -> np.ndarray:
     """The ids of a ``group_concat`` (parsed in C: a frequent tag has a hundred thousand)."""
     if not text:
@@ -85,11 +69,6 @@ def bitmap(ids: np.ndarray | Iterable[int]) -> BitMap:
     if isinstance(ids, np.ndarray):
         return BitMap(array.array("I", np.sort(ids.astype(np.uint32, copy=False)).tobytes()))
     return BitMap(ids)
-
-
-def json_ids(ids: Iterable[int]) -> str:
-    """Ids as one JSON text, bound as a single parameter and read with ``json_each``."""
-    return json.dumps([int(i) for i in ids])
 
 
 def _grow(values: np.ndarray, size: int, fill: float) -> np.ndarray:
@@ -257,7 +236,7 @@ class PostingIndex:
     def follow_rules(self, connection: sqlite3.Connection, rules: ThresholdRules) -> bool:
         """Take new threshold rules: re-read the tags whose own threshold changed; False when the
         library's or a model's thresholds changed (every tag moves: rebuild instead)."""
-        old, new = rules_key(self.rules), rules_key(rules)
+        old, new = self.rules.key(), rules.key()
         if old == new:
             return True
         if old["base"] != new["base"] or old["per_model"] != new["per_model"]:
@@ -553,7 +532,7 @@ class PostingIndex:
             {
                 "format": FORMAT,
                 "stamp": self.stamp,
-                "rules": rules_key(self.rules),
+                "rules": self.rules.key(),
                 "identity": identity,
                 "categories": sorted(self.categories.items()),
                 "entries": entries,
@@ -590,7 +569,7 @@ class PostingIndex:
                 or hashlib.blake2b(payload, digest_size=16).hexdigest() != header.get("checksum")
             ):
                 return None
-            rules = rules_from_key(header["rules"])
+            rules = ThresholdRules.from_key(header["rules"])
             index = cls(int(header["stamp"]), rules, {int(k): v for k, v in header["categories"]})
             offset = 0
             for kind, key, size in header["entries"]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,6 +43,12 @@ class TagResolver:
     def lowest_threshold(self, tag_id: int) -> float:
         category = self.category_of(tag_id)
         return min((self.rules.threshold(m, tag_id, category) for m in self.models), default=1.0)
+
+
+def json_ids(ids: Iterable[int]) -> str:
+    """Ids as one JSON text, bound as a single parameter and read with ``json_each`` (any number
+    of them, where ``IN (?, ?, …)`` stops at SQLite's 32,766 variables)."""
+    return json.dumps([int(i) for i in ids])
 
 
 def _like_pattern(text: str) -> str:

@@ -17,15 +17,26 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyroaring import BitMap
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from joytag_desktop.library.postings import PostingIndex, StaleIndex, identity, rules_key
 from joytag_desktop.library.thresholds import ThresholdRules
 
+if TYPE_CHECKING:
+    from joytag_desktop.library.postings import PostingIndex
+
 log = logging.getLogger(__name__)
+
+
+def _postings():  # noqa: ANN202 - the module
+    """``library.postings``, imported on first use: commands that never search skip numpy."""
+    from joytag_desktop.library import postings
+
+    return postings
+
 
 SAVE_AFTER_CHANGES = 100_000  # replayed changes that make a save worth its time
 PRUNE_AFTER_ROWS = 200_000  # log rows older than the saved stamp that make a prune worth a write
@@ -73,7 +84,7 @@ class SearchIndex:
         def build() -> None:
             try:
                 with self._connection() as own:
-                    index = PostingIndex.build(own, rules)
+                    index = _postings().PostingIndex.build(own, rules)
                 with self._lock:
                     if self._closed:
                         return
@@ -82,7 +93,7 @@ class SearchIndex:
                         self._index = index
                         self.builds += 1
                         self._save(own)
-            except (sqlite3.Error, DBAPIError, StaleIndex, OSError) as exc:
+            except (sqlite3.Error, DBAPIError, _postings().StaleIndex, OSError) as exc:
                 log.warning("search index not built: %s", exc)
 
         self._building = threading.Thread(target=build, name="search-index", daemon=True)
@@ -110,7 +121,7 @@ class SearchIndex:
         if index is None and self._build_elsewhere(connection, rules):
             return None
         if index is None:
-            index = PostingIndex.build(connection, rules)
+            index = _postings().PostingIndex.build(connection, rules)
             self.builds += 1
             index.catch_up(connection)
             self._index = index
@@ -131,7 +142,9 @@ class SearchIndex:
         if self.path is None:
             return None
         library_id = self._library_id()
-        return PostingIndex.load(self.path, lambda stamp: identity(connection, library_id, stamp))
+        return _postings().PostingIndex.load(
+            self.path, lambda stamp: _postings().identity(connection, library_id, stamp)
+        )
 
     def _save(self, connection: sqlite3.Connection) -> None:
         """Save (best effort: a read-only folder or a full disk only costs the next start a build),
@@ -140,7 +153,7 @@ class SearchIndex:
         if self.path is None or index is None:
             return
         try:
-            index.save(self.path, identity(connection, self._library_id(), index.stamp))
+            index.save(self.path, _postings().identity(connection, self._library_id(), index.stamp))
         except OSError as exc:
             log.warning("could not save the search index to %s: %s", self.path, exc)
             return
@@ -165,7 +178,7 @@ class SearchIndex:
     def tag_totals(self, index: PostingIndex, models: Sequence[int]) -> dict[int, int]:
         """Per tag, how many images (not missing) have it: exact, with any number of models.
         Cached; after changes of scores only the tags that changed are counted again."""
-        key = (json.dumps(rules_key(index.rules)), tuple(models), id(index))
+        key = (json.dumps(index.rules.key()), tuple(models), id(index))
         if self._totals is not None:
             cached_key, stamp, totals = self._totals
             if cached_key == key and index.images_changed <= stamp:
@@ -186,7 +199,7 @@ class SearchIndex:
 def _caught_up(index: PostingIndex, connection: sqlite3.Connection) -> bool:
     try:
         index.catch_up(connection)
-    except StaleIndex as why:
+    except _postings().StaleIndex as why:
         log.info("search index: %s", why)
         return False
     return True

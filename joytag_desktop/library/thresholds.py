@@ -61,3 +61,19 @@ class ThresholdRules:
 
     def overridden(self, tag_id: int) -> bool:
         return tag_id in self.per_tag
+
+    def key(self) -> dict:
+        """The library's rules as plain data, to compare and to save (not the one-off override)."""
+        return {
+            "base": self.base,
+            "per_tag": sorted(self.per_tag.items()),
+            "per_model": sorted((m, sorted(t.items())) for m, t in self.per_model.items()),
+        }
+
+    @classmethod
+    def from_key(cls, key: dict) -> ThresholdRules:
+        return cls(
+            float(key["base"]),
+            per_tag={int(t): float(v) for t, v in key["per_tag"]},
+            per_model={int(m): {str(c): float(v) for c, v in table} for m, table in key["per_model"]},
+        )
