@@ -443,19 +443,22 @@ class PostingIndex:
         if key == "added":
             return list(hits[-count:])[::-1] if descending else list(hits[:count])
         total = len(self.by_path if key == "path" else self.by_date)
-        if len(hits) * 50 < total or len(hits) <= count:
+        if len(hits) * 8 < total or len(hits) <= count:
             ids = np.frombuffer(hits.to_array(), dtype=np.uint32).astype(np.int64)
-            return self._sort_all(ids, key, descending)[:count]
+            return self._sort_all(ids, key, descending, count)
         return self._walk(hits, key, descending, count)
 
-    def _sort_all(self, ids: np.ndarray, key: str, descending: bool) -> list[int]:
-        if key == "path":
-            ranks = self.path_rank[ids]
-            order = np.argsort(-ranks if descending else ranks, kind="stable")
-        else:
-            dates = self.date_key[ids]
-            order = np.lexsort((ids, -dates if descending else dates))
-        return ids[order].tolist()
+    def _sort_all(self, ids: np.ndarray, key: str, descending: bool, count: int | None = None) -> list[int]:
+        """The first ``count`` of ``ids`` by (key, id): a partition keeps the ``count`` smallest keys
+        (and every tie of the last one), then only those are sorted."""
+        values = (self.path_rank if key == "path" else self.date_key)[ids]
+        if descending:
+            values = -values
+        if count is not None and count < len(ids):
+            last = np.partition(values, count - 1)[count - 1]
+            keep = values <= last
+            ids, values = ids[keep], values[keep]
+        return ids[np.lexsort((ids, values))][:count].tolist()
 
     def _walk(self, hits: BitMap, key: str, descending: bool, count: int) -> list[int]:
         """Walk the base order (skipping images placed since, which are merged at the end) until
@@ -499,7 +502,7 @@ class PostingIndex:
                 break
         extra = list(delta & hits)
         ids = np.array(found + extra, dtype=np.int64)
-        return self._sort_all(ids, key, descending)[:count]
+        return self._sort_all(ids, key, descending, count)
 
     # --- saving -------------------------------------------------------------------------------
 
