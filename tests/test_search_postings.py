@@ -348,3 +348,18 @@ def test_edits_by_other_processes_reach_a_running_index(tmp_path: Path) -> None:
 
 def _paths(library: Library, query: str) -> list[str]:
     return [row[1] for row in library.search_rows(query)[0]]
+
+
+def test_a_library_tagged_and_never_searched_keeps_a_bounded_change_log(tmp_path: Path, monkeypatch) -> None:
+    from joytag_desktop.library import postings
+
+    monkeypatch.setattr(postings, "MAX_REPLAY", 40)
+    db, rng = _small_library(tmp_path, 17, 30)
+    with Library(db) as watcher, Library(db) as viewer:
+        viewer.count("long_hair")  # an index that will fall far behind
+        for _ in range(100):  # the worker's batches; every hundredth trims the log
+            _tag(watcher, rng, rng.sample(range(1, 31), 3), "joytag")
+        with sqlite3.connect(db) as raw:
+            assert raw.execute("SELECT count(*) FROM search_changes").fetchone()[0] <= 41
+        watcher.search_index.enabled = False
+        assert viewer.search("long_hair -blue_sky").ids == watcher.search("long_hair -blue_sky").ids

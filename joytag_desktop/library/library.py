@@ -243,6 +243,7 @@ class Library:
         self.search_index = SearchIndex(self.engine, self.get_setting, self.set_setting)
         self._names_cache: tuple[object, list[str], list[int], dict[int, str]] | None = None
         self._context_cache: tuple[int, _QueryContext] | None = None
+        self._stored_batches = 0
 
     def close(self) -> None:
         self.search_index.close()
@@ -887,6 +888,9 @@ class Library:
                         .where(Image.id == result.image_id, *moved)
                         .values(status=Status.ERROR, error=result.error)
                     )
+        self._stored_batches += 1
+        if self._stored_batches % 100 == 0:  # a library tagged for days and never searched
+            self.search_index.trim_log()
         return len(results)
 
     def set_rating(self, image_ids: Iterable[int], rating: str | None) -> int:

@@ -166,6 +166,23 @@ class SearchIndex:
             connection.rollback()
             log.info("search change log not pruned: %s", exc)
 
+    def trim_log(self) -> None:
+        """Drop change-log rows no index could replay anyway (more than MAX_REPLAY behind): an index
+        that far behind is rebuilt, so the log of a library that is tagged and never searched stays
+        bounded. Safe at any time: a lagging process sees the gap and reloads or rebuilds."""
+        if not self.enabled:
+            return
+        try:
+            with self._connection() as connection:
+                connection.execute(
+                    "DELETE FROM search_changes WHERE seq < (SELECT seq FROM sqlite_sequence"
+                    " WHERE name = 'search_changes') - ?",
+                    (_postings().MAX_REPLAY,),
+                )
+                connection.commit()
+        except (sqlite3.Error, DBAPIError) as exc:
+            log.info("search change log not trimmed: %s", exc)
+
     def close(self) -> None:
         """Save what changed since the last save, when it is worth it."""
         with self._lock:
