@@ -263,14 +263,18 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
         measured = {}
         for label, query in queries.items():
             hits = library.count(query)
-            assert library.search(query, limit=200).ids == sql.search(query, limit=200).ids, label
+            if sql_runs:
+                assert library.search(query, limit=200).ids == sql.search(query, limit=200).ids, label
             by_path = median_ms(lambda q=query: library.search_rows(q, limit=200))
             by_date = median_ms(lambda q=query: library.search_rows(q, limit=200, sort="date"))
             counting = median_ms(lambda q=query: library.count(q))
-            plain = median_ms(lambda q=query: sql.search_rows(q, limit=200), runs=sql_runs, warm=False)
+            plain = (
+                median_ms(lambda q=query: sql.search_rows(q, limit=200), runs=sql_runs, warm=False) if sql_runs else 0
+            )
             print(
                 f"  {label:20s} {hits:9,d}  {by_path:6.2f} / {by_date:6.2f} ms, count {counting:6.2f} ms;"
-                f" SQL {plain:8.1f} ms ({plain / by_path:,.0f}x)   [{query}]"
+                + (f" SQL {plain:8.1f} ms ({plain / by_path:,.0f}x)" if sql_runs else "")
+                + f"   [{query}]"
             )
             measured[label] = {
                 "median_ms": round(by_path, 2), "date_ms": round(by_date, 2), "count_ms": round(counting, 2),
@@ -281,11 +285,11 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
         completion = {}
         for prefix in ("l", "lo", "long_h", "cat_"):
             completion[prefix] = median_ms(lambda p=prefix: library.autocomplete(p, limit=15))
-            uncached = median_ms(lambda p=prefix: library._tag_totals(None, p, 15, include_unused=True), runs=3)
-            print(
-                f"  autocomplete {prefix!r:10s} {completion[prefix]:6.2f} ms"
-                f" (SQL histogram, as before: {uncached:7.1f} ms)"
-            )
+            print(f"  autocomplete {prefix!r:10s} {completion[prefix]:6.2f} ms", end="")
+            if sql_runs:
+                uncached = median_ms(lambda p=prefix: library._tag_totals(None, p, 15, include_unused=True), runs=3)
+                print(f" (SQL histogram, as before: {uncached:7.1f} ms)", end="")
+            print()
         print(f"  first autocomplete (every tag counted): {first:.0f} ms")
         results["autocomplete_ms"] = round(max(completion.values()), 2)
         results["autocomplete_first_ms"] = round(first, 1)
@@ -385,7 +389,7 @@ def main() -> None:
     parser.add_argument("--scan-files", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-library")
     parser.add_argument("--keep", action="store_true", help="reuse an existing synthetic database")
-    parser.add_argument("--sql-runs", type=int, default=3, help="timed runs of each query on the SQL path")
+    parser.add_argument("--sql-runs", type=int, default=3, help="timed runs of each query on the SQL path (0: none)")
     parser.add_argument("--store-batches", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()

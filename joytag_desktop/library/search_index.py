@@ -131,17 +131,23 @@ class SearchIndex:
             self._save(connection)
         return index
 
-    def _library_id(self) -> str:
+    def _library_id(self) -> str | None:
+        """The library's id (made on first use), or None when it cannot be written (a full disk:
+        a search must still work, only without a saved index)."""
         value = self._get_setting("library_id")
         if value is None:
             value = uuid.uuid4().hex
-            self._set_setting("library_id", value)
+            try:
+                self._set_setting("library_id", value)
+            except DBAPIError as exc:
+                log.info("search index not saved: %s", exc)
+                return None
         return value
 
     def _load(self, connection: sqlite3.Connection) -> PostingIndex | None:
-        if self.path is None:
+        library_id = self._library_id() if self.path is not None else None
+        if self.path is None or library_id is None:
             return None
-        library_id = self._library_id()
         return _postings().PostingIndex.load(
             self.path, lambda stamp: _postings().identity(connection, library_id, stamp)
         )
@@ -150,10 +156,11 @@ class SearchIndex:
         """Save (best effort: a read-only folder or a full disk only costs the next start a build),
         then prune the log rows before the saved stamp (the row at it stays, for ``identity``)."""
         index = self._index
-        if self.path is None or index is None:
+        library_id = self._library_id() if self.path is not None else None
+        if self.path is None or index is None or library_id is None:
             return
         try:
-            index.save(self.path, _postings().identity(connection, self._library_id(), index.stamp))
+            index.save(self.path, _postings().identity(connection, library_id, index.stamp))
         except OSError as exc:
             log.warning("could not save the search index to %s: %s", self.path, exc)
             return
