@@ -50,6 +50,8 @@ def native(node: Node) -> bool:
 
 @dataclass
 class Evaluator:
+    """One query over one (current, held) index; SQL through the Library's two callables."""
+
     index: PostingIndex
     resolver: TagResolver
     sql_ids: Callable[[ColumnElement[bool], BitMap | None], BitMap]  # (condition, candidates) -> image ids

@@ -44,6 +44,8 @@ BACKGROUND_ABOVE = 50_000  # images past which the GUI builds on a thread of its
 
 
 class SearchIndex:
+    """The posting lists of one Library (one per process and database), shared by its threads."""
+
     def __init__(self, engine: Engine, get_setting, set_setting) -> None:  # noqa: ANN001 - Library methods
         self.engine = engine
         self.enabled = engine.url.get_backend_name() == "sqlite"
@@ -52,7 +54,7 @@ class SearchIndex:
         self._get_setting, self._set_setting = get_setting, set_setting
         self._index: PostingIndex | None = None
         self._lock = threading.RLock()
-        self._totals: tuple[object, dict[int, int]] | None = None
+        self._totals: tuple[tuple, int, dict[int, int]] | None = None  # (key, stamp, counts per tag)
         self.builds = 0  # full builds by this process (tests and benchmarks read it)
         # The GUI builds big indexes on a thread of their own and lets SQL answer meanwhile; the
         # command line builds at once (a command that exits would waste a background build).
