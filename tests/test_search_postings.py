@@ -363,3 +363,20 @@ def test_a_library_tagged_and_never_searched_keeps_a_bounded_change_log(tmp_path
             assert raw.execute("SELECT count(*) FROM search_changes").fetchone()[0] <= 41
         watcher.search_index.enabled = False
         assert viewer.search("long_hair -blue_sky").ids == watcher.search("long_hair -blue_sky").ids
+
+
+def test_a_save_cut_short_by_a_kill_leaves_no_lasting_temporary(tmp_path: Path) -> None:
+    import os
+    import time
+
+    db, _ = _small_library(tmp_path, 19, 10)
+    killed = tmp_path / "library.sqlite3-search.4242.tmp"  # what SIGKILL in the middle of a save leaves
+    killed.write_bytes(b"half an index")
+    recent = tmp_path / "library.sqlite3-search.4343.tmp"  # another process saving right now
+    recent.write_bytes(b"being written")
+    old = time.time() - 2 * 3600
+    os.utime(killed, (old, old))
+    Path(f"{db}-search").unlink()
+    with Library(db) as library:
+        library.count("long_hair")  # builds and saves
+    assert not killed.exists() and recent.exists()

@@ -51,6 +51,7 @@ DATE_KEY_SQL = (
 )
 # Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
 MAX_REPLAY = 2_000_000
+STALE_TEMPORARY_S = 3600  # a save's temporary file this old belongs to a process that was killed
 KIND_SCORE, KIND_IMAGE, KIND_MODEL, KIND_CATEGORY, KIND_PATH = 0, 1, 2, 3, 4
 
 
@@ -542,6 +543,12 @@ class PostingIndex:
                 "checksum": hashlib.blake2b(payload, digest_size=16).hexdigest(),
             }
         ).encode()
+        for stale in path.parent.glob(f"{path.name}.*.tmp"):  # left by a process killed while saving
+            try:
+                if time.time() - stale.stat().st_mtime > STALE_TEMPORARY_S:
+                    stale.unlink()
+            except OSError:
+                pass
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             with open(temporary, "wb") as handle:
