@@ -297,7 +297,13 @@ def test_sigkill_while_watching_then_restart_tags_everything_once(tmp_path: Path
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         before = dict(connection.execute("SELECT path, tagged_at FROM images WHERE status='tagged'"))
     assert len(before) < 150
-    second = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Ctrl-C as a terminal delivers it: a runner that started us in the background (a shell without
+    # job control) leaves SIGINT ignored, and a child inherits that (Python then never raises
+    # KeyboardInterrupt); the watch command rightly honours it, so the test restores the default.
+    second = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     try:
         assert wait_for(lambda: tagged() == 150, timeout=120)
     finally:
