@@ -206,7 +206,16 @@ class _QueryContext:
     searched: list[int]
     rules: ThresholdRules
     find_tags: Callable[[str, bool, str | None], list[int]]
+    read_names: Callable[[], list[tuple[int, str]]]
     found: dict[tuple[str, bool, str | None], list[int]] = field(default_factory=dict)
+    _names: list[tuple[int, str]] | None = None
+
+    @property
+    def tag_names(self) -> list[tuple[int, str]]:
+        """(id, name) of every tag, by name; read on first use."""
+        if self._names is None:
+            self._names = self.read_names()
+        return self._names
 
     def lookup(self, name: str, exact: bool, category: str | None) -> list[int]:
         key = (name, exact, category)
@@ -241,7 +250,7 @@ class Library:
             self._version_connection = sqlite3.connect(database, check_same_thread=False)
         # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).
         self.search_index = SearchIndex(self.engine, self.get_setting, self.set_setting)
-        self._names_cache: tuple[object, list[str], list[int], dict[int, str]] | None = None
+        self._names_cache: tuple[tuple, list[str], list[int]] | None = None
         self._context_cache: tuple[int, _QueryContext] | None = None
         self._stored_batches = 0
 
@@ -1151,9 +1160,15 @@ class Library:
             models = [
                 tuple(row) for row in session.execute(select(Model.id, Model.name, Model.searched).order_by(Model.id))
             ]
-        context = _QueryContext(models, [m[0] for m in models if m[2]], self.threshold_rules(), self._lookup_tags)
+        context = _QueryContext(
+            models, [m[0] for m in models if m[2]], self.threshold_rules(), self._lookup_tags, self._tag_names
+        )
         self._context_cache = (version, context) if version is not None else None
         return context
+
+    def _tag_names(self) -> list[tuple[int, str]]:
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(select(Tag.id, Tag.name).order_by(Tag.name))]
 
     def _estimate(self, tag_id: int, score: float) -> int:
         """How many images have ``tag_id`` at or above ``score`` (from the histogram, to plan queries)."""
@@ -1353,26 +1368,25 @@ class Library:
         self._last_version = version
         return self._tag_totals(threshold, prefix, limit, include_unused=True)
 
-    def _indexed_totals(self, threshold: float | None) -> tuple[list[str], list[int], dict[int, str]] | None:
-        """Every tag name (sorted), its exact count from the posting lists, and names by id; None
-        where SQL answers. Names are read again only when the counts changed."""
+    def _indexed_totals(self, threshold: float | None) -> tuple[list[str], list[int]] | None:
+        """Every tag name (sorted) and its exact count from the posting lists; None where SQL
+        answers. The names come from the query context (read once per commit)."""
+        context = self._query_context()
         resolver = self._resolver(None, threshold)
         rules, searched = resolver.rules, resolver.models
         with self.search_index.acquire(rules) as index:
             if index is None:
                 return None
             totals = self.search_index.tag_totals(index, searched)
-            key = (id(totals), index.stamp, tuple(searched), json.dumps(rules.key()))
+            # The context and totals objects themselves (not their ids): a new one means new names or counts.
+            key = (context, totals, index.stamp, tuple(searched), json.dumps(rules.key()))
             cached = self._names_cache
-            if cached is not None and cached[0] == key:
-                return cached[1], cached[2], cached[3]
-            with self.engine.connect() as connection:
-                rows = connection.execute(select(Tag.id, Tag.name).order_by(Tag.name)).all()
-            names = [name for _, name in rows]
-            counts = [totals.get(tag_id, 0) for tag_id, _ in rows]
-            by_id = dict(rows)
-            self._names_cache = (key, names, counts, by_id)
-            return names, counts, by_id
+            if cached is not None and cached[0][0] is context and cached[0][1] is totals and cached[0][2:] == key[2:]:
+                return cached[1], cached[2]
+            names = [name for _, name in context.tag_names]
+            counts = [totals.get(tag_id, 0) for tag_id, _ in context.tag_names]
+            self._names_cache = (key, names, counts)
+            return names, counts
 
     def _tag_totals(
         self, threshold: float | None, prefix: str, limit: int | None = None, include_unused: bool = False
@@ -1499,8 +1513,7 @@ class Library:
             else:
                 counts = None
         if counts is not None:
-            by_id = self._indexed_totals(threshold)
-            names = by_id[2] if by_id is not None else {}
+            names = dict(self._query_context().tag_names)
             rows = sorted(((names[t], c) for t, c in counts.items() if t in names), key=lambda r: (-r[1], r[0]))
             return rows[:limit]
         statement, _ = self._search_statement(query, threshold, "added", None, 0, (Image.id,), folder)

@@ -162,7 +162,7 @@ class PostingIndex:
             categories = dict(connection.execute("SELECT id, category FROM tags"))
             index = cls(stamp, rules, categories)
             index._read_images(connection)
-            models = [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
+            models = model_ids(connection)
             for tag_id in categories:
                 index._read_tag(connection, tag_id, models)
             for tag_id, text, positive in connection.execute(
@@ -185,9 +185,9 @@ class PostingIndex:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         ratings = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
         keys = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-        statuses = [r[1] for r in rows]
+        statuses = np.array([r[1] for r in rows], dtype=object)
         for status in Status.ALL:
-            self.status[status] = bitmap(ids[[s == status for s in statuses]] if rows else ids)
+            self.status[status] = bitmap(ids[statuses == status])
         self.ratings = [bitmap(ids[ratings == level]) for level in range(len(RATINGS))]
         self.date_key = np.zeros(size, np.int64)
         self.date_key[ids] = keys
@@ -245,7 +245,7 @@ class PostingIndex:
         changed = {t for t, _ in old["per_tag"]} ^ {t for t, _ in new["per_tag"]}
         changed |= {t for t, v in old["per_tag"] if rules.per_tag.get(t) != v}
         self.rules = rules
-        models = [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
+        models = model_ids(connection)
         for tag_id in changed:
             self._read_tag(connection, tag_id, models)
             self.tags_changed[tag_id] = self.stamp
@@ -282,7 +282,7 @@ class PostingIndex:
                 moved.add(image_id)
             else:
                 categories.add(ref)
-        models = [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
+        models = model_ids(connection)
         if images or moved:
             self._update_images(connection, images | moved, moved)
             self.images_changed = latest
@@ -547,8 +547,8 @@ class PostingIndex:
             try:
                 if time.time() - stale.stat().st_mtime > STALE_TEMPORARY_S:
                     stale.unlink()
-            except OSError:
-                pass
+            except OSError as exc:  # gone meanwhile, or not ours to remove: the save goes on
+                log.debug("left %s: %s", stale, exc)
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             with open(temporary, "wb") as handle:
@@ -610,6 +610,10 @@ class PostingIndex:
 def month_of(keys: np.ndarray) -> np.ndarray:
     """Months since 1970-01 of date keys (milliseconds)."""
     return keys.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
+
+
+def model_ids(connection: sqlite3.Connection) -> list[int]:
+    return [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
 
 
 def latest_change(connection: sqlite3.Connection) -> int:

@@ -94,7 +94,7 @@ class SearchIndex:
                         index.catch_up(own)
                         self._index = index
                         self.builds += 1
-                        self._save(own)
+                        self._save(own, index)
             except (sqlite3.Error, DBAPIError, _postings().StaleIndex, OSError) as exc:
                 log.warning("search index not built: %s", exc)
 
@@ -126,11 +126,10 @@ class SearchIndex:
             index = _postings().PostingIndex.build(connection, rules)
             self.builds += 1
             index.catch_up(connection)
-            self._index = index
-            self._save(connection)
+            self._save(connection, index)
         self._index = index
         if index.changes_since_save >= SAVE_AFTER_CHANGES:
-            self._save(connection)
+            self._save(connection, index)
         return index
 
     def _library_id(self) -> str | None:
@@ -154,12 +153,11 @@ class SearchIndex:
             self.path, lambda stamp: _postings().identity(connection, library_id, stamp)
         )
 
-    def _save(self, connection: sqlite3.Connection) -> None:
+    def _save(self, connection: sqlite3.Connection, index: PostingIndex) -> None:
         """Save (best effort: a read-only folder or a full disk only costs the next start a build),
         then prune the log rows before the saved stamp (the row at it stays, for ``identity``)."""
-        index = self._index
         library_id = self._library_id() if self.path is not None else None
-        if self.path is None or index is None or library_id is None:
+        if self.path is None or library_id is None:
             return
         try:
             index.save(self.path, _postings().identity(connection, library_id, index.stamp))
@@ -198,7 +196,7 @@ class SearchIndex:
             self._closed = True
             if self._index is not None and self._index.changes_since_save >= SAVE_AFTER_CHANGES // 10:
                 with self._connection() as connection:
-                    self._save(connection)
+                    self._save(connection, self._index)
             self._index = None
 
     def tag_totals(self, index: PostingIndex, models: Sequence[int]) -> dict[int, int]:
