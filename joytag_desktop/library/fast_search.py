@@ -24,7 +24,7 @@ from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, T
 from joytag_desktop.library.schema import RATINGS, Status
 from joytag_desktop.library.search import TagResolver, compile_node, scored_rows
 
-NATIVE_FIELDS = ("status", "rating", "model", "date")
+NATIVE_FIELDS = ("status", "rating", "model", "date", "like")
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
 SQL_ON_CANDIDATES = 200_000
 _EPOCH = datetime(1970, 1, 1)
@@ -141,6 +141,8 @@ class Evaluator:
             return BitMap.union(*levels) if levels else BitMap()
         if term.field == "date":
             return self._dates(term, universe)
+        if term.field == "like":
+            return BitMap(self.resolver.similar.get(term.text or "", []))
         return self.sql_ids(compile_node(term, self.resolver), None)
 
     def _dates(self, term: Node, candidates: BitMap) -> BitMap:

@@ -63,6 +63,7 @@ from joytag_desktop.library.schema import (
 )
 from joytag_desktop.library.search import TagResolver, build_select, glob_to_like, in_folder, json_ids
 from joytag_desktop.library.search_index import SearchIndex
+from joytag_desktop.library.similar import LIKE_LIMIT, Match, Similarity, SimilarityError
 from joytag_desktop.library.thresholds import (
     DEFAULT_STORAGE_FLOOR,
     DEFAULT_THRESHOLD,
@@ -250,11 +251,14 @@ class Library:
             self._version_connection = sqlite3.connect(database, check_same_thread=False)
         # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).
         self.search_index = SearchIndex(self.engine, self.get_setting, self.set_setting)
+        # Vector indexes for more-like-this, like: terms and duplicates (built on first use).
+        self.similarity = Similarity(self)
         self._names_cache: tuple[tuple, list[str], list[int]] | None = None
         self._context_cache: tuple[int, _QueryContext] | None = None
         self._stored_batches = 0
 
     def close(self) -> None:
+        self.similarity.close()
         self.search_index.close()
         with self._version_lock:
             if self._version_connection is not None:
@@ -1147,7 +1151,17 @@ class Library:
         rules = context.rules
         if threshold is not None:
             rules = ThresholdRules(rules.base, check_threshold(threshold), rules.per_tag, rules.per_model)
-        return TagResolver(context.lookup, self.category_of, rules, judging, by_name, self._estimate)
+        resolver = TagResolver(context.lookup, self.category_of, rules, judging, by_name, self._estimate)
+        for term in field_terms(node, "like") if node else []:
+            text = term.text or ""
+            if text in resolver.similar:
+                continue
+            try:
+                resolver.similar[text] = [m.image_id for m in self.similarity.nearest(text, LIKE_LIMIT)]
+            except (SimilarityError, LibraryError) as exc:
+                resolver.warnings.append(f"like:{text}: {exc}")
+                resolver.similar[text] = []
+        return resolver
 
     def _query_context(self) -> _QueryContext:
         """Models, threshold rules and tag look-ups for searches, read again only after a commit
@@ -1205,7 +1219,7 @@ class Library:
         a sort by name, size or score)."""
         if sort.lstrip("-") not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)} (prefix - to reverse)")
-        if sort.lstrip("-") not in ("path", "date", "added"):
+        if sort.lstrip("-") not in ("path", "date", "added", "similarity"):
             return None
         node, resolver = self._compile(query, threshold)
         with self.search_index.acquire(resolver.rules) as index:
@@ -1214,6 +1228,15 @@ class Library:
             extra = self._folder_condition(folder) if folder else None
             hits = self._evaluator(index, resolver).matches(node, extra)
             wanted = len(hits) if limit is None else offset + limit
+            if sort.lstrip("-") == "similarity":
+                # The like: term's order; images outside it (an or) after, by path.
+                ranked = [i for i in resolver.similarity_order if i in hits]
+                others = hits - BitMap(ranked)
+                if sort.startswith("-"):
+                    ordered = (ranked + index.ordered(others, "path", len(others)))[::-1]
+                else:
+                    ordered = ranked + index.ordered(others, "path", max(0, wanted - len(ranked)))
+                return ordered[offset:wanted], resolver.warnings
             return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
 
     def _evaluator(self, index, resolver: TagResolver):  # noqa: ANN001, ANN202 - PostingIndex, Evaluator
@@ -1319,6 +1342,41 @@ class Library:
                     .values(status=Status.PENDING, error=None)
                 ).rowcount
         return queued
+
+    def matching(self, query: str | Node, ids: Collection[int], threshold: float | None = None) -> set[int]:
+        """Which of ``ids`` the query matches (missing files left out unless asked for)."""
+        if not ids:
+            return set()
+        node, resolver = self._compile(query, threshold)
+        with self.search_index.acquire(resolver.rules) as index:
+            if index is not None:
+                return set(self._evaluator(index, resolver).matches(node) & BitMap(ids))
+        listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(ids))))
+        statement = build_select(node, resolver).order_by(None).where(Image.id.in_(listed))
+        with self.engine.connect() as connection:
+            return set(connection.execute(statement).scalars())
+
+    def similar(
+        self,
+        source: int | str | os.PathLike[str],
+        limit: int = 50,
+        model: str | None = None,
+        query: str | None = None,
+        threshold: float | None = None,
+    ) -> list[Match]:
+        """The images most like ``source`` (an image id, a library file, or any image file when an
+        embedder is set), best first; ``query`` keeps only the images it matches. Raises
+        SimilarityError, LibraryError (unknown model) or QueryError."""
+        if query is not None and query.strip():
+            parse(query)  # a malformed query fails before any work
+
+            def allowed(ids: Collection[int]) -> set[int]:
+                return self.matching(query, ids, threshold)
+
+            return self.similarity.nearest(
+                source if isinstance(source, int) else Path(source), limit, model, allowed
+            )
+        return self.similarity.nearest(source if isinstance(source, int) else Path(source), limit, model)
 
     def count(self, query: str | Node, threshold: float | None = None) -> int:
         node, resolver = self._compile(query, threshold)

@@ -9,6 +9,8 @@
     camera:canon date:2023-01..2023-06 folder:holidays width:>2000 source:manual status:error ext:png
     character:*miku*, category:copyright   tags of one category (the model's own, or keyword)
     model:wd-swinv2-v3                  tagged by that model; its scores alone decide the tag terms
+    like:photos/cat.jpg                 the 200 images most like that one (by a model's embedding);
+                                        sort "similarity" puts the most alike first
     rating:general, rating:<=sensitive  the image's rating (general < sensitive < questionable < explicit);
                        rating:none: not rated (no rating model has tagged it and none set by hand)
 
@@ -27,14 +29,14 @@ from datetime import date, datetime, timedelta
 from joytag_desktop.errors import JoyTagError
 
 # Orders a search can be sorted in ("-date": newest first).
-SORTS = ("path", "name", "date", "added", "size", "score")
+SORTS = ("path", "name", "date", "added", "size", "score", "similarity")
 TEXT_FIELDS = ("camera", "make", "cameramodel", "folder", "path", "name", "ext", "format")
 NUMBER_FIELDS = ("width", "height", "size")
 # A tag category as a prefix restricts a tag term (or pattern) to tags of that category.
 TAG_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "year", "keyword")
 RATINGS = ("general", "sensitive", "questionable", "explicit")
 FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, *TAG_CATEGORIES, "date", "source", "status", "tag", "model", "rating",
-          "category")  # fmt: skip
+          "category", "like")  # fmt: skip
 SOURCES = ("ai", "manual", "imported")
 STATUSES = ("pending", "tagged", "error", "missing")
 _COMPARISON = re.compile(r"^(>=|<=|>|<|=)?\s*(.+)$")
@@ -361,6 +363,10 @@ def _field_term(name: str, value: str, query: str, position: int) -> Node:
         term = _term(_Word([(value, False)], position), query)
         assert isinstance(term, TagTerm)
         return TagTerm(term.name, term.exact, term.score, position, category)
+    if name == "like":
+        if not value:
+            raise QueryError("like: an image path is missing", query, position)
+        return FieldTerm(name, text=value, position=position)
     if name == "model":
         if not value:
             raise QueryError("model: a model name is missing (see `joytag-desktop models list`)", query, position)

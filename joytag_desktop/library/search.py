@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, false, func, literal_column, not_, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
@@ -30,6 +30,13 @@ class TagResolver:
     estimate: Callable[[int, float], int] | None = None  # images with tag at or above a score (histogram)
     warnings: list[str] = field(default_factory=list)
     correlate_to: ColumnElement | None = None  # image id column to probe per row (when a small driver leads)
+    # like: terms resolved before compiling: per path, the nearest images, most alike first.
+    similar: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def similarity_order(self) -> list[int]:
+        """The first like: term's images, most alike first (what sort "similarity" follows)."""
+        return next(iter(self.similar.values()), [])
 
     def groups(self, ids: list[int]) -> dict[tuple[int, float], list[int]]:
         """The tag ids per (model, threshold in force), for one condition per group."""
@@ -240,10 +247,17 @@ def _model_clause(term: FieldTerm, resolver: TagResolver) -> ColumnElement[bool]
     return exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id)
 
 
+def _listed(ids: Iterable[int]) -> Select:
+    """Ids bound as one JSON text, as a subquery for IN."""
+    return select(literal_column("value")).select_from(func.json_each(bindparam(None, json_ids(ids))))
+
+
 def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
     if isinstance(node, TagTerm):
         return _tag_clause(node, resolver)
     if isinstance(node, FieldTerm):
+        if node.field == "like":
+            return Image.id.in_(_listed(resolver.similar.get(node.text or "", [])))
         return _model_clause(node, resolver) if node.field == "model" else _field_clause(node)
     if isinstance(node, Not):
         return not_(compile_node(node.child, resolver))
@@ -342,6 +356,16 @@ def build_select(
         else:
             order = Image.path.asc()
         return statement.order_by(order, Image.id)
+    if key == "similarity":  # the like: term's order (the images outside it after, by path)
+        ranked = resolver.similarity_order
+        rank = (
+            select(literal_column("key"))
+            .select_from(func.json_each(bindparam(None, json_ids(ranked))))
+            .where(literal_column("value") == Image.id)
+            .scalar_subquery()
+        )
+        rank = func.coalesce(rank, len(ranked))
+        return statement.order_by(rank.desc() if descending else rank.asc(), Image.path, Image.id)
     column = {
         "path": Image.path,
         "name": Image.name,

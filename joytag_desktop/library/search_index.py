@@ -132,7 +132,7 @@ class SearchIndex:
             self._save(connection, index)
         return index
 
-    def _library_id(self) -> str | None:
+    def library_id(self) -> str | None:
         """The library's id (made on first use), or None when it cannot be written (a full disk:
         a search must still work, only without a saved index)."""
         value = self._get_setting("library_id")
@@ -146,7 +146,7 @@ class SearchIndex:
         return value
 
     def _load(self, connection: sqlite3.Connection) -> PostingIndex | None:
-        library_id = self._library_id() if self.path is not None else None
+        library_id = self.library_id() if self.path is not None else None
         if self.path is None or library_id is None:
             return None
         return _postings().PostingIndex.load(
@@ -156,7 +156,7 @@ class SearchIndex:
     def _save(self, connection: sqlite3.Connection, index: PostingIndex) -> None:
         """Save (best effort: a read-only folder or a full disk only costs the next start a build),
         then prune the log rows before the saved stamp (the row at it stays, for ``identity``)."""
-        library_id = self._library_id() if self.path is not None else None
+        library_id = self.library_id() if self.path is not None else None
         if self.path is None or library_id is None:
             return
         try:
@@ -166,8 +166,17 @@ class SearchIndex:
             return
         try:
             oldest = connection.execute("SELECT min(seq) FROM search_changes").fetchone()[0]
-            if oldest is not None and index.stamp - oldest >= PRUNE_AFTER_ROWS:
-                connection.execute("DELETE FROM search_changes WHERE seq < ?", (index.stamp,))
+            # The saved vector indexes (library.similar) replay the same log: keep what they need.
+            floor = min(
+                [index.stamp]
+                + [
+                    int(value)
+                    for (value,) in connection.execute("SELECT value FROM settings WHERE key LIKE 'vector_stamp:%'")
+                    if value.isdigit()
+                ]
+            )
+            if oldest is not None and floor - oldest >= PRUNE_AFTER_ROWS:
+                connection.execute("DELETE FROM search_changes WHERE seq < ?", (floor,))
                 connection.commit()
         except (sqlite3.Error, DBAPIError) as exc:
             connection.rollback()

@@ -1,0 +1,272 @@
+"""More like this: the images nearest to an image (of the library or not) by a model's embedding.
+
+The vector indexes (``library.vectors``) give candidates; each candidate is scored again from the
+embeddings in SQLite, so the similarity shown is exact. A query narrows the results (the index is
+asked for more candidates until enough pass). A file that is not in the library is embedded on the
+fly by ``embedder``, which the command line and the GUI set (the core never loads a network).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DBAPIError
+
+from joytag_desktop.errors import JoyTagError
+from joytag_desktop.library.search import json_ids
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from joytag_desktop.library.library import Library, ModelInfo
+    from joytag_desktop.library.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+LIKE_LIMIT = 200  # how many nearest images a ``like:`` term stands for
+EXACT_BELOW = 20_000  # smaller indexes are searched exhaustively (exact, and still a few milliseconds)
+SAVE_AFTER_CHANGES = 20_000  # replayed log rows that make a save worth writing the graph again
+STAMP_SETTING = "vector_stamp:"  # + model id: the change stamp of the saved index (the log keeps rows after it)
+
+# (file, model) -> the file's embedding by that model; set by the CLI and the GUI.
+Embedder = Callable[[Path, "ModelInfo"], "np.ndarray"]
+
+
+class SimilarityError(JoyTagError):
+    """No embedding to compare with: an unknown file, a model that computed none."""
+
+
+@dataclass
+class Match:
+    image_id: int
+    similarity: float  # cosine, -1..1 (1: the same embedding)
+
+
+def _vectors():  # noqa: ANN202 - the module
+    """``library.vectors``, imported on first use: commands that never compare skip usearch."""
+    from joytag_desktop.library import vectors
+
+    return vectors
+
+
+class Similarity:
+    """The vector indexes of one Library (one per model), shared by its threads."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        database = library.engine.url.database
+        self.enabled = library.engine.url.get_backend_name() == "sqlite"
+        self.folder = Path(database + "-vectors") if database and database != ":memory:" else None
+        self.embedder: Embedder | None = None
+        self._indexes: dict[int, VectorIndex] = {}
+        self._lock = threading.RLock()
+        self.builds = 0  # full builds by this process (tests read it)
+
+    # --- choosing the model and the vector ---------------------------------------------------
+
+    def _model(self, name: str | None, image_id: int | None) -> ModelInfo:
+        """The named model, else the first searched model with an embedding of the image (or, for
+        an outside file, the first searched model that has embedded anything)."""
+        if name is not None:
+            return self.library.model(name)
+        models = sorted(self.library.models(), key=lambda m: (not m.searched, m.id))
+        with self._connection() as connection:
+            for model in models:
+                row = connection.execute(
+                    "SELECT 1 FROM image_models WHERE model_id = ? AND embedding IS NOT NULL AND length(embedding) > 0"
+                    + (" AND image_id = ?" if image_id is not None else "") + " LIMIT 1",
+                    (model.id, image_id) if image_id is not None else (model.id,),
+                ).fetchone()  # fmt: skip
+                if row is not None:
+                    return model
+        raise SimilarityError(
+            "no model has an embedding of this image yet: tag it first" if image_id is not None
+            else "no model of this library has computed embeddings yet: tag some images first"
+        )  # fmt: skip
+
+    def source(self, source: int | str | Path, model: str | None = None) -> tuple[ModelInfo, np.ndarray, int | None]:
+        """(model, embedding, image id or None) of an image id, a library file or any image file."""
+        vectors = _vectors()
+        image_id: int | None
+        if isinstance(source, int):
+            image_id = source
+        else:
+            found = self.library.image_by_path(source)
+            image_id = found.id if found is not None else None
+        if image_id is not None:
+            chosen = self._model(model, image_id)
+            vector = vectors.decode(self.library.embedding(image_id, chosen.name))
+            if vector is not None:
+                return chosen, vector, image_id
+            if isinstance(source, int):
+                raise SimilarityError(f"model {chosen.name} has no embedding of this image yet: tag it first")
+        path = Path(source)  # type: ignore[arg-type]
+        if not path.is_file():
+            raise SimilarityError(f"{path}: no such image file")
+        if self.embedder is None:
+            raise SimilarityError(f"{path} is not in the library (and no model is loaded to embed it)")
+        chosen = self._model(model, None)
+        embedded = self.embedder(path, chosen)
+        if embedded is None or not len(embedded):
+            raise SimilarityError(f"model {chosen.name} computes no embedding")
+        return chosen, embedded.astype("float32"), None
+
+    # --- the nearest images ----------------------------------------------------------------
+
+    def nearest(
+        self,
+        source: int | str | Path,
+        limit: int = 50,
+        model: str | None = None,
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None,
+    ) -> list[Match]:
+        """The ``limit`` images most like ``source`` (not itself), best first. ``allowed`` keeps the
+        candidates a query accepts; missing files are always left out."""
+        chosen, vector, own_id = self.source(source, model)
+        return self.nearest_to(vector, chosen.id, limit, allowed, exclude=own_id)
+
+    def nearest_to(
+        self,
+        vector: np.ndarray,
+        model_id: int,
+        limit: int,
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None,
+        exclude: int | None = None,
+    ) -> list[Match]:
+        with self.held(model_id) as index:
+            total = len(index)
+            exact = total <= EXACT_BELOW
+            count = limit * 3 + 8
+            kept: list[int] = []
+            while True:
+                candidates = [i for i in index.nearest(vector, count, exact) if i != exclude]
+                kept = self._present(candidates)
+                if allowed is not None and kept:
+                    passing = set(allowed(kept))
+                    kept = [i for i in kept if i in passing]
+                if len(kept) >= limit or count >= total:
+                    break
+                count *= 4
+        return self._rescore(vector, model_id, kept)[:limit]
+
+    def _present(self, ids: Sequence[int]) -> list[int]:
+        """``ids`` (in order) that are in the library and not missing."""
+        if not ids:
+            return []
+        with self._connection() as connection:
+            present = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT id FROM images WHERE status != 'missing' AND id IN (SELECT value FROM json_each(?))",
+                    (json_ids(ids),),
+                )
+            }
+        return [i for i in ids if i in present]
+
+    def _rescore(self, vector: np.ndarray, model_id: int, ids: Sequence[int]) -> list[Match]:
+        """Exact cosine similarities from the stored embeddings, best first."""
+        import numpy as np
+
+        if not ids:
+            return []
+        vectors = _vectors()
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT image_id, embedding FROM image_models WHERE model_id = ?"
+                " AND image_id IN (SELECT value FROM json_each(?))",
+                (model_id, json_ids(ids)),
+            ).fetchall()
+        found = [(image_id, vectors.decode(blob)) for image_id, blob in rows]
+        found = [(i, v) for i, v in found if v is not None and len(v) == len(vector)]
+        if not found:
+            return []
+        similarities = vectors.cosine(np.stack([v for _, v in found]), vector)
+        matches = [Match(i, float(s)) for (i, _), s in zip(found, similarities, strict=True)]
+        return sorted(matches, key=lambda m: (-m.similarity, m.image_id))
+
+    # --- the indexes --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def held(self, model_id: int) -> Iterator[VectorIndex]:
+        """The model's index brought up to date, held until the block ends."""
+        with self._lock, self._connection() as connection:
+            yield self._current(connection, model_id)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        proxy = self.library.engine.raw_connection()
+        try:
+            yield proxy.driver_connection
+        finally:
+            proxy.close()
+
+    def _current(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex:
+        vectors = _vectors()
+        index = self._indexes.get(model_id)
+        if index is not None and not self._caught_up(index, connection):
+            index = None
+        if index is None:
+            saved = self._load(connection, model_id)
+            if saved is not None and self._caught_up(saved, connection):
+                index = saved
+        if index is None:
+            index = vectors.VectorIndex.build(connection, model_id)
+            self.builds += 1
+            self._caught_up(index, connection)
+            self._save(connection, index)
+        elif index.changes_since_save >= SAVE_AFTER_CHANGES:
+            self._save(connection, index)
+        self._indexes[model_id] = index
+        return index
+
+    @staticmethod
+    def _caught_up(index: VectorIndex, connection: sqlite3.Connection) -> bool:
+        try:
+            index.catch_up(connection)
+        except _vectors().StaleIndex as why:
+            log.info("vector index of model %s: %s", index.model_id, why)
+            return False
+        return True
+
+    def _identity(self, connection: sqlite3.Connection, stamp: int) -> dict | None:
+        library_id = self.library.search_index.library_id() if self.folder is not None else None
+        if library_id is None:
+            return None
+        from joytag_desktop.library.postings import identity
+
+        return identity(connection, library_id, stamp)
+
+    def _load(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex | None:
+        if self.folder is None or self._identity(connection, 0) is None:
+            return None
+        return _vectors().VectorIndex.load(
+            self.folder, model_id, lambda stamp: self._identity(connection, stamp) or {}
+        )
+
+    def _save(self, connection: sqlite3.Connection, index: VectorIndex) -> None:
+        """Save (best effort: a full disk only costs the next start a build) and record the stamp, so
+        the posting lists' log pruning keeps the rows this index still needs."""
+        identity = self._identity(connection, index.stamp) if self.folder is not None else None
+        if self.folder is None or identity is None:
+            return
+        try:
+            index.save(self.folder, identity)
+            self.library.set_setting(STAMP_SETTING + str(index.model_id), str(index.stamp))
+        except (OSError, DBAPIError, RuntimeError) as exc:
+            log.warning("could not save the vector index to %s: %s", self.folder, exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if self.folder is not None:
+                with contextlib.suppress(sqlite3.Error, DBAPIError), self._connection() as connection:
+                    for index in self._indexes.values():
+                        if index.changes_since_save:
+                            self._save(connection, index)
+            self._indexes.clear()

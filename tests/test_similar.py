@@ -1,0 +1,226 @@
+"""More like this, like: terms and the vector indexes, on real libraries with chosen embeddings."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from libhelpers import write_photo
+
+from joytag_desktop.library import ImageResult, Library
+from joytag_desktop.library import similar as similar_module
+from joytag_desktop.library.similar import SimilarityError
+from joytag_desktop.library.vectors import cosine
+
+VOCAB = ["cat", "dog", "outdoors"]
+
+
+def _store(library: Library, model: str, embeddings: dict[int, np.ndarray], tags: dict[int, list[str]] | None = None):
+    known = {m.name: m for m in library.models()}
+    info = known[model] if model in known else library.add_model(model)
+    results = []
+    for image_id, vector in embeddings.items():
+        scores = np.zeros(len(VOCAB), dtype=np.float32)
+        for name in (tags or {}).get(image_id, []):
+            scores[VOCAB.index(name)] = 0.9
+        results.append(ImageResult(image_id, scores, vector.astype(np.float32), None))
+    library.store_results(results, info, VOCAB, None)
+    return info
+
+
+def _library(tmp_path: Path, count: int, ndim: int = 16, seed: int = 0) -> tuple[Path, dict[int, np.ndarray]]:
+    """``count`` real JPEGs, tagged by model "alpha" with random embeddings (cat on even ids)."""
+    rng = np.random.default_rng(seed)
+    db = tmp_path / "library.sqlite3"
+    photos = tmp_path / "photos"
+    for n in range(count):
+        write_photo(photos / f"p{n:03d}.jpg", color=(n % 256, 10, 20))
+    with Library(db) as library:
+        library.add_folder(photos)
+        library.scan([photos])
+        ids = sorted(img.id for img in library.images(library.search("status:pending").ids))
+        embeddings = {i: rng.standard_normal(ndim).astype(np.float32) for i in ids}
+        _store(library, "alpha", embeddings, {i: ["cat"] if i % 2 == 0 else ["dog"] for i in ids})
+    return db, embeddings
+
+
+def _exact(embeddings: dict[int, np.ndarray], source: int, limit: int, keep=lambda i: True) -> list[int]:
+    ids = [i for i in embeddings if i != source and keep(i)]
+    # float16 as stored
+    matrix = np.stack([embeddings[i].astype(np.float16).astype(np.float32) for i in ids])
+    sims = cosine(matrix, embeddings[source].astype(np.float16).astype(np.float32))
+    order = sorted(range(len(ids)), key=lambda k: (-sims[k], ids[k]))
+    return [ids[k] for k in order[:limit]]
+
+
+def test_more_like_this_is_the_exact_cosine_order_with_similarities(tmp_path: Path) -> None:
+    db, embeddings = _library(tmp_path, 40)
+    with Library(db) as library:
+        source = min(embeddings)
+        matches = library.similar(source, limit=10)
+        assert [m.image_id for m in matches] == _exact(embeddings, source, 10)
+        assert all(a.similarity >= b.similarity for a, b in zip(matches, matches[1:], strict=False))
+        assert source not in [m.image_id for m in matches]
+        # by path, and narrowed by a query (only cats)
+        path = library.image(source).path
+        cats = library.similar(path, limit=5, query="cat")
+        assert [m.image_id for m in cats] == _exact(embeddings, source, 5, lambda i: i % 2 == 0)
+
+
+def test_like_term_composes_with_the_query_language_and_sorts_by_similarity(tmp_path: Path) -> None:
+    db, embeddings = _library(tmp_path, 30)
+    with Library(db) as library:
+        source = max(embeddings)
+        path = library.image(source).path
+        nearest = _exact(embeddings, source, 200)
+        result = library.search(f'like:"{path}"', sort="similarity")
+        assert result.ids == nearest and not result.warnings
+        dogs = library.search(f'like:"{path}" -cat', sort="similarity").ids
+        assert dogs == [i for i in nearest if i % 2 == 1]
+        assert library.search(f'like:"{path}" -cat', sort="-similarity").ids == dogs[::-1]
+        assert library.count(f'like:"{path}" cat') == len([i for i in nearest if i % 2 == 0])
+        # the SQL path (a one-off threshold) gives the same
+        assert library.search(f'like:"{path}" -cat', sort="similarity", threshold=0.5).ids == dogs
+        missing = library.search("like:/no/such/file.jpg")
+        assert missing.ids == [] and "no such image file" in missing.warnings[0]
+
+
+def test_models_never_mix_and_an_image_without_embedding_says_so(tmp_path: Path) -> None:
+    db, embeddings = _library(tmp_path, 12, ndim=16)
+    rng = np.random.default_rng(5)
+    with Library(db) as library:
+        ids = sorted(embeddings)
+        wide = {i: rng.standard_normal(24).astype(np.float32) for i in ids[:6]}
+        _store(library, "beta", wide)
+        beta = library.similar(ids[0], limit=3, model="beta")
+        assert [m.image_id for m in beta] == _exact(wide, ids[0], 3)
+        assert {m.image_id for m in library.similar(ids[0], limit=20, model="alpha")} == set(ids[1:])
+        with pytest.raises(SimilarityError, match="tag it first"):
+            library.similar(ids[-1], model="beta")
+
+
+def test_the_index_follows_tagging_retagging_moves_and_removals(tmp_path: Path) -> None:
+    db, embeddings = _library(tmp_path, 20)
+    ids = sorted(embeddings)
+    with Library(db) as library:
+        assert library.similar(ids[0], limit=3)  # built and saved
+        assert library.similarity.builds == 1
+    target = embeddings[ids[0]]
+    with Library(db) as library:  # another process: retag one image to be the source's twin, delete one
+        library.similarity.enabled = False
+        _store(library, "alpha", {ids[5]: target * 2})
+        library.similar(ids[0], limit=1)
+        with library.engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM images WHERE id = ?", (ids[7],))
+    with Library(db) as library:
+        matches = library.similar(ids[0], limit=30)
+        assert matches[0].image_id == ids[5] and matches[0].similarity == pytest.approx(1.0, abs=1e-3)
+        assert ids[7] not in [m.image_id for m in matches]
+        assert library.similarity.builds == 0  # loaded and replayed
+        # a moved file keeps its id and its place
+        image = library.image(ids[5])
+        new = Path(image.path).with_name("moved.jpg")
+        os.rename(image.path, new)
+        library.scan([tmp_path / "photos"])
+        assert library.similar(ids[0], limit=1)[0].image_id == ids[5]
+        # a missing file is left out
+        os.remove(new)
+        library.scan([tmp_path / "photos"])
+        assert ids[5] not in [m.image_id for m in library.similar(ids[0], limit=30)]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "description", "foreign"])
+def test_a_damaged_saved_index_is_rebuilt_never_trusted(tmp_path: Path, damage: str) -> None:
+    db, embeddings = _library(tmp_path, 25)
+    source = min(embeddings)
+    with Library(db) as library:
+        expected = library.similar(source, limit=8)
+    folder = Path(f"{db}-vectors")
+    description = folder / "model-1.json"
+    graph = next(folder.glob("model-1-*.usearch"))
+    data = bytearray(graph.read_bytes())
+    if damage == "truncate":
+        graph.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+        graph.write_bytes(data)
+    elif damage == "description":
+        description.write_text("{not json")
+    else:
+        other = tmp_path / "other"
+        other.mkdir()
+        other_db, _ = _library(other, 5)
+        with Library(other_db) as library:
+            library.similar(1, limit=2)
+        for path in Path(f"{other_db}-vectors").iterdir():
+            (folder / path.name).write_bytes(path.read_bytes())
+    with Library(db) as library:
+        assert library.similar(source, limit=8) == expected
+        assert library.similarity.builds == 1
+
+
+def test_sigkill_while_saving_leaves_a_usable_index(tmp_path: Path) -> None:
+    """A process killed in the middle of its saves: the next one loads the last whole save or
+    rebuilds, and answers the same."""
+    db, embeddings = _library(tmp_path, 30)
+    source = min(embeddings)
+    with Library(db) as library:
+        expected = [m.image_id for m in library.similar(source, limit=10)]
+    script = (
+        "import sys, numpy as np\n"
+        "from joytag_desktop.library import Library\n"
+        "from joytag_desktop.library.vectors import VectorIndex\n"
+        f"library = Library({str(db)!r})\n"
+        "index = library.similarity\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    with index.held(1) as held, index._connection() as c:\n"
+        "        index._save(c, held)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    import time
+
+    time.sleep(1.0)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with Library(db) as library:
+        assert [m.image_id for m in library.similar(source, limit=10)] == expected
+
+
+def test_an_outside_file_is_embedded_on_the_fly(tmp_path: Path) -> None:
+    db, embeddings = _library(tmp_path, 20)
+    outside = write_photo(tmp_path / "elsewhere" / "new.jpg")
+    twin = max(embeddings)
+    calls: list = []
+
+    def embed(path: Path, model) -> np.ndarray:  # noqa: ANN001 - a ModelInfo
+        calls.append((path, model.name))
+        return embeddings[twin] * 3
+
+    with Library(db) as library:
+        with pytest.raises(SimilarityError, match="not in the library"):
+            library.similar(outside)
+        library.similarity.embedder = embed
+        matches = library.similar(outside, limit=3)
+        assert matches[0].image_id == twin and matches[0].similarity == pytest.approx(1.0, abs=1e-3)
+        assert library.search(f'like:"{outside}"', sort="similarity").ids[0] == twin
+        assert calls[0] == (outside.resolve(), "alpha") or calls[0][1] == "alpha"
+
+
+def test_big_indexes_are_approximate_but_recall_well(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above EXACT_BELOW the graph answers; with clustered embeddings its top 20 equals the exact one
+    almost always (the candidates are re-scored exactly)."""
+    monkeypatch.setattr(similar_module, "EXACT_BELOW", 10)
+    db, embeddings = _library(tmp_path, 60, ndim=32, seed=3)
+    with Library(db) as library:
+        hits = 0
+        for source in list(embeddings)[:10]:
+            got = [m.image_id for m in library.similar(source, limit=20)]
+            hits += len(set(got) & set(_exact(embeddings, source, 20)))
+        assert hits / 200 >= 0.95
