@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -10,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from libhelpers import write_photo
 
 from joytag_desktop.library import ImageResult, Library
 from joytag_desktop.library import similar as similar_module
 from joytag_desktop.library.similar import SimilarityError
 from joytag_desktop.library.vectors import cosine
+from libhelpers import write_photo
 
 VOCAB = ["cat", "dog", "outdoors"]
 
@@ -64,7 +65,7 @@ def test_more_like_this_is_the_exact_cosine_order_with_similarities(tmp_path: Pa
         source = min(embeddings)
         matches = library.similar(source, limit=10)
         assert [m.image_id for m in matches] == _exact(embeddings, source, 10)
-        assert all(a.similarity >= b.similarity for a, b in zip(matches, matches[1:], strict=False))
+        assert all(a.similarity >= b.similarity for a, b in itertools.pairwise(matches))
         assert source not in [m.image_id for m in matches]
         # by path, and narrowed by a query (only cats)
         path = library.image(source).path

@@ -246,9 +246,7 @@ class Similarity:
     def _load(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex | None:
         if self.folder is None or self._identity(connection, 0) is None:
             return None
-        return _vectors().VectorIndex.load(
-            self.folder, model_id, lambda stamp: self._identity(connection, stamp) or {}
-        )
+        return _vectors().VectorIndex.load(self.folder, model_id, lambda stamp: self._identity(connection, stamp) or {})
 
     def _save(self, connection: sqlite3.Connection, index: VectorIndex) -> None:
         """Save (best effort: a full disk only costs the next start a build) and record the stamp, so
