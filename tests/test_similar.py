@@ -180,7 +180,7 @@ def test_sigkill_while_saving_leaves_a_usable_index(tmp_path: Path) -> None:
         "index = library.similarity\n"
         "print('ready', flush=True)\n"
         "while True:\n"
-        "    with index.held(1) as held, index._connection() as c:\n"
+        "    with index.held(1) as held, index.connection() as c:\n"
         "        index._save(c, held)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -225,3 +225,110 @@ def test_big_indexes_are_approximate_but_recall_well(tmp_path: Path, monkeypatch
             got = [m.image_id for m in library.similar(source, limit=20)]
             hits += len(set(got) & set(_exact(embeddings, source, 20)))
         assert hits / 200 >= 0.95
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+FIXTURE_IMAGES = Path(__file__).parent / "fixtures" / "joytag-format" / "images"
+
+
+def _transformed_copies(folder: Path) -> dict[str, list[Path]]:
+    """Each fixture photo, and copies resized, re-encoded as JPEG, mirrored and cropped to 90 % of its
+    area (centred): what a library collects from phones, chats and editors."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps
+
+    folder.mkdir(parents=True, exist_ok=True)
+    copies: dict[str, list[Path]] = {}
+    for source in sorted(FIXTURE_IMAGES.glob("*")):
+        if source.name.startswith(("extra-", "camera-small", "logo-alpha")):
+            continue
+        picture = ImageOps.exif_transpose(PILImage.open(source)).convert("RGB")
+        width, height = picture.size
+        original = folder / f"{source.stem}.png"
+        picture.save(original)
+        margin = (1 - 0.9**0.5) / 2
+        made = {
+            "resized": picture.resize((width // 2, height // 2)),
+            "mirrored": ImageOps.mirror(picture),
+            "cropped": picture.crop(
+                (
+                    round(width * margin),
+                    round(height * margin),
+                    round(width * (1 - margin)),
+                    round(height * (1 - margin)),
+                )
+            ),
+        }
+        paths = [original]
+        for name, image in made.items():
+            target = folder / f"{source.stem}-{name}.png"
+            image.save(target)
+            paths.append(target)
+        jpeg = folder / f"{source.stem}-reencoded.jpg"
+        picture.save(jpeg, "JPEG", quality=70)
+        copies[source.stem] = [*paths, jpeg]
+    return copies
+
+
+def test_transformed_copies_of_real_photos_are_near_duplicates_of_their_originals(tmp_path: Path) -> None:
+    from joytag_desktop.library.duplicates import find_duplicates
+
+    copies = _transformed_copies(tmp_path / "photos")
+    exact = tmp_path / "photos" / "sub" / "rocket-again.png"
+    exact.parent.mkdir()
+    exact.write_bytes((tmp_path / "photos" / "rocket.png").read_bytes())
+    with Library(tmp_path / "library.sqlite3") as library:
+        library.add_folder(tmp_path / "photos")
+        library.scan([tmp_path / "photos"])
+        groups = find_duplicates(library, kinds=("exact", "near"))
+        found = {frozenset(Path(i.path).name for i in g.images) for g in groups}
+        for stem, paths in copies.items():
+            expected = {p.name for p in paths} | ({exact.name} if stem == "rocket" else set())
+            assert frozenset(expected) in found, (stem, found)
+        assert len(groups) == len(copies)  # and no two different photos grouped together
+        rocket = next(g for g in groups if any(i.path == str(exact) for i in g.images))
+        assert rocket.kind == "near"  # its weakest link
+        keeper = next(i for i in rocket.images if i.id == rocket.keep)
+        assert keeper.width * keeper.height == max(i.width * i.height for i in rocket.images)
+        assert "resized" not in keeper.path and "cropped" not in keeper.path
+        only_exact = find_duplicates(library, kinds=("exact",))
+        assert [{Path(i.path).name for i in g.images} for g in only_exact] == [{"rocket.png", "rocket-again.png"}]
+        assert only_exact[0].kind == "exact"
+        # hashes are kept: a second run computes none
+        from joytag_desktop.library import duplicates
+
+        calls = []
+        original = duplicates.image_hashes
+        duplicates.image_hashes = lambda path: calls.append(path) or original(path)
+        try:
+            assert len(find_duplicates(library)) == len(groups)
+        finally:
+            duplicates.image_hashes = original
+        assert calls == []
+
+
+def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path: Path, monkeypatch) -> None:
+    from joytag_desktop.library.duplicates import find_duplicates, move_to_trash
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    db, embeddings = _library(tmp_path, 12, ndim=16, seed=9)
+    ids = sorted(embeddings)
+    with Library(db) as library:
+        twin = embeddings[ids[0]] + 0.01
+        _store(library, "alpha", {ids[3]: twin, ids[4]: embeddings[ids[0]] * 2})
+        groups = find_duplicates(library, kinds=("similar",), similarity=0.99)
+        assert [sorted(i.id for i in g.images) for g in groups] == [[ids[0], ids[3], ids[4]]]
+        assert groups[0].kind == "similar" and groups[0].similarity >= 0.99
+        group = groups[0]
+        doomed = [i.path for i in group.others]
+        sidecar = Path(doomed[0] + ".xmp")
+        sidecar.write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+        report = move_to_trash(library, [i.id for i in group.others])
+        assert sorted(report.moved) == sorted(doomed) and not report.failed
+        trash = tmp_path / "data" / "Trash" / "files"
+        assert {p.name for p in trash.iterdir()} == {Path(p).name for p in doomed} | {sidecar.name}
+        assert all(not Path(p).exists() for p in doomed)
+        assert library.images([i.id for i in group.others]) == []
+        assert Path(library.image(group.keep).path).exists()
+        assert find_duplicates(library, kinds=("similar",), similarity=0.99) == []

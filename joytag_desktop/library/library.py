@@ -651,6 +651,15 @@ class Library:
 
             import_keywords(self, report.keyword_sources)
 
+    def forget_images(self, image_ids: Sequence[int]) -> int:
+        """Delete these images' rows (and their tags): their files went to the trash."""
+        ids = list(image_ids)
+        removed = 0
+        with self.Session.begin() as session:
+            for start in range(0, len(ids), _IN_CHUNK):
+                removed += session.execute(delete(Image).where(Image.id.in_(ids[start : start + _IN_CHUNK]))).rowcount
+        return removed
+
     def purge_missing(self) -> int:
         """Delete images marked missing (and their tags). Returns how many were removed."""
         with self.Session.begin() as session:

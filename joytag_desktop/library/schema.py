@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -232,3 +233,17 @@ class MetadataWrite(Base):
     keywords: Mapped[str] = mapped_column(Text)  # JSON list
     file_mtime: Mapped[float | None] = mapped_column(Float)
     written_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImageHash(Base):
+    """Perceptual hashes of an image's content (and of its mirror image), for near duplicates."""
+
+    __tablename__ = "image_hashes"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))  # the content they were computed from
+    phash: Mapped[int] = mapped_column(BigInteger)  # 64 bits as a signed integer
+    dhash: Mapped[int] = mapped_column(BigInteger)
+    phash_mirror: Mapped[int] = mapped_column(BigInteger)
+    dhash_mirror: Mapped[int] = mapped_column(BigInteger)

@@ -77,7 +77,7 @@ class Similarity:
         if name is not None:
             return self.library.model(name)
         models = sorted(self.library.models(), key=lambda m: (not m.searched, m.id))
-        with self._connection() as connection:
+        with self.connection() as connection:
             for model in models:
                 row = connection.execute(
                     "SELECT 1 FROM image_models WHERE model_id = ? AND embedding IS NOT NULL AND length(embedding) > 0"
@@ -90,6 +90,10 @@ class Similarity:
             "no model has an embedding of this image yet: tag it first" if image_id is not None
             else "no model of this library has computed embeddings yet: tag some images first"
         )  # fmt: skip
+
+    def default_model(self, name: str | None = None) -> ModelInfo:
+        """The named model, else the first searched model that has computed embeddings."""
+        return self._model(name, None)
 
     def source(self, source: int | str | Path, model: str | None = None) -> tuple[ModelInfo, np.ndarray, int | None]:
         """(model, embedding, image id or None) of an image id, a library file or any image file."""
@@ -160,7 +164,7 @@ class Similarity:
         """``ids`` (in order) that are in the library and not missing."""
         if not ids:
             return []
-        with self._connection() as connection:
+        with self.connection() as connection:
             present = {
                 row[0]
                 for row in connection.execute(
@@ -177,7 +181,7 @@ class Similarity:
         if not ids:
             return []
         vectors = _vectors()
-        with self._connection() as connection:
+        with self.connection() as connection:
             rows = connection.execute(
                 "SELECT image_id, embedding FROM image_models WHERE model_id = ?"
                 " AND image_id IN (SELECT value FROM json_each(?))",
@@ -196,11 +200,11 @@ class Similarity:
     @contextlib.contextmanager
     def held(self, model_id: int) -> Iterator[VectorIndex]:
         """The model's index brought up to date, held until the block ends."""
-        with self._lock, self._connection() as connection:
+        with self._lock, self.connection() as connection:
             yield self._current(connection, model_id)
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def connection(self) -> Iterator[sqlite3.Connection]:
         proxy = self.library.engine.raw_connection()
         try:
             yield proxy.driver_connection
@@ -263,7 +267,7 @@ class Similarity:
     def close(self) -> None:
         with self._lock:
             if self.folder is not None:
-                with contextlib.suppress(sqlite3.Error, DBAPIError), self._connection() as connection:
+                with contextlib.suppress(sqlite3.Error, DBAPIError), self.connection() as connection:
                     for index in self._indexes.values():
                         if index.changes_since_save:
                             self._save(connection, index)

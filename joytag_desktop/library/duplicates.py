@@ -1,0 +1,434 @@
+"""Duplicates: the same file (content hash), the same picture re-encoded, resized, mirrored or
+slightly cropped (perceptual hashes), and visually similar images (a model's embeddings).
+
+Pairs are found without comparing every image with every other: candidates come from nearest
+neighbour searches (usearch: a Hamming-distance graph over the 64-bit pHashes, queried with each
+image's own and mirrored hash; the model's vector index for embeddings), then each pair is
+confirmed exactly (pHash and dHash both within the distance; cosine at or above the similarity).
+Groups are the connected pairs. Nothing here deletes: ``move_to_trash`` hands files to the
+system trash and forgets them in the library.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from joytag_desktop.imaging import ImageLoadError, open_image
+from joytag_desktop.library.schema import Image, ImageHash, Status
+from joytag_desktop.library.search import json_ids
+
+if TYPE_CHECKING:
+    from joytag_desktop.library.library import Library
+
+log = logging.getLogger(__name__)
+
+KINDS = ("exact", "near", "similar")
+DEFAULT_DISTANCE = 12  # of 64 bits: re-encodes and resizes differ by 0-2, a 90 % crop by up to ~12
+DEFAULT_SIMILARITY = 0.95
+NEIGHBOURS = 16  # candidates per image and query (copies beyond that still join through each other)
+HASH_DRAFT = 128  # JPEGs decoded at 1/8 scale where that keeps 128 px: the hash reads 32x32
+KEEP_RULES = ("best", "largest", "oldest", "newest", "shortest-path")
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class DuplicateImage:
+    id: int
+    path: str
+    size: int
+    width: int | None
+    height: int | None
+    format: str | None
+    date: datetime | None  # taken, else modified
+
+
+@dataclass
+class DuplicateGroup:
+    kind: str  # exact: the same bytes; near: the same picture (perceptual hash); similar: by embedding
+    images: list[DuplicateImage]
+    keep: int = 0  # the id suggested to keep
+    similarity: float | None = None  # the weakest confirmed link (similar groups)
+
+    @property
+    def others(self) -> list[DuplicateImage]:
+        return [image for image in self.images if image.id != self.keep]
+
+
+@dataclass
+class TrashReport:
+    moved: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+# --- perceptual hashes -----------------------------------------------------------------------
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def image_hashes(path: Path) -> tuple[int, int, int, int]:
+    """(pHash, dHash, mirrored pHash, mirrored dHash) as signed 64-bit integers."""
+    import imagehash
+    from PIL import ImageOps
+
+    picture = open_image(path, draft_size=HASH_DRAFT)
+    mirrored = ImageOps.mirror(picture)
+
+    def value(h: imagehash.ImageHash) -> int:
+        return _signed(int(str(h), 16))
+
+    return (
+        value(imagehash.phash(picture)),
+        value(imagehash.dhash(picture)),
+        value(imagehash.phash(mirrored)),
+        value(imagehash.dhash(mirrored)),
+    )
+
+
+def ensure_hashes(
+    library: Library,
+    ids: Sequence[int] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    workers: int | None = None,
+) -> np.ndarray:
+    """The perceptual hashes of the images (all present ones by default), computed where missing or
+    made from other content; rows (id, phash, dhash, phash_mirror, dhash_mirror) as int64."""
+    with library.engine.connect() as connection:
+        statement = select(Image.id, Image.path, Image.content_hash).where(
+            Image.status != Status.MISSING, Image.content_hash.is_not(None)
+        )
+        rows = connection.execute(statement).all()
+        known = {
+            row.image_id: row
+            for row in connection.execute(
+                select(
+                    ImageHash.image_id,
+                    ImageHash.content_hash,
+                    ImageHash.phash,
+                    ImageHash.dhash,
+                    ImageHash.phash_mirror,
+                    ImageHash.dhash_mirror,
+                )  # fmt: skip
+            )
+        }
+    wanted = set(ids) if ids is not None else None
+    rows = [r for r in rows if wanted is None or r.id in wanted]
+    todo = [r for r in rows if r.id not in known or known[r.id].content_hash != r.content_hash]
+    computed: dict[int, tuple[str, tuple[int, int, int, int]]] = {}
+    if todo:
+        lock = threading.Lock()
+        done = 0
+
+        def one(row) -> None:  # noqa: ANN001 - a Row
+            nonlocal done
+            if cancel is not None and cancel.is_set():
+                return
+            try:
+                hashes = image_hashes(Path(row.path))
+            except (ImageLoadError, OSError, ValueError) as exc:
+                log.info("no perceptual hash for %s: %s", row.path, exc)
+                hashes = None
+            with lock:
+                done += 1
+                if hashes is not None:
+                    computed[row.id] = (row.content_hash, hashes)
+                if progress is not None:
+                    progress("hashing", done, len(todo))
+
+        with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
+            list(pool.map(one, todo))
+        _store_hashes(library, computed)
+    result = []
+    for row in rows:
+        if row.id in computed:
+            result.append((row.id, *computed[row.id][1]))
+        elif row.id in known and known[row.id].content_hash == row.content_hash:
+            k = known[row.id]
+            result.append((row.id, k.phash, k.dhash, k.phash_mirror, k.dhash_mirror))
+    return np.array(result, dtype=np.int64).reshape(-1, 5)
+
+
+def _store_hashes(library: Library, computed: dict[int, tuple[str, tuple[int, int, int, int]]]) -> None:
+    items = list(computed.items())
+    for start in range(0, len(items), 5000):
+        chunk = items[start : start + 5000]
+        with library.Session.begin() as session:
+            session.execute(delete(ImageHash).where(ImageHash.image_id.in_([i for i, _ in chunk])))
+            present = set(session.scalars(select(Image.id).where(Image.id.in_([i for i, _ in chunk]))))
+            session.add_all(
+                ImageHash(image_id=i, content_hash=h, phash=p, dhash=d, phash_mirror=pm, dhash_mirror=dm)
+                for i, (h, (p, d, pm, dm)) in chunk
+                if i in present
+            )
+
+
+# --- pairs -------------------------------------------------------------------------------------
+
+
+def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(a.view(np.uint64) ^ b.view(np.uint64))
+
+
+def near_pairs(hashes: np.ndarray, distance: int = DEFAULT_DISTANCE) -> list[tuple[int, int]]:
+    """Image id pairs whose pHash and dHash are both within ``distance`` bits, directly or with one
+    of them mirrored. ``hashes``: rows from ``ensure_hashes``."""
+    from usearch.index import Index
+
+    if len(hashes) < 2:
+        return []
+    ids, phash, dhash, phash_m, dhash_m = (np.ascontiguousarray(hashes[:, k]) for k in range(5))
+    graph = Index(ndim=64, metric="hamming", dtype="b1", connectivity=16, expansion_add=64, expansion_search=64)
+    graph.add(np.arange(len(ids), dtype=np.uint64), _bits(phash), threads=os.cpu_count() or 1)
+    pairs: set[tuple[int, int]] = set()
+    count = min(NEIGHBOURS, len(ids))
+    for query_p, query_d in ((phash, dhash), (phash_m, dhash_m)):
+        found = graph.search(_bits(query_p), count, threads=os.cpu_count() or 1)
+        rows = np.repeat(np.arange(len(ids)), count)
+        columns = found.keys.reshape(-1).astype(np.int64)
+        valid = (columns >= 0) & (columns < len(ids)) & (columns != rows)
+        rows, columns = rows[valid], columns[valid]
+        close = (_hamming(query_p[rows], phash[columns]) <= distance) & (
+            _hamming(query_d[rows], dhash[columns]) <= distance
+        )
+        for a, b in zip(ids[rows[close]].tolist(), ids[columns[close]].tolist(), strict=True):
+            pairs.add((min(a, b), max(a, b)))
+    return sorted(pairs)
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    """64-bit hashes as usearch's packed bit vectors (8 bytes each)."""
+    return np.ascontiguousarray(values).view(np.uint8).reshape(-1, 8)
+
+
+def similar_pairs(
+    library: Library,
+    model_id: int,
+    similarity: float = DEFAULT_SIMILARITY,
+    ids: Iterable[int] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> list[tuple[int, int, float]]:
+    """(id, id, cosine) pairs of images whose embeddings by the model are at least ``similarity``
+    alike: each image's nearest neighbours in the model's vector index, batch by batch."""
+    from joytag_desktop.library.vectors import decode
+
+    wanted = set(ids) if ids is not None else None
+    pairs: dict[tuple[int, int], float] = {}
+    with library.similarity.held(model_id) as index:
+        if len(index) < 2:
+            return []
+        graph = index.graph
+        graph.expansion_search = 64
+        total = len(index)
+        done = 0
+        after = -1
+        while cancel is None or not cancel.is_set():
+            with library.similarity.connection() as connection:
+                rows = connection.execute(
+                    "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND image_id > ?"
+                    " AND embedding IS NOT NULL ORDER BY image_id LIMIT 4096",
+                    (model_id, after),
+                ).fetchall()
+            if not rows:
+                break
+            after = rows[-1][0]
+            batch = [(i, decode(blob)) for i, blob in rows if wanted is None or i in wanted]
+            batch = [(i, v) for i, v in batch if v is not None and len(v) == index.ndim]
+            done += len(rows)
+            if batch:
+                count = min(NEIGHBOURS, total)
+                found = graph.search(np.stack([v for _, v in batch]), count, threads=os.cpu_count() or 1)
+                keys = found.keys.reshape(len(batch), -1)
+                distances = found.distances.reshape(len(batch), -1)
+                for row, (image_id, _) in enumerate(batch):
+                    for key, dist in zip(keys[row].tolist(), distances[row].tolist(), strict=True):
+                        cosine = 1.0 - float(dist)
+                        if key != image_id and cosine >= similarity and (wanted is None or key in wanted):
+                            pair = (min(image_id, key), max(image_id, key))
+                            pairs[pair] = max(pairs.get(pair, -1.0), cosine)
+            if progress is not None:
+                progress("comparing", min(done, total), total)
+    return [(a, b, s) for (a, b), s in sorted(pairs.items())]
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+class _Components:
+    """Union-find over image ids."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, item: int) -> int:
+        parent = self.parent.setdefault(item, item)
+        while parent != self.parent[parent]:
+            self.parent[parent] = self.parent[self.parent[parent]]
+            parent = self.parent[parent]
+        self.parent[item] = parent
+        return parent
+
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    def groups(self) -> list[list[int]]:
+        found: dict[int, list[int]] = {}
+        for item in list(self.parent):
+            found.setdefault(self.find(item), []).append(item)
+        return [sorted(members) for members in found.values() if len(members) > 1]
+
+
+def find_duplicates(
+    library: Library,
+    kinds: Sequence[str] = ("exact", "near"),
+    distance: int = DEFAULT_DISTANCE,
+    similarity: float = DEFAULT_SIMILARITY,
+    model: str | None = None,
+    query: str | None = None,
+    keep: str = "best",
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> list[DuplicateGroup]:
+    """Groups of duplicates among the present images (those ``query`` matches), biggest first.
+    A group's kind is its weakest link: exact (one content), near (perceptual hash) or similar."""
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown kind {unknown[0]!r}: use {', '.join(KINDS)}")
+    if keep not in KEEP_RULES:
+        raise ValueError(f"unknown keep rule {keep!r}: use {', '.join(KEEP_RULES)}")
+    scope: list[int] | None = library.search(query).ids if query and query.strip() else None
+    components = _Components()
+    links: dict[tuple[int, int], tuple[str, float | None]] = {}
+    if "exact" in kinds:
+        for a, b in _exact_pairs(library, scope):
+            components.union(a, b)
+            links[a, b] = ("exact", None)
+    if "near" in kinds and not (cancel is not None and cancel.is_set()):
+        hashes = ensure_hashes(library, scope, progress, cancel)
+        for pair in near_pairs(hashes, distance):
+            components.union(*pair)
+            links.setdefault(pair, ("near", None))
+    if "similar" in kinds and not (cancel is not None and cancel.is_set()):
+        chosen = library.similarity.default_model(model)
+        for a, b, cosine in similar_pairs(library, chosen.id, similarity, scope, progress, cancel):
+            components.union(a, b)
+            links.setdefault((a, b), ("similar", cosine))
+    members = components.groups()
+    images = _images(library, [i for group in members for i in group])
+    order = {"exact": 0, "near": 1, "similar": 2}
+    groups: list[DuplicateGroup] = []
+    for group in members:
+        present = [images[i] for i in group if i in images]
+        if len(present) < 2:
+            continue
+        inside = set(group)
+        used = [v for (a, b), v in links.items() if a in inside and b in inside]
+        kind = max((k for k, _ in used), key=order.__getitem__)
+        scores = [s for _, s in used if s is not None]
+        found = DuplicateGroup(kind, present, similarity=min(scores) if scores else None)
+        found.keep = choose_keeper(present, keep).id
+        groups.append(found)
+    groups.sort(key=lambda g: (order[g.kind], -len(g.images), g.images[0].path))
+    return groups
+
+
+def _exact_pairs(library: Library, scope: list[int] | None) -> list[tuple[int, int]]:
+    """Consecutive pairs within each set of present images with the same content hash."""
+    with library.engine.connect() as connection:
+        statement = (
+            "SELECT content_hash, group_concat(id) FROM images WHERE status != 'missing'"
+            " AND content_hash IS NOT NULL AND content_hash != ''"
+        )
+        parameters: tuple = ()
+        if scope is not None:
+            statement += " AND id IN (SELECT value FROM json_each(?))"
+            parameters = (json_ids(scope),)
+        statement += " GROUP BY content_hash HAVING count(*) > 1"
+        rows = connection.exec_driver_sql(statement, parameters).all()
+    pairs = []
+    for _, listed in rows:
+        ids = sorted(int(i) for i in listed.split(","))
+        pairs += [(ids[0], other) for other in ids[1:]]
+    return pairs
+
+
+def _images(library: Library, ids: list[int]) -> dict[int, DuplicateImage]:
+    found: dict[int, DuplicateImage] = {}
+    for image in library.images(ids):
+        if image.status == Status.MISSING:
+            continue
+        width, height = image.displayed_size
+        date = image.taken_at or datetime.fromtimestamp(image.mtime)
+        found[image.id] = DuplicateImage(image.id, image.path, image.size, width, height, image.format, date)
+    return found
+
+
+def choose_keeper(images: Sequence[DuplicateImage], rule: str = "best") -> DuplicateImage:
+    """The copy to keep: best (most pixels, then the biggest file, then the oldest), largest (file
+    size), oldest, newest, or shortest-path."""
+
+    def pixels(image: DuplicateImage) -> int:
+        return (image.width or 0) * (image.height or 0)
+
+    def age(image: DuplicateImage) -> float:
+        return image.date.timestamp() if image.date else float("inf")
+
+    keys: dict[str, Callable[[DuplicateImage], tuple]] = {
+        "best": lambda i: (-pixels(i), -i.size, age(i), len(i.path), i.path),
+        "largest": lambda i: (-i.size, -pixels(i), len(i.path), i.path),
+        "oldest": lambda i: (age(i), -pixels(i), i.path),
+        "newest": lambda i: (-age(i), -pixels(i), i.path),
+        "shortest-path": lambda i: (len(i.path), i.path),
+    }
+    return min(images, key=keys[rule])
+
+
+# --- letting copies go -------------------------------------------------------------------------
+
+
+def move_to_trash(library: Library, image_ids: Sequence[int], sidecars: bool = True) -> TrashReport:
+    """Hand the images' files (and their XMP sidecars) to the system trash, then forget them in the
+    library. A file the trash refuses stays where it is, and in the library."""
+    from send2trash import send2trash
+    from send2trash.exceptions import TrashPermissionError
+
+    from joytag_desktop.metadata.xmp import find_sidecar
+
+    report = TrashReport()
+    gone: list[int] = []
+    for image in library.images(list(image_ids)):
+        path = Path(image.path)
+        try:  # the sidecar is the image's own (photo.xmp only when no other photo.* shares it)
+            sidecar_name = find_sidecar(path.name, os.listdir(path.parent)) if sidecars else None
+        except OSError:
+            sidecar_name = None
+        try:
+            send2trash(path)
+        except (OSError, TrashPermissionError) as exc:
+            report.failed.append((image.path, getattr(exc, "strerror", None) or str(exc)))
+            continue
+        report.moved.append(image.path)
+        gone.append(image.id)
+        if sidecar_name is not None:
+            try:
+                send2trash(path.with_name(sidecar_name))
+            except (OSError, TrashPermissionError) as exc:
+                log.warning("sidecar %s left in place: %s", sidecar_name, exc)
+    library.forget_images(gone)
+    return report
