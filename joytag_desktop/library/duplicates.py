@@ -122,7 +122,7 @@ def ensure_hashes(
                     ImageHash.dhash,
                     ImageHash.phash_mirror,
                     ImageHash.dhash_mirror,
-                )  # fmt: skip
+                )
             )
         }
     wanted = set(ids) if ids is not None else None
