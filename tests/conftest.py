@@ -40,6 +40,14 @@ def isolated_home(
     monkeypatch.delenv("JOYTAG_DESKTOP_DB", raising=False)
     # Never reach the network from a test, even by accident.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # The system trash is the test's own (send2trash reads XDG_DATA_HOME once, at import).
+    import send2trash.plat_other as trash
+
+    data = home / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.setattr(trash, "XDG_DATA_HOME", str(data))
+    monkeypatch.setattr(trash, "HOMETRASH", str(data / "Trash"))
+    monkeypatch.setattr(trash, "HOMETRASH_B", str(data / "Trash").encode())
     return home
 
 

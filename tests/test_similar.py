@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -308,10 +309,9 @@ def test_transformed_copies_of_real_photos_are_near_duplicates_of_their_original
         assert calls == []
 
 
-def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path: Path, monkeypatch) -> None:
+def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path: Path, isolated_home: Path) -> None:
     from joytag_desktop.library.duplicates import find_duplicates, move_to_trash
 
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     db, embeddings = _library(tmp_path, 12, ndim=16, seed=9)
     ids = sorted(embeddings)
     with Library(db) as library:
@@ -326,9 +326,46 @@ def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path:
         sidecar.write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
         report = move_to_trash(library, [i.id for i in group.others])
         assert sorted(report.moved) == sorted(doomed) and not report.failed
-        trash = tmp_path / "data" / "Trash" / "files"
+        trash = isolated_home / "xdg-data" / "Trash" / "files"
         assert {p.name for p in trash.iterdir()} == {Path(p).name for p in doomed} | {sidecar.name}
         assert all(not Path(p).exists() for p in doomed)
         assert library.images([i.id for i in group.others]) == []
         assert Path(library.image(group.keep).path).exists()
         assert find_duplicates(library, kinds=("similar",), similarity=0.99) == []
+
+
+def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys) -> None:
+    from joytag_desktop.cli.main import main
+
+    copies = _transformed_copies(tmp_path / "photos")
+    db = tmp_path / "library.sqlite3"
+    with Library(db) as library:
+        library.add_folder(tmp_path / "photos")
+        library.scan([tmp_path / "photos"])
+        ids = sorted(i.id for i in library.images(library.search("").ids))
+        rng = np.random.default_rng(1)
+        _store(library, "alpha", {i: rng.standard_normal(8).astype(np.float32) for i in ids})
+        source = library.image(ids[0]).path
+        expected = [library.image(m.image_id).path for m in library.similar(ids[0], limit=4)]
+    assert main(["--db", str(db), "similar", source, "--limit", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ", 1)[1] for line in lines] == expected
+    assert all(-1.0 <= float(line.split()[0]) <= 1.0 for line in lines)
+    assert main(["--db", str(db), "similar", str(tmp_path / "nope.jpg")]) == 2
+    assert "no such image file" in capsys.readouterr().err
+
+    assert main(["--db", str(db), "duplicates", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    groups = json.loads(captured.out)
+    assert len(groups) == len(copies) and "would go to the trash" in captured.err
+    assert all(Path(p).exists() for paths in copies.values() for p in paths)  # a dry run touches nothing
+    assert main(["--db", str(db), "duplicates", "--keep", "shortest-path", "--trash"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("group ") == len(copies)
+    for paths in copies.values():
+        assert [p.exists() for p in paths] == [True] + [False] * (len(paths) - 1)  # the original's name is shortest
+    assert len(list((isolated_home / "xdg-data" / "Trash" / "files").iterdir())) == sum(len(p) - 1 for p in copies.values())
+    with Library(db) as library:
+        assert library.count("") == len(copies)
+    assert main(["--db", str(db), "duplicates"]) == 0
+    assert "0 groups" in capsys.readouterr().err

@@ -380,7 +380,7 @@ def _images(library: Library, ids: list[int]) -> dict[int, DuplicateImage]:
 
 
 def choose_keeper(images: Sequence[DuplicateImage], rule: str = "best") -> DuplicateImage:
-    """The copy to keep: best (most pixels, then the biggest file, then the oldest), largest (file
+    """The copy to keep: best (most pixels, then the oldest, then the biggest file), largest (file
     size), oldest, newest, or shortest-path."""
 
     def pixels(image: DuplicateImage) -> int:
@@ -390,7 +390,7 @@ def choose_keeper(images: Sequence[DuplicateImage], rule: str = "best") -> Dupli
         return image.date.timestamp() if image.date else float("inf")
 
     keys: dict[str, Callable[[DuplicateImage], tuple]] = {
-        "best": lambda i: (-pixels(i), -i.size, age(i), len(i.path), i.path),
+        "best": lambda i: (-pixels(i), age(i), -i.size, len(i.path), i.path),
         "largest": lambda i: (-i.size, -pixels(i), len(i.path), i.path),
         "oldest": lambda i: (age(i), -pixels(i), i.path),
         "newest": lambda i: (-age(i), -pixels(i), i.path),

@@ -65,6 +65,7 @@ class Similarity:
         self.enabled = library.engine.url.get_backend_name() == "sqlite"
         self.folder = Path(database + "-vectors") if database and database != ":memory:" else None
         self.embedder: Embedder | None = None
+        self._outside: dict[tuple, np.ndarray] = {}
         self._indexes: dict[int, VectorIndex] = {}
         self._lock = threading.RLock()
         self.builds = 0  # full builds by this process (tests read it)
@@ -117,7 +118,15 @@ class Similarity:
         if self.embedder is None:
             raise SimilarityError(f"{path} is not in the library (and no model is loaded to embed it)")
         chosen = self._model(model, None)
-        embedded = self.embedder(path, chosen)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise SimilarityError(f"{path}: {exc.strerror or exc}") from None
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, chosen.id)
+        embedded = self._outside.get(key)
+        if embedded is None:
+            embedded = self.embedder(path, chosen)
+            self._outside = {key: embedded}  # the last file only: the GUI asks for it page after page
         if embedded is None or not len(embedded):
             raise SimilarityError(f"model {chosen.name} computes no embedding")
         return chosen, embedded.astype("float32"), None

@@ -1,0 +1,175 @@
+"""More like this and duplicates: ``similar`` and ``duplicates``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from joytag_desktop.cli import arguments
+from joytag_desktop.cli.arguments import open_library
+
+SIMILAR_EXAMPLES = """\
+examples:
+  joytag-desktop similar photos/cat.jpg                    the 20 images most like it, best first
+  joytag-desktop similar photos/cat.jpg --limit 50 --query 'rating:general -monochrome'
+  joytag-desktop similar ~/Downloads/found.png             a file from elsewhere: tagged and compared
+  joytag-desktop search 'like:photos/cat.jpg outdoors' --sort similarity
+                                                           the same as a query term
+"""
+DUPLICATES_EXAMPLES = """\
+examples:
+  joytag-desktop duplicates                       exact copies and the same picture re-encoded, resized,
+                                                  mirrored or slightly cropped; what would go to the trash
+  joytag-desktop duplicates --similar --similarity 0.97   also images that look alike (by embedding)
+  joytag-desktop duplicates --keep oldest --trash          keep the oldest of each group, trash the others
+  joytag-desktop duplicates --query 'folder:phone' --format json
+"""
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    similar = arguments.command(
+        subparsers,
+        "similar",
+        "list the images most like one image (by a model's embedding)",
+        "List the library's images most like IMAGE, best first, with their cosine similarity. IMAGE may "
+        "be a file outside the library: the model tags and embeds it first (loading the network).",
+        SIMILAR_EXAMPLES,
+    )
+    similar.add_argument("image", type=Path, metavar="IMAGE", help="an image of the library, or any image file")
+    arguments.add_limit(similar, 20, "images")
+    similar.add_argument("--model", metavar="NAME", help="whose embeddings to compare (default: the first searched)")
+    similar.add_argument("--query", metavar="QUERY", help="only images this query matches")
+    similar.add_argument("--format", choices=("text", "jsonl"), default="text", help="text or JSON lines")
+    similar.add_argument("--device", default="auto", help="for a file outside the library: cpu, cuda or auto")
+    similar.set_defaults(handler=run_similar)
+
+    duplicates = arguments.command(
+        subparsers,
+        "duplicates",
+        "find duplicate images and (with --trash) move the extra copies to the trash",
+        "Group exact copies (same bytes), near duplicates (the same picture re-encoded, resized, mirrored or "
+        "slightly cropped: perceptual hashes) and, with --similar, images that look alike (a model's "
+        "embeddings). Without --trash nothing is touched: the groups and what would go are listed. With "
+        "--trash the copies not kept go to the system trash (never deleted) and leave the library.",
+        DUPLICATES_EXAMPLES,
+    )
+    duplicates.add_argument("--exact-only", action="store_true", help="only files with the same bytes")
+    duplicates.add_argument("--similar", action="store_true", help="also images that look alike (by embedding)")
+    duplicates.add_argument(
+        "--distance", type=int, default=12, metavar="BITS",
+        help="near duplicates: how many of the 64 hash bits may differ (default 12; 0-2: re-encodes only)",
+    )  # fmt: skip
+    duplicates.add_argument(
+        "--similarity", type=float, default=0.95, metavar="S",
+        help="--similar: the cosine similarity from which images count as alike (default 0.95)",
+    )  # fmt: skip
+    duplicates.add_argument("--model", metavar="NAME", help="--similar: whose embeddings (default: the first searched)")
+    duplicates.add_argument("--query", metavar="QUERY", help="only among the images this query matches")
+    duplicates.add_argument(
+        "--keep", default="best", choices=("best", "largest", "oldest", "newest", "shortest-path"),
+        help="which copy each group keeps (default best: most pixels, then the oldest, then the biggest file)",
+    )  # fmt: skip
+    duplicates.add_argument("--trash", action="store_true", help="move the copies not kept to the system trash")
+    duplicates.add_argument("--format", choices=("text", "json"), default="text", help="text or one JSON document")
+    duplicates.set_defaults(handler=run_duplicates)
+
+
+def run_similar(args: argparse.Namespace) -> int:
+    from joytag_desktop.library.similar import SimilarityError
+
+    with open_library(args) as library:
+        source = args.image
+        if library.image_by_path(source) is None:
+            if not source.is_file():
+                raise SimilarityError(f"{source}: no such image file")
+            from joytag_desktop.worker.on_the_fly import OnTheFly
+
+            embedder = OnTheFly(args.device, library.threshold)
+            library.similarity.embedder = embedder
+        else:
+            embedder = None
+        matches = library.similar(source, limit=args.limit or 1_000_000, model=args.model, query=args.query)
+        images = {image.id: image for image in library.images([m.image_id for m in matches])}
+        if embedder is not None and args.format == "text":
+            tags = embedder.tags.get(source, [])
+            shown = ", ".join(f"{name} {score:.2f}" for name, score in tags) or "none above the threshold"
+            print(f"# {source} (not in the library), tagged: {shown}", file=sys.stderr)
+        for match in matches:
+            image = images.get(match.image_id)
+            if image is None:
+                continue
+            if args.format == "jsonl":
+                print(json.dumps({"path": image.path, "similarity": round(match.similarity, 4)}))
+            else:
+                print(f"{match.similarity:.3f}  {image.path}")
+        if not matches:
+            print("no similar images (is the library tagged?)", file=sys.stderr)
+    return 0
+
+
+def run_duplicates(args: argparse.Namespace) -> int:
+    from joytag_desktop.cli.progress import progress_bar
+    from joytag_desktop.library.duplicates import find_duplicates, move_to_trash
+
+    if not 0 <= args.distance <= 32:
+        args.subparser.error("--distance: a number of bits from 0 to 32")
+    if not -1.0 <= args.similarity <= 1.0:
+        args.subparser.error("--similarity: a cosine similarity from -1 to 1")
+    kinds = ["exact"] if args.exact_only else ["exact", "near"] + (["similar"] if args.similar else [])
+    with open_library(args) as library:
+        with progress_bar(None, "Comparing") as bar:
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.total, bar.n = total, done
+                bar.set_description(stage, refresh=False)
+                bar.refresh()
+
+            groups = find_duplicates(
+                library, kinds, args.distance, args.similarity, args.model, args.query, args.keep, progress
+            )
+        extra = [image for group in groups for image in group.others]
+        if args.format == "json":
+            print(json.dumps([_group_json(g) for g in groups], indent=1))
+        else:
+            for number, group in enumerate(groups, 1):
+                label = group.kind + (f", similarity ≥ {group.similarity:.3f}" if group.similarity is not None else "")
+                print(f"group {number} ({label}):")
+                for image in group.images:
+                    mark = "keep " if image.id == group.keep else ("trash" if args.trash else "would trash")
+                    print(f"  {mark:<11} {_describe(image)}")
+        freed = sum(image.size for image in extra)
+        if not args.trash:
+            print(
+                f"{len(groups)} groups; {len(extra)} copies ({freed / 1e6:.1f} MB) would go to the trash"
+                " (add --trash to move them)",
+                file=sys.stderr,
+            )
+            return 0
+        report = move_to_trash(library, [image.id for image in extra])
+        for path, reason in report.failed:
+            print(f"joytag-desktop: could not move {path} to the trash: {reason}", file=sys.stderr)
+        print(f"moved {len(report.moved)} copies to the trash", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _describe(image) -> str:  # noqa: ANN001 - a DuplicateImage
+    size = f"{image.width}x{image.height}" if image.width and image.height else "?x?"
+    date = image.date.strftime("%Y-%m-%d %H:%M") if image.date else "no date"
+    return f"{size:>11} {image.size / 1e6:7.2f} MB  {(image.format or '?'):<5} {date}  {image.path}"
+
+
+def _group_json(group) -> dict:  # noqa: ANN001 - a DuplicateGroup
+    return {
+        "kind": group.kind,
+        "similarity": group.similarity,
+        "keep": next(i.path for i in group.images if i.id == group.keep),
+        "images": [
+            {
+                "path": i.path, "size": i.size, "width": i.width, "height": i.height, "format": i.format,
+                "date": i.date.isoformat() if i.date else None, "keep": i.id == group.keep,
+            }
+            for i in group.images
+        ],
+    }  # fmt: skip

@@ -1,0 +1,58 @@
+"""Tagging and embedding a file that is not in the library (search by an image from elsewhere).
+
+The library's model is loaded from the folder it was last loaded from, once per model; the
+file's tags are kept so the CLI and the GUI can show what the model saw.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from joytag_desktop.library.similar import SimilarityError
+
+if TYPE_CHECKING:
+    from joytag_desktop.library.library import ModelInfo
+    from joytag_desktop.model.engine import TaggingEngine
+
+SHOWN_TAGS = 20
+
+
+class OnTheFly:
+    """An embedder for ``Similarity.embedder``: (file, model) -> the file's embedding."""
+
+    def __init__(self, device: str = "auto", threshold: float = 0.4) -> None:
+        self.device = device
+        self.threshold = threshold
+        self.tags: dict[Path, list[tuple[str, float]]] = {}  # per file: the tags it was given, best first
+        self._engines: dict[int, TaggingEngine] = {}
+        self._lock = threading.Lock()
+
+    def _engine(self, model: ModelInfo) -> TaggingEngine:
+        from joytag_desktop.model.engine import TaggingEngine
+
+        engine = self._engines.get(model.id)
+        if engine is None:
+            if not model.path or not Path(model.path).is_dir():
+                raise SimilarityError(
+                    f"model {model.name} is not on this computer any more ({model.path}): load it again to"
+                    " compare files from outside the library"
+                )
+            engine = TaggingEngine(Path(model.path), device=self.device, batch_size=1, decode_workers=1)
+            self._engines[model.id] = engine
+        return engine
+
+    def __call__(self, path: Path, model: ModelInfo) -> np.ndarray:
+        with self._lock:  # one network per model, one image at a time
+            engine = self._engine(model)
+            result = next(iter(engine.tag_paths([path])))
+        if not result.ok or result.scores is None or result.embedding is None:
+            raise SimilarityError(f"{path}: {result.error or 'the model computed no embedding'}")
+        order = np.argsort(-result.scores)
+        self.tags[path] = [
+            (engine.tags[i], float(result.scores[i])) for i in order[:SHOWN_TAGS] if result.scores[i] >= self.threshold
+        ]
+        return result.embedding
