@@ -364,7 +364,8 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     assert out.count("group ") == len(copies)
     for paths in copies.values():
         assert [p.exists() for p in paths] == [True] + [False] * (len(paths) - 1)  # the original's name is shortest
-    assert len(list((isolated_home / "xdg-data" / "Trash" / "files").iterdir())) == sum(len(p) - 1 for p in copies.values())
+    trashed = list((isolated_home / "xdg-data" / "Trash" / "files").iterdir())
+    assert len(trashed) == sum(len(p) - 1 for p in copies.values())
     with Library(db) as library:
         assert library.count("") == len(copies)
     assert main(["--db", str(db), "duplicates"]) == 0
