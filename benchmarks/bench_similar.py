@@ -1,0 +1,220 @@
+"""Similar-image benchmark: top-50 queries on the vector index, its recall against exact search, its
+build, memory and load; and duplicate grouping of a 100,000-image library.
+
+    python benchmarks/bench_similar.py [--images 1000000] [--dim 768] [--queries 200]
+                                       [--duplicates 100000] [--json]
+
+Embeddings are random but clustered as real ones are (images of one subject lie close together):
+``images / 50`` centres, each embedding a centre plus Gaussian noise, in the model's real width (768
+for JoyTag, 1152 for JTP's SigLIP). Queries are library images (what "more like this" asks), answered
+through ``VectorIndex.nearest`` as the app does, and then re-scored from the float16 embeddings (the
+app re-scores from SQLite; timed apart). Recall: the share of the exact top-50 (brute force, float32)
+that the index returns. The duplicate part stores a library of ``--duplicates`` images (SQLite rows,
+embeddings, perceptual hashes) with planted exact copies, re-encodes (hashes a few bits apart) and
+look-alikes, builds the model's index (timed apart: the app keeps it as images are tagged), then
+times ``find_duplicates`` with all three kinds and checks that every planted group is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import machine
+from joytag_desktop.library import Library
+from joytag_desktop.library.vectors import VectorIndex, cosine
+
+TOP = 50
+
+
+def clustered(count: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(count // 50, 1), dim), dtype=np.float32)
+    out = np.empty((count, dim), np.float16)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        block = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dim), dtype=np.float32) * 0.8
+        out[start : start + n] = block
+    return out
+
+
+def vector_index(images: int, dim: int, queries: int) -> dict:
+    print(f"{images:,} embeddings of width {dim} (clustered)", flush=True)
+    data = clustered(images, dim, 0)
+    index = VectorIndex(1, dim, 0)
+    started = time.perf_counter()
+    for start in range(0, images, 50_000):
+        index.graph.add(np.arange(start, min(start + 50_000, images), dtype=np.uint64), data[start : start + 50_000])
+        if start and start % 200_000 == 0:
+            print(f"  built {start:,} in {time.perf_counter() - started:.0f} s", flush=True)
+    build_s = time.perf_counter() - started
+    memory_mb = index.graph.memory_usage / 1e6
+    print(f"build {build_s:.1f} s ({images / build_s:,.0f} vectors/s), index memory {memory_mb:,.0f} MB", flush=True)
+    rng = np.random.default_rng(1)
+    chosen = rng.choice(images, queries, replace=False)
+    times, rescore_times, recalls = [], [], []
+    for n, query_id in enumerate(chosen):
+        vector = data[query_id].astype(np.float32)
+        started = time.perf_counter()
+        found = index.nearest(vector, TOP + 1)
+        times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        candidates = [i for i in found if i != query_id][:TOP]
+        cosine(data[candidates].astype(np.float32), vector)
+        rescore_times.append(time.perf_counter() - started)
+        if n < min(queries, 100):  # exact top-50 by brute force (float32), for recall
+            best = np.empty(0, np.int64)
+            scores = np.empty(0, np.float32)
+            for start in range(0, images, 200_000):
+                block = data[start : start + 200_000].astype(np.float32)
+                sims = cosine(block, vector)
+                if start <= query_id < start + len(block):
+                    sims[query_id - start] = -2
+                top = np.argpartition(-sims, TOP)[:TOP]
+                best = np.concatenate([best, top + start])
+                scores = np.concatenate([scores, sims[top]])
+            exact = set(best[np.argsort(-scores)[:TOP]].tolist())
+            recalls.append(len(exact & set(candidates)) / TOP)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        index.save(Path(folder), {"library": "bench"})
+        save_s = time.perf_counter() - started
+        started = time.perf_counter()
+        loaded = VectorIndex.load(Path(folder), 1, lambda stamp: {"library": "bench"})
+        load_s = time.perf_counter() - started
+        assert loaded is not None and len(loaded) == images
+        file_mb = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
+    result = {
+        "images": images, "dim": dim, "top": TOP, "queries": queries,
+        "median_ms": round(float(np.median(times)) * 1e3, 3), "p95_ms": round(float(np.percentile(times, 95)) * 1e3, 3),
+        "rescore_median_ms": round(float(np.median(rescore_times)) * 1e3, 3),
+        "recall_at_50": round(float(np.mean(recalls)), 4), "recall_queries": len(recalls),
+        "build_s": round(build_s, 1), "index_memory_mb": round(memory_mb), "file_mb": round(file_mb),
+        "save_s": round(save_s, 1), "load_s": round(load_s, 1),
+        "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }  # fmt: skip
+    print(
+        f"top-{TOP}: median {result['median_ms']} ms, p95 {result['p95_ms']} ms (+ re-scoring "
+        f"{result['rescore_median_ms']} ms); recall@{TOP} {result['recall_at_50']} over {len(recalls)} queries; "
+        f"saved {file_mb:,.0f} MB in {save_s:.1f} s, loaded (checksum verified) in {load_s:.1f} s",
+        flush=True,
+    )
+    return result
+
+
+def duplicates(images: int, dim: int) -> dict:
+    """A library with planted groups: 1 % exact copies, 2 % re-encodes (pHash/dHash 0-6 bits off),
+    1 % look-alikes (embedding cosine ~0.99); everything else random."""
+    from joytag_desktop.library.duplicates import find_duplicates
+
+    rng = np.random.default_rng(2)
+    folder = Path(tempfile.mkdtemp(prefix="joytag-dups-"))
+    db = folder / "library.sqlite3"
+    with Library(db) as library:
+        library.add_root(folder)
+        model = library.add_model("bench")
+    hashes = rng.integers(-(2**63), 2**63 - 1, (images, 4), dtype=np.int64)
+    embeddings = clustered(images, dim, 3)
+    content = [f"{i:064x}" for i in range(images)]
+    planted: list[set[int]] = []
+    ids = rng.permutation(images)
+    cursor = 0
+
+    def take(n: int) -> list[int]:
+        nonlocal cursor
+        chosen = ids[cursor : cursor + n].tolist()
+        cursor += n
+        return chosen
+
+    for _ in range(images // 200):  # exact pairs
+        a, b = take(2)
+        content[b] = content[a]
+        hashes[b] = hashes[a]
+        embeddings[b] = embeddings[a]
+        planted.append({a, b})
+    for _ in range(images // 100):  # re-encodes: a few bits off in both hashes
+        a, b = take(2)
+        for column in range(4):
+            flips = rng.choice(64, rng.integers(0, 7), replace=False)
+            mask = np.uint64(sum(1 << int(f) for f in flips))
+            hashes[b, column] = (hashes[a, column].view(np.uint64) ^ mask).view(np.int64)
+        planted.append({a, b})
+    for _ in range(images // 200):  # look-alikes by embedding only
+        a, b = take(2)
+        embeddings[b] = embeddings[a] + rng.standard_normal(dim).astype(np.float16) * 0.05
+        planted.append({a, b})
+    started = time.perf_counter()
+    with sqlite3.connect(db) as raw:
+        raw.executemany(
+            "INSERT INTO images (id, root_id, path, folder, name, ext, size, mtime, width, height, format, status,"
+            " added_at, content_hash) VALUES (?, 1, ?, 'f', ?, 'jpg', 1000, 1.6e9, 640, 480, 'JPEG', 'tagged',"
+            " '2026-01-01 00:00:00', ?)",
+            ((i + 1, f"{folder}/img{i:07d}.jpg", f"img{i:07d}.jpg", content[i]) for i in range(images)),
+        )
+        raw.executemany(
+            "INSERT INTO image_hashes VALUES (?, ?, ?, ?, ?, ?)",
+            ((i + 1, content[i], *map(int, hashes[i])) for i in range(images)),
+        )
+        raw.executemany(
+            "INSERT INTO image_models (image_id, model_id, tagged_at, embedding) VALUES (?, ?, '2026-01-01', ?)",
+            ((i + 1, model.id, embeddings[i].astype("<f2").tobytes()) for i in range(images)),
+        )
+    store_s = time.perf_counter() - started
+    with Library(db) as library:
+        started = time.perf_counter()
+        with library.similarity.held(model.id):
+            pass
+        index_s = time.perf_counter() - started
+        print(f"{images:,}-image library stored in {store_s:.0f} s; vector index built in {index_s:.1f} s", flush=True)
+        started = time.perf_counter()
+        groups = find_duplicates(library, ("exact", "near", "similar"), similarity=0.97)
+        group_s = time.perf_counter() - started
+    found = [{image.id - 1 for image in group.images} for group in groups]
+    missed = [p for p in planted if not any(p <= g for g in found)]
+    result = {
+        "images": images, "dim": dim, "group_s": round(group_s, 1), "groups": len(groups),
+        "planted": len(planted), "planted_missed": len(missed), "index_build_s": round(index_s, 1),
+    }  # fmt: skip
+    print(
+        f"duplicate grouping (exact + near + similar): {group_s:.1f} s, {len(groups):,} groups, "
+        f"{len(planted) - len(missed):,} of {len(planted):,} planted groups found",
+        flush=True,
+    )
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, nargs="+", default=[768])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--duplicates", type=int, default=100_000, help="images in the duplicate test (0: skip)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    args = parser.parse_args()
+    print(machine(), flush=True)
+    summary: dict = {"machine": machine(), "cpus": os.cpu_count(), "similar": [], "duplicates": None}
+    for dim in args.dim:
+        if args.images:
+            summary["similar"].append(vector_index(args.images, dim, args.queries))
+    if args.duplicates:
+        summary["duplicates"] = duplicates(args.duplicates, args.dim[0])
+    if args.json:
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
