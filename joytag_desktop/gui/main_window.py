@@ -62,6 +62,7 @@ from joytag_desktop.gui.panels import (
 )
 from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.gui.safe_view import SafeView, SafeViewMenu, veiled_pixmap
+from joytag_desktop.gui.search_bar import like_term
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
@@ -203,6 +204,12 @@ class MainWindow(QMainWindow):
         self.first_run = self.results.first_run
         self.search_box = self.search_bar.line
         self.search_bar.search_requested.connect(self._search_requested)
+        self.search_bar.image_dropped.connect(self.more_like_this)
+        # A file from outside the library dropped on the search field is tagged and embedded on the
+        # fly (the network loads, off the GUI thread, on the first such search).
+        from joytag_desktop.worker.on_the_fly import OnTheFly
+
+        self.library.similarity.embedder = OnTheFly()
         self.first_run.model_ready.connect(self.use_model)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid_model.modelReset.connect(self._selection_changed)
@@ -282,6 +289,8 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, self.tr("Add tag to selection"), QKeySequence("Ctrl+T"), self.details.new_tag.setFocus)
         self._action(edit_menu, self.tr("Select all"), QKeySequence.StandardKey.SelectAll, self.grid.selectAll)
         self._action(edit_menu, self.tr("Retag selection"), QKeySequence("Ctrl+R"), self.retag_selection)
+        self._action(edit_menu, self.tr("More like this"), QKeySequence("Ctrl+L"), self.more_like_current)
+        self._action(edit_menu, self.tr("Find duplicates…"), QKeySequence("Ctrl+Shift+D"), self.open_duplicates)
         view_menu = menu.addMenu(self.tr("&View"))
         self._action(view_menu, self.tr("Open viewer"), None, lambda: self.open_viewer(self.grid.currentIndex()))
         self._action(
@@ -612,6 +621,27 @@ class MainWindow(QMainWindow):
         self.search_bar.set_query(query)
         self.run_search(explicit=True)
 
+    def more_like_this(self, path: str) -> None:
+        """Images like ``path`` (of the library, or a file dropped from elsewhere), most alike first."""
+        self.search_bar.set_sort("similarity")
+        self.search_for(like_term(path))
+
+    def more_like_current(self) -> None:
+        index = self.grid.currentIndex()
+        if index.isValid():
+            self.more_like_this(index.data(PATH_ROLE))
+
+    def open_duplicates(self) -> None:
+        """Edit → Find duplicates…: groups side by side; the copies not kept go to the trash."""
+        from joytag_desktop.gui.duplicates import DuplicatesDialog
+
+        dialog = DuplicatesDialog(
+            self.library, self.background, self.current_query or "", self._refresh_after_change, parent=self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.duplicates_dialog = dialog
+        dialog.show()
+
     def search_for_tag(self, tag: str) -> None:
         self.search_for(quote_tag(tag))
 
@@ -938,6 +968,7 @@ class MainWindow(QMainWindow):
             self.tr("Show in folder"), lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
         )
         menu.addAction(self.tr("Retag"), self.retag_selection)
+        menu.addAction(self.tr("More like this"), lambda: self.more_like_this(path))
         menu.addSeparator()
         menu.addAction(self.tr("Write XMP sidecars"), lambda: self.write_metadata("xmp", selection=True))
         menu.addAction(self.tr("Write caption files"), lambda: self.write_metadata("captions", selection=True))

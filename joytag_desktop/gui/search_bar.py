@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QCompleter, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
+from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.query import quote_tag
 
 SEARCH_DELAY_MS = 400
@@ -23,11 +24,26 @@ def word_at_cursor(text: str, cursor: int) -> str:
     return word.lstrip("-(")
 
 
+def dropped_image(event: QEvent) -> str | None:
+    """The local image file a drag carries (judged by its name: the GUI thread does no I/O)."""
+    mime = event.mimeData() if hasattr(event, "mimeData") else None
+    urls = [url for url in (mime.urls() if mime is not None else []) if url.isLocalFile()]
+    if len(urls) == 1 and is_image_path(urls[0].toLocalFile()):
+        return urls[0].toLocalFile()
+    return None
+
+
+def like_term(path: str) -> str:
+    """The query term for images like ``path`` (quoted where the path needs it)."""
+    return "like:" + quote_tag(path)
+
+
 class SearchBar(QWidget):
     """Emits ``search_requested(explicit)``: explicit for Return, a completion or a sort change;
     not explicit for the pause after typing (the window keeps its results on a half-typed word)."""
 
     search_requested = Signal(bool)
+    image_dropped = Signal(str)  # an image file dropped on the search field: find images like it
 
     def __init__(self, complete: Callable[[str, Callable[[list[tuple[str, int]]], None]], None], parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
@@ -46,6 +62,7 @@ class SearchBar(QWidget):
         self.completer.setWidget(self.line)
         self.completer.activated.connect(self._insert_completion)
         self.completer.popup().installEventFilter(self)
+        self.line.installEventFilter(self)  # image files dropped on it
         self._navigated = False  # the user moved into the suggestion list since it opened
         self.line.textEdited.connect(self._edited)
         self.line.returnPressed.connect(lambda: self.search_requested.emit(True))
@@ -76,6 +93,7 @@ class SearchBar(QWidget):
             "added": self.tr("Date added"),
             "size": self.tr("File size"),
             "score": self.tr("Tag score"),
+            "similarity": self.tr("Similarity (like: searches)"),
         }
 
     # --- state --------------------------------------------------------------------------------
@@ -146,6 +164,13 @@ class SearchBar(QWidget):
                     return True
             elif event.type() == QEvent.Type.MouseButtonPress:
                 self._navigated = True
+        elif watched is self.line and event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
+            image = dropped_image(event)
+            if image is not None:
+                event.acceptProposedAction()
+                if event.type() == QEvent.Type.Drop:
+                    self.image_dropped.emit(image)
+                return True
         return super().eventFilter(watched, event)
 
     def _insert_completion(self, text: str) -> None:

@@ -52,6 +52,7 @@ class DuplicateImage:
     height: int | None
     format: str | None
     date: datetime | None  # taken, else modified
+    content_hash: str | None = None
 
 
 @dataclass
@@ -375,7 +376,9 @@ def _images(library: Library, ids: list[int]) -> dict[int, DuplicateImage]:
             continue
         width, height = image.displayed_size
         date = image.taken_at or datetime.fromtimestamp(image.mtime)
-        found[image.id] = DuplicateImage(image.id, image.path, image.size, width, height, image.format, date)
+        found[image.id] = DuplicateImage(
+            image.id, image.path, image.size, width, height, image.format, date, image.content_hash
+        )
     return found
 
 

@@ -1,0 +1,330 @@
+"""The duplicates window: find groups, see each side by side, choose the copy to keep, and move the
+others to the system trash (never deleted; the library forgets them).
+
+Finding (hashing, comparing), thumbnails and the trash all run off the GUI thread; finding shows its
+progress and can be cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.messages import for_window
+from joytag_desktop.library import Library
+from joytag_desktop.library.duplicates import (
+    DEFAULT_DISTANCE,
+    DEFAULT_SIMILARITY,
+    DuplicateGroup,
+    DuplicateImage,
+    TrashReport,
+    find_duplicates,
+    move_to_trash,
+)
+from joytag_desktop.thumbnails import THUMBNAIL_SIZE, thumbnail_for
+
+CARD_WIDTH = 190
+SHOWN_GROUPS = 300  # groups laid out at once (a library with thousands shows the first ones; trash, then find again)
+
+
+class _Progress(QObject):
+    changed = Signal(str, int, int)  # stage, done, total; emitted from the finding thread
+
+
+class DuplicatesDialog(QDialog):
+    """Find duplicates among the library's images (or the current search results)."""
+
+    finished_search = Signal(int)  # groups found (tests wait for it)
+    trashed = Signal(int)  # copies moved to the trash
+
+    def __init__(
+        self,
+        library: Library,
+        background: Background,
+        query: str = "",
+        on_trashed: Callable[[], None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Find duplicates"))
+        self.resize(1000, 700)
+        self.library, self.background, self.query, self.on_trashed = library, background, query, on_trashed
+        self.groups: list[DuplicateGroup] = []
+        self.keep_choices: list[QButtonGroup] = []
+        self._cancel: threading.Event | None = None
+        self._progress = _Progress(self)
+        self._progress.changed.connect(self._show_progress)
+
+        self.exact = QCheckBox(self.tr("Exact copies (the same file content)"), checked=True)
+        self.near = QCheckBox(
+            self.tr("The same picture re-encoded, resized, mirrored or slightly cropped"), checked=True
+        )
+        self.similar = QCheckBox(self.tr("Images that look alike (by the model's embeddings)"))
+        self.distance = QSpinBox(minimum=0, maximum=32, value=DEFAULT_DISTANCE)
+        self.distance.setToolTip(self.tr("How many of the 64 bits of the perceptual hashes may differ"))
+        self.similarity = QDoubleSpinBox(
+            minimum=0.5, maximum=1.0, singleStep=0.01, decimals=2, value=DEFAULT_SIMILARITY
+        )
+        self.keep = QComboBox()
+        for key, label in (
+            ("best", self.tr("Most pixels, then the oldest")),
+            ("largest", self.tr("Largest file")),
+            ("oldest", self.tr("Oldest")),
+            ("newest", self.tr("Newest")),
+            ("shortest-path", self.tr("Shortest path")),
+        ):
+            self.keep.addItem(label, key)
+        self.scope = QCheckBox(self.tr("Only among the current search results"))
+        self.scope.setEnabled(bool(query))
+        self.find_button = QPushButton(self.tr("Find duplicates"))
+        self.find_button.clicked.connect(self.find)
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.summary = QLabel(self.tr("Choose what counts as a duplicate, then click Find duplicates."))
+        self.summary.setWordWrap(True)
+        self.trash_button = QPushButton(self.tr("Move the copies not kept to the trash…"))
+        self.trash_button.setEnabled(False)
+        self.trash_button.clicked.connect(self.confirm_trash)
+
+        options = QFormLayout()
+        options.addRow(self.exact)
+        near_row = QHBoxLayout()
+        near_row.addWidget(self.near, 1)
+        near_row.addWidget(QLabel(self.tr("Bits that may differ")))
+        near_row.addWidget(self.distance)
+        options.addRow(near_row)
+        similar_row = QHBoxLayout()
+        similar_row.addWidget(self.similar, 1)
+        similar_row.addWidget(QLabel(self.tr("Similarity from")))
+        similar_row.addWidget(self.similarity)
+        options.addRow(similar_row)
+        options.addRow(self.tr("Keep in each group:"), self.keep)
+        options.addRow(self.scope)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.find_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 1)
+        self.groups_widget = QWidget()
+        self.groups_layout = QVBoxLayout(self.groups_widget)
+        self.groups_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.groups_widget)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.summary, 1)
+        bottom.addWidget(self.trash_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(options)
+        layout.addLayout(buttons)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(bottom)
+
+    # --- finding ------------------------------------------------------------------------------
+
+    def kinds(self) -> list[str]:
+        return [
+            k for k, box in (("exact", self.exact), ("near", self.near), ("similar", self.similar)) if box.isChecked()
+        ]
+
+    def find(self) -> None:
+        kinds = self.kinds()
+        if not kinds:
+            self.summary.setText(self.tr("Tick at least one kind of duplicate above."))
+            return
+        cancel = self._cancel = threading.Event()
+        distance, similarity = self.distance.value(), self.similarity.value()
+        keep = self.keep.currentData()
+        query = self.query if self.scope.isChecked() else None
+        signal = self._progress.changed
+
+        def work() -> list[DuplicateGroup]:
+            return find_duplicates(
+                self.library, kinds, distance, similarity, None, query, keep,
+                progress=lambda stage, done, total: signal.emit(stage, done, total), cancel=cancel,
+            )  # fmt: skip
+
+        self._busy(True)
+        self.summary.setText(self.tr("Looking for duplicates…"))
+        self.background.submit(work, lambda groups: self._found(groups, cancel), self._failed)
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def _busy(self, busy: bool) -> None:
+        self.find_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        self.progress.setRange(0, 0)
+        self.trash_button.setEnabled(not busy and bool(self.groups))
+
+    def _show_progress(self, stage: str, done: int, total: int) -> None:
+        label = {"hashing": self.tr("Reading images"), "comparing": self.tr("Comparing embeddings")}.get(stage, stage)
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{label}: %v / %m")
+
+    def _failed(self, exc: Exception) -> None:
+        self._busy(False)
+        self.summary.setText(for_window(str(exc)))
+
+    def _found(self, groups: list[DuplicateGroup], cancel: threading.Event) -> None:
+        self._busy(False)
+        if cancel.is_set():
+            self.summary.setText(self.tr("Cancelled. Click Find duplicates to start again."))
+            return
+        self.show_groups(groups)
+        self.finished_search.emit(len(groups))
+
+    # --- showing ------------------------------------------------------------------------------
+
+    def show_groups(self, groups: list[DuplicateGroup]) -> None:
+        while self.groups_layout.count() > 1:
+            item = self.groups_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.groups = groups
+        self.keep_choices = []
+        for number, group in enumerate(groups[:SHOWN_GROUPS], 1):
+            self.groups_layout.insertWidget(self.groups_layout.count() - 1, self._group_box(number, group))
+        self.trash_button.setEnabled(bool(groups))
+        self._update_summary()
+
+    def _group_box(self, number: int, group: DuplicateGroup) -> QGroupBox:
+        kind = {
+            "exact": self.tr("exact copies"),
+            "near": self.tr("the same picture"),
+            "similar": self.tr("look alike (similarity from {value:.3f})").format(value=group.similarity or 0),
+        }[group.kind]
+        box = QGroupBox(self.tr("Group {number}: {kind}").format(number=number, kind=kind))
+        row = QHBoxLayout(box)
+        choice = QButtonGroup(box)
+        choice.buttonToggled.connect(lambda *_: self._update_summary())
+        for image in group.images:
+            row.addWidget(self._card(image, image.id == group.keep, choice))
+        row.addStretch(1)
+        self.keep_choices.append(choice)
+        return box
+
+    def _card(self, image: DuplicateImage, keep: bool, choice: QButtonGroup) -> QWidget:
+        card = QWidget()
+        card.setFixedWidth(CARD_WIDTH)
+        layout = QVBoxLayout(card)
+        picture = QLabel(self.tr("…"))
+        picture.setFixedSize(CARD_WIDTH - 10, 150)
+        picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(picture)
+        size = f"{image.width} × {image.height}" if image.width and image.height else self.tr("size unknown")
+        date = image.date.strftime("%Y-%m-%d %H:%M") if image.date else self.tr("no date")
+        details = QLabel(f"{size}\n{image.size / 1e6:.2f} MB  {image.format or ''}\n{date}\n{image.path}")
+        details.setWordWrap(True)
+        details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        details.setToolTip(image.path)
+        layout.addWidget(details)
+        radio = QRadioButton(self.tr("Keep this one"))
+        radio.setProperty("image_id", image.id)
+        radio.setChecked(keep)
+        choice.addButton(radio)
+        layout.addWidget(radio)
+        path, content_hash = image.path, image.content_hash
+
+        def load() -> QImage:  # the grid's cached thumbnail
+            return QImage(str(thumbnail_for(path, content_hash, THUMBNAIL_SIZE)))
+
+        def show(loaded: QImage) -> None:
+            if not loaded.isNull():
+                picture.setPixmap(QPixmap.fromImage(loaded).scaled(picture.size(), Qt.AspectRatioMode.KeepAspectRatio))
+
+        self.background.submit(load, show, lambda _exc: picture.setText(self.tr("no preview")))
+        return card
+
+    def doomed(self) -> list[DuplicateImage]:
+        """The copies not chosen to keep, in the groups shown."""
+        result = []
+        for group, choice in zip(self.groups, self.keep_choices, strict=False):
+            checked = choice.checkedButton()
+            kept = checked.property("image_id") if checked is not None else group.keep
+            result += [image for image in group.images if image.id != kept]
+        return result
+
+    def _update_summary(self) -> None:
+        doomed = self.doomed()
+        if not self.groups:
+            self.summary.setText(self.tr("No duplicates found."))
+            return
+        shown = "" if len(self.groups) <= SHOWN_GROUPS else self.tr(" (the first {n} shown)").format(n=SHOWN_GROUPS)
+        self.summary.setText(
+            self.tr("{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) would go to the trash.").format(
+                groups=len(self.groups), shown=shown, count=len(doomed), mb=sum(i.size for i in doomed) / 1e6
+            )
+        )
+
+    # --- letting go ---------------------------------------------------------------------------
+
+    def confirm_trash(self) -> None:
+        doomed = self.doomed()
+        if not doomed:
+            return
+        answer = QMessageBox.question(
+            self,
+            self.tr("Move to the trash"),
+            self.tr(
+                "Move {count:,} copies ({mb:.1f} MB) to the system trash? They can be restored from there; "
+                "the library forgets them."
+            ).format(count=len(doomed), mb=sum(i.size for i in doomed) / 1e6),
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.trash([image.id for image in doomed])
+
+    def trash(self, image_ids: list[int]) -> None:
+        self._busy(True)
+        self.background.submit(lambda: move_to_trash(self.library, image_ids), self._trashed, self._failed)
+
+    def _trashed(self, report: TrashReport) -> None:
+        self._busy(False)
+        gone = set(report.moved)
+        groups = []
+        for group in self.groups:
+            left = [image for image in group.images if image.path not in gone]
+            if len(left) > 1:
+                group.images = left
+                if group.keep not in {i.id for i in left}:
+                    group.keep = left[0].id
+                groups.append(group)
+        self.show_groups(groups)
+        message = self.tr("Moved {count:,} copies to the trash.").format(count=len(report.moved))
+        if report.failed:
+            path, reason = report.failed[0]
+            message += " " + self.tr("{n} could not be moved (first: {path}: {reason}).").format(
+                n=len(report.failed), path=path, reason=reason
+            )
+        self.summary.setText(message)
+        self.trashed.emit(len(report.moved))
+        if self.on_trashed is not None:
+            self.on_trashed()
