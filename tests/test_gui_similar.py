@@ -26,7 +26,7 @@ from joytag_desktop.library import Library  # noqa: E402
 
 
 @pytest.fixture
-def photos_with_copy(photos: Path) -> Path:
+def photos_with_copy(photos: Path) -> Path:  # noqa: F811
     """The fixture photos plus a mirrored copy of one of them."""
     ImageOps.mirror(Image.open(photos / "rocket.jpg")).save(photos / "rocket-mirrored.png")
     return photos
@@ -36,7 +36,7 @@ def shown_ids(window) -> list[int]:  # noqa: ANN001 - a MainWindow
     return [row[0] for row in window.grid_model.rows]
 
 
-def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings, photos_with_copy: Path) -> None:
+def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings, photos_with_copy: Path) -> None:  # noqa: F811
     window = tagged_window_of(qtbot, library, settings, photos_with_copy, 7)
     source = str(photos_with_copy / "rocket.jpg")
     window.more_like_this(source)
@@ -49,7 +49,7 @@ def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings
 
 
 def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
-    qtbot, library: Library, settings, photos: Path, tmp_path: Path
+    qtbot, library: Library, settings, photos: Path, tmp_path: Path  # noqa: F811
 ) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     outside = tmp_path / "elsewhere" / "found.png"
@@ -73,7 +73,7 @@ def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
     close_window(qtbot, window)
 
 
-def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int):  # noqa: ANN201
+def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int):  # noqa: ANN201, F811
     window = open_window(qtbot, library, settings)
     window.resize(1400, 900)
     window.add_folder(str(photos))
@@ -83,7 +83,7 @@ def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int
 
 
 def test_duplicates_window_finds_shows_and_trashes(
-    qtbot, library: Library, settings, photos_with_copy: Path, isolated_home: Path
+    qtbot, library: Library, settings, photos_with_copy: Path, isolated_home: Path  # noqa: F811
 ) -> None:
     window = tagged_window_of(qtbot, library, settings, photos_with_copy, 7)
     window.open_duplicates()
