@@ -112,6 +112,8 @@ def run(env: dict, *args: str, **kw) -> subprocess.CompletedProcess[str]:
         ["scan"],
         ["index", "{root}"],
         ["search", "--help"],
+        ["duplicates"],
+        ["search", "like:{root}/nothing.jpg"],
     ],
     ids=lambda a: " ".join(a),
 )
