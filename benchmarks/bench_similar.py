@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import machine
 from joytag_desktop.library import Library
-from joytag_desktop.library.vectors import VectorIndex, cosine
+from joytag_desktop.library.vectors import GraphStore, VectorIndex, cosine
 
 TOP = 50
 
@@ -52,14 +52,14 @@ def clustered(count: int, dim: int, seed: int) -> np.ndarray:
 def vector_index(images: int, dim: int, queries: int) -> dict:
     print(f"{images:,} embeddings of width {dim} (clustered)", flush=True)
     data = clustered(images, dim, 0)
-    index = VectorIndex(1, dim, 0)
+    index = VectorIndex(1, dim, 0, GraphStore(dim))  # what the app uses above FLAT_UP_TO
     started = time.perf_counter()
     for start in range(0, images, 50_000):
-        index.graph.add(np.arange(start, min(start + 50_000, images), dtype=np.uint64), data[start : start + 50_000])
+        index.store.add(np.arange(start, min(start + 50_000, images), dtype=np.int64), data[start : start + 50_000])
         if start and start % 200_000 == 0:
             print(f"  built {start:,} in {time.perf_counter() - started:.0f} s", flush=True)
     build_s = time.perf_counter() - started
-    memory_mb = index.graph.memory_usage / 1e6
+    memory_mb = index.store.graph.memory_usage / 1e6
     print(f"build {build_s:.1f} s ({images / build_s:,.0f} vectors/s), index memory {memory_mb:,.0f} MB", flush=True)
     rng = np.random.default_rng(1)
     chosen = rng.choice(images, queries, replace=False)

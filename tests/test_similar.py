@@ -8,13 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from joytag_desktop.library import ImageResult, Library
-from joytag_desktop.library import similar as similar_module
+from joytag_desktop.library import vectors as vectors_module
 from joytag_desktop.library.similar import SimilarityError
 from joytag_desktop.library.vectors import cosine
 from libhelpers import write_photo
@@ -136,15 +137,20 @@ def test_the_index_follows_tagging_retagging_moves_and_removals(tmp_path: Path) 
         assert ids[5] not in [m.image_id for m in library.similar(ids[0], limit=30)]
 
 
+@pytest.mark.parametrize("kind", ["flat", "graph"])
 @pytest.mark.parametrize("damage", ["truncate", "flip", "description", "foreign"])
-def test_a_damaged_saved_index_is_rebuilt_never_trusted(tmp_path: Path, damage: str) -> None:
+def test_a_damaged_saved_index_is_rebuilt_never_trusted(
+    tmp_path: Path, damage: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kind == "graph":
+        monkeypatch.setattr(vectors_module, "FLAT_UP_TO", 10)
     db, embeddings = _library(tmp_path, 25)
     source = min(embeddings)
     with Library(db) as library:
         expected = library.similar(source, limit=8)
     folder = Path(f"{db}-vectors")
     description = folder / "model-1.json"
-    graph = next(folder.glob("model-1-*.usearch"))
+    graph = next(folder.glob(f"model-1-*.{kind}"))
     data = bytearray(graph.read_bytes())
     if damage == "truncate":
         graph.write_bytes(data[: len(data) // 2])
@@ -216,16 +222,48 @@ def test_an_outside_file_is_embedded_on_the_fly(tmp_path: Path) -> None:
 
 
 def test_big_indexes_are_approximate_but_recall_well(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Above EXACT_BELOW the graph answers; with clustered embeddings its top 20 equals the exact one
-    almost always (the candidates are re-scored exactly)."""
-    monkeypatch.setattr(similar_module, "EXACT_BELOW", 10)
+    """Above FLAT_UP_TO the graph answers; its top 20 equals the exact one almost always (the
+    candidates are re-scored exactly). A flat store that grows past it becomes a graph."""
+    monkeypatch.setattr(vectors_module, "FLAT_UP_TO", 100)
     db, embeddings = _library(tmp_path, 60, ndim=32, seed=3)
+    with Library(db) as library:
+        library.similar(min(embeddings), limit=2)
+        assert library.similarity._indexes[1].store.kind == "flat"
+    monkeypatch.setattr(vectors_module, "FLAT_UP_TO", 40)
     with Library(db) as library:
         hits = 0
         for source in list(embeddings)[:10]:
             got = [m.image_id for m in library.similar(source, limit=20)]
             hits += len(set(got) & set(_exact(embeddings, source, 20)))
         assert hits / 200 >= 0.95
+        assert library.similarity._indexes[1].store.kind == "graph"
+
+
+def test_the_gui_builds_a_graph_beside_the_window_and_compares_exhaustively_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors_module, "FLAT_UP_TO", 10)
+    db, embeddings = _library(tmp_path, 30, seed=4)
+    source = min(embeddings)
+    with Library(db) as library:
+        library.similarity.background = True
+        gate = threading.Event()
+        original = vectors_module.VectorIndex.build
+
+        def slow_build(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            gate.wait(10)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(vectors_module.VectorIndex, "build", slow_build)
+        meanwhile = library.similar(source, limit=10)
+        assert [m.image_id for m in meanwhile] == _exact(embeddings, source, 10)
+        assert library.similarity.builds == 0
+        gate.set()
+        library.similarity._building[1].join(10)
+        assert library.similarity.builds == 1
+        after = library.similar(source, limit=10)
+        assert [m.image_id for m in after] == [m.image_id for m in meanwhile]
+        assert [m.similarity for m in after] == pytest.approx([m.similarity for m in meanwhile], abs=1e-6)
 
 
 # --- duplicates ---------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def run_gui(database: str | None = None) -> int:
     try:
         library = Library(database or settings.value("database") or None)
         library.search_index.background = True  # big indexes build beside the window
+        library.similarity.background = True
     except JoyTagError as exc:
         QMessageBox.critical(
             None,

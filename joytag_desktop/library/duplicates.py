@@ -230,10 +230,12 @@ def similar_pairs(
     wanted = set(ids) if ids is not None else None
     pairs: dict[tuple[int, int], float] = {}
     with library.similarity.held(model_id) as index:
+        if index is None:
+            from joytag_desktop.library.similar import SimilarityError
+
+            raise SimilarityError("the similarity index is still being built: try again in a few minutes")
         if len(index) < 2:
             return []
-        graph = index.graph
-        graph.expansion_search = 64
         total = len(index)
         done = 0
         after = -1
@@ -251,10 +253,7 @@ def similar_pairs(
             batch = [(i, v) for i, v in batch if v is not None and len(v) == index.ndim]
             done += len(rows)
             if batch:
-                count = min(NEIGHBOURS, total)
-                found = graph.search(np.stack([v for _, v in batch]), count, threads=os.cpu_count() or 1)
-                keys = found.keys.reshape(len(batch), -1)
-                distances = found.distances.reshape(len(batch), -1)
+                keys, distances = index.store.search(np.stack([v for _, v in batch]), min(NEIGHBOURS, total))
                 for row, (image_id, _) in enumerate(batch):
                     for key, dist in zip(keys[row].tolist(), distances[row].tolist(), strict=True):
                         cosine = 1.0 - float(dist)

@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIKE_LIMIT = 200  # how many nearest images a ``like:`` term stands for
-EXACT_BELOW = 20_000  # smaller indexes are searched exhaustively (exact, and still a few milliseconds)
-SAVE_AFTER_CHANGES = 20_000  # replayed log rows that make a save worth writing the graph again
+SAVE_AFTER_CHANGES = 20_000  # replayed log rows that make a save worth writing the store again
 STAMP_SETTING = "vector_stamp:"  # + model id: the change stamp of the saved index (the log keeps rows after it)
 
 # (file, model) -> the file's embedding by that model; set by the CLI and the GUI.
@@ -69,6 +68,11 @@ class Similarity:
         self._indexes: dict[int, VectorIndex] = {}
         self._lock = threading.RLock()
         self.builds = 0  # full builds by this process (tests read it)
+        # The GUI builds graphs on threads of their own and compares exhaustively meanwhile; the
+        # command line builds at once.
+        self.background = False
+        self._building: dict[int, threading.Thread] = {}
+        self._closed = False
 
     # --- choosing the model and the vector ---------------------------------------------------
 
@@ -154,12 +158,13 @@ class Similarity:
         exclude: int | None = None,
     ) -> list[Match]:
         with self.held(model_id) as index:
+            if index is None:  # a graph is being built beside the GUI: read every embedding meanwhile
+                return self._exhaustive(vector, model_id, limit, allowed, exclude)
             total = len(index)
-            exact = total <= EXACT_BELOW
             count = limit * 3 + 8
             kept: list[int] = []
             while True:
-                candidates = [i for i in index.nearest(vector, count, exact) if i != exclude]
+                candidates = [i for i in index.nearest(vector, count) if i != exclude]
                 kept = self._present(candidates)
                 if allowed is not None and kept:
                     passing = set(allowed(kept))
@@ -168,6 +173,42 @@ class Similarity:
                     break
                 count *= 4
         return self._rescore(vector, model_id, kept)[:limit]
+
+    def _exhaustive(
+        self,
+        vector: np.ndarray,
+        model_id: int,
+        limit: int,
+        allowed: Callable[[Collection[int]], Collection[int]] | None,
+        exclude: int | None,
+    ) -> list[Match]:
+        """Every stored embedding compared, page by page (seconds at a million; exact)."""
+        import numpy as np
+
+        vectors = _vectors()
+        best: list[tuple[float, int]] = []
+        after = -1
+        while True:
+            with self.connection() as connection:
+                rows = connection.execute(
+                    "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND image_id > ?"
+                    " AND embedding IS NOT NULL ORDER BY image_id LIMIT 20000",
+                    (model_id, after),
+                ).fetchall()
+            if not rows:
+                break
+            after = rows[-1][0]
+            found = [(i, vectors.decode(blob)) for i, blob in rows if i != exclude]
+            found = [(i, v) for i, v in found if v is not None and len(v) == len(vector)]
+            if found:
+                similarities = vectors.cosine(np.stack([v for _, v in found]), vector)
+                best += [(float(s), i) for (i, _), s in zip(found, similarities, strict=True)]
+                best = sorted(best, reverse=True)[: max(limit * 20, 1000)]
+        ranked = self._present([i for _, i in best])
+        if allowed is not None and ranked:
+            passing = set(allowed(ranked))
+            ranked = [i for i in ranked if i in passing]
+        return self._rescore(vector, model_id, ranked[:limit])
 
     def _present(self, ids: Sequence[int]) -> list[int]:
         """``ids`` (in order) that are in the library and not missing."""
@@ -207,8 +248,9 @@ class Similarity:
     # --- the indexes --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def held(self, model_id: int) -> Iterator[VectorIndex]:
-        """The model's index brought up to date, held until the block ends."""
+    def held(self, model_id: int) -> Iterator[VectorIndex | None]:
+        """The model's index brought up to date, held until the block ends; None while a graph is
+        built on a thread of its own (the GUI)."""
         with self._lock, self.connection() as connection:
             yield self._current(connection, model_id)
 
@@ -220,7 +262,7 @@ class Similarity:
         finally:
             proxy.close()
 
-    def _current(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex:
+    def _current(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex | None:
         vectors = _vectors()
         index = self._indexes.get(model_id)
         if index is not None and not self._caught_up(index, connection):
@@ -229,6 +271,8 @@ class Similarity:
             saved = self._load(connection, model_id)
             if saved is not None and self._caught_up(saved, connection):
                 index = saved
+        if index is None and self._build_elsewhere(connection, model_id):
+            return None
         if index is None:
             index = vectors.VectorIndex.build(connection, model_id)
             self.builds += 1
@@ -238,6 +282,38 @@ class Similarity:
             self._save(connection, index)
         self._indexes[model_id] = index
         return index
+
+    def _build_elsewhere(self, connection: sqlite3.Connection, model_id: int) -> bool:
+        """In the GUI (``background``), a graph (more than FLAT_UP_TO embeddings: minutes at a
+        million) is built on a thread of its own; True while it runs."""
+        running = self._building.get(model_id)
+        if running is not None and running.is_alive():
+            return True
+        if not self.background:
+            return False
+        (count,) = connection.execute(
+            "SELECT count(*) FROM image_models WHERE model_id = ? AND embedding IS NOT NULL", (model_id,)
+        ).fetchone()
+        if count <= _vectors().FLAT_UP_TO:
+            return False
+
+        def build() -> None:
+            try:
+                with self.connection() as own:
+                    index = _vectors().VectorIndex.build(own, model_id)
+                with self._lock, self.connection() as own:
+                    if self._closed or not self._caught_up(index, own):
+                        return
+                    self._indexes[model_id] = index
+                    self.builds += 1
+                    self._save(own, index)
+            except (sqlite3.Error, DBAPIError, OSError, RuntimeError) as exc:
+                log.warning("vector index not built: %s", exc)
+
+        thread = threading.Thread(target=build, name=f"vector-index-{model_id}", daemon=True)
+        self._building[model_id] = thread
+        thread.start()
+        return True
 
     @staticmethod
     def _caught_up(index: VectorIndex, connection: sqlite3.Connection) -> bool:
@@ -275,6 +351,7 @@ class Similarity:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self.folder is not None:
                 with contextlib.suppress(sqlite3.Error, DBAPIError), self.connection() as connection:
                     for index in self._indexes.values():
