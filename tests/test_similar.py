@@ -408,3 +408,27 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
         assert library.count("") == len(copies)
     assert main(["--db", str(db), "duplicates"]) == 0
     assert "0 groups" in capsys.readouterr().err
+
+
+def test_duplicates_survive_hostile_files(tmp_path: Path) -> None:
+    """A FIFO (a file replaced by one after the scan), a truncated JPEG and a decompression bomb get
+    no hash or a harmless one; the rest is grouped, and nothing hangs."""
+    from images import png_bomb, truncated_copy
+
+    from joytag_desktop.library.duplicates import find_duplicates
+
+    photos = tmp_path / "photos"
+    copies = _transformed_copies(photos)
+    fifo_later = photos / "zz-fifo.jpg"
+    write_photo(fifo_later)
+    truncated_copy(photos / "rocket-reencoded.jpg", photos / "zz-truncated.jpg", keep=0.3)
+    png_bomb(photos / "zz-bomb.png")
+    with Library(tmp_path / "library.sqlite3") as library:
+        library.add_folder(photos)
+        library.scan([photos])
+        fifo_later.unlink()
+        os.mkfifo(fifo_later)
+        groups = find_duplicates(library)
+        grouped = {Path(i.path).name for g in groups for i in g.images}
+        assert fifo_later.name not in grouped and "zz-bomb.png" not in grouped
+        assert {p.name for paths in copies.values() for p in paths} <= grouped
