@@ -414,7 +414,6 @@ def test_duplicates_survive_hostile_files(tmp_path: Path) -> None:
     """A FIFO (a file replaced by one after the scan), a truncated JPEG and a decompression bomb get
     no hash or a harmless one; the rest is grouped, and nothing hangs."""
     from images import png_bomb, truncated_copy
-
     from joytag_desktop.library.duplicates import find_duplicates
 
     photos = tmp_path / "photos"
