@@ -45,6 +45,10 @@ def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings
     assert len(expected) == 6 and source_id not in expected
     qtbot.waitUntil(lambda: shown_ids(window) == expected, timeout=10_000)
     assert window.search_bar.query().startswith("like:") and window.search_bar.sort() == "similarity"
+    # each thumbnail shows its similarity before its name, best first
+    shown = [window.grid_model.index(row).data() for row in range(6)]
+    values = [float(text.split()[0]) for text in shown]
+    assert values == sorted(values, reverse=True) and shown[0].endswith("rocket-mirrored.png")
     close_window(qtbot, window)
 
 

@@ -165,6 +165,7 @@ class ImageGridModel(QAbstractListModel):
         self._signals.ready.connect(self._on_ready)
         self._signals.failed.connect(self._on_failed)
         self.veiled: set[int] = set()  # blurred by View → Safe view
+        self.captions: dict[int, str] = {}  # shown before the file name (a like: search's similarity)
         self._veiled_pixmaps: dict[int, QPixmap] = {}
         self.placeholder = QPixmap(DEFAULT_ICON, DEFAULT_ICON)
         self.placeholder.fill(QColor(60, 60, 64))
@@ -215,7 +216,8 @@ class ImageGridModel(QAbstractListModel):
             return None
         image_id, path, _, status = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return Path(path).name
+            caption = self.captions.get(image_id)
+            return f"{caption}  {Path(path).name}" if caption else Path(path).name
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = path if status == "tagged" else f"{path}\n{status_text(status)}"
             if image_id in self.veiled:
@@ -242,6 +244,14 @@ class ImageGridModel(QAbstractListModel):
                 self.pool.start(_ThumbnailTask(self._generation, self.rows[index.row()], self._signals))
             return self.placeholder
         return None
+
+    def set_captions(self, captions: dict[int, str]) -> None:
+        """Text shown before these images' names (the others show their name alone)."""
+        if captions == self.captions:
+            return
+        self.captions = captions
+        if self.rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1), [Qt.ItemDataRole.DisplayRole])
 
     def set_veiled(self, image_ids: set[int]) -> None:
         """Blur these images' thumbnails (Safe view); the rest show as they are."""

@@ -677,18 +677,25 @@ class MainWindow(QMainWindow):
                 above, _ = self.library.search_rows(And((node, Not(key.safe.allowed()))), folder=key.folder)
                 veiled = {row[0] for row in above}
             more = limit is not None and len(rows) == limit
-            return plan_rows(old_rows, rows), warnings, veiled, more, old_rows
+            return plan_rows(old_rows, rows), warnings, veiled, more, old_rows, similarity_captions(node)
+
+        def similarity_captions(node) -> dict[int, str]:  # noqa: ANN001 - a query Node
+            """A like: search shows each image's similarity before its name."""
+            found = self.library.like_similarities(node)
+            return {image_id: f"{value:.2f}" for image_id, value in found.items()}
 
         def rest(shown: list) -> tuple:
             """The whole list after the first page: planned (off the GUI thread) as rows added to it."""
-            rows, warnings = self.library.search_rows(key.node(), sort=key.sort, folder=key.folder)
-            return plan_rows(shown, rows), warnings, set(), False, shown
+            node = key.node()
+            rows, warnings = self.library.search_rows(node, sort=key.sort, folder=key.folder)
+            return plan_rows(shown, rows), warnings, set(), False, shown, similarity_captions(node)
 
         def done(result) -> None:  # noqa: ANN001
             if generation != self.search_generation or self._closing:
                 return  # a newer search is on its way
-            plan, warnings, veiled, more, planned_from = result
+            plan, warnings, veiled, more, planned_from, captions = result
             self.grid_model.set_veiled(veiled)
+            self.grid_model.set_captions(captions)
             if self._viewer is not None:
                 self._viewer.refresh_veil()
             if not explicit and not plan.rows and self.search_bar.word_in_progress():

@@ -1166,7 +1166,9 @@ class Library:
             if text in resolver.similar:
                 continue
             try:
-                resolver.similar[text] = [m.image_id for m in self.similarity.nearest(text, LIKE_LIMIT)]
+                matches = self.similarity.nearest(text, LIKE_LIMIT)
+                self.similarity.remember(text, {m.image_id: m.similarity for m in matches})
+                resolver.similar[text] = [m.image_id for m in matches]
             except (SimilarityError, LibraryError) as exc:
                 resolver.warnings.append(f"like:{text}: {exc}")
                 resolver.similar[text] = []
@@ -1364,6 +1366,18 @@ class Library:
         statement = build_select(node, resolver).order_by(None).where(Image.id.in_(listed))
         with self.engine.connect() as connection:
             return set(connection.execute(statement).scalars())
+
+    def like_similarities(self, query: str | Node) -> dict[int, float]:
+        """Per image, its similarity to the query's first ``like:`` image (as the last search of
+        that term found it), for showing beside the results."""
+        node = parse(query) if isinstance(query, str) else query
+        terms = field_terms(node, "like")
+        if not terms:
+            return {}
+        text = terms[0].text or ""
+        if text not in self.similarity.recent:
+            self._resolver(node, None)
+        return dict(self.similarity.recent.get(text, {}))
 
     def similar(
         self,

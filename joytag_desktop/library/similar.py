@@ -65,6 +65,8 @@ class Similarity:
         self.folder = Path(database + "-vectors") if database and database != ":memory:" else None
         self.embedder: Embedder | None = None
         self._outside: dict[tuple, np.ndarray] = {}
+        # like: terms of recent searches: per term, each image's similarity (shown beside results)
+        self.recent: dict[str, dict[int, float]] = {}
         self._indexes: dict[int, VectorIndex] = {}
         self._lock = threading.RLock()
         self.builds = 0  # full builds by this process (tests read it)
@@ -244,6 +246,13 @@ class Similarity:
         similarities = vectors.cosine(np.stack([v for _, v in found]), vector)
         matches = [Match(i, float(s)) for (i, _), s in zip(found, similarities, strict=True)]
         return sorted(matches, key=lambda m: (-m.similarity, m.image_id))
+
+    def remember(self, term: str, similarities: dict[int, float]) -> None:
+        """Keep a like: term's similarities (the last few terms only)."""
+        self.recent.pop(term, None)
+        self.recent[term] = similarities
+        while len(self.recent) > 8:
+            self.recent.pop(next(iter(self.recent)))
 
     # --- the indexes --------------------------------------------------------------------------
 
