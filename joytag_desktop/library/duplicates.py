@@ -225,7 +225,7 @@ def similar_pairs(
 ) -> list[tuple[int, int, float]]:
     """(id, id, cosine) pairs of images whose embeddings by the model are at least ``similarity``
     alike: each image's nearest neighbours in the model's vector index, batch by batch."""
-    from joytag_desktop.library.vectors import decode
+    from joytag_desktop.library.vectors import decode, embedding_pages
 
     wanted = set(ids) if ids is not None else None
     pairs: dict[tuple[int, int], float] = {}
@@ -238,30 +238,23 @@ def similar_pairs(
             return []
         total = len(index)
         done = 0
-        after = -1
-        while cancel is None or not cancel.is_set():
-            with library.similarity.connection() as connection:
-                rows = connection.execute(
-                    "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND image_id > ?"
-                    " AND embedding IS NOT NULL ORDER BY image_id LIMIT 4096",
-                    (model_id, after),
-                ).fetchall()
-            if not rows:
-                break
-            after = rows[-1][0]
-            batch = [(i, decode(blob)) for i, blob in rows if wanted is None or i in wanted]
-            batch = [(i, v) for i, v in batch if v is not None and len(v) == index.ndim]
-            done += len(rows)
-            if batch:
-                keys, distances = index.store.search(np.stack([v for _, v in batch]), min(NEIGHBOURS, total))
-                for row, (image_id, _) in enumerate(batch):
-                    for key, dist in zip(keys[row].tolist(), distances[row].tolist(), strict=True):
-                        cosine = 1.0 - float(dist)
-                        if key != image_id and cosine >= similarity and (wanted is None or key in wanted):
-                            pair = (min(image_id, key), max(image_id, key))
-                            pairs[pair] = max(pairs.get(pair, -1.0), cosine)
-            if progress is not None:
-                progress("comparing", min(done, total), total)
+        with library.similarity.connection() as connection:
+            for rows in embedding_pages(connection, model_id, 4096):
+                if cancel is not None and cancel.is_set():
+                    break
+                done += len(rows)
+                batch = [(i, decode(blob)) for i, blob in rows if wanted is None or i in wanted]
+                batch = [(i, v) for i, v in batch if v is not None and len(v) == index.ndim]
+                if batch:
+                    keys, distances = index.store.search(np.stack([v for _, v in batch]), min(NEIGHBOURS, total))
+                    for row, (image_id, _) in enumerate(batch):
+                        for key, dist in zip(keys[row].tolist(), distances[row].tolist(), strict=True):
+                            cosine = 1.0 - float(dist)
+                            if key != image_id and cosine >= similarity and (wanted is None or key in wanted):
+                                pair = (min(image_id, key), max(image_id, key))
+                                pairs[pair] = max(pairs.get(pair, -1.0), cosine)
+                if progress is not None:
+                    progress("comparing", min(done, total), total)
     return [(a, b, s) for (a, b), s in sorted(pairs.items())]
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIKE_LIMIT = 200  # how many nearest images a ``like:`` term stands for
-SAVE_AFTER_CHANGES = 20_000  # replayed log rows that make a save worth writing the store again
+SAVE_AFTER_CHANGES = 1_000  # images changed that make a save worth writing the store again (or 5 % of it)
 STAMP_SETTING = "vector_stamp:"  # + model id: the change stamp of the saved index (the log keeps rows after it)
 
 # (file, model) -> the file's embedding by that model; set by the CLI and the GUI.
@@ -189,23 +189,14 @@ class Similarity:
 
         vectors = _vectors()
         best: list[tuple[float, int]] = []
-        after = -1
-        while True:
-            with self.connection() as connection:
-                rows = connection.execute(
-                    "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND image_id > ?"
-                    " AND embedding IS NOT NULL ORDER BY image_id LIMIT 20000",
-                    (model_id, after),
-                ).fetchall()
-            if not rows:
-                break
-            after = rows[-1][0]
-            found = [(i, vectors.decode(blob)) for i, blob in rows if i != exclude]
-            found = [(i, v) for i, v in found if v is not None and len(v) == len(vector)]
-            if found:
-                similarities = vectors.cosine(np.stack([v for _, v in found]), vector)
-                best += [(float(s), i) for (i, _), s in zip(found, similarities, strict=True)]
-                best = sorted(best, reverse=True)[: max(limit * 20, 1000)]
+        with self.connection() as connection:
+            for rows in vectors.embedding_pages(connection, model_id):
+                found = [(i, vectors.decode(blob)) for i, blob in rows if i != exclude]
+                found = [(i, v) for i, v in found if v is not None and len(v) == len(vector)]
+                if found:
+                    similarities = vectors.cosine(np.stack([v for _, v in found]), vector)
+                    best += [(float(s), i) for (i, _), s in zip(found, similarities, strict=True)]
+                    best = sorted(best, reverse=True)[: max(limit * 20, 1000)]
         ranked = self._present([i for _, i in best])
         if allowed is not None and ranked:
             passing = set(allowed(ranked))
@@ -287,7 +278,7 @@ class Similarity:
             self.builds += 1
             self._caught_up(index, connection)
             self._save(connection, index)
-        elif index.changes_since_save >= SAVE_AFTER_CHANGES:
+        elif index.changes_since_save >= max(SAVE_AFTER_CHANGES, len(index) // 20):
             self._save(connection, index)
         self._indexes[model_id] = index
         return index

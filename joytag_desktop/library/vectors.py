@@ -20,7 +20,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -193,7 +193,7 @@ class VectorIndex:
         self.ndim = ndim
         self.stamp = stamp
         self.store: Store = store if store is not None else FlatStore(ndim)
-        self.changes_since_save = 0
+        self.changes_since_save = 0  # images added, replaced or dropped since the last save
 
     def __len__(self) -> int:
         return len(self.store)
@@ -206,17 +206,8 @@ class VectorIndex:
             "SELECT count(*) FROM image_models WHERE model_id = ? AND embedding IS NOT NULL", (model_id,)
         ).fetchone()
         index: VectorIndex | None = None
-        after = -1
         started = time.perf_counter()
-        while True:
-            rows = connection.execute(
-                "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND image_id > ?"
-                " AND embedding IS NOT NULL ORDER BY image_id LIMIT ?",
-                (model_id, after, ADD_BATCH),
-            ).fetchall()
-            if not rows:
-                break
-            after = rows[-1][0]
+        for rows in embedding_pages(connection, model_id):
             ids, vectors = _vectors(rows, index.ndim if index else None)
             if index is None and len(ids):
                 ndim = vectors.shape[1]
@@ -255,7 +246,7 @@ class VectorIndex:
             self.refresh(connection, touched)
         self._check_kind()
         self.stamp = latest
-        self.changes_since_save += pending
+        self.changes_since_save += len(touched)
         return pending
 
     def _check_kind(self) -> None:
@@ -342,6 +333,23 @@ class VectorIndex:
             log.info("saved vector index of model %s not used: %s", model_id, exc)
             return None
         return cls(model_id, ndim, stamp, store)
+
+
+def embedding_pages(
+    connection: sqlite3.Connection, model_id: int, size: int = ADD_BATCH
+) -> Iterator[list[tuple[int, bytes]]]:
+    """The model's stored embeddings as (image id, blob) rows, ``size`` at a time, by image id."""
+    after = -1
+    while True:
+        rows = connection.execute(
+            "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND image_id > ?"
+            " AND embedding IS NOT NULL ORDER BY image_id LIMIT ?",
+            (model_id, after, size),
+        ).fetchall()
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield rows
 
 
 def _vectors(rows: list[tuple[int, bytes]], ndim: int | None) -> tuple[np.ndarray, np.ndarray]:
