@@ -74,6 +74,7 @@ def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
     chelsea = library.image_by_path(photos / "chelsea.png").id
     assert shown_ids(window)[0] == chelsea  # the same picture comes first
     assert window.library.count("status:tagged") == 6  # the outside file did not join the library
+    assert "found.png is not in the library; the model tagged it:" in window.statusBar().currentMessage()
     close_window(qtbot, window)
 
 

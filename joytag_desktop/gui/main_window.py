@@ -67,7 +67,7 @@ from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
 from joytag_desktop.library import Library, QueryError, quote_tag
-from joytag_desktop.library.query import And, Node, Not, parse
+from joytag_desktop.library.query import And, Node, Not, field_terms, parse
 from joytag_desktop.thumbnails import thumbnail_for
 from joytag_desktop.worker.tagging import TaggingProgress
 from joytag_desktop.worker.watcher import FolderWatcher
@@ -209,7 +209,8 @@ class MainWindow(QMainWindow):
         # fly (the network loads, off the GUI thread, on the first such search).
         from joytag_desktop.worker.on_the_fly import OnTheFly
 
-        self.library.similarity.embedder = OnTheFly()
+        self.on_the_fly = OnTheFly()
+        self.library.similarity.embedder = self.on_the_fly
         self.first_run.model_ready.connect(self.use_model)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid_model.modelReset.connect(self._selection_changed)
@@ -710,6 +711,7 @@ class MainWindow(QMainWindow):
                 return
             self.results.show_count(len(plan.rows), warnings)
             self._load_tag_list(key, len(plan.rows))
+            self._say_outside_tags(key)
 
         def failed(exc: Exception) -> None:
             if generation != self.search_generation:
@@ -720,6 +722,18 @@ class MainWindow(QMainWindow):
                 self._show_error(exc)
 
         self.background.submit(lambda: search(FIRST_PAGE if first_page else None), done, failed)
+
+    def _say_outside_tags(self, key: SearchKey) -> None:
+        """After a search by a file from outside the library, what the model saw in it."""
+        for term in field_terms(key.node(), "like"):
+            tags = self.on_the_fly.tags.get(Path(term.text or ""))
+            if tags:
+                names = ", ".join(name for name, _ in tags[:12])
+                self.statusBar().showMessage(
+                    self.tr("{name} is not in the library; the model tagged it: {tags}").format(
+                        name=Path(term.text or "").name, tags=names
+                    )
+                )
 
     def _show_rows(self, key: SearchKey, plan: RowPlan) -> None:
         """Apply a search plan; the same search again keeps the place (see ResultsPanel.show_rows)."""
