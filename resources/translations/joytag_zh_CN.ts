@@ -129,6 +129,161 @@
     </message>
 </context>
 <context>
+    <name>DuplicatesDialog</name>
+    <message>
+        <source>Find duplicates</source>
+        <translation>查找重复图片</translation>
+    </message>
+    <message>
+        <source>Exact copies (the same file content)</source>
+        <translation>完全相同的副本（文件内容相同）</translation>
+    </message>
+    <message>
+        <source>The same picture re-encoded, resized, mirrored or slightly cropped</source>
+        <translation>同一张图片经重新编码、缩放、镜像或轻微裁剪</translation>
+    </message>
+    <message>
+        <source>Images that look alike (by the model&apos;s embeddings)</source>
+        <translation>外观相似的图片（依据模型的嵌入向量）</translation>
+    </message>
+    <message>
+        <source>How many of the 64 bits of the perceptual hashes may differ</source>
+        <translation>感知哈希的 64 位中允许不同的位数</translation>
+    </message>
+    <message>
+        <source>Most pixels, then the oldest</source>
+        <translation>像素最多，其次最早</translation>
+    </message>
+    <message>
+        <source>Largest file</source>
+        <translation>文件最大</translation>
+    </message>
+    <message>
+        <source>Oldest</source>
+        <translation>最早</translation>
+    </message>
+    <message>
+        <source>Newest</source>
+        <translation>最新</translation>
+    </message>
+    <message>
+        <source>Shortest path</source>
+        <translation>路径最短</translation>
+    </message>
+    <message>
+        <source>Only among the current search results</source>
+        <translation>仅在当前搜索结果中查找</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Choose what counts as a duplicate, then click Find duplicates.</source>
+        <translation>选择哪些算作重复，然后点击“查找重复图片”。</translation>
+    </message>
+    <message>
+        <source>Move the copies not kept to the trash…</source>
+        <translation>将未保留的副本移到回收站…</translation>
+    </message>
+    <message>
+        <source>Bits that may differ</source>
+        <translation>允许不同的位数</translation>
+    </message>
+    <message>
+        <source>Similarity from</source>
+        <translation>相似度不低于</translation>
+    </message>
+    <message>
+        <source>Keep in each group:</source>
+        <translation>每组保留：</translation>
+    </message>
+    <message>
+        <source>Tick at least one kind of duplicate above.</source>
+        <translation>请在上方至少勾选一种重复类型。</translation>
+    </message>
+    <message>
+        <source>Looking for duplicates…</source>
+        <translation>正在查找重复图片…</translation>
+    </message>
+    <message>
+        <source>Reading images</source>
+        <translation>正在读取图片</translation>
+    </message>
+    <message>
+        <source>Comparing embeddings</source>
+        <translation>正在比较嵌入向量</translation>
+    </message>
+    <message>
+        <source>Cancelled. Click Find duplicates to start again.</source>
+        <translation>已取消。点击“查找重复图片”重新开始。</translation>
+    </message>
+    <message>
+        <source>exact copies</source>
+        <translation>完全相同的副本</translation>
+    </message>
+    <message>
+        <source>the same picture</source>
+        <translation>同一张图片</translation>
+    </message>
+    <message>
+        <source>look alike (similarity from {value:.3f})</source>
+        <translation>外观相似（相似度不低于 {value:.3f}）</translation>
+    </message>
+    <message>
+        <source>Group {number}: {kind}</source>
+        <translation>第 {number} 组：{kind}</translation>
+    </message>
+    <message>
+        <source>…</source>
+        <translation>…</translation>
+    </message>
+    <message>
+        <source>size unknown</source>
+        <translation>尺寸未知</translation>
+    </message>
+    <message>
+        <source>no date</source>
+        <translation>无日期</translation>
+    </message>
+    <message>
+        <source>Keep this one</source>
+        <translation>保留这一张</translation>
+    </message>
+    <message>
+        <source>no preview</source>
+        <translation>无预览</translation>
+    </message>
+    <message>
+        <source>No duplicates found.</source>
+        <translation>未找到重复图片。</translation>
+    </message>
+    <message>
+        <source> (the first {n} shown)</source>
+        <translation>（仅显示前 {n} 组）</translation>
+    </message>
+    <message>
+        <source>{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) would go to the trash.</source>
+        <translation>{groups:,} 组{shown}。将有 {count:,} 个副本（{mb:.1f} MB）移到回收站。</translation>
+    </message>
+    <message>
+        <source>Move to the trash</source>
+        <translation>移到回收站</translation>
+    </message>
+    <message>
+        <source>Move {count:,} copies ({mb:.1f} MB) to the system trash? They can be restored from there; the library forgets them.</source>
+        <translation>将 {count:,} 个副本（{mb:.1f} MB）移到系统回收站？可以从回收站中恢复；图库将不再记录它们。</translation>
+    </message>
+    <message>
+        <source>Moved {count:,} copies to the trash.</source>
+        <translation>已将 {count:,} 个副本移到回收站。</translation>
+    </message>
+    <message>
+        <source>{n} could not be moved (first: {path}: {reason}).</source>
+        <translation>{n} 个无法移动（第一个：{path}：{reason}）。</translation>
+    </message>
+</context>
+<context>
     <name>Exports</name>
     <message>
         <source>Write keywords into {count:,} image files? Only the metadata changes, never the pixels.</source>
@@ -324,6 +479,14 @@
         <translation>重新标注所选图片</translation>
     </message>
     <message>
+        <source>More like this</source>
+        <translation>查找相似图片</translation>
+    </message>
+    <message>
+        <source>Find duplicates…</source>
+        <translation>查找重复图片…</translation>
+    </message>
+    <message>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
@@ -404,6 +567,10 @@
 The files are not touched; their tags and manual edits in the library are forgotten.</source>
         <translation>从图库中移除 {path}？
 不会改动文件；图库中它们的标签和手动编辑将被遗忘。</translation>
+    </message>
+    <message>
+        <source>{name} is not in the library; the model tagged it: {tags}</source>
+        <translation>{name} 不在图库中；模型为其标注：{tags}</translation>
     </message>
     <message>
         <source>threshold {old:.2f} → {new:.2f}</source>
@@ -738,6 +905,10 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Tag score</source>
         <translation>标签分数</translation>
+    </message>
+    <message>
+        <source>Similarity (like: searches)</source>
+        <translation>相似度（like: 搜索）</translation>
     </message>
     <message>
         <source>Descending (click for ascending)</source>
