@@ -1390,16 +1390,14 @@ class Library:
         """The images most like ``source`` (an image id, a library file, or any image file when an
         embedder is set), best first; ``query`` keeps only the images it matches. Raises
         SimilarityError, LibraryError (unknown model) or QueryError."""
+        allowed = None
         if query is not None and query.strip():
-            parse(query)  # a malformed query fails before any work
+            node = parse(query)  # a malformed query fails before any work
 
             def allowed(ids: Collection[int]) -> set[int]:
-                return self.matching(query, ids, threshold)
+                return self.matching(node, ids, threshold)
 
-            return self.similarity.nearest(
-                source if isinstance(source, int) else Path(source), limit, model, allowed
-            )
-        return self.similarity.nearest(source if isinstance(source, int) else Path(source), limit, model)
+        return self.similarity.nearest(source if isinstance(source, int) else Path(source), limit, model, allowed)
 
     def count(self, query: str | Node, threshold: float | None = None) -> int:
         node, resolver = self._compile(query, threshold)
