@@ -61,7 +61,6 @@ class Similarity:
     def __init__(self, library: Library) -> None:
         self.library = library
         database = library.engine.url.database
-        self.enabled = library.engine.url.get_backend_name() == "sqlite"
         self.folder = Path(database + "-vectors") if database and database != ":memory:" else None
         self.embedder: Embedder | None = None
         self._outside: dict[tuple, np.ndarray] = {}
