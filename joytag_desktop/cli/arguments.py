@@ -23,6 +23,7 @@ query examples:
   '"saber_(fate)"'             a tag with parentheses, quoted
   camera:canon date:2023-01..2023-06 folder:holidays width:>2000 ext:png
   source:manual status:error status:pending
+  like:photos/cat.jpg outdoors --sort similarity   the 200 images most like cat.jpg, outdoors ones
 """
 
 
