@@ -277,7 +277,7 @@ class Similarity:
             self.builds += 1
             self._caught_up(index, connection)
             self._save(connection, index)
-        elif index.changes_since_save >= max(SAVE_AFTER_CHANGES, len(index) // 20):
+        elif _worth_saving(index):
             self._save(connection, index)
         self._indexes[model_id] = index
         return index
@@ -349,11 +349,16 @@ class Similarity:
             log.warning("could not save the vector index to %s: %s", self.folder, exc)
 
     def close(self) -> None:
+        """Save what changed: a flat store always (megabytes), a graph when worth rewriting."""
         with self._lock:
             self._closed = True
             if self.folder is not None:
                 with contextlib.suppress(sqlite3.Error, DBAPIError), self.connection() as connection:
                     for index in self._indexes.values():
-                        if index.changes_since_save:
+                        if index.changes_since_save and (index.store.kind == "flat" or _worth_saving(index)):
                             self._save(connection, index)
             self._indexes.clear()
+
+
+def _worth_saving(index: VectorIndex) -> bool:
+    return index.changes_since_save >= max(SAVE_AFTER_CHANGES, len(index) // 20)
