@@ -1,15 +1,18 @@
 """Similar-image benchmark: top-50 queries on the vector index, its recall against exact search, its
 build, memory and load; and duplicate grouping of a 100,000-image library.
 
-    python benchmarks/bench_similar.py [--images 1000000] [--dim 768] [--queries 200]
-                                       [--duplicates 100000] [--json]
+    python benchmarks/bench_similar.py [--images 1000000] [--dim 768 1152] [--queries 200]
+                                       [--ef 158 256 512] [--cache DIR] [--duplicates 100000] [--json]
 
 Embeddings are random but clustered as real ones are (images of one subject lie close together):
 ``images / 50`` centres, each embedding a centre plus Gaussian noise, in the model's real width (768
 for JoyTag, 1152 for JTP's SigLIP). Queries are library images (what "more like this" asks), answered
-through ``VectorIndex.nearest`` as the app does, and then re-scored from the float16 embeddings (the
-app re-scores from SQLite; timed apart). Recall: the share of the exact top-50 (brute force, float32)
-that the index returns. The duplicate part stores a library of ``--duplicates`` images (SQLite rows,
+through ``VectorIndex.nearest`` as the app asks (150 + 8 candidates), then re-scored exactly from the
+float16 embeddings (the app re-scores from SQLite; timed apart), for several search depths (ef) side
+by side. Recall: the share of the exact top-50 (brute force, float32) that the answer holds. The
+build takes minutes at a million: ``--cache`` keeps the index for the next run.
+
+The duplicate part stores a library of ``--duplicates`` images (SQLite rows,
 embeddings, perceptual hashes) with planted exact copies, re-encodes (hashes a few bits apart) and
 look-alikes, builds the model's index (timed apart: the app keeps it as images are tagged), then
 times ``find_duplicates`` with all three kinds and checks that every planted group is found.
@@ -32,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import machine
-from joytag_desktop.library import Library
+from joytag_desktop.library import Library, vectors
 from joytag_desktop.library.vectors import GraphStore, VectorIndex, cosine
 
 TOP = 50
@@ -49,68 +52,96 @@ def clustered(count: int, dim: int, seed: int) -> np.ndarray:
     return out
 
 
-def vector_index(images: int, dim: int, queries: int) -> dict:
+def exact_top(data: np.ndarray, query_ids: np.ndarray) -> list[set[int]]:
+    """The exact top-50 (float32 cosine, the query itself left out) of each query, in one pass."""
+    queries = data[query_ids].astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    best = np.zeros((len(query_ids), 0), np.int64)
+    scores = np.zeros((len(query_ids), 0), np.float32)
+    for start in range(0, len(data), 100_000):
+        block = data[start : start + 100_000].astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        sims = queries @ block.T
+        inside = (query_ids >= start) & (query_ids < start + len(block))
+        sims[np.flatnonzero(inside), query_ids[inside] - start] = -2.0
+        top = np.argpartition(-sims, TOP, axis=1)[:, :TOP]
+        best = np.concatenate([best, top + start], axis=1)
+        scores = np.concatenate([scores, np.take_along_axis(sims, top, axis=1)], axis=1)
+    order = np.argsort(-scores, axis=1)[:, :TOP]
+    return [set(row.tolist()) for row in np.take_along_axis(best, order, axis=1)]
+
+
+def vector_index(images: int, dim: int, queries: int, efs: list[int], cache: Path | None) -> dict:
     print(f"{images:,} embeddings of width {dim} (clustered)", flush=True)
     data = clustered(images, dim, 0)
-    index = VectorIndex(1, dim, 0, GraphStore(dim))  # what the app uses above FLAT_UP_TO
-    started = time.perf_counter()
-    for start in range(0, images, 50_000):
-        index.store.add(np.arange(start, min(start + 50_000, images), dtype=np.int64), data[start : start + 50_000])
-        if start and start % 200_000 == 0:
-            print(f"  built {start:,} in {time.perf_counter() - started:.0f} s", flush=True)
-    build_s = time.perf_counter() - started
+    identity = {"library": "bench"}
+    folder = cache / f"{images}-{dim}-m{vectors.CONNECTIVITY}-a{vectors.EXPANSION_ADD}" if cache else None
+    index = VectorIndex.load(folder, 1, lambda stamp: identity) if folder else None
+    build_s = None
+    if index is None:
+        index = VectorIndex(1, dim, 0, GraphStore(dim))  # what the app uses above FLAT_UP_TO
+        started = time.perf_counter()
+        for start in range(0, images, 50_000):
+            index.store.add(np.arange(start, min(start + 50_000, images), dtype=np.int64), data[start : start + 50_000])
+            if start and start % 200_000 == 0:
+                print(f"  built {start:,} in {time.perf_counter() - started:.0f} s", flush=True)
+        build_s = time.perf_counter() - started
+        print(f"build {build_s:.1f} s ({images / build_s:,.0f} vectors/s)", flush=True)
     memory_mb = index.store.graph.memory_usage / 1e6
-    print(f"build {build_s:.1f} s ({images / build_s:,.0f} vectors/s), index memory {memory_mb:,.0f} MB", flush=True)
-    rng = np.random.default_rng(1)
-    chosen = rng.choice(images, queries, replace=False)
-    times, rescore_times, recalls = [], [], []
-    for n, query_id in enumerate(chosen):
-        vector = data[query_id].astype(np.float32)
+    with tempfile.TemporaryDirectory() as scratch:
+        target = folder or Path(scratch)
+        target.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        found = index.nearest(vector, TOP + 1)
-        times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        candidates = [i for i in found if i != query_id][:TOP]
-        cosine(data[candidates].astype(np.float32), vector)
-        rescore_times.append(time.perf_counter() - started)
-        if n < min(queries, 100):  # exact top-50 by brute force (float32), for recall
-            best = np.empty(0, np.int64)
-            scores = np.empty(0, np.float32)
-            for start in range(0, images, 200_000):
-                block = data[start : start + 200_000].astype(np.float32)
-                sims = cosine(block, vector)
-                if start <= query_id < start + len(block):
-                    sims[query_id - start] = -2
-                top = np.argpartition(-sims, TOP)[:TOP]
-                best = np.concatenate([best, top + start])
-                scores = np.concatenate([scores, sims[top]])
-            exact = set(best[np.argsort(-scores)[:TOP]].tolist())
-            recalls.append(len(exact & set(candidates)) / TOP)
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        index.save(Path(folder), {"library": "bench"})
+        index.save(target, identity)
         save_s = time.perf_counter() - started
         started = time.perf_counter()
-        loaded = VectorIndex.load(Path(folder), 1, lambda stamp: {"library": "bench"})
+        loaded = VectorIndex.load(target, 1, lambda stamp: identity)
         load_s = time.perf_counter() - started
         assert loaded is not None and len(loaded) == images
-        file_mb = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
-    result = {
-        "images": images, "dim": dim, "top": TOP, "queries": queries,
-        "median_ms": round(float(np.median(times)) * 1e3, 3), "p95_ms": round(float(np.percentile(times, 95)) * 1e3, 3),
-        "rescore_median_ms": round(float(np.median(rescore_times)) * 1e3, 3),
-        "recall_at_50": round(float(np.mean(recalls)), 4), "recall_queries": len(recalls),
-        "build_s": round(build_s, 1), "index_memory_mb": round(memory_mb), "file_mb": round(file_mb),
-        "save_s": round(save_s, 1), "load_s": round(load_s, 1),
+        file_mb = sum(p.stat().st_size for p in target.iterdir()) / 1e6
+        del loaded
+    print(f"index memory {memory_mb:,.0f} MB; saved {file_mb:,.0f} MB in {save_s:.1f} s, loaded (CRC checked) in "
+          f"{load_s:.1f} s", flush=True)  # fmt: skip
+    chosen = np.random.default_rng(1).choice(images, queries, replace=False)
+    started = time.perf_counter()
+    exact = exact_top(data, chosen)
+    print(f"exact top-{TOP} of {queries} queries by brute force: {time.perf_counter() - started:.0f} s", flush=True)
+    asked = TOP * 3 + 8  # what Similarity.nearest_to asks the index for, before exact re-scoring
+    runs = []
+    for ef in efs:
+        vectors.EXPANSION_SEARCH = ef
+        times, rescore_times, recalls, graph_recalls = [], [], [], []
+        for query_id, truth in zip(chosen.tolist(), exact, strict=True):
+            vector = data[query_id].astype(np.float32)
+            started = time.perf_counter()
+            found = [i for i in index.nearest(vector, asked) if i != query_id]
+            times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            similarities = cosine(data[found].astype(np.float32), vector)
+            best = [found[k] for k in np.argsort(-similarities, kind="stable")[:TOP]]
+            rescore_times.append(time.perf_counter() - started)
+            recalls.append(len(truth & set(best)) / TOP)
+            graph_recalls.append(len(truth & set(found[:TOP])) / TOP)
+        run = {
+            "ef": max(ef, asked), "median_ms": round(float(np.median(times)) * 1e3, 3),
+            "p95_ms": round(float(np.percentile(times, 95)) * 1e3, 3),
+            "rescore_median_ms": round(float(np.median(rescore_times)) * 1e3, 3),
+            "recall_at_50": round(float(np.mean(recalls)), 4), "recall_min": round(float(np.min(recalls)), 2),
+            "graph_order_recall_at_50": round(float(np.mean(graph_recalls)), 4),
+        }  # fmt: skip
+        runs.append(run)
+        print(
+            f"ef {run['ef']}: top-{TOP} median {run['median_ms']} ms, p95 {run['p95_ms']} ms (+ exact re-scoring "
+            f"{run['rescore_median_ms']} ms); recall@{TOP} {run['recall_at_50']} (worst query {run['recall_min']}; "
+            f"the graph's own order {run['graph_order_recall_at_50']})",
+            flush=True,
+        )
+    return {
+        "images": images, "dim": dim, "top": TOP, "queries": queries, "asked": asked, "runs": runs,
+        "build_s": None if build_s is None else round(build_s, 1), "index_memory_mb": round(memory_mb),
+        "file_mb": round(file_mb), "save_s": round(save_s, 1), "load_s": round(load_s, 1),
         "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }  # fmt: skip
-    print(
-        f"top-{TOP}: median {result['median_ms']} ms, p95 {result['p95_ms']} ms (+ re-scoring "
-        f"{result['rescore_median_ms']} ms); recall@{TOP} {result['recall_at_50']} over {len(recalls)} queries; "
-        f"saved {file_mb:,.0f} MB in {save_s:.1f} s, loaded (checksum verified) in {load_s:.1f} s",
-        flush=True,
-    )
-    return result
 
 
 def duplicates(images: int, dim: int) -> dict:
@@ -202,6 +233,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, nargs="+", default=[768])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--ef", type=int, nargs="+", default=[158, 256, 512], help="search depths to compare")
+    parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them (the build is minutes)")
     parser.add_argument("--duplicates", type=int, default=100_000, help="images in the duplicate test (0: skip)")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args()
@@ -209,7 +242,7 @@ def main() -> None:
     summary: dict = {"machine": machine(), "cpus": os.cpu_count(), "similar": [], "duplicates": None}
     for dim in args.dim:
         if args.images:
-            summary["similar"].append(vector_index(args.images, dim, args.queries))
+            summary["similar"].append(vector_index(args.images, dim, args.queries, args.ef, args.cache))
     if args.duplicates:
         summary["duplicates"] = duplicates(args.duplicates, args.dim[0])
     if args.json:
