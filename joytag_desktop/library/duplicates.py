@@ -37,6 +37,7 @@ KINDS = ("exact", "near", "similar")
 DEFAULT_DISTANCE = 12  # of 64 bits: re-encodes and resizes differ by 0-2, a 90 % crop by up to ~12
 DEFAULT_SIMILARITY = 0.95
 NEIGHBOURS = 16  # candidates per image and query (copies beyond that still join through each other)
+GROUPING_DEPTH = 48  # the vector graph's search depth when grouping look-alikes
 HASH_DRAFT = 128  # JPEGs decoded at 1/8 scale where that keeps 128 px: the hash reads 32x32
 KEEP_RULES = ("best", "largest", "oldest", "newest", "shortest-path")
 
@@ -246,7 +247,10 @@ def similar_pairs(
                 batch = [(i, decode(blob)) for i, blob in rows if wanted is None or i in wanted]
                 batch = [(i, v) for i, v in batch if v is not None and len(v) == index.ndim]
                 if batch:
-                    keys, distances = index.store.search(np.stack([v for _, v in batch]), min(NEIGHBOURS, total))
+                    # Only close pairs count: a shallow search finds them (a third of the default's time).
+                    keys, distances = index.store.search(
+                        np.stack([v for _, v in batch]), min(NEIGHBOURS, total), depth=GROUPING_DEPTH
+                    )
                     for row, (image_id, _) in enumerate(batch):
                         for key, dist in zip(keys[row].tolist(), distances[row].tolist(), strict=True):
                             cosine = 1.0 - float(dist)

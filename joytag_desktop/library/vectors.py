@@ -95,8 +95,9 @@ class FlatStore:
             self.ids, self.matrix = self.ids[keep], self.matrix[keep]
             self.rows = {int(key): n for n, key in enumerate(self.ids.tolist())}
 
-    def search(self, vectors: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """(keys, cosine distances) of the ``count`` nearest per row of ``vectors``, nearest first."""
+    def search(self, vectors: np.ndarray, count: int, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, cosine distances) of the ``count`` nearest per row of ``vectors``, nearest first
+        (exact: ``depth`` is for the graph's signature)."""
         vectors = np.atleast_2d(vectors).astype(np.float32)
         count = min(count, len(self.ids))
         keys = np.zeros((len(vectors), count), np.int64)
@@ -160,10 +161,11 @@ class GraphStore:
     def remove(self, ids: np.ndarray) -> None:
         self.graph.remove(ids.astype(np.uint64))
 
-    def search(self, vectors: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, vectors: np.ndarray, count: int, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``depth``: the search depth (ef), default EXPANSION_SEARCH; never below ``count``."""
         vectors = np.atleast_2d(vectors).astype(np.float32)
         count = min(count, len(self.graph))
-        self.graph.expansion_search = max(EXPANSION_SEARCH, count)
+        self.graph.expansion_search = max(depth or EXPANSION_SEARCH, count)
         found = self.graph.search(vectors, count, threads=os.cpu_count() or 1)
         keys = np.asarray(found.keys, dtype=np.int64).reshape(len(vectors), -1)
         distances = np.asarray(found.distances, dtype=np.float32).reshape(len(vectors), -1)
