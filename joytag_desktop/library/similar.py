@@ -80,11 +80,15 @@ class Similarity:
     def _model(self, name: str | None, image_id: int | None) -> ModelInfo:
         """The named model, else the first searched model with an embedding of the image (or, for
         an outside file, the first searched model that has embedded anything)."""
-        if name is not None:
-            return self.library.model(name)
-        models = sorted(self.library.models(), key=lambda m: (not m.searched, m.id))
         with self.connection() as connection:
-            for model in models:
+            models = self._models(connection)
+            if name is not None:
+                found = next((m for m in models if m.name == name), None)
+                if found is None:
+                    known = ", ".join(m.name for m in models) or "none yet"
+                    raise SimilarityError(f"no model named {name!r} in this library (it has: {known})")
+                return found
+            for model in sorted(models, key=lambda m: (not m.searched, m.id)):
                 row = connection.execute(
                     "SELECT 1 FROM image_models WHERE model_id = ? AND embedding IS NOT NULL AND length(embedding) > 0"
                     + (" AND image_id = ?" if image_id is not None else "") + " LIMIT 1",
@@ -96,6 +100,17 @@ class Similarity:
             "no model has an embedding of this image yet: tag it first" if image_id is not None
             else "no model of this library has computed embeddings yet: tag some images first"
         )  # fmt: skip
+
+    @staticmethod
+    def _models(connection: sqlite3.Connection) -> list[ModelInfo]:
+        """The library's models without their image counts (``Library.models`` counts a million
+        rows; a similarity search needs names and folders only)."""
+        from joytag_desktop.library.library import ModelInfo
+
+        rows = connection.execute(
+            "SELECT id, name, format, version, fingerprint, path, auto, searched FROM models ORDER BY id"
+        ).fetchall()
+        return [ModelInfo(i, n, f, v, fp, p, bool(a), bool(s)) for i, n, f, v, fp, p, a, s in rows]
 
     def default_model(self, name: str | None = None) -> ModelInfo:
         """The named model, else the first searched model that has computed embeddings."""
