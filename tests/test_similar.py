@@ -431,3 +431,20 @@ def test_duplicates_survive_hostile_files(tmp_path: Path) -> None:
         grouped = {Path(i.path).name for g in groups for i in g.images}
         assert fifo_later.name not in grouped and "zz-bomb.png" not in grouped
         assert {p.name for paths in copies.values() for p in paths} <= grouped
+
+
+def test_a_like_term_is_resolved_once_until_something_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db, embeddings = _library(tmp_path, 20, seed=6)
+    source = min(embeddings)
+    with Library(db) as library:
+        path = library.image(source).path
+        calls = []
+        original = library.similarity.nearest
+        monkeypatch.setattr(library.similarity, "nearest", lambda *a, **k: calls.append(a) or original(*a, **k))
+        first = library.search(f'like:"{path}"', sort="similarity").ids
+        assert library.search(f'like:"{path}" cat', sort="similarity").ids == [i for i in first if i % 2 == 0]
+        assert library.count(f'like:"{path}"') == len(first)
+        assert len(calls) == 1
+        _store(library, "alpha", {max(embeddings): embeddings[source]})  # a commit: asked again
+        again = library.search(f'like:"{path}"', sort="similarity").ids
+        assert len(calls) == 2 and again[0] == max(embeddings)

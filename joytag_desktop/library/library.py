@@ -1165,9 +1165,14 @@ class Library:
             text = term.text or ""
             if text in resolver.similar:
                 continue
+            version = self._data_version()
+            known = self.similarity.recall(text, version)
+            if known is not None:
+                resolver.similar[text] = list(known)
+                continue
             try:
                 matches = self.similarity.nearest(text, LIKE_LIMIT)
-                self.similarity.remember(text, {m.image_id: m.similarity for m in matches})
+                self.similarity.remember(text, version, {m.image_id: m.similarity for m in matches})
                 resolver.similar[text] = [m.image_id for m in matches]
             except (SimilarityError, LibraryError) as exc:
                 resolver.warnings.append(f"like:{text}: {exc}")

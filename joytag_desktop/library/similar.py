@@ -66,6 +66,7 @@ class Similarity:
         self._outside: dict[tuple, np.ndarray] = {}
         # like: terms of recent searches: per term, each image's similarity (shown beside results)
         self.recent: dict[str, dict[int, float]] = {}
+        self._versions: dict[str, int | None] = {}
         self._indexes: dict[int, VectorIndex] = {}
         self._lock = threading.RLock()
         self.builds = 0  # full builds by this process (tests read it)
@@ -252,12 +253,22 @@ class Similarity:
         matches = [Match(i, float(s)) for (i, _), s in zip(found, similarities, strict=True)]
         return sorted(matches, key=lambda m: (-m.similarity, m.image_id))
 
-    def remember(self, term: str, similarities: dict[int, float]) -> None:
-        """Keep a like: term's similarities (the last few terms only)."""
+    def remember(self, term: str, version: int | None, similarities: dict[int, float]) -> None:
+        """Keep a like: term's similarities, best first (the last few terms only), as of the
+        database's ``version`` (``PRAGMA data_version``)."""
         self.recent.pop(term, None)
         self.recent[term] = similarities
+        self._versions[term] = version
         while len(self.recent) > 8:
-            self.recent.pop(next(iter(self.recent)))
+            self._versions.pop(oldest := next(iter(self.recent)), None)
+            self.recent.pop(oldest)
+
+    def recall(self, term: str, version: int | None) -> dict[int, float] | None:
+        """A like: term's similarities when nothing was committed since (the GUI asks for the same
+        term for the first page, the whole list and the tag counts)."""
+        if version is None or self._versions.get(term) != version:
+            return None
+        return self.recent.get(term)
 
     # --- the indexes --------------------------------------------------------------------------
 
