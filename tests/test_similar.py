@@ -438,6 +438,7 @@ def test_a_like_term_is_resolved_once_until_something_changes(tmp_path: Path, mo
     source = min(embeddings)
     with Library(db) as library:
         path = library.image(source).path
+        library.search(f'like:"{path}"')  # builds (and saves) the indexes: those writes are commits too
         calls = []
         original = library.similarity.nearest
         monkeypatch.setattr(library.similarity, "nearest", lambda *a, **k: calls.append(a) or original(*a, **k))
