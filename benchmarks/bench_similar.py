@@ -4,11 +4,11 @@ build, memory and load; and duplicate grouping of a 100,000-image library.
     python benchmarks/bench_similar.py [--images 1000000] [--dim 768 1152] [--queries 200]
                                        [--ef 158 256 512] [--cache DIR] [--duplicates 100000] [--json]
 
-Embeddings are random but clustered as real ones are (images of one subject lie close together):
-``images / 50`` centres, each embedding a centre plus Gaussian noise, in the model's real width (768
-for JoyTag, 1152 for JTP's SigLIP). Queries are library images (what "more like this" asks), answered
-through ``VectorIndex.nearest`` as the app asks (150 + 8 candidates), then re-scored exactly from the
-float16 embeddings (the app re-scores from SQLite; timed apart), for several search depths (ef) side
+Embeddings are random but structured, in the model's real width (768 for JoyTag, 1152 for JTP's
+SigLIP): "themed" by default (a low-dimensional continuum around themes, as a library looks to a
+tagger), or "islands" (far-apart clusters of 50: a worst case for graph indexes); see clustered().
+Queries are library images (what "more like this" asks), answered through ``VectorIndex.nearest``
+as the app asks (150 + 8 candidates), then re-scored exactly from the float16 embeddings (the app re-scores from SQLite; timed apart), for several search depths (ef) side
 by side. Recall: the share of the exact top-50 (brute force, float32) that the answer holds. The
 build takes minutes at a million: ``--cache`` keeps the index for the next run.
 
@@ -41,13 +41,29 @@ from joytag_desktop.library.vectors import GraphStore, VectorIndex, cosine
 TOP = 50
 
 
-def clustered(count: int, dim: int, seed: int) -> np.ndarray:
+LATENT = 48  # the intrinsic dimension of the "themed" embeddings
+
+
+def clustered(count: int, dim: int, seed: int, data: str = "themed") -> np.ndarray:
+    """Random embeddings with structure. "themed" (what a photo or art library looks like to a
+    tagger): images near ``count / 200`` themes on a 48-dimensional manifold, mapped non-linearly
+    into the model's width, plus a little noise; neighbours form a continuum. "islands" (a worst
+    case for any graph index): ``count / 50`` far-apart clusters of about 50 images each, nothing
+    in between, so a top-50 needs a whole island plus the nearest stranger."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((max(count // 50, 1), dim), dtype=np.float32)
     out = np.empty((count, dim), np.float16)
+    if data == "islands":
+        centres = rng.standard_normal((max(count // 50, 1), dim), dtype=np.float32)
+    else:
+        themes = rng.standard_normal((max(count // 200, 1), LATENT), dtype=np.float32)
+        projection = rng.standard_normal((LATENT, dim), dtype=np.float32) / np.sqrt(LATENT)
     for start in range(0, count, 100_000):
         n = min(100_000, count - start)
-        block = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dim), dtype=np.float32) * 0.8
+        if data == "islands":
+            block = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dim), dtype=np.float32) * 0.8
+        else:
+            latent = themes[rng.integers(0, len(themes), n)] + rng.standard_normal((n, LATENT), dtype=np.float32) * 0.7
+            block = np.tanh(latent @ projection) + rng.standard_normal((n, dim), dtype=np.float32) * 0.05
         out[start : start + n] = block
     return out
 
@@ -71,11 +87,13 @@ def exact_top(data: np.ndarray, query_ids: np.ndarray) -> list[set[int]]:
     return [set(row.tolist()) for row in np.take_along_axis(best, order, axis=1)]
 
 
-def vector_index(images: int, dim: int, queries: int, efs: list[int], cache: Path | None) -> dict:
-    print(f"{images:,} embeddings of width {dim} (clustered)", flush=True)
-    data = clustered(images, dim, 0)
+def vector_index(images: int, dim: int, queries: int, efs: list[int], cache: Path | None, kind: str) -> dict:
+    print(f"{images:,} embeddings of width {dim} ({kind})", flush=True)
+    data = clustered(images, dim, 0, kind)
     identity = {"library": "bench"}
-    folder = cache / f"{images}-{dim}-m{vectors.CONNECTIVITY}-a{vectors.EXPANSION_ADD}" if cache else None
+    name = f"{images}-{dim}-m{vectors.CONNECTIVITY}-a{vectors.EXPANSION_ADD}"
+    name += "" if kind == "islands" else f"-{kind}"
+    folder = cache / name if cache else None
     index = VectorIndex.load(folder, 1, lambda stamp: identity) if folder else None
     build_s = None
     if index is None:
@@ -137,7 +155,7 @@ def vector_index(images: int, dim: int, queries: int, efs: list[int], cache: Pat
             flush=True,
         )
     return {
-        "images": images, "dim": dim, "top": TOP, "queries": queries, "asked": asked, "runs": runs,
+        "data": kind, "images": images, "dim": dim, "top": TOP, "queries": queries, "asked": asked, "runs": runs,
         "build_s": None if build_s is None else round(build_s, 1), "index_memory_mb": round(memory_mb),
         "file_mb": round(file_mb), "save_s": round(save_s, 1), "load_s": round(load_s, 1),
         "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -234,6 +252,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, nargs="+", default=[768])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--ef", type=int, nargs="+", default=[158, 256, 512], help="search depths to compare")
+    parser.add_argument("--data", choices=("themed", "islands"), default="themed", help="see clustered()")
     parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them (the build is minutes)")
     parser.add_argument("--duplicates", type=int, default=100_000, help="images in the duplicate test (0: skip)")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
@@ -242,7 +261,7 @@ def main() -> None:
     summary: dict = {"machine": machine(), "cpus": os.cpu_count(), "similar": [], "duplicates": None}
     for dim in args.dim:
         if args.images:
-            summary["similar"].append(vector_index(args.images, dim, args.queries, args.ef, args.cache))
+            summary["similar"].append(vector_index(args.images, dim, args.queries, args.ef, args.cache, args.data))
     if args.duplicates:
         summary["duplicates"] = duplicates(args.duplicates, args.dim[0])
     if args.json:
