@@ -8,9 +8,10 @@ Embeddings are random but structured, in the model's real width (768 for JoyTag,
 SigLIP): "themed" by default (a low-dimensional continuum around themes, as a library looks to a
 tagger), or "islands" (far-apart clusters of 50: a worst case for graph indexes); see clustered().
 Queries are library images (what "more like this" asks), answered through ``VectorIndex.nearest``
-as the app asks (150 + 8 candidates), then re-scored exactly from the float16 embeddings (the app re-scores from SQLite; timed apart), for several search depths (ef) side
-by side. Recall: the share of the exact top-50 (brute force, float32) that the answer holds. The
-build takes minutes at a million: ``--cache`` keeps the index for the next run.
+as the app asks (150 + 8 candidates), then re-scored exactly from the float16 embeddings (the app
+re-scores from SQLite; timed apart), for several search depths (ef) side by side. Recall: the share
+of the exact top-50 (brute force, float32) that the answer holds. The build takes minutes at a
+million: ``--cache`` keeps the index for the next run.
 
 The duplicate part stores a library of ``--duplicates`` images (SQLite rows,
 embeddings, perceptual hashes) with planted exact copies, re-encodes (hashes a few bits apart) and
