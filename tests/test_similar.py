@@ -449,3 +449,21 @@ def test_a_like_term_is_resolved_once_until_something_changes(tmp_path: Path, mo
         _store(library, "alpha", {max(embeddings): embeddings[source]})  # a commit: asked again
         again = library.search(f'like:"{path}"', sort="similarity").ids
         assert len(calls) == 2 and again[0] == max(embeddings)
+
+
+def test_flat_colours_and_tiny_images_are_never_near_duplicates(tmp_path: Path) -> None:
+    """A blank red and a blank blue picture hash alike (no content): only exact copies group them."""
+    from joytag_desktop.library.duplicates import find_duplicates
+
+    photos = tmp_path / "photos"
+    write_photo(photos / "red.jpg", size=(640, 480), color=(200, 20, 20))
+    write_photo(photos / "blue.jpg", size=(640, 480), color=(20, 20, 200))
+    write_photo(photos / "icon-a.png", size=(8, 8), color=(1, 2, 3))
+    write_photo(photos / "icon-b.png", size=(8, 8), color=(200, 100, 0))
+    (photos / "red-again.jpg").write_bytes((photos / "red.jpg").read_bytes())
+    with Library(tmp_path / "library.sqlite3") as library:
+        library.add_folder(photos)
+        library.scan([photos])
+        groups = find_duplicates(library)
+        assert [sorted(Path(i.path).name for i in g.images) for g in groups] == [["red-again.jpg", "red.jpg"]]
+        assert groups[0].kind == "exact"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 
 from joytag_desktop.imaging import ImageLoadError, open_image
 from joytag_desktop.library.schema import Image, ImageHash, Status
@@ -39,6 +39,8 @@ DEFAULT_SIMILARITY = 0.95
 NEIGHBOURS = 16  # candidates per image and query (copies beyond that still join through each other)
 GROUPING_DEPTH = 48  # the vector graph's search depth when grouping look-alikes
 HASH_DRAFT = 128  # JPEGs decoded at 1/8 scale where that keeps 128 px: the hash reads 32x32
+INFORMATIVE_BITS = (16, 48)  # pHash bits set by a picture with content (flat colours set few)
+SMALLEST_SIDE = 32  # images smaller than the hash's 32x32 are left to exact matching
 KEEP_RULES = ("best", "largest", "oldest", "newest", "shortest-path")
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -111,7 +113,10 @@ def ensure_hashes(
     made from other content; rows (id, phash, dhash, phash_mirror, dhash_mirror) as int64."""
     with library.engine.connect() as connection:
         statement = select(Image.id, Image.path, Image.content_hash).where(
-            Image.status != Status.MISSING, Image.content_hash.is_not(None)
+            Image.status != Status.MISSING,
+            Image.content_hash.is_not(None),
+            # icons and test strips carry too little for a perceptual hash (unknown sizes are tried)
+            or_(Image.width.is_(None), Image.height.is_(None), func.min(Image.width, Image.height) >= SMALLEST_SIDE),
         )
         rows = connection.execute(statement).all()
         known = {
@@ -190,6 +195,11 @@ def near_pairs(hashes: np.ndarray, distance: int = DEFAULT_DISTANCE) -> list[tup
     of them mirrored. ``hashes``: rows from ``ensure_hashes``."""
     from usearch.index import Index
 
+    # A pHash sets the bits of the coefficients above their median: about 32 of 64 for any picture
+    # with content. Far fewer or more means a flat colour (every blank image would match every
+    # other): such images can only be exact duplicates.
+    bits = _hamming(hashes[:, 1], np.zeros(len(hashes), np.int64)) if len(hashes) else np.zeros(0)
+    hashes = hashes[(bits >= INFORMATIVE_BITS[0]) & (bits <= INFORMATIVE_BITS[1])]
     if len(hashes) < 2:
         return []
     ids, phash, dhash, phash_m, dhash_m = (np.ascontiguousarray(hashes[:, k]) for k in range(5))
