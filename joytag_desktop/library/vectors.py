@@ -74,6 +74,7 @@ class FlatStore:
         self.ids = np.zeros(0, np.int64)
         self.matrix = np.zeros((0, ndim), np.float16)
         self.rows: dict[int, int] = {}
+        self._unit: np.ndarray | None = None  # the rows as float32 unit vectors, made on first search
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -86,6 +87,7 @@ class FlatStore:
         self.ids = np.concatenate([self.ids, ids.astype(np.int64)])
         self.matrix = np.concatenate([self.matrix, vectors.astype(np.float16)])
         self.rows.update({int(key): base + n for n, key in enumerate(ids.tolist())})
+        self._unit = None
 
     def remove(self, ids: np.ndarray) -> None:
         gone = [self.rows[int(key)] for key in ids.tolist() if int(key) in self.rows]
@@ -94,6 +96,7 @@ class FlatStore:
             keep[gone] = False
             self.ids, self.matrix = self.ids[keep], self.matrix[keep]
             self.rows = {int(key): n for n, key in enumerate(self.ids.tolist())}
+            self._unit = None
 
     def search(self, vectors: np.ndarray, count: int, depth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(keys, cosine distances) of the ``count`` nearest per row of ``vectors``, nearest first
@@ -104,10 +107,13 @@ class FlatStore:
         distances = np.zeros((len(vectors), count), np.float32)
         if not count:
             return keys, distances
-        matrix = self.matrix.astype(np.float32)
-        norms = np.linalg.norm(matrix, axis=1)
-        norms[norms == 0] = 1.0
-        matrix /= norms[:, None]
+        if self._unit is None:
+            unit = self.matrix.astype(np.float32)
+            norms = np.linalg.norm(unit, axis=1)
+            norms[norms == 0] = 1.0
+            unit /= norms[:, None]
+            self._unit = unit
+        matrix = self._unit
         query_norms = np.linalg.norm(vectors, axis=1)
         query_norms[query_norms == 0] = 1.0
         vectors = vectors / query_norms[:, None]
