@@ -467,3 +467,26 @@ def test_flat_colours_and_tiny_images_are_never_near_duplicates(tmp_path: Path) 
         groups = find_duplicates(library)
         assert [sorted(Path(i.path).name for i in g.images) for g in groups] == [["red-again.jpg", "red.jpg"]]
         assert groups[0].kind == "exact"
+
+
+def test_hashing_cancelled_part_way_keeps_what_it_computed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from joytag_desktop.library import duplicates
+
+    monkeypatch.setattr(duplicates, "STORE_EVERY", 4)
+    _transformed_copies(tmp_path / "photos")
+    with Library(tmp_path / "library.sqlite3") as library:
+        library.add_folder(tmp_path / "photos")
+        library.scan([tmp_path / "photos"])
+        cancel = threading.Event()
+        seen = []
+
+        def progress(stage: str, done: int, total: int) -> None:
+            seen.append(done)
+            if done >= 4:
+                cancel.set()
+
+        duplicates.ensure_hashes(library, progress=progress, cancel=cancel, workers=1)
+        with library.engine.connect() as connection:
+            (stored,) = connection.exec_driver_sql("SELECT count(*) FROM image_hashes").one()
+        assert stored == 4 and max(seen) == 4
+        assert len(duplicates.ensure_hashes(library)) == library.count("")  # the rest, later

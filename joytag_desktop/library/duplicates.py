@@ -41,6 +41,7 @@ GROUPING_DEPTH = 48  # the vector graph's search depth when grouping look-alikes
 HASH_DRAFT = 128  # JPEGs decoded at 1/8 scale where that keeps 128 px: the hash reads 32x32
 INFORMATIVE_BITS = (16, 48)  # pHash bits set by a picture with content (flat colours set few)
 SMALLEST_SIDE = 32  # images smaller than the hash's 32x32 are left to exact matching
+STORE_EVERY = 2000  # hashes computed between two writes
 KEEP_RULES = ("best", "largest", "oldest", "newest", "shortest-path")
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -157,8 +158,13 @@ def ensure_hashes(
                     progress("hashing", done, len(todo))
 
         with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
-            list(pool.map(one, todo))
-        _store_hashes(library, computed)
+            # Stored a chunk at a time: a run cancelled or killed keeps what it computed.
+            for start in range(0, len(todo), STORE_EVERY):
+                if cancel is not None and cancel.is_set():
+                    break
+                chunk = todo[start : start + STORE_EVERY]
+                list(pool.map(one, chunk))
+                _store_hashes(library, {r.id: computed[r.id] for r in chunk if r.id in computed})
     result = []
     for row in rows:
         if row.id in computed:
