@@ -431,7 +431,8 @@ def move_to_trash(library: Library, image_ids: Sequence[int], sidecars: bool = T
         path = Path(image.path)
         try:  # the sidecar is the image's own (photo.xmp only when no other photo.* shares it)
             sidecar_name = find_sidecar(path.name, os.listdir(path.parent)) if sidecars else None
-        except OSError:
+        except OSError as exc:
+            log.warning("sidecars of %s not looked for: %s", path, exc)
             sidecar_name = None
         try:
             send2trash(path)

@@ -1379,10 +1379,8 @@ class Library:
         terms = field_terms(node, "like")
         if not terms:
             return {}
-        text = terms[0].text or ""
-        if text not in self.similarity.recent:
-            self._resolver(node, None)
-        return dict(self.similarity.recent.get(text, {}))
+        self._resolver(node, None)  # resolves the term, or recalls it when nothing changed since
+        return self.similarity.latest(terms[0].text or "")
 
     def similar(
         self,

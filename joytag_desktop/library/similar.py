@@ -65,8 +65,7 @@ class Similarity:
         self.embedder: Embedder | None = None
         self._outside: dict[tuple, np.ndarray] = {}
         # like: terms of recent searches: per term, each image's similarity (shown beside results)
-        self.recent: dict[str, dict[int, float]] = {}
-        self._versions: dict[str, int | None] = {}
+        self._recent: dict[str, tuple[int | None, dict[int, float]]] = {}  # term -> (data version, similarities)
         self._indexes: dict[int, VectorIndex] = {}
         self._lock = threading.RLock()
         self.builds = 0  # full builds by this process (tests read it)
@@ -256,19 +255,20 @@ class Similarity:
     def remember(self, term: str, version: int | None, similarities: dict[int, float]) -> None:
         """Keep a like: term's similarities, best first (the last few terms only), as of the
         database's ``version`` (``PRAGMA data_version``)."""
-        self.recent.pop(term, None)
-        self.recent[term] = similarities
-        self._versions[term] = version
-        while len(self.recent) > 8:
-            self._versions.pop(oldest := next(iter(self.recent)), None)
-            self.recent.pop(oldest)
+        self._recent.pop(term, None)
+        self._recent[term] = (version, similarities)
+        while len(self._recent) > 8:
+            self._recent.pop(next(iter(self._recent)))
 
     def recall(self, term: str, version: int | None) -> dict[int, float] | None:
         """A like: term's similarities when nothing was committed since (the GUI asks for the same
         term for the first page, the whole list and the tag counts)."""
-        if version is None or self._versions.get(term) != version:
-            return None
-        return self.recent.get(term)
+        known, similarities = self._recent.get(term, (None, None))
+        return similarities if version is not None and known == version else None
+
+    def latest(self, term: str) -> dict[int, float]:
+        """A like: term's similarities as its last resolution found them (empty if never)."""
+        return dict(self._recent.get(term, (None, {}))[1])
 
     # --- the indexes --------------------------------------------------------------------------
 
@@ -379,10 +379,13 @@ class Similarity:
         with self._lock:
             self._closed = True
             if self.folder is not None:
-                with contextlib.suppress(sqlite3.Error, DBAPIError), self.connection() as connection:
-                    for index in self._indexes.values():
-                        if index.changes_since_save and (index.store.kind == "flat" or _worth_saving(index)):
-                            self._save(connection, index)
+                try:
+                    with self.connection() as connection:
+                        for index in self._indexes.values():
+                            if index.changes_since_save and (index.store.kind == "flat" or _worth_saving(index)):
+                                self._save(connection, index)
+                except (sqlite3.Error, DBAPIError) as exc:  # the next start replays or rebuilds
+                    log.warning("vector indexes not saved at close: %s", exc)
             self._indexes.clear()
 
 
