@@ -70,9 +70,49 @@ def expected_cases(model_name: str) -> dict:
     return json.loads((FORMAT_DIR / model_name / "expected.json").read_text())["cases"]
 
 
+BACKENDS_MARK = "backends"  # a module marked so runs its library tests on SQLite and on PostgreSQL
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{BACKENDS_MARK}: run the tests on SQLite and on a PostgreSQL server")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BACKENDS_MARK):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"])
+
+
 @pytest.fixture
-def lib(tmp_path: Path) -> Library:
-    """An empty library in a real SQLite file (test modules with a populated one define their own)."""
-    library = Library(tmp_path / "lib.sqlite3")
+def backend() -> str:
+    """Which database a library test runs on (both, in modules marked ``backends``)."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole run (initdb + pg_ctl in a temporary folder)."""
+    from pg_cluster import Cluster, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed (pip install pgserver, or apt install postgresql)")
+    cluster = Cluster(binaries)
+    cluster.start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A new library's place: a SQLite file, or a new database on the test server."""
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres").create_database()
+    return str(tmp_path / "lib.sqlite3")
+
+
+@pytest.fixture
+def lib(db_url: str) -> Library:
+    """An empty library (test modules with a populated one define their own)."""
+    library = Library(db_url)
     yield library
     library.close()

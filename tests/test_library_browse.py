@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from joytag_desktop.library import Library
 from joytag_desktop.metadata.exif import camera_label
 from libhelpers import give_scores, paths_of, write_photo
+
+pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 
 VOCAB = ["cat", "dog", "tree"]
 

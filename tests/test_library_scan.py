@@ -14,6 +14,8 @@ from joytag_desktop.library import Library, LibraryError
 from joytag_desktop.library.schema import Status
 from libhelpers import give_scores, paths_of, write_photo
 
+pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
+
 VOCAB = ["cat", "dog"]
 
 

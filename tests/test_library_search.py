@@ -11,6 +11,8 @@ from joytag_desktop.library import Library, QueryError
 from joytag_desktop.library.schema import Status
 from libhelpers import give_scores, paths_of, write_photo
 
+pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
+
 VOCAB = [
     "cat",
     "dog",
@@ -27,7 +29,7 @@ VOCAB = [
 
 
 @pytest.fixture
-def lib(tmp_path: Path) -> Library:
+def lib(tmp_path: Path, db_url: str) -> Library:
     root = tmp_path / "photos"
     write_photo(
         root / "holidays" / "beach.jpg",
@@ -46,7 +48,7 @@ def lib(tmp_path: Path) -> Library:
     write_photo(root / "home" / "sofa.png", size=(500, 500))
     write_photo(root / "home" / "anime.jpg", size=(1200, 1600), taken=datetime(2022, 12, 31, 23, 59))
     write_photo(root / "home" / "100%_done.jpg", size=(100, 100))
-    library = Library(tmp_path / "lib.sqlite3")
+    library = Library(db_url)
     library.add_root(root)
     library.scan()
     scores = {

@@ -23,7 +23,7 @@ BUSY_TIMEOUT_MS = 30_000
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. Opening a library that is already at it skips importing alembic (a tenth
 # of a second of every command's start); a test keeps this equal to the migrations' head.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 class DatabaseVersionError(JoyTagError):
@@ -128,6 +128,8 @@ def migrate(engine: Engine) -> None:
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:  # several machines may start at once: one migrates, the others wait and find it done
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7401)")
         current = MigrationContext.configure(connection).get_current_heads()
         unknown = [rev for rev in current if rev not in known]
         if unknown:
@@ -156,6 +158,34 @@ def _check_sqlite_file(path: Path, create: bool) -> None:
         raise LibraryOpenError(f"cannot create the library {path}: the folder {path.parent} does not exist")
 
 
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "unknown error"
+
+
+def _local_time_zone() -> str | None:
+    """This machine's IANA time zone name (``$TZ``, else where /etc/localtime points), if known."""
+    zone = os.environ.get("TZ", "").lstrip(":")
+    if not zone:
+        try:
+            target = os.readlink("/etc/localtime")
+        except OSError:
+            return None
+        zone = target.split("zoneinfo/", 1)[-1] if "zoneinfo/" in target else ""
+    return zone if zone and all(c.isalnum() or c in "/_+-" for c in zone) else None
+
+
+def _server_connect_args(url) -> dict:  # noqa: ANN001 - a URL
+    """Connection options for a database server: a bounded wait to connect, and this machine's
+    time zone (dates of files without EXIF are the file's local modification time, as on SQLite)."""
+    arguments: dict = {}
+    if url.get_backend_name() == "postgresql":
+        arguments["connect_timeout"] = 10
+        zone = _local_time_zone()
+        if zone and "options" not in url.query:
+            arguments["options"] = f"-c TimeZone={zone}"
+    return arguments
+
+
 def open_engine(path_or_url: str | os.PathLike[str] | None = None, create: bool = True) -> Engine:
     """An Engine for the library with pragmas set and the schema migrated.
 
@@ -170,14 +200,19 @@ def open_engine(path_or_url: str | os.PathLike[str] | None = None, create: bool 
     if is_sqlite and parsed.database and parsed.database != ":memory:":
         _check_sqlite_file(Path(parsed.database), create)
     try:
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {})
+        if is_sqlite:
+            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        else:
+            # pre_ping: a connection the server dropped (a restart) is replaced, not handed out.
+            engine = create_engine(url, pool_pre_ping=True, connect_args=_server_connect_args(parsed))
     except (ArgumentError, ImportError) as exc:
-        raise LibraryOpenError(f"cannot use database {url!r}: {exc}") from None
+        raise LibraryOpenError(f"cannot use database {parsed.render_as_string(hide_password=True)}: {exc}") from None
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         migrate(engine)
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
-        raise LibraryOpenError(f"cannot open the library database {url}: {exc.orig}") from None
+        shown = parsed.render_as_string(hide_password=True)
+        raise LibraryOpenError(f"cannot open the library database {shown}: {_first_line(exc.orig)}") from None
     return engine

@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import delete, func, or_, select
 
 from joytag_desktop.imaging import ImageLoadError, open_image
+from joytag_desktop.library import dialect
 from joytag_desktop.library.schema import Image, ImageHash, Status
 from joytag_desktop.library.search import json_ids
 
@@ -363,7 +364,7 @@ def find_duplicates(
 
 def _exact_pairs(library: Library, scope: list[int] | None) -> list[tuple[int, int]]:
     """Consecutive pairs within each set of present images with the same content hash."""
-    with library.engine.connect() as connection:
+    with dialect.raw_connection(library.engine) as connection:
         statement = (
             "SELECT content_hash, group_concat(id) FROM images WHERE status != 'missing'"
             " AND content_hash IS NOT NULL AND content_hash != ''"
@@ -373,7 +374,7 @@ def _exact_pairs(library: Library, scope: list[int] | None) -> list[tuple[int, i
             statement += " AND id IN (SELECT value FROM json_each(?))"
             parameters = (json_ids(scope),)
         statement += " GROUP BY content_hash HAVING count(*) > 1"
-        rows = connection.exec_driver_sql(statement, parameters).all()
+        rows = connection.execute(statement, parameters).fetchall()
     pairs = []
     for _, listed in rows:
         ids = sorted(int(i) for i in listed.split(","))

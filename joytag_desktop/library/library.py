@@ -34,13 +34,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, sessionmaker
 from sqlalchemy.sql import Select
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
-from joytag_desktop.library import db
+from joytag_desktop.library import db, dialect
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
@@ -680,7 +679,7 @@ class Library:
                 unknown = list(dict.fromkeys(unknown))
                 with self.Session.begin() as session:
                     session.execute(
-                        sqlite_insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
+                        dialect.insert(Tag, self.engine.dialect.name).on_conflict_do_nothing(index_elements=["name"]),
                         [{"name": name, "category": "general"} for name in unknown],
                     )
                     for start in range(0, len(unknown), _IN_CHUNK):  # SQLite binds at most 32,766 variables
@@ -694,7 +693,7 @@ class Library:
             return
         with self._tag_lock, self.Session.begin() as session:
             session.execute(
-                sqlite_insert(Tag).on_conflict_do_nothing(index_elements=["name"]),
+                dialect.insert(Tag, self.engine.dialect.name).on_conflict_do_nothing(index_elements=["name"]),
                 [{"name": name, "category": category} for name, category in specific.items()],
             )
             session.connection().execute(
@@ -1268,7 +1267,7 @@ class Library:
         """The images meeting an SQL condition (among ``candidates``, bound as one JSON text)."""
         statement = select(Image.id).where(condition)
         if candidates is not None:
-            listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(candidates))))
+            listed = dialect.listed_ids(json_ids(candidates), "ids")
             statement = statement.where(Image.id.in_(listed))
         with self.engine.connect() as connection:
             return BitMap(connection.execute(statement).scalars())
@@ -1322,9 +1321,7 @@ class Library:
     def _grid_rows(self, ids: list[int]) -> list[tuple[int, str, str | None, str]]:
         """(id, path, content hash, status) of the images ``ids``, in that order: one statement with
         the ids bound as one JSON text, on the driver's connection (a page costs a millisecond)."""
-        proxy = self.engine.raw_connection()
-        try:
-            connection = proxy.driver_connection
+        with dialect.raw_connection(self.engine) as connection:
             if len(ids) > 100_000:  # a big share of the library: one pass over the table beats index probes
                 wanted = BitMap(ids)
                 rows = connection.execute("SELECT id, path, content_hash, status FROM images")
@@ -1338,8 +1335,6 @@ class Library:
                         (json_ids(ids),),
                     )
                 }
-        finally:
-            proxy.close()
         return [found[i] for i in ids if i in found]
 
     def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
@@ -1367,7 +1362,7 @@ class Library:
         with self.search_index.acquire(resolver.rules) as index:
             if index is not None:
                 return set(self._evaluator(index, resolver).matches(node) & BitMap(ids))
-        listed = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json_ids(ids))))
+        listed = dialect.listed_ids(json_ids(ids), "ids")
         statement = build_select(node, resolver).order_by(None).where(Image.id.in_(listed))
         with self.engine.connect() as connection:
             return set(connection.execute(statement).scalars())
@@ -1489,7 +1484,7 @@ class Library:
                 TagHistogram.count != 0,
                 TagHistogram.bucket >= case((TagHistogram.model_id == USER, 0), else_=limit_bucket),
             )
-            .group_by(TagHistogram.tag_id, TagHistogram.model_id)
+            .group_by(TagHistogram.tag_id, TagHistogram.model_id, Tag.id, TagThreshold.tag_id)
         )
         with self.engine.connect() as connection:
             rows = connection.execute(statement).all()
@@ -1610,7 +1605,7 @@ class Library:
             .join(Tag, Tag.id == ImageTag.tag_id)
             .join(TagThreshold, TagThreshold.tag_id == ImageTag.tag_id, isouter=True)
             .where(self._counting(resolver))
-            .group_by(ImageTag.tag_id)
+            .group_by(ImageTag.tag_id, Tag.id, TagThreshold.tag_id)
             .order_by(total.desc(), Tag.name)
             .limit(limit)
         )
@@ -1632,7 +1627,7 @@ class Library:
             select(Root.path, Image.folder, func.count())
             .join(Root, Root.id == Image.root_id)
             .where(Image.status != Status.MISSING)
-            .group_by(Image.root_id, Image.folder)
+            .group_by(Image.root_id, Root.path, Image.folder)
         )
         with self.engine.connect() as connection:
             rows = connection.execute(statement).all()
@@ -1664,7 +1659,7 @@ class Library:
                     .join(Tag, Tag.id == ImageTag.tag_id)
                     .join(TagThreshold, TagThreshold.tag_id == ImageTag.tag_id, isouter=True)
                     .where(ImageTag.image_id.in_(ids[start : start + 20_000]), self._counting(resolver))
-                    .group_by(ImageTag.tag_id)
+                    .group_by(ImageTag.tag_id, Tag.id, TagThreshold.tag_id)
                 )
                 for name, count, best, manual, threshold_in_force, overridden, category in connection.execute(
                     statement

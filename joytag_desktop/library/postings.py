@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from pyroaring import BitMap
 
+from joytag_desktop.library.dialect import DATE_KEY_SQL, LATEST_CHANGE_SQL
 from joytag_desktop.library.schema import RATINGS, USER, Status
 from joytag_desktop.library.search import json_ids
 from joytag_desktop.library.thresholds import ThresholdRules
@@ -45,10 +46,6 @@ FORMAT = 2
 MAGIC = b"JTDPOSTS"
 # The date an image sorts and filters by, as SQL's ``image_date()`` text (EXIF date, else the file's
 # local modification time) turned into whole milliseconds; kept in step with library.search.image_date.
-DATE_KEY_SQL = (
-    "CAST(round((julianday(coalesce(strftime('%Y-%m-%d %H:%M:%f', taken_at),"
-    " strftime('%Y-%m-%d %H:%M:%f', mtime, 'unixepoch', 'localtime'))) - 2440587.5) * 86400000.0) AS INTEGER)"
-)
 # Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
 MAX_REPLAY = 2_000_000
 STALE_TEMPORARY_S = 3600  # a save's temporary file this old belongs to a process that was killed
@@ -618,7 +615,7 @@ def model_ids(connection: sqlite3.Connection) -> list[int]:
 
 def latest_change(connection: sqlite3.Connection) -> int:
     """The newest change ever logged (AUTOINCREMENT's counter: it survives pruning)."""
-    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'search_changes'").fetchone()
+    row = connection.execute(LATEST_CHANGE_SQL).fetchone()
     return int(row[0]) if row else 0
 
 

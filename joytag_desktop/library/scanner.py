@@ -20,13 +20,13 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 from sqlalchemy import delete, exists, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.files import NOT_REGULAR, hash_file
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
+from joytag_desktop.library import dialect
 from joytag_desktop.library.schema import Image, ImageTag, Root, Source, Status
 from joytag_desktop.metadata.embedded import read_embedded
 from joytag_desktop.metadata.exif import read_exif
@@ -328,7 +328,11 @@ def insert_images(connection: Connection, rows: list[dict]) -> list[int]:
     """Insert new image rows; a path another process indexed meanwhile is skipped, not an error."""
     if not rows:
         return []
-    statement = sqlite_insert(Image).on_conflict_do_nothing(index_elements=["path"]).returning(Image.id)
+    statement = (
+        dialect.insert(Image, connection.dialect.name)
+        .on_conflict_do_nothing(index_elements=["path"])
+        .returning(Image.id)
+    )
     return list(connection.execute(statement, rows).scalars())
 
 

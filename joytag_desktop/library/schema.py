@@ -11,6 +11,7 @@ otherwise and any searched model's score passes that model's threshold for the t
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import ClassVar
 
@@ -72,6 +73,8 @@ class Root(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime)
     last_scan_at: Mapped[datetime | None] = mapped_column(DateTime)
     online: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The root's identity, the same on every machine whatever its mount point (see RootMount).
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
 
     images: Mapped[list[Image]] = relationship(back_populates="root", passive_deletes=True)
 
@@ -88,7 +91,7 @@ class Image(Base):
     folder: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     ext: Mapped[str] = mapped_column(String(16))
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
     mtime: Mapped[float] = mapped_column(Float)
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     width: Mapped[int | None] = mapped_column(Integer)
@@ -175,7 +178,13 @@ class ImageTag(Base):
         Index("ix_image_tags_tag_score", "tag_id", "score", "image_id"),
         Index("ix_image_tags_image", "image_id"),
         # The user's rows alone (few): removals and additions counted without a scan of the scores.
-        Index("ix_image_tags_user", "tag_id", "score", sqlite_where=text("model_id = 0")),
+        Index(
+            "ix_image_tags_user",
+            "tag_id",
+            "score",
+            sqlite_where=text("model_id = 0"),
+            postgresql_where=text("model_id = 0"),
+        ),
         {"sqlite_with_rowid": False},
     )
 
@@ -247,3 +256,48 @@ class ImageHash(Base):
     dhash: Mapped[int] = mapped_column(BigInteger)
     phash_mirror: Mapped[int] = mapped_column(BigInteger)
     dhash_mirror: Mapped[int] = mapped_column(BigInteger)
+
+
+class RootMount(Base):
+    """Where one machine finds a root (``machine``: see ``library.mounts``), and whether it is
+    mounted there; a root unmounted on one machine is not missing for the others."""
+
+    __tablename__ = "root_mounts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    online: Mapped[bool] = mapped_column(Boolean)
+
+
+class Claim(Base):
+    """A worker's lease on tagging one image with one model, until ``expires`` (the database
+    server's clock, seconds since the epoch)."""
+
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_worker", "worker"), {"sqlite_with_rowid": False})
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(32))
+    expires: Mapped[float] = mapped_column(Float)
+
+
+class WorkerRow(Base):
+    """A tagging process's last report (``seen``: the server's clock), for ``status`` and the GUI."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    machine: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(Text)
+    models: Mapped[str] = mapped_column(Text)
+    started: Mapped[float] = mapped_column(Float)
+    seen: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16))
+    done: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[float] = mapped_column(Float)

@@ -11,12 +11,10 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     and_,
-    bindparam,
     case,
     exists,
     false,
     func,
-    literal_column,
     not_,
     or_,
     select,
@@ -25,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
+from joytag_desktop.library import dialect
 from joytag_desktop.library.query import SORTS, And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
 from joytag_desktop.library.schema import USER, Image, ImageModel, ImageTag, Source, Status
 from joytag_desktop.library.thresholds import ThresholdRules
@@ -171,10 +170,7 @@ def scored_rows(term: TagTerm, ids: list[int], resolver: TagResolver) -> tuple[S
 
 def image_date() -> ColumnElement:
     """The EXIF date taken, else the file's modification time (local time), comparable as text."""
-    return func.coalesce(
-        func.strftime("%Y-%m-%d %H:%M:%f", Image.taken_at),
-        func.strftime("%Y-%m-%d %H:%M:%f", Image.mtime, "unixepoch", "localtime"),
-    )
+    return dialect.ImageDate(Image.taken_at, Image.mtime)
 
 
 def _date_bound(value: float | datetime | None) -> str | None:
@@ -262,7 +258,7 @@ def _model_clause(term: FieldTerm, resolver: TagResolver) -> ColumnElement[bool]
 
 def _listed(ids: Iterable[int]) -> Select:
     """Ids bound as one JSON text, as a subquery for IN."""
-    return select(literal_column("value")).select_from(func.json_each(bindparam(None, json_ids(ids))))
+    return dialect.listed_ids(json_ids(ids))
 
 
 def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
@@ -371,13 +367,7 @@ def build_select(
         return statement.order_by(order, Image.id)
     if key == "similarity":  # the like: term's order (the images outside it after, by path)
         ranked = resolver.similarity_order
-        rank = (
-            select(literal_column("key"))
-            .select_from(func.json_each(bindparam(None, json_ids(ranked))))
-            .where(literal_column("value") == Image.id)
-            .scalar_subquery()
-        )
-        rank = func.coalesce(rank, len(ranked))
+        rank = func.coalesce(dialect.IdRank(json_ids(ranked), Image.id), len(ranked))
         return statement.order_by(rank.desc() if descending else rank.asc(), Image.path, Image.id)
     column = {
         "path": Image.path,

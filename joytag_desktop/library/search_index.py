@@ -23,6 +23,7 @@ from pyroaring import BitMap
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from joytag_desktop.library import dialect
 from joytag_desktop.library.thresholds import ThresholdRules
 
 if TYPE_CHECKING:
@@ -48,9 +49,9 @@ class SearchIndex:
 
     def __init__(self, engine: Engine, get_setting, set_setting) -> None:  # noqa: ANN001 - Library methods
         self.engine = engine
-        self.enabled = engine.url.get_backend_name() == "sqlite"
-        database = engine.url.database
-        self.path = Path(database + "-search") if database and database != ":memory:" else None
+        self.enabled = True
+        base = dialect.local_base(engine)
+        self.path = Path(base + "-search") if base else None
         self._get_setting, self._set_setting = get_setting, set_setting
         self._index: PostingIndex | None = None
         self._lock = threading.RLock()
@@ -95,7 +96,7 @@ class SearchIndex:
                         self._index = index
                         self.builds += 1
                         self._save(own, index)
-            except (sqlite3.Error, DBAPIError, _postings().StaleIndex, OSError) as exc:
+            except (*dialect.driver_errors(), DBAPIError, _postings().StaleIndex, OSError) as exc:
                 log.warning("search index not built: %s", exc)
 
         self._building = threading.Thread(target=build, name="search-index", daemon=True)
@@ -104,11 +105,8 @@ class SearchIndex:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        proxy = self.engine.raw_connection()
-        try:
-            yield proxy.driver_connection
-        finally:
-            proxy.close()
+        with dialect.raw_connection(self.engine) as connection:
+            yield connection
 
     def _current(self, connection: sqlite3.Connection, rules: ThresholdRules) -> PostingIndex | None:
         """This process's index, else the saved one, else a new build (None while one runs on
@@ -178,7 +176,7 @@ class SearchIndex:
             if oldest is not None and floor - oldest >= PRUNE_AFTER_ROWS:
                 connection.execute("DELETE FROM search_changes WHERE seq < ?", (floor,))
                 connection.commit()
-        except (sqlite3.Error, DBAPIError) as exc:
+        except (*dialect.driver_errors(), DBAPIError) as exc:
             connection.rollback()
             log.info("search change log not pruned: %s", exc)
 
@@ -196,7 +194,7 @@ class SearchIndex:
                     (_postings().MAX_REPLAY,),
                 )
                 connection.commit()
-        except (sqlite3.Error, DBAPIError) as exc:
+        except (*dialect.driver_errors(), DBAPIError) as exc:
             log.info("search change log not trimmed: %s", exc)
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.library import dialect
 from joytag_desktop.library.search import json_ids
 
 if TYPE_CHECKING:
@@ -60,8 +61,8 @@ class Similarity:
 
     def __init__(self, library: Library) -> None:
         self.library = library
-        database = library.engine.url.database
-        self.folder = Path(database + "-vectors") if database and database != ":memory:" else None
+        base = dialect.local_base(library.engine)
+        self.folder = Path(base + "-vectors") if base else None
         self.embedder: Embedder | None = None
         self._outside: dict[tuple, np.ndarray] = {}
         # like: terms of recent searches: per term, each image's similarity (shown beside results)
@@ -281,11 +282,8 @@ class Similarity:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
-        proxy = self.library.engine.raw_connection()
-        try:
-            yield proxy.driver_connection
-        finally:
-            proxy.close()
+        with dialect.raw_connection(self.library.engine) as connection:
+            yield connection
 
     def _current(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex | None:
         vectors = _vectors()
@@ -332,7 +330,7 @@ class Similarity:
                     self._indexes[model_id] = index
                     self.builds += 1
                     self._save(own, index)
-            except (sqlite3.Error, DBAPIError, OSError, RuntimeError) as exc:
+            except (*dialect.driver_errors(), DBAPIError, OSError, RuntimeError) as exc:
                 log.warning("vector index not built: %s", exc)
 
         thread = threading.Thread(target=build, name=f"vector-index-{model_id}", daemon=True)
@@ -384,7 +382,7 @@ class Similarity:
                         for index in self._indexes.values():
                             if index.changes_since_save and (index.store.kind == "flat" or _worth_saving(index)):
                                 self._save(connection, index)
-                except (sqlite3.Error, DBAPIError) as exc:  # the next start replays or rebuilds
+                except (*dialect.driver_errors(), DBAPIError) as exc:  # the next start replays or rebuilds
                     log.warning("vector indexes not saved at close: %s", exc)
             self._indexes.clear()
 

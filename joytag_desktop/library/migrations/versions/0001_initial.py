@@ -129,8 +129,9 @@ def upgrade() -> None:
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
     )
-    for statement in HISTOGRAM_TRIGGERS:
-        op.execute(statement)
+    if op.get_bind().dialect.name == "sqlite":  # PostgreSQL's triggers: migration 0006
+        for statement in HISTOGRAM_TRIGGERS:
+            op.execute(statement)
 
 
 def downgrade() -> None:

@@ -105,8 +105,9 @@ def model_name_and_format(fingerprint: str) -> tuple[str, str]:
 
 def upgrade() -> None:
     bind = op.get_bind()
-    for name in _OLD_TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    if bind.dialect.name == "sqlite":
+        for name in _OLD_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.create_table(
         "models",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -185,7 +186,13 @@ def upgrade() -> None:
     op.rename_table("image_tags_new", "image_tags")
     op.create_index("ix_image_tags_image", "image_tags", ["image_id"])
     op.create_index("ix_image_tags_tag_score", "image_tags", ["tag_id", "score", "image_id"])
-    op.create_index("ix_image_tags_user", "image_tags", ["tag_id", "score"], sqlite_where=sa.text("model_id = 0"))
+    op.create_index(
+        "ix_image_tags_user",
+        "image_tags",
+        ["tag_id", "score"],
+        sqlite_where=sa.text("model_id = 0"),
+        postgresql_where=sa.text("model_id = 0"),
+    )
 
     op.add_column("tags", sa.Column("category", sa.String(16), nullable=False, server_default="general"))
     # Tags that only ever came from imported keywords are keywords, not model vocabulary.
@@ -206,9 +213,16 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer, nullable=False),
         sqlite_with_rowid=False,
     )
-    op.execute(HISTOGRAM_REBUILD)
-    for statement in TRIGGERS:
-        op.execute(statement)
+    op.execute(
+        HISTOGRAM_REBUILD.replace(
+            "CAST(MIN(it.score, 1.0) * 100 AS INTEGER)", "CAST(trunc(least(it.score, 1.0) * 100) AS INTEGER)"
+        )
+        if bind.dialect.name != "sqlite"
+        else HISTOGRAM_REBUILD
+    )
+    if bind.dialect.name == "sqlite":  # PostgreSQL's triggers: migration 0006
+        for statement in TRIGGERS:
+            op.execute(statement)
 
 
 def downgrade() -> None:

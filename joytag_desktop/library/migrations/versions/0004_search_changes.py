@@ -48,6 +48,12 @@ TRIGGER_NAMES = [sql.split()[2] for sql in TRIGGERS]
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":  # PostgreSQL: a sequence; its triggers come in 0006
+        op.execute(
+            "CREATE TABLE search_changes (seq BIGSERIAL PRIMARY KEY, kind SMALLINT NOT NULL,"
+            " image_id INTEGER, ref INTEGER)"
+        )
+        return
     op.execute(
         "CREATE TABLE search_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind SMALLINT NOT NULL,"
         " image_id INTEGER, ref INTEGER)"

@@ -1,0 +1,360 @@
+"""Everything that differs between SQLite and PostgreSQL, in one place.
+
+The library's SQL is written once, in SQLite's words; what PostgreSQL spells differently is
+translated here:
+
+- SQLAlchemy constructs compiled per dialect (id lists bound as one JSON text, their order, the
+  date an image sorts by, "insert unless it exists");
+- the driver-level SQL of the posting lists and vector indexes (which run on the DB-API connection
+  for speed) through :class:`PostgresConnection`, which rewrites the few SQLite idioms they use;
+- the PostgreSQL triggers (PL/pgSQL) equivalent to the SQLite ones of the migrations, and the
+  statements that claim work for several tagging workers.
+
+PostgreSQL's change log is appended under a transaction-level advisory lock, so its sequence
+numbers become visible in order (a reader that has seen number n has seen every number below):
+the posting lists of every process replay it exactly as they do on SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import sqlite3
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, Integer, bindparam, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine, Select
+
+POSTGRESQL = "postgresql"
+# Any value: the key of the advisory lock that orders change-log appends on PostgreSQL.
+CHANGE_LOG_LOCK = 0x4A5444  # "JTD"
+
+# --- SQLAlchemy constructs -----------------------------------------------------------------------
+
+
+class _JsonIds(FunctionElement):
+    """A table of the ids in one bound JSON array: ``json_each`` / ``json_array_elements_text``."""
+
+    inherit_cache = True
+    name = "json_ids"
+
+
+@compiles(_JsonIds, "sqlite")
+def _json_ids_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+    return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_JsonIds, POSTGRESQL)
+def _json_ids_postgresql(element, compiler, **kw) -> str:  # noqa: ANN001
+    return f"json_array_elements_text(CAST({compiler.process(element.clauses, **kw)} AS json))"
+
+
+class _IdValue(ColumnElement):
+    """The ``value`` column of a :class:`_JsonIds` table, as an integer."""
+
+    inherit_cache = True
+    type = Integer()
+
+
+@compiles(_IdValue, "sqlite")
+def _id_value_sqlite(_element, _compiler, **_kw) -> str:  # noqa: ANN001
+    return "value"
+
+
+@compiles(_IdValue, POSTGRESQL)
+def _id_value_postgresql(_element, _compiler, **_kw) -> str:  # noqa: ANN001
+    return "CAST(value AS BIGINT)"
+
+
+def listed_ids(json_text: str, name: str | None = None) -> Select:
+    """``SELECT id FROM <the ids of one JSON array>``: any number of ids as one bound parameter
+    (where ``IN (?, ?, …)`` stops at SQLite's 32,766 variables)."""
+    return select(_IdValue()).select_from(_JsonIds(bindparam(name, json_text)))
+
+
+class IdRank(ColumnElement):
+    """The 0-based place of ``column``'s value in a bound JSON array of ids (NULL if absent)."""
+
+    inherit_cache = True
+    type = BigInteger()
+
+    def __init__(self, json_text: str, column: ColumnElement) -> None:
+        self.json_param = bindparam(None, json_text)
+        self.column = column
+
+    def get_children(self, **_kw: Any) -> tuple:
+        return (self.json_param, self.column)
+
+    _traverse_internals = ()
+
+
+@compiles(IdRank, "sqlite")
+def _rank_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+    ids, column = compiler.process(element.json_param, **kw), compiler.process(element.column, **kw)
+    return f"(SELECT key FROM json_each({ids}) WHERE value = {column})"
+
+
+@compiles(IdRank, POSTGRESQL)
+def _rank_postgresql(element, compiler, **kw) -> str:  # noqa: ANN001
+    ids, column = compiler.process(element.json_param, **kw), compiler.process(element.column, **kw)
+    return (
+        f"(SELECT r.n - 1 FROM json_array_elements_text(CAST({ids} AS json)) WITH ORDINALITY AS r(v, n)"
+        f" WHERE CAST(r.v AS BIGINT) = {column})"
+    )
+
+
+class ImageDate(ColumnElement):
+    """The EXIF date taken, else the file's modification time (local time), as text that sorts
+    and compares: ``YYYY-MM-DD HH:MM:SS.mmm``."""
+
+    inherit_cache = True
+    type = Integer()  # replaced below: text
+
+    def __init__(self, taken: ColumnElement, mtime: ColumnElement) -> None:
+        from sqlalchemy import Text
+
+        self.type = Text()
+        self.taken, self.mtime = taken, mtime
+
+    def get_children(self, **_kw: Any) -> tuple:
+        return (self.taken, self.mtime)
+
+    _traverse_internals = ()
+
+
+@compiles(ImageDate, "sqlite")
+def _date_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+    taken, mtime = compiler.process(element.taken, **kw), compiler.process(element.mtime, **kw)
+    return (
+        f"coalesce(strftime('%Y-%m-%d %H:%M:%f', {taken}),"
+        f" strftime('%Y-%m-%d %H:%M:%f', {mtime}, 'unixepoch', 'localtime'))"
+    )
+
+
+@compiles(ImageDate, POSTGRESQL)
+def _date_postgresql(element, compiler, **kw) -> str:  # noqa: ANN001
+    taken, mtime = compiler.process(element.taken, **kw), compiler.process(element.mtime, **kw)
+    return f"to_char(coalesce({taken}, CAST(to_timestamp({mtime}) AS timestamp)), 'YYYY-MM-DD HH24:MI:SS.MS')"
+
+
+def insert(table, dialect_name: str):  # noqa: ANN001, ANN201 - an ORM class; an Insert with on_conflict_*
+    """An INSERT that can say ``on_conflict_do_nothing`` / ``…_do_update`` in the engine's dialect."""
+    if dialect_name == POSTGRESQL:
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+# --- driver-level SQL ----------------------------------------------------------------------------
+
+# Whole milliseconds of ImageDate (its wall-clock time read as UTC), for the posting lists.
+DATE_KEY_SQL = (
+    "CAST(round((julianday(coalesce(strftime('%Y-%m-%d %H:%M:%f', taken_at),"
+    " strftime('%Y-%m-%d %H:%M:%f', mtime, 'unixepoch', 'localtime'))) - 2440587.5) * 86400000.0) AS INTEGER)"
+)
+_DATE_KEY_POSTGRESQL = (
+    "CAST(round(extract(epoch FROM coalesce(taken_at, CAST(to_timestamp(mtime) AS timestamp))) * 1000) AS BIGINT)"
+)
+LATEST_CHANGE_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'search_changes'"
+
+_REWRITES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(re.escape(DATE_KEY_SQL)), _DATE_KEY_POSTGRESQL),
+    # Committed rows only: on PostgreSQL the sequence runs ahead of what other sessions can see.
+    (re.compile(re.escape(LATEST_CHANGE_SQL)), "SELECT coalesce(max(seq), 0) FROM search_changes"),
+    (
+        re.compile(r"SELECT value FROM json_each\(\?\)"),
+        "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS json))",
+    ),
+    (re.compile(r"group_concat\((\w+)\)"), r"string_agg(CAST(\1 AS TEXT), ',')"),
+]
+
+
+@functools.lru_cache(maxsize=256)
+def to_postgresql(statement: str, has_parameters: bool) -> str:
+    """The statement in PostgreSQL's words, with psycopg's placeholders."""
+    for pattern, replacement in _REWRITES:
+        statement = pattern.sub(replacement, statement)
+    if has_parameters:
+        statement = statement.replace("%", "%%").replace("?", "%s")
+    return statement
+
+
+class PostgresConnection:
+    """A psycopg connection that takes the library's SQLite-worded driver SQL (``?`` placeholders,
+    ``json_each``, ``group_concat``…), so the posting lists and vector indexes run unchanged."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, statement: str, parameters: tuple | list = ()) -> Any:
+        if statement.strip().upper() == "BEGIN":
+            # psycopg opens the transaction itself; a consistent snapshot for what follows.
+            statement = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+            if self.connection.info.transaction_status != 0:  # already in one: keep it
+                return self.connection.execute("SELECT 1")
+        return self.connection.execute(to_postgresql(statement, bool(parameters)), tuple(parameters) or None)
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+
+
+@contextlib.contextmanager
+def raw_connection(engine: Engine) -> Iterator[Any]:
+    """The DB-API connection of a pooled connection (a PostgreSQL one wrapped, see above),
+    returned to the pool after the block (rolled back if it was left in a transaction)."""
+    proxy = engine.raw_connection()
+    try:
+        if engine.dialect.name == POSTGRESQL:
+            yield PostgresConnection(proxy.driver_connection)
+        else:
+            yield proxy.driver_connection
+    finally:
+        proxy.close()
+
+
+@functools.cache
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions the DB-API drivers raise (psycopg's only when it is installed)."""
+    errors: list[type[BaseException]] = [sqlite3.Error]
+    with contextlib.suppress(ImportError):
+        import psycopg
+
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+def is_postgresql(engine_or_connection: Any) -> bool:
+    return engine_or_connection.dialect.name == POSTGRESQL
+
+
+# --- PostgreSQL triggers -------------------------------------------------------------------------
+# The same bookkeeping as the SQLite triggers of migrations 0003 and 0004: the per-tag histogram,
+# "tagged" meaning every automatic model tagged the image, new content dropping old taggings, and
+# the change log the posting lists and vector indexes replay. (PostgreSQL's CAST rounds where
+# SQLite's truncates: buckets use trunc().) Before any row of these tables is written, the
+# statement takes the change-log lock, so log numbers commit in order and no two writers wait on
+# each other's rows while holding it.
+
+_BUCKET = "CAST(trunc(least({row}.score, 1.0) * 100) AS SMALLINT)"
+_PRESENT = "coalesce((SELECT status FROM images WHERE id = {row}.image_id), 'missing') <> 'missing'"
+_LOG = "INSERT INTO search_changes (kind, image_id, ref) VALUES"
+
+
+def _function(name: str, body: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n{body}\nRETURN NULL;\nEND\n$$"
+    )
+
+
+POSTGRESQL_FUNCTIONS = [
+    _function("jtd_take_log_lock", f"PERFORM pg_advisory_xact_lock({CHANGE_LOG_LOCK});"),
+    _function(
+        "jtd_image_tags_changed",
+        f"""
+IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    {_LOG} (0, OLD.image_id, OLD.tag_id);
+    IF OLD.score >= 0 AND {_PRESENT.format(row="OLD")} THEN
+        UPDATE tag_histogram SET count = count - 1
+            WHERE tag_id = OLD.tag_id AND model_id = OLD.model_id AND bucket = {_BUCKET.format(row="OLD")};
+    END IF;
+END IF;
+IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    {_LOG} (0, NEW.image_id, NEW.tag_id);
+    IF NEW.score >= 0 AND {_PRESENT.format(row="NEW")} THEN
+        INSERT INTO tag_histogram (tag_id, model_id, bucket, count)
+            VALUES (NEW.tag_id, NEW.model_id, {_BUCKET.format(row="NEW")}, 1)
+        ON CONFLICT (tag_id, model_id, bucket) DO UPDATE SET count = tag_histogram.count + 1;
+    END IF;
+END IF;""",
+    ),
+    _function(
+        "jtd_images_inserted",
+        f"{_LOG} (1, NEW.id, NULL);\n{_LOG} (4, NEW.id, NULL);",
+    ),
+    _function("jtd_images_deleted", f"{_LOG} (1, OLD.id, NULL);"),
+    _function(
+        "jtd_images_updated",
+        f"""
+IF NEW.status IS DISTINCT FROM OLD.status OR NEW.rating IS DISTINCT FROM OLD.rating
+   OR NEW.taken_at IS DISTINCT FROM OLD.taken_at OR NEW.mtime IS DISTINCT FROM OLD.mtime THEN
+    {_LOG} (1, NEW.id, NULL);
+END IF;
+IF NEW.path IS DISTINCT FROM OLD.path THEN
+    {_LOG} (4, NEW.id, NULL);
+END IF;
+IF (OLD.status = 'missing') <> (NEW.status = 'missing') THEN
+    INSERT INTO tag_histogram (tag_id, model_id, bucket, count)
+        SELECT tag_id, model_id, CAST(trunc(least(score, 1.0) * 100) AS SMALLINT),
+               CASE WHEN NEW.status = 'missing' THEN -1 ELSE 1 END
+        FROM image_tags WHERE image_id = NEW.id AND score >= 0
+    ON CONFLICT (tag_id, model_id, bucket) DO UPDATE SET count = tag_histogram.count + excluded.count;
+END IF;
+IF OLD.content_hash IS NOT NULL AND OLD.content_hash IS DISTINCT FROM NEW.content_hash THEN
+    DELETE FROM image_models WHERE image_id = NEW.id;
+END IF;
+IF NEW.status = 'tagged' AND EXISTS (
+        SELECT 1 FROM models WHERE auto AND NOT EXISTS (
+            SELECT 1 FROM image_models WHERE image_id = NEW.id AND model_id = models.id)) THEN
+    UPDATE images SET status = 'pending' WHERE id = NEW.id;
+END IF;""",
+    ),
+    _function(
+        "jtd_image_models_changed",
+        f"""
+IF TG_OP = 'DELETE' THEN
+    {_LOG} (2, OLD.image_id, OLD.model_id);
+ELSE
+    {_LOG} (2, NEW.image_id, NEW.model_id);
+END IF;""",
+    ),
+    _function(
+        "jtd_tag_category_changed",
+        f"IF NEW.category IS DISTINCT FROM OLD.category THEN {_LOG} (3, NULL, NEW.id); END IF;",
+    ),
+]
+
+POSTGRESQL_TRIGGERS = [
+    *(
+        f"CREATE TRIGGER a_log_lock BEFORE INSERT OR UPDATE OR DELETE ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION jtd_take_log_lock()"
+        for table in ("images", "image_tags", "image_models", "tags")
+    ),
+    "CREATE TRIGGER image_tags_changed AFTER INSERT OR UPDATE OR DELETE ON image_tags"
+    " FOR EACH ROW EXECUTE FUNCTION jtd_image_tags_changed()",
+    "CREATE TRIGGER images_inserted AFTER INSERT ON images FOR EACH ROW EXECUTE FUNCTION jtd_images_inserted()",
+    "CREATE TRIGGER images_deleted AFTER DELETE ON images FOR EACH ROW EXECUTE FUNCTION jtd_images_deleted()",
+    "CREATE TRIGGER images_updated AFTER UPDATE ON images FOR EACH ROW EXECUTE FUNCTION jtd_images_updated()",
+    "CREATE TRIGGER image_models_changed AFTER INSERT OR DELETE ON image_models"
+    " FOR EACH ROW EXECUTE FUNCTION jtd_image_models_changed()",
+    "CREATE TRIGGER tags_category AFTER UPDATE OF category ON tags"
+    " FOR EACH ROW EXECUTE FUNCTION jtd_tag_category_changed()",
+]
+
+
+def local_base(engine: Engine) -> str | None:
+    """Where this machine keeps files that belong to the library (saved posting lists and vector
+    indexes, named ``<base>-search`` / ``<base>-vectors``): beside a SQLite file; for a server's
+    library, in this user's data folder, one name per server and database."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        return database if database and database != ":memory:" else None
+    from joytag_desktop import paths
+
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{url.host or 'local'}-{url.port or 5432}-{url.database}")
+    folder = paths.data_dir() / "servers"
+    folder.mkdir(exist_ok=True)
+    return str(folder / name)
