@@ -39,13 +39,14 @@ from sqlalchemy.sql import Select
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
-from joytag_desktop.library import db, dialect
+from joytag_desktop.library import db, dialect, work
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
     RATINGS,
     REMOVED_SCORE,
     USER,
+    Claim,
     Image,
     ImageModel,
     ImageTag,
@@ -828,13 +829,16 @@ class Library:
         model: ModelInfo,
         tags: Sequence[str],
         categories: Sequence[str] | None = None,
+        worker: str | None = None,
     ) -> int:
         """Write one batch of one model's results in one transaction; returns how many were stored.
 
         Only this model's rows are replaced: other models' scores and the user's manual and imported
         tags stay. A result for an image that went missing, was forgotten, or whose content changed
         since it was claimed is dropped (the image stays pending and is tagged again). ``categories``
-        (one per tag) give the rating: the rating tag this model scores highest.
+        (one per tag) give the rating: the rating tag this model scores highest. With ``worker``
+        (a ``WorkQueue``'s id) only the images it still holds a claim on are stored, and those
+        claims end in the same transaction.
         """
         import numpy as np
 
@@ -854,6 +858,14 @@ class Library:
                     )
                 ).all()
             )
+            if worker is not None:
+                held = work.held_by(self, worker, model.id, [r.image_id for r in results], session)
+                results = [r for r in results if r.image_id in held]
+                session.execute(
+                    delete(Claim).where(
+                        Claim.worker == worker, Claim.model_id == model.id, Claim.image_id.in_(list(held))
+                    )
+                )
             results = [
                 r
                 for r in results

@@ -11,7 +11,6 @@ otherwise and any searched model's score passes that model's threshold for the t
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import ClassVar
 
@@ -73,8 +72,6 @@ class Root(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime)
     last_scan_at: Mapped[datetime | None] = mapped_column(DateTime)
     online: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The root's identity, the same on every machine whatever its mount point (see RootMount).
-    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
 
     images: Mapped[list[Image]] = relationship(back_populates="root", passive_deletes=True)
 
@@ -256,19 +253,6 @@ class ImageHash(Base):
     dhash: Mapped[int] = mapped_column(BigInteger)
     phash_mirror: Mapped[int] = mapped_column(BigInteger)
     dhash_mirror: Mapped[int] = mapped_column(BigInteger)
-
-
-class RootMount(Base):
-    """Where one machine finds a root (``machine``: see ``library.mounts``), and whether it is
-    mounted there; a root unmounted on one machine is not missing for the others."""
-
-    __tablename__ = "root_mounts"
-    __table_args__ = ({"sqlite_with_rowid": False},)
-
-    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"), primary_key=True)
-    machine: Mapped[str] = mapped_column(String(64), primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
-    online: Mapped[bool] = mapped_column(Boolean)
 
 
 class Claim(Base):

@@ -7,6 +7,7 @@ still pending and the next run tags them. Nothing is written twice.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,12 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DBAPIError
+
 from joytag_desktop.library.library import ImageResult, Library, ModelInfo
+from joytag_desktop.library.work import WorkQueue
 
 if TYPE_CHECKING:
     from joytag_desktop.model.engine import TaggingEngine
 
 COMMIT_EVERY = 32
+_QUEUE_ERRORS = (DBAPIError, OSError)
+CLAIM_EVERY = 64  # images claimed at once: two commits' worth, so the model never waits for a claim
 
 
 @dataclass
@@ -45,23 +51,21 @@ class TaggingReport:
 
 
 def _pending_stream(
-    library: Library,
+    queue: WorkQueue,
     model_id: int,
     claimed: list[tuple[int, str | None]],
     cancel: threading.Event | None,
-    page: int = 256,
+    page: int = CLAIM_EVERY,
 ) -> Iterator[Path]:
-    """Images pending for one model, fetched page by page so memory stays flat; ``claimed`` records
-    (id, hash) in order."""
-    after = 0
+    """Images pending for one model, claimed a page at a time (other workers take the rest);
+    ``claimed`` records (id, hash) in order."""
     while cancel is None or not cancel.is_set():
-        rows = library.pending_images(page, after_id=after, model_id=model_id)
+        rows = queue.claim(model_id, page)
         if not rows:
             return
         for image_id, path, content_hash in rows:
             claimed.append((image_id, content_hash))
             yield Path(path)
-        after = rows[-1][0]
 
 
 def tag_pending(
@@ -72,42 +76,60 @@ def tag_pending(
     cancel: threading.Event | None = None,
     commit_every: int = COMMIT_EVERY,
     after_commit: Callable[[list[int]], None] | None = None,
+    queue: WorkQueue | None = None,
 ) -> TaggingReport:
-    """Tag every image pending for ``model`` (the library's row of the engine's tagger); returns
-    counts. Safe to interrupt and rerun.
+    """Tag every image pending for ``model`` (the library's row of the engine's tagger) that no
+    other worker holds; returns counts. Safe to interrupt and rerun.
 
     ``after_commit`` gets the ids of each committed batch (e.g. to write sidecars right away).
+    ``queue`` is the worker's place in the shared queue (one for this call if not given).
     """
+    own_queue = queue is None
+    if queue is None:
+        queue = WorkQueue(library, device=engine.describe())
+    queue.models = sorted(set(queue.models) | {model.name})
     report = TaggingReport()
     total = library.pending_count(model.id)
     started = time.perf_counter()
     claimed: list[tuple[int, str | None]] = []
     batch: list[ImageResult] = []
+    done_before, failed_before = queue.done, queue.failed
 
     def commit() -> None:
         if batch:
-            library.store_results(batch, model, engine.tags, engine.vocabulary.categories)
+            library.store_results(batch, model, engine.tags, engine.vocabulary.categories, worker=queue.id)
             if after_commit is not None:
                 after_commit([r.image_id for r in batch if r.error is None])
             batch.clear()
-
-    stream = _pending_stream(library, model.id, claimed, cancel)
-    for index, result in enumerate(engine.tag_paths(stream, cancel=cancel)):
-        image_id, content_hash = claimed[index]
-        batch.append(
-            ImageResult(image_id, result.scores, result.embedding, result.error, content_hash, str(result.path))
-        )
-        if result.ok:
-            report.tagged += 1
-        else:
-            report.failed += 1
-        if len(batch) >= commit_every:
-            commit()
-        if progress is not None:
             elapsed = time.perf_counter() - started
-            done = report.tagged + report.failed
-            progress(TaggingProgress(done, report.failed, max(total, done), done / elapsed if elapsed else 0.0))
-    commit()
+            queue.done, queue.failed = done_before + report.tagged, failed_before + report.failed
+            queue.rate = (report.tagged + report.failed) / elapsed if elapsed else 0.0
+            queue.renew()  # the leases of what is claimed ahead, and the worker's heartbeat
+
+    queue.report("tagging")
+    try:
+        stream = _pending_stream(queue, model.id, claimed, cancel)
+        for index, result in enumerate(engine.tag_paths(stream, cancel=cancel)):
+            image_id, content_hash = claimed[index]
+            batch.append(
+                ImageResult(image_id, result.scores, result.embedding, result.error, content_hash, str(result.path))
+            )
+            if result.ok:
+                report.tagged += 1
+            else:
+                report.failed += 1
+            if len(batch) >= commit_every:
+                commit()
+            if progress is not None:
+                elapsed = time.perf_counter() - started
+                done = report.tagged + report.failed
+                progress(TaggingProgress(done, report.failed, max(total, done), done / elapsed if elapsed else 0.0))
+        commit()
+    finally:
+        with contextlib.suppress(*_QUEUE_ERRORS):  # the server went away: the leases run out instead
+            queue.release(model.id)  # what was claimed ahead and not reached (cancelled, failed)
+            if own_queue:
+                queue.close()
     report.cancelled = bool(cancel is not None and cancel.is_set())
     report.seconds = time.perf_counter() - started
     return report

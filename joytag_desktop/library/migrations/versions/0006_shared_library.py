@@ -1,17 +1,14 @@
-"""A library shared by several machines: work claims, workers, root identities and mount points.
+"""A library shared by several machines: work claims and the workers' reports.
 
 Revision ID: 0006
 Revises: 0005
 
 ``claims`` holds which worker tags which image with which model until when (the database
 server's clock, seconds since the epoch): a killed worker's claims expire and others take them.
-``workers`` is each tagging process's last report, for ``status`` and the GUI. A root gets an id
-of its own (``uid``) and each machine its own path for it (``root_mounts``), so the same photo
-store mounted at /mnt/nas/photos here and /Volumes/photos there is one root. On PostgreSQL this
-revision also installs the triggers the SQLite revisions created (``library.dialect``).
+``workers`` is each tagging process's last report, for ``status``. On PostgreSQL this revision
+also installs the triggers the SQLite revisions created (``library.dialect``) and widens file
+sizes to 64 bits.
 """
-
-import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -49,18 +46,6 @@ def upgrade() -> None:
         sa.Column("done", sa.Integer, nullable=False),
         sa.Column("failed", sa.Integer, nullable=False),
         sa.Column("rate", sa.Float, nullable=False),
-    )
-    op.add_column("roots", sa.Column("uid", sa.String(32)))
-    for (root_id,) in bind.exec_driver_sql("SELECT id FROM roots").all():
-        bind.execute(sa.text("UPDATE roots SET uid = :uid WHERE id = :id"), {"uid": uuid.uuid4().hex, "id": root_id})
-    op.create_index("ix_roots_uid", "roots", ["uid"], unique=True)
-    op.create_table(
-        "root_mounts",
-        sa.Column("root_id", sa.Integer, sa.ForeignKey("roots.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("machine", sa.String(64), primary_key=True),
-        sa.Column("path", sa.Text, nullable=False),
-        sa.Column("online", sa.Boolean, nullable=False),
-        sqlite_with_rowid=False,
     )
     if bind.dialect.name == dialect.POSTGRESQL:
         op.alter_column("images", "size", type_=sa.BigInteger)

@@ -1,0 +1,263 @@
+"""Sharing the tagging between workers: claims with leases, and each worker's last report.
+
+Any number of tagging processes (``autotag``, ``watch``, the GUI), on any number of machines,
+may tag one library. Each takes pending images in small batches by *claiming* them for one model
+until a lease runs out (the database server's clock, so machines need not agree on the time);
+it renews its leases as it commits, and gives back what it did not finish. Results are stored
+only while the worker still holds the claim, in the same transaction that drops it, so two
+workers never store the same image for the same model, and a killed worker's images go to the
+others once its leases expire. On PostgreSQL candidates are taken ``FOR UPDATE SKIP LOCKED``:
+workers never queue behind each other's choice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, text, update
+
+from joytag_desktop.library import dialect
+from joytag_desktop.library.schema import Claim, Image, WorkerRow
+
+if TYPE_CHECKING:
+    from joytag_desktop.library.library import Library
+
+LEASE_SECONDS = 120.0  # a worker renews at every commit (32 images): minutes of slack on a slow CPU
+MACHINE_ENV = "JOYTAG_DESKTOP_MACHINE"
+
+_NOW = {
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+    dialect.POSTGRESQL: "extract(epoch FROM clock_timestamp())",
+}
+_CLAIM = """
+WITH candidates AS (
+    SELECT i.id FROM images i
+    WHERE i.status = 'pending'
+      AND NOT EXISTS (SELECT 1 FROM image_models m WHERE m.image_id = i.id AND m.model_id = :model)
+      AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.image_id = i.id AND c.model_id = :model AND c.expires > {now})
+    ORDER BY i.id LIMIT :limit {lock}
+)
+INSERT INTO claims (image_id, model_id, worker, expires)
+SELECT id, :model, :worker, {now} + :lease FROM candidates WHERE true
+ON CONFLICT (image_id, model_id) DO UPDATE SET worker = excluded.worker, expires = excluded.expires
+    WHERE claims.expires <= {now}
+RETURNING image_id
+"""
+
+
+def now_sql(dialect_name: str) -> str:
+    """The database server's clock, in seconds since the epoch."""
+    return _NOW.get(dialect_name, _NOW["sqlite"])
+
+
+def machine_name() -> str:
+    """This machine's name in the library (``$JOYTAG_DESKTOP_MACHINE``, else the host name)."""
+    return os.environ.get(MACHINE_ENV) or socket.gethostname() or "this machine"
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    id: str
+    machine: str
+    host: str
+    pid: int
+    device: str
+    models: list[str]
+    state: str  # starting, tagging, idle, stopped; "gone" when it stopped reporting
+    done: int
+    failed: int
+    rate: float  # images per second of its current run
+    seen_ago: float  # seconds since its last report
+
+    @property
+    def active(self) -> bool:
+        return self.state not in ("stopped", "gone")
+
+
+class WorkQueue:
+    """One worker's view of the shared queue: claim, renew, release, report."""
+
+    def __init__(self, library: Library, device: str = "cpu", lease: float = LEASE_SECONDS) -> None:
+        self.library = library
+        self.lease = float(lease)
+        self.id = uuid.uuid4().hex
+        self.device = device
+        self.models: list[str] = []
+        self._dialect = library.engine.dialect.name
+        self._now = now_sql(self._dialect)
+        skip_locked = "FOR UPDATE OF i SKIP LOCKED" if self._dialect == dialect.POSTGRESQL else ""
+        self._claim = text(_CLAIM.format(now=self._now, lock=skip_locked))
+        self.done = self.failed = 0
+        self.rate = 0.0
+        self.state = "starting"
+        self._registered = False
+
+    # --- claims ----------------------------------------------------------------------------------
+
+    def claim(self, model_id: int, limit: int) -> list[tuple[int, str, str | None]]:
+        """Up to ``limit`` pending images no one holds for ``model_id``, now this worker's until
+        the lease runs out: (id, path, content hash) in id order."""
+        self._register()
+        with self.library.Session.begin() as session:
+            ids = list(
+                session.execute(
+                    self._claim, {"model": model_id, "limit": limit, "worker": self.id, "lease": self.lease}
+                ).scalars()
+            )
+            if not ids:
+                return []
+            rows = session.execute(
+                select(Image.id, Image.path, Image.content_hash).where(Image.id.in_(ids)).order_by(Image.id)
+            ).all()
+        return [(row.id, row.path, row.content_hash) for row in rows]
+
+    def renew(self) -> None:
+        """Extend every claim this worker holds and report its progress (a heartbeat)."""
+        with self.library.Session.begin() as session:
+            session.execute(
+                update(Claim).where(Claim.worker == self.id).values(expires=text(f"{self._now} + :lease")),
+                {"lease": self.lease},
+            )
+            self._report(session)
+
+    def release(self, model_id: int | None = None) -> None:
+        """Give back what this worker claimed and did not store (for one model, or all)."""
+        models = [] if model_id is None else [Claim.model_id == model_id]
+        with self.library.Session.begin() as session:
+            session.execute(delete(Claim).where(Claim.worker == self.id, *models))
+
+    # --- reports ---------------------------------------------------------------------------------
+
+    def report(self, state: str | None = None) -> None:
+        if state is not None:
+            self.state = state
+        self._register()
+        with self.library.Session.begin() as session:
+            self._report(session)
+
+    def _report(self, session) -> None:  # noqa: ANN001 - a Session
+        session.execute(
+            update(WorkerRow)
+            .where(WorkerRow.id == self.id)
+            .values(
+                seen=text(self._now),
+                state=self.state,
+                done=self.done,
+                failed=self.failed,
+                rate=self.rate,
+                device=self.device,
+                models=json.dumps(self.models),
+            )
+        )
+
+    def _register(self) -> None:
+        if self._registered:
+            return
+        with self.library.Session.begin() as session:
+            self._end_dead_neighbours(session)
+            session.execute(
+                text(
+                    "INSERT INTO workers (id, machine, host, pid, device, models, started, seen, state, done,"
+                    f" failed, rate) VALUES (:id, :machine, :host, :pid, :device, :models, {self._now}, {self._now}, :state, 0, 0, 0)"
+                ),
+                {
+                    "id": self.id,
+                    "machine": machine_name(),
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "device": self.device,
+                    "models": json.dumps(self.models),
+                    "state": self.state,
+                },
+            )
+        self._registered = True
+
+    @staticmethod
+    def _end_dead_neighbours(session) -> None:  # noqa: ANN001 - a Session
+        """Release at once the claims of workers of this host whose process is gone (killed, or
+        crashed): a rerun on the same machine need not wait for their leases."""
+        rows = session.execute(
+            select(WorkerRow.id, WorkerRow.pid).where(
+                WorkerRow.host == socket.gethostname(), WorkerRow.state.not_in(["stopped", "gone"])
+            )
+        ).all()
+        dead = [row.id for row in rows if not _process_alive(row.pid)]
+        if dead:
+            session.execute(delete(Claim).where(Claim.worker.in_(dead)))
+            session.execute(update(WorkerRow).where(WorkerRow.id.in_(dead)).values(state="gone"))
+
+    def close(self) -> None:
+        """Release every claim and say this worker stopped."""
+        if not self._registered:
+            return
+        self.state = "stopped"
+        with self.library.Session.begin() as session:
+            session.execute(delete(Claim).where(Claim.worker == self.id))
+            self._report(session)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def worker_statuses(library: Library, forget_after: float = 7 * 86400.0) -> list[WorkerStatus]:
+    """Every worker that reported in the last week, newest first; one silent for longer than two
+    leases is "gone" (killed, or its machine lost the server)."""
+    now = now_sql(library.engine.dialect.name)
+    with library.Session() as session:
+        rows = session.execute(
+            select(WorkerRow, text(f"{now} - workers.seen")).where(text(f"workers.seen > {now} - :keep")),
+            {"keep": forget_after},
+        ).all()
+    statuses = []
+    for row, ago in rows:
+        state = row.state
+        if state != "stopped" and ago > 2 * LEASE_SECONDS:
+            state = "gone"
+        statuses.append(
+            WorkerStatus(
+                id=row.id,
+                machine=row.machine,
+                host=row.host,
+                pid=row.pid,
+                device=row.device,
+                models=json.loads(row.models or "[]"),
+                state=state,
+                done=row.done,
+                failed=row.failed,
+                rate=row.rate,
+                seen_ago=max(0.0, float(ago)),
+            )
+        )
+    statuses.sort(key=lambda s: (not s.active, s.seen_ago))
+    return statuses
+
+
+def claims_in_force(library: Library) -> int:
+    """Claims whose lease has not run out."""
+    now = now_sql(library.engine.dialect.name)
+    with library.Session() as session:
+        return session.execute(text(f"SELECT count(*) FROM claims WHERE expires > {now}")).scalar_one()
+
+
+def held_by(library: Library, worker_id: str, model_id: int, image_ids: list[int], session) -> set[int]:  # noqa: ANN001
+    """Which of ``image_ids`` this worker still holds for the model (locked until the session
+    ends, so no one takes them over meanwhile)."""
+    rows = session.execute(
+        select(Claim.image_id)
+        .where(Claim.worker == worker_id, Claim.model_id == model_id, Claim.image_id.in_(image_ids))
+        .with_for_update()
+    )
+    return set(rows.scalars())
+
