@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 
 from joytag_desktop import __version__, failures
-from joytag_desktop.cli import export_cmd, library_cmds, search_cmds, similar_cmds, watch_cmd
+from joytag_desktop.cli import export_cmd, library_cmds, search_cmds, similar_cmds, status_cmd, watch_cmd
 from joytag_desktop.cli import models as models_cmd
 from joytag_desktop.cli import tag as tag_cmd
 from joytag_desktop.errors import JoyTagError
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch_cmd.add_parsers(subparsers)
     search_cmds.add_parsers(subparsers)
     similar_cmds.add_parsers(subparsers)
+    status_cmd.add_parsers(subparsers)
     export_cmd.add_parser(subparsers)
     return parser
 

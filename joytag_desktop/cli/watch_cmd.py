@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -56,6 +57,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         const="all",
         help="first queue again every tagged image the query finds (all without one), as the GUI's Retag",
     )
+    add_lease_argument(autotag)
     autotag.set_defaults(handler=run_autotag)
 
     watch = arguments.command(
@@ -107,8 +109,22 @@ def chosen_taggers(library: Library, models: list[str] | None) -> list:
     return list(zip(taggers, infos, strict=True))
 
 
+def add_lease_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long images this worker claims stay its own without news from it (default 120): after a crash "
+        "or a lost connection, other workers take them once it runs out",
+    )
+
+
 def run_autotag(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from joytag_desktop.cli.main import load_engine
+    from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue
     from joytag_desktop.worker.tagging import TaggingReport, tag_pending
 
     if args.query and not args.retag:
@@ -125,12 +141,16 @@ def run_autotag(args: argparse.Namespace) -> int:
             return 0
         cancel = threading.Event()
         report, described = TaggingReport(), []
+        if args.lease is not None and args.lease <= 0:
+            args.subparser.error("--lease must be more than 0 seconds")
+        queue = WorkQueue(library, lease=args.lease or LEASE_SECONDS)
         try:
             for tagger, info, pending in work:
                 if not pending:
                     continue
                 engine = load_engine(args, tagger)
                 described.append(f"{info.name} on {engine.describe()}")
+                queue.device = engine.describe()
                 with progress_bar(pending, f"Tagging ({info.name})" if len(work) > 1 else "Tagging") as bar:
 
                     def progress(state) -> None:  # noqa: ANN001 - a TaggingProgress
@@ -138,7 +158,7 @@ def run_autotag(args: argparse.Namespace) -> int:
                         bar.n = state.done
                         bar.refresh()
 
-                    part = tag_pending(library, engine, info, progress, cancel)
+                    part = tag_pending(library, engine, info, progress, cancel, queue=queue)
                 report.tagged += part.tagged
                 report.failed += part.failed
                 report.seconds += part.seconds
@@ -146,6 +166,9 @@ def run_autotag(args: argparse.Namespace) -> int:
             cancel.set()
             print("Interrupted: what was committed is kept; run autotag again to finish.", file=sys.stderr)
             return 130
+        finally:
+            with contextlib.suppress(DBAPIError):  # unreachable server: the leases run out instead
+                queue.close()
         print(
             f"Tagged {report.tagged} image(s), {report.failed} failed, in {report.seconds:.1f} s "
             f"({'; '.join(described)}).",

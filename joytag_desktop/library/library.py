@@ -858,6 +858,7 @@ class Library:
                     )
                 ).all()
             )
+            results = list({r.image_id: r for r in results}.values())  # one result per image
             if worker is not None:
                 held = work.held_by(self, worker, model.id, [r.image_id for r in results], session)
                 results = [r for r in results if r.image_id in held]

@@ -13,19 +13,25 @@ workers never queue behind each other's choice.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from joytag_desktop.library import dialect
 from joytag_desktop.library.schema import Claim, Image, WorkerRow
 
 if TYPE_CHECKING:
     from joytag_desktop.library.library import Library
+
+log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0  # a worker renews at every commit (32 images): minutes of slack on a slow CPU
 MACHINE_ENV = "JOYTAG_DESKTOP_MACHINE"
@@ -48,6 +54,28 @@ ON CONFLICT (image_id, model_id) DO UPDATE SET worker = excluded.worker, expires
     WHERE claims.expires <= {now}
 RETURNING image_id
 """
+
+
+T = TypeVar("T")
+RETRY_SECONDS = 300.0  # how long a worker keeps trying while the server restarts or is unreachable
+
+
+def retrying(action: Callable[[], T], what: str, seconds: float = RETRY_SECONDS) -> T:
+    """``action()``, tried again while the database is unreachable (a server restart, a dropped
+    connection, a deadlock or lock timeout): the worker waits and goes on instead of failing.
+    Each try is one transaction, so a retry never writes twice."""
+    deadline = time.monotonic() + seconds
+    delay = 0.5
+    while True:
+        try:
+            return action()
+        except DBAPIError as exc:
+            if not (exc.connection_invalidated or isinstance(exc, OperationalError)) or time.monotonic() > deadline:
+                raise
+            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            log.warning("%s: the database did not answer (%s); trying again in %.0f s", what, reason, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def now_sql(dialect_name: str) -> str:
@@ -102,6 +130,9 @@ class WorkQueue:
     def claim(self, model_id: int, limit: int) -> list[tuple[int, str, str | None]]:
         """Up to ``limit`` pending images no one holds for ``model_id``, now this worker's until
         the lease runs out: (id, path, content hash) in id order."""
+        return retrying(lambda: self._claim_once(model_id, limit), "claiming images to tag")
+
+    def _claim_once(self, model_id: int, limit: int) -> list[tuple[int, str, str | None]]:
         self._register()
         with self.library.Session.begin() as session:
             ids = list(
@@ -118,6 +149,9 @@ class WorkQueue:
 
     def renew(self) -> None:
         """Extend every claim this worker holds and report its progress (a heartbeat)."""
+        retrying(self._renew_once, "renewing claims")
+
+    def _renew_once(self) -> None:
         with self.library.Session.begin() as session:
             session.execute(
                 update(Claim).where(Claim.worker == self.id).values(expires=text(f"{self._now} + :lease")),
@@ -128,17 +162,25 @@ class WorkQueue:
     def release(self, model_id: int | None = None) -> None:
         """Give back what this worker claimed and did not store (for one model, or all)."""
         models = [] if model_id is None else [Claim.model_id == model_id]
-        with self.library.Session.begin() as session:
-            session.execute(delete(Claim).where(Claim.worker == self.id, *models))
+
+        def release() -> None:
+            with self.library.Session.begin() as session:
+                session.execute(delete(Claim).where(Claim.worker == self.id, *models))
+
+        retrying(release, "releasing claims")
 
     # --- reports ---------------------------------------------------------------------------------
 
     def report(self, state: str | None = None) -> None:
         if state is not None:
             self.state = state
-        self._register()
-        with self.library.Session.begin() as session:
-            self._report(session)
+
+        def report() -> None:
+            self._register()
+            with self.library.Session.begin() as session:
+                self._report(session)
+
+        retrying(report, "reporting progress")
 
     def _report(self, session) -> None:  # noqa: ANN001 - a Session
         session.execute(
@@ -163,7 +205,8 @@ class WorkQueue:
             session.execute(
                 text(
                     "INSERT INTO workers (id, machine, host, pid, device, models, started, seen, state, done,"
-                    f" failed, rate) VALUES (:id, :machine, :host, :pid, :device, :models, {self._now}, {self._now}, :state, 0, 0, 0)"
+                    " failed, rate) VALUES (:id, :machine, :host, :pid, :device, :models,"
+                    f" {self._now}, {self._now}, :state, 0, 0, 0)"
                 ),
                 {
                     "id": self.id,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from joytag_desktop.library.library import ImageResult, Library, ModelInfo
-from joytag_desktop.library.work import WorkQueue
+from joytag_desktop.library.work import WorkQueue, retrying
 
 if TYPE_CHECKING:
     from joytag_desktop.model.engine import TaggingEngine
@@ -57,13 +57,18 @@ def _pending_stream(
     cancel: threading.Event | None,
     page: int = CLAIM_EVERY,
 ) -> Iterator[Path]:
-    """Images pending for one model, claimed a page at a time (other workers take the rest);
-    ``claimed`` records (id, hash) in order."""
+    """Images pending for one model that no other worker holds, claimed a page at a time;
+    ``claimed`` records (id, hash) in order. An image whose lease ran out while it was in flight
+    and that this worker claimed again is not tagged twice in one pass."""
+    yielded: set[int] = set()
     while cancel is None or not cancel.is_set():
         rows = queue.claim(model_id, page)
         if not rows:
             return
         for image_id, path, content_hash in rows:
+            if image_id in yielded:
+                continue
+            yielded.add(image_id)
             claimed.append((image_id, content_hash))
             yield Path(path)
 
@@ -97,7 +102,10 @@ def tag_pending(
 
     def commit() -> None:
         if batch:
-            library.store_results(batch, model, engine.tags, engine.vocabulary.categories, worker=queue.id)
+            retrying(
+                lambda: library.store_results(batch, model, engine.tags, engine.vocabulary.categories, worker=queue.id),
+                "storing results",
+            )
             if after_commit is not None:
                 after_commit([r.image_id for r in batch if r.error is None])
             batch.clear()
@@ -108,23 +116,35 @@ def tag_pending(
 
     queue.report("tagging")
     try:
-        stream = _pending_stream(queue, model.id, claimed, cancel)
-        for index, result in enumerate(engine.tag_paths(stream, cancel=cancel)):
-            image_id, content_hash = claimed[index]
-            batch.append(
-                ImageResult(image_id, result.scores, result.embedding, result.error, content_hash, str(result.path))
-            )
-            if result.ok:
-                report.tagged += 1
+        while True:
+            claimed.clear()
+            stream = _pending_stream(queue, model.id, claimed, cancel)
+            for index, result in enumerate(engine.tag_paths(stream, cancel=cancel)):
+                image_id, content_hash = claimed[index]
+                batch.append(
+                    ImageResult(image_id, result.scores, result.embedding, result.error, content_hash, str(result.path))
+                )
+                if result.ok:
+                    report.tagged += 1
+                else:
+                    report.failed += 1
+                if len(batch) >= commit_every:
+                    commit()
+                if progress is not None:
+                    elapsed = time.perf_counter() - started
+                    done = report.tagged + report.failed
+                    progress(TaggingProgress(done, report.failed, max(total, done), done / elapsed if elapsed else 0.0))
+            commit()
+            # Images still pending are held by other workers: their claims end when they store
+            # them, or run out if they died; then this worker takes them.
+            if cancel is not None and cancel.is_set():
+                break
+            if not retrying(lambda: library.pending_count(model.id), "counting pending images"):
+                break
+            if cancel is not None:
+                cancel.wait(min(2.0, queue.lease / 4))
             else:
-                report.failed += 1
-            if len(batch) >= commit_every:
-                commit()
-            if progress is not None:
-                elapsed = time.perf_counter() - started
-                done = report.tagged + report.failed
-                progress(TaggingProgress(done, report.failed, max(total, done), done / elapsed if elapsed else 0.0))
-        commit()
+                time.sleep(min(2.0, queue.lease / 4))
     finally:
         with contextlib.suppress(*_QUEUE_ERRORS):  # the server went away: the leases run out instead
             queue.release(model.id)  # what was claimed ahead and not reached (cancelled, failed)

@@ -1,0 +1,163 @@
+"""One library on a PostgreSQL server, several tagging workers: claims, leases, faults, status.
+
+Real processes (``joytag-desktop autotag``) against a real server started by the tests; one is
+SIGKILLed and the server is restarted mid-run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from joytag_desktop.library import Library
+from joytag_desktop.library.work import WorkQueue, claims_in_force, worker_statuses
+from libhelpers import write_photo
+
+MODEL = Path(__file__).parent / "fixtures" / "joytag-format" / "tiny-learned-pos"
+
+
+def _photos(folder: Path, count: int) -> None:
+    for i in range(count):
+        colour = ((i * 37) % 256, (i * 91) % 256, (i * 53) % 256)
+        write_photo(folder / f"{i // 100:02d}" / f"img{i:04d}.jpg", size=(40 + i % 23, 30 + i % 17), color=colour)
+
+
+def _cli(*arguments: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "joytag_desktop", *arguments],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def _run(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "joytag_desktop", *arguments], capture_output=True, text=True, timeout=300
+    )
+
+
+def _tagged(url: str) -> int:
+    with Library(url, create=False) as library:
+        return library.count_by_status()["tagged"]
+
+
+def test_claims_are_exclusive_and_expire(postgres, tmp_path: Path) -> None:
+    """Two queues never hold the same image; a lease that runs out lets the other take it; a
+    result stored by a worker that lost its claim is dropped."""
+    url = postgres.create_database()
+    _photos(tmp_path / "photos", 30)
+    with Library(url) as library:
+        library.add_root(tmp_path / "photos")
+        library.scan()
+        model = library.add_model("m", auto=True)
+        first, second = WorkQueue(library, lease=1.0), WorkQueue(library, lease=60.0)
+        a = [row[0] for row in first.claim(model.id, 20)]
+        b = [row[0] for row in second.claim(model.id, 20)]
+        assert len(a) == 20 and len(b) == 10 and not set(a) & set(b)
+        assert second.claim(model.id, 5) == []  # everything is held
+        time.sleep(1.5)  # the first worker's lease runs out
+        taken = [row[0] for row in second.claim(model.id, 50)]
+        assert sorted(taken) == sorted(a)
+        assert claims_in_force(library) == 30
+        import numpy as np
+
+        from joytag_desktop.library.library import ImageResult
+
+        late = [ImageResult(a[0], np.array([0.9], dtype=np.float32), None, None, None, None)]
+        assert library.store_results(late, model, ["cat"], ["general"], worker=first.id) == 0
+        assert library.store_results(late, model, ["cat"], ["general"], worker=second.id) == 1
+        first.close()
+        second.close()
+        assert claims_in_force(library) == 0
+        states = {w.id: w.state for w in worker_statuses(library)}
+        assert states == {first.id: "stopped", second.id: "stopped"}
+
+
+def test_three_workers_one_killed_server_restarted(postgres, tmp_path: Path) -> None:
+    """Three autotag processes share 300 images; one is SIGKILLed, the server restarts under the
+    others. Every image ends tagged exactly once, hand edits made meanwhile stay, and searches
+    give what a single machine's library gives."""
+    url = postgres.create_database()
+    photos = tmp_path / "photos"
+    _photos(photos, 300)
+    assert _run("--db", url, "index", str(photos), "--no-watch").returncode == 0
+    reference = str(tmp_path / "single.sqlite3")
+    assert _run("--db", reference, "index", str(photos), "--no-watch").returncode == 0
+
+    watcher = Library(url, create=False)  # this process's posting lists must follow the others
+    assert len(watcher.search("").ids) == 300  # builds its posting lists
+    manual = sorted(str(p) for p in photos.rglob("img00[0-4]*.jpg"))[:10]
+    ids = [watcher.image_by_path(p).id for p in manual]
+    watcher.set_manual_tag(ids[:5], "holiday", True)
+
+    workers = [
+        _cli("--db", url, "autotag", "--model", str(MODEL), "--device", "cpu", "--lease", "3",
+             env={"JOYTAG_DESKTOP_MACHINE": f"machine-{n}"})
+        for n in range(3)
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while _tagged(url) < 40 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers[0].send_signal(signal.SIGKILL)
+        watcher.set_manual_tag(ids[5:], "holiday", True)  # edits while the others tag
+        postgres.restart()  # every connection is cut
+        outputs = [w.communicate(timeout=300) for w in workers[1:]]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    for worker, (_out, err) in zip(workers[1:], outputs, strict=True):
+        assert worker.returncode == 0, err
+        assert "Traceback" not in err
+
+    with Library(url, create=False) as library:
+        assert library.count_by_status() == {"pending": 0, "tagged": 300, "error": 0, "missing": 0}
+        with library.engine.connect() as connection:
+            # Each tagging stored appends one (kind 2) row: exactly one per image and model.
+            stored = connection.execute(
+                text("SELECT image_id, count(*) FROM search_changes WHERE kind = 2 GROUP BY image_id")
+            ).all()
+            assert len(stored) == 300 and {count for _, count in stored} == {1}
+            assert connection.execute(text("SELECT count(*) FROM claims")).scalar_one() == 0
+        assert len(library.search("holiday").ids) == 10
+        machines = {w.machine: w.state for w in worker_statuses(library)}
+        assert machines["machine-1"] == machines["machine-2"] == "stopped"
+        assert machines["machine-0"] in ("tagging", "gone")  # killed: no goodbye
+
+    assert _run("--db", reference, "autotag", "--model", str(MODEL), "--device", "cpu").returncode == 0
+    with Library(reference, create=False) as single, Library(url, create=False) as shared:
+        names = [name for name, _count in single.tag_counts(limit=12)]
+        assert names
+        for query in [*names[:8], f"{names[0]} -{names[1]}", f"{names[2]} OR {names[3]}", "rating:general"]:
+            expected = sorted(row[1] for row in single.search_rows(query, limit=400)[0])
+            assert sorted(row[1] for row in shared.search_rows(query, limit=400)[0]) == expected, query
+            # The process that was open all along follows the other machines' changes.
+            assert sorted(row[1] for row in watcher.search_rows(query, limit=400)[0]) == expected, query
+    watcher.close()
+
+
+def test_status_command_lists_workers(postgres, tmp_path: Path) -> None:
+    url = postgres.create_database()
+    _photos(tmp_path / "photos", 5)
+    assert _run("--db", url, "index", str(tmp_path / "photos")).returncode == 0
+    done = _run("--db", url, "autotag", "--model", str(MODEL), "--device", "cpu")
+    assert done.returncode == 0, done.stderr
+    shown = _run("--db", url, "status", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    summary = json.loads(shown.stdout)
+    assert summary["images"]["tagged"] == 5 and summary["claims"] == 0
+    (worker,) = summary["workers"]
+    assert worker["state"] == "stopped" and worker["done"] == 5 and worker["models"] == ["tiny-learned-pos"]
+    plain = _run("--db", url, "status")
+    assert "5 image(s): 0 pending, 5 tagged" in plain.stdout and "stopped, 5 tagged" in plain.stdout
