@@ -113,6 +113,7 @@ def run(env: dict, *args: str, **kw) -> subprocess.CompletedProcess[str]:
         ["index", "{root}"],
         ["search", "--help"],
         ["duplicates"],
+        ["status"],
         ["search", "like:{root}/nothing.jpg"],
     ],
     ids=lambda a: " ".join(a),
