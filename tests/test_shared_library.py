@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from joytag_desktop.library import Library
@@ -161,3 +162,71 @@ def test_status_command_lists_workers(postgres, tmp_path: Path) -> None:
     assert worker["state"] == "stopped" and worker["done"] == 5 and worker["models"] == ["tiny-learned-pos"]
     plain = _run("--db", url, "status")
     assert "5 image(s): 0 pending, 5 tagged" in plain.stdout and "stopped, 5 tagged" in plain.stdout
+
+
+def test_one_store_two_mount_points(postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Machine alpha added /…/a/photos; machine beta has the same store at /…/b/shots. Beta reads,
+    scans and tags in its own paths; its unmounted drive is offline for beta only."""
+    import shutil
+
+    url = postgres.create_database()
+    here = tmp_path / "a" / "photos"
+    _photos(here, 120)
+    monkeypatch.setenv("JOYTAG_DESKTOP_MACHINE", "alpha")
+    with Library(url) as alpha:
+        alpha.add_root(here)
+        alpha.scan()
+        first = alpha.image_by_path(here / "00" / "img0001.jpg")
+        alpha.set_manual_tag([first.id], "holiday", True)
+    there = tmp_path / "b" / "shots"
+    shutil.copytree(here, there, copy_function=shutil.copy2)  # the same store, mounted elsewhere
+
+    monkeypatch.setenv("JOYTAG_DESKTOP_MACHINE", "beta")
+    with Library(url) as beta:
+        with pytest.raises(Exception, match="not a folder"):
+            beta.map_root(str(here), tmp_path / "nowhere")
+        (root,) = beta.roots()
+        mapped = beta.map_root(root.uid, there)
+        assert mapped.path == str(there)
+        assert [r.path for r in beta.roots()] == [str(there)]
+        report = beta.scan()
+        assert (report.added, report.missing) == (0, 0)
+        assert beta.count_by_status()["missing"] == 0
+        assert beta.image(first.id).path == str(there / "00" / "img0001.jpg")
+        assert beta.search_rows("holiday")[0][0][1] == str(there / "00" / "img0001.jpg")
+        assert beta.image_by_path(there / "01" / "img0100.jpg") is not None
+        assert dict(beta.folder_counts())[str(there / "01")] == 20
+        assert len(beta.search("folder:photos/01").ids) == 20  # folder names as the store has them
+    tagged = subprocess.run(
+        [sys.executable, "-m", "joytag_desktop", "--db", url, "autotag", "--model", str(MODEL), "--device", "cpu"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "JOYTAG_DESKTOP_MACHINE": "beta"},
+    )  # fmt: skip
+    assert tagged.returncode == 0, tagged.stderr
+    assert "0 failed" in tagged.stderr
+
+    there.rename(tmp_path / "b" / "unplugged")  # beta's drive goes away
+    there.mkdir()  # an empty mount point stays
+    with Library(url) as beta:
+        assert beta.scan().offline
+        assert [r.online for r in beta.roots()] == [False]
+    monkeypatch.setenv("JOYTAG_DESKTOP_MACHINE", "alpha")
+    with Library(url) as alpha:
+        assert alpha.count_by_status() == {"pending": 0, "tagged": 120, "error": 0, "missing": 0}
+        assert [(r.path, r.online) for r in alpha.roots()] == [(str(here), True)]
+        assert alpha.search_rows("holiday")[0][0][1] == str(here / "00" / "img0001.jpg")
+        assert alpha.scan().missing == 0
+
+
+def test_mount_map_translates_both_ways_and_across_systems() -> None:
+    from joytag_desktop.library.mounts import Mount, MountMap, folder_for
+
+    posix = MountMap([Mount("/mnt/nas/photos", "/Volumes/photos")])
+    assert posix.to_local("/mnt/nas/photos/2024/a.jpg") == "/Volumes/photos/2024/a.jpg"
+    assert posix.to_stored("/Volumes/photos/2024/a.jpg") == "/mnt/nas/photos/2024/a.jpg"
+    assert posix.to_local("/mnt/nas/photosX/a.jpg") == "/mnt/nas/photosX/a.jpg"  # not under the root
+    assert posix.to_stored("/Volumes/photos") == "/mnt/nas/photos"
+    windows = MountMap([Mount("/mnt/nas/photos", "P:\\photos")])
+    assert windows.to_local("/mnt/nas/photos/2024/a.jpg") == "P:\\photos\\2024\\a.jpg"
+    assert windows.to_stored("P:\\photos\\2024\\a.jpg") == "/mnt/nas/photos/2024/a.jpg"
+    assert folder_for("/mnt/nas/photos", "/mnt/nas/photos/2024") == "photos/2024"
+    assert not MountMap([Mount("/same", "/same")])

@@ -28,6 +28,8 @@ examples:
   joytag-desktop roots                        list the library folders
   joytag-desktop roots unwatch /mnt/nas       stop watching (the images stay)
   joytag-desktop roots remove /mnt/old --yes  forget the folder's images and their tags (files untouched)
+  joytag-desktop roots map /mnt/nas/photos /Volumes/photos
+                      a shared library: this machine finds the root added as /mnt/nas/photos at /Volumes/photos
 """
 
 
@@ -63,10 +65,20 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     purge.set_defaults(handler=run_purge)
 
     roots = arguments.command(
-        subparsers, "roots", "list, watch, unwatch or remove library folders", examples=ROOTS_EXAMPLES, rest="paths"
+        subparsers,
+        "roots",
+        "list, watch, unwatch, remove or map library folders",
+        "List, watch, unwatch or remove library folders; `map ROOT FOLDER` tells a shared library where this "
+        "machine finds a root that another machine added (the path `roots list` shows before it is mapped).",
+        examples=ROOTS_EXAMPLES,
+        rest="paths",
     )
     roots.add_argument(
-        "action", nargs="?", choices=("list", "watch", "unwatch", "remove"), default="list", help="default: list"
+        "action",
+        nargs="?",
+        choices=("list", "watch", "unwatch", "remove", "map"),
+        default="list",
+        help="default: list",
     )
     roots.add_argument("paths", nargs="*", type=Path, metavar="FOLDER", help="library folders")
     roots.add_argument("--yes", "-y", action="store_true", help="remove: do not ask for confirmation")
@@ -170,6 +182,12 @@ def run_roots(args: argparse.Namespace) -> int:
                 state = "watched" if root.watched else "not watched"
                 online = "" if root.online else ", OFFLINE"
                 print(f"{root.path} ({state}{online})")
+            return 0
+        if args.action == "map":
+            if len(args.paths) != 2:
+                args.subparser.error("roots map takes the root (as listed, or its id) and this machine's folder")
+            root = library.map_root(str(args.paths[0]), args.paths[1])
+            print(f"This machine finds that library folder at {root.path}.", file=sys.stderr)
             return 0
         if not args.paths:
             args.subparser.error(f"roots {args.action} needs at least one library folder")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from joytag_desktop.files import NOT_REGULAR, is_regular
 from joytag_desktop.imaging import is_image_path
+from joytag_desktop.library import mounts as mounts_
 from joytag_desktop.library.scanner import (
     _KNOWN_COLUMNS,
     KeywordSource,
@@ -118,7 +119,8 @@ class ChangeApplier:
         if row is None and not is_regular(stat):  # a FIFO or device link named like an image
             self.report.errors.append((path, NOT_REGULAR))
             return
-        values, keywords, read = examine_file(root, path, stat, row, datetime.now(), self.report)
+        mounts = mounts_.of(self.connection.dialect)
+        values, keywords, read = examine_file(root, path, stat, row, datetime.now(), self.report, mounts)
         note_keywords(self.report, path, os.path.basename(path), self._folder_names(path), row, keywords, read)
         if values is None:
             return
@@ -206,7 +208,10 @@ class ChangeApplier:
             self.connection.execute(
                 update(Image)
                 .where(Image.id == image_id)
-                .values(root_id=target_root.id, **location_columns(target_root.path, new_path))
+                .values(
+                    root_id=target_root.id,
+                    **location_columns(target_root.path, new_path, mounts_.of(self.connection.dialect)),
+                )
             )
             self.report.moved += 1
             self.report.touched_paths.append(new_path)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import aliased, sessionmaker
@@ -39,7 +40,7 @@ from sqlalchemy.sql import Select
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import hash_file
-from joytag_desktop.library import db, dialect, work
+from joytag_desktop.library import db, dialect, mounts, work
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
@@ -54,6 +55,7 @@ from joytag_desktop.library.schema import (
     Model,
     ModelThreshold,
     Root,
+    RootMount,
     Setting,
     Source,
     Status,
@@ -249,6 +251,7 @@ class Library:
         database = self.engine.url.database
         if self.engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
             self._version_connection = sqlite3.connect(database, check_same_thread=False)
+        self._load_mounts()
         # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).
         self.search_index = SearchIndex(self.engine, self.get_setting, self.set_setting)
         # Vector indexes for more-like-this, like: terms and duplicates (built on first use).
@@ -555,8 +558,56 @@ class Library:
         return images, edits
 
     def roots(self) -> list[Root]:
+        """The library's folders as this machine sees them: its own path and whether it is
+        mounted here (another machine's unmounted drive is not offline here)."""
         with self.Session() as session:
-            return list(session.scalars(select(Root).order_by(Root.path)))
+            roots = list(session.scalars(select(Root).order_by(Root.path)))
+            here = dict(
+                session.execute(
+                    select(RootMount.root_id, RootMount.online).where(RootMount.machine == mounts.machine_name())
+                ).all()
+            )
+        for root in roots:
+            root.online = here.get(root.id, True)
+        return roots
+
+    # --- one photo store, many mount points -----------------------------------------------
+
+    def _load_mounts(self) -> None:
+        """Install this machine's paths of the roots mounted elsewhere than where they were added."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT r.path, m.path FROM root_mounts m JOIN roots r ON r.id = m.root_id"
+                    " WHERE m.machine = :machine"
+                ),
+                {"machine": mounts.machine_name()},
+            ).all()
+        mounts.install(self.engine, mounts.MountMap([mounts.Mount(stored, local) for stored, local in rows]))
+
+    def map_root(self, root: str, local: str | os.PathLike[str]) -> Root:
+        """Tell the library where this machine finds a root: ``root`` is the root as listed (its
+        path where it was added, or its id), ``local`` the folder here (``/Volumes/photos``)."""
+        folder = Path(local).expanduser()
+        if not folder.is_dir():
+            raise LibraryError(f"{folder} is not a folder on this machine")
+        local_text = str(folder.resolve())
+        with self.engine.connect() as connection:  # the stored paths, untranslated
+            rows = connection.execute(text("SELECT id, path, uid FROM roots")).all()
+        found = [row for row in rows if root in (row.path, row.uid)]
+        if not found:
+            known = ", ".join(row.path for row in rows) or "none"
+            raise LibraryError(f"no library folder {root!r} (the library has: {known})")
+        root_id = found[0].id
+        with self.engine.begin() as connection:
+            connection.execute(
+                dialect.insert(RootMount, self.engine.dialect.name)
+                .values(root_id=root_id, machine=mounts.machine_name(), path=local_text, online=True)
+                .on_conflict_do_update(index_elements=["root_id", "machine"], set_={"path": local_text, "online": True})
+            )
+        self._load_mounts()
+        with self.Session() as session:
+            return session.get(Root, root_id)
 
     def find_root(self, path: str | os.PathLike[str]) -> Root:
         text = str(Path(path).expanduser().resolve())
@@ -1348,6 +1399,9 @@ class Library:
                         (json_ids(ids),),
                     )
                 }
+        local = mounts.of(self.engine.dialect)  # the driver's rows hold stored paths
+        if local:
+            return [(i, local.to_local(found[i][1]), *found[i][2:]) for i in ids if i in found]
         return [found[i] for i in ids if i in found]
 
     def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
@@ -1630,7 +1684,7 @@ class Library:
         folder = os.path.normpath(folder)
         for root in sorted(self.roots(), key=lambda r: len(r.path), reverse=True):
             if folder == root.path or folder.startswith(root.path.rstrip(os.sep) + os.sep):
-                return in_folder(root.id, os.path.relpath(folder, os.path.dirname(root.path)))
+                return in_folder(root.id, mounts.folder_of(mounts.of(self.engine.dialect), root.path, folder))
         return Image.id < 0
 
     def folder_counts(self) -> list[tuple[str, int]]:
@@ -1644,7 +1698,8 @@ class Library:
         )
         with self.engine.connect() as connection:
             rows = connection.execute(statement).all()
-        return sorted((os.path.join(os.path.dirname(root), folder), int(count)) for root, folder, count in rows)
+        local = mounts.of(self.engine.dialect)
+        return sorted((mounts.directory_of(local, root, folder), int(count)) for root, folder, count in rows)
 
     def selection_tags(self, image_ids: Sequence[int], threshold: float | None = None) -> list[SelectionTag]:
         """The union of the tags of ``image_ids``, with how many of them have each, most shared first.

@@ -27,6 +27,7 @@ from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.files import NOT_REGULAR, hash_file
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.library import dialect
+from joytag_desktop.library import mounts as mounts_
 from joytag_desktop.library.schema import Image, ImageTag, Root, Source, Status
 from joytag_desktop.metadata.embedded import read_embedded
 from joytag_desktop.metadata.exif import read_exif
@@ -199,17 +200,19 @@ def _valid_text(path: str) -> bool:
     return True
 
 
-def location_columns(root_path: str, path: str) -> dict:
+def location_columns(root_path: str, path: str, mounts: mounts_.MountMap | None = None) -> dict:
     """Columns derived from where a file is: its folder (from the root's name down), name and extension."""
-    folder = os.path.relpath(os.path.dirname(path), os.path.dirname(root_path))
+    folder = mounts_.folder_of(mounts, root_path, os.path.dirname(path))
     name = os.path.basename(path)
     return {"path": path, "folder": folder, "name": name, "ext": os.path.splitext(name)[1].lstrip(".").lower()}
 
 
-def new_image_row(root: Root, path: str, facts: FileFacts, now: datetime) -> dict:
+def new_image_row(
+    root: Root, path: str, facts: FileFacts, now: datetime, mounts: mounts_.MountMap | None = None
+) -> dict:
     return {
         "root_id": root.id,
-        **location_columns(root.path, path),
+        **location_columns(root.path, path, mounts),
         **facts.columns(),
         "status": Status.ERROR if facts.error else Status.PENDING,
         "error": facts.error,
@@ -283,6 +286,7 @@ def examine_file(
     row,
     now: datetime,  # noqa: ANN001 - a Row
     report: ScanReport,
+    mounts: mounts_.MountMap | None = None,
 ) -> tuple[dict | None, dict | None, bool]:
     """Decide what a file means for the library, reading it only when its size or mtime changed.
 
@@ -306,11 +310,11 @@ def examine_file(
         reason = exc.strerror or str(exc)
         report.errors.append((path, reason))
         facts = FileFacts(stat.st_size, stat.st_mtime, "", error=reason)
-        values = new_image_row(root, path, facts, now) | {"content_hash": None}
+        values = new_image_row(root, path, facts, now, mounts) | {"content_hash": None}
         return (values if row is None else {"status": Status.ERROR, "error": reason}), None, False
     if row is None:
         report.added += 1
-        return new_image_row(root, path, facts, now), facts.keywords, True
+        return new_image_row(root, path, facts, now, mounts), facts.keywords, True
     if row.status == Status.MISSING:
         report.restored += 1
     else:
@@ -364,12 +368,12 @@ def scan_root(
     )
     reason = root_is_offline(root.path, has_images)
     if reason:
-        connection.execute(update(Root).where(Root.id == root.id).values(online=False))
+        mounts_.set_online(connection, root.id, root.path, False)
         connection.commit()
         report.offline.append(f"{root.path}: {reason}")
         return report, []
     now = datetime.now()
-    base = os.path.dirname(root.path)
+    mounts = mounts_.of(connection.dialect)
     seen_folders: set[str] = set()
     unreadable: set[str] = set()
     inserts: list[dict] = []
@@ -382,7 +386,7 @@ def scan_root(
         if not _valid_text(folder):
             report.errors.append((folder, "folder name is not valid UTF-8; rename it to index it"))
             continue
-        relative = os.path.relpath(folder, base)
+        relative = mounts_.folder_of(mounts, root.path, folder)
         seen_folders.add(relative)
         known = {
             row.path: row
@@ -407,7 +411,7 @@ def scan_root(
                 report.errors.append((path, exc.strerror or str(exc)))
                 continue
             row = known.get(path)
-            values, keywords, read = examine_file(root, path, stat, row, now, report)
+            values, keywords, read = examine_file(root, path, stat, row, now, report, mounts)
             note_keywords(report, path, entry.name, folder_names, row, keywords, read)
             if values is None:
                 continue
@@ -428,8 +432,8 @@ def scan_root(
     new_ids += insert_images(connection, inserts)
     if not report.cancelled:
         # Folders that vanished entirely (but not ones we could not read), within the subtree if one.
-        blocked = {os.path.relpath(f, base) for f in unreadable}
-        scope = os.path.relpath(subtree, base) if subtree else None
+        blocked = {mounts_.folder_of(mounts, root.path, f) for f in unreadable}
+        scope = mounts_.folder_of(mounts, root.path, subtree) if subtree else None
         stored_folders = (
             connection.execute(
                 select(Image.folder).where(Image.root_id == root.id, Image.status != Status.MISSING).distinct()
@@ -455,7 +459,8 @@ def scan_root(
             report.missing += len(gone)
             report.vanished_ids.update(gone)
         if subtree is None:
-            connection.execute(update(Root).where(Root.id == root.id).values(online=True, last_scan_at=now))
+            connection.execute(update(Root).where(Root.id == root.id).values(last_scan_at=now))
+            mounts_.set_online(connection, root.id, root.path, True)
     if progress is not None:
         progress(root.path, count)  # the final count (progress is otherwise reported every 200 files)
     connection.commit()

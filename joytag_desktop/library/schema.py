@@ -11,6 +11,7 @@ otherwise and any searched model's score passes that model's threshold for the t
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import ClassVar
 
@@ -29,6 +30,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from joytag_desktop.library.mounts import StoredPath
 
 # Scores of the user's rows (model_id USER): added by hand or imported, removed by hand.
 PRESENT_SCORE = 1.0
@@ -67,11 +70,13 @@ class Root(Base):
     __tablename__ = "roots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(StoredPath, unique=True)
     watched: Mapped[bool] = mapped_column(Boolean, default=True)
     added_at: Mapped[datetime] = mapped_column(DateTime)
     last_scan_at: Mapped[datetime | None] = mapped_column(DateTime)
     online: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The root's identity, the same on every machine whatever its mount point (see RootMount).
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
 
     images: Mapped[list[Image]] = relationship(back_populates="root", passive_deletes=True)
 
@@ -82,7 +87,7 @@ class Image(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(StoredPath, unique=True)
     # For folder: and name: searches: the folder relative to the root's parent (so it starts with the
     # root's own name, never with /home/user), and the file name.
     folder: Mapped[str] = mapped_column(Text)
@@ -235,7 +240,7 @@ class MetadataWrite(Base):
 
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     target: Mapped[str] = mapped_column(String(16), primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(StoredPath)
     keywords: Mapped[str] = mapped_column(Text)  # JSON list
     file_mtime: Mapped[float | None] = mapped_column(Float)
     written_at: Mapped[datetime] = mapped_column(DateTime)
@@ -253,6 +258,19 @@ class ImageHash(Base):
     dhash: Mapped[int] = mapped_column(BigInteger)
     phash_mirror: Mapped[int] = mapped_column(BigInteger)
     dhash_mirror: Mapped[int] = mapped_column(BigInteger)
+
+
+class RootMount(Base):
+    """Where one machine (``work.machine_name()``) finds a root, and whether it is mounted there
+    now: a root unmounted on one machine is offline there only."""
+
+    __tablename__ = "root_mounts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    online: Mapped[bool] = mapped_column(Boolean)
 
 
 class Claim(Base):

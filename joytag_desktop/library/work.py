@@ -26,6 +26,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from joytag_desktop.library import dialect
+from joytag_desktop.library.mounts import machine_name
 from joytag_desktop.library.schema import Claim, Image, WorkerRow
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0  # a worker renews at every commit (32 images): minutes of slack on a slow CPU
-MACHINE_ENV = "JOYTAG_DESKTOP_MACHINE"
 
 _NOW = {
     "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
@@ -81,11 +81,6 @@ def retrying(action: Callable[[], T], what: str, seconds: float = RETRY_SECONDS)
 def now_sql(dialect_name: str) -> str:
     """The database server's clock, in seconds since the epoch."""
     return _NOW.get(dialect_name, _NOW["sqlite"])
-
-
-def machine_name() -> str:
-    """This machine's name in the library (``$JOYTAG_DESKTOP_MACHINE``, else the host name)."""
-    return os.environ.get(MACHINE_ENV) or socket.gethostname() or "this machine"
 
 
 @dataclass(frozen=True)
