@@ -230,3 +230,61 @@ def test_mount_map_translates_both_ways_and_across_systems() -> None:
     assert windows.to_stored("P:\\photos\\2024\\a.jpg") == "/mnt/nas/photos/2024/a.jpg"
     assert folder_for("/mnt/nas/photos", "/mnt/nas/photos/2024") == "photos/2024"
     assert not MountMap([Mount("/same", "/same")])
+
+
+def test_similar_images_use_pgvector_on_the_server(postgres, tmp_path: Path) -> None:
+    """On a server with pgvector the embeddings are rows of image_vectors (stored with the tagging,
+    dropped with it), the model has an HNSW index the query uses, and more-like-this answers as
+    exact cosine search does."""
+    import numpy as np
+
+    from joytag_desktop.library.library import ImageResult
+
+    if not postgres.has_pgvector():
+        pytest.skip("this PostgreSQL has no pgvector")
+    url = postgres.create_database()
+    _photos(tmp_path / "photos", 300)
+    rng = np.random.default_rng(7)
+    with Library(url) as library:
+        library.add_root(tmp_path / "photos")
+        library.scan()
+        model = library.add_model("m", auto=True)
+        ids = sorted(library.search("").ids)
+        themes = rng.normal(size=(12, 64))
+        vectors = {i: themes[n % 12] + 0.3 * rng.normal(size=64) for n, i in enumerate(ids)}
+        # A library tagged before pgvector: half the embeddings exist only in image_models.
+        with library.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS image_vectors"))
+        library.similarity._server = None
+        from joytag_desktop.library import pgvectors
+
+        real_available = pgvectors.ServerVectors.available
+        pgvectors.ServerVectors.available = property(lambda self: False)
+        try:
+            library.store_results(
+                [ImageResult(i, np.array([0.5], np.float32), vectors[i].astype(np.float32), None, None, None)
+                 for i in ids[:150]], model, ["cat"], ["general"])  # fmt: skip
+        finally:
+            pgvectors.ServerVectors.available = real_available
+        library.store_results(
+            [ImageResult(i, np.array([0.5], np.float32), vectors[i].astype(np.float32), None, None, None)
+             for i in ids[150:]], model, ["cat"], ["general"])  # fmt: skip
+        assert library.similarity.server_vectors() is not None
+        for source in ids[:5] + ids[200:205]:
+            found = library.similar(source, limit=10)
+            matrix = np.stack([vectors[i].astype(np.float16).astype(np.float32) for i in ids])
+            query = vectors[source].astype(np.float16).astype(np.float32)
+            cosines = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+            exact = [ids[k] for k in np.argsort(-cosines) if ids[k] != source][:10]
+            assert [m.image_id for m in found] == exact
+        with library.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM image_vectors")).scalar_one() == 300
+            definition = connection.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                {"name": f"ix_image_vectors_model_{model.id}"},
+            ).scalar_one()
+        assert "USING hnsw" in definition and "vector(64)" in definition and f"model_id = {model.id}" in definition
+        library.retag(ids[:10])  # a tagging dropped: its vector goes with it
+        library.forget_images(ids[10:20])
+        with library.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM image_vectors")).scalar_one() == 280

@@ -901,6 +901,7 @@ class Library:
         ]
         floor = self.storage_floor
         now = _now()
+        server = self.similarity.server_vectors()  # before the transaction: it may create its table
         with self.Session.begin() as session:
             current = dict(
                 session.execute(
@@ -954,6 +955,11 @@ class Library:
             session.flush()
             if new_rows:
                 session.execute(insert(ImageTag), new_rows)
+            if server is not None:  # pgvector: the server's index gets the embeddings in this transaction
+                server.store(
+                    session.connection(),
+                    [(r.image_id, model.id, r.embedding) for r in ok if r.embedding is not None and len(r.embedding)],
+                )
             if ok_ids:
                 session.execute(
                     update(Image)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from joytag_desktop.library.library import Library, ModelInfo
+    from joytag_desktop.library.pgvectors import ServerIndex, ServerVectors
     from joytag_desktop.library.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Similarity:
         # like: terms of recent searches: per term, each image's similarity (shown beside results)
         self._recent: dict[str, tuple[int | None, dict[int, float]]] = {}  # term -> (data version, similarities)
         self._indexes: dict[int, VectorIndex] = {}
+        self._server: ServerVectors | None = None  # pgvector, when the library's server has it
         self._lock = threading.RLock()
         self.builds = 0  # full builds by this process (tests read it)
         # The GUI builds graphs on threads of their own and compares exhaustively meanwhile; the
@@ -273,10 +275,27 @@ class Similarity:
 
     # --- the indexes --------------------------------------------------------------------------
 
+    def server_vectors(self) -> ServerVectors | None:
+        """The server's vector index (pgvector) when the library is on a PostgreSQL server that
+        has it; None otherwise (SQLite, or no extension: this process's own index is used)."""
+        if not dialect.is_postgresql(self.library.engine):
+            return None
+        if self._server is None:
+            from joytag_desktop.library.pgvectors import ServerVectors
+
+            self._server = ServerVectors(self.library.engine)
+        return self._server if self._server.available else None
+
     @contextlib.contextmanager
-    def held(self, model_id: int) -> Iterator[VectorIndex | None]:
+    def held(self, model_id: int) -> Iterator[VectorIndex | ServerIndex | None]:
         """The model's index brought up to date, held until the block ends; None while a graph is
-        built on a thread of its own (the GUI)."""
+        built on a thread of its own (the GUI). On a server with pgvector: the server's index."""
+        server = self.server_vectors()
+        if server is not None:
+            from joytag_desktop.library.pgvectors import ServerIndex
+
+            yield ServerIndex(server, model_id, server.prepare(model_id) or 0)
+            return
         with self._lock, self.connection() as connection:
             yield self._current(connection, model_id)
 
