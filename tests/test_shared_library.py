@@ -47,6 +47,16 @@ def _run(*arguments: str) -> subprocess.CompletedProcess:
     )
 
 
+def _holds_claims(url: str, machine: str) -> bool:
+    with Library(url, create=False) as library, library.engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text("SELECT count(*) FROM claims c JOIN workers w ON w.id = c.worker WHERE w.machine = :m"),
+                {"m": machine},
+            ).scalar_one()
+        )
+
+
 def _tagged(url: str) -> int:
     with Library(url, create=False) as library:
         return library.count_by_status()["tagged"]
@@ -108,9 +118,9 @@ def test_three_workers_one_killed_server_restarted(postgres, tmp_path: Path) -> 
     ]  # fmt: skip
     try:
         deadline = time.monotonic() + 240
-        while _tagged(url) < 40 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        workers[0].send_signal(signal.SIGKILL)
+        while time.monotonic() < deadline and not (_tagged(url) >= 40 and _holds_claims(url, "machine-0")):
+            time.sleep(0.1)
+        workers[0].send_signal(signal.SIGKILL)  # in the middle of its work: it holds claims
         watcher.set_manual_tag(ids[5:], "holiday", True)  # edits while the others tag
         postgres.restart()  # every connection is cut
         outputs = [w.communicate(timeout=300) for w in workers[1:]]

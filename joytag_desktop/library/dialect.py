@@ -239,6 +239,18 @@ def is_postgresql(engine_or_connection: Any) -> bool:
     return engine_or_connection.dialect.name == POSTGRESQL
 
 
+MODEL_REGISTRATION_LOCK = 7403
+
+
+def serialize(session: Any, key: int) -> None:
+    """Make the session's transaction the only one holding ``key`` until it ends (PostgreSQL: an
+    advisory lock; SQLite serializes writers itself)."""
+    if session.get_bind().dialect.name == POSTGRESQL:
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 # --- PostgreSQL triggers -------------------------------------------------------------------------
 # The same bookkeeping as the SQLite triggers of migrations 0003 and 0004: the per-tag histogram,
 # "tagged" meaning every automatic model tagged the image, new content dropping old taggings, and

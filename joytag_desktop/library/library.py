@@ -35,6 +35,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, sessionmaker
 from sqlalchemy.sql import Select
 
@@ -392,7 +393,16 @@ class Library:
         weights in a known folder replace that model's, and its images are queued to be tagged again."""
         fingerprint = tagger.fingerprint()
         path = str(tagger.path)
+        try:
+            model_id = self._register_model(tagger, fingerprint, path)
+        except (IntegrityError, OperationalError):  # another process registered it at the same moment
+            model_id = self._register_model(tagger, fingerprint, path)
+        self._requeue()
+        return next(m for m in self.models() if m.id == model_id)
+
+    def _register_model(self, tagger: TaggerFolder, fingerprint: str, path: str) -> int:
         with self.Session.begin() as session:
+            dialect.serialize(session, dialect.MODEL_REGISTRATION_LOCK)  # workers starting together
             found = session.scalar(select(Model).where(Model.fingerprint == fingerprint))
             if found is None:
                 found = session.scalar(select(Model).where(Model.path == path))
@@ -427,9 +437,7 @@ class Library:
                 fingerprint,
                 path,
             )
-            model_id = found.id
-        self._requeue()
-        return next(m for m in self.models() if m.id == model_id)
+            return found.id
 
     def add_model(
         self, name: str, format: str = "joytag", thresholds: dict[str, float] | None = None, auto: bool = False
