@@ -298,3 +298,39 @@ def test_similar_images_use_pgvector_on_the_server(postgres, tmp_path: Path) -> 
         library.forget_images(ids[10:20])
         with library.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM image_vectors")).scalar_one() == 280
+
+
+def test_status_bar_shows_the_other_workers(qtbot, tmp_path: Path) -> None:
+    """The window's status bar names the workers of other processes and machines, not its own."""
+    from sqlalchemy import update
+
+    from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.main_window import MainWindow
+    from joytag_desktop.library.schema import WorkerRow
+
+    library = Library(tmp_path / "lib.sqlite3")
+    window = MainWindow(library, gui_settings(), start_worker=False)
+    qtbot.addWidget(window)
+    window.show()
+    label = window.other_workers
+    own = WorkQueue(library, device="CPU")
+    own.report("tagging")  # this process's own worker is not "another"
+    label.refresh()
+    qtbot.wait(300)
+    assert label.isHidden()
+    other = WorkQueue(library, device="CUDA (NVIDIA H200)")
+    other.models = ["joytag"]
+    other.done, other.rate = 1234, 41.5
+    other.report("tagging")
+    with library.Session.begin() as session:  # as if it ran on the GPU box
+        session.execute(update(WorkerRow).where(WorkerRow.id == other.id).values(machine="gpu-box", host="gpu-box"))
+    label.refresh()
+    qtbot.waitUntil(label.isVisible, timeout=5000)
+    assert label.text() == "1 other worker(s) tagging, 41.5 images/s"
+    assert "gpu-box" in label.toolTip() and "1,234 tagged" in label.toolTip() and "H200" in label.toolTip()
+    other.close()
+    label.refresh()
+    qtbot.waitUntil(label.isHidden, timeout=5000)
+    own.close()
+    window.close()
+    library.close()

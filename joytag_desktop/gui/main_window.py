@@ -66,6 +66,7 @@ from joytag_desktop.gui.search_bar import like_term
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
+from joytag_desktop.gui.workers_status import OtherWorkers
 from joytag_desktop.library import Library, QueryError, quote_tag
 from joytag_desktop.library.query import And, Node, Not, field_terms, parse
 from joytag_desktop.thumbnails import thumbnail_for
@@ -250,6 +251,8 @@ class MainWindow(QMainWindow):
         self.status.cancel_clicked.connect(self.worker_cancel)
         self.status.show_failed.connect(lambda: self.search_for("status:error"))
         self.statusBar().addPermanentWidget(self.status)
+        self.other_workers = OtherWorkers(self.library, self.background)  # a shared library's others
+        self.statusBar().addPermanentWidget(self.other_workers)
         # Older names the tests and scripts use.
         self.work_label = self.status.label
         self.pause_button = self.status.pause_button

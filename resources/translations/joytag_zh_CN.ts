@@ -795,6 +795,37 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>OtherWorkers</name>
+    <message numerus="yes">
+        <source>%n other worker(s) tagging, {rate:.1f} images/s</source>
+        <translation>
+            <numerusform>另有 %n 个工作进程正在标记，每秒 {rate:.1f} 张图像</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n other worker(s) idle</source>
+        <translation>
+            <numerusform>另有 %n 个工作进程空闲</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>tagging</source>
+        <translation>正在标记</translation>
+    </message>
+    <message>
+        <source>idle</source>
+        <translation>空闲</translation>
+    </message>
+    <message>
+        <source>starting</source>
+        <translation>正在启动</translation>
+    </message>
+    <message>
+        <source>{machine} (pid {pid}): {state}, {done:,} tagged, {rate:.1f} images/s on {device}</source>
+        <translation>{machine}（进程 {pid}）：{state}，已标记 {done:,} 张，每秒 {rate:.1f} 张，设备 {device}</translation>
+    </message>
+</context>
+<context>
     <name>ResultsPanel</name>
     <message>
         <source>Thumbnail size (Ctrl+wheel over the grid)</source>
