@@ -334,3 +334,41 @@ def test_status_bar_shows_the_other_workers(qtbot, tmp_path: Path) -> None:
     own.close()
     window.close()
     library.close()
+
+
+def test_window_locates_a_root_mounted_elsewhere(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a computer where the shared folder is at another path, the folder panel shows it
+    offline with a hint; Locate on this computer… maps it and the grid shows the local files."""
+    import shutil
+
+    from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.main_window import MainWindow
+
+    here, there = tmp_path / "a" / "photos", tmp_path / "b" / "shots"
+    _photos(here, 12)
+    db = tmp_path / "lib.sqlite3"
+    monkeypatch.setenv("JOYTAG_DESKTOP_MACHINE", "alpha")
+    with Library(db) as alpha:
+        alpha.add_root(here)
+        alpha.scan()
+    shutil.copytree(here, there, copy_function=shutil.copy2)
+    shutil.rmtree(here)  # on beta the path where alpha has it does not exist
+    monkeypatch.setenv("JOYTAG_DESKTOP_MACHINE", "beta")
+    library = Library(db)
+    library.scan()  # beta finds the root offline
+    window = MainWindow(library, gui_settings(), start_worker=False)
+    qtbot.addWidget(window)
+    window.show()
+    tree = window.folders.tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2, timeout=5000)
+    item = tree.topLevelItem(1)
+    assert "(offline)" in item.text(0) and "Locate on this computer" in item.toolTip(0)
+    window.locate_root(str(here), str(there))
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2 and tree.topLevelItem(1).toolTip(0).startswith(str(there)),
+                    timeout=10_000)  # fmt: skip
+    assert "(offline)" not in tree.topLevelItem(1).text(0)
+    qtbot.waitUntil(lambda: len(window.grid_model.rows) == 12, timeout=10_000)
+    assert all(row[1].startswith(str(there)) for row in window.grid_model.rows)
+    assert library.count_by_status()["missing"] == 0
+    window.close()
+    library.close()

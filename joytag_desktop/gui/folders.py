@@ -10,7 +10,16 @@ import os
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 FOLDER_ROLE = Qt.ItemDataRole.UserRole
 ROOT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -51,6 +60,7 @@ class FolderPanel(QWidget):
     watch_toggled = Signal(str, bool)  # root path, watched
     add_requested = Signal()
     remove_requested = Signal(str)  # root path
+    locate_requested = Signal(str)  # root path: it is somewhere else on this machine
     rescan_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -61,6 +71,8 @@ class FolderPanel(QWidget):
             self.tr("Click a folder to show its images; tick a library folder to watch it for changes")
         )
         self.tree.itemChanged.connect(self._item_changed)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.currentItemChanged.connect(self._current_changed)
         self.add_button = QPushButton(self.tr("Add…"))
         self.add_button.setToolTip(self.tr("Add a folder to the library (or drop one on the window)"))
@@ -106,7 +118,13 @@ class FolderPanel(QWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if watched else Qt.CheckState.Unchecked)
             state = self.tr("watched for changes") if watched else self.tr("not watched")
-            item.setToolTip(0, f"{path}\n{state}")
+            tip = f"{path}\n{state}"
+            if not online:
+                tip += "\n" + self.tr(
+                    "Not found on this computer. If the drive is mounted somewhere else, right-click the "
+                    "folder and choose Locate on this computer…"
+                )
+            item.setToolTip(0, tip)
             self.tree.addTopLevelItem(item)
             self._add_children(item, node, expanded)
             item.setExpanded(path in expanded)
@@ -143,6 +161,17 @@ class FolderPanel(QWidget):
         while item is not None and item.data(0, ROOT_ROLE) is None:
             item = item.parent()
         return item.data(0, ROOT_ROLE) if item is not None else None
+
+    def _context_menu(self, position) -> None:  # noqa: ANN001 - a QPoint
+        item = self.tree.itemAt(position)
+        root = item.data(0, ROOT_ROLE) if item is not None else None
+        if not root:
+            return
+        menu = QMenu(self)
+        locate = menu.addAction(self.tr("Locate on this computer…"))
+        locate.setToolTip(self.tr("The same photos are at another path here (another mount point or drive letter)"))
+        locate.triggered.connect(lambda: self.locate_requested.emit(root))
+        menu.exec(self.tree.viewport().mapToGlobal(position))
 
     def _remove_clicked(self) -> None:
         root = self.selected_root()

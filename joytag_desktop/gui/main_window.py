@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         self.folders.watch_toggled.connect(self._root_toggled)
         self.folders.add_requested.connect(self.choose_folder)
         self.folders.remove_requested.connect(self.remove_root)
+        self.folders.locate_requested.connect(self.locate_root)
         self.folders.rescan_requested.connect(self.rescan)
         self.tag_panel = TagListPanel()
         self.tag_panel.add_tag.connect(lambda tag: self._add_to_search(quote_tag(tag)))
@@ -534,6 +535,30 @@ class MainWindow(QMainWindow):
             self._refresh_after_change()
 
         self.background.submit(add_and_scan, done, self._show_error)
+
+    def locate_root(self, path: str, folder: str | None = None) -> None:
+        """A shared library's folder that this computer has at another path (another mount point
+        or drive letter): remember where, then rescan it there."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(
+                self, self.tr("Where is {name} on this computer?").format(name=os.path.basename(path) or path)
+            )
+        if not folder:
+            return
+        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
+
+        def locate_and_scan():  # noqa: ANN202
+            root = self.library.map_root(path, folder)
+            return self.library.scan([root.path], progress=self._scan_progress_hook, cancel=self._scan_cancel)
+
+        def done(report) -> None:  # noqa: ANN001
+            self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
+            self._load_roots()
+            if self._started:
+                self.watcher.refresh_roots()
+            self._refresh_after_change()
+
+        self.background.submit(locate_and_scan, done, self._show_error)
 
     def remove_root(self, path: str) -> None:
         answer = QMessageBox.question(

@@ -602,7 +602,9 @@ class Library:
         local_text = str(folder.resolve())
         with self.engine.connect() as connection:  # the stored paths, untranslated
             rows = connection.execute(text("SELECT id, path, uid FROM roots")).all()
-        found = [row for row in rows if root in (row.path, row.uid)]
+        local = mounts.of(self.engine.dialect)
+        names = {root, local.to_stored(root)} if local else {root}  # also as this machine shows it now
+        found = [row for row in rows if row.path in names or row.uid == root]
         if not found:
             known = ", ".join(row.path for row in rows) or "none"
             raise LibraryError(f"no library folder {root!r} (the library has: {known})")

@@ -395,6 +395,18 @@
         <source>not watched</source>
         <translation>未监视</translation>
     </message>
+    <message>
+        <source>Not found on this computer. If the drive is mounted somewhere else, right-click the folder and choose Locate on this computer…</source>
+        <translation>在这台电脑上找不到。如果该驱动器挂载在别处，请右键单击该文件夹并选择“在这台电脑上定位…”</translation>
+    </message>
+    <message>
+        <source>Locate on this computer…</source>
+        <translation>在这台电脑上定位…</translation>
+    </message>
+    <message>
+        <source>The same photos are at another path here (another mount point or drive letter)</source>
+        <translation>同样的照片在这里位于另一路径（另一个挂载点或盘符）</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
@@ -557,6 +569,10 @@
     <message>
         <source>Scanning {folder}…</source>
         <translation>正在扫描 {folder}…</translation>
+    </message>
+    <message>
+        <source>Where is {name} on this computer?</source>
+        <translation>{name} 在这台电脑上的什么位置？</translation>
     </message>
     <message>
         <source>Remove folder</source>
