@@ -369,6 +369,8 @@ def test_window_locates_a_root_mounted_elsewhere(qtbot, tmp_path: Path, monkeypa
     assert "(offline)" not in tree.topLevelItem(1).text(0)
     qtbot.waitUntil(lambda: len(window.grid_model.rows) == 12, timeout=10_000)
     assert all(row[1].startswith(str(there)) for row in window.grid_model.rows)
+    first = window.grid_model.rows[0][0]  # its thumbnail failed while offline: read again from there
+    qtbot.waitUntil(lambda: window.grid_model.has_thumbnail(first), timeout=10_000)
     assert library.count_by_status()["missing"] == 0
     window.close()
     library.close()

@@ -70,7 +70,8 @@ class RowPlan:
     changed: list[int] = field(default_factory=list)
     removed: list[tuple[int, int]] = field(default_factory=list)  # (first, last) in old rows, bottom-up
     inserted: list[tuple[int, int]] = field(default_factory=list)  # (first, last) in new rows, top-down
-    new_content: list[int] = field(default_factory=list)  # ids whose content hash changed: new thumbnails
+    # ids whose content hash or path changed (a move, a folder located elsewhere): new thumbnails
+    new_content: list[int] = field(default_factory=list)
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
@@ -88,7 +89,7 @@ def plan_rows(old: list[Row], new: list[Row]) -> RowPlan:
     row_of = {row[0]: index for index, row in enumerate(new)}
     if len(old) == len(new) and all(a[0] == b[0] for a, b in zip(old, new, strict=True)):
         changed = [index for index, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
-        new_content = [new[i][0] for i in changed if old[i][2] != new[i][2]]
+        new_content = [new[i][0] for i in changed if old[i][1:3] != new[i][1:3]]
         return RowPlan("same", new, row_of, changed=changed, new_content=new_content)
     old_ids = {row[0] for row in old}
     kept_old = [row[0] for row in old if row[0] in row_of]
@@ -102,7 +103,7 @@ def plan_rows(old: list[Row], new: list[Row]) -> RowPlan:
     new_by_id = {row[0]: row for row in new}
     survivors = [row for row in old if row[0] in row_of]
     changed = [row_of[row[0]] for row in survivors if new_by_id[row[0]] != row]
-    new_content = [row[0] for row in survivors if new_by_id[row[0]][2] != row[2]]
+    new_content = [row[0] for row in survivors if new_by_id[row[0]][1:3] != row[1:3]]
     return RowPlan(
         "edit", new, row_of, changed=changed, removed=removed[::-1], inserted=inserted, new_content=new_content
     )
