@@ -217,11 +217,14 @@ class WorkQueue:
 
     @staticmethod
     def _end_dead_neighbours(session) -> None:  # noqa: ANN001 - a Session
-        """Release at once the claims of workers of this host whose process is gone (killed, or
-        crashed): a rerun on the same machine need not wait for their leases."""
+        """Release at once the claims of workers of this machine whose process is gone (killed, or
+        crashed): a rerun on the same machine need not wait for their leases. (Machine name and
+        host name must both match: containers on different hosts may share a host name.)"""
         rows = session.execute(
             select(WorkerRow.id, WorkerRow.pid).where(
-                WorkerRow.host == socket.gethostname(), WorkerRow.state.not_in(["stopped", "gone"])
+                WorkerRow.host == socket.gethostname(),
+                WorkerRow.machine == machine_name(),
+                WorkerRow.state.not_in(["stopped", "gone"]),
             )
         ).all()
         dead = [row.id for row in rows if not _process_alive(row.pid)]
