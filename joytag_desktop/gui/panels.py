@@ -260,6 +260,12 @@ class SettingsDialog(QDialog):
             self.tr("The language of the window (used from the next start); tags stay as the model names them")
         )
         self.database.setPlaceholderText(self.tr("library.sqlite3 in the data folder (takes effect on restart)"))
+        self.database.setToolTip(
+            self.tr(
+                "A library file (path), or a library shared by several computers on a PostgreSQL server: "
+                "postgresql+psycopg://user:password@server/database"
+            )
+        )
         form = QFormLayout()
         form.addRow(self.tr("Model folder"), model_row)
         form.addRow(self.tr("Device"), self.device)

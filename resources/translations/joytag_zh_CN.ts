@@ -1029,6 +1029,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>数据文件夹中的 library.sqlite3（重启后生效）</translation>
     </message>
     <message>
+        <source>A library file (path), or a library shared by several computers on a PostgreSQL server: postgresql+psycopg://user:password@server/database</source>
+        <translation>图库文件（路径），或在 PostgreSQL 服务器上由多台电脑共享的图库：postgresql+psycopg://用户:密码@服务器/数据库</translation>
+    </message>
+    <message>
         <source>Model folder</source>
         <translation>模型文件夹</translation>
     </message>
