@@ -118,7 +118,9 @@ def tag_pending(
     try:
         while True:
             claimed.clear()
-            stream = _pending_stream(queue, model.id, claimed, cancel)
+            # A GPU's big batches claim more at once: a claim is a round trip to the server.
+            page = max(CLAIM_EVERY, 4 * int(getattr(engine, "batch_size", 1) or 1))
+            stream = _pending_stream(queue, model.id, claimed, cancel, page)
             for index, result in enumerate(engine.tag_paths(stream, cancel=cancel)):
                 image_id, content_hash = claimed[index]
                 batch.append(
