@@ -1,15 +1,17 @@
 """Several tagging workers on one PostgreSQL library: images/s with 1, 2, 4 processes, and what a
 claim costs.
 
-    python benchmarks/bench_workers.py [--images 600] [--workers 1 2 4] [--claims 200] [--json]
+    python benchmarks/bench_workers.py [--images 600] [--workers 1 2 4] [--claims 200]
+                                       [--claim-size 64 256] [--json]
 
 Starts a throw-away PostgreSQL server (tests/pg_cluster.py: pgserver's or Debian's binaries),
 makes ``--images`` small JPEGs, and for each worker count indexes them into a new database and
 runs that many ``joytag-desktop autotag`` processes (the tiny JoyTag-format test model, on the
 CPU) until every image is tagged: the wall time from their start to the last exit (process start
 and model load included) and the tagging rate the workers report. Then it times ``WorkQueue.claim``
-of one 64-image batch plus its release on a library of 20,000 pending images, alone and with three
-other threads claiming at the same time (the claim overhead per batch).
+of one batch (64 images, a CPU worker's claim; 256, a GPU worker's four batches of 64) plus its
+release on a library of 20,000 pending images, alone and with three other threads claiming at the
+same time (the claim overhead per batch).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def run_workers(cluster, photos: Path, count: int) -> dict:  # noqa: ANN001 - a 
     }
 
 
-def time_claims(cluster, photos: Path, batches: int) -> dict:  # noqa: ANN001
+def time_claims(cluster, photos: Path, batches: int, claim_sizes: list[int]) -> list[dict]:  # noqa: ANN001
     from sqlalchemy import text
 
     from joytag_desktop.library import Library
@@ -98,35 +100,45 @@ def time_claims(cluster, photos: Path, batches: int) -> dict:  # noqa: ANN001
             )
         pending = library.count_by_status()["pending"]
 
-        sizes: list[int] = []
+        results = []
+        for claim_size in claim_sizes:
+            sizes: list[int] = []
 
-        def claim_loop(queue: WorkQueue, times: list[float], rounds: int) -> None:
-            for _ in range(rounds):
-                start = time.perf_counter()
-                # Fewer than 64 when another claimer took some of the same candidates meanwhile.
-                sizes.append(len(queue.claim(model.id, 64)))
-                queue.release(model.id)
-                times.append(time.perf_counter() - start)
+            def claim_loop(
+                queue: WorkQueue, times: list[float], rounds: int, size: int = claim_size, got: list[int] = sizes
+            ) -> None:
+                for _ in range(rounds):
+                    start = time.perf_counter()
+                    # Fewer than asked when another claimer took some of the same candidates meanwhile.
+                    got.append(len(queue.claim(model.id, size)))
+                    queue.release(model.id)
+                    times.append(time.perf_counter() - start)
 
-        alone: list[float] = []
-        claim_loop(WorkQueue(library), alone, batches)
-        together: list[list[float]] = [[] for _ in range(4)]
-        threads = [
-            threading.Thread(target=claim_loop, args=(WorkQueue(library), together[n], batches)) for n in range(4)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        mixed = [t for part in together for t in part]
-    return {
-        "pending": pending,
-        "claim_64_ms_median_alone": round(statistics.median(alone) * 1000, 2),
-        "claim_64_ms_p95_alone": round(sorted(alone)[int(len(alone) * 0.95)] * 1000, 2),
-        "claim_64_ms_median_4_at_once": round(statistics.median(mixed) * 1000, 2),
-        "claim_64_ms_p95_4_at_once": round(sorted(mixed)[int(len(mixed) * 0.95)] * 1000, 2),
-        "claimed_per_batch_mean": round(statistics.mean(sizes), 1),
-    }
+            alone: list[float] = []
+            claim_loop(WorkQueue(library), alone, batches)
+            together: list[list[float]] = [[] for _ in range(4)]
+            threads = [
+                threading.Thread(target=claim_loop, args=(WorkQueue(library), together[n], batches)) for n in range(4)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            mixed = sorted(t for part in together for t in part)
+            alone.sort()
+            results.append(
+                {
+                    "claim_size": claim_size,
+                    "pending": pending,
+                    "ms_median_alone": round(statistics.median(alone) * 1000, 2),
+                    "ms_p95_alone": round(alone[int(len(alone) * 0.95)] * 1000, 2),
+                    "ms_median_4_at_once": round(statistics.median(mixed) * 1000, 2),
+                    "ms_p95_4_at_once": round(mixed[int(len(mixed) * 0.95)] * 1000, 2),
+                    "ms_per_image_alone": round(statistics.median(alone) * 1000 / claim_size, 3),
+                    "claimed_per_batch_mean": round(statistics.mean(sizes), 1),
+                }
+            )
+    return results
 
 
 def main() -> int:
@@ -134,6 +146,7 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=600)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4], help="worker counts (none: claims only)")
     parser.add_argument("--claims", type=int, default=200, help="claim batches timed per thread")
+    parser.add_argument("--claim-size", type=int, nargs="*", default=[64, 256], help="images per timed claim")
     parser.add_argument("--json", action="store_true", help="print a JSON summary last")
     args = parser.parse_args()
 
@@ -158,14 +171,15 @@ def main() -> int:
                     f"= {result['images_per_s_wall']} images/s (start-up and model load included); "
                     f"tagging rate {result['images_per_s_tagging']} images/s; per worker {result['per_worker']}"
                 )
-            claims = time_claims(cluster, photos, args.claims)
-            summary["claims"] = claims
-            print(
-                f"claim + release of 64 images among {claims['pending']} pending: median "
-                f"{claims['claim_64_ms_median_alone']} ms (p95 {claims['claim_64_ms_p95_alone']}) alone, "
-                f"{claims['claim_64_ms_median_4_at_once']} ms (p95 {claims['claim_64_ms_p95_4_at_once']}) "
-                f"with 4 claimers at once; {claims['claimed_per_batch_mean']} images per claim on average"
-            )
+            summary["claims"] = time_claims(cluster, photos, args.claims, args.claim_size)
+            for claims in summary["claims"]:
+                print(
+                    f"claim + release of {claims['claim_size']} images among {claims['pending']} pending: "
+                    f"median {claims['ms_median_alone']} ms (p95 {claims['ms_p95_alone']}, "
+                    f"{claims['ms_per_image_alone']} ms per image) alone, {claims['ms_median_4_at_once']} ms "
+                    f"(p95 {claims['ms_p95_4_at_once']}) with 4 claimers at once; "
+                    f"{claims['claimed_per_batch_mean']} images per claim on average"
+                )
     finally:
         cluster.destroy()
     if args.json:
