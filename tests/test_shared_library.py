@@ -374,3 +374,43 @@ def test_window_locates_a_root_mounted_elsewhere(qtbot, tmp_path: Path, monkeypa
     assert library.count_by_status()["missing"] == 0
     window.close()
     library.close()
+
+
+def test_a_watching_worker_is_one_worker_idle_between_bursts(postgres, tmp_path: Path) -> None:
+    """`watch` and the window keep one place in the queue for their whole life: idle between new
+    files (not a new worker per burst, not "stopped"), stopped when they end."""
+    from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
+
+    url = postgres.create_database()
+    photos = tmp_path / "photos"
+    _photos(photos, 6)
+    library = Library(url)
+    library.add_root(photos)
+    library.scan()
+    worker = TaggingWorker(library, WorkerSettings(MODEL, "cpu", 2, lease=30))
+    worker.start()
+    try:
+        assert worker.wait_idle(60)
+        assert _wait(lambda: [w.state for w in worker_statuses(library)] == ["idle"], 15)
+        (first,) = worker_statuses(library)
+        assert first.done == 6 and first.models == ["tiny-learned-pos"] and first.device == worker.device_name
+        write_photo(photos / "later" / "new.jpg", size=(50, 40), color=(10, 200, 30))
+        library.scan()
+        worker.wake()
+        assert worker.wait_idle(60) and library.count_by_status()["tagged"] == 7
+        assert _wait(lambda: [(w.id, w.state, w.done) for w in worker_statuses(library)] == [(first.id, "idle", 7)], 15)
+        worker.pause()
+        assert _wait(lambda: [w.state for w in worker_statuses(library)] == ["paused"], 15)
+    finally:
+        worker.stop()
+    assert [(w.id, w.state) for w in worker_statuses(library)] == [(first.id, "stopped")]
+    library.close()
+
+
+def _wait(condition, timeout: float) -> bool:  # noqa: ANN001 - a callable
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()

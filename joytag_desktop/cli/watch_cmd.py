@@ -88,6 +88,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     watch.add_argument(
         "--naming", choices=("jpg.xmp", "xmp"), default="jpg.xmp", help="sidecar naming: photo.jpg.xmp or photo.xmp"
     )
+    add_lease_argument(watch)
     watch.set_defaults(handler=run_watch)
 
 
@@ -182,6 +183,8 @@ def run_watch(args: argparse.Namespace) -> int:
     from joytag_desktop.worker.watcher import FolderWatcher
     from joytag_desktop.worker.worker import LoggingListener, TaggingWorker, WorkerSettings
 
+    if args.lease is not None and args.lease <= 0:
+        args.subparser.error("--lease must be more than 0 seconds")
     if not args.verbose:
         logging.getLogger("joytag_desktop").setLevel(logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
@@ -213,6 +216,8 @@ def run_watch(args: argparse.Namespace) -> int:
             print_scan(library.scan())
             chosen = chosen_taggers(library, args.model)
             settings = WorkerSettings([str(tagger.path) for tagger, _ in chosen], args.device, args.batch_size)
+            if args.lease is not None:
+                settings.lease = args.lease
             if args.write_sidecars:
                 from joytag_desktop.metadata.sync import export_xmp
 

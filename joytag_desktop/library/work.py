@@ -166,7 +166,9 @@ class WorkQueue:
 
     # --- reports ---------------------------------------------------------------------------------
 
-    def report(self, state: str | None = None) -> None:
+    def report(self, state: str | None = None, retry: bool = True) -> None:
+        """Say what this worker is doing; ``retry=False``: one try (a heartbeat that must not
+        hold its thread while the server is away)."""
         if state is not None:
             self.state = state
 
@@ -175,7 +177,10 @@ class WorkQueue:
             with self.library.Session.begin() as session:
                 self._report(session)
 
-        retrying(report, "reporting progress")
+        if retry:
+            retrying(report, "reporting progress")
+        else:
+            report()
 
     def _report(self, session) -> None:  # noqa: ANN001 - a Session
         session.execute(
@@ -301,4 +306,3 @@ def held_by(library: Library, worker_id: str, model_id: int, image_ids: list[int
         .with_for_update()
     )
     return set(rows.scalars())
-

@@ -12,12 +12,14 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library.library import Library
+from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue
 from joytag_desktop.worker.tagging import TaggingProgress, TaggingReport, tag_pending
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ class WorkerSettings:
     # Make the settings' models automatic. False (the GUI at start-up): only a model new to the
     # library becomes automatic; one the user unticked in Settings → Models stays off.
     make_auto: bool = True
+    # How long this worker's claims stay its own without news from it (a shared library's leases).
+    lease: float = LEASE_SECONDS
 
 
 class TaggingWorker:
@@ -89,6 +93,10 @@ class TaggingWorker:
         self.state = "stopped"
         self.device_name = ""
         self._engines: list | None = None  # [(TaggingEngine, ModelInfo)]
+        # This worker's one place in the shared queue for its whole life: `status` and the other
+        # machines see it idle between bursts rather than a new worker for each.
+        self._queue: WorkQueue | None = None
+        self._heartbeat = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cancel = threading.Event()
@@ -242,9 +250,11 @@ class TaggingWorker:
             if self._stop.is_set():
                 break
             if not self._running.is_set() or self._held.is_set():
+                self._report_to_queue("paused" if not self._running.is_set() else "idle")
                 continue
             try:
                 if self.library.count_by_status()["pending"] == 0:
+                    self._report_to_queue("idle")
                     continue
                 if self._engines is None:
                     self._engines = self._load_engines()
@@ -253,9 +263,16 @@ class TaggingWorker:
                     continue  # cancelled while the model loaded
                 self._set_state("tagging", self.device_name)
                 report = TaggingReport()
+                queue = self._work_queue()
                 for engine, model in self._engines:
                     part = tag_pending(
-                        self.library, engine, model, self._progress, self._cancel, after_commit=self._after_commit
+                        self.library,
+                        engine,
+                        model,
+                        self._progress,
+                        self._cancel,
+                        after_commit=self._after_commit,
+                        queue=queue,
                     )
                     report.tagged, report.failed = report.tagged + part.tagged, report.failed + part.failed
                     report.seconds += part.seconds
@@ -273,7 +290,35 @@ class TaggingWorker:
             finally:
                 if not self._stop.is_set() and self.state in ("tagging", "loading"):
                     self._set_state("cancelled" if self._held.is_set() else "idle", "")
+        self._leave_queue()
         self._set_state("stopped", "")
+
+    def _work_queue(self) -> WorkQueue:
+        if self._queue is None:
+            self._queue = WorkQueue(self.library, lease=self.settings.lease)
+        self._queue.device = self.device_name or "cpu"
+        return self._queue
+
+    def _report_to_queue(self, state: str) -> None:
+        """Tell the other machines what this worker does between runs (at once when that changes,
+        else once per half lease), so that a long wait for new files does not read as a crash."""
+        queue = self._queue
+        if queue is None or (state == queue.state and time.monotonic() - self._heartbeat < queue.lease / 2):
+            return
+        try:
+            queue.report(state, retry=False)
+        except Exception as exc:  # noqa: BLE001 - the server is away: the next run retries
+            log.info("could not report to the shared queue: %s", exc)
+        self._heartbeat = time.monotonic()
+
+    def _leave_queue(self) -> None:
+        if self._queue is None:
+            return
+        try:
+            self._queue.close()
+        except Exception as exc:  # noqa: BLE001 - unreachable server: the leases run out instead
+            log.info("could not say goodbye to the shared queue: %s", exc)
+        self._queue = None
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until nothing is pending and the worker is idle (tests, scripts)."""
