@@ -125,18 +125,22 @@ def run_autotag(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from joytag_desktop.cli.main import load_engine
-    from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue
+    from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue, retrying
     from joytag_desktop.worker.tagging import TaggingReport, tag_pending
 
     if args.query and not args.retag:
         args.subparser.error("a query chooses images to tag again: add --retag or --retag-all")
     with open_library(args) as library:
-        chosen = chosen_taggers(library, args.model)
+        # A shared library's server may restart while this worker starts, as at any other time.
+        chosen = retrying(lambda: chosen_taggers(library, args.model), "registering the models")
         if args.retag:
             ids = library.search(" ".join(args.query)).ids
             queued = library.retag(ids, [info.id for _, info in chosen])
             print(f"Queued {queued} image(s) to tag again.", file=sys.stderr)
-        work = [(tagger, info, library.pending_count(info.id)) for tagger, info in chosen]
+        work = [
+            (tagger, info, retrying(lambda i=info: library.pending_count(i.id), "counting pending images"))
+            for tagger, info in chosen
+        ]
         if not any(count for *_, count in work):
             print("Nothing to tag: every image is tagged.", file=sys.stderr)
             return 0
@@ -180,6 +184,7 @@ def run_autotag(args: argparse.Namespace) -> int:
 
 def run_watch(args: argparse.Namespace) -> int:
     from joytag_desktop.library.changes import ChangeReport
+    from joytag_desktop.library.work import retrying
     from joytag_desktop.worker.watcher import FolderWatcher
     from joytag_desktop.worker.worker import LoggingListener, TaggingWorker, WorkerSettings
 
@@ -214,7 +219,7 @@ def run_watch(args: argparse.Namespace) -> int:
             watcher.start()
             # Changes made while the app was closed are caught here.
             print_scan(library.scan())
-            chosen = chosen_taggers(library, args.model)
+            chosen = retrying(lambda: chosen_taggers(library, args.model), "registering the models")
             settings = WorkerSettings([str(tagger.path) for tagger, _ in chosen], args.device, args.batch_size)
             if args.lease is not None:
                 settings.lease = args.lease

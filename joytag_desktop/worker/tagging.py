@@ -94,7 +94,7 @@ def tag_pending(
         queue = WorkQueue(library, device=engine.describe())
     queue.models = sorted(set(queue.models) | {model.name})
     report = TaggingReport()
-    total = library.pending_count(model.id)
+    total = retrying(lambda: library.pending_count(model.id), "counting pending images")
     started = time.perf_counter()
     claimed: list[tuple[int, str | None]] = []
     batch: list[ImageResult] = []
