@@ -57,7 +57,7 @@ def close_window(qtbot, window: MainWindow) -> None:
 def tagged_window(qtbot, library: Library, settings: QSettings, photos: Path) -> MainWindow:
     window = open_window(qtbot, library, settings)
     window.resize(1400, 900)  # the offscreen screen is small: every thumbnail in view, so all load
-    window.add_folder(str(photos))
+    window.library_folders.add(str(photos))
     qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=60_000)
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
     return window
@@ -98,7 +98,7 @@ def test_choosing_a_model_folder_hides_the_panel_and_tags(
 ) -> None:
     window = open_window(qtbot, library, gui_settings())
     qtbot.waitUntil(lambda: window.first_run.isVisible(), timeout=10_000)
-    window.add_folder(str(photos))
+    window.library_folders.add(str(photos))
     window.first_run.model_ready.emit(str(tiny_model_dir))
     qtbot.waitUntil(lambda: not window.first_run.isVisible(), timeout=10_000)
     qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=60_000)
@@ -298,7 +298,7 @@ def test_scan_progress_is_shown_and_cancel_stops_a_scan(qtbot, library, settings
     window = open_window(qtbot, library, settings)
     seen: list[str] = []
     window.bridge.scan_progress.connect(lambda root, count: seen.append(f"{root}:{count}"))
-    window.add_folder(str(big))
+    window.library_folders.add(str(big))
     qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
     window.worker_cancel()
     qtbot.waitUntil(lambda: root_count(window) == 1, timeout=30_000)  # the add finished
@@ -320,14 +320,39 @@ def test_adding_a_folder_inside_or_around_library_folders(
     shown: list[str] = []
     show = window.status.set_text
     monkeypatch.setattr(window.status, "set_text", lambda text: (shown.append(text), show(text)))
-    window.add_folder(str(photos / "sub"))
+    window.library_folders.add(str(photos / "sub"))
     qtbot.waitUntil(lambda: any(text.startswith("Scan: 1 new") for text in shown), timeout=20_000)
     assert library.image_by_path(photos / "sub" / "copy.jpg") is not None
     assert [root.path for root in library.roots()] == [str(photos)]
-    window.add_folder(str(tmp_path))
+    window.library_folders.add(str(tmp_path))
     qtbot.waitUntil(lambda: [root.path for root in library.roots()] == [str(tmp_path)], timeout=20_000)
     qtbot.waitUntil(lambda: root_count(window) == 1, timeout=10_000)
     assert library.search("kept_by_hand").ids == [image.id]
+    close_window(qtbot, window)
+
+
+def test_folder_panel_unwatches_and_removes_a_folder(
+    qtbot, library, settings, photos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder panel's watch box and Remove go through to the library, the watcher and the grid;
+    Remove asks first, and a No keeps everything."""
+    from PySide6.QtWidgets import QMessageBox
+
+    window = tagged_window(qtbot, library, settings, photos)
+    qtbot.waitUntil(lambda: str(photos) in window.watcher.state.watched, timeout=10_000)
+    window.folders.watch_toggled.emit(str(photos), False)
+    qtbot.waitUntil(lambda: str(photos) not in window.watcher.state.watched, timeout=10_000)
+    assert [root.watched for root in library.roots()] == [False]
+
+    answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: next(answers))
+    window.folders.remove_requested.emit(str(photos))
+    qtbot.wait(300)
+    assert [root.path for root in library.roots()] == [str(photos)] and library.count("") == 6
+    window.folders.remove_requested.emit(str(photos))
+    qtbot.waitUntil(lambda: library.roots() == [] and root_count(window) == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 0, timeout=10_000)
+    assert sorted(p.name for p in photos.iterdir()) == sorted(p.name for p in IMAGES_DIR.iterdir())
     close_window(qtbot, window)
 
 

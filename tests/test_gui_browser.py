@@ -205,7 +205,7 @@ def test_cancel_holds_until_resume_and_counts_are_told(qtbot, library, settings,
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     window = open_window(qtbot, library, settings)
     window.worker_cancel()  # held before anything is queued
-    window.add_folder(str(photos))
+    window.library_folders.add(str(photos))
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 7, timeout=20_000)
     window.worker.wake()
     qtbot.wait(1500)

@@ -180,7 +180,7 @@ def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, lib
     # The unticked model stays off when the window starts its worker again; nothing tags new files now.
     window.worker.reload_model(window._worker_settings())
     shutil.copy(first, photos / "new.jpg")
-    window.rescan()
+    window.library_folders.rescan()
     qtbot.waitUntil(lambda: "Settings → Models" in window.statusBar().currentMessage(), timeout=30_000)
     assert not library.model(joytag).auto and library.count("status:pending") == 1
     # Choosing the model again (Tagging → Models…) makes it tag new files.

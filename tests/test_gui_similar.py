@@ -81,7 +81,7 @@ def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
 def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int):  # noqa: ANN201, F811
     window = open_window(qtbot, library, settings)
     window.resize(1400, 900)
-    window.add_folder(str(photos))
+    window.library_folders.add(str(photos))
     qtbot.waitUntil(lambda: library.count("status:tagged") == count, timeout=60_000)
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == count, timeout=10_000)
     return window

@@ -363,7 +363,7 @@ def test_window_locates_a_root_mounted_elsewhere(qtbot, tmp_path: Path, monkeypa
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2, timeout=5000)
     item = tree.topLevelItem(1)
     assert "(offline)" in item.text(0) and "Locate on this computer" in item.toolTip(0)
-    window.locate_root(str(here), str(there))
+    window.library_folders.locate(str(here), str(there))
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2 and tree.topLevelItem(1).toolTip(0).startswith(str(there)),
                     timeout=10_000)  # fmt: skip
     assert "(offline)" not in tree.topLevelItem(1).text(0)

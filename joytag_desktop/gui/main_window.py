@@ -26,7 +26,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QInputDialog,
     QMainWindow,
     QMenu,
@@ -49,6 +48,7 @@ from joytag_desktop.gui.grid import (
     RowPlan,
     plan_rows,
 )
+from joytag_desktop.gui.library_folders import LibraryFolders
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.model_settings import apply_model_choices
 from joytag_desktop.gui.panels import (
@@ -128,6 +128,20 @@ class MainWindow(QMainWindow):
         self._build_right()
         self._build_status_bar()
         self.exports = Exports(self, library, settings, self.writer, self.status, self._show_error)
+        self.library_folders = LibraryFolders(
+            self,
+            library,
+            self.folders,
+            self.background,
+            self.writer,
+            self.status,
+            self._scan_progress_hook,
+            self._scan_cancel,
+            self._show_error,
+        )
+        self.library_folders.changed.connect(self._folders_changed)
+        self.library_folders.watching_changed.connect(self._refresh_watcher)
+        self.library_folders.roots_loaded.connect(self.results.set_library_empty)
         self._build_actions()
 
         self.worker = TaggingWorker(library, self._worker_settings(), self.bridge)
@@ -145,12 +159,12 @@ class MainWindow(QMainWindow):
         self._refresh_timer = QTimer(self, singleShot=True, interval=800)
         self._refresh_timer.timeout.connect(self._refresh_after_change)
         self._roots_timer = QTimer(self, singleShot=True, interval=2000)  # folder counts after watcher events
-        self._roots_timer.timeout.connect(self._load_roots)
+        self._roots_timer.timeout.connect(self.library_folders.load)
         self._restore_layout()
         self.search_bar.set_query(str(settings.value("last_query", "") or ""))
         self.search_bar.set_sort(str(settings.value("sort", "path") or "path"))
         self._load_threshold()
-        self._load_roots()
+        self.library_folders.load()
         self.run_search()
         self._check_model()
         self._started = False
@@ -177,11 +191,6 @@ class MainWindow(QMainWindow):
     def _build_left(self) -> None:
         self.folders = FolderPanel()
         self.folders.folder_chosen.connect(self._folder_chosen)
-        self.folders.watch_toggled.connect(self._root_toggled)
-        self.folders.add_requested.connect(self.choose_folder)
-        self.folders.remove_requested.connect(self.remove_root)
-        self.folders.locate_requested.connect(self.locate_root)
-        self.folders.rescan_requested.connect(self.rescan)
         self.tag_panel = TagListPanel()
         self.tag_panel.add_tag.connect(lambda tag: self._add_to_search(quote_tag(tag)))
         self.tag_panel.exclude_tag.connect(lambda tag: self._add_to_search("-" + quote_tag(tag)))
@@ -263,8 +272,8 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu(self.tr("&File"))
-        self._action(file_menu, self.tr("Add folder…"), QKeySequence.StandardKey.Open, self.choose_folder)
-        self._action(file_menu, self.tr("Rescan folders"), QKeySequence("F5"), self.rescan)
+        self._action(file_menu, self.tr("Add folder…"), QKeySequence.StandardKey.Open, self.library_folders.choose)
+        self._action(file_menu, self.tr("Rescan folders"), QKeySequence("F5"), self.library_folders.rescan)
         export_menu = file_menu.addMenu(self.tr("Export current results"))
         self._action(export_menu, self.tr("XMP sidecars"), None, lambda: self.write_metadata("xmp", selection=False))
         self._action(
@@ -496,116 +505,23 @@ class MainWindow(QMainWindow):
 
     # --- folders ------------------------------------------------------------------------------
 
-    def _load_roots(self) -> None:
-        def load():  # noqa: ANN202
-            roots = [(root.path, root.watched, root.online) for root in self.library.roots()]
-            return roots, self.library.folder_counts()
-
-        def done(result) -> None:  # noqa: ANN001
-            roots, counts = result
-            self.folders.fill(roots, counts)
-            self.results.set_library_empty(not roots)
-
-        self.background.submit(load, done, self._show_error)
-
     def _folder_chosen(self, folder: str) -> None:
         self.folder = folder
         self.run_search(explicit=True)
 
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder to the library"))
-        if folder:
-            self.add_folder(folder)
+    def _folders_changed(self) -> None:
+        """Folders were added, located, removed or rescanned: watch what is now there, tag what
+        is new, show the result."""
+        self._refresh_watcher()
+        self.worker.wake()
+        self._refresh_after_change()
 
-    def add_folder(self, folder: str, watched: bool = True) -> None:
-        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
-        self._scan_cancel.clear()
-
-        def add_and_scan():  # noqa: ANN202
-            added = self.library.add_folder(folder, watched)
-            return self.library.scan([added.scan_path], progress=self._scan_progress_hook, cancel=self._scan_cancel)
-
-        def done(report) -> None:  # noqa: ANN001
-            log.info("added %s: %s", folder, report.summary())
-            self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
-            self._load_roots()
-            if self._started:
-                self.watcher.refresh_roots()
-            self.worker.wake()
-            self._refresh_after_change()
-
-        self.background.submit(add_and_scan, done, self._show_error)
-
-    def locate_root(self, path: str, folder: str | None = None) -> None:
-        """A shared library's folder that this computer has at another path (another mount point
-        or drive letter): remember where, then rescan it there."""
-        if folder is None:
-            folder = QFileDialog.getExistingDirectory(
-                self, self.tr("Where is {name} on this computer?").format(name=os.path.basename(path) or path)
-            )
-        if not folder:
-            return
-        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
-
-        def locate_and_scan():  # noqa: ANN202
-            root = self.library.map_root(path, folder)
-            return self.library.scan([root.path], progress=self._scan_progress_hook, cancel=self._scan_cancel)
-
-        def done(report) -> None:  # noqa: ANN001
-            self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
-            self._load_roots()
-            if self._started:
-                self.watcher.refresh_roots()
-            self._refresh_after_change()
-
-        self.background.submit(locate_and_scan, done, self._show_error)
-
-    def remove_root(self, path: str) -> None:
-        answer = QMessageBox.question(
-            self,
-            self.tr("Remove folder"),
-            self.tr(
-                "Remove {path} from the library?\nThe files are not touched; their tags "
-                "and manual edits in the library are forgotten."
-            ).format(path=path),
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-
-        def done(count: int) -> None:
-            log.info("removed %s (%d images forgotten)", path, count)
-            self._load_roots()
-            if self._started:
-                self.watcher.refresh_roots()
-            self._refresh_after_change()
-
-        self.writer.submit(lambda: self.library.remove_root(path), done, self._show_error)
-
-    def _root_toggled(self, path: str, watched: bool) -> None:
-        def done(_: object) -> None:
-            if self._started:
-                self.watcher.refresh_roots()
-
-        self.writer.submit(lambda: self.library.set_watched(path, watched), done, self._show_error)
-
-    def rescan(self) -> None:
-        self.status.set_text(self.tr("Scanning folders…"))
-
-        def done(report) -> None:  # noqa: ANN001
-            self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
-            self.worker.wake()
-            self._load_roots()
-            self._refresh_after_change()
-
-        self._scan_cancel.clear()
-        self.background.submit(
-            lambda: self.library.scan(progress=self._scan_progress_hook, cancel=self._scan_cancel),
-            done,
-            self._show_error,
-        )
+    def _refresh_watcher(self) -> None:
+        if self._started:  # off the GUI thread: scheduling watches walks the folders
+            self.background.submit(self.watcher.refresh_roots, lambda _: None, self._show_error)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        # No file-system check here (the GUI thread does no I/O): add_folder validates in the background.
+        # No file-system check here (the GUI thread does no I/O): the add validates in the background.
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             self._accept_as_link(event)
 
@@ -631,7 +547,7 @@ class MainWindow(QMainWindow):
             return
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.add_folder(url.toLocalFile())
+                self.library_folders.add(url.toLocalFile())
 
     # --- search -------------------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ class FolderWatcher:
         self.on_warning = on_warning or (lambda message: log.warning("%s", message))
         self.state = WatchState()
         self._lock = threading.Lock()
+        self._roots_lock = threading.Lock()  # refresh_roots: the window's threads and the periodic rescan
         self._pending: dict[str, _Pending] = {}
         self._ops: list[tuple[str, str, str]] = []  # ("deleted", path, "") or ("moved", src, dest)
         self._stop = threading.Event()
@@ -118,7 +119,11 @@ class FolderWatcher:
         self.stop()
 
     def refresh_roots(self) -> WatchState:
-        """(Re)schedule watches to match the library's watched, online roots."""
+        """(Re)schedule watches to match the library's watched, online roots (from any thread)."""
+        with self._roots_lock:
+            return self._refresh_roots()
+
+    def _refresh_roots(self) -> WatchState:
         roots = [r for r in self.library.roots() if r.watched]
         wanted = {r.path for r in roots if os.path.isdir(r.path)}
         for path in list(self._watches):

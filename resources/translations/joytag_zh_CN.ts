@@ -409,6 +409,39 @@
     </message>
 </context>
 <context>
+    <name>LibraryFolders</name>
+    <message>
+        <source>Add a folder to the library</source>
+        <translation>向图库添加文件夹</translation>
+    </message>
+    <message>
+        <source>Scanning {folder}…</source>
+        <translation>正在扫描 {folder}…</translation>
+    </message>
+    <message>
+        <source>Where is {name} on this computer?</source>
+        <translation>{name} 在这台电脑上的什么位置？</translation>
+    </message>
+    <message>
+        <source>Remove folder</source>
+        <translation>移除文件夹</translation>
+    </message>
+    <message>
+        <source>Remove {path} from the library?
+The files are not touched; their tags and manual edits in the library are forgotten.</source>
+        <translation>从图库中移除 {path}？
+不会改动文件；图库中它们的标签和手动编辑将被遗忘。</translation>
+    </message>
+    <message>
+        <source>Scanning folders…</source>
+        <translation>正在扫描文件夹…</translation>
+    </message>
+    <message>
+        <source>Scan: {summary}</source>
+        <translation>扫描：{summary}</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>JoyTag Desktop</source>
@@ -561,28 +594,6 @@
     <message>
         <source>Model: {name}</source>
         <translation>模型：{name}</translation>
-    </message>
-    <message>
-        <source>Add a folder to the library</source>
-        <translation>向图库添加文件夹</translation>
-    </message>
-    <message>
-        <source>Scanning {folder}…</source>
-        <translation>正在扫描 {folder}…</translation>
-    </message>
-    <message>
-        <source>Where is {name} on this computer?</source>
-        <translation>{name} 在这台电脑上的什么位置？</translation>
-    </message>
-    <message>
-        <source>Remove folder</source>
-        <translation>移除文件夹</translation>
-    </message>
-    <message>
-        <source>Remove {path} from the library?
-The files are not touched; their tags and manual edits in the library are forgotten.</source>
-        <translation>从图库中移除 {path}？
-不会改动文件；图库中它们的标签和手动编辑将被遗忘。</translation>
     </message>
     <message>
         <source>{name} is not in the library; the model tagged it: {tags}</source>

@@ -1,0 +1,143 @@
+"""The library's folders as the window offers them: add (menu, folder panel, drop), locate a shared
+library's folder on this computer, remove, watch or not, rescan, and the panel's list.
+
+Scans run on the window's background threads and edits on its ordered writer; the outcome lands
+in the status bar. ``changed`` tells the window that folders or their files changed, so that it
+refreshes the watcher, wakes the tagging worker and reloads what it shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.folders import FolderPanel
+from joytag_desktop.gui.status import WorkStatus
+from joytag_desktop.library import Library
+
+log = logging.getLogger("joytag_desktop.gui")
+
+
+class LibraryFolders(QObject):
+    changed = Signal()  # folders added, located, removed or rescanned
+    watching_changed = Signal()  # a folder's "watch" box: the watcher must look again
+    roots_loaded = Signal(bool)  # the panel was refilled; True when the library has no folder
+
+    def __init__(
+        self,
+        window: QWidget,
+        library: Library,
+        panel: FolderPanel,
+        background: Background,
+        writer: Background,
+        status: WorkStatus,
+        scan_progress: Callable[[str, int], None],
+        scan_cancel: threading.Event,
+        show_error: Callable[[Exception], None],
+    ) -> None:
+        super().__init__(window)
+        self.window, self.library, self.panel = window, library, panel
+        self.background, self.writer, self.status = background, writer, status
+        self.scan_progress, self.scan_cancel, self.show_error = scan_progress, scan_cancel, show_error
+        panel.watch_toggled.connect(self.set_watched)
+        panel.add_requested.connect(self.choose)
+        panel.remove_requested.connect(self.remove)
+        panel.locate_requested.connect(self.locate)
+        panel.rescan_requested.connect(self.rescan)
+
+    def load(self) -> None:
+        """Refill the panel: each folder, whether it is watched and online here, its image counts."""
+
+        def load():  # noqa: ANN202
+            roots = [(root.path, root.watched, root.online) for root in self.library.roots()]
+            return roots, self.library.folder_counts()
+
+        def done(result) -> None:  # noqa: ANN001
+            roots, counts = result
+            self.panel.fill(roots, counts)
+            self.roots_loaded.emit(not roots)
+
+        self.background.submit(load, done, self.show_error)
+
+    def choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, self.tr("Add a folder to the library"))
+        if folder:
+            self.add(folder)
+
+    def add(self, folder: str, watched: bool = True) -> None:
+        """Add a folder (or rescan it when a library folder already holds it) and scan it."""
+        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
+        self.scan_cancel.clear()
+
+        def add_and_scan():  # noqa: ANN202
+            added = self.library.add_folder(folder, watched)
+            return self.library.scan([added.scan_path], progress=self.scan_progress, cancel=self.scan_cancel)
+
+        def done(report) -> None:  # noqa: ANN001
+            log.info("added %s: %s", folder, report.summary())
+            self._scanned(report)
+
+        self.background.submit(add_and_scan, done, self.show_error)
+
+    def locate(self, path: str, folder: str | None = None) -> None:
+        """A shared library's folder that this computer has at another path (another mount point
+        or drive letter): remember where, then rescan it there."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(
+                self.window,
+                self.tr("Where is {name} on this computer?").format(name=os.path.basename(path) or path),
+            )
+        if not folder:
+            return
+        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
+        self.scan_cancel.clear()
+
+        def locate_and_scan():  # noqa: ANN202
+            root = self.library.map_root(path, folder)
+            return self.library.scan([root.path], progress=self.scan_progress, cancel=self.scan_cancel)
+
+        self.background.submit(locate_and_scan, self._scanned, self.show_error)
+
+    def remove(self, path: str) -> None:
+        answer = QMessageBox.question(
+            self.window,
+            self.tr("Remove folder"),
+            self.tr(
+                "Remove {path} from the library?\nThe files are not touched; their tags "
+                "and manual edits in the library are forgotten."
+            ).format(path=path),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+
+        def done(count: int) -> None:
+            log.info("removed %s (%d images forgotten)", path, count)
+            self.load()
+            self.changed.emit()
+
+        self.writer.submit(lambda: self.library.remove_root(path), done, self.show_error)
+
+    def set_watched(self, path: str, watched: bool) -> None:
+        self.writer.submit(
+            lambda: self.library.set_watched(path, watched), lambda _: self.watching_changed.emit(), self.show_error
+        )
+
+    def rescan(self) -> None:
+        self.status.set_text(self.tr("Scanning folders…"))
+        self.scan_cancel.clear()
+        self.background.submit(
+            lambda: self.library.scan(progress=self.scan_progress, cancel=self.scan_cancel),
+            self._scanned,
+            self.show_error,
+        )
+
+    def _scanned(self, report) -> None:  # noqa: ANN001 - a ScanReport
+        self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
+        self.load()
+        self.changed.emit()
