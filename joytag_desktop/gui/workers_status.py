@@ -3,6 +3,7 @@ other machines): how many are tagging and how fast, each one in the tooltip."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from joytag_desktop.library import Library
     from joytag_desktop.library.work import WorkerStatus
 
+log = logging.getLogger("joytag_desktop.gui")
 POLL_MS = 10_000
 
 
@@ -26,7 +28,7 @@ class OtherWorkers(QLabel):
         self.library = library
         self.background = background
         self.hide()
-        self._busy = False
+        self._busy = self._failing = False
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
@@ -44,11 +46,14 @@ class OtherWorkers(QLabel):
 
         self.background.submit(load, self.show_workers, self._failed)
 
-    def _failed(self, _exc: Exception) -> None:
+    def _failed(self, exc: Exception) -> None:
         self._busy = False  # a lost connection: the next poll tries again
+        if not self._failing:  # once per outage, not every ten seconds
+            log.info("the other workers could not be read: %s", exc)
+        self._failing = True
 
     def show_workers(self, workers: list[WorkerStatus]) -> None:
-        self._busy = False
+        self._busy = self._failing = False
         host, pid = socket.gethostname(), os.getpid()
         others = [w for w in workers if w.active and not (w.host == host and w.pid == pid)]
         if not others:
@@ -61,7 +66,12 @@ class OtherWorkers(QLabel):
         else:
             text = self.tr("%n other worker(s) idle", "", len(others))
         self.setText(text)
-        states = {"tagging": self.tr("tagging"), "idle": self.tr("idle"), "starting": self.tr("starting")}
+        states = {
+            "tagging": self.tr("tagging"),
+            "idle": self.tr("idle"),
+            "paused": self.tr("paused"),
+            "starting": self.tr("starting"),
+        }
         lines = [
             self.tr("{machine} (pid {pid}): {state}, {done:,} tagged, {rate:.1f} images/s on {device}").format(
                 machine=w.machine,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from joytag_desktop import paths
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.library import dialect
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -129,7 +130,7 @@ def migrate(engine: Engine) -> None:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:  # several machines may start at once: one migrates, the others wait and find it done
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7401)")
+            dialect.serialize(connection, dialect.MIGRATION_LOCK)
         current = MigrationContext.configure(connection).get_current_heads()
         unknown = [rev for rev in current if rev not in known]
         if unknown:
@@ -158,8 +159,12 @@ def _check_sqlite_file(path: Path, create: bool) -> None:
         raise LibraryOpenError(f"cannot create the library {path}: the folder {path.parent} does not exist")
 
 
-def _first_line(error: BaseException | None) -> str:
-    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "unknown error"
+def first_line(error: BaseException | None) -> str:
+    """A driver error's first line (its name when it says nothing): what a one-line message shows."""
+    if error is None:
+        return "unknown error"
+    words = str(error).strip()
+    return words.splitlines()[0] if words else type(error).__name__
 
 
 def _local_time_zone() -> str | None:
@@ -214,5 +219,5 @@ def open_engine(path_or_url: str | os.PathLike[str] | None = None, create: bool 
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
         shown = parsed.render_as_string(hide_password=True)
-        raise LibraryOpenError(f"cannot open the library database {shown}: {_first_line(exc.orig)}") from None
+        raise LibraryOpenError(f"cannot open the library database {shown}: {first_line(exc.orig)}") from None
     return engine

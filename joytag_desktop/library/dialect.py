@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, select
+from sqlalchemy import BigInteger, Integer, Text, bindparam, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine, Select
 
 POSTGRESQL = "postgresql"
-# Any value: the key of the advisory lock that orders change-log appends on PostgreSQL.
-CHANGE_LOG_LOCK = 0x4A5444  # "JTD"
+# Keys of PostgreSQL's advisory locks (any numbers, one per purpose).
+CHANGE_LOG_LOCK = 0x4A5444  # "JTD": orders change-log appends
+MIGRATION_LOCK = 7401  # one machine migrates, the others wait and find it done
+VECTOR_TABLE_LOCK = 7402  # one machine creates pgvector's table and each model's index
+MODEL_REGISTRATION_LOCK = 7403  # workers starting together register a model once
 
 # --- SQLAlchemy constructs -----------------------------------------------------------------------
 
@@ -114,12 +117,9 @@ class ImageDate(ColumnElement):
     and compares: ``YYYY-MM-DD HH:MM:SS.mmm``."""
 
     inherit_cache = True
-    type = Integer()  # replaced below: text
+    type = Text()
 
     def __init__(self, taken: ColumnElement, mtime: ColumnElement) -> None:
-        from sqlalchemy import Text
-
-        self.type = Text()
         self.taken, self.mtime = taken, mtime
 
     def get_children(self, **_kw: Any) -> tuple:
@@ -239,16 +239,13 @@ def is_postgresql(engine_or_connection: Any) -> bool:
     return engine_or_connection.dialect.name == POSTGRESQL
 
 
-MODEL_REGISTRATION_LOCK = 7403
-
-
-def serialize(session: Any, key: int) -> None:
-    """Make the session's transaction the only one holding ``key`` until it ends (PostgreSQL: an
+def serialize(session_or_connection: Any, key: int) -> None:
+    """Make the current transaction the only one holding ``key`` until it ends (PostgreSQL: an
     advisory lock; SQLite serializes writers itself)."""
-    if session.get_bind().dialect.name == POSTGRESQL:
-        from sqlalchemy import text
-
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    bind = session_or_connection
+    dialect = bind.get_bind().dialect if hasattr(bind, "get_bind") else bind.dialect
+    if dialect.name == POSTGRESQL:
+        bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 # --- PostgreSQL triggers -------------------------------------------------------------------------

@@ -602,8 +602,8 @@ class Library:
         local_text = str(folder.resolve())
         with self.engine.connect() as connection:  # the stored paths, untranslated
             rows = connection.execute(text("SELECT id, path, uid FROM roots")).all()
-        local = mounts.of(self.engine.dialect)
-        names = {root, local.to_stored(root)} if local else {root}  # also as this machine shows it now
+        current = mounts.of(self.engine.dialect)
+        names = {root, current.to_stored(root)} if current else {root}  # also as this machine shows it now
         found = [row for row in rows if row.path in names or row.uid == root]
         if not found:
             known = ", ".join(row.path for row in rows) or "none"

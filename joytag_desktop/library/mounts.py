@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text
+from sqlalchemy import Text, text
 from sqlalchemy.types import TypeDecorator
 
 ATTRIBUTE = "joytag_mounts"
@@ -117,8 +117,6 @@ class StoredPath(TypeDecorator):
 
 def set_online(connection: Any, root_id: int, local_path: str, online: bool) -> None:
     """Whether the root is mounted on this machine (its own row: another machine's view stays)."""
-    from sqlalchemy import text
-
     connection.execute(
         text(
             "INSERT INTO root_mounts (root_id, machine, path, online) VALUES (:root, :machine, :path, :online)"

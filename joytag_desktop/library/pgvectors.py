@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from joytag_desktop.library import dialect
+from joytag_desktop.library import db, dialect
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -68,12 +68,14 @@ class ServerVectors:
     def _create_table(self) -> bool:
         try:
             with self.engine.begin() as connection:
-                connection.execute(text("SELECT pg_advisory_xact_lock(7402)"))  # one machine creates
+                dialect.serialize(connection, dialect.VECTOR_TABLE_LOCK)  # one machine creates
                 connection.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
                 connection.execute(text(_TABLE))
         except DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-            log.info("pgvector is not available on this server (%s): similar images use a local index", reason)
+            log.info(
+                "pgvector is not available on this server (%s): similar images use a local index",
+                db.first_line(exc.orig),
+            )
             return False
         return True
 
@@ -102,15 +104,17 @@ class ServerVectors:
                 ).scalar()
             if model_id in self._ready and width is not None:
                 return width
+            after = 0  # in id order: an embedding that cannot be decoded is passed, not fetched again
             while True:
                 with self.engine.begin() as connection:
                     rows = connection.execute(
                         text(
                             "SELECT im.image_id, im.embedding FROM image_models im WHERE im.model_id = :m"
-                            " AND im.embedding IS NOT NULL AND NOT EXISTS (SELECT 1 FROM image_vectors v"
-                            " WHERE v.model_id = im.model_id AND v.image_id = im.image_id) LIMIT :n"
+                            " AND im.image_id > :after AND im.embedding IS NOT NULL AND NOT EXISTS (SELECT 1"
+                            " FROM image_vectors v WHERE v.model_id = im.model_id AND v.image_id = im.image_id)"
+                            " ORDER BY im.image_id LIMIT :n"
                         ),
-                        {"m": model_id, "n": BACKFILL_PAGE},
+                        {"m": model_id, "after": after, "n": BACKFILL_PAGE},
                     ).all()
                     found = [(i, model_id, decode(blob)) for i, blob in rows]
                     found = [(i, m, v) for i, m, v in found if v is not None and len(v)]
@@ -119,10 +123,11 @@ class ServerVectors:
                         width = len(found[0][2])
                 if len(rows) < BACKFILL_PAGE:
                     break
+                after = rows[-1][0]
             if width is None:
                 return None
             with self.engine.begin() as connection:
-                connection.execute(text("SELECT pg_advisory_xact_lock(7402)"))
+                dialect.serialize(connection, dialect.VECTOR_TABLE_LOCK)
                 connection.execute(
                     text(
                         f"CREATE INDEX IF NOT EXISTS ix_image_vectors_model_{int(model_id)} ON image_vectors"

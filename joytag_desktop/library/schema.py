@@ -261,7 +261,7 @@ class ImageHash(Base):
 
 
 class RootMount(Base):
-    """Where one machine (``work.machine_name()``) finds a root, and whether it is mounted there
+    """Where one machine (``mounts.machine_name()``) finds a root, and whether it is mounted there
     now: a root unmounted on one machine is offline there only."""
 
     __tablename__ = "root_mounts"

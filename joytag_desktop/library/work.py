@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from joytag_desktop.library import dialect
+from joytag_desktop.library import db, dialect
 from joytag_desktop.library.mounts import machine_name
 from joytag_desktop.library.schema import Claim, Image, WorkerRow
 
@@ -72,8 +72,9 @@ def retrying(action: Callable[[], T], what: str, seconds: float = RETRY_SECONDS)
         except DBAPIError as exc:
             if not (exc.connection_invalidated or isinstance(exc, OperationalError)) or time.monotonic() > deadline:
                 raise
-            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-            log.warning("%s: the database did not answer (%s); trying again in %.0f s", what, reason, delay)
+            log.warning(
+                "%s: the database did not answer (%s); trying again in %.0f s", what, db.first_line(exc.orig), delay
+            )
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from joytag_desktop.model.engine import TaggingEngine
 
 COMMIT_EVERY = 32
-_QUEUE_ERRORS = (DBAPIError, OSError)
+QUEUE_ERRORS = (DBAPIError, OSError)  # what a lost database server raises
 CLAIM_EVERY = 64  # images claimed at once: two commits' worth, so the model never waits for a claim
 
 
@@ -148,7 +148,7 @@ def tag_pending(
             else:
                 time.sleep(min(2.0, queue.lease / 4))
     finally:
-        with contextlib.suppress(*_QUEUE_ERRORS):  # the server went away: the leases run out instead
+        with contextlib.suppress(*QUEUE_ERRORS):  # the server went away: the leases run out instead
             queue.release(model.id)  # what was claimed ahead and not reached (cancelled, failed)
             if own_queue:
                 queue.close()

@@ -20,7 +20,7 @@ from typing import Protocol
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue
-from joytag_desktop.worker.tagging import TaggingProgress, TaggingReport, tag_pending
+from joytag_desktop.worker.tagging import QUEUE_ERRORS, TaggingProgress, TaggingReport, tag_pending
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ class TaggingWorker:
             return
         try:
             queue.report(state, retry=False)
-        except Exception as exc:  # noqa: BLE001 - the server is away: the next run retries
+        except QUEUE_ERRORS as exc:  # the server is away: the next heartbeat tries again
             log.info("could not report to the shared queue: %s", exc)
         self._heartbeat = time.monotonic()
 
@@ -316,14 +316,12 @@ class TaggingWorker:
             return
         try:
             self._queue.close()
-        except Exception as exc:  # noqa: BLE001 - unreachable server: the leases run out instead
+        except QUEUE_ERRORS as exc:  # unreachable server: the leases run out instead
             log.info("could not say goodbye to the shared queue: %s", exc)
         self._queue = None
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until nothing is pending and the worker is idle (tests, scripts)."""
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.state in ("idle", "error") and self.library.count_by_status()["pending"] == 0:

@@ -844,6 +844,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>空闲</translation>
     </message>
     <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
         <source>starting</source>
         <translation>正在启动</translation>
     </message>
