@@ -53,11 +53,7 @@ def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings
 
 
 def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
-    qtbot,
-    library: Library,
-    settings,
-    photos: Path,
-    tmp_path: Path,  # noqa: F811
+    qtbot, library: Library, settings, photos: Path, tmp_path: Path  # noqa: F811
 ) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     outside = tmp_path / "elsewhere" / "found.png"
@@ -92,11 +88,7 @@ def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int
 
 
 def test_duplicates_window_finds_shows_and_trashes(
-    qtbot,
-    library: Library,
-    settings,
-    photos_with_copy: Path,
-    isolated_home: Path,  # noqa: F811
+    qtbot, library: Library, settings, photos_with_copy: Path, isolated_home: Path  # noqa: F811
 ) -> None:
     window = tagged_window_of(qtbot, library, settings, photos_with_copy, 7)
     window.open_duplicates()

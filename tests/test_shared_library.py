@@ -376,21 +376,58 @@ def test_window_locates_a_root_mounted_elsewhere(qtbot, tmp_path: Path, monkeypa
     library.close()
 
 
+def test_a_folder_mounted_again_shows_online_after_the_start_up_scan(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
+    """A share that was unmounted at the last scan and is back when the window opens: the start-up
+    scan finds it, and the folder panel says so (not "offline" until something else reloads it)."""
+    from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.main_window import MainWindow
+
+    photos = tmp_path / "share" / "photos"
+    _photos(photos, 4)
+    monkeypatch.setenv("JOYTAG_DESKTOP_MACHINE", "laptop")
+    library = Library(tmp_path / "lib.sqlite3")
+    library.add_root(photos)
+    library.scan()
+    photos.rename(tmp_path / "share" / "away")  # unmounted
+    library.scan()
+    assert [root.online for root in library.roots()] == [False]
+    (tmp_path / "share" / "away").rename(photos)  # mounted again before the window opens
+    settings = gui_settings()
+    settings.setValue("model", str(tiny_model_dir))
+    settings.setValue("device", "cpu")
+    window = MainWindow(library, settings)
+    qtbot.addWidget(window)
+    window.show()
+    tree = window.folders.tree
+    qtbot.waitUntil(lambda: [root.online for root in library.roots()] == [True], timeout=20_000)
+    qtbot.waitUntil(
+        lambda: tree.topLevelItemCount() == 2 and "(offline)" not in tree.topLevelItem(1).text(0), timeout=10_000
+    )
+    window.close()
+    library.close()
+
+
 def test_a_watching_worker_is_one_worker_idle_between_bursts(postgres, tmp_path: Path) -> None:
-    """`watch` and the window keep one place in the queue for their whole life: idle between new
-    files (not a new worker per burst, not "stopped"), stopped when they end."""
+    """`watch` and the window keep one place in the queue for their whole life: listed as soon as
+    they start, idle between new files (not a new worker per burst, not "stopped"), stopped when
+    they end."""
     from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
 
     url = postgres.create_database()
     photos = tmp_path / "photos"
     _photos(photos, 6)
     library = Library(url)
-    library.add_root(photos)
-    library.scan()
     worker = TaggingWorker(library, WorkerSettings(MODEL, "cpu", 2, lease=30))
     worker.start()
     try:
-        assert worker.wait_idle(60)
+        # Nothing to tag yet, no model loaded: already one idle worker, its device not known.
+        assert _wait(lambda: [(w.state, w.device) for w in worker_statuses(library)] == [("idle", "")], 15)
+        library.add_root(photos)
+        library.scan()
+        worker.wake()
+        assert _wait(lambda: library.count_by_status()["tagged"] == 6, 60) and worker.wait_idle(60)
         assert _wait(lambda: [w.state for w in worker_statuses(library)] == ["idle"], 15)
         (first,) = worker_statuses(library)
         assert first.done == 6 and first.models == ["tiny-learned-pos"] and first.device == worker.device_name

@@ -157,14 +157,17 @@ class FolderPanel(QWidget):
         return items
 
     def selected_root(self) -> str | None:
-        item = self.tree.currentItem()
+        return self._root_of(self.tree.currentItem())
+
+    @staticmethod
+    def _root_of(item: QTreeWidgetItem | None) -> str | None:
+        """The library folder an item of the tree belongs to (None: "All folders", or nothing)."""
         while item is not None and item.data(0, ROOT_ROLE) is None:
             item = item.parent()
         return item.data(0, ROOT_ROLE) if item is not None else None
 
     def _context_menu(self, position) -> None:  # noqa: ANN001 - a QPoint
-        item = self.tree.itemAt(position)
-        root = item.data(0, ROOT_ROLE) if item is not None else None
+        root = self._root_of(self.tree.itemAt(position))  # a subfolder offers its library folder
         if not root:
             return
         menu = QMenu(self)

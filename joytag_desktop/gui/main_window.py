@@ -397,6 +397,7 @@ class MainWindow(QMainWindow):
             self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
             for offline in report.offline:
                 log.warning("offline: %s", offline)
+            self.library_folders.load()  # a folder found again (a drive mounted since) is online
             self._refresh_after_change()
             self.worker.start()
 

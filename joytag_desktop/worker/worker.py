@@ -244,6 +244,8 @@ class TaggingWorker:
     def _run(self) -> None:
         self._yield_to_user()
         self._set_state("idle", "")
+        self._work_queue()
+        self._report_to_queue("idle")  # seen by `status` and other machines before any work arrives
         while not self._stop.is_set():
             self._wake.wait(5.0)
             self._wake.clear()
@@ -296,7 +298,7 @@ class TaggingWorker:
     def _work_queue(self) -> WorkQueue:
         if self._queue is None:
             self._queue = WorkQueue(self.library, lease=self.settings.lease)
-        self._queue.device = self.device_name or "cpu"
+        self._queue.device = self.device_name  # empty until a model is loaded
         return self._queue
 
     def _report_to_queue(self, state: str) -> None:
