@@ -47,8 +47,8 @@ def _run(*arguments: str) -> subprocess.CompletedProcess:
     )
 
 
-def _holds_claims(url: str, machine: str) -> bool:
-    with Library(url, create=False) as library, library.engine.connect() as connection:
+def _holds_claims(library: Library, machine: str) -> bool:
+    with library.engine.connect() as connection:
         return bool(
             connection.execute(
                 text("SELECT count(*) FROM claims c JOIN workers w ON w.id = c.worker WHERE w.machine = :m"),
@@ -57,9 +57,11 @@ def _holds_claims(url: str, machine: str) -> bool:
         )
 
 
-def _tagged(url: str) -> int:
-    with Library(url, create=False) as library:
-        return library.count_by_status()["tagged"]
+def _until(condition, what: str, timeout: float = 240.0) -> None:  # noqa: ANN001 - a callable
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.02)
 
 
 def test_claims_are_exclusive_and_expire(postgres, tmp_path: Path) -> None:
@@ -111,16 +113,20 @@ def test_three_workers_one_killed_server_restarted(postgres, tmp_path: Path) -> 
     ids = [watcher.image_by_path(p).id for p in manual]
     watcher.set_manual_tag(ids[:5], "holiday", True)
 
-    workers = [
-        _cli("--db", url, "autotag", "--model", str(MODEL), "--device", "cpu", "--lease", "3",
-             env={"JOYTAG_DESKTOP_MACHINE": f"machine-{n}"})
-        for n in range(3)
-    ]  # fmt: skip
+    def start(n: int) -> subprocess.Popen:
+        return _cli("--db", url, "autotag", "--model", str(MODEL), "--device", "cpu", "--lease", "3",
+                    env={"JOYTAG_DESKTOP_MACHINE": f"machine-{n}"})  # fmt: skip
+
+    # machine-0 is frozen the moment it holds claims, so it surely dies in the middle of its work
+    # however fast or slow this machine starts the others.
+    workers = [start(0)]
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and not (_tagged(url) >= 40 and _holds_claims(url, "machine-0")):
-            time.sleep(0.1)
-        workers[0].send_signal(signal.SIGKILL)  # in the middle of its work: it holds claims
+        _until(lambda: _holds_claims(watcher, "machine-0"), "machine-0 claims images")
+        workers[0].send_signal(signal.SIGSTOP)
+        workers += [start(1), start(2)]
+        _until(lambda: watcher.count_by_status()["tagged"] >= 40, "the others tagged some")
+        assert _holds_claims(watcher, "machine-0")
+        workers[0].send_signal(signal.SIGKILL)  # holding claims: the others take them when they expire
         watcher.set_manual_tag(ids[5:], "holiday", True)  # edits while the others tag
         postgres.restart()  # every connection is cut
         outputs = [w.communicate(timeout=300) for w in workers[1:]]
