@@ -125,8 +125,8 @@ def test_three_workers_one_killed_server_restarted(postgres, tmp_path: Path) -> 
         workers[0].send_signal(signal.SIGSTOP)
         workers += [start(1), start(2)]
         _until(lambda: watcher.count_by_status()["tagged"] >= 40, "the others tagged some")
-        assert _holds_claims(watcher, "machine-0")
-        workers[0].send_signal(signal.SIGKILL)  # holding claims: the others take them when they expire
+        # A frozen worker's claims run out (3 s) and the others take them; then it dies.
+        workers[0].send_signal(signal.SIGKILL)
         watcher.set_manual_tag(ids[5:], "holiday", True)  # edits while the others tag
         postgres.restart()  # every connection is cut
         outputs = [w.communicate(timeout=300) for w in workers[1:]]
