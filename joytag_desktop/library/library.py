@@ -40,7 +40,7 @@ from sqlalchemy.orm import aliased, sessionmaker
 from sqlalchemy.sql import Select
 
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.files import hash_file
+from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.library import db, dialect, mounts, work
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.schema import (
@@ -1077,11 +1077,12 @@ class Library:
                 changed += 1
         return changed
 
-    def set_imported_tags(self, image_id: int, names: Iterable[str]) -> None:
+    def set_imported_tags(self, image_id: int, names: Iterable[str]) -> bool:
         """Make ``names`` the image's imported keywords (from sidecars or embedded metadata).
 
         Keywords no longer there lose their imported row (the models' scores decide again); a
         manual edit of the same tag wins over an import. New tags from keywords are ``keyword``s.
+        Returns whether the image's tags changed.
         """
         wanted = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
         tag_ids = dict(zip(wanted, self.ensure_tags(wanted), strict=True))
@@ -1122,16 +1123,18 @@ class Library:
                         for t in new
                     ],
                 )  # fmt: skip
+            return bool(gone or new)
 
     def accept_own_write(self, image_id: int, path: str) -> None:
-        """After the app wrote metadata into an image file, record its new size, mtime and hash, so
-        the next scan sees no change (the pixels did not change) and does not retag it."""
+        """After the app wrote metadata into an image file, record its new size, mtime and hashes, so
+        the next scan sees no change; the picture hash stays equal, so the taggings stay."""
         stat = os.stat(path)
+        content_hash, picture_hash = hash_file_and_picture(path)
         with self.Session.begin() as session:
             session.execute(
                 update(Image)
                 .where(Image.id == image_id)
-                .values(size=stat.st_size, mtime=stat.st_mtime, content_hash=hash_file(path))
+                .values(size=stat.st_size, mtime=stat.st_mtime, content_hash=content_hash, picture_hash=picture_hash)
             )
 
     def set_sidecar_mtime(self, image_id: int, mtime: float | None) -> None:

@@ -291,8 +291,9 @@ class PostingIndex:
                 self.categories[tag_id] = row[0]
             self._read_tag(connection, tag_id, models)
         for tag_id, ids in scores.items():
-            if tag_id not in categories:
-                self._update_scores(connection, tag_id, ids, models)
+            # A category change re-read the models' postings of the tag, not the user's rows: an import
+            # that makes a new tag a ``keyword`` logs both in one batch, so the scores replay here too.
+            self._update_scores(connection, tag_id, ids, models)
         for tag_id in (*scores, *categories):
             self.tags_changed[tag_id] = latest
         self.stamp = latest

@@ -83,8 +83,8 @@ def _iptc_info(image: Image.Image) -> dict:
 
 
 def read_embedded(path: Path) -> Properties | None:
-    """Keyword properties inside an image (XMP, IPTC, XPKeywords as IPTC when there is no IPTC),
-    or None when the file has none. Keywords are a bonus: an odd block never fails a scan.
+    """Keyword properties inside an image (XMP, IPTC, Windows' XPKeywords), or None when the file
+    has none. Keywords are a bonus: an odd block never fails a scan.
 
     RAW files have none here: their keywords live in sidecars, and what Pillow would open is the
     embedded preview (or nothing at all)."""
@@ -106,15 +106,19 @@ def read_embedded(path: Path) -> Properties | None:
                     charset = iptc_charset(info)
                     values = raw if isinstance(raw, list) else [raw]
                     props["iptc"] = [decode_iptc(v, charset) if isinstance(v, bytes) else str(v) for v in values]
-            if not props["iptc"]:
-                exif = image.getexif()
-                if 0x9C9E in exif:
-                    props["iptc"] = [k.strip() for k in _decode_xp(exif[0x9C9E]).split(";") if k.strip()]
+            exif = image.getexif()
+            if 0x9C9E in exif:
+                props["xp"] = split_xp(_decode_xp(exif[0x9C9E]))
     except (OSError, ValueError, SyntaxError, ImageLoadError) as exc:
         log.debug("no embedded keywords from %s: %s", path, exc)
         return None
     props = normalise(props)
     return props if any(props.values()) else None
+
+
+def split_xp(value: str) -> list[str]:
+    """XPKeywords as Windows writes it: one UTF-16 string, keywords separated by ``;``."""
+    return [k.strip() for k in value.split(";") if k.strip()]
 
 
 def _run(arguments: list[str]) -> subprocess.CompletedProcess[str]:
@@ -127,6 +131,20 @@ def file_iptc_charset(path: Path) -> str:
             return iptc_charset(_iptc_info(image)) if image.format in ("JPEG", "TIFF") else "utf8"
     except (OSError, ValueError, SyntaxError):
         return "utf8"
+
+
+def has_iptc_digest(path: Path) -> bool:
+    """Whether the image carries Photoshop's IPTCDigest (resource 0x0425): Adobe programs distrust
+    IPTC whose digest is stale, so a write that changes IPTC must renew it."""
+    try:
+        with open_pillow(path) as image:
+            if image.format == "JPEG":
+                return 0x0425 in (image.info.get("photoshop") or {})
+            if image.format == "TIFF":
+                return b"8BIM\x04\x25" in bytes(image.tag_v2.get(34377) or b"")
+    except (OSError, ValueError, SyntaxError, ImageLoadError):
+        return False
+    return False
 
 
 def _as_list(value: object) -> list[str]:
@@ -147,6 +165,9 @@ def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
             "-XMP-lr:HierarchicalSubject",
             "-XMP-digiKam:TagsList",
             "-IPTC:Keywords",
+            "-XMP-microsoft:LastKeywordXMP",
+            "-XMP-mediapro:CatalogSets",
+            "-EXIF:XPKeywords",
             "--",
             str(path),
         ]
@@ -159,6 +180,9 @@ def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
         "hierarchical": [clean(v) for v in _as_list(record.get("HierarchicalSubject"))],
         "tags_list": [clean(v) for v in _as_list(record.get("TagsList"))],
         "iptc": [clean(v) for v in _as_list(record.get("Keywords"))],
+        "last_keyword": [clean(v) for v in _as_list(record.get("LastKeywordXMP"))],
+        "catalog_sets": [clean(v) for v in _as_list(record.get("CatalogSets"))],
+        "xp": [clean(v) for v in split_xp(";".join(_as_list(record.get("XPKeywords"))))],
     }
 
 
@@ -167,6 +191,9 @@ EXIFTOOL_TAGS = {
     "hierarchical": "XMP-lr:HierarchicalSubject",
     "tags_list": "XMP-digiKam:TagsList",
     "iptc": "IPTC:Keywords",
+    "last_keyword": "XMP-microsoft:LastKeywordXMP",
+    "catalog_sets": "XMP-mediapro:CatalogSets",
+    "xp": "EXIF:XPKeywords",  # one string, written joined with ";" as Windows does
 }
 
 
@@ -201,9 +228,14 @@ def write_embedded(path: Path, properties: Properties, changed: set[str], keep_b
     for prop in changed:
         tag = EXIFTOOL_TAGS[prop]
         arguments.append(f"-{tag}=")
-        arguments += [f"-{tag}={value}" for value in properties[prop]]
+        if prop == "xp":
+            arguments += [f"-{tag}={';'.join(properties[prop])}"] if properties[prop] else []
+        else:
+            arguments += [f"-{tag}={value}" for value in properties[prop]]
     if "iptc" in changed:
         arguments.append("-IPTC:CodedCharacterSet=UTF8")
+        if has_iptc_digest(path):
+            arguments.append("-Photoshop:IPTCDigest=new")  # as exiftool and Adobe's writers renew it
     handle, temporary = temporary_beside(path, suffix=path.suffix)
     os.close(handle)
     work = Path(temporary)

@@ -4,7 +4,15 @@ A file (an XMP sidecar, or the metadata inside an image) holds keywords in sever
 properties: ``dc:subject`` (flat leaves), ``lr:hierarchicalSubject`` (``Places|Europe|Paris``),
 ``digiKam:TagsList`` (``Places/Europe/Paris``) and, inside JPEG/TIFF, IPTC Keywords. Programs
 read different ones first (digiKam and Immich: TagsList; Lightroom: hierarchicalSubject and
-dc:subject), so after a write every property carries the same keyword set.
+dc:subject), so after a write every property carries the same keyword set. Windows and digiKam
+keep further copies (``MicrosoftPhoto:LastKeywordXMP``, ``mediapro:CatalogSets``, EXIF
+``XPKeywords``): they are read like the others and kept in step where a file already has them.
+
+A separator inside a name (``fate/grand_order`` in TagsList, ``Pipe|Name`` in hierarchicalSubject)
+is written as a look-alike (U+2215, U+00A6), the only way digiKam and Lightroom hold it as one
+name; every look-alike read from any property is turned back, so none ever reaches the library,
+and keywords are compared by library name, so a program that rewrites one property from another
+(digiKam rebuilds them all from TagsList) neither deletes nor duplicates anything.
 
 The rule: the app removes from a file only entries it wrote there itself, and only while they
 are still exactly as it wrote them. Every sync (read or write) leaves a record per file:
@@ -30,11 +38,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-PROPERTIES = ("subject", "hierarchical", "tags_list", "iptc")
-FLAT = ("subject", "iptc")
-# Separator of each hierarchical property, and the look-alike written for it inside a name
-# (``fate/grand_order`` goes to TagsList as ``JoyTag/fate∕grand_order``: one keyword, not two levels).
-SEPARATORS = {"hierarchical": ("|", "\u00a6"), "tags_list": ("/", "\u2215")}
+PROPERTIES = ("subject", "hierarchical", "tags_list", "iptc", "last_keyword", "catalog_sets", "xp")
+FLAT = ("subject", "iptc", "xp")
+# Hierarchical properties, in the order digiKam reads them (the first path found for a name wins).
+HIERARCHICAL = ("tags_list", "last_keyword", "hierarchical", "catalog_sets")
+# Other programs' copies of the keyword list: written only into files that already have them.
+FOLLOWED = ("last_keyword", "catalog_sets", "xp")
+# Separator of each hierarchical property; a separator inside a name is written as its look-alike.
+SEPARATORS = {"hierarchical": "|", "catalog_sets": "|", "tags_list": "/", "last_keyword": "/"}
+LOOK_ALIKES = {"|": "\u00a6", "/": "\u2215"}
+IPTC_KEYWORD_BYTES = 64  # IPTC IIM 2:25 limit; the whole keyword stays in XMP
 HIERARCHY = "|"  # separator of library names
 # The model categories own keywords can be filed under (JoyTag|character|name).
 FILED_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "rating", "year")
@@ -62,19 +75,47 @@ def normalise(properties: dict[str, Iterable[str]]) -> Properties:
     return out
 
 
+def restore(part: str) -> str:
+    """A name part with the look-alikes written for separators turned back into the separators."""
+    for separator, look_alike in LOOK_ALIKES.items():
+        part = part.replace(look_alike, separator)
+    return part.strip()
+
+
 def entry_path(prop: str, entry: str) -> KeywordPath:
     if prop in SEPARATORS:
-        separator, look_alike = SEPARATORS[prop]
-        parts = (part.strip().replace(look_alike, separator) for part in entry.split(separator))
+        parts = (restore(part) for part in entry.split(SEPARATORS[prop]))
         return tuple(part for part in parts if part)
-    return (entry.strip(),)
+    leaf = restore(entry)
+    return (leaf,) if leaf else ()
 
 
-def path_entry(prop: str, path: KeywordPath) -> str:
+def _iptc_entry(leaf: str) -> str:
+    """The leaf cut to IPTC's 64 bytes at a character boundary (XMP keeps the whole keyword)."""
+    data = leaf.encode("utf-8")
+    if len(data) <= IPTC_KEYWORD_BYTES:
+        return leaf
+    return data[:IPTC_KEYWORD_BYTES].decode("utf-8", errors="ignore").rstrip()
+
+
+def path_entry(prop: str, path: KeywordPath) -> str | None:
+    """How a keyword is written in ``prop``; None where the property cannot hold it (a ``;`` in
+    XPKeywords, which Windows splits on)."""
     if prop in SEPARATORS:
-        separator, look_alike = SEPARATORS[prop]
-        return separator.join(part.replace(separator, look_alike) for part in path)
-    return path[-1]
+        separator = SEPARATORS[prop]
+        return separator.join(part.replace(separator, LOOK_ALIKES[separator]) for part in path)
+    leaf = path[-1]
+    if prop == "xp":
+        return None if ";" in leaf else leaf
+    if prop == "iptc":
+        return _iptc_entry(leaf)
+    return leaf
+
+
+def _flat_key(prop: str, path: KeywordPath) -> str:
+    """What a flat property holds for a keyword, as read back (look-alikes turned back)."""
+    entry = path_entry(prop, path)
+    return restore(entry) if entry is not None else path[-1]
 
 
 def name_of(path: KeywordPath, parent: str = DEFAULT_PARENT) -> str:
@@ -101,27 +142,78 @@ def is_bookkeeping(name: str) -> bool:
 
 
 def keywords_of(properties: Properties) -> list[KeywordPath]:
-    """The distinct keywords a file holds, hierarchies kept.
+    """The distinct keywords a file holds, hierarchies kept, one path per library name (the
+    first found, in the order digiKam reads the properties).
 
     Flat entries that are a level of some hierarchy (Lightroom and digiKam list every level in
     dc:subject) and paths that are only the parents of longer ones are not keywords of their own.
     """
     paths: dict[KeywordPath, None] = {}
-    for prop in ("tags_list", "hierarchical"):
+    for prop in HIERARCHICAL:
         for entry in properties.get(prop, ()):
             path = entry_path(prop, entry)
             if path:
                 paths[path] = None
     levels = {part for path in paths if len(path) > 1 for part in path}
-    xmp_has_keywords = any(properties.get(prop) for prop in ("subject", "hierarchical", "tags_list"))
+    xmp_has_keywords = any(properties.get(prop) for prop in ("subject", *HIERARCHICAL))
     for prop in FLAT:
-        if prop == "iptc" and xmp_has_keywords:
-            continue  # XMP wins over IPTC (MWG, digiKam); IPTC alone still counts (old cameras, Photoshop)
+        if prop != "subject" and xmp_has_keywords:
+            continue  # XMP wins over IPTC and XPKeywords (MWG, digiKam); alone they still count
         for entry in properties.get(prop, ()):
-            if entry and entry not in levels:
-                paths.setdefault((entry,), None)
+            path = entry_path(prop, entry)
+            if path and path[0] not in levels:
+                paths.setdefault(path, None)
     prefixes = {path[:depth] for path in paths for depth in range(1, len(path))}
-    return [path for path in paths if path not in prefixes]
+    by_name: dict[str, KeywordPath] = {}
+    for path in paths:
+        if path not in prefixes:
+            by_name.setdefault(HIERARCHY.join(path), path)
+    return list(by_name.values())
+
+
+def _named(paths: Iterable[KeywordPath], parent: str) -> dict[str, KeywordPath]:
+    """Library name -> path, the first path of each name."""
+    out: dict[str, KeywordPath] = {}
+    for path in paths:
+        out.setdefault(name_of(path, parent), path)
+    return out
+
+
+def _entry_names(prop: str, entries: Iterable[str], parent: str) -> set[str]:
+    """What a property's entries name: library names (hierarchical) or leaves (flat)."""
+    found = set()
+    for entry in entries:
+        path = entry_path(prop, entry)
+        if path:
+            found.add(name_of(path, parent) if prop in SEPARATORS else path[-1])
+    return found
+
+
+def claim_own(current: Properties, parent: str = DEFAULT_PARENT) -> Properties:
+    """The entries of a file the app wrote there, recognised without a sync record (the library
+    was lost, or another machine wrote the file): keywords under the app's parent, and the flat
+    copies of their leaves that nothing else in the file explains. They are model output, not
+    the user's keywords: the models decide them again."""
+    claimed = empty_properties()
+    own_parts: set[str] = {parent}
+    other_parts: set[str] = set()
+    for prop in SEPARATORS:
+        for entry in current.get(prop, ()):
+            path = entry_path(prop, entry)
+            if len(path) > 1 and path[0] == parent:
+                claimed[prop].append(entry)
+                own_parts.update(path[1:])
+            elif path:
+                other_parts.update(path)
+    if len(own_parts) == 1:
+        return claimed
+    own_parts |= {_iptc_entry(part) for part in own_parts}  # IPTC holds long leaves cut short
+    for prop in FLAT:
+        for entry in current.get(prop, ()):
+            path = entry_path(prop, entry)
+            if path and path[0] in own_parts and path[0] not in other_parts:
+                claimed[prop].append(entry)
+    return claimed
 
 
 def _without(properties: Properties, entries: Properties) -> Properties:
@@ -184,33 +276,38 @@ def _present_owned(current: Properties, owned: Properties) -> Properties:
     return {prop: [v for v in owned.get(prop, []) if v in set(current.get(prop, ()))] for prop in PROPERTIES}
 
 
-def read_file(current: Properties, record: SyncRecord | None) -> ReadResult:
-    """Compare a file's keywords with the last sync; the returned record is the new last sync."""
+def read_file(current: Properties, record: SyncRecord | None, parent: str = DEFAULT_PARENT) -> ReadResult:
+    """Compare a file's keywords with the last sync; the returned record is the new last sync.
+
+    Without a record, the keywords under the app's parent are taken as the app's own (see
+    ``claim_own``), not imported as the user's."""
     current = normalise(current)
-    record = record or SyncRecord()
+    if record is None:
+        record = SyncRecord(owned=claim_own(current, parent), parent=parent)
     parent = record.parent
     snapshot = record.snapshot
     if record.pending is not None and current == record.pending:
         snapshot = record.pending  # our last write completed before the record of it was saved
     owned = _present_owned(current, record.owned)
     foreign = _without(current, owned)
-    imported = [name_of(path, parent) for path in keywords_of(foreign)]
+    imported = list(_named(keywords_of(foreign), parent))
     deleted: list[str] = []
     added: list[str] = []
     if snapshot is not None:
-        before = {name_of(p, parent): p for p in keywords_of(snapshot)}
-        now = {name_of(p, parent) for p in keywords_of(current)}
-        gone_paths: set[KeywordPath] = set()
+        before = _named(keywords_of(snapshot), parent)
+        now = set(_named(keywords_of(current), parent))
+        gone: set[str] = set()
         for prop in PROPERTIES:
             if prop != "subject" and not current[prop]:
                 continue  # a property dropped as a whole is not a deletion (see module docstring)
-            missing = set(snapshot.get(prop, ())) - set(current[prop])
-            for entry in missing:
-                if prop in FLAT:
-                    gone_paths |= {p for p in before.values() if p[-1] == entry}
-                else:
-                    gone_paths.add(entry_path(prop, entry))
-        deleted = [name for name, path in before.items() if path in gone_paths or name not in now]
+            missing = _entry_names(prop, snapshot.get(prop, ()), parent) - _entry_names(prop, current[prop], parent)
+            if not missing:
+                continue
+            if prop in FLAT:
+                gone |= {name for name, path in before.items() if _flat_key(prop, path) in missing}
+            else:
+                gone |= missing
+        deleted = [name for name in before if name in gone or name not in now]
         added = [name for name in now if name not in before]
     new_record = SyncRecord(owned, current, imported, None, parent)
     return ReadResult(imported, deleted, added, new_record)
@@ -239,7 +336,7 @@ def plan_write(
     wanted: Sequence[Wanted],
     removed: Iterable[str],
     parent: str = DEFAULT_PARENT,
-    properties: Sequence[str] = ("subject", "hierarchical", "tags_list"),
+    properties: Sequence[str] = ("subject", "hierarchical", "tags_list", "last_keyword", "catalog_sets"),
 ) -> WritePlan:
     """The file's keywords after merging the library's tags in.
 
@@ -247,46 +344,43 @@ def plan_write(
     turned into manual removals); they go from every property. Entries the app owns whose tag is
     no longer wanted go too. Everything else stays; keywords missing from a property are copied
     into it (only when the file has, or gets, keywords of ours, so a file we have nothing to add
-    to is never touched).
+    to is never touched; FOLLOWED properties only where the file has them already). Keywords are
+    compared by library name, so an entry another program rewrote (a look-alike turned into a
+    separator) still counts as the keyword.
     """
     current = normalise(current)
     record = record or SyncRecord()
     removed = set(removed) - {w.name for w in wanted}
     owned = _present_owned(current, record.owned)
-    foreign_paths = {name_of(p, parent): p for p in keywords_of(_without(current, owned))}
-    final: dict[KeywordPath, str] = {}
-    for name, path in foreign_paths.items():
-        if name not in removed:
-            final[path] = name
+    foreign_paths = _named(keywords_of(_without(current, owned)), parent)
+    final: dict[str, KeywordPath] = {name: path for name, path in foreign_paths.items() if name not in removed}
     ours_to_add = False
     for item in wanted:
-        path = foreign_paths.get(item.name) or path_of_name(item.name, item.own, parent, item.category)
-        if path not in final:
-            final[path] = item.name
+        if item.name not in final:
+            final[item.name] = foreign_paths.get(item.name) or path_of_name(item.name, item.own, parent, item.category)
         if item.name not in foreign_paths:
             ours_to_add = True
     keep_owned_any = False
-    leaves_final = {p[-1] for p in final}
-    levels_final = {part for p in final for part in p}
-    removed_paths = {p for n, p in foreign_paths.items() if n in removed}
+    levels_final = {part for path in final.values() for part in path}
+    removed_parts = set(removed) | {part for name, path in foreign_paths.items() if name in removed for part in path}
     new = empty_properties()
     new_owned = empty_properties()
     for prop in PROPERTIES:
         owned_here = set(owned[prop])
+        leaves_final = {_flat_key(prop, path) for path in final.values()} if prop in FLAT else set()
         entries: list[str] = []
         for entry in current[prop]:
+            path = entry_path(prop, entry)
+            if not path:
+                continue
             if prop in FLAT:
-                path_removed = any(entry in p for p in removed_paths) or entry in removed
                 if entry in owned_here:
-                    keep = entry in leaves_final
+                    keep = path[-1] in leaves_final
                 else:
-                    keep = not (path_removed and entry not in levels_final)
+                    keep = not (path[-1] in removed_parts and path[-1] not in levels_final)
             else:
-                path = entry_path(prop, entry)
-                if entry in owned_here:
-                    keep = path in final
-                else:
-                    keep = name_of(path, parent) not in removed and path not in removed_paths
+                name = name_of(path, parent)
+                keep = name in final if entry in owned_here else name not in removed
             if keep:
                 entries.append(entry)
                 if entry in owned_here:
@@ -295,20 +389,18 @@ def plan_write(
         new[prop] = entries
     if ours_to_add or keep_owned_any:
         for prop in properties:
-            present = set(new[prop])
-            for path in final:
-                if prop in FLAT:
-                    entry = path[-1]
-                    if entry in present:
-                        continue
-                else:
-                    entry = path_entry(prop, path)
-                    if entry in present:
-                        continue
+            if prop in FOLLOWED and not current[prop]:
+                continue
+            present = _entry_names(prop, new[prop], parent)
+            for name, path in final.items():
+                entry = path_entry(prop, path)
+                key = name if prop in SEPARATORS else _flat_key(prop, path)
+                if entry is None or key in present:
+                    continue
                 new[prop].append(entry)
                 new_owned[prop].append(entry)
-                present.add(entry)
+                present.add(key)
     changed = {prop for prop in PROPERTIES if new[prop] != current[prop]}
     kept_imported = [n for n in record.imported if n not in removed]
     new_record = SyncRecord(new_owned, new, kept_imported, None, parent)
-    return WritePlan(new, new_record, changed, [name_of(p, parent) for p in keywords_of(new)])
+    return WritePlan(new, new_record, changed, list(_named(keywords_of(new), parent)))

@@ -29,7 +29,8 @@ from typing import TextIO
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import remove_stale_temporaries
 from joytag_desktop.imaging import is_image_path
-from joytag_desktop.library.library import Library
+from joytag_desktop.library.library import Library, TagView
+from joytag_desktop.library.query import RATINGS
 from joytag_desktop.library.scanner import KeywordSource
 from joytag_desktop.library.thresholds import round_score
 from joytag_desktop.metadata.embedded import (
@@ -41,6 +42,7 @@ from joytag_desktop.metadata.embedded import (
 )
 from joytag_desktop.metadata.keywords import (
     DEFAULT_PARENT,
+    FOLLOWED,
     HIERARCHY,
     Properties,
     SyncRecord,
@@ -137,18 +139,20 @@ def save_record(
 
 def _apply_read(
     library: Library, image_id: int, target: str, path: str, current: Properties | None
-) -> tuple[list[str], SyncRecord | None]:
+) -> tuple[list[str], SyncRecord | None, int]:
     """Take in what a file says (``current``; None: the file is gone). Deletions there become manual
-    removals; additions there undo manual removals. Returns the names imported from it and the new record."""
+    removals; additions there undo manual removals. Returns the names imported from it, the new
+    record and how many of the image's tags that changed."""
     record = load_record(library, image_id, target)
     if current is None:
         if record is not None:
             record.snapshot, record.imported = None, []
             save_record(library, image_id, target, path, record)
-        return [], record
+        return [], record, 0
     result = read_file(current, record)
+    edits = 0
     for name in result.deleted:
-        library.set_manual_tag([image_id], name, False)
+        edits += library.set_manual_tag([image_id], name, False)
     if result.added:
         removed_here = {
             v.name
@@ -156,9 +160,9 @@ def _apply_read(
             if v.source == "manual" and v.score < 0 and v.name in result.added
         }
         for name in removed_here:
-            library.set_manual_tag([image_id], name, None)
+            edits += library.set_manual_tag([image_id], name, None)
     save_record(library, image_id, target, path, result.record, _mtime(path))
-    return result.imported, result.record
+    return result.imported, result.record, edits
 
 
 def _mtime(path: str | Path) -> float | None:
@@ -173,8 +177,11 @@ def _stored_imports(library: Library, image_id: int, target: str) -> list[str] |
     return None if record is None else record.imported
 
 
-def _refresh_imports(library: Library, image_id: int, image_path: str, fresh: dict[str, list[str]]) -> None:
-    """Imported tags = what every file of the image holds (sidecar and embedded together)."""
+def _refresh_imports(library: Library, image_id: int, image_path: str, fresh: dict[str, list[str]]) -> bool:
+    """Imported tags = what every file of the image holds (sidecar and embedded together); a flat
+    keyword that is the leaf of a hierarchical one of the same image (IPTC ``Marie Curie`` beside
+    the sidecar's ``People|Marie Curie``) is that keyword, not a second one. Returns whether the
+    image's tags changed."""
     names: list[str] = []
     for target in ("embedded", "xmp"):
         if target in fresh:
@@ -185,36 +192,39 @@ def _refresh_imports(library: Library, image_id: int, image_path: str, fresh: di
             embedded = read_embedded(Path(image_path))
             stored = _apply_read(library, image_id, "embedded", image_path, embedded)[0] if embedded else []
         names += stored or []
-    library.set_imported_tags(image_id, names)
+    leaves = {name.rsplit(HIERARCHY, 1)[-1] for name in names if HIERARCHY in name}
+    return library.set_imported_tags(image_id, [n for n in names if HIERARCHY in n or n not in leaves])
 
 
 # --- import -----------------------------------------------------------------------------------
 
 
 def import_keywords(library: Library, sources: Iterable[KeywordSource]) -> int:
-    """Apply keyword changes found by a scan or the watcher; returns how many images changed."""
+    """Apply keyword changes found by a scan or the watcher; returns how many images' tags changed."""
     changed = 0
     for source in sources:
         image = library.image_by_path(source.path)
         if image is None:
             continue
         fresh: dict[str, list[str]] = {}
+        edits = 0
         if source.sidecar is not None:
             try:
                 props = read_sidecar(Path(source.sidecar))
             except SidecarError as exc:
                 log.warning("%s", exc)
                 continue  # a broken sidecar changes nothing
-            fresh["xmp"] = _apply_read(library, image.id, "xmp", source.sidecar, props)[0]
+            fresh["xmp"], _, edits = _apply_read(library, image.id, "xmp", source.sidecar, props)
         elif source.sidecar_gone:
-            fresh["xmp"] = _apply_read(library, image.id, "xmp", "", None)[0]
+            fresh["xmp"], _, edits = _apply_read(library, image.id, "xmp", "", None)
         if source.embedded is not None or source.file_changed:
-            fresh["embedded"] = _apply_read(
+            fresh["embedded"], _, more = _apply_read(
                 library, image.id, "embedded", image.path, source.embedded or empty_properties()
-            )[0]
-        _refresh_imports(library, image.id, image.path, fresh)
+            )
+            edits += more
+        if _refresh_imports(library, image.id, image.path, fresh) or edits:
+            changed += 1
         library.set_sidecar_mtime(image.id, source.sidecar_mtime)
-        changed += 1
     return changed
 
 
@@ -234,7 +244,7 @@ def _wanted(
     library: Library, image_id: int, threshold: float | None, choice: KeywordChoice
 ) -> tuple[list[Wanted], list[str]]:
     """The tags to have in the files (own: AI or manual) and the tags the user removed."""
-    views = library.image_tags(image_id, threshold)
+    views = _one_rating(library, image_id, library.image_tags(image_id, threshold))
     # The model's tags go under the parent whatever their punctuation; a hand-made "Places|Paris" is a path.
     wanted = [
         Wanted(
@@ -247,6 +257,19 @@ def _wanted(
     ]
     removed = [v.name for v in views if v.source == "manual" and v.score < 0]
     return wanted, removed
+
+
+def _one_rating(library: Library, image_id: int, views: list[TagView]) -> list[TagView]:
+    """The models' rating tags less all but the one the app shows (the image's rating: the user's,
+    else the highest any model gives; WD scores all four); the user's own rating tags stay."""
+    ratings = [v for v in views if v.category == "rating" and v.source == "ai" and v.present]
+    if len(ratings) < 2:
+        return views
+    image = library.image(image_id)
+    shown = RATINGS[image.rating] if image is not None and image.rating is not None else None
+    keep = next((v for v in ratings if v.name.rsplit(":", 1)[-1] == shown), None)
+    keep = keep or max(ratings, key=lambda v: v.score)
+    return [v for v in views if v not in ratings or v is keep]
 
 
 class _Folders:
@@ -286,7 +309,7 @@ def _sync_file(
     """Read what changed in the file since the last sync, then plan the merged keywords."""
     record = None
     if current is not None:
-        imported, record = _apply_read(library, image.id, target, str(path), current)
+        imported, record, _ = _apply_read(library, image.id, target, str(path), current)
         _refresh_imports(library, image.id, image.path, {target: imported})
     else:
         record = load_record(library, image.id, target, parent)
@@ -341,8 +364,8 @@ def export_xmp(
             data = read_limited(target, MAX_SIDECAR_BYTES, "sidecar") if target.exists() else None
             current = None if data is None else read_packet_properties(data, str(target))
             plan, record = _sync_file(
-                library, image, "xmp", target, current, threshold, parent, ("subject", "hierarchical", "tags_list"),
-                choice,
+                library, image, "xmp", target, current, threshold, parent,
+                ("subject", "hierarchical", "tags_list", "last_keyword", "catalog_sets"), choice,
             )  # fmt: skip
             if data is None and not any(plan.properties.values()):
                 report.skipped += 1  # nothing to say: no empty sidecar
@@ -391,7 +414,7 @@ def export_embedded(
         try:
             check_writable(path)
             current = read_with_exiftool(path)
-            properties = ("subject", "hierarchical", "tags_list")
+            properties: tuple[str, ...] = ("subject", "hierarchical", "tags_list", *FOLLOWED)
             if path.suffix.lower() in IPTC_WRITABLE:
                 properties += ("iptc",)
             plan, record = _sync_file(library, image, "embedded", path, current, threshold, parent, properties, choice)

@@ -40,12 +40,16 @@ NS = {
     "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
     "stEvt": "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#",
     "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
+    "MicrosoftPhoto": "http://ns.microsoft.com/photo/1.0/",
+    "mediapro": "http://ns.iview-multimedia.com/mediapro/1.0/",
 }
 # Property name in ``keywords`` -> (namespace prefix, XMP name, container).
 XMP_PROPERTIES = {
     "subject": ("dc", "subject", "Bag"),
     "hierarchical": ("lr", "hierarchicalSubject", "Bag"),
     "tags_list": ("digiKam", "TagsList", "Seq"),
+    "last_keyword": ("MicrosoftPhoto", "LastKeywordXMP", "Bag"),  # Windows Photo Gallery, digiKam
+    "catalog_sets": ("mediapro", "CatalogSets", "Bag"),  # Expression Media, digiKam
 }
 XPACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 XPACKET_END = '\n<?xpacket end="w"?>\n'
