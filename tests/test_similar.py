@@ -36,13 +36,29 @@ def _store(library: Library, model: str, embeddings: dict[int, np.ndarray], tags
     return info
 
 
-def _library(tmp_path: Path, count: int, ndim: int = 16, seed: int = 0) -> tuple[Path, dict[int, np.ndarray]]:
-    """``count`` real JPEGs, tagged by model "alpha" with random embeddings (cat on even ids)."""
+def _textured(path: Path, seed: int) -> Path:
+    """A JPEG of random noise: a picture with content as far as a perceptual hash can tell."""
+    from PIL import Image as PILImage
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    PILImage.fromarray(pixels).save(path, "JPEG", quality=90)
+    return path
+
+
+def _library(
+    tmp_path: Path, count: int, ndim: int = 16, seed: int = 0, textured: bool = False
+) -> tuple[Path, dict[int, np.ndarray]]:
+    """``count`` real JPEGs (flat colours, or noise if ``textured``), tagged by model "alpha" with
+    random embeddings (cat on even ids)."""
     rng = np.random.default_rng(seed)
     db = tmp_path / "library.sqlite3"
     photos = tmp_path / "photos"
     for n in range(count):
-        write_photo(photos / f"p{n:03d}.jpg", color=(n % 256, 10, 20))
+        if textured:
+            _textured(photos / f"p{n:03d}.jpg", seed * 1000 + n)
+        else:
+            write_photo(photos / f"p{n:03d}.jpg", color=(n % 256, 10, 20))
     with Library(db) as library:
         library.add_folder(photos)
         library.scan([photos])
@@ -350,7 +366,7 @@ def test_transformed_copies_of_real_photos_are_near_duplicates_of_their_original
 def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path: Path, isolated_home: Path) -> None:
     from joytag_desktop.library.duplicates import find_duplicates, move_to_trash
 
-    db, embeddings = _library(tmp_path, 12, ndim=16, seed=9)
+    db, embeddings = _library(tmp_path, 12, ndim=16, seed=9, textured=True)
     ids = sorted(embeddings)
     with Library(db) as library:
         twin = embeddings[ids[0]] + 0.01
@@ -362,8 +378,8 @@ def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path:
         doomed = [i.path for i in group.others]
         sidecar = Path(doomed[0] + ".xmp")
         sidecar.write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
-        report = move_to_trash(library, [i.id for i in group.others])
-        assert sorted(report.moved) == sorted(doomed) and not report.failed
+        report = move_to_trash(library, [(group.keep, [i.id for i in group.others])])
+        assert sorted(report.moved) == sorted(doomed) and not report.failed and not report.skipped
         trash = isolated_home / "xdg-data" / "Trash" / "files"
         assert {p.name for p in trash.iterdir()} == {Path(p).name for p in doomed} | {sidecar.name}
         assert all(not Path(p).exists() for p in doomed)
@@ -397,7 +413,24 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     groups = json.loads(captured.out)
     assert len(groups) == len(copies) and "would go to the trash" in captured.err
     assert all(Path(p).exists() for paths in copies.values() for p in paths)  # a dry run touches nothing
+    # --trash alone moves byte-identical copies only: the same picture re-encoded is a judgement call
     assert main(["--db", str(db), "duplicates", "--keep", "shortest-path", "--trash"]) == 0
+    captured = capsys.readouterr()
+    assert all(p.exists() for paths in copies.values() for p in paths)
+    assert f"{len(copies)} near groups ({sum(len(p) - 1 for p in copies.values())} files) are only listed" in (
+        captured.err
+    )
+    assert "--trash-kinds exact,near" in captured.err and "moved 0 copies" in captured.err
+    assert "would trash" not in captured.out and captured.out.count("listed") == sum(
+        len(p) - 1 for p in copies.values()
+    )
+    assert " bits" in captured.out  # each copy says how far it is from the kept one
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--db", str(db), "duplicates", "--trash-kinds", "exact,blurry"])
+    assert exit_info.value.code == 2 and "--trash-kinds" in capsys.readouterr().err
+    assert (
+        main(["--db", str(db), "duplicates", "--keep", "shortest-path", "--trash", "--trash-kinds", "exact,near"]) == 0
+    )
     out = capsys.readouterr().out
     assert out.count("group ") == len(copies)
     for paths in copies.values():
@@ -490,3 +523,146 @@ def test_hashing_cancelled_part_way_keeps_what_it_computed(tmp_path: Path, monke
             (stored,) = connection.exec_driver_sql("SELECT count(*) FROM image_hashes").one()
         assert stored == 4 and max(seen) == 4
         assert len(duplicates.ensure_hashes(library)) == library.count("")  # the rest, later
+
+
+# --- letting copies go safely -------------------------------------------------------------------
+
+
+def _exact_group(library: Library, photos: Path, keep: str) -> tuple[int, list[int]]:
+    """Scan ``photos`` and return the plan of its one exact group, keeping the file named ``keep``."""
+    from joytag_desktop.library.duplicates import find_duplicates
+
+    library.add_folder(photos)
+    library.scan([photos])
+    (group,) = find_duplicates(library, kinds=("exact",))
+    kept = library.image_by_path(photos / keep).id
+    return kept, [i.id for i in group.images if i.id != kept]
+
+
+def _trashed(home: Path) -> set[str]:
+    files = home / "xdg-data" / "Trash" / "files"
+    return {p.name for p in files.iterdir()} if files.exists() else set()
+
+
+def test_each_copy_is_checked_again_right_before_it_goes(tmp_path: Path, isolated_home: Path) -> None:
+    """After the scan one copy was overwritten by another picture (now its only copy), one by other
+    bytes of the same size and with its old mtime, one replaced by a FIFO: only the untouched copy
+    goes; the others stay, in the library too, each reported; nothing blocks on the FIFO."""
+    from joytag_desktop.library.duplicates import move_to_trash
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rocket = (FIXTURE_IMAGES / "rocket.jpg").read_bytes()
+    for name in ("a.jpg", "b-copy.jpg", "c-overwritten.jpg", "d-same-size.jpg", "e-fifo.jpg"):
+        (photos / name).write_bytes(rocket)
+    with Library(tmp_path / "library.sqlite3") as library:
+        plan = _exact_group(library, photos, "a.jpg")
+        chelsea = (FIXTURE_IMAGES / "chelsea.png").read_bytes()
+        (photos / "c-overwritten.jpg").write_bytes(chelsea)
+        same_size = photos / "d-same-size.jpg"
+        before = same_size.stat()
+        changed = bytearray(rocket)
+        changed[len(changed) // 2] ^= 0xFF
+        same_size.write_bytes(changed)
+        os.utime(same_size, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert same_size.stat().st_mtime == before.st_mtime and same_size.stat().st_size == before.st_size
+        (photos / "e-fifo.jpg").unlink()
+        os.mkfifo(photos / "e-fifo.jpg")
+        result: list = []
+        worker = threading.Thread(target=lambda: result.append(move_to_trash(library, [plan])), daemon=True)
+        worker.start()
+        worker.join(60)
+        assert not worker.is_alive() and len(result) == 1
+        report = result[0]
+        assert report.moved == [str(photos / "b-copy.jpg")] and not report.failed
+        skipped = dict(report.skipped)
+        assert set(skipped) == {str(photos / n) for n in ("c-overwritten.jpg", "d-same-size.jpg", "e-fifo.jpg")}
+        assert all("rescan first" in reason for reason in skipped.values())
+        assert "regular file" in skipped[str(photos / "e-fifo.jpg")]
+        assert _trashed(isolated_home) == {"b-copy.jpg"}
+        assert (photos / "c-overwritten.jpg").read_bytes() == chelsea and same_size.read_bytes() == changed
+        assert os.path.exists(photos / "e-fifo.jpg") and (photos / "a.jpg").read_bytes() == rocket
+        left = {Path(library.image(i).path).name for i in library.search("").ids}
+        assert left == {"a.jpg", "c-overwritten.jpg", "d-same-size.jpg", "e-fifo.jpg"}
+
+
+@pytest.mark.parametrize("change", ["overwritten", "same size", "deleted", "fifo"])
+def test_nothing_of_a_group_goes_when_the_kept_file_changed(tmp_path: Path, isolated_home: Path, change: str) -> None:
+    """The kept file overwritten with another picture, or gone: its copy is now the only one."""
+    from joytag_desktop.library.duplicates import move_to_trash
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rocket = (FIXTURE_IMAGES / "rocket.jpg").read_bytes()
+    for name in ("kept.jpg", "copy-1.jpg", "copy-2.jpg"):
+        (photos / name).write_bytes(rocket)
+    with Library(tmp_path / "library.sqlite3") as library:
+        plan = _exact_group(library, photos, "kept.jpg")
+        kept = photos / "kept.jpg"
+        before = kept.stat()
+        if change == "overwritten":
+            kept.write_bytes((FIXTURE_IMAGES / "chelsea.png").read_bytes())
+        elif change == "same size":
+            kept.write_bytes(bytes(len(rocket)))
+            os.utime(kept, ns=(before.st_atime_ns, before.st_mtime_ns))
+        elif change == "deleted":
+            kept.unlink()
+        else:
+            kept.unlink()
+            os.mkfifo(kept)
+        report = move_to_trash(library, [plan])
+        assert report.moved == [] and len(report.skipped) == 2
+        assert all("kept.jpg" in reason for _, reason in report.skipped)
+        assert (photos / "copy-1.jpg").read_bytes() == rocket and (photos / "copy-2.jpg").read_bytes() == rocket
+        assert _trashed(isolated_home) == set() and library.count("") == 3
+
+
+def test_a_copy_takes_all_its_own_sidecars_and_none_of_another_image(tmp_path: Path, isolated_home: Path) -> None:
+    """``a_copy.jpg.xmp`` and ``A_COPY.XMP`` are a_copy.jpg's alone; ``b.xmp`` is shared by b.jpg and
+    b.png (another picture), so it stays when b.jpg goes; ``b.JPG.xmp`` goes with b.jpg."""
+    from joytag_desktop.library.duplicates import move_to_trash
+
+    photos = tmp_path / "photos"
+    (photos / "copies").mkdir(parents=True)
+    rocket = (FIXTURE_IMAGES / "rocket.jpg").read_bytes()
+    (photos / "rocket.jpg").write_bytes(rocket)
+    copies = photos / "copies"
+    (copies / "a_copy.jpg").write_bytes(rocket)
+    (copies / "b.jpg").write_bytes(rocket)
+    (copies / "b.png").write_bytes((FIXTURE_IMAGES / "chelsea.png").read_bytes())
+    xmp = "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"
+    for name in ("a_copy.jpg.xmp", "A_COPY.XMP", "b.xmp", "b.JPG.xmp", "rocket.xmp"):
+        (copies / name if name != "rocket.xmp" else photos / name).write_text(xmp)
+    with Library(tmp_path / "library.sqlite3") as library:
+        plan = _exact_group(library, photos, "rocket.jpg")
+        report = move_to_trash(library, [plan])
+        assert sorted(report.moved) == [str(copies / "a_copy.jpg"), str(copies / "b.jpg")]
+        assert _trashed(isolated_home) == {"a_copy.jpg", "a_copy.jpg.xmp", "A_COPY.XMP", "b.jpg", "b.JPG.xmp"}
+        assert sorted(p.name for p in copies.iterdir()) == ["b.png", "b.xmp"]
+        assert (photos / "rocket.xmp").exists() and (photos / "rocket.jpg").exists()
+
+
+def test_flat_colours_never_look_alike_by_embedding(tmp_path: Path) -> None:
+    """Blank pictures embed alike; like near copies, they can only be exact duplicates (and tiny
+    icons too). Pictures with content whose embeddings match still group."""
+    from joytag_desktop.library.duplicates import find_duplicates
+
+    photos = tmp_path / "photos"
+    for n in range(6):
+        write_photo(photos / f"flat-{n}.jpg", size=(640, 480), color=(40 * n, 90, 200 - 30 * n))
+    write_photo(photos / "icon.png", size=(16, 16), color=(1, 2, 3))
+    for n in range(3):
+        _textured(photos / f"noise-{n}.jpg", 70 + n)
+    vector = np.random.default_rng(4).standard_normal(16).astype(np.float32)
+    with Library(tmp_path / "library.sqlite3") as library:
+        library.add_folder(photos)
+        library.scan([photos])
+        ids = library.search("").ids
+        assert len(ids) == 10
+        rng = np.random.default_rng(5)
+        _store(library, "alpha", {i: vector + rng.standard_normal(16).astype(np.float32) * 0.001 for i in ids})
+        groups = find_duplicates(library, kinds=("similar",), similarity=0.99)
+        assert [sorted(Path(i.path).name for i in g.images) for g in groups] == [
+            ["noise-0.jpg", "noise-1.jpg", "noise-2.jpg"]
+        ]
+        assert groups[0].kind == "similar" and all(link.value >= 0.99 for link in groups[0].links.values())

@@ -23,7 +23,9 @@ examples:
   joytag-desktop duplicates                       exact copies and the same picture re-encoded, resized,
                                                   mirrored or slightly cropped; what would go to the trash
   joytag-desktop duplicates --similar --similarity 0.97   also images that look alike (by embedding)
-  joytag-desktop duplicates --keep oldest --trash          keep the oldest of each group, trash the others
+  joytag-desktop duplicates --keep oldest --trash          keep the oldest of each group of exact copies,
+                                                           trash the others
+  joytag-desktop duplicates --trash --trash-kinds exact,near   also the same picture re-encoded or resized
   joytag-desktop duplicates --query 'folder:phone' --format json
 """
 
@@ -52,7 +54,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "Group exact copies (same bytes), near duplicates (the same picture re-encoded, resized, mirrored or "
         "slightly cropped: perceptual hashes) and, with --similar, images that look alike (a model's "
         "embeddings). Without --trash nothing is touched: the groups and what would go are listed. With "
-        "--trash the copies not kept go to the system trash (never deleted) and leave the library.",
+        "--trash the copies not kept go to the system trash (never deleted) and leave the library: only "
+        "byte-identical copies unless --trash-kinds names the others. Each copy is checked again right before "
+        "it moves; one changed since the last scan stays, and is reported.",
         DUPLICATES_EXAMPLES,
     )
     duplicates.add_argument("--exact-only", action="store_true", help="only files with the same bytes")
@@ -72,6 +76,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="which copy each group keeps (default best: most pixels, then the oldest, then the biggest file)",
     )  # fmt: skip
     duplicates.add_argument("--trash", action="store_true", help="move the copies not kept to the system trash")
+    duplicates.add_argument(
+        "--trash-kinds", default="exact", metavar="KINDS",
+        help="--trash: which groups' copies move, of exact,near,similar (default exact: byte-identical only)",
+    )  # fmt: skip
     duplicates.add_argument("--format", choices=("text", "json"), default="text", help="text or one JSON document")
     duplicates.set_defaults(handler=run_duplicates)
 
@@ -111,12 +119,15 @@ def run_similar(args: argparse.Namespace) -> int:
 
 def run_duplicates(args: argparse.Namespace) -> int:
     from joytag_desktop.cli.progress import progress_bar
-    from joytag_desktop.library.duplicates import find_duplicates, move_to_trash
+    from joytag_desktop.library.duplicates import KINDS, find_duplicates, move_to_trash
 
     if not 0 <= args.distance <= 32:
         args.subparser.error("--distance: a number of bits from 0 to 32")
     if not -1.0 <= args.similarity <= 1.0:
         args.subparser.error("--similarity: a cosine similarity from -1 to 1")
+    movable = {kind.strip() for kind in args.trash_kinds.split(",") if kind.strip()}
+    if not movable or not movable <= set(KINDS):
+        args.subparser.error(f"--trash-kinds: a comma-separated list of {', '.join(KINDS)}")
     kinds = ["exact"] if args.exact_only else ["exact", "near"] + (["similar"] if args.similar else [])
     with open_library(args) as library:
         with progress_bar(None, "Comparing") as bar:
@@ -129,17 +140,32 @@ def run_duplicates(args: argparse.Namespace) -> int:
             groups = find_duplicates(
                 library, kinds, args.distance, args.similarity, args.model, args.query, args.keep, progress
             )
-        extra = [image for group in groups for image in group.others]
+        chosen = [group for group in groups if group.kind in movable]
+        listed = [group for group in groups if group.kind not in movable]
+        extra = [image for group in chosen for image in group.others]
         if args.format == "json":
-            print(json.dumps([_group_json(g) for g in groups], indent=1))
+            print(json.dumps([_group_json(g, g.kind in movable) for g in groups], indent=1))
         else:
             for number, group in enumerate(groups, 1):
                 label = group.kind + (f", similarity ≥ {group.similarity:.3f}" if group.similarity is not None else "")
                 print(f"group {number} ({label}):")
                 for image in group.images:
-                    mark = "keep " if image.id == group.keep else ("trash" if args.trash else "would trash")
-                    print(f"  {mark:<11} {_describe(image)}")
+                    if image.id == group.keep:
+                        mark = "keep"
+                    elif group.kind not in movable:
+                        mark = "listed"
+                    else:
+                        mark = "trash" if args.trash else "would trash"
+                    print(f"  {mark:<11} {_describe(image)}{_link_text(group, image.id)}")
         freed = sum(image.size for image in extra)
+        if listed:
+            kinds = sorted({g.kind for g in listed}, key=KINDS.index)
+            named = ",".join(sorted(movable | set(kinds), key=KINDS.index))
+            print(
+                f"{len(listed)} {'/'.join(kinds)} groups ({sum(len(g.others) for g in listed)} files) are only listed,"
+                f" not moved: judge them, or name them with --trash-kinds {named}",
+                file=sys.stderr,
+            )
         if not args.trash:
             print(
                 f"{len(groups)} groups; {len(extra)} copies ({freed / 1e6:.1f} MB) would go to the trash"
@@ -147,11 +173,29 @@ def run_duplicates(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 0
-        report = move_to_trash(library, [image.id for image in extra])
+        report = move_to_trash(library, [(g.keep, [i.id for i in g.others]) for g in chosen])
+        for path, reason in report.skipped:
+            print(f"joytag-desktop: left {path}: {reason}", file=sys.stderr)
         for path, reason in report.failed:
             print(f"joytag-desktop: could not move {path} to the trash: {reason}", file=sys.stderr)
         print(f"moved {len(report.moved)} copies to the trash", file=sys.stderr)
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.skipped else 0
+
+
+def _link_text(group, image_id: int) -> str:  # noqa: ANN001 - a DuplicateGroup
+    """How close a copy is to the kept one (or, in a chain, to the member it was paired with)."""
+    if image_id == group.keep:
+        return ""
+    found = group.closest(image_id, group.keep)
+    if found is None:
+        return ""
+    other, link = found
+    target = "" if other == group.keep else f" to {Path(next(i.path for i in group.images if i.id == other)).name}"
+    if link.kind == "near":
+        return f"  ({int(link.value or 0)} bits{target})"
+    if link.kind == "similar":
+        return f"  (similarity {link.value:.3f}{target})"
+    return f"  (same bytes{target})"
 
 
 def _describe(image) -> str:  # noqa: ANN001 - a DuplicateImage
@@ -160,10 +204,11 @@ def _describe(image) -> str:  # noqa: ANN001 - a DuplicateImage
     return f"{size:>11} {image.size / 1e6:7.2f} MB  {(image.format or '?'):<5} {date}  {image.path}"
 
 
-def _group_json(group) -> dict:  # noqa: ANN001 - a DuplicateGroup
+def _group_json(group, movable: bool) -> dict:  # noqa: ANN001 - a DuplicateGroup
     return {
         "kind": group.kind,
         "similarity": group.similarity,
+        "trash": movable,
         "keep": next(i.path for i in group.images if i.id == group.keep),
         "images": [
             {

@@ -1,5 +1,9 @@
-"""The duplicates window: find groups, see each side by side, choose the copy to keep, and move the
-others to the system trash (never deleted; the library forgets them).
+"""The duplicates window: find groups, see each side by side, choose the copy to keep, tick the
+copies to let go and move them to the system trash (never deleted; the library forgets them).
+
+Only byte-identical copies come ticked: the same picture re-encoded and images that look alike are
+judgement calls (a burst, a bracketed series, the same photo with another caption), so each card
+says how far it is from the kept file and nothing there is ticked until the user ticks it.
 
 Finding (hashing, comparing), thumbnails and the trash all run off the GUI thread; finding shows its
 progress and can be cancelled.
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -40,6 +45,7 @@ from joytag_desktop.library.duplicates import (
     DEFAULT_SIMILARITY,
     DuplicateGroup,
     DuplicateImage,
+    Link,
     TrashReport,
     find_duplicates,
     move_to_trash,
@@ -52,6 +58,29 @@ SHOWN_GROUPS = 300  # groups laid out at once (a library with thousands shows th
 
 class _Progress(QObject):
     changed = Signal(str, int, int)  # stage, done, total; emitted from the finding thread
+
+
+class _Card(QFrame):
+    """One image of a group: its thumbnail and facts, how close it is, keep it or tick it for the trash."""
+
+    def __init__(self, image: DuplicateImage) -> None:
+        super().__init__()
+        self.image = image
+        self.setObjectName("duplicateCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFixedWidth(CARD_WIDTH)
+        self.picture = QLabel("…")
+        self.picture.setFixedSize(CARD_WIDTH - 14, 150)
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.kept = QLabel(self.tr("✔ Kept"))
+        self.kept.setStyleSheet("font-weight: bold;")
+        self.kept.setToolTip(self.tr("This file stays where it is; the ticked copies of this group go to the trash."))
+        self.link = QLabel()
+        self.link.setWordWrap(True)
+        self.keep = QRadioButton(self.tr("Keep this one"))
+        self.keep.setProperty("image_id", image.id)
+        self.trash = QCheckBox(self.tr("Move to the trash"))
+        self.trash.setProperty("image_id", image.id)
 
 
 class DuplicatesDialog(QDialog):
@@ -74,6 +103,7 @@ class DuplicatesDialog(QDialog):
         self.library, self.background, self.query, self.on_trashed = library, background, query, on_trashed
         self.groups: list[DuplicateGroup] = []
         self.keep_choices: list[QButtonGroup] = []
+        self.cards: list[dict[int, _Card]] = []  # per group shown: image id -> its card
         self._cancel: threading.Event | None = None
         self._progress = _Progress(self)
         self._progress.changed.connect(self._show_progress)
@@ -108,7 +138,7 @@ class DuplicatesDialog(QDialog):
         self.progress.setVisible(False)
         self.summary = QLabel(self.tr("Choose what counts as a duplicate, then click Find duplicates."))
         self.summary.setWordWrap(True)
-        self.trash_button = QPushButton(self.tr("Move the copies not kept to the trash…"))
+        self.trash_button = QPushButton(self.tr("Move the ticked copies to the trash…"))
         self.trash_button.setEnabled(False)
         self.trash_button.clicked.connect(self.confirm_trash)
 
@@ -211,6 +241,7 @@ class DuplicatesDialog(QDialog):
                 item.widget().deleteLater()
         self.groups = groups
         self.keep_choices = []
+        self.cards = []
         for number, group in enumerate(groups[:SHOWN_GROUPS], 1):
             self.groups_layout.insertWidget(self.groups_layout.count() - 1, self._group_box(number, group))
         self.trash_button.setEnabled(bool(groups))
@@ -219,27 +250,73 @@ class DuplicatesDialog(QDialog):
     def _group_box(self, number: int, group: DuplicateGroup) -> QGroupBox:
         kind = {
             "exact": self.tr("exact copies"),
-            "near": self.tr("the same picture"),
-            "similar": self.tr("look alike (similarity from {value:.3f})").format(value=group.similarity or 0),
+            "near": self.tr("the same picture? (judge before ticking)"),
+            "similar": self.tr("look alike (similarity from {value:.3f}; judge before ticking)").format(
+                value=group.similarity or 0
+            ),
         }[group.kind]
         box = QGroupBox(self.tr("Group {number}: {kind}").format(number=number, kind=kind))
         row = QHBoxLayout(box)
         choice = QButtonGroup(box)
-        choice.buttonToggled.connect(lambda *_: self._update_summary())
+        cards: dict[int, _Card] = {}
         for image in group.images:
-            row.addWidget(self._card(image, image.id == group.keep, choice))
+            card = self._card(image)
+            choice.addButton(card.keep)
+            card.keep.setChecked(image.id == group.keep)
+            # only byte-identical copies are ticked for the trash until the user ticks others
+            card.trash.setChecked(group.kind == "exact" and image.id != group.keep)
+            card.trash.toggled.connect(lambda *_: self._update_summary())
+            cards[image.id] = card
+            row.addWidget(card)
         row.addStretch(1)
         self.keep_choices.append(choice)
+        self.cards.append(cards)
+        self._mark_kept(group, cards, group.keep)
+        choice.buttonToggled.connect(lambda button, on: on and self._kept_changed(group, cards, button))
         return box
 
-    def _card(self, image: DuplicateImage, keep: bool, choice: QButtonGroup) -> QWidget:
-        card = QWidget()
-        card.setFixedWidth(CARD_WIDTH)
+    def _kept_changed(self, group: DuplicateGroup, cards: dict[int, _Card], button: QRadioButton) -> None:
+        previous = next((i for i, card in cards.items() if not card.kept.isHidden()), None)
+        kept = button.property("image_id")
+        if previous is not None and previous != kept:
+            cards[previous].trash.setChecked(group.kind == "exact")  # the group's default for a copy
+        self._mark_kept(group, cards, kept)
+        self._update_summary()
+
+    def _mark_kept(self, group: DuplicateGroup, cards: dict[int, _Card], kept: int) -> None:
+        """The kept file is framed, labelled and never ticked; every other card says how close it is."""
+        for image_id, card in cards.items():
+            is_kept = image_id == kept
+            card.kept.setVisible(is_kept)
+            if is_kept:
+                card.trash.setChecked(False)
+            card.trash.setEnabled(not is_kept)
+            card.setStyleSheet("QFrame#duplicateCard { border: 2px solid palette(highlight); }" if is_kept else "")
+            card.link.setText("" if is_kept else self._link_text(group, image_id, kept))
+
+    def _link_text(self, group: DuplicateGroup, image_id: int, kept: int) -> str:
+        found = group.closest(image_id, kept)
+        if found is None:
+            return ""
+        other, link = found
+        text = self._distance(link)
+        if other == kept:
+            return self.tr("{distance} from the kept file").format(distance=text)
+        name = next((i.path for i in group.images if i.id == other), "").rsplit("/", 1)[-1]
+        return self.tr("{distance} from {name}").format(distance=text, name=name)
+
+    def _distance(self, link: Link) -> str:
+        if link.kind == "near":
+            return self.tr("{bits} hash bits (of 64)").format(bits=int(link.value or 0))
+        if link.kind == "similar":
+            return self.tr("similarity {value:.3f}").format(value=link.value or 0)
+        return self.tr("the same bytes")
+
+    def _card(self, image: DuplicateImage) -> _Card:
+        card = _Card(image)
         layout = QVBoxLayout(card)
-        picture = QLabel(self.tr("…"))
-        picture.setFixedSize(CARD_WIDTH - 10, 150)
-        picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(picture)
+        layout.addWidget(card.picture)
+        layout.addWidget(card.kept)
         size = f"{image.width} × {image.height}" if image.width and image.height else self.tr("size unknown")
         date = image.date.strftime("%Y-%m-%d %H:%M") if image.date else self.tr("no date")
         details = QLabel(f"{size}\n{image.size / 1e6:.2f} MB  {image.format or ''}\n{date}\n{image.path}")
@@ -247,12 +324,10 @@ class DuplicatesDialog(QDialog):
         details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         details.setToolTip(image.path)
         layout.addWidget(details)
-        radio = QRadioButton(self.tr("Keep this one"))
-        radio.setProperty("image_id", image.id)
-        radio.setChecked(keep)
-        choice.addButton(radio)
-        layout.addWidget(radio)
-        path, content_hash = image.path, image.content_hash
+        layout.addWidget(card.link)
+        layout.addWidget(card.keep)
+        layout.addWidget(card.trash)
+        path, content_hash, picture = image.path, image.content_hash, card.picture
 
         def load() -> QImage:  # the grid's cached thumbnail
             return QImage(str(thumbnail_for(path, content_hash, THUMBNAIL_SIZE)))
@@ -264,14 +339,26 @@ class DuplicatesDialog(QDialog):
         self.background.submit(load, show, lambda _exc: picture.setText(self.tr("no preview")))
         return card
 
-    def doomed(self) -> list[DuplicateImage]:
-        """The copies not chosen to keep, in the groups shown."""
+    def kept_id(self, index: int) -> int:
+        """The image the user keeps in the ``index``-th group shown."""
+        checked = self.keep_choices[index].checkedButton()
+        return checked.property("image_id") if checked is not None else self.groups[index].keep
+
+    def _ticked(self) -> list[tuple[int, int, list[int]]]:
+        """(group index, kept id, ticked copy ids) of each group shown."""
         result = []
-        for group, choice in zip(self.groups, self.keep_choices, strict=False):
-            checked = choice.checkedButton()
-            kept = checked.property("image_id") if checked is not None else group.keep
-            result += [image for image in group.images if image.id != kept]
+        for index, cards in enumerate(self.cards):
+            kept = self.kept_id(index)
+            result.append((index, kept, [i for i, card in cards.items() if i != kept and card.trash.isChecked()]))
         return result
+
+    def plan(self) -> list[tuple[int, list[int]]]:
+        """(kept id, ticked copy ids) of each group shown with something ticked: what ``trash`` takes."""
+        return [(kept, ticked) for _, kept, ticked in self._ticked() if ticked]
+
+    def doomed(self) -> list[DuplicateImage]:
+        """The copies ticked for the trash, in the groups shown."""
+        return [self.cards[index][i].image for index, _, ticked in self._ticked() for i in ticked]
 
     def _update_summary(self) -> None:
         doomed = self.doomed()
@@ -279,32 +366,39 @@ class DuplicatesDialog(QDialog):
             self.summary.setText(self.tr("No duplicates found."))
             return
         shown = "" if len(self.groups) <= SHOWN_GROUPS else self.tr(" (the first {n} shown)").format(n=SHOWN_GROUPS)
-        self.summary.setText(
-            self.tr("{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) would go to the trash.").format(
-                groups=len(self.groups), shown=shown, count=len(doomed), mb=sum(i.size for i in doomed) / 1e6
-            )
+        text = self.tr("{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) are ticked for the trash.").format(
+            groups=len(self.groups), shown=shown, count=len(doomed), mb=sum(i.size for i in doomed) / 1e6
         )
+        if any(group.kind != "exact" for group in self.groups[:SHOWN_GROUPS]):
+            text += " " + self.tr("Only exact copies come ticked: judge the other groups and tick what may go.")
+        self.summary.setText(text)
+        self.trash_button.setEnabled(bool(doomed))
 
     # --- letting go ---------------------------------------------------------------------------
 
     def confirm_trash(self) -> None:
+        plan = self.plan()
         doomed = self.doomed()
-        if not doomed:
+        if not plan:
             return
-        answer = QMessageBox.question(
-            self,
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
             self.tr("Move to the trash"),
             self.tr(
                 "Move {count:,} copies ({mb:.1f} MB) to the system trash? They can be restored from there; "
-                "the library forgets them."
+                "the library forgets them. Each is checked again first: one changed since the last scan stays."
             ).format(count=len(doomed), mb=sum(i.size for i in doomed) / 1e6),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
         )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.trash([image.id for image in doomed])
+        box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter must not let files go
+        if box.exec() == QMessageBox.StandardButton.Yes:
+            self.trash(plan)
 
-    def trash(self, image_ids: list[int]) -> None:
+    def trash(self, plan: list[tuple[int, list[int]]]) -> None:
+        """Move each group's ticked copies, checking them (and the kept file) again first."""
         self._busy(True)
-        self.background.submit(lambda: move_to_trash(self.library, image_ids), self._trashed, self._failed)
+        self.background.submit(lambda: move_to_trash(self.library, plan), self._trashed, self._failed)
 
     def _trashed(self, report: TrashReport) -> None:
         self._busy(False)
@@ -319,6 +413,11 @@ class DuplicatesDialog(QDialog):
                 groups.append(group)
         self.show_groups(groups)
         message = self.tr("Moved {count:,} copies to the trash.").format(count=len(report.moved))
+        if report.skipped:
+            path, reason = report.skipped[0]
+            message += " " + self.tr("{n} left in place (first: {path}: {reason}).").format(
+                n=len(report.skipped), path=path, reason=reason
+            )
         if report.failed:
             path, reason = report.failed[0]
             message += " " + self.tr("{n} could not be moved (first: {path}: {reason}).").format(

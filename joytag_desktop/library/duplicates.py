@@ -5,14 +5,16 @@ Pairs are found without comparing every image with every other: candidates come 
 neighbour searches (usearch: a Hamming-distance graph over the 64-bit pHashes, queried with each
 image's own and mirrored hash; the model's vector index for embeddings), then each pair is
 confirmed exactly (pHash and dHash both within the distance; cosine at or above the similarity).
-Groups are the connected pairs. Nothing here deletes: ``move_to_trash`` hands files to the
-system trash and forgets them in the library.
+Groups are the connected pairs. Flat colours and images under 32 px join only as exact copies.
+Nothing here deletes: ``move_to_trash`` checks each copy again (and the copy kept) right before
+handing it and its own sidecars to the system trash, then forgets it in the library.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy import delete, func, or_, select
 
+from joytag_desktop.files import hash_file
 from joytag_desktop.imaging import ImageLoadError, open_image
 from joytag_desktop.library import dialect
 from joytag_desktop.library.schema import Image, ImageHash, Status
@@ -60,22 +63,56 @@ class DuplicateImage:
     content_hash: str | None = None
 
 
+@dataclass(frozen=True)
+class Link:
+    """A confirmed pair: what a user weighs before letting one of them go."""
+
+    kind: str  # exact, near or similar
+    value: float | None  # near: differing hash bits (of 64); similar: cosine; exact: None
+
+
 @dataclass
 class DuplicateGroup:
     kind: str  # exact: the same bytes; near: the same picture (perceptual hash); similar: by embedding
     images: list[DuplicateImage]
     keep: int = 0  # the id suggested to keep
     similarity: float | None = None  # the weakest confirmed link (similar groups)
+    links: dict[tuple[int, int], Link] = field(default_factory=dict)  # (smaller id, larger id): confirmed pairs
 
     @property
     def others(self) -> list[DuplicateImage]:
         return [image for image in self.images if image.id != self.keep]
 
+    def link(self, a: int, b: int) -> Link | None:
+        """The confirmed link between two members, if they were paired directly."""
+        return self.links.get((min(a, b), max(a, b)))
+
+    def closest(self, image_id: int, to: int) -> tuple[int, Link] | None:
+        """The link that speaks for ``image_id``: to ``to`` (the kept one) when paired directly, else its
+        strongest link to any member (groups are chains: a copy may be near the kept one only via another)."""
+        direct = self.link(image_id, to)
+        if direct is not None:
+            return to, direct
+        mine = [(b if a == image_id else a, v) for (a, b), v in self.links.items() if image_id in (a, b)]
+        if not mine:
+            return None
+        return min(mine, key=lambda item: _strength(item[1]))
+
+
+def _strength(link: Link) -> tuple[int, float]:
+    """Sort key, strongest first: exact, then fewest bits, then highest cosine."""
+    if link.kind == "exact":
+        return (0, 0.0)
+    if link.kind == "near":
+        return (1, link.value or 0.0)
+    return (2, -(link.value or 0.0))
+
 
 @dataclass
 class TrashReport:
     moved: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): the trash refused
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): changed since the scan, left
 
 
 # --- perceptual hashes -----------------------------------------------------------------------
@@ -197,22 +234,31 @@ def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.bitwise_count(a.view(np.uint64) ^ b.view(np.uint64))
 
 
-def near_pairs(hashes: np.ndarray, distance: int = DEFAULT_DISTANCE) -> list[tuple[int, int]]:
-    """Image id pairs whose pHash and dHash are both within ``distance`` bits, directly or with one
-    of them mirrored. ``hashes``: rows from ``ensure_hashes``."""
+def informative(hashes: np.ndarray) -> np.ndarray:
+    """Which rows of ``ensure_hashes`` are pictures with content.
+
+    A pHash sets the bits of the coefficients above their median: about 32 of 64 for any picture
+    with content. Far fewer or more means a flat colour (every blank image would match every other,
+    by hash and by embedding alike): such images can only be exact duplicates."""
+    if not len(hashes):
+        return np.zeros(0, dtype=bool)
+    bits = _hamming(hashes[:, 1], np.zeros(len(hashes), np.int64))
+    return (bits >= INFORMATIVE_BITS[0]) & (bits <= INFORMATIVE_BITS[1])
+
+
+def near_pairs(hashes: np.ndarray, distance: int = DEFAULT_DISTANCE) -> list[tuple[int, int, int]]:
+    """(id, id, bits) for images whose pHash and dHash are both within ``distance`` bits, directly or
+    with one of them mirrored; bits: the larger of the two, in the closer orientation. ``hashes``:
+    rows from ``ensure_hashes``; flat colours are left out."""
     from usearch.index import Index
 
-    # A pHash sets the bits of the coefficients above their median: about 32 of 64 for any picture
-    # with content. Far fewer or more means a flat colour (every blank image would match every
-    # other): such images can only be exact duplicates.
-    bits = _hamming(hashes[:, 1], np.zeros(len(hashes), np.int64)) if len(hashes) else np.zeros(0)
-    hashes = hashes[(bits >= INFORMATIVE_BITS[0]) & (bits <= INFORMATIVE_BITS[1])]
+    hashes = hashes[informative(hashes)]
     if len(hashes) < 2:
         return []
     ids, phash, dhash, phash_m, dhash_m = (np.ascontiguousarray(hashes[:, k]) for k in range(5))
     graph = Index(ndim=64, metric="hamming", dtype="b1", connectivity=16, expansion_add=64, expansion_search=64)
     graph.add(np.arange(len(ids), dtype=np.uint64), _bits(phash), threads=os.cpu_count() or 1)
-    pairs: set[tuple[int, int]] = set()
+    pairs: dict[tuple[int, int], int] = {}
     count = min(NEIGHBOURS, len(ids))
     for query_p, query_d in ((phash, dhash), (phash_m, dhash_m)):
         found = graph.search(_bits(query_p), count, threads=os.cpu_count() or 1)
@@ -220,12 +266,12 @@ def near_pairs(hashes: np.ndarray, distance: int = DEFAULT_DISTANCE) -> list[tup
         columns = found.keys.reshape(-1).astype(np.int64)
         valid = (columns >= 0) & (columns < len(ids)) & (columns != rows)
         rows, columns = rows[valid], columns[valid]
-        close = (_hamming(query_p[rows], phash[columns]) <= distance) & (
-            _hamming(query_d[rows], dhash[columns]) <= distance
-        )
-        for a, b in zip(ids[rows[close]].tolist(), ids[columns[close]].tolist(), strict=True):
-            pairs.add((min(a, b), max(a, b)))
-    return sorted(pairs)
+        bits = np.maximum(_hamming(query_p[rows], phash[columns]), _hamming(query_d[rows], dhash[columns]))
+        close = bits <= distance
+        for a, b, d in zip(ids[rows[close]].tolist(), ids[columns[close]].tolist(), bits[close].tolist(), strict=True):
+            pair = (min(a, b), max(a, b))
+            pairs[pair] = min(pairs.get(pair, 64), int(d))
+    return [(a, b, d) for (a, b), d in sorted(pairs.items())]
 
 
 def _bits(values: np.ndarray) -> np.ndarray:
@@ -328,21 +374,28 @@ def find_duplicates(
         raise ValueError(f"unknown keep rule {keep!r}: use {', '.join(KEEP_RULES)}")
     scope: list[int] | None = library.search(query).ids if query and query.strip() else None
     components = _Components()
-    links: dict[tuple[int, int], tuple[str, float | None]] = {}
+    links: dict[tuple[int, int], Link] = {}
     if "exact" in kinds:
         for a, b in _exact_pairs(library, scope):
             components.union(a, b)
-            links[a, b] = ("exact", None)
+            links[a, b] = Link("exact", None)
+    hashes: np.ndarray | None = None
     if "near" in kinds and not (cancel is not None and cancel.is_set()):
         hashes = ensure_hashes(library, scope, progress, cancel)
-        for pair in near_pairs(hashes, distance):
-            components.union(*pair)
-            links.setdefault(pair, ("near", None))
+        for a, b, bits in near_pairs(hashes, distance):
+            components.union(a, b)
+            links.setdefault((a, b), Link("near", float(bits)))
     if "similar" in kinds and not (cancel is not None and cancel.is_set()):
         chosen = library.similarity.default_model(model)
+        if hashes is None:
+            hashes = ensure_hashes(library, scope, progress, cancel)
+        # The same guard as for near copies: a flat colour, a tiny icon or a file that cannot be
+        # read gets no hash with content, and embeddings of blank pictures are all alike.
+        pictures = set(hashes[informative(hashes), 0].tolist())
         for a, b, cosine in similar_pairs(library, chosen.id, similarity, scope, progress, cancel):
-            components.union(a, b)
-            links.setdefault((a, b), ("similar", cosine))
+            if a in pictures and b in pictures:
+                components.union(a, b)
+                links.setdefault((a, b), Link("similar", cosine))
     members = components.groups()
     images = _images(library, [i for group in members for i in group])
     order = {"exact": 0, "near": 1, "similar": 2}
@@ -351,11 +404,13 @@ def find_duplicates(
         present = [images[i] for i in group if i in images]
         if len(present) < 2:
             continue
-        inside = set(group)
-        used = [v for (a, b), v in links.items() if a in inside and b in inside]
-        kind = max((k for k, _ in used), key=order.__getitem__)
-        scores = [s for _, s in used if s is not None]
-        found = DuplicateGroup(kind, present, similarity=min(scores) if scores else None)
+        inside = {image.id for image in present}
+        used = {pair: v for pair, v in links.items() if pair[0] in inside and pair[1] in inside}
+        if not used:
+            continue
+        kind = max((v.kind for v in used.values()), key=order.__getitem__)
+        scores = [v.value for v in used.values() if v.kind == "similar" and v.value is not None]
+        found = DuplicateGroup(kind, present, similarity=min(scores) if scores else None, links=used)
         found.keep = choose_keeper(present, keep).id
         groups.append(found)
     groups.sort(key=lambda g: (order[g.kind], -len(g.images), g.images[0].path))
@@ -418,34 +473,127 @@ def choose_keeper(images: Sequence[DuplicateImage], rule: str = "best") -> Dupli
 # --- letting copies go -------------------------------------------------------------------------
 
 
-def move_to_trash(library: Library, image_ids: Sequence[int], sidecars: bool = True) -> TrashReport:
-    """Hand the images' files (and their XMP sidecars) to the system trash, then forget them in the
-    library. A file the trash refuses stays where it is, and in the library."""
+CHANGED = "changed since the last scan; rescan first"
+GONE = "gone since the last scan; rescan first"
+
+
+def move_to_trash(library: Library, plan: Iterable[tuple[int, Sequence[int]]], sidecars: bool = True) -> TrashReport:
+    """Hand copies to the system trash, group by group: ``plan`` pairs the id of the image kept with
+    the ids of its copies to let go. The scan's facts may be stale, so right before each move the copy
+    is checked again (a regular file of the size and mtime scanned; byte-identical copies hashed
+    again), and so is the kept file: a copy that changed, or whose kept file changed, stays where it
+    is and in the library (``skipped``). A copy's own XMP sidecars go with it; then the library
+    forgets it. A file the trash refuses stays where it is (``failed``)."""
+    report = TrashReport()
+    gone: list[int] = []
+    for keep_id, copy_ids in plan:
+        rows = {image.id: image for image in library.images([keep_id, *copy_ids])}
+        copies = [rows[i] for i in copy_ids if i in rows and i != keep_id]
+        kept = rows.get(keep_id)
+        keeper_problem, keeper_info = _check_keeper(kept, copies)
+        if keeper_problem is not None:
+            report.skipped += [(image.path, keeper_problem) for image in copies]
+            continue
+        assert kept is not None and keeper_info is not None
+        for image in copies:
+            problem = _trash_one(image, kept, keeper_info, sidecars)
+            if problem is None:
+                report.moved.append(image.path)
+                gone.append(image.id)
+            elif problem[0] == "failed":
+                report.failed.append((image.path, problem[1]))
+            else:
+                report.skipped.append((image.path, problem[1]))
+    library.forget_images(gone)
+    return report
+
+
+def _check_keeper(kept: Image | None, copies: Sequence[Image]) -> tuple[str | None, os.stat_result | None]:
+    """Why nothing of a group may go (the kept file is gone or changed), with its stat when it may."""
+    if kept is None:
+        return "the file to keep is no longer in the library; rescan first", None
+    try:
+        info = os.stat(kept.path)  # a kept link is fine: what it points to is what stays
+    except OSError as exc:
+        reason = GONE if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+        return f"the file kept ({kept.path}) is {reason}", None
+    if not stat.S_ISREG(info.st_mode) or info.st_size != kept.size or info.st_mtime != kept.mtime:
+        return f"the file kept ({kept.path}) {CHANGED}", None
+    if any(image.content_hash == kept.content_hash for image in copies):
+        try:
+            same = hash_file(kept.path) == kept.content_hash
+        except OSError as exc:
+            return f"the file kept ({kept.path}) cannot be read: {exc.strerror or exc}", None
+        if not same:
+            return f"the file kept ({kept.path}) {CHANGED}", None
+    return None, info
+
+
+def _trash_one(image: Image, kept: Image, keeper: os.stat_result, sidecars: bool) -> tuple[str, str] | None:
+    """Check one copy again and move it (and its own sidecars): None when moved, else (skipped or
+    failed, why)."""
     from send2trash import send2trash
     from send2trash.exceptions import TrashPermissionError
 
-    from joytag_desktop.metadata.xmp import find_sidecar
-
-    report = TrashReport()
-    gone: list[int] = []
-    for image in library.images(list(image_ids)):
-        path = Path(image.path)
-        try:  # the sidecar is the image's own (photo.xmp only when no other photo.* shares it)
-            sidecar_name = find_sidecar(path.name, os.listdir(path.parent)) if sidecars else None
+    path = Path(image.path)
+    try:
+        before = os.lstat(path)
+    except OSError as exc:
+        return "skipped", GONE if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+    if stat.S_ISLNK(before.st_mode):
+        return "skipped", "a link, not a copy of its own; left in place"
+    if not stat.S_ISREG(before.st_mode):
+        return "skipped", f"no longer a regular file (a FIFO, device or folder); {CHANGED}"
+    if (before.st_dev, before.st_ino) == (keeper.st_dev, keeper.st_ino):
+        return "skipped", f"the same file as the one kept ({kept.path}), by another name; left in place"
+    if before.st_size != image.size or before.st_mtime != image.mtime:
+        return "skipped", CHANGED
+    if image.content_hash == kept.content_hash:  # an exact copy: still the same bytes as the kept file?
+        try:
+            if hash_file(path) != kept.content_hash:
+                return "skipped", CHANGED
+        except OSError as exc:
+            return "skipped", f"cannot be read: {exc.strerror or exc}"
+    own: list[str] = []
+    if sidecars:
+        try:
+            own = own_sidecars(path.name, os.listdir(path.parent))
         except OSError as exc:
             log.warning("sidecars of %s not looked for: %s", path, exc)
-            sidecar_name = None
+    try:
+        after = os.lstat(path)
+    except OSError:
+        return "skipped", GONE
+    if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size, before.st_mtime_ns):
+        return "skipped", CHANGED
+    try:
+        send2trash(path)
+    except (OSError, TrashPermissionError) as exc:
+        return "failed", getattr(exc, "strerror", None) or str(exc)
+    for name in own:
+        sidecar = path.with_name(name)
         try:
-            send2trash(path)
+            if stat.S_ISREG(os.lstat(sidecar).st_mode):
+                send2trash(sidecar)
         except (OSError, TrashPermissionError) as exc:
-            report.failed.append((image.path, getattr(exc, "strerror", None) or str(exc)))
-            continue
-        report.moved.append(image.path)
-        gone.append(image.id)
-        if sidecar_name is not None:
-            try:
-                send2trash(path.with_name(sidecar_name))
-            except (OSError, TrashPermissionError) as exc:
-                log.warning("sidecar %s left in place: %s", sidecar_name, exc)
-    library.forget_images(gone)
-    return report
+            log.warning("sidecar %s left in place: %s", sidecar, exc)
+    return None
+
+
+def own_sidecars(image_name: str, folder_names: Iterable[str]) -> list[str]:
+    """The XMP sidecars in a folder listing that belong to ``image_name`` alone: ``photo.jpg.xmp``
+    (matched case-insensitively, unless another image's name differs from this one only in case)
+    and ``photo.xmp`` when no other image owns it (``owns_short_sidecar``)."""
+    from joytag_desktop.imaging import is_image_path
+    from joytag_desktop.metadata.xmp import owns_short_sidecar
+
+    names = list(folder_names)
+    rivals = any(n != image_name and n.lower() == image_name.lower() and is_image_path(n) for n in names)
+    wanted = [f"{image_name}.xmp"]
+    if owns_short_sidecar(image_name, names):
+        wanted.append(f"{os.path.splitext(image_name)[0]}.xmp")
+
+    def mine(name: str) -> bool:
+        return any(name == w or (not rivals and name.lower() == w.lower()) for w in wanted)
+
+    return [name for name in names if mine(name)]
