@@ -710,7 +710,7 @@ class Library:
         if report.keyword_sources:
             from joytag_desktop.metadata.sync import import_keywords
 
-            import_keywords(self, report.keyword_sources)
+            report.keywords = import_keywords(self, report.keyword_sources)
 
     def forget_images(self, image_ids: Sequence[int]) -> int:
         """Delete these images' rows (and their tags): their files went to the trash."""

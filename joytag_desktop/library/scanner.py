@@ -46,6 +46,7 @@ class ScanReport:
     missing: int = 0
     restored: int = 0
     unchanged: int = 0
+    keywords: int = 0  # images whose keywords another program changed (sidecar or embedded)
     offline: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
@@ -53,7 +54,7 @@ class ScanReport:
     keyword_sources: list = field(default_factory=list, repr=False)  # KeywordSource
 
     def merge(self, other: ScanReport) -> None:
-        for name in ("added", "changed", "moved", "missing", "restored", "unchanged"):
+        for name in ("added", "changed", "moved", "missing", "restored", "unchanged", "keywords"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.offline += other.offline
         self.errors += other.errors
@@ -71,6 +72,8 @@ class ScanReport:
         ]
         if self.restored:
             parts.append(f"{self.restored} back")
+        if self.keywords:
+            parts.append(f"keywords changed on {self.keywords}")
         if self.errors:
             parts.append(f"{len(self.errors)} unreadable")
         if self.offline:

@@ -1,0 +1,290 @@
+"""Keywords other programs wrote and keywords we wrote, through each other's hands (issue 31).
+
+Other programs' writes are reproduced as those programs make them, with exiftool, never with our
+own writer: digiKam's ``DMetadata`` rebuilds TagsList, LastKeywordXMP, lr:hierarchicalSubject and
+mediapro:CatalogSets from its tag paths (read from TagsList) and adds leaves to dc:subject; Windows
+Photo Gallery writes XPKeywords, LastKeywordXMP, dc:subject and IPTC. Real files from other
+programs are in tests/fixtures/metadata (README there says where each comes from).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_metadata_sync import EXIFTOOL, exiftool_read, exiv2_values, listed, run_exiftool, tags_of, touch_later
+
+from conftest import FIXTURES
+from joytag_desktop.cli.main import main
+from joytag_desktop.library import Library
+from joytag_desktop.metadata.sync import export_embedded, export_xmp
+from libhelpers import give_scores, write_photo
+
+pytestmark = pytest.mark.skipif(EXIFTOOL is None or shutil.which("exiv2") is None, reason="exiftool and exiv2")
+CORPUS = FIXTURES / "metadata"
+VOCAB = ["cat", "dog", "fate/grand_order", "sky"]
+LOOK_ALIKES = ("\u2215", "\u00a6")
+
+
+def _index(lib: Library, root: Path) -> None:
+    lib.add_root(root)
+    lib.scan()
+
+
+def _digikam_write(sidecar: Path, rating: int, drop: str | None = None) -> None:
+    """What digiKam writes when a rating (or a tag) changes: its tag paths are what it read from
+    TagsList; TagsList and LastKeywordXMP get them with "/", hierarchicalSubject and CatalogSets with
+    "/" replaced by "|" (no escaping: digiKam's names cannot hold "/"), dc:subject gets each leaf added."""
+    paths = [p for p in listed(exiftool_read(sidecar, "-XMP-digiKam:TagsList"), "TagsList") if p != drop]
+    args = [f"-XMP-xmp:Rating={rating}", "-XMP-digiKam:TagsList=", "-XMP-lr:HierarchicalSubject=",
+            "-XMP-microsoft:LastKeywordXMP=", "-XMP-mediapro:CatalogSets="]  # fmt: skip
+    for path in paths:
+        piped = path.replace("/", "|")
+        leaf = path.split("/")[-1]
+        args += [f"-XMP-digiKam:TagsList={path}", f"-XMP-microsoft:LastKeywordXMP={path}",
+                 f"-XMP-lr:HierarchicalSubject={piped}", f"-XMP-mediapro:CatalogSets={piped}",
+                 f"-XMP-dc:Subject-={leaf}", f"-XMP-dc:Subject+={leaf}"]  # fmt: skip
+    run_exiftool(*args, str(sidecar))
+    touch_later(sidecar)
+
+
+def _no_look_alikes(lib: Library) -> None:
+    names = [name for name, _ in lib.autocomplete("", limit=10_000)]
+    assert not [n for n in names if any(ch in n for ch in LOOK_ALIKES)], names
+
+
+# --- the search index follows every write ---------------------------------------------------------
+
+
+def _index_equals_sql(db: str) -> None:
+    """Every tag, every stored name and a few combinations answered by the posting lists (of a
+    library open all along and of one opened now, which replays the log) and by SQL alone."""
+    with Library(db) as fresh:
+        names = [n for (n,) in sqlite3.connect(db).execute("SELECT name FROM tags")]
+        queries = [f'"{n}"' for n in names] + ["cat -dog", "cat | Sunset", "-Sunset", "source:imported"]
+        for query in queries:
+            indexed = fresh.search(query).ids
+            fresh.search_index.enabled = False
+            plain = fresh.search(query).ids
+            fresh.search_index.enabled = True
+            assert indexed == plain, query
+
+
+def test_every_kind_of_tag_write_reaches_the_search_index(tmp_path: Path) -> None:
+    """Observed: a keyword exiftool adds to a sidecar was in the library but not found by `search`,
+    `tags list` or `export xmp QUERY` until the index file was deleted, and `scan` said "0 changed"."""
+    root = tmp_path / "Photos"
+    photos = [write_photo(root / f"p{i}.jpg", color=(i * 40, 10, 10)) for i in range(4)]
+    db = str(tmp_path / "lib.sqlite3")
+    with Library(db) as lib:
+        _index(lib, root)
+        give_scores(lib, VOCAB, {photos[0]: {"cat": 0.9}, photos[1]: {"dog": 0.8, "cat": 0.2}})
+        assert lib.search("cat").ids  # the index is built and saved before anything else happens
+    _index_equals_sql(db)
+
+    # scan import: another program adds a keyword to a new sidecar, `scan` runs in its own process
+    subprocess.run([EXIFTOOL, "-q", "-o", str(photos[2]) + ".xmp", "-XMP-dc:Subject+=Sunset", str(photos[2])],
+                   check=True)  # fmt: skip
+    assert main(["--db", db, "scan"]) == 0
+    with Library(db) as lib:
+        assert [Path(i.path).name for i in lib.images(lib.search("Sunset").ids)] == ["p2.jpg"]
+        assert ("Sunset", 1) in lib.autocomplete("Sun")
+    _index_equals_sql(db)
+
+    with Library(db) as lib:
+        assert lib.search("Sunset").ids  # an index open all along from here on
+        # watch import: the watcher's path, a keyword added to an existing sidecar
+        run_exiftool("-XMP-dc:Subject+=Beach", str(photos[2]) + ".xmp")
+        touch_later(Path(str(photos[2]) + ".xmp"))
+        report = lib.apply_changes(created=[str(photos[2]) + ".xmp", str(photos[2])])
+        assert report.keywords == 1
+        assert lib.search("Beach").ids == lib.search("Sunset").ids
+        # embedded keyword in a new file, then a hand edit, a retag, and an imported keyword removed
+        shutil.copy(CORPUS / "windows-xpkeywords-hebrew.jpg", root / "windows.jpg")
+        assert lib.scan().keywords == 1
+        lib.set_manual_tag([lib.image_by_path(photos[3]).id], "Sunset", True)
+        lib.set_manual_tag([lib.image_by_path(photos[0]).id], "cat", False)
+        give_scores(lib, VOCAB, {photos[1]: {"cat": 0.95, "sky": 0.7}})
+        run_exiftool("-XMP-dc:Subject-=Sunset", str(photos[2]) + ".xmp")
+        touch_later(Path(str(photos[2]) + ".xmp"))
+        assert lib.scan().keywords == 1
+        for query in ("Sunset", "Beach", "cat", "sky", '"עברית (Hebrew)"'):
+            indexed = lib.search(query).ids
+            lib.search_index.enabled = False
+            assert indexed == lib.search(query).ids, query
+            lib.search_index.enabled = True
+    _index_equals_sql(db)
+
+
+# --- Windows -----------------------------------------------------------------------------------
+
+
+def test_windows_xpkeywords_survive_both_exports(lib: Library, tmp_path: Path) -> None:
+    """Observed: keywords only in XPKeywords (Exiv2's Windows sample) were imported, copied into the
+    sidecar, dropped by `export embedded` (which did not read them back) and then deleted from the
+    sidecar by the next `export xmp`. XPKeywords is also kept in step, additions and removals."""
+    root = tmp_path / "Photos"
+    root.mkdir()
+    photo = root / "windows.jpg"
+    shutil.copy(CORPUS / "windows-xpkeywords-hebrew.jpg", photo)
+    _index(lib, root)
+    hebrew = "עברית (Hebrew)"
+    assert tags_of(lib, photo)[hebrew].source == "imported"
+    give_scores(lib, VOCAB, {photo: {"cat": 0.9}})
+    sidecar = root / "windows.jpg.xmp"
+    assert export_xmp(lib).errors == []
+    assert export_embedded(lib).errors == []
+    assert set(exiftool_read(photo, "-XPKeywords")["XPKeywords"].split(";")) == {hebrew, "cat"}
+    assert export_xmp(lib).errors == []
+    lib.scan()
+    assert hebrew in exiv2_values(sidecar, "Xmp.digiKam.TagsList")
+    assert tags_of(lib, photo)[hebrew].present
+    # removed in the app: gone from every field of the file, XPKeywords included
+    lib.set_manual_tag([lib.image_by_path(photo).id], hebrew, False)
+    assert export_embedded(lib).errors == []
+    embedded = exiftool_read(photo, "-XPKeywords", "-Subject", "-TagsList")
+    assert embedded["XPKeywords"] == "cat"
+    assert hebrew not in listed(embedded, "Subject") + listed(embedded, "TagsList")
+
+
+def test_photo_gallery_fields_are_kept_in_step(lib: Library, tmp_path: Path) -> None:
+    """LastKeywordXMP, CatalogSets, XPKeywords and IPTC as Windows Photo Gallery and digiKam leave
+    them: a keyword removed in the app leaves all of them, one added reaches all of them."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "gallery.jpg")
+    run_exiftool("-XMP-dc:Subject=Family", "-XMP-dc:Subject=Holiday", "-XMP-microsoft:LastKeywordXMP=Family",
+                 "-XMP-microsoft:LastKeywordXMP=Holiday", "-XMP-mediapro:CatalogSets=Family",
+                 "-XMP-mediapro:CatalogSets=Holiday", "-EXIF:XPKeywords=Family;Holiday", "-IPTC:Keywords=Family",
+                 "-IPTC:Keywords=Holiday", str(photo))  # fmt: skip
+    _index(lib, root)
+    assert {"Family", "Holiday"} <= set(tags_of(lib, photo))
+    give_scores(lib, VOCAB, {photo: {"dog": 0.9}})
+    lib.set_manual_tag([lib.image_by_path(photo).id], "Holiday", False)
+    assert export_embedded(lib).errors == []
+    after = exiftool_read(photo, "-LastKeywordXMP", "-CatalogSets", "-XPKeywords", "-Keywords", "-Subject")
+    assert set(listed(after, "LastKeywordXMP")) == {"Family", "JoyTag/dog"}
+    assert set(listed(after, "CatalogSets")) == {"Family", "JoyTag|dog"}
+    assert set(after["XPKeywords"].split(";")) == {"Family", "dog"}
+    assert set(listed(after, "Keywords")) == {"Family", "dog"}
+    assert set(listed(after, "Subject")) == {"Family", "dog"}
+    lib.scan()
+    assert export_embedded(lib).unchanged == 1
+
+
+# --- digiKam and look-alike separators ---------------------------------------------------------
+
+
+def test_digikam_round_trips_neither_delete_nor_rename(lib: Library, tmp_path: Path) -> None:
+    """Observed: after two digiKam writes `Music|AC/DC` existed only as `Music|AC∕DC`,
+    `fate/grand_order` became `fate∕grand_order` in the library and the flat `Pipe|Name` was deleted."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "band.jpg")
+    sidecar = root / "band.jpg.xmp"
+    subprocess.run([EXIFTOOL, "-q", "-o", str(sidecar), "-XMP-lr:HierarchicalSubject=Music|AC/DC",
+                    "-XMP-dc:Subject=AC/DC", "-XMP-dc:Subject=Music", "-XMP-dc:Subject=Pipe|Name", str(photo)],
+                   check=True)  # fmt: skip
+    _index(lib, root)
+    give_scores(lib, VOCAB, {photo: {"fate/grand_order": 0.9, "cat": 0.8}})
+    expected = {"Music|AC/DC", "Pipe|Name", "fate/grand_order", "cat"}
+    assert expected <= {v.name for v in lib.image_tags(lib.image_by_path(photo).id) if v.present}
+    assert export_xmp(lib).errors == []
+    for rating in (3, 4):
+        _digikam_write(sidecar, rating)
+        assert lib.scan().errors == []
+        assert export_xmp(lib).errors == []
+        views = {v.name: v for v in lib.image_tags(lib.image_by_path(photo).id)}
+        assert expected <= {name for name, v in views.items() if v.present}, rating
+        assert not [v for v in views.values() if v.source == "manual"], "nothing became a removal"
+        _no_look_alikes(lib)
+        # digiKam reads TagsList: every keyword is one tag there, at its own path
+        tags_list = exiv2_values(sidecar, "Xmp.digiKam.TagsList")
+        assert {"Music/AC\u2215DC", "Pipe|Name", "JoyTag/fate\u2215grand_order", "JoyTag/cat"} <= set(tags_list)
+        assert len(tags_list) == len(set(tags_list))
+    # a tag removed in digiKam (TagsList rebuilt without it, dc:subject left as it was) is removed here
+    _digikam_write(sidecar, 4, drop="Pipe|Name")
+    lib.scan()
+    assert not tags_of(lib, photo)["Pipe|Name"].present
+    assert export_xmp(lib).errors == []
+    assert "Pipe|Name" not in exiftool_read(sidecar, "-HierarchicalSubject").get("HierarchicalSubject", [])
+
+
+# --- our own keywords read back without the library --------------------------------------------
+
+
+def test_own_sidecars_are_model_output_when_the_library_is_lost(tmp_path: Path) -> None:
+    """Observed: sidecars exported, the database lost, the folder indexed again: every `JoyTag|tag`
+    came back as a permanent user keyword (score 1.0, imported) that no threshold moved."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "pet.jpg")
+    shutil.copy(CORPUS / "photoshop-bluesquare.xmp", root / "pet.jpg.xmp")  # a user's own keywords too
+    with Library(tmp_path / "first.sqlite3") as first:
+        _index(first, root)
+        give_scores(first, VOCAB, {photo: {"cat": 0.9, "dog": 0.8}})
+        assert export_xmp(first).written == 1
+    with Library(tmp_path / "second.sqlite3") as second:  # a new database (or another machine)
+        _index(second, root)
+        views = tags_of(second, photo)
+        assert "cat" not in views and "dog" not in views, "model output is not a user keyword"
+        assert views["Blue Square"].source == "imported"
+        give_scores(second, VOCAB, {photo: {"cat": 0.95, "dog": 0.1}})  # the model now says: no dog
+        assert not second.search("dog").ids
+        assert export_xmp(second).errors == []
+        hierarchical = set(listed(exiftool_read(root / "pet.jpg.xmp", "-HierarchicalSubject"), "HierarchicalSubject"))
+        assert "JoyTag|cat" in hierarchical and "JoyTag|dog" not in hierarchical
+        assert {"Blue Square", "Photoshop"} <= hierarchical
+
+
+def test_flat_iptc_keyword_is_the_leaf_of_the_sidecar_hierarchy(lib: Library, tmp_path: Path) -> None:
+    """Observed: IPTC `Marie Curie` in the JPEG and `People/Marie Curie` in its sidecar were two tags."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "portrait.jpg")
+    run_exiftool("-IPTC:Keywords=Marie Curie", "-IPTC:Keywords=Paris", str(photo))
+    subprocess.run([EXIFTOOL, "-q", "-o", str(photo) + ".xmp", "-XMP-digiKam:TagsList=People/Marie Curie",
+                    "-XMP-dc:Subject=Marie Curie", str(photo)], check=True)  # fmt: skip
+    _index(lib, root)
+    names = {v.name for v in lib.image_tags(lib.image_by_path(photo).id)}
+    assert "People|Marie Curie" in names
+    assert "Marie Curie" not in names
+
+
+# --- IPTC rules -------------------------------------------------------------------------------
+
+
+def test_iptc_digest_is_renewed_and_long_keywords_conform(lib: Library, tmp_path: Path) -> None:
+    """Observed: after `export embedded` exiftool said "IPTCDigest is not current" (Adobe programs then
+    distrust IPTC), and keywords over IPTC's 64 bytes were written into IPTC whole."""
+    root = tmp_path / "Photos"
+    root.mkdir()
+    photo = root / "lr.jpg"
+    shutil.copy(CORPUS / "lightroom-hierarchy.jpg", photo)  # Lightroom's file, with an IPTCDigest
+    long_tag = "extremely_detailed_background_with_" + "é" * 20 + "_and_more"
+    _index(lib, root)
+    give_scores(lib, [*VOCAB, long_tag], {photo: {"cat": 0.9, long_tag: 0.9}})
+    assert export_embedded(lib).errors == []
+    check = subprocess.run([EXIFTOOL, "-validate", "-warning", "-a", str(photo)], capture_output=True, text=True)
+    assert "IPTCDigest is not current" not in check.stdout
+    keywords = listed(exiftool_read(photo, "-IPTC:Keywords"), "Keywords")
+    assert max(len(k.encode("utf-8")) for k in keywords) <= 64
+    assert long_tag in listed(exiftool_read(photo, "-XMP-dc:Subject"), "Subject")
+    lib.scan()
+    assert long_tag in tags_of(lib, photo)
+    assert not [n for n in tags_of(lib, photo) if n != long_tag and n.startswith("extremely_detailed")]
+    assert export_embedded(lib).unchanged == 1
+
+
+def test_one_rating_keyword_is_written(lib: Library, tmp_path: Path) -> None:
+    """Observed: WD's four rating scores gave up to four `rating:*` keywords; the app shows one."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "art.jpg")
+    _index(lib, root)
+    vocab = ["cat", "rating:general", "rating:sensitive", "rating:questionable", "rating:explicit"]
+    categories = ["general", "rating", "rating", "rating", "rating"]
+    scores = {"cat": 0.9, "rating:general": 0.5, "rating:sensitive": 0.7, "rating:questionable": 0.45}
+    give_scores(lib, vocab, {photo: scores}, model="wd", categories=categories)
+    lib.set_threshold(0.4)
+    assert export_xmp(lib).errors == []
+    subject = set(listed(exiftool_read(root / "art.jpg.xmp", "-Subject"), "Subject"))
+    assert subject == {"cat", "rating:sensitive"}
