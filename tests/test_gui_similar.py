@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PIL import Image, ImageOps  # noqa: E402
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from test_gui import (  # noqa: E402
     close_window,
     library,  # noqa: F401 - fixtures
@@ -87,29 +87,89 @@ def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int
     return window
 
 
-def test_duplicates_window_finds_shows_and_trashes(
-    qtbot, library: Library, settings, photos_with_copy: Path, isolated_home: Path  # noqa: F811
+@pytest.fixture
+def photos_with_copies(photos_with_copy: Path) -> Path:
+    """Also a byte-identical copy of another photo."""
+    (photos_with_copy / "chelsea-copy.png").write_bytes((photos_with_copy / "chelsea.png").read_bytes())
+    return photos_with_copy
+
+
+def answer_confirmation(qtbot, dialog, key: Qt.Key | None = None, button=None) -> list:  # noqa: ANN001
+    """Answer the trash confirmation once it shows (Enter, or a button), recording its default button."""
+    seen: list = []
+    tries = iter(range(200))
+
+    def answer() -> None:
+        box = next((b for b in dialog.findChildren(QMessageBox) if b.isVisible()), None)
+        if box is None:
+            if next(tries, None) is not None:
+                QTimer.singleShot(50, answer)
+            return
+        seen.append(box.defaultButton() == box.button(QMessageBox.StandardButton.No))
+        if key is not None:
+            qtbot.keyClick(box, key)
+        else:
+            box.button(button).click()
+
+    QTimer.singleShot(50, answer)
+    return seen
+
+
+def test_duplicates_window_ticks_only_exact_copies_and_marks_the_kept_file(
+    qtbot, library: Library, settings, photos_with_copies: Path, isolated_home: Path  # noqa: F811
 ) -> None:
-    window = tagged_window_of(qtbot, library, settings, photos_with_copy, 7)
+    window = tagged_window_of(qtbot, library, settings, photos_with_copies, 8)
     window.open_duplicates()
     dialog = window.duplicates_dialog
     with qtbot.waitSignal(dialog.finished_search, timeout=30_000) as found:
         dialog.find_button.click()
-    assert found.args == [1]
-    group = dialog.groups[0]
-    assert {Path(i.path).name for i in group.images} == {"rocket.jpg", "rocket-mirrored.png"}
-    assert "would go to the trash" in dialog.summary.text()
-    # keep the mirrored copy instead of the suggested one
-    buttons = dialog.keep_choices[0].buttons()
-    mirrored = next(b for b in buttons if library.image(b.property("image_id")).name == "rocket-mirrored.png")
-    mirrored.setChecked(True)
-    doomed = dialog.doomed()
-    assert [Path(i.path).name for i in doomed] == ["rocket.jpg"]
-    with qtbot.waitSignal(dialog.trashed, timeout=30_000):
-        dialog.trash([i.id for i in doomed])
-    assert not (photos_with_copy / "rocket.jpg").exists()
-    assert (isolated_home / "xdg-data" / "Trash" / "files" / "rocket.jpg").is_file()
-    assert dialog.groups == [] and "Moved 1" in dialog.summary.text()
+    assert found.args == [2]
+    exact, near = dialog.groups
+    assert exact.kind == "exact" and {Path(i.path).name for i in exact.images} == {"chelsea.png", "chelsea-copy.png"}
+    assert near.kind == "near" and {Path(i.path).name for i in near.images} == {"rocket.jpg", "rocket-mirrored.png"}
+
+    def card(group: int, name: str):  # noqa: ANN202 - a card of the window
+        return next(c for c in dialog.cards[group].values() if Path(c.image.path).name == name)
+
+    # exact copies come ticked; the kept file is labelled, framed and cannot be ticked
+    exact_copy = next(c for i, c in dialog.cards[0].items() if i != exact.keep)
+    kept = dialog.cards[0][exact.keep]
+    assert exact_copy.trash.isChecked() and exact_copy.link.text() == "the same bytes from the kept file"
+    assert not kept.kept.isHidden() and exact_copy.kept.isHidden() and not kept.trash.isEnabled()
+    assert "border" in kept.styleSheet() and kept.kept.toolTip()
+    # the same picture mirrored: a judgement call, nothing ticked, its distance shown
+    rocket, mirrored = card(1, "rocket.jpg"), card(1, "rocket-mirrored.png")
+    assert not rocket.trash.isChecked() and not mirrored.trash.isChecked()
+    other = mirrored if near.keep == rocket.image.id else rocket
+    bits = near.link(rocket.image.id, mirrored.image.id).value
+    assert other.link.text() == f"{int(bits)} hash bits (of 64) from the kept file"
+    assert [Path(i.path).name for i in dialog.doomed()] == [Path(exact_copy.image.path).name]
+    assert "1 copies" in dialog.summary.text() and "judge the other groups" in dialog.summary.text()
+
+    # Enter on the confirmation is No: nothing moves
+    seen = answer_confirmation(qtbot, dialog, key=Qt.Key.Key_Return)
+    dialog.confirm_trash()
+    assert seen == [True]
+    assert all((photos_with_copies / n).exists() for n in ("chelsea.png", "chelsea-copy.png", "rocket.jpg"))
+    assert not (isolated_home / "xdg-data" / "Trash" / "files").exists()
+
+    # keep the mirrored copy instead; the old keeper is not ticked by itself (a judgement call)
+    mirrored.keep.setChecked(True)
+    assert not mirrored.kept.isHidden() and rocket.kept.isHidden() and not mirrored.trash.isEnabled()
+    assert rocket.trash.isEnabled() and not rocket.trash.isChecked()
+    assert rocket.link.text().endswith("from the kept file") and mirrored.link.text() == ""
+    rocket.trash.setChecked(True)
+    doomed = sorted(Path(i.path).name for i in dialog.doomed())
+    assert doomed == sorted([Path(exact_copy.image.path).name, "rocket.jpg"])
+    assert (mirrored.image.id, [rocket.image.id]) in dialog.plan()
+    seen = answer_confirmation(qtbot, dialog, button=QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(dialog.trashed, timeout=30_000) as trashed:
+        dialog.confirm_trash()
+    assert seen == [True] and trashed.args == [2]
+    assert not (photos_with_copies / "rocket.jpg").exists() and (photos_with_copies / "rocket-mirrored.png").exists()
+    files = isolated_home / "xdg-data" / "Trash" / "files"
+    assert sorted(p.name for p in files.iterdir()) == doomed
+    assert dialog.groups == [] and "Moved 2" in dialog.summary.text()
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
     dialog.close()
     close_window(qtbot, window)
