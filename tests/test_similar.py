@@ -412,6 +412,9 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     captured = capsys.readouterr()
     groups = json.loads(captured.out)
     assert len(groups) == len(copies) and "would go to the trash" in captured.err
+    copies_listed = [i for g in groups for i in g["images"] if not i["keep"]]
+    assert copies_listed and all(i["link"]["kind"] == "near" and 0 <= i["link"]["bits"] <= 12 for i in copies_listed)
+    assert all(g["kind"] == "near" and not g["trash"] for g in groups)  # listed, not for --trash
     assert all(Path(p).exists() for paths in copies.values() for p in paths)  # a dry run touches nothing
     # --trash alone moves byte-identical copies only: the same picture re-encoded is a judgement call
     assert main(["--db", str(db), "duplicates", "--keep", "shortest-path", "--trash"]) == 0

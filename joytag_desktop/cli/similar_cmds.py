@@ -75,7 +75,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "--keep", default="best", choices=("best", "largest", "oldest", "newest", "shortest-path"),
         help="which copy each group keeps (default best: most pixels, then the oldest, then the biggest file)",
     )  # fmt: skip
-    duplicates.add_argument("--trash", action="store_true", help="move the copies not kept to the system trash")
+    duplicates.add_argument(
+        "--trash",
+        action="store_true",
+        help="move the copies not kept to the system trash (exact copies: see --trash-kinds)",
+    )
     duplicates.add_argument(
         "--trash-kinds", default="exact", metavar="KINDS",
         help="--trash: which groups' copies move, of exact,near,similar (default exact: byte-identical only)",
@@ -204,6 +208,17 @@ def _describe(image) -> str:  # noqa: ANN001 - a DuplicateImage
     return f"{size:>11} {image.size / 1e6:7.2f} MB  {(image.format or '?'):<5} {date}  {image.path}"
 
 
+def _link_json(group, image_id: int) -> dict | None:  # noqa: ANN001 - a DuplicateGroup
+    """A copy's closest confirmed link: to whom (the kept file when paired directly), what kind, how far."""
+    found = None if image_id == group.keep else group.closest(image_id, group.keep)
+    if found is None:
+        return None
+    other, link = found
+    to = next(i.path for i in group.images if i.id == other)
+    value = {"near": {"bits": int(link.value or 0)}, "similar": {"similarity": link.value}}.get(link.kind, {})
+    return {"to": to, "kind": link.kind, **value}
+
+
 def _group_json(group, movable: bool) -> dict:  # noqa: ANN001 - a DuplicateGroup
     return {
         "kind": group.kind,
@@ -214,6 +229,7 @@ def _group_json(group, movable: bool) -> dict:  # noqa: ANN001 - a DuplicateGrou
             {
                 "path": i.path, "size": i.size, "width": i.width, "height": i.height, "format": i.format,
                 "date": i.date.isoformat() if i.date else None, "keep": i.id == group.keep,
+                "link": _link_json(group, i.id),
             }
             for i in group.images
         ],

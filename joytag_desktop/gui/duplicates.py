@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -302,7 +303,7 @@ class DuplicatesDialog(QDialog):
         text = self._distance(link)
         if other == kept:
             return self.tr("{distance} from the kept file").format(distance=text)
-        name = next((i.path for i in group.images if i.id == other), "").rsplit("/", 1)[-1]
+        name = Path(next((i.path for i in group.images if i.id == other), "")).name
         return self.tr("{distance} from {name}").format(distance=text, name=name)
 
     def _distance(self, link: Link) -> str:
