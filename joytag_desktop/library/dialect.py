@@ -268,6 +268,44 @@ def _function(name: str, body: str) -> str:
     )
 
 
+def _images_updated(content_changed: str) -> str:
+    """``jtd_images_updated``, dropping the taggings when ``content_changed`` holds (the condition
+    changed in 0007, so each revision installs its own)."""
+    return _function(
+        "jtd_images_updated",
+        f"""
+IF NEW.status IS DISTINCT FROM OLD.status OR NEW.rating IS DISTINCT FROM OLD.rating
+   OR NEW.taken_at IS DISTINCT FROM OLD.taken_at OR NEW.mtime IS DISTINCT FROM OLD.mtime THEN
+    {_LOG} (1, NEW.id, NULL);
+END IF;
+IF NEW.path IS DISTINCT FROM OLD.path THEN
+    {_LOG} (4, NEW.id, NULL);
+END IF;
+IF (OLD.status = 'missing') <> (NEW.status = 'missing') THEN
+    INSERT INTO tag_histogram (tag_id, model_id, bucket, count)
+        SELECT tag_id, model_id, CAST(trunc(least(score, 1.0) * 100) AS SMALLINT),
+               CASE WHEN NEW.status = 'missing' THEN -1 ELSE 1 END
+        FROM image_tags WHERE image_id = NEW.id AND score >= 0
+    ON CONFLICT (tag_id, model_id, bucket) DO UPDATE SET count = tag_histogram.count + excluded.count;
+END IF;
+IF {content_changed} THEN
+    DELETE FROM image_models WHERE image_id = NEW.id;
+END IF;
+IF NEW.status = 'tagged' AND EXISTS (
+        SELECT 1 FROM models WHERE auto AND NOT EXISTS (
+            SELECT 1 FROM image_models WHERE image_id = NEW.id AND model_id = models.id)) THEN
+    UPDATE images SET status = 'pending' WHERE id = NEW.id;
+END IF;""",
+    )
+
+
+# New content: every model's tagging of the old content is stale (migration 0006) ...
+_CONTENT_CHANGED_0006 = "OLD.content_hash IS NOT NULL AND OLD.content_hash IS DISTINCT FROM NEW.content_hash"
+# ... unless the picture is the same on both sides, only its metadata changed (0007; NULL: unknown).
+CONTENT_CHANGED = (
+    f"{_CONTENT_CHANGED_0006} AND (OLD.picture_hash IS NULL OR OLD.picture_hash IS DISTINCT FROM NEW.picture_hash)"
+)
+
 POSTGRESQL_FUNCTIONS = [
     _function("jtd_take_log_lock", f"PERFORM pg_advisory_xact_lock({CHANGE_LOG_LOCK});"),
     _function(
@@ -294,32 +332,7 @@ END IF;""",
         f"{_LOG} (1, NEW.id, NULL);\n{_LOG} (4, NEW.id, NULL);",
     ),
     _function("jtd_images_deleted", f"{_LOG} (1, OLD.id, NULL);"),
-    _function(
-        "jtd_images_updated",
-        f"""
-IF NEW.status IS DISTINCT FROM OLD.status OR NEW.rating IS DISTINCT FROM OLD.rating
-   OR NEW.taken_at IS DISTINCT FROM OLD.taken_at OR NEW.mtime IS DISTINCT FROM OLD.mtime THEN
-    {_LOG} (1, NEW.id, NULL);
-END IF;
-IF NEW.path IS DISTINCT FROM OLD.path THEN
-    {_LOG} (4, NEW.id, NULL);
-END IF;
-IF (OLD.status = 'missing') <> (NEW.status = 'missing') THEN
-    INSERT INTO tag_histogram (tag_id, model_id, bucket, count)
-        SELECT tag_id, model_id, CAST(trunc(least(score, 1.0) * 100) AS SMALLINT),
-               CASE WHEN NEW.status = 'missing' THEN -1 ELSE 1 END
-        FROM image_tags WHERE image_id = NEW.id AND score >= 0
-    ON CONFLICT (tag_id, model_id, bucket) DO UPDATE SET count = tag_histogram.count + excluded.count;
-END IF;
-IF OLD.content_hash IS NOT NULL AND OLD.content_hash IS DISTINCT FROM NEW.content_hash THEN
-    DELETE FROM image_models WHERE image_id = NEW.id;
-END IF;
-IF NEW.status = 'tagged' AND EXISTS (
-        SELECT 1 FROM models WHERE auto AND NOT EXISTS (
-            SELECT 1 FROM image_models WHERE image_id = NEW.id AND model_id = models.id)) THEN
-    UPDATE images SET status = 'pending' WHERE id = NEW.id;
-END IF;""",
-    ),
+    _images_updated(_CONTENT_CHANGED_0006),  # as 0006 installed it; IMAGES_UPDATED since 0007
     _function(
         "jtd_image_models_changed",
         f"""
@@ -334,6 +347,8 @@ END IF;""",
         f"IF NEW.category IS DISTINCT FROM OLD.category THEN {_LOG} (3, NULL, NEW.id); END IF;",
     ),
 ]
+
+IMAGES_UPDATED = _images_updated(CONTENT_CHANGED)  # migration 0007
 
 POSTGRESQL_TRIGGERS = [
     *(

@@ -24,7 +24,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from joytag_desktop.errors import ImageLoadError
-from joytag_desktop.files import NOT_REGULAR, hash_file
+from joytag_desktop.files import NOT_REGULAR
+from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.library import dialect
 from joytag_desktop.library import mounts as mounts_
@@ -88,6 +89,7 @@ class FileFacts:
     size: int
     mtime: float
     content_hash: str
+    picture_hash: str | None = None  # None: metadata not told apart from the picture (any change retags)
     width: int | None = None
     height: int | None = None
     format: str | None = None
@@ -103,6 +105,7 @@ class FileFacts:
             "size": self.size,
             "mtime": self.mtime,
             "content_hash": self.content_hash,
+            "picture_hash": self.picture_hash,
             "width": self.width,
             "height": self.height,
             "format": self.format,
@@ -112,7 +115,8 @@ class FileFacts:
 
 def read_facts(path: str, size: int, mtime: float) -> FileFacts:
     """Hash, dimensions, format and EXIF facts. Raises OSError when the file cannot be read at all."""
-    facts = FileFacts(size=size, mtime=mtime, content_hash=hash_file(path))
+    content_hash, picture_hash = hash_file_and_picture(path)
+    facts = FileFacts(size=size, mtime=mtime, content_hash=content_hash, picture_hash=picture_hash)
     try:
         with open_pillow(Path(path)) as image:
             facts.width, facts.height = image.size
@@ -230,6 +234,7 @@ _KNOWN_COLUMNS = (
     Image.mtime,
     Image.status,
     Image.content_hash,
+    Image.picture_hash,
     Image.model,
     Image.sidecar_mtime,
     Image.error,
@@ -282,6 +287,11 @@ def note_keywords(
         )
 
 
+def _same_picture(facts: FileFacts, row) -> bool:  # noqa: ANN001 - a Row
+    """Only metadata changed (a rating, a keyword written by another program): no retagging."""
+    return facts.picture_hash is not None and facts.picture_hash == row.picture_hash
+
+
 def examine_file(
     root: Root,
     path: str,
@@ -295,7 +305,7 @@ def examine_file(
 
     Returns (values, embedded keyword properties, whether the file was read). Values are None when
     nothing changes, the values of a new row when ``row`` is None, else the values to update ``row``
-    with (content re-hashed: retag only if it really changed).
+    with (content re-hashed: retag only if the picture changed, not for a metadata-only edit).
     """
     transient = row is not None and row.status == Status.ERROR and row.error in _TRANSIENT_ERRORS
     if (
@@ -324,8 +334,8 @@ def examine_file(
         report.changed += 1
     if facts.error:
         status = Status.ERROR
-    elif facts.content_hash == row.content_hash and row.model is not None:
-        status = Status.TAGGED
+    elif row.model is not None and (facts.content_hash == row.content_hash or _same_picture(facts, row)):
+        status = Status.TAGGED  # the taggings stay (the images_content_changed trigger keeps them too)
     else:
         status = Status.PENDING
     return {**facts.columns(), "status": status, "error": facts.error}, facts.keywords, True
@@ -480,6 +490,7 @@ _NEW_ROW_COLUMNS = (
     Image.size,
     Image.mtime,
     Image.content_hash,
+    Image.picture_hash,
 )
 
 
@@ -498,6 +509,7 @@ def _merge_into(connection: Connection, old_id: int, old_model: str | None, new_
             ext=new_row.ext,
             size=new_row.size,
             mtime=new_row.mtime,
+            picture_hash=new_row.picture_hash,  # same content; an image indexed before 0007 gains it
             status=Status.TAGGED if old_model else Status.PENDING,
             error=None,
         )

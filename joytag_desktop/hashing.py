@@ -1,0 +1,244 @@
+"""A file's two hashes, from one read: the whole file's, and the picture's alone.
+
+``content_hash`` (SHA-256 of every byte) names exact copies. ``picture_hash`` (SHA-256 of the bytes
+that decide the decoded pixels) stays the same when another program only edits metadata (a rating,
+a keyword), so such an edit need not retag the image. What is left out, per format:
+
+- JPEG: APP1..APP13, APP15 and COM segments before the first scan (EXIF, XMP, ICC, IPTC,
+  comments). APP0 (JFIF) and APP14 (Adobe) stay: they decide how the colour components are
+  read (YCbCr or RGB, inverted CMYK). From the first SOS on, everything is kept (tables between
+  progressive scans, trailers), as are segments the parser does not know.
+- PNG: tEXt, zTXt, iTXt, eXIf and tIME chunks; the text chunks that hold EXIF as ImageMagick writes
+  it ("Raw profile type exif", which Pillow reads) and compressed XMP stay.
+- WebP: EXIF and XMP chunks, and a still image's VP8X header (only flags and a canvas equal to the
+  frame: a writer adds it to a simple file to say metadata follows).
+
+The EXIF and XMP orientation (the taggers turn the picture upright by it) is kept: its values go
+into the picture hash. Any other format, and a file whose structure is not understood, has no
+picture hash (None): every change of its bytes counts as a new picture, the safe side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import struct
+from typing import BinaryIO
+
+from joytag_desktop.files import open_regular
+
+_BUFFER = 1 << 20
+_MAX_METADATA = 16 << 20  # a larger metadata block is kept in the picture hash, never held in memory
+_XMP_ORIENTATION = re.compile(rb"tiff:Orientation\s*(?:=\s*[\"']|>)\s*([0-9]+)")
+_JPEG_METADATA = {*range(0xE1, 0xEE), 0xEF, 0xFE}  # APP1..APP13, APP15, COM
+_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7: no length
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT = {b"tEXt", b"zTXt", b"iTXt"}
+_PNG_METADATA = {*_PNG_TEXT, b"eXIf", b"tIME"}
+_XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
+_VP8X_ANIMATION = 0x02
+_VP8X_METADATA_FLAGS = 0x04 | 0x08  # XMP, EXIF present
+
+
+class _Structure(Exception):
+    """The file does not have the structure its first bytes promise: no picture hash."""
+
+
+class _Tee:
+    """Reads a file once: every byte goes to the content hash, the picture's bytes also to the picture hash."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self.handle = handle
+        self.content = hashlib.sha256()
+        self.picture = hashlib.sha256()
+        self.orientation: list[bytes] = []  # orientation values found in metadata that is left out
+        self._buffer = memoryview(bytearray(max(1, min(size, _BUFFER))))  # small files: a small buffer
+
+    def read(self, size: int) -> bytes:
+        """Exactly ``size`` bytes (content hash only; ``keep`` adds them to the picture)."""
+        data = self.handle.read(size)
+        self.content.update(data)
+        if len(data) != size:
+            raise _Structure("truncated")
+        return data
+
+    def keep(self, data: bytes) -> None:
+        self.picture.update(data)
+
+    def copy(self, size: int | None, picture: bool = True) -> None:
+        """Stream ``size`` bytes (None: up to the end of the file) into the hashes."""
+        while size is None or size > 0:
+            want = len(self._buffer) if size is None else min(len(self._buffer), size)
+            got = self.handle.readinto(self._buffer[:want])
+            if not got:
+                if size is not None:
+                    raise _Structure("truncated")
+                return
+            chunk = self._buffer[:got]
+            self.content.update(chunk)
+            if picture:
+                self.picture.update(chunk)
+            if size is not None:
+                size -= got
+
+    def finish(self) -> None:
+        """Drain what is left into the content hash alone (after a structure error)."""
+        self.copy(None, picture=False)
+
+    def picture_digest(self) -> str:
+        self.picture.update(b"\x00orientation:" + b";".join(self.orientation))
+        return self.picture.hexdigest()
+
+
+def exif_orientation(tiff: bytes) -> bytes:
+    """The Orientation value of EXIF (a TIFF structure, "Exif\\0\\0" prefix allowed) as a token;
+    an unreadable block returns its bytes whole, so any change of it counts."""
+    if tiff.startswith(b"Exif\x00\x00"):
+        tiff = tiff[6:]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    try:
+        if order is None or struct.unpack_from(order + "H", tiff, 2)[0] != 42:
+            raise ValueError("not TIFF")
+        offset = struct.unpack_from(order + "I", tiff, 4)[0]
+        (count,) = struct.unpack_from(order + "H", tiff, offset)
+        for index in range(count):
+            tag, kind = struct.unpack_from(order + "HH", tiff, offset + 2 + 12 * index)
+            if tag == 0x0112:
+                value = struct.unpack_from(order + "H", tiff, offset + 2 + 12 * index + 8)[0] if kind == 3 else -1
+                return b"exif=%d" % value
+    except (ValueError, struct.error):
+        return b"exif-bytes=" + hashlib.sha256(tiff).hexdigest().encode()
+    return b""
+
+
+def _xmp_orientation(xmp: bytes) -> bytes:
+    return b"xmp=" + b",".join(_XMP_ORIENTATION.findall(xmp)) if b"tiff:Orientation" in xmp else b""
+
+
+def _note(tee: _Tee, token: bytes) -> None:
+    if token:
+        tee.orientation.append(token)
+
+
+def _jpeg(tee: _Tee) -> None:
+    tee.keep(tee.read(2))  # SOI
+    while True:
+        head = tee.read(2)
+        if head[0] != 0xFF:
+            raise _Structure("not a JPEG marker")
+        marker = head[1]
+        while marker == 0xFF:  # fill bytes
+            marker = tee.read(1)[0]
+        if marker in _JPEG_STANDALONE:
+            tee.keep(bytes((0xFF, marker)))
+            continue
+        if marker == 0xD9:  # EOI before any scan
+            tee.keep(b"\xff\xd9")
+            tee.copy(None)
+            return
+        if marker in (0x00, 0xD8):
+            raise _Structure("misplaced JPEG marker")
+        length_bytes = tee.read(2)
+        (length,) = struct.unpack(">H", length_bytes)
+        if length < 2:
+            raise _Structure("bad JPEG segment length")
+        size = length - 2
+        if marker in _JPEG_METADATA and size <= _MAX_METADATA:
+            data = tee.read(size)
+            if marker == 0xE1 and data.startswith(b"Exif\x00\x00"):
+                _note(tee, exif_orientation(data))
+            elif marker == 0xE1 and data.startswith(_XMP_JPEG):
+                _note(tee, _xmp_orientation(data))
+            continue
+        tee.keep(bytes((0xFF, marker)) + length_bytes)
+        tee.copy(size)
+        if marker == 0xDA:  # the first scan: the rest of the file is picture
+            tee.copy(None)
+            return
+
+
+def _png_text_left_out(kind: bytes, data: bytes) -> bool:
+    """Whether a text chunk is metadata only. Pillow reads EXIF out of "Raw profile type exif" text and
+    the orientation out of XMP: those stay in the picture unless readable here."""
+    keyword, _, rest = data.partition(b"\x00")
+    if keyword in (b"Raw profile type exif", b"Raw profile type APP1"):
+        return False
+    if keyword == b"XML:com.adobe.xmp":
+        if kind == b"iTXt" and rest[:1] == b"\x00":  # uncompressed
+            return True
+        return kind == b"tEXt"
+    return True
+
+
+def _png(tee: _Tee) -> None:
+    tee.keep(tee.read(8))  # the signature
+    while True:
+        head = tee.read(8)
+        size, kind = struct.unpack(">I4s", head)
+        if kind in _PNG_METADATA and size <= _MAX_METADATA:
+            data = tee.read(size)
+            crc = tee.read(4)
+            if kind == b"eXIf":
+                _note(tee, exif_orientation(data))
+                continue
+            if kind != b"tIME" and not _png_text_left_out(kind, data):
+                tee.keep(head + data + crc)
+                continue
+            if kind != b"tIME":
+                _note(tee, _xmp_orientation(data))
+            continue
+        tee.keep(head)
+        tee.copy(size + 4)
+        if kind == b"IEND":
+            tee.copy(None)
+            return
+
+
+def _webp(tee: _Tee) -> None:
+    header = tee.read(12)
+    tee.keep(header[:4] + header[8:])  # not the RIFF size: it changes with the metadata
+    while True:
+        head = tee.handle.read(8)
+        tee.content.update(head)
+        if not head:
+            return
+        if len(head) != 8:
+            raise _Structure("truncated")
+        kind, size = struct.unpack("<4sI", head)
+        padded = size + (size & 1)
+        if kind in (b"EXIF", b"XMP ") and padded <= _MAX_METADATA:
+            data = tee.read(padded)[:size]
+            _note(tee, exif_orientation(data) if kind == b"EXIF" else _xmp_orientation(data))
+            continue
+        if kind == b"VP8X" and padded == 10:
+            data = tee.read(10)
+            if data[0] & _VP8X_ANIMATION:  # an animation's canvas and flags matter
+                tee.keep(head + bytes((data[0] & ~_VP8X_METADATA_FLAGS,)) + data[1:])
+            continue
+        tee.keep(head)
+        tee.copy(padded)
+
+
+def hash_file_and_picture(path: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """(content hash, picture hash) of a regular file, read once; the picture hash is None for formats
+    (and broken files) whose metadata cannot be told apart from the picture."""
+    with open_regular(path) as handle:
+        tee = _Tee(handle, os.fstat(handle.fileno()).st_size)
+        start = handle.peek(12)[:12]
+        reader = None
+        if start[:3] == b"\xff\xd8\xff":
+            reader = _jpeg
+        elif start[:8] == _PNG_SIGNATURE:
+            reader = _png
+        elif start[:4] == b"RIFF" and start[8:12] == b"WEBP":
+            reader = _webp
+        picture = None
+        try:
+            if reader is not None:
+                reader(tee)
+                picture = tee.picture_digest()
+        except _Structure:
+            pass
+        tee.finish()
+        return tee.content.hexdigest(), picture
