@@ -404,12 +404,16 @@ class DuplicatesDialog(QDialog):
     def _trashed(self, report: TrashReport) -> None:
         self._busy(False)
         gone = set(report.moved)
+        for index in range(len(self.keep_choices)):  # what stays keeps the user's choice of copy to keep
+            self.groups[index].keep = self.kept_id(index)
         groups = []
         for group in self.groups:
             left = [image for image in group.images if image.path not in gone]
             if len(left) > 1:
+                ids = {i.id for i in left}
                 group.images = left
-                if group.keep not in {i.id for i in left}:
+                group.links = {pair: link for pair, link in group.links.items() if pair[0] in ids and pair[1] in ids}
+                if group.keep not in ids:
                     group.keep = left[0].id
                 groups.append(group)
         self.show_groups(groups)
