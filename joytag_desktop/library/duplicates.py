@@ -519,7 +519,7 @@ def _check_keeper(kept: Image | None, copies: Sequence[Image]) -> tuple[str | No
         return f"the file kept ({kept.path}) is {reason}", None
     if not stat.S_ISREG(info.st_mode) or info.st_size != kept.size or info.st_mtime != kept.mtime:
         return f"the file kept ({kept.path}) {CHANGED}", None
-    if any(image.content_hash == kept.content_hash for image in copies):
+    if kept.content_hash and any(image.content_hash == kept.content_hash for image in copies):
         try:
             same = hash_file(kept.path) == kept.content_hash
         except OSError as exc:
@@ -548,7 +548,7 @@ def _trash_one(image: Image, kept: Image, keeper: os.stat_result, sidecars: bool
         return "skipped", f"the same file as the one kept ({kept.path}), by another name; left in place"
     if before.st_size != image.size or before.st_mtime != image.mtime:
         return "skipped", CHANGED
-    if image.content_hash == kept.content_hash:  # an exact copy: still the same bytes as the kept file?
+    if kept.content_hash and image.content_hash == kept.content_hash:  # an exact copy: the same bytes still?
         try:
             if hash_file(path) != kept.content_hash:
                 return "skipped", CHANGED
