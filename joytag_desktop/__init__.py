@@ -4,4 +4,9 @@
 # installed metadata would cost every command a tenth of its start-up).
 __version__ = "0.1.0"
 
+# Before any module can load usearch: see native.py (OpenVINO fails when usearch comes first).
+from joytag_desktop.native import share_cxx_runtime  # noqa: E402
+
+share_cxx_runtime()
+
 __all__ = ["__version__"]

@@ -138,6 +138,10 @@ def run_search(args: argparse.Namespace) -> int:
     if args.sort.lstrip("-") not in SORTS:
         args.subparser.error(f"--sort: {args.sort!r} is not one of {', '.join(SORTS)} (prefix - to reverse)")
     with open_library(args) as library:
+        if "like:" in query:  # a like: term may name any image file: the model embeds it if needed
+            from joytag_desktop.cli.similar_cmds import outside_embedder
+
+            outside_embedder(library)
         fetch = None if args.limit is None else args.limit + 1
         result = library.search(query, threshold=args.threshold, limit=fetch, sort=args.sort)
         for warning in result.warnings:

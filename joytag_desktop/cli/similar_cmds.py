@@ -41,7 +41,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     similar.add_argument("image", type=Path, metavar="IMAGE", help="an image of the library, or any image file")
     arguments.add_limit(similar, 20, "images")
-    similar.add_argument("--model", metavar="NAME", help="whose embeddings to compare (default: the first searched)")
+    similar.add_argument(
+        "--model", metavar="DIR|NAME",
+        help="whose embeddings to compare: a model folder or a library model's name (default: the first searched)",
+    )  # fmt: skip
     similar.add_argument("--query", metavar="QUERY", help="only images this query matches")
     similar.add_argument("--format", choices=("text", "jsonl"), default="text", help="text or JSON lines")
     similar.add_argument("--device", default="auto", help="for a file outside the library: cpu, cuda or auto")
@@ -93,16 +96,14 @@ def run_similar(args: argparse.Namespace) -> int:
 
     with open_library(args) as library:
         source = args.image
+        model, folder = library_model(library, args.model)
         if library.image_by_path(source) is None:
             if not source.is_file():
                 raise SimilarityError(f"{source}: no such image file")
-            from joytag_desktop.worker.on_the_fly import OnTheFly
-
-            embedder = OnTheFly(args.device, library.threshold)
-            library.similarity.embedder = embedder
+            embedder = outside_embedder(library, args.device, {model: folder} if model and folder else None)
         else:
             embedder = None
-        matches = library.similar(source, limit=args.limit or 1_000_000, model=args.model, query=args.query)
+        matches = library.similar(source, limit=args.limit or 1_000_000, model=model, query=args.query)
         images = {image.id: image for image in library.images([m.image_id for m in matches])}
         if embedder is not None and args.format == "text":
             tags = embedder.tags.get(source, [])
@@ -119,6 +120,51 @@ def run_similar(args: argparse.Namespace) -> int:
         if not matches:
             print("no similar images (is the library tagged?)", file=sys.stderr)
     return 0
+
+
+def outside_embedder(library, device: str = "auto", folders: dict[str, Path] | None = None):  # noqa: ANN001, ANN201
+    """Lets ``library`` compare files from outside it (``similar FILE``, ``like:FILE``): the model
+    loads only when such a file comes up, and says so on stderr, since loading takes seconds."""
+    from joytag_desktop.worker.on_the_fly import OnTheFly
+
+    def announce(what: str) -> None:
+        print(f"# {what}", file=sys.stderr, flush=True)
+
+    embedder = OnTheFly(device, library.threshold, folders, announce)
+    library.similarity.embedder = embedder
+    return embedder
+
+
+def library_model(library, given: str | None) -> tuple[str | None, Path | None]:  # noqa: ANN001 - a Library
+    """``--model`` as the library's model name, and the folder to load it from when it was given
+    as one: every other command takes a model folder, so this one does too. A folder's model is
+    found by its weights' fingerprint (the same weights elsewhere), else by where it was loaded from."""
+    from joytag_desktop.library.similar import SimilarityError
+
+    if given is None:
+        return None, None
+    models = library.similarity.known_models()
+    if any(m.name == given for m in models):
+        return given, None
+    from joytag_desktop.model.installed import named_model
+
+    folder = named_model(given)
+    if not folder.is_dir():
+        return given, None  # neither: the library's "no model named" lists the names it has
+    from joytag_desktop.model.formats import inspect_tagger
+
+    fingerprint = inspect_tagger(folder).fingerprint()
+    where = folder.resolve()
+    found = next((m for m in models if m.fingerprint == fingerprint), None) or next(
+        (m for m in models if m.path and Path(m.path).resolve() == where), None
+    )
+    if found is None:
+        known = ", ".join(m.name for m in models) or "none yet"
+        raise SimilarityError(
+            f"the model in {folder} has not tagged this library (it has: {known}); tag with it first:"
+            f" `joytag-desktop autotag --model {folder}`"
+        )
+    return found.name, folder
 
 
 def run_duplicates(args: argparse.Namespace) -> int:

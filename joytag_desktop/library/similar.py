@@ -115,6 +115,11 @@ class Similarity:
         ).fetchall()
         return [ModelInfo(i, n, f, v, fp, p, bool(a), bool(s)) for i, n, f, v, fp, p, a, s in rows]
 
+    def known_models(self) -> list[ModelInfo]:
+        """The library's models, uncounted (names, folders and fingerprints)."""
+        with self.connection() as connection:
+            return self._models(connection)
+
     def default_model(self, name: str | None = None) -> ModelInfo:
         """The named model, else the first searched model that has computed embeddings."""
         return self._model(name, None)

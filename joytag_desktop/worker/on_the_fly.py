@@ -1,12 +1,15 @@
 """Tagging and embedding a file that is not in the library (search by an image from elsewhere).
 
-The library's model is loaded from the folder it was last loaded from, once per model; the
-file's tags are kept so the CLI and the GUI can show what the model saw.
+The library's model is loaded from the folder it was last loaded from (or the folder the user
+named), once per model; the file's tags are kept so the CLI and the GUI can show what the model
+saw. Loading a network takes seconds, converting it on first use up to a minute: ``announce`` tells
+the user what is being waited on.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,9 +27,17 @@ SHOWN_TAGS = 20
 class OnTheFly:
     """An embedder for ``Similarity.embedder``: (file, model) -> the file's embedding."""
 
-    def __init__(self, device: str = "auto", threshold: float = 0.4) -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        threshold: float = 0.4,
+        folders: dict[str, Path] | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         self.device = device
         self.threshold = threshold
+        self.folders = dict(folders or {})  # model name -> the folder to load it from instead of its own
+        self.announce = announce
         self.tags: dict[Path, list[tuple[str, float]]] = {}  # per file: the tags it was given, best first
         self._engines: dict[int, TaggingEngine] = {}
         self._lock = threading.Lock()
@@ -36,12 +47,15 @@ class OnTheFly:
 
         engine = self._engines.get(model.id)
         if engine is None:
-            if not model.path or not Path(model.path).is_dir():
+            folder = self.folders.get(model.name) or (Path(model.path) if model.path else None)
+            if folder is None or not folder.is_dir():
                 raise SimilarityError(
                     f"model {model.name} is not on this computer any more ({model.path}): load it again to"
                     " compare files from outside the library"
                 )
-            engine = TaggingEngine(Path(model.path), device=self.device, batch_size=1, decode_workers=1)
+            if self.announce is not None:
+                self.announce(f"loading model {model.name} from {folder} (its first use converts it: up to a minute)")
+            engine = TaggingEngine(folder, device=self.device, batch_size=1, decode_workers=1)
             self._engines[model.id] = engine
         return engine
 
