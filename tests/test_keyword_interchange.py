@@ -10,16 +10,17 @@ programs are in tests/fixtures/metadata (README there says where each comes from
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from test_metadata_sync import EXIFTOOL, exiftool_read, exiv2_values, listed, run_exiftool, tags_of, touch_later
 
 from conftest import FIXTURES
 from joytag_desktop.cli.main import main
 from joytag_desktop.library import Library
+from joytag_desktop.library.schema import Tag
 from joytag_desktop.metadata.sync import export_embedded, export_xmp
 from libhelpers import give_scores, write_photo
 
@@ -61,9 +62,10 @@ def _no_look_alikes(lib: Library) -> None:
 
 def _index_equals_sql(db: str) -> None:
     """Every tag, every stored name and a few combinations answered by the posting lists (of a
-    library open all along and of one opened now, which replays the log) and by SQL alone."""
+    library opened now, which loads the saved index and replays the log) and by SQL alone."""
     with Library(db) as fresh:
-        names = [n for (n,) in sqlite3.connect(db).execute("SELECT name FROM tags")]
+        with fresh.Session() as session:
+            names = list(session.scalars(select(Tag.name)))
         queries = [f'"{n}"' for n in names] + ["cat -dog", "cat | Sunset", "-Sunset", "source:imported"]
         for query in queries:
             indexed = fresh.search(query).ids
@@ -73,12 +75,13 @@ def _index_equals_sql(db: str) -> None:
             assert indexed == plain, query
 
 
-def test_every_kind_of_tag_write_reaches_the_search_index(tmp_path: Path) -> None:
+@pytest.mark.backends
+def test_every_kind_of_tag_write_reaches_the_search_index(db_url: str, tmp_path: Path) -> None:
     """Observed: a keyword exiftool adds to a sidecar was in the library but not found by `search`,
     `tags list` or `export xmp QUERY` until the index file was deleted, and `scan` said "0 changed"."""
     root = tmp_path / "Photos"
     photos = [write_photo(root / f"p{i}.jpg", color=(i * 40, 10, 10)) for i in range(4)]
-    db = str(tmp_path / "lib.sqlite3")
+    db = db_url
     with Library(db) as lib:
         _index(lib, root)
         give_scores(lib, VOCAB, {photos[0]: {"cat": 0.9}, photos[1]: {"dog": 0.8, "cat": 0.2}})
