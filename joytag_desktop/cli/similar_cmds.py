@@ -23,9 +23,8 @@ examples:
   joytag-desktop duplicates                       exact copies and the same picture re-encoded, resized,
                                                   mirrored or slightly cropped; what would go to the trash
   joytag-desktop duplicates --similar --similarity 0.97   also images that look alike (by embedding)
-  joytag-desktop duplicates --keep oldest --trash          keep the oldest of each group of exact copies,
-                                                           trash the others
-  joytag-desktop duplicates --trash --trash-kinds exact,near   also the same picture re-encoded or resized
+  joytag-desktop duplicates --keep oldest --trash          keep the oldest exact copy, trash the others
+  joytag-desktop duplicates --trash --trash-kinds exact,near   also the same picture re-encoded, resized...
   joytag-desktop duplicates --query 'folder:phone' --format json
 """
 
@@ -78,14 +77,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "--keep", default="best", choices=("best", "largest", "oldest", "newest", "shortest-path"),
         help="which copy each group keeps (default best: most pixels, then the oldest, then the biggest file)",
     )  # fmt: skip
-    duplicates.add_argument(
-        "--trash",
-        action="store_true",
-        help="move the copies not kept to the system trash (exact copies: see --trash-kinds)",
-    )
+    duplicates.add_argument("--trash", action="store_true", help="move the copies not kept to the system trash")
     duplicates.add_argument(
         "--trash-kinds", default="exact", metavar="KINDS",
-        help="--trash: which groups' copies move, of exact,near,similar (default exact: byte-identical only)",
+        help="kinds --trash moves: exact,near,similar (default exact)",
     )  # fmt: skip
     duplicates.add_argument("--format", choices=("text", "json"), default="text", help="text or one JSON document")
     duplicates.set_defaults(handler=run_duplicates)
