@@ -623,6 +623,8 @@ def latest_change(connection: sqlite3.Connection) -> int:
 def identity(connection: sqlite3.Connection, library_id: str, stamp: int) -> dict:
     """What ties a saved index to one database besides its stamp: the library's id, and the change
     logged at the stamp (a restored backup that made as many changes since would match the stamp,
-    not that change). The row at the stamp is kept when the log is pruned."""
+    not that change), and the schema revision (a migration may rewrite tags without logging them).
+    The row at the stamp is kept when the log is pruned."""
     row = connection.execute("SELECT kind, image_id, ref FROM search_changes WHERE seq = ?", (stamp,)).fetchone()
-    return {"library": library_id, "at_stamp": list(row) if row else None}
+    revision = connection.execute("SELECT max(version_num) FROM alembic_version").fetchone()
+    return {"library": library_id, "at_stamp": list(row) if row else None, "schema": revision[0] if revision else None}
