@@ -54,11 +54,22 @@ def describe(exc: BaseException) -> str:
         for fragment, message in _DATABASE_MESSAGES:
             if fragment in lowered:
                 return message
+    if _undecodable_name(original):
+        return f"a name is not valid UTF-8 (written in another encoding): {NAME_NOT_UTF8}"
     if isinstance(original, RecursionError):
         return "the input is nested too deeply to process"
     if isinstance(original, MemoryError):
         return "not enough memory for this operation"
     return f"{type(original).__name__}: {text}"
+
+
+NAME_NOT_UTF8 = "the library can neither store nor look it up; rename it"
+
+
+def _undecodable_name(exc: BaseException) -> bool:
+    """A path or word from the command line or a folder whose bytes are not UTF-8 (Python keeps them
+    as surrogates) met the database, which takes UTF-8 only: the user's name, not a bug."""
+    return isinstance(exc, UnicodeEncodeError) and "surrogates not allowed" in str(exc)
 
 
 def _from_database(exc: BaseException) -> bool:
@@ -68,7 +79,7 @@ def _from_database(exc: BaseException) -> bool:
 
 def foreseen(exc: BaseException) -> bool:
     """Failures of the machine, not of the code: a full disk, a read-only database, no memory."""
-    return isinstance(exc, (OSError, MemoryError, RecursionError)) or _from_database(exc)
+    return isinstance(exc, (OSError, MemoryError, RecursionError)) or _from_database(exc) or _undecodable_name(exc)
 
 
 def log_path() -> Path:

@@ -26,6 +26,17 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY
 
 
 NOT_REGULAR = "not a regular file (a FIFO, device or socket), not read"
+NOT_UTF8 = "the path is not valid UTF-8 (a name written in another encoding); rename it to index it"
+
+
+def valid_text(path: str) -> bool:
+    """Whether a path can be stored in the library: Python gives a name's undecodable bytes as
+    surrogates, which neither SQLite nor PostgreSQL accept."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class NotRegularFileError(OSError):

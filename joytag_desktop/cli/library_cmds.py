@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
 from joytag_desktop.cli.progress import progress_bar
+from joytag_desktop.files import NOT_UTF8, valid_text
 
 if TYPE_CHECKING:
     from joytag_desktop.library import Library
@@ -113,11 +114,16 @@ def scan_with_progress(library: Library, folders: list[Path] | None) -> ScanRepo
 
 
 def _existing_folders(parser: argparse.ArgumentParser, words: list[str | Path]) -> list[Path]:
-    """Usage errors for arguments that are not folders, before the library is touched."""
+    """Usage errors for arguments that are not folders, or whose full path the library cannot
+    store (not UTF-8), before the library is touched: ``index`` would otherwise leave a new, empty
+    database behind."""
     paths = [Path(word) for word in words]
     for path in paths:
         if not path.is_dir():
             parser.error(f"{path}: {'not a folder' if path.exists() else 'no such folder'}")
+        full = str(path.expanduser().resolve())
+        if not valid_text(full):
+            parser.error(f"{full}: {NOT_UTF8}")
     return paths
 
 

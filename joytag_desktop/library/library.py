@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased, sessionmaker
 from sqlalchemy.sql import Select
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.files import NOT_UTF8, valid_text
 from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.library import db, dialect, mounts, work
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
@@ -514,6 +515,8 @@ class Library:
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder")
         text = str(folder)
+        if not valid_text(text):
+            raise LibraryError(f"{text}: {NOT_UTF8}")
         with self.Session.begin() as session:
             inner: list[Root] = []
             for other in session.scalars(select(Root)):
