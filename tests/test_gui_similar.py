@@ -89,8 +89,9 @@ def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int
 
 @pytest.fixture
 def photos_with_copies(photos_with_copy: Path) -> Path:
-    """Also a byte-identical copy of another photo."""
+    """Also byte-identical copies of another photo and of the mirrored one's original."""
     (photos_with_copy / "chelsea-copy.png").write_bytes((photos_with_copy / "chelsea.png").read_bytes())
+    (photos_with_copy / "rocket-copy.jpg").write_bytes((photos_with_copy / "rocket.jpg").read_bytes())
     return photos_with_copy
 
 
@@ -118,7 +119,7 @@ def answer_confirmation(qtbot, dialog, key: Qt.Key | None = None, button=None) -
 def test_duplicates_window_ticks_only_exact_copies_and_marks_the_kept_file(
     qtbot, library: Library, settings, photos_with_copies: Path, isolated_home: Path  # noqa: F811
 ) -> None:
-    window = tagged_window_of(qtbot, library, settings, photos_with_copies, 8)
+    window = tagged_window_of(qtbot, library, settings, photos_with_copies, 9)
     window.open_duplicates()
     dialog = window.duplicates_dialog
     with qtbot.waitSignal(dialog.finished_search, timeout=30_000) as found:
@@ -126,50 +127,59 @@ def test_duplicates_window_ticks_only_exact_copies_and_marks_the_kept_file(
     assert found.args == [2]
     exact, near = dialog.groups
     assert exact.kind == "exact" and {Path(i.path).name for i in exact.images} == {"chelsea.png", "chelsea-copy.png"}
-    assert near.kind == "near" and {Path(i.path).name for i in near.images} == {"rocket.jpg", "rocket-mirrored.png"}
+    assert near.kind == "near"
+    assert {Path(i.path).name for i in near.images} == {"rocket.jpg", "rocket-copy.jpg", "rocket-mirrored.png"}
 
     def card(group: int, name: str):  # noqa: ANN202 - a card of the window
         return next(c for c in dialog.cards[group].values() if Path(c.image.path).name == name)
 
     # exact copies come ticked; the kept file is labelled, framed and cannot be ticked
     exact_copy = next(c for i, c in dialog.cards[0].items() if i != exact.keep)
+    exact_name = Path(exact_copy.image.path).name
     kept = dialog.cards[0][exact.keep]
     assert exact_copy.trash.isChecked() and exact_copy.link.text() == "the same bytes from the kept file"
     assert not kept.kept.isHidden() and exact_copy.kept.isHidden() and not kept.trash.isEnabled()
     assert "border" in kept.styleSheet() and kept.kept.toolTip()
-    # the same picture mirrored: a judgement call, nothing ticked, its distance shown
-    rocket, mirrored = card(1, "rocket.jpg"), card(1, "rocket-mirrored.png")
-    assert not rocket.trash.isChecked() and not mirrored.trash.isChecked()
-    other = mirrored if near.keep == rocket.image.id else rocket
+    # in the same picture's group only the byte-identical copy of the kept file is ticked; the
+    # mirrored one is a judgement call, with its distance shown
+    rocket, twin, mirrored = card(1, "rocket.jpg"), card(1, "rocket-copy.jpg"), card(1, "rocket-mirrored.png")
+    rocket.keep.setChecked(True)
+    assert not rocket.kept.isHidden() and not rocket.trash.isEnabled()
+    assert twin.trash.isChecked() and not mirrored.trash.isChecked()
+    assert twin.link.text() == "the same bytes from the kept file"
     bits = near.link(rocket.image.id, mirrored.image.id).value
-    assert other.link.text() == f"{int(bits)} hash bits (of 64) from the kept file"
-    assert [Path(i.path).name for i in dialog.doomed()] == [Path(exact_copy.image.path).name]
-    assert "1 copies" in dialog.summary.text() and "judge the other groups" in dialog.summary.text()
+    assert mirrored.link.text() == f"{int(bits)} hash bits (of 64) from the kept file"
+    assert sorted(Path(i.path).name for i in dialog.doomed()) == sorted([exact_name, "rocket-copy.jpg"])
+    assert "2 copies" in dialog.summary.text() and "judge the other groups" in dialog.summary.text()
 
     # Enter on the confirmation is No: nothing moves
     seen = answer_confirmation(qtbot, dialog, key=Qt.Key.Key_Return)
     dialog.confirm_trash()
     assert seen == [True]
-    assert all((photos_with_copies / n).exists() for n in ("chelsea.png", "chelsea-copy.png", "rocket.jpg"))
+    assert all((photos_with_copies / n).exists() for n in ("chelsea-copy.png", "rocket.jpg", "rocket-copy.jpg"))
     assert not (isolated_home / "xdg-data" / "Trash" / "files").exists()
 
-    # keep the mirrored copy instead; the old keeper is not ticked by itself (a judgement call)
+    # keep the mirrored copy instead: the ticks start again from it (nothing is byte-identical to it)
     mirrored.keep.setChecked(True)
     assert not mirrored.kept.isHidden() and rocket.kept.isHidden() and not mirrored.trash.isEnabled()
-    assert rocket.trash.isEnabled() and not rocket.trash.isChecked()
+    assert rocket.trash.isEnabled() and not rocket.trash.isChecked() and not twin.trash.isChecked()
     assert rocket.link.text().endswith("from the kept file") and mirrored.link.text() == ""
     rocket.trash.setChecked(True)
     doomed = sorted(Path(i.path).name for i in dialog.doomed())
-    assert doomed == sorted([Path(exact_copy.image.path).name, "rocket.jpg"])
+    assert doomed == sorted([exact_name, "rocket.jpg"])
     assert (mirrored.image.id, [rocket.image.id]) in dialog.plan()
     seen = answer_confirmation(qtbot, dialog, button=QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(dialog.trashed, timeout=30_000) as trashed:
         dialog.confirm_trash()
     assert seen == [True] and trashed.args == [2]
-    assert not (photos_with_copies / "rocket.jpg").exists() and (photos_with_copies / "rocket-mirrored.png").exists()
+    assert not (photos_with_copies / "rocket.jpg").exists() and (photos_with_copies / "rocket-copy.jpg").exists()
     files = isolated_home / "xdg-data" / "Trash" / "files"
     assert sorted(p.name for p in files.iterdir()) == doomed
-    assert dialog.groups == [] and "Moved 2" in dialog.summary.text()
-    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
+    # what is left of the group still keeps the file the user chose
+    left = [{Path(i.path).name for i in g.images} for g in dialog.groups]
+    assert left == [{"rocket-copy.jpg", "rocket-mirrored.png"}]
+    assert dialog.groups[0].keep == mirrored.image.id and "Moved 2" in dialog.summary.text()
+    assert dialog.doomed() == []
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 7, timeout=10_000)
     dialog.close()
     close_window(qtbot, window)

@@ -392,6 +392,10 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     from joytag_desktop.cli.main import main
 
     copies = _transformed_copies(tmp_path / "photos")
+    again = tmp_path / "photos" / "sub" / "rocket-again.png"  # byte-identical, in the rocket's near group
+    again.parent.mkdir()
+    again.write_bytes((tmp_path / "photos" / "rocket.png").read_bytes())
+    near_copies = sum(len(p) - 1 for p in copies.values())
     db = tmp_path / "library.sqlite3"
     with Library(db) as library:
         library.add_folder(tmp_path / "photos")
@@ -412,21 +416,19 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     captured = capsys.readouterr()
     groups = json.loads(captured.out)
     assert len(groups) == len(copies) and "would go to the trash" in captured.err
-    copies_listed = [i for g in groups for i in g["images"] if not i["keep"]]
-    assert copies_listed and all(i["link"]["kind"] == "near" and 0 <= i["link"]["bits"] <= 12 for i in copies_listed)
-    assert all(g["kind"] == "near" and not g["trash"] for g in groups)  # listed, not for --trash
+    others = [i for g in groups for i in g["images"] if not i["keep"] and Path(i["path"]) != again]
+    assert len(others) == near_copies and all(g["kind"] == "near" for g in groups)
+    assert all(i["link"]["kind"] == "near" and 0 <= i["link"]["bits"] <= 12 and not i["trash"] for i in others)
+    (twin,) = [i for g in groups for i in g["images"] if Path(i["path"]) == again]
+    assert twin["trash"] and not twin["keep"]  # a byte-identical copy goes by default, even in a near group
     assert all(Path(p).exists() for paths in copies.values() for p in paths)  # a dry run touches nothing
     # --trash alone moves byte-identical copies only: the same picture re-encoded is a judgement call
     assert main(["--db", str(db), "duplicates", "--keep", "shortest-path", "--trash"]) == 0
     captured = capsys.readouterr()
-    assert all(p.exists() for paths in copies.values() for p in paths)
-    assert f"{len(copies)} near groups ({sum(len(p) - 1 for p in copies.values())} files) are only listed" in (
-        captured.err
-    )
-    assert "--trash-kinds exact,near" in captured.err and "moved 0 copies" in captured.err
-    assert "would trash" not in captured.out and captured.out.count("listed") == sum(
-        len(p) - 1 for p in copies.values()
-    )
+    assert all(p.exists() for paths in copies.values() for p in paths) and not again.exists()
+    assert f"{near_copies} near copies in {len(copies)} groups are only listed" in captured.err
+    assert "--trash-kinds exact,near" in captured.err and "moved 1 copies" in captured.err
+    assert captured.out.count("listed") == near_copies and captured.out.count(" trash ") == 1
     assert " bits" in captured.out  # each copy says how far it is from the kept one
     with pytest.raises(SystemExit) as exit_info:
         main(["--db", str(db), "duplicates", "--trash-kinds", "exact,blurry"])
@@ -439,7 +441,7 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     for paths in copies.values():
         assert [p.exists() for p in paths] == [True] + [False] * (len(paths) - 1)  # the original's name is shortest
     trashed = list((isolated_home / "xdg-data" / "Trash" / "files").iterdir())
-    assert len(trashed) == sum(len(p) - 1 for p in copies.values())
+    assert len(trashed) == near_copies + 1
     with Library(db) as library:
         assert library.count("") == len(copies)
     assert main(["--db", str(db), "duplicates"]) == 0

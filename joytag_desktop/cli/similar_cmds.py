@@ -185,11 +185,13 @@ def run_duplicates(args: argparse.Namespace) -> int:
             groups = find_duplicates(
                 library, kinds, args.distance, args.similarity, args.model, args.query, args.keep, progress
             )
-        chosen = [group for group in groups if group.kind in movable]
-        listed = [group for group in groups if group.kind not in movable]
-        extra = [image for group in chosen for image in group.others]
+        # byte-identical copies move by default, also inside a near group; other copies only by name
+        extra = [image for group in groups for image in group.others if group.copy_kind(image.id) in movable]
+        listed = [
+            (group, image) for group in groups for image in group.others if group.copy_kind(image.id) not in movable
+        ]
         if args.format == "json":
-            print(json.dumps([_group_json(g, g.kind in movable) for g in groups], indent=1))
+            print(json.dumps([_group_json(g, movable) for g in groups], indent=1))
         else:
             for number, group in enumerate(groups, 1):
                 label = group.kind + (f", similarity ≥ {group.similarity:.3f}" if group.similarity is not None else "")
@@ -197,17 +199,17 @@ def run_duplicates(args: argparse.Namespace) -> int:
                 for image in group.images:
                     if image.id == group.keep:
                         mark = "keep"
-                    elif group.kind not in movable:
+                    elif group.copy_kind(image.id) not in movable:
                         mark = "listed"
                     else:
                         mark = "trash" if args.trash else "would trash"
                     print(f"  {mark:<11} {_describe(image)}{_link_text(group, image.id)}")
         freed = sum(image.size for image in extra)
         if listed:
-            kinds = sorted({g.kind for g in listed}, key=KINDS.index)
+            kinds = sorted({group.copy_kind(image.id) for group, image in listed}, key=KINDS.index)
             named = ",".join(sorted(movable | set(kinds), key=KINDS.index))
             print(
-                f"{len(listed)} {'/'.join(kinds)} groups ({sum(len(g.others) for g in listed)} files) are only listed,"
+                f"{len(listed)} {'/'.join(kinds)} copies in {len({id(g) for g, _ in listed})} groups are only listed,"
                 f" not moved: judge them, or name them with --trash-kinds {named}",
                 file=sys.stderr,
             )
@@ -218,7 +220,9 @@ def run_duplicates(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 0
-        report = move_to_trash(library, [(g.keep, [i.id for i in g.others]) for g in chosen])
+        moving = {image.id for image in extra}
+        plan = [(g.keep, [i.id for i in g.others if i.id in moving]) for g in groups]
+        report = move_to_trash(library, [(keep, ids) for keep, ids in plan if ids])
         for path, reason in report.skipped:
             print(f"joytag-desktop: left {path}: {reason}", file=sys.stderr)
         for path, reason in report.failed:
@@ -260,17 +264,17 @@ def _link_json(group, image_id: int) -> dict | None:  # noqa: ANN001 - a Duplica
     return {"to": to, "kind": link.kind, **value}
 
 
-def _group_json(group, movable: bool) -> dict:  # noqa: ANN001 - a DuplicateGroup
+def _group_json(group, movable: set[str]) -> dict:  # noqa: ANN001 - a DuplicateGroup
     return {
         "kind": group.kind,
         "similarity": group.similarity,
-        "trash": movable,
         "keep": next(i.path for i in group.images if i.id == group.keep),
         "images": [
             {
                 "path": i.path, "size": i.size, "width": i.width, "height": i.height, "format": i.format,
                 "date": i.date.isoformat() if i.date else None, "keep": i.id == group.keep,
                 "link": _link_json(group, i.id),
+                "trash": i.id != group.keep and group.copy_kind(i.id) in movable,
             }
             for i in group.images
         ],

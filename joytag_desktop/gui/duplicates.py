@@ -264,8 +264,8 @@ class DuplicatesDialog(QDialog):
             card = self._card(image)
             choice.addButton(card.keep)
             card.keep.setChecked(image.id == group.keep)
-            # only byte-identical copies are ticked for the trash until the user ticks others
-            card.trash.setChecked(group.kind == "exact" and image.id != group.keep)
+            # only byte-identical copies of the kept file are ticked for the trash until the user ticks others
+            card.trash.setChecked(image.id != group.keep and group.copy_kind(image.id) == "exact")
             card.trash.toggled.connect(lambda *_: self._update_summary())
             cards[image.id] = card
             row.addWidget(card)
@@ -277,10 +277,10 @@ class DuplicatesDialog(QDialog):
         return box
 
     def _kept_changed(self, group: DuplicateGroup, cards: dict[int, _Card], button: QRadioButton) -> None:
-        previous = next((i for i, card in cards.items() if not card.kept.isHidden()), None)
+        """Another file kept: the group's ticks start again from what is byte-identical to it."""
         kept = button.property("image_id")
-        if previous is not None and previous != kept:
-            cards[previous].trash.setChecked(group.kind == "exact")  # the group's default for a copy
+        for image_id, card in cards.items():
+            card.trash.setChecked(image_id != kept and group.copy_kind(image_id, kept) == "exact")
         self._mark_kept(group, cards, kept)
         self._update_summary()
 

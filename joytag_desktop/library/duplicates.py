@@ -83,6 +83,13 @@ class DuplicateGroup:
     def others(self) -> list[DuplicateImage]:
         return [image for image in self.images if image.id != self.keep]
 
+    def copy_kind(self, image_id: int, keep: int | None = None) -> str:
+        """What a copy is to the kept file (``keep``, else the suggested one): exact when it has the same
+        bytes (also inside a near or similar group), else the group's kind."""
+        hashes = {image.id: image.content_hash for image in self.images}
+        kept = hashes.get(self.keep if keep is None else keep)
+        return "exact" if kept and hashes.get(image_id) == kept else self.kind
+
     def link(self, a: int, b: int) -> Link | None:
         """The confirmed link between two members, if they were paired directly."""
         return self.links.get((min(a, b), max(a, b)))
