@@ -291,3 +291,51 @@ def test_one_rating_keyword_is_written(lib: Library, tmp_path: Path) -> None:
     assert export_xmp(lib).errors == []
     subject = set(listed(exiftool_read(root / "art.jpg.xmp", "-Subject"), "Subject"))
     assert subject == {"cat", "rating:sensitive"}
+
+
+# --- files other programs wrote -----------------------------------------------------------------
+
+
+def test_digikam_jpeg_through_an_embedded_export_and_a_digikam_edit(lib: Library, tmp_path: Path) -> None:
+    """A JPEG digiKam wrote (photoprism's sample: TagsList, hierarchicalSubject, dc:subject and IPTC
+    all `Berlin`, `Shop`): one tag per keyword, searchable; after `export embedded` digiKam removes
+    `Shop` (its write rebuilds every field from its tag paths): the removal is taken in, nothing else is."""
+    root = tmp_path / "Photos"
+    root.mkdir()
+    photo = root / "berlin.jpg"
+    shutil.copy(CORPUS / "digikam-berlin.jpg", photo)
+    _index(lib, root)
+    imported = {name for name, view in tags_of(lib, photo).items() if view.source == "imported"}
+    assert imported == {"Berlin", "Shop"}
+    assert lib.search("Berlin").ids == lib.search("Shop").ids == [lib.image_by_path(photo).id]
+    give_scores(lib, VOCAB, {photo: {"dog": 0.9}})
+    assert export_embedded(lib).errors == []
+    assert set(exiv2_values(photo, "Xmp.digiKam.TagsList")) == {"Berlin", "Shop", "JoyTag/dog"}
+    _digikam_write(photo, 2, drop="Shop")
+    run_exiftool("-IPTC:Keywords-=Shop", str(photo))  # digiKam replaces the IPTC keywords it wrote
+    touch_later(photo)
+    assert lib.scan().keywords == 1
+    views = tags_of(lib, photo)
+    assert views["Berlin"].present and views["dog"].present and not views["Shop"].present
+    assert export_embedded(lib).errors == []
+    after = exiftool_read(photo, "-TagsList", "-HierarchicalSubject", "-Subject", "-Keywords")
+    assert "Shop" not in listed(after, "TagsList") + listed(after, "HierarchicalSubject") + listed(after, "Keywords")
+    assert {"Berlin", "dog"} <= set(listed(after, "Subject"))
+
+
+def test_apple_photos_sidecar_is_searchable_and_kept(lib: Library, tmp_path: Path) -> None:
+    """Apple Photos exports `IMG.xmp` with dc:subject as an rdf:Seq, a title, a description and GPS:
+    its keywords are searchable at once and stay, and nothing else in the sidecar is lost."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "garden.jpg")
+    shutil.copy(CORPUS / "apple-photos.xmp", root / "garden.xmp")
+    _index(lib, root)
+    assert lib.search('"Schöne Wiese" Krokus').ids == [lib.image_by_path(photo).id]
+    give_scores(lib, VOCAB, {photo: {"sky": 0.9}})
+    assert export_xmp(lib).written == 1
+    after = exiftool_read(root / "garden.xmp", "-Subject", "-Title", "-Description", "-GPSLatitude")
+    assert set(listed(after, "Subject")) == {"Krokus", "Blume", "Schöne Wiese", "sky"}
+    assert after["Title"] == "Botanischer Garten" and after["Description"] == "Tulpen am See"
+    assert "GPSLatitude" in after
+    lib.scan()
+    assert export_xmp(lib).unchanged == 1
