@@ -671,3 +671,27 @@ def test_flat_colours_never_look_alike_by_embedding(tmp_path: Path) -> None:
             ["noise-0.jpg", "noise-1.jpg", "noise-2.jpg"]
         ]
         assert groups[0].kind == "similar" and all(link.value >= 0.99 for link in groups[0].links.values())
+
+
+def test_cli_trash_reports_a_copy_changed_since_the_scan_and_leaves_it(
+    tmp_path: Path, isolated_home: Path, capsys
+) -> None:
+    from joytag_desktop.cli.main import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rocket = (FIXTURE_IMAGES / "rocket.jpg").read_bytes()
+    for name in ("a.jpg", "copy-b.jpg", "copy-c.jpg"):
+        (photos / name).write_bytes(rocket)
+    db = tmp_path / "library.sqlite3"
+    with Library(db) as library:
+        library.add_folder(photos)
+        library.scan([photos])
+    chelsea = (FIXTURE_IMAGES / "chelsea.png").read_bytes()
+    (photos / "copy-c.jpg").write_bytes(chelsea)  # now the only copy of another picture
+    assert main(["--db", str(db), "duplicates", "--keep", "shortest-path", "--trash"]) == 1
+    err = capsys.readouterr().err
+    assert f"joytag-desktop: left {photos / 'copy-c.jpg'}: changed since the last scan; rescan first" in err
+    assert "moved 1 copies" in err and "Traceback" not in err
+    assert (photos / "copy-c.jpg").read_bytes() == chelsea and not (photos / "copy-b.jpg").exists()
+    assert _trashed(isolated_home) == {"copy-b.jpg"}
