@@ -339,3 +339,25 @@ def test_apple_photos_sidecar_is_searchable_and_kept(lib: Library, tmp_path: Pat
     assert "GPSLatitude" in after
     lib.scan()
     assert export_xmp(lib).unchanged == 1
+
+
+def test_acdsee_category_tree_is_read_and_kept_in_step(lib: Library, tmp_path: Path) -> None:
+    """ACDSee keeps its keywords as an XML tree inside `acdsee:categories` (digiKam reads and writes it
+    too): its assigned categories are keywords, and the tree follows additions and removals."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "trip.jpg")
+    tree = ('<Categories><Category Assigned="0">Places<Category Assigned="1">Paris</Category></Category>'
+            '<Category Assigned="1">Holiday</Category></Categories>')  # fmt: skip
+    subprocess.run([EXIFTOOL, "-q", "-o", str(photo) + ".xmp", f"-XMP-acdsee:Categories={tree}",
+                    "-XMP-dc:Subject=Paris", "-XMP-dc:Subject=Holiday", str(photo)], check=True)  # fmt: skip
+    _index(lib, root)
+    assert {"Places|Paris", "Holiday"} <= {n for n, v in tags_of(lib, photo).items() if v.source == "imported"}
+    assert "Paris" not in tags_of(lib, photo)
+    give_scores(lib, VOCAB, {photo: {"dog": 0.9}})
+    lib.set_manual_tag([lib.image_by_path(photo).id], "Holiday", False)
+    assert export_xmp(lib).errors == []
+    written = exiftool_read(Path(str(photo) + ".xmp"), "-XMP-acdsee:Categories")["Categories"]
+    assert '<Category Assigned="1">Paris</Category>' in written and "Holiday" not in written
+    assert '<Category Assigned="0">JoyTag<Category Assigned="1">dog</Category></Category>' in written
+    lib.scan()
+    assert export_xmp(lib).unchanged == 1

@@ -24,6 +24,7 @@ from PIL import Image
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
 from joytag_desktop.imaging import is_raw_path, open_pillow
+from joytag_desktop.metadata.acdsee import categories_xml, parse_categories
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 
@@ -167,6 +168,7 @@ def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
             "-IPTC:Keywords",
             "-XMP-microsoft:LastKeywordXMP",
             "-XMP-mediapro:CatalogSets",
+            "-XMP-acdsee:Categories",
             "-EXIF:XPKeywords",
             "--",
             str(path),
@@ -182,6 +184,7 @@ def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
         "iptc": [clean(v) for v in _as_list(record.get("Keywords"))],
         "last_keyword": [clean(v) for v in _as_list(record.get("LastKeywordXMP"))],
         "catalog_sets": [clean(v) for v in _as_list(record.get("CatalogSets"))],
+        "acdsee": parse_categories(" ".join(_as_list(record.get("Categories")))),
         "xp": [clean(v) for v in split_xp(";".join(_as_list(record.get("XPKeywords"))))],
     }
 
@@ -193,6 +196,7 @@ EXIFTOOL_TAGS = {
     "iptc": "IPTC:Keywords",
     "last_keyword": "XMP-microsoft:LastKeywordXMP",
     "catalog_sets": "XMP-mediapro:CatalogSets",
+    "acdsee": "XMP-acdsee:Categories",  # one XML text (see ``acdsee``)
     "xp": "EXIF:XPKeywords",  # one string, written joined with ";" as Windows does
 }
 
@@ -230,6 +234,8 @@ def write_embedded(path: Path, properties: Properties, changed: set[str], keep_b
         arguments.append(f"-{tag}=")
         if prop == "xp":
             arguments += [f"-{tag}={';'.join(properties[prop])}"] if properties[prop] else []
+        elif prop == "acdsee":
+            arguments += [f"-{tag}={categories_xml(properties[prop])}"] if properties[prop] else []
         else:
             arguments += [f"-{tag}={value}" for value in properties[prop]]
     if "iptc" in changed:

@@ -4,9 +4,10 @@ A file (an XMP sidecar, or the metadata inside an image) holds keywords in sever
 properties: ``dc:subject`` (flat leaves), ``lr:hierarchicalSubject`` (``Places|Europe|Paris``),
 ``digiKam:TagsList`` (``Places/Europe/Paris``) and, inside JPEG/TIFF, IPTC Keywords. Programs
 read different ones first (digiKam and Immich: TagsList; Lightroom: hierarchicalSubject and
-dc:subject), so after a write every property carries the same keyword set. Windows and digiKam
-keep further copies (``MicrosoftPhoto:LastKeywordXMP``, ``mediapro:CatalogSets``, EXIF
-``XPKeywords``): they are read like the others and kept in step where a file already has them.
+dc:subject), so after a write every property carries the same keyword set. Windows, ACDSee and
+digiKam keep further copies (``MicrosoftPhoto:LastKeywordXMP``, ``mediapro:CatalogSets``,
+``acdsee:categories``, EXIF ``XPKeywords``): they are read like the others and kept in step
+where a file already has them.
 
 A separator inside a name (``fate/grand_order`` in TagsList, ``Pipe|Name`` in hierarchicalSubject)
 is written as a look-alike (U+2215, U+00A6), the only way digiKam and Lightroom hold it as one
@@ -38,14 +39,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-PROPERTIES = ("subject", "hierarchical", "tags_list", "iptc", "last_keyword", "catalog_sets", "xp")
+from joytag_desktop.metadata import acdsee
+
+PROPERTIES = ("subject", "hierarchical", "tags_list", "iptc", "last_keyword", "catalog_sets", "acdsee", "xp")
 FLAT = ("subject", "iptc", "xp")
 # Hierarchical properties, in the order digiKam reads them (the first path found for a name wins).
-HIERARCHICAL = ("tags_list", "last_keyword", "hierarchical", "catalog_sets")
+HIERARCHICAL = ("tags_list", "last_keyword", "hierarchical", "catalog_sets", "acdsee")
 # Other programs' copies of the keyword list: written only into files that already have them.
-FOLLOWED = ("last_keyword", "catalog_sets", "xp")
+FOLLOWED = ("last_keyword", "catalog_sets", "acdsee", "xp")
 # Separator of each hierarchical property; a separator inside a name is written as its look-alike.
-SEPARATORS = {"hierarchical": "|", "catalog_sets": "|", "tags_list": "/", "last_keyword": "/"}
+SEPARATORS = {"hierarchical": "|", "catalog_sets": "|", "acdsee": "|", "tags_list": "/", "last_keyword": "/"}
 LOOK_ALIKES = {"|": "\u00a6", "/": "\u2215"}
 IPTC_KEYWORD_BYTES = 64  # IPTC IIM 2:25 limit; the whole keyword stays in XMP
 HIERARCHY = "|"  # separator of library names
@@ -336,7 +339,7 @@ def plan_write(
     wanted: Sequence[Wanted],
     removed: Iterable[str],
     parent: str = DEFAULT_PARENT,
-    properties: Sequence[str] = ("subject", "hierarchical", "tags_list", "last_keyword", "catalog_sets"),
+    properties: Sequence[str] = ("subject", "hierarchical", "tags_list", *FOLLOWED),
 ) -> WritePlan:
     """The file's keywords after merging the library's tags in.
 
@@ -400,6 +403,7 @@ def plan_write(
                 new[prop].append(entry)
                 new_owned[prop].append(entry)
                 present.add(key)
+    new["acdsee"] = acdsee.canonical(new["acdsee"]) if new["acdsee"] != current["acdsee"] else new["acdsee"]
     changed = {prop for prop in PROPERTIES if new[prop] != current[prop]}
     kept_imported = [n for n in record.imported if n not in removed]
     new_record = SyncRecord(new_owned, new, kept_imported, None, parent)

@@ -365,7 +365,7 @@ def export_xmp(
             current = None if data is None else read_packet_properties(data, str(target))
             plan, record = _sync_file(
                 library, image, "xmp", target, current, threshold, parent,
-                ("subject", "hierarchical", "tags_list", "last_keyword", "catalog_sets"), choice,
+                ("subject", "hierarchical", "tags_list", *FOLLOWED), choice,
             )  # fmt: skip
             if data is None and not any(plan.properties.values()):
                 report.skipped += 1  # nothing to say: no empty sidecar

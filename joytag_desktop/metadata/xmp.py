@@ -23,6 +23,7 @@ from joytag_desktop import files
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import FileTooLargeError
 from joytag_desktop.imaging import is_image_path, is_raw_path
+from joytag_desktop.metadata.acdsee import categories_xml, parse_categories
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT, Properties, clean, empty_properties
 
 NS = {
@@ -42,6 +43,7 @@ NS = {
     "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
     "MicrosoftPhoto": "http://ns.microsoft.com/photo/1.0/",
     "mediapro": "http://ns.iview-multimedia.com/mediapro/1.0/",
+    "acdsee": "http://ns.acdsee.com/iptc/1.0/",
 }
 # Property name in ``keywords`` -> (namespace prefix, XMP name, container).
 XMP_PROPERTIES = {
@@ -50,6 +52,7 @@ XMP_PROPERTIES = {
     "tags_list": ("digiKam", "TagsList", "Seq"),
     "last_keyword": ("MicrosoftPhoto", "LastKeywordXMP", "Bag"),  # Windows Photo Gallery, digiKam
     "catalog_sets": ("mediapro", "CatalogSets", "Bag"),  # Expression Media, digiKam
+    "acdsee": ("acdsee", "categories", "Text"),  # one text holding ACDSee's XML tree (see ``acdsee``)
 }
 XPACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 XPACKET_END = '\n<?xpacket end="w"?>\n'
@@ -113,10 +116,24 @@ def _items(root: ET.Element, prefix: str, name: str) -> list[str]:
     return list(dict.fromkeys(v for v in (clean(x) for x in values) if v))
 
 
+def _text(root: ET.Element, prefix: str, name: str) -> str:
+    """A simple text property, written as an element or as an attribute."""
+    tag = f"{{{NS[prefix]}}}{name}"
+    for element in root.iter(tag):
+        return element.text or ""
+    for description in root.iter(f"{_RDF}Description"):
+        if tag in description.attrib:
+            return description.attrib[tag]
+    return ""
+
+
 def properties_of(root: ET.Element, source: str = "XMP") -> Properties:
     found = empty_properties()
-    for prop, (prefix, name, _) in XMP_PROPERTIES.items():
-        found[prop] = _items(root, prefix, name)
+    for prop, (prefix, name, container) in XMP_PROPERTIES.items():
+        if container == "Text":
+            found[prop] = parse_categories(_text(root, prefix, name))
+        else:
+            found[prop] = _items(root, prefix, name)
         if len(found[prop]) > MAX_KEYWORDS:
             raise SidecarError(
                 f"{source}: {len(found[prop]):,} keywords in {prefix}:{name}; the limit is {MAX_KEYWORDS:,}, not read"
@@ -177,6 +194,9 @@ def _set_list(root: ET.Element, prefix: str, name: str, container: str, values: 
     if not values:
         return
     holder = ET.SubElement(_description(root), tag)
+    if container == "Text":
+        holder.text = categories_xml(values)
+        return
     bag = ET.SubElement(holder, f"{_RDF}{container}")
     for value in values:
         ET.SubElement(bag, f"{_RDF}li").text = value
