@@ -219,25 +219,28 @@ def test_digikam_round_trips_neither_delete_nor_rename(lib: Library, tmp_path: P
 
 def test_own_sidecars_are_model_output_when_the_library_is_lost(tmp_path: Path) -> None:
     """Observed: sidecars exported, the database lost, the folder indexed again: every `JoyTag|tag`
-    came back as a permanent user keyword (score 1.0, imported) that no threshold moved."""
+    came back as a permanent user keyword (score 1.0, imported) that no threshold moved. Keywords
+    added by hand are written outside the app's parent, so they come back as the user's."""
     root = tmp_path / "Photos"
     photo = write_photo(root / "pet.jpg")
     shutil.copy(CORPUS / "photoshop-bluesquare.xmp", root / "pet.jpg.xmp")  # a user's own keywords too
     with Library(tmp_path / "first.sqlite3") as first:
         _index(first, root)
         give_scores(first, VOCAB, {photo: {"cat": 0.9, "dog": 0.8}})
+        first.set_manual_tag([first.image_by_path(photo).id], "my_trip", True)  # the user's own, by hand
         assert export_xmp(first).written == 1
     with Library(tmp_path / "second.sqlite3") as second:  # a new database (or another machine)
         _index(second, root)
         views = tags_of(second, photo)
         assert "cat" not in views and "dog" not in views, "model output is not a user keyword"
         assert views["Blue Square"].source == "imported"
+        assert views["my_trip"].source == "imported", "a keyword added by hand is the user's, not the model's"
         give_scores(second, VOCAB, {photo: {"cat": 0.95, "dog": 0.1}})  # the model now says: no dog
         assert not second.search("dog").ids
         assert export_xmp(second).errors == []
         hierarchical = set(listed(exiftool_read(root / "pet.jpg.xmp", "-HierarchicalSubject"), "HierarchicalSubject"))
         assert "JoyTag|cat" in hierarchical and "JoyTag|dog" not in hierarchical
-        assert {"Blue Square", "Photoshop"} <= hierarchical
+        assert {"Blue Square", "Photoshop", "my_trip"} <= hierarchical
 
 
 def test_flat_iptc_keyword_is_the_leaf_of_the_sidecar_hierarchy(lib: Library, tmp_path: Path) -> None:

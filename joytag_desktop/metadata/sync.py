@@ -245,11 +245,13 @@ def _wanted(
 ) -> tuple[list[Wanted], list[str]]:
     """The tags to have in the files (own: AI or manual) and the tags the user removed."""
     views = _one_rating(library, image_id, library.image_tags(image_id, threshold))
-    # The model's tags go under the parent whatever their punctuation; a hand-made "Places|Paris" is a path.
+    # The model's tags go under the parent whatever their punctuation: the parent marks model output, so
+    # a file read without the library (lost, or another computer's) tells it from the user's keywords.
+    # Tags added by hand are the user's keywords: top level, or along their path ("Places|Paris").
     wanted = [
         Wanted(
             v.name,
-            v.source == "ai" or (v.source == "manual" and HIERARCHY not in v.name),
+            v.source == "ai",
             v.category if choice.by_category else None,
         )
         for v in views
