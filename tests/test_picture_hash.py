@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -171,6 +172,29 @@ def _back_to_0006(url: str, backend: str) -> None:
         connection.exec_driver_sql("ALTER TABLE images DROP COLUMN picture_hash")
         connection.execute(text("UPDATE alembic_version SET version_num = :old"), {"old": "0006"})
     engine.dispose()
+
+
+def _sqlite_shape(path: Path) -> tuple[list, list]:
+    with sqlite3.connect(path) as connection:
+        columns = [row[1:] for row in connection.execute("PRAGMA table_info(images)")]
+        triggers = sorted(connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+    connection.close()
+    return columns, triggers
+
+
+def test_the_made_up_0006_library_has_the_shape_of_a_real_one(tmp_path: Path) -> None:
+    """The test above takes a library back to 0006 by hand; alembic's 0006 looks the same."""
+    from alembic import command
+
+    from joytag_desktop.library import db
+
+    Library(tmp_path / "back.sqlite3").close()
+    _back_to_0006(str(tmp_path / "back.sqlite3"), "sqlite")
+    engine = create_engine(f"sqlite:///{tmp_path / 'real.sqlite3'}")
+    with engine.begin() as connection:
+        command.upgrade(db._alembic_config(connection), "0006")
+    engine.dispose()
+    assert _sqlite_shape(tmp_path / "back.sqlite3") == _sqlite_shape(tmp_path / "real.sqlite3")
 
 
 def test_a_library_of_the_previous_schema_keeps_its_tags(db_url: str, backend: str, photos: Path) -> None:
