@@ -1130,14 +1130,25 @@ class Library:
 
     def accept_own_write(self, image_id: int, path: str) -> None:
         """After the app wrote metadata into an image file, record its new size, mtime and hashes, so
-        the next scan sees no change; the picture hash stays equal, so the taggings stay."""
+        the next scan sees no change; the picture hash stays equal, so the taggings stay.
+
+        Without a picture hash from before (a format without one, an image indexed before 0007) the
+        taggings go; ``status`` is named so the same statement makes such an image pending on SQLite
+        too (its trigger runs on a named status; PostgreSQL's on every update), never "tagged" by no model.
+        """
         stat = os.stat(path)
         content_hash, picture_hash = hash_file_and_picture(path)
         with self.Session.begin() as session:
             session.execute(
                 update(Image)
                 .where(Image.id == image_id)
-                .values(size=stat.st_size, mtime=stat.st_mtime, content_hash=content_hash, picture_hash=picture_hash)
+                .values(
+                    size=stat.st_size,
+                    mtime=stat.st_mtime,
+                    content_hash=content_hash,
+                    picture_hash=picture_hash,
+                    status=Image.status,
+                )
             )
 
     def set_sidecar_mtime(self, image_id: int, mtime: float | None) -> None:
