@@ -33,6 +33,11 @@ _DATABASE_MESSAGES = (
     ),
     ("unable to open database file", "the library database cannot be opened (its folder is missing or not writable)"),
     ("disk i/o error", "the disk reported an I/O error while writing the library database; nothing was changed"),
+    (
+        "database disk image is malformed",
+        "the library database is damaged (SQLite found a malformed page); keep a copy of it (with its -wal file), "
+        'then restore a backup or recover it: see "Backup and recovery" in the README',
+    ),
 )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -88,12 +89,49 @@ def note_cut(shown: int, total: int, what: str) -> None:
         print(f"note: showing {shown} of {total} {what}; --limit 0 shows all", file=sys.stderr)
 
 
-def open_library(args: argparse.Namespace, create: bool = False) -> Library:
+@contextlib.contextmanager
+def open_library(args: argparse.Namespace, create: bool = False) -> Iterator[Library]:
     """The library named by --db. Only commands that add folders create one: a mistyped --db is
-    an error, not a new empty library."""
+    an error, not a new empty library. A damaged library is refused by commands that write to it
+    and named in a warning by the others (``library.integrity`` says when it is checked)."""
     from joytag_desktop.library import Library
+    from joytag_desktop.library.integrity import guarded
 
-    return Library(args.db, create=create)
+    def note(text: str) -> None:
+        print(f"joytag-desktop: warning: {text}", file=sys.stderr, flush=True)
+
+    def announce(text: str) -> None:
+        print(f"# {text}", file=sys.stderr, flush=True)
+
+    with guarded(args.db, writes_library(args), note, announce), Library(args.db, create=create) as library:
+        yield library
+
+
+_WRITING_COMMANDS = {"index", "scan", "purge", "autotag", "watch"}
+
+
+def writes_library(args: argparse.Namespace) -> bool:
+    """Whether the command changes the library's data (so it must not run on a damaged one).
+    Reading commands may still write small things (a vector index's stamp), as they always did."""
+    command = getattr(args, "command", None)
+    if command in _WRITING_COMMANDS:
+        return True
+    action = getattr(args, "action", None)
+    if command == "roots":
+        return action not in (None, "list")
+    if command == "tags":
+        return action in ("add", "remove", "reset")
+    if command == "threshold":
+        return bool(args.value is not None or args.preset or args.clear)
+    if command == "rating":
+        return bool(args.set or args.clear)
+    if command == "duplicates":
+        return bool(args.trash)
+    if command == "models":
+        return bool(getattr(args, "auto", None) or getattr(args, "search", None) or getattr(args, "no_search", None))
+    if command == "export":
+        return args.target not in ("csv", "json") and not args.dry_run  # sidecars' write records go to the library
+    return False
 
 
 def command(
