@@ -383,7 +383,12 @@ def plan_write(
                     keep = not (path[-1] in removed_parts and path[-1] not in levels_final)
             else:
                 name = name_of(path, parent)
-                keep = name in final if entry in owned_here else name not in removed
+                if entry in owned_here:
+                    # Our own tags keep the shape asked for now (filed by category or not); copies of
+                    # another program's keyword follow it by name (its shape may have been rewritten).
+                    keep = name in final and (name in foreign_paths or final[name] == path)
+                else:
+                    keep = name not in removed
             if keep:
                 entries.append(entry)
                 if entry in owned_here:
