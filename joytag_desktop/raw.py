@@ -8,11 +8,18 @@ preview at all. RAW files are only ever read.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import logging
+import os
+import re
 import shutil
 import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -21,6 +28,59 @@ from joytag_desktop.errors import ImageLoadError
 
 log = logging.getLogger(__name__)
 _PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage")
+
+
+# libjpeg's warnings, which LibRaw's own JPEG decoding prints without a file name.
+_LIBJPEG_WARNING = re.compile(
+    rb"^(Corrupt JPEG data|Premature end of JPEG file|Invalid SOS parameters|Inconsistent progression sequence"
+    rb"|Warning: unknown JFIF revision|Application transferred too many scanlines|Unsupported marker type)"
+)
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _libraw_quiet(path: Path) -> Iterator[None]:
+    """LibRaw writes its complaints ("data corrupted at 1378", "Unexpected end of file") straight
+    to the C stderr, beside the app's one-line message. While a rawpy call runs, file descriptor 2
+    goes to a temporary file; LibRaw's lines then go to the debug log. fd 2 belongs to the whole
+    process, so one call at a time redirects it (a lock: two overlapping redirections would
+    restore each other's and lose the terminal; the calls are milliseconds, a develop seconds), and
+    whatever else reached fd 2 meanwhile (another thread's message) is written back to it."""
+    with _STDERR_LOCK, contextlib.ExitStack() as stack:
+        try:
+            captured = stack.enter_context(tempfile.TemporaryFile())
+            saved = os.dup(2)
+        except OSError:  # no fd 2 (a windowed app) or no temporary file: LibRaw's words stay as they were
+            saved = None
+        if saved is None:
+            yield
+            return
+        stack.callback(os.close, saved)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.flush()  # the app's own pending words go to the terminal, not the capture
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:  # LibRaw talks most when it fails: sorted out whether or not the call raised
+            os.dup2(saved, 2)
+            with contextlib.suppress(OSError):
+                captured.seek(0)
+                _sort_out(captured.read(), path, saved)
+
+
+def _sort_out(data: bytes, path: Path, terminal: int) -> None:
+    """LibRaw's lines (they start with the file's name) and libjpeg's to the debug log, the rest
+    back to the terminal."""
+    prefix = os.fsencode(path) + b": "
+    others = []
+    for line in data.splitlines(keepends=True):
+        if line.startswith(prefix) or _LIBJPEG_WARNING.match(line):
+            log.debug("LibRaw: %s", line.decode("utf-8", "replace").rstrip())
+        else:
+            others.append(line)
+    with contextlib.suppress(OSError):
+        if others:
+            os.write(terminal, b"".join(others))
 
 
 def _decodable(data: bytes) -> tuple[int, int] | None:
@@ -39,7 +99,7 @@ def _with_rawpy(path: Path) -> bytes | Image.Image | None:
     except ImportError:  # pragma: no cover - a declared dependency; exiftool still works without it
         return None
     try:
-        with rawpy.imread(str(path)) as raw:
+        with _libraw_quiet(path), rawpy.imread(str(path)) as raw:
             thumb = raw.extract_thumb()
     except (rawpy.LibRawError, OSError, ValueError) as exc:
         log.debug("%s: rawpy found no preview: %s", path, exc)
@@ -78,7 +138,7 @@ def _developed(path: Path) -> Image.Image | None:
     try:
         import rawpy
 
-        with rawpy.imread(str(path)) as raw:
+        with _libraw_quiet(path), rawpy.imread(str(path)) as raw:
             return Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True))
     except Exception as exc:  # noqa: BLE001 - LibRaw raises many kinds; any of them means "cannot develop"
         log.debug("%s: cannot develop: %s", path, exc)
