@@ -135,3 +135,20 @@ def test_the_check_runs_only_when_the_file_changed_elsewhere(
     with integrity.guarded(db, True, noted.append), Library(db):
         pass
     assert checks == [db] and noted == []
+
+
+def test_the_window_refuses_a_damaged_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from joytag_desktop.gui.app import run_gui
+
+    monkeypatch.setattr(QApplication, "exec", lambda *args: 0)  # a window that opened closes at once
+
+    db, _ = _library(tmp_path)
+    _damage(db, "ix_images_content_hash")
+    before = _digest(db)
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    assert run_gui(str(db)) == 2
+    assert len(shown) == 1 and "is damaged" in shown[0] and "Backup and recovery" in shown[0]
+    assert _digest(db) == before

@@ -48,8 +48,17 @@ def run_gui(database: str | None = None) -> int:
     from joytag_desktop.gui.i18n import install_translators
 
     install_translators(app, settings)
+    chosen = database or settings.value("database") or None
+    damaged, sound = _damage_check(chosen)
+    if damaged is not None:
+        QMessageBox.critical(
+            None,
+            "JoyTag Desktop",
+            QApplication.translate("app", "The library database cannot be used:\n\n{error}").format(error=damaged),
+        )
+        return 2
     try:
-        library = Library(database or settings.value("database") or None)
+        library = Library(chosen)
         library.search_index.background = True  # big indexes build beside the window
         library.similarity.background = True
     except JoyTagError as exc:
@@ -73,4 +82,23 @@ def run_gui(database: str | None = None) -> int:
     window.show()
     code = app.exec()
     library.close()
+    if sound is not None:
+        from joytag_desktop.library import integrity
+
+        integrity.record(sound, integrity.Verdict(True))  # the window's own writes leave it sound
     return code
+
+
+def _damage_check(database: str | None):  # noqa: ANN202 - (message or None, path to record as sound or None)
+    """The window writes (tags, the watcher), so a damaged library is refused, as the commands
+    that write refuse it. Checked within a reader's budget only (``library.integrity``): a window
+    must open at once, so a big library changed elsewhere opens unchecked."""
+    from joytag_desktop.library import integrity
+
+    path = integrity.sqlite_file(database)
+    if path is None or not path.is_file():
+        return None, None
+    verdict = integrity.verdict_for(path, writes=False)
+    if verdict.sound is False:
+        return integrity.damaged_message(path, verdict.problem), None
+    return None, path if verdict.sound else None
