@@ -110,9 +110,7 @@ def test_a_malformed_page_met_while_reading_is_one_line_and_remembered(
     assert integrity.remembered(db)[0].sound is False
 
 
-def test_the_check_runs_only_when_the_file_changed_elsewhere(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_check_runs_only_when_the_file_changed_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cost rule: a command's own writes are recorded as sound; another writer's are checked."""
     db, photos = _library(tmp_path)
     home = tmp_path / "home"

@@ -35,9 +35,7 @@ def bad_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def test_index_refuses_a_folder_whose_path_is_not_utf8_and_creates_no_library(
-    tmp_path: Path, bad_folder: Path
-) -> None:
+def test_index_refuses_a_folder_whose_path_is_not_utf8_and_creates_no_library(tmp_path: Path, bad_folder: Path) -> None:
     home = tmp_path / "home"
     for argv, cwd in (([os.fsencode(bad_folder)], None), (["."], bad_folder), ([os.fsencode(bad_folder / ".")], None)):
         result = cli("index", *argv, home=home, cwd=cwd)

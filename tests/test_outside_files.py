@@ -49,9 +49,7 @@ def _ranked(result: subprocess.CompletedProcess[str]) -> list[tuple[float, str]]
     return [(float(score), path) for score, path in rows]
 
 
-def test_similar_to_an_outside_file_loads_the_model_whatever_was_imported_first(
-    tagged: dict, tmp_path: Path
-) -> None:
+def test_similar_to_an_outside_file_loads_the_model_whatever_was_imported_first(tagged: dict, tmp_path: Path) -> None:
     """The vector index (usearch) loads before the model (OpenVINO): once with the converted graph
     cached by autotag, once more, and once with an empty cache (the conversion used to spin)."""
     db, env = str(tagged["db"]), tagged["env"]
