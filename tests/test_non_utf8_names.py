@@ -71,3 +71,33 @@ def test_a_library_folder_holding_such_names_skips_them_with_reasons(tmp_path: P
     similar = cli("similar", os.fsencode(odd_file), home=home)
     assert similar.returncode == 1 and b"not valid UTF-8" in similar.stderr
     assert len(similar.stderr.strip().splitlines()) == 1
+
+
+def test_the_watcher_skips_such_names_with_reasons_and_keeps_the_rest(tmp_path: Path) -> None:
+    """What ``watch`` and the window apply for live events: a file created or renamed to such a
+    name is reported, the other events of the batch still apply, and a rename back finds its row."""
+    photos = tmp_path / "photos"
+    write_photo(photos / "a.jpg", color=(10, 200, 30))
+    with Library(tmp_path / "lib.sqlite3") as library:
+        library.add_folder(photos)
+        library.scan([photos])
+        (original,) = library.images(library.search("").ids)
+        library.set_manual_tag([original.id], "cat", True)
+        odd = os.fsdecode(os.fsencode(photos) + b"/caf\xe9.jpg")
+        shutil.copy(photos / "a.jpg", odd)
+        write_photo(photos / "b.jpg", color=(200, 10, 30))
+        report = library.apply_changes(created=[odd, str(photos / "b.jpg")])
+        assert [(path, "not valid UTF-8" in reason) for path, reason in report.errors] == [(odd, True)]
+        indexed = sorted(i.path for i in library.images(library.search("").ids))
+        assert indexed == [str(photos / "a.jpg"), str(photos / "b.jpg")]
+
+        os.remove(odd)
+        os.rename(photos / "a.jpg", odd)  # renamed to a name the library cannot store
+        report = library.apply_changes(moved=[(str(photos / "a.jpg"), odd)])
+        assert [path for path, _ in report.errors] == [odd]
+        assert library.count("status:missing") == 1
+        os.rename(odd, photos / "c.jpg")  # and back to one it can: the same image, tags kept
+        library.apply_changes(moved=[(odd, str(photos / "c.jpg"))], deleted=[odd])
+        found = library.image_by_path(photos / "c.jpg")
+        assert found is not None and found.id == original.id
+        assert library.search("cat").ids == [original.id]

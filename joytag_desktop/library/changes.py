@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from joytag_desktop.files import NOT_REGULAR, is_regular
+from joytag_desktop.files import NOT_REGULAR, NOT_UTF8, is_regular, valid_text
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library import mounts as mounts_
 from joytag_desktop.library.scanner import (
@@ -99,6 +99,9 @@ class ChangeApplier:
         root = root_for(path, self.roots)
         if root is None or is_hidden(path, root.path):
             return
+        if not valid_text(path):  # the database takes UTF-8 only: skipped with its reason, as a scan does
+            self.report.errors.append((path, NOT_UTF8))
+            return
         if path.lower().endswith(".xmp"):
             self._sidecar_changed(path)
             return
@@ -161,6 +164,8 @@ class ChangeApplier:
         root = root_for(path, self.roots)
         if root is None or not self._root_online(root) or os.path.exists(path):
             return  # an unplugged drive is not a deletion; a re-created path is handled as created
+        if not valid_text(path):
+            return  # never in the library
         if path.lower().endswith(".xmp"):
             self._sidecar_changed(path)
             return
@@ -183,8 +188,12 @@ class ChangeApplier:
         if target_root is None or is_hidden(destination, target_root.path):
             self.deleted(source)  # moved out of the library (or into a hidden folder)
             return
-        if source_root is None or is_hidden(source, source_root.path):
-            self.created_or_modified(destination)  # moved in from outside: a new file
+        if source_root is None or is_hidden(source, source_root.path) or not valid_text(source):
+            self.created_or_modified(destination)  # moved in from outside (or from a name never indexed)
+            return
+        if not valid_text(destination):  # renamed to a name the library cannot store: gone from it
+            self.deleted(source)
+            self.report.errors.append((destination, NOT_UTF8))
             return
         rows = []
         row = self._row(source)
