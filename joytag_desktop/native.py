@@ -4,10 +4,11 @@ usearch's extension module carries its own, statically linked copy of the C++ ru
 that copy's GNU-unique symbols (the ids of the locale facets). Unique symbols bind process-wide to
 the first definition loaded, so a libstdc++ loaded after usearch (by OpenVINO, torch...) uses
 usearch's ids with its own facets: OpenVINO's ``read_model`` then fails ("Exception from
-src/inference/src/cpp/core.cpp") and its conversion of a network spins for minutes. Loading the
-shared runtime first, with its symbols global, makes every library agree on the shared copy, so the
-import order of usearch and OpenVINO no longer matters. It costs about 2 ms (PySide6 and torch load
-the same runtime anyway), and it runs when the package is imported: before anything can load usearch.
+src/inference/src/cpp/core.cpp"), and converting a network for OpenVINO spins for minutes inside
+torch's tracing. Loading the shared runtime first, with its symbols global, makes every library
+agree on the shared copy, so the import order of usearch, torch and OpenVINO no longer matters. It
+costs about 2 ms (PySide6 and torch load the same runtime anyway), and it runs when the package is
+imported: before anything can load usearch.
 """
 
 from __future__ import annotations
