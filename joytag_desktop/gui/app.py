@@ -96,8 +96,8 @@ def _damage_check(database: str | None):  # noqa: ANN202 - (message or None, pat
     from joytag_desktop.library import integrity
 
     path = integrity.sqlite_file(database)
-    if path is None or not path.is_file():
-        return None, None
+    if path is None or not integrity.is_sqlite(path):
+        return None, None  # none yet, or not SQLite at all: the opening says so
     verdict = integrity.verdict_for(path, writes=False)
     if verdict.sound is False:
         return integrity.damaged_message(path, verdict.problem), None

@@ -95,6 +95,16 @@ def is_damage(error: BaseException) -> bool:
     return isinstance(original, sqlite3.DatabaseError) and any(w in str(original).lower() for w in _DAMAGE_WORDS)
 
 
+def is_sqlite(path: Path) -> bool:
+    """Whether the file starts as SQLite does: one that does not is another program's file, which
+    the opening refuses as such, not a damaged library."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def check(path: Path, budget_s: float | None = None) -> Verdict:
     """``PRAGMA quick_check`` through a read-only connection; past ``budget_s`` it is interrupted
     and the verdict is unknown. A file that cannot be opened at all is unknown too (the opening
@@ -213,8 +223,10 @@ def guarded(
     if path is None:
         yield
         return
-    if path.is_file() and path.stat().st_size > 0:
+    if is_sqlite(path):
         verdict = verdict_for(path, writes, announce)
+    elif path.is_file() and path.stat().st_size > 0:
+        verdict = Verdict(None)  # not SQLite at all: the opening refuses it as another program's file
     else:
         verdict = Verdict(True)  # a library this command creates
     if verdict.sound is False:
