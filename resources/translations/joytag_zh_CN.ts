@@ -183,8 +183,48 @@
         <translation>选择哪些算作重复，然后点击“查找重复图片”。</translation>
     </message>
     <message>
-        <source>Move the copies not kept to the trash…</source>
-        <translation>将未保留的副本移到回收站…</translation>
+        <source>Move the ticked copies to the trash…</source>
+        <translation>将勾选的副本移到回收站…</translation>
+    </message>
+    <message>
+        <source>the same picture? (judge before ticking)</source>
+        <translation>同一张图片？（勾选前请自行判断）</translation>
+    </message>
+    <message>
+        <source>look alike (similarity from {value:.3f}; judge before ticking)</source>
+        <translation>外观相似（相似度自 {value:.3f} 起；勾选前请自行判断）</translation>
+    </message>
+    <message>
+        <source>{distance} from the kept file</source>
+        <translation>与保留的文件相差 {distance}</translation>
+    </message>
+    <message>
+        <source>{distance} from {name}</source>
+        <translation>与 {name} 相差 {distance}</translation>
+    </message>
+    <message>
+        <source>{bits} hash bits (of 64)</source>
+        <translation>{bits} 个哈希位（共 64 位）</translation>
+    </message>
+    <message>
+        <source>similarity {value:.3f}</source>
+        <translation>相似度 {value:.3f}</translation>
+    </message>
+    <message>
+        <source>the same bytes</source>
+        <translation>字节完全相同</translation>
+    </message>
+    <message>
+        <source>{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) are ticked for the trash.</source>
+        <translation>{groups:,} 组{shown}。已勾选 {count:,} 个副本（{mb:.1f} MB）移到回收站。</translation>
+    </message>
+    <message>
+        <source>Only exact copies come ticked: judge the other groups and tick what may go.</source>
+        <translation>只有完全相同的副本会被预先勾选：其他组请自行判断，勾选可以移走的文件。</translation>
+    </message>
+    <message>
+        <source>Move {count:,} copies ({mb:.1f} MB) to the system trash? They can be restored from there; the library forgets them. Each is checked again first: one changed since the last scan stays.</source>
+        <translation>将 {count:,} 个副本（{mb:.1f} MB）移到系统回收站？可以从回收站恢复；图库将不再记录它们。移动前会逐个重新检查：自上次扫描后有变化的文件会保留。</translation>
     </message>
     <message>
         <source>Bits that may differ</source>
@@ -223,20 +263,8 @@
         <translation>完全相同的副本</translation>
     </message>
     <message>
-        <source>the same picture</source>
-        <translation>同一张图片</translation>
-    </message>
-    <message>
-        <source>look alike (similarity from {value:.3f})</source>
-        <translation>外观相似（相似度不低于 {value:.3f}）</translation>
-    </message>
-    <message>
         <source>Group {number}: {kind}</source>
         <translation>第 {number} 组：{kind}</translation>
-    </message>
-    <message>
-        <source>…</source>
-        <translation>…</translation>
     </message>
     <message>
         <source>size unknown</source>
@@ -245,10 +273,6 @@
     <message>
         <source>no date</source>
         <translation>无日期</translation>
-    </message>
-    <message>
-        <source>Keep this one</source>
-        <translation>保留这一张</translation>
     </message>
     <message>
         <source>no preview</source>
@@ -263,20 +287,16 @@
         <translation>（仅显示前 {n} 组）</translation>
     </message>
     <message>
-        <source>{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) would go to the trash.</source>
-        <translation>{groups:,} 组{shown}。将有 {count:,} 个副本（{mb:.1f} MB）移到回收站。</translation>
-    </message>
-    <message>
         <source>Move to the trash</source>
         <translation>移到回收站</translation>
     </message>
     <message>
-        <source>Move {count:,} copies ({mb:.1f} MB) to the system trash? They can be restored from there; the library forgets them.</source>
-        <translation>将 {count:,} 个副本（{mb:.1f} MB）移到系统回收站？可以从回收站中恢复；图库将不再记录它们。</translation>
-    </message>
-    <message>
         <source>Moved {count:,} copies to the trash.</source>
         <translation>已将 {count:,} 个副本移到回收站。</translation>
+    </message>
+    <message>
+        <source>{n} left in place (first: {path}: {reason}).</source>
+        <translation>{n} 个保留在原处（第一个：{path}：{reason}）。</translation>
     </message>
     <message>
         <source>{n} could not be moved (first: {path}: {reason}).</source>
@@ -1345,7 +1365,34 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>_Card</name>
+    <message>
+        <source>✔ Kept</source>
+        <translation>✔ 保留</translation>
+    </message>
+    <message>
+        <source>This file stays where it is; the ticked copies of this group go to the trash.</source>
+        <translation>此文件保留在原处；本组中勾选的副本将移到回收站。</translation>
+    </message>
+    <message>
+        <source>Keep this one</source>
+        <translation>保留这个</translation>
+    </message>
+    <message>
+        <source>Move to the trash</source>
+        <translation>移到回收站</translation>
+    </message>
+</context>
+<context>
     <name>app</name>
+    <message>
+        <source>The library database cannot be used:
+
+{error}</source>
+        <translation>无法使用图库数据库：
+
+{error}</translation>
+    </message>
     <message>
         <source>The library database cannot be opened:
 
