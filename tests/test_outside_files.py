@@ -85,3 +85,18 @@ def test_similar_model_takes_a_folder_as_every_other_command_does(tagged: dict) 
     # a folder whose model never tagged this library: a one-line usage error naming what it has
     other = cli("--db", db, "similar", tagged["twin"], "--model", str(OTHER_MODEL), env=env)
     assert other.returncode == 2 and "has not tagged this library (it has: tiny-released-shape)" in other.stderr
+
+
+def test_a_model_given_by_a_relative_folder_is_found_from_any_folder(tmp_path: Path) -> None:
+    """autotag --model with a relative folder: the library keeps the absolute one, so `similar`
+    can load it for an outside file when run from elsewhere."""
+    photos = tmp_path / "photos"
+    shutil.copytree(IMAGES_DIR, photos)
+    outside = tmp_path / "found.png"
+    shutil.copy(photos / "logo.png", outside)
+    env, db = {**os.environ}, str(tmp_path / "library.sqlite3")
+    assert cli("--db", db, "index", str(photos), env=env).returncode == 0
+    tagged = cli("--db", db, "autotag", "--model", MODEL.name, env=env, cwd=MODEL.parent)
+    assert tagged.returncode == 0, tagged.stderr
+    ranked = _ranked(cli("--db", db, "similar", str(outside), "--limit", "1", env=env, cwd=tmp_path))
+    assert ranked[0][1] == str(photos / "logo.png")

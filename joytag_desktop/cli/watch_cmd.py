@@ -104,7 +104,8 @@ def chosen_taggers(library: Library, models: list[str] | None) -> list:
         missing = [m.name for m in auto if not os.path.isdir(m.path or "")]
         if missing:
             print(f"note: the folder of {', '.join(missing)} is gone; --model NAME chooses models", file=sys.stderr)
-    taggers = [inspect_tagger(resolve_model_path(m)) for m in models]
+    # An absolute folder: the library keeps it for `similar FILE` and later runs, from any folder.
+    taggers = [inspect_tagger(resolve_model_path(m).resolve()) for m in models]
     infos = [library.register_model(t) for t in taggers]
     library.set_auto_models([i.name for i in infos])
     return list(zip(taggers, infos, strict=True))
