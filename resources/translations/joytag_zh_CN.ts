@@ -196,11 +196,11 @@
     </message>
     <message>
         <source>{distance} from the kept file</source>
-        <translation>与保留的文件相差 {distance}</translation>
+        <translation>与保留的文件比较：{distance}</translation>
     </message>
     <message>
         <source>{distance} from {name}</source>
-        <translation>与 {name} 相差 {distance}</translation>
+        <translation>与 {name} 比较：{distance}</translation>
     </message>
     <message>
         <source>{bits} hash bits (of 64)</source>
