@@ -21,7 +21,9 @@ from conftest import FIXTURES
 from joytag_desktop.cli.main import main
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Tag
+from joytag_desktop.metadata import keywords as kw
 from joytag_desktop.metadata.sync import export_embedded, export_xmp
+from joytag_desktop.metadata.xmp import read_packet_properties, update_packet
 from libhelpers import give_scores, write_photo
 
 pytestmark = pytest.mark.skipif(EXIFTOOL is None or shutil.which("exiv2") is None, reason="exiftool and exiv2")
@@ -364,3 +366,100 @@ def test_acdsee_category_tree_is_read_and_kept_in_step(lib: Library, tmp_path: P
     assert '<Category Assigned="0">JoyTag<Category Assigned="1">dog</Category></Category>' in written
     lib.scan()
     assert export_xmp(lib).unchanged == 1
+
+
+# --- the rules themselves, on keyword properties as files hold them ---------------------------------
+
+
+def _props(**given: list[str]) -> dict[str, list[str]]:
+    return {**kw.empty_properties(), **given}
+
+
+def test_model_keywords_digikam_copied_stay_model_output(lib: Library, tmp_path: Path) -> None:
+    """digiKam copies the app's `JoyTag/cat` into LastKeywordXMP and CatalogSets: those copies are the
+    app's output too, so when the model no longer says cat, it leaves every field."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "pet.jpg")
+    _index(lib, root)
+    give_scores(lib, VOCAB, {photo: {"cat": 0.9, "dog": 0.8}})
+    sidecar = Path(str(photo) + ".xmp")
+    assert export_xmp(lib).written == 1
+    _digikam_write(sidecar, 3)
+    lib.scan()
+    assert tags_of(lib, photo)["cat"].source == "ai"
+    give_scores(lib, VOCAB, {photo: {"cat": 0.05, "dog": 0.8}})
+    assert not lib.search("cat").ids
+    assert export_xmp(lib).errors == []
+    after = exiftool_read(sidecar, "-TagsList", "-HierarchicalSubject", "-LastKeywordXMP", "-CatalogSets")
+    keys = ("TagsList", "HierarchicalSubject", "LastKeywordXMP", "CatalogSets")
+    fields = [v for key in keys for v in listed(after, key)]
+    assert not [v for v in fields if v.endswith("cat")], fields
+    assert {"JoyTag/dog", "JoyTag|dog"} <= set(fields)
+
+
+def test_windows_flat_last_keyword_is_neither_a_new_keyword_nor_a_deletion(lib: Library, tmp_path: Path) -> None:
+    """Windows writes LastKeywordXMP flat (its System.Keywords policy): `Paris` there beside Lightroom's
+    `Places|Paris` is that keyword, not a new top-level one, and a Windows edit that rewrites the
+    app's `Places/Paris` there as `Paris` deletes nothing."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "trip.jpg")
+    run_exiftool("-XMP-lr:HierarchicalSubject=Places|Paris", "-XMP-dc:Subject=Paris", "-XMP-dc:Subject=Family",
+                 "-XMP-microsoft:LastKeywordXMP=Paris", "-XMP-microsoft:LastKeywordXMP=Family", str(photo))  # fmt: skip
+    _index(lib, root)
+    assert {n for n, v in tags_of(lib, photo).items() if v.source == "imported"} == {"Places|Paris", "Family"}
+    give_scores(lib, VOCAB, {photo: {"dog": 0.9}})
+    assert export_embedded(lib).errors == []
+    after = exiftool_read(photo, "-HierarchicalSubject", "-TagsList", "-LastKeywordXMP")
+    assert "Paris" not in listed(after, "HierarchicalSubject") + listed(after, "TagsList")
+    # Windows Explorer edits the keywords: LastKeywordXMP rewritten flat, as the leaves
+    run_exiftool("-XMP-microsoft:LastKeywordXMP=", "-XMP-microsoft:LastKeywordXMP=Paris",
+                 "-XMP-microsoft:LastKeywordXMP=Family", "-XMP-microsoft:LastKeywordXMP=dog", str(photo))  # fmt: skip
+    touch_later(photo)
+    lib.scan()
+    views = tags_of(lib, photo)
+    assert views["Places|Paris"].present and views["Family"].present and views["dog"].source == "ai"
+
+
+def test_microsoft_namespace_is_read_under_both_uris() -> None:
+    """exiftool writes Microsoft's namespace without the final slash Windows uses; both are read."""
+    packet = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              '<rdf:Description rdf:about="" xmlns:MicrosoftPhoto="{uri}"><MicrosoftPhoto:LastKeywordXMP><rdf:Bag>'
+              '<rdf:li>Family</rdf:li></rdf:Bag></MicrosoftPhoto:LastKeywordXMP></rdf:Description></rdf:RDF>'
+              '</x:xmpmeta>')  # fmt: skip
+    for uri in ("http://ns.microsoft.com/photo/1.0/", "http://ns.microsoft.com/photo/1.0"):
+        assert read_packet_properties(packet.format(uri=uri))["last_keyword"] == ["Family"]
+        written = update_packet(packet.format(uri=uri).encode(), _props(last_keyword=["Family", "dog"]),
+                                {"last_keyword"})  # fmt: skip
+        assert read_packet_properties(written)["last_keyword"] == ["Family", "dog"]
+        assert f'xmlns:MicrosoftPhoto="{uri}"' in written.decode() and "ns0" not in written.decode()
+
+
+def test_plans_settle_and_leave_what_is_not_keywords() -> None:
+    """Entries that are only separators, another program's IPTC keyword over 64 bytes, a custom
+    parent read without a record: written once at most, then unchanged, nothing duplicated."""
+    long_iptc = "x" * 70
+    odd = _props(subject=["sunset"], hierarchical=["|"], tags_list=["/", "Places/Paris"], iptc=[long_iptc])
+    assert kw.plan_write(odd, None, [], []).changed == set()
+    plan = kw.plan_write(odd, None, [kw.Wanted("dog", True)], [], properties=("subject", "hierarchical",
+                         "tags_list", "iptc"))  # fmt: skip
+    assert plan.properties["iptc"].count(long_iptc[:64]) == 0 and "|" in plan.properties["hierarchical"]
+    current, record = _props(hierarchical=["AI|cat"], subject=["cat"]), None
+    for _ in range(3):
+        read = kw.read_file(current, record, "AI")
+        plan = kw.plan_write(current, read.record, [kw.Wanted("cat", True)], [], "AI")
+        current, record = plan.properties, plan.record
+    assert current["hierarchical"] == ["AI|cat"] and current["tags_list"] == ["AI/cat"] and not plan.changed
+
+
+def test_claims_and_upgrades_never_touch_the_users_keywords() -> None:
+    """Without a record only the app's leaves are claimed (a user's flat `character` stays the user's);
+    a record of the previous version says nothing about the newly read fields, so an old stale copy
+    there does not undo the user's removal."""
+    file = _props(hierarchical=["JoyTag|character|hatsune_miku"], subject=["hatsune_miku", "character"])
+    claimed = kw.claim_own(file)
+    assert claimed["subject"] == ["hatsune_miku"] and claimed["hierarchical"] == ["JoyTag|character|hatsune_miku"]
+    snapshot = _props(hierarchical=["JoyTag|cat"], tags_list=["JoyTag/cat"], subject=["cat"])
+    old = {"v": 2, "parent": "JoyTag", "owned": snapshot, "snapshot": snapshot, "imported": [], "pending": None}
+    now = {**snapshot, "last_keyword": ["JoyTag/dog", "JoyTag/cat"]}  # the old version left "dog" there
+    read = kw.read_file(now, kw.SyncRecord.from_json(old))
+    assert read.added == [] and read.deleted == []

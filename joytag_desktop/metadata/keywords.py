@@ -47,6 +47,11 @@ FLAT = ("subject", "iptc", "xp")
 HIERARCHICAL = ("tags_list", "last_keyword", "hierarchical", "catalog_sets", "acdsee")
 # Other programs' copies of the keyword list: written only into files that already have them.
 FOLLOWED = ("last_keyword", "catalog_sets", "acdsee", "xp")
+# Windows writes LastKeywordXMP flat (System.Keywords), digiKam as paths: a one-level entry there is
+# a leaf, like dc:subject's, and a path rewritten as its leaf is the same keyword.
+LEAF_TOLERANT = ("last_keyword",)
+# The properties records of version 2 knew: what a v2 snapshot says nothing about is not news.
+V2_PROPERTIES = ("subject", "hierarchical", "tags_list", "iptc")
 # Separator of each hierarchical property; a separator inside a name is written as its look-alike.
 SEPARATORS = {"hierarchical": "|", "catalog_sets": "|", "acdsee": "|", "tags_list": "/", "last_keyword": "/"}
 LOOK_ALIKES = {"|": "\u00a6", "/": "\u2215"}
@@ -152,20 +157,23 @@ def keywords_of(properties: Properties) -> list[KeywordPath]:
     dc:subject) and paths that are only the parents of longer ones are not keywords of their own.
     """
     paths: dict[KeywordPath, None] = {}
+    leaves: list[KeywordPath] = []
     for prop in HIERARCHICAL:
         for entry in properties.get(prop, ()):
             path = entry_path(prop, entry)
-            if path:
+            if len(path) == 1 and prop in LEAF_TOLERANT:
+                leaves.append(path)
+            elif path:
                 paths[path] = None
     levels = {part for path in paths if len(path) > 1 for part in path}
     xmp_has_keywords = any(properties.get(prop) for prop in ("subject", *HIERARCHICAL))
     for prop in FLAT:
         if prop != "subject" and xmp_has_keywords:
             continue  # XMP wins over IPTC and XPKeywords (MWG, digiKam); alone they still count
-        for entry in properties.get(prop, ()):
-            path = entry_path(prop, entry)
-            if path and path[0] not in levels:
-                paths.setdefault(path, None)
+        leaves += [entry_path(prop, entry) for entry in properties.get(prop, ())]
+    for path in leaves:
+        if path and path[0] not in levels:
+            paths.setdefault(path, None)
     prefixes = {path[:depth] for path in paths for depth in range(1, len(path))}
     by_name: dict[str, KeywordPath] = {}
     for path in paths:
@@ -192,6 +200,28 @@ def _entry_names(prop: str, entries: Iterable[str], parent: str) -> set[str]:
     return found
 
 
+def _own_copies(current: Properties, owned: Properties, parent: str) -> Properties:
+    """Owned entries still as written, plus the entries under the app's parent in hierarchical
+    properties: copies another program made of the app's keywords (digiKam rebuilds LastKeywordXMP
+    and CatalogSets from TagsList) are the app's output too, not the user's keywords."""
+    out = _present_owned(current, owned)
+    own_leaves = {path[-1] for prop in FLAT for path in (entry_path(prop, e) for e in out[prop]) if path}
+    for prop in SEPARATORS:
+        have = set(out[prop])
+        for entry in current.get(prop, ()):
+            path = entry_path(prop, entry)
+            if len(path) > 1 and path[0] == parent and entry not in have:
+                out[prop].append(entry)
+                have.add(entry)
+            if len(path) > 1 and path[0] == parent:
+                own_leaves.add(path[-1])
+    for prop in LEAF_TOLERANT:  # Windows rewrote our keyword there as its leaf
+        have = set(out[prop])
+        leaves = {(leaf,) for leaf in own_leaves}
+        out[prop] += [e for e in current.get(prop, ()) if e not in have and entry_path(prop, e) in leaves]
+    return out
+
+
 def claim_own(current: Properties, parent: str = DEFAULT_PARENT) -> Properties:
     """The entries of a file the app wrote there, recognised without a sync record (the library
     was lost, or another machine wrote the file): keywords under the app's parent, and the flat
@@ -205,7 +235,7 @@ def claim_own(current: Properties, parent: str = DEFAULT_PARENT) -> Properties:
             path = entry_path(prop, entry)
             if len(path) > 1 and path[0] == parent:
                 claimed[prop].append(entry)
-                own_parts.update(path[1:])
+                own_parts.add(path[-1])  # the app writes leaves to flat properties, never levels
             elif path:
                 other_parts.update(path)
     if len(own_parts) == 1:
@@ -232,26 +262,31 @@ class SyncRecord:
     imported: list[str] = field(default_factory=list)
     pending: Properties | None = None  # a write in progress: the snapshot it will leave
     parent: str = DEFAULT_PARENT
+    known: tuple[str, ...] = PROPERTIES  # the properties the snapshot covers (v2 records: four)
 
     def to_json(self) -> dict:
         return {
-            "v": 2,
+            "v": 3,
             "parent": self.parent,
             "owned": self.owned,
             "snapshot": self.snapshot,
             "imported": self.imported,
             "pending": self.pending,
+            "known": list(self.known),
         }
 
     @classmethod
     def from_json(cls, data: object, parent: str = DEFAULT_PARENT) -> SyncRecord:
-        if isinstance(data, dict) and data.get("v") == 2:
+        if isinstance(data, dict) and data.get("v") in (2, 3):
             return cls(
                 normalise(data.get("owned") or {}),
                 normalise(data["snapshot"]) if data.get("snapshot") is not None else None,
                 list(data.get("imported") or []),
                 normalise(data["pending"]) if data.get("pending") is not None else None,
                 str(data.get("parent") or parent),
+                tuple(p for p in data.get("known") or PROPERTIES if p in PROPERTIES)
+                if data.get("v") == 3
+                else V2_PROPERTIES,
             )
         if isinstance(data, list):
             # Written by version 0.1, which recorded names only (and wrongly included imported and
@@ -291,19 +326,23 @@ def read_file(current: Properties, record: SyncRecord | None, parent: str = DEFA
     snapshot = record.snapshot
     if record.pending is not None and current == record.pending:
         snapshot = record.pending  # our last write completed before the record of it was saved
-    owned = _present_owned(current, record.owned)
+    owned = _own_copies(current, record.owned, parent)
     foreign = _without(current, owned)
     imported = list(_named(keywords_of(foreign), parent))
     deleted: list[str] = []
     added: list[str] = []
     if snapshot is not None:
+        known = {prop: current[prop] if prop in record.known else [] for prop in PROPERTIES}
         before = _named(keywords_of(snapshot), parent)
         now = set(_named(keywords_of(current), parent))
         gone: set[str] = set()
-        for prop in PROPERTIES:
+        for prop in record.known:
             if prop != "subject" and not current[prop]:
                 continue  # a property dropped as a whole is not a deletion (see module docstring)
             missing = _entry_names(prop, snapshot.get(prop, ()), parent) - _entry_names(prop, current[prop], parent)
+            if prop in LEAF_TOLERANT:  # rewritten flat by Windows: the leaf still there is the keyword
+                leaves = {restore(e) for e in current[prop]}
+                missing = {name for name in missing if name.rsplit(HIERARCHY, 1)[-1] not in leaves}
             if not missing:
                 continue
             if prop in FLAT:
@@ -311,7 +350,8 @@ def read_file(current: Properties, record: SyncRecord | None, parent: str = DEFA
             else:
                 gone |= missing
         deleted = [name for name in before if name in gone or name not in now]
-        added = [name for name in now if name not in before]
+        # What a property the snapshot did not cover holds is not news (an upgrade from v2 records).
+        added = [name for name in _named(keywords_of(known), parent) if name not in before]
     new_record = SyncRecord(owned, current, imported, None, parent)
     return ReadResult(imported, deleted, added, new_record)
 
@@ -354,7 +394,7 @@ def plan_write(
     current = normalise(current)
     record = record or SyncRecord()
     removed = set(removed) - {w.name for w in wanted}
-    owned = _present_owned(current, record.owned)
+    owned = _own_copies(current, record.owned, parent)
     foreign_paths = _named(keywords_of(_without(current, owned)), parent)
     final: dict[str, KeywordPath] = {name: path for name, path in foreign_paths.items() if name not in removed}
     ours_to_add = False
@@ -374,7 +414,8 @@ def plan_write(
         entries: list[str] = []
         for entry in current[prop]:
             path = entry_path(prop, entry)
-            if not path:
+            if not path:  # only separators: no keyword, not ours; left as it is
+                entries.append(entry)
                 continue
             if prop in FLAT:
                 if entry in owned_here:
@@ -400,9 +441,11 @@ def plan_write(
             if prop in FOLLOWED and not current[prop]:
                 continue
             present = _entry_names(prop, new[prop], parent)
-            for name, path in final.items():
+            if prop == "iptc":  # another program's keyword over 64 bytes: its cut copy would be a new one
+                present |= {_iptc_entry(key) for key in present}
+            for path in final.values():
                 entry = path_entry(prop, path)
-                key = name if prop in SEPARATORS else _flat_key(prop, path)
+                key = name_of(path, parent) if prop in SEPARATORS else _flat_key(prop, path)
                 if entry is None or key in present:
                     continue
                 new[prop].append(entry)

@@ -138,18 +138,18 @@ def save_record(
 
 
 def _apply_read(
-    library: Library, image_id: int, target: str, path: str, current: Properties | None
+    library: Library, image_id: int, target: str, path: str, current: Properties | None, parent: str = DEFAULT_PARENT
 ) -> tuple[list[str], SyncRecord | None, int]:
     """Take in what a file says (``current``; None: the file is gone). Deletions there become manual
     removals; additions there undo manual removals. Returns the names imported from it, the new
     record and how many of the image's tags that changed."""
-    record = load_record(library, image_id, target)
+    record = load_record(library, image_id, target, parent)
     if current is None:
         if record is not None:
             record.snapshot, record.imported = None, []
             save_record(library, image_id, target, path, record)
         return [], record, 0
-    result = read_file(current, record)
+    result = read_file(current, record, parent)
     edits = 0
     for name in result.deleted:
         edits += library.set_manual_tag([image_id], name, False)
@@ -311,7 +311,7 @@ def _sync_file(
     """Read what changed in the file since the last sync, then plan the merged keywords."""
     record = None
     if current is not None:
-        imported, record, _ = _apply_read(library, image.id, target, str(path), current)
+        imported, record, _ = _apply_read(library, image.id, target, str(path), current, parent)
         _refresh_imports(library, image.id, image.path, {target: imported})
     else:
         record = load_record(library, image.id, target, parent)

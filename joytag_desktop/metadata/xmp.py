@@ -45,6 +45,9 @@ NS = {
     "mediapro": "http://ns.iview-multimedia.com/mediapro/1.0/",
     "acdsee": "http://ns.acdsee.com/iptc/1.0/",
 }
+# Other URIs programs write for the same namespace: exiftool writes Microsoft's without the final
+# slash that Windows Photo Gallery uses. Read under any of them; rewritten under the file's own.
+NS_ALIASES = {"MicrosoftPhoto": ("http://ns.microsoft.com/photo/1.0",)}
 # Property name in ``keywords`` -> (namespace prefix, XMP name, container).
 XMP_PROPERTIES = {
     "subject": ("dc", "subject", "Bag"),
@@ -105,25 +108,30 @@ def _depth(root: ET.Element) -> int:
     return deepest
 
 
+def _tags(prefix: str, name: str) -> list[str]:
+    """The property's qualified names under its namespace URI and that URI's aliases."""
+    return [f"{{{uri}}}{name}" for uri in (NS[prefix], *NS_ALIASES.get(prefix, ()))]
+
+
 def _items(root: ET.Element, prefix: str, name: str) -> list[str]:
-    tag = f"{{{NS[prefix]}}}{name}"
     values: list[str] = []
-    for element in root.iter(tag):
-        values += [li.text or "" for li in element.iter(f"{_RDF}li")]
-    for description in root.iter(f"{_RDF}Description"):  # a single value written as an attribute
-        if tag in description.attrib:
-            values.append(description.attrib[tag])
+    for tag in _tags(prefix, name):
+        for element in root.iter(tag):
+            values += [li.text or "" for li in element.iter(f"{_RDF}li")]
+        for description in root.iter(f"{_RDF}Description"):  # a single value written as an attribute
+            if tag in description.attrib:
+                values.append(description.attrib[tag])
     return list(dict.fromkeys(v for v in (clean(x) for x in values) if v))
 
 
 def _text(root: ET.Element, prefix: str, name: str) -> str:
     """A simple text property, written as an element or as an attribute."""
-    tag = f"{{{NS[prefix]}}}{name}"
-    for element in root.iter(tag):
-        return element.text or ""
-    for description in root.iter(f"{_RDF}Description"):
-        if tag in description.attrib:
-            return description.attrib[tag]
+    for tag in _tags(prefix, name):
+        for element in root.iter(tag):
+            return element.text or ""
+        for description in root.iter(f"{_RDF}Description"):
+            if tag in description.attrib:
+                return description.attrib[tag]
     return ""
 
 
@@ -185,12 +193,17 @@ def _description(root: ET.Element) -> ET.Element:
 
 
 def _set_list(root: ET.Element, prefix: str, name: str, container: str, values: list[str]) -> None:
-    """Replace property ``prefix:name`` (wherever it is) with an rdf:Bag/Seq of ``values``."""
-    tag = f"{{{NS[prefix]}}}{name}"
-    for description in root.iter(f"{_RDF}Description"):
-        description.attrib.pop(tag, None)
-        for element in description.findall(tag):
-            description.remove(element)
+    """Replace property ``prefix:name`` (wherever it is, under whichever URI alias) with an
+    rdf:Bag/Seq of ``values``, written under the URI the file used."""
+    tag = None
+    for candidate in _tags(prefix, name):
+        for description in root.iter(f"{_RDF}Description"):
+            if candidate in description.attrib or description.find(candidate) is not None:
+                tag = tag or candidate
+            description.attrib.pop(candidate, None)
+            for element in description.findall(candidate):
+                description.remove(element)
+    tag = tag or f"{{{NS[prefix]}}}{name}"
     if not values:
         return
     holder = ET.SubElement(_description(root), tag)
@@ -214,6 +227,7 @@ def update_packet(data: bytes | None, properties: Properties, changed: Iterable[
     property is kept as it was, and so is the encoding. The result is parsed again before it is
     returned, so XML that does not parse is never written."""
     encoding = "utf-8"
+    text = ""
     if data is None:
         root = new_packet()
         wrapped = True
@@ -228,6 +242,10 @@ def update_packet(data: bytes | None, properties: Properties, changed: Iterable[
         wrapped = text.lstrip("\ufeff \r\n\t").startswith(("<?xpacket", "<?xml"))
     for prefix, uri in NS.items():
         ET.register_namespace(prefix, uri)
+    for prefix, aliases in NS_ALIASES.items():  # the file's own URI keeps the prefix (no ns0)
+        for uri in aliases:
+            if re.search(r"=\s*[\"']" + re.escape(uri) + r"[\"']", text):
+                ET.register_namespace(prefix, uri)
     for prop in changed:
         if prop in XMP_PROPERTIES:
             prefix, name, container = XMP_PROPERTIES[prop]
