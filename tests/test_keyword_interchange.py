@@ -463,3 +463,18 @@ def test_claims_and_upgrades_never_touch_the_users_keywords() -> None:
     now = {**snapshot, "last_keyword": ["JoyTag/dog", "JoyTag/cat"]}  # the old version left "dog" there
     read = kw.read_file(now, kw.SyncRecord.from_json(old))
     assert read.added == [] and read.deleted == []
+
+
+def test_keywords_that_look_like_numbers_keep_their_text(lib: Library, tmp_path: Path) -> None:
+    """exiftool's JSON gives `1.50` unquoted: read as a number it became `1.5`, so the file never
+    matched what was written (every export rewrote it) and the keyword changed."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "lens.jpg")
+    run_exiftool("-XMP-dc:Subject=1.50", "-XMP-dc:Subject=2024", "-IPTC:Keywords=1.50", str(photo))
+    _index(lib, root)
+    give_scores(lib, VOCAB, {photo: {"dog": 0.9}})
+    assert export_embedded(lib).errors == []
+    assert {"1.50", "2024", "dog"} == set(exiv2_values(photo, "Xmp.dc.subject"))
+    lib.scan()
+    assert {"1.50", "2024"} <= set(tags_of(lib, photo))
+    assert export_embedded(lib).unchanged == 1

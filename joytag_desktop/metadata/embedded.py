@@ -176,7 +176,8 @@ def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
     )
     if result.returncode != 0:
         raise EmbeddedError(f"exiftool cannot read it: {result.stderr.strip()}")
-    record = json.loads(result.stdout)[0]
+    # Keywords that look like numbers ("1.50") come unquoted: keep their text as written.
+    record = json.loads(result.stdout, parse_float=str, parse_int=str)[0]
     return {
         "subject": [clean(v) for v in _as_list(record.get("Subject"))],
         "hierarchical": [clean(v) for v in _as_list(record.get("HierarchicalSubject"))],
