@@ -478,3 +478,19 @@ def test_keywords_that_look_like_numbers_keep_their_text(lib: Library, tmp_path:
     lib.scan()
     assert {"1.50", "2024"} <= set(tags_of(lib, photo))
     assert export_embedded(lib).unchanged == 1
+
+
+def test_no_sidecar_is_written_where_an_image_no_longer_is(lib: Library, tmp_path: Path) -> None:
+    """Found by the fault loop: an image (and its sidecar) moved before a scan saw it; `export xmp`
+    wrote a new sidecar at the old place, an orphan that also lost what the moved one held."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "a" / "p.jpg")
+    _index(lib, root)
+    give_scores(lib, VOCAB, {photo: {"dog": 0.9}})
+    (root / "b").mkdir()
+    photo.rename(root / "b" / "p.jpg")
+    report = export_xmp(lib)
+    assert report.written == 0 and report.errors and "rescan" in report.errors[0][1]
+    assert not list(root.rglob("*.xmp"))
+    lib.scan()
+    assert export_xmp(lib).written == 1 and (root / "b" / "p.jpg.xmp").exists()

@@ -361,6 +361,10 @@ def export_xmp(
     images = _images(library, image_ids, query, threshold)
     for index, image in enumerate(images, start=1):
         image_path = Path(image.path)
+        if _gone(image_path, report):
+            if progress is not None:
+                progress(index, len(images))
+            continue
         target = sidecar_for(image_path, naming, folders.names(image_path.parent))
         try:
             data = read_limited(target, MAX_SIDECAR_BYTES, "sidecar") if target.exists() else None
@@ -388,6 +392,19 @@ def export_xmp(
         if progress is not None:
             progress(index, len(images))
     return report
+
+
+GONE = "the image is not there (moved or deleted since the last scan); rescan first"
+
+
+def _gone(image: Path, report: ExportReport) -> bool:
+    """An image whose file moved or went since the last scan gets no sidecar or caption at its old
+    place (it would be an orphan, or take the name of a file another program keeps there)."""
+    if os.path.lexists(image):
+        return False
+    report.skipped += 1
+    report.errors.append((str(image), GONE))
+    return True
 
 
 def _reason(exc: BaseException, path: str | Path) -> str:
@@ -483,6 +500,10 @@ def export_captions(
     folders = _Folders()
     for index, image in enumerate(images, start=1):
         target = Path(image.path).with_suffix(".txt")
+        if _gone(Path(image.path), report):
+            if progress is not None:
+                progress(index, len(images))
+            continue
         try:
             stem = target.stem.lower()
             siblings = [n for n in folders.names(target.parent) if is_image_path(n) and Path(n).stem.lower() == stem]
