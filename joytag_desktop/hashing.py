@@ -10,8 +10,8 @@ a keyword), so such an edit need not retag the image. What is left out, per form
   progressive scans, trailers), as are segments the parser does not know.
 - PNG: tEXt, zTXt, iTXt, eXIf and tIME chunks; the text chunks that hold EXIF as ImageMagick writes
   it ("Raw profile type exif", which Pillow reads) and compressed XMP stay.
-- WebP: EXIF and XMP chunks, and a still image's VP8X header (only flags and a canvas equal to the
-  frame: a writer adds it to a simple file to say metadata follows).
+- WebP: EXIF and XMP chunks, the VP8X header's metadata flags, and a VP8X header with no other
+  flag (no alpha, animation or ICC: what a writer adds to a simple file to say metadata follows).
 
 The EXIF and XMP orientation (the taggers turn the picture upright by it) is kept: its values go
 into the picture hash. Any other format, and a file whose structure is not understood, has no
@@ -37,7 +37,6 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_TEXT = {b"tEXt", b"zTXt", b"iTXt"}
 _PNG_METADATA = {*_PNG_TEXT, b"eXIf", b"tIME"}
 _XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
-_VP8X_ANIMATION = 0x02
 _VP8X_METADATA_FLAGS = 0x04 | 0x08  # XMP, EXIF present
 
 
@@ -105,8 +104,11 @@ def exif_orientation(tiff: bytes) -> bytes:
         for index in range(count):
             tag, kind = struct.unpack_from(order + "HH", tiff, offset + 2 + 12 * index)
             if tag == 0x0112:
-                value = struct.unpack_from(order + "H", tiff, offset + 2 + 12 * index + 8)[0] if kind == 3 else -1
-                return b"exif=%d" % value
+                entry = offset + 2 + 12 * index
+                if kind == 3:
+                    return b"exif=%d" % struct.unpack_from(order + "H", tiff, entry + 8)[0]
+                # Another type (LONG, seen in the wild): Pillow still applies it; the whole entry counts.
+                return b"exif-entry=" + tiff[entry : entry + 12].hex().encode()
     except (ValueError, struct.error):
         return b"exif-bytes=" + hashlib.sha256(tiff).hexdigest().encode()
     return b""
@@ -213,7 +215,9 @@ def _webp(tee: _Tee) -> None:
             continue
         if kind == b"VP8X" and padded == 10:
             data = tee.read(10)
-            if data[0] & _VP8X_ANIMATION:  # an animation's canvas and flags matter
+            # Flags other than "has EXIF/XMP" (alpha, animation, ICC) change what is decoded: kept, with
+            # the canvas. A header with none of them is what exiftool adds to a simple WebP: left out.
+            if data[0] & ~_VP8X_METADATA_FLAGS:
                 tee.keep(head + bytes((data[0] & ~_VP8X_METADATA_FLAGS,)) + data[1:])
             continue
         tee.keep(head)

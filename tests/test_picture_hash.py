@@ -4,11 +4,14 @@ only a change of the picture retags it. Real files, real exiftool edits, on SQLi
 from __future__ import annotations
 
 import importlib
+import io
 import shutil
 import sqlite3
+import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image as PILImage
 from sqlalchemy import create_engine, text
@@ -254,3 +257,35 @@ def test_webp_and_broken_files(tmp_path: Path) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(write_photo(tmp_path / "whole.jpg").read_bytes()[:40])
     assert hash_file_and_picture(broken) == (hash_file(broken), None)
+
+
+def _jpeg_with_long_orientation(jpeg: bytes, value: int) -> bytes:
+    """EXIF Orientation stored as a LONG (seen in the wild; Pillow applies it all the same)."""
+    entry = struct.pack("<HHII", 0x0112, 4, 1, value)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + entry + struct.pack("<I", 0)
+    segment = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment + jpeg[2:]
+
+
+def test_every_orientation_and_webp_flag_that_changes_pixels_changes_the_picture_hash(tmp_path: Path) -> None:
+    """Found in review: an Orientation stored as LONG, and a WebP whose VP8X alpha flag was cleared,
+    kept the picture hash though the image decoded differently."""
+    pixels = np.random.default_rng(1).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    PILImage.fromarray(pixels).save(buffer, "JPEG")
+    upright, turned = tmp_path / "o1.jpg", tmp_path / "o6.jpg"
+    upright.write_bytes(_jpeg_with_long_orientation(buffer.getvalue(), 1))
+    turned.write_bytes(_jpeg_with_long_orientation(buffer.getvalue(), 6))
+    assert hash_file_and_picture(upright)[1] != hash_file_and_picture(turned)[1]
+
+    rgba = np.random.default_rng(2).integers(0, 256, (40, 60, 4), dtype=np.uint8)
+    rgba[..., 3] = np.where(np.arange(60) < 30, 0, 255)
+    buffer = io.BytesIO()
+    PILImage.fromarray(rgba, "RGBA").save(buffer, "WEBP", quality=80)
+    data = bytearray(buffer.getvalue())
+    assert data[12:16] == b"VP8X"
+    with_alpha, without = tmp_path / "a.webp", tmp_path / "b.webp"
+    with_alpha.write_bytes(bytes(data))
+    data[20] &= ~0x10  # the alpha flag
+    without.write_bytes(bytes(data))
+    assert hash_file_and_picture(with_alpha)[1] != hash_file_and_picture(without)[1]

@@ -695,3 +695,44 @@ def test_cli_trash_reports_a_copy_changed_since_the_scan_and_leaves_it(
     assert "moved 1 copies" in err and "Traceback" not in err
     assert (photos / "copy-c.jpg").read_bytes() == chelsea and not (photos / "copy-b.jpg").exists()
     assert _trashed(isolated_home) == {"copy-b.jpg"}
+
+
+@pytest.mark.parametrize("changed", ["copy", "kept"])
+def test_a_rescan_between_finding_and_trashing_moves_nothing_that_changed(
+    tmp_path: Path, isolated_home: Path, changed: str
+) -> None:
+    """Found in review: the window stays open while the watcher rescans; a copy (or the kept file)
+    overwritten with another picture and rescanned matched its fresh row, so it (or the only copy
+    left of the old picture) went. What the user was shown is what must still hold."""
+    from joytag_desktop.library.duplicates import find_duplicates, move_to_trash
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rocket = (FIXTURE_IMAGES / "rocket.jpg").read_bytes()
+    (photos / "a.jpg").write_bytes(rocket)
+    (photos / "b.jpg").write_bytes(rocket)
+    with Library(tmp_path / "library.sqlite3") as library:
+        library.add_folder(photos)
+        library.scan([photos])
+        (group,) = find_duplicates(library, kinds=("exact",))
+        shown = {image.id: image for image in group.images}
+        kept = library.image_by_path(photos / "a.jpg").id
+        copy = library.image_by_path(photos / "b.jpg").id
+        target = photos / ("b.jpg" if changed == "copy" else "a.jpg")
+        target.write_bytes((FIXTURE_IMAGES / "chelsea.png").read_bytes())
+        os.utime(target, (1_700_000_000, 1_700_000_000))
+        library.scan([photos])
+        report = move_to_trash(library, [(kept, [copy])], shown=shown)
+        assert report.moved == [] and len(report.skipped) == 1 and "find them again" in report.skipped[0][1]
+        assert _trashed(isolated_home) == set() and (photos / "b.jpg").exists()
+
+
+def test_a_short_sidecar_another_file_may_own_stays(tmp_path: Path, isolated_home: Path) -> None:
+    """`IMG_1.xmp` beside `IMG_1.jpg` and a RAW (or MOV, PSD) the app does not index may be that
+    file's sidecar (Lightroom, Bridge): it stays when the JPEG copy goes; `IMG_1.jpg.xmp` goes."""
+    from joytag_desktop.library.duplicates import own_sidecars
+
+    names = ["IMG_1.jpg", "IMG_1.3fr", "IMG_1.xmp", "IMG_1.jpg.xmp"]
+    assert own_sidecars("IMG_1.jpg", names) == ["IMG_1.jpg.xmp"]
+    assert own_sidecars("IMG_1.jpg", ["IMG_1.jpg", "IMG_1.MOV", "IMG_1.xmp"]) == []
+    assert own_sidecars("IMG_1.jpg", ["IMG_1.jpg", "IMG_1.xmp"]) == ["IMG_1.xmp"]

@@ -222,7 +222,8 @@ def run_duplicates(args: argparse.Namespace) -> int:
             return 0
         moving = {image.id for image in extra}
         plan = [(g.keep, [i.id for i in g.others if i.id in moving]) for g in groups]
-        report = move_to_trash(library, [(keep, ids) for keep, ids in plan if ids])
+        shown = {image.id: image for group in groups for image in group.images}
+        report = move_to_trash(library, [(keep, ids) for keep, ids in plan if ids], shown=shown)
         for path, reason in report.skipped:
             print(f"joytag-desktop: left {path}: {reason}", file=sys.stderr)
         for path, reason in report.failed:

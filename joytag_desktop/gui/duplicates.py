@@ -399,7 +399,8 @@ class DuplicatesDialog(QDialog):
     def trash(self, plan: list[tuple[int, list[int]]]) -> None:
         """Move each group's ticked copies, checking them (and the kept file) again first."""
         self._busy(True)
-        self.background.submit(lambda: move_to_trash(self.library, plan), self._trashed, self._failed)
+        shown = {image.id: image for group in self.groups for image in group.images}
+        self.background.submit(lambda: move_to_trash(self.library, plan, shown=shown), self._trashed, self._failed)
 
     def _trashed(self, report: TrashReport) -> None:
         self._busy(False)

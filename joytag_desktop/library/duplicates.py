@@ -16,7 +16,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +61,7 @@ class DuplicateImage:
     format: str | None
     date: datetime | None  # taken, else modified
     content_hash: str | None = None
+    mtime: float | None = None  # the file's modification time when the duplicates were found
 
 
 @dataclass(frozen=True)
@@ -452,7 +453,7 @@ def _images(library: Library, ids: list[int]) -> dict[int, DuplicateImage]:
         width, height = image.displayed_size
         date = image.taken_at or datetime.fromtimestamp(image.mtime)
         found[image.id] = DuplicateImage(
-            image.id, image.path, image.size, width, height, image.format, date, image.content_hash
+            image.id, image.path, image.size, width, height, image.format, date, image.content_hash, image.mtime
         )
     return found
 
@@ -484,17 +485,41 @@ CHANGED = "changed since the last scan; rescan first"
 GONE = "gone since the last scan; rescan first"
 
 
-def move_to_trash(library: Library, plan: Iterable[tuple[int, Sequence[int]]], sidecars: bool = True) -> TrashReport:
+SEEN_CHANGED = "changed since the duplicates were found; find them again"
+
+
+def _changed_since_shown(row: Image, shown: DuplicateImage) -> bool:
+    return (row.content_hash, row.size) != (shown.content_hash, shown.size) or (
+        shown.mtime is not None and row.mtime != shown.mtime
+    )
+
+
+def move_to_trash(
+    library: Library,
+    plan: Iterable[tuple[int, Sequence[int]]],
+    sidecars: bool = True,
+    shown: Mapping[int, DuplicateImage] | None = None,
+) -> TrashReport:
     """Hand copies to the system trash, group by group: ``plan`` pairs the id of the image kept with
-    the ids of its copies to let go. The scan's facts may be stale, so right before each move the copy
-    is checked again (a regular file of the size and mtime scanned; byte-identical copies hashed
-    again), and so is the kept file: a copy that changed, or whose kept file changed, stays where it
-    is and in the library (``skipped``). A copy's own XMP sidecars go with it; then the library
-    forgets it. A file the trash refuses stays where it is (``failed``)."""
+    the ids of its copies to let go. ``shown``: the images as the user saw them (``find_duplicates``);
+    a library row that changed since (a rescan, the watcher) is not what the user chose, so its group's
+    copies (kept file changed) or the copy itself stay. The scan's facts may be stale too, so right
+    before each move the copy is checked again (a regular file of the size and mtime scanned;
+    byte-identical copies hashed again), and so is the kept file: a copy that changed, or whose kept
+    file changed, stays where it is and in the library (``skipped``). A copy's own XMP sidecars go
+    with it; then the library forgets it. A file the trash refuses stays where it is (``failed``)."""
     report = TrashReport()
     gone: list[int] = []
     for keep_id, copy_ids in plan:
         rows = {image.id: image for image in library.images([keep_id, *copy_ids])}
+        if shown is not None:
+            ids = [i for i in (keep_id, *copy_ids) if i in shown]
+            stale = {i for i in ids if i not in rows or _changed_since_shown(rows[i], shown[i])}
+            if keep_id in stale:
+                report.skipped += [(shown[i].path, f"the file kept {SEEN_CHANGED}") for i in copy_ids if i in shown]
+                continue
+            report.skipped += [(shown[i].path, SEEN_CHANGED) for i in copy_ids if i in stale]
+            copy_ids = [i for i in copy_ids if i not in stale]
         copies = [rows[i] for i in copy_ids if i in rows and i != keep_id]
         kept = rows.get(keep_id)
         keeper_problem, keeper_info = _check_keeper(kept, copies)
@@ -597,7 +622,11 @@ def own_sidecars(image_name: str, folder_names: Iterable[str]) -> list[str]:
     names = list(folder_names)
     rivals = any(n != image_name and n.lower() == image_name.lower() and is_image_path(n) for n in names)
     wanted = [f"{image_name}.xmp"]
-    if owns_short_sidecar(image_name, names):
+    stem = os.path.splitext(image_name)[0].lower()
+    # Any other file of the same stem (a RAW or video the app does not index, a PSD, a Live Photo's
+    # MOV) may be the one photo.xmp describes: the short sidecar then stays.
+    others = [n for n in names if n != image_name and os.path.splitext(n)[0].lower() == stem]
+    if owns_short_sidecar(image_name, names) and all(n.lower().endswith(".xmp") for n in others):
         wanted.append(f"{os.path.splitext(image_name)[0]}.xmp")
 
     def mine(name: str) -> bool:
