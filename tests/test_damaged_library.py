@@ -150,3 +150,22 @@ def test_the_window_refuses_a_damaged_library(tmp_path: Path, monkeypatch: pytes
     assert run_gui(str(db)) == 2
     assert len(shown) == 1 and "is damaged" in shown[0] and "Backup and recovery" in shown[0]
     assert _digest(db) == before
+
+
+def test_only_sqlites_own_damage_codes_call_a_library_damaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: any error saying "malformed" (a malformed JSON argument) marked a healthy
+    library damaged; and a long writer's "sound" at exit overwrote a damage another command found."""
+    connection = sqlite3.connect(":memory:")
+    with pytest.raises(sqlite3.OperationalError) as statement_error:
+        connection.execute("SELECT value FROM json_each('not json')").fetchall()
+    assert "malformed" in str(statement_error.value) and not integrity.is_damage(statement_error.value)
+
+    monkeypatch.setenv("JOYTAG_DESKTOP_HOME", str(tmp_path / "home"))
+    db = tmp_path / "lib.sqlite3"
+    with Library(db):
+        pass
+    with integrity.guarded(db, True, lambda text: None), Library(db) as library:  # a long `watch`, the window
+        library.set_setting("probe", "1")
+        integrity.record(db, integrity.Verdict(False, "database disk image is malformed"))  # found meanwhile
+    verdict, _ = integrity.remembered(db)
+    assert verdict.sound is False

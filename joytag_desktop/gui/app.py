@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from joytag_desktop import __version__, failures, paths
 
@@ -49,6 +50,7 @@ def run_gui(database: str | None = None) -> int:
 
     install_translators(app, settings)
     chosen = database or settings.value("database") or None
+    started = time.time()
     damaged, sound = _damage_check(chosen)
     if damaged is not None:
         QMessageBox.critical(
@@ -85,7 +87,8 @@ def run_gui(database: str | None = None) -> int:
     if sound is not None:
         from joytag_desktop.library import integrity
 
-        integrity.record(sound, integrity.Verdict(True))  # the window's own writes leave it sound
+        # The window's own writes leave it sound, unless another process found it damaged meanwhile.
+        integrity.record(sound, integrity.Verdict(True), since=started)
     return code
 
 

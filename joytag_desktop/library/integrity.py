@@ -31,6 +31,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +48,8 @@ RECOVERY = (
     "keep a copy of it (with its -wal file), then restore a backup or recover it: see "
     '"Backup and recovery" in the README'
 )
-_DAMAGE_WORDS = ("malformed", "not a database", "corrupt")
+_DAMAGE_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (extended codes keep them in the low byte)
+_DAMAGE_MESSAGES = ("database disk image is malformed", "file is not a database")
 
 
 class LibraryDamagedError(JoyTagError):
@@ -90,9 +92,15 @@ def stamp(path: Path) -> list[int] | None:
 
 
 def is_damage(error: BaseException) -> bool:
-    """SQLite's own word that a page is malformed (SQLITE_CORRUPT, SQLITE_NOTADB)."""
+    """SQLite's own word that a page is malformed (SQLITE_CORRUPT, SQLITE_NOTADB); not any error that
+    says "malformed" (a malformed JSON argument is the statement's fault, not the file's)."""
     original = getattr(error, "orig", None) or error
-    return isinstance(original, sqlite3.DatabaseError) and any(w in str(original).lower() for w in _DAMAGE_WORDS)
+    if not isinstance(original, sqlite3.DatabaseError):
+        return False
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _DAMAGE_CODES
+    return any(message in str(original).lower() for message in _DAMAGE_MESSAGES)
 
 
 def is_sqlite(path: Path) -> bool:
@@ -160,17 +168,27 @@ def remembered(path: Path) -> tuple[Verdict, bool] | None:
     return Verdict(entry.get("sound"), str(entry.get("problem", ""))), entry["stamp"] == now
 
 
-def record(path: Path, verdict: Verdict) -> None:
+def record(path: Path, verdict: Verdict, since: float | None = None) -> None:
     """Remember a verdict with the file's current stamp (best effort: a read-only data folder
-    only costs the next command a check)."""
+    only costs the next command a check). ``since``: when the recording process started; a damaged
+    verdict another process recorded after that is not overwritten by this one's "sound"."""
     now = stamp(path)
     if now is None or verdict.sound is None:
         return
     verdicts = _load()
+    previous = verdicts.get(str(path))
+    if (
+        since is not None
+        and verdict.sound
+        and isinstance(previous, dict)
+        and previous.get("sound") is False
+        and float(previous.get("at") or 0) >= since
+    ):
+        return
     verdicts.pop(str(path), None)
     verdicts[str(path)] = {
         "stamp": now, "sound": verdict.sound, "problem": verdict.problem,
-        "checked": datetime.now().isoformat(timespec="seconds"),
+        "checked": datetime.now().isoformat(timespec="seconds"), "at": time.time(),
     }  # fmt: skip
     while len(verdicts) > KEPT_VERDICTS:
         verdicts.pop(next(iter(verdicts)))
@@ -223,6 +241,7 @@ def guarded(
     if path is None:
         yield
         return
+    started = time.time()
     if is_sqlite(path):
         verdict = verdict_for(path, writes, announce)
     elif path.is_file() and path.stat().st_size > 0:
@@ -240,4 +259,4 @@ def guarded(
             record(path, Verdict(False, str(getattr(exc, "orig", None) or exc).splitlines()[0]))
         raise
     if verdict.sound:
-        record(path, verdict)
+        record(path, verdict, since=started)
