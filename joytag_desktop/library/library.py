@@ -1128,17 +1128,26 @@ class Library:
                 )  # fmt: skip
             return bool(gone or new)
 
-    def accept_own_write(self, image_id: int, path: str) -> None:
+    def accept_own_write(self, image_id: int, path: str, before: tuple[str, str | None] | None = None) -> None:
         """After the app wrote metadata into an image file, record its new size, mtime and hashes, so
         the next scan sees no change; the picture hash stays equal, so the taggings stay.
 
-        Without a picture hash from before (a format without one, an image indexed before 0007) the
-        taggings go; ``status`` is named so the same statement makes such an image pending on SQLite
-        too (its trigger runs on a named status; PostgreSQL's on every update), never "tagged" by no model.
+        ``before``: the file's (content hash, picture hash) read just before the write. For an image
+        indexed before 0007 (no picture hash stored) whose file was still the one scanned, that picture
+        hash is recorded first, so the taggings stay too (else the first embedded export after an
+        upgrade would retag the library). Without any (a format without one) the taggings go;
+        ``status`` is named so the same statement makes such an image pending on SQLite too (its
+        trigger runs on a named status; PostgreSQL's on every update), never "tagged" by no model.
         """
         stat = os.stat(path)
         content_hash, picture_hash = hash_file_and_picture(path)
         with self.Session.begin() as session:
+            if before is not None and before[1] is not None:
+                session.execute(
+                    update(Image)
+                    .where(Image.id == image_id, Image.picture_hash.is_(None), Image.content_hash == before[0])
+                    .values(picture_hash=before[1])
+                )
             session.execute(
                 update(Image)
                 .where(Image.id == image_id)

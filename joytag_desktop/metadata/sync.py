@@ -28,6 +28,7 @@ from typing import TextIO
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import remove_stale_temporaries
+from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.library import Library, TagView
 from joytag_desktop.library.query import RATINGS
@@ -442,6 +443,8 @@ def export_embedded(
             elif dry_run:
                 report.planned.append((image.path, plan.keywords))
             else:
+                # Indexed before picture hashes: the file as it is now says what its picture was.
+                before = hash_file_and_picture(path) if image.picture_hash is None else None
                 _commit_write(
                     library,
                     image.id,
@@ -451,7 +454,7 @@ def export_embedded(
                     plan,
                     partial(write_embedded, path, plan.properties, plan.changed, keep_backup),
                 )
-                library.accept_own_write(image.id, image.path)
+                library.accept_own_write(image.id, image.path, before)
                 report.written += 1
         except (JoyTagError, OSError) as exc:
             report.errors.append((image.path, _reason(exc, path)))
