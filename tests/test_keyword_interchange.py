@@ -348,11 +348,14 @@ def test_apple_photos_sidecar_is_searchable_and_kept(lib: Library, tmp_path: Pat
 
 def test_acdsee_category_tree_is_read_and_kept_in_step(lib: Library, tmp_path: Path) -> None:
     """ACDSee keeps its keywords as an XML tree inside `acdsee:categories` (digiKam reads and writes it
-    too): its assigned categories are keywords, and the tree follows additions and removals."""
+    too): its assigned categories are keywords, the tree follows additions and removals, and the
+    user's empty categories stay."""
     root = tmp_path / "Photos"
     photo = write_photo(root / "trip.jpg")
     tree = ('<Categories><Category Assigned="0">Places<Category Assigned="1">Paris</Category></Category>'
-            '<Category Assigned="1">Holiday</Category></Categories>')  # fmt: skip
+            '<Category Assigned="1">Holiday</Category>'
+            '<Category Assigned="0">People<Category Assigned="0">Family</Category></Category>'
+            '</Categories>')  # fmt: skip
     subprocess.run([EXIFTOOL, "-q", "-o", str(photo) + ".xmp", f"-XMP-acdsee:Categories={tree}",
                     "-XMP-dc:Subject=Paris", "-XMP-dc:Subject=Holiday", str(photo)], check=True)  # fmt: skip
     _index(lib, root)
@@ -364,6 +367,7 @@ def test_acdsee_category_tree_is_read_and_kept_in_step(lib: Library, tmp_path: P
     written = exiftool_read(Path(str(photo) + ".xmp"), "-XMP-acdsee:Categories")["Categories"]
     assert '<Category Assigned="1">Paris</Category>' in written and "Holiday" not in written
     assert '<Category Assigned="0">JoyTag<Category Assigned="1">dog</Category></Category>' in written
+    assert '<Category Assigned="0">People<Category Assigned="0">Family</Category></Category>' in written  # kept
     lib.scan()
     assert export_xmp(lib).unchanged == 1
 

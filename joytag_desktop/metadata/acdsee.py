@@ -45,12 +45,39 @@ def parse_categories(text: str) -> list[str]:
     return list(dict.fromkeys(entries))
 
 
-def categories_xml(entries: list[str]) -> str:
-    """The ACDSee XML text for ``|``-joined paths (parents not listed themselves get ``Assigned="0"``)."""
+def empty_branches(text: str) -> set[tuple[str, ...]]:
+    """Paths of categories a tree holds with nothing assigned at or below them (kept on a rewrite:
+    the user's own empty categories are not keywords to drop)."""
+    try:
+        root = SafeET.fromstring(text) if text and text.strip() else None
+    except (ET.ParseError, DefusedXmlException):
+        return set()
+    found: set[tuple[str, ...]] = set()
+
+    def walk(element: ET.Element, parents: tuple[str, ...]) -> bool:  # True: something assigned below
+        if len(parents) >= MAX_DEPTH:
+            return True
+        name = (element.text or "").strip().replace(SEPARATOR, LOOK_ALIKE)
+        path = (*parents, name)
+        below = [walk(child, path) for child in element if child.tag == "Category"]
+        used = element.get("Assigned") == "1" or any(below)
+        if name and not used and not below:
+            found.add(path)
+        return used
+
+    for child in root if root is not None else ():
+        if child.tag == "Category":
+            walk(child, ())
+    return found
+
+
+def categories_xml(entries: list[str], previous: str = "") -> str:
+    """The ACDSee XML text for ``|``-joined paths (parents not listed themselves get ``Assigned="0"``);
+    the empty categories of the ``previous`` tree stay."""
     root = ET.Element("Categories")
     nodes: dict[tuple[str, ...], ET.Element] = {}
     assigned = {tuple(p for p in entry.split(SEPARATOR) if p) for entry in entries}
-    for path in sorted(assigned, key=lambda p: [q.casefold() for q in p]):
+    for path in sorted(assigned | empty_branches(previous), key=lambda p: [q.casefold() for q in p]):
         for depth in range(1, len(path) + 1):
             key = path[:depth]
             if key not in nodes:

@@ -24,7 +24,7 @@ from PIL import Image
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
 from joytag_desktop.imaging import is_raw_path, open_pillow
-from joytag_desktop.metadata.acdsee import categories_xml, parse_categories
+from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 
@@ -236,7 +236,9 @@ def write_embedded(path: Path, properties: Properties, changed: set[str], keep_b
         if prop == "xp":
             arguments += [f"-{tag}={';'.join(properties[prop])}"] if properties[prop] else []
         elif prop == "acdsee":
-            arguments += [f"-{tag}={categories_xml(properties[prop])}"] if properties[prop] else []
+            previous = _run(["-s3", f"-{tag}", "--", str(path)]).stdout.strip()
+            if properties[prop] or empty_branches(previous):
+                arguments.append(f"-{tag}={categories_xml(properties[prop], previous)}")
         else:
             arguments += [f"-{tag}={value}" for value in properties[prop]]
     if "iptc" in changed:

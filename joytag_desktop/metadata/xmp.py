@@ -23,7 +23,7 @@ from joytag_desktop import files
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import FileTooLargeError
 from joytag_desktop.imaging import is_image_path, is_raw_path
-from joytag_desktop.metadata.acdsee import categories_xml, parse_categories
+from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT, Properties, clean, empty_properties
 
 NS = {
@@ -196,6 +196,7 @@ def _set_list(root: ET.Element, prefix: str, name: str, container: str, values: 
     """Replace property ``prefix:name`` (wherever it is, under whichever URI alias) with an
     rdf:Bag/Seq of ``values``, written under the URI the file used."""
     tag = None
+    previous = _text(root, prefix, name) if container == "Text" else ""
     for candidate in _tags(prefix, name):
         for description in root.iter(f"{_RDF}Description"):
             if candidate in description.attrib or description.find(candidate) is not None:
@@ -204,11 +205,11 @@ def _set_list(root: ET.Element, prefix: str, name: str, container: str, values: 
             for element in description.findall(candidate):
                 description.remove(element)
     tag = tag or f"{{{NS[prefix]}}}{name}"
-    if not values:
+    if not values and not (container == "Text" and empty_branches(previous)):
         return
     holder = ET.SubElement(_description(root), tag)
     if container == "Text":
-        holder.text = categories_xml(values)
+        holder.text = categories_xml(values, previous)
         return
     bag = ET.SubElement(holder, f"{_RDF}{container}")
     for value in values:
