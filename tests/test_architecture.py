@@ -156,7 +156,9 @@ def test_no_room_of_the_library_imports_its_facade() -> None:
     offenders = sorted(
         module
         for module, imported in _graph().items()
-        if FACADE in imported and module.startswith("joytag_desktop.library") and module not in FACADE_USERS_INSIDE_LIBRARY
+        if FACADE in imported
+        and module.startswith("joytag_desktop.library")
+        and module not in FACADE_USERS_INSIDE_LIBRARY
     )
     assert not offenders, f"rooms that climb back to the Library facade: {offenders}"
 
