@@ -1,6 +1,6 @@
 """GUI responsiveness with a large library (offscreen): results shown, scrolling, GUI-thread stalls.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--images 100000]
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--images 100000] [--workdir DIR]
 
 Uses the synthetic library of bench_library.py (files do not exist, so thumbnails fail quickly
 and show the placeholder: this measures the grid, not decoding).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench_library import generate  # noqa: E402
+from bench_library import generate, synthetic_models  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -29,14 +29,17 @@ from joytag_desktop.library import Library  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=100_000)
+    parser.add_argument("--tags-per-image", type=int, default=40)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-gui")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    work = Path(tempfile.gettempdir()) / "joytag-bench-gui"
-    work.mkdir(exist_ok=True)
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
     os.environ["JOYTAG_DESKTOP_HOME"] = str(work / "home")
     db = work / f"gui-{args.images}.sqlite3"
     if not db.exists():
-        generate(db, args.images, 40, 5813)
+        names, categories, models = synthetic_models(1, 5813, 10_861, 4000)
+        generate(db, args.images, args.tags_per_image, models, names, categories)
     app = QApplication.instance() or QApplication([])
     library = Library(db)
     settings = QSettings(str(work / "gui.ini"), QSettings.Format.IniFormat)

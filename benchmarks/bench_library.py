@@ -303,14 +303,19 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
         results["result_tag_counts_ms"] = {"mid": round(ms, 1), "popular": round(wide, 1)}
 
 
-def bench_store(db: Path, models: list, batches: int = 10, batch: int = 64) -> float:
-    """Tagging-store throughput: ``Library.store_results`` for new images, the worker's own path (whole
-    score vectors in, the storage floor applied, one transaction per batch), on the big database."""
+def bench_store(db: Path, models: list, batches: int = 10) -> float:
+    """Tagging-store throughput on the big database, the worker's own path: claim the pending images
+    (``WorkQueue.claim``, a page of ``CLAIM_EVERY``), store each ``COMMIT_EVERY`` results with
+    ``Library.store_results(worker=…)`` (whole score vectors in, the storage floor applied, only what
+    the worker still holds, its claims ended in the same transaction), renew the leases after each
+    commit, and release what is left at the end. ``batches`` commits are timed."""
     from joytag_desktop.library import ImageResult
+    from joytag_desktop.library.work import WorkQueue
+    from joytag_desktop.worker.tagging import CLAIM_EVERY, COMMIT_EVERY
 
     rng = np.random.default_rng(1)
     model = models[-1]
-    count = batches * batch
+    count = batches * COMMIT_EVERY
     with sqlite3.connect(db) as raw:
         first = raw.execute("SELECT MAX(id) FROM images").fetchone()[0] + 1  # --keep: after the last run's
         raw.executemany(
@@ -321,23 +326,35 @@ def bench_store(db: Path, models: list, batches: int = 10, batch: int = 64) -> f
                 for i in range(first, first + count)
             ),
         )
-    stored = 0
+    stored = images = 0
     with Library(db) as library:
         info = library.model(model.name)
+        queue = WorkQueue(library)
         start = time.perf_counter()
-        for b in range(batches):
+        claimed: list[int] = []
+        while images < count:
+            if len(claimed) < COMMIT_EVERY:
+                claimed += [image_id for image_id, _, _ in queue.claim(info.id, CLAIM_EVERY)]
+            batch, claimed = claimed[:COMMIT_EVERY], claimed[COMMIT_EVERY:]
+            if not batch:
+                break
             results = []
-            for i in range(first + b * batch, first + (b + 1) * batch):
+            for image_id in batch:
                 # Like sigmoid outputs: nearly all near 0, about a hundred above the storage floor.
                 scores = (rng.random(len(model.names)) * 0.05).astype(np.float32)
                 scores[rng.choice(len(model.names), 100, replace=False)] = rng.uniform(0.05, 1.0, 100)
                 stored += int((scores >= library.storage_floor).sum())
-                results.append(ImageResult(i, scores, rng.standard_normal(768).astype(np.float32), None))
-            library.store_results(results, info, model.names, model.categories)
+                results.append(ImageResult(image_id, scores, rng.standard_normal(768).astype(np.float32), None))
+            images += library.store_results(results, info, model.names, model.categories, worker=queue.id)
+            queue.renew()
+        queue.release(info.id)
         seconds = time.perf_counter() - start
+        queue.close()
+    if images != count:
+        raise SystemExit(f"stored {images} of {count} claimed images")
     print(
-        f"  store: {count} images x {len(model.names):,} scores ({stored:,} rows above the floor) in {seconds:.2f} s:"
-        f" {stored / seconds:,.0f} rows/s, {count / seconds:,.0f} images/s committed"
+        f"  store: {count} images x {len(model.names):,} scores ({stored:,} rows above the floor) in {seconds:.2f} s,"
+        f" claims and leases included: {stored / seconds:,.0f} rows/s, {count / seconds:,.0f} images/s committed"
     )
     return stored / seconds
 
@@ -390,7 +407,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-library")
     parser.add_argument("--keep", action="store_true", help="reuse an existing synthetic database")
     parser.add_argument("--sql-runs", type=int, default=3, help="timed runs of each query on the SQL path (0: none)")
-    parser.add_argument("--store-batches", type=int, default=10)
+    parser.add_argument("--store-batches", type=int, default=10, help="timed commits of the store (0: none)")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
     print(f"machine: {machine()}, {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
