@@ -1,11 +1,13 @@
 """A search in the GUI on a big library: time off the GUI thread and on it, first page and the rest.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui_search.py --db LIBRARY [--query Q] [--json]
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui_search.py --images N [--workdir DIR] [--json]
 
 Does what the main window does for a new search, with its real widgets and the real library
 (the synthetic one ``bench_library.py`` leaves in its work folder, for example): the first page
 of rows found and planned off the GUI thread, applied to the grid on it; then the whole list the
 same way, added below the first page; then the tag counts of the results into the tag list.
+``--images N`` generates a two-model synthetic library of N images first (bench_library.generate).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from bench_library import generate, synthetic_models  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows  # noqa: E402
@@ -40,10 +45,19 @@ def apply(app: QApplication, grid: ThumbnailGrid, model: ImageGridModel, plan) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--db", help="an existing library (bench_library.py --keep leaves one)")
+    source.add_argument("--images", type=int, help="generate a synthetic library of this many images")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-gui-search")
     parser.add_argument("--query", action="append", help="repeatable; default: a frequent tag pair and everything")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.db is None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        args.db = str(args.workdir / f"synthetic-{args.images}-2.sqlite3")
+        if not Path(args.db).exists():
+            names, categories, models = synthetic_models(2, 5813, 10_861, 4000)
+            generate(Path(args.db), args.images, 40, models, names, categories)
     app = QApplication.instance() or QApplication([])
     queries = args.query or ["long_long_0 red_long_3 -smile_long_10", ""]
     figures: dict[str, dict[str, float]] = {}

@@ -1,6 +1,6 @@
 """CPU (or GPU) speed of every tagger architecture through every runtime that can run it, side by side.
 
-    python benchmarks/bench_runtimes.py [--arch joytag wd-vit …] [--rounds 5] [--json]
+    python benchmarks/bench_runtimes.py [--arch joytag wd-vit …] [--rounds 5] [--toy] [--json]
 
 Full-size networks with random weights, in the published layouts, built once under --workdir:
 JoyTag (ViT-B/16, 448), WD v3 ViT / SwinV2 / ConvNeXt (448, 10,861 tags), JTP-1 PILOT2 (SigLIP
@@ -12,6 +12,8 @@ weights autocast to bf16 on every call); on CPUs without native bf16 the bf16 ro
 float32 PyTorch is the baseline.
 camie-tagger is not here: its graphs are published only as ONNX files, which cannot be rebuilt
 with random weights; it runs on onnxruntime (or OpenVINO) like the WD ONNX files.
+``--toy`` times the tiny JoyTag-format fixture model in the float32 and bf16 configurations, one
+round (for the test that keeps this script working; its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from joytag_desktop.model.formats import inspect_tagger
 from joytag_desktop.model.runtimes import TorchRunner, cpu_has_vnni
 
 ROOT = Path(__file__).resolve().parents[1]
+TOY_MODEL = ROOT / "tests/fixtures/joytag-format/tiny-released-shape"
 PHOTOS = sorted((ROOT / "tests/fixtures/wd-format/images").glob("*.*"))
 WD_ARGS = {
     "wd-vit": ("vit_base_patch16_224", {"img_size": 448, "class_token": False, "global_pool": "avg",
@@ -119,23 +122,24 @@ def inputs(engine: TaggingEngine) -> torch.Tensor:
     )  # fmt: skip
 
 
-def configurations() -> tuple[list[tuple[str, str, str]], str]:
+def configurations(toy: bool = False) -> tuple[list[tuple[str, str, str]], str]:
     """The configurations worth timing on this CPU, and the baseline the speed-ups are against.
 
     Without native bf16 (AVX2-only CPUs), bf16 is emulated by PyTorch and OpenVINO runs it in
     float32, so those rows are left out and the baseline is float32 PyTorch, that CPU's old default.
     """
+    configs = [c for c in CONFIGS if c[2] != "int8"] if toy else CONFIGS  # int8: a minute of calibration
     if cpu_has_fast_bf16():
-        return CONFIGS, "torch bf16 autocast"
-    return [c for c in CONFIGS if c[2] != "bfloat16"], "torch float32"
+        return configs, "torch bf16 autocast"
+    return [c for c in configs if c[2] != "bfloat16"], "torch float32"
 
 
-def run_arch(arch: str, workdir: Path, rounds: int) -> dict:
-    folder = model_folder(arch, workdir)
+def run_arch(arch: str, workdir: Path, rounds: int, toy: bool = False) -> dict:
+    folder = TOY_MODEL if toy else model_folder(arch, workdir)
     tagger = inspect_tagger(folder)
     network = tagger.format.build_network(tagger)
     engines, setup = {}, {}
-    configs, baseline = configurations()
+    configs, baseline = configurations(toy)
     for label, runtime, precision in configs:
         start = time.perf_counter()
         try:
@@ -180,12 +184,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of all figures")
+    parser.add_argument("--toy", action="store_true", help="the tiny fixture model, float32 and bf16, one round")
     args = parser.parse_args()
+    if args.toy:
+        args.arch, args.rounds = ["joytag"], 1
     print(f"machine: {machine()}; native bf16: {cpu_has_fast_bf16()}, VNNI: {cpu_has_vnni()}", flush=True)
     results = {}
     for arch in args.arch:
         print(f"{arch}: (images/s; in brackets: vs {configurations()[1]}, the old CPU default here)", flush=True)
-        results[arch] = run_arch(arch, args.workdir, args.rounds)
+        results[arch] = run_arch(arch, args.workdir, args.rounds, args.toy)
     if args.json:
         flags = {"bf16": cpu_has_fast_bf16(), "vnni": cpu_has_vnni()}
         print(json.dumps({"machine": machine(), "cpu": flags, "architectures": results}))

@@ -145,5 +145,6 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
 
+
 if __name__ == "__main__":
     main()

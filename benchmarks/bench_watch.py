@@ -53,6 +53,7 @@ def main() -> None:
         watcher = FolderWatcher(library, settle_seconds=args.settle, on_change=lambda _: worker.wake())
         worker.start()
         watcher.start()
+
         def found(path: Path, query: str) -> bool:
             image = library.image_by_path(path)
             return image is not None and image.id in library.search(f"{query} name:{path.name}").ids

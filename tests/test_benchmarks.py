@@ -1,0 +1,150 @@
+"""Every benchmark still runs: each script at toy size, as a subprocess, printing its figures.
+
+The benchmarks are never timed tests; this only keeps them from rotting (a renamed function, a
+changed signature) between the runs whose figures go into docs/performance.md. The figures of a
+toy run mean nothing and are not checked, only that they are printed (and parse, where the
+script has ``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+SKIPPED = 77  # what a benchmark exits with when this machine cannot run it (no PostgreSQL, no pgvector)
+TIMEOUT_S = 120
+
+
+def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
+    """``python benchmarks/SCRIPT ARGUMENTS`` from the repository root, this checkout's package first.
+    Work folders are passed as arguments: TMPDIR stays the system's, since a PostgreSQL
+    cluster run as ``nobody`` under root cannot enter pytest's private temporary folders."""
+    environment = os.environ | {
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *arguments],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode == SKIPPED:
+        pytest.skip(done.stdout.strip().splitlines()[-1])
+    assert done.returncode == 0, f"{script} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def summary(done: subprocess.CompletedProcess) -> dict:
+    """The JSON object a ``--json`` run ends with."""
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_gui_refresh() -> None:
+    figures = summary(run_benchmark("bench_gui_refresh.py", "--rows", "500", "--json"))
+    assert figures["rows"] == 500
+    assert "reset (reordered)" in figures["results"]
+
+
+def test_similar() -> None:
+    done = run_benchmark(
+        "bench_similar.py", "--images", "2000", "--dim", "32", "--queries", "8", "--ef", "158",
+        "--duplicates", "300", "--json",
+    )  # fmt: skip
+    figures = summary(done)
+    assert figures["similar"][0]["runs"][0]["recall_at_50"] > 0.5
+    assert figures["duplicates"]["planted_missed"] == 0
+
+
+@pytest.mark.slow
+def test_library(tmp_path: Path) -> None:
+    done = run_benchmark(
+        "bench_library.py", "--images", "2000", "--tags-per-image", "5", "--scan-files", "50",
+        "--store-batches", "2", "--sql-runs", "1", "--workdir", str(tmp_path / "library"), "--json",
+    )  # fmt: skip
+    figures = summary(done)
+    assert figures["images"] == 2000
+    assert figures["store_rows_per_s"] > 0
+    assert "claims and leases included" in done.stdout
+    assert "first scan" in done.stdout and "rescan" in done.stdout
+
+
+@pytest.mark.slow
+def test_cli_startup(tmp_path: Path) -> None:
+    done = run_benchmark(
+        "bench_cli_startup.py", "--images", "200", "--tags-per-image", "5", "--runs", "1",
+        "--workdir", str(tmp_path / "cli"), "--json",
+    )  # fmt: skip
+    commands = summary(done)["commands"]
+    assert commands["--version"]["median_s"] > 0
+    assert "torch" not in commands["search"]["heavy"]
+
+
+@pytest.mark.slow
+def test_gui(tmp_path: Path) -> None:
+    done = run_benchmark("bench_gui.py", "--images", "300", "--tags-per-image", "5", "--workdir", str(tmp_path / "gui"))
+    assert "window open with all 300 results" in done.stdout
+    assert "select all 300" in done.stdout
+
+
+@pytest.mark.slow
+def test_gui_search(tmp_path: Path) -> None:
+    done = run_benchmark("bench_gui_search.py", "--images", "500", "--workdir", str(tmp_path / "gui-search"), "--json")
+    queries = summary(done)["queries"]
+    assert queries["(everything)"]["hits"] == 500
+
+
+@pytest.mark.slow
+def test_watch() -> None:
+    done = run_benchmark("bench_watch.py", "--files", "2", "--burst", "10", "--settle", "0.2", "--json")
+    figures = summary(done)
+    assert figures["searchable_s"]["files"] == 2
+    assert figures["burst"]["files"] == 10
+    assert "(search: " in done.stdout  # the latency ends when a search for the file's tag finds it
+
+
+@pytest.mark.slow
+def test_tagging(tmp_path: Path) -> None:
+    done = run_benchmark(
+        "bench_tagging.py", "--toy", "--device", "cpu", "--workdir", str(tmp_path / "tagging"), "--json"
+    )
+    cpu = summary(done)["devices"]["cpu"]
+    labels = list(cpu["model_only"])
+    assert any(label.startswith("default, ") for label in labels)
+    # The default is named by its runtime and precision, never "autocast" for OpenVINO's run.
+    assert not any("openvino" in label and "autocast" in label for label in labels)
+    assert cpu["fast_path"] > 0
+
+
+@pytest.mark.slow
+def test_runtimes() -> None:
+    done = run_benchmark("bench_runtimes.py", "--toy", "--json")
+    rows = summary(done)["architectures"]["joytag"]
+    assert rows["torch float32"]["max_drift"] == 0
+
+
+@pytest.mark.slow
+def test_pgvector() -> None:
+    done = run_benchmark("bench_pgvector.py", "--images", "300", "--dim", "32", "--queries", "5", "--json")
+    assert summary(done)["recall_at_50"] > 0.5
+
+
+@pytest.mark.slow
+def test_workers() -> None:
+    done = run_benchmark(
+        "bench_workers.py", "--images", "20", "--workers", "1", "--claims", "3", "--claim-size", "8",
+        "--pending", "100", "--json",
+    )  # fmt: skip
+    figures = summary(done)
+    assert figures["runs"][0]["images"] == 20
+    assert figures["claims"][0]["claim_size"] == 8
