@@ -1,0 +1,92 @@
+"""The user guide's screenshots: the real window at its default size, in English and in Chinese.
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/make_screenshots.py
+
+Takes the fixture photos of tests/fixtures/joytag-format/images through the app in a throw-away
+data folder (the tiny test model tags them, so the tags shown are that model's, not JoyTag's),
+and writes docs/images/main-window-en.png, main-window-zh_CN.png and first-start-en.png.
+Chinese needs a CJK font (Debian: fonts-wqy-microhei).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT / "docs" / "images"
+PHOTOS = ROOT / "tests" / "fixtures" / "joytag-format" / "images"
+MODEL = ROOT / "tests" / "fixtures" / "joytag-format" / "tiny-released-shape"
+
+
+def wait_until(app, condition, timeout: float = 60.0) -> None:  # noqa: ANN001 - a QApplication
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the window")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def shoot(language: str, work: Path, empty: bool = False) -> Path:
+    """Open the window as the app does (its own settings file, translators), then grab it."""
+    from PySide6.QtWidgets import QApplication
+
+    from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.i18n import install_translators, remove_translators
+    from joytag_desktop.gui.main_window import MainWindow
+    from joytag_desktop.library import Library
+
+    home = work / f"home-{language}-{'empty' if empty else 'photos'}"
+    os.environ["JOYTAG_DESKTOP_HOME"] = str(home)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    settings = gui_settings()
+    settings.setValue("language", language)
+    settings.setValue("model", str(MODEL))
+    settings.setValue("device", "cpu")
+    translators = install_translators(app, settings)
+    library = Library(home / "library.sqlite3")
+    if not empty:
+        photos = home / "Photos"
+        shutil.copytree(PHOTOS, photos)
+        library.add_root(photos)
+        library.scan()
+    window = MainWindow(library, settings)
+    window.show()
+    if not empty:
+        wait_until(app, lambda: window.work_label.text() in ("All images tagged", "所有图片均已标注"))
+        window.run_search()
+        model = window.grid_model
+        wait_until(app, lambda: model.rowCount() > 0 and all(model.has_thumbnail(row[0]) for row in model.rows))
+        window.grid.setCurrentIndex(model.index(0, 0))
+        wait_until(app, lambda: window.details.preview.pixmap() is not None)
+    for _ in range(50):  # layouts and thumbnails settle
+        app.processEvents()
+        time.sleep(0.02)
+    name = f"{'first-start' if empty else 'main-window'}-{language}.png"
+    target = IMAGES / name
+    if not window.grab().save(str(target)):
+        raise SystemExit(f"could not write {target}")
+    print(f"{target.relative_to(ROOT)}: {window.width()}x{window.height()}")
+    window.close()
+    library.close()
+    remove_translators(app, translators)
+    return target
+
+
+def main() -> int:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        shoot("en", work)
+        shoot("zh_CN", work)
+        shoot("en", work, empty=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
