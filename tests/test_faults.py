@@ -236,9 +236,9 @@ def test_a_kill_between_a_scans_commit_and_move_pairing_keeps_manual_edits(tmp_p
 
 
 def test_fault_injection_smoke() -> None:
-    """A short run of the random-SIGKILL script (the full run's figures are in the README). Without
-    ``watch``: a watcher killed after it tagged a moved file's new row but before it saw the old one
-    vanish can still leave the old row missing (a known gap, see the README)."""
+    """A short run of the random-SIGKILL script (the full run's figures are in docs/user-guide.md).
+    Without ``watch``: a watcher killed after it tagged a moved file's new row but before it saw the
+    old one vanish can still leave the old row missing (a known gap, see the same section)."""
     sys.path.insert(0, str(Path(__file__).parent))
     import fault_injection
 
