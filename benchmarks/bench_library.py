@@ -407,7 +407,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-library")
     parser.add_argument("--keep", action="store_true", help="reuse an existing synthetic database")
     parser.add_argument("--sql-runs", type=int, default=3, help="timed runs of each query on the SQL path (0: none)")
-    parser.add_argument("--store-batches", type=int, default=10, help="timed commits of the store (0: none)")
+    parser.add_argument("--store-batches", type=int, default=10, help="timed commits of 32 images (0: none)")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
     print(f"machine: {machine()}, {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
