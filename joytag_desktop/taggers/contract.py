@@ -90,7 +90,7 @@ class TaggerFamily:
     name: ClassVar[str]  # "wd"
     title: ClassVar[str]  # "WD tagger v3"
     needs: ClassVar[str]  # the files, in words, for error messages
-    markers: ClassVar[tuple[str, ...]]  # any of these present: the folder is meant to be this format
+    markers: ClassVar[tuple[str, ...]]  # any of these present: the folder is meant to be this family
 
     def claims(self, folder: Path) -> bool:
         return any(any(folder.glob(marker)) for marker in self.markers)
