@@ -142,6 +142,7 @@ def test_it_loads_and_tags_a_real_image(name: str) -> None:
         engine = TaggingEngine(tagger, device="cpu", precision="float32", preprocessing="reference", runtime="auto")
         [result] = list(engine.tag_paths([image]))
         assert result.ok, result.error
+        assert result.scores is not None and result.embedding is not None
         assert result.scores.shape == (len(tagger.vocabulary),) == (len(tagger.tags),)
         assert np.isfinite(result.scores).all() and (result.scores >= 0).all() and (result.scores <= 1).all()
         assert result.embedding.ndim == 1 and result.embedding.size > 0

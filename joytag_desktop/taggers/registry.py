@@ -14,19 +14,19 @@ from typing import TypeVar
 from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.taggers.contract import TaggerFamily, TaggerFolder
 
-Family = TypeVar("Family", bound=type[TaggerFamily])
+Family = TypeVar("Family", bound=TaggerFamily)
 
 # name -> (order, the family); folders are offered to families by ascending order.
 _FAMILIES: dict[str, tuple[int, TaggerFamily]] = {}
 
 
-def register_tagger(order: int) -> Callable[[Family], Family]:
+def register_tagger(order: int) -> Callable[[type[Family]], type[Family]]:
     """Class decorator: register one instance of the family under its ``name``.
 
     ``order``: where the family stands when a folder is recognised, lowest first. The more
     specific file sets go first; the loosest claim (JoyTag's: any config.json that is not timm's) last."""
 
-    def register(cls: Family) -> Family:
+    def register(cls: type[Family]) -> type[Family]:
         if cls.name in _FAMILIES:
             raise ValueError(f"a tagger family called {cls.name!r} is registered already")
         _FAMILIES[cls.name] = (order, cls())
