@@ -32,9 +32,10 @@ from safetensors.torch import save_file
 
 from common import machine, write_random_full_size_model
 from joytag_desktop.imaging import open_image
-from joytag_desktop.model.engine import TaggingEngine, cpu_has_fast_bf16
-from joytag_desktop.model.formats import inspect_tagger
-from joytag_desktop.model.runtimes import TorchRunner, cpu_has_vnni
+from joytag_desktop.inference.device import cpu_has_fast_bf16, cpu_has_vnni
+from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.inference.runners import TorchRunner
+from joytag_desktop.taggers import recognise
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_MODEL = ROOT / "tests/fixtures/joytag-format/tiny-released-shape"
@@ -84,7 +85,7 @@ def write_wd(folder: Path, arch: str) -> Path:
 def write_jtp(folder: Path) -> Path:
     import timm
 
-    from joytag_desktop.model.formats.jtp import ARCHITECTURE, gated_head
+    from joytag_desktop.taggers.jtp import ARCHITECTURE, gated_head
 
     weights = folder / "JTP_PILOT2-e3-vit_so400m_patch14_siglip_384.safetensors"
     if weights.exists():
@@ -117,7 +118,7 @@ def make_engine(folder: Path, runtime: str, precision: str, network: torch.nn.Mo
 def inputs(engine: TaggingEngine) -> torch.Tensor:
     tagger = engine.tagger
     return torch.stack(
-        [torch.from_numpy(tagger.format.reference_input(tagger, engine.route, open_image(p, flatten=False)))
+        [torch.from_numpy(tagger.family.reference_input(tagger, engine.route, open_image(p, flatten=False)))
          for p in PHOTOS]
     )  # fmt: skip
 
@@ -136,8 +137,8 @@ def configurations(toy: bool = False) -> tuple[list[tuple[str, str, str]], str]:
 
 def run_arch(arch: str, workdir: Path, rounds: int, toy: bool = False) -> dict:
     folder = TOY_MODEL if toy else model_folder(arch, workdir)
-    tagger = inspect_tagger(folder)
-    network = tagger.format.build_network(tagger)
+    tagger = recognise(folder)
+    network = tagger.family.build_network(tagger)
     engines, setup = {}, {}
     configs, baseline = configurations(toy)
     for label, runtime, precision in configs:

@@ -27,9 +27,9 @@ import torch
 
 from common import machine, write_photos, write_random_full_size_model
 from joytag_desktop.imaging import open_image
-from joytag_desktop.model.engine import TaggingEngine
-from joytag_desktop.model.folder import load_model
-from joytag_desktop.model.preprocess import reference_tensor
+from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.taggers.joytag import inspect_folder
+from joytag_desktop.taggers.joytag.preprocess import reference_tensor
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests/fixtures/joytag-format"
 
@@ -73,7 +73,7 @@ def agreement(device: str) -> dict[str, float | str]:
     images = sorted((FIXTURES / "images").iterdir())
     worst = {}
     for name in ("tiny-released-shape", "tiny-learned-pos"):
-        model = load_model(FIXTURES / name)
+        model = inspect_folder(FIXTURES / name)
         reference = {
             r.path: r.scores
             for r in TaggingEngine(model, device="cpu", precision="float32", preprocessing="reference").tag_paths(
@@ -113,7 +113,7 @@ def main() -> None:
         if device == "cuda" and not torch.cuda.is_available():
             print("cuda: not available on this machine, skipped")
             continue
-        model = load_model(model_dir)
+        model = inspect_folder(model_dir)
         fp32 = TaggingEngine(model, device=device, batch_size=args.batch_size, precision="float32")
         auto = TaggingEngine(model, device=device, batch_size=args.batch_size)
         # The default's own name (runtime and precision): OpenVINO bf16 is not PyTorch's bf16 autocast.

@@ -14,8 +14,8 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from joytag_desktop.model.config import ViTConfig
-from joytag_desktop.model.vit import JoyTagViT
+from joytag_desktop.taggers.joytag.config import ViTConfig
+from joytag_desktop.taggers.joytag.network import JoyTagViT
 
 RELEASED_CONFIG = json.loads(
     (Path(__file__).resolve().parents[1] / "tests/fixtures/joytag-format/released-state-dict.json").read_text()

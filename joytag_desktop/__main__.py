@@ -2,6 +2,6 @@
 
 import sys
 
-from joytag_desktop.cli.main import main
+from joytag_desktop.launch import main
 
 sys.exit(main())

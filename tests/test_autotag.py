@@ -16,9 +16,9 @@ import pytest
 
 from conftest import IMAGES_DIR, expected_cases
 from joytag_desktop.cli.main import main
+from joytag_desktop.inference import TaggingEngine
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Status
-from joytag_desktop.model import TaggingEngine, load_model
 from joytag_desktop.worker.tagging import tag_pending
 
 
@@ -41,7 +41,7 @@ def engine() -> TaggingEngine:
     from conftest import FORMAT_DIR
 
     return TaggingEngine(
-        load_model(FORMAT_DIR / "tiny-released-shape"),
+        FORMAT_DIR / "tiny-released-shape",
         device="cpu",
         batch_size=4,
         precision="float32",

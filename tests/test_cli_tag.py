@@ -162,7 +162,7 @@ def test_results_go_to_stdout_and_no_bar_is_drawn_into_a_pipe(tmp_path: Path, ti
 
 
 def test_models_list_and_download_without_network(tiny_model_dir: Path, isolated_home: Path, capsys) -> None:
-    from joytag_desktop.model.catalogue import CATALOGUE
+    from joytag_desktop.taggers.catalogue import CATALOGUE
 
     assert main(["models", "list"]) == 0
     listing = capsys.readouterr().out

@@ -12,10 +12,11 @@ from PIL import Image
 
 from conftest import FORMAT_DIR, IMAGES_DIR, SAMPLE_IMAGES
 from joytag_desktop.imaging import open_image
-from joytag_desktop.model.engine import TaggingEngine, cpu_has_fast_bf16, resolve_precision
-from joytag_desktop.model.fast import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
-from joytag_desktop.model.folder import load_model
-from joytag_desktop.model.preprocess import reference_tensor
+from joytag_desktop.inference.decode import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
+from joytag_desktop.inference.device import cpu_has_fast_bf16, resolve_precision
+from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.taggers.joytag import inspect_folder
+from joytag_desktop.taggers.joytag.preprocess import reference_tensor
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ def test_broken_jpeg_in_a_device_batch_only_fails_itself(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("model_name", ["tiny-released-shape", "tiny-learned-pos"])
 def test_fast_engine_scores_agree_with_reference(photos: list[Path], model_name: str) -> None:
-    model = load_model(FORMAT_DIR / model_name)
+    model = inspect_folder(FORMAT_DIR / model_name)
     reference = TaggingEngine(model, device="cpu", precision="float32", preprocessing="reference")
     expected = {r.path: r.scores for r in reference.tag_paths(photos)}
     fast32 = TaggingEngine(model, device="cpu", precision="float32", preprocessing="fast")
@@ -98,7 +99,7 @@ def test_precision_auto() -> None:
 def test_fast_engine_reports_bad_files_like_the_reference(tmp_path: Path) -> None:
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "text.jpg").write_text("nope")
-    engine = TaggingEngine(load_model(FORMAT_DIR / "tiny-learned-pos"), device="cpu")
+    engine = TaggingEngine(inspect_folder(FORMAT_DIR / "tiny-learned-pos"), device="cpu")
     errors = {
         r.path.name: r.error
         for r in engine.tag_paths([tmp_path / "empty.jpg", tmp_path / "text.jpg", tmp_path / "missing.jpg"])

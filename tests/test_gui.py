@@ -229,8 +229,8 @@ def test_gui_never_imported_by_the_core() -> None:
     import sys
 
     code = (
-        "import sys, joytag_desktop.model, joytag_desktop.library, joytag_desktop.worker.watcher, "
-        "joytag_desktop.worker.worker, joytag_desktop.cli.main; "
+        "import sys, joytag_desktop.taggers, joytag_desktop.inference.engine, joytag_desktop.library, "
+        "joytag_desktop.worker.watcher, joytag_desktop.worker.worker, joytag_desktop.cli.main; "
         "sys.exit(1 if any(m.startswith('PySide6') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], env={**os.environ}).returncode == 0

@@ -420,7 +420,7 @@ def test_first_start_says_what_to_do_and_no_model_is_not_an_error(qtbot, library
 
 
 def test_messages_point_at_controls_not_flags() -> None:
-    from joytag_desktop.model.folder import HOW_TO_GET_A_MODEL
+    from joytag_desktop.taggers.joytag.layout import HOW_TO_GET_A_MODEL
 
     for message in (
         HOW_TO_GET_A_MODEL,

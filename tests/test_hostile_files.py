@@ -104,7 +104,7 @@ def test_watcher_skips_a_fifo_and_goes_on_indexing(tmp_path: Path) -> None:
 
 def test_model_files_that_are_fifos_or_huge_are_refused(model_copy: Path) -> None:
     from joytag_desktop.errors import ModelFolderError
-    from joytag_desktop.model.folder import inspect_folder
+    from joytag_desktop.taggers.joytag import inspect_folder
 
     (model_copy / "config.json").unlink()
     os.mkfifo(model_copy / "config.json")
@@ -121,9 +121,9 @@ import resource, sys, time
 from pathlib import Path
 import torch
 torch.set_num_threads(1)
-from joytag_desktop.model.engine import TaggingEngine
-from joytag_desktop.model.folder import load_model
-model = load_model(sys.argv[1])
+from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.taggers.joytag import inspect_folder
+model = inspect_folder(sys.argv[1])
 paths = [Path(p) for p in sys.argv[4:]]
 for preprocessing in sys.argv[2:3]:  # one per process: the peak (ru_maxrss) only ever grows
     engine = TaggingEngine(model, device="cpu", batch_size=2, precision="float32", preprocessing=preprocessing)
@@ -181,7 +181,7 @@ def test_absurd_model_configs_are_refused_before_anything_is_built(
     model_copy: Path, change: dict, message: str
 ) -> None:
     from joytag_desktop.errors import ModelFolderError
-    from joytag_desktop.model.folder import inspect_folder
+    from joytag_desktop.taggers.joytag import inspect_folder
 
     config = json.loads((model_copy / "config.json").read_text())
     (model_copy / "config.json").write_text(json.dumps(config | change))
@@ -207,18 +207,18 @@ def test_nan_weights_are_refused(model_copy: Path) -> None:
     from safetensors.torch import load_file, save_file
 
     from joytag_desktop.errors import ModelFolderError
-    from joytag_desktop.model.folder import load_model
+    from joytag_desktop.taggers.joytag import load_network
 
     weights = load_file(model_copy / "model.safetensors")
     weights = {name: tensor.fill_(float("nan")) if tensor.is_floating_point() else tensor
                for name, tensor in weights.items()}  # fmt: skip
     save_file(weights, model_copy / "model.safetensors")
     with pytest.raises(ModelFolderError, match="NaN or infinite"):
-        load_model(model_copy)
+        load_network(model_copy)
 
 
 def test_top_tags_saved_by_notepad_reads_the_same(model_copy: Path) -> None:
-    from joytag_desktop.model.folder import inspect_folder
+    from joytag_desktop.taggers.joytag import inspect_folder
 
     tags = (model_copy / "top_tags.txt").read_text(encoding="utf-8").splitlines()
     (model_copy / "top_tags.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(tags).encode() + b"\r\n")

@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from joytag_desktop.errors import ModelFolderError, ModelNotFoundError
-from joytag_desktop.model.folder import inspect_folder, load_model
-from joytag_desktop.model.installed import resolve_model_path
+from joytag_desktop.taggers.installed import resolve_model_path
+from joytag_desktop.taggers.joytag import inspect_folder, load_network
 
 
 def rewrite_weights(folder: Path, change) -> None:
@@ -28,9 +28,10 @@ def edit_config(folder: Path, **fields) -> None:
 
 
 def test_valid_folder_loads(model_copy: Path) -> None:
-    model = load_model(model_copy)
-    assert len(model.tags) == model.config.n_tags == 96
-    assert not model.network.training
+    tagger = inspect_folder(model_copy)
+    network = load_network(tagger)
+    assert len(tagger.tags) == network.config.n_tags == 96
+    assert not network.training
 
 
 @pytest.mark.parametrize("missing", ["config.json", "model.safetensors", "top_tags.txt"])
@@ -60,15 +61,15 @@ def test_unknown_class(model_copy: Path) -> None:
 def test_unknown_field_warns_but_loads(model_copy: Path) -> None:
     edit_config(model_copy, new_training_knob=3, patch_dropout=0.5)
     with pytest.warns(UserWarning, match="new_training_knob"):
-        model = load_model(model_copy)
-    assert model.config.n_tags == 96
+        network = load_network(model_copy)
+    assert network.config.n_tags == 96
 
 
 def test_training_fields_are_silent(model_copy: Path) -> None:
     edit_config(model_copy, patch_dropout=0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_model(model_copy)
+        load_network(model_copy)
 
 
 def test_tag_count_must_match_config(model_copy: Path) -> None:
@@ -110,7 +111,7 @@ def test_pickle_checkpoint_is_refused(model_copy: Path) -> None:
     state = {name: t.clone() for name, t in load_file(model_copy / "model.safetensors").items()}
     torch.save(state, model_copy / "model.safetensors")
     with pytest.raises(ModelFolderError, match="corrupt or truncated"):
-        load_model(model_copy)
+        load_network(model_copy)
 
 
 def test_missing_tensor(model_copy: Path) -> None:
@@ -132,15 +133,15 @@ def test_wrong_shape(model_copy: Path) -> None:
 
 
 def test_legacy_head_with_nine_extra_rows_keeps_first_rows(model_copy: Path) -> None:
-    original = load_model(model_copy).network.head.weight.detach().clone()
+    original = load_network(model_copy).head.weight.detach().clone()
 
     def widen(state: dict) -> None:
         state["head.weight"] = torch.cat([state["head.weight"], torch.randn(9, 64)])
         state["head.bias"] = torch.cat([state["head.bias"], torch.randn(9)])
 
     rewrite_weights(model_copy, widen)
-    model = load_model(model_copy)
-    assert torch.equal(model.network.head.weight, original)
+    network = load_network(model_copy)
+    assert torch.equal(network.head.weight, original)
 
 
 def test_bad_stem_string(model_copy: Path) -> None:

@@ -20,11 +20,12 @@ import torch
 
 from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.imaging import open_image
-from joytag_desktop.model.catalogue import CATALOGUE
-from joytag_desktop.model.engine import TaggingEngine, cpu_has_fast_bf16
-from joytag_desktop.model.formats import FORMATS, inspect_tagger
-from joytag_desktop.model.formats.base import ONNX, SAFETENSORS
-from joytag_desktop.model.vocabulary import Selection, mcut_threshold, select
+from joytag_desktop.inference.device import cpu_has_fast_bf16
+from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.taggers import list_taggers, recognise, tagger_family
+from joytag_desktop.taggers.catalogue import CATALOGUE
+from joytag_desktop.taggers.contract import ONNX, SAFETENSORS
+from joytag_desktop.taggers.vocabulary import Selection, mcut_threshold, select
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # (folder, route, score tolerance from the format's README)
@@ -71,9 +72,9 @@ def reference_run(request: pytest.FixtureRequest) -> tuple[str, TaggingEngine, d
 
 
 def test_every_format_is_recognised_from_its_files() -> None:
-    seen = {inspect_tagger(FIXTURES / folder).format.name for folder, _, _ in CASES}
-    seen.add(inspect_tagger(FIXTURES / "joytag-format/tiny-learned-pos").format.name)
-    assert seen == {fmt.name for fmt in FORMATS}
+    seen = {recognise(FIXTURES / folder).family.name for folder, _, _ in CASES}
+    seen.add(recognise(FIXTURES / "joytag-format/tiny-learned-pos").family.name)
+    assert seen == set(list_taggers())
 
 
 def test_scores_match_the_reference(reference_run) -> None:
@@ -102,10 +103,10 @@ def test_every_backend_returns_a_pooled_embedding(reference_run) -> None:
 def test_logits_match_on_the_pytorch_route() -> None:
     """WD's safetensors network returns logits: the sigmoid is ours, and the logits are the reference's."""
     folder = "wd-format/wd-tiny-vit-tagger-v3"
-    tagger = inspect_tagger(FIXTURES / folder)
-    network = tagger.format.build_network(tagger).net
+    tagger = recognise(FIXTURES / folder)
+    network = tagger.family.build_network(tagger).net
     image = open_image(images_dir(folder) / "coffee.png", flatten=False)
-    batch = torch.from_numpy(tagger.format.reference_input(tagger, SAFETENSORS, image))[None]
+    batch = torch.from_numpy(tagger.family.reference_input(tagger, SAFETENSORS, image))[None]
     with torch.inference_mode():
         logits = network(batch)[0].numpy()
     assert np.abs(logits - np.asarray(expected_images(folder)["coffee.png"]["logits"])).max() <= 1e-4
@@ -125,8 +126,8 @@ def test_logits_match_on_the_pytorch_route() -> None:
 def test_preprocessing_matches_the_reference_tensor(
     folder: str, route: str, npy: str, image: str, tolerance: float
 ) -> None:
-    tagger = inspect_tagger(FIXTURES / folder)
-    ours = tagger.format.reference_input(tagger, route, open_image(images_dir(folder) / image, flatten=False))
+    tagger = recognise(FIXTURES / folder)
+    ours = tagger.family.reference_input(tagger, route, open_image(images_dir(folder) / image, flatten=False))
     reference = np.load(FIXTURES / folder / npy)
     reference = reference[0] if reference.ndim == 4 else reference
     assert ours.shape == reference.shape
@@ -138,7 +139,7 @@ def test_preprocessing_matches_the_reference_tensor(
 
 @pytest.mark.parametrize("folder", ["wd-format/wd-tiny-vit-tagger-v3", "wd-format/wd-tiny-swinv2-tagger-v3"])
 def test_wd_thresholds_ratings_and_mcut(folder: str) -> None:
-    tagger = inspect_tagger(FIXTURES / folder)
+    tagger = recognise(FIXTURES / folder)
     vocabulary, policy = tagger.vocabulary, tagger.policy
     names = vocabulary.names
     for case in expected_images(folder).values():
@@ -164,7 +165,7 @@ def test_wd_thresholds_ratings_and_mcut(folder: str) -> None:
 
 @pytest.mark.parametrize("folder", ["jtp-format/JTP_PILOT_TINY", "jtp-format/JTP_PILOT2_TINY"])
 def test_jtp_default_threshold_and_names(folder: str) -> None:
-    tagger = inspect_tagger(FIXTURES / folder)
+    tagger = recognise(FIXTURES / folder)
     assert all(" " not in name for name in tagger.vocabulary.names)
     for case in expected_images(folder).values():
         kept = select(np.asarray(case["scores"], np.float32), tagger.vocabulary, tagger.policy, Selection())
@@ -173,7 +174,7 @@ def test_jtp_default_threshold_and_names(folder: str) -> None:
 
 @pytest.mark.parametrize("folder", ["camie-format/v1-initial-onnx", "camie-format/v2-onnx"])
 def test_camie_profiles(folder: str) -> None:
-    tagger = inspect_tagger(FIXTURES / folder)
+    tagger = recognise(FIXTURES / folder)
     vocabulary = tagger.vocabulary
     assert sorted(tagger.policy.profiles) == sorted(expected(folder)["profiles"])
     for case in expected_images(folder).values():
@@ -187,7 +188,7 @@ def test_camie_profiles(folder: str) -> None:
 def test_camie_without_a_threshold_table_falls_back(tmp_path: Path) -> None:
     folder = shutil.copytree(FIXTURES / "camie-format/v2-onnx", tmp_path / "camie")
     (folder / "thresholds.json").unlink()
-    tagger = inspect_tagger(folder)
+    tagger = recognise(folder)
     assert tagger.policy.profiles == {} and tagger.policy.default == 0.5
 
 
@@ -196,7 +197,7 @@ def test_camie_without_a_threshold_table_falls_back(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("listing", sorted((FIXTURES / "wd-format/released").glob("*.json")), ids=lambda p: p.stem)
 def test_wd_published_config_builds_the_published_tensors(listing: Path) -> None:
-    from joytag_desktop.model.formats.wd import build_timm
+    from joytag_desktop.taggers.wd import build_timm
 
     released = json.loads(listing.read_text())
     with torch.device("meta"):
@@ -208,7 +209,7 @@ def test_wd_published_config_builds_the_published_tensors(listing: Path) -> None
 @pytest.mark.parametrize("listing", sorted((FIXTURES / "jtp-format/released").glob("*.json")), ids=lambda p: p.stem)
 def test_jtp_published_tensors_give_the_architecture(listing: Path, tmp_path: Path) -> None:
     """The dimensions read from the published tensors build exactly the published tensors."""
-    from joytag_desktop.model.formats.jtp import dimensions, jtp_network
+    from joytag_desktop.taggers.jtp import dimensions, jtp_network
 
     released = json.loads(listing.read_text())
     shapes = {name: tuple(t["shape"]) for name, t in released["tensors"].items()}
@@ -223,11 +224,11 @@ def test_jtp_published_tensors_give_the_architecture(listing: Path, tmp_path: Pa
 # --- folders that are wrong ------------------------------------------------------------------------
 
 
-def test_an_empty_folder_names_every_format(tmp_path: Path) -> None:
+def test_an_empty_folder_names_every_family(tmp_path: Path) -> None:
     with pytest.raises(ModelFolderError, match="holds no tagger") as caught:
-        inspect_tagger(tmp_path)
-    for fmt in FORMATS:
-        assert fmt.needs in str(caught.value)
+        recognise(tmp_path)
+    for name in list_taggers():
+        assert tagger_family(name).needs in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -246,7 +247,7 @@ def test_missing_files_are_named(tmp_path: Path, folder: str, remove: list[str],
     for name in remove:
         (copy / name).unlink()
     with pytest.raises(ModelFolderError, match=message):
-        inspect_tagger(copy)
+        recognise(copy)
 
 
 def test_inconsistent_files_are_explained(tmp_path: Path) -> None:
@@ -254,16 +255,16 @@ def test_inconsistent_files_are_explained(tmp_path: Path) -> None:
     lines = (wd / "selected_tags.csv").read_text().splitlines()
     (wd / "selected_tags.csv").write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(ModelFolderError, match=r"num_classes is 65 but selected_tags\.csv lists 64"):
-        inspect_tagger(wd)
+        recognise(wd)
     jtp = shutil.copytree(FIXTURES / "jtp-format/JTP_PILOT2_TINY", tmp_path / "jtp")
     tags = json.loads((jtp / "tags.json").read_text())
     tags.popitem()
     (jtp / "tags.json").write_text(json.dumps(tags))
     with pytest.raises(ModelFolderError, match=r"has 85 outputs but tags\.json lists 84 tags"):
-        inspect_tagger(jtp)
+        recognise(jtp)
     shutil.copy(next(jtp.glob("*.safetensors")), jtp / "second.safetensors")
     with pytest.raises(ModelFolderError, match=r"holds 2 \.safetensors files"):
-        inspect_tagger(jtp)
+        recognise(jtp)
 
 
 def test_wrong_weights_say_which_tensors(tmp_path: Path) -> None:
@@ -299,8 +300,8 @@ def test_catalogue_files_make_a_folder_that_loads(item, tmp_path: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         match = next(source.rglob(Path(relative).name), None) or by_suffix[Path(relative).suffix]
         shutil.copy(match, target)
-    tagger = inspect_tagger(folder)
-    assert tagger.format.name == (item.name.split("-")[0] if not item.name.startswith("camie") else "camie")
+    tagger = recognise(folder)
+    assert tagger.family.name == (item.name.split("-")[0] if not item.name.startswith("camie") else "camie")
 
 
 def test_download_is_staged_validated_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -308,8 +309,8 @@ def test_download_is_staged_validated_and_named(tmp_path: Path, monkeypatch: pyt
     models/jtp-pilot2 without the sub-folder and `--model jtp-pilot2` finds it."""
     import huggingface_hub
 
-    from joytag_desktop.model.hub import download_model
-    from joytag_desktop.model.installed import resolve_model_path
+    from joytag_desktop.taggers.hub import download_model
+    from joytag_desktop.taggers.installed import resolve_model_path
 
     source = FIXTURES / "jtp-format/JTP_PILOT2_TINY"
 
@@ -329,12 +330,12 @@ def test_download_is_staged_validated_and_named(tmp_path: Path, monkeypatch: pyt
     ]
     assert not any(p.name.startswith(".") for p in folder.parent.iterdir())
     assert resolve_model_path("jtp-pilot2") == folder
-    assert inspect_tagger(folder).variant.startswith("PILOT2")
+    assert recognise(folder).variant.startswith("PILOT2")
 
 
 def test_a_catalogue_name_not_downloaded_says_how() -> None:
     from joytag_desktop.errors import ModelNotFoundError
-    from joytag_desktop.model.installed import resolve_model_path
+    from joytag_desktop.taggers.installed import resolve_model_path
 
     with pytest.raises(ModelNotFoundError, match="models download camie-v2"):
         resolve_model_path("camie-v2")
@@ -383,11 +384,11 @@ def test_int8_runs_where_it_is_fast(vnni: bool, expected: str, monkeypatch: pyte
     dynamic int8 (on an AVX2-only CPU OpenVINO's int8 ran at 0.85x its float32, ONNX Runtime's at 1.54x)."""
     import torch
 
-    from joytag_desktop.model import runtimes
+    from joytag_desktop.inference import runners
 
-    monkeypatch.setattr(runtimes, "cpu_has_vnni", lambda: vnni)
-    assert runtimes.choose_runtime("auto", "safetensors", torch.device("cpu"), "int8") == expected
-    assert runtimes.choose_runtime("openvino", "safetensors", torch.device("cpu"), "int8") == "openvino"
+    monkeypatch.setattr(runners, "cpu_has_vnni", lambda: vnni)
+    assert runners.choose_runtime("auto", "safetensors", torch.device("cpu"), "int8") == expected
+    assert runners.choose_runtime("openvino", "safetensors", torch.device("cpu"), "int8") == "openvino"
 
 
 # --- the command line ------------------------------------------------------------------------------
@@ -402,7 +403,7 @@ def test_cli_jsonl_lists_every_tag_with_the_reference_score(folder: str, route: 
                *[str(images / name) for name in cases]]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    tagger = inspect_tagger(FIXTURES / folder)
+    tagger = recognise(FIXTURES / folder)
     for line in result.stdout.splitlines():
         record = json.loads(line)
         case = cases[Path(record["path"]).name]

@@ -3,6 +3,9 @@
 Start-up matters: a command that does not tag must answer at once, so the subcommand modules
 import the library, the metadata code and above all torch inside their handlers, never at the
 top. ``tests/test_cli_manners.py`` checks that those commands never import torch.
+
+The window is not the command line's to open: ``joytag_desktop/launch.py`` hands ``main`` the
+function that opens it, so nothing here imports the GUI.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from joytag_desktop import __version__, failures
 from joytag_desktop.cli import export_cmd, library_cmds, search_cmds, similar_cmds, status_cmd, watch_cmd
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
-    gui.set_defaults(handler=run_gui, subparser=gui, rest=None)
+    gui.set_defaults(handler=None, subparser=gui, rest=None)
     tag_cmd.add_parser(subparsers)
     models_cmd.add_parser(subparsers)
     library_cmds.add_parsers(subparsers)
@@ -53,32 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     status_cmd.add_parsers(subparsers)
     export_cmd.add_parser(subparsers)
     return parser
-
-
-def run_gui(args: argparse.Namespace) -> int:
-    from joytag_desktop.gui.app import run_gui as start
-
-    return start(args.db)
-
-
-def load_engine(args: argparse.Namespace, tagger=None):  # noqa: ANN001, ANN201 - TaggerFolder, TaggingEngine
-    """The engine for --model (or ``tagger``) with --device/--batch-size…; errors surface as JoyTagError."""
-    from joytag_desktop.model.engine import TaggingEngine
-    from joytag_desktop.model.formats import inspect_tagger
-    from joytag_desktop.model.installed import resolve_model_path
-
-    tagger = tagger or inspect_tagger(resolve_model_path(args.model))
-    engine = TaggingEngine(
-        tagger,
-        device=args.device,
-        batch_size=args.batch_size,
-        precision=args.precision,
-        preprocessing=args.preprocess,
-        runtime=args.runtime,
-        route=None if args.route == "auto" else args.route,
-    )
-    logging.getLogger(__name__).info("%s at %s on %s", tagger.describe(), tagger.path, engine.describe())
-    return engine
 
 
 def _join_dash_values(argv: list[str]) -> list[str]:
@@ -123,7 +100,15 @@ def _one_line(exc: BaseException) -> None:
     print(f"joytag-desktop: error: {failures.unexpected(exc)}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _no_window(database: str | None) -> int:
+    """Where ``main`` was called without a window to open (tests, scripts): say where the window is."""
+    print("joytag-desktop: error: the window opens from joytag_desktop.launch, not the command layer", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None, open_window: Callable[[str | None], int] | None = None) -> int:
+    """Run the command in ``argv``; with none (or ``gui``), ``open_window(database)`` opens the window."""
+    window = open_window or _no_window
     failures.guard_streams()
     failures.one_line_warnings("joytag-desktop")
     threading.excepthook = lambda hook: _one_line(hook.exc_value)
@@ -139,9 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.command is None:
-        return run_gui(args)
+        return window(args.db)
+    handler = args.handler or (lambda chosen: window(chosen.db))
     try:
-        return args.handler(args)
+        return handler(args)
     except JoyTagError as exc:
         pointer = getattr(exc, "pointer", None)  # a QueryError shows where the query went wrong
         if pointer is not None:

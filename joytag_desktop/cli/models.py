@@ -10,7 +10,7 @@ from joytag_desktop import paths
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.progress import quiet_unless_terminal
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.catalogue import CATALOGUE, DEFAULT_MODEL_NAME, names
+from joytag_desktop.taggers.catalogue import CATALOGUE, DEFAULT_MODEL_NAME, names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -52,24 +52,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from joytag_desktop.model.formats import inspect_tagger
-    from joytag_desktop.model.hub import catalogue_entry, download_model
+    from joytag_desktop.taggers import recognise
+    from joytag_desktop.taggers.hub import catalogue_entry, download_model
 
     item = catalogue_entry(args.name)
     print(
         f"Downloading {args.name} ({args.repo or item.repo}, about {item.download_mb:,} MB) into {paths.models_dir()} …"
     )
     target = download_model(args.name, repo_id=args.repo, revision=args.revision, tqdm_class=quiet_unless_terminal())
-    tagger = inspect_tagger(target)
+    tagger = recognise(target)
     print(f"Installed {tagger.describe()} at {target}. Tag with it: --model {args.name}")
     return 0
 
 
 def _state(folder: Path) -> str:
-    from joytag_desktop.model.formats import inspect_tagger
+    from joytag_desktop.taggers import recognise
 
     try:
-        tagger = inspect_tagger(folder)
+        tagger = recognise(folder)
     except ModelFolderError as exc:
         return f"BROKEN: {exc}"
     return f"installed: {tagger.describe()}, {tagger.weights_bytes() / 1e6:,.0f} MB"

@@ -141,14 +141,14 @@ def library_model(library, given: str | None) -> tuple[str | None, Path | None]:
     models = library.similarity.known_models()
     if any(m.name == given for m in models):
         return given, None
-    from joytag_desktop.model.installed import named_model
+    from joytag_desktop.taggers.installed import named_model
 
     folder = named_model(given)
     if not folder.is_dir():
         return given, None  # neither: the library's "no model named" lists the names it has
-    from joytag_desktop.model.formats import inspect_tagger
+    from joytag_desktop.taggers import recognise
 
-    fingerprint = inspect_tagger(folder).fingerprint()
+    fingerprint = recognise(folder).fingerprint()
     where = folder.resolve()
     found = next((m for m in models if m.fingerprint == fingerprint), None) or next(
         (m for m in models if m.path and Path(m.path).resolve() == where), None

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from joytag_desktop.cli import arguments
+from joytag_desktop.cli.engine_options import add_engine_arguments, load_engine
 from joytag_desktop.cli.progress import progress_bar, say
 from joytag_desktop.library.thresholds import SCORE_DECIMALS
-from joytag_desktop.model.vocabulary import Policy, Selection, Vocabulary, select
+from joytag_desktop.taggers.vocabulary import Policy, Selection, Vocabulary, select
 
 if TYPE_CHECKING:
-    from joytag_desktop.model.engine import TagResult
+    from joytag_desktop.inference.engine import TagResult
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -74,55 +75,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_engine_arguments(parser)
     parser.set_defaults(handler=run)
-
-
-def add_engine_arguments(parser: argparse.ArgumentParser, several: bool = False) -> None:
-    if several:
-        parser.add_argument(
-            "--model",
-            metavar="DIR|NAME",
-            action="append",
-            help="a tagger to tag new and changed files with (repeatable: each model stores its own scores); "
-            "a folder or a downloaded model's name; default: the library's automatic models, else JoyTag",
-        )
-    else:
-        parser.add_argument(
-            "--model",
-            metavar="DIR|NAME",
-            help="a model folder (JoyTag, WD v3, JTP-1 or camie-tagger, as published) or a downloaded model's "
-            "name (see `models list`); default: the downloaded JoyTag",
-        )
-    parser.add_argument(
-        "--device", default="auto", metavar="DEVICE", help="auto (CUDA when available, the default), cpu or cuda"
-    )
-    parser.add_argument(
-        "--batch-size", type=arguments.positive_int, metavar="N", help="images per batch (default: per device)"
-    )
-    parser.add_argument(
-        "--precision",
-        choices=("auto", "float32", "bfloat16", "float16", "int8"),
-        default="auto",
-        help="auto: bf16 on GPUs and on CPUs with native bf16, else float32; int8: quantised weights on the CPU "
-        "(faster, less exact)",
-    )
-    parser.add_argument(
-        "--runtime",
-        choices=("auto", "torch", "onnxruntime", "openvino"),
-        default="auto",
-        help="auto: PyTorch on GPUs, OpenVINO on CPUs with native bf16, ONNX Runtime for ONNX files otherwise",
-    )
-    parser.add_argument(
-        "--route",
-        choices=("auto", "safetensors", "onnx"),
-        default="auto",
-        help="which published file to run when a folder has both (WD): auto prefers the PyTorch weights",
-    )
-    parser.add_argument(
-        "--preprocess",
-        choices=("fast", "reference"),
-        default="fast",
-        help="fast: reduced-size JPEG decoding (GPU decoding on CUDA); reference: exactly the published steps",
-    )
 
 
 class ResultWriter:
@@ -206,7 +158,6 @@ def _missing_paths(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from joytag_desktop.cli.main import load_engine
     from joytag_desktop.imaging import expand_paths
 
     args.paths = [Path(word) for word in args.paths]

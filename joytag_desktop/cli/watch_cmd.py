@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
+from joytag_desktop.cli.engine_options import add_engine_arguments
 from joytag_desktop.cli.library_cmds import print_scan
 from joytag_desktop.cli.progress import progress_bar
-from joytag_desktop.cli.tag import add_engine_arguments
 
 if TYPE_CHECKING:
     from joytag_desktop.library import Library
@@ -95,8 +95,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 def chosen_taggers(library: Library, models: list[str] | None) -> list:
     """The taggers to run (TaggerFolder, ModelInfo): the ``--model`` ones, which become the
     library's automatic models, else the automatic models (else the default JoyTag)."""
-    from joytag_desktop.model.formats import inspect_tagger
-    from joytag_desktop.model.installed import resolve_model_path
+    from joytag_desktop.taggers import recognise
+    from joytag_desktop.taggers.installed import resolve_model_path
 
     if not models:
         auto = [m for m in library.models() if m.auto and m.path]
@@ -105,7 +105,7 @@ def chosen_taggers(library: Library, models: list[str] | None) -> list:
         if missing:
             print(f"note: the folder of {', '.join(missing)} is gone; --model NAME chooses models", file=sys.stderr)
     # An absolute folder: the library keeps it for `similar FILE` and later runs, from any folder.
-    taggers = [inspect_tagger(resolve_model_path(m).resolve()) for m in models]
+    taggers = [recognise(resolve_model_path(m).resolve()) for m in models]
     infos = [library.register_model(t) for t in taggers]
     library.set_auto_models([i.name for i in infos])
     return list(zip(taggers, infos, strict=True))
@@ -125,7 +125,7 @@ def add_lease_argument(parser: argparse.ArgumentParser) -> None:
 def run_autotag(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
-    from joytag_desktop.cli.main import load_engine
+    from joytag_desktop.cli.engine_options import load_engine
     from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue, retrying
     from joytag_desktop.worker.tagging import TaggingReport, tag_pending
 

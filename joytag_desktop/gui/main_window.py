@@ -450,16 +450,15 @@ class MainWindow(QMainWindow):
 
     def _check_model(self) -> None:
         def check() -> str:
-            from joytag_desktop.model.formats import inspect_tagger
-            from joytag_desktop.model.installed import resolve_model_path
+            from joytag_desktop.taggers import open_tagger, recognise
 
             try:
-                return str(inspect_tagger(resolve_model_path(model_folder_setting(self.settings))).path)
+                return str(open_tagger(model_folder_setting(self.settings)).path)
             except JoyTagError:
                 # No usable model folder in the settings: the library's automatic models may still tag.
                 for model in self.library.models():
                     if model.auto and model.path and os.path.isdir(model.path):
-                        return str(inspect_tagger(model.path).path)
+                        return str(recognise(model.path).path)
                 raise
 
         def ok(path: str) -> None:
@@ -487,9 +486,9 @@ class MainWindow(QMainWindow):
 
     def use_model(self, folder: str) -> None:
         def check() -> str:
-            from joytag_desktop.model.formats import inspect_tagger
+            from joytag_desktop.taggers import recognise
 
-            return str(inspect_tagger(folder).path)
+            return str(recognise(folder).path)
 
         def ok(path: str) -> None:
             self.settings.setValue("model", path)

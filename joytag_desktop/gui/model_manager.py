@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.panels import ModelDownload
-from joytag_desktop.model.catalogue import CATALOGUE
+from joytag_desktop.taggers.catalogue import CATALOGUE
 
 COLUMNS = ("Model", "Good at", "Download", "Licence", "Status")
 
@@ -31,7 +31,7 @@ def _installed_states(in_use: str) -> dict[str, str]:
     """In a worker thread: for each catalogue name, "in use", "installed", "broken: …" or ""."""
     from joytag_desktop import paths
     from joytag_desktop.errors import ModelFolderError
-    from joytag_desktop.model.formats import inspect_tagger
+    from joytag_desktop.taggers import recognise
 
     states = {}
     for item in CATALOGUE:
@@ -40,7 +40,7 @@ def _installed_states(in_use: str) -> dict[str, str]:
             states[item.name] = ""
             continue
         try:
-            inspect_tagger(folder)
+            recognise(folder)
         except ModelFolderError as exc:
             states[item.name] = f"broken: {exc}"
             continue

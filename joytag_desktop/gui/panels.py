@@ -65,7 +65,7 @@ class ModelDownload(QObject):
 
     def _run(self) -> None:
         from joytag_desktop.errors import JoyTagError
-        from joytag_desktop.model.hub import download_model
+        from joytag_desktop.taggers.hub import download_model
 
         owner = self
 

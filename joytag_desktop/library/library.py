@@ -81,7 +81,7 @@ if TYPE_CHECKING:  # numpy and the scanner (Pillow, exifread) load when needed: 
     import numpy as np
 
     from joytag_desktop.library.scanner import ScanProgress, ScanReport
-    from joytag_desktop.model.formats.base import TaggerFolder
+    from joytag_desktop.taggers.contract import TaggerFolder
 
 HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
 
@@ -416,7 +416,7 @@ class Library:
                     name, n = f"{tagger.path.name}-{n}", n + 1
                 found = Model(
                     name=name,
-                    format=tagger.format.name,
+                    format=tagger.family.name,
                     version=tagger.variant,
                     fingerprint=fingerprint,
                     path=path,
@@ -433,7 +433,7 @@ class Library:
                     if category != "general" or value != DEFAULT_THRESHOLD:
                         session.add(ModelThreshold(model_id=found.id, category=category, threshold=value))
             found.format, found.version, found.fingerprint, found.path = (
-                tagger.format.name,
+                tagger.family.name,
                 tagger.variant,
                 fingerprint,
                 path,

@@ -18,8 +18,8 @@ import numpy as np
 from joytag_desktop.library.similar import SimilarityError
 
 if TYPE_CHECKING:
+    from joytag_desktop.inference.engine import TaggingEngine
     from joytag_desktop.library.library import ModelInfo
-    from joytag_desktop.model.engine import TaggingEngine
 
 SHOWN_TAGS = 20
 
@@ -43,7 +43,7 @@ class OnTheFly:
         self._lock = threading.Lock()
 
     def _engine(self, model: ModelInfo) -> TaggingEngine:
-        from joytag_desktop.model.engine import TaggingEngine
+        from joytag_desktop.inference.engine import TaggingEngine
 
         engine = self._engines.get(model.id)
         if engine is None:

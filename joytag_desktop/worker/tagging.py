@@ -21,7 +21,7 @@ from joytag_desktop.library.library import ImageResult, Library, ModelInfo
 from joytag_desktop.library.work import WorkQueue, retrying
 
 if TYPE_CHECKING:
-    from joytag_desktop.model.engine import TaggingEngine
+    from joytag_desktop.inference.engine import TaggingEngine
 
 COMMIT_EVERY = 32
 QUEUE_ERRORS = (DBAPIError, OSError)  # what a lost database server raises

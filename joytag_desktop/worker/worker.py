@@ -186,14 +186,13 @@ class TaggingWorker:
         automatic models whose folders are there, as (TaggingEngine, ModelInfo)."""
         import torch
 
-        from joytag_desktop.model.engine import TaggingEngine
-        from joytag_desktop.model.formats import inspect_tagger
-        from joytag_desktop.model.installed import resolve_model_path
+        from joytag_desktop.inference.engine import TaggingEngine
+        from joytag_desktop.taggers import open_tagger, recognise
 
         self._set_state("loading", "model")
         given = self.settings.model if isinstance(self.settings.model, list) else [self.settings.model]
         known = {m.id for m in self.library.models()}
-        taggers = [inspect_tagger(resolve_model_path(m)) for m in given]
+        taggers = [open_tagger(m) for m in given]
         infos = [self.library.register_model(t) for t in taggers]
         self.library.add_auto_models([i.name for i in infos if self.settings.make_auto or i.id not in known])
         auto = {m.id: m for m in self.library.models() if m.auto}
@@ -201,7 +200,7 @@ class TaggingWorker:
         taggers, infos = [t for t, _ in kept], [i for _, i in kept]
         for other in auto.values():
             if other.id not in {i.id for i in infos} and other.path and os.path.isdir(other.path):
-                taggers.append(inspect_tagger(other.path))
+                taggers.append(recognise(other.path))
                 infos.append(self.library.register_model(taggers[-1]))
         if not taggers:
             raise JoyTagError(

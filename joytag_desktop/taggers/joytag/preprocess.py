@@ -1,4 +1,4 @@
-"""Turning a decoded image into the model's input, exactly as the reference does."""
+"""Turning a decoded image into JoyTag's input, exactly as the reference does."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import torch
 from PIL import Image
 
 from joytag_desktop.imaging import lopsided, shrunk_size
-
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
+from joytag_desktop.taggers.joytag.layout import MEAN, STD
 
 
 def pad_to_square(image: Image.Image) -> Image.Image:

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from joytag_desktop.imaging import MAX_PIXELS, lopsided, open_image, read_image_bytes, shrunk_size
-from joytag_desktop.model.formats.base import FastCfg
-from joytag_desktop.model.preprocess import MEAN, STD
+from joytag_desktop.taggers.contract import FastCfg
+from joytag_desktop.taggers.joytag.layout import MEAN, STD
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 # torchvision 0.29 deprecates its image codecs in favour of TorchCodec; they still work (see the README).

@@ -1,4 +1,4 @@
-"""The ``config.json`` of a JoyTag model folder, parsed and checked."""
+"""The ``config.json`` of a JoyTag model folder, parsed and checked (torch-free)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.config import StemLayer, ViTConfig
+from joytag_desktop.taggers.joytag.config import StemLayer, ViTConfig
 
 
 class ChannelLayerNorm(nn.Module):

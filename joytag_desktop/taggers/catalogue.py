@@ -14,7 +14,8 @@ DEFAULT_MODEL_NAME = "joytag"
 @dataclass(frozen=True)
 class CatalogueEntry:
     name: str  # the folder under models/ and the --model NAME
-    repo: str
+    family: str  # the registered tagger family its files make
+    repo: str  # its Hub id
     files: tuple[str, ...]  # paths in the repository, relative to ``subfolder``
     download_mb: int
     licence: str
@@ -31,27 +32,28 @@ _WD_FILES = ("config.json", "model.safetensors", "selected_tags.csv")
 _WD_GOOD_AT = "anime and illustration; Danbooru tags, characters and a rating"
 
 CATALOGUE: tuple[CatalogueEntry, ...] = (
-    CatalogueEntry(DEFAULT_MODEL_NAME, HUB_REPO, ("config.json", "model.safetensors", "top_tags.txt"), 366,
+    CatalogueEntry(DEFAULT_MODEL_NAME, "joytag", HUB_REPO, ("config.json", "model.safetensors", "top_tags.txt"), 366,
                    "Apache-2.0", "photos and drawings alike; 5,813 Danbooru tags, deliberately unfiltered"),
-    CatalogueEntry("wd-vit-v3", "SmilingWolf/wd-vit-tagger-v3", _WD_FILES, 378, "Apache-2.0",
+    CatalogueEntry("wd-vit-v3", "wd", "SmilingWolf/wd-vit-tagger-v3", _WD_FILES, 378, "Apache-2.0",
                    f"{_WD_GOOD_AT} (ViT, the fastest WD)"),
-    CatalogueEntry("wd-swinv2-v3", "SmilingWolf/wd-swinv2-tagger-v3", _WD_FILES, 392, "Apache-2.0",
+    CatalogueEntry("wd-swinv2-v3", "wd", "SmilingWolf/wd-swinv2-tagger-v3", _WD_FILES, 392, "Apache-2.0",
                    f"{_WD_GOOD_AT} (SwinV2)"),
-    CatalogueEntry("wd-convnext-v3", "SmilingWolf/wd-convnext-tagger-v3", _WD_FILES, 395, "Apache-2.0",
+    CatalogueEntry("wd-convnext-v3", "wd", "SmilingWolf/wd-convnext-tagger-v3", _WD_FILES, 395, "Apache-2.0",
                    f"{_WD_GOOD_AT} (ConvNeXt)"),
-    CatalogueEntry("wd-vit-large-v3", "SmilingWolf/wd-vit-large-tagger-v3", _WD_FILES, 1260, "Apache-2.0",
+    CatalogueEntry("wd-vit-large-v3", "wd", "SmilingWolf/wd-vit-large-tagger-v3", _WD_FILES, 1260, "Apache-2.0",
                    f"{_WD_GOOD_AT} (ViT-Large: better, 3x slower)"),
-    CatalogueEntry("wd-eva02-large-v3", "SmilingWolf/wd-eva02-large-tagger-v3", _WD_FILES, 1260, "Apache-2.0",
+    CatalogueEntry("wd-eva02-large-v3", "wd", "SmilingWolf/wd-eva02-large-tagger-v3", _WD_FILES, 1260, "Apache-2.0",
                    f"{_WD_GOOD_AT} (EVA02-Large: the best WD, 3x slower)"),
-    CatalogueEntry("jtp-pilot2", "RedRocket/JointTaggerProject",
+    CatalogueEntry("jtp-pilot2", "jtp", "RedRocket/JointTaggerProject",
                    ("JTP_PILOT2-e3-vit_so400m_patch14_siglip_384.safetensors", "tags.json"), 1797, "Apache-2.0",
                    "furry art; 9,083 e621 tags (JTP-1.1, gated head)", subfolder="JTP_PILOT2"),
-    CatalogueEntry("jtp-pilot", "RedRocket/JointTaggerProject",
+    CatalogueEntry("jtp-pilot", "jtp", "RedRocket/JointTaggerProject",
                    ("JTP_PILOT-e4-vit_so400m_patch14_siglip_384.safetensors", "tags.json"), 1755, "Apache-2.0",
                    "furry art; 9,083 e621 tags (JTP-1)", subfolder="JTP_PILOT"),
-    CatalogueEntry("camie-v2", "Camais03/camie-tagger-v2", ("camie-tagger-v2.onnx", "camie-tagger-v2-metadata.json"),
-                   797, "GPL-3.0", "anime illustration; 70,527 Danbooru tags in 7 categories incl. artist and year"),
-    CatalogueEntry("camie-v1", "Camais03/camie-tagger",
+    CatalogueEntry("camie-v2", "camie", "Camais03/camie-tagger-v2",
+                   ("camie-tagger-v2.onnx", "camie-tagger-v2-metadata.json"), 797, "GPL-3.0",
+                   "anime illustration; 70,527 Danbooru tags in 7 categories incl. artist and year"),
+    CatalogueEntry("camie-v1", "camie", "Camais03/camie-tagger",
                    ("model_initial.onnx", "model_initial_metadata.json", "model/thresholds.json"), 856, "GPL-3.0",
                    "anime illustration; 70,527 tags, 7 categories, threshold profiles (initial stage)"),
 )  # fmt: skip
@@ -66,3 +68,8 @@ def entry(name: str) -> CatalogueEntry | None:
 
 def names() -> list[str]:
     return [item.name for item in CATALOGUE]
+
+
+def from_hub(hub_id: str) -> list[CatalogueEntry]:
+    """The catalogue models published in the Hub repository ``hub_id`` (JTP keeps two in one)."""
+    return [item for item in CATALOGUE if item.repo == hub_id]

@@ -1,17 +1,11 @@
 """Running a tagger's network: PyTorch, ONNX Runtime or OpenVINO, each returning (scores, embedding).
 
 The graph a route runs fixes its input convention (a PyTorch file's network, or a published ONNX
-graph); the runtime only executes it. Converted graphs (ONNX exports, int8 quantisations, OpenVINO
-IR) are cached beside the model folder, keyed by the weights' fingerprint, or in the user cache
-folder where the model folder is read-only.
+graph); the runtime only executes it. ``choose_runtime`` picks one for a route, device and precision.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -19,134 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from joytag_desktop import paths
 from joytag_desktop.errors import JoyTagError, ModelFolderError
-from joytag_desktop.model.formats.base import ONNX, OnnxOutputs, TaggerFolder
-
-log = logging.getLogger(__name__)
+from joytag_desktop.inference.conversion import embedding_output
+from joytag_desktop.inference.device import cpu_has_fast_bf16, cpu_has_vnni, has_module
+from joytag_desktop.taggers.contract import ONNX, OnnxOutputs
 
 RUNTIMES = ("auto", "torch", "onnxruntime", "openvino")
-_ELEMENTWISE = {"Sigmoid", "Clip", "Div", "Mul", "Add", "Sub", "Identity", "Cast", "Flatten", "Reshape", "Squeeze"}
-CACHE_FOLDER = ".joytag-desktop-cache"
-CACHE_ENV = "JOYTAG_DESKTOP_CONVERTED"  # where converted graphs go, instead of beside the model
-
-
-def has_module(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
-# --- where converted graphs live ----------------------------------------------------------------
-
-
-def cache_dir(tagger: TaggerFolder) -> Path:
-    """``<model>/.joytag-desktop-cache/<fingerprint>`` for a downloaded model; for a folder the user
-    pointed at (whose owner may not want our files in it) the data folder's ``converted/<fingerprint>``."""
-    key = tagger.fingerprint()
-    override = os.environ.get(CACHE_ENV)
-    folder = (Path(override).expanduser() if override else paths.data_dir() / "converted") / key
-    try:
-        if override:
-            raise FileNotFoundError  # an explicit cache folder wins
-        if tagger.path.resolve().is_relative_to(paths.models_dir().resolve()):
-            folder = tagger.path / CACHE_FOLDER / key
-    except OSError:
-        pass  # the folder chosen above stands
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _publish(build: Any, target: Path) -> Path:
-    """Write a converted file (or an IR pair) through a temporary folder, then move it into place,
-    so a killed conversion never leaves a half-written graph that looks finished."""
-    if target.exists():
-        return target
-    scratch = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
-    try:
-        build(scratch / target.name)
-        for produced in scratch.iterdir():
-            produced.replace(target.parent / produced.name)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return target
-
-
-def export_onnx(network: torch.nn.Module, tagger: TaggerFolder, sample: torch.Tensor) -> Path:
-    """The PyTorch network as an ONNX graph with outputs ``scores`` and ``embedding``."""
-
-    def build(target: Path) -> None:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                network,
-                (sample,),
-                str(target),
-                input_names=["input"],
-                output_names=["scores", "embedding"],
-                dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}, "embedding": {0: "batch"}},
-                dynamo=False,
-            )
-
-    return _publish(build, cache_dir(tagger) / "exported.onnx")
-
-
-def cpu_has_vnni() -> bool:
-    """Whether this CPU has VNNI int8 dot products (AVX512-VNNI or AVX-VNNI).
-
-    Without them, int8 kernels multiply uint8 activations by int8 weights with AVX2's
-    ``vpmaddubsw``, whose 16-bit sums saturate: full 8-bit weights then lose whole terms
-    (score errors of 0.1-0.2 measured on an AVX2-only EPYC), so quantisers keep weights to 7 bits.
-    """
-    try:
-        capabilities = torch.cpu.get_capabilities()
-    except (AttributeError, RuntimeError):
-        return False
-    return bool(capabilities.get("avx512_vnni") or capabilities.get("avx_vnni"))
-
-
-def quantise_int8(graph: Path, tagger: TaggerFolder) -> Path:
-    """Dynamic int8: per-channel QInt8 weights on MatMul only (the stem convolutions stay float);
-    7-bit weights (``reduce_range``) on CPUs without VNNI, cached apart."""
-    seven_bit = not cpu_has_vnni()
-
-    def build(target: Path) -> None:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(
-            str(graph),
-            str(target),
-            per_channel=True,
-            reduce_range=seven_bit,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-        )
-
-    return _publish(build, cache_dir(tagger) / f"{graph.stem}-int8{'-7bit' if seven_bit else ''}.onnx")
-
-
-def embedding_output(model: Any, outputs: OnnxOutputs) -> str | None:
-    """The published graph's pooled features (``model``: a loaded ONNX ModelProto): the data input
-    of the last Gemm/MatMul before the scores."""
-    producers = {out: node for node in model.graph.node for out in node.output}
-    weights = {init.name for init in model.graph.initializer}
-    name = model.graph.output[outputs.scores].name
-    for _ in range(64):
-        node = producers.get(name)
-        if node is None:
-            return None
-        if node.op_type in ("Gemm", "MatMul"):
-            data = [i for i in node.input if i not in weights]
-            return data[0] if data else None
-        if node.op_type not in _ELEMENTWISE:
-            return None
-        data = [i for i in node.input if i in producers]
-        if not data:
-            return None
-        name = data[0]
-    return None
 
 
 def _pool(embedding: np.ndarray) -> np.ndarray:
@@ -158,9 +30,6 @@ def _pool(embedding: np.ndarray) -> np.ndarray:
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
     logits = np.asarray(logits, dtype=np.float32)
     return np.float32(1) / (np.float32(1) + np.exp(-logits))
-
-
-# --- runners --------------------------------------------------------------------------------------
 
 
 class Runner:
@@ -289,74 +158,6 @@ class OpenVinoRunner(Runner):
         return scores, embedding
 
 
-def openvino_from_torch(network: torch.nn.Module | None, tagger: TaggerFolder, sample: torch.Tensor) -> Any:
-    """The PyTorch network as OpenVINO IR (float32 weights), converted once and cached."""
-    import openvino as ov
-
-    target = cache_dir(tagger) / "openvino.xml"
-    if not target.exists():
-        if network is None:
-            network = tagger.format.build_network(tagger)
-
-        def build(path: Path) -> None:
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                converted = ov.convert_model(network, example_input=sample)
-            ov.save_model(converted, str(path), compress_to_fp16=False)
-
-        _publish(build, target)
-    return ov.Core().read_model(str(target))
-
-
-def with_embedding_output(model: Any, embedding: str | None) -> Any:
-    """A published graph read by OpenVINO, with its pooled features exposed as a second output."""
-    if embedding is not None:
-        model.add_outputs([embedding])
-    return model
-
-
-def quantise_openvino_int8(model: Any, tagger: TaggerFolder, route: str, calibration: list[np.ndarray]) -> Any:
-    """Static int8 (NNCF post-training quantisation, VNNI int8 matrix products), cached per route.
-
-    ``calibration``: preprocessed photos (each a 1-image batch) whose activation ranges fix the int8
-    scales. Transformers get NNCF's transformer scheme (SmoothQuant, softmax/norms left float).
-    """
-    import openvino as ov
-
-    seven_bit = not cpu_has_vnni()  # NNCF's overflow fix on every layer, not just the first
-    target = cache_dir(tagger) / f"openvino-int8-{route}{'-7bit' if seven_bit else ''}.xml"
-    if not target.exists():
-
-        def build(path: Path) -> None:
-            import contextlib
-            import io
-            import logging
-
-            import nncf
-            from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
-
-            logging.getLogger("nncf").setLevel(logging.ERROR)
-            overflow = OverflowFix.ENABLE if seven_bit else OverflowFix.FIRST_LAYER
-            convolutional = "convnext" in f"{tagger.variant} {tagger.path.name}".lower()
-            with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars; stdout is the CLI's data
-                quantised = nncf.quantize(
-                    model,
-                    nncf.Dataset(calibration),
-                    model_type=None if convolutional else nncf.ModelType.TRANSFORMER,
-                    subset_size=len(calibration),
-                    advanced_parameters=AdvancedQuantizationParameters(overflow_fix=overflow),
-                )
-            ov.save_model(quantised, str(path), compress_to_fp16=False)
-
-        _publish(build, target)
-    return ov.Core().read_model(str(target))
-
-
-# --- choosing ------------------------------------------------------------------------------------
-
-
 def choose_runtime(requested: str, route: str, device: torch.device, precision: str) -> str:
     """``auto``: PyTorch files on PyTorch and ONNX graphs on ONNX Runtime, except on CPUs with native
     bf16, where the default (auto precision) and bf16 run on OpenVINO; int8 runs on OpenVINO (NNCF
@@ -381,9 +182,6 @@ def choose_runtime(requested: str, route: str, device: torch.device, precision: 
         return requested
     if device.type == "cuda":
         return "torch" if route != ONNX else "onnxruntime"
-    if precision in ("auto", "bfloat16") and has_module("openvino"):
-        from joytag_desktop.model.engine import cpu_has_fast_bf16
-
-        if cpu_has_fast_bf16():
-            return "openvino"
+    if precision in ("auto", "bfloat16") and has_module("openvino") and cpu_has_fast_bf16():
+        return "openvino"
     return "torch" if route != ONNX else "onnxruntime"

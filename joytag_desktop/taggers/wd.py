@@ -12,13 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.formats.base import (
+from joytag_desktop.taggers.contract import ONNX, SAFETENSORS, FastCfg, TaggerFamily, TaggerFolder
+from joytag_desktop.taggers.reading import (
     MAX_LABELS_BYTES,
-    ONNX,
-    SAFETENSORS,
-    FastCfg,
-    TaggerFolder,
-    TaggerFormat,
     hwc_to_chw,
     is_timm_config,
     load_state,
@@ -26,7 +22,8 @@ from joytag_desktop.model.formats.base import (
     read_json,
     read_text,
 )
-from joytag_desktop.model.vocabulary import CHARACTER, GENERAL, RATING, Policy, Vocabulary
+from joytag_desktop.taggers.registry import register_tagger
+from joytag_desktop.taggers.vocabulary import CHARACTER, GENERAL, RATING, Policy, Vocabulary
 
 if TYPE_CHECKING:
     import torch
@@ -138,7 +135,8 @@ def square_on_white(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(square, dtype=np.float32)
 
 
-class WdFormat(TaggerFormat):
+@register_tagger(order=20)
+class WdFamily(TaggerFamily):
     name = "wd"
     title = "WD tagger v3"
     needs = f"{LABELS} with {GRAPH}, or with {CONFIG} + {WEIGHTS}"

@@ -8,7 +8,8 @@ from typing import Any
 
 from joytag_desktop import paths
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.model.catalogue import DEFAULT_MODEL_NAME, CatalogueEntry, entry, names
+from joytag_desktop.taggers.catalogue import DEFAULT_MODEL_NAME, CatalogueEntry, entry, names
+from joytag_desktop.taggers.registry import recognise
 
 
 class DownloadError(JoyTagError):
@@ -37,8 +38,6 @@ def download_model(
     import huggingface_hub
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    from joytag_desktop.model.formats import inspect_tagger
-
     item = catalogue_entry(name)
     repo_id = repo_id or item.repo
     target = paths.models_dir() / name
@@ -63,7 +62,7 @@ def download_model(
     except Exception as exc:  # noqa: BLE001 - the HTTP stack raises its own types
         raise DownloadError(f"Downloading {repo_id} failed ({type(exc).__name__}): {exc}") from None
     source = staging / item.subfolder if item.subfolder else staging
-    inspect_tagger(source)  # raises ModelFolderError if the files are not a usable model
+    recognise(source)  # raises ModelFolderError if the files are not a usable model
     if target.exists():
         shutil.rmtree(target)
     for relative in item.files:

@@ -1,4 +1,4 @@
-"""Which model to use: ``--model`` (a folder or a catalogue name), the environment, or what is installed.
+"""Which model to use: ``--model`` (a folder, a catalogue name or its Hub id), the environment, or what is installed.
 
 Torch-free, so ``models list`` and the GUI's first-run check answer at once.
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from joytag_desktop import paths
 from joytag_desktop.errors import ModelNotFoundError
-from joytag_desktop.model.catalogue import DEFAULT_MODEL_NAME, entry
+from joytag_desktop.taggers.catalogue import DEFAULT_MODEL_NAME, entry, from_hub
 
 HOW_TO_GET_A_MODEL = (
     "Download one with `joytag-desktop models download NAME` (`joytag-desktop models list` shows them; "
@@ -26,10 +26,20 @@ def installed_models() -> list[Path]:
 
 
 def named_model(given: str | Path) -> Path:
-    """A folder path as given, or the installed folder of a catalogue name (``wd-swinv2-v3``)."""
+    """A folder path as given, or the installed folder of a catalogue name (``wd-swinv2-v3``) or of
+    its Hub id (``SmilingWolf/wd-swinv2-tagger-v3``) where no such folder exists."""
     text = str(given)
     path = Path(text).expanduser()
-    if path.exists() or os.sep in text or "/" in text or text.startswith(".") or entry(text) is None:
+    if path.exists():
+        return path
+    hub_entries = from_hub(text)
+    if len(hub_entries) > 1:
+        raise ModelNotFoundError(
+            f"{text} holds several models: name one of {', '.join(item.name for item in hub_entries)}"
+        )
+    if hub_entries:
+        text = hub_entries[0].name
+    elif os.sep in text or "/" in text or text.startswith(".") or entry(text) is None:
         return path
     installed = paths.models_dir() / text
     if installed.is_dir():

@@ -12,15 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.formats.base import (
-    MAX_LABELS_BYTES,
-    ONNX,
-    OnnxOutputs,
-    TaggerFolder,
-    TaggerFormat,
-    read_json,
-)
-from joytag_desktop.model.vocabulary import CATEGORIES, GENERAL, Policy, Vocabulary
+from joytag_desktop.taggers.contract import ONNX, OnnxOutputs, TaggerFamily, TaggerFolder
+from joytag_desktop.taggers.reading import MAX_LABELS_BYTES, read_json
+from joytag_desktop.taggers.registry import register_tagger
+from joytag_desktop.taggers.vocabulary import CATEGORIES, GENERAL, Policy, Vocabulary
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -103,7 +98,8 @@ def _policy(table_path: Path, stage: str, categories: list[str]) -> Policy:
     return Policy(default=profiles[default]["*"], profiles=profiles, default_profile=default)
 
 
-class CamieFormat(TaggerFormat):
+@register_tagger(order=10)
+class CamieFamily(TaggerFamily):
     name = "camie"
     title = "camie-tagger"
     needs = f"{V2.graph} + {V2.metadata} (v2), or {V1.graph} + {V1.metadata} (v1)"

@@ -14,18 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.formats.base import (
-    MAX_LABELS_BYTES,
-    SAFETENSORS,
-    TaggerFolder,
-    TaggerFormat,
-    load_state,
-    load_strict,
-    read_json,
-    safetensors_shapes,
-)
-from joytag_desktop.model.formats.wd import timm_tagger
-from joytag_desktop.model.vocabulary import Policy, Vocabulary
+from joytag_desktop.taggers.contract import SAFETENSORS, TaggerFamily, TaggerFolder
+from joytag_desktop.taggers.reading import MAX_LABELS_BYTES, load_state, load_strict, read_json, safetensors_shapes
+from joytag_desktop.taggers.registry import register_tagger
+from joytag_desktop.taggers.vocabulary import Policy, Vocabulary
+from joytag_desktop.taggers.wd import timm_tagger
 
 if TYPE_CHECKING:
     import torch
@@ -108,7 +101,8 @@ def jtp_network(dims: dict[str, int | bool], tags: int) -> torch.nn.Module:
     return network
 
 
-class JtpFormat(TaggerFormat):
+@register_tagger(order=30)
+class JtpFamily(TaggerFamily):
     name = "jtp"
     title = "JTP-1"
     needs = f"{LABELS} and one .safetensors file"

@@ -1,86 +1,39 @@
-"""Loading and validating a JoyTag model folder (config.json, model.safetensors, top_tags.txt)."""
+"""Checking a JoyTag model folder against its network (tensor names and shapes) and loading its weights.
+
+Needs torch (the expected shapes come from the network built on the meta device): the family
+imports this module only when a JoyTag folder is inspected.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from joytag_desktop import paths
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.model.catalogue import HUB_REPO
-from joytag_desktop.model.config import ViTConfig
-from joytag_desktop.model.formats.base import load_state, read_text, safetensors_shapes, short_list
-from joytag_desktop.model.vit import JoyTagViT
+from joytag_desktop.taggers.joytag.config import ViTConfig
+from joytag_desktop.taggers.joytag.layout import (
+    CONFIG_FILE,
+    HOW_TO_GET_A_MODEL,
+    REQUIRED_FILES,
+    TAGS_FILE,
+    WEIGHTS_FILE,
+)
+from joytag_desktop.taggers.joytag.network import JoyTagViT
+from joytag_desktop.taggers.reading import load_state, read_text, safetensors_shapes, short_list
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-TAGS_FILE = "top_tags.txt"
-REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TAGS_FILE)
 # An older head layout carried this many extra rows after the real tags.
 _LEGACY_EXTRA_HEAD_ROWS = 9
-
-HOW_TO_GET_A_MODEL = (
-    "Download JoyTag with `joytag-desktop models download` (about 366 MB, needs internet), "
-    f"or pass --model DIR (or set {paths.MODEL_ENV}) to a folder holding {', '.join(REQUIRED_FILES)} "
-    f"from the Hugging Face repository {HUB_REPO}."
-)
-
-
-@dataclass
-class ModelFolder:
-    """A checked model folder whose network has not been built yet."""
-
-    path: Path
-    config: ViTConfig
-    tags: list[str]
-    tensor_shapes: dict[str, tuple[int, ...]] = field(repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def fingerprint(self) -> str:
-        """Identifies these exact weights (name + digest of the safetensors header and size)."""
-        weights = self.path / WEIGHTS_FILE
-        with open(weights, "rb") as handle:
-            header_length = int.from_bytes(handle.read(8), "little")
-            digest = hashlib.sha256(handle.read(min(header_length, 100_000_000)))
-        digest.update(str(weights.stat().st_size).encode())
-        return f"{self.name}-{digest.hexdigest()[:12]}"
-
-
-@dataclass
-class LoadedModel:
-    """A model folder with its network built and weights loaded (float32, eval mode, CPU)."""
-
-    folder: ModelFolder
-    network: JoyTagViT
-
-    @property
-    def config(self) -> ViTConfig:
-        return self.folder.config
-
-    @property
-    def tags(self) -> list[str]:
-        return self.folder.tags
-
 
 # Published files are kilobytes (config.json) and ~100 KB (top_tags.txt); these limits are generous.
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_TAGS_BYTES = 64 * 1024 * 1024
 
 
-def _read_text(path: Path, limit: int) -> str:
-    return read_text(path, limit)
-
-
 def read_tags(path: Path) -> list[str]:
     """One tag per line (a byte-order mark and CRLF line ends, as Notepad saves, are fine)."""
-    text = _read_text(path, MAX_TAGS_BYTES)
+    text = read_text(path, MAX_TAGS_BYTES)
     tags = [line.strip() for line in text.splitlines() if line.strip()]
     if len(set(tags)) != len(tags):
         raise ModelFolderError(f"{path.name} lists some tags more than once")
@@ -88,7 +41,7 @@ def read_tags(path: Path) -> list[str]:
 
 
 def read_config(path: Path) -> ViTConfig:
-    text = _read_text(path, MAX_CONFIG_BYTES)
+    text = read_text(path, MAX_CONFIG_BYTES)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -112,9 +65,8 @@ def _read_header(weights: Path) -> dict[str, tuple[int, ...]]:
     return safetensors_shapes(weights)
 
 
-def inspect_folder(path: Path | str) -> ModelFolder:
-    """Check a folder without loading weights; raise ModelFolderError naming what is wrong."""
-    folder = Path(path).expanduser()
+def check_folder(folder: Path) -> tuple[ViTConfig, list[str]]:
+    """Check a folder without loading weights: its config and tags; ModelFolderError names what is wrong."""
     if not folder.exists():
         raise ModelFolderError(f"model folder {folder} does not exist")
     if not folder.is_dir():
@@ -146,14 +98,13 @@ def inspect_folder(path: Path | str) -> ModelFolder:
             found = (config.n_tags, *found[1:])
         if found != shape:
             raise ModelFolderError(f"{WEIGHTS_FILE}: tensor {name} has shape {list(found)}, expected {list(shape)}")
-    return ModelFolder(folder, config, tags, shapes)
+    return config, tags
 
 
-def load_model(path: Path | str | ModelFolder) -> LoadedModel:
-    """Validate a folder and load its weights strictly from safetensors (never pickle)."""
-    folder = path if isinstance(path, ModelFolder) else inspect_folder(path)
-    config = folder.config
-    state = load_state(folder.path / WEIGHTS_FILE)
+def load_weights(weights: Path, config: ViTConfig) -> JoyTagViT:
+    """The network of a checked folder, its weights loaded strictly from safetensors (never pickle):
+    float32, eval mode, CPU."""
+    state = load_state(weights)
     for name, tensor in state.items():
         if name.startswith("head.") and tensor.shape[0] != config.n_tags:
             state[name] = tensor[: config.n_tags].clone()  # the older head layout's extra rows
@@ -164,4 +115,4 @@ def load_model(path: Path | str | ModelFolder) -> LoadedModel:
     except RuntimeError as exc:
         raise ModelFolderError(f"{WEIGHTS_FILE} does not fit the network: {exc}") from None
     network.eval()
-    return LoadedModel(folder, network)
+    return network

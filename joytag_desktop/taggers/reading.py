@@ -1,139 +1,23 @@
-"""What every tagger format provides: a checked folder and the pieces the engine runs.
-
-A format module (one per published layout, as timm keeps one module per architecture) subclasses
-``TaggerFormat`` and registers it. ``inspect`` reads only the small files and the weights' headers;
-``build_network`` (PyTorch files) and ``onnx_graph`` (ONNX files) make the network; ``reference_input``
-is the published preprocessing for one image, for the graph the route runs.
-"""
+"""Reading a model folder's files safely: small text and JSON files under a size limit, safetensors
+headers and weights (never pickle), each failure a ModelFolderError that names the file."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.files import FileTooLargeError, read_limited_text
-from joytag_desktop.model.vocabulary import Policy, Vocabulary
 
 if TYPE_CHECKING:
     import torch
-    from PIL import Image
-
-SAFETENSORS, ONNX = "safetensors", "onnx"
-ROUTES = (SAFETENSORS, ONNX)
 
 # Published small files are kilobytes (configs) to 8 MB (camie v2's metadata); these limits are generous.
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_LABELS_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class FastCfg:
-    """The tensor fast path's parameters: pad to a white square, bicubic resize, then normalise."""
-
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    bgr: bool = False
-
-
-@dataclass(frozen=True)
-class OnnxOutputs:
-    """Where the scores are in a published ONNX graph's outputs, and whether they are logits."""
-
-    scores: int = 0
-    sigmoid: bool = False
-
-
-@dataclass
-class TaggerFolder:
-    """A checked model folder of a known format whose network has not been built yet."""
-
-    path: Path
-    format: TaggerFormat
-    variant: str  # what the folder is, in words ("WD v3, vit_base_patch16_224")
-    vocabulary: Vocabulary
-    policy: Policy
-    image_size: int
-    files: dict[str, Path]  # route -> the weights file it runs
-    details: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def tags(self) -> list[str]:
-        return list(self.vocabulary.names)
-
-    @property
-    def routes(self) -> list[str]:
-        return [route for route in ROUTES if route in self.files]
-
-    def default_route(self) -> str:
-        """PyTorch files where there are any (the CUDA fast path, OpenVINO conversion), else ONNX."""
-        return self.routes[0]
-
-    def describe(self) -> str:
-        return f"{self.format.title} ({self.variant}): {len(self.vocabulary):,} tags, {self.image_size} px"
-
-    def weights_bytes(self) -> int:
-        return sum(path.stat().st_size for path in self.files.values())
-
-    def fingerprint(self) -> str:
-        """Identifies these exact weights: the folder name + a digest of the main weights file."""
-        weights = self.files[self.default_route()]
-        digest = hashlib.sha256()
-        with open(weights, "rb") as handle:
-            if weights.suffix == ".safetensors":
-                header_length = int.from_bytes(handle.read(8), "little")
-                digest.update(handle.read(min(header_length, 100_000_000)))
-            else:  # ONNX has no index: its first and last megabytes name the graph and hold weights
-                digest.update(handle.read(1 << 20))
-                size = weights.stat().st_size
-                if size > 2 << 20:
-                    handle.seek(size - (1 << 20))
-                    digest.update(handle.read())
-        digest.update(str(weights.stat().st_size).encode())
-        return f"{self.name}-{digest.hexdigest()[:12]}"
-
-
-class TaggerFormat:
-    """One published folder layout. Subclasses are registered with ``formats.register``."""
-
-    name: ClassVar[str]  # "wd"
-    title: ClassVar[str]  # "WD tagger v3"
-    needs: ClassVar[str]  # the files, in words, for error messages
-    markers: ClassVar[tuple[str, ...]]  # any of these present: the folder is meant to be this format
-
-    def claims(self, folder: Path) -> bool:
-        return any(any(folder.glob(marker)) for marker in self.markers)
-
-    def inspect(self, folder: Path) -> TaggerFolder:
-        raise NotImplementedError
-
-    def build_network(self, tagger: TaggerFolder) -> torch.nn.Module:
-        """The PyTorch network with its weights (float32, eval, CPU); ``forward(x)`` returns
-        (scores in 0..1, pooled embedding)."""
-        raise ModelFolderError(f"{tagger.format.title} has no PyTorch weights")
-
-    def onnx_outputs(self, tagger: TaggerFolder) -> OnnxOutputs:
-        return OnnxOutputs()
-
-    def reference_input(self, tagger: TaggerFolder, route: str, image: Image.Image) -> np.ndarray:
-        """The published preprocessing of one decoded image (mode kept): the graph's input, no batch axis."""
-        raise NotImplementedError
-
-    def fast_cfg(self, tagger: TaggerFolder, route: str) -> FastCfg | None:
-        """Parameters for the tensor fast path, or None where only the reference steps are exact enough."""
-        return None
-
-    def missing(self, folder: Path, names: list[str]) -> ModelFolderError:
-        return ModelFolderError(f"{self.title} folder {folder} is missing {', '.join(names)} (it needs {self.needs})")
 
 
 def read_text(path: Path, limit: int = MAX_CONFIG_BYTES) -> str:

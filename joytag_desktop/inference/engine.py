@@ -15,15 +15,7 @@ import torch
 
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.imaging import open_image
-from joytag_desktop.model.fast import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
-from joytag_desktop.model.folder import LoadedModel
-from joytag_desktop.model.formats.base import ONNX, OnnxOutputs, TaggerFolder
-from joytag_desktop.model.runtimes import (
-    OnnxRunner,
-    OpenVinoRunner,
-    Runner,
-    TorchRunner,
-    choose_runtime,
+from joytag_desktop.inference.conversion import (
     embedding_output,
     export_onnx,
     openvino_from_torch,
@@ -31,10 +23,20 @@ from joytag_desktop.model.runtimes import (
     quantise_openvino_int8,
     with_embedding_output,
 )
-from joytag_desktop.model.vocabulary import Policy, Vocabulary
+from joytag_desktop.inference.decode import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
+from joytag_desktop.inference.device import (
+    PRECISIONS,
+    cpu_has_fast_bf16,
+    default_batch_size,
+    describe_device,
+    resolve_device,
+    resolve_precision,
+)
+from joytag_desktop.inference.runners import OnnxRunner, OpenVinoRunner, Runner, TorchRunner, choose_runtime
+from joytag_desktop.taggers.contract import ONNX, OnnxOutputs, TaggerFolder
+from joytag_desktop.taggers.factory import open_tagger
+from joytag_desktop.taggers.vocabulary import Policy, Vocabulary
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "float32", "bfloat16", "float16", "int8")
 PREPROCESSING = ("fast", "reference")
 
 
@@ -52,48 +54,6 @@ class TagResult:
         return self.error is None
 
 
-def resolve_device(requested: str = "auto") -> torch.device:
-    """``auto`` is CUDA when a GPU is usable, else the CPU; ``cuda`` without a GPU is an error."""
-    if requested not in DEVICES and not requested.startswith("cuda:"):
-        raise JoyTagError(f"unknown device {requested!r}: use auto, cpu or cuda")
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise JoyTagError("--device cuda was asked for, but PyTorch sees no CUDA GPU here (use --device cpu)")
-    return torch.device(requested)
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as oneDNN reports it."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
-    """auto: bf16 on CUDA (fp16 on GPUs without bf16), bf16 on CPUs with native bf16, else float32."""
-    if requested not in PRECISIONS:
-        raise JoyTagError(f"unknown precision {requested!r}: use {', '.join(PRECISIONS)}")
-    if requested == "int8":
-        raise JoyTagError("int8 runs on openvino or onnxruntime, not torch")
-    if requested == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
-    return getattr(torch, requested)
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"CUDA ({torch.cuda.get_device_name(device)})"
-    return f"CPU ({torch.get_num_threads()} threads)"
-
-
-def default_batch_size(device: torch.device) -> int:
-    return 64 if device.type == "cuda" else 4
-
-
 class TaggingEngine:
     """Runs one tagger on one device.
 
@@ -103,7 +63,7 @@ class TaggingEngine:
 
     def __init__(
         self,
-        model: LoadedModel | TaggerFolder | Path | str,
+        model: TaggerFolder | Path | str,
         device: str = "auto",
         batch_size: int | None = None,
         precision: str = "auto",
@@ -116,17 +76,8 @@ class TaggingEngine:
             raise JoyTagError(f"unknown preprocessing {preprocessing!r}: use fast or reference")
         if precision not in PRECISIONS:
             raise JoyTagError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS)}")
-        network = None
-        if isinstance(model, LoadedModel):  # a JoyTag folder already loaded
-            from joytag_desktop.model.formats.joytag import tagger_folder, with_sigmoid
-
-            self.tagger, network = tagger_folder(model.folder), with_sigmoid(model.network)
-        elif isinstance(model, TaggerFolder):
-            self.tagger = model
-        else:
-            from joytag_desktop.model.formats import inspect_tagger
-
-            self.tagger = inspect_tagger(model)
+        # A checked folder, or what the factory finds: a folder, a catalogue name or its Hub id.
+        self.tagger = model if isinstance(model, TaggerFolder) else open_tagger(model)
         self.route = route or self.tagger.default_route()
         if self.route not in self.tagger.files:
             raise JoyTagError(f"{self.tagger.name} has no {self.route} file (it has: {', '.join(self.tagger.routes)})")
@@ -135,21 +86,19 @@ class TaggingEngine:
         self.preprocessing = preprocessing
         self.batch_size = max(1, batch_size or default_batch_size(self.device))
         self.decode_workers = max(1, decode_workers or min(8, os.cpu_count() or 1))
-        self.runner = self._make_runner(precision, network)
+        self.runner = self._make_runner(precision)
         if self.runner.device.type != self.device.type:
             self.device = self.runner.device  # e.g. onnxruntime without its CUDA provider
         self.dtype = getattr(torch, self.runner.precision, torch.float32)
-        self.fast = self.tagger.format.fast_cfg(self.tagger, self.route) if preprocessing == "fast" else None
+        self.fast = self.tagger.family.fast_cfg(self.tagger, self.route) if preprocessing == "fast" else None
         # On CUDA the fast path decodes JPEGs on the GPU; elsewhere workers hand over finished tensors.
         self.device_decode = self.fast is not None and self.device.type == "cuda" and self.runtime == "torch"
 
-    def _make_runner(self, precision: str, network: torch.nn.Module | None) -> Runner:
-        tagger, fmt = self.tagger, self.tagger.format
+    def _make_runner(self, precision: str) -> Runner:
+        tagger, family = self.tagger, self.tagger.family
         sample = torch.zeros(1, 3, tagger.image_size, tagger.image_size)
         if self.runtime == "torch":
-            return TorchRunner(
-                network or fmt.build_network(tagger), self.device, resolve_precision(precision, self.device)
-            )
+            return TorchRunner(family.build_network(tagger), self.device, resolve_precision(precision, self.device))
         if self.runtime == "openvino":
             hint = "float32" if precision == "float32" or not cpu_has_fast_bf16() else "bfloat16"
             hint = {"float16": "float16", "int8": "int8"}.get(precision, hint)
@@ -159,26 +108,26 @@ class TaggingEngine:
                 import openvino as ov
 
                 graph = tagger.files[ONNX]
-                outputs = fmt.onnx_outputs(tagger)
+                outputs = family.onnx_outputs(tagger)
                 embedding = embedding_output(onnx.load(str(graph), load_external_data=False), outputs)
                 model = with_embedding_output(ov.Core().read_model(str(graph)), embedding)
             else:
-                model = openvino_from_torch(network, tagger, sample)
+                model = openvino_from_torch(tagger, sample)
             if precision == "int8":
                 model = quantise_openvino_int8(model, tagger, self.route, self.calibration_batches())
             return OpenVinoRunner(model, outputs, embedding, hint, from_torch=self.route != ONNX)
         # onnxruntime: the published graph, or the PyTorch network exported once
         if self.route == ONNX:
-            graph, outputs = tagger.files[ONNX], fmt.onnx_outputs(tagger)
+            graph, outputs = tagger.files[ONNX], family.onnx_outputs(tagger)
         else:
-            graph = export_onnx(network or fmt.build_network(tagger), tagger, sample)
+            graph = export_onnx(family.build_network(tagger), tagger, sample)
             outputs = OnnxOutputs()
         if precision == "int8":
             graph = quantise_int8(graph, tagger)
         runner = OnnxRunner(
             graph, outputs, self.device, "int8" if precision == "int8" else "float32", self.route != ONNX
         )
-        side = runner.input_shape[1] if self.route == ONNX and fmt.name == "wd" else runner.input_shape[-1]
+        side = runner.input_shape[1] if self.route == ONNX and family.name == "wd" else runner.input_shape[-1]
         if isinstance(side, int) and side != tagger.image_size:
             tagger.image_size = side  # the graph's own input size wins (the reference reads it there)
         return runner
@@ -193,13 +142,13 @@ class TaggingEngine:
 
         from joytag_desktop.resources import calibration_photos
 
-        fmt, batches = self.tagger.format, []
+        family, batches = self.tagger.family, []
         for path in calibration_photos():
             photo = open_image(path, flatten=False)
             small = photo.copy()
             small.thumbnail((120, 120), Image.Resampling.LANCZOS)
             for variant in (photo, small, photo.convert("L")):
-                batches.append(fmt.reference_input(self.tagger, self.route, variant)[None])
+                batches.append(family.reference_input(self.tagger, self.route, variant)[None])
         return batches
 
     @property
@@ -233,7 +182,7 @@ class TaggingEngine:
         # Reference steps; "fast" still decodes JPEGs at reduced size (twice the model's input).
         draft = None if self.preprocessing == "reference" else 2 * size
         image = open_image(path, draft_size=draft, flatten=False)
-        return torch.from_numpy(self.tagger.format.reference_input(self.tagger, self.route, image))
+        return torch.from_numpy(self.tagger.family.reference_input(self.tagger, self.route, image))
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Scores (B, n_tags) in 0..1 and embeddings (B, D) as float32 arrays for a batch of inputs."""
