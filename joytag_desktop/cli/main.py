@@ -95,8 +95,10 @@ def _free_words(args: argparse.Namespace, extras: list[str]) -> None:
     setattr(args, args.rest, list(getattr(args, args.rest) or []) + before + after)
 
 
-def _one_line(exc: BaseException) -> None:
+def _one_line(exc: BaseException | None) -> None:
     """Last resort for threads (watch): one line, the traceback to the error log."""
+    if exc is None:  # threading's hook may carry no exception object: nothing to say
+        return
     print(f"joytag-desktop: error: {failures.unexpected(exc)}", file=sys.stderr)
 
 

@@ -110,13 +110,14 @@ class ResultWriter:
         return f"{category}:{name}"
 
     def write(self, result: TagResult) -> None:
+        scores: list[float] = [] if result.scores is None else result.scores.tolist()
         kept = [] if result.scores is None else select(result.scores, self.vocabulary, self.policy, self.selection)
         names, categories = self.vocabulary.names, self.vocabulary.categories
         path = str(result.path)
         if self.fmt == "jsonl":
             record = {
                 "path": path,
-                "tags": {names[i]: self._score(result.scores[i]) for i in kept},
+                "tags": {names[i]: self._score(scores[i]) for i in kept},
                 "categories": {names[i]: categories[i] for i in kept},
                 "error": result.error,
             }
@@ -125,9 +126,9 @@ class ResultWriter:
             if result.error is not None:
                 self.csv.writerow([path, "", "", "", result.error])
             for i in kept:
-                self.csv.writerow([path, names[i], categories[i], self._score(result.scores[i]), ""])
+                self.csv.writerow([path, names[i], categories[i], self._score(scores[i]), ""])
         elif result.error is None:
-            self.out.write(f"{path}: {', '.join(f'{self._label(i)} ({result.scores[i]:.3f})' for i in kept)}\n")
+            self.out.write(f"{path}: {', '.join(f'{self._label(i)} ({scores[i]:.3f})' for i in kept)}\n")
         else:
             return
         self.out.flush()

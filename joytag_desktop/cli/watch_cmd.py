@@ -98,14 +98,15 @@ def chosen_taggers(library: Library, models: list[str] | None) -> list:
     from joytag_desktop.taggers import recognise
     from joytag_desktop.taggers.installed import resolve_model_path
 
-    if not models:
+    sources: list[str | None] = list(models or [])
+    if not sources:
         auto = [m for m in library.models() if m.auto and m.path]
-        models = [m.path for m in auto if os.path.isdir(m.path)] or [None]  # type: ignore[misc]
+        sources = [m.path for m in auto if m.path and os.path.isdir(m.path)] or [None]  # None: the default
         missing = [m.name for m in auto if not os.path.isdir(m.path or "")]
         if missing:
             print(f"note: the folder of {', '.join(missing)} is gone; --model NAME chooses models", file=sys.stderr)
     # An absolute folder: the library keeps it for `similar FILE` and later runs, from any folder.
-    taggers = [recognise(resolve_model_path(m).resolve()) for m in models]
+    taggers = [recognise(resolve_model_path(m).resolve()) for m in sources]
     infos = [library.register_model(t) for t in taggers]
     library.set_auto_models([i.name for i in infos])
     return list(zip(taggers, infos, strict=True))

@@ -36,7 +36,7 @@ def run_gui(database: str | None = None) -> int:
     from joytag_desktop.errors import JoyTagError
     from joytag_desktop.gui.main_window import MainWindow
     from joytag_desktop.library import Library
-    from joytag_desktop.resources import icon_path
+    from joytag_desktop.resources import icon_path  # pyright: ignore[reportMissingImports] - resources/ is installed under this name
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("JoyTag Desktop")

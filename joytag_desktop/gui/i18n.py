@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
 
-from joytag_desktop.resources import translations_dir
+from joytag_desktop.resources import translations_dir  # pyright: ignore[reportMissingImports] - resources/ is installed under this name
 
 # Shown in Settings, each in its own language.
 LANGUAGES = {"": "System default", "en": "English", "zh_CN": "简体中文"}

@@ -14,5 +14,5 @@ _EXPORTS = {
     "TagResult": "engine",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["TagResult", "TaggingEngine"]  # the names _EXPORTS hands on
 __getattr__ = lazy_exports(__name__, _EXPORTS)

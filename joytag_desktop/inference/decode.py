@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -81,7 +82,9 @@ def decode_jpegs(items: list[EncodedJpeg], device: torch.device) -> list[torch.T
         out: list[torch.Tensor | str] = []
         for item in items:  # find the broken one(s) and decode the rest
             try:
-                out.append(decode_jpeg(item.data, mode=ImageReadMode.RGB, device=device, apply_exif_orientation=True))
+                # One encoded image in, one tensor out (the list form is for lists).
+                image = decode_jpeg(item.data, mode=ImageReadMode.RGB, device=device, apply_exif_orientation=True)
+                out.append(cast(torch.Tensor, image))
             except RuntimeError as exc:
                 out.append(f"cannot decode image: {exc}")
         return out

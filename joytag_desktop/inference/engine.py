@@ -140,7 +140,7 @@ class TaggingEngine:
         """
         from PIL import Image
 
-        from joytag_desktop.resources import calibration_photos
+        from joytag_desktop.resources import calibration_photos  # pyright: ignore[reportMissingImports] - resources/ is installed under this name
 
         family, batches = self.tagger.family, []
         for path in calibration_photos():
@@ -207,7 +207,7 @@ class TaggingEngine:
     ) -> Iterator[TagResult]:
         """Tag files, yielding one TagResult per path, in order. Stops early when ``cancel`` is set."""
         window = self.batch_size * 2 + self.decode_workers
-        pending: deque[tuple[Path, Future[torch.Tensor | str]]] = deque()
+        pending: deque[tuple[Path, Future[torch.Tensor | EncodedJpeg | str]]] = deque()
         path_iter = iter(paths)
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="joytag-decode") as pool:
             try:
@@ -228,7 +228,7 @@ class TaggingEngine:
 
     def _next_batch(
         self,
-        pending: deque[tuple[Path, Future[torch.Tensor | str]]],
+        pending: deque[tuple[Path, Future[torch.Tensor | EncodedJpeg | str]]],
         on_batch: Callable[[int], None] | None,
     ) -> Iterator[TagResult]:
         """Take decoded items in order until a batch is full, run it, and yield their results."""
@@ -264,12 +264,12 @@ class TaggingEngine:
 
     def _finish_on_device(
         self, taken: list[tuple[Path, torch.Tensor | EncodedJpeg | str]]
-    ) -> list[tuple[Path, torch.Tensor | str]]:
+    ) -> list[tuple[Path, torch.Tensor | EncodedJpeg | str]]:
         """CUDA fast path: decode the batch's JPEGs together on the GPU, then pad, resize and
         normalise every image there; Pillow-decoded images travel as uint8 (4x less than float)."""
         jpegs = [item for _, item in taken if isinstance(item, EncodedJpeg)]
         decoded = iter(decode_jpegs(jpegs, self.device))
-        out: list[tuple[Path, torch.Tensor | str]] = []
+        out: list[tuple[Path, torch.Tensor | EncodedJpeg | str]] = []  # no EncodedJpeg is left in it
         for path, item in taken:
             if isinstance(item, EncodedJpeg):
                 item = next(decoded)

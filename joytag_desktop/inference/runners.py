@@ -122,8 +122,9 @@ class OnnxRunner(Runner):
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         wanted = [self.score_name] + ([self.embedding] if self.embedding else [])
         results = self.session.run(wanted, {self.input_name: batch.detach().cpu().numpy().astype(np.float32)})
-        scores = _sigmoid(results[0]) if self.outputs.sigmoid else np.asarray(results[0], np.float32)
-        embedding = _pool(results[1]) if self.embedding else np.zeros((len(scores), 0), np.float32)
+        logits = np.asarray(results[0], np.float32)
+        scores = _sigmoid(logits) if self.outputs.sigmoid else logits
+        embedding = _pool(np.asarray(results[1])) if self.embedding else np.zeros((len(scores), 0), np.float32)
         return scores, embedding
 
 

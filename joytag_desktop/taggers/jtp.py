@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -141,7 +141,8 @@ class JtpFamily(TaggerFamily):
         network = jtp_network(dims, len(tagger.vocabulary))
         weights = tagger.files[SAFETENSORS]
         load_strict(network, load_state(weights), weights)
-        return timm_tagger(network, head=network.head if dims["gated"] else None)
+        head: Any = network.head if dims["gated"] else None  # the gated head module timm's model carries
+        return timm_tagger(network, head=head)
 
     def reference_input(self, tagger: TaggerFolder, route: str, image: Image.Image) -> np.ndarray:
         return fit_on_grey(image, tagger.image_size)

@@ -105,8 +105,8 @@ def timm_tagger(network: torch.nn.Module, head: torch.nn.Module | None = None) -
     class TimmScores(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = network
-            self.scores_head = head
+            self.net: Any = network  # a timm model: forward_head and the classifier are timm's, not nn.Module's
+            self.scores_head: Any = head
 
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             embedding = self.net.forward_head(self.net.forward_features(x), pre_logits=True)

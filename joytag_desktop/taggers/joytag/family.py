@@ -7,7 +7,7 @@ and the reference preprocessing (``preprocess.py``) are imported when a folder i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,7 +34,7 @@ def with_sigmoid(network: torch.nn.Module) -> torch.nn.Module:
     class JoyTagScores(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = network
+            self.net: Any = network  # JoyTagViT: forward_with_embedding is its own, not nn.Module's
 
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             logits, embedding = self.net.forward_with_embedding(x)

@@ -59,6 +59,8 @@ class CNNStem(nn.Module):
 class LearnedPositions(nn.Module):
     """A learned position table, saved with its ``position_ids`` buffer."""
 
+    position_ids: torch.Tensor
+
     def __init__(self, num_tokens: int, d_model: int) -> None:
         super().__init__()
         self.embedding = nn.Embedding(num_tokens, d_model)
