@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from joytag_desktop.library import dialect
+from joytag_desktop.library.dialect import json_ids
 from joytag_desktop.library.query import SORTS, And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
 from joytag_desktop.library.schema import USER, Image, ImageModel, ImageTag, Source, Status
 from joytag_desktop.library.thresholds import ThresholdRules
@@ -62,12 +62,6 @@ class TagResolver:
     def lowest_threshold(self, tag_id: int) -> float:
         category = self.category_of(tag_id)
         return min((self.rules.threshold(m, tag_id, category) for m in self.models), default=1.0)
-
-
-def json_ids(ids: Iterable[int]) -> str:
-    """Ids as one JSON text, bound as a single parameter and read with ``json_each`` (any number
-    of them, where ``IN (?, ?, …)`` stops at SQLite's 32,766 variables)."""
-    return json.dumps([int(i) for i in ids])
 
 
 def _like_pattern(text: str) -> str:
