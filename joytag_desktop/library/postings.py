@@ -34,9 +34,10 @@ from pathlib import Path
 import numpy as np
 from pyroaring import BitMap
 
+from joytag_desktop.categories import RATINGS
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
-from joytag_desktop.library.schema import RATINGS, USER, Status
+from joytag_desktop.library.schema import USER, Status
 from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.thresholds import ThresholdRules
 
@@ -132,6 +133,33 @@ class PostingIndex:
                 plain.extend(parts)
         everything = plain + edited
         return BitMap.union(*everything) if everything else BitMap()
+
+    def dated(self, low: int | None, high: int | None, candidates: BitMap) -> BitMap:
+        """Candidates whose date key lies in [low, high] (either end open): whole months from the month
+        bitmaps, the months at the ends checked against each image's date key."""
+        if low is not None and high is not None and low > high:
+            return BitMap()
+        months = self.months
+        first = int(month_of(np.array([low]))[0]) if low is not None else None
+        last = int(month_of(np.array([high]))[0]) if high is not None else None
+        whole = [
+            members
+            for month, members in months.items()
+            if (first is None or month > first) and (last is None or month < last)
+        ]
+        ends = [months[m] for m in {first, last} if m is not None and m in months]
+        found = BitMap.union(*whole) & candidates if whole else BitMap()
+        edge = BitMap.union(*ends) & candidates if ends else BitMap()
+        if edge:
+            ids = np.frombuffer(edge.to_array(), dtype=np.uint32).astype(np.int64)
+            keys = self.date_key[ids]
+            inside = np.ones(len(ids), dtype=bool)
+            if low is not None:
+                inside &= keys >= low
+            if high is not None:
+                inside &= keys <= high
+            found |= bitmap(ids[inside])
+        return found
 
     def tag_ids(self) -> set[int]:
         return {tag for _, tag in self.scores} | set(self.added)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from joytag_desktop.categories import CHARACTER, GENERAL, RATING
 from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.model.formats.base import (
     MAX_LABELS_BYTES,
@@ -26,7 +27,7 @@ from joytag_desktop.model.formats.base import (
     read_json,
     read_text,
 )
-from joytag_desktop.model.vocabulary import CHARACTER, GENERAL, RATING, Policy, Vocabulary
+from joytag_desktop.model.vocabulary import Policy, Vocabulary
 
 if TYPE_CHECKING:
     import torch
