@@ -16,7 +16,8 @@
 
 Bare words may contain punctuation (``:d``, ``^_^``, ``saber_(fate)``): parentheses are
 grouping only where they cannot belong to a word, and a ``field:`` prefix only counts for
-the known field names below. ``quote_tag`` renders any tag so that it parses back to itself.
+the known field names (``library.fields``, which also reads each field's value). ``quote_tag``
+renders any tag so that it parses back to itself.
 """
 
 from __future__ import annotations
@@ -140,11 +141,12 @@ def _term(word: _Word, query: str) -> Node:
     # field:value — the field name must be bare and known.
     if not first_quoted and ":" in first_text:
         name, _, rest = first_text.partition(":")
-        known = _fields().FIELDS.get(name.lower()) if name else None
+        fields = _fields()
+        known = fields.FIELDS.get(name.lower()) if name else None
         if known is not None:
             value = rest + "".join(text for text, _ in segments[1:])
             where = position + len(name) + 1
-            return known.parse(_fields().FieldValue(name.lower(), value, query, where, _bare_term))
+            return known.parse(fields.FieldValue(name.lower(), value, query, where, _bare_term))
     # "exact tag" optionally followed by :qualifier
     if first_quoted:
         tail = "".join(text for text, _ in segments[1:])
