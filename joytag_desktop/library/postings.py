@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 
 FORMAT = 2
 MAGIC = b"JTDPOSTS"
-# The date an image sorts and filters by, as SQL's ``image_date()`` text (EXIF date, else the file's
-# local modification time) turned into whole milliseconds; kept in step with library.search.image_date.
 # Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
 MAX_REPLAY = 2_000_000
 STALE_TEMPORARY_S = 3600  # a save's temporary file this old belongs to a process that was killed

@@ -41,7 +41,8 @@ _FRAGMENTS: dict[str, dict[str, str]] = {
         # The ids of a group as one comma-separated text (parsed in C by the posting lists).
         "image_ids": "group_concat(image_id)",
         "ids": "group_concat(id)",
-        # Whole milliseconds of search.image_date() (its wall-clock time read as UTC).
+        # The date an image sorts and filters by (EXIF date, else the file's local modification time)
+        # as whole milliseconds of its wall-clock time read as UTC; kept in step with fields.image_date.
         "date_key": "CAST(round((julianday(coalesce(strftime('%Y-%m-%d %H:%M:%f', taken_at),"
         " strftime('%Y-%m-%d %H:%M:%f', mtime, 'unixepoch', 'localtime'))) - 2440587.5) * 86400000.0) AS INTEGER)",
         # The newest change ever logged: AUTOINCREMENT's counter survives pruning.
@@ -61,10 +62,9 @@ _FRAGMENTS: dict[str, dict[str, str]] = {
 
 def _placeholders(text: str) -> int:
     """The ``?`` of a template (none may stand inside a quoted literal: the table's SQL has none there)."""
-    outside = text.split("'")[::2]
-    if sum(part.count("?") for part in text.split("'")[1::2]):
+    if any("?" in literal for literal in text.split("'")[1::2]):
         raise ValueError(f"a '?' inside a literal: {text!r}")
-    return sum(part.count("?") for part in outside)
+    return text.count("?")
 
 
 def _psycopg(text: str) -> str:
@@ -85,10 +85,6 @@ def statement(name: str, template: str) -> Statement:
     registered = Statement(name, sqlite, _psycopg(postgresql) if count else postgresql, count)
     _TABLE[name] = registered
     return registered
-
-
-def registered(name: str) -> Statement:
-    return _TABLE[name]
 
 
 class DriverConnection:
