@@ -32,6 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "joytag_desktop.files",
         "joytag_desktop.failures",
         "joytag_desktop.resources",
+        "joytag_desktop.categories",
     ),
     # Reading and writing image files: pixels, RAW, hashes, thumbnails, metadata readers/writers.
     "media": (

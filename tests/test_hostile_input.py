@@ -14,7 +14,8 @@ import pytest
 
 from joytag_desktop.library import Library
 from joytag_desktop.library.library import LibraryError
-from joytag_desktop.library.query import MAX_NESTING, MAX_TERMS, QueryError
+from joytag_desktop.library.query import MAX_NESTING, MAX_TERMS
+from joytag_desktop.library.terms import QueryError
 from libhelpers import give_scores, write_photo
 
 VOCAB = [f"t{i}" for i in range(1200)]

@@ -7,17 +7,8 @@ from datetime import datetime
 import pytest
 
 from conftest import FORMAT_DIR
-from joytag_desktop.library.query import (
-    And,
-    FieldTerm,
-    Not,
-    Or,
-    QueryError,
-    Range,
-    TagTerm,
-    parse,
-    quote_tag,
-)
+from joytag_desktop.library.query import parse, quote_tag
+from joytag_desktop.library.terms import And, FieldTerm, Not, Or, QueryError, Range, TagTerm
 
 
 def tag(name: str, **kw) -> TagTerm:

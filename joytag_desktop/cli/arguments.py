@@ -57,7 +57,7 @@ def split_list(text: str) -> list[str]:
 
 def category_list(text: str) -> frozenset[str]:
     """Tag categories, comma-separated (``--categories character,copyright``)."""
-    from joytag_desktop.library.thresholds import CATEGORIES
+    from joytag_desktop.categories import CATEGORIES
 
     chosen = frozenset(split_list(text))
     unknown = sorted(chosen - set(CATEGORIES))

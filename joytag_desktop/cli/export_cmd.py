@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from joytag_desktop.categories import CATEGORIES
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
 from joytag_desktop.cli.progress import progress_bar
-from joytag_desktop.library.thresholds import CATEGORIES
 from joytag_desktop.metadata import EXPORT_TARGETS
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT
 

@@ -7,10 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+from joytag_desktop.categories import CATEGORIES, RATINGS, THRESHOLD_CATEGORIES
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
-from joytag_desktop.library.query import RATINGS, SORTS
-from joytag_desktop.library.thresholds import CATEGORIES, PRESETS, THRESHOLD_CATEGORIES, round_score
+from joytag_desktop.library.query import SORTS
+from joytag_desktop.library.thresholds import PRESETS, round_score
 
 SEARCH_EXAMPLES = (
     """\

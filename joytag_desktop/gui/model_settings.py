@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from joytag_desktop.categories import THRESHOLD_CATEGORIES
 from joytag_desktop.gui.categories import category_label
 from joytag_desktop.library.library import ModelInfo
-from joytag_desktop.library.thresholds import THRESHOLD_CATEGORIES
 
 
 @dataclass

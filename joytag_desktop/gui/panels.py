@@ -325,7 +325,7 @@ def bool_setting(settings: QSettings, key: str, default: bool) -> bool:
 
 def keyword_choice(settings: QSettings):  # noqa: ANN201 - a metadata.sync.KeywordChoice
     """Settings → General's export choices: keywords filed by category, ratings left out."""
-    from joytag_desktop.library.thresholds import CATEGORIES
+    from joytag_desktop.categories import CATEGORIES
     from joytag_desktop.metadata.sync import KeywordChoice
 
     skip = {"rating"} if bool_setting(settings, "export_skip_ratings", False) else set()

@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import QMenu
 
-from joytag_desktop.library.query import FieldTerm, Node, Or, Range
-from joytag_desktop.library.schema import RATINGS
+from joytag_desktop.categories import RATINGS
+from joytag_desktop.library.terms import FieldTerm, Node, Or, Range
 
 
 @dataclass(frozen=True)

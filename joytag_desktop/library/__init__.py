@@ -15,7 +15,7 @@ _EXPORTS = {
     "LibraryError": "library",
     "SearchResult": "library",
     "TagView": "library",
-    "QueryError": "query",
+    "QueryError": "terms",
     "parse": "query",
     "quote_tag": "query",
     "ScanReport": "scanner",

@@ -1,12 +1,11 @@
 """Everything that differs between SQLite and PostgreSQL, in one place.
 
-The library's SQL is written once, in SQLite's words; what PostgreSQL spells differently is
-translated here:
+The library's SQL is written once; what PostgreSQL spells differently is said here:
 
 - SQLAlchemy constructs compiled per dialect (id lists bound as one JSON text, their order, the
   date an image sorts by, "insert unless it exists");
-- the driver-level SQL of the posting lists and vector indexes (which run on the DB-API connection
-  for speed) through :class:`PostgresConnection`, which rewrites the few SQLite idioms they use;
+- the driver connection (``raw_connection``), which runs the statements of ``library.statements``
+  (written there once per dialect) for the posting lists, vector indexes and pages of the grid;
 - the PostgreSQL triggers (PL/pgSQL) equivalent to the SQLite ones of the migrations, and the
   statements that claim work for several tagging workers.
 
@@ -19,14 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Integer, Text, bindparam, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from joytag_desktop.library.statements import DriverConnection
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, Select
@@ -156,70 +158,21 @@ def insert(table, dialect_name: str):  # noqa: ANN001, ANN201 - an ORM class; an
 
 # --- driver-level SQL ----------------------------------------------------------------------------
 
-# Whole milliseconds of ImageDate (its wall-clock time read as UTC), for the posting lists.
-DATE_KEY_SQL = (
-    "CAST(round((julianday(coalesce(strftime('%Y-%m-%d %H:%M:%f', taken_at),"
-    " strftime('%Y-%m-%d %H:%M:%f', mtime, 'unixepoch', 'localtime'))) - 2440587.5) * 86400000.0) AS INTEGER)"
-)
-_DATE_KEY_POSTGRESQL = (
-    "CAST(round(extract(epoch FROM coalesce(taken_at, CAST(to_timestamp(mtime) AS timestamp))) * 1000) AS BIGINT)"
-)
-LATEST_CHANGE_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'search_changes'"
 
-_REWRITES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(re.escape(DATE_KEY_SQL)), _DATE_KEY_POSTGRESQL),
-    # Committed rows only: on PostgreSQL the sequence runs ahead of what other sessions can see.
-    (re.compile(re.escape(LATEST_CHANGE_SQL)), "SELECT coalesce(max(seq), 0) FROM search_changes"),
-    (
-        re.compile(r"SELECT value FROM json_each\(\?\)"),
-        "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS json))",
-    ),
-    (re.compile(r"group_concat\((\w+)\)"), r"string_agg(CAST(\1 AS TEXT), ',')"),
-]
-
-
-@functools.lru_cache(maxsize=256)
-def to_postgresql(statement: str, has_parameters: bool) -> str:
-    """The statement in PostgreSQL's words, with psycopg's placeholders."""
-    for pattern, replacement in _REWRITES:
-        statement = pattern.sub(replacement, statement)
-    if has_parameters:
-        statement = statement.replace("%", "%%").replace("?", "%s")
-    return statement
-
-
-class PostgresConnection:
-    """A psycopg connection that takes the library's SQLite-worded driver SQL (``?`` placeholders,
-    ``json_each``, ``group_concat``…), so the posting lists and vector indexes run unchanged."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def execute(self, statement: str, parameters: tuple | list = ()) -> Any:
-        if statement.strip().upper() == "BEGIN":
-            # psycopg opens the transaction itself; a consistent snapshot for what follows.
-            statement = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
-            if self.connection.info.transaction_status != 0:  # already in one: keep it
-                return self.connection.execute("SELECT 1")
-        return self.connection.execute(to_postgresql(statement, bool(parameters)), tuple(parameters) or None)
-
-    def commit(self) -> None:
-        self.connection.commit()
-
-    def rollback(self) -> None:
-        self.connection.rollback()
+def json_ids(ids: Iterable[int]) -> str:
+    """Ids as one JSON text, bound as a single parameter and read with ``json_each`` (any number
+    of them, where ``IN (?, ?, …)`` stops at SQLite's 32,766 variables)."""
+    return json.dumps([int(i) for i in ids])
 
 
 @contextlib.contextmanager
-def raw_connection(engine: Engine) -> Iterator[Any]:
-    """The DB-API connection of a pooled connection (a PostgreSQL one wrapped, see above),
-    returned to the pool after the block (rolled back if it was left in a transaction)."""
+def raw_connection(engine: Engine) -> Iterator[DriverConnection]:
+    """The DB-API connection of a pooled connection, running the statements of ``library.statements``
+    in the engine's dialect; returned to the pool after the block (rolled back if it was left in a
+    transaction)."""
     proxy = engine.raw_connection()
     try:
-        if engine.dialect.name == POSTGRESQL:
-            yield PostgresConnection(proxy.driver_connection)
-        else:
-            yield proxy.driver_connection
+        yield DriverConnection(proxy.driver_connection, engine.dialect.name == POSTGRESQL)
     finally:
         proxy.close()
 

@@ -29,8 +29,9 @@ from sqlalchemy import delete, func, or_, select
 from joytag_desktop.files import hash_file
 from joytag_desktop.imaging import ImageLoadError, open_image
 from joytag_desktop.library import dialect
+from joytag_desktop.library import statements as sql
+from joytag_desktop.library.dialect import json_ids
 from joytag_desktop.library.schema import Image, ImageHash, Status
-from joytag_desktop.library.search import json_ids
 
 if TYPE_CHECKING:
     from joytag_desktop.library.library import Library
@@ -428,16 +429,10 @@ def find_duplicates(
 def _exact_pairs(library: Library, scope: list[int] | None) -> list[tuple[int, int]]:
     """Consecutive pairs within each set of present images with the same content hash."""
     with dialect.raw_connection(library.engine) as connection:
-        statement = (
-            "SELECT content_hash, group_concat(id) FROM images WHERE status != 'missing'"
-            " AND content_hash IS NOT NULL AND content_hash != ''"
-        )
-        parameters: tuple = ()
-        if scope is not None:
-            statement += " AND id IN (SELECT value FROM json_each(?))"
-            parameters = (json_ids(scope),)
-        statement += " GROUP BY content_hash HAVING count(*) > 1"
-        rows = connection.execute(statement, parameters).fetchall()
+        if scope is None:
+            rows = connection.execute(sql.SAME_CONTENT).fetchall()
+        else:
+            rows = connection.execute(sql.SAME_CONTENT_LISTED, (json_ids(scope),)).fetchall()
     pairs = []
     for _, listed in rows:
         ids = sorted(int(i) for i in listed.split(","))

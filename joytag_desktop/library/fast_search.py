@@ -1,9 +1,10 @@
 """Answering a parsed query from the posting lists (``library.postings``) instead of SQL.
 
 Tag terms (and, or, not, wildcards and categories expanded to tag sets, ``model:`` restrictions,
-the user's additions and removals) and the ``status:``, ``rating:``, ``model:`` and ``date:``
-fields are evaluated on bitmaps. Everything else (score qualifiers like ``cat:>0.8``, camera,
-folder, path, name, ext, format, size, width, height, source) is compiled by ``library.search``
+the user's additions and removals) and the fields ``library.fields`` marks native (``status:``,
+``rating:``, ``model:``, ``date:``, ``like:``) are evaluated on bitmaps. Everything else (score
+qualifiers like ``cat:>0.8``, camera, folder, path, name, ext, format, size, width, height, source)
+is compiled by ``library.search``
 and run by SQLite, on the candidate images when an AND already narrowed them: the same SQL, so
 the same semantics; only slower.
 """
@@ -12,27 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import ColumnElement
 from sqlalchemy.sql import Select
 
-from joytag_desktop.library.postings import PostingIndex, bitmap, month_of
-from joytag_desktop.library.query import And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
-from joytag_desktop.library.schema import RATINGS, Status
+from joytag_desktop.library.fields import FIELDS
+from joytag_desktop.library.postings import PostingIndex
+from joytag_desktop.library.query import mentions_status
+from joytag_desktop.library.schema import Status
 from joytag_desktop.library.search import TagResolver, compile_node, scored_rows
+from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, TagTerm
 
-NATIVE_FIELDS = ("status", "rating", "model", "date", "like")
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
 SQL_ON_CANDIDATES = 200_000
-_EPOCH = datetime(1970, 1, 1)
-
-
-def _milliseconds(value: datetime) -> int:
-    """A date bound as the date key: SQL compares with the bound's text to the second."""
-    return (value.replace(microsecond=0) - _EPOCH) // timedelta(milliseconds=1)
 
 
 def native(node: Node) -> bool:
@@ -40,7 +34,7 @@ def native(node: Node) -> bool:
     if isinstance(node, TagTerm):
         return node.score is None
     if isinstance(node, FieldTerm):
-        return node.field in NATIVE_FIELDS
+        return FIELDS[node.field].native
     if isinstance(node, Not):
         return native(node.child)
     if isinstance(node, (And, Or)):
@@ -83,17 +77,18 @@ class Evaluator:
 
     def _and(self, children: tuple[Node, ...], universe: BitMap) -> BitMap:
         """Intersect the tag terms (smallest first), subtract the negated ones, then filter what is
-        left by date and by the SQL terms, on the candidates only."""
-        positive = [c for c in children if _as_set(c) and not isinstance(c, Not) and not _is_date(c)]
+        left by the narrowing fields (date) and by the SQL terms, on the candidates only."""
+        positive = [c for c in children if _as_set(c) and not isinstance(c, Not) and not _narrows(c)]
         negative = [c.child for c in children if isinstance(c, Not) and _as_set(c.child)]
-        dates = [c for c in children if _is_date(c)]
+        narrowing = [c for c in children if _narrows(c)]
         rest = [c for c in children if not _as_set(c) and not (isinstance(c, Not) and _as_set(c.child))]
         sets = sorted((self.evaluate(c, universe) for c in positive), key=len)
         found = BitMap.intersection(*sets) if len(sets) > 1 else (sets[0] if sets else universe)
         for child in negative:
             found = found - self.evaluate(child, universe)
-        for child in dates:
-            found = self._dates(child, found)
+        for child in narrowing:
+            assert isinstance(child, FieldTerm)
+            found = FIELDS[child.field].postings(child, self.index, self.resolver, found)
         for child in rest:
             if not found:
                 # The SQL terms still compile, so their warnings (an unknown tag) are shown.
@@ -125,56 +120,10 @@ class Evaluator:
         return self.index.present(ids, self.resolver.models)
 
     def _field(self, term: FieldTerm, universe: BitMap) -> BitMap:
-        if term.field == "status":
-            return self.index.status.get(term.text or "", BitMap())
-        if term.field == "model":
-            model_id = self.resolver.model_ids.get(term.text or "")
-            if model_id is None:
-                self.resolver.warnings.append(f"no model named {term.text!r} has tagged this library")
-                return BitMap()
-            return self.index.tagged_by.get(model_id, BitMap())
-        if term.field == "rating":
-            if term.text == "none":
-                return universe - BitMap.union(*self.index.ratings)
-            assert term.range is not None
-            levels = [self.index.ratings[level] for level in range(len(RATINGS)) if _within(level, term.range)]
-            return BitMap.union(*levels) if levels else BitMap()
-        if term.field == "date":
-            return self._dates(term, universe)
-        if term.field == "like":
-            return BitMap(self.resolver.similar.get(term.text or "", []))
+        field = FIELDS[term.field]
+        if field.native:
+            return field.postings(term, self.index, self.resolver, universe)
         return self.sql_ids(compile_node(term, self.resolver), None)
-
-    def _dates(self, term: Node, candidates: BitMap) -> BitMap:
-        """Candidates whose date lies in the term's range: whole months from the month bitmaps,
-        the months at the ends checked against each image's date key."""
-        assert isinstance(term, FieldTerm) and term.range is not None
-        bounds = term.range
-        low = _milliseconds(bounds.low) + bounds.low_strict if isinstance(bounds.low, datetime) else None
-        high = _milliseconds(bounds.high) - bounds.high_strict if isinstance(bounds.high, datetime) else None
-        if low is not None and high is not None and low > high:
-            return BitMap()
-        months = self.index.months
-        first = int(month_of(np.array([low]))[0]) if low is not None else None
-        last = int(month_of(np.array([high]))[0]) if high is not None else None
-        whole = [
-            members
-            for month, members in months.items()
-            if (first is None or month > first) and (last is None or month < last)
-        ]
-        ends = [months[m] for m in {first, last} if m is not None and m in months]
-        found = BitMap.union(*whole) & candidates if whole else BitMap()
-        edge = BitMap.union(*ends) & candidates if ends else BitMap()
-        if edge:
-            ids = np.frombuffer(edge.to_array(), dtype=np.uint32).astype(np.int64)
-            keys = self.index.date_key[ids]
-            inside = np.ones(len(ids), dtype=bool)
-            if low is not None:
-                inside &= keys >= low
-            if high is not None:
-                inside &= keys <= high
-            found |= bitmap(ids[inside])
-        return found
 
 
 def _as_set(node: Node) -> bool:
@@ -182,11 +131,6 @@ def _as_set(node: Node) -> bool:
     return native(node) or isinstance(node, TagTerm)
 
 
-def _is_date(node: Node) -> bool:
-    return isinstance(node, FieldTerm) and node.field == "date"
-
-
-def _within(value: float, bounds: Range) -> bool:
-    if bounds.low is not None and (value <= bounds.low if bounds.low_strict else value < bounds.low):
-        return False
-    return not (bounds.high is not None and (value >= bounds.high if bounds.high_strict else value > bounds.high))
+def _narrows(node: Node) -> bool:
+    """A field term that filters what the other terms of an AND left (``date:``)."""
+    return isinstance(node, FieldTerm) and FIELDS[node.field].narrows

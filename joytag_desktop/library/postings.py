@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import os
-import sqlite3
 import struct
 import time
 from collections import defaultdict
@@ -35,17 +34,17 @@ from pathlib import Path
 import numpy as np
 from pyroaring import BitMap
 
-from joytag_desktop.library.dialect import DATE_KEY_SQL, LATEST_CHANGE_SQL
-from joytag_desktop.library.schema import RATINGS, USER, Status
-from joytag_desktop.library.search import json_ids
+from joytag_desktop.categories import RATINGS
+from joytag_desktop.library import statements as sql
+from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.schema import USER, Status
+from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.thresholds import ThresholdRules
 
 log = logging.getLogger(__name__)
 
 FORMAT = 2
 MAGIC = b"JTDPOSTS"
-# The date an image sorts and filters by, as SQL's ``image_date()`` text (EXIF date, else the file's
-# local modification time) turned into whole milliseconds; kept in step with library.search.image_date.
 # Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
 MAX_REPLAY = 2_000_000
 STALE_TEMPORARY_S = 3600  # a save's temporary file this old belongs to a process that was killed
@@ -133,6 +132,33 @@ class PostingIndex:
         everything = plain + edited
         return BitMap.union(*everything) if everything else BitMap()
 
+    def dated(self, low: int | None, high: int | None, candidates: BitMap) -> BitMap:
+        """Candidates whose date key lies in [low, high] (either end open): whole months from the month
+        bitmaps, the months at the ends checked against each image's date key."""
+        if low is not None and high is not None and low > high:
+            return BitMap()
+        months = self.months
+        first = int(month_of(np.array([low]))[0]) if low is not None else None
+        last = int(month_of(np.array([high]))[0]) if high is not None else None
+        whole = [
+            members
+            for month, members in months.items()
+            if (first is None or month > first) and (last is None or month < last)
+        ]
+        ends = [months[m] for m in {first, last} if m is not None and m in months]
+        found = BitMap.union(*whole) & candidates if whole else BitMap()
+        edge = BitMap.union(*ends) & candidates if ends else BitMap()
+        if edge:
+            ids = np.frombuffer(edge.to_array(), dtype=np.uint32).astype(np.int64)
+            keys = self.date_key[ids]
+            inside = np.ones(len(ids), dtype=bool)
+            if low is not None:
+                inside &= keys >= low
+            if high is not None:
+                inside &= keys <= high
+            found |= bitmap(ids[inside])
+        return found
+
     def tag_ids(self) -> set[int]:
         return {tag for _, tag in self.scores} | set(self.added)
 
@@ -150,34 +176,29 @@ class PostingIndex:
     # --- building -----------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, connection: sqlite3.Connection, rules: ThresholdRules) -> PostingIndex:
+    def build(cls, connection: DriverConnection, rules: ThresholdRules) -> PostingIndex:
         """Read everything in one read transaction (a consistent snapshot and its stamp)."""
         started = time.perf_counter()
-        connection.execute("BEGIN")
+        connection.begin_snapshot()
         try:
             stamp = latest_change(connection)
-            categories = dict(connection.execute("SELECT id, category FROM tags"))
+            categories = dict(connection.execute(sql.TAG_CATEGORIES))
             index = cls(stamp, rules, categories)
             index._read_images(connection)
             models = model_ids(connection)
             for tag_id in categories:
                 index._read_tag(connection, tag_id, models)
-            for tag_id, text, positive in connection.execute(
-                "SELECT tag_id, group_concat(image_id), score > 0 FROM image_tags WHERE model_id = 0"
-                " GROUP BY tag_id, score > 0"
-            ):
+            for tag_id, text, positive in connection.execute(sql.USER_POSTINGS):
                 (index.added if positive else index.removed)[tag_id] = bitmap(_ids(text))
-            for model_id, text in connection.execute(
-                "SELECT model_id, group_concat(image_id) FROM image_models GROUP BY model_id"
-            ):
+            for model_id, text in connection.execute(sql.TAGGED_BY):
                 index.tagged_by[model_id] = bitmap(_ids(text))
         finally:
             connection.rollback()
         log.info("search index built in %.1f s: %d postings", time.perf_counter() - started, index.posting_count())
         return index
 
-    def _read_images(self, connection: sqlite3.Connection) -> None:
-        rows = connection.execute(f"SELECT id, status, coalesce(rating, -1), {DATE_KEY_SQL} FROM images").fetchall()
+    def _read_images(self, connection: DriverConnection) -> None:
+        rows = connection.execute(sql.IMAGES_FOR_INDEX).fetchall()
         size = (max((r[0] for r in rows), default=0)) + 1
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         ratings = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
@@ -195,7 +216,7 @@ class PostingIndex:
             for group in np.split(order, bounds):
                 self.months[int(months[group[0]])] = bitmap(ids[group])
         self._sort_dates(ids)
-        by_path = np.array([r[0] for r in connection.execute("SELECT id FROM images ORDER BY path")], dtype=np.int32)
+        by_path = np.array([r[0] for r in connection.execute(sql.IDS_BY_PATH)], dtype=np.int32)
         self._set_path_order(by_path, size)
 
     def _sort_dates(self, ids: np.ndarray) -> None:
@@ -211,27 +232,22 @@ class PostingIndex:
         self.path_rank[by_path] = np.arange(len(by_path), dtype=np.float64)
         self.path_delta = BitMap()
 
-    def _read_tag(self, connection: sqlite3.Connection, tag_id: int, models: Sequence[int]) -> None:
+    def _read_tag(self, connection: DriverConnection, tag_id: int, models: Sequence[int]) -> None:
         """Every model's images at its threshold for one tag (the score index's range)."""
         for model_id in models:
             self.scores.pop((model_id, tag_id), None)
         if not models:
             return
         thresholds = [self.threshold(m, tag_id) for m in models]
-        cases = " ".join("WHEN ? THEN ?" for _ in models)
         parameters: list = [tag_id, min(thresholds)]
         for model_id, value in zip(models, thresholds, strict=True):
             parameters += [model_id, value]
-        for model_id, text in connection.execute(
-            "SELECT model_id, group_concat(image_id) FROM image_tags WHERE tag_id = ? AND score >= ?"
-            f" AND model_id != 0 AND score >= CASE model_id {cases} ELSE 2 END GROUP BY model_id",
-            parameters,
-        ):
+        for model_id, text in connection.execute(sql.tag_postings(len(models)), parameters):
             self.scores[model_id, tag_id] = bitmap(_ids(text))
 
     # --- following changes --------------------------------------------------------------------
 
-    def follow_rules(self, connection: sqlite3.Connection, rules: ThresholdRules) -> bool:
+    def follow_rules(self, connection: DriverConnection, rules: ThresholdRules) -> bool:
         """Take new threshold rules: re-read the tags whose own threshold changed; False when the
         library's or a model's thresholds changed (every tag moves: rebuild instead)."""
         old, new = self.rules.key(), rules.key()
@@ -249,7 +265,7 @@ class PostingIndex:
         self.changes_since_save += len(changed)
         return True
 
-    def catch_up(self, connection: sqlite3.Connection) -> int:
+    def catch_up(self, connection: DriverConnection) -> int:
         """Replay the changes after ``stamp``; returns how many. Raises StaleIndex when that is
         not possible (the log was pruned past the stamp, the database went back) or not worth it."""
         latest = latest_change(connection)
@@ -258,9 +274,7 @@ class PostingIndex:
         pending = latest - self.stamp
         if latest < self.stamp or pending > MAX_REPLAY:
             raise StaleIndex(f"{pending} changes to replay")
-        rows = connection.execute(
-            "SELECT kind, image_id, ref FROM search_changes WHERE seq > ? AND seq <= ?", (self.stamp, latest)
-        ).fetchall()
+        rows = connection.execute(sql.CHANGES_BETWEEN, (self.stamp, latest)).fetchall()
         if len(rows) != pending:
             raise StaleIndex("the change log was pruned past this index's stamp")
         scores: dict[int, set[int]] = defaultdict(set)
@@ -286,7 +300,7 @@ class PostingIndex:
         for model_id, ids in tagged.items():
             self._update_tagged(connection, model_id, ids)
         for tag_id in categories:
-            row = connection.execute("SELECT category FROM tags WHERE id = ?", (tag_id,)).fetchone()
+            row = connection.execute(sql.TAG_CATEGORY, (tag_id,)).fetchone()
             if row is not None:
                 self.categories[tag_id] = row[0]
             self._read_tag(connection, tag_id, models)
@@ -300,16 +314,12 @@ class PostingIndex:
         self.changes_since_save += pending
         return pending
 
-    def _update_scores(self, connection: sqlite3.Connection, tag_id: int, ids: set[int], models: Sequence[int]) -> None:
+    def _update_scores(self, connection: DriverConnection, tag_id: int, ids: set[int], models: Sequence[int]) -> None:
         if tag_id not in self.categories:
-            row = connection.execute("SELECT category FROM tags WHERE id = ?", (tag_id,)).fetchone()
+            row = connection.execute(sql.TAG_CATEGORY, (tag_id,)).fetchone()
             self.categories[tag_id] = row[0] if row else "general"
         found: dict[tuple[int, int], float] = {}
-        for image_id, model_id, score in connection.execute(
-            "SELECT image_id, model_id, score FROM image_tags"
-            " WHERE tag_id = ? AND image_id IN (SELECT value FROM json_each(?))",
-            (tag_id, json_ids(ids)),
-        ):
+        for image_id, model_id, score in connection.execute(sql.SCORES_LISTED, (tag_id, json_ids(ids))):
             found[image_id, model_id] = score
         changed = BitMap(ids)
         for model_id in models:
@@ -331,25 +341,18 @@ class PostingIndex:
         if not current:
             del bitmaps[key]
 
-    def _update_tagged(self, connection: sqlite3.Connection, model_id: int, ids: set[int]) -> None:
-        rows = connection.execute(
-            "SELECT image_id FROM image_models WHERE model_id = ? AND image_id IN (SELECT value FROM json_each(?))",
-            (model_id, json_ids(ids)),
-        )
+    def _update_tagged(self, connection: DriverConnection, model_id: int, ids: set[int]) -> None:
+        rows = connection.execute(sql.TAGGED_BY_LISTED, (model_id, json_ids(ids)))
         self._set_members(self.tagged_by, model_id, BitMap(ids), [row[0] for row in rows])
 
-    def _update_images(self, connection: sqlite3.Connection, ids: set[int], moved: set[int]) -> None:
+    def _update_images(self, connection: DriverConnection, ids: set[int], moved: set[int]) -> None:
         """Status, rating and date of changed images; ``moved`` ones (new or renamed) get a new place
         in path order; deleted ones lose their places (SQLite may give their id to a new image)."""
         changed = BitMap(ids)
         self._universe = None
         for members in (*self.status.values(), *self.ratings):
             members.difference_update(changed)
-        rows = connection.execute(
-            f"SELECT id, status, rating, {DATE_KEY_SQL}, path FROM images"
-            " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY path",
-            (json_ids(ids),),
-        ).fetchall()
+        rows = connection.execute(sql.IMAGES_LISTED_BY_PATH, (json_ids(ids),)).fetchall()
         size = max([r[0] for r in rows], default=0) + 1
         self.date_key = _grow(self.date_key, size, 0)
         self.date_pos = _grow(self.date_pos, size, -1)
@@ -382,7 +385,7 @@ class PostingIndex:
         if month in self.months:
             self.months[month].discard(image_id)
 
-    def _place_paths(self, connection: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
+    def _place_paths(self, connection: DriverConnection, rows: list[tuple[int, str]]) -> None:
         """Give new and moved images a rank between their neighbours in path order (rows sorted by path).
 
         The neighbours are the nearest images, below and above, that keep their rank; the images of
@@ -415,19 +418,14 @@ class PostingIndex:
                 self.path_rank[image_id] = low_rank + step * offset
                 self.path_delta.add(image_id)
 
-    def _ranked_neighbour(self, connection: sqlite3.Connection, path: str, below: bool) -> tuple[int, str] | None:
-        statement = (
-            "SELECT id, path FROM images WHERE path < ? ORDER BY path DESC"
-            if below
-            else "SELECT id, path FROM images WHERE path > ? ORDER BY path"
-        )
-        for image_id, other in connection.execute(statement, (path,)):
+    def _ranked_neighbour(self, connection: DriverConnection, path: str, below: bool) -> tuple[int, str] | None:
+        for image_id, other in connection.execute(sql.PATHS_BELOW if below else sql.PATHS_ABOVE, (path,)):
             if image_id < len(self.path_rank) and not math.isnan(self.path_rank[image_id]):
                 return image_id, other
         return None
 
-    def _resort_paths(self, connection: sqlite3.Connection) -> None:
-        by_path = np.array([r[0] for r in connection.execute("SELECT id FROM images ORDER BY path")], dtype=np.int32)
+    def _resort_paths(self, connection: DriverConnection) -> None:
+        by_path = np.array([r[0] for r in connection.execute(sql.IDS_BY_PATH)], dtype=np.int32)
         self._set_path_order(by_path, len(self.date_key))
 
     # --- ordering -----------------------------------------------------------------------------
@@ -610,21 +608,21 @@ def month_of(keys: np.ndarray) -> np.ndarray:
     return keys.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
 
 
-def model_ids(connection: sqlite3.Connection) -> list[int]:
-    return [row[0] for row in connection.execute("SELECT id FROM models ORDER BY id")]
+def model_ids(connection: DriverConnection) -> list[int]:
+    return [row[0] for row in connection.execute(sql.MODEL_IDS)]
 
 
-def latest_change(connection: sqlite3.Connection) -> int:
+def latest_change(connection: DriverConnection) -> int:
     """The newest change ever logged (AUTOINCREMENT's counter: it survives pruning)."""
-    row = connection.execute(LATEST_CHANGE_SQL).fetchone()
+    row = connection.execute(sql.LATEST_CHANGE).fetchone()
     return int(row[0]) if row else 0
 
 
-def identity(connection: sqlite3.Connection, library_id: str, stamp: int) -> dict:
+def identity(connection: DriverConnection, library_id: str, stamp: int) -> dict:
     """What ties a saved index to one database besides its stamp: the library's id, and the change
     logged at the stamp (a restored backup that made as many changes since would match the stamp,
     not that change), and the schema revision (a migration may rewrite tags without logging them).
     The row at the stamp is kept when the log is pruned."""
-    row = connection.execute("SELECT kind, image_id, ref FROM search_changes WHERE seq = ?", (stamp,)).fetchone()
-    revision = connection.execute("SELECT max(version_num) FROM alembic_version").fetchone()
+    row = connection.execute(sql.CHANGE_AT, (stamp,)).fetchone()
+    revision = connection.execute(sql.SCHEMA_REVISION).fetchone()
     return {"library": library_id, "at_stamp": list(row) if row else None, "schema": revision[0] if revision else None}

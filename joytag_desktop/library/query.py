@@ -16,101 +16,27 @@
 
 Bare words may contain punctuation (``:d``, ``^_^``, ``saber_(fate)``): parentheses are
 grouping only where they cannot belong to a word, and a ``field:`` prefix only counts for
-the known field names below. ``quote_tag`` renders any tag so that it parses back to itself.
+the known field names (``library.fields``, which also reads each field's value). ``quote_tag``
+renders any tag so that it parses back to itself.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 
-from joytag_desktop.errors import JoyTagError
+from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, QueryError, TagTerm, parse_range
 
 # Orders a search can be sorted in ("-date": newest first).
 SORTS = ("path", "name", "date", "added", "size", "score", "similarity")
-TEXT_FIELDS = ("camera", "make", "cameramodel", "folder", "path", "name", "ext", "format")
-NUMBER_FIELDS = ("width", "height", "size")
-# A tag category as a prefix restricts a tag term (or pattern) to tags of that category.
-TAG_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "year", "keyword")
-RATINGS = ("general", "sensitive", "questionable", "explicit")
-FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, *TAG_CATEGORIES, "date", "source", "status", "tag", "model", "rating",
-          "category", "like")  # fmt: skip
-SOURCES = ("ai", "manual", "imported")
-STATUSES = ("pending", "tagged", "error", "missing")
-_COMPARISON = re.compile(r"^(>=|<=|>|<|=)?\s*(.+)$")
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
 
 
-class QueryError(JoyTagError):
-    """A malformed query; ``position`` is the offending character's index."""
+def _fields():  # noqa: ANN202 - the registry module
+    """``library.fields``, imported at the first ``field:`` term: it brings SQLAlchemy, which the
+    command line does not load before it runs a command."""
+    from joytag_desktop.library import fields
 
-    def __init__(self, message: str, query: str, position: int) -> None:
-        self.message, self.query, self.position = message, query, max(0, min(position, len(query)))
-        super().__init__(f"{message} (at position {self.position + 1})")
-
-    def pointer(self, width: int = 72) -> str:
-        """The query with a caret under the error, for terminals; a long query is cut to a window
-        of ``width`` characters around the error."""
-        start = max(0, min(self.position - width // 2, len(self.query) - width))
-        shown = self.query[start : start + width].replace("\n", " ")
-        left = "…" if start > 0 else ""
-        right = "…" if start + width < len(self.query) else ""
-        caret = " " * (len(left) + self.position - start)
-        return f"{left}{shown}{right}\n{caret}^ {self.message}"
-
-
-# --- the tree -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Range:
-    """A numeric (or date) interval; None ends are open. ``low_strict``/``high_strict`` exclude the ends."""
-
-    low: float | datetime | None = None
-    high: float | datetime | None = None
-    low_strict: bool = False
-    high_strict: bool = False
-
-
-@dataclass(frozen=True)
-class TagTerm:
-    name: str
-    exact: bool = False  # quoted: no wildcards, no case folding
-    score: Range | None = None  # None: at the threshold in force
-    position: int = 0
-    category: str | None = None  # only tags of this category (character:*miku*)
-
-    @property
-    def is_wildcard(self) -> bool:
-        return not self.exact and ("*" in self.name or "?" in self.name)
-
-
-@dataclass(frozen=True)
-class FieldTerm:
-    field: str
-    text: str | None = None
-    range: Range | None = None
-    position: int = 0
-
-
-@dataclass(frozen=True)
-class Not:
-    child: Node
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple[Node, ...] = ()
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...] = ()
-
-
-Node = TagTerm | FieldTerm | Not | And | Or
+    return fields
 
 
 # --- tokens -------------------------------------------------------------------------------
@@ -204,90 +130,6 @@ def _read_word(query: str, start: int) -> tuple[_Word, int]:
 # --- terms --------------------------------------------------------------------------------
 
 
-def _parse_number(text: str, query: str, position: int, what: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        raise QueryError(f"{what}: {text!r} is not a number", query, position) from None
-    if not math.isfinite(number):
-        raise QueryError(f"{what}: {text!r} is not a number", query, position)
-    if what == "score" and not 0.0 <= number <= 1.0:
-        raise QueryError(f"score: {text} is not between 0 and 1", query, position)
-    return number
-
-
-def _parse_size(text: str, query: str, position: int) -> float:
-    match = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*([a-z]*)", text.lower())
-    if not match or match.group(2) not in _SIZE_UNITS:
-        raise QueryError(f"size: {text!r} is not a size like 500k or 2mb", query, position)
-    return float(match.group(1)) * _SIZE_UNITS[match.group(2)]
-
-
-def _parse_date(text: str, query: str, position: int, end: bool) -> datetime:
-    """YYYY, YYYY-MM or YYYY-MM-DD; ``end`` gives the first instant after the period."""
-    try:
-        parts = [int(p) for p in text.split("-")]
-        if len(parts) == 1:
-            start, after = date(parts[0], 1, 1), date(parts[0] + 1, 1, 1)
-        elif len(parts) == 2:
-            start = date(parts[0], parts[1], 1)
-            after = date(parts[0] + (parts[1] == 12), parts[1] % 12 + 1, 1)
-        elif len(parts) == 3:
-            start = date(*parts)
-            after = start + timedelta(days=1)
-        else:
-            raise ValueError
-    except (ValueError, OverflowError):
-        raise QueryError(f"date: {text!r} is not a date like 2023, 2023-06 or 2023-06-30", query, position) from None
-    return datetime.combine(after if end else start, datetime.min.time())
-
-
-def _parse_range(value: str, query: str, position: int, kind: str) -> Range:
-    """``>x``, ``>=x``, ``<x``, ``<=x``, ``=x``, ``x``, ``a..b``, ``a..``, ``..b`` for numbers, sizes, dates, scores."""
-
-    def convert(text: str, end: bool) -> float | datetime:
-        if kind == "date":
-            return _parse_date(text, query, position, end)
-        if kind == "size":
-            return _parse_size(text, query, position)
-        return _parse_number(text, query, position, kind)
-
-    if not value:
-        raise QueryError(f"{kind}: a value is missing", query, position)
-    if ".." in value:
-        low_text, _, high_text = value.partition("..")
-        if not low_text and not high_text:
-            raise QueryError(f"{kind}: a range needs at least one end", query, position)
-        low = convert(low_text, False) if low_text else None
-        if kind == "date":
-            return Range(low, convert(high_text, True) if high_text else None, high_strict=True)
-        high = convert(high_text, False) if high_text else None
-        if low is not None and high is not None and low > high:
-            raise QueryError(f"{kind}: the range {value} is empty (write the low end first)", query, position)
-        return Range(low, high)
-    match = _COMPARISON.match(value)
-    op, operand = (match.group(1) or "=", match.group(2)) if match else ("=", value)
-    if kind == "date":
-        start, after = convert(operand, False), convert(operand, True)
-        return {
-            "=": Range(start, after, high_strict=True),
-            ">": Range(after),
-            ">=": Range(start),
-            "<": Range(None, start, high_strict=True),
-            "<=": Range(None, after, high_strict=True),
-        }[op]
-    number = convert(operand, False)
-    if kind == "score" and not 0.0 <= number <= 1.0:
-        raise QueryError(f"score: {operand} is not between 0 and 1", query, position)
-    return {
-        "=": Range(number, number),
-        ">": Range(number, low_strict=True),
-        ">=": Range(number),
-        "<": Range(None, number, high_strict=True),
-        "<=": Range(None, number),
-    }[op]
-
-
 _LOOKS_LIKE_SCORE = re.compile(r"^(?:[<>=]|-?\.?[0-9])")
 _SCORE_QUALIFIER = re.compile(r"^(>=|<=|>|<|=)?\s*[0-9]*\.?[0-9]+$|^[0-9]*\.?[0-9]*\.\.[0-9]*\.?[0-9]*$")
 
@@ -299,9 +141,12 @@ def _term(word: _Word, query: str) -> Node:
     # field:value — the field name must be bare and known.
     if not first_quoted and ":" in first_text:
         name, _, rest = first_text.partition(":")
-        if name.lower() in FIELDS and name:
+        fields = _fields()
+        known = fields.FIELDS.get(name.lower()) if name else None
+        if known is not None:
             value = rest + "".join(text for text, _ in segments[1:])
-            return _field_term(name.lower(), value, query, position + len(name) + 1)
+            where = position + len(name) + 1
+            return known.parse(fields.FieldValue(name.lower(), value, query, where, _bare_term))
     # "exact tag" optionally followed by :qualifier
     if first_quoted:
         tail = "".join(text for text, _ in segments[1:])
@@ -309,7 +154,7 @@ def _term(word: _Word, query: str) -> Node:
             return TagTerm(first_text, exact=True, position=position)
         if tail.startswith(":") and _SCORE_QUALIFIER.match(tail[1:]):
             return TagTerm(
-                first_text, exact=True, score=_parse_range(tail[1:], query, position, "score"), position=position
+                first_text, exact=True, score=parse_range(tail[1:], query, position, "score"), position=position
             )
         raise QueryError("unexpected text after a quoted tag", query, position)
     text = word.text
@@ -323,72 +168,13 @@ def _term(word: _Word, query: str) -> Node:
         where = position + len(name) + 1
         if not _SCORE_QUALIFIER.match(qualifier):
             raise QueryError(f"score: {qualifier!r} is not a score like >0.8 or 0.5..0.9", query, where)
-        return TagTerm(name, score=_parse_range(qualifier, query, where, "score"), position=position)
+        return TagTerm(name, score=parse_range(qualifier, query, where, "score"), position=position)
     return TagTerm(text, position=position)
 
 
-def _rating_range(value: str, query: str, position: int) -> Range:
-    """``general``, ``<=sensitive``, ``>general``, ``sensitive..explicit`` as a range of RATINGS indices."""
-
-    def level(text: str) -> int:
-        text = text.strip().lower()
-        if text not in RATINGS:
-            raise QueryError(f"rating: {text!r} is not one of {', '.join(RATINGS)}", query, position)
-        return RATINGS.index(text)
-
-    if ".." in value:
-        low, _, high = value.partition("..")
-        return Range(level(low) if low else None, level(high) if high else None)
-    operator, text = _COMPARISON.match(value.strip()).groups() if value.strip() else (None, "")
-    if not text:
-        raise QueryError("rating: a rating is missing (general, sensitive, questionable, explicit)", query, position)
-    at = level(text)
-    return {
-        None: Range(at, at), "=": Range(at, at), ">": Range(at, low_strict=True), ">=": Range(at),
-        "<": Range(high=at, high_strict=True), "<=": Range(high=at),
-    }[operator]  # fmt: skip
-
-
-def _field_term(name: str, value: str, query: str, position: int) -> Node:
-    if name == "tag":
-        if not value:
-            raise QueryError("tag: a tag name is missing", query, position)
-        return _term(_Word([(value, True)], position), query)
-    if name in TAG_CATEGORIES or name == "category":
-        category = value.lower() if name == "category" else name
-        if name == "category" and category not in (*TAG_CATEGORIES, "rating"):
-            raise QueryError(f"category: {value!r} is not one of {', '.join(TAG_CATEGORIES)}", query, position)
-        if name == "category" or not value:
-            return TagTerm("*", position=position, category=category)
-        term = _term(_Word([(value, False)], position), query)
-        assert isinstance(term, TagTerm)
-        return TagTerm(term.name, term.exact, term.score, position, category)
-    if name == "like":
-        if not value:
-            raise QueryError("like: an image path is missing", query, position)
-        return FieldTerm(name, text=value, position=position)
-    if name == "model":
-        if not value:
-            raise QueryError("model: a model name is missing (see `joytag-desktop models list`)", query, position)
-        return FieldTerm(name, text=value, position=position)
-    if name == "rating":
-        if value.strip().lower() == "none":
-            return FieldTerm(name, text="none", position=position)
-        return FieldTerm(name, range=_rating_range(value, query, position), position=position)
-    if name in TEXT_FIELDS:
-        if not value:
-            raise QueryError(f"{name}: a value is missing", query, position)
-        return FieldTerm(name, text=value.lstrip(".").lower() if name == "ext" else value, position=position)
-    if name in NUMBER_FIELDS:
-        return FieldTerm(
-            name, range=_parse_range(value, query, position, "size" if name == "size" else name), position=position
-        )
-    if name == "date":
-        return FieldTerm(name, range=_parse_range(value, query, position, "date"), position=position)
-    allowed = SOURCES if name == "source" else STATUSES
-    if value.lower() not in allowed:
-        raise QueryError(f"{name}: {value!r} is not one of {', '.join(allowed)}", query, position)
-    return FieldTerm(name, text=value.lower(), position=position)
+def _bare_term(text: str, query: str, position: int) -> Node:
+    """A word without quotes, read as the grammar reads it (a category prefix reads its value so)."""
+    return _term(_Word([(text, False)], position), query)
 
 
 # --- grammar ------------------------------------------------------------------------------
@@ -484,7 +270,7 @@ _BARE_SAFE = re.compile(r"^[^\s\"|*?]+$")
 
 def quote_tag(tag: str) -> str:
     """Render ``tag`` as a query term that matches exactly that tag, also with ``:>0.5`` appended."""
-    bare_candidate = _BARE_SAFE.match(tag) and not tag.startswith(("-", "(")) and tag.lower() not in FIELDS
+    bare_candidate = _BARE_SAFE.match(tag) and not tag.startswith(("-", "(")) and tag.lower() not in _fields().FIELDS
     try:
         node = parse(tag) if bare_candidate else None
     except QueryError:

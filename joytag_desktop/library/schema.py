@@ -31,15 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from joytag_desktop.categories import RATINGS  # noqa: F401 - library.py imports it from here until it is rewired
 from joytag_desktop.library.mounts import StoredPath
 
 # Scores of the user's rows (model_id USER): added by hand or imported, removed by hand.
 PRESENT_SCORE = 1.0
 REMOVED_SCORE = -1.0
 USER = 0  # the model_id of manual and imported rows
-
-# Image ratings, lowest to highest (WD v3 and camie-tagger rating outputs use these names).
-RATINGS = ("general", "sensitive", "questionable", "explicit")
 
 
 class Source:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
     and_,
-    case,
     exists,
     false,
     func,
@@ -24,8 +21,11 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from joytag_desktop.library import dialect
-from joytag_desktop.library.query import SORTS, And, FieldTerm, Node, Not, Or, Range, TagTerm, mentions_status
-from joytag_desktop.library.schema import USER, Image, ImageModel, ImageTag, Source, Status
+from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.fields import FIELDS, image_date, in_range
+from joytag_desktop.library.query import SORTS, mentions_status
+from joytag_desktop.library.schema import USER, Image, ImageTag, Status
+from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, Range, TagTerm
 from joytag_desktop.library.thresholds import ThresholdRules
 
 
@@ -64,30 +64,9 @@ class TagResolver:
         return min((self.rules.threshold(m, tag_id, category) for m in self.models), default=1.0)
 
 
-def json_ids(ids: Iterable[int]) -> str:
-    """Ids as one JSON text, bound as a single parameter and read with ``json_each`` (any number
-    of them, where ``IN (?, ?, …)`` stops at SQLite's 32,766 variables)."""
-    return json.dumps([int(i) for i in ids])
-
-
-def _like_pattern(text: str) -> str:
-    """A LIKE pattern for a substring, with %, _ and \\ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def glob_to_like(pattern: str) -> str:
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%").replace("?", "_")
-
-
-def _in_range(column: ColumnElement, bounds: Range) -> ColumnElement[bool]:
-    clauses = []
-    if bounds.low is not None:
-        clauses.append(column > bounds.low if bounds.low_strict else column >= bounds.low)
-    if bounds.high is not None:
-        clauses.append(column < bounds.high if bounds.high_strict else column <= bounds.high)
-    return and_(*clauses) if clauses else true()
 
 
 def _rows_exist(
@@ -133,7 +112,7 @@ def counting_row(table: type[ImageTag], ids: list[int], resolver: TagResolver) -
 def _scored_row(table: type[ImageTag], ids: list[int], score: Range, resolver: TagResolver) -> ColumnElement[bool]:
     """A searched model's score (or the user's 1.0) for one of ``ids`` in ``score``, not removed by hand."""
     models = _ids_condition(table.model_id, [USER, *resolver.models])
-    return and_(_ids_condition(table.tag_id, ids), models, _in_range(table.score, score), _not_removed(table))
+    return and_(_ids_condition(table.tag_id, ids), models, in_range(table.score, score), _not_removed(table))
 
 
 def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
@@ -163,76 +142,9 @@ def scored_rows(term: TagTerm, ids: list[int], resolver: TagResolver) -> tuple[S
         score = Range(score.high, low_strict=not score.high_strict)
     models = _ids_condition(ImageTag.model_id, [USER, *resolver.models])
     statement = select(ImageTag.tag_id, ImageTag.image_id).where(
-        _ids_condition(ImageTag.tag_id, ids), models, _in_range(ImageTag.score, score)
+        _ids_condition(ImageTag.tag_id, ids), models, in_range(ImageTag.score, score)
     )
     return statement, complement
-
-
-def image_date() -> ColumnElement:
-    """The EXIF date taken, else the file's modification time (local time), comparable as text."""
-    return dialect.ImageDate(Image.taken_at, Image.mtime)
-
-
-def _date_bound(value: float | datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%d %H:%M:%S.000") if isinstance(value, datetime) else None
-
-
-def _known(column: ColumnElement, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """``condition`` on a column that may be NULL, as plain true/false: an image without camera
-    data is not a Canon, so ``-camera:canon`` finds it (SQL's NULL would drop it from both)."""
-    return and_(column.is_not(None), condition)
-
-
-def _field_clause(term: FieldTerm) -> ColumnElement[bool]:
-    name, text = term.field, term.text or ""
-    if name == "camera":
-        return or_(
-            _known(Image.camera_make, Image.camera_make.ilike(_like_pattern(text), escape="\\")),
-            _known(Image.camera_model, Image.camera_model.ilike(_like_pattern(text), escape="\\")),
-        )
-    if name == "make":
-        return _known(Image.camera_make, Image.camera_make.ilike(_like_pattern(text), escape="\\"))
-    if name == "cameramodel":
-        return _known(Image.camera_model, Image.camera_model.ilike(_like_pattern(text), escape="\\"))
-    if name == "rating":
-        if term.text == "none":
-            return Image.rating.is_(None)
-        assert term.range is not None
-        return _known(Image.rating, _in_range(Image.rating, term.range))
-    if name == "folder":
-        return Image.folder.ilike(_like_pattern(text), escape="\\")
-    if name == "path":
-        return Image.path.ilike(_like_pattern(text), escape="\\")
-    if name == "name":
-        return Image.name.ilike(_like_pattern(text), escape="\\")
-    if name == "ext":
-        return Image.ext == text
-    if name == "format":
-        return _known(Image.format, func.lower(Image.format) == text.lower())
-    if name == "source":
-        return Image.id.in_(select(ImageTag.image_id).where(ImageTag.source == Source.BY_NAME[text]))
-    if name == "status":
-        return Image.status == text
-    assert term.range is not None
-    if name == "date":
-        bounds = Range(
-            _date_bound(term.range.low), _date_bound(term.range.high), term.range.low_strict, term.range.high_strict
-        )
-        return _in_range(image_date(), bounds)
-    column = {"width": displayed_width(), "height": displayed_height(), "size": Image.size}[name]
-    return _known(column, _in_range(column, term.range))
-
-
-# EXIF orientations 5-8 turn the picture a quarter: the displayed width is the stored height.
-_QUARTER_TURNS = (5, 6, 7, 8)
-
-
-def displayed_width() -> ColumnElement:
-    return case((Image.orientation.in_(_QUARTER_TURNS), Image.height), else_=Image.width)
-
-
-def displayed_height() -> ColumnElement:
-    return case((Image.orientation.in_(_QUARTER_TURNS), Image.width), else_=Image.height)
 
 
 def in_folder(root_id: int, relative: str) -> ColumnElement[bool]:
@@ -247,27 +159,11 @@ def in_folder(root_id: int, relative: str) -> ColumnElement[bool]:
     )
 
 
-def _model_clause(term: FieldTerm, resolver: TagResolver) -> ColumnElement[bool]:
-    """Tagged by the named model (its current tagging of the image's content)."""
-    model_id = resolver.model_ids.get(term.text or "")
-    if model_id is None:
-        resolver.warnings.append(f"no model named {term.text!r} has tagged this library")
-        return false()
-    return exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id)
-
-
-def _listed(ids: Iterable[int]) -> Select:
-    """Ids bound as one JSON text, as a subquery for IN."""
-    return dialect.listed_ids(json_ids(ids))
-
-
 def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
     if isinstance(node, TagTerm):
         return _tag_clause(node, resolver)
     if isinstance(node, FieldTerm):
-        if node.field == "like":
-            return Image.id.in_(_listed(resolver.similar.get(node.text or "", [])))
-        return _model_clause(node, resolver) if node.field == "model" else _field_clause(node)
+        return FIELDS[node.field].condition(node, resolver)
     if isinstance(node, Not):
         return not_(compile_node(node.child, resolver))
     if isinstance(node, And):
@@ -340,7 +236,7 @@ def build_select(
             if term.score is None
             else _scored_row(lead, [tag_id], score, resolver)
         )
-        candidates = select(lead.image_id).where(lead.tag_id == tag_id, _in_range(lead.score, score), counts, *tag_only)
+        candidates = select(lead.image_id).where(lead.tag_id == tag_id, in_range(lead.score, score), counts, *tag_only)
         others = [compile_node(c, resolver) for c in rest if _mentions_fields(c)]
         where = and_(Image.id.in_(candidates), *others)
     if not mentions_status(node, Status.MISSING):

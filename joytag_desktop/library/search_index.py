@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from joytag_desktop.library import dialect
+from joytag_desktop.library import statements as sql
+from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.thresholds import ThresholdRules
 
 if TYPE_CHECKING:
@@ -73,14 +74,14 @@ class SearchIndex:
             index = self._current(connection, rules)
             yield index
 
-    def _build_elsewhere(self, connection: sqlite3.Connection, rules: ThresholdRules) -> bool:
+    def _build_elsewhere(self, connection: DriverConnection, rules: ThresholdRules) -> bool:
         """Start a build on its own thread when it would hold searches up (in the GUI, past
         BACKGROUND_ABOVE images); True while one runs."""
         if self._building is not None and self._building.is_alive():
             return True
         if not self.background:
             return False
-        (images,) = connection.execute("SELECT count(*) FROM images").fetchone()
+        (images,) = connection.execute(sql.IMAGE_COUNT).fetchone()
         if images < BACKGROUND_ABOVE:
             return False
 
@@ -104,11 +105,11 @@ class SearchIndex:
         return True
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self) -> Iterator[DriverConnection]:
         with dialect.raw_connection(self.engine) as connection:
             yield connection
 
-    def _current(self, connection: sqlite3.Connection, rules: ThresholdRules) -> PostingIndex | None:
+    def _current(self, connection: DriverConnection, rules: ThresholdRules) -> PostingIndex | None:
         """This process's index, else the saved one, else a new build (None while one runs on
         its own thread: SQL answers); then the changes since."""
         index = self._index
@@ -143,7 +144,7 @@ class SearchIndex:
                 return None
         return value
 
-    def _load(self, connection: sqlite3.Connection) -> PostingIndex | None:
+    def _load(self, connection: DriverConnection) -> PostingIndex | None:
         library_id = self.library_id() if self.path is not None else None
         if self.path is None or library_id is None:
             return None
@@ -151,7 +152,7 @@ class SearchIndex:
             self.path, lambda stamp: _postings().identity(connection, library_id, stamp)
         )
 
-    def _save(self, connection: sqlite3.Connection, index: PostingIndex) -> None:
+    def _save(self, connection: DriverConnection, index: PostingIndex) -> None:
         """Save (best effort: a read-only folder or a full disk only costs the next start a build),
         then prune the log rows before the saved stamp (the row at it stays, for ``identity``)."""
         library_id = self.library_id() if self.path is not None else None
@@ -163,18 +164,13 @@ class SearchIndex:
             log.warning("could not save the search index to %s: %s", self.path, exc)
             return
         try:
-            oldest = connection.execute("SELECT min(seq) FROM search_changes").fetchone()[0]
+            oldest = connection.execute(sql.OLDEST_CHANGE).fetchone()[0]
             # The saved vector indexes (library.similar) replay the same log: keep what they need.
             floor = min(
-                [index.stamp]
-                + [
-                    int(value)
-                    for (value,) in connection.execute("SELECT value FROM settings WHERE key LIKE 'vector_stamp:%'")
-                    if value.isdigit()
-                ]
+                [index.stamp] + [int(value) for (value,) in connection.execute(sql.VECTOR_STAMPS) if value.isdigit()]
             )
             if oldest is not None and floor - oldest >= PRUNE_AFTER_ROWS:
-                connection.execute("DELETE FROM search_changes WHERE seq < ?", (floor,))
+                connection.execute(sql.PRUNE_CHANGES, (floor,))
                 connection.commit()
         except (*dialect.driver_errors(), DBAPIError) as exc:
             connection.rollback()
@@ -188,11 +184,7 @@ class SearchIndex:
             return
         try:
             with self._connection() as connection:
-                connection.execute(
-                    "DELETE FROM search_changes WHERE seq < (SELECT seq FROM sqlite_sequence"
-                    " WHERE name = 'search_changes') - ?",
-                    (_postings().MAX_REPLAY,),
-                )
+                connection.execute(sql.TRIM_CHANGES, (_postings().MAX_REPLAY,))
                 connection.commit()
         except (*dialect.driver_errors(), DBAPIError) as exc:
             log.info("search change log not trimmed: %s", exc)
@@ -227,7 +219,7 @@ class SearchIndex:
         return len(found) - found.intersection_cardinality(index.missing) if found else 0
 
 
-def _caught_up(index: PostingIndex, connection: sqlite3.Connection) -> bool:
+def _caught_up(index: PostingIndex, connection: DriverConnection) -> bool:
     try:
         index.catch_up(connection)
     except _postings().StaleIndex as why:

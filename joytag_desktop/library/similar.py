@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,9 @@ from sqlalchemy.exc import DBAPIError
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library import dialect
-from joytag_desktop.library.search import json_ids
+from joytag_desktop.library import statements as sql
+from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.statements import DriverConnection
 
 if TYPE_CHECKING:
     import numpy as np
@@ -92,11 +93,10 @@ class Similarity:
                     raise SimilarityError(f"no model named {name!r} in this library (it has: {known})")
                 return found
             for model in sorted(models, key=lambda m: (not m.searched, m.id)):
-                row = connection.execute(
-                    "SELECT 1 FROM image_models WHERE model_id = ? AND embedding IS NOT NULL AND length(embedding) > 0"
-                    + (" AND image_id = ?" if image_id is not None else "") + " LIMIT 1",
-                    (model.id, image_id) if image_id is not None else (model.id,),
-                ).fetchone()  # fmt: skip
+                if image_id is None:
+                    row = connection.execute(sql.HAS_EMBEDDING, (model.id,)).fetchone()
+                else:
+                    row = connection.execute(sql.HAS_EMBEDDING_OF_IMAGE, (model.id, image_id)).fetchone()
                 if row is not None:
                     return model
         raise SimilarityError(
@@ -105,14 +105,12 @@ class Similarity:
         )  # fmt: skip
 
     @staticmethod
-    def _models(connection: sqlite3.Connection) -> list[ModelInfo]:
+    def _models(connection: DriverConnection) -> list[ModelInfo]:
         """The library's models without their image counts (``Library.models`` counts a million
         rows; a similarity search needs names and folders only)."""
         from joytag_desktop.library.library import ModelInfo
 
-        rows = connection.execute(
-            "SELECT id, name, format, version, fingerprint, path, auto, searched FROM models ORDER BY id"
-        ).fetchall()
+        rows = connection.execute(sql.MODELS).fetchall()
         return [ModelInfo(i, n, f, v, fp, p, bool(a), bool(s)) for i, n, f, v, fp, p, a, s in rows]
 
     def known_models(self) -> list[ModelInfo]:
@@ -230,13 +228,7 @@ class Similarity:
         if not ids:
             return []
         with self.connection() as connection:
-            present = {
-                row[0]
-                for row in connection.execute(
-                    "SELECT id FROM images WHERE status != 'missing' AND id IN (SELECT value FROM json_each(?))",
-                    (json_ids(ids),),
-                )
-            }
+            present = {row[0] for row in connection.execute(sql.PRESENT_LISTED, (json_ids(ids),))}
         return [i for i in ids if i in present]
 
     def _rescore(self, vector: np.ndarray, model_id: int, ids: Sequence[int]) -> list[Match]:
@@ -247,11 +239,7 @@ class Similarity:
             return []
         vectors = _vectors()
         with self.connection() as connection:
-            rows = connection.execute(
-                "SELECT image_id, embedding FROM image_models WHERE model_id = ?"
-                " AND image_id IN (SELECT value FROM json_each(?))",
-                (model_id, json_ids(ids)),
-            ).fetchall()
+            rows = connection.execute(sql.STORED_EMBEDDINGS_LISTED, (model_id, json_ids(ids))).fetchall()
         found = [(image_id, vectors.decode(blob)) for image_id, blob in rows]
         found = [(i, v) for i, v in found if v is not None and len(v) == len(vector)]
         if not found:
@@ -305,11 +293,11 @@ class Similarity:
             yield self._current(connection, model_id)
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
+    def connection(self) -> Iterator[DriverConnection]:
         with dialect.raw_connection(self.library.engine) as connection:
             yield connection
 
-    def _current(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex | None:
+    def _current(self, connection: DriverConnection, model_id: int) -> VectorIndex | None:
         vectors = _vectors()
         index = self._indexes.get(model_id)
         if index is not None and not self._caught_up(index, connection):
@@ -330,7 +318,7 @@ class Similarity:
         self._indexes[model_id] = index
         return index
 
-    def _build_elsewhere(self, connection: sqlite3.Connection, model_id: int) -> bool:
+    def _build_elsewhere(self, connection: DriverConnection, model_id: int) -> bool:
         """In the GUI (``background``), a graph (more than FLAT_UP_TO embeddings: minutes at a
         million) is built on a thread of its own; True while it runs."""
         running = self._building.get(model_id)
@@ -338,9 +326,7 @@ class Similarity:
             return True
         if not self.background:
             return False
-        (count,) = connection.execute(
-            "SELECT count(*) FROM image_models WHERE model_id = ? AND embedding IS NOT NULL", (model_id,)
-        ).fetchone()
+        (count,) = connection.execute(sql.EMBEDDING_COUNT, (model_id,)).fetchone()
         if count <= _vectors().FLAT_UP_TO:
             return False
 
@@ -363,7 +349,7 @@ class Similarity:
         return True
 
     @staticmethod
-    def _caught_up(index: VectorIndex, connection: sqlite3.Connection) -> bool:
+    def _caught_up(index: VectorIndex, connection: DriverConnection) -> bool:
         try:
             index.catch_up(connection)
         except _vectors().StaleIndex as why:
@@ -371,7 +357,7 @@ class Similarity:
             return False
         return True
 
-    def _identity(self, connection: sqlite3.Connection, stamp: int) -> dict | None:
+    def _identity(self, connection: DriverConnection, stamp: int) -> dict | None:
         library_id = self.library.search_index.library_id() if self.folder is not None else None
         if library_id is None:
             return None
@@ -379,12 +365,12 @@ class Similarity:
 
         return identity(connection, library_id, stamp)
 
-    def _load(self, connection: sqlite3.Connection, model_id: int) -> VectorIndex | None:
+    def _load(self, connection: DriverConnection, model_id: int) -> VectorIndex | None:
         if self.folder is None or self._identity(connection, 0) is None:
             return None
         return _vectors().VectorIndex.load(self.folder, model_id, lambda stamp: self._identity(connection, stamp) or {})
 
-    def _save(self, connection: sqlite3.Connection, index: VectorIndex) -> None:
+    def _save(self, connection: DriverConnection, index: VectorIndex) -> None:
         """Save (best effort: a full disk only costs the next start a build) and record the stamp, so
         the posting lists' log pruning keeps the rows this index still needs."""
         identity = self._identity(connection, index.stamp) if self.folder is not None else None

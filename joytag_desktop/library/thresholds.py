@@ -29,12 +29,6 @@ def round_score(score: float) -> float:
     return round(float(score), SCORE_DECIMALS)
 
 
-# Categories a tag can belong to: the models' own (as each defines them) and imported keywords.
-# The categories a model threshold can be set for (ratings are reported, never thresholded; keywords are the user's).
-THRESHOLD_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "year")
-CATEGORIES = ("general", "character", "copyright", "artist", "meta", "rating", "year", "keyword")
-
-
 @dataclass
 class ThresholdRules:
     """Which score makes a tag present, per model and tag (the documented rule, in one place).

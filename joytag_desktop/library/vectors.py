@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -26,8 +25,10 @@ from pathlib import Path
 import numpy as np
 from usearch.index import Index
 
+from joytag_desktop.library import statements as sql
+from joytag_desktop.library.dialect import json_ids
 from joytag_desktop.library.postings import KIND_IMAGE, KIND_MODEL, MAX_REPLAY, StaleIndex, latest_change
-from joytag_desktop.library.search import json_ids
+from joytag_desktop.library.statements import DriverConnection
 
 log = logging.getLogger(__name__)
 
@@ -207,12 +208,10 @@ class VectorIndex:
         return len(self.store)
 
     @classmethod
-    def build(cls, connection: sqlite3.Connection, model_id: int) -> VectorIndex:
+    def build(cls, connection: DriverConnection, model_id: int) -> VectorIndex:
         """Every stored embedding of the model, read in pages (memory stays flat beside the store)."""
         stamp = latest_change(connection)
-        (total,) = connection.execute(
-            "SELECT count(*) FROM image_models WHERE model_id = ? AND embedding IS NOT NULL", (model_id,)
-        ).fetchone()
+        (total,) = connection.execute(sql.EMBEDDING_COUNT, (model_id,)).fetchone()
         index: VectorIndex | None = None
         started = time.perf_counter()
         for rows in embedding_pages(connection, model_id):
@@ -227,7 +226,7 @@ class VectorIndex:
             log.info("vector index of model %s: %s embeddings in %.1f s", model_id, total, seconds)
         return index if index is not None else cls(model_id, 0, stamp)
 
-    def catch_up(self, connection: sqlite3.Connection) -> int:
+    def catch_up(self, connection: DriverConnection) -> int:
         """Replay the changes after ``stamp`` (this model's taggings, deleted images); returns how
         many log rows were read. Raises StaleIndex where replay is impossible or not worth it."""
         latest = latest_change(connection)
@@ -237,16 +236,13 @@ class VectorIndex:
         pending = latest - self.stamp
         if latest < self.stamp or pending > MAX_REPLAY:
             raise StaleIndex(f"{pending} changes to replay")
-        (logged,) = connection.execute(
-            "SELECT count(*) FROM search_changes WHERE seq > ? AND seq <= ?", (self.stamp, latest)
-        ).fetchone()
+        (logged,) = connection.execute(sql.CHANGE_COUNT_BETWEEN, (self.stamp, latest)).fetchone()
         if logged != pending:
             raise StaleIndex("the change log was pruned past this index's stamp")
         touched = {
             image_id
             for kind, image_id, ref in connection.execute(
-                "SELECT kind, image_id, ref FROM search_changes WHERE seq > ? AND seq <= ? AND kind IN (?, ?)",
-                (self.stamp, latest, KIND_IMAGE, KIND_MODEL),
+                sql.CHANGES_OF_KINDS_BETWEEN, (self.stamp, latest, KIND_IMAGE, KIND_MODEL)
             )
             if image_id is not None and (kind == KIND_IMAGE or ref == self.model_id)
         }
@@ -263,14 +259,10 @@ class VectorIndex:
         if self.store.kind == "flat" and len(self.store) > FLAT_UP_TO * 5 // 4:
             raise StaleIndex(f"{len(self.store)} embeddings: time for a graph")
 
-    def refresh(self, connection: sqlite3.Connection, image_ids: Iterable[int]) -> None:
+    def refresh(self, connection: DriverConnection, image_ids: Iterable[int]) -> None:
         """Make the store hold exactly what SQLite holds for these images (added, replaced, dropped)."""
         wanted = sorted(set(image_ids))
-        rows = connection.execute(
-            "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND embedding IS NOT NULL"
-            " AND image_id IN (SELECT value FROM json_each(?))",
-            (self.model_id, json_ids(wanted)),
-        ).fetchall()
+        rows = connection.execute(sql.EMBEDDINGS_LISTED, (self.model_id, json_ids(wanted))).fetchall()
         present = [i for i in wanted if self.store.contains(i)]
         if present:
             self.store.remove(np.array(present, dtype=np.int64))
@@ -344,16 +336,12 @@ class VectorIndex:
 
 
 def embedding_pages(
-    connection: sqlite3.Connection, model_id: int, size: int = ADD_BATCH
+    connection: DriverConnection, model_id: int, size: int = ADD_BATCH
 ) -> Iterator[list[tuple[int, bytes]]]:
     """The model's stored embeddings as (image id, blob) rows, ``size`` at a time, by image id."""
     after = -1
     while True:
-        rows = connection.execute(
-            "SELECT image_id, embedding FROM image_models WHERE model_id = ? AND image_id > ?"
-            " AND embedding IS NOT NULL ORDER BY image_id LIMIT ?",
-            (model_id, after, size),
-        ).fetchall()
+        rows = connection.execute(sql.EMBEDDING_PAGE, (model_id, after, size)).fetchall()
         if not rows:
             return
         after = rows[-1][0]

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from joytag_desktop.categories import MODEL_CATEGORIES
 from joytag_desktop.metadata import acdsee
 
 PROPERTIES = ("subject", "hierarchical", "tags_list", "iptc", "last_keyword", "catalog_sets", "acdsee", "xp")
@@ -57,8 +58,6 @@ SEPARATORS = {"hierarchical": "|", "catalog_sets": "|", "acdsee": "|", "tags_lis
 LOOK_ALIKES = {"|": "\u00a6", "/": "\u2215"}
 IPTC_KEYWORD_BYTES = 64  # IPTC IIM 2:25 limit; the whole keyword stays in XMP
 HIERARCHY = "|"  # separator of library names
-# The model categories own keywords can be filed under (JoyTag|character|name).
-FILED_CATEGORIES = ("general", "character", "copyright", "artist", "meta", "rating", "year")
 DEFAULT_PARENT = "JoyTag"
 # Keywords other programs keep for their own bookkeeping (not descriptions of the picture).
 BOOKKEEPING_ROOTS = ("darktable",)
@@ -131,7 +130,7 @@ def name_of(path: KeywordPath, parent: str = DEFAULT_PARENT) -> str:
     (keywords filed by category), the joined path otherwise."""
     if len(path) == 2 and path[0] == parent:
         return path[1]
-    if len(path) == 3 and path[0] == parent and path[1] in FILED_CATEGORIES:
+    if len(path) == 3 and path[0] == parent and path[1] in MODEL_CATEGORIES:
         return path[2]
     return HIERARCHY.join(path)
 
@@ -141,7 +140,7 @@ def path_of_name(name: str, own: bool, parent: str = DEFAULT_PARENT, category: s
     ``parent`` (and under their category there when ``category`` is given, as
     ``JoyTag|character|hatsune_miku``); imported and hand-made hierarchical names along their own path."""
     if own:
-        return (parent, category, name) if category in FILED_CATEGORIES else (parent, name)
+        return (parent, category, name) if category in MODEL_CATEGORIES else (parent, name)
     return tuple(part for part in name.split(HIERARCHY) if part) or (name,)
 
 

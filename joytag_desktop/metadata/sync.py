@@ -26,12 +26,12 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from joytag_desktop.categories import RATINGS
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import remove_stale_temporaries
 from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.library import Library, TagView
-from joytag_desktop.library.query import RATINGS
 from joytag_desktop.library.scanner import KeywordSource
 from joytag_desktop.library.thresholds import round_score
 from joytag_desktop.metadata.embedded import (

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from joytag_desktop.categories import GENERAL, MODEL_CATEGORIES
 from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.taggers.contract import ONNX, OnnxOutputs, TaggerFamily, TaggerFolder
 from joytag_desktop.taggers.reading import MAX_LABELS_BYTES, read_json
 from joytag_desktop.taggers.registry import register_tagger
-from joytag_desktop.taggers.vocabulary import CATEGORIES, GENERAL, Policy, Vocabulary
+from joytag_desktop.taggers.vocabulary import Policy, Vocabulary
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -65,7 +66,9 @@ def _vocabulary(metadata: Any, path: Path) -> tuple[Vocabulary, int]:
     if [i for i, _ in order] != list(range(len(order))):
         raise ModelFolderError(f"{path.name}: idx_to_tag must number the tags 0…{len(order) - 1}")
     names = tuple(tag for _, tag in order)
-    categories = tuple(str(to_category.get(tag)) if to_category.get(tag) in CATEGORIES else GENERAL for tag in names)
+    categories = tuple(
+        str(to_category.get(tag)) if to_category.get(tag) in MODEL_CATEGORIES else GENERAL for tag in names
+    )
     if len(set(names)) != len(names):
         raise ModelFolderError(f"{path.name} lists some tags more than once")
     return Vocabulary(names, categories), size

@@ -10,16 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-GENERAL, CHARACTER, COPYRIGHT, ARTIST, META, RATING, YEAR = (
-    "general",
-    "character",
-    "copyright",
-    "artist",
-    "meta",
-    "rating",
-    "year",
-)
-CATEGORIES = (GENERAL, CHARACTER, COPYRIGHT, ARTIST, META, RATING, YEAR)
+from joytag_desktop.categories import GENERAL, MODEL_CATEGORIES, RATING
 
 
 @dataclass(frozen=True)
@@ -42,7 +33,7 @@ class Vocabulary:
 
     def present_categories(self) -> list[str]:
         seen = set(self.categories)
-        return [c for c in CATEGORIES if c in seen] + sorted(seen - set(CATEGORIES))
+        return [c for c in MODEL_CATEGORIES if c in seen] + sorted(seen - set(MODEL_CATEGORIES))
 
 
 def mcut_threshold(scores: np.ndarray) -> float:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from joytag_desktop.categories import CHARACTER, GENERAL, RATING
 from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.taggers.contract import ONNX, SAFETENSORS, FastCfg, TaggerFamily, TaggerFolder
 from joytag_desktop.taggers.reading import (
@@ -23,7 +24,7 @@ from joytag_desktop.taggers.reading import (
     read_text,
 )
 from joytag_desktop.taggers.registry import register_tagger
-from joytag_desktop.taggers.vocabulary import CHARACTER, GENERAL, RATING, Policy, Vocabulary
+from joytag_desktop.taggers.vocabulary import Policy, Vocabulary
 
 if TYPE_CHECKING:
     import torch

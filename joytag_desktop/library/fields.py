@@ -1,0 +1,429 @@
+"""The fields of the search language, one object each (as beets has a query class per field kind).
+
+A field knows its name(s), how its value is read (``parse``), the SQL condition its terms compile to
+(``condition``, for ``library.search``) and, where the posting lists can answer it, how they do
+(``postings``, for ``library.fast_search``). Both evaluators look fields up in ``FIELDS`` only, so a
+new field is one class here, not an ``if`` in each of them. Fields that restrict tag terms (``tag:``,
+``character:``, ``category:``) parse into tag terms, which both evaluators answer as tag terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from pyroaring import BitMap
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true
+
+from joytag_desktop.categories import CATEGORIES, RATINGS, SEARCHABLE_CATEGORIES
+from joytag_desktop.library import dialect
+from joytag_desktop.library.schema import Image, ImageModel, ImageTag, Source, Status
+from joytag_desktop.library.terms import COMPARISON, FieldTerm, Node, QueryError, Range, TagTerm, parse_range
+
+if TYPE_CHECKING:
+    from joytag_desktop.library.postings import PostingIndex
+
+SOURCES = ("ai", "manual", "imported")
+STATUSES = Status.ALL
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """A ``field:value`` as written: the field's name (lower case), its value, where the value starts
+    in the query, and how the grammar reads a bare word (a category prefix reads its value so)."""
+
+    name: str
+    text: str
+    query: str
+    position: int
+    read_word: Callable[[str, str, int], Node]
+
+    def error(self, message: str) -> QueryError:
+        return QueryError(message, self.query, self.position)
+
+    def range(self, kind: str) -> Range:
+        return parse_range(self.text, self.query, self.position, kind)
+
+
+class Context(Protocol):
+    """What a field asks of the search it is part of (``search.TagResolver`` is one)."""
+
+    model_ids: dict[str, int]  # every model of the library, by name
+    similar: dict[str, list[int]]  # like: terms resolved before compiling
+    warnings: list[str]
+
+
+class Field:
+    """One field of the search language. ``native``: the posting lists answer it without SQL;
+    ``narrows``: inside an AND it filters what the other terms left (cheaper than a whole set)."""
+
+    names: tuple[str, ...] = ()
+    native = False
+    narrows = False
+
+    def parse(self, value: FieldValue) -> Node:
+        raise NotImplementedError
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        """The SQL condition on ``Image`` rows."""
+        raise TypeError(f"{term.field}: its terms are tag terms")
+
+    def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
+        """The images of the term among ``candidates`` (the universe, or what an AND left of it)."""
+        raise TypeError(f"{term.field}: not answered by the posting lists")
+
+
+# --- SQL building blocks ---------------------------------------------------------------------------
+
+
+def in_range(column: ColumnElement, bounds: Range) -> ColumnElement[bool]:
+    clauses = []
+    if bounds.low is not None:
+        clauses.append(column > bounds.low if bounds.low_strict else column >= bounds.low)
+    if bounds.high is not None:
+        clauses.append(column < bounds.high if bounds.high_strict else column <= bounds.high)
+    return and_(*clauses) if clauses else true()
+
+
+def _contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring, with %, _ and \\ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def _known(column: ColumnElement, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``condition`` on a column that may be NULL, as plain true/false: an image without camera
+    data is not a Canon, so ``-camera:canon`` finds it (SQL's NULL would drop it from both)."""
+    return and_(column.is_not(None), condition)
+
+
+def image_date() -> ColumnElement:
+    """The EXIF date taken, else the file's modification time (local time), comparable as text."""
+    return dialect.ImageDate(Image.taken_at, Image.mtime)
+
+
+# EXIF orientations 5-8 turn the picture a quarter: the displayed width is the stored height.
+_QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def displayed_width() -> ColumnElement:
+    return case((Image.orientation.in_(_QUARTER_TURNS), Image.height), else_=Image.width)
+
+
+def displayed_height() -> ColumnElement:
+    return case((Image.orientation.in_(_QUARTER_TURNS), Image.width), else_=Image.height)
+
+
+# --- fields that restrict tag terms ------------------------------------------------------------------
+
+
+class TagField(Field):
+    """``tag:name``: exactly that tag (no wildcards, no case folding), as a quoted term."""
+
+    names = ("tag",)
+
+    def parse(self, value: FieldValue) -> Node:
+        if not value.text:
+            raise value.error("tag: a tag name is missing")
+        return TagTerm(value.text, exact=True, position=value.position)
+
+
+class CategoryPrefix(Field):
+    """``character:*miku*``: the tag term (or pattern) among tags of that category; alone, every tag of it."""
+
+    names = SEARCHABLE_CATEGORIES
+
+    def parse(self, value: FieldValue) -> Node:
+        if not value.text:
+            return TagTerm("*", position=value.position, category=value.name)
+        term = value.read_word(value.text, value.query, value.position)
+        assert isinstance(term, TagTerm)
+        return TagTerm(term.name, term.exact, term.score, value.position, value.name)
+
+
+class CategoryField(Field):
+    """``category:copyright``: images with any tag of that category."""
+
+    names = ("category",)
+
+    def parse(self, value: FieldValue) -> Node:
+        category = value.text.lower()
+        if category not in CATEGORIES:
+            raise value.error(f"category: {value.text!r} is not one of {', '.join(SEARCHABLE_CATEGORIES)}")
+        return TagTerm("*", position=value.position, category=category)
+
+
+# --- image fields ----------------------------------------------------------------------------------
+
+
+class TextField(Field):
+    """A substring of one or more text columns (case-insensitive); ``nullable`` columns say false,
+    not NULL, where the image has no value."""
+
+    def __init__(self, name: str, *columns: str, nullable: bool = True) -> None:
+        self.names = (name,)
+        self.columns = columns
+        self.nullable = nullable
+
+    def parse(self, value: FieldValue) -> Node:
+        if not value.text:
+            raise value.error(f"{value.name}: a value is missing")
+        return FieldTerm(value.name, text=value.text, position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        found = []
+        for name in self.columns:
+            column = getattr(Image, name)
+            matches = _contains(column, term.text or "")
+            found.append(_known(column, matches) if self.nullable else matches)
+        return found[0] if len(found) == 1 else or_(*found)
+
+
+class ExtensionField(TextField):
+    """``ext:png``: the file's extension, exactly (a leading dot and the case do not matter)."""
+
+    def __init__(self) -> None:
+        super().__init__("ext", "ext", nullable=False)
+
+    def parse(self, value: FieldValue) -> Node:
+        if not value.text:
+            raise value.error("ext: a value is missing")
+        return FieldTerm("ext", text=value.text.lstrip(".").lower(), position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        return Image.ext == (term.text or "")
+
+
+class FormatField(TextField):
+    """``format:jpeg``: the decoder's format name, exactly (any case)."""
+
+    def __init__(self) -> None:
+        super().__init__("format", "format")
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        return _known(Image.format, func.lower(Image.format) == (term.text or "").lower())
+
+
+class NumberField(Field):
+    """``width:>2000``, ``size:<500k``: a range of a number (sizes with units)."""
+
+    def __init__(self, name: str, column: Callable[[], ColumnElement], kind: str | None = None) -> None:
+        self.names = (name,)
+        self.column = column
+        self.kind = kind or name
+
+    def parse(self, value: FieldValue) -> Node:
+        return FieldTerm(value.name, range=value.range(self.kind), position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        assert term.range is not None
+        column = self.column()
+        return _known(column, in_range(column, term.range))
+
+
+def _date_bound(value: float | datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S.000") if isinstance(value, datetime) else None
+
+
+def _milliseconds(value: datetime) -> int:
+    """A date bound as the date key: SQL compares with the bound's text to the second."""
+    return (value.replace(microsecond=0) - _EPOCH) // timedelta(milliseconds=1)
+
+
+class DateField(Field):
+    """``date:2023-01..2023-06``: the date taken, else the file's modification time."""
+
+    names = ("date",)
+    native = True
+    narrows = True
+
+    def parse(self, value: FieldValue) -> Node:
+        return FieldTerm("date", range=value.range("date"), position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        assert term.range is not None
+        bounds = term.range
+        text = Range(_date_bound(bounds.low), _date_bound(bounds.high), bounds.low_strict, bounds.high_strict)
+        return in_range(image_date(), text)
+
+    def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
+        assert term.range is not None
+        bounds = term.range
+        low = _milliseconds(bounds.low) + bounds.low_strict if isinstance(bounds.low, datetime) else None
+        high = _milliseconds(bounds.high) - bounds.high_strict if isinstance(bounds.high, datetime) else None
+        return index.dated(low, high, candidates)
+
+
+class ChoiceField(Field):
+    """A value out of a fixed list (``status:error``, ``source:manual``)."""
+
+    def __init__(self, name: str, choices: tuple[str, ...]) -> None:
+        self.names = (name,)
+        self.choices = choices
+
+    def parse(self, value: FieldValue) -> Node:
+        if value.text.lower() not in self.choices:
+            raise value.error(f"{value.name}: {value.text!r} is not one of {', '.join(self.choices)}")
+        return FieldTerm(value.name, text=value.text.lower(), position=value.position)
+
+
+class StatusField(ChoiceField):
+    native = True
+
+    def __init__(self) -> None:
+        super().__init__("status", STATUSES)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        return Image.status == (term.text or "")
+
+    def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
+        return index.status.get(term.text or "", BitMap())
+
+
+class SourceField(ChoiceField):
+    """Images with a tag that came from there (a model, the user's hand, an import)."""
+
+    def __init__(self) -> None:
+        super().__init__("source", SOURCES)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        return Image.id.in_(select(ImageTag.image_id).where(ImageTag.source == Source.BY_NAME[term.text or ""]))
+
+
+class RatingField(Field):
+    """``rating:general``, ``rating:<=sensitive``, ``rating:sensitive..explicit`` (indices into
+    RATINGS); ``rating:none``: not rated (no rating model has tagged it and none set by hand)."""
+
+    names = ("rating",)
+    native = True
+
+    def parse(self, value: FieldValue) -> Node:
+        if value.text.strip().lower() == "none":
+            return FieldTerm("rating", text="none", position=value.position)
+        return FieldTerm("rating", range=self._levels(value), position=value.position)
+
+    @staticmethod
+    def _levels(value: FieldValue) -> Range:
+        def level(text: str) -> int:
+            text = text.strip().lower()
+            if text not in RATINGS:
+                raise value.error(f"rating: {text!r} is not one of {', '.join(RATINGS)}")
+            return RATINGS.index(text)
+
+        if ".." in value.text:
+            low, _, high = value.text.partition("..")
+            return Range(level(low) if low else None, level(high) if high else None)
+        stripped = value.text.strip()
+        operator, text = COMPARISON.match(stripped).groups() if stripped else (None, "")
+        if not text:
+            raise value.error("rating: a rating is missing (general, sensitive, questionable, explicit)")
+        at = level(text)
+        return {
+            None: Range(at, at), "=": Range(at, at), ">": Range(at, low_strict=True), ">=": Range(at),
+            "<": Range(high=at, high_strict=True), "<=": Range(high=at),
+        }[operator]  # fmt: skip
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        if term.text == "none":
+            return Image.rating.is_(None)
+        assert term.range is not None
+        return _known(Image.rating, in_range(Image.rating, term.range))
+
+    def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
+        if term.text == "none":
+            return candidates - BitMap.union(*index.ratings)
+        assert term.range is not None
+        levels = [index.ratings[level] for level in range(len(RATINGS)) if _within(level, term.range)]
+        return BitMap.union(*levels) if levels else BitMap()
+
+
+def _within(value: float, bounds: Range) -> bool:
+    if bounds.low is not None and (value <= bounds.low if bounds.low_strict else value < bounds.low):
+        return False
+    return not (bounds.high is not None and (value >= bounds.high if bounds.high_strict else value > bounds.high))
+
+
+class ModelField(Field):
+    """``model:wd-swinv2-v3``: tagged by that model (its current tagging of the image's content)."""
+
+    names = ("model",)
+    native = True
+
+    def parse(self, value: FieldValue) -> Node:
+        if not value.text:
+            raise value.error("model: a model name is missing (see `joytag-desktop models list`)")
+        return FieldTerm("model", text=value.text, position=value.position)
+
+    @staticmethod
+    def _model_id(term: FieldTerm, context: Context) -> int | None:
+        model_id = context.model_ids.get(term.text or "")
+        if model_id is None:
+            context.warnings.append(f"no model named {term.text!r} has tagged this library")
+        return model_id
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        model_id = self._model_id(term, context)
+        if model_id is None:
+            return false()
+        return exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id)
+
+    def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
+        model_id = self._model_id(term, context)
+        return BitMap() if model_id is None else index.tagged_by.get(model_id, BitMap())
+
+
+class LikeField(Field):
+    """``like:photos/cat.jpg``: the images most like that one (resolved before the query runs)."""
+
+    names = ("like",)
+    native = True
+
+    def parse(self, value: FieldValue) -> Node:
+        if not value.text:
+            raise value.error("like: an image path is missing")
+        return FieldTerm("like", text=value.text, position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        ids = context.similar.get(term.text or "", [])
+        return Image.id.in_(dialect.listed_ids(dialect.json_ids(ids)))
+
+    def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
+        return BitMap(context.similar.get(term.text or "", []))
+
+
+def _registry(*fields: Field) -> dict[str, Field]:
+    table: dict[str, Field] = {}
+    for one in fields:
+        for name in one.names:
+            if name in table:
+                raise ValueError(f"two fields are named {name!r}")
+            table[name] = one
+    return table
+
+
+# Every field by each of its names (lower case).
+FIELDS: dict[str, Field] = _registry(
+    TextField("camera", "camera_make", "camera_model"),
+    TextField("make", "camera_make"),
+    TextField("cameramodel", "camera_model"),
+    TextField("folder", "folder", nullable=False),
+    TextField("path", "path", nullable=False),
+    TextField("name", "name", nullable=False),
+    ExtensionField(),
+    FormatField(),
+    NumberField("width", displayed_width),
+    NumberField("height", displayed_height),
+    NumberField("size", lambda: Image.size),
+    CategoryPrefix(),
+    DateField(),
+    SourceField(),
+    StatusField(),
+    TagField(),
+    ModelField(),
+    RatingField(),
+    CategoryField(),
+    LikeField(),
+)
