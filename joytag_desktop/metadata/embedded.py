@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import stat
-import subprocess
 from pathlib import Path
 
 from PIL import Image
@@ -24,7 +23,9 @@ from PIL import Image
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
 from joytag_desktop.imaging import is_raw_path, open_pillow
+from joytag_desktop.metadata import exiftool
 from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
+from joytag_desktop.metadata.exiftool import ExifToolError, ExifToolResult
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 
@@ -122,8 +123,13 @@ def split_xp(value: str) -> list[str]:
     return [k.strip() for k in value.split(";") if k.strip()]
 
 
-def _run(arguments: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([exiftool_path(), *arguments], capture_output=True, text=True, timeout=120, encoding="utf-8")
+def _run(arguments: list[str]) -> ExifToolResult:
+    """One command in the run's shared exiftool process (started once, not once per call)."""
+    exiftool_path()
+    try:
+        return exiftool.run(arguments, timeout=120)
+    except ExifToolError as exc:
+        raise EmbeddedError(str(exc)) from None
 
 
 def file_iptc_charset(path: Path) -> str:
