@@ -23,19 +23,24 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
+import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import IO
 
 from joytag_desktop.errors import JoyTagError
 
+_PR_SET_PDEATHSIG = 1
 _STATUS_VERSION = (12, 10)  # ``${status}`` in -echo4, how a command's exit status is read back
 _PLAIN_MANGLED = re.compile(rb"^\s|^#|^-[-:\w]+#?(\s+[-+<]?=|[-+<]?= )")  # lines exiftool would alter
 _CONTROL = re.compile(rb"^-(execute\d*|stay_open|@)$", re.IGNORECASE)  # its own stay-open commands
@@ -122,7 +127,7 @@ class _Pipe:
 
     def _pump(self, stream: IO[bytes]) -> None:
         try:
-            while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+            while chunk := os.read(stream.fileno(), 65536):
                 with self._changed:
                     self.data += chunk
                     self._changed.notify_all()
@@ -132,6 +137,64 @@ class _Pipe:
         with self._changed:
             self.ended = True
             self._changed.notify_all()
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """Linux: what makes the kernel stop exiftool when this process ends, however it ends. An
+    exiftool whose argument pipe closed polls it forever rather than exiting (exiftool 12.57)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # this process ended before the signal was set up
+            os._exit(1)
+
+    return in_child
+
+
+class _Spawner:
+    """Starts exiftool from one thread that lives as long as the interpreter: Linux sends the parent
+    death signal when the *thread* that started a process ends, and the GUI's pool threads come and go."""
+
+    def __init__(self) -> None:
+        self._in_child = _parent_death_signal()
+        self.forget_after_fork()
+
+    def forget_after_fork(self) -> None:
+        """A fresh queue and no thread (in a forked child, the serving thread is the parent's)."""
+        self._requests: queue.SimpleQueue[tuple[Future[subprocess.Popen[bytes]], list[str], str]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self, command: list[str], folder: str) -> subprocess.Popen[bytes]:
+        if self._in_child is None:
+            return self._popen(command, folder)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="exiftool-parent", daemon=True)
+                self._thread.start()
+        started: Future[subprocess.Popen[bytes]] = Future()
+        self._requests.put((started, command, folder))
+        return started.result()
+
+    def _serve(self) -> None:
+        while True:
+            started, command, folder = self._requests.get()
+            try:
+                started.set_result(self._popen(command, folder))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+                started.set_exception(exc)
+
+    def _popen(self, command: list[str], folder: str) -> subprocess.Popen[bytes]:
+        pipe = subprocess.PIPE
+        # preexec_fn runs between fork and exec; it only calls prctl and getppid, no Python lock.
+        return subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, cwd=folder, preexec_fn=self._in_child)
 
 
 class ExifToolProcess:
@@ -144,6 +207,7 @@ class ExifToolProcess:
         self._out: _Pipe | None = None
         self._err: _Pipe | None = None
         self._number = 0
+        self._folder = ""
         self._one_shot = False  # an exiftool older than ``_STATUS_VERSION``: one process per command
 
     def execute(self, arguments: Sequence[str], timeout: float = 120) -> ExifToolResult:
@@ -155,8 +219,12 @@ class ExifToolProcess:
         with self._lock:
             if self._one_shot:
                 return run_once(arguments, timeout)
+            try:
+                folder = os.getcwd()
+            except OSError:  # the current folder was deleted: relative names mean what they meant
+                return run_once(arguments, timeout)
             for attempt in range(2):
-                self._start_if_needed(timeout)
+                self._start_if_needed(folder, timeout)
                 if self._one_shot:
                     return run_once(arguments, timeout)
                 self._number += 1
@@ -180,11 +248,9 @@ class ExifToolProcess:
         try:
             process = self._process
             if process is not None and process.poll() is None:
-                try:
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                     self._send(b"-stay_open\nFalse\n")
                     process.wait(timeout=5)
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
             self._stop()
         finally:
             self._lock.release()
@@ -195,17 +261,15 @@ class ExifToolProcess:
         self._changed = threading.Condition()
         self._process = self._out = self._err = None
 
-    def _start_if_needed(self, timeout: float) -> None:
-        if self._process is not None and self._process.poll() is None:
+    def _start_if_needed(self, folder: str, timeout: float) -> None:
+        """Start exiftool unless it runs, in the current folder: relative names are read from where
+        the process started, so a change of folder (tests, rarely anything else) starts another."""
+        if self._process is not None and self._process.poll() is None and self._folder == folder:
             return
         self._stop()
+        self._folder = folder
         try:
-            self._process = subprocess.Popen(
-                [_executable(), "-stay_open", "True", "-@", "-"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
+            self._process = _spawner.start([_executable(), "-stay_open", "True", "-@", "-"], folder)
         except OSError as exc:
             raise ExifToolError(f"cannot start exiftool ({exc.strerror or exc})") from None
         assert self._process.stdout is not None and self._process.stderr is not None
@@ -221,15 +285,7 @@ class ExifToolProcess:
         numbers = tuple(int(part) for part in re.findall(rb"\d+", version)[:2])
         if numbers < _STATUS_VERSION:
             self._one_shot = True
-            self._close_quietly()
-
-    def _close_quietly(self) -> None:
-        """Ask the process to finish without waiting for it (the caller holds the lock)."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(OSError):
-                self._send(b"-stay_open\nFalse\n")
-        self._stop()
+            self._stop()
 
     def _send(self, data: bytes) -> None:
         assert self._process is not None and self._process.stdin is not None
@@ -284,9 +340,11 @@ class ExifToolProcess:
         return code
 
 
+_spawner = _Spawner()
 _shared = ExifToolProcess()
 atexit.register(_shared.close)
 if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_spawner.forget_after_fork)
     os.register_at_fork(after_in_child=_shared.forget_after_fork)
 
 
