@@ -211,3 +211,19 @@ def test_the_process_ends_with_the_run(tmp_path: Path, ending: str) -> None:
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid), f"exiftool {pid} outlived the run that started it"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_starts_its_own_process() -> None:
+    exiftool.run(["-ver"])
+    parent_exiftool = exiftool._shared._process.pid
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        ok = False
+        try:
+            ok = exiftool.run(["-ver"]).returncode == 0 and exiftool._shared._process.pid != parent_exiftool
+            exiftool._shared.close()
+        finally:
+            os._exit(0 if ok else 1)
+    assert os.waitpid(child, 0)[1] == 0
+    assert exiftool.run(["-ver"]).returncode == 0 and exiftool._shared._process.pid == parent_exiftool

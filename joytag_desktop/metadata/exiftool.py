@@ -139,23 +139,15 @@ class _Pipe:
             self._changed.notify_all()
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
-    """Linux: what makes the kernel stop exiftool when this process ends, however it ends. An
-    exiftool whose argument pipe closed polls it forever rather than exiting (exiftool 12.57)."""
+def _parent_death_signal() -> Callable[[int, int], int] | None:
+    """Linux's prctl, which makes the kernel stop exiftool when this process ends, however it ends:
+    an exiftool whose argument pipe closed polls it forever rather than exiting (exiftool 12.57)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
-    parent = os.getpid()
-
-    def in_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # this process ended before the signal was set up
-            os._exit(1)
-
-    return in_child
 
 
 class _Spawner:
@@ -163,7 +155,7 @@ class _Spawner:
     death signal when the *thread* that started a process ends, and the GUI's pool threads come and go."""
 
     def __init__(self) -> None:
-        self._in_child = _parent_death_signal()
+        self._prctl = _parent_death_signal()
         self.forget_after_fork()
 
     def forget_after_fork(self) -> None:
@@ -173,7 +165,7 @@ class _Spawner:
         self._lock = threading.Lock()
 
     def start(self, command: list[str], folder: str) -> subprocess.Popen[bytes]:
-        if self._in_child is None:
+        if self._prctl is None:
             return self._popen(command, folder)
         with self._lock:
             if self._thread is None:
@@ -193,8 +185,16 @@ class _Spawner:
 
     def _popen(self, command: list[str], folder: str) -> subprocess.Popen[bytes]:
         pipe = subprocess.PIPE
-        # preexec_fn runs between fork and exec; it only calls prctl and getppid, no Python lock.
-        return subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, cwd=folder, preexec_fn=self._in_child)
+        prctl, parent = self._prctl, os.getpid()
+        if prctl is None:  # not Linux (Windows takes no preexec_fn at all)
+            return subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, cwd=folder)
+
+        def in_child() -> None:  # between fork and exec: prctl and getppid only, no Python lock
+            prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # this process ended before the signal was set up
+                os._exit(1)
+
+        return subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe, cwd=folder, preexec_fn=in_child)
 
 
 class ExifToolProcess:
