@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from joytag_desktop.errors import ImageLoadError
+from joytag_desktop.metadata import exiftool
 
 log = logging.getLogger(__name__)
 _PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage")
@@ -110,17 +110,12 @@ def _with_rawpy(path: Path) -> bytes | Image.Image | None:
 
 
 def _with_exiftool(path: Path) -> bytes | None:
-    exiftool = shutil.which("exiftool")
-    if exiftool is None:
+    if shutil.which("exiftool") is None:
         return None
     try:
-        result = subprocess.run(
-            [exiftool, "-j", "-b", *(f"-{tag}" for tag in _PREVIEW_TAGS), "--", str(path)],
-            capture_output=True,
-            timeout=60,
-        )
+        result = exiftool.run(["-j", "-b", *(f"-{tag}" for tag in _PREVIEW_TAGS), "--", str(path)], timeout=60)
         record = json.loads(result.stdout)[0]
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    except (exiftool.ExifToolError, ValueError, IndexError):
         return None
     best: tuple[int, bytes] | None = None
     for tag in _PREVIEW_TAGS:

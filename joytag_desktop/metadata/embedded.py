@@ -2,7 +2,8 @@
 
 Writing is opt-in. exiftool rewrites only the metadata segments, never the pixels. The write goes
 to a copy beside the image, is read back and checked, and only then renamed over the original,
-so a failure leaves the image byte-identical. RAW files are never written (sidecars only).
+so a failure leaves the image byte-identical. RAW files are never written (sidecars only). Every
+exiftool command goes to the run's one exiftool process (``metadata.exiftool``).
 
 IPTC text is decoded as its CodedCharacterSet (1:90) says; undeclared text is tried as UTF-8,
 then read as Latin-1 (cp1252), exiftool's rule. When the app writes IPTC keywords into a block
@@ -16,7 +17,6 @@ import logging
 import os
 import shutil
 import stat
-import subprocess
 from pathlib import Path
 
 from PIL import Image
@@ -24,7 +24,9 @@ from PIL import Image
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
 from joytag_desktop.imaging import is_raw_path, open_pillow
+from joytag_desktop.metadata import exiftool
 from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
+from joytag_desktop.metadata.exiftool import ExifToolError, ExifToolResult
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 
@@ -122,8 +124,13 @@ def split_xp(value: str) -> list[str]:
     return [k.strip() for k in value.split(";") if k.strip()]
 
 
-def _run(arguments: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([exiftool_path(), *arguments], capture_output=True, text=True, timeout=120, encoding="utf-8")
+def _run(arguments: list[str]) -> ExifToolResult:
+    """One command in the run's shared exiftool process (started once, not once per call)."""
+    exiftool_path()
+    try:
+        return exiftool.run(arguments, timeout=120)
+    except ExifToolError as exc:
+        raise EmbeddedError(str(exc)) from None
 
 
 def file_iptc_charset(path: Path) -> str:
