@@ -1,10 +1,11 @@
 """The main window: folders and tags on the left, the grid in the centre, details on the right.
 
-It lays the widgets out, builds the menus and wires the controllers that do the work: the search
-(``search``), the selection and its edits (``selection``), the thresholds (``thresholds``), the
-tagging status (``tagging_status``) and the model (``model_choice``). Every query and write runs
-in the background (reads in ``background``, edits in order on ``writer``) and answers come back
-on the GUI thread.
+It lays the widgets out, builds the menus and wires the controllers that do the work, each in its
+own module: what the grid shows (``search``), the selected images and their edits (``selection``),
+the thresholds (``thresholds``), the viewer (``viewer``), the tagging status bar items
+(``tagging_status``), the model that tags (``model_choice``), and the scan, watcher and worker that
+keep the library current (``upkeep``). Every query and write runs in the background (reads in
+``background``, edits in order on ``writer``) and answers come back on the GUI thread.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import logging
 import os
 import threading
 from functools import partial
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import (
     QAction,
     QDesktopServices,
@@ -49,16 +49,12 @@ from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.tagging_status import TaggingStatus
 from joytag_desktop.gui.thresholds import ThresholdController
+from joytag_desktop.gui.upkeep import LibraryUpkeep
 from joytag_desktop.gui.viewing import ViewerController
 from joytag_desktop.gui.workers_status import OtherWorkers
 from joytag_desktop.library import Library
 from joytag_desktop.worker.watcher import FolderWatcher
 from joytag_desktop.worker.worker import TaggingWorker
-
-if TYPE_CHECKING:
-    from joytag_desktop.library.changes import ChangeReport
-    from joytag_desktop.library.scanner import ScanReport
-    from joytag_desktop.worker.tagging import TaggingProgress
 
 log = logging.getLogger("joytag_desktop.gui")
 SPLITTER_DEFAULT = [180, 700, 260]  # at 1024 px wide the grid keeps 3 columns of default thumbnails
@@ -79,8 +75,6 @@ class MainWindow(QMainWindow):
         resize_within_screen(self, 1400, 900)
         self._scan_cancel = threading.Event()
         self._side_widths = {0: SPLITTER_DEFAULT[0], 2: SPLITTER_DEFAULT[2]}  # to reopen a collapsed panel
-        self._started = False
-        self._closing = False
 
         self._build_log()
         self._build_left()
@@ -91,10 +85,6 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
 
-        self._refresh_timer = QTimer(self, singleShot=True, interval=800)
-        self._refresh_timer.timeout.connect(self._refresh_after_change)
-        self._roots_timer = QTimer(self, singleShot=True, interval=2000)  # folder counts after watcher events
-        self._roots_timer.timeout.connect(self.library_folders.load)
         self._restore_layout()
         self.search_bar.set_query(settings.last_query)
         self.search_bar.set_sort(settings.sort)
@@ -103,7 +93,7 @@ class MainWindow(QMainWindow):
         self.search.run()
         self.model_choice.check()
         if start_worker:
-            self.start_background_work()
+            self.upkeep.start()  # the start-up scan, then watching and tagging
 
     # --- building ---------------------------------------------------------------------------
 
@@ -203,6 +193,9 @@ class MainWindow(QMainWindow):
             self._scan_cancel,
             self._show_error,
         )
+        self.upkeep = LibraryUpkeep(
+            context, self.worker, self.watcher, self.bridge, self.library_folders, status, self._scan_cancel
+        )
 
     def _connect(self) -> None:
         """What one part's news means for the others."""
@@ -216,15 +209,10 @@ class MainWindow(QMainWindow):
         self.selection.rated.connect(self._refresh_after_change)
         self.selection.retag_queued.connect(self._retag_queued)
         self.model_choice.worker_settings_changed.connect(self.worker.reload_model)
-        self.library_folders.changed.connect(self._folders_changed)
-        self.library_folders.watching_changed.connect(self._refresh_watcher)
         self.library_folders.roots_loaded.connect(self.results.set_library_empty)
         self.search.set_safe_view(self.safe_view.state)
         self.safe_view.changed.connect(self._safe_view_changed)
-        self.bridge.progress.connect(self._tagging_progressed)
-        self.bridge.finished.connect(self._refresh_after_change)
-        self.bridge.library_changed.connect(self._library_changed)
-        self.bridge.warning.connect(self._watcher_warning)
+        self.upkeep.refresh_due.connect(self._refresh_after_change)
 
     def _build_actions(self) -> None:
         menu = self.menuBar()
@@ -334,35 +322,9 @@ class MainWindow(QMainWindow):
         if splitter is not None:
             self.splitter.restoreState(splitter)
 
-    # --- start / stop ---------------------------------------------------------------------------
-
-    def start_background_work(self) -> None:
-        """Start-up scan (catches changes made while the app was closed), then watch and tag."""
-        if self._started:
-            return
-        self._started = True
-        self.status.set_text(self.tr("Scanning folders…"))
-        self._scan_cancel.clear()
-        self.background.submit(self._watch_and_scan, self._scanned, self._show_error)
-
-    def _watch_and_scan(self) -> ScanReport:
-        # Watching starts first (off the GUI thread: it walks the folders): a file that lands
-        # while the scan runs is seen by one or the other, never by neither.
-        self.watcher.start()
-        return self.library.scan(progress=self.bridge.scan_progressed, cancel=self._scan_cancel)
-
-    def _scanned(self, report: ScanReport) -> None:
-        if self._closing:
-            return
-        self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
-        for offline in report.offline:
-            log.warning("offline: %s", offline)
-        self.library_folders.load()  # a folder found again (a drive mounted since) is online
-        self._refresh_after_change()
-        self.worker.start()
+    # --- closing ----------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802
-        self._closing = True
         self.search.close()
         settings = self.settings
         settings.geometry = self.saveGeometry()
@@ -374,9 +336,7 @@ class MainWindow(QMainWindow):
         settings.sync()
         self.first_run.download.cancel()
         self.viewer.close()
-        if self._started:
-            self.watcher.stop()
-            self.worker.stop()
+        self.upkeep.stop()
         self.writer.shutdown(30_000)  # edits in flight are written, never dropped
         self.background.shutdown(10_000)
         self.grid_model.pool.clear()
@@ -391,22 +351,6 @@ class MainWindow(QMainWindow):
         self.search.refresh()
         self.selection.refresh()
 
-    def _tagging_progressed(self, progress: TaggingProgress) -> None:
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start(3000)
-
-    def _library_changed(self, report: ChangeReport) -> None:
-        if report.added or report.changed or report.moved or report.missing or report.restored:
-            self.worker.wake()
-            if not self._roots_timer.isActive():
-                self._roots_timer.start()
-            if not self._refresh_timer.isActive():
-                self._refresh_timer.start(800)
-
-    @staticmethod
-    def _watcher_warning(message: str) -> None:
-        log.warning("%s", message)
-
     def _retag_queued(self) -> None:
         self.worker.resume()
         self._refresh_after_change()
@@ -419,17 +363,6 @@ class MainWindow(QMainWindow):
         self.search.search_for("status:error")
 
     # --- folders ------------------------------------------------------------------------------
-
-    def _folders_changed(self) -> None:
-        """Folders were added, located, removed or rescanned: watch what is now there, tag what
-        is new, show the result."""
-        self._refresh_watcher()
-        self.worker.wake()
-        self._refresh_after_change()
-
-    def _refresh_watcher(self) -> None:
-        if self._started:  # off the GUI thread: scheduling watches walks the folders
-            self.background.submit(self.watcher.refresh_roots, None, self._show_error)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         # No file-system check here (the GUI thread does no I/O): the add validates in the background.

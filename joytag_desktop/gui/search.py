@@ -23,8 +23,7 @@ from joytag_desktop.gui.safe_view import SafeView
 from joytag_desktop.gui.search_bar import like_term
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.thresholds import ThresholdController
-from joytag_desktop.library import QueryError, quote_tag
-from joytag_desktop.library.query import And, Node, Not, field_terms, parse
+from joytag_desktop.library.query import And, Node, Not, QueryError, field_terms, parse, quote_tag
 
 if TYPE_CHECKING:
     from joytag_desktop.worker.on_the_fly import OnTheFly

@@ -68,7 +68,7 @@ class OtherWorkers(QLabel):
         else:
             text = self.tr("%n other worker(s) idle", "", len(others))
         self.setText(text)
-        states = {
+        states: dict[str, str] = {
             WorkerState.TAGGING: self.tr("tagging"),
             WorkerState.IDLE: self.tr("idle"),
             WorkerState.PAUSED: self.tr("paused"),

@@ -462,6 +462,17 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>LibraryUpkeep</name>
+    <message>
+        <source>Scanning folders…</source>
+        <translation>正在扫描文件夹…</translation>
+    </message>
+    <message>
+        <source>Scan: {summary}</source>
+        <translation>扫描：{summary}</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>JoyTag Desktop</source>
@@ -602,14 +613,6 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>About JoyTag Desktop</source>
         <translation>关于 JoyTag Desktop</translation>
-    </message>
-    <message>
-        <source>Scanning folders…</source>
-        <translation>正在扫描文件夹…</translation>
-    </message>
-    <message>
-        <source>Scan: {summary}</source>
-        <translation>扫描：{summary}</translation>
     </message>
     <message>
         <source>View</source>
