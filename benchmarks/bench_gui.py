@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from common import machine  # noqa: E402
 from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
+from joytag_desktop.gui.settings import GuiSettings  # noqa: E402
 from joytag_desktop.library import Library  # noqa: E402
 
 
@@ -42,8 +43,8 @@ def main() -> None:
         generate(db, args.images, args.tags_per_image, models, names, categories)
     app = QApplication.instance() or QApplication([])
     library = Library(db)
-    settings = QSettings(str(work / "gui.ini"), QSettings.Format.IniFormat)
-    settings.clear()
+    settings = GuiSettings(QSettings(str(work / "gui.ini"), QSettings.Format.IniFormat))
+    settings.store.clear()
     start = time.perf_counter()
     window = MainWindow(library, settings, start_worker=False)
     window.resize(1400, 900)

@@ -25,7 +25,7 @@ from bench_library import generate, synthetic_models  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows  # noqa: E402
-from joytag_desktop.gui.main_window import FIRST_PAGE  # noqa: E402
+from joytag_desktop.gui.search import FIRST_PAGE  # noqa: E402
 from joytag_desktop.gui.tag_list import TagListPanel  # noqa: E402
 from joytag_desktop.library import Library  # noqa: E402
 

@@ -10,11 +10,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-
 from conftest import IMAGES_DIR  # noqa: E402
 from joytag_desktop.gui.app import gui_settings  # noqa: E402
 from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
+from joytag_desktop.gui.settings import GuiSettings  # noqa: E402
 from joytag_desktop.library import Library  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -28,10 +27,10 @@ def photos(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(tiny_model_dir: Path) -> QSettings:
+def settings(tiny_model_dir: Path) -> GuiSettings:
     values = gui_settings()
-    values.setValue("model", str(tiny_model_dir))
-    values.setValue("device", "cpu")
+    values.model = str(tiny_model_dir)
+    values.device = "cpu"
     return values
 
 
@@ -42,7 +41,7 @@ def library(tmp_path: Path) -> Library:
     lib.close()
 
 
-def open_window(qtbot, library: Library, settings: QSettings) -> MainWindow:
+def open_window(qtbot, library: Library, settings: GuiSettings) -> MainWindow:
     window = MainWindow(library, settings)
     qtbot.addWidget(window)
     window.show()
@@ -54,7 +53,7 @@ def close_window(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
 
 
-def tagged_window(qtbot, library: Library, settings: QSettings, photos: Path) -> MainWindow:
+def tagged_window(qtbot, library: Library, settings: GuiSettings, photos: Path) -> MainWindow:
     window = open_window(qtbot, library, settings)
     window.resize(1400, 900)  # the offscreen screen is small: every thumbnail in view, so all load
     window.library_folders.add(str(photos))
@@ -118,20 +117,20 @@ def test_add_folder_thumbnails_tagging_search_and_details(qtbot, library, settin
     expected = {Path(img.path).name for img in library.images(library.search(query).ids)}
     assert 0 < len(expected) < 6
     window.search_box.setText(query)
-    window.run_search()
+    window.search.run()
     qtbot.waitUntil(lambda: model.rowCount() == len(expected), timeout=10_000)
     assert {Path(row[1]).name for row in model.rows} == expected
 
     # A malformed query gets an inline message, and the grid keeps the last results.
     window.search_box.setText("(black_hair")
-    window.run_search()
+    window.search.run()
     qtbot.waitUntil(lambda: window.results.search_error.isVisible(), timeout=10_000)
     assert "never closed" in window.results.search_error.text()
     assert model.rowCount() == len(expected)
 
     # Selecting an image shows its tags, best first.
     window.search_box.setText("")
-    window.run_search()
+    window.search.run()
     qtbot.waitUntil(lambda: model.rowCount() == 6, timeout=10_000)
     select_row(window, 0)
     qtbot.waitUntil(lambda: len(window.details.tags.tag_items()) > 0, timeout=10_000)
@@ -194,7 +193,7 @@ def test_screenshot_of_a_realistic_state(qtbot, library, settings, photos) -> No
     window = tagged_window(qtbot, library, settings, photos)
     window.resize(1400, 860)
     window.search_box.setText("black_hair:>0.85")
-    window.run_search()
+    window.search.run()
     qtbot.waitUntil(lambda: 0 < window.grid_model.rowCount() < 6, timeout=10_000)
     model = window.grid_model
     qtbot.waitUntil(lambda: all(model.has_thumbnail(row[0]) for row in model.rows), timeout=30_000)
@@ -237,7 +236,7 @@ def test_gui_never_imported_by_the_core() -> None:
 
 
 def test_write_sidecars_for_the_selection_and_automatically(qtbot, library, settings, photos) -> None:
-    settings.setValue("auto_sidecars", True)
+    settings.auto_sidecars = True
     window = tagged_window(qtbot, library, settings, photos)
     qtbot.waitUntil(lambda: all((photos / f"{p.name}.xmp").exists() for p in photos.glob("*.*g")), timeout=30_000)
 
@@ -275,8 +274,8 @@ def test_export_current_results_as_csv(qtbot, library, settings, photos, tmp_pat
 
     window = tagged_window(qtbot, library, settings, photos)
     window.search_box.setText("black_hair:>0.85")
-    window.run_search()
-    qtbot.waitUntil(lambda: window.current_query == "black_hair:>0.85", timeout=10_000)
+    window.search.run()
+    qtbot.waitUntil(lambda: window.search.current_query == "black_hair:>0.85", timeout=10_000)
     target = tmp_path / "tags.csv"
     window.export_table("csv", str(target))
     qtbot.waitUntil(lambda: "Exported" in window.work_label.text(), timeout=10_000)
@@ -300,7 +299,7 @@ def test_scan_progress_is_shown_and_cancel_stops_a_scan(qtbot, library, settings
     window.bridge.scan_progress.connect(lambda root, count: seen.append(f"{root}:{count}"))
     window.library_folders.add(str(big))
     qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
-    window.worker_cancel()
+    window.tagging_status.cancel()
     qtbot.waitUntil(lambda: root_count(window) == 1, timeout=30_000)  # the add finished
     assert library.count("") < 1500, "the scan stopped early"
 

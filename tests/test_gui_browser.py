@@ -53,9 +53,9 @@ def fake_rows(count: int, status: str = "pending", start: int = 1) -> list[tuple
 
 def test_refreshes_with_thousands_selected_keep_none_refcount_steady(qtbot, library, settings) -> None:  # noqa: F811
     window = idle_window(qtbot, library, settings)
-    key = window._search_key()
+    key = window.search.key()
     rows = fake_rows(ROWS)
-    window._show_rows(key, plan_rows(window.grid_model.rows, rows))
+    window.search.show_rows(key, plan_rows(window.grid_model.rows, rows))
     window.grid.selectAll()
     assert len(window.grid.selected_ids()) == ROWS
 
@@ -74,7 +74,7 @@ def test_refreshes_with_thousands_selected_keep_none_refcount_steady(qtbot, libr
         else:  # statuses change in place
             status = "tagged" if refresh % 4 else "pending"
             new = [(r[0], r[1], r[2], status) for r in window.grid_model.rows]
-        window._show_rows(key, plan_rows(window.grid_model.rows, new))
+        window.search.show_rows(key, plan_rows(window.grid_model.rows, new))
         assert len(window.grid.selected_ids()) == ROWS
     drift = abs(settled_count() - baseline)
     # PySide6 6.12.0 on Python 3.11 loses one reference per Qt call returning nothing: a per-row
@@ -100,8 +100,8 @@ def test_selection_is_restored_as_one_range_per_run() -> None:
 def test_refresh_keeps_scroll_position_current_item_and_selection(qtbot, library, settings) -> None:  # noqa: F811
     window = idle_window(qtbot, library, settings)
     window.resize(1200, 800)
-    key = window._search_key()
-    window._show_rows(key, plan_rows([], fake_rows(3000)))
+    key = window.search.key()
+    window.search.show_rows(key, plan_rows([], fake_rows(3000)))
     qtbot.waitUntil(lambda: window.grid.verticalScrollBar().maximum() > 10_000, timeout=5000)
     middle = window.grid_model.index(2000)
     window.grid.scrollTo(middle, ThumbnailGrid.ScrollHint.PositionAtTop)
@@ -125,14 +125,14 @@ def test_refresh_keeps_scroll_position_current_item_and_selection(qtbot, library
     ):
         plan = plan_rows(window.grid_model.rows, new)
         assert plan.kind == "edit"
-        window._show_rows(key, plan)
+        window.search.show_rows(key, plan)
         still_in_place()
     # An unordered change is a reset; the place is restored all the same.
     shuffled = list(window.grid_model.rows)
     shuffled[0], shuffled[-1] = shuffled[-1], shuffled[0]
     plan = plan_rows(window.grid_model.rows, shuffled)
     assert plan.kind == "reset"
-    window._show_rows(key, plan)
+    window.search.show_rows(key, plan)
     still_in_place()
     close_window(qtbot, window)
 
@@ -142,11 +142,11 @@ def test_details_never_go_stale_when_a_search_drops_the_selection(qtbot, library
     window.grid.selectAll()
     qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
     assert "6 images" in window.details.facts.text()
-    window.search_for("nothing_has_this_tag")
+    window.search.search_for("nothing_has_this_tag")
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 0, timeout=10_000)
     qtbot.waitUntil(lambda: window.details.selection_count == 0, timeout=10_000)
     assert not window.details.new_tag.isEnabled()
-    window.edit_tags(["ghost_tag"], True)
+    window.selection.edit_tags(["ghost_tag"], True)
     window.writer.wait()
     assert library.tag_id("ghost_tag") is None, "nothing is silently applied to no images"
     close_window(qtbot, window)
@@ -182,17 +182,17 @@ def test_half_typed_word_keeps_the_grid(qtbot, library, settings, photos) -> Non
     window = tagged_window(qtbot, library, settings, photos)
     window.search_bar.line.setFocus()
     qtbot.keyClicks(window.search_bar.line, "zzq")
-    window.run_search(explicit=False)  # the pause after typing
+    window.search.run(explicit=False)  # the pause after typing
     qtbot.waitUntil(lambda: "keep typing" in window.results.result_label.text(), timeout=10_000)
     assert window.grid_model.rowCount() == 6
-    generation = window.search_generation
+    generation = window.search.generation
     window._refresh_after_change()  # the worker finishing a batch while the word is half typed
-    assert window.search_generation == generation + 1
+    assert window.search.generation == generation + 1
     qtbot.waitUntil(lambda: not window.background._live, timeout=10_000)  # its answer was delivered
     assert window.grid_model.rowCount() == 6 and "keep typing" in window.results.result_label.text()
-    window.run_search(explicit=True)  # Return: the real answer
+    window.search.run(explicit=True)  # Return: the real answer
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 0, timeout=10_000)
-    window.search_for("(black_hair")
+    window.search.search_for("(black_hair")
     qtbot.waitUntil(window.results.search_error.isVisible, timeout=10_000)
     assert "previous results" in window.results.result_label.text()
     close_window(qtbot, window)
@@ -204,14 +204,14 @@ def test_half_typed_word_keeps_the_grid(qtbot, library, settings, photos) -> Non
 def test_cancel_holds_until_resume_and_counts_are_told(qtbot, library, settings, photos, tmp_path) -> None:  # noqa: F811
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     window = open_window(qtbot, library, settings)
-    window.worker_cancel()  # held before anything is queued
+    window.tagging_status.cancel()  # held before anything is queued
     window.library_folders.add(str(photos))
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 7, timeout=20_000)
     window.worker.wake()
     qtbot.wait(1500)
     waiting = library.count_by_status()["pending"]
     assert waiting >= 6, "a cancelled worker does not start again by itself"
-    window._show_outcome("cancelled")
+    window.tagging_status.show_outcome("cancelled")
     qtbot.waitUntil(lambda: f"{waiting} images wait" in window.work_label.text(), timeout=10_000)
     assert "Resume" in window.work_label.text() and window.pause_button.text() == "Resume"
     window.pause_button.click()  # Resume
@@ -242,7 +242,7 @@ def test_folder_tree_filters_the_grid_with_the_search(qtbot, library, settings, 
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 2, timeout=10_000)
     assert all("/Best/" in row[1] for row in window.grid_model.rows)
     tag = library.result_tag_counts("", folder=str(sub.resolve()))[0][0]
-    window.search_for(tag)
+    window.search.search_for(tag)
     expected = library.search_rows(tag, folder=str(sub.resolve()))[0]
     qtbot.waitUntil(lambda: window.grid_model.rows == expected, timeout=10_000)
     window.folders.tree.setCurrentItem(window.folders.tree.topLevelItem(0))  # All folders
@@ -255,7 +255,7 @@ def test_viewer_opens_steps_zooms_and_closes(qtbot, library, settings, photos) -
     select_row(window, 1)
     window.grid.setFocus()
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
-    viewer = window._viewer
+    viewer = window.viewer.viewer
     assert viewer is not None and viewer.isVisible()
     qtbot.waitUntil(lambda: not viewer.canvas.pixmap.isNull(), timeout=10_000)
     assert viewer.row == 1 and Path(window.grid_model.rows[1][1]).name in viewer.name.text()
@@ -284,7 +284,7 @@ def test_viewer_opens_steps_zooms_and_closes(qtbot, library, settings, photos) -
     assert viewer.row == 1
     qtbot.keyClick(viewer, Qt.Key.Key_Escape)
     assert not viewer.isVisible()
-    window.open_viewer(window.grid_model.index(0))  # double-click does the same
+    window.viewer.open(window.grid_model.index(0))  # double-click does the same
     assert viewer.isVisible() and viewer.row == 0
     ARTIFACTS.mkdir(exist_ok=True)
     viewer.resize(900, 650)
@@ -322,7 +322,7 @@ def test_tri_state_selection_editing_with_undo_and_redo(qtbot, library, settings
     ids = [row[0] for row in window.grid_model.rows[:2]]
     select_row(window, 0)
     qtbot.waitUntil(lambda: window.details.selection_count == 1, timeout=10_000)
-    window.edit_tags(["only_first"], True)
+    window.selection.edit_tags(["only_first"], True)
     qtbot.waitUntil(lambda: library.count("only_first") == 1, timeout=10_000)
     window.grid.selectionModel().select(window.grid_model.index(1), window.grid.selectionModel().SelectionFlag.Select)
     qtbot.waitUntil(
@@ -343,9 +343,9 @@ def test_tri_state_selection_editing_with_undo_and_redo(qtbot, library, settings
     # Removing a model tag from both, then resetting to the model's opinion.
     model_tag = next(r.name for r in window.details.tags.rows if r.name != "only_first")
     states = library.tag_states(ids, model_tag)
-    window.edit_tags([model_tag], False)
+    window.selection.edit_tags([model_tag], False)
     qtbot.waitUntil(lambda: all(s and s[1] < 0 for s in library.tag_states(ids, model_tag).values()), timeout=10_000)
-    window.edit_tags([model_tag], None)
+    window.selection.edit_tags([model_tag], None)
     qtbot.waitUntil(lambda: library.tag_states(ids, model_tag) == states, timeout=10_000)
     assert window.undo_stack.count() == 4
     close_window(qtbot, window)
@@ -356,7 +356,7 @@ def test_thresholds_per_tag_and_global_are_undoable(qtbot, library, settings, ph
     select_row(window, 0)
     qtbot.waitUntil(lambda: len(window.details.tags.tag_items()) > 0, timeout=10_000)
     tag = window.details.tags.rows[0].name
-    window.set_tag_threshold(tag, 0.99)
+    window.thresholds.set_tag_threshold(tag, 0.99)
     qtbot.waitUntil(lambda: library.tag_thresholds().get(tag) == 0.99, timeout=10_000)
     qtbot.waitUntil(
         lambda: next(r for r in window.details.tags.rows if r.name == tag).threshold == 0.99, timeout=10_000
@@ -382,7 +382,7 @@ def test_confidence_shows_three_decimals_near_the_threshold() -> None:
 def test_tag_list_counts_the_results_and_its_menu_edits_the_search(qtbot, library, settings, photos) -> None:  # noqa: F811
     window = tagged_window(qtbot, library, settings, photos)
     tag = library.tag_counts(0.4)[0][0]
-    window.search_for(tag)
+    window.search.search_for(tag)
     expected = library.result_tag_counts(tag, 0.4)
     qtbot.waitUntil(lambda: window.tag_panel._rows == expected, timeout=10_000)
     assert f"({expected[0][1]})" in window.tag_panel.tag_items()[0].text(0)
@@ -409,7 +409,7 @@ def test_sort_in_words_with_a_direction(qtbot, library, settings, photos) -> Non
 
 
 def test_first_start_says_what_to_do_and_no_model_is_not_an_error(qtbot, library, settings, caplog) -> None:  # noqa: F811
-    settings.setValue("model", "")
+    settings.model = ""
     with caplog.at_level(logging.INFO, logger="joytag_desktop"):
         window = open_window(qtbot, library, settings)
         qtbot.waitUntil(window.first_run.isVisible, timeout=10_000)
@@ -478,7 +478,7 @@ def test_chinese_user_interface(qtbot, library, settings, photos) -> None:  # no
 
     from joytag_desktop.gui.i18n import install_translators, remove_translators
 
-    settings.setValue("language", "zh_CN")
+    settings.language = "zh_CN"
     translators = install_translators(QApplication.instance(), settings)
     try:
         assert translators, "the zh_CN translation loads"
@@ -498,7 +498,7 @@ def test_chinese_user_interface(qtbot, library, settings, photos) -> None:  # no
         close_window(qtbot, window)
     finally:
         remove_translators(QApplication.instance(), translators)
-        settings.setValue("language", "")
+        settings.language = ""
 
 
 def test_translations_are_complete_and_built() -> None:
@@ -534,7 +534,7 @@ def test_the_grid_follows_each_models_category_thresholds(qtbot, library, settin
     library.add_model("wd", format="wd", thresholds={"character": 0.85})
     give_scores(library, ["hatsune_miku"], {first: {"hatsune_miku": 0.9}, second: {"hatsune_miku": 0.8}},
                 model="wd", categories=["character"])  # fmt: skip
-    window.search_for("hatsune_miku")
+    window.search.search_for("hatsune_miku")
     qtbot.waitUntil(lambda: [Path(r[1]).name for r in window.grid_model.rows] == [first.name], timeout=10_000)
     assert dict(library.tag_counts())["hatsune_miku"] == 1
     close_window(qtbot, window)

@@ -59,7 +59,7 @@ def test_details_show_each_models_score_and_group_tags_by_category(qtbot, librar
     image_id = library.image_by_path(first).id
     shared = library.image_tags(image_id)[0].name  # the JoyTag model's best tag on it
     add_wd(library, [first], ["explicit"], shared=shared, shared_score=0.2)
-    window.search_for("")
+    window.search.search_for("")
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
     select_row(window, row_of(window, first))
     qtbot.waitUntil(lambda: window.details.tags.item_for("hatsune_miku") is not None, timeout=10_000)
@@ -83,7 +83,7 @@ def test_details_show_each_models_score_and_group_tags_by_category(qtbot, librar
     assert "Explicit" in window.details.facts.text()
 
     # The tag list of the results groups by category too, in the category's colour.
-    window.search_for("hatsune_miku")
+    window.search.search_for("hatsune_miku")
     qtbot.waitUntil(lambda: "hatsune_miku" in window.tag_panel.names(), timeout=10_000)
     assert window.tag_panel.groups()[0] == "character"
     line = next(i for i in window.tag_panel.tag_items() if i.data(0, Qt.ItemDataRole.UserRole) == "hatsune_miku")
@@ -128,12 +128,12 @@ def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, ph
     blurred = window.grid_model.data(window.grid_model.index(row), Qt.ItemDataRole.DecorationRole)
     assert isinstance(blurred, QPixmap) and blurred.cacheKey() != plain.cacheKey()
     assert blurred.toImage() != plain.toImage()
-    window.open_viewer(window.grid_model.index(row))
-    qtbot.waitUntil(lambda: window._viewer._picture is not None, timeout=10_000)
-    assert window._viewer.veil_note.isVisible()
-    window._viewer.toggle_reveal()
-    assert not window._viewer.veil_note.isVisible()
-    window._viewer.close()
+    window.viewer.open(window.grid_model.index(row))
+    qtbot.waitUntil(lambda: window.viewer.viewer._picture is not None, timeout=10_000)
+    assert window.viewer.viewer.veil_note.isVisible()
+    window.viewer.viewer.toggle_reveal()
+    assert not window.viewer.viewer.veil_note.isVisible()
+    window.viewer.viewer.close()
 
     hide = next(a for a in window.safe_view.modes.actions() if a.data() == "hide")
     hide.trigger()
@@ -178,13 +178,13 @@ def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, lib
     assert library.count("hatsune_miku") == 0, "an unsearched model's tags do not count"
 
     # The unticked model stays off when the window starts its worker again; nothing tags new files now.
-    window.worker.reload_model(window._worker_settings())
+    window.worker.reload_model(window.model_choice.worker_settings())
     shutil.copy(first, photos / "new.jpg")
     window.library_folders.rescan()
     qtbot.waitUntil(lambda: "Settings → Models" in window.statusBar().currentMessage(), timeout=30_000)
     assert not library.model(joytag).auto and library.count("status:pending") == 1
     # Choosing the model again (Tagging → Models…) makes it tag new files.
-    window.use_model(str(settings.value("model")))
+    window.model_choice.use(settings.model)
     qtbot.waitUntil(lambda: library.count("status:tagged") == 7, timeout=60_000)
     assert library.model(joytag).auto
     close_window(qtbot, window)
@@ -196,8 +196,8 @@ def test_exports_from_the_window_follow_the_category_settings(qtbot, library, se
     window = tagged_window(qtbot, library, settings, photos)
     first = sorted(p for p in photos.iterdir() if p.is_file())[0]
     add_wd(library, [first], ["explicit"])
-    settings.setValue("keywords_by_category", True)
-    settings.setValue("export_skip_ratings", True)
+    settings.keywords_by_category = True
+    settings.export_skip_ratings = True
     window.exports.write_metadata("xmp", [library.image_by_path(first).id])
     sidecar = first.with_name(first.name + ".xmp")
     qtbot.waitUntil(sidecar.exists, timeout=10_000)

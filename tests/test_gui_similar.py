@@ -39,7 +39,7 @@ def shown_ids(window) -> list[int]:  # noqa: ANN001 - a MainWindow
 def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings, photos_with_copy: Path) -> None:  # noqa: F811
     window = tagged_window_of(qtbot, library, settings, photos_with_copy, 7)
     source = str(photos_with_copy / "rocket.jpg")
-    window.more_like_this(source)
+    window.search.more_like_this(source)
     source_id = library.image_by_path(source).id
     expected = library.search(f'like:"{source}"', sort="similarity").ids
     assert len(expected) == 6 and source_id not in expected
@@ -69,7 +69,10 @@ def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
     QApplication.sendEvent(window.search_bar.line, drop)
     assert window.search_bar.query().startswith("like:")
     # the model loads and embeds the file off the GUI thread, then the results show
-    qtbot.waitUntil(lambda: window.shown_key is not None and window.shown_key.query.startswith("like:"), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: window.search.shown_key is not None and window.search.shown_key.query.startswith("like:"),
+        timeout=60_000,
+    )
     assert window.grid_model.rowCount() == 6
     chelsea = library.image_by_path(photos / "chelsea.png").id
     assert shown_ids(window)[0] == chelsea  # the same picture comes first

@@ -406,8 +406,8 @@ def test_a_folder_mounted_again_shows_online_after_the_start_up_scan(
     assert [root.online for root in library.roots()] == [False]
     (tmp_path / "share" / "away").rename(photos)  # mounted again before the window opens
     settings = gui_settings()
-    settings.setValue("model", str(tiny_model_dir))
-    settings.setValue("device", "cpu")
+    settings.model = str(tiny_model_dir)
+    settings.device = "cpu"
     window = MainWindow(library, settings)
     qtbot.addWidget(window)
     window.show()

@@ -8,6 +8,7 @@ import sys
 
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
+from joytag_desktop.library.worker_state import WorkerState
 
 STATUS_EXAMPLES = """\
 examples:
@@ -80,7 +81,7 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"{len(active)} worker(s) running" + (f", {len(workers) - len(active)} stopped or gone" if workers else ""))
     for w in workers:
         models = ", ".join(w.models) or "no model yet"
-        speed = f", {w.rate:.1f} images/s" if w.state == "tagging" and w.rate else ""
+        speed = f", {w.rate:.1f} images/s" if w.state == WorkerState.TAGGING and w.rate else ""
         print(
             f"  {w.machine} pid {w.pid}: {w.state}{speed}, {w.done} tagged, {w.failed} failed; "
             f"{w.device or 'device not chosen yet'}; {models}; last report {_ago(w.seen_ago)}"

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from joytag_desktop import __version__, failures, paths
 
+if TYPE_CHECKING:
+    from joytag_desktop.gui.settings import GuiSettings
 
-def gui_settings():  # noqa: ANN201 - a QSettings
+
+def gui_settings() -> GuiSettings:
     """GUI settings live in the data directory (so JOYTAG_DESKTOP_HOME isolates them too)."""
     from PySide6.QtCore import QSettings
 
-    return QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat)
+    from joytag_desktop.gui.settings import GuiSettings
+
+    return GuiSettings(QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat))
 
 
 def run_gui(database: str | None = None) -> int:
@@ -49,7 +55,7 @@ def run_gui(database: str | None = None) -> int:
     from joytag_desktop.gui.i18n import install_translators
 
     install_translators(app, settings)
-    chosen = database or settings.value("database") or None
+    chosen = database or settings.database or None
     started = time.time()
     damaged, sound = _damage_check(chosen)
     if damaged is not None:

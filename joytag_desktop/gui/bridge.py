@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from joytag_desktop.library.changes import ChangeReport
+from joytag_desktop.library.worker_state import WorkerState
 from joytag_desktop.worker.tagging import TaggingProgress, TaggingReport
 
 
@@ -12,7 +13,7 @@ class WorkerBridge(QObject):
     """A WorkerListener (and watcher callback) whose calls, made on worker threads, arrive as
     queued signals on the GUI thread."""
 
-    state_changed = Signal(str, str)
+    state_changed = Signal(str, str)  # a WorkerState (as its text), and what goes with it
     progress = Signal(object)  # TaggingProgress
     error = Signal(str)
     finished = Signal(object)  # TaggingReport
@@ -20,7 +21,7 @@ class WorkerBridge(QObject):
     warning = Signal(str)
     scan_progress = Signal(str, int)  # root, files seen
 
-    def worker_state(self, state: str, detail: str) -> None:
+    def worker_state(self, state: WorkerState, detail: str) -> None:
         self.state_changed.emit(state, detail)
 
     def worker_progress(self, progress: TaggingProgress) -> None:
@@ -37,3 +38,7 @@ class WorkerBridge(QObject):
 
     def watcher_warning(self, message: str) -> None:
         self.warning.emit(message)
+
+    def scan_progressed(self, root: str, count: int) -> None:
+        """A scan's progress hook (``Library.scan(progress=...)``), called on the scanning thread."""
+        self.scan_progress.emit(root, count)

@@ -10,13 +10,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from joytag_desktop.files import atomic_text_output
 from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.messages import for_window
-from joytag_desktop.gui.panels import bool_setting, keyword_choice
+from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library import Library
 
@@ -28,7 +28,7 @@ class Exports(QObject):
         self,
         window: QWidget,
         library: Library,
-        settings: QSettings,
+        settings: GuiSettings,
         writer: Background,
         status: WorkStatus,
         show_error: Callable[[Exception], None],
@@ -43,7 +43,7 @@ class Exports(QObject):
 
         if not ids:
             return
-        backup = bool_setting(self.settings, "embedded_backup", True)
+        backup = self.settings.embedded_backup
         if target == "embedded":
             question = self.tr(
                 "Write keywords into {count:,} image files? Only the metadata changes, never the pixels."
@@ -53,9 +53,8 @@ class Exports(QObject):
             answer = QMessageBox.question(self.window, self.tr("Write keywords into the files"), question)
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
-        parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")
-        choice = keyword_choice(self.settings)
+        naming, parent = self.settings.sidecar_naming, self.settings.keyword_parent
+        choice = self.settings.keyword_choice()
         self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
 
         def write():  # noqa: ANN202 - an export report

@@ -32,7 +32,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from joytag_desktop.gui.safe_view import veiled_pixmap
+from joytag_desktop.gui.veil import veiled_pixmap
 from joytag_desktop.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 
 MIN_ICON, MAX_ICON, DEFAULT_ICON = 96, 256, 160

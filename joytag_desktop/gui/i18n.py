@@ -8,26 +8,27 @@ translated: they stay as the model names them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.resources import translations_dir  # pyright: ignore[reportMissingImports] - resources/ is installed under this name
 
 # Shown in Settings, each in its own language.
 LANGUAGES = {"": "System default", "en": "English", "zh_CN": "简体中文"}
 
 
-def chosen_language(settings: QSettings) -> str:
+def chosen_language(settings: GuiSettings) -> str:
     """The Settings choice, or "" to follow the system."""
-    value = str(settings.value("language", "") or "")
+    value = settings.language
     return value if value in LANGUAGES else ""
 
 
-def effective_locale(settings: QSettings) -> QLocale:
+def effective_locale(settings: GuiSettings) -> QLocale:
     language = chosen_language(settings)
     return QLocale(language) if language else QLocale.system()
 
 
-def install_translators(app: QCoreApplication, settings: QSettings) -> list[QTranslator]:
+def install_translators(app: QCoreApplication, settings: GuiSettings) -> list[QTranslator]:
     """Load our translation and Qt's own (dialog buttons) for the locale; English needs none."""
     locale = effective_locale(settings)
     installed: list[QTranslator] = []

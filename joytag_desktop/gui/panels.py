@@ -6,9 +6,8 @@ import contextlib
 import io
 import logging
 import threading
-from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,6 +34,7 @@ from tqdm import tqdm
 from joytag_desktop.gui.i18n import LANGUAGES
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.model_settings import ModelsPage
+from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.library.thresholds import PRESETS
 
 
@@ -205,7 +205,7 @@ class SettingsDialog(QDialog):
 
     def __init__(
         self,
-        settings: QSettings,
+        settings: GuiSettings,
         threshold: float,
         storage_floor: float,
         parent: QWidget | None = None,
@@ -215,7 +215,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self.settings = settings
-        self.model = QLineEdit(str(settings.value("model", "")))
+        self.model = QLineEdit(settings.model)
         self.model.setPlaceholderText(self.tr("the downloaded JoyTag"))
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse_model)
@@ -224,10 +224,10 @@ class SettingsDialog(QDialog):
         model_row.addWidget(browse)
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
-        self.device.setCurrentText(str(settings.value("device", "auto")))
+        self.device.setCurrentText(settings.device)
         self.batch = QSpinBox(minimum=0, maximum=1024)
         self.batch.setSpecialValueText(self.tr("automatic"))
-        self.batch.setValue(int(settings.value("batch_size", 0) or 0))
+        self.batch.setValue(settings.batch_size)
         self.preset = QComboBox()
         self.preset.addItem(self.tr("Custom"), "")
         for key, value in PRESETS.items():
@@ -241,21 +241,21 @@ class SettingsDialog(QDialog):
         self.naming = QComboBox()
         self.naming.addItem(self.tr("photo.jpg.xmp (digiKam, darktable)"), "jpg.xmp")
         self.naming.addItem(self.tr("photo.xmp (Lightroom, Capture One)"), "xmp")
-        self.naming.setCurrentIndex(max(0, self.naming.findData(str(settings.value("sidecar_naming", "jpg.xmp")))))
-        self.parent_keyword = QLineEdit(str(settings.value("keyword_parent", "JoyTag")))
+        self.naming.setCurrentIndex(max(0, self.naming.findData(settings.sidecar_naming)))
+        self.parent_keyword = QLineEdit(settings.keyword_parent)
         self.by_category = QCheckBox(self.tr("File keywords by category (JoyTag|character|name)"))
-        self.by_category.setChecked(bool_setting(settings, "keywords_by_category", False))
+        self.by_category.setChecked(settings.keywords_by_category)
         self.skip_ratings = QCheckBox(self.tr("Leave rating tags out of keywords and captions"))
-        self.skip_ratings.setChecked(bool_setting(settings, "export_skip_ratings", False))
+        self.skip_ratings.setChecked(settings.export_skip_ratings)
         self.auto_sidecars = QCheckBox(self.tr("Write XMP sidecars automatically after tagging"))
-        self.auto_sidecars.setChecked(settings.value("auto_sidecars", False) in (True, "true"))
+        self.auto_sidecars.setChecked(settings.auto_sidecars)
         self.backup = QCheckBox(self.tr("Keep a backup when writing keywords into image files"))
-        self.backup.setChecked(settings.value("embedded_backup", True) in (True, "true"))
-        self.database = QLineEdit(str(settings.value("database", "")))
+        self.backup.setChecked(settings.embedded_backup)
+        self.database = QLineEdit(settings.database)
         self.language = QComboBox()
         for code, name in LANGUAGES.items():
             self.language.addItem(self.tr("System default") if not code else name, code)
-        self.language.setCurrentIndex(max(0, self.language.findData(str(settings.value("language", "") or ""))))
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         self.language.setToolTip(
             self.tr("The language of the window (used from the next start); tags stay as the model names them")
         )
@@ -300,38 +300,18 @@ class SettingsDialog(QDialog):
             self.model.setText(folder)
 
     def save(self) -> None:
-        self.settings.setValue("model", self.model.text().strip())
-        self.settings.setValue("device", self.device.currentText())
-        self.settings.setValue("batch_size", self.batch.value())
-        self.settings.setValue("database", self.database.text().strip())
-        self.settings.setValue("sidecar_naming", self.naming.currentData())
-        self.settings.setValue("keyword_parent", self.parent_keyword.text().strip() or "JoyTag")
-        self.settings.setValue("auto_sidecars", self.auto_sidecars.isChecked())
-        self.settings.setValue("keywords_by_category", self.by_category.isChecked())
-        self.settings.setValue("export_skip_ratings", self.skip_ratings.isChecked())
-        self.settings.setValue("embedded_backup", self.backup.isChecked())
-        self.settings.setValue("language", self.language.currentData())
-
-
-def model_folder_setting(settings: QSettings) -> Path | None:
-    value = str(settings.value("model", "") or "")
-    return Path(value) if value else None
-
-
-def bool_setting(settings: QSettings, key: str, default: bool) -> bool:
-    """A yes/no setting (QSettings' INI files give strings back)."""
-    return settings.value(key, default) in (True, "true", "1", 1)
-
-
-def keyword_choice(settings: QSettings):  # noqa: ANN201 - a metadata.sync.KeywordChoice
-    """Settings → General's export choices: keywords filed by category, ratings left out."""
-    from joytag_desktop.categories import CATEGORIES
-    from joytag_desktop.metadata.sync import KeywordChoice
-
-    skip = {"rating"} if bool_setting(settings, "export_skip_ratings", False) else set()
-    return KeywordChoice(
-        frozenset(CATEGORIES) - skip if skip else None, bool_setting(settings, "keywords_by_category", False)
-    )
+        settings = self.settings
+        settings.model = self.model.text().strip()
+        settings.device = self.device.currentText()
+        settings.batch_size = self.batch.value()
+        settings.database = self.database.text().strip()
+        settings.sidecar_naming = self.naming.currentData()
+        settings.keyword_parent = self.parent_keyword.text().strip() or GuiSettings.keyword_parent.default
+        settings.auto_sidecars = self.auto_sidecars.isChecked()
+        settings.keywords_by_category = self.by_category.isChecked()
+        settings.export_skip_ratings = self.skip_ratings.isChecked()
+        settings.embedded_backup = self.backup.isChecked()
+        settings.language = self.language.currentData()
 
 
 def resize_within_screen(widget: QWidget, width: int, height: int) -> None:

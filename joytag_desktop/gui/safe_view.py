@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence, QPixmap
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from joytag_desktop.categories import RATINGS
+from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.library.terms import FieldTerm, Node, Or, Range
 
 
@@ -25,24 +26,21 @@ class SafeView:
     unrated_too: bool = False
 
     @classmethod
-    def load(cls, settings: QSettings) -> SafeView:
-        def flag(key: str) -> bool:
-            return str(settings.value(key, "false")).lower() in ("true", "1")
-
-        limit = str(settings.value("safe_view/limit", "general"))
-        mode = str(settings.value("safe_view/mode", "blur"))
+    def load(cls, settings: GuiSettings) -> SafeView:
+        """The saved choice; a level or mode this version does not know falls back to the default."""
+        limit, mode = settings.safe_view_limit, settings.safe_view_mode
         return cls(
-            flag("safe_view/enabled"),
-            limit if limit in RATINGS[:-1] else "general",
-            mode if mode in ("blur", "hide") else "blur",
-            flag("safe_view/unrated_too"),
+            settings.safe_view_enabled,
+            limit if limit in RATINGS[:-1] else cls.limit,
+            mode if mode in ("blur", "hide") else cls.mode,
+            settings.safe_view_unrated_too,
         )
 
-    def save(self, settings: QSettings) -> None:
-        settings.setValue("safe_view/enabled", self.enabled)
-        settings.setValue("safe_view/limit", self.limit)
-        settings.setValue("safe_view/mode", self.mode)
-        settings.setValue("safe_view/unrated_too", self.unrated_too)
+    def save(self, settings: GuiSettings) -> None:
+        settings.safe_view_enabled = self.enabled
+        settings.safe_view_limit = self.limit
+        settings.safe_view_mode = self.mode
+        settings.safe_view_unrated_too = self.unrated_too
 
     def allowed(self) -> Node:
         """The images shown freely, as a query node (rating at most the limit, unrated ones unless excluded)."""
@@ -58,23 +56,12 @@ class SafeView:
         return self.enabled and self.mode == "blur"
 
 
-def veiled_pixmap(pixmap: QPixmap) -> QPixmap:
-    """A strong blur that keeps the colours and the shape (down to 12 px and smoothly back up)."""
-    small = pixmap.scaled(12, 12, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    return small.scaled(pixmap.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-
-
-def veiled_image(image: QImage) -> QImage:
-    small = image.scaled(24, 24, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    return small.scaled(image.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-
-
 class SafeViewMenu(QObject):
     """The View menu's switch and its options; ``changed`` carries the new SafeView (already saved)."""
 
     changed = Signal(object)
 
-    def __init__(self, settings: QSettings, view_menu: QMenu) -> None:
+    def __init__(self, settings: GuiSettings, view_menu: QMenu) -> None:
         super().__init__(view_menu)
         self.settings = settings
         self.state = SafeView.load(settings)

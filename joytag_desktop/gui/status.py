@@ -7,6 +7,7 @@ import time
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from joytag_desktop.library.worker_state import WorkerState
 from joytag_desktop.worker.tagging import TaggingProgress
 
 
@@ -70,7 +71,7 @@ class WorkStatus(QWidget):
             text = self.tr("Tagging {done:,} of {total:,}").format(done=progress.done, total=progress.total)
         self.set_text(text)
 
-    def show_counts(self, state: str, pending: int, failed: int) -> None:
+    def show_counts(self, state: WorkerState, pending: int, failed: int) -> None:
         """The outcome in words once a run ends, from the library's own counts."""
         self.progress.hide()
         failed_link = (
@@ -78,9 +79,9 @@ class WorkStatus(QWidget):
             if failed
             else ""
         )
-        if state == "cancelled":
+        if state == WorkerState.CANCELLED:
             text = self.tr("Tagging stopped: {count:,} images wait (press Resume to go on)").format(count=pending)
-        elif state == "paused":
+        elif state == WorkerState.PAUSED:
             text = self.tr("Tagging paused: {count:,} images wait").format(count=pending)
         elif pending:
             text = self.tr("{count:,} images wait to be tagged").format(count=pending)

@@ -23,7 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from joytag_desktop.gui.panels import resize_within_screen
-from joytag_desktop.gui.safe_view import veiled_image
+from joytag_desktop.gui.veil import veiled_image
 
 # Pictures larger than this are shown scaled (a 200-megapixel scan would need 600 MB as RGB).
 VIEWER_MAX_PIXELS = 60_000_000

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
+from joytag_desktop.library.worker_state import WorkerState
+
 if TYPE_CHECKING:
     from joytag_desktop.gui.background import Background
     from joytag_desktop.library import Library
@@ -59,18 +61,18 @@ class OtherWorkers(QLabel):
         if not others:
             self.hide()
             return
-        tagging = [w for w in others if w.state == "tagging"]
+        tagging = [w for w in others if w.state == WorkerState.TAGGING]
         rate = sum(w.rate for w in tagging)
         if tagging:
             text = self.tr("%n other worker(s) tagging, {rate:.1f} images/s", "", len(tagging)).format(rate=rate)
         else:
             text = self.tr("%n other worker(s) idle", "", len(others))
         self.setText(text)
-        states = {
-            "tagging": self.tr("tagging"),
-            "idle": self.tr("idle"),
-            "paused": self.tr("paused"),
-            "starting": self.tr("starting"),
+        states: dict[str, str] = {
+            WorkerState.TAGGING: self.tr("tagging"),
+            WorkerState.IDLE: self.tr("idle"),
+            WorkerState.PAUSED: self.tr("paused"),
+            WorkerState.STARTING: self.tr("starting"),
         }
         lines = [
             self.tr("{machine} (pid {pid}): {state}, {done:,} tagged, {rate:.1f} images/s on {device}").format(

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from joytag_desktop.library import db, dialect
 from joytag_desktop.library.mounts import machine_name
 from joytag_desktop.library.schema import Claim, Image, WorkerRow
+from joytag_desktop.library.worker_state import WorkerState
 
 if TYPE_CHECKING:
     from joytag_desktop.library.library import Library
@@ -92,7 +93,7 @@ class WorkerStatus:
     pid: int
     device: str
     models: list[str]
-    state: str  # starting, tagging, idle, stopped; "gone" when it stopped reporting
+    state: str  # a WorkerState; kept as text, for a newer version elsewhere may write others
     done: int
     failed: int
     rate: float  # images per second of its current run
@@ -100,7 +101,7 @@ class WorkerStatus:
 
     @property
     def active(self) -> bool:
-        return self.state not in ("stopped", "gone")
+        return self.state not in (WorkerState.STOPPED, WorkerState.GONE)
 
 
 class WorkQueue:
@@ -118,7 +119,7 @@ class WorkQueue:
         self._claim = text(_CLAIM.format(now=self._now, lock=skip_locked))
         self.done = self.failed = 0
         self.rate = 0.0
-        self.state = "starting"
+        self.state = WorkerState.STARTING
         self._registered = False
 
     # --- claims ----------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class WorkQueue:
 
     # --- reports ---------------------------------------------------------------------------------
 
-    def report(self, state: str | None = None, retry: bool = True) -> None:
+    def report(self, state: WorkerState | None = None, retry: bool = True) -> None:
         """Say what this worker is doing; ``retry=False``: one try (a heartbeat that must not
         hold its thread while the server is away)."""
         if state is not None:
@@ -230,19 +231,19 @@ class WorkQueue:
             select(WorkerRow.id, WorkerRow.pid).where(
                 WorkerRow.host == socket.gethostname(),
                 WorkerRow.machine == machine_name(),
-                WorkerRow.state.not_in(["stopped", "gone"]),
+                WorkerRow.state.not_in([WorkerState.STOPPED, WorkerState.GONE]),
             )
         ).all()
         dead = [row.id for row in rows if not _process_alive(row.pid)]
         if dead:
             session.execute(delete(Claim).where(Claim.worker.in_(dead)))
-            session.execute(update(WorkerRow).where(WorkerRow.id.in_(dead)).values(state="gone"))
+            session.execute(update(WorkerRow).where(WorkerRow.id.in_(dead)).values(state=WorkerState.GONE))
 
     def close(self) -> None:
         """Release every claim and say this worker stopped."""
         if not self._registered:
             return
-        self.state = "stopped"
+        self.state = WorkerState.STOPPED
         with self.library.Session.begin() as session:
             session.execute(delete(Claim).where(Claim.worker == self.id))
             self._report(session)
@@ -270,8 +271,8 @@ def worker_statuses(library: Library, forget_after: float = 7 * 86400.0) -> list
     statuses = []
     for row, ago in rows:
         state = row.state
-        if state != "stopped" and ago > 2 * LEASE_SECONDS:
-            state = "gone"
+        if state != WorkerState.STOPPED and ago > 2 * LEASE_SECONDS:
+            state = WorkerState.GONE
         statuses.append(
             WorkerStatus(
                 id=row.id,

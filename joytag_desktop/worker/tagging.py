@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from joytag_desktop.library.library import ImageResult, Library, ModelInfo
 from joytag_desktop.library.work import WorkQueue, retrying
+from joytag_desktop.library.worker_state import WorkerState
 
 if TYPE_CHECKING:
     from joytag_desktop.inference.engine import TaggingEngine
@@ -114,7 +115,7 @@ def tag_pending(
             queue.rate = (report.tagged + report.failed) / elapsed if elapsed else 0.0
             queue.renew()  # the leases of what is claimed ahead, and the worker's heartbeat
 
-    queue.report("tagging")
+    queue.report(WorkerState.TAGGING)
     try:
         while True:
             claimed.clear()

@@ -20,6 +20,7 @@ from typing import Protocol
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue
+from joytag_desktop.library.worker_state import WorkerState
 from joytag_desktop.worker.tagging import QUEUE_ERRORS, TaggingProgress, TaggingReport, tag_pending
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class WorkerListener(Protocol):
     """What a worker reports; every method is called from the worker thread."""
 
-    def worker_state(self, state: str, detail: str) -> None: ...
+    def worker_state(self, state: WorkerState, detail: str) -> None: ...
     def worker_progress(self, progress: TaggingProgress) -> None: ...
     def worker_error(self, message: str) -> None: ...
     def worker_finished(self, report: TaggingReport) -> None: ...
@@ -40,7 +41,7 @@ class LoggingListener:
     def __init__(self, every: int = 50) -> None:
         self.every = every
 
-    def worker_state(self, state: str, detail: str) -> None:
+    def worker_state(self, state: WorkerState, detail: str) -> None:
         log.info("worker %s%s", state, f": {detail}" if detail else "")
 
     def worker_progress(self, progress: TaggingProgress) -> None:
@@ -90,7 +91,7 @@ class TaggingWorker:
         self.library = library
         self.settings = settings or WorkerSettings()
         self.listener: WorkerListener = listener or LoggingListener()
-        self.state = "stopped"
+        self.state = WorkerState.STOPPED
         self.device_name = ""
         self._engines: list | None = None  # [(TaggingEngine, ModelInfo)]
         # This worker's one place in the shared queue for its whole life: `status` and the other
@@ -130,15 +131,14 @@ class TaggingWorker:
 
     def pause(self) -> None:
         self._running.clear()
-        self._set_state("paused", "")
+        self._set_state(WorkerState.PAUSED, "")
 
     def resume(self) -> None:
         """Go on after a pause or a cancel."""
         self._held.clear()
         self._running.set()
-        self._set_state(
-            "tagging" if self.state == "paused" else ("idle" if self.state == "cancelled" else self.state), ""
-        )
+        after = {WorkerState.PAUSED: WorkerState.TAGGING, WorkerState.CANCELLED: WorkerState.IDLE}
+        self._set_state(after.get(self.state, self.state), "")
         self.wake()
 
     @property
@@ -158,8 +158,8 @@ class TaggingWorker:
         self._held.set()
         self._cancel.set()
         self._running.set()
-        if self.state not in ("tagging", "loading", "stopped"):
-            self._set_state("cancelled", "")
+        if self.state not in (WorkerState.TAGGING, WorkerState.LOADING, WorkerState.STOPPED):
+            self._set_state(WorkerState.CANCELLED, "")
 
     def reload_model(self, settings: WorkerSettings | None = None) -> None:
         """Use new settings (model folder, device, batch size) from the next run on."""
@@ -172,7 +172,7 @@ class TaggingWorker:
 
     # --- the thread --------------------------------------------------------------------------
 
-    def _set_state(self, state: str, detail: str) -> None:
+    def _set_state(self, state: WorkerState, detail: str) -> None:
         self.state = state
         self.listener.worker_state(state, detail)
 
@@ -189,7 +189,7 @@ class TaggingWorker:
         from joytag_desktop.inference.engine import TaggingEngine
         from joytag_desktop.taggers import open_tagger, recognise
 
-        self._set_state("loading", "model")
+        self._set_state(WorkerState.LOADING, "model")
         given = self.settings.model if isinstance(self.settings.model, list) else [self.settings.model]
         known = {m.id for m in self.library.models()}
         taggers = [open_tagger(m) for m in given]
@@ -220,7 +220,7 @@ class TaggingWorker:
     def _fail(self, message: str) -> None:
         """Report a failure once (not every retry), then wait before trying again."""
         self._engines = None
-        self._set_state("error", message)
+        self._set_state(WorkerState.ERROR, message)
         if message != self._last_error:
             self._last_error = message
             self.listener.worker_error(message)
@@ -242,27 +242,27 @@ class TaggingWorker:
 
     def _run(self) -> None:
         self._yield_to_user()
-        self._set_state("idle", "")
+        self._set_state(WorkerState.IDLE, "")
         self._work_queue()
-        self._report_to_queue("idle")  # seen by `status` and other machines before any work arrives
+        self._report_to_queue(WorkerState.IDLE)  # seen by `status` and other machines before any work arrives
         while not self._stop.is_set():
             self._wake.wait(5.0)
             self._wake.clear()
             if self._stop.is_set():
                 break
             if not self._running.is_set() or self._held.is_set():
-                self._report_to_queue("paused" if not self._running.is_set() else "idle")
+                self._report_to_queue(WorkerState.PAUSED if not self._running.is_set() else WorkerState.IDLE)
                 continue
             try:
                 if self.library.count_by_status()["pending"] == 0:
-                    self._report_to_queue("idle")
+                    self._report_to_queue(WorkerState.IDLE)
                     continue
                 if self._engines is None:
                     self._engines = self._load_engines()
                 self._cancel.clear()
                 if self._held.is_set():
                     continue  # cancelled while the model loaded
-                self._set_state("tagging", self.device_name)
+                self._set_state(WorkerState.TAGGING, self.device_name)
                 report = TaggingReport()
                 queue = self._work_queue()
                 for engine, model in self._engines:
@@ -289,10 +289,10 @@ class TaggingWorker:
                 log.exception("tagging worker failed")
                 self._fail(f"tagging failed: {type(exc).__name__}: {exc}")
             finally:
-                if not self._stop.is_set() and self.state in ("tagging", "loading"):
-                    self._set_state("cancelled" if self._held.is_set() else "idle", "")
+                if not self._stop.is_set() and self.state in (WorkerState.TAGGING, WorkerState.LOADING):
+                    self._set_state(WorkerState.CANCELLED if self._held.is_set() else WorkerState.IDLE, "")
         self._leave_queue()
-        self._set_state("stopped", "")
+        self._set_state(WorkerState.STOPPED, "")
 
     def _work_queue(self) -> WorkQueue:
         if self._queue is None:
@@ -300,7 +300,7 @@ class TaggingWorker:
         self._queue.device = self.device_name  # empty until a model is loaded
         return self._queue
 
-    def _report_to_queue(self, state: str) -> None:
+    def _report_to_queue(self, state: WorkerState) -> None:
         """Tell the other machines what this worker does between runs (at once when that changes,
         else once per half lease), so that a long wait for new files does not read as a crash."""
         queue = self._queue
@@ -325,7 +325,7 @@ class TaggingWorker:
         """Block until nothing is pending and the worker is idle (tests, scripts)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.state in ("idle", "error") and self.library.count_by_status()["pending"] == 0:
+            if self.state in (WorkerState.IDLE, WorkerState.ERROR) and self.library.count_by_status()["pending"] == 0:
                 return True
             self.wake()
             time.sleep(0.1)

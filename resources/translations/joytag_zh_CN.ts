@@ -462,6 +462,17 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>LibraryUpkeep</name>
+    <message>
+        <source>Scanning folders…</source>
+        <translation>正在扫描文件夹…</translation>
+    </message>
+    <message>
+        <source>Scan: {summary}</source>
+        <translation>扫描：{summary}</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>JoyTag Desktop</source>
@@ -604,70 +615,6 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>关于 JoyTag Desktop</translation>
     </message>
     <message>
-        <source>Scanning folders…</source>
-        <translation>正在扫描文件夹…</translation>
-    </message>
-    <message>
-        <source>Scan: {summary}</source>
-        <translation>扫描：{summary}</translation>
-    </message>
-    <message>
-        <source>Model: {name}</source>
-        <translation>模型：{name}</translation>
-    </message>
-    <message>
-        <source>{name} is not in the library; the model tagged it: {tags}</source>
-        <translation>{name} 不在图库中；模型为其标注：{tags}</translation>
-    </message>
-    <message>
-        <source>threshold {old:.2f} → {new:.2f}</source>
-        <translation>阈值 {old:.2f} → {new:.2f}</translation>
-    </message>
-    <message>
-        <source>Threshold for one tag</source>
-        <translation>单个标签的阈值</translation>
-    </message>
-    <message>
-        <source>Lowest score that counts as “{tag}” (the global threshold is {value:.2f}):</source>
-        <translation>计为“{tag}”的最低分数（全局阈值为 {value:.2f}）：</translation>
-    </message>
-    <message>
-        <source>threshold of {tag} → {value:.2f}</source>
-        <translation>{tag} 的阈值 → {value:.2f}</translation>
-    </message>
-    <message>
-        <source>threshold of {tag} → global</source>
-        <translation>{tag} 的阈值 → 全局</translation>
-    </message>
-    <message>
-        <source>cannot read the preview</source>
-        <translation>无法读取预览</translation>
-    </message>
-    <message>
-        <source>Select images in the grid first</source>
-        <translation>请先在网格中选择图片</translation>
-    </message>
-    <message>
-        <source>reset {tags} to the model on {count:,} images</source>
-        <translation>在 {count:,} 张图片上将 {tags} 恢复为模型判断</translation>
-    </message>
-    <message>
-        <source>add {tags} to {count:,} images</source>
-        <translation>为 {count:,} 张图片添加 {tags}</translation>
-    </message>
-    <message>
-        <source>remove {tags} from {count:,} images</source>
-        <translation>从 {count:,} 张图片移除 {tags}</translation>
-    </message>
-    <message>
-        <source>rating of {count:,} images → {rating}</source>
-        <translation>{count:,} 张图片的分级 → {rating}</translation>
-    </message>
-    <message>
-        <source>rating of {count:,} images → from the models</source>
-        <translation>{count:,} 张图片的分级 → 由模型决定</translation>
-    </message>
-    <message>
         <source>View</source>
         <translation>查看</translation>
     </message>
@@ -696,18 +643,6 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>将关键词写入文件…</translation>
     </message>
     <message>
-        <source>Loading the model…</source>
-        <translation>正在加载模型…</translation>
-    </message>
-    <message>
-        <source>Tagging stopped: see the log (View ▸ Log)</source>
-        <translation>标注已停止：请查看日志（视图 ▸ 日志）</translation>
-    </message>
-    <message>
-        <source>Scanning {folder}: {count:,} files…</source>
-        <translation>正在扫描 {folder}：{count:,} 个文件…</translation>
-    </message>
-    <message>
         <source>Language</source>
         <translation>语言</translation>
     </message>
@@ -722,6 +657,13 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>&lt;p&gt;Auto-tags your image library with the JoyTag model and makes it searchable.&lt;/p&gt;</source>
         <translation>&lt;p&gt;使用 JoyTag 模型自动标注您的图库，并使其可按标签搜索。&lt;/p&gt;</translation>
+    </message>
+</context>
+<context>
+    <name>ModelChoice</name>
+    <message>
+        <source>Model: {name}</source>
+        <translation>模型：{name}</translation>
     </message>
 </context>
 <context>
@@ -1002,6 +944,44 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>SearchController</name>
+    <message>
+        <source>{name} is not in the library; the model tagged it: {tags}</source>
+        <translation>{name} 不在图库中；模型为其标注：{tags}</translation>
+    </message>
+</context>
+<context>
+    <name>SelectionController</name>
+    <message>
+        <source>cannot read the preview</source>
+        <translation>无法读取预览</translation>
+    </message>
+    <message>
+        <source>Select images in the grid first</source>
+        <translation>请先在网格中选择图片</translation>
+    </message>
+    <message>
+        <source>reset {tags} to the model on {count:,} images</source>
+        <translation>在 {count:,} 张图片上将 {tags} 恢复为模型判断</translation>
+    </message>
+    <message>
+        <source>add {tags} to {count:,} images</source>
+        <translation>为 {count:,} 张图片添加 {tags}</translation>
+    </message>
+    <message>
+        <source>remove {tags} from {count:,} images</source>
+        <translation>从 {count:,} 张图片移除 {tags}</translation>
+    </message>
+    <message>
+        <source>rating of {count:,} images → {rating}</source>
+        <translation>{count:,} 张图片的分级 → {rating}</translation>
+    </message>
+    <message>
+        <source>rating of {count:,} images → from the models</source>
+        <translation>{count:,} 张图片的分级 → 由模型决定</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
         <source>Settings</source>
@@ -1252,6 +1232,44 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Copy tag</source>
         <translation>复制标签</translation>
+    </message>
+</context>
+<context>
+    <name>TaggingStatus</name>
+    <message>
+        <source>Loading the model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>Tagging stopped: see the log (View ▸ Log)</source>
+        <translation>标注已停止：请查看日志（视图 ▸ 日志）</translation>
+    </message>
+    <message>
+        <source>Scanning {folder}: {count:,} files…</source>
+        <translation>正在扫描 {folder}：{count:,} 个文件…</translation>
+    </message>
+</context>
+<context>
+    <name>ThresholdController</name>
+    <message>
+        <source>threshold {old:.2f} → {new:.2f}</source>
+        <translation>阈值 {old:.2f} → {new:.2f}</translation>
+    </message>
+    <message>
+        <source>Threshold for one tag</source>
+        <translation>单个标签的阈值</translation>
+    </message>
+    <message>
+        <source>Lowest score that counts as “{tag}” (the global threshold is {value:.2f}):</source>
+        <translation>计为“{tag}”的最低分数（全局阈值为 {value:.2f}）：</translation>
+    </message>
+    <message>
+        <source>threshold of {tag} → {value:.2f}</source>
+        <translation>{tag} 的阈值 → {value:.2f}</translation>
+    </message>
+    <message>
+        <source>threshold of {tag} → global</source>
+        <translation>{tag} 的阈值 → 全局</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,126 @@
+"""Which model tags new files from the window: the settings' model folder, its check at start-up
+(the first-run panel when there is none), Tagging → Models… and the worker's settings from them.
+
+Checking a folder reads the tagger's files, so it runs on the background pool; ``worker_settings_changed``
+hands the tagging worker its new settings, which it uses from its next run on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from joytag_desktop.errors import JoyTagError
+from joytag_desktop.gui.context import WindowContext
+from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.panels import FirstRunPanel
+from joytag_desktop.gui.settings import GuiSettings
+from joytag_desktop.gui.status import WorkStatus
+from joytag_desktop.library import Library
+from joytag_desktop.worker.worker import WorkerSettings
+
+if TYPE_CHECKING:
+    from joytag_desktop.metadata.sync import KeywordChoice
+
+log = logging.getLogger("joytag_desktop.gui")
+
+
+class ModelChoice(QObject):
+    worker_settings_changed = Signal(object)  # WorkerSettings: the worker uses them from its next run
+
+    def __init__(
+        self, context: WindowContext, settings: GuiSettings, first_run: FirstRunPanel, status: WorkStatus
+    ) -> None:
+        super().__init__(context.window)
+        self.context, self.library, self.settings = context, context.library, settings
+        self.first_run, self.status = first_run, status
+        first_run.model_ready.connect(self.use)
+
+    def worker_settings(self, chosen: bool = False) -> WorkerSettings:
+        """``chosen``: the user has just chosen the model folder, so it tags new files from now on
+        (otherwise it does so only if new to the library: unticking it in Settings → Models holds)."""
+        settings = self.settings
+        worker = WorkerSettings(settings.model_folder, settings.device, settings.batch_size or None, make_auto=chosen)
+        if settings.auto_sidecars:
+            naming, parent, choice = settings.sidecar_naming, settings.keyword_parent, settings.keyword_choice()
+            worker.after_commit = partial(_write_sidecars, self.library, naming, parent, choice)
+        return worker
+
+    def settings_saved(self, model_chosen: bool) -> None:
+        """Settings → OK: the worker takes the new settings and the model is checked again."""
+        self.worker_settings_changed.emit(self.worker_settings(chosen=model_chosen))
+        self.check()
+
+    # --- the model in use ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Show the model that will tag (on the status bar), or the first-run panel when there is none."""
+        self.context.background.submit(self._find_tagger, self._found, self._missing)
+
+    def _find_tagger(self) -> str:
+        from joytag_desktop.taggers import open_tagger, recognise
+
+        try:
+            return str(open_tagger(self.settings.model_folder).path)
+        except JoyTagError:
+            # No usable model folder in the settings: the library's automatic models may still tag.
+            for model in self.library.models():
+                if model.auto and model.path and os.path.isdir(model.path):
+                    return str(recognise(model.path).path)
+            raise
+
+    def _found(self, path: str) -> None:
+        self.first_run.hide()
+        self.status.device.setText(self.tr("Model: {name}").format(name=Path(path).name))
+
+    def _missing(self, exc: Exception) -> None:
+        self.first_run.show()
+        if isinstance(exc, JoyTagError):
+            log.info("no model yet: %s", exc)  # the first-run panel says what to do; not an error
+        else:
+            log.error("model check failed: %s", exc)
+
+    # --- choosing one ------------------------------------------------------------------------------
+
+    def open_manager(self) -> None:
+        """Tagging → Models…: download a published tagger or choose a folder; the choice tags from now on."""
+        from joytag_desktop.gui.model_manager import ModelManager
+
+        dialog = ModelManager(self.settings.model_folder or "", self.context.window)
+        dialog.model_chosen.connect(self.use)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.manager = dialog
+        dialog.show()
+
+    def use(self, folder: str) -> None:
+        """Tag new files with the model in ``folder`` (once it reads as a tagger)."""
+        self.context.background.submit(partial(_tagger_path, folder), self._use, self._refused)
+
+    def _use(self, path: str) -> None:
+        self.settings.model = path
+        self.first_run.hide()
+        self.worker_settings_changed.emit(self.worker_settings(chosen=True))
+        log.info("using the model in %s", path)
+        self.check()
+
+    def _refused(self, exc: Exception) -> None:
+        self.first_run.message.setText(for_window(str(exc)))
+        self.first_run.show()
+
+
+def _tagger_path(folder: str) -> str:
+    from joytag_desktop.taggers import recognise
+
+    return str(recognise(folder).path)
+
+
+def _write_sidecars(library: Library, naming: str, parent: str, choice: KeywordChoice, image_ids: list[int]) -> None:
+    """Settings → "Write XMP sidecars automatically after tagging", for each batch the worker commits."""
+    from joytag_desktop.metadata.sync import export_xmp
+
+    export_xmp(library, image_ids=image_ids, naming=naming, parent=parent, choice=choice)

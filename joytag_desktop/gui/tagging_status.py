@@ -1,0 +1,101 @@
+"""The status bar's tagging items as the worker drives them: its state, progress and errors in
+words, Pause/Resume and Cancel, and the scans' progress.
+
+The worker and the scans report on their own threads; ``WorkerBridge`` turns that into signals
+on the GUI thread, which this controller shows on the ``WorkStatus`` item.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+
+from joytag_desktop.gui.bridge import WorkerBridge
+from joytag_desktop.gui.context import WindowContext
+from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.panels import FirstRunPanel
+from joytag_desktop.gui.status import WorkStatus
+from joytag_desktop.library.worker_state import WorkerState
+from joytag_desktop.worker.worker import TaggingWorker
+
+log = logging.getLogger("joytag_desktop.gui")
+ERROR_MS = 10_000
+
+
+class TaggingStatus(QObject):
+    def __init__(
+        self,
+        context: WindowContext,
+        worker: TaggingWorker,
+        bridge: WorkerBridge,
+        status: WorkStatus,
+        first_run: FirstRunPanel,
+        scan_cancel: threading.Event,
+    ) -> None:
+        super().__init__(context.window)
+        self.context, self.worker, self.status, self.first_run, self.scan_cancel = (
+            context,
+            worker,
+            status,
+            first_run,
+            scan_cancel,
+        )
+        bridge.state_changed.connect(self._worker_state)
+        bridge.progress.connect(status.show_progress)
+        bridge.error.connect(self._worker_error)
+        bridge.scan_progress.connect(self._scan_progressed)
+        status.pause_toggled.connect(self.set_paused)
+        status.cancel_clicked.connect(self.cancel)
+
+    def _worker_state(self, state: str, detail: str) -> None:
+        if state == WorkerState.TAGGING:
+            self.status.device.setText(detail)
+            self.status.set_held(False)
+        elif state in (WorkerState.IDLE, WorkerState.CANCELLED, WorkerState.PAUSED):
+            self.show_outcome(WorkerState(state))
+        elif state == WorkerState.LOADING:
+            self.status.set_text(self.tr("Loading the model…"))
+        elif state == WorkerState.ERROR:
+            self.status.progress.hide()
+            self.status.set_text(self.tr("Tagging stopped: see the log (View ▸ Log)"))
+
+    def show_outcome(self, state: WorkerState) -> None:
+        """Say what is left in the library's own counts (pending and failed), never a guess."""
+        context = self.context
+        context.background.submit(
+            context.library.count_by_status, partial(self._show_counts, state), context.show_error
+        )
+
+    def _show_counts(self, state: WorkerState, counts: dict[str, int]) -> None:
+        worker = self.worker
+        current = WorkerState.CANCELLED if worker.held else (WorkerState.PAUSED if worker.paused else state)
+        self.status.show_counts(current, counts.get("pending", 0), counts.get("error", 0))
+        self.status.set_held(worker.held or worker.paused)
+
+    def _worker_error(self, message: str) -> None:
+        message = for_window(message)
+        log.error("%s", message)
+        self.context.status_bar.showMessage(message, ERROR_MS)
+        if "model" in message.lower():
+            self.first_run.show()
+
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self.worker.pause()
+        else:
+            self.worker.resume()
+
+    def cancel(self) -> None:
+        """Cancel the tagging run and any scan in progress; what was done is kept, the rest waits for Resume."""
+        self.worker.cancel()
+        self.scan_cancel.set()
+        self.status.set_held(True)
+        log.info("cancelled: tagging stops after the current batch; the rest waits until you press Resume")
+        self.show_outcome(WorkerState.CANCELLED)
+
+    def _scan_progressed(self, root: str, count: int) -> None:
+        self.status.set_text(self.tr("Scanning {folder}: {count:,} files…").format(folder=Path(root).name, count=count))

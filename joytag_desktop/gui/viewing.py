@@ -1,0 +1,93 @@
+"""The viewer window as the grid's companion: it opens on a grid row, steps through the grid's
+rows (the grid's current image follows it), and its pictures and tags load in the background.
+
+The viewer is made on first use and kept (hidden when closed) for the window's life.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject
+from PySide6.QtGui import QImage
+
+from joytag_desktop.gui.context import WindowContext
+from joytag_desktop.gui.results import ResultsPanel
+from joytag_desktop.gui.thresholds import ThresholdController
+from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
+from joytag_desktop.library import Library
+
+
+class ViewerController(QObject):
+    def __init__(self, context: WindowContext, results: ResultsPanel, thresholds: ThresholdController) -> None:
+        super().__init__(context.window)
+        self.context, self.thresholds = context, thresholds
+        self.grid, self.grid_model = results.grid, results.grid_model
+        self.viewer: Viewer | None = None
+        self.grid.doubleClicked.connect(self.open)
+        self.grid.activated_for_viewer.connect(self.open)
+
+    def open(self, index: QModelIndex) -> None:
+        """Show the image of grid row ``index`` in the viewer."""
+        if not index.isValid():
+            return
+        if self.viewer is None:
+            self.viewer = Viewer(
+                self.grid_model.rowCount, self._row, self._load_picture, self.context.window, is_veiled=self._is_veiled
+            )
+            self.viewer.row_changed.connect(self._moved)
+        self.viewer.show_row(index.row())
+        self.viewer.show()
+        self.viewer.raise_()
+        self.viewer.activateWindow()
+
+    def open_current(self) -> None:
+        self.open(self.grid.currentIndex())
+
+    def refresh_veil(self) -> None:
+        """Safe view changed what is veiled: the picture shown follows."""
+        if self.viewer is not None:
+            self.viewer.refresh_veil()
+
+    def close(self) -> None:
+        if self.viewer is not None:
+            self.viewer.close()
+
+    def _row(self, row: int) -> tuple[int, str]:
+        return self.grid_model.rows[row][0], self.grid_model.rows[row][1]
+
+    def _is_veiled(self, image_id: int) -> bool:
+        return image_id in self.grid_model.veiled
+
+    def _moved(self, row: int) -> None:
+        index = self.grid_model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(index)
+
+    def _load_picture(self, image_id: int, path: str) -> None:
+        viewer = self.viewer
+        if viewer is None:
+            return
+        background = self.context.background
+        background.submit(
+            partial(decode_for_viewer, path),
+            partial(_picture_decoded, viewer, image_id),
+            partial(_picture_failed, viewer, image_id),
+        )
+        background.submit(
+            partial(_tags_present, self.context.library, image_id, self.thresholds.value),
+            partial(viewer.tags_loaded, image_id),
+        )
+
+
+def _tags_present(library: Library, image_id: int, threshold: float) -> list[str]:
+    """In the background: the viewer's tag line, the image's tags at the slider's threshold."""
+    return [view.name for view in library.image_tags(image_id) if view.present_at(threshold)]
+
+
+def _picture_decoded(viewer: Viewer, image_id: int, result: tuple[QImage, tuple[int, int]]) -> None:
+    viewer.picture_loaded(image_id, *result)
+
+
+def _picture_failed(viewer: Viewer, image_id: int, exc: Exception) -> None:
+    viewer.picture_failed(image_id, str(exc))
