@@ -19,10 +19,10 @@ from test_metadata_sync import EXIFTOOL, exiftool_read, exiv2_values, listed, ru
 
 from conftest import FIXTURES
 from joytag_desktop.cli.main import main
+from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Tag
 from joytag_desktop.metadata import keywords as kw
-from joytag_desktop.metadata.sync import export_embedded, export_xmp
 from joytag_desktop.metadata.xmp import read_packet_properties, update_packet
 from libhelpers import give_scores, write_photo
 

@@ -15,8 +15,10 @@ import pytest
 from PIL import Image
 
 from joytag_desktop.cli.main import main
+from joytag_desktop.interchange.captions import CaptionOptions, export_captions
+from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
+from joytag_desktop.interchange.table import export_table
 from joytag_desktop.library import Library
-from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_table, export_xmp
 from joytag_desktop.metadata.xmp import SidecarError, read_sidecar
 from libhelpers import give_scores, paths_of, write_photo
 

@@ -20,9 +20,10 @@ from PIL import Image
 from conftest import FIXTURES
 from joytag_desktop.cli.main import main
 from joytag_desktop.imaging import open_image
+from joytag_desktop.interchange.captions import CaptionOptions, export_captions
+from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
 from joytag_desktop.library import Library
 from joytag_desktop.metadata import keywords as kw
-from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
 from joytag_desktop.metadata.xmp import read_sidecar
 from libhelpers import give_scores, paths_of, write_photo
 

@@ -389,7 +389,10 @@ class MainWindow(QMainWindow):
             # Watching starts first (off the GUI thread: it walks the folders): a file that lands
             # while the scan runs is seen by one or the other, never by neither.
             self.watcher.start()
-            return self.library.scan(progress=self._scan_progress_hook, cancel=self._scan_cancel)
+            from joytag_desktop.interchange.keyword_sync import import_found
+
+            report = self.library.scan(progress=self._scan_progress_hook, cancel=self._scan_cancel)
+            return import_found(self.library, report)
 
         def scanned(report) -> None:  # noqa: ANN001
             if self._closing:
@@ -438,7 +441,7 @@ class MainWindow(QMainWindow):
             make_auto=chosen,
         )
         if bool_setting(self.settings, "auto_sidecars", False):
-            from joytag_desktop.metadata.sync import export_xmp
+            from joytag_desktop.interchange.keyword_export import export_xmp
 
             naming = str(self.settings.value("sidecar_naming", "jpg.xmp"))
             parent = str(self.settings.value("keyword_parent", "JoyTag") or "JoyTag")

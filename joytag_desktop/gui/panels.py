@@ -323,10 +323,10 @@ def bool_setting(settings: QSettings, key: str, default: bool) -> bool:
     return settings.value(key, default) in (True, "true", "1", 1)
 
 
-def keyword_choice(settings: QSettings):  # noqa: ANN201 - a metadata.sync.KeywordChoice
+def keyword_choice(settings: QSettings):  # noqa: ANN201 - an interchange.keyword_export.KeywordChoice
     """Settings → General's export choices: keywords filed by category, ratings left out."""
+    from joytag_desktop.interchange.keyword_export import KeywordChoice
     from joytag_desktop.library.thresholds import CATEGORIES
-    from joytag_desktop.metadata.sync import KeywordChoice
 
     skip = {"rating"} if bool_setting(settings, "export_skip_ratings", False) else set()
     return KeywordChoice(

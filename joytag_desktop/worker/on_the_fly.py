@@ -18,7 +18,7 @@ import numpy as np
 from joytag_desktop.library.similar import SimilarityError
 
 if TYPE_CHECKING:
-    from joytag_desktop.library.library import ModelInfo
+    from joytag_desktop.library.records import ModelInfo
     from joytag_desktop.model.engine import TaggingEngine
 
 SHOWN_TAGS = 20
