@@ -57,8 +57,8 @@ class Library:
         self.settings = Settings(self.database)
         self.tags = Tags(self.database)
         self.taggers = LibraryTaggers(self.database, self.settings)
-        self.roots_room = Roots(self.database)  # installs this machine's mount points
-        self.scanning = Scanning(self.database, self.roots_room)
+        self.root_folders = Roots(self.database)  # installs this machine's mount points
+        self.scanning = Scanning(self.database, self.root_folders)
         # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).
         self.search_index = SearchIndex(self.engine, self.settings.get, self.settings.set)
         self.image_reads = Images(self.database)
@@ -67,7 +67,7 @@ class Library:
         self.results = Results(self.database, self.settings, self.tags, self.similarity, self.search_index)
         self.edits = Edits(self.database, self.tags)
         self.searching = Searching(
-            self.database, self.settings, self.tags, self.roots_room, self.similarity, self.search_index
+            self.database, self.settings, self.tags, self.root_folders, self.similarity, self.search_index
         )
         self.counts = Counts(self.database, self.settings, self.tags, self.taggers, self.searching, self.search_index)
 
@@ -155,31 +155,31 @@ class Library:
     # --- roots and mounts (library.roots) -------------------------------------------------
 
     def add_root(self, path: str | os.PathLike[str], watched: bool = True) -> Root:
-        return self.roots_room.add_root(path, watched)
+        return self.root_folders.add_root(path, watched)
 
     def add_folder(self, path: str | os.PathLike[str], watched: bool = True) -> AddedFolder:
-        return self.roots_room.add_folder(path, watched)
+        return self.root_folders.add_folder(path, watched)
 
     def containing_root(self, path: str | os.PathLike[str]) -> Root | None:
-        return self.roots_room.containing_root(path)
+        return self.root_folders.containing_root(path)
 
     def root_contents(self, root: Root) -> tuple[int, int]:
-        return self.roots_room.root_contents(root)
+        return self.root_folders.root_contents(root)
 
     def roots(self) -> list[Root]:
-        return self.roots_room.roots()
+        return self.root_folders.listed()
 
     def map_root(self, root: str, local: str | os.PathLike[str]) -> Root:
-        return self.roots_room.map_root(root, local)
+        return self.root_folders.map_root(root, local)
 
     def find_root(self, path: str | os.PathLike[str]) -> Root:
-        return self.roots_room.find_root(path)
+        return self.root_folders.find_root(path)
 
     def set_watched(self, path: str | os.PathLike[str], watched: bool) -> None:
-        self.roots_room.set_watched(path, watched)
+        self.root_folders.set_watched(path, watched)
 
     def remove_root(self, path: str | os.PathLike[str]) -> int:
-        return self.roots_room.remove_root(path)
+        return self.root_folders.remove_root(path)
 
     # --- scanning (library.scanning): the reports carry the keyword sources found ---------
 

@@ -81,7 +81,7 @@ class Roots:
     def containing_root(self, path: str | os.PathLike[str]) -> Root | None:
         """The library folder that is ``path`` or holds it, if any."""
         text = str(Path(path).expanduser().resolve())
-        for root in self.roots():
+        for root in self.listed():
             if text == root.path or text.startswith(root.path + os.sep):
                 return root
         return None
@@ -98,7 +98,7 @@ class Roots:
             ).scalar_one()
         return images, edits
 
-    def roots(self) -> list[Root]:
+    def listed(self) -> list[Root]:
         """The library's folders as this machine sees them: its own path and whether it is
         mounted here (another machine's unmounted drive is not offline here)."""
         with self.database.Session() as session:

@@ -42,7 +42,7 @@ class Scanning:
         recognised too. A folder inside a library folder rescans that subtree only."""
         targets: list[tuple[Root, str | None]] = []
         if roots is None:
-            targets = [(root, None) for root in self.roots.roots()]
+            targets = [(root, None) for root in self.roots.listed()]
         else:
             for path in roots:
                 text = str(Path(path).expanduser().resolve())
@@ -82,7 +82,7 @@ class Scanning:
         from joytag_desktop.library.changes import ChangeApplier
 
         with self._index_lock, self.database.engine.connect() as connection:
-            applier = ChangeApplier(connection, self.roots.roots())
+            applier = ChangeApplier(connection, self.roots.listed())
             for source, destination in moved:
                 applier.moved(source, destination)
             for path in deleted:

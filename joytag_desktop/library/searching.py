@@ -323,7 +323,7 @@ class Searching:
     def folder_condition(self, folder: str):  # noqa: ANN202 - a SQL condition
         """Images in the absolute ``folder`` or below it (nothing when no root holds it)."""
         folder = os.path.normpath(folder)
-        for root in sorted(self.roots.roots(), key=lambda r: len(r.path), reverse=True):
+        for root in sorted(self.roots.listed(), key=lambda r: len(r.path), reverse=True):
             if folder == root.path or folder.startswith(root.path.rstrip(os.sep) + os.sep):
                 return in_folder(root.id, mounts.folder_of(mounts.of(self.database.engine.dialect), root.path, folder))
         return Image.id < 0
