@@ -287,7 +287,9 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
             completion[prefix] = median_ms(lambda p=prefix: library.autocomplete(p, limit=15))
             print(f"  autocomplete {prefix!r:10s} {completion[prefix]:6.2f} ms", end="")
             if sql_runs:
-                uncached = median_ms(lambda p=prefix: library._tag_totals(None, p, 15, include_unused=True), runs=3)
+                uncached = median_ms(
+                    lambda p=prefix: library.counts.histogram_totals(None, p, 15, include_unused=True), runs=3
+                )
                 print(f" (SQL histogram, as before: {uncached:7.1f} ms)", end="")
             print()
         print(f"  first autocomplete (every tag counted): {first:.0f} ms")

@@ -67,7 +67,7 @@ def run_workers(cluster, photos: Path, count: int) -> dict:  # noqa: ANN001 - a 
     wall = time.perf_counter() - started
     with Library(url, create=False) as library:
         counts = library.count_by_status()
-        workers = worker_statuses(library)
+        workers = worker_statuses(library.database)
     tagged = counts["tagged"]
     return {
         "workers": count,
@@ -118,10 +118,11 @@ def time_claims(  # noqa: ANN001 - a Cluster
                     times.append(time.perf_counter() - start)
 
             alone: list[float] = []
-            claim_loop(WorkQueue(library), alone, batches)
+            claim_loop(WorkQueue(library.database), alone, batches)
             together: list[list[float]] = [[] for _ in range(4)]
             threads = [
-                threading.Thread(target=claim_loop, args=(WorkQueue(library), together[n], batches)) for n in range(4)
+                threading.Thread(target=claim_loop, args=(WorkQueue(library.database), together[n], batches))
+                for n in range(4)
             ]
             for thread in threads:
                 thread.start()

@@ -130,7 +130,8 @@ _KILL_IN_EXPORT = r"""
 import os, signal, sys
 from pathlib import Path
 from joytag_desktop.library import Library
-from joytag_desktop.metadata import sync, xmp
+from joytag_desktop.interchange import keyword_export
+from joytag_desktop.metadata import xmp
 mode = sys.argv[2]
 real = xmp.atomic_write
 def interrupted(path, data):
@@ -140,9 +141,9 @@ def interrupted(path, data):
         os.kill(os.getpid(), signal.SIGKILL)
     real(path, data)
     os.kill(os.getpid(), signal.SIGKILL)
-sync.atomic_write = interrupted
+keyword_export.atomic_write = interrupted
 library = Library(sys.argv[1])
-sync.export_xmp(library)
+keyword_export.export_xmp(library)
 """
 
 FOREIGN_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -155,7 +156,7 @@ FOREIGN_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="htt
 @pytest.mark.parametrize("mode", ["before-rename", "after-rename"])
 def test_a_kill_during_export_xmp_never_leaves_a_sidecar_behind_the_library(tmp_path: Path, mode: str) -> None:
     from joytag_desktop.files import STALE_AFTER_SECONDS
-    from joytag_desktop.metadata.sync import export_xmp
+    from joytag_desktop.interchange.keyword_export import export_xmp
     from joytag_desktop.metadata.xmp import read_sidecar
     from libhelpers import give_scores, write_photo
 

@@ -53,7 +53,11 @@ def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings
 
 
 def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
-    qtbot, library: Library, settings, photos: Path, tmp_path: Path  # noqa: F811
+    qtbot,
+    library: Library,
+    settings,
+    photos: Path,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     outside = tmp_path / "elsewhere" / "found.png"
@@ -120,7 +124,11 @@ def answer_confirmation(qtbot, dialog, key: Qt.Key | None = None, button=None) -
 
 
 def test_duplicates_window_ticks_only_exact_copies_and_marks_the_kept_file(
-    qtbot, library: Library, settings, photos_with_copies: Path, isolated_home: Path  # noqa: F811
+    qtbot,
+    library: Library,
+    settings,
+    photos_with_copies: Path,
+    isolated_home: Path,  # noqa: F811
 ) -> None:
     window = tagged_window_of(qtbot, library, settings, photos_with_copies, 9)
     window.open_duplicates()

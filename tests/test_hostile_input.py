@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from joytag_desktop.library import Library
-from joytag_desktop.library.library import LibraryError
+from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.query import MAX_NESTING, MAX_TERMS
 from joytag_desktop.library.terms import QueryError
 from libhelpers import give_scores, write_photo
@@ -138,7 +138,7 @@ def _crowded_sidecar(count: int) -> str:
 
 
 def test_hostile_sidecars_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None:
-    from joytag_desktop.metadata.sync import export_xmp
+    from joytag_desktop.interchange.keyword_export import export_xmp
 
     root = tmp_path / "Pictures"
     photos = [write_photo(root / f"p{i}.jpg", color=(i * 60, 10, 10)) for i in range(3)]

@@ -19,10 +19,11 @@ from test_metadata_sync import EXIFTOOL, exiftool_read, exiv2_values, listed, ru
 
 from conftest import FIXTURES
 from joytag_desktop.cli.main import main
+from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
+from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Tag
 from joytag_desktop.metadata import keywords as kw
-from joytag_desktop.metadata.sync import export_embedded, export_xmp
 from joytag_desktop.metadata.xmp import read_packet_properties, update_packet
 from libhelpers import give_scores, write_photo
 
@@ -34,7 +35,7 @@ LOOK_ALIKES = ("\u2215", "\u00a6")
 
 def _index(lib: Library, root: Path) -> None:
     lib.add_root(root)
-    lib.scan()
+    import_found(lib, lib.scan())
 
 
 def _digikam_write(sidecar: Path, rating: int, drop: str | None = None) -> None:
@@ -104,18 +105,18 @@ def test_every_kind_of_tag_write_reaches_the_search_index(db_url: str, tmp_path:
         # watch import: the watcher's path, a keyword added to an existing sidecar
         run_exiftool("-XMP-dc:Subject+=Beach", str(photos[2]) + ".xmp")
         touch_later(Path(str(photos[2]) + ".xmp"))
-        report = lib.apply_changes(created=[str(photos[2]) + ".xmp", str(photos[2])])
+        report = import_found(lib, lib.apply_changes(created=[str(photos[2]) + ".xmp", str(photos[2])]))
         assert report.keywords == 1
         assert lib.search("Beach").ids == lib.search("Sunset").ids
         # embedded keyword in a new file, then a hand edit, a retag, and an imported keyword removed
         shutil.copy(CORPUS / "windows-xpkeywords-hebrew.jpg", root / "windows.jpg")
-        assert lib.scan().keywords == 1
+        assert import_found(lib, lib.scan()).keywords == 1
         lib.set_manual_tag([lib.image_by_path(photos[3]).id], "Sunset", True)
         lib.set_manual_tag([lib.image_by_path(photos[0]).id], "cat", False)
         give_scores(lib, VOCAB, {photos[1]: {"cat": 0.95, "sky": 0.7}})
         run_exiftool("-XMP-dc:Subject-=Sunset", str(photos[2]) + ".xmp")
         touch_later(Path(str(photos[2]) + ".xmp"))
-        assert lib.scan().keywords == 1
+        assert import_found(lib, lib.scan()).keywords == 1
         for query in ("Sunset", "Beach", "cat", "sky", '"עברית (Hebrew)"'):
             indexed = lib.search(query).ids
             lib.search_index.enabled = False
@@ -144,7 +145,7 @@ def test_windows_xpkeywords_survive_both_exports(lib: Library, tmp_path: Path) -
     assert export_embedded(lib).errors == []
     assert set(exiftool_read(photo, "-XPKeywords")["XPKeywords"].split(";")) == {hebrew, "cat"}
     assert export_xmp(lib).errors == []
-    lib.scan()
+    import_found(lib, lib.scan())
     assert hebrew in exiv2_values(sidecar, "Xmp.digiKam.TagsList")
     assert tags_of(lib, photo)[hebrew].present
     # removed in the app: gone from every field of the file, XPKeywords included
@@ -175,7 +176,7 @@ def test_photo_gallery_fields_are_kept_in_step(lib: Library, tmp_path: Path) -> 
     assert set(after["XPKeywords"].split(";")) == {"Family", "dog"}
     assert set(listed(after, "Keywords")) == {"Family", "dog"}
     assert set(listed(after, "Subject")) == {"Family", "dog"}
-    lib.scan()
+    import_found(lib, lib.scan())
     assert export_embedded(lib).unchanged == 1
 
 
@@ -198,7 +199,7 @@ def test_digikam_round_trips_neither_delete_nor_rename(lib: Library, tmp_path: P
     assert export_xmp(lib).errors == []
     for rating in (3, 4):
         _digikam_write(sidecar, rating)
-        assert lib.scan().errors == []
+        assert import_found(lib, lib.scan()).errors == []
         assert export_xmp(lib).errors == []
         views = {v.name: v for v in lib.image_tags(lib.image_by_path(photo).id)}
         assert expected <= {name for name, v in views.items() if v.present}, rating
@@ -210,7 +211,7 @@ def test_digikam_round_trips_neither_delete_nor_rename(lib: Library, tmp_path: P
         assert len(tags_list) == len(set(tags_list))
     # a tag removed in digiKam (TagsList rebuilt without it, dc:subject left as it was) is removed here
     _digikam_write(sidecar, 4, drop="Pipe|Name")
-    lib.scan()
+    import_found(lib, lib.scan())
     assert not tags_of(lib, photo)["Pipe|Name"].present
     assert export_xmp(lib).errors == []
     assert "Pipe|Name" not in exiftool_read(sidecar, "-HierarchicalSubject").get("HierarchicalSubject", [])
@@ -277,7 +278,7 @@ def test_iptc_digest_is_renewed_and_long_keywords_conform(lib: Library, tmp_path
     keywords = listed(exiftool_read(photo, "-IPTC:Keywords"), "Keywords")
     assert max(len(k.encode("utf-8")) for k in keywords) <= 64
     assert long_tag in listed(exiftool_read(photo, "-XMP-dc:Subject"), "Subject")
-    lib.scan()
+    import_found(lib, lib.scan())
     assert long_tag in tags_of(lib, photo)
     assert not [n for n in tags_of(lib, photo) if n != long_tag and n.startswith("extremely_detailed")]
     assert export_embedded(lib).unchanged == 1
@@ -319,7 +320,7 @@ def test_digikam_jpeg_through_an_embedded_export_and_a_digikam_edit(lib: Library
     _digikam_write(photo, 2, drop="Shop")
     run_exiftool("-IPTC:Keywords-=Shop", str(photo))  # digiKam replaces the IPTC keywords it wrote
     touch_later(photo)
-    assert lib.scan().keywords == 1
+    assert import_found(lib, lib.scan()).keywords == 1
     views = tags_of(lib, photo)
     assert views["Berlin"].present and views["dog"].present and not views["Shop"].present
     assert export_embedded(lib).errors == []
@@ -342,7 +343,7 @@ def test_apple_photos_sidecar_is_searchable_and_kept(lib: Library, tmp_path: Pat
     assert set(listed(after, "Subject")) == {"Krokus", "Blume", "Schöne Wiese", "sky"}
     assert after["Title"] == "Botanischer Garten" and after["Description"] == "Tulpen am See"
     assert "GPSLatitude" in after
-    lib.scan()
+    import_found(lib, lib.scan())
     assert export_xmp(lib).unchanged == 1
 
 
@@ -368,7 +369,7 @@ def test_acdsee_category_tree_is_read_and_kept_in_step(lib: Library, tmp_path: P
     assert '<Category Assigned="1">Paris</Category>' in written and "Holiday" not in written
     assert '<Category Assigned="0">JoyTag<Category Assigned="1">dog</Category></Category>' in written
     assert '<Category Assigned="0">People<Category Assigned="0">Family</Category></Category>' in written  # kept
-    lib.scan()
+    import_found(lib, lib.scan())
     assert export_xmp(lib).unchanged == 1
 
 
@@ -389,7 +390,7 @@ def test_model_keywords_digikam_copied_stay_model_output(lib: Library, tmp_path:
     sidecar = Path(str(photo) + ".xmp")
     assert export_xmp(lib).written == 1
     _digikam_write(sidecar, 3)
-    lib.scan()
+    import_found(lib, lib.scan())
     assert tags_of(lib, photo)["cat"].source == "ai"
     give_scores(lib, VOCAB, {photo: {"cat": 0.05, "dog": 0.8}})
     assert not lib.search("cat").ids
@@ -419,7 +420,7 @@ def test_windows_flat_last_keyword_is_neither_a_new_keyword_nor_a_deletion(lib: 
     run_exiftool("-XMP-microsoft:LastKeywordXMP=", "-XMP-microsoft:LastKeywordXMP=Paris",
                  "-XMP-microsoft:LastKeywordXMP=Family", "-XMP-microsoft:LastKeywordXMP=dog", str(photo))  # fmt: skip
     touch_later(photo)
-    lib.scan()
+    import_found(lib, lib.scan())
     views = tags_of(lib, photo)
     assert views["Places|Paris"].present and views["Family"].present and views["dog"].source == "ai"
 
@@ -479,7 +480,7 @@ def test_keywords_that_look_like_numbers_keep_their_text(lib: Library, tmp_path:
     give_scores(lib, VOCAB, {photo: {"dog": 0.9}})
     assert export_embedded(lib).errors == []
     assert {"1.50", "2024", "dog"} == set(exiv2_values(photo, "Xmp.dc.subject"))
-    lib.scan()
+    import_found(lib, lib.scan())
     assert {"1.50", "2024"} <= set(tags_of(lib, photo))
     assert export_embedded(lib).unchanged == 1
 
@@ -496,5 +497,5 @@ def test_no_sidecar_is_written_where_an_image_no_longer_is(lib: Library, tmp_pat
     report = export_xmp(lib)
     assert report.written == 0 and report.errors and "rescan" in report.errors[0][1]
     assert not list(root.rglob("*.xmp"))
-    lib.scan()
+    import_found(lib, lib.scan())
     assert export_xmp(lib).written == 1 and (root / "b" / "p.jpg.xmp").exists()

@@ -15,8 +15,11 @@ import pytest
 from PIL import Image
 
 from joytag_desktop.cli.main import main
+from joytag_desktop.interchange.captions import CaptionOptions, export_captions
+from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
+from joytag_desktop.interchange.keyword_sync import import_found
+from joytag_desktop.interchange.table import export_table
 from joytag_desktop.library import Library
-from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_table, export_xmp
 from joytag_desktop.metadata.xmp import SidecarError, read_sidecar
 from libhelpers import give_scores, paths_of, write_photo
 
@@ -38,7 +41,7 @@ def as_list(value) -> list[str]:  # noqa: ANN001
 
 def tagged(lib: Library, root: Path, scores: dict[str, dict[str, float]]) -> None:
     lib.add_root(root)
-    lib.scan()
+    import_found(lib, lib.scan())
     give_scores(lib, VOCAB, {root / name: value for name, value in scores.items()})
 
 
@@ -163,7 +166,7 @@ def test_two_way_sync_does_not_resurrect_deleted_keywords(lib: Library, tmp_path
         capture_output=True,
     )
     os.utime(sidecar, (os.stat(sidecar).st_atime, os.stat(sidecar).st_mtime + 10))
-    lib.scan()
+    import_found(lib, lib.scan())
     views = {v.name: v for v in lib.image_tags(lib.image_by_path(photo).id)}
     assert not views["cat"].present and views["cat"].source == "manual"
     assert views["People|Family"].source == "imported"
@@ -231,7 +234,7 @@ def test_embedded_keywords_keep_pixels_identical(lib: Library, tmp_path: Path, s
     assert np.array_equal(np.asarray(Image.open(photo).convert("RGB")), pixels)
     assert not list(root.glob("*_original")), "no backup unless asked for"
     # The library accepts its own write: no retagging because of it.
-    assert lib.scan().changed == 0
+    assert import_found(lib, lib.scan()).changed == 0
     assert lib.count("status:pending") == 0
 
 
@@ -282,7 +285,7 @@ def test_import_precedence_and_hierarchy_leaves(lib: Library, tmp_path: Path) ->
         [EXIFTOOL, "-overwrite_original", "-XPKeywords=sunset;beach", str(c)], check=True, capture_output=True
     )
     lib.add_root(root)
-    lib.scan()
+    import_found(lib, lib.scan())
     assert paths_of(lib, "Anna") == ["a.jpg"] and paths_of(lib, "People") == ["a.jpg"]
     assert paths_of(lib, "ignored_subject") == ["a.jpg"]
     assert paths_of(lib, "Rome") == ["b.jpg"]

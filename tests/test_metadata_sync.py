@@ -20,9 +20,11 @@ from PIL import Image
 from conftest import FIXTURES
 from joytag_desktop.cli.main import main
 from joytag_desktop.imaging import open_image
+from joytag_desktop.interchange.captions import CaptionOptions, export_captions
+from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
+from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library import Library
 from joytag_desktop.metadata import keywords as kw
-from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
 from joytag_desktop.metadata.xmp import read_sidecar
 from libhelpers import give_scores, paths_of, write_photo
 
@@ -75,7 +77,7 @@ def touch_later(path: Path, seconds: float = 10) -> None:
 
 def index(lib: Library, root: Path, scores: dict[str, dict[str, float]]) -> None:
     lib.add_root(root)
-    lib.scan()
+    import_found(lib, lib.scan())
     give_scores(lib, VOCAB, {root / name: value for name, value in scores.items()})
 
 
@@ -99,7 +101,7 @@ def test_unrelated_edit_elsewhere_never_deletes_keywords(lib: Library, tmp_path:
     sidecar = root / "photo.jpg.xmp"
     run_exiftool("-XMP-xmp:Rating=3", str(sidecar))  # what a click in Lightroom or digiKam does
     touch_later(sidecar)
-    lib.scan()
+    import_found(lib, lib.scan())
     assert export_xmp(lib).errors == []
     hierarchical = set(listed(exiftool_read(sidecar, "-HierarchicalSubject"), "HierarchicalSubject"))
     assert LIGHTROOM_KEYWORDS | {"JoyTag|dog", "JoyTag|outdoors"} <= hierarchical
@@ -150,7 +152,7 @@ def test_darktable_and_lightroom_edits_are_taken_in(lib: Library, tmp_path: Path
         str(sidecar),
     )
     touch_later(sidecar)
-    lib.scan()
+    import_found(lib, lib.scan())
     tags = tags_of(lib, photo)
     assert tags["cat"].source == "manual" and not tags["cat"].present
     assert "Places|Europe|Paris" not in tags or not tags["Places|Europe|Paris"].present
@@ -233,13 +235,13 @@ def test_embedded_two_way_sync(lib: Library, tmp_path: Path) -> None:
     shutil.copy(CORPUS / "lightroom-hierarchy.jpg", photo)
     index(lib, root, {"lr.jpg": {"dog": 0.9, "cat": 0.9}})
     assert export_embedded(lib).written == 1
-    report = lib.scan()
+    report = import_found(lib, lib.scan())
     assert report.changed == 0 and lib.count("status:pending") == 0
     tags = tags_of(lib, photo)
     assert tags["dog"].source == "ai" and tags["cat"].source == "ai", "our own keywords are not imported"
     assert "JoyTag|dog" in listed(exiftool_read(photo, "-HierarchicalSubject"), "HierarchicalSubject")
     run_exiftool("-XMP-dc:Subject-=cat", "-XMP-lr:HierarchicalSubject-=JoyTag|cat", "-IPTC:Keywords-=cat", str(photo))
-    lib.scan()
+    import_found(lib, lib.scan())
     assert tags_of(lib, photo)["cat"].source == "manual"
     export_embedded(lib)
     data = exiftool_read(photo, "-Subject", "-Keywords", "-TagsList")
@@ -276,7 +278,7 @@ def test_tags_with_separators_round_trip(lib: Library, tmp_path: Path) -> None:
     assert "JoyTag/fate\u2215grand_order" in exiv2_values(sidecar, "Xmp.digiKam.TagsList")
     assert "JoyTag|o\u00a6o" in listed(exiftool_read(sidecar, "-HierarchicalSubject"), "HierarchicalSubject")
     touch_later(sidecar)
-    lib.scan()
+    import_found(lib, lib.scan())
     tags = tags_of(lib, photo)
     assert tags["fate/grand_order"].source == "ai" and tags["fate/grand_order"].present
     assert tags["o|o"].source == "ai" and tags["o|o"].present
@@ -291,7 +293,7 @@ def test_hierarchies_are_kept_and_searchable(lib: Library, tmp_path: Path) -> No
     run_exiftool("-XMP-lr:HierarchicalSubject=Places|Europe|Paris", "-XMP-dc:Subject=Paris", str(a))
     run_exiftool("-XMP-digiKam:TagsList=Places/America/Texas/Paris", str(b))
     lib.add_root(root)
-    lib.scan()
+    import_found(lib, lib.scan())
     assert "Places|Europe|Paris" in tags_of(lib, a) and "Places|America|Texas|Paris" in tags_of(lib, b)
     assert paths_of(lib, "Places") == ["a.jpg", "b.jpg"]
     assert paths_of(lib, "Paris") == ["a.jpg", "b.jpg"]
@@ -358,7 +360,7 @@ def test_raw_files_are_indexed_tagged_from_their_preview_and_never_written(
     assert open_image(root / "DSCF0001.RAF").size == (160, 120)
     assert open_image(dng).size == (320, 212)
     lib.add_root(root)
-    lib.scan()
+    import_found(lib, lib.scan())
     assert lib.count("ext:raf") == 1 and lib.count("ext:dng") == 1
     assert main(["tag", "--model", str(tiny_model_dir), "--format", "jsonl", str(root)]) == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -411,11 +413,11 @@ def test_a_sidecar_beside_a_raw_without_a_usable_preview_is_imported(lib: Librar
     shutil.copy(CORPUS / "nikon.nef", root / "DSC_9034.NEF")
     write_photo(root / "other.jpg")
     lib.add_root(root)
-    lib.scan()
+    import_found(lib, lib.scan())
     sidecar = root / "DSC_9034.NEF.xmp"
     shutil.copy(CORPUS / "darktable-DSC_9034.NEF.xmp", sidecar)
     run_exiftool("-XMP-dc:Subject+=Paris", "-XMP-lr:HierarchicalSubject+=Places|Paris", str(sidecar))
     touch_later(sidecar)
-    report = lib.scan()
+    report = import_found(lib, lib.scan())
     assert report.unchanged == 2, report.summary()
     assert paths_of(lib, "Paris") == ["DSC_9034.NEF"]

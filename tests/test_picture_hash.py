@@ -147,7 +147,7 @@ def test_a_tiff_edit_retags_on_the_safe_side(lib: Library, photos: Path) -> None
 
 def test_our_own_embedded_write_keeps_the_taggings(lib: Library, photos: Path) -> None:
     """export embedded writes keywords into the file and records its new hashes (accept_own_write)."""
-    from joytag_desktop.metadata.sync import export_embedded
+    from joytag_desktop.interchange.keyword_export import export_embedded
 
     tagged_library(lib, photos, ["a.jpg", "b.jpg"])
     picture = lib.image_by_path(photos / "a.jpg").picture_hash
@@ -163,7 +163,7 @@ def test_our_own_write_without_a_picture_hash_from_before(lib: Library, photos: 
     """An image indexed before 0007 whose file is still the one scanned keeps its taggings through our
     write (the first embedded export after an upgrade must not retag the library); a TIFF (no picture
     hash) loses them and is then pending, on SQLite as on PostgreSQL: never "tagged" with no tagging."""
-    from joytag_desktop.metadata.sync import export_embedded
+    from joytag_desktop.interchange.keyword_export import export_embedded
 
     tagged_library(lib, photos, ["a.jpg", "d.tif"])
     with lib.engine.begin() as connection:

@@ -73,7 +73,7 @@ def test_claims_are_exclusive_and_expire(postgres, tmp_path: Path) -> None:
         library.add_root(tmp_path / "photos")
         library.scan()
         model = library.add_model("m", auto=True)
-        first, second = WorkQueue(library, lease=1.0), WorkQueue(library, lease=60.0)
+        first, second = WorkQueue(library.database, lease=1.0), WorkQueue(library.database, lease=60.0)
         a = [row[0] for row in first.claim(model.id, 20)]
         b = [row[0] for row in second.claim(model.id, 20)]
         assert len(a) == 20 and len(b) == 10 and not set(a) & set(b)
@@ -81,18 +81,18 @@ def test_claims_are_exclusive_and_expire(postgres, tmp_path: Path) -> None:
         time.sleep(1.5)  # the first worker's lease runs out
         taken = [row[0] for row in second.claim(model.id, 50)]
         assert sorted(taken) == sorted(a)
-        assert claims_in_force(library) == 30
+        assert claims_in_force(library.database) == 30
         import numpy as np
 
-        from joytag_desktop.library.library import ImageResult
+        from joytag_desktop.library.records import ImageResult
 
         late = [ImageResult(a[0], np.array([0.9], dtype=np.float32), None, None, None, None)]
         assert library.store_results(late, model, ["cat"], ["general"], worker=first.id) == 0
         assert library.store_results(late, model, ["cat"], ["general"], worker=second.id) == 1
         first.close()
         second.close()
-        assert claims_in_force(library) == 0
-        states = {w.id: w.state for w in worker_statuses(library)}
+        assert claims_in_force(library.database) == 0
+        states = {w.id: w.state for w in worker_statuses(library.database)}
         assert states == {first.id: "stopped", second.id: "stopped"}
 
 
@@ -148,7 +148,7 @@ def test_three_workers_one_killed_server_restarted(postgres, tmp_path: Path) -> 
             assert len(stored) == 300 and {count for _, count in stored} == {1}
             assert connection.execute(text("SELECT count(*) FROM claims")).scalar_one() == 0
         assert len(library.search("holiday").ids) == 10
-        machines = {w.machine: w.state for w in worker_statuses(library)}
+        machines = {w.machine: w.state for w in worker_statuses(library.database)}
         assert machines["machine-1"] == machines["machine-2"] == "stopped"
         assert machines["machine-0"] in ("tagging", "gone")  # killed: no goodbye
 
@@ -254,7 +254,7 @@ def test_similar_images_use_pgvector_on_the_server(postgres, tmp_path: Path) -> 
     exact cosine search does."""
     import numpy as np
 
-    from joytag_desktop.library.library import ImageResult
+    from joytag_desktop.library.records import ImageResult
 
     if not postgres.has_pgvector():
         pytest.skip("this PostgreSQL has no pgvector")
@@ -319,12 +319,12 @@ def test_status_bar_shows_the_other_workers(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(window)
     window.show()
     label = window.other_workers
-    own = WorkQueue(library, device="CPU")
+    own = WorkQueue(library.database, device="CPU")
     own.report("tagging")  # this process's own worker is not "another"
     label.refresh()
     qtbot.wait(300)
     assert label.isHidden()
-    other = WorkQueue(library, device="CUDA (NVIDIA H200)")
+    other = WorkQueue(library.database, device="CUDA (NVIDIA H200)")
     other.models = ["joytag"]
     other.done, other.rate = 1234, 41.5
     other.report("tagging")
@@ -434,24 +434,26 @@ def test_a_watching_worker_is_one_worker_idle_between_bursts(postgres, tmp_path:
     worker.start()
     try:
         # Nothing to tag yet, no model loaded: already one idle worker, its device not known.
-        assert _wait(lambda: [(w.state, w.device) for w in worker_statuses(library)] == [("idle", "")], 15)
+        assert _wait(lambda: [(w.state, w.device) for w in worker_statuses(library.database)] == [("idle", "")], 15)
         library.add_root(photos)
         library.scan()
         worker.wake()
         assert _wait(lambda: library.count_by_status()["tagged"] == 6, 60) and worker.wait_idle(60)
-        assert _wait(lambda: [w.state for w in worker_statuses(library)] == ["idle"], 15)
-        (first,) = worker_statuses(library)
+        assert _wait(lambda: [w.state for w in worker_statuses(library.database)] == ["idle"], 15)
+        (first,) = worker_statuses(library.database)
         assert first.done == 6 and first.models == ["tiny-learned-pos"] and first.device == worker.device_name
         write_photo(photos / "later" / "new.jpg", size=(50, 40), color=(10, 200, 30))
         library.scan()
         worker.wake()
         assert worker.wait_idle(60) and library.count_by_status()["tagged"] == 7
-        assert _wait(lambda: [(w.id, w.state, w.done) for w in worker_statuses(library)] == [(first.id, "idle", 7)], 15)
+        assert _wait(
+            lambda: [(w.id, w.state, w.done) for w in worker_statuses(library.database)] == [(first.id, "idle", 7)], 15
+        )
         worker.pause()
-        assert _wait(lambda: [w.state for w in worker_statuses(library)] == ["paused"], 15)
+        assert _wait(lambda: [w.state for w in worker_statuses(library.database)] == ["paused"], 15)
     finally:
         worker.stop()
-    assert [(w.id, w.state) for w in worker_statuses(library)] == [(first.id, "stopped")]
+    assert [(w.id, w.state) for w in worker_statuses(library.database)] == [(first.id, "stopped")]
     library.close()
 
 

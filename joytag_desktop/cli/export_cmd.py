@@ -15,7 +15,7 @@ from joytag_desktop.metadata import EXPORT_TARGETS
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT
 
 if TYPE_CHECKING:
-    from joytag_desktop.metadata.sync import ExportReport
+    from joytag_desktop.interchange.exporting import ExportReport
 
 EXAMPLES = (
     """\
@@ -91,8 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _choice(args: argparse.Namespace):  # noqa: ANN202 - a sync.KeywordChoice (sync is imported late)
-    from joytag_desktop.metadata.sync import KeywordChoice
+def _choice(args: argparse.Namespace):  # noqa: ANN202 - a KeywordChoice (imported late)
+    from joytag_desktop.interchange.keyword_export import KeywordChoice
 
     categories = args.categories if args.categories is not None else frozenset(CATEGORIES)
     if args.skip_categories:
@@ -114,7 +114,7 @@ def _check_output(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from joytag_desktop.metadata import sync
+    from joytag_desktop.interchange import captions, keyword_export
 
     _check_output(args.subparser, args)
     query = " ".join(args.query)
@@ -131,16 +131,16 @@ def run(args: argparse.Namespace) -> int:
 
             choice = _choice(args)
             if args.target == "xmp":
-                report = sync.export_xmp(
+                report = keyword_export.export_xmp(
                     library, query, args.threshold, args.naming, args.parent, args.dry_run, progress, choice=choice
                 )
             elif args.target == "embedded":
-                report = sync.export_embedded(
+                report = keyword_export.export_embedded(
                     library, query, args.threshold, args.backup, args.dry_run, progress, parent=args.parent,
                     choice=choice,
                 )  # fmt: skip
             else:
-                options = sync.CaptionOptions(
+                options = captions.CaptionOptions(
                     threshold=args.threshold,
                     spaces=not args.keep_underscores,
                     escape_parentheses=args.escape_parentheses,
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
                     overwrite=args.overwrite,
                     categories=choice.categories,
                 )
-                report = sync.export_captions(library, query, options, args.dry_run, progress)
+                report = captions.export_captions(library, query, options, args.dry_run, progress)
         return _finish(report, args.dry_run)
 
 
@@ -158,7 +158,7 @@ def _export_table(library, args: argparse.Namespace, query: str) -> int:  # noqa
 
     A dry run shows on stdout what the file would hold and writes no file."""
     from joytag_desktop.files import atomic_text_output
-    from joytag_desktop.metadata.sync import export_table
+    from joytag_desktop.interchange.table import export_table
 
     def write(out) -> int:  # noqa: ANN001 - a text stream
         return export_table(library, out, args.target, query, args.threshold, args.all_scores)

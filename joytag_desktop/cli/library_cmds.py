@@ -97,6 +97,9 @@ def print_scan(report: ScanReport) -> None:
 
 
 def scan_with_progress(library: Library, folders: list[Path] | None) -> ScanReport:
+    """Scan with a progress bar, then import the keywords the scan found."""
+    from joytag_desktop.interchange.keyword_sync import import_found
+
     seen: dict[str, int] = {}
     cancel = threading.Event()
     with progress_bar(None, "Scanning", unit=" files") as bar:
@@ -107,7 +110,7 @@ def scan_with_progress(library: Library, folders: list[Path] | None) -> ScanRepo
             bar.refresh()
 
         try:
-            return library.scan(folders, progress=progress, cancel=cancel)
+            return import_found(library, library.scan(folders, progress=progress, cancel=cancel))
         except KeyboardInterrupt:
             cancel.set()
             raise

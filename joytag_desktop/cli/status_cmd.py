@@ -46,8 +46,8 @@ def run_status(args: argparse.Namespace) -> int:
     with open_library(args, create=False) as library:
         counts = library.count_by_status()
         pending = {model.name: library.pending_count(model.id) for model in library.models() if model.auto}
-        claims = claims_in_force(library)
-        workers = worker_statuses(library)
+        claims = claims_in_force(library.database)
+        workers = worker_statuses(library.database)
     if args.format == "json":
         summary = {
             "images": counts,

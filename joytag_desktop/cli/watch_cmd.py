@@ -150,7 +150,7 @@ def run_autotag(args: argparse.Namespace) -> int:
         report, described = TaggingReport(), []
         if args.lease is not None and args.lease <= 0:
             args.subparser.error("--lease must be more than 0 seconds")
-        queue = WorkQueue(library, lease=args.lease or LEASE_SECONDS)
+        queue = WorkQueue(library.database, lease=args.lease or LEASE_SECONDS)
         try:
             for tagger, info, pending in work:
                 if not pending:
@@ -185,6 +185,7 @@ def run_autotag(args: argparse.Namespace) -> int:
 
 
 def run_watch(args: argparse.Namespace) -> int:
+    from joytag_desktop.interchange.keyword_sync import import_found
     from joytag_desktop.library.changes import ChangeReport
     from joytag_desktop.library.work import retrying
     from joytag_desktop.worker.watcher import FolderWatcher
@@ -220,13 +221,13 @@ def run_watch(args: argparse.Namespace) -> int:
             # runs is seen by one or the other, never by neither.
             watcher.start()
             # Changes made while the app was closed are caught here.
-            print_scan(library.scan())
+            print_scan(import_found(library, library.scan()))
             chosen = retrying(lambda: chosen_taggers(library, args.model), "registering the models")
             settings = WorkerSettings([str(tagger.path) for tagger, _ in chosen], args.device, args.batch_size)
             if args.lease is not None:
                 settings.lease = args.lease
             if args.write_sidecars:
-                from joytag_desktop.metadata.sync import export_xmp
+                from joytag_desktop.interchange.keyword_export import export_xmp
 
                 def write_sidecars(ids: list[int]) -> None:
                     report = export_xmp(library, image_ids=ids, naming=args.naming)

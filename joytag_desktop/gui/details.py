@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.gui.tag_editor import TagEditor
-from joytag_desktop.library.library import SelectionTag, TagView
+from joytag_desktop.library.records import SelectionTag, TagView
 from joytag_desktop.library.schema import Image
 from joytag_desktop.library.thresholds import PRESETS
 from joytag_desktop.metadata.exif import camera_label

@@ -39,7 +39,8 @@ class Exports(QObject):
 
     def write_metadata(self, target: str, ids: list[int]) -> None:
         """Sidecars ("xmp"), caption files ("captions") or keywords inside the files ("embedded")."""
-        from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
+        from joytag_desktop.interchange.captions import CaptionOptions, export_captions
+        from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
 
         if not ids:
             return
@@ -74,7 +75,7 @@ class Exports(QObject):
 
     def export_table(self, fmt: str, query: str, threshold: float, target: str | None = None) -> None:
         """Save the tags of the images ``query`` finds as CSV or JSON (asks where unless ``target``)."""
-        from joytag_desktop.metadata.sync import export_table
+        from joytag_desktop.interchange.table import export_table
 
         if target is None:
             target, _ = QFileDialog.getSaveFileName(

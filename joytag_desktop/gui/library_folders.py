@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
@@ -20,6 +21,9 @@ from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.folders import FolderPanel
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library import Library
+
+if TYPE_CHECKING:
+    from joytag_desktop.library.scanner import ScanReport
 
 log = logging.getLogger("joytag_desktop.gui")
 
@@ -77,7 +81,7 @@ class LibraryFolders(QObject):
 
         def add_and_scan():  # noqa: ANN202
             added = self.library.add_folder(folder, watched)
-            return self.library.scan([added.scan_path], progress=self.scan_progress, cancel=self.scan_cancel)
+            return self._scan([added.scan_path])
 
         def done(report) -> None:  # noqa: ANN001
             log.info("added %s: %s", folder, report.summary())
@@ -100,7 +104,7 @@ class LibraryFolders(QObject):
 
         def locate_and_scan():  # noqa: ANN202
             root = self.library.map_root(path, folder)
-            return self.library.scan([root.path], progress=self.scan_progress, cancel=self.scan_cancel)
+            return self._scan([root.path])
 
         self.background.submit(locate_and_scan, self._scanned, self.show_error)
 
@@ -132,10 +136,17 @@ class LibraryFolders(QObject):
         self.status.set_text(self.tr("Scanning folders…"))
         self.scan_cancel.clear()
         self.background.submit(
-            lambda: self.library.scan(progress=self.scan_progress, cancel=self.scan_cancel),
+            lambda: self._scan(None),
             self._scanned,
             self.show_error,
         )
+
+    def _scan(self, folders: list[str] | None) -> ScanReport:
+        """Scan (on a background thread), then import the keywords the scan found."""
+        from joytag_desktop.interchange.keyword_sync import import_found
+
+        report = self.library.scan(folders, progress=self.scan_progress, cancel=self.scan_cancel)
+        return import_found(self.library, report)
 
     def _scanned(self, report) -> None:  # noqa: ANN001 - a ScanReport
         self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))

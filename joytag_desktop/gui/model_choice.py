@@ -25,7 +25,7 @@ from joytag_desktop.library import Library
 from joytag_desktop.worker.worker import WorkerSettings
 
 if TYPE_CHECKING:
-    from joytag_desktop.metadata.sync import KeywordChoice
+    from joytag_desktop.interchange.keyword_export import KeywordChoice
 
 log = logging.getLogger("joytag_desktop.gui")
 
@@ -121,6 +121,6 @@ def _tagger_path(folder: str) -> str:
 
 def _write_sidecars(library: Library, naming: str, parent: str, choice: KeywordChoice, image_ids: list[int]) -> None:
     """Settings → "Write XMP sidecars automatically after tagging", for each batch the worker commits."""
-    from joytag_desktop.metadata.sync import export_xmp
+    from joytag_desktop.interchange.keyword_export import export_xmp
 
     export_xmp(library, image_ids=image_ids, naming=naming, parent=parent, choice=choice)

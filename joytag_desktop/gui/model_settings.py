@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop.categories import THRESHOLD_CATEGORIES
 from joytag_desktop.gui.categories import category_label
-from joytag_desktop.library.library import ModelInfo
+from joytag_desktop.library.records import ModelInfo
 
 
 @dataclass

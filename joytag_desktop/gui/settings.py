@@ -16,7 +16,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from joytag_desktop.gui.grid import DEFAULT_ICON
 
 if TYPE_CHECKING:
-    from joytag_desktop.metadata.sync import KeywordChoice
+    from joytag_desktop.interchange.keyword_export import KeywordChoice
 
 Value = TypeVar("Value")
 
@@ -104,7 +104,7 @@ class GuiSettings:
     def keyword_choice(self) -> KeywordChoice:
         """Settings → General's export choices: keywords filed by category, ratings left out."""
         from joytag_desktop.categories import CATEGORIES
-        from joytag_desktop.metadata.sync import KeywordChoice
+        from joytag_desktop.interchange.keyword_export import KeywordChoice
 
         skip = {"rating"} if self.export_skip_ratings else set()
         return KeywordChoice(frozenset(CATEGORIES) - skip if skip else None, self.keywords_by_category)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.gui.categories import category_colour, category_label, category_rank
-from joytag_desktop.library.library import SelectionTag, TagView
+from joytag_desktop.library.records import SelectionTag, TagView
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -14,7 +14,7 @@ from PySide6.QtGui import QUndoCommand
 
 from joytag_desktop.gui.background import Background
 from joytag_desktop.library import Library
-from joytag_desktop.library.library import TagState
+from joytag_desktop.library.records import TagState
 
 
 class LibraryCommand(QUndoCommand):

@@ -73,7 +73,10 @@ class LibraryUpkeep(QObject):
         # Watching starts first (off the GUI thread: it walks the folders): a file that lands
         # while the scan runs is seen by one or the other, never by neither.
         self.watcher.start()
-        return self.context.library.scan(progress=self.bridge.scan_progressed, cancel=self.scan_cancel)
+        from joytag_desktop.interchange.keyword_sync import import_found
+
+        report = self.context.library.scan(progress=self.bridge.scan_progressed, cancel=self.scan_cancel)
+        return import_found(self.context.library, report)
 
     def _scanned(self, report: ScanReport) -> None:
         if self._closing:

@@ -44,7 +44,7 @@ class OtherWorkers(QLabel):
         def load() -> list[WorkerStatus]:
             from joytag_desktop.library.work import worker_statuses
 
-            return worker_statuses(self.library)
+            return worker_statuses(self.library.database)
 
         self.background.submit(load, self.show_workers, self._failed)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from joytag_desktop.lazy import lazy_exports
 
 _EXPORTS = {
-    "ImageResult": "library",
+    "ImageResult": "records",
     "Library": "library",
-    "LibraryError": "library",
-    "SearchResult": "library",
-    "TagView": "library",
+    "LibraryError": "errors",
+    "SearchResult": "records",
+    "TagView": "records",
     "QueryError": "terms",
     "parse": "query",
     "quote_tag": "query",

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from sqlalchemy import delete, func, or_, select
@@ -34,9 +34,26 @@ from joytag_desktop.library.dialect import json_ids
 from joytag_desktop.library.schema import Image, ImageHash, Status
 
 if TYPE_CHECKING:
-    from joytag_desktop.library.library import Library
+    from joytag_desktop.library.database import Database
+    from joytag_desktop.library.records import SearchResult
+    from joytag_desktop.library.similar import Similarity
 
 log = logging.getLogger(__name__)
+
+
+class DuplicateSource(Protocol):
+    """What finding and trashing duplicates asks of a library (the ``Library`` facade is one): a
+    protocol, so this room never imports the facade that wires it."""
+
+    database: Database
+    similarity: Similarity
+
+    def search(self, query: str) -> SearchResult: ...
+
+    def images(self, ids: Sequence[int]) -> list[Image]: ...
+
+    def forget_images(self, image_ids: Sequence[int]) -> int: ...
+
 
 KINDS = ("exact", "near", "similar")
 DEFAULT_DISTANCE = 12  # of 64 bits: re-encodes and resizes differ by 0-2, a 90 % crop by up to ~12
@@ -151,7 +168,7 @@ def image_hashes(path: Path) -> tuple[int, int, int, int]:
 
 
 def ensure_hashes(
-    library: Library,
+    library: DuplicateSource,
     ids: Sequence[int] | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -159,7 +176,7 @@ def ensure_hashes(
 ) -> np.ndarray:
     """The perceptual hashes of the images (all present ones by default), computed where missing or
     made from other content; rows (id, phash, dhash, phash_mirror, dhash_mirror) as int64."""
-    with library.engine.connect() as connection:
+    with library.database.engine.connect() as connection:
         statement = select(Image.id, Image.path, Image.content_hash).where(
             Image.status != Status.MISSING,
             Image.content_hash.is_not(None),
@@ -222,11 +239,11 @@ def ensure_hashes(
     return np.array(result, dtype=np.int64).reshape(-1, 5)
 
 
-def _store_hashes(library: Library, computed: dict[int, tuple[str, tuple[int, int, int, int]]]) -> None:
+def _store_hashes(library: DuplicateSource, computed: dict[int, tuple[str, tuple[int, int, int, int]]]) -> None:
     items = list(computed.items())
     for start in range(0, len(items), 5000):
         chunk = items[start : start + 5000]
-        with library.Session.begin() as session:
+        with library.database.Session.begin() as session:
             session.execute(delete(ImageHash).where(ImageHash.image_id.in_([i for i, _ in chunk])))
             present = set(session.scalars(select(Image.id).where(Image.id.in_([i for i, _ in chunk]))))
             session.add_all(
@@ -289,7 +306,7 @@ def _bits(values: np.ndarray) -> np.ndarray:
 
 
 def similar_pairs(
-    library: Library,
+    library: DuplicateSource,
     model_id: int,
     similarity: float = DEFAULT_SIMILARITY,
     ids: Iterable[int] | None = None,
@@ -364,7 +381,7 @@ class _Components:
 
 
 def find_duplicates(
-    library: Library,
+    library: DuplicateSource,
     kinds: Sequence[str] = ("exact", "near"),
     distance: int = DEFAULT_DISTANCE,
     similarity: float = DEFAULT_SIMILARITY,
@@ -426,9 +443,9 @@ def find_duplicates(
     return groups
 
 
-def _exact_pairs(library: Library, scope: list[int] | None) -> list[tuple[int, int]]:
+def _exact_pairs(library: DuplicateSource, scope: list[int] | None) -> list[tuple[int, int]]:
     """Consecutive pairs within each set of present images with the same content hash."""
-    with dialect.raw_connection(library.engine) as connection:
+    with dialect.raw_connection(library.database.engine) as connection:
         if scope is None:
             rows = connection.execute(sql.SAME_CONTENT).fetchall()
         else:
@@ -440,7 +457,7 @@ def _exact_pairs(library: Library, scope: list[int] | None) -> list[tuple[int, i
     return pairs
 
 
-def _images(library: Library, ids: list[int]) -> dict[int, DuplicateImage]:
+def _images(library: DuplicateSource, ids: list[int]) -> dict[int, DuplicateImage]:
     found: dict[int, DuplicateImage] = {}
     for image in library.images(ids):
         if image.status == Status.MISSING:
@@ -490,7 +507,7 @@ def _changed_since_shown(row: Image, shown: DuplicateImage) -> bool:
 
 
 def move_to_trash(
-    library: Library,
+    library: DuplicateSource,
     plan: Iterable[tuple[int, Sequence[int]]],
     sidecars: bool = True,
     shown: Mapping[int, DuplicateImage] | None = None,

@@ -47,12 +47,12 @@ class ScanReport:
     missing: int = 0
     restored: int = 0
     unchanged: int = 0
-    keywords: int = 0  # images whose keywords another program changed (sidecar or embedded)
+    keywords: int = 0  # images whose keywords another program changed: set by interchange.keyword_sync.import_found
     offline: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
     vanished_ids: set[int] = field(default_factory=set, repr=False)
-    keyword_sources: list = field(default_factory=list, repr=False)  # KeywordSource
+    keyword_sources: list = field(default_factory=list, repr=False)  # KeywordSource: what the scan found to import
 
     def merge(self, other: ScanReport) -> None:
         for name in ("added", "changed", "moved", "missing", "restored", "unchanged", "keywords"):

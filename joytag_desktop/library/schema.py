@@ -31,7 +31,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from joytag_desktop.categories import RATINGS  # noqa: F401 - library.py imports it from here until it is rewired
 from joytag_desktop.library.mounts import StoredPath
 
 # Scores of the user's rows (model_id USER): added by hand or imported, removed by hand.

@@ -22,13 +22,17 @@ from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library import dialect
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.records import ModelInfo
 from joytag_desktop.library.statements import DriverConnection
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from joytag_desktop.library.library import Library, ModelInfo
+    from joytag_desktop.library.database import Database
+    from joytag_desktop.library.images import Images
     from joytag_desktop.library.pgvectors import ServerIndex, ServerVectors
+    from joytag_desktop.library.search_index import SearchIndex
+    from joytag_desktop.library.settings import Settings
     from joytag_desktop.library.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -61,9 +65,12 @@ def _vectors():  # noqa: ANN202 - the module
 class Similarity:
     """The vector indexes of one Library (one per model), shared by its threads."""
 
-    def __init__(self, library: Library) -> None:
-        self.library = library
-        base = dialect.local_base(library.engine)
+    def __init__(self, database: Database, images: Images, settings: Settings, search_index: SearchIndex) -> None:
+        self.database = database
+        self.images = images
+        self.settings = settings
+        self.search_index = search_index
+        base = dialect.local_base(database.engine)
         self.folder = Path(base + "-vectors") if base else None
         self.embedder: Embedder | None = None
         self._outside: dict[tuple, np.ndarray] = {}
@@ -108,8 +115,6 @@ class Similarity:
     def _models(connection: DriverConnection) -> list[ModelInfo]:
         """The library's models without their image counts (``Library.models`` counts a million
         rows; a similarity search needs names and folders only)."""
-        from joytag_desktop.library.library import ModelInfo
-
         rows = connection.execute(sql.MODELS).fetchall()
         return [ModelInfo(i, n, f, v, fp, p, bool(a), bool(s)) for i, n, f, v, fp, p, a, s in rows]
 
@@ -129,11 +134,11 @@ class Similarity:
         if isinstance(source, int):
             image_id = source
         else:
-            found = self.library.image_by_path(source)
+            found = self.images.image_by_path(source)
             image_id = found.id if found is not None else None
         if image_id is not None:
             chosen = self._model(model, image_id)
-            vector = vectors.decode(self.library.embedding(image_id, chosen.name))
+            vector = vectors.decode(self.images.embedding(image_id, chosen.name))
             if vector is not None:
                 return chosen, vector, image_id
             if isinstance(source, int):
@@ -271,12 +276,12 @@ class Similarity:
     def server_vectors(self) -> ServerVectors | None:
         """The server's vector index (pgvector) when the library is on a PostgreSQL server that
         has it; None otherwise (SQLite, or no extension: this process's own index is used)."""
-        if not dialect.is_postgresql(self.library.engine):
+        if not dialect.is_postgresql(self.database.engine):
             return None
         if self._server is None:
             from joytag_desktop.library.pgvectors import ServerVectors
 
-            self._server = ServerVectors(self.library.engine)
+            self._server = ServerVectors(self.database.engine)
         return self._server if self._server.available else None
 
     @contextlib.contextmanager
@@ -294,7 +299,7 @@ class Similarity:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[DriverConnection]:
-        with dialect.raw_connection(self.library.engine) as connection:
+        with dialect.raw_connection(self.database.engine) as connection:
             yield connection
 
     def _current(self, connection: DriverConnection, model_id: int) -> VectorIndex | None:
@@ -358,7 +363,7 @@ class Similarity:
         return True
 
     def _identity(self, connection: DriverConnection, stamp: int) -> dict | None:
-        library_id = self.library.search_index.library_id() if self.folder is not None else None
+        library_id = self.search_index.library_id() if self.folder is not None else None
         if library_id is None:
             return None
         from joytag_desktop.library.postings import identity
@@ -378,7 +383,7 @@ class Similarity:
             return
         try:
             index.save(self.folder, identity)
-            self.library.set_setting(STAMP_SETTING + str(index.model_id), str(index.stamp))
+            self.settings.set(STAMP_SETTING + str(index.model_id), str(index.stamp))
         except (OSError, DBAPIError, RuntimeError) as exc:
             log.warning("could not save the vector index to %s: %s", self.folder, exc)
 

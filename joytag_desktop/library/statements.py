@@ -95,9 +95,9 @@ class DriverConnection:
         self.connection = connection
         self.postgresql = postgresql
 
-    def execute(self, statement: Statement | str, parameters: Sequence = ()) -> Any:
-        known = _TABLE.get(statement.name) if isinstance(statement, Statement) else _BY_SQLITE_TEXT.get(statement)
-        if known is None or (isinstance(statement, Statement) and known is not statement):
+    def execute(self, statement: Statement, parameters: Sequence = ()) -> Any:
+        known = _TABLE.get(statement.name) if isinstance(statement, Statement) else None
+        if known is None or known is not statement:
             raise UnregisteredStatement(f"not in the statement table (library.statements): {statement!r}")
         if self.postgresql:
             return self.connection.execute(known.postgresql, tuple(parameters) if known.placeholders else None)
@@ -222,13 +222,9 @@ SAME_CONTENT_LISTED = statement(
     "same_content_listed", _SAME_CONTENT + " AND id IN ({listed}) GROUP BY content_hash HAVING count(*) > 1"
 )
 
-# --- a page of the grid (library.Library._grid_rows) ----------------------------------------------
+# --- a page of the grid (library.searching.Searching._grid_rows) -------------------------------------
 
 GRID_ROWS = statement("grid_rows", "SELECT id, path, content_hash, status FROM images")
 GRID_ROWS_LISTED = statement(
     "grid_rows_listed", "SELECT id, path, content_hash, status FROM images WHERE id IN ({listed})"
 )
-
-# The grid's page (``Library._grid_rows``) still hands over its SQLite text: these two texts, and no
-# other, are taken for their statements until it passes them by name.
-_BY_SQLITE_TEXT: dict[str, Statement] = {known.sqlite: known for known in (GRID_ROWS, GRID_ROWS_LISTED)}

@@ -31,7 +31,7 @@ from joytag_desktop.library.schema import Claim, Image, WorkerRow
 from joytag_desktop.library.worker_state import WorkerState
 
 if TYPE_CHECKING:
-    from joytag_desktop.library.library import Library
+    from joytag_desktop.library.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +107,13 @@ class WorkerStatus:
 class WorkQueue:
     """One worker's view of the shared queue: claim, renew, release, report."""
 
-    def __init__(self, library: Library, device: str = "cpu", lease: float = LEASE_SECONDS) -> None:
-        self.library = library
+    def __init__(self, database: Database, device: str = "cpu", lease: float = LEASE_SECONDS) -> None:
+        self.database = database
         self.lease = float(lease)
         self.id = uuid.uuid4().hex
         self.device = device
         self.models: list[str] = []
-        self._dialect = library.engine.dialect.name
+        self._dialect = database.engine.dialect.name
         self._now = now_sql(self._dialect)
         skip_locked = "FOR UPDATE OF i SKIP LOCKED" if self._dialect == dialect.POSTGRESQL else ""
         self._claim = text(_CLAIM.format(now=self._now, lock=skip_locked))
@@ -131,7 +131,7 @@ class WorkQueue:
 
     def _claim_once(self, model_id: int, limit: int) -> list[tuple[int, str, str | None]]:
         self._register()
-        with self.library.Session.begin() as session:
+        with self.database.Session.begin() as session:
             ids = list(
                 session.execute(
                     self._claim, {"model": model_id, "limit": limit, "worker": self.id, "lease": self.lease}
@@ -149,7 +149,7 @@ class WorkQueue:
         retrying(self._renew_once, "renewing claims")
 
     def _renew_once(self) -> None:
-        with self.library.Session.begin() as session:
+        with self.database.Session.begin() as session:
             session.execute(
                 update(Claim).where(Claim.worker == self.id).values(expires=text(f"{self._now} + :lease")),
                 {"lease": self.lease},
@@ -161,7 +161,7 @@ class WorkQueue:
         models = [] if model_id is None else [Claim.model_id == model_id]
 
         def release() -> None:
-            with self.library.Session.begin() as session:
+            with self.database.Session.begin() as session:
                 session.execute(delete(Claim).where(Claim.worker == self.id, *models))
 
         retrying(release, "releasing claims")
@@ -176,7 +176,7 @@ class WorkQueue:
 
         def report() -> None:
             self._register()
-            with self.library.Session.begin() as session:
+            with self.database.Session.begin() as session:
                 self._report(session)
 
         if retry:
@@ -202,7 +202,7 @@ class WorkQueue:
     def _register(self) -> None:
         if self._registered:
             return
-        with self.library.Session.begin() as session:
+        with self.database.Session.begin() as session:
             self._end_dead_neighbours(session)
             session.execute(
                 text(
@@ -244,7 +244,7 @@ class WorkQueue:
         if not self._registered:
             return
         self.state = WorkerState.STOPPED
-        with self.library.Session.begin() as session:
+        with self.database.Session.begin() as session:
             session.execute(delete(Claim).where(Claim.worker == self.id))
             self._report(session)
 
@@ -259,11 +259,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def worker_statuses(library: Library, forget_after: float = 7 * 86400.0) -> list[WorkerStatus]:
+def worker_statuses(database: Database, forget_after: float = 7 * 86400.0) -> list[WorkerStatus]:
     """Every worker that reported in the last week, newest first; one silent for longer than two
     leases is "gone" (killed, or its machine lost the server)."""
-    now = now_sql(library.engine.dialect.name)
-    with library.Session() as session:
+    now = now_sql(database.engine.dialect.name)
+    with database.Session() as session:
         rows = session.execute(
             select(WorkerRow, text(f"{now} - workers.seen")).where(text(f"workers.seen > {now} - :keep")),
             {"keep": forget_after},
@@ -292,14 +292,14 @@ def worker_statuses(library: Library, forget_after: float = 7 * 86400.0) -> list
     return statuses
 
 
-def claims_in_force(library: Library) -> int:
+def claims_in_force(database: Database) -> int:
     """Claims whose lease has not run out."""
-    now = now_sql(library.engine.dialect.name)
-    with library.Session() as session:
+    now = now_sql(database.engine.dialect.name)
+    with database.Session() as session:
         return session.execute(text(f"SELECT count(*) FROM claims WHERE expires > {now}")).scalar_one()
 
 
-def held_by(library: Library, worker_id: str, model_id: int, image_ids: list[int], session) -> set[int]:  # noqa: ANN001
+def held_by(worker_id: str, model_id: int, image_ids: list[int], session) -> set[int]:  # noqa: ANN001
     """Which of ``image_ids`` this worker still holds for the model (locked until the session
     ends, so no one takes them over meanwhile)."""
     rows = session.execute(

@@ -19,7 +19,7 @@ from joytag_desktop.library.similar import SimilarityError
 
 if TYPE_CHECKING:
     from joytag_desktop.inference.engine import TaggingEngine
-    from joytag_desktop.library.library import ModelInfo
+    from joytag_desktop.library.records import ModelInfo
 
 SHOWN_TAGS = 20
 

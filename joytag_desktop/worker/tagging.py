@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
-from joytag_desktop.library.library import ImageResult, Library, ModelInfo
+from joytag_desktop.library.library import Library
+from joytag_desktop.library.records import ImageResult, ModelInfo
 from joytag_desktop.library.work import WorkQueue, retrying
 from joytag_desktop.library.worker_state import WorkerState
 
@@ -92,7 +93,7 @@ def tag_pending(
     """
     own_queue = queue is None
     if queue is None:
-        queue = WorkQueue(library, device=engine.describe())
+        queue = WorkQueue(library.database, device=engine.describe())
     queue.models = sorted(set(queue.models) | {model.name})
     report = TaggingReport()
     total = retrying(lambda: library.pending_count(model.id), "counting pending images")

@@ -12,12 +12,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library.changes import ChangeReport
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.schema import Root
@@ -221,17 +222,23 @@ class FolderWatcher:
             for kind, a, b in [*ops, ("end", "", "")]:
                 if run and (kind != run_kind or len(run) >= APPLY_CHUNK):
                     if run_kind == "moved":
-                        self._emit(self.library.apply_changes(moved=run))
+                        self._emit(self._apply(moved=run))
                     else:
-                        self._emit(self.library.apply_changes(deleted=[a for a, _ in run]))
+                        self._emit(self._apply(deleted=[a for a, _ in run]))
                     run = []
                 run_kind = kind
                 run.append((a, b))
             for start in range(0, len(ready), APPLY_CHUNK):
-                self._emit(self.library.apply_changes(created=ready[start : start + APPLY_CHUNK]))
+                self._emit(self._apply(created=ready[start : start + APPLY_CHUNK]))
         finally:
             with self._lock:
                 self._busy = False
+
+    def _apply(
+        self, created: Sequence[str] = (), deleted: Sequence[str] = (), moved: Sequence[tuple[str, str]] = ()
+    ) -> ChangeReport:
+        """Index the changes, then import the keywords they brought (sidecars written by other programs)."""
+        return import_found(self.library, self.library.apply_changes(created=created, deleted=deleted, moved=moved))
 
     def _emit(self, report: ChangeReport) -> None:
         for path, reason in report.errors:
@@ -246,7 +253,7 @@ class FolderWatcher:
         back = [p for p in before if p not in state.offline]
         targets = [Root(path=p) for p in state.polled + back]
         if targets:
-            report = self.library.scan([t.path for t in targets])
+            report = import_found(self.library, self.library.scan([t.path for t in targets]))
             if self.on_change is not None:
                 self.on_change(
                     ChangeReport(

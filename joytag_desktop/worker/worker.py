@@ -296,7 +296,7 @@ class TaggingWorker:
 
     def _work_queue(self) -> WorkQueue:
         if self._queue is None:
-            self._queue = WorkQueue(self.library, lease=self.settings.lease)
+            self._queue = WorkQueue(self.library.database, lease=self.settings.lease)
         self._queue.device = self.device_name  # empty until a model is loaded
         return self._queue
 

@@ -1,0 +1,300 @@
+"""Tagging results: the work queue of pending images, storing a batch of a tagger's scores, the tags
+of one image as they count, and the records of the metadata the app wrote into files."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, exists, func, insert, select, update
+
+from joytag_desktop.hashing import hash_file_and_picture
+from joytag_desktop.library import work
+from joytag_desktop.library.database import IN_CHUNK, Database, now
+from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
+from joytag_desktop.library.schema import (
+    RATINGS,
+    USER,
+    Claim,
+    Image,
+    ImageModel,
+    ImageTag,
+    MetadataWrite,
+    Model,
+    Source,
+    Status,
+    Tag,
+)
+from joytag_desktop.library.search_index import SearchIndex
+from joytag_desktop.library.settings import Settings
+from joytag_desktop.library.similar import Similarity
+from joytag_desktop.library.tags import Tags
+
+
+class Results:
+    """What the taggers found, stored and read back."""
+
+    def __init__(
+        self, database: Database, settings: Settings, tags: Tags, similarity: Similarity, search_index: SearchIndex
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.tags = tags
+        self.similarity = similarity
+        self.search_index = search_index
+        self._stored_batches = 0
+
+    def pending_images(
+        self, limit: int, after_id: int = 0, model_id: int | None = None
+    ) -> list[tuple[int, str, str | None]]:
+        """The work queue: (id, path, content hash) of pending images in id order (with ``model_id``:
+        those that model has not tagged yet)."""
+        not_done = (
+            []
+            if model_id is None
+            else [~exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id)]
+        )
+        with self.database.Session() as session:
+            rows = session.execute(
+                select(Image.id, Image.path, Image.content_hash)
+                .where(Image.status == Status.PENDING, Image.id > after_id, *not_done)
+                .order_by(Image.id)
+                .limit(limit)
+            )
+            return [(row.id, row.path, row.content_hash) for row in rows]
+
+    def pending_count(self, model_id: int) -> int:
+        """Pending images that ``model_id`` has not tagged yet."""
+        with self.database.Session() as session:
+            return session.scalar(
+                select(func.count()).where(
+                    Image.status == Status.PENDING,
+                    ~exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id),
+                )
+            )
+
+    def store_results(
+        self,
+        results: Sequence[ImageResult],
+        model: ModelInfo,
+        tags: Sequence[str],
+        categories: Sequence[str] | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """Write one batch of one model's results in one transaction; returns how many were stored.
+
+        Only this model's rows are replaced: other models' scores and the user's manual and imported
+        tags stay. A result for an image that went missing, was forgotten, or whose content changed
+        since it was claimed is dropped (the image stays pending and is tagged again). ``categories``
+        (one per tag) give the rating: the rating tag this model scores highest. With ``worker``
+        (a ``WorkQueue``'s id) only the images it still holds a claim on are stored, and those
+        claims end in the same transaction.
+        """
+        import numpy as np
+
+        tag_ids = np.asarray(self.tags.ensure_tags(tags, categories), dtype=np.int64)
+        rating_index = [
+            (i, RATINGS.index(name.removeprefix("rating:")))
+            for i, (name, category) in enumerate(zip(tags, categories or [], strict=False))
+            if category == "rating" and name.removeprefix("rating:") in RATINGS
+        ]
+        floor = self.settings.storage_floor
+        stamp = now()
+        server = self.similarity.server_vectors()  # before the transaction: it may create its table
+        with self.database.Session.begin() as session:
+            current = dict(
+                session.execute(
+                    select(Image.id, Image.content_hash).where(
+                        Image.id.in_([r.image_id for r in results]), Image.status != Status.MISSING
+                    )
+                ).all()
+            )
+            results = list({r.image_id: r for r in results}.values())  # one result per image
+            if worker is not None:
+                held = work.held_by(worker, model.id, [r.image_id for r in results], session)
+                results = [r for r in results if r.image_id in held]
+                session.execute(
+                    delete(Claim).where(
+                        Claim.worker == worker, Claim.model_id == model.id, Claim.image_id.in_(list(held))
+                    )
+                )
+            results = [
+                r
+                for r in results
+                if r.image_id in current and (r.content_hash is None or r.content_hash == current[r.image_id])
+            ]
+            ok = [r for r in results if r.error is None and r.scores is not None]
+            ok_ids = [r.image_id for r in ok]
+            session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ok_ids), ImageTag.model_id == model.id))
+            session.execute(delete(ImageModel).where(ImageModel.image_id.in_(ok_ids), ImageModel.model_id == model.id))
+            new_rows: list[dict] = []
+            for result in ok:
+                scores = result.scores
+                assert scores is not None
+                for index in np.flatnonzero(scores >= floor):
+                    new_rows.append(
+                        {
+                            "image_id": result.image_id,
+                            "tag_id": int(tag_ids[index]),
+                            "model_id": model.id,
+                            "source": Source.AI,
+                            "score": float(scores[index]),
+                        }
+                    )
+                rating = max(rating_index, key=lambda r: scores[r[0]])[1] if rating_index else None
+                session.add(
+                    ImageModel(
+                        image_id=result.image_id,
+                        model_id=model.id,
+                        tagged_at=stamp,
+                        rating=rating,
+                        embedding=None if result.embedding is None else result.embedding.astype("<f2").tobytes(),
+                    )
+                )
+            session.flush()
+            if new_rows:
+                session.execute(insert(ImageTag), new_rows)
+            if server is not None:  # pgvector: the server's index gets the embeddings in this transaction
+                server.store(
+                    session.connection(),
+                    [(r.image_id, model.id, r.embedding) for r in ok if r.embedding is not None and len(r.embedding)],
+                )
+            if ok_ids:
+                session.execute(
+                    update(Image)
+                    .where(Image.id.in_(ok_ids))
+                    .values(status=Status.TAGGED, error=None, model=model.name, tagged_at=stamp)
+                )
+                # The rating: the highest any model gives, unless the user set one.
+                best = select(func.max(ImageModel.rating)).where(ImageModel.image_id == Image.id).scalar_subquery()
+                session.execute(
+                    update(Image).where(Image.id.in_(ok_ids), Image.rating_manual.is_(False)).values(rating=best)
+                )
+            for result in results:
+                if result.error is not None:
+                    moved = [] if result.path is None else [Image.path == result.path]
+                    session.execute(
+                        update(Image)
+                        .where(Image.id == result.image_id, *moved)
+                        .values(status=Status.ERROR, error=result.error)
+                    )
+        self._stored_batches += 1
+        if self._stored_batches % 100 == 0:  # a library tagged for days and never searched
+            self.search_index.trim_log()
+        return len(results)
+
+    def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
+        """Queue images for tagging again by these models (default: every model); their scores stay
+        until the new ones replace them, and manual edits are kept. Returns how many were queued."""
+        ids = list(image_ids)
+        queued = 0
+        models = [] if model_ids is None else [ImageModel.model_id.in_(list(model_ids))]
+        with self.database.Session.begin() as session:
+            for start in range(0, len(ids), IN_CHUNK):
+                chunk = ids[start : start + IN_CHUNK]
+                session.execute(delete(ImageModel).where(ImageModel.image_id.in_(chunk), *models))
+                queued += session.execute(
+                    update(Image)
+                    .where(Image.id.in_(chunk), Image.status.in_([Status.TAGGED, Status.ERROR, Status.PENDING]))
+                    .values(status=Status.PENDING, error=None)
+                ).rowcount
+        return queued
+
+    def accept_own_write(self, image_id: int, path: str, before: tuple[str, str | None] | None = None) -> None:
+        """After the app wrote metadata into an image file, record its new size, mtime and hashes, so
+        the next scan sees no change; the picture hash stays equal, so the taggings stay.
+
+        ``before``: the file's (content hash, picture hash) read just before the write. For an image
+        indexed before 0007 (no picture hash stored) whose file was still the one scanned, that picture
+        hash is recorded first, so the taggings stay too (else the first embedded export after an
+        upgrade would retag the library). Without any (a format without one) the taggings go;
+        ``status`` is named so the same statement makes such an image pending on SQLite too (its
+        trigger runs on a named status; PostgreSQL's on every update), never "tagged" by no model.
+        """
+        stat = os.stat(path)
+        content_hash, picture_hash = hash_file_and_picture(path)
+        with self.database.Session.begin() as session:
+            if before is not None and before[1] is not None:
+                session.execute(
+                    update(Image)
+                    .where(Image.id == image_id, Image.picture_hash.is_(None), Image.content_hash == before[0])
+                    .values(picture_hash=before[1])
+                )
+            session.execute(
+                update(Image)
+                .where(Image.id == image_id)
+                .values(
+                    size=stat.st_size,
+                    mtime=stat.st_mtime,
+                    content_hash=content_hash,
+                    picture_hash=picture_hash,
+                    status=Image.status,
+                )
+            )
+
+    def set_sidecar_mtime(self, image_id: int, mtime: float | None) -> None:
+        with self.database.Session.begin() as session:
+            session.execute(update(Image).where(Image.id == image_id).values(sidecar_mtime=mtime))
+
+    def metadata_record(self, image_id: int, target: str) -> MetadataWrite | None:
+        with self.database.Session() as session:
+            return session.get(MetadataWrite, (image_id, target))
+
+    def record_metadata_write(
+        self, image_id: int, target: str, path: str, keywords: list[str] | dict, file_mtime: float | None
+    ) -> None:
+        with self.database.Session.begin() as session:
+            session.merge(
+                MetadataWrite(
+                    image_id=image_id,
+                    target=target,
+                    path=path,
+                    keywords=json.dumps(keywords, ensure_ascii=False),
+                    file_mtime=file_mtime,
+                    written_at=now(),
+                )
+            )
+
+    def image_tags(self, image_id: int, threshold: float | None = None) -> list[TagView]:
+        """Every stored tag of an image, best first: each model's score, the user's word, and
+        whether it counts under the threshold rules (``threshold``: a one-off one for every model)."""
+        rules = self.settings.threshold_rules(threshold)
+        with self.database.Session() as session:
+            models = {m.id: m for m in session.scalars(select(Model))}
+            rows = session.execute(
+                select(Tag.id, Tag.name, Tag.category, ImageTag.model_id, ImageTag.source, ImageTag.score)
+                .join(Tag, Tag.id == ImageTag.tag_id)
+                .where(ImageTag.image_id == image_id)
+            ).all()
+        views: dict[int, TagView] = {}
+        for row in rows:
+            view = views.get(row.id)
+            if view is None:
+                view = views[row.id] = TagView(
+                    row.name, 0.0, "ai", None, rules.threshold(-1, row.id, row.category), rules.overridden(row.id),
+                    row.category,
+                )  # fmt: skip
+            if row.model_id == USER:
+                view.source, view.score = Source.NAMES[row.source], row.score
+                continue
+            model = models.get(row.model_id)
+            if model is None:
+                continue
+            view.scores[model.name] = row.score
+            if not model.searched:
+                continue
+            limit = rules.threshold(model.id, row.id, row.category)
+            view.thresholds[model.name] = limit
+            if (
+                rules.overridden(row.id)
+                or rules.override is not None
+                or row.category in rules.per_model.get(model.id, {})
+            ):
+                view.fixed.add(model.name)
+            if view.ai_score is None or row.score - limit > view.ai_score - view.threshold:
+                view.ai_score, view.threshold = row.score, limit
+        for view in views.values():
+            if view.source == "ai":
+                view.score = view.ai_score if view.ai_score is not None else 0.0
+        return sorted(views.values(), key=lambda v: (-v.score, v.name))

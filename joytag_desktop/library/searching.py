@@ -1,0 +1,323 @@
+"""Searching: a query to the ids (or grid rows) it finds, from the posting lists where they answer
+and from SQL otherwise; more-like-this with a query's filter."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyroaring import BitMap
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.sql import Select
+
+from joytag_desktop.library import dialect, mounts
+from joytag_desktop.library import statements as sql
+from joytag_desktop.library.database import Database
+from joytag_desktop.library.errors import LibraryError
+from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
+from joytag_desktop.library.records import SearchResult
+from joytag_desktop.library.roots import Roots
+from joytag_desktop.library.schema import Image, Model, Tag, TagHistogram
+from joytag_desktop.library.search import TagResolver, build_select, in_folder, json_ids
+from joytag_desktop.library.search_index import SearchIndex
+from joytag_desktop.library.settings import Settings
+from joytag_desktop.library.similar import LIKE_LIMIT, Match, Similarity, SimilarityError
+from joytag_desktop.library.tags import Tags
+from joytag_desktop.library.thresholds import ThresholdRules, check_threshold
+
+
+@dataclass
+class QueryContext:
+    """What every search reads from the library's settings (see ``Searching.query_context``)."""
+
+    models: list[tuple[int, str, bool]]  # id, name, searched
+    searched: list[int]
+    rules: ThresholdRules
+    find_tags: Callable[[str, bool, str | None], list[int]]
+    read_names: Callable[[], list[tuple[int, str]]]
+    found: dict[tuple[str, bool, str | None], list[int]] = field(default_factory=dict)
+    _names: list[tuple[int, str]] | None = None
+
+    @property
+    def tag_names(self) -> list[tuple[int, str]]:
+        """(id, name) of every tag, by name; read on first use."""
+        if self._names is None:
+            self._names = self.read_names()
+        return self._names
+
+    def lookup(self, name: str, exact: bool, category: str | None) -> list[int]:
+        key = (name, exact, category)
+        if key not in self.found:
+            self.found[key] = self.find_tags(name, exact, category)
+        return self.found[key]
+
+
+class Searching:
+    """Queries compiled against the library's settings, answered by the posting lists or SQL."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        tags: Tags,
+        roots: Roots,
+        similarity: Similarity,
+        search_index: SearchIndex,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.tags = tags
+        self.roots = roots
+        self.similarity = similarity
+        self.search_index = search_index
+        self._context_cache: tuple[int, QueryContext] | None = None
+
+    def compile(self, query: str | Node, threshold: float | None) -> tuple[Node, TagResolver]:
+        node = parse(query) if isinstance(query, str) else query
+        return node, self.resolver(node, threshold)
+
+    def resolver(self, node: Node | None, threshold: float | None) -> TagResolver:
+        """Tag lookups, threshold rules and the models that judge tag terms: the searched ones, or
+        those the query's ``model:`` terms name."""
+        context = self.query_context()
+        by_name = {name: model_id for model_id, name, _ in context.models}
+        named = [by_name[t.text] for t in field_terms(node, "model") if t.text in by_name] if node else []
+        judging = list(dict.fromkeys(named)) or context.searched
+        rules = context.rules
+        if threshold is not None:
+            rules = ThresholdRules(rules.base, check_threshold(threshold), rules.per_tag, rules.per_model)
+        resolver = TagResolver(context.lookup, self.tags.category_of, rules, judging, by_name, self._estimate)
+        for term in field_terms(node, "like") if node else []:
+            text = term.text or ""
+            if text in resolver.similar:
+                continue
+            version = self.database.data_version()
+            known = self.similarity.recall(text, version)
+            if known is not None:
+                resolver.similar[text] = list(known)
+                continue
+            try:
+                matches = self.similarity.nearest(text, LIKE_LIMIT)
+                self.similarity.remember(text, version, {m.image_id: m.similarity for m in matches})
+                resolver.similar[text] = [m.image_id for m in matches]
+            except (SimilarityError, LibraryError) as exc:
+                resolver.warnings.append(f"like:{text}: {exc}")
+                resolver.similar[text] = []
+        return resolver
+
+    def query_context(self) -> QueryContext:
+        """Models, threshold rules and tag look-ups for searches, read again only after a commit
+        (``PRAGMA data_version``): a query then costs its own work, not ten reads of settings."""
+        version = self.database.data_version()
+        cached = self._context_cache
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        with self.database.Session() as session:
+            models = [
+                tuple(row) for row in session.execute(select(Model.id, Model.name, Model.searched).order_by(Model.id))
+            ]
+        context = QueryContext(
+            models, [m[0] for m in models if m[2]], self.settings.threshold_rules(), self.tags.lookup, self._tag_names
+        )
+        self._context_cache = (version, context) if version is not None else None
+        return context
+
+    def _tag_names(self) -> list[tuple[int, str]]:
+        with self.database.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(select(Tag.id, Tag.name).order_by(Tag.name))]
+
+    def _estimate(self, tag_id: int, score: float) -> int:
+        """How many images have ``tag_id`` at or above ``score`` (from the histogram, to plan queries)."""
+        bucket = round(score * 100)
+        with self.database.engine.connect() as connection:
+            return connection.execute(
+                select(func.coalesce(func.sum(TagHistogram.count), 0)).where(
+                    TagHistogram.tag_id == tag_id, TagHistogram.bucket >= bucket
+                )
+            ).scalar_one()
+
+    def search(
+        self,
+        query: str | Node,
+        threshold: float | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        sort: str = "path",
+    ) -> SearchResult:
+        """Ids of matching images in ``sort`` order. Raises QueryError for a malformed query."""
+        found = self.fast_search(query, threshold, sort, limit, offset)
+        if found is not None:
+            return SearchResult(*found)
+        statement, warnings = self.statement(query, threshold, sort, limit, offset, (Image.id,))
+        with self.database.engine.connect() as connection:
+            ids = list(connection.execute(statement).scalars())
+        return SearchResult(ids, warnings)
+
+    def fast_search(
+        self, query: str | Node, threshold: float | None, sort: str, limit: int | None, offset: int,
+        folder: str | None = None,
+    ) -> tuple[list[int], list[str]] | None:  # fmt: skip
+        """The ids in order from the posting lists, or None where SQL answers (a one-off threshold,
+        a sort by name, size or score)."""
+        if sort.lstrip("-") not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)} (prefix - to reverse)")
+        if sort.lstrip("-") not in ("path", "date", "added", "similarity"):
+            return None
+        node, resolver = self.compile(query, threshold)
+        with self.search_index.acquire(resolver.rules) as index:
+            if index is None:
+                return None
+            extra = self.folder_condition(folder) if folder else None
+            hits = self.evaluator(index, resolver).matches(node, extra)
+            wanted = len(hits) if limit is None else offset + limit
+            if sort.lstrip("-") == "similarity":
+                # The like: term's order; images outside it (an or) after, by path.
+                ranked = [i for i in resolver.similarity_order if i in hits]
+                others = hits - BitMap(ranked)
+                if sort.startswith("-"):
+                    ordered = (ranked + index.ordered(others, "path", len(others)))[::-1]
+                else:
+                    ordered = ranked + index.ordered(others, "path", max(0, wanted - len(ranked)))
+                return ordered[offset:wanted], resolver.warnings
+            return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
+
+    def evaluator(self, index, resolver: TagResolver):  # noqa: ANN001, ANN202 - PostingIndex, Evaluator
+        from joytag_desktop.library.fast_search import Evaluator  # numpy: only when searching
+
+        return Evaluator(index, resolver, self._sql_ids, self._sql_rows)
+
+    def _sql_rows(self, statement: Select) -> list[tuple]:
+        with self.database.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement)]
+
+    def _sql_ids(self, condition: ColumnElement[bool], candidates: BitMap | None) -> BitMap:
+        """The images meeting an SQL condition (among ``candidates``, bound as one JSON text)."""
+        statement = select(Image.id).where(condition)
+        if candidates is not None:
+            listed = dialect.listed_ids(json_ids(candidates), "ids")
+            statement = statement.where(Image.id.in_(listed))
+        with self.database.engine.connect() as connection:
+            return BitMap(connection.execute(statement).scalars())
+
+    def statement(
+        self,
+        query: str | Node,
+        threshold: float | None,
+        sort: str,
+        limit: int | None,
+        offset: int,
+        columns: tuple,
+        folder: str | None = None,
+    ):  # noqa: ANN202 - (Select, warnings)
+        node, resolver = self.compile(query, threshold)
+        score_ids: list[int] = []
+        if sort.lstrip("-") == "score":
+            for term in tag_terms(node):
+                score_ids += resolver.lookup(term.name, term.exact, term.category)
+        statement = build_select(node, resolver, sort, score_ids, columns=columns)
+        if folder:
+            statement = statement.where(self.folder_condition(folder))
+        if limit is not None:
+            statement = statement.limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        return statement, resolver.warnings
+
+    def search_rows(
+        self,
+        query: str | Node,
+        threshold: float | None = None,
+        sort: str = "path",
+        limit: int | None = None,
+        folder: str | None = None,
+    ) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
+        """Like ``search`` but with (id, path, content hash, status) per image, for the GUI's grid.
+
+        ``folder`` keeps images in that folder and below it.
+        """
+        columns = (Image.id, Image.path, Image.content_hash, Image.status)
+        found = self.fast_search(query, threshold, sort, limit, 0, folder)
+        if found is not None:
+            ids, warnings = found
+            return self._grid_rows(ids), warnings
+        statement, warnings = self.statement(query, threshold, sort, limit, 0, columns, folder)
+        with self.database.engine.connect() as connection:
+            rows = [tuple(row) for row in connection.execute(statement)]
+        return rows, warnings
+
+    def _grid_rows(self, ids: list[int]) -> list[tuple[int, str, str | None, str]]:
+        """(id, path, content hash, status) of the images ``ids``, in that order: one statement with
+        the ids bound as one JSON text, on the driver's connection (a page costs a millisecond)."""
+        with dialect.raw_connection(self.database.engine) as connection:
+            if len(ids) > 100_000:  # a big share of the library: one pass over the table beats index probes
+                wanted = BitMap(ids)
+                rows = connection.execute(sql.GRID_ROWS)
+                found = {row[0]: row for row in rows if row[0] in wanted}
+            else:
+                found = {row[0]: row for row in connection.execute(sql.GRID_ROWS_LISTED, (json_ids(ids),))}
+        local = mounts.of(self.database.engine.dialect)  # the driver's rows hold stored paths
+        if local:
+            return [(i, local.to_local(found[i][1]), *found[i][2:]) for i in ids if i in found]
+        return [found[i] for i in ids if i in found]
+
+    def matching(self, query: str | Node, ids: Collection[int], threshold: float | None = None) -> set[int]:
+        """Which of ``ids`` the query matches (missing files left out unless asked for)."""
+        if not ids:
+            return set()
+        node, resolver = self.compile(query, threshold)
+        with self.search_index.acquire(resolver.rules) as index:
+            if index is not None:
+                return set(self.evaluator(index, resolver).matches(node) & BitMap(ids))
+        listed = dialect.listed_ids(json_ids(ids), "ids")
+        statement = build_select(node, resolver).order_by(None).where(Image.id.in_(listed))
+        with self.database.engine.connect() as connection:
+            return set(connection.execute(statement).scalars())
+
+    def like_similarities(self, query: str | Node) -> dict[int, float]:
+        """Per image, its similarity to the query's first ``like:`` image (as the last search of
+        that term found it), for showing beside the results."""
+        node = parse(query) if isinstance(query, str) else query
+        terms = field_terms(node, "like")
+        if not terms:
+            return {}
+        self.resolver(node, None)  # resolves the term, or recalls it when nothing changed since
+        return self.similarity.latest(terms[0].text or "")
+
+    def similar(
+        self,
+        source: int | str | os.PathLike[str],
+        limit: int = 50,
+        model: str | None = None,
+        query: str | None = None,
+        threshold: float | None = None,
+    ) -> list[Match]:
+        """The images most like ``source`` (an image id, a library file, or any image file when an
+        embedder is set), best first; ``query`` keeps only the images it matches. Raises
+        SimilarityError, LibraryError (unknown model) or QueryError."""
+        allowed = None
+        if query is not None and query.strip():
+            node = parse(query)  # a malformed query fails before any work
+
+            def allowed(ids: Collection[int]) -> set[int]:
+                return self.matching(node, ids, threshold)
+
+        return self.similarity.nearest(source if isinstance(source, int) else Path(source), limit, model, allowed)
+
+    def count(self, query: str | Node, threshold: float | None = None) -> int:
+        node, resolver = self.compile(query, threshold)
+        with self.search_index.acquire(resolver.rules) as index:
+            if index is not None:
+                return len(self.evaluator(index, resolver).matches(node))
+        inner = build_select(node, resolver).order_by(None).subquery()
+        with self.database.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(inner)).scalar_one()
+
+    def folder_condition(self, folder: str):  # noqa: ANN202 - a SQL condition
+        """Images in the absolute ``folder`` or below it (nothing when no root holds it)."""
+        folder = os.path.normpath(folder)
+        for root in sorted(self.roots.listed(), key=lambda r: len(r.path), reverse=True):
+            if folder == root.path or folder.startswith(root.path.rstrip(os.sep) + os.sep):
+                return in_folder(root.id, mounts.folder_of(mounts.of(self.database.engine.dialect), root.path, folder))
+        return Image.id < 0

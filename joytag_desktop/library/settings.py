@@ -1,0 +1,109 @@
+"""The library's settings and the threshold rules made of them: the library threshold, the storage
+floor, per-tag overrides and the taggers' own per-category thresholds."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from joytag_desktop.library.database import Database
+from joytag_desktop.library.errors import LibraryError
+from joytag_desktop.library.schema import Model, ModelThreshold, Setting, Tag, TagThreshold
+from joytag_desktop.library.thresholds import (
+    DEFAULT_STORAGE_FLOOR,
+    DEFAULT_THRESHOLD,
+    PRESETS,
+    ThresholdRules,
+    check_threshold,
+)
+
+
+class Settings:
+    """Key/value settings and thresholds. Tags and taggers are named by id here: the facade
+    resolves the names the user gives."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        with self.database.Session() as session:
+            value = session.get(Setting, key)
+            return value.value if value is not None else default
+
+    def set(self, key: str, value: str) -> None:
+        with self.database.Session.begin() as session:
+            session.merge(Setting(key=key, value=value))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.get("threshold", str(DEFAULT_THRESHOLD)))
+
+    def set_threshold(self, value: float) -> None:
+        """The library threshold: general tags of every model follow it (their published general
+        thresholds give way), and every category a model has no threshold of its own for."""
+        value = check_threshold(value)
+        with self.database.Session.begin() as session:
+            session.merge(Setting(key="threshold", value=repr(value)))
+            session.execute(delete(ModelThreshold).where(ModelThreshold.category == "general"))
+
+    def apply_preset(self, name: str) -> float:
+        if name not in PRESETS:
+            raise LibraryError(f"unknown preset {name!r}: use {', '.join(PRESETS)}")
+        self.set_threshold(PRESETS[name])
+        return PRESETS[name]
+
+    @property
+    def storage_floor(self) -> float:
+        return float(self.get("storage_floor", str(DEFAULT_STORAGE_FLOOR)))
+
+    def set_storage_floor(self, value: float) -> None:
+        self.set("storage_floor", repr(check_threshold(value, "storage floor")))
+
+    def tag_thresholds(self) -> dict[str, float]:
+        with self.database.Session() as session:
+            rows = session.execute(select(Tag.name, TagThreshold.threshold).join(Tag, Tag.id == TagThreshold.tag_id))
+            return dict(rows.all())
+
+    def set_tag_threshold(self, tag_id: int, value: float | None) -> None:
+        """Override the threshold of one tag; None removes the override."""
+        with self.database.Session.begin() as session:
+            if value is None:
+                session.execute(delete(TagThreshold).where(TagThreshold.tag_id == tag_id))
+            else:
+                session.merge(TagThreshold(tag_id=tag_id, threshold=check_threshold(value)))
+
+    def _threshold_overrides(self) -> dict[int, float]:
+        with self.database.Session() as session:
+            return dict(session.execute(select(TagThreshold.tag_id, TagThreshold.threshold)).all())
+
+    def threshold_rules(self, threshold: float | None = None) -> ThresholdRules:
+        """The rules in force (``threshold``: a one-off threshold for every model, as ``--threshold``)."""
+        per_model: dict[int, dict[str, float]] = {}
+        with self.database.Session() as session:
+            for model_id, category, value in session.execute(
+                select(ModelThreshold.model_id, ModelThreshold.category, ModelThreshold.threshold)
+            ):
+                per_model.setdefault(model_id, {})[category] = value
+        override = None if threshold is None else check_threshold(threshold)
+        return ThresholdRules(self.threshold, override, self._threshold_overrides(), per_model)
+
+    def model_thresholds(self) -> dict[str, dict[str, float]]:
+        """Per model name, its own per-category thresholds (the rest follow the library threshold)."""
+        with self.database.Session() as session:
+            rows = session.execute(
+                select(Model.name, ModelThreshold.category, ModelThreshold.threshold).join(
+                    Model, Model.id == ModelThreshold.model_id
+                )
+            ).all()
+        found: dict[str, dict[str, float]] = {}
+        for name, category, value in rows:
+            found.setdefault(name, {})[category] = value
+        return found
+
+    def set_model_threshold(self, model_id: int, category: str, value: float | None) -> None:
+        """A model's threshold for one category; None: follow the library threshold."""
+        with self.database.Session.begin() as session:
+            session.execute(
+                delete(ModelThreshold).where(ModelThreshold.model_id == model_id, ModelThreshold.category == category)
+            )
+            if value is not None:
+                session.add(ModelThreshold(model_id=model_id, category=category, threshold=check_threshold(value)))

@@ -1,0 +1,173 @@
+"""The tag vocabulary: ids by name (cached), categories, and the look-ups a search term makes,
+hierarchical keywords included."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import bindparam, func, or_, select, update
+
+from joytag_desktop.library import dialect
+from joytag_desktop.library.database import IN_CHUNK, Database
+from joytag_desktop.library.errors import LibraryError
+from joytag_desktop.library.schema import Tag
+from joytag_desktop.library.search import glob_to_like
+
+HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
+MAX_TAG_LENGTH = 1000
+
+
+def check_tag_name(name: str) -> str:
+    """A tag typed or passed by a user, stripped; refused when it could not be written to XMP,
+    captions or a terminal (control characters, bytes that are not UTF-8) or is absurdly long."""
+    name = name.strip()
+    if not name:
+        raise LibraryError("a tag name cannot be empty")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        raise LibraryError("a tag name must be valid UTF-8 text (it holds undecodable bytes)")
+    bad = next((ch for ch in name if not ch.isprintable() and ch != " "), None)
+    if bad is not None:
+        raise LibraryError(f"a tag name cannot hold control characters (found U+{ord(bad):04X})")
+    if len(name) > MAX_TAG_LENGTH:
+        raise LibraryError(f"a tag name is limited to {MAX_TAG_LENGTH} characters")
+    return name
+
+
+class Tags:
+    """Tag ids and categories, cached for the process: tags are only ever added."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._tag_ids: dict[str, int] = {}
+        self._tag_lock = threading.Lock()
+        self._hierarchy_cache: tuple[int, list[tuple[int, str]]] = (0, [])
+        self._categories: dict[int, str] | None = None
+
+    def ensure_tags(self, names: Sequence[str], categories: Sequence[str] | None = None) -> list[int]:
+        """Ids of these tags, creating the ones the library does not know yet.
+
+        ``categories`` (a model's, one per name): new tags get theirs, and a tag known only as
+        general or as an imported keyword takes a model's more specific category."""
+        if categories is not None:
+            self._set_categories(names, categories)
+        with self._tag_lock:
+            unknown = [name for name in names if name not in self._tag_ids]
+            if unknown:
+                unknown = list(dict.fromkeys(unknown))
+                with self.database.Session.begin() as session:
+                    session.execute(
+                        dialect.insert(Tag, self.database.engine.dialect.name).on_conflict_do_nothing(
+                            index_elements=["name"]
+                        ),
+                        [{"name": name, "category": "general"} for name in unknown],
+                    )
+                    for start in range(0, len(unknown), IN_CHUNK):  # SQLite binds at most 32,766 variables
+                        chunk = unknown[start : start + IN_CHUNK]
+                        self._tag_ids.update(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(chunk))).all())
+            return [self._tag_ids[name] for name in names]
+
+    def _set_categories(self, names: Sequence[str], categories: Sequence[str]) -> None:
+        specific = {n: c for n, c in zip(names, categories, strict=True) if c != "general"}
+        if not specific:
+            return
+        with self._tag_lock, self.database.Session.begin() as session:
+            session.execute(
+                dialect.insert(Tag, self.database.engine.dialect.name).on_conflict_do_nothing(index_elements=["name"]),
+                [{"name": name, "category": category} for name, category in specific.items()],
+            )
+            session.connection().execute(
+                update(Tag)
+                .where(Tag.name == bindparam("n"), or_(Tag.category == "general", Tag.category == "keyword"))
+                .values(category=bindparam("c")),
+                [{"n": name, "c": category} for name, category in specific.items()],
+            )
+            self._categories = None
+
+    def category_of(self, tag_id: int) -> str:
+        """A tag's category (cached; tags only gain categories when a model brings them)."""
+        with self._tag_lock:
+            cached = self._categories
+        if cached is None or tag_id not in cached:
+            with self.database.Session() as session:
+                cached = {row.id: row.category for row in session.execute(select(Tag.id, Tag.category))}
+            with self._tag_lock:
+                self._categories = cached
+        return cached.get(tag_id, "general")
+
+    def tag_categories(self, names: Iterable[str]) -> dict[str, str]:
+        """The category of each named tag (for the GUI's grouped tag lists)."""
+        wanted = list(dict.fromkeys(names))
+        found: dict[str, str] = {}
+        with self.database.Session() as session:
+            for start in range(0, len(wanted), 20_000):
+                chunk = wanted[start : start + 20_000]
+                found.update(
+                    (name, category)
+                    for name, category in session.execute(select(Tag.name, Tag.category).where(Tag.name.in_(chunk)))
+                )
+        return found
+
+    def tag_id(self, name: str) -> int | None:
+        if name in self._tag_ids:
+            return self._tag_ids[name]
+        with self.database.Session() as session:
+            tag_id = session.scalar(select(Tag.id).where(Tag.name == name))
+        if tag_id is not None:
+            self._tag_ids[name] = tag_id
+        return tag_id
+
+    def lookup(self, name: str, exact: bool, category: str | None = None) -> list[int]:
+        """The ids a search term ``name`` finds (a glob, a name, its case-folded form, its hierarchies)."""
+        if category is not None:
+            return [t for t in self.lookup(name, exact) if self.category_of(t) == category]
+        with self.database.Session() as session:
+            if not exact and ("*" in name or "?" in name):
+                if name == "*":
+                    return list(session.scalars(select(Tag.id)))
+                pattern = glob_to_like(name)
+                return list(session.scalars(select(Tag.id).where(Tag.name.like(pattern, escape="\\"))))
+            found = session.scalar(select(Tag.id).where(Tag.name == name))
+            if found is None and exact:
+                found = session.scalar(select(Tag.id).where(Tag.name == name.replace(" ", "_")))
+            ids = [found] if found is not None else []
+            if found is None and not exact:
+                ids = list(session.scalars(select(Tag.id).where(func.lower(Tag.name) == name.lower())))
+            return ids + self._hierarchy_tags(session, name, ids)
+
+    def _hierarchy_tags(self, session, name: str, found: list[int]) -> list[int]:  # noqa: ANN001
+        """Hierarchical keywords (``Places|Europe|Paris``) that ``name`` is a level of: a parent finds
+        its children, as in digiKam and Lightroom, and the leaf alone still matches."""
+        if not name or HIERARCHY_SEPARATOR in (name[0], name[-1]):
+            return []
+        level = name.casefold()
+        sep = HIERARCHY_SEPARATOR
+        return [
+            tag_id
+            for tag_id, folded in self._hierarchical_names(session)
+            if tag_id not in found
+            and (folded.startswith(level + sep) or folded.endswith(sep + level) or f"{sep}{level}{sep}" in folded)
+        ]
+
+    def _hierarchical_names(self, session) -> list[tuple[int, str]]:  # noqa: ANN001
+        """(id, case-folded name) of the tags that are hierarchies. Tags are only ever added, so the
+        cache grows by the ids above the last one seen: one primary-key probe per search term instead
+        of a scan of a vocabulary that can hold 70,000 model tags."""
+        top = session.scalar(select(func.max(Tag.id))) or 0
+        with self._tag_lock:
+            seen, names = self._hierarchy_cache
+            if top == seen:
+                return names
+            if top < seen:
+                seen, names = 0, []
+            rows = session.execute(
+                select(Tag.id, Tag.name).where(Tag.id > seen, Tag.name.contains(HIERARCHY_SEPARATOR, autoescape=True))
+            ).all()
+            names = names + [(row.id, row.name.casefold()) for row in rows]
+            self._hierarchy_cache = (top, names)
+            return names
+
+    def forget_categories(self) -> None:
+        """Read the categories again on next use (imported keywords changed some). No lock: the
+        caller may hold a write transaction that a thread holding the lock waits for."""
+        self._categories = None
