@@ -7,12 +7,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete, exists, func, insert, select, update
 
+from joytag_desktop.categories import RATINGS
 from joytag_desktop.library.database import IN_CHUNK, Database
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.records import TagState
 from joytag_desktop.library.schema import (
     PRESENT_SCORE,
-    RATINGS,
     REMOVED_SCORE,
     USER,
     Image,

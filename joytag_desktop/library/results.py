@@ -9,12 +9,12 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, exists, func, insert, select, update
 
+from joytag_desktop.categories import RATINGS
 from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.library import work
 from joytag_desktop.library.database import IN_CHUNK, Database, now
 from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
 from joytag_desktop.library.schema import (
-    RATINGS,
     USER,
     Claim,
     Image,
