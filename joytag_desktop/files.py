@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import re
 import stat
@@ -18,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 from joytag_desktop.errors import JoyTagError
 
@@ -55,7 +56,7 @@ def is_regular(info: os.stat_result) -> bool:
 
 
 @contextlib.contextmanager
-def open_regular(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def open_regular(path: str | os.PathLike[str]) -> Iterator[io.BufferedReader]:
     """Open a regular file for reading; raise NotRegularFileError for anything else (without blocking)."""
     fd = os.open(path, _OPEN_FLAGS)
     try:

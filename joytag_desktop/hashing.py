@@ -21,10 +21,10 @@ picture hash (None): every change of its bytes counts as a new picture, the safe
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import struct
-from typing import BinaryIO
 
 from joytag_desktop.files import open_regular
 
@@ -47,7 +47,7 @@ class _Structure(Exception):
 class _Tee:
     """Reads a file once: every byte goes to the content hash, the picture's bytes also to the picture hash."""
 
-    def __init__(self, handle: BinaryIO, size: int) -> None:
+    def __init__(self, handle: io.BufferedReader, size: int) -> None:
         self.handle = handle
         self.content = hashlib.sha256()
         self.picture = hashlib.sha256()

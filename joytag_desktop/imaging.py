@@ -126,7 +126,7 @@ def file_error_message(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, NotRegularFileError):
-        return exc.strerror
+        return exc.strerror or NOT_REGULAR
     if exc.errno == errno.ENAMETOOLONG:
         return "path too long for the file system (shorten a folder or file name)"
     return exc.strerror or str(exc)

@@ -20,11 +20,16 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PIL import Image, UnidentifiedImageError
 
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.metadata import exiftool
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 _PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage")
@@ -106,7 +111,8 @@ def _with_rawpy(path: Path) -> bytes | Image.Image | None:
         return None
     if thumb.format == rawpy.ThumbFormat.JPEG:
         return bytes(thumb.data) if _decodable(bytes(thumb.data)) else None
-    return Image.fromarray(thumb.data)
+    # rawpy types ``data`` as bytes or an array; only a JPEG thumbnail's is bytes, a bitmap's is an (h, w, c) array.
+    return Image.fromarray(cast("NDArray[np.uint8]", thumb.data))
 
 
 def _with_exiftool(path: Path) -> bytes | None:

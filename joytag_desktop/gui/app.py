@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from joytag_desktop import __version__, failures, paths
 
@@ -44,7 +44,8 @@ def run_gui(database: str | None = None) -> int:
     from joytag_desktop.library import Library
     from joytag_desktop.resources import icon_path  # pyright: ignore[reportMissingImports] - resources/ is installed under this name
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    # instance() is typed QCoreApplication; the one that exists here (the tests' or ours) is a QApplication.
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv))
     app.setApplicationName("JoyTag Desktop")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.joytag_desktop")

@@ -109,10 +109,10 @@ class DuplicatesDialog(QDialog):
         self._progress = _Progress(self)
         self._progress.changed.connect(self._show_progress)
 
-        self.exact = QCheckBox(self.tr("Exact copies (the same file content)"), checked=True)
-        self.near = QCheckBox(
-            self.tr("The same picture re-encoded, resized, mirrored or slightly cropped"), checked=True
-        )
+        self.exact = QCheckBox(self.tr("Exact copies (the same file content)"))
+        self.exact.setChecked(True)
+        self.near = QCheckBox(self.tr("The same picture re-encoded, resized, mirrored or slightly cropped"))
+        self.near.setChecked(True)
         self.similar = QCheckBox(self.tr("Images that look alike (by the model's embeddings)"))
         self.distance = QSpinBox(minimum=0, maximum=32, value=DEFAULT_DISTANCE)
         self.distance.setToolTip(self.tr("How many of the 64 bits of the perceptual hashes may differ"))
@@ -238,8 +238,9 @@ class DuplicatesDialog(QDialog):
     def show_groups(self, groups: list[DuplicateGroup]) -> None:
         while self.groups_layout.count() > 1:
             item = self.groups_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.groups = groups
         self.keep_choices = []
         self.cards = []

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from joytag_desktop.gui.tree_items import child_items, top_level_items
+
 FOLDER_ROLE = Qt.ItemDataRole.UserRole
 ROOT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -149,11 +151,11 @@ class FolderPanel(QWidget):
 
     def _all_items(self) -> list[QTreeWidgetItem]:
         items: list[QTreeWidgetItem] = []
-        stack = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        stack = top_level_items(self.tree)
         while stack:
             item = stack.pop()
             items.append(item)
-            stack.extend(item.child(i) for i in range(item.childCount()))
+            stack.extend(child_items(item))
         return items
 
     def selected_root(self) -> str | None:

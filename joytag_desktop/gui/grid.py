@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -409,18 +410,23 @@ class ThumbnailGrid(QListView):
         index = self.indexAt(QPoint(self.cell_size().width() // 2, 8))
         return index.row() if index.isValid() else None
 
+    def image_model(self) -> ImageGridModel:
+        """The grid's model (``model()`` is typed QAbstractItemModel; ResultsView gives it an ImageGridModel)."""
+        return cast(ImageGridModel, self.model())
+
     def selected_ids(self) -> list[int]:
         """Ids of the selected images, read by selection range (fast for 100,000-image selections)."""
-        rows = self.model().rows
+        rows = self.image_model().rows
         ids: list[int] = []
-        for selection_range in self.selectionModel().selection():
+        selection = self.selectionModel().selection()
+        for selection_range in selection:  # pyright: ignore[reportGeneralTypeIssues] - stubs lack its __iter__
             ids.extend(row[0] for row in rows[selection_range.top() : selection_range.bottom() + 1])
         return ids
 
     def restore_selection(self, selected_ids: list[int], current_id: int | None) -> None:
         """After a reset: select ``selected_ids`` again (one range per run of rows) and make
         ``current_id`` current."""
-        model: ImageGridModel = self.model()
+        model = self.image_model()
         rows = [r for r in (model.row_of(i) for i in selected_ids) if r is not None]
         selection_model = self.selectionModel()
         flags = QItemSelectionModel.SelectionFlag

@@ -91,7 +91,7 @@ class ModelChoice(QObject):
         """Tagging → Models…: download a published tagger or choose a folder; the choice tags from now on."""
         from joytag_desktop.gui.model_manager import ModelManager
 
-        dialog = ModelManager(self.settings.model_folder or "", self.context.window)
+        dialog = ModelManager(str(self.settings.model_folder or ""), self.context.window)
         dialog.model_chosen.connect(self.use)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.manager = dialog

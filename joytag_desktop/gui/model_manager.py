@@ -129,6 +129,8 @@ class ModelManager(QDialog):
         for row, item in enumerate(CATALOGUE):
             state = states.get(item.name, "")
             cell = self.table.item(row, len(COLUMNS) - 1)
+            if cell is None:  # never: __init__ fills every cell
+                continue
             cell.setText(labels.get(state, self.tr("broken (download again)")))
             cell.setToolTip(state)
         self._update_buttons()

@@ -7,9 +7,19 @@ the cursor as it is now, and Return runs the typed query unless the user moved i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QCompleter, QHBoxLayout, QLineEdit, QToolButton, QWidget
+from PySide6.QtGui import QDropEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QHBoxLayout,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
 
 from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.query import quote_tag
@@ -24,9 +34,9 @@ def word_at_cursor(text: str, cursor: int) -> str:
     return word.lstrip("-(")
 
 
-def dropped_image(event: QEvent) -> str | None:
+def dropped_image(event: QDropEvent) -> str | None:
     """The local image file a drag carries (judged by its name: the GUI thread does no I/O)."""
-    mime = event.mimeData() if hasattr(event, "mimeData") else None
+    mime = event.mimeData()
     urls = [url for url in (mime.urls() if mime is not None else []) if url.isLocalFile()]
     if len(urls) == 1 and is_image_path(urls[0].toLocalFile()):
         return urls[0].toLocalFile()
@@ -61,7 +71,7 @@ class SearchBar(QWidget):
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer.setWidget(self.line)
         self.completer.activated.connect(self._insert_completion)
-        self.completer.popup().installEventFilter(self)
+        self._popup().installEventFilter(self)
         self.line.installEventFilter(self)  # image files dropped on it
         self._navigated = False  # the user moved into the suggestion list since it opened
         self.line.textEdited.connect(self._edited)
@@ -128,8 +138,12 @@ class SearchBar(QWidget):
 
     # --- completion ---------------------------------------------------------------------------
 
+    def _popup(self) -> QAbstractItemView:
+        # popup() is typed optional: Qt makes the list once the completer has a widget, given in __init__.
+        return cast(QAbstractItemView, self.completer.popup())
+
     def hide_suggestions(self) -> None:
-        self.completer.popup().hide()
+        self._popup().hide()
         self._navigated = False
 
     def _edited(self, text: str) -> None:
@@ -147,13 +161,13 @@ class SearchBar(QWidget):
             self.completions.setStringList([f"{quote_tag(name)}  ({count:,})" for name, count in rows])
             self._navigated = False
             self.completer.complete()
-            self.completer.popup().setCurrentIndex(self.completer.completionModel().index(-1, 0))
+            self._popup().setCurrentIndex(self.completer.completionModel().index(-1, 0))
 
         self._complete(word, show)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if watched is self.completer.popup():
-            if event.type() == QEvent.Type.KeyPress:
+        if watched is self._popup():
+            if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
                 key = event.key()
                 if key in NAVIGATION_KEYS:
                     self._navigated = True
@@ -164,7 +178,11 @@ class SearchBar(QWidget):
                     return True
             elif event.type() == QEvent.Type.MouseButtonPress:
                 self._navigated = True
-        elif watched is self.line and event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
+        elif (
+            watched is self.line
+            and event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+            and isinstance(event, QDropEvent)  # drag enter and move events are drop events too
+        ):
             image = dropped_image(event)
             if image is not None:
                 event.acceptProposedAction()

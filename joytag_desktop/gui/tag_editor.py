@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.gui.categories import category_colour, category_label, category_rank
+from joytag_desktop.gui.tree_items import child_items, top_level_items
 from joytag_desktop.library.records import SelectionTag, TagView
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -107,7 +108,7 @@ class TagEditor(QTreeWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.itemChanged.connect(self._item_changed)
-        QShortcut(QKeySequence.StandardKey.Delete, self, activated=self.remove_selected)
+        QShortcut(QKeySequence.StandardKey.Delete, self).activated.connect(self.remove_selected)
         self._filling = False
         self.rows: list[TagRow] = []
 
@@ -264,11 +265,7 @@ class TagEditor(QTreeWidget):
 
     def tag_items(self) -> list[QTreeWidgetItem]:
         """The tag lines in display order (category headers left out)."""
-        return [
-            self.topLevelItem(g).child(i)
-            for g in range(self.topLevelItemCount())
-            for i in range(self.topLevelItem(g).childCount())
-        ]
+        return [item for group in top_level_items(self) for item in child_items(group)]
 
     def item_for(self, name: str) -> QTreeWidgetItem | None:
         return next((item for item in self.tag_items() if item.data(0, NAME_ROLE) == name), None)

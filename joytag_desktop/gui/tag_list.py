@@ -8,6 +8,7 @@ from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from joytag_desktop.gui.categories import category_colour, category_label, category_rank
+from joytag_desktop.gui.tree_items import child_items, top_level_items
 
 TAG_ROLE = Qt.ItemDataRole.UserRole
 CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -89,17 +90,13 @@ class TagListPanel(QWidget):
 
     def tag_items(self) -> list[QTreeWidgetItem]:
         """The tag lines in display order (group headers left out)."""
-        return [
-            self.list.topLevelItem(g).child(i)
-            for g in range(self.list.topLevelItemCount())
-            for i in range(self.list.topLevelItem(g).childCount())
-        ]
+        return [item for group in top_level_items(self.list) for item in child_items(group)]
 
     def names(self) -> list[str]:
         return [item.data(0, TAG_ROLE) for item in self.tag_items()]
 
     def groups(self) -> list[str]:
-        return [self.list.topLevelItem(g).data(0, CATEGORY_ROLE) for g in range(self.list.topLevelItemCount())]
+        return [group.data(0, CATEGORY_ROLE) for group in top_level_items(self.list)]
 
     def _activated(self, item: QTreeWidgetItem) -> None:
         name = item.data(0, TAG_ROLE)

@@ -30,7 +30,7 @@ def parse_categories(text: str) -> list[str]:
         log.debug("ACDSee categories not read: %s", exc)
         return []
     entries: list[str] = []
-    stack = [(child, ()) for child in reversed(list(root))]
+    stack: list[tuple[ET.Element, tuple[str, ...]]] = [(child, ()) for child in reversed(list(root))]
     while stack:
         element, parents = stack.pop()
         if element.tag != "Category" or len(parents) >= MAX_DEPTH:

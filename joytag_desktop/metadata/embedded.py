@@ -19,7 +19,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
@@ -82,6 +82,8 @@ def decode_iptc(value: bytes, charset: str) -> str:
 def _iptc_info(image: Image.Image) -> dict:
     from PIL import IptcImagePlugin
 
+    if not isinstance(image, ImageFile.ImageFile):  # an image made in memory (a turned preview) has no IPTC
+        return {}
     return IptcImagePlugin.getiptcinfo(image) or {}
 
 
@@ -144,11 +146,13 @@ def file_iptc_charset(path: Path) -> str:
 def has_iptc_digest(path: Path) -> bool:
     """Whether the image carries Photoshop's IPTCDigest (resource 0x0425): Adobe programs distrust
     IPTC whose digest is stale, so a write that changes IPTC must renew it."""
+    from PIL import TiffImagePlugin
+
     try:
         with open_pillow(path) as image:
             if image.format == "JPEG":
                 return 0x0425 in (image.info.get("photoshop") or {})
-            if image.format == "TIFF":
+            if image.format == "TIFF" and isinstance(image, TiffImagePlugin.TiffImageFile):
                 return b"8BIM\x04\x25" in bytes(image.tag_v2.get(34377) or b"")
     except (OSError, ValueError, SyntaxError, ImageLoadError):
         return False

@@ -36,7 +36,7 @@ are stored as the plain tag (``cat``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from joytag_desktop.categories import MODEL_CATEGORIES
@@ -75,7 +75,7 @@ def empty_properties() -> Properties:
     return {name: [] for name in PROPERTIES}
 
 
-def normalise(properties: dict[str, Iterable[str]]) -> Properties:
+def normalise(properties: Mapping[str, Iterable[str]]) -> Properties:
     out = empty_properties()
     for name in PROPERTIES:
         out[name] = list(dict.fromkeys(v for v in (clean(x) for x in properties.get(name, ())) if v))
@@ -105,12 +105,17 @@ def _iptc_entry(leaf: str) -> str:
     return data[:IPTC_KEYWORD_BYTES].decode("utf-8", errors="ignore").rstrip()
 
 
+def _joined_entry(prop: str, path: KeywordPath) -> str:
+    """How a keyword is written in a hierarchical property (one of SEPARATORS): always writable."""
+    separator = SEPARATORS[prop]
+    return separator.join(part.replace(separator, LOOK_ALIKES[separator]) for part in path)
+
+
 def path_entry(prop: str, path: KeywordPath) -> str | None:
     """How a keyword is written in ``prop``; None where the property cannot hold it (a ``;`` in
     XPKeywords, which Windows splits on)."""
     if prop in SEPARATORS:
-        separator = SEPARATORS[prop]
-        return separator.join(part.replace(separator, LOOK_ALIKES[separator]) for part in path)
+        return _joined_entry(prop, path)
     leaf = path[-1]
     if prop == "xp":
         return None if ";" in leaf else leaf
@@ -292,8 +297,8 @@ class SyncRecord:
             # manual ones). Claim just the entries filed under our parent; read nothing as deleted.
             names = [str(n) for n in data]
             owned = empty_properties()
-            owned["hierarchical"] = [path_entry("hierarchical", (parent, n)) for n in names]
-            owned["tags_list"] = [path_entry("tags_list", (parent, n)) for n in names]
+            owned["hierarchical"] = [_joined_entry("hierarchical", (parent, n)) for n in names]
+            owned["tags_list"] = [_joined_entry("tags_list", (parent, n)) for n in names]
             return cls(owned, None, [], None, parent)
         return cls(parent=parent)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library.changes import ChangeReport
@@ -85,7 +86,7 @@ class FolderWatcher:
         self._ops: list[tuple[str, str, str]] = []  # ("deleted", path, "") or ("moved", src, dest)
         self._stop = threading.Event()
         self._observer = Observer()
-        self._watches: dict[str, object] = {}
+        self._watches: dict[str, ObservedWatch] = {}
         self._thread = threading.Thread(target=self._run, name="joytag-watcher", daemon=True)
         self._limit_warned = False
         self._busy = False

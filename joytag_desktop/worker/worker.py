@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from joytag_desktop.errors import JoyTagError
@@ -70,7 +71,7 @@ class LoggingListener:
 @dataclass
 class WorkerSettings:
     # A model folder or catalogue name, or several; the library's automatic models are run too.
-    model: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None
+    model: Path | str | list[Path | str] | None = None
     device: str = "auto"
     batch_size: int | None = None
     cpu_threads: int | None = None  # default: all cores but one
