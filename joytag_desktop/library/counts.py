@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    SQLColumnExpression,
     and_,
     case,
     delete,
@@ -160,7 +161,7 @@ class Counts:
         return found[:limit] if limit else found
 
     @staticmethod
-    def _threshold_sql(rules: ThresholdRules, model_column: ColumnElement) -> ColumnElement:
+    def _threshold_sql(rules: ThresholdRules, model_column: SQLColumnExpression) -> ColumnElement:
         """The threshold rules as SQL over a row's model and its tag (needs ``tags`` and a left join
         of ``tag_thresholds``): tag override, one-off threshold, model's category, library's."""
         per_model = [

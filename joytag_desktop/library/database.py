@@ -10,7 +10,9 @@ import os
 import sqlite3
 import threading
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.orm import sessionmaker
 
 from joytag_desktop.library import db
@@ -21,6 +23,12 @@ IN_CHUNK = 10_000  # values per IN (...) list: SQLite binds at most 32,766 varia
 def now() -> datetime:
     """The time stamps the library stores (local time, as the files' own dates)."""
     return datetime.now()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` hands back the cursor's
+    ``CursorResult`` for such statements, but is typed to return any ``Result``."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 class Database:

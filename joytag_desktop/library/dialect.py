@@ -22,9 +22,9 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import BigInteger, Integer, Text, bindparam, select, text
+from sqlalchemy import BigInteger, Integer, SQLColumnExpression, Text, bindparam, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -32,6 +32,7 @@ from joytag_desktop.library.statements import DriverConnection
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, Select
+    from sqlalchemy.sql.visitors import InternalTraversal
 
 POSTGRESQL = "postgresql"
 # Keys of PostgreSQL's advisory locks (any numbers, one per purpose).
@@ -89,14 +90,14 @@ class IdRank(ColumnElement):
     inherit_cache = True
     type = BigInteger()
 
-    def __init__(self, json_text: str, column: ColumnElement) -> None:
+    def __init__(self, json_text: str, column: SQLColumnExpression) -> None:
         self.json_param = bindparam(None, json_text)
         self.column = column
 
     def get_children(self, **_kw: Any) -> tuple:
         return (self.json_param, self.column)
 
-    _traverse_internals = ()
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = []
 
 
 @compiles(IdRank, "sqlite")
@@ -121,13 +122,13 @@ class ImageDate(ColumnElement):
     inherit_cache = True
     type = Text()
 
-    def __init__(self, taken: ColumnElement, mtime: ColumnElement) -> None:
+    def __init__(self, taken: SQLColumnExpression, mtime: SQLColumnExpression) -> None:
         self.taken, self.mtime = taken, mtime
 
     def get_children(self, **_kw: Any) -> tuple:
         return (self.taken, self.mtime)
 
-    _traverse_internals = ()
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = []
 
 
 @compiles(ImageDate, "sqlite")

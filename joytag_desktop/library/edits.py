@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, exists, func, insert, select, update
 
 from joytag_desktop.categories import RATINGS
-from joytag_desktop.library.database import IN_CHUNK, Database
+from joytag_desktop.library.database import IN_CHUNK, Database, rowcount
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.records import TagState
 from joytag_desktop.library.schema import (
@@ -46,7 +46,7 @@ class Edits:
                     if rating is None
                     else {"rating": RATINGS.index(rating), "rating_manual": True}
                 )
-                changed += session.execute(update(Image).where(Image.id.in_(chunk)).values(**values)).rowcount
+                changed += rowcount(session.execute(update(Image).where(Image.id.in_(chunk)).values(**values)))
         return changed
 
     def manual_ratings(self, image_ids: Iterable[int]) -> dict[int, str | None]:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from pyroaring import BitMap
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, exists, false, func, or_, select, true
 
 from joytag_desktop.categories import CATEGORIES, RATINGS, SEARCHABLE_CATEGORIES
 from joytag_desktop.library import dialect
@@ -79,22 +79,29 @@ class Field:
 # --- SQL building blocks ---------------------------------------------------------------------------
 
 
-def in_range(column: ColumnElement, bounds: Range) -> ColumnElement[bool]:
+def in_range(column: SQLColumnExpression, bounds: Range) -> ColumnElement[bool]:
+    return _between(column, bounds.low, bounds.high, bounds.low_strict, bounds.high_strict)
+
+
+def _between(
+    column: SQLColumnExpression, low: object, high: object, low_strict: bool, high_strict: bool
+) -> ColumnElement[bool]:
+    """``column`` within the ends that are not None (any value SQL compares the column with)."""
     clauses = []
-    if bounds.low is not None:
-        clauses.append(column > bounds.low if bounds.low_strict else column >= bounds.low)
-    if bounds.high is not None:
-        clauses.append(column < bounds.high if bounds.high_strict else column <= bounds.high)
+    if low is not None:
+        clauses.append(column > low if low_strict else column >= low)
+    if high is not None:
+        clauses.append(column < high if high_strict else column <= high)
     return and_(*clauses) if clauses else true()
 
 
-def _contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
+def _contains(column: SQLColumnExpression, text: str) -> ColumnElement[bool]:
     """Case-insensitive substring, with %, _ and \\ taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
-def _known(column: ColumnElement, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+def _known(column: SQLColumnExpression, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     """``condition`` on a column that may be NULL, as plain true/false: an image without camera
     data is not a Canon, so ``-camera:canon`` finds it (SQL's NULL would drop it from both)."""
     return and_(column.is_not(None), condition)
@@ -210,7 +217,7 @@ class FormatField(TextField):
 class NumberField(Field):
     """``width:>2000``, ``size:<500k``: a range of a number (sizes with units)."""
 
-    def __init__(self, name: str, column: Callable[[], ColumnElement], kind: str | None = None) -> None:
+    def __init__(self, name: str, column: Callable[[], SQLColumnExpression], kind: str | None = None) -> None:
         self.names = (name,)
         self.column = column
         self.kind = kind or name
@@ -245,9 +252,9 @@ class DateField(Field):
 
     def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
         assert term.range is not None
-        bounds = term.range
-        text = Range(_date_bound(bounds.low), _date_bound(bounds.high), bounds.low_strict, bounds.high_strict)
-        return in_range(image_date(), text)
+        bounds = term.range  # compared as text: the date column is text in SQL
+        low, high = _date_bound(bounds.low), _date_bound(bounds.high)
+        return _between(image_date(), low, high, bounds.low_strict, bounds.high_strict)
 
     def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
         assert term.range is not None
@@ -317,7 +324,14 @@ class RatingField(Field):
             low, _, high = value.text.partition("..")
             return Range(level(low) if low else None, level(high) if high else None)
         stripped = value.text.strip()
-        operator, text = COMPARISON.match(stripped).groups() if stripped else (None, "")
+        operator, text = None, ""
+        if stripped:
+            match = COMPARISON.match(stripped)
+            if match is None:
+                # Kept as it was (issue 32 changes no behaviour): a quoted value with a line break
+                # inside ("gen\neral") matches nothing and fails here, not with a QueryError.
+                raise AttributeError("'NoneType' object has no attribute 'groups'")
+            operator, text = match.groups()
         if not text:
             raise value.error("rating: a rating is missing (general, sensitive, questionable, explicit)")
         at = level(text)
@@ -341,9 +355,13 @@ class RatingField(Field):
 
 
 def _within(value: float, bounds: Range) -> bool:
-    if bounds.low is not None and (value <= bounds.low if bounds.low_strict else value < bounds.low):
+    """``value`` inside ``bounds``, a range of numbers (the rating levels ``RatingField`` reads)."""
+    low, high = bounds.low, bounds.high
+    if isinstance(low, datetime) or isinstance(high, datetime):  # a number never compares with a date
+        raise TypeError(f"{bounds} is a range of dates, not of numbers")
+    if low is not None and (value <= low if bounds.low_strict else value < low):
         return False
-    return not (bounds.high is not None and (value >= bounds.high if bounds.high_strict else value > bounds.high))
+    return not (high is not None and (value >= high if bounds.high_strict else value > high))
 
 
 class ModelField(Field):

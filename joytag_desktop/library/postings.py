@@ -68,6 +68,12 @@ def bitmap(ids: np.ndarray | Iterable[int]) -> BitMap:
     return BitMap(ids)
 
 
+def _stored_bitmap(blob: memoryview) -> BitMap:
+    """A bitmap of the saved index, read from the file's bytes in place (no copy)."""
+    # pyroaring's deserialize takes any byte buffer (a typed memoryview in its Cython); its stub says bytes.
+    return BitMap.deserialize(blob)  # pyright: ignore[reportArgumentType]
+
+
 def _grow(values: np.ndarray, size: int, fill: float) -> np.ndarray:
     if size <= len(values):
         return values
@@ -582,19 +588,19 @@ class PostingIndex:
                 blob = payload[offset : offset + size]
                 offset += size
                 if kind == "scores":
-                    index.scores[key[0], key[1]] = BitMap.deserialize(blob)
+                    index.scores[key[0], key[1]] = _stored_bitmap(blob)
                 elif kind in ("added", "removed", "tagged_by"):
-                    getattr(index, kind)[int(key)] = BitMap.deserialize(blob)
+                    getattr(index, kind)[int(key)] = _stored_bitmap(blob)
                 elif kind == "status":
-                    index.status[key] = BitMap.deserialize(blob)
+                    index.status[key] = _stored_bitmap(blob)
                 elif kind == "rating":
-                    index.ratings.append(BitMap.deserialize(blob))
+                    index.ratings.append(_stored_bitmap(blob))
                 elif kind == "month":
-                    index.months[int(key)] = BitMap.deserialize(blob)
+                    index.months[int(key)] = _stored_bitmap(blob)
                 elif kind == "array":
                     setattr(index, key[0], np.frombuffer(blob, dtype=np.dtype(key[1])).copy())
                 elif kind == "delta":
-                    setattr(index, key, BitMap.deserialize(blob))
+                    setattr(index, key, _stored_bitmap(blob))
             if offset != len(payload) or len(index.ratings) != len(RATINGS):
                 return None
             return index

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, exists, func, insert, select, update
 
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.library import work
-from joytag_desktop.library.database import IN_CHUNK, Database, now
+from joytag_desktop.library.database import IN_CHUNK, Database, now, rowcount
 from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
 from joytag_desktop.library.schema import (
     USER,
@@ -30,6 +31,14 @@ from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.settings import Settings
 from joytag_desktop.library.similar import Similarity
 from joytag_desktop.library.tags import Tags
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def _highest_rating(scores: np.ndarray, rating_index: list[tuple[int, int]]) -> int | None:
+    """The rating whose tag scored highest (``rating_index``: tag index, rating); None without rating tags."""
+    return max(rating_index, key=lambda r: scores[r[0]])[1] if rating_index else None
 
 
 class Results:
@@ -67,12 +76,12 @@ class Results:
     def pending_count(self, model_id: int) -> int:
         """Pending images that ``model_id`` has not tagged yet."""
         with self.database.Session() as session:
-            return session.scalar(
+            return session.execute(
                 select(func.count()).where(
                     Image.status == Status.PENDING,
                     ~exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id),
                 )
-            )
+            ).scalar_one()  # a COUNT without GROUP BY: always one row
 
     def store_results(
         self,
@@ -142,7 +151,7 @@ class Results:
                             "score": float(scores[index]),
                         }
                     )
-                rating = max(rating_index, key=lambda r: scores[r[0]])[1] if rating_index else None
+                rating = _highest_rating(scores, rating_index)
                 session.add(
                     ImageModel(
                         image_id=result.image_id,
@@ -194,11 +203,13 @@ class Results:
             for start in range(0, len(ids), IN_CHUNK):
                 chunk = ids[start : start + IN_CHUNK]
                 session.execute(delete(ImageModel).where(ImageModel.image_id.in_(chunk), *models))
-                queued += session.execute(
-                    update(Image)
-                    .where(Image.id.in_(chunk), Image.status.in_([Status.TAGGED, Status.ERROR, Status.PENDING]))
-                    .values(status=Status.PENDING, error=None)
-                ).rowcount
+                queued += rowcount(
+                    session.execute(
+                        update(Image)
+                        .where(Image.id.in_(chunk), Image.status.in_([Status.TAGGED, Status.ERROR, Status.PENDING]))
+                        .values(status=Status.PENDING, error=None)
+                    )
+                )
         return queued
 
     def accept_own_write(self, image_id: int, path: str, before: tuple[str, str | None] | None = None) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, text, update
 
 from joytag_desktop.files import NOT_UTF8, valid_text
 from joytag_desktop.library import dialect, mounts
-from joytag_desktop.library.database import Database, now
+from joytag_desktop.library.database import Database, now, rowcount
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.records import AddedFolder
 from joytag_desktop.library.schema import Image, ImageTag, Root, RootMount, Source, Status
@@ -148,7 +148,10 @@ class Roots:
             )
         self.load_mounts()
         with self.database.Session() as session:
-            return session.get(Root, root_id)
+            mapped = session.get(Root, root_id)
+        if mapped is None:  # removed by another connection since it was found above
+            raise LibraryError(f"library folder {root!r} was removed meanwhile")
+        return mapped
 
     def find_root(self, path: str | os.PathLike[str]) -> Root:
         text = str(Path(path).expanduser().resolve())
@@ -169,6 +172,6 @@ class Roots:
         with self.database.Session.begin() as session:
             # Marking them missing first keeps the tag histogram exact (its triggers see the status change).
             session.execute(update(Image).where(Image.root_id == root.id).values(status=Status.MISSING))
-            dropped = session.execute(delete(Image).where(Image.root_id == root.id)).rowcount
+            dropped = rowcount(session.execute(delete(Image).where(Image.root_id == root.id)))
             session.execute(delete(Root).where(Root.id == root.id))
         return dropped

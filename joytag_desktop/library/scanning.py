@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 
-from joytag_desktop.library.database import IN_CHUNK, Database
+from joytag_desktop.library.database import IN_CHUNK, Database, rowcount
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.roots import Roots
 from joytag_desktop.library.schema import Image, Root, Status
@@ -98,10 +98,10 @@ class Scanning:
         removed = 0
         with self.database.Session.begin() as session:
             for start in range(0, len(ids), IN_CHUNK):
-                removed += session.execute(delete(Image).where(Image.id.in_(ids[start : start + IN_CHUNK]))).rowcount
+                removed += rowcount(session.execute(delete(Image).where(Image.id.in_(ids[start : start + IN_CHUNK]))))
         return removed
 
     def purge_missing(self) -> int:
         """Delete images marked missing (and their tags). Returns how many were removed."""
         with self.database.Session.begin() as session:
-            return session.execute(delete(Image).where(Image.status == Status.MISSING)).rowcount
+            return rowcount(session.execute(delete(Image).where(Image.status == Status.MISSING)))

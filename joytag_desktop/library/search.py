@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import (
     ColumnElement,
+    SQLColumnExpression,
     and_,
     exists,
     false,
@@ -41,7 +42,7 @@ class TagResolver:
     model_ids: dict[str, int] = field(default_factory=dict)  # every model of the library, by name
     estimate: Callable[[int, float], int] | None = None  # images with tag at or above a score (histogram)
     warnings: list[str] = field(default_factory=list)
-    correlate_to: ColumnElement | None = None  # image id column to probe per row (when a small driver leads)
+    correlate_to: SQLColumnExpression | None = None  # image id column to probe per row (when a small driver leads)
     # like: terms resolved before compiling: per path, the nearest images, most alike first.
     similar: dict[str, list[int]] = field(default_factory=dict)
 
@@ -70,7 +71,7 @@ def glob_to_like(pattern: str) -> str:
 
 
 def _rows_exist(
-    build: Callable[[type[ImageTag]], ColumnElement[bool]], correlate_to: ColumnElement | None
+    build: Callable[[type[ImageTag]], ColumnElement[bool]], correlate_to: SQLColumnExpression | None
 ) -> ColumnElement[bool]:
     """Image has an image_tags row meeting ``build(table)``.
 
@@ -83,7 +84,7 @@ def _rows_exist(
     return Image.id.in_(select(ImageTag.image_id).where(build(ImageTag)))
 
 
-def _ids_condition(column: ColumnElement, ids: list[int]) -> ColumnElement[bool]:
+def _ids_condition(column: SQLColumnExpression, ids: list[int]) -> ColumnElement[bool]:
     return column.in_(ids) if len(ids) > 1 else column == ids[0]
 
 

@@ -116,7 +116,8 @@ class Searching:
             return cached[1]
         with self.database.Session() as session:
             models = [
-                tuple(row) for row in session.execute(select(Model.id, Model.name, Model.searched).order_by(Model.id))
+                (row.id, row.name, row.searched)
+                for row in session.execute(select(Model.id, Model.name, Model.searched).order_by(Model.id))
             ]
         context = QueryContext(
             models, [m[0] for m in models if m[2]], self.settings.threshold_rules(), self.tags.lookup, self._tag_names
@@ -126,7 +127,7 @@ class Searching:
 
     def _tag_names(self) -> list[tuple[int, str]]:
         with self.database.engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(select(Tag.id, Tag.name).order_by(Tag.name))]
+            return [(row.id, row.name) for row in connection.execute(select(Tag.id, Tag.name).order_by(Tag.name))]
 
     def _estimate(self, tag_id: int, score: float) -> int:
         """How many images have ``tag_id`` at or above ``score`` (from the histogram, to plan queries)."""
@@ -296,12 +297,14 @@ class Searching:
         """The images most like ``source`` (an image id, a library file, or any image file when an
         embedder is set), best first; ``query`` keeps only the images it matches. Raises
         SimilarityError, LibraryError (unknown model) or QueryError."""
-        allowed = None
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None
         if query is not None and query.strip():
             node = parse(query)  # a malformed query fails before any work
 
-            def allowed(ids: Collection[int]) -> set[int]:
+            def matching(ids: Collection[int]) -> set[int]:
                 return self.matching(node, ids, threshold)
+
+            allowed = matching
 
         return self.similarity.nearest(source if isinstance(source, int) else Path(source), limit, model, allowed)
 

@@ -3,6 +3,8 @@ floor, per-tag overrides and the taggers' own per-category thresholds."""
 
 from __future__ import annotations
 
+from typing import overload
+
 from sqlalchemy import delete, select
 
 from joytag_desktop.library.database import Database
@@ -24,6 +26,10 @@ class Settings:
     def __init__(self, database: Database) -> None:
         self.database = database
 
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+    @overload
+    def get(self, key: str, default: None = None) -> str | None: ...
     def get(self, key: str, default: str | None = None) -> str | None:
         with self.database.Session() as session:
             value = session.get(Setting, key)

@@ -129,9 +129,10 @@ def parse_date(text: str, query: str, position: int, end: bool) -> datetime:
 def parse_range(value: str, query: str, position: int, kind: str) -> Range:
     """``>x``, ``>=x``, ``<x``, ``<=x``, ``=x``, ``x``, ``a..b``, ``a..``, ``..b`` for numbers, sizes, dates, scores."""
 
-    def convert(text: str, end: bool) -> float | datetime:
-        if kind == "date":
-            return parse_date(text, query, position, end)
+    def read_date(text: str, end: bool) -> datetime:
+        return parse_date(text, query, position, end)
+
+    def read_number(text: str) -> float:
         if kind == "size":
             return parse_size(text, query, position)
         return parse_number(text, query, position, kind)
@@ -142,17 +143,21 @@ def parse_range(value: str, query: str, position: int, kind: str) -> Range:
         low_text, _, high_text = value.partition("..")
         if not low_text and not high_text:
             raise QueryError(f"{kind}: a range needs at least one end", query, position)
-        low = convert(low_text, False) if low_text else None
         if kind == "date":
-            return Range(low, convert(high_text, True) if high_text else None, high_strict=True)
-        high = convert(high_text, False) if high_text else None
+            return Range(
+                read_date(low_text, False) if low_text else None,
+                read_date(high_text, True) if high_text else None,
+                high_strict=True,
+            )
+        low = read_number(low_text) if low_text else None
+        high = read_number(high_text) if high_text else None
         if low is not None and high is not None and low > high:
             raise QueryError(f"{kind}: the range {value} is empty (write the low end first)", query, position)
         return Range(low, high)
     match = COMPARISON.match(value)
     op, operand = (match.group(1) or "=", match.group(2)) if match else ("=", value)
     if kind == "date":
-        start, after = convert(operand, False), convert(operand, True)
+        start, after = read_date(operand, False), read_date(operand, True)
         return {
             "=": Range(start, after, high_strict=True),
             ">": Range(after),
@@ -160,7 +165,7 @@ def parse_range(value: str, query: str, position: int, kind: str) -> Range:
             "<": Range(None, start, high_strict=True),
             "<=": Range(None, after, high_strict=True),
         }[op]
-    number = convert(operand, False)
+    number = read_number(operand)
     if kind == "score" and not 0.0 <= number <= 1.0:
         raise QueryError(f"score: {operand} is not between 0 and 1", query, position)
     return {

@@ -109,7 +109,7 @@ class FlatStore:
         if not count:
             return keys, distances
         if self._unit is None:
-            unit = self.matrix.astype(np.float32)
+            unit: np.ndarray = self.matrix.astype(np.float32)  # stays an array through the in-place divide
             norms = np.linalg.norm(unit, axis=1)
             norms[norms == 0] = 1.0
             unit /= norms[:, None]
