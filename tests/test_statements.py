@@ -55,3 +55,22 @@ def test_the_driver_connection_refuses_unregistered_sql(lib: Library) -> None:
 def test_a_statement_is_registered_once() -> None:
     with pytest.raises(ValueError, match="twice"):
         statements.statement("image_count", "SELECT count(*) FROM images")
+
+
+def test_a_ranking_by_bound_ids_is_not_taken_from_the_statement_cache(lib: Library) -> None:
+    """Two rankings by different id lists on one engine: the second must not reuse the first's ids
+    (SQLAlchemy caches compiled statements by their elements; the bound ids are one of them)."""
+    from sqlalchemy import literal_column, select, text
+
+    values = text("(SELECT 1 AS image_id UNION ALL SELECT 3) AS t")
+    with lib.engine.connect() as connection:
+        ranks = [
+            [
+                row[0]
+                for row in connection.execute(
+                    select(dialect.IdRank(ids, literal_column("image_id"))).select_from(values)
+                )
+            ]
+            for ids in ("[1, 2, 3]", "[3, 2, 1]")
+        ]
+    assert ranks == [[0, 2], [2, 0]]

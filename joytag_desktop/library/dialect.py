@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import BigInteger, Integer, SQLColumnExpression, Text, bindparam, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from joytag_desktop.library.statements import DriverConnection
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, Select
-    from sqlalchemy.sql.visitors import InternalTraversal
 
 POSTGRESQL = "postgresql"
 # Keys of PostgreSQL's advisory locks (any numbers, one per purpose).
@@ -97,7 +97,12 @@ class IdRank(ColumnElement):
     def get_children(self, **_kw: Any) -> tuple:
         return (self.json_param, self.column)
 
-    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = []
+    # What SQLAlchemy's statement cache keys on: without the bound ids, a second ranking reused the
+    # first one's ids (a later `like:` sorted by the earlier one's similarities).
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+        ("json_param", InternalTraversal.dp_clauseelement),
+        ("column", InternalTraversal.dp_clauseelement),
+    ]
 
 
 @compiles(IdRank, "sqlite")
@@ -128,7 +133,10 @@ class ImageDate(ColumnElement):
     def get_children(self, **_kw: Any) -> tuple:
         return (self.taken, self.mtime)
 
-    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = []
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+        ("taken", InternalTraversal.dp_clauseelement),
+        ("mtime", InternalTraversal.dp_clauseelement),
+    ]
 
 
 @compiles(ImageDate, "sqlite")
