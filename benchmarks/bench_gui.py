@@ -17,14 +17,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench_library import generate, synthetic_models  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from bench_library import generate, synthetic_models
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
-from common import machine  # noqa: E402
-from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
-from joytag_desktop.gui.settings import GuiSettings  # noqa: E402
-from joytag_desktop.library import Library  # noqa: E402
+from common import machine
+from joytag_desktop.gui.main_window import MainWindow
+from joytag_desktop.gui.settings import GuiSettings
+from joytag_desktop.library import Library
 
 
 def main() -> None:

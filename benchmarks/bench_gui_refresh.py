@@ -16,11 +16,11 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-from timing import median_ms  # noqa: E402
+from PySide6.QtCore import QItemSelection, QItemSelectionModel
+from PySide6.QtWidgets import QApplication
+from timing import median_ms
 
-from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows  # noqa: E402
+from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows
 
 
 def rows(count: int, status: str, start: int = 1) -> list[tuple[int, str, str, str]]:

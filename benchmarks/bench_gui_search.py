@@ -21,22 +21,22 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench_library import generate, synthetic_models  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from bench_library import generate, synthetic_models
+from PySide6.QtWidgets import QApplication
 
-from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows  # noqa: E402
-from joytag_desktop.gui.search import FIRST_PAGE  # noqa: E402
-from joytag_desktop.gui.tag_list import TagListPanel  # noqa: E402
-from joytag_desktop.library import Library  # noqa: E402
+from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows
+from joytag_desktop.gui.search import FIRST_PAGE
+from joytag_desktop.gui.tag_list import TagListPanel
+from joytag_desktop.library import Library
 
 
-def timed(action):  # noqa: ANN001, ANN201
+def timed(action):
     start = time.perf_counter()
     value = action()
     return value, (time.perf_counter() - start) * 1000
 
 
-def apply(app: QApplication, grid: ThumbnailGrid, model: ImageGridModel, plan) -> None:  # noqa: ANN001
+def apply(app: QApplication, grid: ThumbnailGrid, model: ImageGridModel, plan) -> None:
     """What ResultsPanel.show_rows does on the GUI thread, then one pass of the event loop."""
     grid.fit_layout(len(plan.rows))
     model.apply_plan(plan)

@@ -51,7 +51,7 @@ def cli(*arguments: str) -> subprocess.Popen:
     )
 
 
-def run_workers(cluster, photos: Path, count: int) -> dict:  # noqa: ANN001 - a Cluster
+def run_workers(cluster, photos: Path, count: int) -> dict:
     from joytag_desktop.library import Library
     from joytag_desktop.library.work import worker_statuses
 
@@ -79,7 +79,7 @@ def run_workers(cluster, photos: Path, count: int) -> dict:  # noqa: ANN001 - a 
     }
 
 
-def time_claims(  # noqa: ANN001 - a Cluster
+def time_claims(
     cluster, photos: Path, batches: int, claim_sizes: list[int], pending_target: int = 20_000
 ) -> list[dict]:
     from sqlalchemy import text

@@ -23,7 +23,7 @@ PHOTOS = ROOT / "tests" / "fixtures" / "joytag-format" / "images"
 MODEL = ROOT / "tests" / "fixtures" / "joytag-format" / "tiny-released-shape"
 
 
-def wait_until(app, condition, timeout: float = 60.0) -> None:  # noqa: ANN001 - a QApplication
+def wait_until(app, condition, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

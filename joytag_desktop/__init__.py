@@ -5,7 +5,7 @@
 __version__ = "0.1.0"
 
 # Before any module can load usearch: see native.py (OpenVINO fails when usearch comes first).
-from joytag_desktop.native import share_cxx_runtime  # noqa: E402
+from joytag_desktop.native import share_cxx_runtime
 
 share_cxx_runtime()
 

@@ -148,7 +148,7 @@ def guard_streams() -> None:
 def one_line_warnings(prefix: str) -> None:
     """Library warnings (Pillow, numpy) as one line each, without the source line Python adds."""
 
-    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001, ARG001
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
         logging.getLogger("joytag_desktop.warnings").debug("%s:%s: %s", filename, lineno, message)
         stream = file or sys.stderr
         if stream is not None:

@@ -91,7 +91,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _choice(args: argparse.Namespace):  # noqa: ANN202 - a KeywordChoice (imported late)
+def _choice(args: argparse.Namespace):
     from joytag_desktop.interchange.keyword_export import KeywordChoice
 
     categories = args.categories if args.categories is not None else frozenset(CATEGORIES)
@@ -153,14 +153,14 @@ def run(args: argparse.Namespace) -> int:
         return _finish(report, args.dry_run)
 
 
-def _export_table(library, args: argparse.Namespace, query: str) -> int:  # noqa: ANN001 - a Library
+def _export_table(library, args: argparse.Namespace, query: str) -> int:
     """CSV or JSON to -o FILE (through a temporary: a full disk keeps the old file) or stdout.
 
     A dry run shows on stdout what the file would hold and writes no file."""
     from joytag_desktop.files import atomic_text_output
     from joytag_desktop.interchange.table import export_table
 
-    def write(out) -> int:  # noqa: ANN001 - a text stream
+    def write(out) -> int:
         return export_table(library, out, args.target, query, args.threshold, args.all_scores)
 
     if args.output is not None and not args.dry_run:

@@ -117,7 +117,7 @@ def run_similar(args: argparse.Namespace) -> int:
     return 0
 
 
-def outside_embedder(library, device: str = "auto", folders: dict[str, Path] | None = None):  # noqa: ANN001, ANN201
+def outside_embedder(library, device: str = "auto", folders: dict[str, Path] | None = None):
     """Lets ``library`` compare files from outside it (``similar FILE``, ``like:FILE``): the model
     loads only when such a file comes up, and says so on stderr, since loading takes seconds."""
     from joytag_desktop.worker.on_the_fly import OnTheFly
@@ -130,7 +130,7 @@ def outside_embedder(library, device: str = "auto", folders: dict[str, Path] | N
     return embedder
 
 
-def library_model(library, given: str | None) -> tuple[str | None, Path | None]:  # noqa: ANN001 - a Library
+def library_model(library, given: str | None) -> tuple[str | None, Path | None]:
     """``--model`` as the library's model name, and the folder to load it from when it was given
     as one: every other command takes a model folder, so this one does too. A folder's model is
     found by its weights' fingerprint (the same weights elsewhere), else by where it was loaded from."""
@@ -232,7 +232,7 @@ def run_duplicates(args: argparse.Namespace) -> int:
     return 1 if report.failed or report.skipped else 0
 
 
-def _link_text(group, image_id: int) -> str:  # noqa: ANN001 - a DuplicateGroup
+def _link_text(group, image_id: int) -> str:
     """How close a copy is to the kept one (or, in a chain, to the member it was paired with)."""
     if image_id == group.keep:
         return ""
@@ -248,13 +248,13 @@ def _link_text(group, image_id: int) -> str:  # noqa: ANN001 - a DuplicateGroup
     return f"  (same bytes{target})"
 
 
-def _describe(image) -> str:  # noqa: ANN001 - a DuplicateImage
+def _describe(image) -> str:
     size = f"{image.width}x{image.height}" if image.width and image.height else "?x?"
     date = image.date.strftime("%Y-%m-%d %H:%M") if image.date else "no date"
     return f"{size:>11} {image.size / 1e6:7.2f} MB  {(image.format or '?'):<5} {date}  {image.path}"
 
 
-def _link_json(group, image_id: int) -> dict | None:  # noqa: ANN001 - a DuplicateGroup
+def _link_json(group, image_id: int) -> dict | None:
     """A copy's closest confirmed link: to whom (the kept file when paired directly), what kind, how far."""
     found = None if image_id == group.keep else group.closest(image_id, group.keep)
     if found is None:
@@ -265,7 +265,7 @@ def _link_json(group, image_id: int) -> dict | None:  # noqa: ANN001 - a Duplica
     return {"to": to, "kind": link.kind, **value}
 
 
-def _group_json(group, movable: set[str]) -> dict:  # noqa: ANN001 - a DuplicateGroup
+def _group_json(group, movable: set[str]) -> dict:
     return {
         "kind": group.kind,
         "similarity": group.similarity,

@@ -160,7 +160,7 @@ def run_autotag(args: argparse.Namespace) -> int:
                 queue.device = engine.describe()
                 with progress_bar(pending, f"Tagging ({info.name})" if len(work) > 1 else "Tagging") as bar:
 
-                    def progress(state) -> None:  # noqa: ANN001 - a TaggingProgress
+                    def progress(state) -> None:
                         bar.total = state.total
                         bar.n = state.done
                         bar.refresh()

@@ -79,7 +79,7 @@ def run_gui(database: str | None = None) -> int:
         return 2
     window = MainWindow(library, settings)
 
-    def unforeseen(kind, exc, trace) -> None:  # noqa: ANN001 - sys.excepthook's signature
+    def unforeseen(kind, exc, trace) -> None:
         """An exception escaping a slot: one line in a dialog, the traceback in the error log."""
         if issubclass(kind, KeyboardInterrupt):
             app.quit()
@@ -99,7 +99,7 @@ def run_gui(database: str | None = None) -> int:
     return code
 
 
-def _damage_check(database: str | None):  # noqa: ANN202 - (message or None, path to record as sound or None)
+def _damage_check(database: str | None):
     """The window writes (tags, the watcher), so a damaged library is refused, as the commands
     that write refuse it. Checked within a reader's budget only (``library.integrity``): a window
     must open at once, so a big library changed elsewhere opens unchecked."""

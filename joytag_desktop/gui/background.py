@@ -27,7 +27,7 @@ class _Task(QRunnable):
     def run(self) -> None:
         try:
             result = self.function()
-        except Exception as exc:  # noqa: BLE001 - delivered to the GUI as an error
+        except Exception as exc:
             log.debug("background task failed", exc_info=True)
             self.signals.failed.emit(failures.as_user_error(exc))
         else:

@@ -58,7 +58,7 @@ class Exports(QObject):
         choice = self.settings.keyword_choice()
         self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
 
-        def write():  # noqa: ANN202 - an export report
+        def write():
             if target == "xmp":
                 return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent, choice=choice)
             if target == "captions":
@@ -66,7 +66,7 @@ class Exports(QObject):
                 return export_captions(self.library, options=options, image_ids=ids)
             return export_embedded(self.library, keep_backup=backup, image_ids=ids, parent=parent, choice=choice)
 
-        def done(report) -> None:  # noqa: ANN001
+        def done(report) -> None:
             for path, reason in report.errors:
                 log.warning("%s: %s", path, for_window(reason))
             self.status.set_text(f"{target}: {report.summary()}")

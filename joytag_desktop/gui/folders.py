@@ -168,7 +168,7 @@ class FolderPanel(QWidget):
             item = item.parent()
         return item.data(0, ROOT_ROLE) if item is not None else None
 
-    def _context_menu(self, position) -> None:  # noqa: ANN001 - a QPoint
+    def _context_menu(self, position) -> None:
         root = self._root_of(self.tree.itemAt(position))  # a subfolder offers its library folder
         if not root:
             return

@@ -210,10 +210,10 @@ class ImageGridModel(QAbstractListModel):
     def row_of(self, image_id: int) -> int | None:
         return self._row_of.get(image_id)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.rows):
             return None
         image_id, path, _, status = self.rows[index.row()]
@@ -294,7 +294,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         super().__init__(grid)
         self.grid = grid
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return self.grid.cell_size()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
@@ -344,7 +344,7 @@ class ThumbnailGrid(QListView):
     icon_size_changed = Signal(int)
     activated_for_viewer = Signal(QModelIndex)
 
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.icon_size = DEFAULT_ICON
         self.setViewMode(QListView.ViewMode.ListMode)
@@ -391,7 +391,7 @@ class ThumbnailGrid(QListView):
         self.scheduleDelayedItemsLayout()
         self.viewport().update()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             steps = event.angleDelta().y() / 120
             self.set_icon_size(self.icon_size + round(steps * 16))
@@ -399,7 +399,7 @@ class ThumbnailGrid(QListView):
             return
         super().wheelEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
+    def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.currentIndex().isValid():
             self.activated_for_viewer.emit(self.currentIndex())
             event.accept()

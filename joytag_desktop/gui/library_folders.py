@@ -58,11 +58,11 @@ class LibraryFolders(QObject):
     def load(self) -> None:
         """Refill the panel: each folder, whether it is watched and online here, its image counts."""
 
-        def load():  # noqa: ANN202
+        def load():
             roots = [(root.path, root.watched, root.online) for root in self.library.roots()]
             return roots, self.library.folder_counts()
 
-        def done(result) -> None:  # noqa: ANN001
+        def done(result) -> None:
             roots, counts = result
             self.panel.fill(roots, counts)
             self.roots_loaded.emit(not roots)
@@ -79,11 +79,11 @@ class LibraryFolders(QObject):
         self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
         self.scan_cancel.clear()
 
-        def add_and_scan():  # noqa: ANN202
+        def add_and_scan():
             added = self.library.add_folder(folder, watched)
             return self._scan([added.scan_path])
 
-        def done(report) -> None:  # noqa: ANN001
+        def done(report) -> None:
             log.info("added %s: %s", folder, report.summary())
             self._scanned(report)
 
@@ -102,7 +102,7 @@ class LibraryFolders(QObject):
         self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
         self.scan_cancel.clear()
 
-        def locate_and_scan():  # noqa: ANN202
+        def locate_and_scan():
             root = self.library.map_root(path, folder)
             return self._scan([root.path])
 
@@ -148,7 +148,7 @@ class LibraryFolders(QObject):
         report = self.library.scan(folders, progress=self.scan_progress, cancel=self.scan_cancel)
         return import_found(self.library, report)
 
-    def _scanned(self, report) -> None:  # noqa: ANN001 - a ScanReport
+    def _scanned(self, report) -> None:
         self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
         self.load()
         self.changed.emit()

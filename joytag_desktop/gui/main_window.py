@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         help_menu = menu.addMenu(self.tr("&Help"))
         self._action(help_menu, self.tr("About JoyTag Desktop"), None, self.show_about)
 
-    def _action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:  # noqa: ANN001
+    def _action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(shortcut)
@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
 
     # --- closing ----------------------------------------------------------------------------------
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def closeEvent(self, event) -> None:
         self.search.close()
         settings = self.settings
         settings.geometry = self.saveGeometry()
@@ -364,12 +364,12 @@ class MainWindow(QMainWindow):
 
     # --- folders ------------------------------------------------------------------------------
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         # No file-system check here (the GUI thread does no I/O): the add validates in the background.
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             self._accept_as_link(event)
 
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             self._accept_as_link(event)
 
@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
                 return
         event.ignore()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         self._accept_as_link(event)
         if not event.isAccepted():
             return
@@ -399,7 +399,7 @@ class MainWindow(QMainWindow):
         self.search_box.setFocus()
         self.search_box.selectAll()
 
-    def _complete(self, word: str, show) -> None:  # noqa: ANN001
+    def _complete(self, word: str, show) -> None:
         self.background.submit(partial(self.library.autocomplete, word, limit=12), show)
 
     def open_duplicates(self) -> None:

@@ -193,7 +193,7 @@ class ModelManager(QDialog):
             self.model_chosen.emit(folder)
             self.refresh()
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt's name
+    def closeEvent(self, event) -> None:
         self.download.cancel()
         self.background.shutdown(5_000)
         super().closeEvent(event)

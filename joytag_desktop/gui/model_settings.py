@@ -118,7 +118,7 @@ class ModelsPage(QWidget):
         )
 
 
-def apply_model_choices(library, choices: ModelChoices) -> None:  # noqa: ANN001 - a Library, on the writer thread
+def apply_model_choices(library, choices: ModelChoices) -> None:
     """Store what the page says (only what changed, so the queue is not rebuilt for nothing)."""
     current = {m.name: m for m in library.models()}
     if sorted(choices.auto) != sorted(name for name, m in current.items() if m.auto):

@@ -70,7 +70,7 @@ class ModelDownload(QObject):
         owner = self
 
         class ProgressTqdm(tqdm):
-            def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+            def __init__(self, *args, **kwargs) -> None:
                 kwargs["disable"] = False
                 kwargs["file"] = io.StringIO()  # progress goes to the GUI, not a terminal
                 super().__init__(*args, **kwargs)

@@ -55,7 +55,7 @@ class SearchBar(QWidget):
     search_requested = Signal(bool)
     image_dropped = Signal(str)  # an image file dropped on the search field: find images like it
 
-    def __init__(self, complete: Callable[[str, Callable[[list[tuple[str, int]]], None]], None], parent=None) -> None:  # noqa: ANN001
+    def __init__(self, complete: Callable[[str, Callable[[list[tuple[str, int]]], None]], None], parent=None) -> None:
         super().__init__(parent)
         self._complete = complete  # (word, callback) -> None; the callback gets (tag, count) rows
         self.line = QLineEdit()
@@ -165,7 +165,7 @@ class SearchBar(QWidget):
 
         self._complete(word, show)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._popup():
             if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
                 key = event.key()

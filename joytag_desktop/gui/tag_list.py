@@ -82,7 +82,7 @@ class TagListPanel(QWidget):
         self.list.setUpdatesEnabled(True)
 
     @staticmethod
-    def _tag_item(name: str, count: int, colour) -> QTreeWidgetItem:  # noqa: ANN001
+    def _tag_item(name: str, count: int, colour) -> QTreeWidgetItem:
         item = QTreeWidgetItem([f"{name}  ({count:,})"])
         item.setData(0, TAG_ROLE, name)
         item.setForeground(0, colour)

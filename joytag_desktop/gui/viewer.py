@@ -111,7 +111,7 @@ class ImageCanvas(QWidget):
         y = (self.height() - height) / 2 if height <= self.height() else min(0.0, max(self.height() - height, y))
         self.offset = QPointF(x, y)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(24, 24, 26))
         if self.pixmap.isNull():
@@ -122,36 +122,36 @@ class ImageCanvas(QWidget):
         target = QRectF(self.offset.x(), self.offset.y(), self.full_size[0] * self.zoom, self.full_size[1] * self.zoom)
         painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def resizeEvent(self, event) -> None:
         if self.fit:
             self.fit_to_window()
         else:
             self._clamp()
         super().resizeEvent(event)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
         if steps:
             self.zoom_by(1.25**steps, event.position())
         event.accept()
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self._drag_from = event.position()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._drag_from is not None:
             self.offset += event.position() - self._drag_from
             self._drag_from = event.position()
             self._clamp()
             self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._drag_from = None
         self.unsetCursor()
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self.fit:
             self.fit = False
             self._set_zoom(1.0, event.position())
@@ -275,7 +275,7 @@ class Viewer(QDialog):
     def _zoom_shown(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%")
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
             self.step(1)

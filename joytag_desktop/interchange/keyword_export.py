@@ -85,7 +85,7 @@ def _one_rating(library: Library, image_id: int, views: list[TagView]) -> list[T
 
 def _sync_file(
     library: Library,
-    image,  # noqa: ANN001 - an Image row
+    image,
     target: str,
     path: Path,
     current: Properties | None,

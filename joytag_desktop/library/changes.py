@@ -55,7 +55,7 @@ def root_for(path: str, roots: list[Root]) -> Root | None:
     return None
 
 
-def _under(prefix: str):  # noqa: ANN202 - a SQL condition
+def _under(prefix: str):
     """Images whose path lies below folder ``prefix`` (a range on the unique path index, no LIKE escaping)."""
     start = prefix.rstrip(os.sep) + os.sep
     return Image.path.between(start, start + "\U0010ffff")
@@ -79,7 +79,7 @@ class ChangeApplier:
             self._offline[root.id] = root_is_offline(root.path, has_images=False) is not None
         return not self._offline[root.id]
 
-    def _row(self, path: str):  # noqa: ANN202 - a Row or None
+    def _row(self, path: str):
         return self.connection.execute(select(*_KNOWN_COLUMNS).where(Image.path == path)).first()
 
     def _folder_names(self, path: str) -> set[str]:

@@ -179,7 +179,7 @@ def _local_time_zone() -> str | None:
     return zone if zone and all(c.isalnum() or c in "/_+-" for c in zone) else None
 
 
-def _server_connect_args(url) -> dict:  # noqa: ANN001 - a URL
+def _server_connect_args(url) -> dict:
     """Connection options for a database server: a bounded wait to connect, and this machine's
     time zone (dates of files without EXIF are the file's local modification time, as on SQLite)."""
     arguments: dict = {}

@@ -52,12 +52,12 @@ class _JsonIds(FunctionElement):
 
 
 @compiles(_JsonIds, "sqlite")
-def _json_ids_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+def _json_ids_sqlite(element, compiler, **kw) -> str:
     return f"json_each({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(_JsonIds, POSTGRESQL)
-def _json_ids_postgresql(element, compiler, **kw) -> str:  # noqa: ANN001
+def _json_ids_postgresql(element, compiler, **kw) -> str:
     return f"json_array_elements_text(CAST({compiler.process(element.clauses, **kw)} AS json))"
 
 
@@ -69,12 +69,12 @@ class _IdValue(ColumnElement):
 
 
 @compiles(_IdValue, "sqlite")
-def _id_value_sqlite(_element, _compiler, **_kw) -> str:  # noqa: ANN001
+def _id_value_sqlite(_element, _compiler, **_kw) -> str:
     return "value"
 
 
 @compiles(_IdValue, POSTGRESQL)
-def _id_value_postgresql(_element, _compiler, **_kw) -> str:  # noqa: ANN001
+def _id_value_postgresql(_element, _compiler, **_kw) -> str:
     return "CAST(value AS BIGINT)"
 
 
@@ -106,13 +106,13 @@ class IdRank(ColumnElement):
 
 
 @compiles(IdRank, "sqlite")
-def _rank_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+def _rank_sqlite(element, compiler, **kw) -> str:
     ids, column = compiler.process(element.json_param, **kw), compiler.process(element.column, **kw)
     return f"(SELECT key FROM json_each({ids}) WHERE value = {column})"
 
 
 @compiles(IdRank, POSTGRESQL)
-def _rank_postgresql(element, compiler, **kw) -> str:  # noqa: ANN001
+def _rank_postgresql(element, compiler, **kw) -> str:
     ids, column = compiler.process(element.json_param, **kw), compiler.process(element.column, **kw)
     return (
         f"(SELECT r.n - 1 FROM json_array_elements_text(CAST({ids} AS json)) WITH ORDINALITY AS r(v, n)"
@@ -140,7 +140,7 @@ class ImageDate(ColumnElement):
 
 
 @compiles(ImageDate, "sqlite")
-def _date_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+def _date_sqlite(element, compiler, **kw) -> str:
     taken, mtime = compiler.process(element.taken, **kw), compiler.process(element.mtime, **kw)
     return (
         f"coalesce(strftime('%Y-%m-%d %H:%M:%f', {taken}),"
@@ -149,12 +149,12 @@ def _date_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
 
 
 @compiles(ImageDate, POSTGRESQL)
-def _date_postgresql(element, compiler, **kw) -> str:  # noqa: ANN001
+def _date_postgresql(element, compiler, **kw) -> str:
     taken, mtime = compiler.process(element.taken, **kw), compiler.process(element.mtime, **kw)
     return f"to_char(coalesce({taken}, CAST(to_timestamp({mtime}) AS timestamp)), 'YYYY-MM-DD HH24:MI:SS.MS')"
 
 
-def insert(table, dialect_name: str):  # noqa: ANN001, ANN201 - an ORM class; an Insert with on_conflict_*
+def insert(table, dialect_name: str):
     """An INSERT that can say ``on_conflict_do_nothing`` / ``…_do_update`` in the engine's dialect."""
     if dialect_name == POSTGRESQL:
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert

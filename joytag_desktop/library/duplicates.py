@@ -205,7 +205,7 @@ def ensure_hashes(
         lock = threading.Lock()
         done = 0
 
-        def one(row) -> None:  # noqa: ANN001 - a Row
+        def one(row) -> None:
             nonlocal done
             if cancel is not None and cancel.is_set():
                 return

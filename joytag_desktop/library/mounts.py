@@ -33,7 +33,7 @@ def machine_name() -> str:
     return os.environ.get(MACHINE_ENV) or socket.gethostname() or "this machine"
 
 
-def _flavour(path: str):  # noqa: ANN202 - posixpath or ntpath
+def _flavour(path: str):
     """Windows paths (a drive letter or a UNC share) use ntpath, others posixpath."""
     if path.startswith("\\\\") or (len(path) >= 2 and path[1] == ":" and path[0].isalpha()):
         return ntpath

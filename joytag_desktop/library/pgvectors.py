@@ -79,7 +79,7 @@ class ServerVectors:
             return False
         return True
 
-    def store(self, connection, rows: Sequence[tuple[int, int, np.ndarray]]) -> None:  # noqa: ANN001
+    def store(self, connection, rows: Sequence[tuple[int, int, np.ndarray]]) -> None:
         """Add (image id, model id, embedding) rows, in the caller's transaction."""
         if rows:
             connection.execute(

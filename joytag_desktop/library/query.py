@@ -31,7 +31,7 @@ from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, QueryErr
 SORTS = ("path", "name", "date", "added", "size", "score", "similarity")
 
 
-def _fields():  # noqa: ANN202 - the registry module
+def _fields():
     """``library.fields``, imported at the first ``field:`` term: it brings SQLAlchemy, which the
     command line does not load before it runs a command."""
     from joytag_desktop.library import fields

@@ -66,7 +66,7 @@ class Roots:
         return root, [other.path for other in inner]
 
     @staticmethod
-    def _absorb(session, inner: Root, outer: Root) -> None:  # noqa: ANN001 - a Session
+    def _absorb(session, inner: Root, outer: Root) -> None:
         """Move the images of ``inner`` under ``outer`` (a folder that contains it), then drop ``inner``.
 
         ``Image.folder`` is relative to the root's parent, so it gains the path between the two parents."""

@@ -260,7 +260,7 @@ def note_keywords(
     path: str,
     name: str,
     folder_names: set[str],
-    row,  # noqa: ANN001 - a Row
+    row,
     keywords: dict | None,
     file_read: bool = False,
 ) -> None:
@@ -287,7 +287,7 @@ def note_keywords(
         )
 
 
-def _same_picture(facts: FileFacts, row) -> bool:  # noqa: ANN001 - a Row
+def _same_picture(facts: FileFacts, row) -> bool:
     """Only metadata changed (a rating, a keyword written by another program): no retagging."""
     return facts.picture_hash is not None and facts.picture_hash == row.picture_hash
 
@@ -297,7 +297,7 @@ def examine_file(
     path: str,
     stat: os.stat_result,
     row,
-    now: datetime,  # noqa: ANN001 - a Row
+    now: datetime,
     report: ScanReport,
     mounts: mounts_.MountMap | None = None,
 ) -> tuple[dict | None, dict | None, bool]:
@@ -494,7 +494,7 @@ _NEW_ROW_COLUMNS = (
 )
 
 
-def _merge_into(connection: Connection, old_id: int, old_model: str | None, new_row) -> None:  # noqa: ANN001
+def _merge_into(connection: Connection, old_id: int, old_model: str | None, new_row) -> None:
     """The file of missing image ``old_id`` turned up as ``new_row``: keep the old image (its tags,
     manual edits and history) at the new place and drop the duplicate row."""
     connection.execute(delete(Image).where(Image.id == new_row.id))

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _postings():  # noqa: ANN202 - the module
+def _postings():
     """``library.postings``, imported on first use: commands that never search skip numpy."""
     from joytag_desktop.library import postings
 
@@ -48,7 +48,7 @@ BACKGROUND_ABOVE = 50_000  # images past which the GUI builds on a thread of its
 class SearchIndex:
     """The posting lists of one Library (one per process and database), shared by its threads."""
 
-    def __init__(self, engine: Engine, get_setting, set_setting) -> None:  # noqa: ANN001 - Library methods
+    def __init__(self, engine: Engine, get_setting, set_setting) -> None:
         self.engine = engine
         self.enabled = True
         base = dialect.local_base(engine)

@@ -184,7 +184,7 @@ class Searching:
                 return ordered[offset:wanted], resolver.warnings
             return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
 
-    def evaluator(self, index, resolver: TagResolver):  # noqa: ANN001, ANN202 - PostingIndex, Evaluator
+    def evaluator(self, index, resolver: TagResolver):
         from joytag_desktop.library.fast_search import Evaluator  # numpy: only when searching
 
         return Evaluator(index, resolver, self._sql_ids, self._sql_rows)
@@ -211,7 +211,7 @@ class Searching:
         offset: int,
         columns: tuple,
         folder: str | None = None,
-    ):  # noqa: ANN202 - (Select, warnings)
+    ):
         node, resolver = self.compile(query, threshold)
         score_ids: list[int] = []
         if sort.lstrip("-") == "score":
@@ -317,7 +317,7 @@ class Searching:
         with self.database.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(inner)).scalar_one()
 
-    def folder_condition(self, folder: str):  # noqa: ANN202 - a SQL condition
+    def folder_condition(self, folder: str):
         """Images in the absolute ``folder`` or below it (nothing when no root holds it)."""
         folder = os.path.normpath(folder)
         for root in sorted(self.roots.listed(), key=lambda r: len(r.path), reverse=True):

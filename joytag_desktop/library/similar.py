@@ -55,7 +55,7 @@ class Match:
     similarity: float  # cosine, -1..1 (1: the same embedding)
 
 
-def _vectors():  # noqa: ANN202 - the module
+def _vectors():
     """``library.vectors``, imported on first use: commands that never compare skip usearch."""
     from joytag_desktop.library import vectors
 

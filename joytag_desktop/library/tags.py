@@ -135,7 +135,7 @@ class Tags:
                 ids = list(session.scalars(select(Tag.id).where(func.lower(Tag.name) == name.lower())))
             return ids + self._hierarchy_tags(session, name, ids)
 
-    def _hierarchy_tags(self, session, name: str, found: list[int]) -> list[int]:  # noqa: ANN001
+    def _hierarchy_tags(self, session, name: str, found: list[int]) -> list[int]:
         """Hierarchical keywords (``Places|Europe|Paris``) that ``name`` is a level of: a parent finds
         its children, as in digiKam and Lightroom, and the leaf alone still matches."""
         if not name or HIERARCHY_SEPARATOR in (name[0], name[-1]):
@@ -149,7 +149,7 @@ class Tags:
             and (folded.startswith(level + sep) or folded.endswith(sep + level) or f"{sep}{level}{sep}" in folded)
         ]
 
-    def _hierarchical_names(self, session) -> list[tuple[int, str]]:  # noqa: ANN001
+    def _hierarchical_names(self, session) -> list[tuple[int, str]]:
         """(id, case-folded name) of the tags that are hierarchies. Tags are only ever added, so the
         cache grows by the ids above the last one seen: one primary-key probe per search term instead
         of a scan of a vocabulary that can hold 70,000 model tags."""

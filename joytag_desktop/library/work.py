@@ -184,7 +184,7 @@ class WorkQueue:
         else:
             report()
 
-    def _report(self, session) -> None:  # noqa: ANN001 - a Session
+    def _report(self, session) -> None:
         session.execute(
             update(WorkerRow)
             .where(WorkerRow.id == self.id)
@@ -223,7 +223,7 @@ class WorkQueue:
         self._registered = True
 
     @staticmethod
-    def _end_dead_neighbours(session) -> None:  # noqa: ANN001 - a Session
+    def _end_dead_neighbours(session) -> None:
         """Release at once the claims of workers of this machine whose process is gone (killed, or
         crashed): a rerun on the same machine need not wait for their leases. (Machine name and
         host name must both match: containers on different hosts may share a host name.)"""
@@ -299,7 +299,7 @@ def claims_in_force(database: Database) -> int:
         return session.execute(text(f"SELECT count(*) FROM claims WHERE expires > {now}")).scalar_one()
 
 
-def held_by(worker_id: str, model_id: int, image_ids: list[int], session) -> set[int]:  # noqa: ANN001
+def held_by(worker_id: str, model_id: int, image_ids: list[int], session) -> set[int]:
     """Which of ``image_ids`` this worker still holds for the model (locked until the session
     ends, so no one takes them over meanwhile)."""
     rows = session.execute(

@@ -9,7 +9,7 @@ it as one more hierarchical property; these functions turn that list into the XM
 from __future__ import annotations
 
 import logging
-from xml.etree import ElementTree as ET  # noqa: N817 - building only; parsing is defusedxml
+from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException

@@ -14,7 +14,7 @@ import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from xml.etree import ElementTree as ET  # noqa: N817 - building and serialising only; parsing is defusedxml
+from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException

@@ -210,7 +210,7 @@ class FolderWatcher:
                 if time.monotonic() - self._last_rescan >= self.rescan_seconds:
                     self._last_rescan = time.monotonic()
                     self._periodic_rescan()
-            except Exception:  # noqa: BLE001 - the watcher must outlive any one bad batch
+            except Exception:
                 log.exception("applying file changes failed; continuing")
 
     def _apply_once(self) -> None:

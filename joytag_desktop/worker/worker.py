@@ -286,7 +286,7 @@ class TaggingWorker:
                     self._wake.set()  # more arrived while we worked
             except JoyTagError as exc:
                 self._fail(str(exc))
-            except Exception as exc:  # noqa: BLE001 - report, never die silently
+            except Exception as exc:
                 log.exception("tagging worker failed")
                 self._fail(f"tagging failed: {type(exc).__name__}: {exc}")
             finally:
