@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import IMAGES_DIR, expected_cases
+from helpers.fixture_files import IMAGES_DIR, expected_cases
 from joytag_desktop.cli.main import main
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Status
@@ -38,7 +38,7 @@ def fill(folder: Path, copies: int) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def engine() -> TaggingEngine:
-    from conftest import FORMAT_DIR
+    from helpers.fixture_files import FORMAT_DIR
 
     return TaggingEngine(
         load_model(FORMAT_DIR / "tiny-released-shape"),

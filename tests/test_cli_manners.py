@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, write_photo
 from joytag_desktop.library import Library
-from libhelpers import give_scores, write_photo
 
 VOCAB = ["cat", "dog", "heart", "outdoors", "sky"]
 HEAVY = ("torch", "timm", "onnxruntime", "PySide6")

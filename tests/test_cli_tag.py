@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import IMAGES_DIR, expected_cases
-from images import mixed_folder
+from helpers.fixture_files import IMAGES_DIR, expected_cases
+from helpers.images import mixed_folder
 from joytag_desktop.cli.main import main
 
 

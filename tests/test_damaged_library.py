@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import write_photo
 from joytag_desktop import failures
 from joytag_desktop.library import Library, integrity
-from libhelpers import write_photo
 
 MODEL = Path(__file__).parent / "fixtures" / "joytag-format" / "tiny-released-shape"
 

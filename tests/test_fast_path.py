@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import FORMAT_DIR, IMAGES_DIR, SAMPLE_IMAGES
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR, SAMPLE_IMAGES
 from joytag_desktop.imaging import open_image
 from joytag_desktop.model.engine import TaggingEngine, cpu_has_fast_bf16, resolve_precision
 from joytag_desktop.model.fast import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path

@@ -10,68 +10,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-
-from conftest import IMAGES_DIR  # noqa: E402
+from helpers.fixture_files import IMAGES_DIR  # noqa: E402
+from helpers.gui import ARTIFACTS, close_window, open_window, root_count, select_row, tagged_window  # noqa: E402
 from joytag_desktop.gui.app import gui_settings  # noqa: E402
-from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
 from joytag_desktop.library import Library  # noqa: E402
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-
-@pytest.fixture
-def photos(tmp_path: Path) -> Path:
-    folder = tmp_path / "Photos"
-    shutil.copytree(IMAGES_DIR, folder)
-    return folder
-
-
-@pytest.fixture
-def settings(tiny_model_dir: Path) -> QSettings:
-    values = gui_settings()
-    values.setValue("model", str(tiny_model_dir))
-    values.setValue("device", "cpu")
-    return values
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    lib = Library(tmp_path / "gui.sqlite3")
-    yield lib
-    lib.close()
-
-
-def open_window(qtbot, library: Library, settings: QSettings) -> MainWindow:
-    window = MainWindow(library, settings)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-def close_window(qtbot, window: MainWindow) -> None:
-    window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
-
-
-def tagged_window(qtbot, library: Library, settings: QSettings, photos: Path) -> MainWindow:
-    window = open_window(qtbot, library, settings)
-    window.resize(1400, 900)  # the offscreen screen is small: every thumbnail in view, so all load
-    window.library_folders.add(str(photos))
-    qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=60_000)
-    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
-    return window
-
-
-def root_count(window: MainWindow) -> int:
-    """Library folders in the folder tree (its first item is "All folders")."""
-    return window.folders.tree.topLevelItemCount() - 1
-
-
-def select_row(window: MainWindow, row: int) -> None:
-    index = window.grid_model.index(row)
-    window.grid.setCurrentIndex(index)
-    window.grid.selectionModel().select(index, window.grid.selectionModel().SelectionFlag.ClearAndSelect)
 
 
 def test_first_run_panel_without_a_model(qtbot, library: Library) -> None:
@@ -287,7 +229,7 @@ def test_export_current_results_as_csv(qtbot, library, settings, photos, tmp_pat
 
 
 def test_scan_progress_is_shown_and_cancel_stops_a_scan(qtbot, library, settings, tmp_path) -> None:
-    from libhelpers import write_photo
+    from helpers.library import write_photo
 
     big = tmp_path / "Big"
     template = write_photo(tmp_path / "template.jpg").read_bytes()

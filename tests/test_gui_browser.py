@@ -14,17 +14,8 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QWheelEvent  # noqa: E402
-from test_gui import (  # noqa: E402
-    ARTIFACTS,
-    close_window,
-    library,  # noqa: F401 - fixtures
-    open_window,
-    photos,  # noqa: F401
-    select_row,
-    settings,  # noqa: F401
-    tagged_window,
-)
 
+from helpers.gui import ARTIFACTS, close_window, open_window, select_row, tagged_window  # noqa: E402
 from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows  # noqa: E402
 from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
 from joytag_desktop.gui.messages import for_window  # noqa: E402
@@ -517,7 +508,7 @@ def test_translations_ship_in_the_package() -> None:
 
 def test_viewer_shows_a_camera_file_upright() -> None:
     """The Canon EOS 300D JPEG (Exiv2 test data) is stored 150×91 with EXIF Orientation 6."""
-    from conftest import FIXTURES
+    from helpers.fixture_files import FIXTURES
     from joytag_desktop.gui.viewer import decode_for_viewer
 
     image, full = decode_for_viewer(str(FIXTURES / "metadata" / "canon-eos-300d-rotated.jpg"))
@@ -527,7 +518,7 @@ def test_viewer_shows_a_camera_file_upright() -> None:
 def test_the_grid_follows_each_models_category_thresholds(qtbot, library, settings, photos) -> None:  # noqa: F811
     """The slider is the library threshold, not a one-off one: WD's character threshold (0.85) still
     decides its characters in the grid, the tag list and completion."""
-    from libhelpers import give_scores
+    from helpers.library import give_scores
 
     window = tagged_window(qtbot, library, settings, photos)
     first, second = sorted(p for p in photos.iterdir() if p.is_file())[:2]

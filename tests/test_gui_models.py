@@ -12,19 +12,11 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
-from test_gui import (  # noqa: E402
-    close_window,
-    library,  # noqa: F401 - fixtures
-    open_window,
-    photos,  # noqa: F401
-    select_row,
-    settings,  # noqa: F401
-    tagged_window,
-)
 
+from helpers.gui import close_window, open_window, select_row, tagged_window  # noqa: E402
+from helpers.library import give_scores  # noqa: E402
 from joytag_desktop.gui.categories import category_colour  # noqa: E402
 from joytag_desktop.gui.tag_editor import ABOVE, BELOW  # noqa: E402
-from libhelpers import give_scores  # noqa: E402
 
 WD_VOCAB = ["hatsune_miku", "rating:general", "rating:sensitive", "rating:questionable", "rating:explicit"]
 WD_CATEGORIES = ["character", "rating", "rating", "rating", "rating"]

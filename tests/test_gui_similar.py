@@ -13,15 +13,8 @@ from PIL import Image, ImageOps  # noqa: E402
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
-from test_gui import (  # noqa: E402
-    close_window,
-    library,  # noqa: F401 - fixtures
-    open_window,
-    photos,  # noqa: F401
-    settings,  # noqa: F401
-    tagged_window,
-)
 
+from helpers.gui import close_window, open_window, tagged_window  # noqa: E402
 from joytag_desktop.library import Library  # noqa: E402
 
 

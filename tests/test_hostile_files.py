@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FORMAT_DIR
+from helpers.fixture_files import FORMAT_DIR
+from helpers.library import write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Status
 from joytag_desktop.worker.watcher import FolderWatcher
-from libhelpers import write_photo
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 MODEL = FORMAT_DIR / "tiny-released-shape"

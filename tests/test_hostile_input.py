@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.library import LibraryError
 from joytag_desktop.library.query import MAX_NESTING, MAX_TERMS, QueryError
-from libhelpers import give_scores, write_photo
 
 VOCAB = [f"t{i}" for i in range(1200)]
 
@@ -185,7 +185,7 @@ def test_a_full_disk_during_export_csv_keeps_the_old_file(tagged, tmp_path: Path
 
 
 def test_a_full_disk_during_scan_and_autotag_is_one_line_and_loses_nothing(tmp_path: Path) -> None:
-    from conftest import FORMAT_DIR
+    from helpers.fixture_files import FORMAT_DIR
 
     root = tmp_path / "Pictures"
     for i in range(40):

@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import select
 from test_metadata_sync import EXIFTOOL, exiftool_read, exiv2_values, listed, run_exiftool, tags_of, touch_later
 
-from conftest import FIXTURES
+from helpers.fixture_files import FIXTURES
+from helpers.library import give_scores, write_photo
 from joytag_desktop.cli.main import main
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Tag
 from joytag_desktop.metadata import keywords as kw
 from joytag_desktop.metadata.sync import export_embedded, export_xmp
 from joytag_desktop.metadata.xmp import read_packet_properties, update_packet
-from libhelpers import give_scores, write_photo
 
 pytestmark = pytest.mark.skipif(EXIFTOOL is None or shutil.which("exiv2") is None, reason="exiftool and exiv2")
 CORPUS = FIXTURES / "metadata"

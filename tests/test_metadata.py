@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.cli.main import main
 from joytag_desktop.library import Library
 from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_table, export_xmp
 from joytag_desktop.metadata.xmp import SidecarError, read_sidecar
-from libhelpers import give_scores, paths_of, write_photo
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed (.ci/run installs it)")

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import FIXTURES
+from helpers.fixture_files import FIXTURES
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.cli.main import main
 from joytag_desktop.imaging import open_image
 from joytag_desktop.library import Library
 from joytag_desktop.metadata import keywords as kw
 from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
 from joytag_desktop.metadata.xmp import read_sidecar
-from libhelpers import give_scores, paths_of, write_photo
 
 EXIFTOOL = shutil.which("exiftool")
 EXIV2 = shutil.which("exiv2")

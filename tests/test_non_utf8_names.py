@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import write_photo
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library import Library
-from libhelpers import write_photo
 
 BAD = b"bad\xff"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FORMAT_DIR, IMAGES_DIR
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR
 
 MODEL = FORMAT_DIR / "tiny-released-shape"
 OTHER_MODEL = FORMAT_DIR / "tiny-learned-pos"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IMAGES_DIR
+from helpers.fixture_files import IMAGES_DIR
 from joytag_desktop import __version__
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -317,7 +317,7 @@ def test_edits_by_other_processes_reach_a_running_index(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from libhelpers import give_scores, write_photo
+    from helpers.library import give_scores, write_photo
 
     photos = tmp_path / "photos"
     a, b, c = (write_photo(photos / f"{n}.jpg", color=(i * 70, 20, 0)) for i, n in enumerate("abc"))

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.db import SCHEMA_HEAD
-from libhelpers import give_scores, paths_of, write_photo
 
 FIXTURE = Path(__file__).parent / "fixtures" / "library-v0002"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from helpers.library import write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.work import WorkQueue, claims_in_force, worker_statuses
-from libhelpers import write_photo
 
 MODEL = Path(__file__).parent / "fixtures" / "joytag-format" / "tiny-learned-pos"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.library import write_photo
 from joytag_desktop.library import ImageResult, Library
 from joytag_desktop.library import vectors as vectors_module
 from joytag_desktop.library.similar import SimilarityError
 from joytag_desktop.library.vectors import cosine
-from libhelpers import write_photo
 
 VOCAB = ["cat", "dog", "outdoors"]
 
@@ -451,7 +451,7 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
 def test_duplicates_survive_hostile_files(tmp_path: Path) -> None:
     """A FIFO (a file replaced by one after the scan), a truncated JPEG and a decompression bomb get
     no hash or a harmless one; the rest is grouped, and nothing hangs."""
-    from images import png_bomb, truncated_copy
+    from helpers.images import png_bomb, truncated_copy
     from joytag_desktop.library.duplicates import find_duplicates
 
     photos = tmp_path / "photos"

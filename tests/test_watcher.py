@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FORMAT_DIR, IMAGES_DIR
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Status
 from joytag_desktop.worker.watcher import FolderWatcher
 from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
-from libhelpers import give_scores, paths_of, write_photo
 
 SETTLE = 0.3
 
