@@ -148,9 +148,51 @@ def test_screenshot_of_a_realistic_state(qtbot, library, settings, photos) -> No
     qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / "main-window.png"
-    assert window.grab().save(str(target))
+    grabbed = window.grab()
+    assert grabbed.save(str(target))
     assert target.stat().st_size > 20_000
+    check_screenshot(window, target, grabbed.devicePixelRatio())
     close_window(qtbot, window)
+
+
+def check_screenshot(window, target: Path, ratio: float) -> None:  # noqa: ANN001 - a MainWindow
+    """The screenshot shows the window as laid out: its size, no blank picture, each main widget
+    where the layout puts it (search above the grid, folders left of it, details right of it) and
+    drawn: text where text is, thumbnails in the grid, the selected image in the preview."""
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtCore import QPoint, QRect
+
+    pixels = np.asarray(Image.open(target).convert("RGB"))
+    assert pixels.shape == (round(860 * ratio), round(1400 * ratio), 3)
+    assert len(np.unique(pixels[::4, ::4].reshape(-1, 3), axis=0)) > 2000, "a blank or flat screenshot"
+
+    def place(widget) -> QRect:  # noqa: ANN001
+        assert widget.isVisible() and widget.width() > 20 and widget.height() > 10, widget
+        return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+
+    def drawn(rect: QRect) -> tuple[int, float]:
+        """Distinct colours in the region, and the share of its pixels that are not its commonest colour."""
+        region = pixels[
+            round(rect.top() * ratio) : round((rect.bottom() + 1) * ratio),
+            round(rect.left() * ratio) : round((rect.right() + 1) * ratio),
+        ].reshape(-1, 3)
+        colours, counts = np.unique(region, axis=0, return_counts=True)
+        return len(colours), 1 - counts.max() / len(region)
+
+    search, grid, folders = place(window.search_box), place(window.grid.viewport()), place(window.folders.tree)
+    preview, tags, status = place(window.details.preview), place(window.details.tags), place(window.work_label)
+    assert window.rect().contains(search | grid | folders | preview | tags | status)
+    assert search.bottom() < grid.top() and folders.right() < grid.left() and grid.right() < preview.left()
+    assert preview.bottom() < tags.top() and grid.bottom() < status.top()
+    assert grid.width() > 600 and grid.height() > 500, "the grid takes the middle of the window"
+    for name, rect in (("search text", search), ("folder tree", folders), ("tag list", tags), ("status", status)):
+        colours, share = drawn(rect)
+        assert colours > 8 and share > 0.01, f"no text drawn in the {name}"
+    colours, share = drawn(grid)
+    assert colours > 3000 and share > 0.1, "no thumbnails in the grid"
+    colours, share = drawn(preview)
+    assert colours > 3000 and share > 0.3, "no picture in the preview"
 
 
 def test_window_geometry_is_remembered(qtbot, library, settings) -> None:
