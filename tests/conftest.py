@@ -73,7 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BACKENDS_MARK):
-        metafunc.parametrize("backend", ["sqlite", "postgresql"])
+        # Slow as a whole (their own server, a database each): the quick loop runs them on SQLite only.
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 
 
 @pytest.fixture

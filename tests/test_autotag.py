@@ -113,6 +113,7 @@ def test_cancel_keeps_what_was_done_and_rerun_finishes(tmp_path: Path, engine: T
         assert all(after[path] == stamp for path, stamp in done_before.items()), "nothing is tagged twice"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_tags_everything_exactly_once(tmp_path: Path, tiny_model_dir: Path) -> None:
     folder = tmp_path / "photos"
     fill(folder, 240)

@@ -58,6 +58,7 @@ def cli(db: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
     return result
 
 
+@pytest.mark.slow
 def test_a_damaged_library_is_refused_by_writers_and_named_by_readers(tmp_path: Path) -> None:
     db, photos = _library(tmp_path)
     _damage(db, "ix_images_content_hash")  # an index a plain search never reads

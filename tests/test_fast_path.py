@@ -74,6 +74,7 @@ def test_broken_jpeg_in_a_device_batch_only_fails_itself(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("model_name", ["tiny-released-shape", "tiny-learned-pos"])
+@pytest.mark.slow
 def test_fast_engine_scores_agree_with_reference(photos: list[Path], model_name: str) -> None:
     model = load_model(FORMAT_DIR / model_name)
     reference = TaggingEngine(model, device="cpu", precision="float32", preprocessing="reference")

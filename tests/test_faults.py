@@ -67,6 +67,7 @@ def run_migration(script: Path, target: Path, kill_after: int, start_at: str) ->
 
 
 @pytest.mark.parametrize("start_at", ["none", "0001"])
+@pytest.mark.slow
 def test_a_kill_inside_any_migration_step_leaves_an_openable_library(tmp_path: Path, start_at: str) -> None:
     script = tmp_path / "migrate.py"
     script.write_text(_KILL_IN_MIGRATION)
@@ -235,6 +236,7 @@ def test_a_kill_between_a_scans_commit_and_move_pairing_keeps_manual_edits(tmp_p
         library.close()
 
 
+@pytest.mark.slow
 def test_fault_injection_smoke() -> None:
     """A short run of the random-SIGKILL script (the full run's figures are in the README). Without
     ``watch``: a watcher killed after it tagged a moved file's new row but before it saw the old one

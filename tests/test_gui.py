@@ -35,6 +35,7 @@ def test_download_without_network_says_so(qtbot, library: Library, monkeypatch: 
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_choosing_a_model_folder_hides_the_panel_and_tags(
     qtbot, library: Library, photos: Path, tiny_model_dir: Path
 ) -> None:
@@ -254,6 +255,7 @@ def test_dropping_a_folder_adds_it_and_a_file_is_refused(qtbot, library, setting
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_export_current_results_as_csv(qtbot, library, settings, photos, tmp_path) -> None:
     import csv
 
@@ -315,6 +317,7 @@ def test_adding_a_folder_inside_or_around_library_folders(
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_folder_panel_unwatches_and_removes_a_folder(
     qtbot, library, settings, photos, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -340,6 +343,7 @@ def test_folder_panel_unwatches_and_removes_a_folder(
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_a_file_landing_during_the_start_up_scan_is_not_missed(
     qtbot, library, settings, photos, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,6 +42,7 @@ def fake_rows(count: int, status: str = "pending", start: int = 1) -> list[tuple
 # --- the blocker: selections restored as ranges, no reference drift -------------------------
 
 
+@pytest.mark.slow
 def test_refreshes_with_thousands_selected_keep_none_refcount_steady(qtbot, library, settings) -> None:  # noqa: F811
     window = idle_window(qtbot, library, settings)
     key = window._search_key()
@@ -128,6 +129,7 @@ def test_refresh_keeps_scroll_position_current_item_and_selection(qtbot, library
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_details_never_go_stale_when_a_search_drops_the_selection(qtbot, library, settings, photos) -> None:  # noqa: F811
     window = tagged_window(qtbot, library, settings, photos)
     window.grid.selectAll()
@@ -192,6 +194,7 @@ def test_half_typed_word_keeps_the_grid(qtbot, library, settings, photos) -> Non
 # --- tagging status -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cancel_holds_until_resume_and_counts_are_told(qtbot, library, settings, photos, tmp_path) -> None:  # noqa: F811
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     window = open_window(qtbot, library, settings)
@@ -218,6 +221,7 @@ def test_cancel_holds_until_resume_and_counts_are_told(qtbot, library, settings,
 # --- browsing -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_folder_tree_filters_the_grid_with_the_search(qtbot, library, settings, photos) -> None:  # noqa: F811
     sub = photos / "Best"
     sub.mkdir()
@@ -241,6 +245,7 @@ def test_folder_tree_filters_the_grid_with_the_search(qtbot, library, settings, 
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_viewer_opens_steps_zooms_and_closes(qtbot, library, settings, photos) -> None:  # noqa: F811
     window = tagged_window(qtbot, library, settings, photos)
     select_row(window, 1)
@@ -423,6 +428,7 @@ def test_messages_point_at_controls_not_flags() -> None:
     assert "Settings" in for_window("--device cuda was asked for, but no GPU (use --device cpu)")
 
 
+@pytest.mark.slow
 def test_small_window_keeps_several_columns_and_remembers_the_panels(qtbot, library, settings, photos) -> None:  # noqa: F811
     window = tagged_window(qtbot, library, settings, photos)
     window.resize(1024, 700)

@@ -44,6 +44,7 @@ def add_wd(lib, paths: list[Path], ratings: list[str], shared: str | None = None
     give_scores(lib, vocab, scores, model="wd", categories=categories)
 
 
+@pytest.mark.slow
 def test_details_show_each_models_score_and_group_tags_by_category(qtbot, library, settings, photos) -> None:  # noqa: F811
     window = tagged_window(qtbot, library, settings, photos)
     first = sorted(p for p in photos.iterdir() if p.is_file())[0]
@@ -102,6 +103,7 @@ def test_rating_set_by_hand_wins_and_undoes(qtbot, library, settings, photos) ->
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, photos) -> None:  # noqa: F811
     window = tagged_window(qtbot, library, settings, photos)
     first, second = sorted(p for p in photos.iterdir() if p.is_file())[:2]
@@ -143,6 +145,7 @@ def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, ph
     close_window(qtbot, again)
 
 
+@pytest.mark.slow
 def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, library, settings, photos) -> None:  # noqa: F811
     from joytag_desktop.gui.model_settings import apply_model_choices
     from joytag_desktop.gui.panels import SettingsDialog

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from helpers.gui import close_window, open_window, tagged_window  # noqa: E402
 from joytag_desktop.library import Library  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here takes seconds: not in the quick loop
 
 @pytest.fixture
 def photos_with_copy(photos: Path) -> Path:  # noqa: F811

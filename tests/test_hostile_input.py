@@ -136,6 +136,7 @@ def _crowded_sidecar(count: int) -> str:
     )
 
 
+@pytest.mark.slow
 def test_hostile_sidecars_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None:
     from joytag_desktop.metadata.sync import export_xmp
 
@@ -184,6 +185,7 @@ def test_a_full_disk_during_export_csv_keeps_the_old_file(tagged, tmp_path: Path
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_scan_and_autotag_is_one_line_and_loses_nothing(tmp_path: Path) -> None:
     from helpers.fixture_files import FORMAT_DIR
 
@@ -214,6 +216,7 @@ def test_a_full_disk_during_scan_and_autotag_is_one_line_and_loses_nothing(tmp_p
         library.close()
 
 
+@pytest.mark.slow
 def test_a_read_only_database_is_one_line_on_write_commands(tagged, tmp_path: Path) -> None:
     library, root = tagged
     library.close()

@@ -164,6 +164,7 @@ def test_darktable_and_lightroom_edits_are_taken_in(lib: Library, tmp_path: Path
     assert len(data["History"]) == 14 and data["Rating"] == 1
 
 
+@pytest.mark.slow
 def test_user_keyword_equal_to_a_low_scored_tag_is_kept(lib: Library, tmp_path: Path) -> None:
     """Observed 4: "flower" typed by the user, scored 0.56 by the model, threshold 0.8."""
     root = tmp_path / "Photos"
@@ -340,6 +341,7 @@ def test_smaller_sidecar_and_caption_defects(lib: Library, tmp_path: Path, capsy
     assert readonly.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_raw_files_are_indexed_tagged_from_their_preview_and_never_written(
     lib: Library, tmp_path: Path, tiny_model_dir: Path, capsys
 ) -> None:

@@ -188,6 +188,7 @@ def test_a_damaged_saved_index_is_rebuilt_never_trusted(
         assert library.similarity.builds == 1
 
 
+@pytest.mark.slow
 def test_sigkill_while_saving_leaves_a_usable_index(tmp_path: Path) -> None:
     """A process killed in the middle of its saves: the next one loads the last whole save or
     rebuilds, and answers the same."""
@@ -326,6 +327,7 @@ def _transformed_copies(folder: Path) -> dict[str, list[Path]]:
     return copies
 
 
+@pytest.mark.slow
 def test_transformed_copies_of_real_photos_are_near_duplicates_of_their_originals(tmp_path: Path) -> None:
     from joytag_desktop.library.duplicates import find_duplicates
 
@@ -388,6 +390,7 @@ def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path:
         assert find_duplicates(library, kinds=("similar",), similarity=0.99) == []
 
 
+@pytest.mark.slow
 def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys) -> None:
     from joytag_desktop.cli.main import main
 
@@ -448,6 +451,7 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     assert "0 groups" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_duplicates_survive_hostile_files(tmp_path: Path) -> None:
     """A FIFO (a file replaced by one after the scan), a truncated JPEG and a decompression bomb get
     no hash or a harmless one; the rest is grouped, and nothing hangs."""
@@ -507,6 +511,7 @@ def test_flat_colours_and_tiny_images_are_never_near_duplicates(tmp_path: Path) 
         assert groups[0].kind == "exact"
 
 
+@pytest.mark.slow
 def test_hashing_cancelled_part_way_keeps_what_it_computed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from joytag_desktop.library import duplicates
 
