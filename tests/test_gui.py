@@ -13,6 +13,7 @@ pytest.importorskip("PySide6")
 from helpers.fixture_files import IMAGES_DIR  # noqa: E402
 from helpers.gui import ARTIFACTS, close_window, open_window, root_count, select_row, tagged_window  # noqa: E402
 from joytag_desktop.gui.app import gui_settings  # noqa: E402
+from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
 from joytag_desktop.library import Library  # noqa: E402
 
 
@@ -156,19 +157,20 @@ def test_screenshot_of_a_realistic_state(qtbot, library, settings, photos) -> No
     close_window(qtbot, window)
 
 
-def check_screenshot(window, target: Path, ratio: float) -> None:  # noqa: ANN001 - a MainWindow
+def check_screenshot(window: MainWindow, target: Path, ratio: float) -> None:
     """The screenshot shows the window as laid out: its size, no blank picture, each main widget
     where the layout puts it (search above the grid, folders left of it, details right of it) and
     drawn: text where text is, thumbnails in the grid, the selected image in the preview."""
     import numpy as np
     from PIL import Image
     from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QWidget
 
     pixels = np.asarray(Image.open(target).convert("RGB"))
     assert pixels.shape == (round(860 * ratio), round(1400 * ratio), 3)
     assert len(np.unique(pixels[::4, ::4].reshape(-1, 3), axis=0)) > 2000, "a blank or flat screenshot"
 
-    def place(widget) -> QRect:  # noqa: ANN001
+    def place(widget: QWidget) -> QRect:
         assert widget.isVisible() and widget.width() > 20 and widget.height() > 10, widget
         return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
 
