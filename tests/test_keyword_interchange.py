@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_metadata_sync import EXIFTOOL, exiftool_read, exiv2_values, listed, run_exiftool, tags_of, touch_later
 
 from helpers.fixture_files import FIXTURES
 from helpers.library import give_scores, write_photo
+from helpers.metadata_readers import EXIFTOOL, exiftool_read, exiv2_values, listed, run_exiftool, tags_of, touch_later
 from joytag_desktop.cli.main import main
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Tag

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,17 @@ from PIL import Image
 
 from helpers.fixture_files import FIXTURES
 from helpers.library import give_scores, paths_of, write_photo
+from helpers.metadata_readers import (
+    EXIFTOOL,
+    EXIV2,
+    exiftool_read,
+    exiv2_lines,
+    exiv2_values,
+    listed,
+    run_exiftool,
+    tags_of,
+    touch_later,
+)
 from joytag_desktop.cli.main import main
 from joytag_desktop.imaging import open_image
 from joytag_desktop.library import Library
@@ -26,8 +36,6 @@ from joytag_desktop.metadata import keywords as kw
 from joytag_desktop.metadata.sync import CaptionOptions, export_captions, export_embedded, export_xmp
 from joytag_desktop.metadata.xmp import read_sidecar
 
-EXIFTOOL = shutil.which("exiftool")
-EXIV2 = shutil.which("exiv2")
 pytestmark = pytest.mark.skipif(
     EXIFTOOL is None or EXIV2 is None, reason="exiftool and exiv2 are needed (.ci/run installs both)"
 )
@@ -35,52 +43,10 @@ CORPUS = FIXTURES / "metadata"
 VOCAB = ["dog", "cat", "outdoors", "flower", "fate/grand_order", "o|o", "sky"]
 
 
-def exiftool_read(path: Path, *tags: str) -> dict:
-    result = subprocess.run([EXIFTOOL, "-j", "-struct", *tags, str(path)], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)[0]
-
-
-def listed(data: dict, key: str) -> list[str]:
-    value = data.get(key)
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def exiv2_lines(path: Path) -> str:
-    """What exiv2 (digiKam's and darktable's reader) prints for XMP and IPTC."""
-    out = subprocess.run([EXIV2, "-q", "-px", str(path)], capture_output=True, text=True).stdout
-    if path.suffix.lower() != ".xmp":
-        out += subprocess.run([EXIV2, "-q", "-pi", str(path)], capture_output=True, text=True).stdout
-    return out
-
-
-def exiv2_values(path: Path, key: str) -> list[str]:
-    """Values of one XMP bag/seq as exiv2 prints them (comma-joined, one line)."""
-    for line in exiv2_lines(path).splitlines():
-        parts = line.split(None, 3)
-        if parts and parts[0] == key:
-            return [v.strip() for v in parts[3].split(", ")] if len(parts) > 3 else []
-    return []
-
-
-def run_exiftool(*args: str) -> None:
-    subprocess.run([EXIFTOOL, "-overwrite_original", *args], check=True, capture_output=True)
-
-
-def touch_later(path: Path, seconds: float = 10) -> None:
-    info = os.stat(path)
-    os.utime(path, (info.st_atime, info.st_mtime + seconds))
-
-
 def index(lib: Library, root: Path, scores: dict[str, dict[str, float]]) -> None:
     lib.add_root(root)
     lib.scan()
     give_scores(lib, VOCAB, {root / name: value for name, value in scores.items()})
-
-
-def tags_of(lib: Library, path: Path) -> dict:
-    return {v.name: v for v in lib.image_tags(lib.image_by_path(path).id)}
 
 
 LIGHTROOM_KEYWORDS = {"root|1st|2nd", "root0|next1|next2"}
