@@ -19,6 +19,7 @@ from joytag_desktop.library import Library  # noqa: E402
 
 pytestmark = pytest.mark.slow  # every test here takes seconds: not in the quick loop
 
+
 @pytest.fixture
 def photos_with_copy(photos: Path) -> Path:  # noqa: F811
     """The fixture photos plus a mirrored copy of one of them."""
