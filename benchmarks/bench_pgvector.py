@@ -2,7 +2,7 @@
 
     python benchmarks/bench_pgvector.py [--images 50000] [--dim 768] [--queries 100] [--json]
 
-Starts a throw-away PostgreSQL server with pgvector (tests/pg_cluster.py, pgserver's binaries),
+Starts a throw-away PostgreSQL server with pgvector (tests/helpers/pg_cluster.py, pgserver's binaries),
 writes ``--images`` "themed" embeddings (bench_similar.clustered: what a library looks like to a
 tagger) into ``image_vectors`` as the app stores them, builds the model's HNSW index through the app
 (``ServerVectors.prepare``), then asks what "more like this" asks (158 candidates, the app's
@@ -41,9 +41,9 @@ def main() -> int:
     os.environ.setdefault("JOYTAG_DESKTOP_HOME", tempfile.mkdtemp(prefix="bench-pgvector-home-"))
 
     from bench_similar import clustered, exact_top
-    from pg_cluster import Cluster, find_binaries
     from sqlalchemy import text
 
+    from helpers.pg_cluster import Cluster, find_binaries
     from joytag_desktop.library import Library
     from joytag_desktop.library.pgvectors import ServerIndex
 

@@ -4,7 +4,7 @@ claim costs.
     python benchmarks/bench_workers.py [--images 600] [--workers 1 2 4] [--claims 200]
                                        [--claim-size 64 256] [--pending 20000] [--json]
 
-Starts a throw-away PostgreSQL server (tests/pg_cluster.py: pgserver's or Debian's binaries),
+Starts a throw-away PostgreSQL server (tests/helpers/pg_cluster.py: pgserver's or Debian's binaries),
 makes ``--images`` small JPEGs, and for each worker count indexes them into a new database and
 runs that many ``joytag-desktop autotag`` processes (the tiny JoyTag-format test model, on the
 CPU) until every image is tagged: the wall time from their start to the last exit (process start
@@ -155,7 +155,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print a JSON summary last")
     args = parser.parse_args()
 
-    from pg_cluster import Cluster, find_binaries
+    from helpers.pg_cluster import Cluster, find_binaries
 
     binaries = find_binaries()
     if binaries is None:

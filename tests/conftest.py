@@ -1,24 +1,22 @@
-"""Shared fixtures: the parity fixture copied from the JoyTag format spec, isolated state, image makers."""
+"""Shared fixtures: isolated state, the small model, libraries on SQLite or PostgreSQL, the GUI's photos, settings."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Qt runs without a display in tests (pytest-qt creates the QApplication).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR
 from joytag_desktop.library import Library
 
-FIXTURES = Path(__file__).parent / "fixtures"
-FORMAT_DIR = FIXTURES / "joytag-format"
-IMAGES_DIR = FORMAT_DIR / "images"
-MODEL_NAMES = ("tiny-released-shape", "tiny-learned-pos")
-SAMPLE_IMAGES = tuple(sorted(p.name for p in IMAGES_DIR.iterdir()))
+if TYPE_CHECKING:
+    from joytag_desktop.gui.settings import GuiSettings
 
 
 @pytest.fixture(scope="session")
@@ -66,10 +64,6 @@ def model_copy(tmp_path: Path, tiny_model_dir: Path) -> Path:
     return target
 
 
-def expected_cases(model_name: str) -> dict:
-    return json.loads((FORMAT_DIR / model_name / "expected.json").read_text())["cases"]
-
-
 BACKENDS_MARK = "backends"  # a module marked so runs its library tests on SQLite and on PostgreSQL
 
 
@@ -79,7 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BACKENDS_MARK):
-        metafunc.parametrize("backend", ["sqlite", "postgresql"])
+        # Slow as a whole (their own server, a database each): the quick loop runs them on SQLite only.
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 
 
 @pytest.fixture
@@ -91,7 +86,7 @@ def backend() -> str:
 @pytest.fixture(scope="session")
 def postgres():
     """A throw-away PostgreSQL server for the whole run (initdb + pg_ctl in a temporary folder)."""
-    from pg_cluster import Cluster, find_binaries
+    from helpers.pg_cluster import Cluster, find_binaries
 
     binaries = find_binaries()
     if binaries is None:
@@ -116,3 +111,30 @@ def lib(db_url: str) -> Library:
     library = Library(db_url)
     yield library
     library.close()
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """A folder holding a copy of the six sample images."""
+    folder = tmp_path / "Photos"
+    shutil.copytree(IMAGES_DIR, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(tiny_model_dir: Path) -> GuiSettings:
+    """The GUI's settings, pointing at the small model on the CPU."""
+    from joytag_desktop.gui.app import gui_settings
+
+    values = gui_settings()
+    values.model = str(tiny_model_dir)
+    values.device = "cpu"
+    return values
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    """An empty SQLite library for the GUI tests."""
+    lib = Library(tmp_path / "gui.sqlite3")
+    yield lib
+    lib.close()

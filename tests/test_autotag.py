@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import IMAGES_DIR, expected_cases
+from helpers.fixture_files import IMAGES_DIR, expected_cases
 from joytag_desktop.cli.main import main
 from joytag_desktop.inference import TaggingEngine
 from joytag_desktop.library import Library
@@ -38,7 +38,7 @@ def fill(folder: Path, copies: int) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def engine() -> TaggingEngine:
-    from conftest import FORMAT_DIR
+    from helpers.fixture_files import FORMAT_DIR
 
     return TaggingEngine(
         FORMAT_DIR / "tiny-released-shape",
@@ -113,6 +113,7 @@ def test_cancel_keeps_what_was_done_and_rerun_finishes(tmp_path: Path, engine: T
         assert all(after[path] == stamp for path, stamp in done_before.items()), "nothing is tagged twice"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_tags_everything_exactly_once(tmp_path: Path, tiny_model_dir: Path) -> None:
     folder = tmp_path / "photos"
     fill(folder, 240)

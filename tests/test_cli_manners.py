@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, write_photo
 from joytag_desktop.library import Library
-from libhelpers import give_scores, write_photo
 
 VOCAB = ["cat", "dog", "heart", "outdoors", "sky"]
 HEAVY = ("torch", "timm", "onnxruntime", "PySide6")
@@ -130,6 +130,7 @@ def test_commands_that_do_not_tag_never_import_torch(library_env: dict, argument
 # --- options and the query in any order; dry runs never write -------------------------------
 
 
+@pytest.mark.slow
 def test_export_takes_options_and_query_in_any_order(library_env: dict) -> None:
     for argv in (
         ["export", "xmp", "--dry-run", "--threshold", "0.85", "folder:holidays"],
@@ -212,6 +213,7 @@ def test_sort_minus_reverses(library_env: dict) -> None:
     assert run(library_env, "search", "heart", "--sort=-size").stdout == backward.stdout
 
 
+@pytest.mark.slow
 def test_one_limit_rule_and_a_note_when_output_is_cut(library_env: dict) -> None:
     listed = run(library_env, "tags", "list", "--limit", "2")
     assert len(listed.stdout.splitlines()) == 2
@@ -285,6 +287,7 @@ def test_progress_shows_real_counts_on_a_terminal_and_leaves_nothing_behind(tmp_
 # --- the library: no library from a typo, folders, confirmation -------------------------------
 
 
+@pytest.mark.slow
 def test_a_mistyped_db_creates_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     typo = tmp_path / "librar" / "lib.sqlite3"
@@ -302,6 +305,7 @@ def test_a_mistyped_db_creates_nothing(tmp_path: Path) -> None:
     assert created.returncode == 0 and nearby.exists(), created.stderr
 
 
+@pytest.mark.slow
 def test_tag_of_a_missing_path_is_a_usage_error_and_text_errors_go_to_stderr(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
@@ -334,6 +338,7 @@ def test_scan_of_a_subfolder_rescans_that_subtree_only(library_env: dict) -> Non
     usage_error(outside, "is not in a library folder")
 
 
+@pytest.mark.slow
 def test_index_of_a_parent_widens_the_root_and_keeps_manual_tags(library_env: dict, tmp_path: Path) -> None:
     photos = library_env["photos"]
     assert run(library_env, "tags", "add", "favourite", str(photos["a"])).returncode == 0
@@ -351,6 +356,7 @@ def test_index_of_a_parent_widens_the_root_and_keeps_manual_tags(library_env: di
     assert inside.returncode == 0 and "is inside the library folder" in inside.stderr
 
 
+@pytest.mark.slow
 def test_roots_remove_asks_first(library_env: dict) -> None:
     photos = library_env["photos"]
     run(library_env, "tags", "add", "favourite", str(photos["a"]))
@@ -375,6 +381,7 @@ def _tagged_library(tmp_path: Path, model: Path) -> tuple[Path, Path]:
     return db, home
 
 
+@pytest.mark.slow
 def test_autotag_with_another_model_keeps_the_first_ones_scores_and_manual_edits(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
@@ -407,6 +414,7 @@ def _decimals(value: float) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
 
+@pytest.mark.slow
 def test_scores_are_rounded_and_the_camera_named_once(library_env: dict, tmp_path: Path, tiny_model_dir: Path) -> None:
     records = [json.loads(line) for line in run(library_env, "search", "--format", "jsonl", "cat").stdout.splitlines()]
     first = next(r for r in records if r["path"].endswith("a.jpg"))
@@ -473,6 +481,7 @@ def test_every_subcommand_and_option_has_a_one_line_help() -> None:
         assert "examples:" in text, rich
 
 
+@pytest.mark.slow
 def test_error_lines_print_above_the_bar_not_into_it(tmp_path: Path, tiny_model_dir: Path) -> None:
     folder = tmp_path / "photos"
     for index in range(8):

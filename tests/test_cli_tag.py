@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import IMAGES_DIR, expected_cases
-from images import mixed_folder
+from helpers.fixture_files import IMAGES_DIR, expected_cases
+from helpers.images import mixed_folder
 from joytag_desktop.cli.main import main
 
 
@@ -28,6 +28,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 def test_jsonl_on_mixed_folder_reports_each_file_and_exits_1(tmp_path: Path, tiny_model_dir: Path) -> None:
     expected = mixed_folder(tmp_path / "photos")
     proc = run_cli("tag", "--model", str(tiny_model_dir), "--format", "jsonl", str(tmp_path / "photos"))

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import write_photo
 from joytag_desktop import failures
 from joytag_desktop.library import Library, integrity
-from libhelpers import write_photo
 
 MODEL = Path(__file__).parent / "fixtures" / "joytag-format" / "tiny-released-shape"
 
@@ -58,6 +58,7 @@ def cli(db: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
     return result
 
 
+@pytest.mark.slow
 def test_a_damaged_library_is_refused_by_writers_and_named_by_readers(tmp_path: Path) -> None:
     db, photos = _library(tmp_path)
     _damage(db, "ix_images_content_hash")  # an index a plain search never reads
@@ -100,7 +101,7 @@ def test_a_malformed_page_met_while_reading_is_one_line_and_remembered(
     monkeypatch.setattr(integrity, "check", lambda path, budget_s=None: integrity.Verdict(None, "interrupted"))
     warned: list[str] = []
     with (
-        pytest.raises(Exception) as caught,  # noqa: PT011 - SQLAlchemy's or the driver's, as it comes
+        pytest.raises(Exception) as caught,
         integrity.guarded(db, False, warned.append),
         Library(db) as library,
     ):
@@ -135,7 +136,7 @@ def test_the_check_runs_only_when_the_file_changed_elsewhere(tmp_path: Path, mon
     assert checks == [db] and noted == []
 
 
-def test_the_window_refuses_a_damaged_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp) -> None:  # noqa: ANN001
+def test_the_window_refuses_a_damaged_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp) -> None:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from joytag_desktop.gui.app import run_gui

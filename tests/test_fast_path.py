@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import FORMAT_DIR, IMAGES_DIR, SAMPLE_IMAGES
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR, SAMPLE_IMAGES
 from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.decode import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
 from joytag_desktop.inference.device import cpu_has_fast_bf16, resolve_precision
@@ -75,6 +75,7 @@ def test_broken_jpeg_in_a_device_batch_only_fails_itself(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("model_name", ["tiny-released-shape", "tiny-learned-pos"])
+@pytest.mark.slow
 def test_fast_engine_scores_agree_with_reference(photos: list[Path], model_name: str) -> None:
     model = inspect_folder(FORMAT_DIR / model_name)
     reference = TaggingEngine(model, device="cpu", precision="float32", preprocessing="reference")

@@ -10,67 +10,11 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from conftest import IMAGES_DIR  # noqa: E402
-from joytag_desktop.gui.app import gui_settings  # noqa: E402
-from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
-from joytag_desktop.gui.settings import GuiSettings  # noqa: E402
-from joytag_desktop.library import Library  # noqa: E402
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-
-@pytest.fixture
-def photos(tmp_path: Path) -> Path:
-    folder = tmp_path / "Photos"
-    shutil.copytree(IMAGES_DIR, folder)
-    return folder
-
-
-@pytest.fixture
-def settings(tiny_model_dir: Path) -> GuiSettings:
-    values = gui_settings()
-    values.model = str(tiny_model_dir)
-    values.device = "cpu"
-    return values
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    lib = Library(tmp_path / "gui.sqlite3")
-    yield lib
-    lib.close()
-
-
-def open_window(qtbot, library: Library, settings: GuiSettings) -> MainWindow:
-    window = MainWindow(library, settings)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-def close_window(qtbot, window: MainWindow) -> None:
-    window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
-
-
-def tagged_window(qtbot, library: Library, settings: GuiSettings, photos: Path) -> MainWindow:
-    window = open_window(qtbot, library, settings)
-    window.resize(1400, 900)  # the offscreen screen is small: every thumbnail in view, so all load
-    window.library_folders.add(str(photos))
-    qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=60_000)
-    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
-    return window
-
-
-def root_count(window: MainWindow) -> int:
-    """Library folders in the folder tree (its first item is "All folders")."""
-    return window.folders.tree.topLevelItemCount() - 1
-
-
-def select_row(window: MainWindow, row: int) -> None:
-    index = window.grid_model.index(row)
-    window.grid.setCurrentIndex(index)
-    window.grid.selectionModel().select(index, window.grid.selectionModel().SelectionFlag.ClearAndSelect)
+from helpers.fixture_files import IMAGES_DIR
+from helpers.gui import ARTIFACTS, close_window, open_window, root_count, select_row, tagged_window
+from joytag_desktop.gui.app import gui_settings
+from joytag_desktop.gui.main_window import MainWindow
+from joytag_desktop.library import Library
 
 
 def test_first_run_panel_without_a_model(qtbot, library: Library) -> None:
@@ -92,6 +36,7 @@ def test_download_without_network_says_so(qtbot, library: Library, monkeypatch: 
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_choosing_a_model_folder_hides_the_panel_and_tags(
     qtbot, library: Library, photos: Path, tiny_model_dir: Path
 ) -> None:
@@ -205,9 +150,52 @@ def test_screenshot_of_a_realistic_state(qtbot, library, settings, photos) -> No
     qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / "main-window.png"
-    assert window.grab().save(str(target))
+    grabbed = window.grab()
+    assert grabbed.save(str(target))
     assert target.stat().st_size > 20_000
+    check_screenshot(window, target, grabbed.devicePixelRatio())
     close_window(qtbot, window)
+
+
+def check_screenshot(window: MainWindow, target: Path, ratio: float) -> None:
+    """The screenshot shows the window as laid out: its size, no blank picture, each main widget
+    where the layout puts it (search above the grid, folders left of it, details right of it) and
+    drawn: text where text is, thumbnails in the grid, the selected image in the preview."""
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QWidget
+
+    pixels = np.asarray(Image.open(target).convert("RGB"))
+    assert pixels.shape == (round(860 * ratio), round(1400 * ratio), 3)
+    assert len(np.unique(pixels[::4, ::4].reshape(-1, 3), axis=0)) > 2000, "a blank or flat screenshot"
+
+    def place(widget: QWidget) -> QRect:
+        assert widget.isVisible() and widget.width() > 20 and widget.height() > 10, widget
+        return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+
+    def drawn(rect: QRect) -> tuple[int, float]:
+        """Distinct colours in the region, and the share of its pixels that are not its commonest colour."""
+        region = pixels[
+            round(rect.top() * ratio) : round((rect.bottom() + 1) * ratio),
+            round(rect.left() * ratio) : round((rect.right() + 1) * ratio),
+        ].reshape(-1, 3)
+        colours, counts = np.unique(region, axis=0, return_counts=True)
+        return len(colours), 1 - counts.max() / len(region)
+
+    search, grid, folders = place(window.search_box), place(window.grid.viewport()), place(window.folders.tree)
+    preview, tags, status = place(window.details.preview), place(window.details.tags), place(window.work_label)
+    assert window.rect().contains(search | grid | folders | preview | tags | status)
+    assert search.bottom() < grid.top() and folders.right() < grid.left() and grid.right() < preview.left()
+    assert preview.bottom() < tags.top() and grid.bottom() < status.top()
+    assert grid.width() > 600 and grid.height() > 500, "the grid takes the middle of the window"
+    for name, rect in (("search text", search), ("folder tree", folders), ("tag list", tags), ("status", status)):
+        colours, share = drawn(rect)
+        assert colours > 8 and share > 0.01, f"no text drawn in the {name}"
+    colours, share = drawn(grid)
+    assert colours > 3000 and share > 0.1, "no thumbnails in the grid"
+    colours, share = drawn(preview)
+    assert colours > 3000 and share > 0.3, "no picture in the preview"
 
 
 def test_window_geometry_is_remembered(qtbot, library, settings) -> None:
@@ -269,6 +257,7 @@ def test_dropping_a_folder_adds_it_and_a_file_is_refused(qtbot, library, setting
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_export_current_results_as_csv(qtbot, library, settings, photos, tmp_path) -> None:
     import csv
 
@@ -286,7 +275,7 @@ def test_export_current_results_as_csv(qtbot, library, settings, photos, tmp_pat
 
 
 def test_scan_progress_is_shown_and_cancel_stops_a_scan(qtbot, library, settings, tmp_path) -> None:
-    from libhelpers import write_photo
+    from helpers.library import write_photo
 
     big = tmp_path / "Big"
     template = write_photo(tmp_path / "template.jpg").read_bytes()
@@ -330,6 +319,7 @@ def test_adding_a_folder_inside_or_around_library_folders(
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_folder_panel_unwatches_and_removes_a_folder(
     qtbot, library, settings, photos, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,6 +345,7 @@ def test_folder_panel_unwatches_and_removes_a_folder(
     close_window(qtbot, window)
 
 
+@pytest.mark.slow
 def test_a_file_landing_during_the_start_up_scan_is_not_missed(
     qtbot, library, settings, photos, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -364,7 +355,7 @@ def test_a_file_landing_during_the_start_up_scan_is_not_missed(
     late = photos / "late.jpg"
     scan = library.scan
 
-    def scan_then_a_file_lands(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def scan_then_a_file_lands(*args, **kwargs):
         report = scan(*args, **kwargs)
         shutil.copyfile(IMAGES_DIR / "rocket.jpg", late)
         return report

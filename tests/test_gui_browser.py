@@ -12,28 +12,19 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QWheelEvent  # noqa: E402
-from test_gui import (  # noqa: E402
-    ARTIFACTS,
-    close_window,
-    library,  # noqa: F401 - fixtures
-    open_window,
-    photos,  # noqa: F401
-    select_row,
-    settings,  # noqa: F401
-    tagged_window,
-)
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QWheelEvent
 
-from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows  # noqa: E402
-from joytag_desktop.gui.main_window import MainWindow  # noqa: E402
-from joytag_desktop.gui.messages import for_window  # noqa: E402
-from joytag_desktop.gui.tag_editor import score_text  # noqa: E402
+from helpers.gui import ARTIFACTS, close_window, open_window, select_row, tagged_window
+from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows
+from joytag_desktop.gui.main_window import MainWindow
+from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.tag_editor import score_text
 
 ROWS = 5000
 
 
-def idle_window(qtbot, library, settings) -> MainWindow:  # noqa: ANN001, F811
+def idle_window(qtbot, library, settings) -> MainWindow:
     """An empty library's window once its first search has answered (so fake rows stay)."""
     window = open_window(qtbot, library, settings)
     window.worker.cancel()
@@ -51,7 +42,8 @@ def fake_rows(count: int, status: str = "pending", start: int = 1) -> list[tuple
 # --- the blocker: selections restored as ranges, no reference drift -------------------------
 
 
-def test_refreshes_with_thousands_selected_keep_none_refcount_steady(qtbot, library, settings) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_refreshes_with_thousands_selected_keep_none_refcount_steady(qtbot, library, settings) -> None:
     window = idle_window(qtbot, library, settings)
     key = window.search.key()
     rows = fake_rows(ROWS)
@@ -85,7 +77,7 @@ def test_refreshes_with_thousands_selected_keep_none_refcount_steady(qtbot, libr
     close_window(qtbot, window)
 
 
-def test_selection_is_restored_as_one_range_per_run() -> None:
+def test_selection_is_restored_as_one_range_per_run(qapp) -> None:
     from joytag_desktop.gui.grid import selection_from_rows
 
     model = ImageGridModel()
@@ -97,7 +89,7 @@ def test_selection_is_restored_as_one_range_per_run() -> None:
 # --- refreshes keep the place --------------------------------------------------------------
 
 
-def test_refresh_keeps_scroll_position_current_item_and_selection(qtbot, library, settings) -> None:  # noqa: F811
+def test_refresh_keeps_scroll_position_current_item_and_selection(qtbot, library, settings) -> None:
     window = idle_window(qtbot, library, settings)
     window.resize(1200, 800)
     key = window.search.key()
@@ -137,7 +129,8 @@ def test_refresh_keeps_scroll_position_current_item_and_selection(qtbot, library
     close_window(qtbot, window)
 
 
-def test_details_never_go_stale_when_a_search_drops_the_selection(qtbot, library, settings, photos) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_details_never_go_stale_when_a_search_drops_the_selection(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     window.grid.selectAll()
     qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
@@ -155,7 +148,7 @@ def test_details_never_go_stale_when_a_search_drops_the_selection(qtbot, library
 # --- typing in the search bar ---------------------------------------------------------------
 
 
-def test_completion_never_rewrites_the_typed_query(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_completion_never_rewrites_the_typed_query(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     window.activateWindow()
     bar = window.search_bar
@@ -178,7 +171,7 @@ def test_completion_never_rewrites_the_typed_query(qtbot, library, settings, pho
     close_window(qtbot, window)
 
 
-def test_half_typed_word_keeps_the_grid(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_half_typed_word_keeps_the_grid(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     window.search_bar.line.setFocus()
     qtbot.keyClicks(window.search_bar.line, "zzq")
@@ -201,7 +194,8 @@ def test_half_typed_word_keeps_the_grid(qtbot, library, settings, photos) -> Non
 # --- tagging status -------------------------------------------------------------------------
 
 
-def test_cancel_holds_until_resume_and_counts_are_told(qtbot, library, settings, photos, tmp_path) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_cancel_holds_until_resume_and_counts_are_told(qtbot, library, settings, photos, tmp_path) -> None:
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     window = open_window(qtbot, library, settings)
     window.tagging_status.cancel()  # held before anything is queued
@@ -227,7 +221,8 @@ def test_cancel_holds_until_resume_and_counts_are_told(qtbot, library, settings,
 # --- browsing -------------------------------------------------------------------------------
 
 
-def test_folder_tree_filters_the_grid_with_the_search(qtbot, library, settings, photos) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_folder_tree_filters_the_grid_with_the_search(qtbot, library, settings, photos) -> None:
     sub = photos / "Best"
     sub.mkdir()
     for name in sorted(p.name for p in photos.iterdir() if p.is_file())[:2]:
@@ -250,7 +245,8 @@ def test_folder_tree_filters_the_grid_with_the_search(qtbot, library, settings, 
     close_window(qtbot, window)
 
 
-def test_viewer_opens_steps_zooms_and_closes(qtbot, library, settings, photos) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_viewer_opens_steps_zooms_and_closes(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     select_row(window, 1)
     window.grid.setFocus()
@@ -294,7 +290,7 @@ def test_viewer_opens_steps_zooms_and_closes(qtbot, library, settings, photos) -
     close_window(qtbot, window)
 
 
-def test_thumbnail_size_slider_and_ctrl_wheel_are_remembered(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_thumbnail_size_slider_and_ctrl_wheel_are_remembered(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     window.results.size_slider.setValue(200)
     assert window.grid.icon_size == 200 and window.grid.gridSize().width() == 216
@@ -317,7 +313,7 @@ def test_thumbnail_size_slider_and_ctrl_wheel_are_remembered(qtbot, library, set
     close_window(qtbot, again)
 
 
-def test_tri_state_selection_editing_with_undo_and_redo(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_tri_state_selection_editing_with_undo_and_redo(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     ids = [row[0] for row in window.grid_model.rows[:2]]
     select_row(window, 0)
@@ -351,7 +347,7 @@ def test_tri_state_selection_editing_with_undo_and_redo(qtbot, library, settings
     close_window(qtbot, window)
 
 
-def test_thresholds_per_tag_and_global_are_undoable(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_thresholds_per_tag_and_global_are_undoable(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     select_row(window, 0)
     qtbot.waitUntil(lambda: len(window.details.tags.tag_items()) > 0, timeout=10_000)
@@ -379,7 +375,7 @@ def test_confidence_shows_three_decimals_near_the_threshold() -> None:
     assert score_text(-1.0, 0.4) == "—"
 
 
-def test_tag_list_counts_the_results_and_its_menu_edits_the_search(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_tag_list_counts_the_results_and_its_menu_edits_the_search(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     tag = library.tag_counts(0.4)[0][0]
     window.search.search_for(tag)
@@ -393,7 +389,7 @@ def test_tag_list_counts_the_results_and_its_menu_edits_the_search(qtbot, librar
     close_window(qtbot, window)
 
 
-def test_sort_in_words_with_a_direction(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_sort_in_words_with_a_direction(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     labels = [window.search_bar.sort_box.itemText(i) for i in range(window.search_bar.sort_box.count())]
     assert "Date taken" in labels and not any(label.startswith("-") for label in labels)
@@ -408,7 +404,7 @@ def test_sort_in_words_with_a_direction(qtbot, library, settings, photos) -> Non
 # --- first start, layout, drops ---------------------------------------------------------------
 
 
-def test_first_start_says_what_to_do_and_no_model_is_not_an_error(qtbot, library, settings, caplog) -> None:  # noqa: F811
+def test_first_start_says_what_to_do_and_no_model_is_not_an_error(qtbot, library, settings, caplog) -> None:
     settings.model = ""
     with caplog.at_level(logging.INFO, logger="joytag_desktop"):
         window = open_window(qtbot, library, settings)
@@ -432,7 +428,8 @@ def test_messages_point_at_controls_not_flags() -> None:
     assert "Settings" in for_window("--device cuda was asked for, but no GPU (use --device cpu)")
 
 
-def test_small_window_keeps_several_columns_and_remembers_the_panels(qtbot, library, settings, photos) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_small_window_keeps_several_columns_and_remembers_the_panels(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     window.resize(1024, 700)
     qtbot.wait(100)
@@ -450,7 +447,7 @@ def test_small_window_keeps_several_columns_and_remembers_the_panels(qtbot, libr
     close_window(qtbot, again)
 
 
-def test_drops_are_links_or_copies_never_moves(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_drops_are_links_or_copies_never_moves(qtbot, library, settings, photos) -> None:
     window = open_window(qtbot, library, settings)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photos))])
@@ -473,7 +470,7 @@ def test_drops_are_links_or_copies_never_moves(qtbot, library, settings, photos)
 # --- translations ---------------------------------------------------------------------------
 
 
-def test_chinese_user_interface(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_chinese_user_interface(qtbot, library, settings, photos) -> None:
     from PySide6.QtWidgets import QApplication
 
     from joytag_desktop.gui.i18n import install_translators, remove_translators
@@ -517,17 +514,17 @@ def test_translations_ship_in_the_package() -> None:
 
 def test_viewer_shows_a_camera_file_upright() -> None:
     """The Canon EOS 300D JPEG (Exiv2 test data) is stored 150×91 with EXIF Orientation 6."""
-    from conftest import FIXTURES
+    from helpers.fixture_files import FIXTURES
     from joytag_desktop.gui.viewer import decode_for_viewer
 
     image, full = decode_for_viewer(str(FIXTURES / "metadata" / "canon-eos-300d-rotated.jpg"))
     assert full == (91, 150) and (image.width(), image.height()) == (91, 150)
 
 
-def test_the_grid_follows_each_models_category_thresholds(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_the_grid_follows_each_models_category_thresholds(qtbot, library, settings, photos) -> None:
     """The slider is the library threshold, not a one-off one: WD's character threshold (0.85) still
     decides its characters in the grid, the tag list and completion."""
-    from libhelpers import give_scores
+    from helpers.library import give_scores
 
     window = tagged_window(qtbot, library, settings, photos)
     first, second = sorted(p for p in photos.iterdir() if p.is_file())[:2]

@@ -10,31 +10,23 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QPixmap  # noqa: E402
-from test_gui import (  # noqa: E402
-    close_window,
-    library,  # noqa: F401 - fixtures
-    open_window,
-    photos,  # noqa: F401
-    select_row,
-    settings,  # noqa: F401
-    tagged_window,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 
-from joytag_desktop.gui.categories import category_colour  # noqa: E402
-from joytag_desktop.gui.tag_editor import ABOVE, BELOW  # noqa: E402
-from libhelpers import give_scores  # noqa: E402
+from helpers.gui import close_window, open_window, select_row, tagged_window
+from helpers.library import give_scores
+from joytag_desktop.gui.categories import category_colour
+from joytag_desktop.gui.tag_editor import ABOVE, BELOW
 
 WD_VOCAB = ["hatsune_miku", "rating:general", "rating:sensitive", "rating:questionable", "rating:explicit"]
 WD_CATEGORIES = ["character", "rating", "rating", "rating", "rating"]
 
 
-def row_of(window, path: Path) -> int:  # noqa: ANN001
+def row_of(window, path: Path) -> int:
     return [Path(r[1]).name for r in window.grid_model.rows].index(path.name)
 
 
-def add_wd(lib, paths: list[Path], ratings: list[str], shared: str | None = None, shared_score: float = 0.2):  # noqa: ANN001, ANN201
+def add_wd(lib, paths: list[Path], ratings: list[str], shared: str | None = None, shared_score: float = 0.2):
     """A second model's opinion: hatsune_miku on the first image, a rating for each, and optionally a
     tag the JoyTag model also scored (one vocabulary, as WD and JoyTag share Danbooru names)."""
     vocab, categories = list(WD_VOCAB), list(WD_CATEGORIES)
@@ -52,7 +44,8 @@ def add_wd(lib, paths: list[Path], ratings: list[str], shared: str | None = None
     give_scores(lib, vocab, scores, model="wd", categories=categories)
 
 
-def test_details_show_each_models_score_and_group_tags_by_category(qtbot, library, settings, photos) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_details_show_each_models_score_and_group_tags_by_category(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     first = sorted(p for p in photos.iterdir() if p.is_file())[0]
     joytag = library.models()[0].name
@@ -91,7 +84,7 @@ def test_details_show_each_models_score_and_group_tags_by_category(qtbot, librar
     close_window(qtbot, window)
 
 
-def test_rating_set_by_hand_wins_and_undoes(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_rating_set_by_hand_wins_and_undoes(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     first = sorted(p for p in photos.iterdir() if p.is_file())[0]
     add_wd(library, [first], ["explicit"])
@@ -110,7 +103,8 @@ def test_rating_set_by_hand_wins_and_undoes(qtbot, library, settings, photos) ->
     close_window(qtbot, window)
 
 
-def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, photos) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, photos) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     first, second = sorted(p for p in photos.iterdir() if p.is_file())[:2]
     add_wd(library, [first, second], ["explicit", "general"])
@@ -151,7 +145,8 @@ def test_safe_view_blurs_or_hides_and_is_remembered(qtbot, library, settings, ph
     close_window(qtbot, again)
 
 
-def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, library, settings, photos) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, library, settings, photos) -> None:
     from joytag_desktop.gui.model_settings import apply_model_choices
     from joytag_desktop.gui.panels import SettingsDialog
 
@@ -190,7 +185,7 @@ def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, lib
     close_window(qtbot, window)
 
 
-def test_exports_from_the_window_follow_the_category_settings(qtbot, library, settings, photos) -> None:  # noqa: F811
+def test_exports_from_the_window_follow_the_category_settings(qtbot, library, settings, photos) -> None:
     import subprocess
 
     window = tagged_window(qtbot, library, settings, photos)

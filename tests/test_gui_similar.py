@@ -9,34 +9,29 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PIL import Image, ImageOps  # noqa: E402
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
-from test_gui import (  # noqa: E402
-    close_window,
-    library,  # noqa: F401 - fixtures
-    open_window,
-    photos,  # noqa: F401
-    settings,  # noqa: F401
-    tagged_window,
-)
+from PIL import Image, ImageOps
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from joytag_desktop.library import Library  # noqa: E402
+from helpers.gui import close_window, open_window, tagged_window
+from joytag_desktop.library import Library
+
+pytestmark = pytest.mark.slow  # every test here takes seconds: not in the quick loop
 
 
 @pytest.fixture
-def photos_with_copy(photos: Path) -> Path:  # noqa: F811
+def photos_with_copy(photos: Path) -> Path:
     """The fixture photos plus a mirrored copy of one of them."""
     ImageOps.mirror(Image.open(photos / "rocket.jpg")).save(photos / "rocket-mirrored.png")
     return photos
 
 
-def shown_ids(window) -> list[int]:  # noqa: ANN001 - a MainWindow
+def shown_ids(window) -> list[int]:
     return [row[0] for row in window.grid_model.rows]
 
 
-def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings, photos_with_copy: Path) -> None:  # noqa: F811
+def test_more_like_this_searches_by_similarity(qtbot, library: Library, settings, photos_with_copy: Path) -> None:
     window = tagged_window_of(qtbot, library, settings, photos_with_copy, 7)
     source = str(photos_with_copy / "rocket.jpg")
     window.search.more_like_this(source)
@@ -57,7 +52,7 @@ def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
     library: Library,
     settings,
     photos: Path,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     outside = tmp_path / "elsewhere" / "found.png"
@@ -85,7 +80,7 @@ def test_an_image_dropped_on_the_search_field_is_tagged_and_matched(
     close_window(qtbot, window)
 
 
-def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int):  # noqa: ANN201, F811
+def tagged_window_of(qtbot, library: Library, settings, photos: Path, count: int):
     window = open_window(qtbot, library, settings)
     window.resize(1400, 900)
     window.library_folders.add(str(photos))
@@ -102,7 +97,7 @@ def photos_with_copies(photos_with_copy: Path) -> Path:
     return photos_with_copy
 
 
-def answer_confirmation(qtbot, dialog, key: Qt.Key | None = None, button=None) -> list:  # noqa: ANN001
+def answer_confirmation(qtbot, dialog, key: Qt.Key | None = None, button=None) -> list:
     """Answer the trash confirmation once it shows (Enter, or a button), recording its default button."""
     seen: list = []
     tries = iter(range(200))
@@ -128,7 +123,7 @@ def test_duplicates_window_ticks_only_exact_copies_and_marks_the_kept_file(
     library: Library,
     settings,
     photos_with_copies: Path,
-    isolated_home: Path,  # noqa: F811
+    isolated_home: Path,
 ) -> None:
     window = tagged_window_of(qtbot, library, settings, photos_with_copies, 9)
     window.open_duplicates()
@@ -141,7 +136,7 @@ def test_duplicates_window_ticks_only_exact_copies_and_marks_the_kept_file(
     assert near.kind == "near"
     assert {Path(i.path).name for i in near.images} == {"rocket.jpg", "rocket-copy.jpg", "rocket-mirrored.png"}
 
-    def card(group: int, name: str):  # noqa: ANN202 - a card of the window
+    def card(group: int, name: str):
         return next(c for c in dialog.cards[group].values() if Path(c.image.path).name == name)
 
     # exact copies come ticked; the kept file is labelled, framed and cannot be ticked

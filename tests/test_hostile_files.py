@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FORMAT_DIR
+from helpers.fixture_files import FORMAT_DIR
+from helpers.library import write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Status
 from joytag_desktop.worker.watcher import FolderWatcher
-from libhelpers import write_photo
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 MODEL = FORMAT_DIR / "tiny-released-shape"
@@ -40,6 +40,7 @@ def hostile_folder(root: Path) -> None:
     os.symlink("/dev/zero", root / "b.jpg.xmp")
 
 
+@pytest.mark.slow
 def test_index_scan_and_autotag_never_open_fifos_or_devices(tmp_path: Path) -> None:
     root = tmp_path / "Pictures"
     root.mkdir()
@@ -65,6 +66,7 @@ def test_index_scan_and_autotag_never_open_fifos_or_devices(tmp_path: Path) -> N
         library.close()
 
 
+@pytest.mark.slow
 def test_tag_command_reports_a_fifo_instead_of_blocking(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "x.jpg")
     write_photo(tmp_path / "a.jpg")
@@ -102,6 +104,7 @@ def test_watcher_skips_a_fifo_and_goes_on_indexing(tmp_path: Path) -> None:
         library.close()
 
 
+@pytest.mark.slow
 def test_model_files_that_are_fifos_or_huge_are_refused(model_copy: Path) -> None:
     from joytag_desktop.errors import ModelFolderError
     from joytag_desktop.taggers.joytag import inspect_folder
@@ -136,6 +139,7 @@ for preprocessing in sys.argv[2:3]:  # one per process: the peak (ru_maxrss) onl
 """
 
 
+@pytest.mark.slow
 def test_extreme_aspect_ratios_take_memory_bounded_by_the_model_input(tmp_path: Path) -> None:
     """A 1x50,000 PNG (279 bytes) once needed 7.9 GB; webtoon strips 6.6 GB each."""
     from PIL import Image
@@ -195,6 +199,7 @@ def test_absurd_model_configs_are_refused_before_anything_is_built(
     ("text", "message"),
     [("[" * 100_000 + "]" * 100_000, "nested too deeply"), ('{"n_tags": ' + "9" * 5000 + "}", "out of range")],
 )
+@pytest.mark.slow
 def test_hostile_config_json_is_a_one_line_error(model_copy: Path, text: str, message: str) -> None:
     (model_copy / "config.json").write_text(text)
     result = cli("tag", "--model", str(model_copy), str(FORMAT_DIR / "images"), home=model_copy.parent / "home")
@@ -225,6 +230,7 @@ def test_top_tags_saved_by_notepad_reads_the_same(model_copy: Path) -> None:
     assert inspect_folder(model_copy).tags == [t for t in tags if t.strip()]
 
 
+@pytest.mark.slow
 def test_tag_reports_unreadable_folders_and_over_long_paths(tmp_path: Path) -> None:
     write_photo(tmp_path / "ok" / "a.jpg")
     deep = tmp_path / "deep"

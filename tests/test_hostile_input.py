@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.query import MAX_NESTING, MAX_TERMS
 from joytag_desktop.library.terms import QueryError
-from libhelpers import give_scores, write_photo
 
 VOCAB = [f"t{i}" for i in range(1200)]
 
@@ -137,6 +137,7 @@ def _crowded_sidecar(count: int) -> str:
     )
 
 
+@pytest.mark.slow
 def test_hostile_sidecars_fail_alone_and_the_run_goes_on(tmp_path: Path) -> None:
     from joytag_desktop.interchange.keyword_export import export_xmp
 
@@ -185,8 +186,9 @@ def test_a_full_disk_during_export_csv_keeps_the_old_file(tagged, tmp_path: Path
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_scan_and_autotag_is_one_line_and_loses_nothing(tmp_path: Path) -> None:
-    from conftest import FORMAT_DIR
+    from helpers.fixture_files import FORMAT_DIR
 
     root = tmp_path / "Pictures"
     for i in range(40):
@@ -215,6 +217,7 @@ def test_a_full_disk_during_scan_and_autotag_is_one_line_and_loses_nothing(tmp_p
         library.close()
 
 
+@pytest.mark.slow
 def test_a_read_only_database_is_one_line_on_write_commands(tagged, tmp_path: Path) -> None:
     library, root = tagged
     library.close()

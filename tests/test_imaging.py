@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import IMAGES_DIR
-from images import png_bomb, save_jpeg, truncated_copy
+from helpers.fixture_files import IMAGES_DIR
+from helpers.images import png_bomb, save_jpeg, truncated_copy
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.imaging import HEIF_SUPPORTED, expand_paths, iter_image_files, open_image
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_metadata_sync import EXIFTOOL, exiftool_read, exiv2_values, listed, run_exiftool, tags_of, touch_later
 
-from conftest import FIXTURES
+from helpers.fixture_files import FIXTURES
+from helpers.library import give_scores, write_photo
+from helpers.metadata_readers import EXIFTOOL, exiftool_read, exiv2_values, listed, run_exiftool, tags_of, touch_later
 from joytag_desktop.cli.main import main
 from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
 from joytag_desktop.interchange.keyword_sync import import_found
@@ -25,7 +26,6 @@ from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Tag
 from joytag_desktop.metadata import keywords as kw
 from joytag_desktop.metadata.xmp import read_packet_properties, update_packet
-from libhelpers import give_scores, write_photo
 
 pytestmark = pytest.mark.skipif(EXIFTOOL is None or shutil.which("exiv2") is None, reason="exiftool and exiv2")
 CORPUS = FIXTURES / "metadata"
@@ -79,6 +79,7 @@ def _index_equals_sql(db: str) -> None:
 
 
 @pytest.mark.backends
+@pytest.mark.slow
 def test_every_kind_of_tag_write_reaches_the_search_index(db_url: str, tmp_path: Path) -> None:
     """Observed: a keyword exiftool adds to a sidecar was in the library but not found by `search`,
     `tags list` or `export xmp QUERY` until the index file was deleted, and `scan` said "0 changed"."""
@@ -128,6 +129,7 @@ def test_every_kind_of_tag_write_reaches_the_search_index(db_url: str, tmp_path:
 # --- Windows -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_windows_xpkeywords_survive_both_exports(lib: Library, tmp_path: Path) -> None:
     """Observed: keywords only in XPKeywords (Exiv2's Windows sample) were imported, copied into the
     sidecar, dropped by `export embedded` (which did not read them back) and then deleted from the
@@ -156,6 +158,7 @@ def test_windows_xpkeywords_survive_both_exports(lib: Library, tmp_path: Path) -
     assert hebrew not in listed(embedded, "Subject") + listed(embedded, "TagsList")
 
 
+@pytest.mark.slow
 def test_photo_gallery_fields_are_kept_in_step(lib: Library, tmp_path: Path) -> None:
     """LastKeywordXMP, CatalogSets, XPKeywords and IPTC as Windows Photo Gallery and digiKam leave
     them: a keyword removed in the app leaves all of them, one added reaches all of them."""
@@ -183,6 +186,7 @@ def test_photo_gallery_fields_are_kept_in_step(lib: Library, tmp_path: Path) -> 
 # --- digiKam and look-alike separators ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_digikam_round_trips_neither_delete_nor_rename(lib: Library, tmp_path: Path) -> None:
     """Observed: after two digiKam writes `Music|AC/DC` existed only as `Music|AC∕DC`,
     `fate/grand_order` became `fate∕grand_order` in the library and the flat `Pipe|Name` was deleted."""
@@ -262,6 +266,7 @@ def test_flat_iptc_keyword_is_the_leaf_of_the_sidecar_hierarchy(lib: Library, tm
 # --- IPTC rules -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_iptc_digest_is_renewed_and_long_keywords_conform(lib: Library, tmp_path: Path) -> None:
     """Observed: after `export embedded` exiftool said "IPTCDigest is not current" (Adobe programs then
     distrust IPTC), and keywords over IPTC's 64 bytes were written into IPTC whole."""
@@ -302,6 +307,7 @@ def test_one_rating_keyword_is_written(lib: Library, tmp_path: Path) -> None:
 # --- files other programs wrote -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_digikam_jpeg_through_an_embedded_export_and_a_digikam_edit(lib: Library, tmp_path: Path) -> None:
     """A JPEG digiKam wrote (photoprism's sample: TagsList, hierarchicalSubject, dc:subject and IPTC
     all `Berlin`, `Shop`): one tag per keyword, searchable; after `export embedded` digiKam removes
@@ -402,6 +408,7 @@ def test_model_keywords_digikam_copied_stay_model_output(lib: Library, tmp_path:
     assert {"JoyTag/dog", "JoyTag|dog"} <= set(fields)
 
 
+@pytest.mark.slow
 def test_windows_flat_last_keyword_is_neither_a_new_keyword_nor_a_deletion(lib: Library, tmp_path: Path) -> None:
     """Windows writes LastKeywordXMP flat (its System.Keywords policy): `Paris` there beside Lightroom's
     `Places|Paris` is that keyword, not a new top-level one, and a Windows edit that rewrites the
@@ -485,6 +492,7 @@ def test_keywords_that_look_like_numbers_keep_their_text(lib: Library, tmp_path:
     assert export_embedded(lib).unchanged == 1
 
 
+@pytest.mark.slow
 def test_no_sidecar_is_written_where_an_image_no_longer_is(lib: Library, tmp_path: Path) -> None:
     """Found by the fault loop: an image (and its sidecar) moved before a scan saw it; `export xmp`
     wrote a new sidecar at the old place, an orphan that also lost what the moved one held."""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.metadata.exif import camera_label
-from libhelpers import give_scores, paths_of, write_photo
 
 pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 
@@ -91,7 +91,7 @@ def test_a_camera_file_is_measured_as_shown_and_its_camera_named_once(lib: Libra
     """A JPEG a Canon EOS 300D wrote (Exiv2 test data): stored landscape, EXIF says turn it a quarter."""
     import shutil
 
-    from conftest import FIXTURES
+    from helpers.fixture_files import FIXTURES
 
     folder = tmp_path / "Camera"
     folder.mkdir()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.library import Library, QueryError
 from joytag_desktop.library.schema import Status
-from libhelpers import give_scores, paths_of, write_photo
 
 pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.cli.main import main
 from joytag_desktop.interchange.captions import CaptionOptions, export_captions
 from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
@@ -21,7 +22,6 @@ from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.interchange.table import export_table
 from joytag_desktop.library import Library
 from joytag_desktop.metadata.xmp import SidecarError, read_sidecar
-from libhelpers import give_scores, paths_of, write_photo
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed (.ci/run installs it)")
@@ -33,7 +33,7 @@ def exiftool(*args: str) -> dict:
     return json.loads(result.stdout)[0]
 
 
-def as_list(value) -> list[str]:  # noqa: ANN001
+def as_list(value) -> list[str]:
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]

@@ -11,13 +11,24 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import FIXTURES
+from helpers.fixture_files import FIXTURES
+from helpers.library import give_scores, paths_of, write_photo
+from helpers.metadata_readers import (
+    EXIFTOOL,
+    EXIV2,
+    exiftool_read,
+    exiv2_lines,
+    exiv2_values,
+    listed,
+    run_exiftool,
+    tags_of,
+    touch_later,
+)
 from joytag_desktop.cli.main import main
 from joytag_desktop.imaging import open_image
 from joytag_desktop.interchange.captions import CaptionOptions, export_captions
@@ -26,10 +37,7 @@ from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library import Library
 from joytag_desktop.metadata import keywords as kw
 from joytag_desktop.metadata.xmp import read_sidecar
-from libhelpers import give_scores, paths_of, write_photo
 
-EXIFTOOL = shutil.which("exiftool")
-EXIV2 = shutil.which("exiv2")
 pytestmark = pytest.mark.skipif(
     EXIFTOOL is None or EXIV2 is None, reason="exiftool and exiv2 are needed (.ci/run installs both)"
 )
@@ -37,52 +45,10 @@ CORPUS = FIXTURES / "metadata"
 VOCAB = ["dog", "cat", "outdoors", "flower", "fate/grand_order", "o|o", "sky"]
 
 
-def exiftool_read(path: Path, *tags: str) -> dict:
-    result = subprocess.run([EXIFTOOL, "-j", "-struct", *tags, str(path)], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)[0]
-
-
-def listed(data: dict, key: str) -> list[str]:
-    value = data.get(key)
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def exiv2_lines(path: Path) -> str:
-    """What exiv2 (digiKam's and darktable's reader) prints for XMP and IPTC."""
-    out = subprocess.run([EXIV2, "-q", "-px", str(path)], capture_output=True, text=True).stdout
-    if path.suffix.lower() != ".xmp":
-        out += subprocess.run([EXIV2, "-q", "-pi", str(path)], capture_output=True, text=True).stdout
-    return out
-
-
-def exiv2_values(path: Path, key: str) -> list[str]:
-    """Values of one XMP bag/seq as exiv2 prints them (comma-joined, one line)."""
-    for line in exiv2_lines(path).splitlines():
-        parts = line.split(None, 3)
-        if parts and parts[0] == key:
-            return [v.strip() for v in parts[3].split(", ")] if len(parts) > 3 else []
-    return []
-
-
-def run_exiftool(*args: str) -> None:
-    subprocess.run([EXIFTOOL, "-overwrite_original", *args], check=True, capture_output=True)
-
-
-def touch_later(path: Path, seconds: float = 10) -> None:
-    info = os.stat(path)
-    os.utime(path, (info.st_atime, info.st_mtime + seconds))
-
-
 def index(lib: Library, root: Path, scores: dict[str, dict[str, float]]) -> None:
     lib.add_root(root)
     import_found(lib, lib.scan())
     give_scores(lib, VOCAB, {root / name: value for name, value in scores.items()})
-
-
-def tags_of(lib: Library, path: Path) -> dict:
-    return {v.name: v for v in lib.image_tags(lib.image_by_path(path).id)}
 
 
 LIGHTROOM_KEYWORDS = {"root|1st|2nd", "root0|next1|next2"}
@@ -166,6 +132,7 @@ def test_darktable_and_lightroom_edits_are_taken_in(lib: Library, tmp_path: Path
     assert len(data["History"]) == 14 and data["Rating"] == 1
 
 
+@pytest.mark.slow
 def test_user_keyword_equal_to_a_low_scored_tag_is_kept(lib: Library, tmp_path: Path) -> None:
     """Observed 4: "flower" typed by the user, scored 0.56 by the model, threshold 0.8."""
     root = tmp_path / "Photos"
@@ -342,6 +309,7 @@ def test_smaller_sidecar_and_caption_defects(lib: Library, tmp_path: Path, capsy
     assert readonly.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_raw_files_are_indexed_tagged_from_their_preview_and_never_written(
     lib: Library, tmp_path: Path, tiny_model_dir: Path, capsys
 ) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import FORMAT_DIR, IMAGES_DIR, MODEL_NAMES, SAMPLE_IMAGES, expected_cases
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR, MODEL_NAMES, SAMPLE_IMAGES, expected_cases
 from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.engine import TaggingEngine
 from joytag_desktop.taggers.joytag import inspect_folder, load_network

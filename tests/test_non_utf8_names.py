@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import write_photo
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library import Library
-from libhelpers import write_photo
 
 BAD = b"bad\xff"
 
@@ -52,6 +52,7 @@ def test_the_core_refuses_such_a_folder_before_writing(tmp_path: Path, bad_folde
         assert library.roots() == []
 
 
+@pytest.mark.slow
 def test_a_library_folder_holding_such_names_skips_them_with_reasons(tmp_path: Path, bad_folder: Path) -> None:
     home = tmp_path / "home"
     good = tmp_path / "good"

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FORMAT_DIR, IMAGES_DIR
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR
+
+pytestmark = pytest.mark.slow  # every test here takes seconds: not in the quick loop
 
 MODEL = FORMAT_DIR / "tiny-released-shape"
 OTHER_MODEL = FORMAT_DIR / "tiny-learned-pos"

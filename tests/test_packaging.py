@@ -10,22 +10,79 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Iterable
+from email.parser import HeaderParser
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from conftest import IMAGES_DIR
+from helpers.fixture_files import IMAGES_DIR
 from joytag_desktop import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 
 
+def unmet_requirements(requirements: Iterable[str], extras: Iterable[str] = ()) -> list[str]:
+    """Each requirement that applies here (its marker, for no extra and for each of ``extras``) against
+    the installed distributions, following the extras it asks of them: what is missing or the wrong version."""
+    problems: list[str] = []
+    followed: set[tuple[str, str]] = set()
+    pending = [(text, extra) for text in requirements for extra in ("", *extras)]
+    while pending:
+        text, extra = pending.pop()
+        requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        try:
+            installed = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{requirement}: not installed")
+            continue
+        if not requirement.specifier.contains(installed.version, prereleases=True):
+            problems.append(f"{requirement}: {installed.version} is installed")
+        for wanted in sorted(requirement.extras):
+            if (canonicalize_name(requirement.name), wanted) not in followed:
+                followed.add((canonicalize_name(requirement.name), wanted))
+                pending += [(needed, wanted) for needed in installed.requires or ()]
+    return sorted(set(problems))
+
+
+def wheel_metadata(wheel: Path) -> tuple[list[str], list[str]]:
+    """The wheel's own METADATA: its Requires-Dist and Provides-Extra lines."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n))
+        message = HeaderParser().parsestr(archive.read(name).decode())
+    return message.get_all("Requires-Dist") or [], message.get_all("Provides-Extra") or []
+
+
+def migration_files_missing(names: set[str]) -> list[str]:
+    """Every alembic folder's env, script template and migrations in the source tree that ``names`` (a
+    wheel's file list) lacks: a library opened by an installed app must find its whole upgrade path."""
+    folders = [env.parent for env in (ROOT / "joytag_desktop").rglob("env.py") if (env.parent / "versions").is_dir()]
+    assert folders, "no alembic folder found under joytag_desktop/"
+    needed = []
+    for folder in folders:
+        versions = sorted((folder / "versions").glob("*.py"))
+        assert len(versions) >= 7, f"{folder}: the migrations are missing from the source tree"
+        needed += [folder / "env.py", folder / "script.py.mako", *versions]
+    return [path.relative_to(ROOT).as_posix() for path in needed if path.relative_to(ROOT).as_posix() not in names]
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and wheel built from a clean copy of the source tree: a stale ``*.egg-info`` left by an
+    earlier build or an editable install lists every file it saw, and would hide a package missing from
+    pyproject.toml's list."""
     out = tmp_path_factory.mktemp("dist")
+    source = tmp_path_factory.mktemp("source") / "joytag-desktop"
+    leftovers = (".git", ".venv", "*.egg-info", "build", "dist", "test-artifacts", "__pycache__", ".*_cache")
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*leftovers))
     result = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -40,17 +97,43 @@ def test_wheel_and_sdist_carry_resources_and_migrations(dist: Path) -> None:
     for needed in (
         "joytag_desktop/resources/icons/joytag-desktop.svg",
         "joytag_desktop/resources/icons/joytag-desktop-256.png",
-        "joytag_desktop/library/migrations/env.py",
-        "joytag_desktop/library/migrations/script.py.mako",
-        "joytag_desktop/library/migrations/versions/0001_initial.py",
-        "joytag_desktop/library/migrations/versions/0002_metadata_writes.py",
     ):
         assert needed in names, needed
+    assert migration_files_missing(names) == []
     assert not any(name.endswith(".safetensors") for name in names), "no model weights in the wheel"
     sdist = next(dist.glob("joytag_desktop-*.tar.gz"))
     assert sdist.stat().st_size < 5_000_000
 
 
+def test_wheel_dependencies_are_installed_in_versions_it_accepts(dist: Path) -> None:
+    """The wheel's Requires-Dist (the fresh-environment test installs it with --no-deps), dev extra
+    included, resolved against this environment: a requirement raised past what is installed fails here."""
+    requirements, extras = wheel_metadata(next(dist.glob("joytag_desktop-*.whl")))
+    assert "dev" in extras, extras
+    names = {canonicalize_name(Requirement(text).name) for text in requirements}
+    assert {"torch", "sqlalchemy", "alembic", "pyside6-essentials", "psycopg", "pytest"} <= names, names
+    assert unmet_requirements(requirements, extras=["dev"]) == []
+
+
+def test_the_checks_can_fail() -> None:
+    """The two wheel checks above report a missing distribution, a wrong version, a missing extra's
+    distribution and a missing migration; a marker that does not apply is skipped."""
+    problems = unmet_requirements(
+        ["numpy>=9999", "no-such-distribution-for-joytag", "pytest>=1", 'torch>=9999; extra == "gpu"'],
+        extras=["dev"],
+    )
+    assert [problem.split(":")[0] for problem in problems] == ["no-such-distribution-for-joytag", "numpy>=9999"]
+    assert unmet_requirements(["sqlalchemy[oracle-cxoracle]"]) == [
+        'cx_oracle>=8; extra == "oracle-cxoracle": not installed'
+    ]
+    assert unmet_requirements(["psycopg[binary]", 'pytest[no-such-extra]; extra == "dev"'], extras=["dev"]) == []
+    missing = migration_files_missing(set())
+    assert "joytag_desktop/library/migrations/script.py.mako" in missing
+    assert "joytag_desktop/library/migrations/versions/0007_picture_hash.py" in missing
+    assert migration_files_missing(set(missing)) == []
+
+
+@pytest.mark.slow
 def test_wheel_installs_and_runs_in_a_fresh_environment(dist: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
     venv = tmp_path / "venv"
     # The heavy dependencies (torch, Qt) come from this interpreter's site-packages (a virtual

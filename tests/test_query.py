@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import FORMAT_DIR
+from helpers.fixture_files import FORMAT_DIR
 from joytag_desktop.library.query import parse, quote_tag
 from joytag_desktop.library.terms import And, FieldTerm, Not, Or, QueryError, Range, TagTerm
 

@@ -16,6 +16,8 @@ import pytest
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.raw import open_raw
 
+pytestmark = pytest.mark.slow  # every test here takes seconds: not in the quick loop
+
 CORPUS = Path(__file__).parent / "fixtures" / "metadata"
 MODEL = Path(__file__).parent / "fixtures" / "joytag-format" / "tiny-released-shape"
 _LIBRAW_ALONE = """import rawpy, sys

@@ -170,6 +170,7 @@ def _compare(sql: Library, fast: Library, queries: list[str], rng: random.Random
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.slow
 def test_posting_lists_answer_like_sql_through_edits(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     db = tmp_path / "library.sqlite3"
@@ -311,13 +312,14 @@ def test_the_gui_builds_a_big_index_on_its_own_thread_and_sql_answers_meanwhile(
             assert index is not None and 1 in index.added[library.tag_id("long_hair")]
 
 
+@pytest.mark.slow
 def test_edits_by_other_processes_reach_a_running_index(tmp_path: Path) -> None:
     """The GUI's index follows the command line's edits (and the command line answers alike)."""
     import os
     import subprocess
     import sys
 
-    from libhelpers import give_scores, write_photo
+    from helpers.library import give_scores, write_photo
 
     photos = tmp_path / "photos"
     a, b, c = (write_photo(photos / f"{n}.jpg", color=(i * 70, 20, 0)) for i, n in enumerate("abc"))

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.db import SCHEMA_HEAD
-from libhelpers import give_scores, paths_of, write_photo
 
 FIXTURE = Path(__file__).parent / "fixtures" / "library-v0002"
 
@@ -28,6 +28,7 @@ def _cli(db: Path, *args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_library_of_the_single_model_release_migrates_with_every_answer_kept(tmp_path: Path) -> None:
     db = tmp_path / "library.sqlite3"
     shutil.copy(FIXTURE / "library.sqlite3", db)
@@ -155,6 +156,7 @@ def test_the_details_show_every_models_score_and_counts_follow_the_rules(two_mod
     assert library.model_thresholds() == {"wd": {"character": 0.85}}
 
 
+@pytest.mark.slow
 def test_autotag_with_a_new_model_tags_every_image_it_has_not_tagged(tmp_path: Path) -> None:
     fixtures = Path(__file__).parent / "fixtures"
     joytag, wd = fixtures / "joytag-format/tiny-learned-pos", fixtures / "wd-format/wd-tiny-vit-tagger-v3"
@@ -185,6 +187,7 @@ def test_autotag_with_a_new_model_tags_every_image_it_has_not_tagged(tmp_path: P
         assert {m.name: m.images for m in library.models()} == {"tiny-learned-pos": 4, "wd-tiny-vit-tagger-v3": 4}
 
 
+@pytest.mark.slow
 def test_the_cli_sets_model_thresholds_ratings_and_automatic_models(two_models) -> None:
     library, root = two_models
     db = Path(library.engine.url.database)
@@ -222,6 +225,7 @@ def test_the_cli_sets_model_thresholds_ratings_and_automatic_models(two_models) 
     assert state == {"joytag": (False, False), "wd": (True, True)}
 
 
+@pytest.mark.slow
 def test_exports_choose_categories_and_file_keywords_by_category(two_models) -> None:
     library, root = two_models
     db = Path(library.engine.url.database)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from helpers.library import write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.work import WorkQueue, claims_in_force, worker_statuses
-from libhelpers import write_photo
 
 MODEL = Path(__file__).parent / "fixtures" / "joytag-format" / "tiny-learned-pos"
 
@@ -57,13 +57,14 @@ def _holds_claims(library: Library, machine: str) -> bool:
         )
 
 
-def _until(condition, what: str, timeout: float = 240.0) -> None:  # noqa: ANN001 - a callable
+def _until(condition, what: str, timeout: float = 240.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting until {what}"
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_claims_are_exclusive_and_expire(postgres, tmp_path: Path) -> None:
     """Two queues never hold the same image; a lease that runs out lets the other take it; a
     result stored by a worker that lost its claim is dropped."""
@@ -96,6 +97,7 @@ def test_claims_are_exclusive_and_expire(postgres, tmp_path: Path) -> None:
         assert states == {first.id: "stopped", second.id: "stopped"}
 
 
+@pytest.mark.slow
 def test_three_workers_one_killed_server_restarted(postgres, tmp_path: Path) -> None:
     """Three autotag processes share 300 images; one is SIGKILLed, the server restarts under the
     others. Every image ends tagged exactly once, hand edits made meanwhile stay, and searches
@@ -164,6 +166,7 @@ def test_three_workers_one_killed_server_restarted(postgres, tmp_path: Path) -> 
     watcher.close()
 
 
+@pytest.mark.slow
 def test_status_command_lists_workers(postgres, tmp_path: Path) -> None:
     url = postgres.create_database()
     _photos(tmp_path / "photos", 5)
@@ -180,6 +183,7 @@ def test_status_command_lists_workers(postgres, tmp_path: Path) -> None:
     assert "5 image(s): 0 pending, 5 tagged" in plain.stdout and "stopped, 5 tagged" in plain.stdout
 
 
+@pytest.mark.slow
 def test_one_store_two_mount_points(postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Machine alpha added /…/a/photos; machine beta has the same store at /…/b/shots. Beta reads,
     scans and tags in its own paths; its unmounted drive is offline for beta only."""
@@ -387,6 +391,7 @@ def test_window_locates_a_root_mounted_elsewhere(qtbot, tmp_path: Path, monkeypa
     library.close()
 
 
+@pytest.mark.slow
 def test_a_folder_mounted_again_shows_online_after_the_start_up_scan(
     qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
 ) -> None:
@@ -420,6 +425,7 @@ def test_a_folder_mounted_again_shows_online_after_the_start_up_scan(
     library.close()
 
 
+@pytest.mark.slow
 def test_a_watching_worker_is_one_worker_idle_between_bursts(postgres, tmp_path: Path) -> None:
     """`watch` and the window keep one place in the queue for their whole life: listed as soon as
     they start, idle between new files (not a new worker per burst, not "stopped"), stopped when
@@ -457,7 +463,7 @@ def test_a_watching_worker_is_one_worker_idle_between_bursts(postgres, tmp_path:
     library.close()
 
 
-def _wait(condition, timeout: float) -> bool:  # noqa: ANN001 - a callable
+def _wait(condition, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.library import write_photo
 from joytag_desktop.library import ImageResult, Library
 from joytag_desktop.library import vectors as vectors_module
 from joytag_desktop.library.similar import SimilarityError
 from joytag_desktop.library.vectors import cosine
-from libhelpers import write_photo
 
 VOCAB = ["cat", "dog", "outdoors"]
 
@@ -188,6 +188,7 @@ def test_a_damaged_saved_index_is_rebuilt_never_trusted(
         assert library.similarity.builds == 1
 
 
+@pytest.mark.slow
 def test_sigkill_while_saving_leaves_a_usable_index(tmp_path: Path) -> None:
     """A process killed in the middle of its saves: the next one loads the last whole save or
     rebuilds, and answers the same."""
@@ -223,7 +224,7 @@ def test_an_outside_file_is_embedded_on_the_fly(tmp_path: Path) -> None:
     twin = max(embeddings)
     calls: list = []
 
-    def embed(path: Path, model) -> np.ndarray:  # noqa: ANN001 - a ModelInfo
+    def embed(path: Path, model) -> np.ndarray:
         calls.append((path, model.name))
         return embeddings[twin] * 3
 
@@ -266,7 +267,7 @@ def test_the_gui_builds_a_graph_beside_the_window_and_compares_exhaustively_mean
         gate = threading.Event()
         original = vectors_module.VectorIndex.build
 
-        def slow_build(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def slow_build(*args, **kwargs):
             gate.wait(10)
             return original(*args, **kwargs)
 
@@ -326,6 +327,7 @@ def _transformed_copies(folder: Path) -> dict[str, list[Path]]:
     return copies
 
 
+@pytest.mark.slow
 def test_transformed_copies_of_real_photos_are_near_duplicates_of_their_originals(tmp_path: Path) -> None:
     from joytag_desktop.library.duplicates import find_duplicates
 
@@ -388,6 +390,7 @@ def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path:
         assert find_duplicates(library, kinds=("similar",), similarity=0.99) == []
 
 
+@pytest.mark.slow
 def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys) -> None:
     from joytag_desktop.cli.main import main
 
@@ -448,10 +451,11 @@ def test_cli_similar_and_duplicates(tmp_path: Path, isolated_home: Path, capsys)
     assert "0 groups" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_duplicates_survive_hostile_files(tmp_path: Path) -> None:
     """A FIFO (a file replaced by one after the scan), a truncated JPEG and a decompression bomb get
     no hash or a harmless one; the rest is grouped, and nothing hangs."""
-    from images import png_bomb, truncated_copy
+    from helpers.images import png_bomb, truncated_copy
     from joytag_desktop.library.duplicates import find_duplicates
 
     photos = tmp_path / "photos"
@@ -507,6 +511,7 @@ def test_flat_colours_and_tiny_images_are_never_near_duplicates(tmp_path: Path) 
         assert groups[0].kind == "exact"
 
 
+@pytest.mark.slow
 def test_hashing_cancelled_part_way_keeps_what_it_computed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from joytag_desktop.library import duplicates
 

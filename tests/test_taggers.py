@@ -71,6 +71,7 @@ def reference_run(request: pytest.FixtureRequest) -> tuple[str, TaggingEngine, d
     return folder, engine, {r.path.name: r for r in engine.tag_paths(paths)} | {"tolerance": tolerance}
 
 
+@pytest.mark.slow
 def test_every_format_is_recognised_from_its_files() -> None:
     seen = {recognise(FIXTURES / folder).family.name for folder, _, _ in CASES}
     seen.add(recognise(FIXTURES / "joytag-format/tiny-learned-pos").family.name)
@@ -359,6 +360,7 @@ def test_a_catalogue_name_not_downloaded_says_how() -> None:
         ("joytag-format/tiny-learned-pos", "openvino", "bfloat16", 0.05),
     ],
 )
+@pytest.mark.slow
 def test_other_runtimes_stay_close_to_float32(folder: str, runtime: str, precision: str, bound: float) -> None:
     """Converted graphs (ONNX export, int8, OpenVINO IR) give the float32 scores within their precision,
     with an embedding; the conversion is cached and reused."""
@@ -395,6 +397,7 @@ def test_int8_runs_where_it_is_fast(vnni: bool, expected: str, monkeypatch: pyte
 
 
 @pytest.mark.parametrize(("folder", "route", "tolerance"), CASES, ids=CASE_IDS)
+@pytest.mark.slow
 def test_cli_jsonl_lists_every_tag_with_the_reference_score(folder: str, route: str, tolerance: float) -> None:
     images = images_dir(folder)
     cases = expected_images(folder)
@@ -415,6 +418,7 @@ def test_cli_jsonl_lists_every_tag_with_the_reference_score(folder: str, route: 
                                                       "rating", "year"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cli_text_shows_categories_and_the_model_defaults(tmp_path: Path) -> None:
     folder = FIXTURES / "wd-format/wd-tiny-vit-tagger-v3"
     image = FIXTURES / "wd-format/images/coffee.png"

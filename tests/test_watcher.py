@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FORMAT_DIR, IMAGES_DIR
+from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR
+from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.library import Library
 from joytag_desktop.library.schema import Status
 from joytag_desktop.worker.watcher import FolderWatcher
 from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
-from libhelpers import give_scores, paths_of, write_photo
 
 SETTLE = 0.3
 
@@ -178,6 +178,7 @@ def test_watch_limit_falls_back_to_rescans(tmp_path: Path, monkeypatch: pytest.M
     library.close()
 
 
+@pytest.mark.slow
 def test_worker_tags_pauses_resumes_and_cancels(tmp_path: Path) -> None:
     root = tmp_path / "Pictures"
     root.mkdir()
@@ -223,6 +224,7 @@ def test_worker_tags_pauses_resumes_and_cancels(tmp_path: Path) -> None:
     library.close()
 
 
+@pytest.mark.slow
 def test_worker_reports_a_missing_model_and_keeps_running(tmp_path: Path) -> None:
     root = tmp_path / "Pictures"
     write_photo(root / "a.jpg")
@@ -255,6 +257,7 @@ def test_worker_reports_a_missing_model_and_keeps_running(tmp_path: Path) -> Non
     library.close()
 
 
+@pytest.mark.slow
 def test_sigkill_while_watching_then_restart_tags_everything_once(tmp_path: Path, tiny_model_dir: Path) -> None:
     root = tmp_path / "Pictures"
     root.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from conftest import IMAGES_DIR
+from helpers.fixture_files import IMAGES_DIR
 
 
 def save_jpeg(
