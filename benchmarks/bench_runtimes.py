@@ -31,10 +31,10 @@ import torch
 from safetensors.torch import save_file
 
 from common import machine, write_random_full_size_model
-from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.device import cpu_has_fast_bf16, cpu_has_vnni
 from joytag_desktop.inference.engine import TaggingEngine
 from joytag_desktop.inference.runners import TorchRunner
+from joytag_desktop.media.imaging import open_image
 from joytag_desktop.taggers import recognise
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from common import machine, write_photos, write_random_full_size_model
-from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.media.imaging import open_image
 from joytag_desktop.taggers.joytag import inspect_folder
 from joytag_desktop.taggers.joytag.preprocess import reference_tensor
 

@@ -34,14 +34,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "joytag_desktop.resources",
         "joytag_desktop.categories",
     ),
-    # Reading and writing image files: pixels, RAW, hashes, thumbnails, metadata readers/writers.
-    "media": (
-        "joytag_desktop.imaging",
-        "joytag_desktop.raw",
-        "joytag_desktop.hashing",
-        "joytag_desktop.thumbnails",
-        "joytag_desktop.metadata",
-    ),
+    # Reading image files: pixels, RAW, hashes, thumbnails, EXIF, the exiftool process.
+    "media": ("joytag_desktop.media",),
+    # Keywords in files: XMP sidecars, embedded XMP/IPTC/Windows/ACDSee fields (uses media/).
+    "metadata": ("joytag_desktop.metadata",),
     "taggers": ("joytag_desktop.taggers",),
     "inference": ("joytag_desktop.inference",),
     "library": ("joytag_desktop.library",),
@@ -56,13 +52,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
 MAY_IMPORT: dict[str, set[str]] = {
     "foundation": set(),
     "media": {"foundation"},
+    "metadata": {"foundation", "media"},
     "taggers": {"foundation", "media"},
     "inference": {"foundation", "media", "taggers"},
-    "library": {"foundation", "media", "taggers"},
-    "interchange": {"foundation", "media", "library"},
-    "worker": {"foundation", "media", "taggers", "inference", "library", "interchange"},
-    "cli": {"foundation", "media", "taggers", "inference", "library", "interchange", "worker"},
-    "gui": {"foundation", "media", "taggers", "inference", "library", "interchange", "worker"},
+    "library": {"foundation", "media", "metadata", "taggers"},
+    "interchange": {"foundation", "media", "metadata", "library"},
+    "worker": {"foundation", "media", "metadata", "taggers", "inference", "library", "interchange"},
+    "cli": {"foundation", "media", "metadata", "taggers", "inference", "library", "interchange", "worker"},
+    "gui": {"foundation", "media", "metadata", "taggers", "inference", "library", "interchange", "worker"},
     "entry": {"foundation", "cli", "gui"},
 }
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from joytag_desktop.metadata import exiftool
+from joytag_desktop.media import exiftool
+from joytag_desktop.media.exiftool import ExifToolError, ExifToolProcess
 from joytag_desktop.metadata.embedded import EmbeddedError, read_with_exiftool, write_embedded
-from joytag_desktop.metadata.exiftool import ExifToolError, ExifToolProcess
 from joytag_desktop.metadata.keywords import empty_properties
 
 EXIFTOOL = shutil.which("exiftool")
@@ -192,7 +192,7 @@ def test_a_thread_that_started_it_may_end(tmp_path: Path) -> None:
 PRINT_PID = """
 import os, sys
 from pathlib import Path
-from joytag_desktop.metadata import exiftool
+from joytag_desktop.media import exiftool
 exiftool.run(["-ver"])
 print(exiftool._shared._process.pid, flush=True)
 if sys.argv[1] == "kill":

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 
 from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR, SAMPLE_IMAGES
-from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.decode import EncodedJpeg, decode_jpegs, pad_resize_normalise, read_for_fast_path
 from joytag_desktop.inference.device import cpu_has_fast_bf16, resolve_precision
 from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.media.imaging import open_image
 from joytag_desktop.taggers.joytag import inspect_folder
 from joytag_desktop.taggers.joytag.preprocess import reference_tensor
 

@@ -11,7 +11,7 @@ from PIL import Image
 from helpers.fixture_files import IMAGES_DIR
 from helpers.images import png_bomb, save_jpeg, truncated_copy
 from joytag_desktop.errors import ImageLoadError
-from joytag_desktop.imaging import HEIF_SUPPORTED, expand_paths, iter_image_files, open_image
+from joytag_desktop.media.imaging import HEIF_SUPPORTED, expand_paths, iter_image_files, open_image
 
 
 @pytest.mark.parametrize(

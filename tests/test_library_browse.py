@@ -9,7 +9,7 @@ import pytest
 
 from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.library import Library
-from joytag_desktop.metadata.exif import camera_label
+from joytag_desktop.media.exif import camera_label
 
 pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 

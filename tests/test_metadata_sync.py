@@ -30,11 +30,11 @@ from helpers.metadata_readers import (
     touch_later,
 )
 from joytag_desktop.cli.main import main
-from joytag_desktop.imaging import open_image
 from joytag_desktop.interchange.captions import CaptionOptions, export_captions
 from joytag_desktop.interchange.keyword_export import export_embedded, export_xmp
 from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library import Library
+from joytag_desktop.media.imaging import open_image
 from joytag_desktop.metadata import keywords as kw
 from joytag_desktop.metadata.xmp import read_sidecar
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR, MODEL_NAMES, SAMPLE_IMAGES, expected_cases
-from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.media.imaging import open_image
 from joytag_desktop.taggers.joytag import inspect_folder, load_network
 from joytag_desktop.taggers.joytag.config import ViTConfig
 from joytag_desktop.taggers.joytag.folder import expected_shapes

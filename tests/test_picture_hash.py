@@ -18,9 +18,9 @@ from sqlalchemy import create_engine, text
 
 from helpers.library import give_scores, paths_of, write_photo
 from joytag_desktop.files import hash_file
-from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.library import Library, dialect
 from joytag_desktop.library.schema import Status
+from joytag_desktop.media.hashing import hash_file_and_picture
 
 pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from joytag_desktop.errors import ImageLoadError
-from joytag_desktop.raw import open_raw
+from joytag_desktop.media.raw import open_raw
 
 pytestmark = pytest.mark.slow  # every test here takes seconds: not in the quick loop
 
@@ -65,7 +65,7 @@ def test_libraw_goes_to_the_debug_log_and_other_threads_lose_nothing(
     damaged_raw: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     said = _libraw_says(damaged_raw).strip()
-    caplog.set_level(logging.DEBUG, logger="joytag_desktop.raw")
+    caplog.set_level(logging.DEBUG, logger="joytag_desktop.media.raw")
     stderr_before = os.fstat(2)
     stop = threading.Event()
     markers: list[str] = []

@@ -19,9 +19,9 @@ import pytest
 import torch
 
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.device import cpu_has_fast_bf16
 from joytag_desktop.inference.engine import TaggingEngine
+from joytag_desktop.media.imaging import open_image
 from joytag_desktop.taggers import list_taggers, recognise, tagger_family
 from joytag_desktop.taggers.catalogue import CATALOGUE
 from joytag_desktop.taggers.contract import ONNX, SAFETENSORS

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from joytag_desktop import thumbnails
-from joytag_desktop.thumbnails import thumbnail_for, thumbnails_dir
+from joytag_desktop.media import thumbnails
+from joytag_desktop.media.thumbnails import thumbnail_for, thumbnails_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # Made in one process, asked for in another that cannot decode images: only a cache hit answers.
 ASK_AGAIN = """
 import sys
-from joytag_desktop import thumbnails
+from joytag_desktop.media import thumbnails
 def refuse(*args, **kwargs):
     raise SystemExit("decoded the image again: the thumbnail was not found")
 if sys.argv[1] == "again":

@@ -149,7 +149,7 @@ def run_search(args: argparse.Namespace) -> int:
             print(f"note: {warning}", file=sys.stderr)
         ids = result.ids if args.limit is None else result.ids[: args.limit]
         if args.format == "jsonl":
-            from joytag_desktop.metadata.exif import camera_label
+            from joytag_desktop.media.exif import camera_label
         for start in range(0, len(ids), 500):
             for image in library.images(ids[start : start + 500]):
                 if args.format == "paths":

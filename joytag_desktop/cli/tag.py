@@ -159,7 +159,7 @@ def _missing_paths(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from joytag_desktop.imaging import expand_paths
+    from joytag_desktop.media.imaging import expand_paths
 
     args.paths = [Path(word) for word in args.paths]
     missing = _missing_paths(args.paths)

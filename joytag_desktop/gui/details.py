@@ -25,7 +25,7 @@ from joytag_desktop.gui.tag_editor import TagEditor
 from joytag_desktop.library.records import SelectionTag, TagView
 from joytag_desktop.library.schema import Image
 from joytag_desktop.library.thresholds import PRESETS
-from joytag_desktop.metadata.exif import camera_label
+from joytag_desktop.media.exif import camera_label
 
 
 def human_size(size: int) -> str:

@@ -51,7 +51,7 @@ from joytag_desktop.library.duplicates import (
     find_duplicates,
     move_to_trash,
 )
-from joytag_desktop.thumbnails import THUMBNAIL_SIZE, thumbnail_for
+from joytag_desktop.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 
 CARD_WIDTH = 190
 SHOWN_GROUPS = 300  # groups laid out at once (a library with thousands shows the first ones; trash, then find again)

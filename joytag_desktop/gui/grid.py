@@ -34,7 +34,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from joytag_desktop.gui.veil import veiled_pixmap
-from joytag_desktop.thumbnails import THUMBNAIL_SIZE, thumbnail_for
+from joytag_desktop.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 
 MIN_ICON, MAX_ICON, DEFAULT_ICON = 96, 256, 160
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library.query import quote_tag
+from joytag_desktop.media.imaging import is_image_path
 
 SEARCH_DELAY_MS = 400
 NAVIGATION_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)

@@ -18,7 +18,7 @@ from joytag_desktop.gui.details import DetailsPanel
 from joytag_desktop.gui.grid import IMAGE_ID_ROLE
 from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.gui.veil import veiled_pixmap
-from joytag_desktop.thumbnails import thumbnail_for
+from joytag_desktop.media.thumbnails import thumbnail_for
 
 log = logging.getLogger("joytag_desktop.gui")
 PREVIEW_SIZE = 512

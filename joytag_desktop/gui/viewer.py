@@ -37,7 +37,7 @@ def decode_for_viewer(path: str) -> tuple[QImage, tuple[int, int]]:
     """
     from PIL import Image
 
-    from joytag_desktop.imaging import open_image
+    from joytag_desktop.media.imaging import open_image
 
     image = open_image(Path(path))
     full = image.size

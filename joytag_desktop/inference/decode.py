@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from joytag_desktop.imaging import MAX_PIXELS, lopsided, open_image, read_image_bytes, shrunk_size
+from joytag_desktop.media.imaging import MAX_PIXELS, lopsided, open_image, read_image_bytes, shrunk_size
 from joytag_desktop.taggers.contract import FastCfg
 from joytag_desktop.taggers.joytag.layout import MEAN, STD
 

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from joytag_desktop.errors import ImageLoadError, JoyTagError
-from joytag_desktop.imaging import open_image
 from joytag_desktop.inference.conversion import (
     embedding_output,
     export_onnx,
@@ -33,6 +32,7 @@ from joytag_desktop.inference.device import (
     resolve_precision,
 )
 from joytag_desktop.inference.runners import OnnxRunner, OpenVinoRunner, Runner, TorchRunner, choose_runtime
+from joytag_desktop.media.imaging import open_image
 from joytag_desktop.taggers.contract import ONNX, OnnxOutputs, TaggerFolder
 from joytag_desktop.taggers.factory import open_tagger
 from joytag_desktop.taggers.vocabulary import Policy, Vocabulary

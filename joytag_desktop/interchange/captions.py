@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.imaging import is_image_path
 from joytag_desktop.interchange.exporting import ExportReport, Folders, chosen_images, gone, reason
 from joytag_desktop.library.library import Library
+from joytag_desktop.media.imaging import is_image_path
 from joytag_desktop.metadata.keywords import HIERARCHY, is_bookkeeping
 from joytag_desktop.metadata.xmp import atomic_write, read_limited
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.interchange.exporting import ExportReport, Folders, chosen_images, gone, reason
 from joytag_desktop.interchange.sync_state import apply_read, file_mtime, load_record, refresh_imports, save_record
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.records import TagView
+from joytag_desktop.media.hashing import hash_file_and_picture
 from joytag_desktop.metadata.embedded import IPTC_WRITABLE, check_writable, read_with_exiftool, write_embedded
 from joytag_desktop.metadata.keywords import (
     DEFAULT_PARENT,

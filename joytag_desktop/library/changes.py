@@ -15,7 +15,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from joytag_desktop.files import NOT_REGULAR, NOT_UTF8, is_regular, valid_text
-from joytag_desktop.imaging import is_image_path
 from joytag_desktop.library import mounts as mounts_
 from joytag_desktop.library.scanner import (
     _KNOWN_COLUMNS,
@@ -32,6 +31,7 @@ from joytag_desktop.library.scanner import (
     scan_root,
 )
 from joytag_desktop.library.schema import Image, Root, Status
+from joytag_desktop.media.imaging import is_image_path
 from joytag_desktop.metadata.xmp import find_sidecar
 
 

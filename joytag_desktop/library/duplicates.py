@@ -27,11 +27,11 @@ import numpy as np
 from sqlalchemy import delete, func, or_, select
 
 from joytag_desktop.files import hash_file
-from joytag_desktop.imaging import ImageLoadError, open_image
 from joytag_desktop.library import dialect
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
 from joytag_desktop.library.schema import Image, ImageHash, Status
+from joytag_desktop.media.imaging import ImageLoadError, open_image
 
 if TYPE_CHECKING:
     from joytag_desktop.library.database import Database
@@ -628,7 +628,7 @@ def own_sidecars(image_name: str, folder_names: Iterable[str]) -> list[str]:
     """The XMP sidecars in a folder listing that belong to ``image_name`` alone: ``photo.jpg.xmp``
     (matched case-insensitively, unless another image's name differs from this one only in case)
     and ``photo.xmp`` when no other image owns it (``owns_short_sidecar``)."""
-    from joytag_desktop.imaging import is_image_path
+    from joytag_desktop.media.imaging import is_image_path
     from joytag_desktop.metadata.xmp import owns_short_sidecar
 
     names = list(folder_names)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, exists, func, insert, select, update
 
 from joytag_desktop.categories import RATINGS
-from joytag_desktop.hashing import hash_file_and_picture
 from joytag_desktop.library import work
 from joytag_desktop.library.database import IN_CHUNK, Database, now, rowcount
 from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
@@ -31,6 +30,7 @@ from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.settings import Settings
 from joytag_desktop.library.similar import Similarity
 from joytag_desktop.library.tags import Tags
+from joytag_desktop.media.hashing import hash_file_and_picture
 
 if TYPE_CHECKING:
     import numpy as np

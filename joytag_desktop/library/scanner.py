@@ -25,13 +25,13 @@ from sqlalchemy.orm import aliased
 
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.files import NOT_REGULAR
-from joytag_desktop.hashing import hash_file_and_picture
-from joytag_desktop.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.library import dialect
 from joytag_desktop.library import mounts as mounts_
 from joytag_desktop.library.schema import Image, ImageTag, Root, Source, Status
+from joytag_desktop.media.exif import read_exif
+from joytag_desktop.media.hashing import hash_file_and_picture
+from joytag_desktop.media.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.metadata.embedded import read_embedded
-from joytag_desktop.metadata.exif import read_exif
 from joytag_desktop.metadata.xmp import find_sidecar
 
 log = logging.getLogger(__name__)

@@ -93,7 +93,7 @@ class Image(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     mtime: Mapped[float] = mapped_column(Float)
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    # The picture's bytes alone (joytag_desktop.hashing): equal on both sides of a content change, the
+    # The picture's bytes alone (joytag_desktop.media.hashing): equal on both sides of a content change, the
     # change was metadata only and the taggings stay. None: unknown. Written with content_hash, always.
     picture_hash: Mapped[str | None] = mapped_column(String(64))
     width: Mapped[int | None] = mapped_column(Integer)

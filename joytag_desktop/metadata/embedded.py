@@ -23,10 +23,10 @@ from PIL import Image, ImageFile
 
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
-from joytag_desktop.imaging import is_raw_path, open_pillow
-from joytag_desktop.metadata import exiftool
+from joytag_desktop.media import exiftool
+from joytag_desktop.media.exiftool import ExifToolError, ExifToolResult
+from joytag_desktop.media.imaging import is_raw_path, open_pillow
 from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
-from joytag_desktop.metadata.exiftool import ExifToolError, ExifToolResult
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 

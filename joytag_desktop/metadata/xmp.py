@@ -22,7 +22,7 @@ from defusedxml import DefusedXmlException
 from joytag_desktop import files
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import FileTooLargeError
-from joytag_desktop.imaging import is_image_path, is_raw_path
+from joytag_desktop.media.imaging import is_image_path, is_raw_path
 from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT, Properties, clean, empty_properties
 

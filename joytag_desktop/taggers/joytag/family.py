@@ -62,7 +62,7 @@ class JoyTagFamily(TaggerFamily):
         return with_sigmoid(load_network(tagger))
 
     def reference_input(self, tagger: TaggerFolder, route: str, image: Image.Image) -> np.ndarray:
-        from joytag_desktop.imaging import flatten_to_rgb
+        from joytag_desktop.media.imaging import flatten_to_rgb
         from joytag_desktop.taggers.joytag.preprocess import reference_tensor
 
         return reference_tensor(flatten_to_rgb(image), tagger.image_size).numpy()

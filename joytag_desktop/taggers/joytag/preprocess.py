@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from joytag_desktop.imaging import lopsided, shrunk_size
+from joytag_desktop.media.imaging import lopsided, shrunk_size
 from joytag_desktop.taggers.joytag.layout import MEAN, STD
 
 

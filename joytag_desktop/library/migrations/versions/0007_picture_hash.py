@@ -3,7 +3,7 @@
 Revision ID: 0007
 Revises: 0006
 
-``images.picture_hash`` is the hash of a file's bytes without its metadata (``joytag_desktop.hashing``).
+``images.picture_hash`` is the hash of a file's bytes without its metadata (``joytag_desktop.media.hashing``).
 The trigger that drops an image's taggings when its ``content_hash`` changes now keeps them when the
 old and the new picture hash are both known and equal. Images indexed before this revision have none
 (NULL): the first change of such a file retags it once, as before, and records its picture hash.

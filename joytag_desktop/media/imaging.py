@@ -152,7 +152,7 @@ def open_pillow(path: Path) -> Image.Image:
     if not is_regular(os.stat(path)):
         raise NotRegularFileError(path)
     if is_raw_path(path):
-        from joytag_desktop.raw import open_raw
+        from joytag_desktop.media.raw import open_raw
 
         return open_raw(path)
     return Image.open(path)

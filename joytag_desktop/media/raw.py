@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, cast
 from PIL import Image, UnidentifiedImageError
 
 from joytag_desktop.errors import ImageLoadError
-from joytag_desktop.metadata import exiftool
+from joytag_desktop.media import exiftool
 
 if TYPE_CHECKING:
     import numpy as np
@@ -178,7 +178,7 @@ def _oriented(path: Path, image: Image.Image) -> Image.Image:
         own = None
     if own not in (None, 1):
         return image  # the caller's exif_transpose turns it
-    from joytag_desktop.metadata.exif import read_exif
+    from joytag_desktop.media.exif import read_exif
 
     orientation = read_exif(path).orientation or 1
     for step in _TRANSPOSE.get(orientation, []):

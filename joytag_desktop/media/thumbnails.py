@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image
 
 from joytag_desktop import paths
-from joytag_desktop.imaging import open_image
+from joytag_desktop.media.imaging import open_image
 
 log = logging.getLogger(__name__)
 THUMBNAIL_SIZE = 256
