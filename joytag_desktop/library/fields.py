@@ -327,10 +327,8 @@ class RatingField(Field):
         operator, text = None, ""
         if stripped:
             match = COMPARISON.match(stripped)
-            if match is None:
-                # Kept as it was (issue 32 changes no behaviour): a quoted value with a line break
-                # inside ("gen\neral") matches nothing and fails here, not with a QueryError.
-                raise AttributeError("'NoneType' object has no attribute 'groups'")
+            if match is None:  # a quoted value with a line break inside ("gen\neral")
+                raise value.error(f"rating: {stripped!r} is not one of {', '.join(RATINGS)}")
             operator, text = match.groups()
         if not text:
             raise value.error("rating: a rating is missing (general, sensitive, questionable, explicit)")
