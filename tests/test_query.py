@@ -87,7 +87,7 @@ def test_query_forms(query: str, expected) -> None:
         ("cat - dog", "'-' needs a term", 4),
         ("()", "empty parentheses", 0),
         ("size:lots", "not a size", 5),
-        ('rating:"gen\neral"', "not one of", 8),  # a line break inside a quoted value
+        ('rating:"gen\neral"', "not one of", 7),  # a line break inside a quoted value
     ],
 )
 def test_parse_errors_point_at_the_problem(query: str, message: str, position: int) -> None:
