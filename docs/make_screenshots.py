@@ -39,27 +39,28 @@ def shoot(language: str, work: Path, empty: bool = False) -> Path:
     from joytag_desktop.gui.app import gui_settings
     from joytag_desktop.gui.i18n import install_translators, remove_translators
     from joytag_desktop.gui.main_window import MainWindow
+    from joytag_desktop.interchange.keyword_sync import import_found
     from joytag_desktop.library import Library
 
     home = work / f"home-{language}-{'empty' if empty else 'photos'}"
     os.environ["JOYTAG_DESKTOP_HOME"] = str(home)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     settings = gui_settings()
-    settings.setValue("language", language)
-    settings.setValue("model", str(MODEL))
-    settings.setValue("device", "cpu")
+    settings.language = language
+    settings.model = str(MODEL)
+    settings.device = "cpu"
     translators = install_translators(app, settings)
     library = Library(home / "library.sqlite3")
     if not empty:
         photos = home / "Photos"
         shutil.copytree(PHOTOS, photos)
         library.add_root(photos)
-        library.scan()
+        import_found(library, library.scan())  # as the window's start-up scan does
     window = MainWindow(library, settings)
     window.show()
     if not empty:
         wait_until(app, lambda: window.work_label.text() in ("All images tagged", "所有图片均已标注"))
-        window.run_search()
+        window.search.run()
         model = window.grid_model
         wait_until(app, lambda: model.rowCount() > 0 and all(model.has_thumbnail(row[0]) for row in model.rows))
         window.grid.setCurrentIndex(model.index(0, 0))

@@ -3,7 +3,7 @@
 Writing is opt-in. exiftool rewrites only the metadata segments, never the pixels. The write goes
 to a copy beside the image, is read back and checked, and only then renamed over the original,
 so a failure leaves the image byte-identical. RAW files are never written (sidecars only). Every
-exiftool command goes to the run's one exiftool process (``metadata.exiftool``).
+exiftool command goes to the run's one exiftool process (``media.exiftool``).
 
 IPTC text is decoded as its CodedCharacterSet (1:90) says; undeclared text is tried as UTF-8,
 then read as Latin-1 (cp1252), exiftool's rule. When the app writes IPTC keywords into a block
