@@ -10,6 +10,7 @@ Chinese needs a CJK font (Debian: fonts-wqy-microhei).
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -23,16 +24,16 @@ PHOTOS = ROOT / "tests" / "fixtures" / "joytag-format" / "images"
 MODEL = ROOT / "tests" / "fixtures" / "joytag-format" / "tiny-released-shape"
 
 
-def wait_until(app, condition, timeout: float = 60.0) -> None:
+def wait_until(app, condition, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the window")
+            raise SystemExit(f"timed out waiting for the window ({condition.__code__.co_firstlineno})")
         app.processEvents()
         time.sleep(0.02)
 
 
-def shoot(language: str, work: Path, empty: bool = False) -> Path:
+def shoot(language: str, work: Path, images: Path, empty: bool = False) -> Path:
     """Open the window as the app does (its own settings file, translators), then grab it."""
     from PySide6.QtWidgets import QApplication
 
@@ -69,23 +70,26 @@ def shoot(language: str, work: Path, empty: bool = False) -> Path:
         app.processEvents()
         time.sleep(0.02)
     name = f"{'first-start' if empty else 'main-window'}-{language}.png"
-    target = IMAGES / name
+    target = images / name
     if not window.grab().save(str(target)):
         raise SystemExit(f"could not write {target}")
-    print(f"{target.relative_to(ROOT)}: {window.width()}x{window.height()}")
+    print(f"{target}: {window.width()}x{window.height()}")
     window.close()
     library.close()
     remove_translators(app, translators)
     return target
 
 
-def main() -> int:
-    IMAGES.mkdir(parents=True, exist_ok=True)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=IMAGES, help="where the PNGs go (default: docs/images)")
+    images = parser.parse_args(argv).out
+    images.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        shoot("en", work)
-        shoot("zh_CN", work)
-        shoot("en", work, empty=True)
+        shoot("en", work, images)
+        shoot("zh_CN", work, images)
+        shoot("en", work, images, empty=True)
     return 0
 
 
