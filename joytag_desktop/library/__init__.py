@@ -7,7 +7,17 @@ library.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from joytag_desktop.lazy import lazy_exports
+
+if TYPE_CHECKING:  # what the type checker sees; at run time the names load on first use
+    from joytag_desktop.library.errors import LibraryError
+    from joytag_desktop.library.library import Library
+    from joytag_desktop.library.query import parse, quote_tag
+    from joytag_desktop.library.records import ImageResult, SearchResult, TagView
+    from joytag_desktop.library.scanner import ScanReport
+    from joytag_desktop.library.terms import QueryError
 
 _EXPORTS = {
     "ImageResult": "records",
@@ -21,5 +31,15 @@ _EXPORTS = {
     "ScanReport": "scanner",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ImageResult",
+    "Library",
+    "LibraryError",
+    "QueryError",
+    "ScanReport",
+    "SearchResult",
+    "TagView",
+    "parse",
+    "quote_tag",
+]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

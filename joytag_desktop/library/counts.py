@@ -65,8 +65,11 @@ class Counts:
             rows = session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
             return {status: 0 for status in Status.ALL} | dict(rows)
 
-    def autocomplete(self, prefix: str, limit: int = 15, threshold: float | None = None) -> list[tuple[str, int]]:
-        """Tags starting with ``prefix`` and how many images have them at the threshold, most used first.
+    def autocomplete(
+        self, prefix: str, limit: int | None = 15, threshold: float | None = None
+    ) -> list[tuple[str, int]]:
+        """Tags starting with ``prefix`` and how many images have them at the threshold, most used first
+        (``limit`` of them; None: all).
 
         Counts for the whole vocabulary are cached until the database changes, so typing stays
         instant; while the data is changing (tagging in progress) each call asks the histogram.

@@ -343,7 +343,9 @@ class Library:
     def count_by_status(self) -> dict[str, int]:
         return self.counts.count_by_status()
 
-    def autocomplete(self, prefix: str, limit: int = 15, threshold: float | None = None) -> list[tuple[str, int]]:
+    def autocomplete(
+        self, prefix: str, limit: int | None = 15, threshold: float | None = None
+    ) -> list[tuple[str, int]]:
         return self.counts.autocomplete(prefix, limit, threshold)
 
     def tag_counts(
