@@ -6,7 +6,6 @@ imports this module only when a JoyTag folder is inspected.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -21,13 +20,19 @@ from joytag_desktop.taggers.joytag.layout import (
     WEIGHTS_FILE,
 )
 from joytag_desktop.taggers.joytag.network import JoyTagViT
-from joytag_desktop.taggers.reading import load_state, read_text, safetensors_shapes, short_list
+from joytag_desktop.taggers.reading import (
+    MAX_CONFIG_BYTES,
+    load_state,
+    read_json,
+    read_text,
+    safetensors_shapes,
+    short_list,
+)
 
 # An older head layout carried this many extra rows after the real tags.
 _LEGACY_EXTRA_HEAD_ROWS = 9
 
-# Published files are kilobytes (config.json) and ~100 KB (top_tags.txt); these limits are generous.
-MAX_CONFIG_BYTES = 1024 * 1024
+# top_tags.txt is ~100 KB as published; the limit is generous (config.json's is reading.MAX_CONFIG_BYTES).
 MAX_TAGS_BYTES = 64 * 1024 * 1024
 
 
@@ -41,16 +46,7 @@ def read_tags(path: Path) -> list[str]:
 
 
 def read_config(path: Path) -> ViTConfig:
-    text = read_text(path, MAX_CONFIG_BYTES)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ModelFolderError(f"{path.name} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ModelFolderError(f"{path.name} is nested too deeply to be a model configuration") from None
-    except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise ModelFolderError(f"{path.name} holds a value out of range: {exc}") from None
-    return ViTConfig.from_dict(raw)
+    return ViTConfig.from_dict(read_json(path, MAX_CONFIG_BYTES))
 
 
 def expected_shapes(config: ViTConfig) -> dict[str, tuple[int, ...]]:
