@@ -14,6 +14,7 @@ score, store throughput in rows/s and scan throughput in files/s; --json ends wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -361,6 +362,27 @@ def bench_store(db: Path, models: list, batches: int = 10) -> float:
     return stored / seconds
 
 
+def bench_bulk_edit(db: Path, images: int) -> dict:
+    """One tag added by hand to min(N/2, 100,000) images, as the window does it (the undo's states
+    read first, then the edit a chunk at a time), and the longest a chunk held the writer."""
+    count = min(images // 2, 100_000)
+    with Library(db) as library:
+        ids = library.search("").ids[:count]
+        marks = [time.perf_counter()]
+        start = marks[0]
+        library.tag_states(ids, "bench_bulk_edit")
+        marks.append(time.perf_counter())
+        library.set_manual_tag(ids, "bench_bulk_edit", True, lambda done, total: marks.append(time.perf_counter()))
+        seconds = time.perf_counter() - start
+        found = library.count("bench_bulk_edit")
+        longest = max(b - a for a, b in itertools.pairwise(marks[1:])) * 1000 if len(marks) > 2 else 0.0
+        library.set_manual_tag(ids, "bench_bulk_edit", None)  # leave the database as it was (for --keep)
+    if found != count:
+        raise SystemExit(f"the bulk edit reached {found} of {count} images")
+    print(f"  bulk edit: one tag added to {count:,} images in {seconds:.2f} s, longest write {longest:.0f} ms")
+    return {"images": count, "seconds": round(seconds, 2), "longest_write_lock_ms": round(longest, 1)}
+
+
 def bench_scan(folder: Path, files: int) -> None:
     source = Path(__file__).resolve().parents[1] / "tests/fixtures/joytag-format/images/rocket.jpg"
     data = source.read_bytes()[:4096] if False else _small_jpeg()
@@ -410,6 +432,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse an existing synthetic database")
     parser.add_argument("--sql-runs", type=int, default=3, help="timed runs of each query on the SQL path (0: none)")
     parser.add_argument("--store-batches", type=int, default=10, help="timed commits of 32 images (0: none)")
+    parser.add_argument("--no-bulk-edit", dest="bulk_edit", action="store_false", help="skip the bulk edit")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
     print(f"machine: {machine()}, {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
@@ -427,6 +450,8 @@ def main() -> None:
         )
         results["generate_s"] = round(seconds)
     bench_queries(db, names, models, results, args.images, args.sql_runs)
+    if args.bulk_edit:
+        results["bulk_edit"] = bench_bulk_edit(db, args.images)
     if args.store_batches:
         results["store_rows_per_s"] = round(bench_store(db, models, args.store_batches))
     if args.scan_files:

@@ -72,6 +72,43 @@ def test_selection_tags_and_exact_undo_states(lib: Library, tmp_path: Path) -> N
     assert lib.count("dog:>0.2", threshold=0.2) == 2, "c keeps its low model score"
 
 
+def test_a_bulk_edit_lands_in_chunks_reports_them_and_stops_when_cancelled(
+    lib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from joytag_desktop.library import edits
+
+    monkeypatch.setattr(edits, "EDIT_CHUNK", 2)
+    files = build(lib, tmp_path / "Photos")
+    ids = sorted(lib.image_by_path(path).id for path in files.values())
+    before = lib.tag_states(ids, "my_trip")
+    cancel = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        assert lib.count("my_trip") == done, "each chunk is searchable as it lands"
+        cancel.set()
+
+    assert lib.set_manual_tag(ids, "my_trip", True, progress, cancel) == 2
+    assert seen == [(2, 4)], "one chunk written and reported, then the cancel stops it"
+    assert lib.count("my_trip") == 2
+    lib.restore_tag_states("my_trip", before)
+    assert lib.count("my_trip") == 0, "the undo puts back what the cancelled edit wrote"
+
+    seen.clear()
+    assert lib.set_manual_tag(ids, "dog", False, lambda done, total: seen.append((done, total))) == 4
+    assert seen == [(2, 4), (4, 4)]
+    assert lib.count("dog", threshold=0.2) == 0
+    assert lib.set_manual_tag(ids, "dog", None) == 4, "the reset drops every manual row"
+    assert paths_of(lib, "dog", threshold=0.4) == ["b.jpg"]
+    seen.clear()
+    assert lib.set_rating(ids, "explicit", lambda done, total: seen.append((done, total))) == 4
+    assert seen == [(2, 4), (4, 4)]
+    assert lib.count("rating:explicit") == 4
+
+
 def test_width_and_height_are_the_displayed_ones(lib: Library, tmp_path: Path) -> None:
     files = build(lib, tmp_path / "Photos")
     assert paths_of(lib, "width:>70") == ["a.jpg"], "b is stored 80x40 but shown 40x80"

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance
 
 from joytag_desktop import failures
 
@@ -29,9 +29,18 @@ class _Task(QRunnable):
             result = self.function()
         except Exception as exc:
             log.debug("background task failed", exc_info=True)
-            self.signals.failed.emit(failures.as_user_error(exc))
+            emit_if_alive(self.signals.failed, failures.as_user_error(exc))
         else:
-            self.signals.done.emit(result)
+            emit_if_alive(self.signals.done, result)
+
+
+def emit_if_alive(signal: SignalInstance, *args: Any) -> None:
+    """Emit from a worker thread unless the receiving side is already gone (the window closed
+    while the work ran): nobody is left to hear the answer, and that is not an error."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        log.debug("answer dropped: its window is gone", exc_info=True)
 
 
 class Background(QObject):
@@ -74,8 +83,10 @@ class Background(QObject):
     def wait(self, msecs: int = 30_000) -> bool:
         return self.pool.waitForDone(msecs)
 
-    def shutdown(self, msecs: int = 30_000) -> bool:
-        """Finish running tasks and drop their callbacks: the widgets they would update are going away."""
+    def shutdown(self, msecs: int = 30_000, drop_queued: bool = True) -> bool:
+        """Finish running tasks (and queued ones unless ``drop_queued``: the writer's edits are never
+        dropped) and drop their callbacks: the widgets they would update are going away."""
         self._closed = True
-        self.pool.clear()
+        if drop_queued:
+            self.pool.clear()
         return self.pool.waitForDone(msecs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -248,6 +249,35 @@ class DetailsPanel(QWidget):
 
     def present_tags(self) -> list[str]:
         return self.tags.present_tags()
+
+    def show_edit(self, names: list[str], present: bool) -> None:
+        """Show a tag edit at once, as the library will hold it once written (a bulk edit of many
+        images takes a while; the library's answer replaces this when it lands)."""
+        score = 1.0 if present else -1.0
+        if self.views:
+            views = {view.name: view for view in self.views}
+            for name in names:
+                view = views.get(name)
+                views[name] = (
+                    replace(view, score=score, source="manual")
+                    if view is not None
+                    else TagView(name, score, "manual", None, self.threshold, category="keyword")
+                )
+            self.views = list(views.values())
+            self.tags.show_rows(self.tags.rows_for_image(self.views, self.threshold))
+        elif self.selection_count > 1:
+            count = self.selection_count
+            tags = {tag.name: tag for tag in self.selection_tags}
+            for name in names:
+                tag = tags.get(name)
+                if not present:
+                    tags.pop(name, None)
+                elif tag is not None:
+                    tags[name] = replace(tag, count=count, manual=count, best_score=1.0)
+                else:
+                    tags[name] = SelectionTag(name, count, 1.0, count, self.threshold, False, "keyword")
+            self.selection_tags = list(tags.values())
+            self.tags.show_rows(self.tags.rows_for_selection(self.selection_tags, count))
 
     def _add(self) -> None:
         name = self.new_tag.text().strip().replace(" ", "_")

@@ -1,7 +1,8 @@
 """Writing tags out from the window: XMP sidecars, embedded keywords, caption files, CSV/JSON tables.
 
-File writes go to the window's ordered writer thread; the outcome lands in the status bar and
-each refused file in the log.
+File writes run as long jobs on the window's ordered writer thread (progress and Cancel in the
+status bar, stopping between two files); the outcome lands in the status bar and each refused
+file in the log.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from joytag_desktop.files import atomic_text_output
-from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.long_work import Job, LongWork
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.gui.status import WorkStatus
@@ -29,13 +30,13 @@ class Exports(QObject):
         window: QWidget,
         library: Library,
         settings: GuiSettings,
-        writer: Background,
+        jobs: LongWork,
         status: WorkStatus,
         show_error: Callable[[Exception], None],
     ) -> None:
         super().__init__(window)
         self.window, self.library, self.settings = window, library, settings
-        self.writer, self.status, self.show_error = writer, status, show_error
+        self.jobs, self.status, self.show_error = jobs, status, show_error
 
     def write_metadata(self, target: str, ids: list[int]) -> None:
         """Sidecars ("xmp"), caption files ("captions") or keywords inside the files ("embedded")."""
@@ -56,22 +57,43 @@ class Exports(QObject):
                 return
         naming, parent = self.settings.sidecar_naming, self.settings.keyword_parent
         choice = self.settings.keyword_choice()
-        self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
+        title = {
+            "xmp": self.tr("Writing XMP sidecars"),
+            "captions": self.tr("Writing caption files"),
+            "embedded": self.tr("Writing keywords into the files"),
+        }[target]
 
-        def write():
+        def write(job: Job):
+            library, progress, cancel = self.library, job.progress, job.cancel
             if target == "xmp":
-                return export_xmp(self.library, image_ids=ids, naming=naming, parent=parent, choice=choice)
+                return export_xmp(
+                    library,
+                    image_ids=ids,
+                    naming=naming,
+                    parent=parent,
+                    choice=choice,
+                    progress=progress,
+                    cancel=cancel,
+                )
             if target == "captions":
                 options = CaptionOptions(categories=choice.categories)
-                return export_captions(self.library, options=options, image_ids=ids)
-            return export_embedded(self.library, keep_backup=backup, image_ids=ids, parent=parent, choice=choice)
+                return export_captions(library, options=options, image_ids=ids, progress=progress, cancel=cancel)
+            return export_embedded(
+                library,
+                keep_backup=backup,
+                image_ids=ids,
+                parent=parent,
+                choice=choice,
+                progress=progress,
+                cancel=cancel,
+            )
 
-        def done(report) -> None:
+        def done(report, _: Job) -> None:
             for path, reason in report.errors:
                 log.warning("%s: %s", path, for_window(reason))
-            self.status.set_text(f"{target}: {report.summary()}")
+            self.status.set_text(f"{title}: {report.summary()}")
 
-        self.writer.submit(write, done, self.show_error)
+        self.jobs.submit(title, write, done, self.show_error)
 
     def export_table(self, fmt: str, query: str, threshold: float, target: str | None = None) -> None:
         """Save the tags of the images ``query`` finds as CSV or JSON (asks where unless ``target``)."""
@@ -87,14 +109,15 @@ class Exports(QObject):
         if not target:
             return
 
-        def write() -> int:
+        def write(_: Job) -> int:
             with atomic_text_output(Path(target)) as out:
                 return export_table(self.library, out, fmt, query, threshold)
 
-        def done(count: int) -> None:
+        def done(count: int, _: Job) -> None:
             log.info("exported the tags of %d image(s) to %s", count, target)
             self.status.set_text(
                 self.tr("Exported {count:,} images to {name}").format(count=count, name=Path(target).name)
             )
 
-        self.writer.submit(write, done, self.show_error)
+        title = self.tr("Exporting tags as {format}").format(format=fmt.upper())
+        self.jobs.submit(title, write, done, self.show_error, cancellable=False)

@@ -33,6 +33,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from joytag_desktop.gui.background import emit_if_alive
 from joytag_desktop.gui.veil import veiled_pixmap
 from joytag_desktop.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 
@@ -138,9 +139,10 @@ class _ThumbnailTask(QRunnable):
             image = QImage(str(cached))
             if image.isNull():
                 raise OSError("thumbnail unreadable")
-            self.signals.ready.emit(self.generation, image_id, image)
         except Exception as exc:  # noqa: BLE001 - a broken image just has no thumbnail
-            self.signals.failed.emit(self.generation, image_id, str(exc))
+            emit_if_alive(self.signals.failed, self.generation, image_id, str(exc))
+        else:
+            emit_if_alive(self.signals.ready, self.generation, image_id, image)
 
 
 class ImageGridModel(QAbstractListModel):

@@ -36,6 +36,7 @@ from joytag_desktop.gui.exports import Exports
 from joytag_desktop.gui.folders import FolderPanel
 from joytag_desktop.gui.grid import PATH_ROLE
 from joytag_desktop.gui.library_folders import LibraryFolders
+from joytag_desktop.gui.long_work import LongWork
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.model_choice import ModelChoice
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
@@ -59,6 +60,7 @@ from joytag_desktop.worker.worker import TaggingWorker
 log = logging.getLogger("joytag_desktop.gui")
 SPLITTER_DEFAULT = [180, 700, 260]  # at 1024 px wide the grid keeps 3 columns of default thumbnails
 ERROR_MS = 10_000
+QUIT_WAIT_MS = 10_000  # each stage of quitting waits this long at most for work at a safe point
 
 
 class MainWindow(QMainWindow):
@@ -155,6 +157,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
     def _build_status_bar(self) -> None:
+        self.jobs = LongWork(self.writer)  # bulk edits and exports: progress and Cancel
+        self.statusBar().addPermanentWidget(self.jobs)
         self.status = WorkStatus()
         self.status.show_failed.connect(self._show_failed)
         self.statusBar().addPermanentWidget(self.status)
@@ -168,7 +172,9 @@ class MainWindow(QMainWindow):
 
     def _build_controllers(self) -> None:
         library, details, status = self.library, self.details, self.status
-        context = WindowContext(self, library, self.background, self.writer, self.undo_stack, self._show_error)
+        context = WindowContext(
+            self, library, self.background, self.writer, self.undo_stack, self._show_error, self.jobs
+        )
         self.thresholds = ThresholdController(context, details)
         self.search = SearchController(context, self.results, self.tag_panel, self.thresholds, self.on_the_fly)
         self.selection = SelectionController(context, self.results, details)
@@ -181,7 +187,7 @@ class MainWindow(QMainWindow):
         self.tagging_status = TaggingStatus(
             context, self.worker, self.bridge, status, self.first_run, self._scan_cancel
         )
-        self.exports = Exports(self, library, self.settings, self.writer, status, self._show_error)
+        self.exports = Exports(self, library, self.settings, self.jobs, status, self._show_error)
         self.library_folders = LibraryFolders(
             self,
             library,
@@ -325,6 +331,9 @@ class MainWindow(QMainWindow):
     # --- closing ----------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
+        if not self._may_quit():
+            event.ignore()
+            return
         self.search.close()
         settings = self.settings
         settings.geometry = self.saveGeometry()
@@ -334,15 +343,46 @@ class MainWindow(QMainWindow):
         settings.sort = self.search_bar.sort()
         settings.thumbnail_size = self.grid.icon_size
         settings.sync()
+        # Everything in flight stops at its next safe point: a chunk of an edit, a file of an export,
+        # a file of the scan, a batch of tagging. What was written stays; the rest waits for next time.
+        self.jobs.cancel_all()
+        self._scan_cancel.set()
         self.first_run.download.cancel()
+        self.bridge.close()  # the worker's last news has no window to go to
         self.viewer.close()
         self.upkeep.stop()
-        self.writer.shutdown(30_000)  # edits in flight are written, never dropped
-        self.background.shutdown(10_000)
+        self.writer.shutdown(QUIT_WAIT_MS, drop_queued=False)  # small edits in flight are written, never dropped
+        self.background.shutdown(QUIT_WAIT_MS)
         self.grid_model.pool.clear()
-        self.grid_model.pool.waitForDone(10_000)
+        self.grid_model.pool.waitForDone(QUIT_WAIT_MS)
         logging.getLogger("joytag_desktop").removeHandler(self.log_handler)
         super().closeEvent(event)
+
+    def _may_quit(self) -> bool:
+        """With long work in flight, ask first: quitting stops it part way."""
+        jobs = self.jobs.long_running()
+        if not jobs:
+            return True
+        job = jobs[0]
+        locale = self.locale()
+        progress = (
+            self.tr("{title}: {done} of {total} done.").format(
+                title=job.title, done=locale.toString(job.done), total=locale.toString(job.total)
+            )
+            if job.total
+            else self.tr("{title} has not finished.").format(title=job.title)
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Quit JoyTag Desktop"),
+            progress + "\n\n" + self.tr("Stop it and quit? What is already written is kept."),
+            parent=self,
+        )
+        stop = box.addButton(self.tr("Stop and quit"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("Keep working"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stop)
+        box.exec()
+        return box.clickedButton() is stop
 
     # --- what changed ------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from joytag_desktop.gui import undo
 from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.details import DetailsPanel
 from joytag_desktop.gui.grid import IMAGE_ID_ROLE
+from joytag_desktop.gui.long_work import Job
 from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.gui.veil import veiled_pixmap
 from joytag_desktop.media.thumbnails import thumbnail_for
@@ -139,11 +140,23 @@ class SelectionController(QObject):
         context = self.context
         context.undo_stack.push(
             undo.tag_edit(
-                self.library, context.writer, text, ids, names, present, partial(self._edited, text), context.show_error
+                self.library, context.jobs, text, ids, names, present, partial(self._edited, text), context.show_error
             )
         )
+        if present is not None:
+            self.details.show_edit(names, present)  # at once; the writer's answer confirms it
 
-    def _edited(self, text: str, _: object) -> None:
+    def _outcome(self, text: str, job: Job) -> str:
+        """What an edit did, saying so when the user stopped it part way."""
+        if not job.cancelled:
+            return text
+        locale = self.details.locale()
+        return self.tr("{edit}: stopped after {done} of {total} (Edit ▸ Undo puts them back)").format(
+            edit=text, done=locale.toString(job.done), total=locale.toString(job.total)
+        )
+
+    def _edited(self, text: str, _: object, job: Job) -> None:
+        text = self._outcome(text, job)
         log.info("%s", text)
         self.context.status_bar.showMessage(text, MESSAGE_MS)
         self.update()
@@ -167,11 +180,12 @@ class SelectionController(QObject):
         context = self.context
         context.undo_stack.push(
             undo.rating_edit(
-                self.library, context.writer, text, ids, rating, partial(self._rated, text), context.show_error
+                self.library, context.jobs, text, ids, rating, partial(self._rated, text), context.show_error
             )
         )
 
-    def _rated(self, text: str, _: object) -> None:
+    def _rated(self, text: str, _: object, job: Job) -> None:
+        text = self._outcome(text, job)
         self.context.status_bar.showMessage(text, MESSAGE_MS)
         self.update()
         self.rated.emit()

@@ -3,6 +3,8 @@
 Each command records, in the writer thread and just before it changes anything, exactly how
 things stood (``Library.tag_states``), so undo puts back manual, imported and model rows as
 they were. All edits run on one writer thread, in order: an undo never overtakes its edit.
+Edits of many images run as long jobs (``long_work``): progress in the status bar, and a Cancel
+that stops between chunks, keeping what was written (the undo puts that back too).
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QUndoCommand
 
 from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.long_work import Job, LongWork
 from joytag_desktop.library import Library
 from joytag_desktop.library.records import TagState
 
@@ -39,32 +43,65 @@ class LibraryCommand(QUndoCommand):
         self._writer.submit(self._revert, self._done, self._failed)
 
 
+class BulkCommand(QUndoCommand):
+    """A library edit of many images: ``apply(job)``/``revert(job)`` run as long jobs; ``done(result, job)``
+    runs on the GUI thread afterwards (``job.cancelled`` says whether the user stopped it)."""
+
+    def __init__(
+        self,
+        text: str,
+        jobs: LongWork,
+        apply: Callable[[Job], Any],
+        revert: Callable[[Job], Any],
+        done: Callable[[Any, Job], None],
+        failed: Callable[[Exception], None],
+    ) -> None:
+        super().__init__(text)
+        self._jobs, self._apply, self._revert, self._done, self._failed = jobs, apply, revert, done, failed
+
+    def redo(self) -> None:
+        self._jobs.submit(self.text(), self._apply, self._done, self._failed)
+
+    def undo(self) -> None:
+        # An undo runs to its end: half an undo would leave neither the edit nor the state before it.
+        title = QCoreApplication.translate("undo", "Undo {edit}").format(edit=self.text())
+        self._jobs.submit(title, self._revert, self._done, self._failed, cancellable=False)
+
+
 def tag_edit(
     library: Library,
-    writer: Background,
+    jobs: LongWork,
     text: str,
     image_ids: list[int],
     names: list[str],
     present: bool | None,
-    done: Callable[[Any], None],
+    done: Callable[[Any, Job], None],
     failed: Callable[[Exception], None],
-) -> LibraryCommand:
+) -> BulkCommand:
     """Add (True), remove (False) or reset to the model (None) ``names`` on ``image_ids``."""
     before: dict[str, dict[int, TagState]] = {}
+    total = len(image_ids) * len(names)
 
-    def apply() -> int:
+    def apply(job: Job) -> int:
+        before.clear()
         changed = 0
-        for name in names:
+        for index, name in enumerate(names):
+            if job.cancel.is_set():
+                break
             before[name] = library.tag_states(image_ids, name)
-            changed += library.set_manual_tag(image_ids, name, present)
+            offset = index * len(image_ids)
+            changed += library.set_manual_tag(
+                image_ids, name, present, lambda done, _, offset=offset: job.progress(offset + done, total), job.cancel
+            )
         return changed
 
-    def revert() -> int:
-        for name, states in before.items():
+    def revert(job: Job) -> int:
+        for index, (name, states) in enumerate(before.items()):
             library.restore_tag_states(name, states)
+            job.progress((index + 1) * len(image_ids), total)
         return len(before)
 
-    return LibraryCommand(text, writer, apply, revert, done, failed)
+    return BulkCommand(text, jobs, apply, revert, done, failed)
 
 
 def global_threshold(
@@ -111,22 +148,23 @@ def tag_threshold(
 
 def rating_edit(
     library: Library,
-    writer: Background,
+    jobs: LongWork,
     text: str,
     image_ids: list[int],
     rating: str | None,
-    done: Callable[[Any], None],
+    done: Callable[[Any, Job], None],
     failed: Callable[[Exception], None],
-) -> LibraryCommand:
+) -> BulkCommand:
     """Set the rating of ``image_ids`` by hand (None: the models' rating again)."""
     before: dict[int, str | None] = {}
 
-    def apply() -> int:
+    def apply(job: Job) -> int:
+        before.clear()
         before.update(library.manual_ratings(image_ids))
-        return library.set_rating(image_ids, rating)
+        return library.set_rating(image_ids, rating, job.progress, job.cancel)
 
-    def revert() -> int:
+    def revert(job: Job) -> int:
         library.restore_manual_ratings(before)
         return len(before)
 
-    return LibraryCommand(text, writer, apply, revert, done, failed)
+    return BulkCommand(text, jobs, apply, revert, done, failed)

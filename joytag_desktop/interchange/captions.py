@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.interchange.exporting import ExportReport, Folders, chosen_images, gone, reason
+from joytag_desktop.interchange.exporting import ExportReport, Folders, chosen_images, gone, reason, stopped
 from joytag_desktop.library.library import Library
 from joytag_desktop.media.imaging import is_image_path
 from joytag_desktop.metadata.keywords import HIERARCHY, is_bookkeeping
@@ -71,6 +72,7 @@ def export_captions(
     options: CaptionOptions | None = None,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
     image_ids: list[int] | None = None,
 ) -> ExportReport:
     """``image.txt`` beside each image: comma-separated tags, best first."""
@@ -79,6 +81,8 @@ def export_captions(
     images = chosen_images(library, image_ids, query, options.threshold)
     folders = Folders()
     for index, image in enumerate(images, start=1):
+        if stopped(cancel, report):
+            break
         target = Path(image.path).with_suffix(".txt")
         if gone(Path(image.path), report):
             if progress is not None:

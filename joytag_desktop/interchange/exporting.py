@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,19 @@ class ExportReport:
     skipped: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     planned: list[tuple[str, list[str]]] = field(default_factory=list)  # dry run: (file, keywords)
+    cancelled: bool = False  # stopped between two files; every file it wrote is whole
 
     def summary(self) -> str:
         text = f"{self.written} written, {self.unchanged} unchanged, {self.skipped} skipped"
-        return text + (f", {len(self.errors)} failed" if self.errors else "")
+        text += f", {len(self.errors)} failed" if self.errors else ""
+        return text + (" (cancelled: the other files were left as they were)" if self.cancelled else "")
+
+
+def stopped(cancel: threading.Event | None, report: ExportReport) -> bool:
+    """Whether to stop before the next file (checked between files, never inside a write)."""
+    if cancel is not None and cancel.is_set():
+        report.cancelled = True
+    return report.cancelled
 
 
 def chosen_images(library: Library, image_ids: list[int] | None, query: str, threshold: float | None) -> list:

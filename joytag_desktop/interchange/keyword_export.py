@@ -3,6 +3,7 @@ keep there (the ownership rule in ``joytag_desktop.interchange``)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.errors import JoyTagError
-from joytag_desktop.interchange.exporting import ExportReport, Folders, chosen_images, gone, reason
+from joytag_desktop.interchange.exporting import ExportReport, Folders, chosen_images, gone, reason, stopped
 from joytag_desktop.interchange.sync_state import apply_read, file_mtime, load_record, refresh_imports, save_record
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.records import TagView
@@ -138,6 +139,7 @@ def export_xmp(
     parent: str = DEFAULT_PARENT,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
     image_ids: list[int] | None = None,
     choice: KeywordChoice = KeywordChoice(),
 ) -> ExportReport:
@@ -146,6 +148,8 @@ def export_xmp(
     folders = Folders()
     images = chosen_images(library, image_ids, query, threshold)
     for index, image in enumerate(images, start=1):
+        if stopped(cancel, report):
+            break
         image_path = Path(image.path)
         if gone(image_path, report):
             if progress is not None:
@@ -187,6 +191,7 @@ def export_embedded(
     keep_backup: bool = False,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
     image_ids: list[int] | None = None,
     parent: str = DEFAULT_PARENT,
     choice: KeywordChoice = KeywordChoice(),
@@ -195,6 +200,8 @@ def export_embedded(
     report = ExportReport()
     images = chosen_images(library, image_ids, query, threshold)
     for index, image in enumerate(images, start=1):
+        if stopped(cancel, report):
+            break
         path = Path(image.path)
         try:
             check_writable(path)

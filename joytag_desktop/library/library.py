@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from joytag_desktop.library.counts import Counts
@@ -276,8 +276,14 @@ class Library:
 
     # --- the user's edits (library.edits) -------------------------------------------------
 
-    def set_rating(self, image_ids: Iterable[int], rating: str | None) -> int:
-        return self.edits.set_rating(image_ids, rating)
+    def set_rating(
+        self,
+        image_ids: Iterable[int],
+        rating: str | None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        return self.edits.set_rating(image_ids, rating, progress, cancel)
 
     def manual_ratings(self, image_ids: Iterable[int]) -> dict[int, str | None]:
         return self.edits.manual_ratings(image_ids)
@@ -285,8 +291,15 @@ class Library:
     def restore_manual_ratings(self, states: dict[int, str | None]) -> None:
         self.edits.restore_manual_ratings(states)
 
-    def set_manual_tag(self, image_ids: Iterable[int], tag: str, present: bool | None) -> int:
-        return self.edits.set_manual_tag(image_ids, tag, present)
+    def set_manual_tag(
+        self,
+        image_ids: Iterable[int],
+        tag: str,
+        present: bool | None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        return self.edits.set_manual_tag(image_ids, tag, present, progress, cancel)
 
     def set_imported_tags(self, image_id: int, names: Iterable[str]) -> bool:
         return self.edits.set_imported_tags(image_id, names)
