@@ -157,6 +157,8 @@ class LibraryFolders(QObject):
         """Scan (on a background thread), then import the keywords the scan found."""
         from joytag_desktop.interchange.keyword_sync import import_found
 
+        for folder in folders or []:
+            self.scan_progress(folder, 0)  # the window says "scanning" before the first files are counted
         report = self.library.scan(folders, progress=self.scan_progress, cancel=self.scan_cancel)
         return import_found(self.library, report)
 

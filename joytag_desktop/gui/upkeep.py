@@ -126,10 +126,11 @@ class LibraryUpkeep(QObject):
     # --- a scan as it goes ------------------------------------------------------------------------
 
     def _scan_begun(self) -> None:
+        """A scan is submitted; the window says "scanning" from its first report on (a start-up
+        scan of a library without folders never reports, and says nothing)."""
         if self._scans == 0:
             self._found.clear()
         self._scans += 1
-        self.scanning.emit(sum(self._found.values()))
 
     def _scan_progressed(self, root: str, count: int) -> None:
         """A scan stored more files: show them, every REFRESH_WHILE_SCANNING_MS at most."""
