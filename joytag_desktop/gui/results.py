@@ -104,7 +104,8 @@ class ResultsPanel(QWidget):
             )
         elif self._no_folders:
             self.empty_state.setText(self.empty_text)
-        empty = scanning_empty or (self._no_folders and self._found is None)
+        # Rows shown while the folder panel has not caught up with a scan's new folder stay shown.
+        empty = scanning_empty or (self._no_folders and self._found is None and not self.grid_model.rows)
         self.empty_state.setVisible(empty)
         self.grid.setVisible(not empty)
 
