@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, cast
 from joytag_desktop import __version__, failures, paths
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
     from joytag_desktop.gui.settings import GuiSettings
+    from joytag_desktop.gui.single_instance import Claim, SingleInstance
 
 
 def gui_settings() -> GuiSettings:
@@ -21,7 +24,9 @@ def gui_settings() -> GuiSettings:
     return GuiSettings(QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat))
 
 
-def run_gui(database: str | None = None) -> int:
+def run_gui(database: str | None = None, argument: str = "") -> int:
+    """Open the window on ``database`` (else the chosen library), or hand over to the window that
+    has it open already. ``argument``: a file or folder passed along to that window."""
     import os
 
     if (
@@ -37,11 +42,8 @@ def run_gui(database: str | None = None) -> int:
         )
         return 2
     from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
-    from joytag_desktop.errors import JoyTagError
-    from joytag_desktop.gui.main_window import MainWindow
-    from joytag_desktop.library import Library
     from joytag_desktop.resources import icon_path  # pyright: ignore[reportMissingImports] - resources/ is installed under this name
 
     # instance() is typed QCoreApplication; the one that exists here (the tests' or ours) is a QApplication.
@@ -57,6 +59,44 @@ def run_gui(database: str | None = None) -> int:
 
     install_translators(app, settings)
     chosen = database or settings.database or None
+    # Before the library opens: a second start on it hands over at once and opens nothing.
+    from joytag_desktop.gui.single_instance import Claim, SingleInstance, server_name
+
+    instance = SingleInstance(server_name(chosen))
+    claim = instance.claim(argument)
+    if claim != Claim.PRIMARY:
+        print(_handed_over_message(claim), file=sys.stderr)
+        return 0
+    try:
+        return _open_window(app, settings, chosen, instance)
+    finally:
+        instance.close()
+
+
+def _handed_over_message(claim: Claim) -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    from joytag_desktop.gui.single_instance import Claim
+
+    if claim == Claim.HANDED_OVER:
+        text = QCoreApplication.translate(
+            "app", "this library is already open in another window; it was brought to the front"
+        )
+    else:
+        text = QCoreApplication.translate(
+            "app", "this library is already open in another window, which did not answer (it may be busy)"
+        )
+    return f"joytag-desktop: {text}"
+
+
+def _open_window(app: QApplication, settings: GuiSettings, chosen: str | None, instance: SingleInstance) -> int:
+    """The library opened, its window shown and run until it closes; 2 where it cannot open."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from joytag_desktop.errors import JoyTagError
+    from joytag_desktop.gui.main_window import MainWindow
+    from joytag_desktop.library import Library
+
     started = time.time()
     damaged, sound = _damage_check(chosen)
     if damaged is not None:
@@ -78,6 +118,8 @@ def run_gui(database: str | None = None) -> int:
         )
         return 2
     window = MainWindow(library, settings)
+    instance.activation_requested.connect(lambda argument: _bring_to_front(window, argument))
+    instance.follow(window)
 
     def unforeseen(kind, exc, trace) -> None:
         """An exception escaping a slot: one line in a dialog, the traceback in the error log."""
@@ -97,6 +139,20 @@ def run_gui(database: str | None = None) -> int:
         # The window's own writes leave it sound, unless another process found it damaged meanwhile.
         integrity.record(sound, integrity.Verdict(True), since=started)
     return code
+
+
+def _bring_to_front(window: QMainWindow, argument: str) -> None:
+    """Another start on this library handed over: show this window in front (and not minimised)."""
+    import logging
+
+    from PySide6.QtCore import Qt
+
+    if argument:
+        logging.getLogger("joytag_desktop.gui").info("another start on this library was given %s", argument)
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+    window.show()
+    window.raise_()
+    window.activateWindow()
 
 
 def _damage_check(database: str | None):

@@ -17,6 +17,7 @@ from typing import cast
 from PySide6.QtCore import (
     QAbstractListModel,
     QCoreApplication,
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -28,9 +29,10 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from joytag_desktop.gui.background import emit_if_alive
@@ -334,6 +336,17 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+# Keys whose repeats are added up into one move (see ThumbnailGrid._coalesce).
+_Cursor = QAbstractItemView.CursorAction
+NAVIGATION_KEYS = {
+    Qt.Key.Key_PageDown: _Cursor.MovePageDown,
+    Qt.Key.Key_PageUp: _Cursor.MovePageUp,
+    Qt.Key.Key_Down: _Cursor.MoveDown,
+    Qt.Key.Key_Up: _Cursor.MoveUp,
+    Qt.Key.Key_Left: _Cursor.MoveLeft,
+    Qt.Key.Key_Right: _Cursor.MoveRight,
+}
+
 # Above this many rows the grid lays out in batches between events: one pass over a million rows
 # holds the GUI thread for 2.7 s (measured, benchmarks/bench_gui_search.py), batches for 6-35 ms.
 BATCHED_LAYOUT_ABOVE = 150_000
@@ -365,6 +378,10 @@ class ThumbnailGrid(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setDragEnabled(False)
         self._apply_icon_size()
+        # Repeats of a held navigation key, added up until the event loop comes round (_coalesce).
+        self._pending_moves: tuple[tuple[Qt.Key, Qt.KeyboardModifier], int] | None = None
+        self._moves_timer = QTimer(self, singleShot=True, interval=0)
+        self._moves_timer.timeout.connect(self._apply_pending_moves)
 
     def cell_size(self) -> QSize:
         return QSize(self.icon_size + 16, self.icon_size + 40)
@@ -401,12 +418,47 @@ class ThumbnailGrid(QListView):
             return
         super().wheelEvent(event)
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.isAutoRepeat() and event.key() in NAVIGATION_KEYS:
+            self._coalesce(event)
+            return
+        self._apply_pending_moves()  # a new key (or a new press) comes after the moves it follows
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.currentIndex().isValid():
             self.activated_for_viewer.emit(self.currentIndex())
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def _coalesce(self, event: QKeyEvent) -> None:
+        """A held navigation key: its repeats queue up faster than each move's work (thumbnails,
+        the selection, the details) is done, and the view would go on moving for seconds after the
+        key is let go. Repeats that arrive before the event loop comes round are added up and
+        applied as one move (one selection change), so the view stops with the key."""
+        step = (Qt.Key(event.key()), event.modifiers())
+        if self._pending_moves is not None and self._pending_moves[0] != step:
+            self._apply_pending_moves()
+        count = self._pending_moves[1] if self._pending_moves is not None else 0
+        self._pending_moves = (step, count + 1)
+        if not self._moves_timer.isActive():
+            self._moves_timer.start()
+        event.accept()
+
+    def _apply_pending_moves(self) -> None:
+        """Walk the current image through all but the last pending step without selecting, then
+        make the last step as a key press does: one selection change, the anchor of Shift kept."""
+        self._moves_timer.stop()
+        pending, self._pending_moves = self._pending_moves, None
+        if pending is None:
+            return
+        (key, modifiers), count = pending
+        action = NAVIGATION_KEYS[key]
+        selection_model = self.selectionModel()
+        for _ in range(count - 1):
+            index = self.moveCursor(action, modifiers)
+            if not index.isValid() or index == self.currentIndex():
+                break
+            selection_model.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        super().keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, key, modifiers))
 
     def top_left_row(self) -> int | None:
         index = self.indexAt(QPoint(self.cell_size().width() // 2, 8))

@@ -32,6 +32,8 @@ class LibraryFolders(QObject):
     changed = Signal()  # folders added, located, removed or rescanned
     watching_changed = Signal()  # a folder's "watch" box: the watcher must look again
     roots_loaded = Signal(bool)  # the panel was refilled; True when the library has no folder
+    scan_started = Signal()  # a scan begins (it reports its progress on the bridge's scan_progress)
+    scan_ended = Signal()  # that scan is over (done, cancelled or failed)
 
     def __init__(
         self,
@@ -87,7 +89,7 @@ class LibraryFolders(QObject):
             log.info("added %s: %s", folder, report.summary())
             self._scanned(report)
 
-        self.background.submit(add_and_scan, done, self.show_error)
+        self._submit_scan(add_and_scan, done)
 
     def locate(self, path: str, folder: str | None = None) -> None:
         """A shared library's folder that this computer has at another path (another mount point
@@ -106,7 +108,7 @@ class LibraryFolders(QObject):
             root = self.library.map_root(path, folder)
             return self._scan([root.path])
 
-        self.background.submit(locate_and_scan, self._scanned, self.show_error)
+        self._submit_scan(locate_and_scan, self._scanned)
 
     def remove(self, path: str) -> None:
         answer = QMessageBox.question(
@@ -135,16 +137,28 @@ class LibraryFolders(QObject):
     def rescan(self) -> None:
         self.status.set_text(self.tr("Scanning folders…"))
         self.scan_cancel.clear()
-        self.background.submit(
-            lambda: self._scan(None),
-            self._scanned,
-            self.show_error,
-        )
+        self._submit_scan(lambda: self._scan(None), self._scanned)
+
+    def _submit_scan(self, scan: Callable[[], ScanReport], done: Callable[[ScanReport], None]) -> None:
+        """Run ``scan`` in the background between ``scan_started`` and ``scan_ended``."""
+
+        def finished(report: ScanReport) -> None:
+            self.scan_ended.emit()
+            done(report)
+
+        def failed(exc: Exception) -> None:
+            self.scan_ended.emit()
+            self.show_error(exc)
+
+        self.scan_started.emit()
+        self.background.submit(scan, finished, failed)
 
     def _scan(self, folders: list[str] | None) -> ScanReport:
         """Scan (on a background thread), then import the keywords the scan found."""
         from joytag_desktop.interchange.keyword_sync import import_found
 
+        for folder in folders or []:
+            self.scan_progress(folder, 0)  # the window says "scanning" before the first files are counted
         report = self.library.scan(folders, progress=self.scan_progress, cancel=self.scan_cancel)
         return import_found(self.library, report)
 

@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         self.search.set_safe_view(self.safe_view.state)
         self.safe_view.changed.connect(self._safe_view_changed)
         self.upkeep.refresh_due.connect(self._refresh_after_change)
+        self.upkeep.scanning.connect(self.results.set_scanning)
 
     def _build_actions(self) -> None:
         menu = self.menuBar()

@@ -43,13 +43,14 @@ class ResultsPanel(QWidget):
         )
         self.first_run = FirstRunPanel()
         self.first_run.hide()
-        self.empty_state = QLabel(
-            self.tr(
-                "<h3>Your library is empty</h3><p>Press <b>Add…</b> under Folders (or File ▸ Add folder…), "
-                "or drop a folder onto this window. JoyTag Desktop indexes it, tags the images in the "
-                "background and keeps watching it for changes. Your files are never moved.</p>"
-            )
+        self.empty_text = self.tr(
+            "<h3>Your library is empty</h3><p>Press <b>Add…</b> under Folders (or File ▸ Add folder…), "
+            "or drop a folder onto this window. JoyTag Desktop indexes it, tags the images in the "
+            "background and keeps watching it for changes. Your files are never moved.</p>"
         )
+        self.empty_state = QLabel(self.empty_text)
+        self._no_folders = False
+        self._found: int | None = None  # files found by the scans running; None: no scan runs
         self.empty_state.setWordWrap(True)
         self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_state.hide()
@@ -84,6 +85,27 @@ class ResultsPanel(QWidget):
         self.size_slider.setValue(self.size_slider.value() + step)
 
     def set_library_empty(self, empty: bool) -> None:
+        self._no_folders = empty
+        self._show_state()
+
+    def set_scanning(self, found: int) -> None:
+        """Files found so far by the scans running (a negative count: none runs)."""
+        self._found = found if found >= 0 else None
+        self._show_state()
+
+    def _show_state(self) -> None:
+        """The grid, or in its place: the scan that is filling an empty library, or how to begin."""
+        scanning_empty = self._found is not None and not self.grid_model.rows
+        if scanning_empty:
+            self.empty_state.setText(
+                self.tr(
+                    "<h3>Scanning…</h3><p>{count:,} files found. The images appear here as they are stored.</p>"
+                ).format(count=self._found)
+            )
+        elif self._no_folders:
+            self.empty_state.setText(self.empty_text)
+        # Rows shown while the folder panel has not caught up with a scan's new folder stay shown.
+        empty = scanning_empty or (self._no_folders and self._found is None and not self.grid_model.rows)
         self.empty_state.setVisible(empty)
         self.grid.setVisible(not empty)
 
@@ -133,4 +155,6 @@ class ResultsPanel(QWidget):
             else:
                 grid.scrollToTop()
         current_row = model.row_of(current_id) if current_id is not None else None
+        if self._found is not None or self._no_folders:
+            self._show_state()  # the first rows of a scan replace its message
         return grid.selected_ids() != selected_before or (current_row is not None and current_row in plan.changed)

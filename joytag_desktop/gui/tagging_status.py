@@ -2,17 +2,19 @@
 words, Pause/Resume and Cancel, and the scans' progress.
 
 The worker and the scans report on their own threads; ``WorkerBridge`` turns that into signals
-on the GUI thread, which this controller shows on the ``WorkStatus`` item.
+on the GUI thread, which this controller shows on the ``WorkStatus`` item. A run's total is what
+was pending when it began; a scan beside it adds more, so the total is read again as it goes.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from joytag_desktop.gui.bridge import WorkerBridge
 from joytag_desktop.gui.context import WindowContext
@@ -20,10 +22,12 @@ from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import FirstRunPanel
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library.worker_state import WorkerState
+from joytag_desktop.worker.tagging import TaggingProgress
 from joytag_desktop.worker.worker import TaggingWorker
 
 log = logging.getLogger("joytag_desktop.gui")
 ERROR_MS = 10_000
+PENDING_AGAIN_MS = 2000  # while a scan runs beside tagging, the run's total is read again this often
 
 
 class TaggingStatus(QObject):
@@ -45,13 +49,18 @@ class TaggingStatus(QObject):
             scan_cancel,
         )
         bridge.state_changed.connect(self._worker_state)
-        bridge.progress.connect(status.show_progress)
+        self._progress: TaggingProgress | None = None  # the running tagging run's last progress
+        self._grown_total = 0  # its total, grown by what scans found since it began
+        self._pending_timer = QTimer(self, singleShot=True, interval=PENDING_AGAIN_MS)
+        self._pending_timer.timeout.connect(self._count_pending)
+        bridge.progress.connect(self._progressed)
         bridge.error.connect(self._worker_error)
         bridge.scan_progress.connect(self._scan_progressed)
         status.pause_toggled.connect(self.set_paused)
         status.cancel_clicked.connect(self.cancel)
 
     def _worker_state(self, state: str, detail: str) -> None:
+        self._progress, self._grown_total = None, 0  # a run begins or ends: its own total holds
         if state == WorkerState.TAGGING:
             self.status.device.setText(detail)
             self.status.set_held(False)
@@ -99,3 +108,35 @@ class TaggingStatus(QObject):
 
     def _scan_progressed(self, root: str, count: int) -> None:
         self.status.set_text(self.tr("Scanning {folder}: {count:,} files…").format(folder=Path(root).name, count=count))
+        if self._progress is not None and not self._pending_timer.isActive():
+            self._pending_timer.start()
+
+    # --- the run's total, grown by scans -------------------------------------------------------------
+
+    def _progressed(self, progress: TaggingProgress) -> None:
+        self._progress = progress
+        self.status.show_progress(self._with_grown_total(progress))
+
+    def _with_grown_total(self, progress: TaggingProgress) -> TaggingProgress:
+        return replace(progress, total=self._grown_total) if self._grown_total > progress.total else progress
+
+    def _count_pending(self) -> None:
+        """The images done plus those still waiting: the run's total now (off the GUI thread)."""
+        if self._progress is None:
+            return
+        done, library = self._progress.done, self.context.library
+        self.context.background.submit(
+            lambda: library.count_by_status().get("pending", 0),
+            partial(self._pending_counted, done),
+            self._count_failed,
+        )
+
+    def _pending_counted(self, done: int, pending: int) -> None:
+        if self._progress is None:
+            return  # the run ended meanwhile: its outcome is shown
+        self._grown_total = max(self._grown_total, done + pending)
+        self.status.show_progress(self._with_grown_total(self._progress))
+
+    @staticmethod
+    def _count_failed(exc: Exception) -> None:
+        log.warning("counting the images that wait: %s", exc)

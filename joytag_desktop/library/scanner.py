@@ -37,6 +37,7 @@ from joytag_desktop.metadata.xmp import find_sidecar
 log = logging.getLogger(__name__)
 ScanProgress = Callable[[str, int], None]  # (root path, files seen so far)
 _WRITE_BATCH = 500
+PROGRESS_EVERY = 200  # files between two calls of a scan's progress hook
 
 
 @dataclass
@@ -411,7 +412,7 @@ def scan_root(
         folder_names = sidecars | {entry.name for entry in entries}
         for entry in entries:
             count += 1
-            if progress is not None and count % 200 == 0:
+            if progress is not None and count % PROGRESS_EVERY == 0:
                 progress(root.path, count)
             path = entry.path
             if not _valid_text(path):
@@ -430,6 +431,11 @@ def scan_root(
                 continue
             if row is None:
                 inserts.append(values)
+                if len(inserts) >= _WRITE_BATCH:  # a big folder's rows appear (and are kept) as found
+                    new_ids += insert_images(connection, inserts)
+                    inserts.clear()
+                    connection.commit()
+                    since_commit = 0
             else:
                 connection.execute(update(Image).where(Image.id == row.id).values(**values))
         vanished = [row.id for path, row in known.items() if path not in present and row.status != Status.MISSING]
@@ -475,7 +481,7 @@ def scan_root(
             connection.execute(update(Root).where(Root.id == root.id).values(last_scan_at=now))
             mounts_.set_online(connection, root.id, root.path, True)
     if progress is not None:
-        progress(root.path, count)  # the final count (progress is otherwise reported every 200 files)
+        progress(root.path, count)  # the final count (otherwise reported every PROGRESS_EVERY files)
     connection.commit()
     return report, new_ids
 
