@@ -37,6 +37,12 @@ def human_size(size: int) -> str:
     return str(size)
 
 
+def breakable(text: str, longest: int = 20) -> str:
+    """``text`` with a zero-width space between the characters of any word over ``longest``
+    characters, so a word-wrapping label can break a long path or file name too."""
+    return " ".join("\u200b".join(word) if len(word) > longest else word for word in text.split(" "))
+
+
 class DetailsPanel(QWidget):
     """Shows the current image and edits tags on every selected image."""
 
@@ -55,6 +61,8 @@ class DetailsPanel(QWidget):
 
         self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(160)
+        self.preview.setWordWrap(True)  # "cannot read /a/long/path…" wraps inside the panel (paths anywhere)
+        self.preview.setMargin(4)  # the pixmap is scaled to the label less 8 px: it still fits
         self.preview.setStyleSheet("background: #2b2b2e; border-radius: 4px;")
         self.facts = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -235,7 +243,7 @@ class DetailsPanel(QWidget):
     def show_preview(self, pixmap: QPixmap | None, message: str = "") -> None:
         if pixmap is None or pixmap.isNull():
             self.preview.setPixmap(QPixmap())
-            self.preview.setText(message or self.tr("No preview"))
+            self.preview.setText(breakable(message) if message else self.tr("No preview"))
             return
         self.preview.setPixmap(
             pixmap.scaled(
