@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from helpers.gui import close_window
+from helpers.gui import close_window, select_row
 from joytag_desktop.errors import ImageLoadError
 from joytag_desktop.gui.main_window import SPLITTER_DEFAULT, MainWindow
 from joytag_desktop.gui.tag_editor import (
@@ -37,6 +37,8 @@ def window(qtbot, library, settings):
     window = MainWindow(library, settings, start_worker=False)
     qtbot.addWidget(window)
     window.show()
+    window.background.wait()  # the first search answers now, not over what a test has put in the panels
+    qtbot.wait(100)
     yield window
     window.background.wait()
     close_window(qtbot, window)
@@ -84,6 +86,7 @@ def test_tag_names_readable_at_default_window_sizes(qtbot, window, size) -> None
         assert metrics.elidedText(name, Qt.TextElideMode.ElideRight, room) == name
         assert rect.left() >= 0 and rect.right() < tree.viewport().width(), "the text lies inside the panel"
     assert tree.indentation() < 20, "the indentation does not eat the names"
+    assert tree.header().sectionSizeFromContents(1).width() <= tree.columnWidth(1), "the bar's header is whole"
 
 
 def test_source_column_yields_to_the_names_and_returns_with_room(qtbot, window) -> None:
@@ -221,6 +224,8 @@ def test_tag_list_header_fits_the_default_left_panel(qtbot, library, settings, l
         qtbot.addWidget(window)
         window.show()
         settle(qtbot, window, (1400, 900))
+        window.background.wait()  # the first search's answer would overwrite the counts set below
+        qtbot.wait(100)
         panel = window.tag_panel
         assert window.splitter.sizes()[0] == SPLITTER_DEFAULT[0]
         for results in (285, 100_000):
@@ -252,6 +257,36 @@ def test_preview_error_wraps_in_its_label(qtbot, window, tmp_path) -> None:
     assert preview.sizeHint().width() > preview.width() or len(message) > 60, "the message is longer than a line"
     assert label_fits(preview)
     assert preview.minimumSizeHint().width() <= preview.width(), "even the long path wraps"
+
+
+def test_a_damaged_image_error_and_its_facts_fit_the_details_panel(qtbot, library, settings, tmp_path) -> None:
+    from joytag_desktop.interchange.keyword_sync import import_found
+
+    folder = tmp_path / "Photos from the summer holidays in the mountains_2023-07"
+    folder.mkdir()
+    name = "IMG_20230715_183012_damaged_while_copying_from_the_card.jpg"
+    (folder / name).write_bytes(b"\xff\xd8\xff\xe0" + b"garbage" * 50)
+    library.add_root(folder)
+    import_found(library, library.scan())
+    window = MainWindow(library, settings, start_worker=False)
+    qtbot.addWidget(window)
+    window.show()
+    settle(qtbot, window, (1400, 900))
+    window.search.run()
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 1, timeout=10_000)
+    select_row(window, 0)
+    preview, facts = window.details.preview, window.details.facts
+    qtbot.waitUntil(lambda: "decode" in preview.text() or "read" in preview.text(), timeout=10_000)
+    qtbot.wait(50)
+    assert label_fits(preview), f"{preview.text()!r} is cut at {preview.width()} px"
+    assert preview.minimumSizeHint().width() <= preview.width()
+    shown = facts.toPlainText()
+    assert name in shown and "error" in shown, "the whole name and the error, copyable as they are"
+    assert facts.document().idealWidth() <= facts.viewport().width() + 1, "no row runs past the panel"
+    assert facts.height() >= facts.document().size().height(), "every line gets its height"
+    assert facts.geometry().right() <= window.details.width()
+    window.background.wait()
+    close_window(qtbot, window)
 
 
 def test_viewer_message_wraps_inside_the_canvas(qtbot) -> None:

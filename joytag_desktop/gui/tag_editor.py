@@ -128,7 +128,10 @@ class ConfidenceDelegate(QStyledItemDelegate):
         painter.fillRect(fill, fill_colour)
         marker = track.x() + round(track.width() * threshold)
         painter.setPen(QPen(text, 2))
-        painter.drawLine(marker, track.top(), marker, track.bottom())
+        # The threshold as two ticks, above and below the number, which it would otherwise cross out.
+        tick = max(2, track.height() // 5)
+        painter.drawLine(marker, track.top(), marker, track.top() + tick)
+        painter.drawLine(marker, track.bottom() - tick, marker, track.bottom())
         label = score_text(score, threshold)
         top, height = option.rect.y(), option.rect.height()
         filled = QRect(fill.x(), top, fill.width(), height)
@@ -153,7 +156,7 @@ class TagEditor(QTreeWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), self.tr("Source")])
+        self.setHeaderLabels([self.tr("Tag"), self.tr("Score"), self.tr("Source")])
         self.setRootIsDecorated(True)
         # Tags sit one level under their category: Qt's 20 px a level (twice, with the root's arrows)
         # would take 40 px of a 260 px panel from the names.
@@ -247,7 +250,9 @@ class TagEditor(QTreeWidget):
         metrics = self.fontMetrics()
         score_width = metrics.horizontalAdvance("0.000") + 12
         labels = [metrics.elidedText(m, Qt.TextElideMode.ElideRight, score_width - 6) for m in self.models]
-        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), *labels, self.tr("Source")])
+        # "Score", not "Confidence": the bar's column is as narrow as "0.000" (the whole word in its tooltip).
+        self.setHeaderLabels([self.tr("Tag"), self.tr("Score"), *labels, self.tr("Source")])
+        self.headerItem().setToolTip(1, self.tr("Confidence"))
         # With several models their columns (coloured by each one's threshold) replace the bar, and
         # the source moves to the tag's tooltip: a details panel is narrow and the names come first.
         self.setColumnHidden(1, bool(self.models))
@@ -285,8 +290,10 @@ class TagEditor(QTreeWidget):
         self._filling = False
 
     def bar_width(self) -> int:
-        """The Confidence column: room for "0.000" on a short bar, no more (the names need the rest)."""
-        return self.fontMetrics().horizontalAdvance("0.000") + 20
+        """The bar's column: room for "0.000" on a short bar, and for its header, no more (the names
+        need the rest)."""
+        metrics = self.fontMetrics()
+        return max(metrics.horizontalAdvance("0.000") + 20, metrics.horizontalAdvance(self.tr("Score")) + 16)
 
     def name_room(self) -> int:
         """What the Tag column needs to show a 16-character name whole: the indentation of a tag
