@@ -218,7 +218,9 @@ def test_tag_list_header_fits_the_default_left_panel(qtbot, library, settings, l
     from joytag_desktop.gui.i18n import install_translators, remove_translators
 
     settings.language = language
-    translators = install_translators(QApplication.instance(), settings)
+    app = QApplication.instance()
+    assert app is not None
+    translators = install_translators(app, settings)
     try:
         window = MainWindow(library, settings, start_worker=False)
         qtbot.addWidget(window)
@@ -238,7 +240,7 @@ def test_tag_list_header_fits_the_default_left_panel(qtbot, library, settings, l
         window.background.wait()
         close_window(qtbot, window)
     finally:
-        remove_translators(QApplication.instance(), translators)
+        remove_translators(app, translators)
         settings.language = ""
 
 
