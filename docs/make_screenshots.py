@@ -33,7 +33,7 @@ def wait_until(app, condition, timeout: float = 180.0) -> None:
         time.sleep(0.02)
 
 
-def shoot(language: str, work: Path, images: Path, empty: bool = False) -> Path:
+def shoot(language: str, work: Path, images: Path, empty: bool = False, size: tuple[int, int] | None = None) -> Path:
     """Open the window as the app does (its own settings file, translators), then grab it."""
     from PySide6.QtWidgets import QApplication
 
@@ -58,6 +58,8 @@ def shoot(language: str, work: Path, images: Path, empty: bool = False) -> Path:
         library.add_root(photos)
         import_found(library, library.scan())  # as the window's start-up scan does
     window = MainWindow(library, settings)
+    if size is not None:
+        window.resize(*size)
     window.show()
     if not empty:
         wait_until(app, lambda: window.work_label.text() in ("All images tagged", "所有图片均已标注"))
@@ -80,16 +82,31 @@ def shoot(language: str, work: Path, images: Path, empty: bool = False) -> Path:
     return target
 
 
+def window_size(text: str) -> tuple[int, int]:
+    """``1400x900`` -> (1400, 900), for --size."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size like 1400x900: {text}") from None
+    if width < 200 or height < 200:
+        raise argparse.ArgumentTypeError(f"too small: {text}")
+    return width, height
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=IMAGES, help="where the PNGs go (default: docs/images)")
-    images = parser.parse_args(argv).out
+    parser.add_argument(
+        "--size", type=window_size, default=None, help="the window's size, WxH (default: the window's own default)"
+    )
+    args = parser.parse_args(argv)
+    images, size = args.out, args.size
     images.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        shoot("en", work, images)
-        shoot("zh_CN", work, images)
-        shoot("en", work, images, empty=True)
+        shoot("en", work, images, size=size)
+        shoot("zh_CN", work, images, size=size)
+        shoot("en", work, images, empty=True, size=size)
     return 0
 
 

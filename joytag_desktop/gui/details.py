@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import html
+import math
 import os
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QPixmap, QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSlider,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +42,43 @@ def human_size(size: int) -> str:
     return str(size)
 
 
+def breakable(text: str, longest: int = 20) -> str:
+    """``text`` with a zero-width space between the characters of any word over ``longest``
+    characters, so a word-wrapping label can break a long path or file name too."""
+    return " ".join("\u200b".join(word) if len(word) > longest else word for word in text.split(" "))
+
+
+class FactsView(QTextEdit):
+    """The file's facts as a table that wraps long names and paths anywhere (a QLabel's table grows
+    past the panel instead, cutting every row), selectable and copied without inserted characters."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setStyleSheet("QTextEdit { background: transparent; }")
+        self.viewport().setAutoFillBackground(False)
+        self.document().setDocumentMargin(0)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self._html = ""
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # selectable and copyable, not a stop for Tab
+
+    def setText(self, text: str) -> None:
+        self._html = text
+        self.setHtml(text)
+
+    def text(self) -> str:
+        return self._html
+
+    def _fit_height(self) -> None:
+        """As tall as the text at the panel's width: no scroll bar, no blank space."""
+        self.setFixedHeight(math.ceil(self.document().size().height()) + 2 * self.frameWidth())
+
+
 class DetailsPanel(QWidget):
     """Shows the current image and edits tags on every selected image."""
 
@@ -56,9 +97,10 @@ class DetailsPanel(QWidget):
 
         self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(160)
+        self.preview.setWordWrap(True)  # "cannot read /a/long/path…" wraps inside the panel (paths anywhere)
+        self.preview.setMargin(4)  # the pixmap is scaled to the label less 8 px: it still fits
         self.preview.setStyleSheet("background: #2b2b2e; border-radius: 4px;")
-        self.facts = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
-        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts = FactsView()
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(1, 100)
@@ -236,7 +278,7 @@ class DetailsPanel(QWidget):
     def show_preview(self, pixmap: QPixmap | None, message: str = "") -> None:
         if pixmap is None or pixmap.isNull():
             self.preview.setPixmap(QPixmap())
-            self.preview.setText(message or self.tr("No preview"))
+            self.preview.setText(breakable(message) if message else self.tr("No preview"))
             return
         self.preview.setPixmap(
             pixmap.scaled(

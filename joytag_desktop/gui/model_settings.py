@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
 from joytag_desktop.categories import THRESHOLD_CATEGORIES
 from joytag_desktop.gui.categories import category_label
 from joytag_desktop.library.records import ModelInfo
+
+MAX_NAME_WIDTH = 260  # px: a model's name beyond this is cut in the middle (its tooltip has it whole)
+MAX_PAGE_WIDTH = 960  # px: the width the Models page asks for at most; beyond, the table scrolls
 
 
 @dataclass
@@ -57,7 +60,12 @@ class ModelsPage(QWidget):
         )
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # A column per category does not fit a dialog: the columns keep their width and the table scrolls sideways,
+        # by the pixel (by the column, the last one could not be scrolled fully into view).
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.auto: dict[str, QCheckBox] = {}
         self.searched: dict[str, QCheckBox] = {}
         self.spins: dict[tuple[str, str], QDoubleSpinBox] = {}
@@ -89,11 +97,39 @@ class ModelsPage(QWidget):
                 )
                 self.table.setCellWidget(row, column, spin)
                 self.spins[(model.name, category)] = spin
+        self._size_columns()
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         if not models:
             layout.addWidget(QLabel(self.tr("No model has tagged this library yet.")))
+
+    def _size_columns(self) -> None:
+        """Each column as wide as its contents (the spin boxes and check boxes included), the model's
+        name at most MAX_NAME_WIDTH (cut in the middle, whole in its tooltip); the user may resize."""
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        self.table.resizeColumnsToContents()
+        for column in range(self.table.columnCount()):
+            widest = max(
+                (
+                    widget.sizeHint().width()
+                    for row in range(self.table.rowCount())
+                    if (widget := self.table.cellWidget(row, column))
+                ),
+                default=0,
+            )
+            self.table.setColumnWidth(column, max(self.table.columnWidth(column), widest + 4))
+        self.table.setColumnWidth(0, min(self.table.columnWidth(0), MAX_NAME_WIDTH))
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for the whole table where the screen allows (the dialog opens at this size)."""
+        hint = super().sizeHint()
+        frame = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width() + 24
+        return QSize(
+            max(hint.width(), min(self.table.horizontalHeader().length() + frame, MAX_PAGE_WIDTH)), hint.height()
+        )
 
     def _checkbox(self, row: int, column: int, checked: bool) -> QCheckBox:
         box = QCheckBox()

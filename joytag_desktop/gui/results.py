@@ -52,7 +52,10 @@ class ResultsPanel(QWidget):
         self._no_folders = False
         self._found: int | None = None  # files found by the scans running; None: no scan runs
         self.empty_state.setWordWrap(True)
-        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # Under the search row, at the top: hidden with the grid, it takes the grid's room (its stretch)
+        # so the search row is not pushed into the middle of an empty window.
+        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.empty_state.setContentsMargins(24, 32, 24, 0)
         self.empty_state.hide()
         self.grid_model = ImageGridModel(self)
         self.grid = ThumbnailGrid()
@@ -72,7 +75,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.search_error)
         layout.addWidget(self.first_run)
         layout.addLayout(info)
-        layout.addWidget(self.empty_state)
+        layout.addWidget(self.empty_state, 1)
         layout.addWidget(self.grid, 1)
         self.setMinimumWidth(2 * (MIN_ICON + 16) + 24)
 

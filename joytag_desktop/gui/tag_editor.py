@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QKeySequence, QPainter, QPen, QShortcut
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QHeaderView,
     QMenu,
@@ -28,7 +36,10 @@ SCORE_ROLE = Qt.ItemDataRole.UserRole + 1
 THRESHOLD_ROLE = Qt.ItemDataRole.UserRole + 2
 ABOVE = QColor(70, 160, 90)
 BELOW = QColor(120, 120, 128)
-REMOVED = QColor(170, 80, 80)
+REMOVED_FILL = QColor(170, 80, 80, 90)
+NAME_SAMPLE = "hair_between_eye"  # 16 characters: the Tag column keeps room for a name this long
+TRACK = QColor(128, 128, 128, 50)
+MIN_CONTRAST = 4.5  # WCAG AA for text
 
 
 def score_text(score: float, threshold: float) -> str:
@@ -55,8 +66,45 @@ class TagRow:
     thresholds: dict[str, float] = field(default_factory=dict)  # model name -> threshold in force
 
 
+def luminance(colour: QColor) -> float:
+    """WCAG relative luminance (0 black … 1 white)."""
+
+    def linear(channel: int) -> float:
+        value = channel / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(colour.red()) + 0.7152 * linear(colour.green()) + 0.0722 * linear(colour.blue())
+
+
+def contrast(first: QColor, second: QColor) -> float:
+    """WCAG contrast ratio, 1 (none) to 21 (black on white); 4.5 is the minimum for body text."""
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def readable_on(background: QColor, preferred: QColor | None = None) -> QColor:
+    """``preferred`` (the palette's text colour) where it reads on ``background``, else black or white."""
+    if preferred is not None and contrast(preferred, background) >= MIN_CONTRAST:
+        return preferred
+    black, white = QColor(0, 0, 0), QColor(255, 255, 255)
+    return black if contrast(black, background) >= contrast(white, background) else white
+
+
+def blend(over: QColor, under: QColor) -> QColor:
+    """``over`` (with its alpha) painted on the opaque ``under``: the colour the eye sees."""
+    alpha = over.alphaF()
+
+    def mix(top: int, bottom: int) -> int:
+        return round(top * alpha + bottom * (1 - alpha))
+
+    return QColor(mix(over.red(), under.red()), mix(over.green(), under.green()), mix(over.blue(), under.blue()))
+
+
 class ConfidenceDelegate(QStyledItemDelegate):
-    """A bar for the score, green above the tag's threshold and grey below, with a mark at the threshold."""
+    """A bar for the score, green above the tag's threshold and grey below, with a mark at the threshold.
+
+    The number sits over the middle of the bar; each part of it takes the colour that reads on what
+    lies under that part (the bar's fill, or the empty track), so it never vanishes into the bar."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         score = index.data(SCORE_ROLE)
@@ -65,21 +113,34 @@ class ConfidenceDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         painter.save()
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(option.rect, option.palette.highlight())
-        track = option.rect.adjusted(3, 4, -3, -4)
-        painter.fillRect(track, QColor(128, 128, 128, 50))
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        ground = option.palette.highlight().color() if selected else option.palette.base().color()
+        text = option.palette.highlightedText().color() if selected else option.palette.text().color()
+        if selected:
+            painter.fillRect(option.rect, ground)
+        track = option.rect.adjusted(3, 1, -3, -1)  # as tall as the line, so the number sits inside it
+        painter.fillRect(track, TRACK)
         if score >= 0:
             fill = QRect(track.x(), track.y(), round(track.width() * min(1.0, score)), track.height())
-            painter.fillRect(fill, ABOVE if score >= threshold else BELOW)
+            fill_colour = ABOVE if score >= threshold else BELOW
         else:
-            painter.fillRect(track, QColor(REMOVED.red(), REMOVED.green(), REMOVED.blue(), 90))
+            fill, fill_colour = QRect(track), blend(REMOVED_FILL, blend(TRACK, ground))
+        painter.fillRect(fill, fill_colour)
         marker = track.x() + round(track.width() * threshold)
-        painter.setPen(QPen(option.palette.text().color(), 2))
-        painter.drawLine(marker, track.top() - 2, marker, track.bottom() + 2)
-        # The number sits over the middle of the bar: white where the bar reaches it, else the text colour.
-        painter.setPen(QColor(255, 255, 255) if score >= 0.5 else option.palette.text().color())
-        painter.drawText(track, Qt.AlignmentFlag.AlignCenter, score_text(score, threshold))
+        painter.setPen(QPen(text, 2))
+        # The threshold as two ticks, above and below the number, which it would otherwise cross out.
+        tick = max(2, track.height() // 5)
+        painter.drawLine(marker, track.top(), marker, track.top() + tick)
+        painter.drawLine(marker, track.bottom() - tick, marker, track.bottom())
+        label = score_text(score, threshold)
+        top, height = option.rect.y(), option.rect.height()
+        filled = QRect(fill.x(), top, fill.width(), height)
+        empty = QRect(fill.right() + 1, top, track.right() - fill.right(), height)
+        for area, under in ((filled, fill_colour), (empty, blend(TRACK, ground))):
+            if area.width() > 0:
+                painter.setClipRect(area)
+                painter.setPen(readable_on(under, text))
+                painter.drawText(track, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()
 
 
@@ -95,15 +156,18 @@ class TagEditor(QTreeWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), self.tr("Source")])
+        self.setHeaderLabels([self.tr("Tag"), self.tr("Score"), self.tr("Source")])
         self.setRootIsDecorated(True)
+        # Tags sit one level under their category: Qt's 20 px a level (twice, with the root's arrows)
+        # would take 40 px of a 260 px panel from the names.
+        self.setIndentation(max(10, self.fontMetrics().height() * 2 // 3))
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)  # a long name ends in "…", whole in its tooltip
         self.models: list[str] = []
         self.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        self.header().setStretchLastSection(False)
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        self.header().resizeSection(1, 96)
-        self.header().setStretchLastSection(False)
-        self.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.header().resizeSection(1, self.bar_width())
         self.setItemDelegateForColumn(1, ConfidenceDelegate(self))
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
@@ -111,6 +175,7 @@ class TagEditor(QTreeWidget):
         QShortcut(QKeySequence.StandardKey.Delete, self).activated.connect(self.remove_selected)
         self._filling = False
         self.rows: list[TagRow] = []
+        self.source_width = 0
 
     # --- content ------------------------------------------------------------------------------
 
@@ -185,7 +250,9 @@ class TagEditor(QTreeWidget):
         metrics = self.fontMetrics()
         score_width = metrics.horizontalAdvance("0.000") + 12
         labels = [metrics.elidedText(m, Qt.TextElideMode.ElideRight, score_width - 6) for m in self.models]
-        self.setHeaderLabels([self.tr("Tag"), self.tr("Confidence"), *labels, self.tr("Source")])
+        # "Score", not "Confidence": the bar's column is as narrow as "0.000" (the whole word in its tooltip).
+        self.setHeaderLabels([self.tr("Tag"), self.tr("Score"), *labels, self.tr("Source")])
+        self.headerItem().setToolTip(1, self.tr("Confidence"))
         # With several models their columns (coloured by each one's threshold) replace the bar, and
         # the source moves to the tag's tooltip: a details panel is narrow and the names come first.
         self.setColumnHidden(1, bool(self.models))
@@ -197,8 +264,12 @@ class TagEditor(QTreeWidget):
             self.header().resizeSection(column, score_width)
             self.headerItem().setToolTip(column, model)
         # The source can be a model's name or "from the file's keywords": cut to fit, whole in the tooltip.
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.header().resizeSection(1, self.bar_width())
         self.header().setSectionResizeMode(source_column, QHeaderView.ResizeMode.Interactive)
-        self.header().resizeSection(source_column, metrics.horizontalAdvance(self.tr("added by hand")) + 12)
+        self.source_width = metrics.horizontalAdvance(self.tr("added by hand")) + 12
+        self.header().resizeSection(source_column, self.source_width)
+        self._fit_columns()
         groups: dict[str, QTreeWidgetItem] = {}
         for category in sorted({row.category for row in rows}, key=category_rank):
             count = sum(1 for row in rows if row.category == category)
@@ -210,12 +281,43 @@ class TagEditor(QTreeWidget):
             group.setForeground(0, category_colour(category))
             groups[category] = group
             self.addTopLevelItem(group)
+            group.setFirstColumnSpanned(True)  # "General (70)" over the whole line, not the Tag column
         for row in rows:
             groups[row.category].addChild(self._item(row, source_column))
         for group in groups.values():
             group.setExpanded(True)
         self.setUpdatesEnabled(True)
         self._filling = False
+
+    def bar_width(self) -> int:
+        """The bar's column: room for "0.000" on a short bar, and for its header, no more (the names
+        need the rest)."""
+        metrics = self.fontMetrics()
+        return max(metrics.horizontalAdvance("0.000") + 20, metrics.horizontalAdvance(self.tr("Score")) + 16)
+
+    def name_room(self) -> int:
+        """What the Tag column needs to show a 16-character name whole: the indentation of a tag
+        under its category, the check box, the text and the item's margins."""
+        style = self.style()
+        check = style.pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth, None, self)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1
+        return 2 * self.indentation() + check + 4 * margin + self.fontMetrics().horizontalAdvance(NAME_SAMPLE)
+
+    def _fit_columns(self) -> None:
+        """The Tag column takes the room; the Source column shows only where the names keep
+        ``name_room`` beside it (its text is in the tag's tooltip as well)."""
+        source_column = self.columnCount() - 1
+        if self.models or source_column < 2:
+            return
+        fixed = sum(self.columnWidth(c) for c in range(1, source_column) if not self.isColumnHidden(c))
+        room = self.viewport().width() - fixed - self.source_width
+        self.setColumnHidden(source_column, room < self.name_room())
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        handled = super().viewportEvent(event)
+        if event.type() == QEvent.Type.Resize:  # the panel's width, or a scroll bar coming or going
+            self._fit_columns()
+        return handled
 
     def _item(self, row: TagRow, source_column: int) -> QTreeWidgetItem:
         item = QTreeWidgetItem([row.name, ""] + [""] * len(self.models) + [row.info])

@@ -27,6 +27,8 @@ class TagListPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel(self.tr("<b>Tags in the results</b>"))
+        # The left panel is 180 px by default: "(100,000 images)" goes to a second line, not off the edge.
+        self.title.setWordWrap(True)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText(self.tr("Filter tags…"))
         self.filter.setClearButtonEnabled(True)

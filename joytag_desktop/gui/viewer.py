@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -111,12 +111,23 @@ class ImageCanvas(QWidget):
         y = (self.height() - height) / 2 if height <= self.height() else min(0.0, max(self.height() - height, y))
         self.offset = QPointF(x, y)
 
+    def message_layout(self) -> tuple[QRect, int]:
+        """Where the message goes and how: wrapped between words, and anywhere where one word (a
+        long path in an error) is wider than the window."""
+        area = self.rect().adjusted(16, 16, -16, -16)
+        centred = Qt.AlignmentFlag.AlignCenter
+        flags = int(centred | Qt.TextFlag.TextWordWrap)
+        if self.fontMetrics().boundingRect(area, flags, self.message).width() > area.width():
+            flags = int(centred | Qt.TextFlag.TextWrapAnywhere)
+        return area, flags
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(24, 24, 26))
         if self.pixmap.isNull():
             painter.setPen(QColor(200, 200, 200))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
+            area, flags = self.message_layout()
+            painter.drawText(area, flags, self.message)
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
         target = QRectF(self.offset.x(), self.offset.y(), self.full_size[0] * self.zoom, self.full_size[1] * self.zoom)
