@@ -211,7 +211,9 @@ class MainWindow(QMainWindow):
         self.model_choice.worker_settings_changed.connect(self.worker.reload_model)
         self.library_folders.roots_loaded.connect(self.results.set_library_empty)
         self.search.set_safe_view(self.safe_view.state)
+        self.library_folders.only = self.safe_view.state.allowed() if self.safe_view.state.hides else None
         self.safe_view.changed.connect(self._safe_view_changed)
+        self.results.safe_notice.show_them.connect(lambda: self.safe_view.toggle.setChecked(False))
         self.upkeep.refresh_due.connect(self._refresh_after_change)
 
     def _build_actions(self) -> None:
@@ -357,6 +359,8 @@ class MainWindow(QMainWindow):
 
     def _safe_view_changed(self, state: SafeView) -> None:
         self.search.set_safe_view(state)
+        self.library_folders.only = state.allowed() if state.hides else None  # folder counts follow
+        self.library_folders.load()
         self._refresh_after_change()
 
     def _show_failed(self) -> None:
