@@ -3,14 +3,21 @@ Safe view saying what it hides, a chosen model folder recognised (pytest-qt, rea
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from helpers.gui import close_window, tagged_window
+from helpers.fixture_files import FIXTURES
+from helpers.gui import close_window, open_window, tagged_window
 from helpers.library import give_scores
+from joytag_desktop.taggers.catalogue import CATALOGUE
+
+WD_DIR = FIXTURES / "wd-format"
 
 
 def test_a_completed_tag_takes_a_score_qualifier(qtbot, library, settings, photos) -> None:
@@ -81,4 +88,70 @@ def test_safe_view_says_what_it_hides_and_folder_counts_follow(qtbot, library, s
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
     qtbot.waitUntil(lambda: not notice.isVisible(), timeout=10_000)
     qtbot.waitUntil(lambda: all_folders(window) == "All folders (6)", timeout=10_000)
+    close_window(qtbot, window)
+
+
+# --- Tagging ▸ Models… ▸ Choose folder… -------------------------------------------------------
+
+
+def status_of(manager, name: str) -> str:
+    row = [item.name for item in CATALOGUE].index(name)
+    return manager.table.item(row, manager.table.columnCount() - 1).text()
+
+
+def test_choosing_a_model_folder_says_what_it_holds_and_offers_to_tag(
+    qtbot, library, settings, photos, tmp_path, monkeypatch
+) -> None:
+    wd = tmp_path / "my models" / "some-wd"
+    shutil.copytree(WD_DIR / "wd-tiny-vit-tagger-v3", wd)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("config.json", "selected_tags.csv"):
+        shutil.copy(wd / name, broken / name)
+    window = tagged_window(qtbot, library, settings, photos)
+    window.model_choice.open_manager()
+    manager = window.model_choice.manager
+    assert manager is not None
+    qtbot.waitUntil(lambda: bool(manager.states), timeout=10_000)
+    assert status_of(manager, "joytag") == "in use", "the settings' folder holds JoyTag"
+    assert status_of(manager, "wd-vit-v3") == "not installed"
+
+    # A folder missing its weights: refused in one line that names the missing files.
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(broken))
+    qtbot.mouseClick(manager.choose_button, Qt.MouseButton.LeftButton)
+    assert "Checking the folder" in manager.note.text() and manager.bar.isVisible(), "busy at once"
+    assert not manager.choose_button.isEnabled()
+    qtbot.waitUntil(lambda: "cannot tag" in manager.note.text(), timeout=10_000)
+    assert "model.safetensors" in manager.note.text() and "\n" not in manager.note.text()
+    assert not manager.bar.isVisible() and manager.choose_button.isEnabled()
+    assert window.model_choice.offer is None
+
+    # A WD folder of the user's own: recognised as the catalogue's wd-vit-v3, used, and the
+    # library's images (JoyTag tagged them, WD has not) are offered to it.
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(wd))
+    qtbot.mouseClick(manager.choose_button, Qt.MouseButton.LeftButton)
+    assert "Checking the folder" in manager.note.text()
+    qtbot.waitUntil(lambda: "Found" in manager.note.text(), timeout=10_000)
+    assert "wd-vit-v3" in manager.note.text() and "WD" in manager.note.text()
+    qtbot.waitUntil(lambda: status_of(manager, "wd-vit-v3") == "in use", timeout=10_000)
+    assert status_of(manager, "joytag") == "not installed"
+    qtbot.waitUntil(lambda: window.model_choice.offer is not None, timeout=10_000)
+    offer = window.model_choice.offer
+    assert "6" in offer.text() and "some-wd" in offer.text()
+    assert settings.model_folder is not None and str(settings.model_folder) == str(wd)
+    qtbot.mouseClick(offer.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
+    assert window.worker.paused, "No: nothing starts behind the user's back"
+    assert window.model_choice.offer is None
+    manager.close()
+    close_window(qtbot, window)
+
+
+def test_the_first_load_says_it_converts_once(qtbot, library, settings) -> None:
+    from joytag_desktop.library.worker_state import FIRST_LOAD, WorkerState
+
+    window = open_window(qtbot, library, settings)
+    window.tagging_status._worker_state(WorkerState.LOADING, FIRST_LOAD)
+    assert "converts" in window.work_label.text() and "minute" in window.work_label.text()
+    window.tagging_status._worker_state(WorkerState.LOADING, "model")
+    assert "converts" not in window.work_label.text()
     close_window(qtbot, window)

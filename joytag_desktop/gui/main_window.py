@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.selection.rated.connect(self._refresh_after_change)
         self.selection.retag_queued.connect(self._retag_queued)
         self.model_choice.worker_settings_changed.connect(self.worker.reload_model)
+        self.model_choice.tag_library.connect(lambda now: self._retag_queued() if now else self.worker.pause())
         self.library_folders.roots_loaded.connect(self.results.set_library_empty)
         self.search.set_safe_view(self.safe_view.state)
         self.library_folders.only = self.safe_view.state.allowed() if self.safe_view.state.hides else None
