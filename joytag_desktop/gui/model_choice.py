@@ -138,11 +138,11 @@ class ModelChoice(QObject):
         parent = manager if manager is not None and manager.isVisible() else self.context.window
         box = QMessageBox(QMessageBox.Icon.Question, self.tr("Tag the library"), "", parent=parent)
         box.setText(
-            self.tr("Tag the %n image(s) of the library that {model} has not tagged yet, now?", "", count).format(
+            self.tr("Tag the %n image(s) already in the library with {model} now?", "", count).format(
                 model=Path(path).name
             )
         )
-        box.setInformativeText(self.tr("No: tagging pauses; Resume in the status bar starts it later."))
+        box.setInformativeText(self.tr("No: tagging pauses, new files too, until you press Resume in the status bar."))
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         box.setDefaultButton(QMessageBox.StandardButton.Yes)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
