@@ -227,7 +227,11 @@ def _folded_postgresql(element, compiler, **kw) -> str:
     collation, utf8 = getattr(compiler.dialect, "joytag_fold", (None, True))
     composed = f"normalize({column}, NFC)" if utf8 else column
     lowered = f'lower({composed} COLLATE "{collation}")' if collation else f"lower({composed})"
-    return f"replace(translate({lowered}, '{_PG_FOLD_FROM}', '{_PG_FOLD_TO}'), 'ß', 'ss')"
+    folded = f"(replace(translate({lowered}, '{_PG_FOLD_FROM}', '{_PG_FOLD_TO}'), 'ß', 'ss') COLLATE \"C\")"
+    # ASCII text (as many bytes as characters) skips normalize() and translate(), the costly parts;
+    # "C" lowers ASCII alike in every database (a Turkish one's lower('I') is 'ı').
+    ascii_only = f"octet_length({column}) = char_length({column})"
+    return f'(CASE WHEN {ascii_only} THEN lower({column} COLLATE "C") ELSE {folded} END)'
 
 
 def insert(table, dialect_name: str):
