@@ -150,9 +150,9 @@ def generate(db: Path, images: int, per_image: int, models: list, names: list[st
             (
                 (
                     int(i),
-                    f"/synthetic/f{i % 997}/img_{i}.jpg",
+                    f"/synthetic/f{i % 997}/{'Été_' if i % 10 == 0 else 'img_'}{i}.jpg",
                     f"synthetic/f{i % 997}",
-                    f"img_{i}.jpg",
+                    f"{'Été_' if i % 10 == 0 else 'img_'}{i}.jpg",  # a tenth named beyond ASCII
                     int(100_000 + i % 5_000_000),
                     1.6e9 + int(i) * 60,
                     int(1000 + i % 5000),
@@ -238,6 +238,10 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
         "or + wildcard": f"({names[5]} | {names[6]}) long_*_4?",
         "score qualifier": f"{names[1]}:>0.9 -{names[4]}",
         "tag + date range": f"{names[2]} date:{span[0]}..{span[1]}",
+        "name:": "name:img_12",
+        "name: beyond ASCII": "name:ÉTÉ_12",
+        "path:": "path:f12/",
+        "tag + name:": f"{names[0]} name:_1",
     }
     if len(models) > 1:
         wd = models[1]

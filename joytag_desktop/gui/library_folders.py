@@ -23,6 +23,7 @@ from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library import Library
 
 if TYPE_CHECKING:
+    from joytag_desktop.library.query import Node
     from joytag_desktop.library.scanner import ScanReport
 
 log = logging.getLogger("joytag_desktop.gui")
@@ -51,6 +52,7 @@ class LibraryFolders(QObject):
         self.window, self.library, self.panel = window, library, panel
         self.background, self.writer, self.status = background, writer, status
         self.scan_progress, self.scan_cancel, self.show_error = scan_progress, scan_cancel, show_error
+        self.only: Node | None = None  # what the folder counts count (Safe view's filter), None: all
         panel.watch_toggled.connect(self.set_watched)
         panel.add_requested.connect(self.choose)
         panel.remove_requested.connect(self.remove)
@@ -59,10 +61,11 @@ class LibraryFolders(QObject):
 
     def load(self) -> None:
         """Refill the panel: each folder, whether it is watched and online here, its image counts."""
+        only = self.only
 
         def load():
             roots = [(root.path, root.watched, root.online) for root in self.library.roots()]
-            return roots, self.library.folder_counts()
+            return roots, self.library.folder_counts(only)
 
         def done(result) -> None:
             roots, counts = result

@@ -215,9 +215,12 @@ class MainWindow(QMainWindow):
         self.selection.rated.connect(self._refresh_after_change)
         self.selection.retag_queued.connect(self._retag_queued)
         self.model_choice.worker_settings_changed.connect(self.worker.reload_model)
+        self.model_choice.tag_library.connect(lambda now: self._retag_queued() if now else self.worker.pause())
         self.library_folders.roots_loaded.connect(self.results.set_library_empty)
         self.search.set_safe_view(self.safe_view.state)
+        self.library_folders.only = self.safe_view.state.allowed() if self.safe_view.state.hides else None
         self.safe_view.changed.connect(self._safe_view_changed)
+        self.results.safe_notice.show_them.connect(lambda: self.safe_view.toggle.setChecked(False))
         self.upkeep.refresh_due.connect(self._refresh_after_change)
         self.upkeep.scanning.connect(self.results.set_scanning)
 
@@ -398,6 +401,8 @@ class MainWindow(QMainWindow):
 
     def _safe_view_changed(self, state: SafeView) -> None:
         self.search.set_safe_view(state)
+        self.library_folders.only = state.allowed() if state.hides else None  # folder counts follow
+        self.library_folders.load()
         self._refresh_after_change()
 
     def _show_failed(self) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.gui.context import WindowContext
@@ -22,9 +23,11 @@ from joytag_desktop.gui.panels import FirstRunPanel
 from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library import Library
+from joytag_desktop.library.query import quote_tag
 from joytag_desktop.worker.worker import WorkerSettings
 
 if TYPE_CHECKING:
+    from joytag_desktop.gui.model_manager import ModelManager
     from joytag_desktop.interchange.keyword_export import KeywordChoice
 
 log = logging.getLogger("joytag_desktop.gui")
@@ -32,6 +35,7 @@ log = logging.getLogger("joytag_desktop.gui")
 
 class ModelChoice(QObject):
     worker_settings_changed = Signal(object)  # WorkerSettings: the worker uses them from its next run
+    tag_library = Signal(bool)  # after a model is chosen: tag the library's images with it now, or hold
 
     def __init__(
         self, context: WindowContext, settings: GuiSettings, first_run: FirstRunPanel, status: WorkStatus
@@ -40,6 +44,8 @@ class ModelChoice(QObject):
         self.context, self.library, self.settings = context, context.library, settings
         self.first_run, self.status = first_run, status
         first_run.model_ready.connect(self.use)
+        self.manager: ModelManager | None = None  # Tagging → Models…, while open
+        self.offer: QMessageBox | None = None  # the question after a model is chosen
 
     def worker_settings(self, chosen: bool = False) -> WorkerSettings:
         """``chosen``: the user has just chosen the model folder, so it tags new files from now on
@@ -95,7 +101,11 @@ class ModelChoice(QObject):
         dialog.model_chosen.connect(self.use)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.manager = dialog
+        dialog.destroyed.connect(self._manager_closed)
         dialog.show()
+
+    def _manager_closed(self) -> None:
+        self.manager = None
 
     def use(self, folder: str) -> None:
         """Tag new files with the model in ``folder`` (once it reads as a tagger)."""
@@ -107,6 +117,43 @@ class ModelChoice(QObject):
         self.worker_settings_changed.emit(self.worker_settings(chosen=True))
         log.info("using the model in %s", path)
         self.check()
+        self.context.background.submit(partial(self._not_tagged_by, path), partial(self._offer, path), self._uncounted)
+
+    def _not_tagged_by(self, path: str) -> int:
+        """In the background: the images of the library the model in ``path`` has not tagged."""
+        for model in self.library.models():
+            if model.path == path:
+                return self.library.count("-model:" + quote_tag(model.name))
+        return self.library.count("")  # new to the library: none yet
+
+    @staticmethod
+    def _uncounted(exc: Exception) -> None:
+        log.warning("images not tagged by the chosen model: %s", exc)
+
+    def _offer(self, path: str, count: int) -> None:
+        """Ask whether to tag the images already in the library with the chosen model now."""
+        if count == 0:
+            return
+        manager = self.manager
+        parent = manager if manager is not None and manager.isVisible() else self.context.window
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Tag the library"), "", parent=parent)
+        box.setText(
+            self.tr("Tag the %n image(s) already in the library with {model} now?", "", count).format(
+                model=Path(path).name
+            )
+        )
+        box.setInformativeText(self.tr("No: tagging pauses, new files too, until you press Resume in the status bar."))
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button: QAbstractButton) -> None:
+            self.offer = None
+            self.tag_library.emit(box.standardButton(button) == QMessageBox.StandardButton.Yes)
+
+        box.buttonClicked.connect(answered)
+        self.offer = box
+        box.open()
 
     def _refused(self, exc: Exception) -> None:
         self.first_run.message.setText(for_window(str(exc)))

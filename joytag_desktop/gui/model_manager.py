@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -21,31 +22,52 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import ModelDownload
 from joytag_desktop.taggers.catalogue import CATALOGUE
 
 COLUMNS = ("Model", "Good at", "Download", "Licence", "Status")
 
 
-def _installed_states(in_use: str) -> dict[str, str]:
-    """In a worker thread: for each catalogue name, "in use", "installed", "broken: …" or ""."""
+def _installed_states(in_use: str) -> tuple[dict[str, str], dict[str, str]]:
+    """In a worker thread: for each catalogue name, "in use", "installed", "broken: …" or "", and
+    the folder that holds it: the data directory's, or the folder in use where it holds that model."""
     from joytag_desktop import paths
     from joytag_desktop.errors import ModelFolderError
     from joytag_desktop.taggers import recognise
+    from joytag_desktop.taggers.installed import catalogue_names
 
-    states = {}
+    states, folders = {}, {}
     for item in CATALOGUE:
         folder = paths.models_dir() / item.name
         if not folder.is_dir():
             states[item.name] = ""
             continue
+        folders[item.name] = str(folder)
         try:
             recognise(folder)
         except ModelFolderError as exc:
             states[item.name] = f"broken: {exc}"
             continue
         states[item.name] = "in use" if str(folder) == in_use else "installed"
-    return states
+    if in_use and in_use not in folders.values():
+        try:
+            held = catalogue_names(recognise(in_use))
+        except (ModelFolderError, OSError):
+            held = []
+        for name in held:  # a folder of the user's own holding a catalogue model
+            states[name], folders[name] = "in use", in_use
+    return states, folders
+
+
+def check_folder(folder: str) -> tuple[str, str, list[str]]:
+    """In a worker thread: the chosen folder's tagger (its path, its description, the catalogue
+    names it holds); ModelFolderError says which files are missing."""
+    from joytag_desktop.taggers import recognise
+    from joytag_desktop.taggers.installed import catalogue_names
+
+    tagger = recognise(folder)
+    return str(tagger.path), tagger.describe(), catalogue_names(tagger)
 
 
 class ModelManager(QDialog):
@@ -113,6 +135,8 @@ class ModelManager(QDialog):
         self.close_button.clicked.connect(self.close)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.states: dict[str, str] = {}
+        self.folders: dict[str, str] = {}  # catalogue name -> the folder holding it
+        self.checking = False  # a chosen folder is being checked
         self.table.selectRow(0)
         self.refresh()
 
@@ -123,7 +147,8 @@ class ModelManager(QDialog):
     def refresh(self) -> None:
         self.background.submit(lambda: _installed_states(self.in_use), self._show_states)
 
-    def _show_states(self, states: dict[str, str]) -> None:
+    def _show_states(self, found: tuple[dict[str, str], dict[str, str]]) -> None:
+        states, self.folders = found
         self.states = states
         labels = {"": self.tr("not installed"), "installed": self.tr("installed"), "in use": self.tr("in use")}
         for row, item in enumerate(CATALOGUE):
@@ -138,6 +163,7 @@ class ModelManager(QDialog):
     def _update_buttons(self) -> None:
         name = self.selected_name()
         busy = self.bar.isVisible()
+        self.choose_button.setEnabled(not busy)
         self.download_button.setEnabled(bool(name) and not busy)
         self.use_button.setEnabled(bool(name) and self.states.get(name or "") == "installed" and not busy)
         if name and self.states.get(name, "").startswith(("installed", "in use")):
@@ -173,6 +199,7 @@ class ModelManager(QDialog):
         self.note.setText(message)
 
     def _idle(self) -> None:
+        self.checking = False
         self.bar.hide()
         self.cancel_button.hide()
         self._update_buttons()
@@ -182,16 +209,42 @@ class ModelManager(QDialog):
 
         name = self.selected_name()
         if name:
-            self.in_use = str(paths.models_dir() / name)
+            self.in_use = self.folders.get(name) or str(paths.models_dir() / name)
             self.model_chosen.emit(self.in_use)
             self.refresh()
 
     def _choose(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a model folder (as published)"))
         if folder:
-            self.in_use = folder
-            self.model_chosen.emit(folder)
-            self.refresh()
+            self.check(folder)
+
+    def check(self, folder: str) -> None:
+        """Read the chosen folder off the GUI thread, saying so at once (reading large weights'
+        headers on a slow disk takes seconds); a tagger found is used from now on."""
+        self.checking = True
+        self.bar.setRange(0, 0)
+        self.bar.setFormat("")
+        self.bar.show()
+        self.note.setText(self.tr("Checking the folder {folder}…").format(folder=folder))
+        self._update_buttons()
+        self.background.submit(partial(check_folder, folder), self._checked, self._refused)
+
+    def _checked(self, found: tuple[str, str, list[str]]) -> None:
+        path, description, names = found
+        self._idle()
+        if names:
+            text = self.tr("Found {model} ({names}) in {folder}: it tags from now on.")
+        else:
+            text = self.tr("Found {model} in {folder}: it tags from now on.")
+        self.note.setText(text.format(model=description, names=", ".join(names), folder=path))
+        self.in_use = path
+        self.model_chosen.emit(path)
+        self.refresh()
+
+    def _refused(self, exc: Exception) -> None:
+        self._idle()
+        first = for_window(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        self.note.setText(self.tr("This folder cannot tag: {reason}").format(reason=first))
 
     def closeEvent(self, event) -> None:
         self.download.cancel()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from joytag_desktop.gui.grid import IMAGE_ID_ROLE, MAX_ICON, MIN_ICON, ImageGridModel, RowPlan, ThumbnailGrid
 from joytag_desktop.gui.panels import FirstRunPanel
+from joytag_desktop.gui.safe_view import SafeViewNotice
 from joytag_desktop.gui.search_bar import SearchBar
 
 
@@ -25,6 +26,7 @@ class ResultsPanel(QWidget):
         self.search_error.setWordWrap(True)
         self.search_error.hide()
         self.result_label = QLabel()
+        self.safe_notice = SafeViewNotice()  # what Safe view leaves out of the results
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(MIN_ICON, MAX_ICON)
         self.size_slider.setMaximumWidth(140)
@@ -75,6 +77,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.search_error)
         layout.addWidget(self.first_run)
         layout.addLayout(info)
+        layout.addWidget(self.safe_notice)
         layout.addWidget(self.empty_state, 1)
         layout.addWidget(self.grid, 1)
         self.setMinimumWidth(2 * (MIN_ICON + 16) + 24)

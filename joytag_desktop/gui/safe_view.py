@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QWidget
 
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.gui.settings import GuiSettings
@@ -111,3 +111,30 @@ class SafeViewMenu(QObject):
         self.state = new
         new.save(self.settings)
         self.changed.emit(new)
+
+
+class SafeViewNotice(QWidget):
+    """The line above the grid saying how many of the results Safe view leaves out, and a button
+    that turns it off (View → Safe view): images never vanish without a word."""
+
+    show_them = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hidden = 0
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.button = QPushButton(self.tr("Show them"))
+        self.button.setToolTip(self.tr("Turn off View ▸ Safe view (Ctrl+Shift+S)"))
+        self.button.clicked.connect(self.show_them)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.hide()
+
+    def show_hidden(self, count: int) -> None:
+        """``count`` images of the results are left out (0: the notice goes)."""
+        self.hidden = count
+        self.label.setText(self.tr("Safe view leaves %n image(s) out of these results (View ▸ Safe view).", "", count))
+        self.setVisible(count > 0)

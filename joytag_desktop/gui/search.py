@@ -59,6 +59,7 @@ class Answer:
     more: bool  # only the first page: the rest follows
     planned_from: list[Row]
     captions: dict[int, str]  # a like: search's similarity, shown before each name
+    hidden: int | None = None  # how many matches Safe view leaves out (None: not counted again)
 
 
 class SearchController(QObject):
@@ -169,7 +170,14 @@ class SearchController(QObject):
             above, _ = self.library.search_rows(And((node, Not(key.safe.allowed()))), folder=key.folder)
             veiled = {row[0] for row in above}
         more = limit is not None and len(rows) == limit
-        return Answer(plan_rows(old_rows, rows), warnings, veiled, more, old_rows, self._captions(node))
+        hidden = self._hidden_by_safe_view(key)
+        return Answer(plan_rows(old_rows, rows), warnings, veiled, more, old_rows, self._captions(node), hidden)
+
+    def _hidden_by_safe_view(self, key: SearchKey) -> int:
+        """In the background: the matches Safe view leaves out, so the window can say so."""
+        if not key.safe.hides:
+            return 0
+        return self.library.count(And((parse(key.query), Not(key.safe.allowed()))), folder=key.folder or None)
 
     def _rest(self, key: SearchKey, shown: list[Row]) -> Answer:
         """In the background: the whole list after the first page, planned as rows added to it."""
@@ -187,6 +195,8 @@ class SearchController(QObject):
             return  # a newer search is on its way
         self.grid_model.set_veiled(answer.veiled)
         self.grid_model.set_captions(answer.captions)
+        if answer.hidden is not None:
+            self.results.safe_notice.show_hidden(answer.hidden)
         self.veil_changed.emit()
         plan = answer.plan
         if not explicit and not plan.rows and self.search_bar.word_in_progress():

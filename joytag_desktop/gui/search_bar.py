@@ -2,6 +2,8 @@
 
 Completion never rewrites what the user typed: suggestions are shown only for the word under
 the cursor as it is now, and Return runs the typed query unless the user moved into the list.
+A completed tag ends with a space, ready for the next word; a ``:`` typed right after it takes
+that space back, so ``black_hair`` then ``:>0.88`` reads ``black_hair:>0.88``.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class SearchBar(QWidget):
         self._popup().installEventFilter(self)
         self.line.installEventFilter(self)  # image files dropped on it
         self._navigated = False  # the user moved into the suggestion list since it opened
+        self._completed: tuple[str, int] | None = None  # the text and cursor a completion left
         self.line.textEdited.connect(self._edited)
         self.line.returnPressed.connect(lambda: self.search_requested.emit(True))
         self.timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -113,6 +116,7 @@ class SearchBar(QWidget):
 
     def set_query(self, text: str) -> None:
         self.hide_suggestions()
+        self._completed = None
         self.line.setText(text)
 
     def sort(self) -> str:
@@ -147,6 +151,7 @@ class SearchBar(QWidget):
         self._navigated = False
 
     def _edited(self, text: str) -> None:
+        text = self._join_qualifier(text)
         self.timer.start()
         self.hide_suggestions()  # what is shown belongs to the previous word
         word = word_at_cursor(text, self.line.cursorPosition())
@@ -201,9 +206,25 @@ class SearchBar(QWidget):
         new_before = (head + " " if head else "") + prefix + tag + " "
         self.line.setText(new_before + after.lstrip())
         self.line.setCursorPosition(len(new_before))
+        self._completed = (self.line.text(), len(new_before))
         self._navigated = False
         self.timer.stop()
         self.search_requested.emit(True)
+
+    def _join_qualifier(self, text: str) -> str:
+        """``text`` with the space a completion added taken back when what was typed right after it
+        starts with ``:`` (a score qualifier belongs to the tag); any other edit keeps the space."""
+        completed, self._completed = self._completed, None
+        if completed is None:
+            return text
+        before, cursor = completed
+        typed = text[cursor : cursor + len(text) - len(before)]
+        if not typed.startswith(":") or text != before[:cursor] + typed + before[cursor:]:
+            return text
+        joined = before[: cursor - 1] + typed + before[cursor:]
+        self.line.setText(joined)
+        self.line.setCursorPosition(cursor - 1 + len(typed))
+        return joined
 
     def word_in_progress(self) -> bool:
         """The user is in the middle of a word (no space after it yet)."""

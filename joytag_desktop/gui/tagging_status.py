@@ -21,7 +21,7 @@ from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import FirstRunPanel
 from joytag_desktop.gui.status import WorkStatus
-from joytag_desktop.library.worker_state import WorkerState
+from joytag_desktop.library.worker_state import FIRST_LOAD, WorkerState
 from joytag_desktop.worker.tagging import TaggingProgress
 from joytag_desktop.worker.worker import TaggingWorker
 
@@ -66,6 +66,10 @@ class TaggingStatus(QObject):
             self.status.set_held(False)
         elif state in (WorkerState.IDLE, WorkerState.CANCELLED, WorkerState.PAUSED):
             self.show_outcome(WorkerState(state))
+        elif state == WorkerState.LOADING and detail == FIRST_LOAD:
+            self.status.set_text(
+                self.tr("Loading the model… The first load converts it for this computer, once: up to a minute.")
+            )
         elif state == WorkerState.LOADING:
             self.status.set_text(self.tr("Loading the model…"))
         elif state == WorkerState.ERROR:

@@ -42,6 +42,15 @@ def cache_dir(tagger: TaggerFolder) -> Path:
     return folder
 
 
+def has_converted(tagger: TaggerFolder) -> bool:
+    """Whether a graph of these weights was converted before: the first load on a CPU converts
+    (OpenVINO IR, int8), which takes up to a minute; later loads read the cache."""
+    try:
+        return any(path.suffix in (".xml", ".onnx") for path in cache_dir(tagger).iterdir())
+    except OSError:
+        return False
+
+
 def _publish(build: Any, target: Path) -> Path:
     """Write a converted file (or an IR pair) through a temporary folder, then move it into place,
     so a killed conversion never leaves a half-written graph that looks finished."""

@@ -29,7 +29,7 @@ from joytag_desktop.library.database import Database
 from joytag_desktop.library.query import Node, parse
 from joytag_desktop.library.records import SelectionTag
 from joytag_desktop.library.schema import USER, Image, ImageTag, Root, Source, Status, Tag, TagHistogram, TagThreshold
-from joytag_desktop.library.search import TagResolver
+from joytag_desktop.library.search import TagResolver, compile_node
 from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.searching import Searching
 from joytag_desktop.library.settings import Settings
@@ -267,15 +267,19 @@ class Counts:
         with self.database.engine.connect() as connection:
             return [(row.name, int(row.n)) for row in connection.execute(counted)]
 
-    def folder_counts(self) -> list[tuple[str, int]]:
+    def folder_counts(self, only: str | Node | None = None) -> list[tuple[str, int]]:
         """Every folder holding images (missing ones left out), as an absolute path, and how many
-        images it holds directly."""
+        images it holds directly; with ``only`` (a query, e.g. what Safe view lets through), only
+        the images it matches count."""
         statement = (
             select(Root.path, Image.folder, func.count())
             .join(Root, Root.id == Image.root_id)
             .where(Image.status != Status.MISSING)
             .group_by(Image.root_id, Root.path, Image.folder)
         )
+        if only is not None:
+            node, resolver = self.searching.compile(only, None)
+            statement = statement.where(compile_node(node, resolver))
         with self.database.engine.connect() as connection:
             rows = connection.execute(statement).all()
         local = mounts.of(self.database.engine.dialect)

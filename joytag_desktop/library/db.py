@@ -60,6 +60,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+    dialect.register_fold(dbapi_connection)
 
 
 def _alembic_config(connection) -> Config:
@@ -220,4 +221,6 @@ def open_engine(path_or_url: str | os.PathLike[str] | None = None, create: bool 
         engine.dispose()
         shown = parsed.render_as_string(hide_password=True)
         raise LibraryOpenError(f"cannot open the library database {shown}: {first_line(exc.orig)}") from None
+    if not is_sqlite:
+        dialect.choose_fold_collation(engine)
     return engine

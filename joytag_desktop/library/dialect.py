@@ -3,7 +3,7 @@
 The library's SQL is written once; what PostgreSQL spells differently is said here:
 
 - SQLAlchemy constructs compiled per dialect (id lists bound as one JSON text, their order, the
-  date an image sorts by, "insert unless it exists");
+  date an image sorts by, text folded for caseless matching, "insert unless it exists");
 - the driver connection (``raw_connection``), which runs the statements of ``library.statements``
   (written there once per dialect) for the posting lists, vector indexes and pages of the grid;
 - the PostgreSQL triggers (PL/pgSQL) equivalent to the SQLite ones of the migrations, and the
@@ -21,6 +21,7 @@ import functools
 import json
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -152,6 +153,85 @@ def _date_sqlite(element, compiler, **kw) -> str:
 def _date_postgresql(element, compiler, **kw) -> str:
     taken, mtime = compiler.process(element.taken, **kw), compiler.process(element.mtime, **kw)
     return f"to_char(coalesce({taken}, CAST(to_timestamp({mtime}) AS timestamp)), 'YYYY-MM-DD HH24:MI:SS.MS')"
+
+
+def fold(text: str) -> str:
+    """``text`` for caseless matching beyond ASCII: composed (macOS writes decomposed file names),
+    case-folded (``Ü`` = ``ü``, ``STRASSE`` = ``straße``, ``Σ`` = ``σ`` = ``ς``), composed again."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+
+
+def _fold_or_null(text: str | None) -> str | None:
+    return None if text is None else fold(text)
+
+
+def register_fold(dbapi_connection: sqlite3.Connection) -> None:
+    """SQLite's ``lower()`` and ``LIKE`` fold ASCII only: ``joytag_fold`` is ``fold`` on a connection."""
+    dbapi_connection.create_function("joytag_fold", 1, _fold_or_null, deterministic=True)
+
+
+# PostgreSQL has no casefold before version 18: lower() in a Unicode collation, then the foldings
+# where casefold differs from lower in names people write (final sigma, long s, micro sign, Greek
+# symbol forms, sharp s). A short translate() list keeps the per-row cost low.
+_PG_FOLD_FROM = "ςſµϐϑϕϖϰϱϵιͅ"
+_PG_FOLD_TO = "".join(fold(c) for c in _PG_FOLD_FROM)
+# Collations whose lower() maps all of Unicode, whatever the database's own locale ("C" maps ASCII only).
+_PG_FOLD_COLLATIONS = ("und-x-icu", "pg_unicode_fast", "pg_c_utf8", "C.utf8", "C.UTF-8", "en_US.utf8", "en_US.UTF-8")
+
+
+def choose_fold_collation(engine: Engine) -> None:
+    """Pick, once per engine, the PostgreSQL collation ``Folded`` lowers in (the first of
+    ``_PG_FOLD_COLLATIONS`` the server has for its encoding; else the database's own)."""
+    with engine.connect() as connection:
+        utf8 = connection.exec_driver_sql("SHOW server_encoding").scalar() == "UTF8"
+        found = set(
+            connection.execute(
+                text(
+                    "SELECT collname FROM pg_collation WHERE collname = ANY(:names)"
+                    " AND collencoding IN (-1, pg_char_to_encoding(current_setting('server_encoding')))"
+                ),
+                {"names": list(_PG_FOLD_COLLATIONS)},
+            ).scalars()
+        )
+    collation = next((name for name in _PG_FOLD_COLLATIONS if name in found), None)
+    engine.dialect.joytag_fold = (collation, utf8)  # type: ignore[attr-defined]  # read by _folded_postgresql
+
+
+class Folded(ColumnElement):
+    """A text column as ``fold`` reads it, for ``LIKE`` against a folded pattern."""
+
+    inherit_cache = True
+    type = Text()
+
+    def __init__(self, column: SQLColumnExpression) -> None:
+        self.column = column
+
+    def get_children(self, **_kw: Any) -> tuple:
+        return (self.column,)
+
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+        ("column", InternalTraversal.dp_clauseelement),
+    ]
+
+
+@compiles(Folded, "sqlite")
+def _folded_sqlite(element, compiler, **kw) -> str:
+    # ASCII text (as many bytes as characters) needs no Python call: LIKE folds ASCII itself.
+    column = compiler.process(element.column, **kw)
+    return f"(CASE WHEN length(CAST({column} AS BLOB)) = length({column}) THEN {column} ELSE joytag_fold({column}) END)"
+
+
+@compiles(Folded, POSTGRESQL)
+def _folded_postgresql(element, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    collation, utf8 = getattr(compiler.dialect, "joytag_fold", (None, True))
+    composed = f"normalize({column}, NFC)" if utf8 else column
+    lowered = f'lower({composed} COLLATE "{collation}")' if collation else f"lower({composed})"
+    folded = f"(replace(translate({lowered}, '{_PG_FOLD_FROM}', '{_PG_FOLD_TO}'), 'ß', 'ss') COLLATE \"C\")"
+    # ASCII text (as many bytes as characters) skips normalize() and translate(), the costly parts;
+    # "C" lowers ASCII alike in every database (a Turkish one's lower('I') is 'ı').
+    ascii_only = f"octet_length({column}) = char_length({column})"
+    return f'(CASE WHEN {ascii_only} THEN lower({column} COLLATE "C") ELSE {folded} END)'
 
 
 def insert(table, dialect_name: str):

@@ -95,10 +95,17 @@ def _between(
     return and_(*clauses) if clauses else true()
 
 
+def like_pattern(text: str) -> str:
+    """The LIKE pattern of a text term: a caseless substring (``dialect.fold``) in which ``*`` and
+    ``?`` are wildcards, as in tag terms, and %, _ and \\ are taken literally."""
+    escaped = dialect.fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped.replace("*", "%").replace("?", "_") + "%"
+
+
 def _contains(column: SQLColumnExpression, text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring, with %, _ and \\ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    """Substring of ``column`` beyond ASCII case (``name:ünï`` finds ``Ünïcödé.jpg``), whatever
+    the database's collation: both sides are folded alike."""
+    return dialect.Folded(column).like(like_pattern(text), escape="\\")
 
 
 def _known(column: SQLColumnExpression, condition: ColumnElement[bool]) -> ColumnElement[bool]:

@@ -348,8 +348,8 @@ class Library:
     ) -> list[Match]:
         return self.searching.similar(source, limit, model, query, threshold)
 
-    def count(self, query: str | Node, threshold: float | None = None) -> int:
-        return self.searching.count(query, threshold)
+    def count(self, query: str | Node, threshold: float | None = None, folder: str | None = None) -> int:
+        return self.searching.count(query, threshold, folder)
 
     # --- counts (library.counts) ----------------------------------------------------------
 
@@ -375,8 +375,8 @@ class Library:
     ) -> list[tuple[str, int]]:
         return self.counts.result_tag_counts(query, threshold, folder, limit)
 
-    def folder_counts(self) -> list[tuple[str, int]]:
-        return self.counts.folder_counts()
+    def folder_counts(self, only: str | Node | None = None) -> list[tuple[str, int]]:
+        return self.counts.folder_counts(only)
 
     def selection_tags(self, image_ids: Sequence[int], threshold: float | None = None) -> list[SelectionTag]:
         return self.counts.selection_tags(image_ids, threshold)

@@ -308,12 +308,17 @@ class Searching:
 
         return self.similarity.nearest(source if isinstance(source, int) else Path(source), limit, model, allowed)
 
-    def count(self, query: str | Node, threshold: float | None = None) -> int:
+    def count(self, query: str | Node, threshold: float | None = None, folder: str | None = None) -> int:
+        """How many images match (within ``folder`` and below it, where given)."""
         node, resolver = self.compile(query, threshold)
+        extra = self.folder_condition(folder) if folder else None
         with self.search_index.acquire(resolver.rules) as index:
             if index is not None:
-                return len(self.evaluator(index, resolver).matches(node))
-        inner = build_select(node, resolver).order_by(None).subquery()
+                return len(self.evaluator(index, resolver).matches(node, extra))
+        statement = build_select(node, resolver)
+        if extra is not None:
+            statement = statement.where(extra)
+        inner = statement.order_by(None).subquery()
         with self.database.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(inner)).scalar_one()
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The detail of LOADING when no graph of the model was converted yet: this load converts it once.
+FIRST_LOAD = "converting"
+
 
 class WorkerState(StrEnum):
     # Stored in the shared queue, seen by `status` and the other machines:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from joytag_desktop import paths
 from joytag_desktop.errors import ModelNotFoundError
-from joytag_desktop.taggers.catalogue import DEFAULT_MODEL_NAME, entry, from_hub
+from joytag_desktop.taggers.catalogue import CATALOGUE, DEFAULT_MODEL_NAME, CatalogueEntry, entry, from_hub
+
+if TYPE_CHECKING:
+    from joytag_desktop.taggers.contract import TaggerFolder
 
 HOW_TO_GET_A_MODEL = (
     "Download one with `joytag-desktop models download NAME` (`joytag-desktop models list` shows them; "
@@ -62,3 +66,35 @@ def resolve_model_path(explicit: Path | str | None = None) -> Path:
     if candidates:
         return candidates[0]
     raise ModelNotFoundError(f"No tagger model is installed. {HOW_TO_GET_A_MODEL}")
+
+
+def catalogue_names(tagger: TaggerFolder) -> list[str]:
+    """The catalogue models a recognised folder holds (usually one; none for a tagger of a known
+    family that the catalogue does not list): the family, then the published weights' file names,
+    then the folder's path (the Hub's cache names the repository), then the variant its files state."""
+    same = [item for item in CATALOGUE if item.family == tagger.family.name]
+    if len(same) <= 1:
+        return [item.name for item in same]
+    weights = {path.name for path in tagger.files.values()}
+    by_files = [item for item in same if weights & {Path(name).name for name in item.files}]
+    if len(by_files) == 1:
+        return [by_files[0].name]
+    candidates = by_files or same
+    parts = [part.lower() for part in tagger.path.parts]
+    by_path = [
+        item
+        for item in candidates
+        if item.name in parts or any(item.repo.split("/")[-1].lower() in part for part in parts)
+    ]
+    if len(by_path) == 1:
+        return [by_path[0].name]
+    candidates = by_path or candidates
+    stated = f"{tagger.variant} {tagger.path.name}".lower().replace("_", "-")
+    hits = [item for item in candidates if _variant_key(item) in stated]
+    longest = max((len(_variant_key(item)) for item in hits), default=0)
+    return [item.name for item in hits if len(_variant_key(item)) == longest]
+
+
+def _variant_key(item: CatalogueEntry) -> str:
+    """What tells an entry from its family's others: ``wd-vit-large-v3`` → ``vit-large``."""
+    return item.name.removeprefix(f"{item.family}-").removesuffix("-v3")

@@ -21,7 +21,7 @@ from typing import Protocol
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.work import LEASE_SECONDS, WorkQueue
-from joytag_desktop.library.worker_state import WorkerState
+from joytag_desktop.library.worker_state import FIRST_LOAD, WorkerState
 from joytag_desktop.worker.tagging import QUEUE_ERRORS, TaggingProgress, TaggingReport, tag_pending
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,10 @@ class TaggingWorker:
         if self.settings.device != "cuda" and not (self.settings.device == "auto" and torch.cuda.is_available()):
             # Before the engine: ONNX Runtime and OpenVINO take their thread count when they load.
             torch.set_num_threads(self.settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1))
+            from joytag_desktop.inference.conversion import has_converted
+
+            if not all(has_converted(t) for t in taggers):
+                self._set_state(WorkerState.LOADING, FIRST_LOAD)  # the window says it takes a while
         engines = [
             (TaggingEngine(t, device=self.settings.device, batch_size=self.settings.batch_size), info)
             for t, info in zip(taggers, infos, strict=True)
