@@ -25,11 +25,13 @@ def category_colour(category: str) -> QColor:
 
 
 def category_label(category: str) -> str:
+    """The group's name in the tag lists; "General" is the category of everyday tags (the content
+    rating of the same English word is another text: see ``details.DetailsPanel``)."""
     labels = {
         "character": QCoreApplication.translate("categories", "Characters"),
         "copyright": QCoreApplication.translate("categories", "Series"),
         "artist": QCoreApplication.translate("categories", "Artists"),
-        "general": QCoreApplication.translate("categories", "General"),
+        "general": QCoreApplication.translate("categories", "General", "tag category: everyday tags"),
         "meta": QCoreApplication.translate("categories", "Meta"),
         "year": QCoreApplication.translate("categories", "Year"),
         "rating": QCoreApplication.translate("categories", "Rating"),

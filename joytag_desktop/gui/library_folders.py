@@ -76,7 +76,7 @@ class LibraryFolders(QObject):
 
     def add(self, folder: str, watched: bool = True) -> None:
         """Add a folder (or rescan it when a library folder already holds it) and scan it."""
-        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
+        self.status.show_scanning(folder)
         self.scan_cancel.clear()
 
         def add_and_scan():
@@ -99,7 +99,7 @@ class LibraryFolders(QObject):
             )
         if not folder:
             return
-        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
+        self.status.show_scanning(folder)
         self.scan_cancel.clear()
 
         def locate_and_scan():
@@ -133,7 +133,7 @@ class LibraryFolders(QObject):
         )
 
     def rescan(self) -> None:
-        self.status.set_text(self.tr("Scanning folders…"))
+        self.status.show_scanning()
         self.scan_cancel.clear()
         self.background.submit(
             lambda: self._scan(None),
@@ -149,6 +149,6 @@ class LibraryFolders(QObject):
         return import_found(self.library, report)
 
     def _scanned(self, report) -> None:
-        self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
+        self.status.show_scanned(report)
         self.load()
         self.changed.emit()

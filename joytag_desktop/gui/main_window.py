@@ -36,7 +36,7 @@ from joytag_desktop.gui.exports import Exports
 from joytag_desktop.gui.folders import FolderPanel
 from joytag_desktop.gui.grid import PATH_ROLE
 from joytag_desktop.gui.library_folders import LibraryFolders
-from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.gui.model_choice import ModelChoice
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
 from joytag_desktop.gui.panels import LogPanel, QtLogHandler, SettingsDialog, resize_within_screen
@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.log_handler = QtLogHandler()
         self.log_handler.setLevel(logging.INFO)
         self.log_handler.record_formatted.connect(self._log_line)
+        self.log_handler.error_line.connect(self._error_line)
         logging.getLogger("joytag_desktop").addHandler(self.log_handler)
         logging.getLogger("joytag_desktop").setLevel(logging.INFO)
         dock = QDockWidget(self.tr("Log"), self)
@@ -462,7 +463,7 @@ class MainWindow(QMainWindow):
             dialog.tabs.setCurrentWidget(dialog.models_page)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
-        language_before, model_before = self.settings.language, self.settings.model
+        language_before, model_before, device_before = self.settings.language, self.settings.model, self.settings.device
         dialog.save()
         apply = partial(
             _apply_library_settings,
@@ -471,7 +472,7 @@ class MainWindow(QMainWindow):
             dialog.floor.value(),
             dialog.models_page.choices(),
         )
-        self.writer.submit(apply, partial(self._settings_applied, model_before), self._show_error)
+        self.writer.submit(apply, partial(self._settings_applied, model_before, device_before), self._show_error)
         if self.settings.language != language_before:
             QMessageBox.information(
                 self,
@@ -479,9 +480,11 @@ class MainWindow(QMainWindow):
                 self.tr("The new language is used from the next start of JoyTag Desktop."),
             )
 
-    def _settings_applied(self, model_before: str, _: object) -> None:
+    def _settings_applied(self, model_before: str, device_before: str, _: object) -> None:
         self.thresholds.load()
-        self.model_choice.settings_saved(model_chosen=self.settings.model != model_before)
+        self.model_choice.settings_saved(
+            model_chosen=self.settings.model != model_before, device_changed=self.settings.device != device_before
+        )
         self._refresh_after_change()
 
     def about_text(self) -> str:
@@ -502,12 +505,17 @@ class MainWindow(QMainWindow):
     def _show_error(self, exc: Exception) -> None:
         message = for_window(str(exc) or type(exc).__name__)
         log.error("%s", message)
-        self.statusBar().showMessage(message, ERROR_MS)
+        self.statusBar().showMessage(one_line(message), ERROR_MS)
 
     def _log_line(self, text: str, level: int) -> None:
         self.log_panel.append_line(text, level)
-        if level >= logging.ERROR:
-            self.statusBar().showMessage(text, ERROR_MS)
+
+    def _error_line(self, line: str, more: bool) -> None:
+        """An error in one line on the status bar; a traceback stays in the log panel."""
+        line = one_line(for_window(line))
+        if more:
+            line = self.tr("{error} (details in View ▸ Log)").format(error=line)
+        self.statusBar().showMessage(line, ERROR_MS)
 
 
 # --- run on the background pool (or the writer) ------------------------------------------------------
