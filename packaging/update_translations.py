@@ -58,7 +58,8 @@ def check() -> list[str]:
             fresh = Path(scratch) / ts.name
             shutil.copy(ts, fresh)
             lupdate(fresh, locale)
-            messages = ElementTree.parse(fresh).getroot().iter("message")
+            root = ElementTree.parse(fresh).getroot()
+            messages = root.iter("message") if root is not None else []
             for message in messages:
                 translation = message.find("translation")
                 source = message.findtext("source")
@@ -73,7 +74,7 @@ def check() -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     if args.check:

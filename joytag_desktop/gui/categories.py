@@ -40,5 +40,16 @@ def category_label(category: str) -> str:
     return labels.get(category, category)
 
 
+def rating_label(rating: str) -> str:
+    """A content rating's name ("general" is "all ages" here, not the tag category of that word)."""
+    labels = {
+        "general": QCoreApplication.translate("ratings", "General", "content rating: all ages"),
+        "sensitive": QCoreApplication.translate("ratings", "Sensitive", "content rating"),
+        "questionable": QCoreApplication.translate("ratings", "Questionable", "content rating"),
+        "explicit": QCoreApplication.translate("ratings", "Explicit", "content rating"),
+    }
+    return labels.get(rating, rating)
+
+
 def category_rank(category: str) -> int:
     return ORDER.index(category) if category in ORDER else len(ORDER)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.categories import RATINGS
+from joytag_desktop.gui.categories import rating_label
 from joytag_desktop.gui.messages import for_window, status_name
 from joytag_desktop.gui.presets import fill_presets, show_preset
 from joytag_desktop.gui.tag_editor import TagEditor
@@ -75,14 +76,8 @@ class DetailsPanel(QWidget):
             self.tr("The rating of the selected images: the models' rating outputs decide unless you set one")
         )
         self.rating.addItem(self.tr("Rating from the models"), "")
-        rating_labels = {
-            "general": self.tr("General", "content rating"),
-            "sensitive": self.tr("Sensitive", "content rating"),
-            "questionable": self.tr("Questionable", "content rating"),
-            "explicit": self.tr("Explicit", "content rating"),
-        }
         for key in RATINGS:
-            self.rating.addItem(rating_labels[key], key)
+            self.rating.addItem(rating_label(key), key)
         self.rating.activated.connect(lambda index: self.rating_chosen.emit(self.rating.itemData(index)))
 
         self.tags = TagEditor()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from joytag_desktop.files import atomic_text_output
 from joytag_desktop.gui.background import Background
-from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.messages import export_summary, for_window
 from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library import Library
@@ -47,8 +47,8 @@ class Exports(QObject):
         backup = self.settings.embedded_backup
         if target == "embedded":
             question = self.tr(
-                "Write keywords into {count:,} image files? Only the metadata changes, never the pixels."
-            ).format(count=len(ids))
+                "Write keywords into %Ln image file(s)? Only the metadata changes, never the pixels.", "", len(ids)
+            )
             if backup:
                 question += "\n" + self.tr("A backup copy (…_original) is kept.")
             answer = QMessageBox.question(self.window, self.tr("Write keywords into the files"), question)
@@ -56,7 +56,7 @@ class Exports(QObject):
                 return
         naming, parent = self.settings.sidecar_naming, self.settings.keyword_parent
         choice = self.settings.keyword_choice()
-        self.status.set_text(self.tr("Writing {target} for {count:,} images…").format(target=target, count=len(ids)))
+        self.status.set_text(self.tr("Writing {target} for %Ln image(s)…", "", len(ids)).format(target=target))
 
         def write():
             if target == "xmp":
@@ -69,7 +69,7 @@ class Exports(QObject):
         def done(report) -> None:
             for path, reason in report.errors:
                 log.warning("%s: %s", path, for_window(reason))
-            self.status.set_text(f"{target}: {report.summary()}")
+            self.status.set_text(f"{target}: {export_summary(report)}")
 
         self.writer.submit(write, done, self.show_error)
 
@@ -93,8 +93,6 @@ class Exports(QObject):
 
         def done(count: int) -> None:
             log.info("exported the tags of %d image(s) to %s", count, target)
-            self.status.set_text(
-                self.tr("Exported {count:,} images to {name}").format(count=count, name=Path(target).name)
-            )
+            self.status.set_text(self.tr("Exported %Ln image(s) to {name}", "", count).format(name=Path(target).name))
 
         self.writer.submit(write, done, self.show_error)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.panels import ModelDownload
 from joytag_desktop.taggers.catalogue import CATALOGUE
 
@@ -69,7 +70,7 @@ class ModelManager(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for row, item in enumerate(CATALOGUE):
-            cells = (item.name, item.good_at, f"{item.download_mb:,} MB", item.licence, "…")
+            cells = (item.name, item.good_at, f"{number(item.download_mb)} MB", item.licence, "…")
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setToolTip(f"{item.repo}: {item.good_at}" if column < 2 else text)
