@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QObject
 
 if TYPE_CHECKING:
     from joytag_desktop.interchange.exporting import ExportReport
@@ -181,7 +181,7 @@ def one_line(message: str) -> str:
     return lines[0].strip() + (" …" if len(lines) > 1 else "")
 
 
-# --- what the worker runs on ---------------------------------------------------------------------
+# --- what the worker runs on, and the reports ------------------------------------------------------
 
 _DEVICE_PARTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"CPU \((?P<n>\d+) threads?\)"), "cpu"),
@@ -191,63 +191,74 @@ _DEVICE_PARTS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+class Reports(QObject):
+    """The worker's device and the core's reports in the window's words (a QObject: Qt's plural
+    forms are collected from ``self.tr`` calls)."""
+
+    def device(self, detail: str) -> str:
+        parts = []
+        for part in detail.split(", "):
+            for pattern, kind in _DEVICE_PARTS:
+                found = pattern.fullmatch(part)
+                if found is None:
+                    continue
+                n = int(found.groupdict().get("n") or 0)
+                if kind == "cpu":
+                    part = self.tr("CPU (%Ln thread(s))", "", n)
+                elif kind == "batch":
+                    part = self.tr("batch %Ln", "", n)
+                elif kind == "fast":
+                    part = self.tr("fast preprocessing")
+                else:
+                    part = self.tr("reference preprocessing")
+                break
+            parts.append(part)
+        return self.tr(", ").join(parts)
+
+    def scan(self, report: ScanReport) -> str:
+        parts = [
+            self.tr("%Ln new", "", report.added),
+            self.tr("%Ln changed", "", report.changed),
+            self.tr("%Ln moved", "", report.moved),
+            self.tr("%Ln missing", "", report.missing),
+            self.tr("%Ln unchanged", "", report.unchanged),
+        ]
+        if report.restored:
+            parts.append(self.tr("%Ln back", "", report.restored))
+        if report.keywords:
+            parts.append(self.tr("keywords changed on %Ln image(s)", "", report.keywords))
+        if report.errors:
+            parts.append(self.tr("%Ln unreadable", "", len(report.errors)))
+        if report.offline:
+            parts.append(self.tr("%Ln folder(s) offline", "", len(report.offline)))
+        if report.cancelled:
+            parts.append(self.tr("cancelled"))
+        return self.tr(", ").join(parts)
+
+    def export(self, report: ExportReport) -> str:
+        parts = [
+            self.tr("%Ln written", "", report.written),
+            self.tr("%Ln unchanged", "", report.unchanged),
+            self.tr("%Ln skipped", "", report.skipped),
+        ]
+        if report.errors:
+            parts.append(self.tr("%Ln failed", "", len(report.errors)))
+        return self.tr(", ").join(parts)
+
+
 def device_text(detail: str) -> str:
     """The worker's "CPU (4 threads), float32, batch 4, fast preprocessing" in the window's words."""
-    parts = []
-    for part in detail.split(", "):
-        for pattern, kind in _DEVICE_PARTS:
-            found = pattern.fullmatch(part)
-            if found is None:
-                continue
-            n = int(found.groupdict().get("n") or 0)
-            if kind == "cpu":
-                part = QCoreApplication.translate("messages", "CPU (%Ln thread(s))", "", n)
-            elif kind == "batch":
-                part = QCoreApplication.translate("messages", "batch %Ln", "", n)
-            elif kind == "fast":
-                part = QCoreApplication.translate("messages", "fast preprocessing")
-            else:
-                part = QCoreApplication.translate("messages", "reference preprocessing")
-            break
-        parts.append(part)
-    return QCoreApplication.translate("messages", ", ").join(parts)
-
-
-# --- reports ---------------------------------------------------------------------------------------
+    return Reports().device(detail)
 
 
 def scan_summary(report: ScanReport) -> str:
     """A scan's outcome (the core's ``ScanReport.summary``) with the window's numbers and words."""
-    parts = [
-        QCoreApplication.translate("messages", "%Ln new", "", report.added),
-        QCoreApplication.translate("messages", "%Ln changed", "", report.changed),
-        QCoreApplication.translate("messages", "%Ln moved", "", report.moved),
-        QCoreApplication.translate("messages", "%Ln missing", "", report.missing),
-        QCoreApplication.translate("messages", "%Ln unchanged", "", report.unchanged),
-    ]
-    if report.restored:
-        parts.append(QCoreApplication.translate("messages", "%Ln back", "", report.restored))
-    if report.keywords:
-        parts.append(QCoreApplication.translate("messages", "keywords changed on %Ln image(s)", "", report.keywords))
-    if report.errors:
-        parts.append(QCoreApplication.translate("messages", "%Ln unreadable", "", len(report.errors)))
-    if report.offline:
-        parts.append(QCoreApplication.translate("messages", "%Ln folder(s) offline", "", len(report.offline)))
-    if report.cancelled:
-        parts.append(QCoreApplication.translate("messages", "cancelled"))
-    return QCoreApplication.translate("messages", ", ").join(parts)
+    return Reports().scan(report)
 
 
 def export_summary(report: ExportReport) -> str:
     """An export's outcome (the core's ``ExportReport.summary``) with the window's numbers and words."""
-    parts = [
-        QCoreApplication.translate("messages", "%Ln written", "", report.written),
-        QCoreApplication.translate("messages", "%Ln unchanged", "", report.unchanged),
-        QCoreApplication.translate("messages", "%Ln skipped", "", report.skipped),
-    ]
-    if report.errors:
-        parts.append(QCoreApplication.translate("messages", "%Ln failed", "", len(report.errors)))
-    return QCoreApplication.translate("messages", ", ").join(parts)
+    return Reports().export(report)
 
 
 # --- the library's words for an image --------------------------------------------------------------
