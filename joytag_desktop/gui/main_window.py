@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
             None,
             partial(self.open_settings, "models"),
         )
-        self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.pause_button.toggle)
+        self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.status.toggle_pause)
         self._action(
             tag_menu,
             self.tr("Cancel tagging run and scans"),

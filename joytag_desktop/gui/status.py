@@ -102,6 +102,11 @@ class WorkStatus(QWidget):
     def set_text(self, text: str) -> None:
         self.label.setText(text.replace("&", "&amp;").replace("<", "&lt;"))
 
+    def toggle_pause(self) -> None:
+        """Ctrl+P: as a click on Pause/Resume, and like it only when there is something to pause."""
+        if self.pause_button.isEnabled():
+            self.pause_button.toggle()
+
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText(self.tr("Resume") if paused else self.tr("Pause"))
         self.pause_toggled.emit(paused)
