@@ -129,7 +129,7 @@ def test_settings_and_the_window_name_the_same_preset(qtbot, settings) -> None:
 
 
 def test_device_label_stays_after_settings_and_idle_disables_pause_and_cancel(
-    qtbot, library: Library, settings, photos
+    qtbot, library: Library, settings, photos, monkeypatch
 ) -> None:
     window = tagged_window(qtbot, library, settings, photos)
     qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
@@ -138,7 +138,7 @@ def test_device_label_stays_after_settings_and_idle_disables_pause_and_cancel(
     device = window.device_label.text()
     checked: list[str] = []
     found = window.model_choice._found  # the model check after Settings ▸ OK ends here
-    window.model_choice._found = lambda path: (found(path), checked.append(path))
+    monkeypatch.setattr(window.model_choice, "_found", lambda path: (found(path), checked.append(path)))
     QTimer.singleShot(300, lambda: window.settings_dialog.accept())
     window.open_settings()
     qtbot.waitUntil(lambda: bool(checked), timeout=10_000)

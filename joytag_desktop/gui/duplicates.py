@@ -220,7 +220,7 @@ class DuplicatesDialog(QDialog):
         label = {"hashing": self.tr("Reading images"), "comparing": self.tr("Comparing embeddings")}.get(stage, stage)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"{label}: %v / %m")
+        self.progress.setFormat(f"{label}: {number(done)} / {number(total)}")
 
     def _failed(self, exc: Exception) -> None:
         self._busy(False)

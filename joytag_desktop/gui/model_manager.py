@@ -161,7 +161,9 @@ class ModelManager(QDialog):
         if total:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(done / total * 1000))
-            self.bar.setFormat(self.tr("{done:.0f} of {total:.0f} MB").format(done=done / 1e6, total=total / 1e6))
+            self.bar.setFormat(
+                self.tr("{done} of {total} MB").format(done=number(done / 1e6), total=number(total / 1e6))
+            )
 
     def _downloaded(self, folder: str) -> None:
         self._idle()

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from tqdm import tqdm
 
 from joytag_desktop import failures
-from joytag_desktop.gui.i18n import LANGUAGES
+from joytag_desktop.gui.i18n import LANGUAGES, number
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.model_settings import ModelsPage
 from joytag_desktop.gui.presets import DECIMALS, fill_presets, show_preset
@@ -157,7 +157,9 @@ class FirstRunPanel(QFrame):
         if total:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(done / total * 1000))
-            self.bar.setFormat(self.tr("{done:.0f} of {total:.0f} MB").format(done=done / 1e6, total=total / 1e6))
+            self.bar.setFormat(
+                self.tr("{done} of {total} MB").format(done=number(done / 1e6), total=number(total / 1e6))
+            )
 
     def _done(self, folder: str) -> None:
         self.bar.hide()

@@ -351,8 +351,8 @@
         <translation>正在下载 JoyTag…</translation>
     </message>
     <message>
-        <source>{done:.0f} of {total:.0f} MB</source>
-        <translation>{done:.0f} / {total:.0f} MB</translation>
+        <source>{done} of {total} MB</source>
+        <translation>{done} / {total} MB</translation>
     </message>
     <message>
         <source>JoyTag is installed in {folder}.</source>
@@ -700,8 +700,8 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>正在下载 {name}…</translation>
     </message>
     <message>
-        <source>{done:.0f} of {total:.0f} MB</source>
-        <translation>{done:.0f} / {total:.0f} MB</translation>
+        <source>{done} of {total} MB</source>
+        <translation>{done} / {total} MB</translation>
     </message>
     <message>
         <source>{name} is installed in {folder}. Click Use for tagging to tag with it.</source>
