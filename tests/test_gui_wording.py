@@ -222,3 +222,27 @@ def test_a_failed_worker_shows_one_line_and_the_log_keeps_the_traceback(qtbot, l
     message = window.statusBar().currentMessage()
     assert "\n" not in message and "Traceback" not in message and message.startswith("Tagging failed: ValueError: boom")
     close_window(qtbot, window)
+
+
+def test_the_app_loads_english_plurals_and_a_locale_with_separators(qtbot, settings, monkeypatch) -> None:
+    """English has its own plural forms (joytag_en.qm); LANG=C still writes 100,000."""
+    from joytag_desktop.gui import i18n
+
+    monkeypatch.setattr(i18n, "translations_dir", lambda: TRANSLATIONS)
+    app = QCoreApplication.instance()
+    assert app is not None
+    before = QLocale()
+    settings.language = "en"
+    translators = i18n.install_translators(app, settings)
+    try:
+        assert [t.language() for t in translators] == ["en_US"]
+        assert QCoreApplication.translate("WorkStatus", "%Ln image(s) wait to be tagged", "", 1) == (
+            "1 image waits to be tagged"
+        )
+        assert i18n.number(100_000) == "100,000"
+    finally:
+        i18n.remove_translators(app, translators)
+        QLocale.setDefault(before)
+    monkeypatch.setattr(QLocale, "system", staticmethod(lambda: QLocale("C")))
+    settings.language = ""
+    assert i18n.effective_locale(settings).toString(100_000) == "100,000"
