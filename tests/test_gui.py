@@ -127,6 +127,7 @@ def test_multi_selection_edit_and_pause(qtbot, library, settings, photos) -> Non
     window.details.new_tag.setText("holiday_2024")
     window.details.add_button.click()
     qtbot.waitUntil(lambda: library.count("holiday_2024") == 6, timeout=10_000)
+    qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
     assert not window.pause_button.isEnabled()  # all tagged: nothing to pause
     window.selection.retag_selection()  # six images wait again: Pause is offered while they do
     qtbot.waitUntil(window.pause_button.isEnabled, timeout=10_000)
