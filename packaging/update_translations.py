@@ -5,6 +5,8 @@
 
 Uses Qt's own tools as PySide6 ships them (pyside6-lupdate, pyside6-lrelease). Translators edit
 ``resources/translations/joytag_<locale>.ts`` (Qt Linguist opens it); the ``.qm`` beside it is built.
+``joytag_en.ts`` holds only the plural forms ("%Ln image(s)" → "1 image" / "2 images"): the
+source texts are English already.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "joytag_desktop" / "gui").glob("*.py"))
 TRANSLATIONS = ROOT / "resources" / "translations"
-LOCALES = ("zh_CN",)
+LOCALES = ("en", "zh_CN")
+PLURALS_ONLY = {"en"}  # English needs only its words for one and many
 
 
 def tool(name: str) -> str:
@@ -31,9 +34,10 @@ def tool(name: str) -> str:
     return found
 
 
-def lupdate(target: Path) -> None:
+def lupdate(target: Path, locale: str) -> None:
+    plurals = ["-pluralonly"] if locale in PLURALS_ONLY else []
     subprocess.run(
-        [tool("lupdate"), "-no-obsolete", "-locations", "none", *map(str, SOURCES), "-ts", str(target)],
+        [tool("lupdate"), "-no-obsolete", "-locations", "none", *plurals, *map(str, SOURCES), "-ts", str(target)],
         check=True,
         capture_output=True,
     )
@@ -53,8 +57,9 @@ def check() -> list[str]:
             ts = TRANSLATIONS / f"joytag_{locale}.ts"
             fresh = Path(scratch) / ts.name
             shutil.copy(ts, fresh)
-            lupdate(fresh)
-            messages = ElementTree.parse(fresh).getroot().iter("message")
+            lupdate(fresh, locale)
+            root = ElementTree.parse(fresh).getroot()
+            messages = root.iter("message") if root is not None else []
             for message in messages:
                 translation = message.find("translation")
                 source = message.findtext("source")
@@ -69,7 +74,7 @@ def check() -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     if args.check:
@@ -79,7 +84,7 @@ def main() -> int:
     TRANSLATIONS.mkdir(parents=True, exist_ok=True)
     for locale in LOCALES:
         ts = TRANSLATIONS / f"joytag_{locale}.ts"
-        lupdate(ts)
+        lupdate(ts, locale)
         lrelease(ts, ts.with_suffix(".qm"))
         print(f"updated {ts.relative_to(ROOT)} and {ts.with_suffix('.qm').name}")
     return 0

@@ -49,6 +49,29 @@ def isolated_home(
     return home
 
 
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "resources" / "translations"
+
+
+@pytest.fixture(autouse=True)
+def english_window(request: pytest.FixtureRequest):
+    """GUI tests read the window as an English user does ("1 image", "2 images", "5,760"): the
+    app loads joytag_en.qm and the locale at start (``gui.i18n``), tests build windows without it."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtCore import QLocale, QTranslator
+
+    app = request.getfixturevalue("qapp")
+    before = QLocale()
+    translator = QTranslator()
+    assert translator.load(str(TRANSLATIONS / "joytag_en.qm"))
+    app.installTranslator(translator)
+    QLocale.setDefault(QLocale("en_US"))
+    yield
+    app.removeTranslator(translator)
+    QLocale.setDefault(before)
+
+
 @pytest.fixture
 def tiny_model_dir() -> Path:
     return FORMAT_DIR / "tiny-released-shape"

@@ -127,10 +127,15 @@ def test_multi_selection_edit_and_pause(qtbot, library, settings, photos) -> Non
     window.details.new_tag.setText("holiday_2024")
     window.details.add_button.click()
     qtbot.waitUntil(lambda: library.count("holiday_2024") == 6, timeout=10_000)
+    qtbot.waitUntil(lambda: "All images tagged" in window.work_label.text(), timeout=30_000)
+    assert not window.pause_button.isEnabled()  # all tagged: nothing to pause
+    window.selection.retag_selection()  # six images wait again: Pause is offered while they do
+    qtbot.waitUntil(window.pause_button.isEnabled, timeout=10_000)
     window.pause_button.click()
     assert window.worker.paused and window.pause_button.text() == "Resume"
     window.pause_button.click()
     assert not window.worker.paused
+    qtbot.waitUntil(lambda: library.count("status:tagged") == 6, timeout=30_000)
     close_window(qtbot, window)
 
 

@@ -176,7 +176,7 @@ def test_settings_models_page_chooses_automatic_models_and_thresholds(qtbot, lib
     window.worker.reload_model(window.model_choice.worker_settings())
     shutil.copy(first, photos / "new.jpg")
     window.library_folders.rescan()
-    qtbot.waitUntil(lambda: "Settings → Models" in window.statusBar().currentMessage(), timeout=30_000)
+    qtbot.waitUntil(lambda: "Settings… ▸ Models" in window.statusBar().currentMessage(), timeout=30_000)
     assert not library.model(joytag).auto and library.count("status:pending") == 1
     # Choosing the model again (Tagging → Models…) makes it tag new files.
     window.model_choice.use(settings.model)

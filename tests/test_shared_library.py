@@ -336,7 +336,7 @@ def test_status_bar_shows_the_other_workers(qtbot, tmp_path: Path) -> None:
         session.execute(update(WorkerRow).where(WorkerRow.id == other.id).values(machine="gpu-box", host="gpu-box"))
     label.refresh()
     qtbot.waitUntil(label.isVisible, timeout=5000)
-    assert label.text() == "1 other worker(s) tagging, 41.5 images/s"
+    assert label.text() == "1 other worker tagging, 41.5 images/s"
     assert "gpu-box" in label.toolTip() and "1,234 tagged" in label.toolTip() and "H200" in label.toolTip()
     other.close()
     label.refresh()

@@ -25,17 +25,30 @@ def category_colour(category: str) -> QColor:
 
 
 def category_label(category: str) -> str:
+    """The group's name in the tag lists; "General" is the category of everyday tags (the content
+    rating of the same English word is another text: see ``details.DetailsPanel``)."""
     labels = {
         "character": QCoreApplication.translate("categories", "Characters"),
         "copyright": QCoreApplication.translate("categories", "Series"),
         "artist": QCoreApplication.translate("categories", "Artists"),
-        "general": QCoreApplication.translate("categories", "General"),
+        "general": QCoreApplication.translate("categories", "General", "tag category: everyday tags"),
         "meta": QCoreApplication.translate("categories", "Meta"),
         "year": QCoreApplication.translate("categories", "Year"),
         "rating": QCoreApplication.translate("categories", "Rating"),
         "keyword": QCoreApplication.translate("categories", "Keywords from the files"),
     }
     return labels.get(category, category)
+
+
+def rating_label(rating: str) -> str:
+    """A content rating's name ("general" is "all ages" here, not the tag category of that word)."""
+    labels = {
+        "general": QCoreApplication.translate("ratings", "General", "content rating: all ages"),
+        "sensitive": QCoreApplication.translate("ratings", "Sensitive", "content rating"),
+        "questionable": QCoreApplication.translate("ratings", "Questionable", "content rating"),
+        "explicit": QCoreApplication.translate("ratings", "Explicit", "content rating"),
+    }
+    return labels.get(rating, rating)
 
 
 def category_rank(category: str) -> int:

@@ -26,6 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.categories import RATINGS
+from joytag_desktop.gui.categories import rating_label
+from joytag_desktop.gui.messages import for_window, status_name
+from joytag_desktop.gui.presets import fill_presets, show_preset
 from joytag_desktop.gui.tag_editor import TagEditor
 from joytag_desktop.library.records import SelectionTag, TagView
 from joytag_desktop.library.schema import Image
@@ -107,14 +110,7 @@ class DetailsPanel(QWidget):
         self.slider.setToolTip(self.tr("Lowest score that counts as a tag (tags with their own threshold keep it)"))
         self.slider_label = QLabel()
         self.presets = QComboBox()
-        self.presets.addItem(self.tr("Custom"), "")
-        labels = {
-            "high-precision": self.tr("High precision"),
-            "balanced": self.tr("Balanced"),
-            "high-recall": self.tr("High recall"),
-        }
-        for key in PRESETS:
-            self.presets.addItem(f"{labels.get(key, key)} ({PRESETS[key]:g})", key)
+        fill_presets(self.presets)
         self.slider.valueChanged.connect(self._slider_moved)
         self.presets.activated.connect(self._preset_activated)
 
@@ -123,14 +119,8 @@ class DetailsPanel(QWidget):
             self.tr("The rating of the selected images: the models' rating outputs decide unless you set one")
         )
         self.rating.addItem(self.tr("Rating from the models"), "")
-        rating_labels = {
-            "general": self.tr("General"),
-            "sensitive": self.tr("Sensitive"),
-            "questionable": self.tr("Questionable"),
-            "explicit": self.tr("Explicit"),
-        }
         for key in RATINGS:
-            self.rating.addItem(rating_labels[key], key)
+            self.rating.addItem(rating_label(key), key)
         self.rating.activated.connect(lambda index: self.rating_chosen.emit(self.rating.itemData(index)))
 
         self.tags = TagEditor()
@@ -177,12 +167,7 @@ class DetailsPanel(QWidget):
         self.slider.setValue(round(value * 100))
         self.slider.blockSignals(False)
         self.slider_label.setText(f"{value:.2f}")
-        match = [
-            i
-            for i in range(self.presets.count())
-            if self.presets.itemData(i) and abs(PRESETS[self.presets.itemData(i)] - value) < 1e-9
-        ]
-        self.presets.setCurrentIndex(match[0] if match else 0)
+        show_preset(self.presets, value)
         if self.selection_count == 1:
             self.tags.show_rows(self.tags.rows_for_image(self.views, value))
 
@@ -216,7 +201,7 @@ class DetailsPanel(QWidget):
         taken = image.taken_at.strftime("%Y-%m-%d %H:%M") if image.taken_at else "—"
         width, height = image.displayed_size
         size = f"{width} × {height}" if width else "—"
-        status = image.status if not image.error else f"{image.status}: {image.error}"
+        status = status_name(image.status) + (f": {for_window(image.error)}" if image.error else "")
         rows = [
             (self.tr("File"), Path(image.path).name),
             (self.tr("Folder"), os.path.dirname(image.path)),
@@ -269,7 +254,7 @@ class DetailsPanel(QWidget):
         self.views = []
         self.selection_tags = tags
         self.selection_count = count
-        rows = [(self.tr("Selection"), self.tr("{count:,} images (tag edits apply to all)").format(count=count))]
+        rows = [(self.tr("Selection"), self.tr("%Ln image(s) (tag edits apply to all)", "", count))]
         self._set_facts(rows + self.facts_rows(image))
         self._show_rating(image)
         self.tags.show_rows(self.tags.rows_for_selection(tags, count))

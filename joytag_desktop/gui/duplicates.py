@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.library import Library
 from joytag_desktop.library.duplicates import (
@@ -219,7 +220,7 @@ class DuplicatesDialog(QDialog):
         label = {"hashing": self.tr("Reading images"), "comparing": self.tr("Comparing embeddings")}.get(stage, stage)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"{label}: %v / %m")
+        self.progress.setFormat(f"{label}: {number(done)} / {number(total)}")
 
     def _failed(self, exc: Exception) -> None:
         self._busy(False)
@@ -244,8 +245,8 @@ class DuplicatesDialog(QDialog):
         self.groups = groups
         self.keep_choices = []
         self.cards = []
-        for number, group in enumerate(groups[:SHOWN_GROUPS], 1):
-            self.groups_layout.insertWidget(self.groups_layout.count() - 1, self._group_box(number, group))
+        for position, group in enumerate(groups[:SHOWN_GROUPS], 1):
+            self.groups_layout.insertWidget(self.groups_layout.count() - 1, self._group_box(position, group))
         self.trash_button.setEnabled(bool(groups))
         self._update_summary()
 
@@ -367,9 +368,11 @@ class DuplicatesDialog(QDialog):
         if not self.groups:
             self.summary.setText(self.tr("No duplicates found."))
             return
-        shown = "" if len(self.groups) <= SHOWN_GROUPS else self.tr(" (the first {n} shown)").format(n=SHOWN_GROUPS)
-        text = self.tr("{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) are ticked for the trash.").format(
-            groups=len(self.groups), shown=shown, count=len(doomed), mb=sum(i.size for i in doomed) / 1e6
+        shown = "" if len(self.groups) <= SHOWN_GROUPS else self.tr(" (the first %Ln shown)", "", SHOWN_GROUPS)
+        text = self.tr("{groups}{shown}. %Ln copies ({mb} MB) are ticked for the trash.", "", len(doomed)).format(
+            groups=self.tr("%Ln group(s)", "", len(self.groups)),
+            shown=shown,
+            mb=number(sum(i.size for i in doomed) / 1e6, 1),
         )
         if any(group.kind != "exact" for group in self.groups[:SHOWN_GROUPS]):
             text += " " + self.tr("Only exact copies come ticked: judge the other groups and tick what may go.")
@@ -387,9 +390,11 @@ class DuplicatesDialog(QDialog):
             QMessageBox.Icon.Question,
             self.tr("Move to the trash"),
             self.tr(
-                "Move {count:,} copies ({mb:.1f} MB) to the system trash? They can be restored from there; "
-                "the library forgets them. Each is checked again first: one changed since the last scan stays."
-            ).format(count=len(doomed), mb=sum(i.size for i in doomed) / 1e6),
+                "Move %Ln copies ({mb} MB) to the system trash? They can be restored from there; "
+                "the library forgets them. Each is checked again first: one changed since the last scan stays.",
+                "",
+                len(doomed),
+            ).format(mb=number(sum(i.size for i in doomed) / 1e6, 1)),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )
@@ -419,17 +424,17 @@ class DuplicatesDialog(QDialog):
                     group.keep = left[0].id
                 groups.append(group)
         self.show_groups(groups)
-        message = self.tr("Moved {count:,} copies to the trash.").format(count=len(report.moved))
+        message = self.tr("Moved %Ln copies to the trash.", "", len(report.moved))
         if report.skipped:
             path, reason = report.skipped[0]
-            message += " " + self.tr("{n} left in place (first: {path}: {reason}).").format(
-                n=len(report.skipped), path=path, reason=reason
+            message += " " + self.tr("%Ln left in place (first: {path}: {reason}).", "", len(report.skipped)).format(
+                path=path, reason=reason
             )
         if report.failed:
             path, reason = report.failed[0]
-            message += " " + self.tr("{n} could not be moved (first: {path}: {reason}).").format(
-                n=len(report.failed), path=path, reason=reason
-            )
+            message += " " + self.tr(
+                "%Ln could not be moved (first: {path}: {reason}).", "", len(report.failed)
+            ).format(path=path, reason=reason)
         self.summary.setText(message)
         self.trashed.emit(len(report.moved))
         if self.on_trashed is not None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from joytag_desktop.files import atomic_text_output
 from joytag_desktop.gui.long_work import Job, LongWork
-from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.messages import export_summary, for_window
 from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library import Library
@@ -48,8 +48,8 @@ class Exports(QObject):
         backup = self.settings.embedded_backup
         if target == "embedded":
             question = self.tr(
-                "Write keywords into {count:,} image files? Only the metadata changes, never the pixels."
-            ).format(count=len(ids))
+                "Write keywords into %Ln image file(s)? Only the metadata changes, never the pixels.", "", len(ids)
+            )
             if backup:
                 question += "\n" + self.tr("A backup copy (…_original) is kept.")
             answer = QMessageBox.question(self.window, self.tr("Write keywords into the files"), question)
@@ -91,7 +91,7 @@ class Exports(QObject):
         def done(report, _: Job) -> None:
             for path, reason in report.errors:
                 log.warning("%s: %s", path, for_window(reason))
-            self.status.set_text(f"{title}: {report.summary()}")
+            self.status.set_text(f"{title}: {export_summary(report)}")
 
         self.jobs.submit(title, write, done, self.show_error)
 
@@ -115,9 +115,7 @@ class Exports(QObject):
 
         def done(count: int, _: Job) -> None:
             log.info("exported the tags of %d image(s) to %s", count, target)
-            self.status.set_text(
-                self.tr("Exported {count:,} images to {name}").format(count=count, name=Path(target).name)
-            )
+            self.status.set_text(self.tr("Exported %Ln image(s) to {name}", "", count).format(name=Path(target).name))
 
         title = self.tr("Exporting tags as {format}").format(format=fmt.upper())
         self.jobs.submit(title, write, done, self.show_error, cancellable=False)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.tree_items import child_items, top_level_items
 
 FOLDER_ROLE = Qt.ItemDataRole.UserRole
@@ -104,14 +105,14 @@ class FolderPanel(QWidget):
         self.tree.clear()
         nodes = build_tree([path for path, _, _ in roots], counts)
         everything = QTreeWidgetItem(
-            [self.tr("All folders ({count})").format(count=f"{sum(n.total for n in nodes.values()):,}")]
+            [self.tr("All folders ({count})").format(count=number(sum(n.total for n in nodes.values())))]
         )
         everything.setData(0, FOLDER_ROLE, "")
         self.tree.addTopLevelItem(everything)
         select = everything
         for path, watched, online in roots:
             node = nodes[path]
-            label = f"{os.path.basename(path.rstrip('/')) or path} ({node.total:,})"
+            label = f"{os.path.basename(path.rstrip('/')) or path} ({number(node.total)})"
             if not online:
                 label += " " + self.tr("(offline)")
             item = QTreeWidgetItem([label])
@@ -142,7 +143,7 @@ class FolderPanel(QWidget):
     def _add_children(self, parent: QTreeWidgetItem, node: FolderNode, expanded: set[str]) -> None:
         for name in sorted(node.children, key=str.casefold):
             child = node.children[name]
-            item = QTreeWidgetItem([f"{name} ({child.total:,})"])
+            item = QTreeWidgetItem([f"{name} ({number(child.total)})"])
             item.setData(0, FOLDER_ROLE, child.path)
             item.setToolTip(0, child.path)
             parent.addChild(item)

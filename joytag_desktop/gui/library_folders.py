@@ -81,7 +81,7 @@ class LibraryFolders(QObject):
 
     def add(self, folder: str, watched: bool = True) -> None:
         """Add a folder (or rescan it when a library folder already holds it) and scan it."""
-        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
+        self.status.show_scanning(folder)
         self.scan_cancel.clear()
 
         def add_and_scan():
@@ -104,7 +104,7 @@ class LibraryFolders(QObject):
             )
         if not folder:
             return
-        self.status.set_text(self.tr("Scanning {folder}…").format(folder=folder))
+        self.status.show_scanning(folder)
         self.scan_cancel.clear()
 
         def locate_and_scan():
@@ -138,7 +138,7 @@ class LibraryFolders(QObject):
         )
 
     def rescan(self) -> None:
-        self.status.set_text(self.tr("Scanning folders…"))
+        self.status.show_scanning()
         self.scan_cancel.clear()
         self._submit_scan(lambda: self._scan(None), self._scanned)
 
@@ -166,6 +166,6 @@ class LibraryFolders(QObject):
         return import_found(self.library, report)
 
     def _scanned(self, report) -> None:
-        self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
+        self.status.show_scanned(report)
         self.load()
         self.changed.emit()

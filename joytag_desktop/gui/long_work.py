@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from joytag_desktop.gui.background import Background, emit_if_alive
+from joytag_desktop.gui.i18n import number
 
 SHOW_AFTER_MS = 400  # shorter work shows no progress bar
 REPORT_EVERY_S = 0.1  # progress signals at most this often (the writer may report thousands a second)
@@ -151,14 +152,14 @@ class LongWork(QWidget):
             self.bar.setRange(0, job.total)
             self.bar.setValue(job.done)
             text = self.tr("{title}: {done} of {total}").format(
-                title=job.title, done=self.locale().toString(job.done), total=self.locale().toString(job.total)
+                title=job.title, done=number(job.done), total=number(job.total)
             )
         else:
             self.bar.setRange(0, 0)  # busy: the total is not known yet
             text = self.tr("{title}…").format(title=job.title)
         waiting = len(self.jobs) - 1
         if waiting:
-            text += " " + self.tr("(%n more waiting)", "", waiting)
+            text += " " + self.tr("(%Ln more waiting)", "", waiting)
         if job.cancel.is_set():
             text += " — " + self.tr("stopping…")
         self.label.setText(text)

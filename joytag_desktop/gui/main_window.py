@@ -35,9 +35,10 @@ from joytag_desktop.gui.details import DetailsPanel
 from joytag_desktop.gui.exports import Exports
 from joytag_desktop.gui.folders import FolderPanel
 from joytag_desktop.gui.grid import PATH_ROLE
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.library_folders import LibraryFolders
 from joytag_desktop.gui.long_work import LongWork
-from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.gui.model_choice import ModelChoice
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
 from joytag_desktop.gui.panels import LogPanel, QtLogHandler, SettingsDialog, resize_within_screen
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.log_handler = QtLogHandler()
         self.log_handler.setLevel(logging.INFO)
         self.log_handler.record_formatted.connect(self._log_line)
+        self.log_handler.error_line.connect(self._error_line)
         logging.getLogger("joytag_desktop").addHandler(self.log_handler)
         logging.getLogger("joytag_desktop").setLevel(logging.INFO)
         dock = QDockWidget(self.tr("Log"), self)
@@ -291,7 +293,7 @@ class MainWindow(QMainWindow):
             None,
             partial(self.open_settings, "models"),
         )
-        self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.pause_button.toggle)
+        self._action(tag_menu, self.tr("Pause / resume"), QKeySequence("Ctrl+P"), self.status.toggle_pause)
         self._action(
             tag_menu,
             self.tr("Cancel tagging run and scans"),
@@ -368,10 +370,9 @@ class MainWindow(QMainWindow):
         if not jobs:
             return True
         job = jobs[0]
-        locale = self.locale()
         progress = (
             self.tr("{title}: {done} of {total} done.").format(
-                title=job.title, done=locale.toString(job.done), total=locale.toString(job.total)
+                title=job.title, done=number(job.done), total=number(job.total)
             )
             if job.total
             else self.tr("{title} has not finished.").format(title=job.title)
@@ -508,7 +509,7 @@ class MainWindow(QMainWindow):
             dialog.tabs.setCurrentWidget(dialog.models_page)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
-        language_before, model_before = self.settings.language, self.settings.model
+        language_before, model_before, device_before = self.settings.language, self.settings.model, self.settings.device
         dialog.save()
         apply = partial(
             _apply_library_settings,
@@ -517,7 +518,7 @@ class MainWindow(QMainWindow):
             dialog.floor.value(),
             dialog.models_page.choices(),
         )
-        self.writer.submit(apply, partial(self._settings_applied, model_before), self._show_error)
+        self.writer.submit(apply, partial(self._settings_applied, model_before, device_before), self._show_error)
         if self.settings.language != language_before:
             QMessageBox.information(
                 self,
@@ -525,9 +526,11 @@ class MainWindow(QMainWindow):
                 self.tr("The new language is used from the next start of JoyTag Desktop."),
             )
 
-    def _settings_applied(self, model_before: str, _: object) -> None:
+    def _settings_applied(self, model_before: str, device_before: str, _: object) -> None:
         self.thresholds.load()
-        self.model_choice.settings_saved(model_chosen=self.settings.model != model_before)
+        self.model_choice.settings_saved(
+            model_chosen=self.settings.model != model_before, device_changed=self.settings.device != device_before
+        )
         self._refresh_after_change()
 
     def about_text(self) -> str:
@@ -548,12 +551,17 @@ class MainWindow(QMainWindow):
     def _show_error(self, exc: Exception) -> None:
         message = for_window(str(exc) or type(exc).__name__)
         log.error("%s", message)
-        self.statusBar().showMessage(message, ERROR_MS)
+        self.statusBar().showMessage(one_line(message), ERROR_MS)
 
     def _log_line(self, text: str, level: int) -> None:
         self.log_panel.append_line(text, level)
-        if level >= logging.ERROR:
-            self.statusBar().showMessage(text, ERROR_MS)
+
+    def _error_line(self, line: str, more: bool) -> None:
+        """An error in one line on the status bar; a traceback stays in the log panel."""
+        line = one_line(for_window(line))
+        if more:
+            line = self.tr("{error} (details in View ▸ Log)").format(error=line)
+        self.statusBar().showMessage(line, ERROR_MS)
 
 
 # --- run on the background pool (or the writer) ------------------------------------------------------

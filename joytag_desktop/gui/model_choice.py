@@ -57,8 +57,11 @@ class ModelChoice(QObject):
             worker.after_commit = partial(_write_sidecars, self.library, naming, parent, choice)
         return worker
 
-    def settings_saved(self, model_chosen: bool) -> None:
-        """Settings → OK: the worker takes the new settings and the model is checked again."""
+    def settings_saved(self, model_chosen: bool, device_changed: bool = False) -> None:
+        """Settings → OK: the worker takes the new settings and the model is checked again; the
+        device label keeps what the worker runs on unless the device setting changed."""
+        if device_changed:
+            self.status.set_device("")  # the next run says what it runs on
         self.worker_settings_changed.emit(self.worker_settings(chosen=model_chosen))
         self.check()
 
@@ -82,7 +85,7 @@ class ModelChoice(QObject):
 
     def _found(self, path: str) -> None:
         self.first_run.hide()
-        self.status.device.setText(self.tr("Model: {name}").format(name=Path(path).name))
+        self.status.set_model(Path(path).name)
 
     def _missing(self, exc: Exception) -> None:
         self.first_run.show()
@@ -138,7 +141,7 @@ class ModelChoice(QObject):
         parent = manager if manager is not None and manager.isVisible() else self.context.window
         box = QMessageBox(QMessageBox.Icon.Question, self.tr("Tag the library"), "", parent=parent)
         box.setText(
-            self.tr("Tag the %n image(s) already in the library with {model} now?", "", count).format(
+            self.tr("Tag the %Ln image(s) already in the library with {model} now?", "", count).format(
                 model=Path(path).name
             )
         )

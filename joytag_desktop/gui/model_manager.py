@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import ModelDownload
 from joytag_desktop.taggers.catalogue import CATALOGUE
@@ -91,7 +92,7 @@ class ModelManager(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for row, item in enumerate(CATALOGUE):
-            cells = (item.name, item.good_at, f"{item.download_mb:,} MB", item.licence, "…")
+            cells = (item.name, item.good_at, f"{number(item.download_mb)} MB", item.licence, "…")
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setToolTip(f"{item.repo}: {item.good_at}" if column < 2 else text)
@@ -186,7 +187,9 @@ class ModelManager(QDialog):
         if total:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(done / total * 1000))
-            self.bar.setFormat(self.tr("{done:.0f} of {total:.0f} MB").format(done=done / 1e6, total=total / 1e6))
+            self.bar.setFormat(
+                self.tr("{done} of {total} MB").format(done=number(done / 1e6), total=number(total / 1e6))
+            )
 
     def _downloaded(self, folder: str) -> None:
         self._idle()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop.categories import THRESHOLD_CATEGORIES
 from joytag_desktop.gui.categories import category_label
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.library.records import ModelInfo
 
 MAX_NAME_WIDTH = 260  # px: a model's name beyond this is cut in the middle (its tooltip has it whole)
@@ -74,7 +75,7 @@ class ModelsPage(QWidget):
             name.setFlags(Qt.ItemFlag.ItemIsEnabled)
             name.setToolTip(f"{model.format} {model.version}\n{model.path or ''}".strip())
             self.table.setItem(row, 0, name)
-            images = QTableWidgetItem(f"{model.images:,}")
+            images = QTableWidgetItem(number(model.images))
             images.setFlags(Qt.ItemFlag.ItemIsEnabled)
             images.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, 1, images)

@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 from tqdm import tqdm
 
-from joytag_desktop.gui.i18n import LANGUAGES
+from joytag_desktop import failures
+from joytag_desktop.gui.i18n import LANGUAGES, number
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.model_settings import ModelsPage
+from joytag_desktop.gui.presets import DECIMALS, fill_presets, show_preset
 from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.library.thresholds import PRESETS
 
@@ -155,7 +157,9 @@ class FirstRunPanel(QFrame):
         if total:
             self.bar.setRange(0, 1000)
             self.bar.setValue(round(done / total * 1000))
-            self.bar.setFormat(self.tr("{done:.0f} of {total:.0f} MB").format(done=done / 1e6, total=total / 1e6))
+            self.bar.setFormat(
+                self.tr("{done} of {total} MB").format(done=number(done / 1e6), total=number(total / 1e6))
+            )
 
     def _done(self, folder: str) -> None:
         self.bar.hide()
@@ -176,9 +180,11 @@ class FirstRunPanel(QFrame):
 
 
 class QtLogHandler(logging.Handler, QObject):
-    """A logging handler whose records reach the GUI thread as a signal."""
+    """A logging handler whose records reach the GUI thread as a signal; an error's one line (for
+    the status bar) comes apart from its full text with the traceback (for the log panel)."""
 
     record_formatted = Signal(str, int)
+    error_line = Signal(str, bool)  # the error in one line; whether the log holds more (a traceback)
 
     def __init__(self) -> None:
         logging.Handler.__init__(self)
@@ -188,6 +194,18 @@ class QtLogHandler(logging.Handler, QObject):
     def emit(self, record: logging.LogRecord) -> None:  # type: ignore[override]
         with contextlib.suppress(RuntimeError):  # the panel is gone (shutting down)
             self.record_formatted.emit(self.format(record), record.levelno)
+            if record.levelno >= logging.ERROR:
+                self.error_line.emit(*error_summary(record))
+
+
+def error_summary(record: logging.LogRecord) -> tuple[str, bool]:
+    """An error record's first line, with its exception in one line (never the traceback), and
+    whether more of it is in the log."""
+    lines = record.getMessage().strip().splitlines() or [""]
+    line, more = lines[0], len(lines) > 1
+    if record.exc_info and record.exc_info[1] is not None:
+        line, more = f"{line}: {failures.describe(record.exc_info[1])}", True
+    return line, more
 
 
 class LogPanel(QPlainTextEdit):
@@ -229,10 +247,10 @@ class SettingsDialog(QDialog):
         self.batch.setSpecialValueText(self.tr("automatic"))
         self.batch.setValue(settings.batch_size)
         self.preset = QComboBox()
-        self.preset.addItem(self.tr("Custom"), "")
-        for key, value in PRESETS.items():
-            self.preset.addItem(f"{key} ({value:g})", key)
-        self.threshold = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.01, decimals=2, value=threshold)
+        fill_presets(self.preset)
+        self.threshold = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.01, decimals=DECIMALS, value=threshold)
+        show_preset(self.preset, threshold)
+        self.threshold.valueChanged.connect(lambda value: show_preset(self.preset, value))
         self.preset.activated.connect(
             lambda i: self.preset.itemData(i) and self.threshold.setValue(PRESETS[self.preset.itemData(i)])
         )
@@ -288,7 +306,7 @@ class SettingsDialog(QDialog):
         general.setLayout(form)
         self.models_page = ModelsPage(models or [], model_thresholds or {})
         self.tabs = QTabWidget()
-        self.tabs.addTab(general, self.tr("General"))
+        self.tabs.addTab(general, self.tr("General", "settings tab"))
         self.tabs.addTab(self.models_page, self.tr("Models"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)

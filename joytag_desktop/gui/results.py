@@ -118,7 +118,7 @@ class ResultsPanel(QWidget):
     def show_count(self, count: int, warnings: list[str]) -> None:
         self.search_error.hide()
         note = " — " + "; ".join(warnings) if warnings else ""
-        self.result_label.setText(self.tr("{count:,} images").format(count=count) + note)
+        self.result_label.setText(self.tr("%Ln image(s)", "", count) + note)
 
     def show_no_match_yet(self, word: str) -> None:
         self.result_label.setText(self.tr("Nothing matches “{word}” yet: keep typing or press Enter").format(word=word))
@@ -131,7 +131,7 @@ class ResultsPanel(QWidget):
         )
         self.search_error.show()
         self.result_label.setText(
-            self.tr("Still showing the previous results ({count:,} images)").format(count=len(self.grid_model.rows))
+            self.tr("Still showing the previous results (%Ln image(s))", "", len(self.grid_model.rows))
         )
 
     def show_rows(self, plan: RowPlan, refresh: bool) -> bool:

@@ -136,5 +136,5 @@ class SafeViewNotice(QWidget):
     def show_hidden(self, count: int) -> None:
         """``count`` images of the results are left out (0: the notice goes)."""
         self.hidden = count
-        self.label.setText(self.tr("Safe view leaves %n image(s) out of these results (View ▸ Safe view).", "", count))
+        self.label.setText(self.tr("Safe view leaves %Ln image(s) out of these results (View ▸ Safe view).", "", count))
         self.setVisible(count > 0)

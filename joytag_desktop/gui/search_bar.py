@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.library.query import quote_tag
 from joytag_desktop.media.imaging import is_image_path
 
@@ -163,7 +164,7 @@ class SearchBar(QWidget):
                 return  # typed on meanwhile: stale suggestions are never shown
             if not self.line.hasFocus():
                 return
-            self.completions.setStringList([f"{quote_tag(name)}  ({count:,})" for name, count in rows])
+            self.completions.setStringList([f"{quote_tag(name)}  ({number(count)})" for name, count in rows])
             self._navigated = False
             self.completer.complete()
             self._popup().setCurrentIndex(self.completer.completionModel().index(-1, 0))

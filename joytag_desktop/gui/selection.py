@@ -13,9 +13,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from joytag_desktop.gui import undo
+from joytag_desktop.gui.categories import rating_label
 from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.details import DetailsPanel
 from joytag_desktop.gui.grid import IMAGE_ID_ROLE
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.long_work import Job
 from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.gui.veil import veiled_pixmap
@@ -132,11 +134,11 @@ class SelectionController(QObject):
             return
         tags = ", ".join(names)
         if present is None:
-            text = self.tr("reset {tags} to the model on {count:,} images").format(tags=tags, count=len(ids))
+            text = self.tr("reset {tags} to the model on %Ln image(s)", "", len(ids)).format(tags=tags)
         elif present:
-            text = self.tr("add {tags} to {count:,} images").format(tags=tags, count=len(ids))
+            text = self.tr("add {tags} to %Ln image(s)", "", len(ids)).format(tags=tags)
         else:
-            text = self.tr("remove {tags} from {count:,} images").format(tags=tags, count=len(ids))
+            text = self.tr("remove {tags} from %Ln image(s)", "", len(ids)).format(tags=tags)
         context = self.context
         context.undo_stack.push(
             undo.tag_edit(
@@ -150,9 +152,8 @@ class SelectionController(QObject):
         """What an edit did, saying so when the user stopped it part way."""
         if not job.cancelled:
             return text
-        locale = self.details.locale()
         return self.tr("{edit}: stopped after {done} of {total} (Edit ▸ Undo puts them back)").format(
-            edit=text, done=locale.toString(job.done), total=locale.toString(job.total)
+            edit=text, done=number(job.done), total=number(job.total)
         )
 
     def _edited(self, text: str, _: object, job: Job) -> None:
@@ -173,9 +174,9 @@ class SelectionController(QObject):
             self.context.status_bar.showMessage(self.tr("Select images in the grid first"), MESSAGE_MS)
             return
         text = (
-            self.tr("rating of {count:,} images → {rating}").format(count=len(ids), rating=rating)
+            self.tr("rating of %Ln image(s) → {rating}", "", len(ids)).format(rating=rating_label(rating))
             if rating
-            else self.tr("rating of {count:,} images → from the models").format(count=len(ids))
+            else self.tr("rating of %Ln image(s) → from the models", "", len(ids))
         )
         context = self.context
         context.undo_stack.push(

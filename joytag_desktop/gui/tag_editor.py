@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from joytag_desktop.gui.categories import category_colour, category_label, category_rank
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.tree_items import child_items, top_level_items
 from joytag_desktop.library.records import SelectionTag, TagView
 
@@ -227,7 +228,7 @@ class TagEditor(QTreeWidget):
                 Qt.CheckState.Checked if tag.count >= selected else Qt.CheckState.PartiallyChecked,
                 tag.best_score,
                 tag.threshold,
-                self.tr("{count} of {total}").format(count=tag.count, total=selected),
+                self.tr("{count} of {total}").format(count=number(tag.count), total=number(selected)),
                 tag.manual > 0,
                 tag.overridden,
                 category=tag.category,
@@ -273,7 +274,7 @@ class TagEditor(QTreeWidget):
         groups: dict[str, QTreeWidgetItem] = {}
         for category in sorted({row.category for row in rows}, key=category_rank):
             count = sum(1 for row in rows if row.category == category)
-            group = QTreeWidgetItem([f"{category_label(category)} ({count})"])
+            group = QTreeWidgetItem([f"{category_label(category)} ({number(count)})"])
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = QFont(group.font(0))
             font.setBold(True)

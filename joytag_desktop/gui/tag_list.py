@@ -8,6 +8,7 @@ from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from joytag_desktop.gui.categories import category_colour, category_label, category_rank
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.tree_items import child_items, top_level_items
 
 TAG_ROLE = Qt.ItemDataRole.UserRole
@@ -56,7 +57,7 @@ class TagListPanel(QWidget):
         """``rows``: (tag, count) most frequent first; ``categories``: tag -> category (general if absent)."""
         self._rows = rows
         self._categories = categories or {}
-        self.title.setText(self.tr("<b>Tags in the results</b> ({count:,} images)").format(count=results))
+        self.title.setText(self.tr("<b>Tags in the results</b> (%Ln image(s))", "", results))
         self._show()
 
     def _show(self) -> None:
@@ -71,7 +72,7 @@ class TagListPanel(QWidget):
         for category in sorted(groups, key=category_rank):
             tags = groups[category]
             colour = category_colour(category)
-            group = QTreeWidgetItem([f"{category_label(category)} ({len(tags):,})"])
+            group = QTreeWidgetItem([f"{category_label(category)} ({number(len(tags))})"])
             group.setData(0, CATEGORY_ROLE, category)
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = QFont(group.font(0))
@@ -85,7 +86,7 @@ class TagListPanel(QWidget):
 
     @staticmethod
     def _tag_item(name: str, count: int, colour) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([f"{name}  ({count:,})"])
+        item = QTreeWidgetItem([f"{name}  ({number(count)})"])
         item.setData(0, TAG_ROLE, name)
         item.setForeground(0, colour)
         return item

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from joytag_desktop.gui.bridge import WorkerBridge
 from joytag_desktop.gui.context import WindowContext
-from joytag_desktop.gui.messages import for_window
+from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.gui.panels import FirstRunPanel
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.library.worker_state import FIRST_LOAD, WorkerState
@@ -62,8 +62,10 @@ class TaggingStatus(QObject):
     def _worker_state(self, state: str, detail: str) -> None:
         self._progress, self._grown_total = None, 0  # a run begins or ends: its own total holds
         if state == WorkerState.TAGGING:
-            self.status.device.setText(detail)
+            if detail:  # a resume after a pause says nothing new: the device stays
+                self.status.set_device(detail)
             self.status.set_held(False)
+            self.status.set_tagging(True)
         elif state in (WorkerState.IDLE, WorkerState.CANCELLED, WorkerState.PAUSED):
             self.show_outcome(WorkerState(state))
         elif state == WorkerState.LOADING and detail == FIRST_LOAD:
@@ -71,9 +73,11 @@ class TaggingStatus(QObject):
                 self.tr("Loading the model… The first load converts it for this computer, once: up to a minute.")
             )
         elif state == WorkerState.LOADING:
+            self.status.set_tagging(True)
             self.status.set_text(self.tr("Loading the model…"))
         elif state == WorkerState.ERROR:
             self.status.progress.hide()
+            self.status.set_tagging(False)
             self.status.set_text(self.tr("Tagging stopped: see the log (View ▸ Log)"))
 
     def show_outcome(self, state: WorkerState) -> None:
@@ -90,9 +94,10 @@ class TaggingStatus(QObject):
         self.status.set_held(worker.held or worker.paused)
 
     def _worker_error(self, message: str) -> None:
+        """One line on the status bar; the whole message (a traceback, if one came) in the log."""
         message = for_window(message)
         log.error("%s", message)
-        self.context.status_bar.showMessage(message, ERROR_MS)
+        self.context.status_bar.showMessage(one_line(message), ERROR_MS)
         if "model" in message.lower():
             self.first_run.show()
 
@@ -111,7 +116,7 @@ class TaggingStatus(QObject):
         self.show_outcome(WorkerState.CANCELLED)
 
     def _scan_progressed(self, root: str, count: int) -> None:
-        self.status.set_text(self.tr("Scanning {folder}: {count:,} files…").format(folder=Path(root).name, count=count))
+        self.status.show_scanning(Path(root).name, count)
         if self._progress is not None and not self._pending_timer.isActive():
             self._pending_timer.start()
 

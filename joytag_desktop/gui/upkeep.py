@@ -76,7 +76,7 @@ class LibraryUpkeep(QObject):
         if self.started:
             return
         self.started = True
-        self.status.set_text(self.tr("Scanning folders…"))
+        self.status.show_scanning()
         self.scan_cancel.clear()
         self._scan_begun()
         self.context.background.submit(self._watch_and_scan, self._scanned, self._scan_failed)
@@ -98,7 +98,7 @@ class LibraryUpkeep(QObject):
         self._scan_over()
         if self._closing:
             return
-        self.status.set_text(self.tr("Scan: {summary}").format(summary=report.summary()))
+        self.status.show_scanned(report)
         for offline in report.offline:
             log.warning("offline: %s", offline)
         self.folders.load()  # a folder found again (a drive mounted since) is online

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.panels import resize_within_screen
 from joytag_desktop.gui.veil import veiled_image
 
@@ -237,7 +238,7 @@ class Viewer(QDialog):
         row = max(0, min(total - 1, row))
         self.row = row
         self.image_id, path = self._row_info(row)
-        self.name.setText(f"{Path(path).name}  ({row + 1:,} / {total:,})")
+        self.name.setText(f"{Path(path).name}  ({number(row + 1)} / {number(total)})")
         self.name.setToolTip(path)
         self.setWindowTitle(Path(path).name)
         self.tags.setText("")

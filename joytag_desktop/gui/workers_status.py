@@ -1,5 +1,10 @@
 """The status bar's word on the other tagging workers of a shared library (other processes and
-other machines): how many are tagging and how fast, each one in the tooltip."""
+other machines): how many are tagging and how fast, each one in the tooltip.
+
+Only workers that still answer count: one whose process on this computer has ended is "gone"
+(``worker_statuses`` says so), and one that missed two heartbeats (idle workers report every half
+lease, tagging ones at every commit) is left out until it reports again.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
+from joytag_desktop.gui.i18n import number
+from joytag_desktop.gui.messages import device_text
+from joytag_desktop.library.work import LEASE_SECONDS
 from joytag_desktop.library.worker_state import WorkerState
 
 if TYPE_CHECKING:
@@ -57,16 +65,18 @@ class OtherWorkers(QLabel):
     def show_workers(self, workers: list[WorkerStatus]) -> None:
         self._busy = self._failing = False
         host, pid = socket.gethostname(), os.getpid()
-        others = [w for w in workers if w.active and not (w.host == host and w.pid == pid)]
+        others = [w for w in workers if answering(w) and not (w.host == host and w.pid == pid)]
         if not others:
             self.hide()
             return
         tagging = [w for w in others if w.state == WorkerState.TAGGING]
         rate = sum(w.rate for w in tagging)
         if tagging:
-            text = self.tr("%n other worker(s) tagging, {rate:.1f} images/s", "", len(tagging)).format(rate=rate)
+            text = self.tr("%Ln other worker(s) tagging, {rate} images/s", "", len(tagging)).format(
+                rate=number(rate, 1)
+            )
         else:
-            text = self.tr("%n other worker(s) idle", "", len(others))
+            text = self.tr("%Ln other worker(s) idle", "", len(others))
         self.setText(text)
         states: dict[str, str] = {
             WorkerState.TAGGING: self.tr("tagging"),
@@ -75,15 +85,23 @@ class OtherWorkers(QLabel):
             WorkerState.STARTING: self.tr("starting"),
         }
         lines = [
-            self.tr("{machine} (pid {pid}): {state}, {done:,} tagged, {rate:.1f} images/s on {device}").format(
+            self.tr("{machine} (pid {pid}): {state}, {done} tagged, {rate} images/s on {device}").format(
                 machine=w.machine,
                 pid=w.pid,
                 state=states.get(w.state, w.state),
-                done=w.done,
-                rate=w.rate,
-                device=w.device or "?",
+                done=number(w.done),
+                rate=number(w.rate, 1),
+                device=device_text(w.device) or "?",
             )
             for w in others
         ]
         self.setToolTip("\n".join(lines))
         self.show()
+
+
+def answering(worker: WorkerStatus) -> bool:
+    """Running and heard from lately: idle and paused workers report every half lease, so one
+    silent for a whole lease is stopped or cut off (``worker_statuses`` calls it gone after two)."""
+    if not worker.active:
+        return False
+    return worker.state == WorkerState.TAGGING or worker.seen_ago <= LEASE_SECONDS

@@ -68,7 +68,8 @@ def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"CUDA ({torch.cuda.get_device_name(device)})"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'' if threads == 1 else 's'})"
 
 
 def default_batch_size(device: torch.device) -> int:

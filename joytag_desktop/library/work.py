@@ -261,17 +261,21 @@ def _process_alive(pid: int) -> bool:
 
 def worker_statuses(database: Database, forget_after: float = 7 * 86400.0) -> list[WorkerStatus]:
     """Every worker that reported in the last week, newest first; one silent for longer than two
-    leases is "gone" (killed, or its machine lost the server)."""
+    leases is "gone" (killed, or its machine lost the server), and so is one of this machine whose
+    process has ended (killed or crashed: no need to wait for its leases)."""
     now = now_sql(database.engine.dialect.name)
     with database.Session() as session:
         rows = session.execute(
             select(WorkerRow, text(f"{now} - workers.seen")).where(text(f"workers.seen > {now} - :keep")),
             {"keep": forget_after},
         ).all()
+    here = (socket.gethostname(), machine_name())
     statuses = []
     for row, ago in rows:
         state = row.state
-        if state != WorkerState.STOPPED and ago > 2 * LEASE_SECONDS:
+        silent = ago > 2 * LEASE_SECONDS
+        ended = (row.host, row.machine) == here and not _process_alive(row.pid)
+        if state != WorkerState.STOPPED and (silent or ended):
             state = WorkerState.GONE
         statuses.append(
             WorkerStatus(

@@ -8,44 +8,12 @@
         <translation>计为标签的最低分数（设有单独阈值的标签保持其阈值）</translation>
     </message>
     <message>
-        <source>Custom</source>
-        <translation>自定义</translation>
-    </message>
-    <message>
-        <source>High precision</source>
-        <translation>高精确率</translation>
-    </message>
-    <message>
-        <source>Balanced</source>
-        <translation>均衡</translation>
-    </message>
-    <message>
-        <source>High recall</source>
-        <translation>高召回率</translation>
-    </message>
-    <message>
         <source>The rating of the selected images: the models&apos; rating outputs decide unless you set one</source>
         <translation>所选图片的分级：除非您手动设定，否则由模型的分级输出决定</translation>
     </message>
     <message>
         <source>Rating from the models</source>
         <translation>由模型决定分级</translation>
-    </message>
-    <message>
-        <source>General</source>
-        <translation>全年龄</translation>
-    </message>
-    <message>
-        <source>Sensitive</source>
-        <translation>敏感</translation>
-    </message>
-    <message>
-        <source>Questionable</source>
-        <translation>可疑</translation>
-    </message>
-    <message>
-        <source>Explicit</source>
-        <translation>露骨</translation>
     </message>
     <message>
         <source>Add a tag to the selection…</source>
@@ -119,9 +87,11 @@
         <source>Selection</source>
         <translation>选择</translation>
     </message>
-    <message>
-        <source>{count:,} images (tag edits apply to all)</source>
-        <translation>{count:,} 张图片（标签编辑作用于全部）</translation>
+    <message numerus="yes">
+        <source>%Ln image(s) (tag edits apply to all)</source>
+        <translation>
+            <numerusform>%Ln 张图片（标签编辑作用于全部）</numerusform>
+        </translation>
     </message>
     <message>
         <source>No preview</source>
@@ -214,17 +184,51 @@
         <source>the same bytes</source>
         <translation>字节完全相同</translation>
     </message>
-    <message>
-        <source>{groups:,} groups{shown}. {count:,} copies ({mb:.1f} MB) are ticked for the trash.</source>
-        <translation>{groups:,} 组{shown}。已勾选 {count:,} 个副本（{mb:.1f} MB）移到回收站。</translation>
+    <message numerus="yes">
+        <source> (the first %Ln shown)</source>
+        <translation>
+            <numerusform>（显示前 %Ln 组）</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>{groups}{shown}. %Ln copies ({mb} MB) are ticked for the trash.</source>
+        <translation>
+            <numerusform>{groups}{shown}。已勾选 %Ln 个副本（{mb} MB）移到回收站。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln group(s)</source>
+        <translation>
+            <numerusform>%Ln 组</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Move %Ln copies ({mb} MB) to the system trash? They can be restored from there; the library forgets them. Each is checked again first: one changed since the last scan stays.</source>
+        <translation>
+            <numerusform>将 %Ln 个副本（{mb} MB）移到系统回收站？可以从回收站恢复；图库将不再记录它们。每个副本都会先再次检查：自上次扫描以来有改动的将保留。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Moved %Ln copies to the trash.</source>
+        <translation>
+            <numerusform>已将 %Ln 个副本移到回收站。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln left in place (first: {path}: {reason}).</source>
+        <translation>
+            <numerusform>%Ln 个保留在原处（第一个：{path}：{reason}）。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln could not be moved (first: {path}: {reason}).</source>
+        <translation>
+            <numerusform>%Ln 个无法移动（第一个：{path}：{reason}）。</numerusform>
+        </translation>
     </message>
     <message>
         <source>Only exact copies come ticked: judge the other groups and tick what may go.</source>
         <translation>只有完全相同的副本会被预先勾选：其他组请自行判断，勾选可以移走的文件。</translation>
-    </message>
-    <message>
-        <source>Move {count:,} copies ({mb:.1f} MB) to the system trash? They can be restored from there; the library forgets them. Each is checked again first: one changed since the last scan stays.</source>
-        <translation>将 {count:,} 个副本（{mb:.1f} MB）移到系统回收站？可以从回收站恢复；图库将不再记录它们。移动前会逐个重新检查：自上次扫描后有变化的文件会保留。</translation>
     </message>
     <message>
         <source>Bits that may differ</source>
@@ -283,31 +287,17 @@
         <translation>未找到重复图片。</translation>
     </message>
     <message>
-        <source> (the first {n} shown)</source>
-        <translation>（仅显示前 {n} 组）</translation>
-    </message>
-    <message>
         <source>Move to the trash</source>
         <translation>移到回收站</translation>
-    </message>
-    <message>
-        <source>Moved {count:,} copies to the trash.</source>
-        <translation>已将 {count:,} 个副本移到回收站。</translation>
-    </message>
-    <message>
-        <source>{n} left in place (first: {path}: {reason}).</source>
-        <translation>{n} 个保留在原处（第一个：{path}：{reason}）。</translation>
-    </message>
-    <message>
-        <source>{n} could not be moved (first: {path}: {reason}).</source>
-        <translation>{n} 个无法移动（第一个：{path}：{reason}）。</translation>
     </message>
 </context>
 <context>
     <name>Exports</name>
-    <message>
-        <source>Write keywords into {count:,} image files? Only the metadata changes, never the pixels.</source>
-        <translation>将关键词写入 {count:,} 个图片文件？只更改元数据，绝不改动像素。</translation>
+    <message numerus="yes">
+        <source>Write keywords into %Ln image file(s)? Only the metadata changes, never the pixels.</source>
+        <translation>
+            <numerusform>将关键词写入 %Ln 个图片文件？只改动元数据，绝不改动像素。</numerusform>
+        </translation>
     </message>
     <message>
         <source>A backup copy (…_original) is kept.</source>
@@ -318,16 +308,30 @@
         <translation>将关键词写入文件</translation>
     </message>
     <message>
-        <source>Writing {target} for {count:,} images…</source>
-        <translation>正在为 {count:,} 张图片写入 {target}…</translation>
+        <source>Writing XMP sidecars</source>
+        <translation>正在写入 XMP 附属文件</translation>
+    </message>
+    <message>
+        <source>Writing caption files</source>
+        <translation>正在写入描述文本文件</translation>
+    </message>
+    <message>
+        <source>Writing keywords into the files</source>
+        <translation>正在将关键词写入文件</translation>
+    </message>
+    <message>
+        <source>Exporting tags as {format}</source>
+        <translation>正在将标签导出为 {format}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Exported %Ln image(s) to {name}</source>
+        <translation>
+            <numerusform>已将 %Ln 张图片导出到 {name}</numerusform>
+        </translation>
     </message>
     <message>
         <source>Export tags as {format}</source>
         <translation>将标签导出为 {format}</translation>
-    </message>
-    <message>
-        <source>Exported {count:,} images to {name}</source>
-        <translation>已将 {count:,} 张图片导出到 {name}</translation>
     </message>
 </context>
 <context>
@@ -357,8 +361,8 @@
         <translation>正在下载 JoyTag…</translation>
     </message>
     <message>
-        <source>{done:.0f} of {total:.0f} MB</source>
-        <translation>{done:.0f} / {total:.0f} MB</translation>
+        <source>{done} of {total} MB</source>
+        <translation>{done} / {total} MB</translation>
     </message>
     <message>
         <source>JoyTag is installed in {folder}.</source>
@@ -435,10 +439,6 @@
         <translation>向图库添加文件夹</translation>
     </message>
     <message>
-        <source>Scanning {folder}…</source>
-        <translation>正在扫描 {folder}…</translation>
-    </message>
-    <message>
         <source>Where is {name} on this computer?</source>
         <translation>{name} 在这台电脑上的什么位置？</translation>
     </message>
@@ -452,24 +452,34 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>从图库中移除 {path}？
 不会改动文件；图库中它们的标签和手动编辑将被遗忘。</translation>
     </message>
-    <message>
-        <source>Scanning folders…</source>
-        <translation>正在扫描文件夹…</translation>
-    </message>
-    <message>
-        <source>Scan: {summary}</source>
-        <translation>扫描：{summary}</translation>
-    </message>
 </context>
 <context>
-    <name>LibraryUpkeep</name>
+    <name>LongWork</name>
     <message>
-        <source>Scanning folders…</source>
-        <translation>正在扫描文件夹…</translation>
+        <source>Cancel</source>
+        <translation>取消</translation>
     </message>
     <message>
-        <source>Scan: {summary}</source>
-        <translation>扫描：{summary}</translation>
+        <source>Stop this work at the next safe point; what is done is kept</source>
+        <translation>在下一个安全点停止此项工作；已完成的部分会保留</translation>
+    </message>
+    <message>
+        <source>{title}: {done} of {total}</source>
+        <translation>{title}：{done} / {total}</translation>
+    </message>
+    <message>
+        <source>{title}…</source>
+        <translation>{title}…</translation>
+    </message>
+    <message numerus="yes">
+        <source>(%Ln more waiting)</source>
+        <translation>
+            <numerusform>（另有 %Ln 项在等待）</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>stopping…</source>
+        <translation>正在停止…</translation>
     </message>
 </context>
 <context>
@@ -615,6 +625,30 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>关于 JoyTag Desktop</translation>
     </message>
     <message>
+        <source>{title}: {done} of {total} done.</source>
+        <translation>{title}：已完成 {done} / {total}。</translation>
+    </message>
+    <message>
+        <source>{title} has not finished.</source>
+        <translation>{title} 尚未完成。</translation>
+    </message>
+    <message>
+        <source>Quit JoyTag Desktop</source>
+        <translation>退出 JoyTag Desktop</translation>
+    </message>
+    <message>
+        <source>Stop it and quit? What is already written is kept.</source>
+        <translation>停止它并退出吗？已经写入的内容会保留。</translation>
+    </message>
+    <message>
+        <source>Stop and quit</source>
+        <translation>停止并退出</translation>
+    </message>
+    <message>
+        <source>Keep working</source>
+        <translation>继续工作</translation>
+    </message>
+    <message>
         <source>View</source>
         <translation>查看</translation>
     </message>
@@ -658,12 +692,26 @@ The files are not touched; their tags and manual edits in the library are forgot
         <source>&lt;p&gt;Auto-tags your image library with the JoyTag model and makes it searchable.&lt;/p&gt;</source>
         <translation>&lt;p&gt;使用 JoyTag 模型自动标注您的图库，并使其可按标签搜索。&lt;/p&gt;</translation>
     </message>
+    <message>
+        <source>{error} (details in View ▸ Log)</source>
+        <translation>{error}（详情见 视图 ▸ 日志）</translation>
+    </message>
 </context>
 <context>
     <name>ModelChoice</name>
     <message>
-        <source>Model: {name}</source>
-        <translation>模型：{name}</translation>
+        <source>Tag the library</source>
+        <translation>标注图库</translation>
+    </message>
+    <message numerus="yes">
+        <source>Tag the %Ln image(s) already in the library with {model} now?</source>
+        <translation>
+            <numerusform>现在用 {model} 标注图库中已有的 %Ln 张图片吗？</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No: tagging pauses, new files too, until you press Resume in the status bar.</source>
+        <translation>否：标注将暂停（新文件也是），直到您在状态栏中点击“继续”。</translation>
     </message>
 </context>
 <context>
@@ -732,8 +780,8 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>正在下载 {name}…</translation>
     </message>
     <message>
-        <source>{done:.0f} of {total:.0f} MB</source>
-        <translation>{done:.0f} / {total:.0f} MB</translation>
+        <source>{done} of {total} MB</source>
+        <translation>{done} / {total} MB</translation>
     </message>
     <message>
         <source>{name} is installed in {folder}. Click Use for tagging to tag with it.</source>
@@ -742,6 +790,22 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Choose a model folder (as published)</source>
         <translation>选择模型文件夹（按发布时的原样）</translation>
+    </message>
+    <message>
+        <source>Checking the folder {folder}…</source>
+        <translation>正在检查文件夹 {folder}…</translation>
+    </message>
+    <message>
+        <source>Found {model} ({names}) in {folder}: it tags from now on.</source>
+        <translation>在 {folder} 中找到 {model}（{names}）：从现在起用它标注。</translation>
+    </message>
+    <message>
+        <source>Found {model} in {folder}: it tags from now on.</source>
+        <translation>在 {folder} 中找到 {model}：从现在起用它标注。</translation>
+    </message>
+    <message>
+        <source>This folder cannot tag: {reason}</source>
+        <translation>此文件夹无法用于标注：{reason}</translation>
     </message>
 </context>
 <context>
@@ -786,15 +850,15 @@ The files are not touched; their tags and manual edits in the library are forgot
 <context>
     <name>OtherWorkers</name>
     <message numerus="yes">
-        <source>%n other worker(s) tagging, {rate:.1f} images/s</source>
+        <source>%Ln other worker(s) tagging, {rate} images/s</source>
         <translation>
-            <numerusform>另有 %n 个工作进程正在标记，每秒 {rate:.1f} 张图像</numerusform>
+            <numerusform>另有 %Ln 个工作进程正在标注，每秒 {rate} 张图片</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <source>%n other worker(s) idle</source>
+        <source>%Ln other worker(s) idle</source>
         <translation>
-            <numerusform>另有 %n 个工作进程空闲</numerusform>
+            <numerusform>另有 %Ln 个工作进程空闲</numerusform>
         </translation>
     </message>
     <message>
@@ -814,8 +878,111 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>正在启动</translation>
     </message>
     <message>
-        <source>{machine} (pid {pid}): {state}, {done:,} tagged, {rate:.1f} images/s on {device}</source>
-        <translation>{machine}（进程 {pid}）：{state}，已标记 {done:,} 张，每秒 {rate:.1f} 张，设备 {device}</translation>
+        <source>{machine} (pid {pid}): {state}, {done} tagged, {rate} images/s on {device}</source>
+        <translation>{machine}（pid {pid}）：{state}，已标注 {done} 张，每秒 {rate} 张，设备 {device}</translation>
+    </message>
+</context>
+<context>
+    <name>Reports</name>
+    <message numerus="yes">
+        <source>CPU (%Ln thread(s))</source>
+        <translation>
+            <numerusform>CPU（%Ln 个线程）</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>batch %Ln</source>
+        <translation>
+            <numerusform>批量 %Ln</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>fast preprocessing</source>
+        <translation>快速预处理</translation>
+    </message>
+    <message>
+        <source>reference preprocessing</source>
+        <translation>参考预处理</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>，</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln new</source>
+        <translation>
+            <numerusform>新增 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln changed</source>
+        <translation>
+            <numerusform>改动 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln moved</source>
+        <translation>
+            <numerusform>移动 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln missing</source>
+        <translation>
+            <numerusform>缺失 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln unchanged</source>
+        <translation>
+            <numerusform>未变 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln back</source>
+        <translation>
+            <numerusform>找回 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>keywords changed on %Ln image(s)</source>
+        <translation>
+            <numerusform>%Ln 张图片的关键词有改动</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln unreadable</source>
+        <translation>
+            <numerusform>无法读取 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln folder(s) offline</source>
+        <translation>
+            <numerusform>%Ln 个文件夹离线</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln written</source>
+        <translation>
+            <numerusform>写入 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln skipped</source>
+        <translation>
+            <numerusform>跳过 %Ln 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln failed</source>
+        <translation>
+            <numerusform>失败 %Ln 个</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -837,8 +1004,20 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>&lt;h3&gt;您的图库是空的&lt;/h3&gt;&lt;p&gt;点击“文件夹”下的&lt;b&gt;添加…&lt;/b&gt;（或 文件 ▸ 添加文件夹…），或将文件夹拖放到此窗口。JoyTag Desktop 会为其建立索引，在后台标注图片，并持续监视其变化。您的文件永远不会被移动。&lt;/p&gt;</translation>
     </message>
     <message>
-        <source>{count:,} images</source>
-        <translation>{count:,} 张图片</translation>
+        <source>&lt;h3&gt;Scanning…&lt;/h3&gt;&lt;p&gt;{count:,} files found. The images appear here as they are stored.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;正在扫描…&lt;/h3&gt;&lt;p&gt;已找到 {count:,} 个文件。图片一经存储就会显示在这里。&lt;/p&gt;</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln image(s)</source>
+        <translation>
+            <numerusform>%Ln 张图片</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Still showing the previous results (%Ln image(s))</source>
+        <translation>
+            <numerusform>仍显示之前的结果（%Ln 张图片）</numerusform>
+        </translation>
     </message>
     <message>
         <source>Nothing matches “{word}” yet: keep typing or press Enter</source>
@@ -847,10 +1026,6 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>{message} — at position {position}: …{context}…</source>
         <translation>{message} — 位置 {position}：…{context}…</translation>
-    </message>
-    <message>
-        <source>Still showing the previous results ({count:,} images)</source>
-        <translation>仍显示上一次的结果（{count:,} 张图片）</translation>
     </message>
 </context>
 <context>
@@ -894,6 +1069,23 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Images no model with rating outputs (WD, camie) has tagged, and that you have not rated</source>
         <translation>尚无带分级输出的模型（WD、camie）标注过、您也未手动分级的图片</translation>
+    </message>
+</context>
+<context>
+    <name>SafeViewNotice</name>
+    <message>
+        <source>Show them</source>
+        <translation>显示它们</translation>
+    </message>
+    <message>
+        <source>Turn off View ▸ Safe view (Ctrl+Shift+S)</source>
+        <translation>关闭 视图 ▸ 安全浏览（Ctrl+Shift+S）</translation>
+    </message>
+    <message numerus="yes">
+        <source>Safe view leaves %Ln image(s) out of these results (View ▸ Safe view).</source>
+        <translation>
+            <numerusform>安全浏览从这些结果中隐藏了 %Ln 张图片（视图 ▸ 安全浏览）。</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -960,25 +1152,39 @@ The files are not touched; their tags and manual edits in the library are forgot
         <source>Select images in the grid first</source>
         <translation>请先在网格中选择图片</translation>
     </message>
-    <message>
-        <source>reset {tags} to the model on {count:,} images</source>
-        <translation>在 {count:,} 张图片上将 {tags} 恢复为模型判断</translation>
+    <message numerus="yes">
+        <source>reset {tags} to the model on %Ln image(s)</source>
+        <translation>
+            <numerusform>将 %Ln 张图片上的 {tags} 恢复为模型结果</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>add {tags} to %Ln image(s)</source>
+        <translation>
+            <numerusform>为 %Ln 张图片添加 {tags}</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>remove {tags} from %Ln image(s)</source>
+        <translation>
+            <numerusform>从 %Ln 张图片移除 {tags}</numerusform>
+        </translation>
     </message>
     <message>
-        <source>add {tags} to {count:,} images</source>
-        <translation>为 {count:,} 张图片添加 {tags}</translation>
+        <source>{edit}: stopped after {done} of {total} (Edit ▸ Undo puts them back)</source>
+        <translation>{edit}：在 {done} / {total} 处停止（编辑 ▸ 撤销 可将其恢复）</translation>
     </message>
-    <message>
-        <source>remove {tags} from {count:,} images</source>
-        <translation>从 {count:,} 张图片移除 {tags}</translation>
+    <message numerus="yes">
+        <source>rating of %Ln image(s) → {rating}</source>
+        <translation>
+            <numerusform>%Ln 张图片的分级 → {rating}</numerusform>
+        </translation>
     </message>
-    <message>
-        <source>rating of {count:,} images → {rating}</source>
-        <translation>{count:,} 张图片的分级 → {rating}</translation>
-    </message>
-    <message>
-        <source>rating of {count:,} images → from the models</source>
-        <translation>{count:,} 张图片的分级 → 由模型决定</translation>
+    <message numerus="yes">
+        <source>rating of %Ln image(s) → from the models</source>
+        <translation>
+            <numerusform>%Ln 张图片的分级 → 由模型决定</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -998,10 +1204,6 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>automatic</source>
         <translation>自动</translation>
-    </message>
-    <message>
-        <source>Custom</source>
-        <translation>自定义</translation>
     </message>
     <message>
         <source>AI scores below this are not stored (applies to images tagged from now on)</source>
@@ -1089,7 +1291,8 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
     <message>
         <source>General</source>
-        <translation>全年龄</translation>
+        <comment>settings tab</comment>
+        <translation>常规</translation>
     </message>
     <message>
         <source>Models</source>
@@ -1113,6 +1316,10 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Source</source>
         <translation>来源</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>分数</translation>
     </message>
     <message>
         <source>removed by hand</source>
@@ -1213,9 +1420,11 @@ The files are not touched; their tags and manual edits in the library are forgot
         <source>Double-click (or Enter) to add the tag to the search; right-click for more</source>
         <translation>双击（或回车）将标签加入搜索；右键查看更多操作</translation>
     </message>
-    <message>
-        <source>&lt;b&gt;Tags in the results&lt;/b&gt; ({count:,} images)</source>
-        <translation>&lt;b&gt;结果中的标签&lt;/b&gt;（{count:,} 张图片）</translation>
+    <message numerus="yes">
+        <source>&lt;b&gt;Tags in the results&lt;/b&gt; (%Ln image(s))</source>
+        <translation>
+            <numerusform>&lt;b&gt;结果中的标签&lt;/b&gt;（%Ln 张图片）</numerusform>
+        </translation>
     </message>
     <message>
         <source>Search for “{tag}”</source>
@@ -1237,16 +1446,16 @@ The files are not touched; their tags and manual edits in the library are forgot
 <context>
     <name>TaggingStatus</name>
     <message>
+        <source>Loading the model… The first load converts it for this computer, once: up to a minute.</source>
+        <translation>正在加载模型… 首次加载会为这台电脑转换一次模型：最多需要一分钟。</translation>
+    </message>
+    <message>
         <source>Loading the model…</source>
         <translation>正在加载模型…</translation>
     </message>
     <message>
         <source>Tagging stopped: see the log (View ▸ Log)</source>
         <translation>标注已停止：请查看日志（视图 ▸ 日志）</translation>
-    </message>
-    <message>
-        <source>Scanning {folder}: {count:,} files…</source>
-        <translation>正在扫描 {folder}：{count:,} 个文件…</translation>
     </message>
 </context>
 <context>
@@ -1346,32 +1555,62 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>停止标注和扫描；已完成的部分会保留，其余的等待您点击“继续”</translation>
     </message>
     <message>
+        <source>Model: {name}</source>
+        <translation>模型：{name}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Scanning {folder}: %Ln file(s)…</source>
+        <translation>
+            <numerusform>正在扫描 {folder}：%Ln 个文件…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Scanning {folder}…</source>
+        <translation>正在扫描 {folder}…</translation>
+    </message>
+    <message>
+        <source>Scanning folders…</source>
+        <translation>正在扫描文件夹…</translation>
+    </message>
+    <message>
+        <source>Scan: {summary}</source>
+        <translation>扫描：{summary}</translation>
+    </message>
+    <message>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <source>Tagging {done:,} of {total:,} ({rate:.1f} images/s, {left} left)</source>
-        <translation>正在标注 {done:,} / {total:,}（{rate:.1f} 张/秒，剩余 {left}）</translation>
+        <source>Tagging {done} of {total} ({rate} images/s, {left} left)</source>
+        <translation>正在标注 {done} / {total}（每秒 {rate} 张，剩余 {left}）</translation>
     </message>
     <message>
-        <source>Tagging {done:,} of {total:,}</source>
-        <translation>正在标注 {done:,} / {total:,}</translation>
+        <source>Tagging {done} of {total}</source>
+        <translation>正在标注 {done} / {total}</translation>
     </message>
-    <message>
-        <source>&lt;a href=&apos;status:error&apos;&gt;{count:,} could not be tagged&lt;/a&gt;</source>
-        <translation>&lt;a href=&apos;status:error&apos;&gt;{count:,} 张无法标注&lt;/a&gt;</translation>
+    <message numerus="yes">
+        <source>&lt;a href=&apos;status:error&apos;&gt;%Ln could not be tagged&lt;/a&gt;</source>
+        <translation>
+            <numerusform>&lt;a href=&apos;status:error&apos;&gt;%Ln 张无法标注&lt;/a&gt;</numerusform>
+        </translation>
     </message>
-    <message>
-        <source>Tagging stopped: {count:,} images wait (press Resume to go on)</source>
-        <translation>标注已停止：{count:,} 张图片等待中（点击“继续”以继续）</translation>
+    <message numerus="yes">
+        <source>Tagging stopped: %Ln image(s) wait (press Resume to go on)</source>
+        <translation>
+            <numerusform>标注已停止：%Ln 张图片等待中（点击“继续”以继续）</numerusform>
+        </translation>
     </message>
-    <message>
-        <source>Tagging paused: {count:,} images wait</source>
-        <translation>标注已暂停：{count:,} 张图片等待中</translation>
+    <message numerus="yes">
+        <source>Tagging paused: %Ln image(s) wait</source>
+        <translation>
+            <numerusform>标注已暂停：%Ln 张图片等待中</numerusform>
+        </translation>
     </message>
-    <message>
-        <source>{count:,} images wait to be tagged</source>
-        <translation>{count:,} 张图片等待标注</translation>
+    <message numerus="yes">
+        <source>%Ln image(s) wait to be tagged</source>
+        <translation>
+            <numerusform>%Ln 张图片等待标注</numerusform>
+        </translation>
     </message>
     <message>
         <source>All images tagged</source>
@@ -1403,6 +1642,14 @@ The files are not touched; their tags and manual edits in the library are forgot
 </context>
 <context>
     <name>app</name>
+    <message>
+        <source>this library is already open in another window; it was brought to the front</source>
+        <translation>此图库已在另一个窗口中打开；已将该窗口置于前台</translation>
+    </message>
+    <message>
+        <source>this library is already open in another window, which did not answer (it may be busy)</source>
+        <translation>此图库已在另一个窗口中打开，但该窗口没有响应（可能正忙）</translation>
+    </message>
     <message>
         <source>The library database cannot be used:
 
@@ -1436,7 +1683,8 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
     <message>
         <source>General</source>
-        <translation>全年龄</translation>
+        <comment>tag category: everyday tags</comment>
+        <translation>通用</translation>
     </message>
     <message>
         <source>Meta</source>
@@ -1481,8 +1729,80 @@ The files are not touched; their tags and manual edits in the library are forgot
 <context>
     <name>messages</name>
     <message>
+        <source>No tagger model is installed. Press “Download JoyTag”, or press “Choose model folder…” and pick a model folder as published on the Hugging Face Hub.</source>
+        <translation>尚未安装标注模型。点击“下载 JoyTag”，或点击“选择模型文件夹…”并选择一个按 Hugging Face Hub 发布格式存放的模型文件夹。</translation>
+    </message>
+    <message>
+        <source>No model tags new files: choose one in Tagging ▸ Models… or File ▸ Settings… ▸ Models.</source>
+        <translation>没有模型标注新文件：请在 标注 ▸ 模型… 或 文件 ▸ 设置… ▸ 模型 中选择一个。</translation>
+    </message>
+    <message>
+        <source>The model folder {folder} does not exist: choose one with Tagging ▸ Models…</source>
+        <translation>模型文件夹 {folder} 不存在：请通过 标注 ▸ 模型… 选择一个。</translation>
+    </message>
+    <message>
+        <source>The model path {folder} is not a folder: choose one with Tagging ▸ Models…</source>
+        <translation>模型路径 {folder} 不是文件夹：请通过 标注 ▸ 模型… 选择一个。</translation>
+    </message>
+    <message>
+        <source>The model folder {folder} holds no tagger this app knows: choose a folder as published on the Hugging Face Hub (Tagging ▸ Models…).</source>
+        <translation>模型文件夹 {folder} 中没有本应用认识的标注模型：请选择按 Hugging Face Hub 发布格式存放的文件夹（标注 ▸ 模型…）。</translation>
+    </message>
+    <message>
+        <source>File ▸ Settings… ▸ Device is “cuda”, but PyTorch sees no CUDA GPU here (choose “auto” or “cpu” there).</source>
+        <translation>文件 ▸ 设置… ▸ 设备 为“cuda”，但 PyTorch 在此找不到 CUDA GPU（请在那里选择“auto”或“cpu”）。</translation>
+    </message>
+    <message>
+        <source>Tagging failed: {error} (details in View ▸ Log)</source>
+        <translation>标注失败：{error}（详情见 视图 ▸ 日志）</translation>
+    </message>
+    <message>
+        <source>The metadata could not be written after tagging: {error}</source>
+        <translation>标注后无法写入元数据：{error}</translation>
+    </message>
+    <message>
+        <source>Unexpected error: {error} (details in {log})</source>
+        <translation>意外错误：{error}（详情见 {log}）</translation>
+    </message>
+    <message>
+        <source>Unexpected error: {error}</source>
+        <translation>意外错误：{error}</translation>
+    </message>
+    <message>
+        <source>The disk holding the library database is full; nothing was changed: free some space.</source>
+        <translation>存放图库数据库的磁盘已满；没有任何改动：请释放一些空间。</translation>
+    </message>
+    <message>
+        <source>The library database is read-only: check the permissions of the file and its folder, or choose a library you can write in File ▸ Settings… ▸ Database; nothing was changed.</source>
+        <translation>图库数据库为只读：请检查该文件及其文件夹的权限，或在 文件 ▸ 设置… ▸ 数据库 中选择一个可写的图库；没有任何改动。</translation>
+    </message>
+    <message>
+        <source>The library database cannot be opened: its folder is missing or not writable.</source>
+        <translation>无法打开图库数据库：其文件夹不存在或不可写。</translation>
+    </message>
+    <message>
+        <source>The disk reported an I/O error while writing the library database; nothing was changed.</source>
+        <translation>写入图库数据库时磁盘报告了 I/O 错误；没有任何改动。</translation>
+    </message>
+    <message>
+        <source>The library database is damaged: keep a copy of it (with its -wal file), then restore a backup or recover it (see “Backup and recovery” in the README).</source>
+        <translation>图库数据库已损坏：请先保留一份副本（连同其 -wal 文件），然后恢复备份或修复它（见 README 中的“Backup and recovery”）。</translation>
+    </message>
+    <message>
+        <source>{where}the disk is full; nothing was lost: free some space.</source>
+        <translation>{where}磁盘已满；没有丢失任何内容：请释放一些空间。</translation>
+    </message>
+    <message>
+        <source>Not enough memory for this operation.</source>
+        <translation>内存不足，无法完成此操作。</translation>
+    </message>
+    <message>
         <source>Press “Download JoyTag”, or press “Choose model folder…” and pick</source>
         <translation>点击“下载 JoyTag”，或点击“选择模型文件夹…”并选择</translation>
+    </message>
+    <message>
+        <source>press “Choose model folder…” and pick</source>
+        <translation>点击“选择模型文件夹…”并选择</translation>
     </message>
     <message>
         <source>choose their folder with “Choose model folder…” (or File ▸ Settings… ▸ Model folder).</source>
@@ -1495,6 +1815,75 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source> (left as it is)</source>
         <translation>（保持原样）</translation>
+    </message>
+    <message>
+        <source>tagged</source>
+        <comment>image status</comment>
+        <translation>已标注</translation>
+    </message>
+    <message>
+        <source>waiting to be tagged</source>
+        <comment>image status</comment>
+        <translation>等待标注</translation>
+    </message>
+    <message>
+        <source>could not be tagged</source>
+        <comment>image status</comment>
+        <translation>无法标注</translation>
+    </message>
+    <message>
+        <source>missing</source>
+        <comment>image status</comment>
+        <translation>缺失</translation>
+    </message>
+</context>
+<context>
+    <name>presets</name>
+    <message>
+        <source>High precision</source>
+        <translation>高精确率</translation>
+    </message>
+    <message>
+        <source>Balanced</source>
+        <translation>均衡</translation>
+    </message>
+    <message>
+        <source>High recall</source>
+        <translation>高召回率</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+</context>
+<context>
+    <name>ratings</name>
+    <message>
+        <source>General</source>
+        <comment>content rating: all ages</comment>
+        <translation>全年龄</translation>
+    </message>
+    <message>
+        <source>Sensitive</source>
+        <comment>content rating</comment>
+        <translation>敏感</translation>
+    </message>
+    <message>
+        <source>Questionable</source>
+        <comment>content rating</comment>
+        <translation>可疑</translation>
+    </message>
+    <message>
+        <source>Explicit</source>
+        <comment>content rating</comment>
+        <translation>露骨</translation>
+    </message>
+</context>
+<context>
+    <name>undo</name>
+    <message>
+        <source>Undo {edit}</source>
+        <translation>撤销 {edit}</translation>
     </message>
 </context>
 </TS>
