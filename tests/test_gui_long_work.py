@@ -125,3 +125,12 @@ def test_quitting_with_nothing_in_flight_asks_nothing(qtbot, library, settings, 
     close_window(qtbot, window)
     qtbot.wait(400)
     assert asked == [None]
+
+
+def test_an_edit_made_just_before_quitting_is_written_whole(qtbot, library, settings, photos) -> None:
+    window = tagged_window(qtbot, library, settings, photos)
+    select_all(window)
+    qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
+    window.selection.edit_tags(["last_word"], True)
+    close_window(qtbot, window)  # nothing long in flight: no question, and the edit is not cancelled
+    assert library.count("last_word") == 6

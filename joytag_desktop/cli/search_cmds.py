@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 from joytag_desktop.categories import CATEGORIES, RATINGS, THRESHOLD_CATEGORIES
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
+from joytag_desktop.cli.progress import progress_bar
 from joytag_desktop.library.query import SORTS
 from joytag_desktop.library.thresholds import PRESETS, round_score
 
@@ -227,7 +229,9 @@ def run_rating(args: argparse.Namespace) -> int:
                 raise LibraryError(f"{path} is not in the library (index its folder first)")
             images.append(image)
         if args.set or args.clear:
-            library.set_rating([image.id for image in images], None if args.clear else args.set)
+            with progress_bar(len(images), "rating", unit=" images") as bar:
+                ids = [image.id for image in images]
+                library.set_rating(ids, None if args.clear else args.set, partial(_advance, bar))
             images = library.images([image.id for image in images])
         for image in images:
             if image.rating is None:
@@ -267,6 +271,14 @@ def run_tags(args: argparse.Namespace) -> int:
                 raise LibraryError(f"{path} is not in the library (index its folder first)")
             ids.append(image.id)
         present = {"add": True, "remove": False, "reset": None}[args.action]
-        changed = library.set_manual_tag(ids, args.tag, present)
+        # Written a chunk at a time: Ctrl+C stops between chunks and keeps what was written.
+        with progress_bar(len(ids), f"tags {args.action} {args.tag}", unit=" images") as bar:
+            changed = library.set_manual_tag(ids, args.tag, present, partial(_advance, bar))
         print(f"{args.action}: {args.tag} on {changed} image(s)", file=sys.stderr)
     return 0
+
+
+def _advance(bar, done: int, total: int) -> None:
+    """A bulk edit's progress (chunks written of the whole) on its bar."""
+    bar.n = done
+    bar.refresh()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
 from joytag_desktop.gui.background import Background, emit_if_alive
 from joytag_desktop.gui.i18n import number
@@ -65,11 +65,12 @@ class LongWork(QWidget):
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.bar = QProgressBar()
-        self.bar.setMaximumWidth(160)
         self.bar.setTextVisible(False)
         self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setToolTip(self.tr("Stop this work at the next safe point; what is done is kept"))
         self.cancel_button.clicked.connect(self.cancel_current)
+        self.cancel_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.bar.setFixedWidth(160)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 8, 0)
         for widget in (self.label, self.bar, self.cancel_button):
@@ -118,7 +119,8 @@ class LongWork(QWidget):
         """Cancellable jobs in flight long enough to be shown: what quitting asks about (a one-image
         edit a moment old just finishes while the window closes)."""
         now = time.monotonic()
-        return [job for job in self.jobs if job.cancellable and now - job.queued_at >= SHOW_AFTER_MS / 1000]
+        shown = self.isVisible()
+        return [job for job in self.jobs if job.cancellable and (shown or now - job.queued_at >= SHOW_AFTER_MS / 1000)]
 
     def cancel_current(self) -> None:
         """The Cancel button: the job shown stops at its next safe point."""
@@ -127,11 +129,6 @@ class LongWork(QWidget):
                 job.cancel.set()
                 break
         self._update()
-
-    def cancel_all(self) -> None:
-        for job in self.jobs:
-            if job.cancellable:
-                job.cancel.set()
 
     def _forget(self, job: Job) -> None:
         if job in self.jobs:

@@ -37,7 +37,7 @@ from joytag_desktop.gui.folders import FolderPanel
 from joytag_desktop.gui.grid import PATH_ROLE
 from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.library_folders import LibraryFolders
-from joytag_desktop.gui.long_work import LongWork
+from joytag_desktop.gui.long_work import Job, LongWork
 from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.gui.model_choice import ModelChoice
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
@@ -337,7 +337,8 @@ class MainWindow(QMainWindow):
     # --- closing ----------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
-        if not self._may_quit():
+        stopping = self._jobs_to_stop()
+        if stopping is None:
             event.ignore()
             return
         self.search.close()
@@ -351,7 +352,8 @@ class MainWindow(QMainWindow):
         settings.sync()
         # Everything in flight stops at its next safe point: a chunk of an edit, a file of an export,
         # a file of the scan, a batch of tagging. What was written stays; the rest waits for next time.
-        self.jobs.cancel_all()
+        for job in stopping:  # the long work the user agreed to stop; a quick edit still lands whole
+            job.cancel.set()
         self._scan_cancel.set()
         self.first_run.download.cancel()
         self.bridge.close()  # the worker's last news has no window to go to
@@ -364,11 +366,12 @@ class MainWindow(QMainWindow):
         logging.getLogger("joytag_desktop").removeHandler(self.log_handler)
         super().closeEvent(event)
 
-    def _may_quit(self) -> bool:
-        """With long work in flight, ask first: quitting stops it part way."""
+    def _jobs_to_stop(self) -> list[Job] | None:
+        """With long work in flight, ask first: quitting stops it part way. Returns the jobs to stop
+        (none: nothing long is in flight), or None when the user keeps working."""
         jobs = self.jobs.long_running()
         if not jobs:
-            return True
+            return []
         job = jobs[0]
         progress = (
             self.tr("{title}: {done} of {total} done.").format(
@@ -377,6 +380,8 @@ class MainWindow(QMainWindow):
             if job.total
             else self.tr("{title} has not finished.").format(title=job.title)
         )
+        if len(jobs) > 1:
+            progress += " " + self.tr("%Ln more wait(s) after it.", "", len(jobs) - 1)
         box = QMessageBox(
             QMessageBox.Icon.Question,
             self.tr("Quit JoyTag Desktop"),
@@ -387,7 +392,7 @@ class MainWindow(QMainWindow):
         box.addButton(self.tr("Keep working"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(stop)
         box.exec()
-        return box.clickedButton() is stop
+        return jobs if box.clickedButton() is stop else None
 
     # --- what changed ------------------------------------------------------------------------------
 

@@ -91,6 +91,16 @@
     </message>
 </context>
 <context>
+    <name>MainWindow</name>
+    <message numerus="yes">
+        <source>%Ln more wait(s) after it.</source>
+        <translation>
+            <numerusform>%Ln more waits after it.</numerusform>
+            <numerusform>%Ln more wait after it.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>ModelChoice</name>
     <message numerus="yes">
         <source>Tag the %Ln image(s) already in the library with {model} now?</source>

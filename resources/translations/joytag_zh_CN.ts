@@ -632,6 +632,12 @@ The files are not touched; their tags and manual edits in the library are forgot
         <source>{title} has not finished.</source>
         <translation>{title} 尚未完成。</translation>
     </message>
+    <message numerus="yes">
+        <source>%Ln more wait(s) after it.</source>
+        <translation>
+            <numerusform>其后还有 %Ln 项在等待。</numerusform>
+        </translation>
+    </message>
     <message>
         <source>Quit JoyTag Desktop</source>
         <translation>退出 JoyTag Desktop</translation>
