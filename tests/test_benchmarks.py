@@ -99,6 +99,17 @@ def test_gui(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_walk_gui(tmp_path: Path) -> None:
+    done = run_benchmark(
+        "walk_gui.py", "--images", "3000", "--workdir", str(tmp_path / "walk"), "--export-seconds", "2", "--json"
+    )
+    figures = summary(done)
+    assert figures["edit_found"] == 3000, "the bulk edit reached every image"
+    assert 0 < figures["export_written"] < 3000, "the export was stopped part way by quitting"
+    assert figures["written_after_quit"] == 0, "nothing is written once the window is gone"
+
+
+@pytest.mark.slow
 def test_gui_search(tmp_path: Path) -> None:
     done = run_benchmark("bench_gui_search.py", "--images", "500", "--workdir", str(tmp_path / "gui-search"), "--json")
     queries = summary(done)["queries"]
