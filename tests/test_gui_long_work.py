@@ -109,12 +109,9 @@ def test_quitting_during_an_export_asks_then_stops_it_within_seconds(
     assert window.jobs.jobs and not window.jobs.jobs[0].cancel.is_set()
 
     answer_quit_question("Stop and quit")
-    started = time.monotonic()
     window.close()
-    seconds = time.monotonic() - started
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
-    assert seconds < 5, f"quitting took {seconds:.1f} s"
-    assert window.writer.pool.activeThreadCount() == 0, "nothing writes once the window is gone"
+    assert not window.writer.busy() and window.writer.pool.activeThreadCount() == 0, "nothing writes after"
     assert sorted(photos.glob("*.xmp")) == written, "the export stopped at the next file"
 
 
@@ -134,3 +131,80 @@ def test_an_edit_made_just_before_quitting_is_written_whole(qtbot, library, sett
     window.selection.edit_tags(["last_word"], True)
     close_window(qtbot, window)  # nothing long in flight: no question, and the edit is not cancelled
     assert library.count("last_word") == 6
+
+
+def test_quitting_while_scanning_and_tagging_prints_no_traceback(qtbot, library, settings, photos, tmp_path, capfd):
+    """What used to reach the terminal at quit: "Signal source has been deleted", "Internal C++ object
+    already deleted" (answers from worker threads arriving after the window was gone)."""
+    import shutil
+
+    from helpers.library import write_photo
+
+    window = tagged_window(qtbot, library, settings, photos)
+    more = tmp_path / "More"
+    for index in range(120):
+        write_photo(more / f"shot_{index:03}.jpg", color=(index, 255 - index, 90))
+    shutil.copytree(photos, more / "copies")
+    window.library_folders.add(str(more))
+    qtbot.waitUntil(lambda: library.count("status:pending") > 0, timeout=20_000)
+    close_window(qtbot, window)
+    qtbot.wait(1500)  # late answers from the worker, the scan and the thumbnail pool would land now
+    assert not (window.worker._thread and window.worker._thread.is_alive()), "the worker stopped with the window"
+    printed = capfd.readouterr().err
+    assert "Traceback" not in printed and "deleted" not in printed, printed
+
+
+def test_an_edit_queued_behind_an_export_is_finished_not_dropped_at_quit(
+    qtbot, library, settings, photos, monkeypatch
+) -> None:
+    """The export stops at its next file; the tag edit made after it (shown ticked at once) is
+    written whole before the window goes, which stays up meanwhile saying so."""
+    from joytag_desktop.interchange import keyword_export
+
+    window = tagged_window(qtbot, library, settings, photos)
+    reached = threading.Event()
+    original = keyword_export.export_xmp
+
+    def slow(*args, progress, cancel, **kwargs):
+        return original(*args, progress=holding(progress, cancel, reached), cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(keyword_export, "export_xmp", slow)
+    select_all(window)
+    qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
+    window.write_metadata("xmp", selection=True)
+    assert reached.wait(20)
+    window.selection.edit_tags(["my_trip"], True)
+    qtbot.waitUntil(lambda: window.jobs.isVisible(), timeout=5_000)
+    answer_quit_question("Stop and quit")
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    assert library.count("my_trip") == 6
+    assert len(list(photos.glob("*.xmp"))) == 1
+
+
+def test_redo_of_a_stopped_edit_repeats_what_was_written(qtbot, library, settings, photos, monkeypatch) -> None:
+    window = tagged_window(qtbot, library, settings, photos)
+    monkeypatch.setattr(edits, "EDIT_CHUNK", 2)
+    reached = threading.Event()
+    original = library.set_manual_tag
+
+    def slow(ids, tag, present, progress, cancel):
+        return original(ids, tag, present, holding(progress, cancel, reached), cancel)
+
+    monkeypatch.setattr(library, "set_manual_tag", slow)
+    select_all(window)
+    qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
+    window.selection.edit_tags(["my_trip"], True)
+    assert reached.wait(10)
+    window.jobs.cancel_current()
+    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=10_000)
+    assert library.count("my_trip") == 2
+    assert "stopped after 2 of 6" in window.undo_stack.text(window.undo_stack.index() - 1)
+    monkeypatch.setattr(library, "set_manual_tag", original)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: library.count("my_trip") == 0, timeout=10_000)
+    window.redo_action.trigger()
+    qtbot.waitUntil(lambda: not window.jobs.jobs and library.count("my_trip") == 2, timeout=10_000)
+    qtbot.wait(300)
+    assert library.count("my_trip") == 2, "the redo repeats the two images written, not all six"
+    close_window(qtbot, window)

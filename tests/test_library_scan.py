@@ -238,3 +238,26 @@ def test_move_reported_as_creation_then_deletion_keeps_tags(lib: Library, root: 
     assert moved.id == image_id and moved.status == Status.TAGGED
     assert paths_of(lib, "cat favourite") == ["a.jpg"]
     assert lib.count("status:missing") == 0 and lib.count("") == 3
+
+
+def test_a_scan_cancelled_inside_a_big_folder_stops_there_and_marks_nothing_missing(
+    lib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from joytag_desktop.library import scanner
+
+    monkeypatch.setattr(scanner, "PROGRESS_EVERY", 10)
+    folder = tmp_path / "Big"
+    for index in range(60):
+        write_photo(folder / f"shot_{index:02}.jpg", color=(index * 4, 90, 200))
+    lib.add_root(folder)
+    lib.scan()
+    for path in sorted(folder.iterdir())[:30]:
+        path.rename(folder / f"renamed_{path.name}")  # the rest of the folder changes meanwhile
+    cancel = threading.Event()
+    report = lib.scan(progress=lambda root, count: cancel.set(), cancel=cancel)
+    assert report.cancelled, "the cancel is seen within the folder, not only between folders"
+    assert lib.count("status:missing") == 0, "a folder read part way marks nothing missing"
+    report = lib.scan()
+    assert not report.cancelled and lib.count("status:missing") == 0 and lib.count("") == 60

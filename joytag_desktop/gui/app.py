@@ -119,7 +119,7 @@ def _open_window(app: QApplication, settings: GuiSettings, chosen: str | None, i
         return 2
     window = MainWindow(library, settings)
     instance.activation_requested.connect(lambda argument: _bring_to_front(window, argument))
-    instance.follow(window)
+    instance.follow(window.closing)
 
     def unforeseen(kind, exc, trace) -> None:
         """An exception escaping a slot: one line in a dialog, the traceback in the error log."""

@@ -80,6 +80,10 @@ class Background(QObject):
         task.signals.failed.connect(lambda exc: finish(exc, on_error or (lambda e: log.error("%s", e))))
         self.pool.start(task)
 
+    def busy(self) -> bool:
+        """Whether a task is queued or running, or its answer not yet delivered."""
+        return bool(self._live)
+
     def wait(self, msecs: int = 30_000) -> bool:
         return self.pool.waitForDone(msecs)
 

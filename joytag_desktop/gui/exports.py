@@ -93,7 +93,7 @@ class Exports(QObject):
                 log.warning("%s: %s", path, for_window(reason))
             self.status.set_text(f"{title}: {export_summary(report)}")
 
-        self.jobs.submit(title, write, done, self.show_error)
+        self.jobs.submit(title, write, done, self.show_error, stops_at_quit=True)
 
     def export_table(self, fmt: str, query: str, threshold: float, target: str | None = None) -> None:
         """Save the tags of the images ``query`` finds as CSV or JSON (asks where unless ``target``)."""

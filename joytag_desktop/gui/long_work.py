@@ -28,10 +28,13 @@ class Job(QObject):
 
     progressed = Signal(int, int)
 
-    def __init__(self, title: str, cancellable: bool = True) -> None:
+    def __init__(self, title: str, cancellable: bool = True, stops_at_quit: bool = False) -> None:
         super().__init__()
         self.title = title
         self.cancellable = cancellable
+        # Quitting stops it part way (an export: run it again later); an edit is finished instead,
+        # since after the window closes no undo could take back half of it.
+        self.stops_at_quit = stops_at_quit and cancellable
         self.cancel = threading.Event()
         self.done = 0
         self.total = 0
@@ -86,9 +89,10 @@ class LongWork(QWidget):
         done: Callable[[Any, Job], None],
         failed: Callable[[Exception], None],
         cancellable: bool = True,
+        stops_at_quit: bool = False,
     ) -> Job:
         """Run ``function(job)`` on the writer after the edits before it; ``done(result, job)`` on the GUI thread."""
-        job = Job(title, cancellable)
+        job = Job(title, cancellable, stops_at_quit)
         job.setParent(self)
         job.progressed.connect(self._update)
         self.jobs.append(job)
@@ -116,11 +120,11 @@ class LongWork(QWidget):
         return list(self.jobs)
 
     def long_running(self) -> list[Job]:
-        """Cancellable jobs in flight long enough to be shown: what quitting asks about (a one-image
-        edit a moment old just finishes while the window closes)."""
+        """Jobs in flight long enough to be shown: what quitting asks about (a one-image edit a
+        moment old just finishes while the window closes)."""
         now = time.monotonic()
         shown = self.isVisible()
-        return [job for job in self.jobs if job.cancellable and (shown or now - job.queued_at >= SHOW_AFTER_MS / 1000)]
+        return [job for job in self.jobs if shown or now - job.queued_at >= SHOW_AFTER_MS / 1000]
 
     def cancel_current(self) -> None:
         """The Cancel button: the job shown stops at its next safe point."""

@@ -15,7 +15,7 @@ import os
 import threading
 from functools import partial
 
-from PySide6.QtCore import QPoint, Qt, QUrl
+from PySide6.QtCore import QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QDesktopServices,
@@ -65,6 +65,8 @@ QUIT_WAIT_MS = 10_000  # each stage of quitting waits this long at most for work
 
 
 class MainWindow(QMainWindow):
+    closing = Signal()  # the window closes for good (asked, and what it wrote is written)
+
     def __init__(self, library: Library, settings: GuiSettings, start_worker: bool = True) -> None:
         super().__init__()
         self.library = library
@@ -77,6 +79,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         resize_within_screen(self, 1400, 900)
         self._scan_cancel = threading.Event()
+        self._quitting = False  # the user chose to quit: what was asked is settled
+        self._finish_timer = QTimer(self, interval=100)
+        self._finish_timer.timeout.connect(self._finished_writing)
         self._side_widths = {0: SPLITTER_DEFAULT[0], 2: SPLITTER_DEFAULT[2]}  # to reopen a collapsed panel
 
         self._build_log()
@@ -337,8 +342,18 @@ class MainWindow(QMainWindow):
     # --- closing ----------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
-        stopping = self._jobs_to_stop()
-        if stopping is None:
+        if not self._quitting:
+            stopping = self._jobs_to_stop()
+            if stopping is None:
+                event.ignore()
+                return
+            self._quitting = True
+            for job in stopping:  # exports stop at their next file; edits are finished, never cut
+                job.cancel.set()
+            self._scan_cancel.set()  # a scan stops within a few hundred files
+            self.first_run.download.cancel()
+        if self.writer.busy():
+            self._finish_then_close()
             event.ignore()
             return
         self.search.close()
@@ -350,25 +365,35 @@ class MainWindow(QMainWindow):
         settings.sort = self.search_bar.sort()
         settings.thumbnail_size = self.grid.icon_size
         settings.sync()
-        # Everything in flight stops at its next safe point: a chunk of an edit, a file of an export,
-        # a file of the scan, a batch of tagging. What was written stays; the rest waits for next time.
-        for job in stopping:  # the long work the user agreed to stop; a quick edit still lands whole
-            job.cancel.set()
-        self._scan_cancel.set()
-        self.first_run.download.cancel()
         self.bridge.close()  # the worker's last news has no window to go to
         self.viewer.close()
-        self.upkeep.stop()
-        self.writer.shutdown(QUIT_WAIT_MS, drop_queued=False)  # small edits in flight are written, never dropped
+        self.upkeep.stop()  # the worker stops after its current batch
+        self.writer.shutdown(QUIT_WAIT_MS, drop_queued=False)
         self.background.shutdown(QUIT_WAIT_MS)
         self.grid_model.pool.clear()
         self.grid_model.pool.waitForDone(QUIT_WAIT_MS)
         logging.getLogger("joytag_desktop").removeHandler(self.log_handler)
+        self.closing.emit()
         super().closeEvent(event)
 
+    def _finish_then_close(self) -> None:
+        """Edits in flight are written before the window goes: it stays up, saying so with their
+        progress in the status bar (never frozen), and closes by itself once they are done."""
+        self.splitter.setEnabled(False)
+        self.menuBar().setEnabled(False)
+        running = self.jobs.in_flight()
+        title = running[0].title if running else self.tr("the last edits")
+        self.status.set_text(self.tr("Finishing {title} before quitting…").format(title=title))
+        self._finish_timer.start()
+
+    def _finished_writing(self) -> None:
+        if not self.writer.busy():
+            self._finish_timer.stop()
+            self.close()
+
     def _jobs_to_stop(self) -> list[Job] | None:
-        """With long work in flight, ask first: quitting stops it part way. Returns the jobs to stop
-        (none: nothing long is in flight), or None when the user keeps working."""
+        """With long work in flight, ask first. Returns the jobs quitting stops (exports; edits are
+        finished first), or None when the user keeps working."""
         jobs = self.jobs.long_running()
         if not jobs:
             return []
@@ -385,14 +410,19 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             self.tr("Quit JoyTag Desktop"),
-            progress + "\n\n" + self.tr("Stop it and quit? What is already written is kept."),
+            progress
+            + "\n\n"
+            + self.tr(
+                "Quit now? Exports stop at the next file and what they wrote is kept; "
+                "tag and rating edits are finished first."
+            ),
             parent=self,
         )
         stop = box.addButton(self.tr("Stop and quit"), QMessageBox.ButtonRole.AcceptRole)
         box.addButton(self.tr("Keep working"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(stop)
         box.exec()
-        return jobs if box.clickedButton() is stop else None
+        return [j for j in jobs if j.stops_at_quit] if box.clickedButton() is stop else None
 
     # --- what changed ------------------------------------------------------------------------------
 

@@ -243,7 +243,10 @@ class Reports(QObject):
         ]
         if report.errors:
             parts.append(self.tr("%Ln failed", "", len(report.errors)))
-        return self.tr(", ").join(parts)
+        text = self.tr(", ").join(parts)
+        if report.cancelled:
+            text += " " + self.tr("(cancelled: the other files were left as they were)")
+        return text
 
 
 def device_text(detail: str) -> str:

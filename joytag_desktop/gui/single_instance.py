@@ -21,12 +21,12 @@ import os
 import time
 from enum import Enum
 
-from PySide6.QtCore import QDir, QEvent, QLockFile, QObject, QTimer, Signal
+from PySide6.QtCore import QDir, QLockFile, QObject, Signal, SignalInstance
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 log = logging.getLogger("joytag_desktop.gui")
 CONNECT_MS = 1000  # a listening server accepts at once; only a busy machine takes longer
-ANSWER_MS = 5000  # the running window answers from its event loop (it may be opening the library)
+ANSWER_MS = 15_000  # the running window answers from its event loop (it may be opening the library)
 ELECTION_MS = 10_000  # another start holds the lock this long at most (it only connects or listens)
 POLL_MS = 20
 MAX_REQUEST = 64 * 1024  # a request is one short line of JSON; anything longer is not ours
@@ -68,7 +68,6 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.name = name
         self.server: QLocalServer | None = None
-        self._watched: QObject | None = None
 
     # --- starting ------------------------------------------------------------------------------
 
@@ -112,24 +111,10 @@ class SingleInstance(QObject):
             self.server.deleteLater()
             self.server = None
 
-    def follow(self, window: QObject) -> None:
-        """Stop listening once ``window`` starts closing: a start while it finishes its work (a
-        quit may wait for writes) opens a new window rather than handing over to a closing one."""
-        self._watched = window
-        window.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._watched and event.type() == QEvent.Type.Close and self.server is not None:
-            self.close()
-            # A close that was refused (the window asked and the user said no) listens again.
-            QTimer.singleShot(0, self._listen_again)
-        return False
-
-    def _listen_again(self) -> None:
-        window = self._watched
-        visible = window is not None and getattr(window, "isVisible", lambda: False)()
-        if self.server is None and visible and self.claim() != Claim.PRIMARY:
-            log.warning("single instance: another window took this library while this one was closing")
+    def follow(self, closing: SignalInstance) -> None:
+        """Stop listening once the window closes for good (``closing``): until then, while it asks
+        about work in flight or finishes its edits, a new start brings it to the front."""
+        closing.connect(self.close)
 
     # --- being asked -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QUndoCommand
 
 from joytag_desktop.gui.background import Background
+from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.long_work import Job, LongWork
 from joytag_desktop.library import Library
 from joytag_desktop.library.records import TagState
@@ -60,7 +61,16 @@ class BulkCommand(QUndoCommand):
         self._jobs, self._apply, self._revert, self._done, self._failed = jobs, apply, revert, done, failed
 
     def redo(self) -> None:
-        self._jobs.submit(self.text(), self._apply, self._done, self._failed)
+        self._jobs.submit(self.text(), self._apply, self._applied, self._failed)
+
+    def _applied(self, result: Any, job: Job) -> None:
+        if job.cancelled:  # the undo stack names what the edit now is: the part that was written
+            self.setText(
+                QCoreApplication.translate("undo", "{edit} (stopped after {done} of {total})").format(
+                    edit=self.text(), done=number(job.done), total=number(job.total)
+                )
+            )
+        self._done(result, job)
 
     def undo(self) -> None:
         # An undo runs to its end: half an undo would leave neither the edit nor the state before it.
@@ -80,25 +90,39 @@ def tag_edit(
 ) -> BulkCommand:
     """Add (True), remove (False) or reset to the model (None) ``names`` on ``image_ids``."""
     before: dict[str, dict[int, TagState]] = {}
-    total = len(image_ids) * len(names)
+    # What the edit covers: each name on every image, or after a stopped run what that run wrote
+    # (chunks land in order), so a redo repeats what the undo took back, no more.
+    targets: list[tuple[str, list[int]]] = [(name, image_ids) for name in names]
 
     def apply(job: Job) -> int:
         before.clear()
-        changed = 0
-        for index, name in enumerate(names):
+        total = sum(len(ids) for _, ids in targets)
+        changed = offset = 0
+        written: list[tuple[str, list[int]]] = []
+        for name, ids in targets:
             if job.cancel.is_set():
                 break
-            before[name] = library.tag_states(image_ids, name)
-            offset = index * len(image_ids)
-            changed += library.set_manual_tag(
-                image_ids, name, present, lambda done, _, offset=offset: job.progress(offset + done, total), job.cancel
-            )
+            before[name] = library.tag_states(ids, name)
+            reached = [0]
+
+            def progress(done: int, _: int, offset: int = offset, reached: list[int] = reached) -> None:
+                reached[0] = done
+                job.progress(offset + done, total)
+
+            changed += library.set_manual_tag(ids, name, present, progress, job.cancel)
+            written.append((name, ids[: reached[0]]))
+            offset += len(ids)
+        if job.cancelled:
+            targets[:] = [(name, ids) for name, ids in written if ids]
         return changed
 
     def revert(job: Job) -> int:
-        for index, (name, states) in enumerate(before.items()):
+        total = sum(len(states) for states in before.values())
+        done = 0
+        for name, states in before.items():
             library.restore_tag_states(name, states)
-            job.progress((index + 1) * len(image_ids), total)
+            done += len(states)
+            job.progress(done, total)
         return len(before)
 
     return BulkCommand(text, jobs, apply, revert, done, failed)
@@ -157,11 +181,21 @@ def rating_edit(
 ) -> BulkCommand:
     """Set the rating of ``image_ids`` by hand (None: the models' rating again)."""
     before: dict[int, str | None] = {}
+    targets = list(image_ids)  # after a stopped run: what it wrote (see ``tag_edit``)
 
     def apply(job: Job) -> int:
         before.clear()
-        before.update(library.manual_ratings(image_ids))
-        return library.set_rating(image_ids, rating, job.progress, job.cancel)
+        before.update(library.manual_ratings(targets))
+        reached = [0]
+
+        def progress(done: int, total: int) -> None:
+            reached[0] = done
+            job.progress(done, total)
+
+        changed = library.set_rating(targets, rating, progress, job.cancel)
+        if job.cancelled:
+            targets[:] = targets[: reached[0]]
+        return changed
 
     def revert(job: Job) -> int:
         library.restore_manual_ratings(before)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from joytag_desktop.files import remove_stale_temporaries
 from joytag_desktop.library.library import Library
+from joytag_desktop.library.schema import Image
 
 
 @dataclass
@@ -35,13 +37,27 @@ def stopped(cancel: threading.Event | None, report: ExportReport) -> bool:
     return report.cancelled
 
 
-def chosen_images(library: Library, image_ids: list[int] | None, query: str, threshold: float | None) -> list:
-    """The chosen images, or those matching ``query``, fetched in pages."""
+def chosen_images(library: Library, image_ids: list[int] | None, query: str, threshold: float | None) -> ImagePages:
+    """The chosen images, or those matching ``query``: counted at once, read a page at a time as
+    the export reaches them (100,000 image records take seconds to read, and Cancel must not wait)."""
     ids = image_ids if image_ids is not None else library.search(query, threshold=threshold).ids
-    images = []
-    for start in range(0, len(ids), 500):
-        images += library.images(ids[start : start + 500])
-    return images
+    return ImagePages(library, list(ids))
+
+
+class ImagePages:
+    """Images by id, fetched 500 at a time while iterated (an id deleted meanwhile is skipped)."""
+
+    PAGE = 500
+
+    def __init__(self, library: Library, ids: list[int]) -> None:
+        self.library, self.ids = library, ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Image]:
+        for start in range(0, len(self.ids), self.PAGE):
+            yield from self.library.images(self.ids[start : start + self.PAGE])
 
 
 class Folders:

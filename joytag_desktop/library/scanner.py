@@ -412,8 +412,12 @@ def scan_root(
         folder_names = sidecars | {entry.name for entry in entries}
         for entry in entries:
             count += 1
-            if progress is not None and count % PROGRESS_EVERY == 0:
-                progress(root.path, count)
+            if count % PROGRESS_EVERY == 0:
+                if progress is not None:
+                    progress(root.path, count)
+                if cancel is not None and cancel.is_set():  # a folder of 100,000 files stops too
+                    report.cancelled = True
+                    break
             path = entry.path
             if not _valid_text(path):
                 report.errors.append((path, "file name is not valid UTF-8; rename it to index it"))
@@ -438,6 +442,8 @@ def scan_root(
                     since_commit = 0
             else:
                 connection.execute(update(Image).where(Image.id == row.id).values(**values))
+        if report.cancelled:
+            break  # a folder read part way says nothing of what is missing from it
         vanished = [row.id for path, row in known.items() if path not in present and row.status != Status.MISSING]
         mark_missing(connection, vanished)
         report.missing += len(vanished)

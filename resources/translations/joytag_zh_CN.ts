@@ -625,6 +625,14 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>关于 JoyTag Desktop</translation>
     </message>
     <message>
+        <source>the last edits</source>
+        <translation>最后的编辑</translation>
+    </message>
+    <message>
+        <source>Finishing {title} before quitting…</source>
+        <translation>退出前正在完成{title}…</translation>
+    </message>
+    <message>
         <source>{title}: {done} of {total} done.</source>
         <translation>{title}：已完成 {done} / {total}。</translation>
     </message>
@@ -643,8 +651,8 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>退出 JoyTag Desktop</translation>
     </message>
     <message>
-        <source>Stop it and quit? What is already written is kept.</source>
-        <translation>停止它并退出吗？已经写入的内容会保留。</translation>
+        <source>Quit now? Exports stop at the next file and what they wrote is kept; tag and rating edits are finished first.</source>
+        <translation>现在退出吗？导出会在下一个文件处停止，已写入的内容会保留；标签和分级的编辑会先完成。</translation>
     </message>
     <message>
         <source>Stop and quit</source>
@@ -989,6 +997,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>
             <numerusform>失败 %Ln 个</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>(cancelled: the other files were left as they were)</source>
+        <translation>（已取消：其余文件保持原样）</translation>
     </message>
 </context>
 <context>
@@ -1887,6 +1899,10 @@ The files are not touched; their tags and manual edits in the library are forgot
 </context>
 <context>
     <name>undo</name>
+    <message>
+        <source>{edit} (stopped after {done} of {total})</source>
+        <translation>{edit}（在 {done} / {total} 处停止）</translation>
+    </message>
     <message>
         <source>Undo {edit}</source>
         <translation>撤销 {edit}</translation>
