@@ -20,7 +20,10 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16", "int8")
 
 
 def has_module(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a broken or blocked install counts as missing
+        return False
 
 
 def resolve_device(requested: str = "auto") -> torch.device:
