@@ -50,7 +50,8 @@ EXTRA_PACKAGES = (
     "sqlalchemy", "alembic", "pyroaring", "usearch", "imagehash", "send2trash", "psycopg", "watchdog",
     "exifread", "rawpy", "defusedxml", "platformdirs", "pillow_heif", "onnx", "openvino", "nncf", "PySide6",
 )  # fmt: skip
-LIBRARY_PACKAGES = ("sqlalchemy", "alembic", "pyroaring", "usearch", "imagehash", "exifread", "defusedxml")
+# What indexing and the worker's store path import (the run's ``extra_packages_used`` on a machine with all).
+LIBRARY_PACKAGES = ("sqlalchemy", "alembic", "pyroaring", "exifread", "defusedxml")
 
 
 def hide_extra_packages() -> None:
@@ -122,6 +123,8 @@ class Check:
             if timed_out:
                 self.out["failed"][self.current] = f"timed out: still running after {self.budget_s + 60:.0f} s"
             self.out["total_seconds"] = round(time.perf_counter() - self.started, 1)
+            # What of the project's other packages the run needed: what must travel to a GPU machine.
+            self.out["extra_packages_used"] = sorted(name for name in EXTRA_PACKAGES if sys.modules.get(name))
             print(json.dumps(self.out), flush=True)
 
 

@@ -77,7 +77,7 @@ def decoding(engine: TaggingEngine) -> str:
 
 def synthetic_photos(folder: Path, count: int, size: tuple[int, int] = (4000, 3000)) -> list[Path]:
     """``count`` different photo-like JPEGs (smooth colour fields and sensor-like noise, quality 90;
-    a 12 MP one is about 3-5 MB, as a camera's), encoded in parallel threads."""
+    a 12 MP one is about 3 MB, as a camera's), encoded in parallel threads."""
     folder.mkdir(parents=True, exist_ok=True)
     width, height = size
     y, x = np.mgrid[0 : max(1, height // 8), 0 : max(1, width // 8)].astype(np.float32)
@@ -85,14 +85,16 @@ def synthetic_photos(folder: Path, count: int, size: tuple[int, int] = (4000, 30
         [127 + 100 * np.sin(x / (width / (24 + 8 * c)) + c) * np.cos(y / (height / (16 + 8 * c))) for c in range(3)], -1
     )
     base = np.asarray(Image.fromarray(small.clip(0, 255).astype(np.uint8)).resize(size, Image.Resampling.BILINEAR))
-    tile = np.random.default_rng(0).normal(0, 4, (256, 256, 3)).astype(np.int16)
-    noisy = base.astype(np.int16) + np.tile(tile, (height // 256 + 1, width // 256 + 1, 1))[:height, :width]
+    tile = np.random.default_rng(0).normal(0, 8, (256, 256, 3)).astype(np.int16)
+    noise = np.tile(tile, (height // 256 + 1, width // 256 + 1, 1))[:height, :width]
+    photo = (base.astype(np.int16) + noise).clip(0, 255).astype(np.uint8)
+    del noise
 
     def one(index: int) -> Path:
         path = folder / f"photo_{index:05d}.jpg"
-        shifted = np.roll(noisy, ((index * 104729) % height, (index * 7919) % width), axis=(0, 1))
-        tint = (index * np.array([13, 29, 47], np.int16)) % 64 - 32  # every photo differs in colour too
-        Image.fromarray((shifted + tint).clip(0, 255).astype(np.uint8)).save(path, quality=90)
+        shifted = np.roll(photo, ((index * 104729) % height, (index * 7919) % width), axis=(0, 1))
+        shifted[:32, :32] = (index * 37 % 256, index * 91 % 256, index * 53 % 256)  # no two alike
+        Image.fromarray(shifted).save(path, quality=90)
         return path
 
     with ThreadPoolExecutor(min(16, os.cpu_count() or 1)) as pool:
