@@ -33,7 +33,8 @@ def resolve_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise JoyTagError("--device cuda was asked for, but PyTorch sees no CUDA GPU here (use --device cpu)")
+        why = cuda_state().reason
+        raise JoyTagError(f"--device cuda was asked for, but PyTorch sees no CUDA GPU here: {why} (use --device cpu)")
     return torch.device(requested)
 
 
