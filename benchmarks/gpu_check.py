@@ -312,6 +312,28 @@ def end_to_end(check: Check, engine: Any, photos: list[Path]) -> float:
     return run.images_per_s
 
 
+def gpu_decoding(engine: Any, photos: list[Path]) -> float:
+    """nvJPEG alone: images/s of ``decode_jpeg(device='cuda')`` on a batch of the JPEGs already in memory."""
+    import torch
+
+    from joytag_desktop.inference.decode import EncodedJpeg, decode_jpegs
+
+    items = [EncodedJpeg(torch.frombuffer(bytearray(p.read_bytes()), dtype=torch.uint8)) for p in photos]
+    items = items[: engine.batch_size]
+    decoded = decode_jpegs(items, engine.device)  # warm-up
+    failed = [d for d in decoded if isinstance(d, str)]
+    if failed:
+        raise RuntimeError(failed[0])
+    torch.cuda.synchronize()
+    timings = []
+    for _ in range(3):
+        begun = time.perf_counter()
+        decode_jpegs(items, engine.device)
+        torch.cuda.synchronize()
+        timings.append(time.perf_counter() - begun)
+    return len(items) / statistics.median(timings)
+
+
 def with_store(check: Check, folder: Path, device: Any, batch_size: int, photo_dir: Path, work: Path) -> float:
     """The app's TaggingWorker on a temporary SQLite library holding the photos (indexed first)."""
     import torch
@@ -453,6 +475,9 @@ def main() -> int:
             check.step("float32_and_parity", lambda: float32_and_parity(check, engine, folder), needs_s=30)
             if engine.device.type == "cuda":
                 check.step("batch_sizes", lambda: batch_sizes(check, engine), needs_s=30)
+            if photos and engine.device_decode:
+                rate = check.step("gpu_decoding", lambda: gpu_decoding(engine, photos), needs_s=20)
+                check.out["gpu_decoding_images_per_s"] = rate and round(rate, 1)
             if photos:
                 rate = check.step("end_to_end", lambda: end_to_end(check, engine, photos), needs_s=20)
                 check.out["end_to_end_images_per_s"] = rate and round(rate, 1)
