@@ -170,6 +170,10 @@ def test_cuda_asked_for_without_a_gpu_tags_on_the_cpu_and_says_so(qtbot, library
     qtbot.addWidget(status)
     status.set_device("CPU (2 threads), float32, batch 4, fast preprocessing")
     assert status.device.toolTip() == "" and "CUDA" not in status.device.text()
+    with chinese():
+        status.set_device("CPU (2 threads), float32, batch 4, fast preprocessing — " + label.split(" — ", 1)[1])
+        assert status.device.text().startswith("CPU（2 个线程）") and "CUDA 不可用" in status.device.text()
+        assert "标注正在 CPU 上运行" in status.device.toolTip()
 
 
 def test_pause_and_cancel_follow_the_work(qtbot) -> None:
