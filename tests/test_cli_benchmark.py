@@ -67,3 +67,23 @@ def test_auto_on_a_machine_showing_an_unusable_gpu_says_so(tiny_model_dir: Path,
     captured = capsys.readouterr()
     assert "an NVIDIA GPU is here but CUDA is not available: this PyTorch" in captured.err
     assert "CPU-only build" in json.loads(captured.out)["cuda_not_used"]
+
+
+def test_the_reason_cuda_is_not_used_is_the_one_a_user_can_act_on(monkeypatch) -> None:
+    import torch
+
+    from joytag_desktop.inference import device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    monkeypatch.setattr(device, "_nvidia_present", lambda: False)
+    assert device.choose_device("cpu") == (torch.device("cpu"), "")
+    assert device.choose_device("auto") == (torch.device("cpu"), "")  # no GPU to leave idle: nothing to say
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert device.cuda_state().reason == "CUDA_VISIBLE_DEVICES hides every GPU"
+    assert (
+        device.choose_device("cuda")[1]
+        == "CUDA was asked for but is not available: CUDA_VISIBLE_DEVICES hides every GPU"
+    )
+    monkeypatch.setattr(torch.version, "cuda", None)
+    assert "is a CPU-only build" in device.cuda_state().reason
