@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import json
 import os
 import platform
@@ -54,6 +55,15 @@ EXTRA_PACKAGES = (
 LIBRARY_PACKAGES = ("sqlalchemy", "alembic", "pyroaring", "exifread", "defusedxml")
 
 
+MAIN_KEYS = (
+    "device",
+    "model_only_images_per_s",
+    "end_to_end_images_per_s",
+    "with_store_images_per_s",
+    "reference_loop_images_per_s",
+)
+
+
 def hide_extra_packages() -> None:
     """``--bare``: the packages a GPU machine lacks look absent, as there (``import`` fails and
     ``importlib.util.find_spec`` answers None)."""
@@ -76,12 +86,7 @@ class Check:
     def __init__(self, budget_s: float) -> None:
         self.started = time.perf_counter()
         self.budget_s = budget_s
-        self.out: dict[str, Any] = {
-            "device": None,
-            "model_only_images_per_s": None,
-            "end_to_end_images_per_s": None,
-            "with_store_images_per_s": None,
-            "reference_loop_images_per_s": None,
+        self.out: dict[str, Any] = dict.fromkeys(MAIN_KEYS) | {
             "failed": {},
             "skipped": {},
             "step_seconds": {},
@@ -110,6 +115,8 @@ class Check:
             return None
         finally:
             self.out["step_seconds"][name] = round(time.perf_counter() - begun, 2)
+            # Should the process die outright (a crash in a CUDA library), stderr keeps the figures so far.
+            say("so far: " + json.dumps({key: self.out.get(key) for key in MAIN_KEYS} | {"failed": self.out["failed"]}))
 
     def skip(self, name: str, why: str) -> None:
         self.out["skipped"][name] = why
@@ -436,6 +443,7 @@ def parse() -> argparse.Namespace:
 
 def main() -> int:
     args = parse()
+    faulthandler.enable()  # a crash inside a native library still says where, on stderr
     if args.bare:
         hide_extra_packages()
     deps = args.deps or ROOT / "gpu-deps"
