@@ -403,7 +403,7 @@ def with_store(check: Check, folder: Path, device: Any, batch_size: int, photo_d
         torch.set_num_threads(threads)  # the worker's CPU setting must not bend the next step
 
 
-def reference_loop(engine: Any, photos: list[Path], seconds: float) -> float:
+def reference_loop(check: Check, engine: Any, photos: list[Path], seconds: float) -> float:
     """The published script's loop: Pillow at full resolution, reference preprocessing, batch of one."""
     from PIL import Image
 
@@ -420,7 +420,9 @@ def reference_loop(engine: Any, photos: list[Path], seconds: float) -> float:
         done += 1
         if time.perf_counter() - begun > seconds and done >= 3:
             break
-    return done / (time.perf_counter() - begun)
+    elapsed = time.perf_counter() - begun
+    check.out["reference_loop"] = {"images": done, "batch_size": 1, "runner": engine.runner.describe()}
+    return done / elapsed
 
 
 # --- the run -----------------------------------------------------------------------------------------
@@ -503,7 +505,8 @@ def main() -> int:
                 )
                 check.out["with_store_images_per_s"] = rate and round(rate, 1)
         if engine is not None and photos:
-            rate = check.step("reference_loop", lambda: reference_loop(engine, photos, 5.0 if args.quick else 20.0))
+            seconds = 5.0 if args.quick else 20.0
+            rate = check.step("reference_loop", lambda: reference_loop(check, engine, photos, seconds))
             check.out["reference_loop_images_per_s"] = rate and round(rate, 2)
             if rate and check.out["end_to_end_images_per_s"]:
                 check.out["end_to_end_vs_reference"] = round(check.out["end_to_end_images_per_s"] / rate, 1)
