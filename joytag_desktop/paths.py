@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "joytag-desktop"
 HOME_ENV = "JOYTAG_DESKTOP_HOME"
 MODEL_ENV = "JOYTAG_DESKTOP_MODEL"
@@ -19,7 +17,12 @@ MODEL_ENV = "JOYTAG_DESKTOP_MODEL"
 def data_dir() -> Path:
     """The per-user data directory (created on demand)."""
     override = os.environ.get(HOME_ENV)
-    base = Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    if override:
+        base = Path(override).expanduser()
+    else:
+        import platformdirs  # here, not at the top: a GPU machine running the engine alone may lack it
+
+        base = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     base.mkdir(parents=True, exist_ok=True)
     return base
 

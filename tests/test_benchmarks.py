@@ -186,3 +186,26 @@ def test_user_guide_screenshots(tmp_path: Path) -> None:
         image = QImage(str(tmp_path / name))
         assert (image.width(), image.height()) == (1400, 900), name
         assert len({image.pixel(x, y) for x in range(0, 1400, 50) for y in range(0, 900, 50)}) > 10, name
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_with_only_what_a_gpu_machine_has() -> None:
+    """The one-shot GPU check at toy size, with the packages a GPU machine lacks hidden: every
+    figure but the library's is measured, nothing fails, and the skipped step says why."""
+    figures = summary(run_benchmark("gpu_check.py", "--device", "cpu", "--quick", "--bare"))
+    assert figures["failed"] == {}, figures["failed"]
+    assert figures["device"].startswith("CPU (")
+    assert figures["runtime"] == "torch" and figures["precision"] in ("float32", "bfloat16")
+    for key in ("model_only_images_per_s", "end_to_end_images_per_s", "reference_loop_images_per_s"):
+        assert figures[key] > 0, key
+    assert figures["with_store_images_per_s"] is None
+    assert "sqlalchemy" in figures["skipped"]["with_store"]
+    assert figures["end_to_end"]["failed"] == 0
+
+
+@pytest.mark.slow
+def test_gpu_check_stores_into_a_real_library() -> None:
+    figures = summary(run_benchmark("gpu_check.py", "--device", "cpu", "--quick", "--images", "6"))
+    assert figures["failed"] == {} and figures["skipped"] == {}, (figures["failed"], figures["skipped"])
+    assert figures["with_store_images_per_s"] > 0
+    assert figures["with_store"]["library_counts"]["tagged"] == 6

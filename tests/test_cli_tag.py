@@ -145,10 +145,13 @@ def test_cuda_without_gpu_is_a_clear_error(tiny_model_dir: Path, capsys) -> None
     pytest.importorskip("torch")
     import torch
 
+    from joytag_desktop.inference.device import cuda_state
+
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     assert main(["tag", "--model", str(tiny_model_dir), "--device", "cuda", str(IMAGES_DIR / "rocket.jpg")]) == 2
-    assert "no CUDA GPU" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no CUDA GPU" in err and f": {cuda_state().reason} (use --device cpu)" in err, err
 
 
 def test_results_go_to_stdout_and_no_bar_is_drawn_into_a_pipe(tmp_path: Path, tiny_model_dir: Path) -> None:

@@ -148,6 +148,34 @@ def test_device_label_stays_after_settings_and_idle_disables_pause_and_cancel(
     close_window(qtbot, window)
 
 
+def test_cuda_asked_for_without_a_gpu_tags_on_the_cpu_and_says_so(qtbot, library: Library, settings, photos) -> None:
+    """Settings ▸ Device = cuda on a machine without a usable GPU: the images are still tagged (on
+    the CPU), and the status line says plainly that CUDA is not in use, why, and (tooltip) what to do."""
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    settings.device = "cuda"
+    window = tagged_window(qtbot, library, settings, photos)
+    wanted = "CUDA was asked for but is not available: "
+    qtbot.waitUntil(lambda: wanted in window.device_label.text(), timeout=10_000)
+    label = window.device_label.text()
+    assert "CPU (" in label and label.index("CPU (") < label.index(wanted), label
+    assert label.split(wanted, 1)[1].strip(), "the reason is missing"
+    tooltip = window.device_label.toolTip()
+    assert "tagging runs on the CPU" in tooltip and "Settings" in tooltip, tooltip
+    close_window(qtbot, window)
+    status = WorkStatus()
+    qtbot.addWidget(status)
+    status.set_device("CPU (2 threads), float32, batch 4, fast preprocessing")
+    assert status.device.toolTip() == "" and "CUDA" not in status.device.text()
+    with chinese():
+        status.set_device("CPU (2 threads), float32, batch 4, fast preprocessing — " + label.split(" — ", 1)[1])
+        assert status.device.text().startswith("CPU（2 个线程）") and "CUDA 不可用" in status.device.text()
+        assert "标注正在 CPU 上运行" in status.device.toolTip()
+
+
 def test_pause_and_cancel_follow_the_work(qtbot) -> None:
     status = WorkStatus()
     qtbot.addWidget(status)

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from joytag_desktop import __version__, failures
-from joytag_desktop.cli import export_cmd, library_cmds, search_cmds, similar_cmds, status_cmd, watch_cmd
+from joytag_desktop.cli import benchmark_cmd, export_cmd, library_cmds, search_cmds, similar_cmds, status_cmd, watch_cmd
 from joytag_desktop.cli import models as models_cmd
 from joytag_desktop.cli import tag as tag_cmd
 from joytag_desktop.errors import JoyTagError
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     similar_cmds.add_parsers(subparsers)
     status_cmd.add_parsers(subparsers)
     export_cmd.add_parser(subparsers)
+    benchmark_cmd.add_parser(subparsers)
     return parser
 
 

@@ -191,11 +191,49 @@ _DEVICE_PARTS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# The worker's note after its device when CUDA was wanted but is not in use (inference.device).
+_CUDA_NOTES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"CUDA was asked for but is not available: (?P<reason>.+)", re.S), "missing"),
+    (re.compile(r"an NVIDIA GPU is here but CUDA is not available: (?P<reason>.+)", re.S), "idle"),
+]
+NOTE_SEPARATOR = " — "
+
+
 class Reports(QObject):
     """The worker's device and the core's reports in the window's words (a QObject: Qt's plural
     forms are collected from ``self.tr`` calls)."""
 
     def device(self, detail: str) -> str:
+        detail, _, note = detail.partition(NOTE_SEPARATOR)
+        words = self._device_parts(detail)
+        return words + NOTE_SEPARATOR + self.cuda_note(note)[0] if note else words
+
+    def cuda_note(self, note: str) -> tuple[str, str]:
+        """The worker's "CUDA … is not available: reason" as the label's words and a tooltip saying what to do."""
+        for pattern, kind in _CUDA_NOTES:
+            found = pattern.fullmatch(note.strip())
+            if found is None:
+                continue
+            reason = found["reason"]
+            if kind == "missing":
+                return (
+                    self.tr("CUDA was asked for but is not available: {reason}").format(reason=reason),
+                    self.tr(
+                        "File ▸ Settings… ▸ Device asks for “cuda”, but tagging runs on the CPU: {reason}. "
+                        "Install NVIDIA's driver and PyTorch's CUDA build to use the GPU, or choose “auto” or "
+                        "“cpu” there."
+                    ).format(reason=reason),
+                )
+            return (
+                self.tr("an NVIDIA GPU is here but CUDA is not available: {reason}").format(reason=reason),
+                self.tr(
+                    "This computer shows an NVIDIA GPU, but tagging runs on the CPU: {reason}. Install NVIDIA's "
+                    "driver and PyTorch's CUDA build to use the GPU, or choose “cpu” in File ▸ Settings… ▸ Device."
+                ).format(reason=reason),
+            )
+        return note, ""
+
+    def _device_parts(self, detail: str) -> str:
         parts = []
         for part in detail.split(", "):
             for pattern, kind in _DEVICE_PARTS:
@@ -250,8 +288,15 @@ class Reports(QObject):
 
 
 def device_text(detail: str) -> str:
-    """The worker's "CPU (4 threads), float32, batch 4, fast preprocessing" in the window's words."""
+    """The worker's "CPU (4 threads), float32, batch 4, fast preprocessing" in the window's words,
+    with its note when CUDA was wanted but is not in use."""
     return Reports().device(detail)
+
+
+def device_tooltip(detail: str) -> str:
+    """What to do when the worker's device text says CUDA is not in use ("" otherwise)."""
+    _, _, note = detail.partition(NOTE_SEPARATOR)
+    return Reports().cuda_note(note)[1] if note else ""
 
 
 def scan_summary(report: ScanReport) -> str:

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from joytag_desktop.gui.i18n import number
-from joytag_desktop.gui.messages import device_text, scan_summary
+from joytag_desktop.gui.messages import device_text, device_tooltip, scan_summary
 from joytag_desktop.library.worker_state import WorkerState
 from joytag_desktop.worker.tagging import TaggingProgress
 
@@ -69,6 +69,7 @@ class WorkStatus(QWidget):
     def _show_device(self) -> None:
         model = self.tr("Model: {name}").format(name=self._model) if self._model else ""
         self.device.setText(" · ".join(part for part in (model, device_text(self._device)) if part))
+        self.device.setToolTip(device_tooltip(self._device))  # CUDA wanted but not in use: why, and what to do
 
     def set_tagging(self, tagging: bool) -> None:
         """The worker loads a model or tags (True), or has stopped (False)."""

@@ -187,6 +187,7 @@ class TaggingWorker:
         automatic models whose folders are there, as (TaggingEngine, ModelInfo)."""
         import torch
 
+        from joytag_desktop.inference.device import choose_device
         from joytag_desktop.inference.engine import TaggingEngine
         from joytag_desktop.taggers import open_tagger, recognise
 
@@ -207,7 +208,11 @@ class TaggingWorker:
             raise JoyTagError(
                 "no model tags new files: choose one (Settings → Models in the window, --model on the command line)"
             )
-        if self.settings.device != "cuda" and not (self.settings.device == "auto" and torch.cuda.is_available()):
+        # CUDA wanted but not usable: tag on the CPU and say why in the device text, never in silence.
+        device, missed_cuda = choose_device(self.settings.device)
+        if missed_cuda:
+            log.warning("tagging on the CPU: %s", missed_cuda)
+        if device.type == "cpu":
             # Before the engine: ONNX Runtime and OpenVINO take their thread count when they load.
             torch.set_num_threads(self.settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1))
             from joytag_desktop.inference.conversion import has_converted
@@ -215,10 +220,10 @@ class TaggingWorker:
             if not all(has_converted(t) for t in taggers):
                 self._set_state(WorkerState.LOADING, FIRST_LOAD)  # the window says it takes a while
         engines = [
-            (TaggingEngine(t, device=self.settings.device, batch_size=self.settings.batch_size), info)
+            (TaggingEngine(t, device=str(device), batch_size=self.settings.batch_size), info)
             for t, info in zip(taggers, infos, strict=True)
         ]
-        self.device_name = engines[0][0].describe()
+        self.device_name = engines[0][0].describe() + (f" — {missed_cuda}" if missed_cuda else "")
         self._last_error = ""
         return engines
 

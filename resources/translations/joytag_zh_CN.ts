@@ -898,6 +898,22 @@ The files are not touched; their tags and manual edits in the library are forgot
 </context>
 <context>
     <name>Reports</name>
+    <message>
+        <source>CUDA was asked for but is not available: {reason}</source>
+        <translation>已要求使用 CUDA，但 CUDA 不可用：{reason}</translation>
+    </message>
+    <message>
+        <source>File ▸ Settings… ▸ Device asks for “cuda”, but tagging runs on the CPU: {reason}. Install NVIDIA&apos;s driver and PyTorch&apos;s CUDA build to use the GPU, or choose “auto” or “cpu” there.</source>
+        <translation>文件 ▸ 设置… ▸ 设备 要求使用“cuda”，但标注正在 CPU 上运行：{reason}。要使用 GPU，请安装 NVIDIA 驱动和 PyTorch 的 CUDA 版本，或在那里选择“auto”或“cpu”。</translation>
+    </message>
+    <message>
+        <source>an NVIDIA GPU is here but CUDA is not available: {reason}</source>
+        <translation>这台电脑有 NVIDIA GPU，但 CUDA 不可用：{reason}</translation>
+    </message>
+    <message>
+        <source>This computer shows an NVIDIA GPU, but tagging runs on the CPU: {reason}. Install NVIDIA&apos;s driver and PyTorch&apos;s CUDA build to use the GPU, or choose “cpu” in File ▸ Settings… ▸ Device.</source>
+        <translation>这台电脑有 NVIDIA GPU，但标注正在 CPU 上运行：{reason}。要使用 GPU，请安装 NVIDIA 驱动和 PyTorch 的 CUDA 版本，或在 文件 ▸ 设置… ▸ 设备 中选择“cpu”。</translation>
+    </message>
     <message numerus="yes">
         <source>CPU (%Ln thread(s))</source>
         <translation>
