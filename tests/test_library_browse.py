@@ -109,6 +109,37 @@ def test_a_bulk_edit_lands_in_chunks_reports_them_and_stops_when_cancelled(
     assert lib.count("rating:explicit") == 4
 
 
+def test_a_big_selection_is_counted_from_the_posting_lists_as_sql_counts_it(
+    lib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import math
+
+    from joytag_desktop.library import counts
+
+    files = build(lib, tmp_path / "Photos")
+    ids = [lib.image_by_path(files[k]).id for k in ("a", "b", "c", "d")]
+    lib.set_manual_tag(ids[:2], "dog", False)
+    lib.set_manual_tag(ids[2:], "my_trip", True)
+    lib.set_tag_threshold("tree", 0.6)
+    lib.set_threshold(0.25)
+    lib.search("cat")  # the posting lists exist
+    by_sql = lib.selection_tags(ids[:3])
+    monkeypatch.setattr(counts, "BIG_SELECTION", 1)
+    by_index = lib.selection_tags(ids[:3])
+    assert sorted(t.name for t in by_index) == sorted(t.name for t in by_sql)
+    slow_by_name = {t.name: t for t in by_sql}
+    for fast in by_index:
+        slow = slow_by_name[fast.name]
+        assert (fast.count, fast.manual, fast.threshold, fast.overridden, fast.category) == (
+            slow.count,
+            slow.manual,
+            slow.threshold,
+            slow.overridden,
+            slow.category,
+        ), fast.name
+        assert math.isnan(fast.best_score)
+
+
 def test_width_and_height_are_the_displayed_ones(lib: Library, tmp_path: Path) -> None:
     files = build(lib, tmp_path / "Photos")
     assert paths_of(lib, "width:>70") == ["a.jpg"], "b is stored 80x40 but shown 40x80"

@@ -4,6 +4,7 @@ several images' tags with how many have each (tri-state: all, some, none), like 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, Qt, Signal
@@ -326,7 +327,8 @@ class TagEditor(QTreeWidget):
         item.setData(0, NAME_ROLE, row.name)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(0, row.state)
-        item.setData(1, SCORE_ROLE, row.score)
+        scored = not math.isnan(row.score)  # a big selection's rows carry counts, not a best score
+        item.setData(1, SCORE_ROLE, row.score if scored else None)
         item.setData(1, THRESHOLD_ROLE, row.threshold)
         item.setForeground(0, category_colour(row.category))
         for column, model in enumerate(self.models, start=2):
@@ -355,7 +357,9 @@ class TagEditor(QTreeWidget):
             1,
             self.tr("score {score} (threshold {threshold:.2f})").format(
                 score=score_text(row.score, row.threshold), threshold=row.threshold
-            ),
+            )
+            if scored
+            else row.info,
         )
         if row.manual:
             font = QFont(item.font(0))

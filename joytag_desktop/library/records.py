@@ -65,7 +65,7 @@ class SelectionTag:
 
     name: str
     count: int  # images of the selection where the tag counts at the threshold
-    best_score: float  # the highest effective score among them (1.0 when added by hand)
+    best_score: float  # the highest effective score among them (1.0 when added by hand; NaN: not read, a big selection)
     manual: int  # images where a manual edit decides it
     threshold: float
     overridden: bool
