@@ -297,9 +297,9 @@ class Counts:
         resolver = self.searching.resolver(None, threshold)
         ids = list(dict.fromkeys(image_ids))
         if len(ids) > BIG_SELECTION:
-            found = self._big_selection_tags(ids, resolver)
-            if found is not None:
-                return found
+            counted = self._big_selection_tags(ids, resolver)
+            if counted is not None:
+                return counted
         limit = self._threshold_sql(resolver.rules, ImageTag.model_id)
         found: dict[str, SelectionTag] = {}
         with self.database.engine.connect() as connection:
