@@ -12,6 +12,7 @@ import pytest
 from helpers.fixture_files import FORMAT_DIR, IMAGES_DIR
 from joytag_desktop.inference import TaggingEngine
 from joytag_desktop.library import Library
+from joytag_desktop.worker import writer
 from joytag_desktop.worker.tagging import tag_pending
 from joytag_desktop.worker.worker import TaggingWorker, WorkerSettings
 from joytag_desktop.worker.writer import StoreError
@@ -40,7 +41,12 @@ def _wait_for(condition, timeout: float = 30.0) -> bool:
     return condition()
 
 
-def test_inference_goes_on_while_a_store_is_slow(tmp_path: Path, engine: TaggingEngine) -> None:
+@pytest.mark.parametrize("budget", [3600.0, 0.0])
+def test_inference_goes_on_while_a_store_is_slow(
+    tmp_path: Path, engine: TaggingEngine, monkeypatch: pytest.MonkeyPatch, budget: float
+) -> None:
+    # A transaction takes what queued up only within its time budget (none: one batch each).
+    monkeypatch.setattr(writer, "MERGE_SECONDS", budget)
     _photos(tmp_path / "photos", 40)
     with Library(tmp_path / "lib.db") as lib:
         lib.add_root(tmp_path / "photos")
@@ -77,8 +83,11 @@ def test_inference_goes_on_while_a_store_is_slow(tmp_path: Path, engine: Tagging
         assert result[0].tagged == 40
         assert lib.count("status:tagged") == 40
         assert sum(calls) == 40
-        assert len(calls) < 10, f"batches that queued up go into one transaction ({calls})"
-        assert max(calls) > 4
+        if budget:
+            assert len(calls) < 10, f"batches that queued up go into one transaction ({calls})"
+            assert max(calls) > 4
+        else:
+            assert calls == [4] * 10, "without time to spare each batch is a transaction of its own"
 
 
 def test_a_full_queue_holds_inference_back(tmp_path: Path, engine: TaggingEngine) -> None:

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 QUEUED_BATCHES = 3  # batches waiting for the writer before inference waits for it
 MERGED_BATCHES = 8  # batches stored together at most, when they have queued up
+# A transaction grows only while it is expected to hold the database's writer (an edit in the
+# window, another worker) for less than this; the first one of a run is one batch.
+MERGE_SECONDS = 0.5
 
 
 class StoreError(JoyTagError):
@@ -71,6 +74,7 @@ class StoreWriter:
         self._batches: queues.Queue[_Batch] = queues.Queue(maxsize=max(1, depth))
         self._error: BaseException | None = None  # for the tagging thread to raise (once)
         self._failed = False  # nothing more is stored after a failure
+        self._seconds_per_image: float | None = None  # what storing took lately (the writer thread's)
         self._started = time.perf_counter()
         self._base = (queue.done, queue.failed)
         self._thread = threading.Thread(target=self._run, name="joytag-store", daemon=True)
@@ -140,8 +144,8 @@ class StoreWriter:
                 item.flushed.set()
                 continue
             # What queued up while the last transaction ran goes into one (same model, up to a limit).
-            group = [item]
-            while len(group) < MERGED_BATCHES:
+            group, images, room = [item], len(item.results), self._room()
+            while len(group) < MERGED_BATCHES and images + len(item.results) <= room:
                 try:
                     following = self._batches.get_nowait()
                 except queues.Empty:
@@ -150,7 +154,14 @@ class StoreWriter:
                     held = following
                     break
                 group.append(following)
+                images += len(following.results)
             self._store(group)
+
+    def _room(self) -> int:
+        """How many images one transaction may take, from the time the last ones took per image."""
+        if self._seconds_per_image is None:
+            return 0
+        return int(MERGE_SECONDS / max(self._seconds_per_image, 1e-6))
 
     def _store(self, group: list[_Batch]) -> None:
         if self._failed:
@@ -167,10 +178,15 @@ class StoreWriter:
         assert first.model is not None
         model = first.model
         results = [r for b in group for r in b.results]
+        began = time.perf_counter()
         stored = retrying(
             lambda: self.library.store_results(results, model, first.tags, first.categories, worker=self.queue.id),
             "storing results",
         )
+        if results:
+            per_image = (time.perf_counter() - began) / len(results)
+            last_estimate = self._seconds_per_image
+            self._seconds_per_image = per_image if last_estimate is None else 0.5 * (last_estimate + per_image)
         self.stored += stored
         self.transactions += 1
         if self.after_commit is not None:
