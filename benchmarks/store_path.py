@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,11 @@ import numpy as np
 
 from joytag_desktop.inference.engine import TagResult
 from joytag_desktop.library import Library
+
+
+@dataclass
+class _Vocabulary:
+    categories: list[str]
 
 
 class InstantEngine:
@@ -27,7 +33,7 @@ class InstantEngine:
     def __init__(self, names: list[str], categories: list[str], batch_size: int = 64, pool: int = 64) -> None:
         rng = np.random.default_rng(2)
         self.tags = names
-        self.vocabulary = type("Vocabulary", (), {"categories": categories})()
+        self.vocabulary = _Vocabulary(categories)
         self.batch_size = batch_size
         self._scores = []
         for _ in range(pool):
