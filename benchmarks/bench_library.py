@@ -439,6 +439,12 @@ def main() -> None:
     parser.add_argument(
         "--store-images", type=int, default=4096, help="images through the worker's store path (0: none)"
     )
+    parser.add_argument(
+        "--store-inference-ms",
+        type=float,
+        default=0.0,
+        help="both store paths again behind an engine this slow per image, with a quarter of --store-images",
+    )
     parser.add_argument("--no-bulk-edit", dest="bulk_edit", action="store_false", help="skip the bulk edit")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
@@ -466,6 +472,11 @@ def main() -> None:
 
         results["store_old"] = bench_store_path(db, models[-1], args.store_images, inline=True)
         results["store"] = bench_store_path(db, models[-1], args.store_images)
+        if args.store_inference_ms:
+            from store_path import bench_store_overlap
+
+            quarter = max(1, args.store_images // 4)
+            results["store_overlap"] = bench_store_overlap(db, models[-1], quarter, args.store_inference_ms)
     if args.scan_files:
         scan_dir = args.workdir / "scan"
         shutil.rmtree(scan_dir, ignore_errors=True)

@@ -30,7 +30,10 @@ class InstantEngine:
     near 0, about a hundred above the storage floor), from a small pool so making them costs
     nothing."""
 
-    def __init__(self, names: list[str], categories: list[str], batch_size: int = 64, pool: int = 64) -> None:
+    def __init__(
+        self, names: list[str], categories: list[str], batch_size: int = 64, pool: int = 64, seconds: float = 0.0
+    ) -> None:
+        self.seconds = seconds  # per image: a device's inference time (it waits, it does not use the CPU)
         rng = np.random.default_rng(2)
         self.tags = names
         self.vocabulary = _Vocabulary(categories)
@@ -48,6 +51,8 @@ class InstantEngine:
     def tag_paths(self, paths: Iterable[Path], cancel: threading.Event | None = None) -> Iterator[TagResult]:
         for index, path in enumerate(paths):
             pick = index % len(self._scores)
+            if self.seconds:
+                time.sleep(self.seconds)
             yield TagResult(path, self._scores[pick], self._embeddings[pick])
 
 
@@ -95,15 +100,15 @@ def _inline(library: Library, engine: InstantEngine, info, queue) -> int:
     return stored
 
 
-def bench_store_path(db: Path, model, count: int, inline: bool = False) -> dict:
+def bench_store_path(db: Path, model, count: int, inline: bool = False, inference_ms: float = 0.0) -> dict:
     """``count`` new pending images tagged by ``model`` through ``tag_pending`` (``inline``: the
-    old path, each batch stored on the tagging thread): images/s, CPU ms and bytes written per
-    image."""
+    old path, each batch stored on the tagging thread; ``inference_ms``: the engine takes that
+    long per image, as a device would): images/s, CPU ms and bytes written per image."""
     from joytag_desktop.library.work import WorkQueue
     from joytag_desktop.worker.tagging import tag_pending
 
     add_pending(db, count)
-    engine = InstantEngine(model.names, model.categories)
+    engine = InstantEngine(model.names, model.categories, seconds=inference_ms / 1000)
     with Library(db) as library:
         info = library.model(model.name)
         library.pending_count(info.id)  # warm: the first query of a process reads the schema
@@ -128,9 +133,24 @@ def bench_store_path(db: Path, model, count: int, inline: bool = False) -> dict:
         "claims": True,
     }
     path = "old path, stored on the tagging thread" if inline else "writer thread"
+    if inference_ms:
+        path += f", inference {inference_ms:g} ms per image"
     print(
         f"  store ({path}; claims and leases): {count:,} images in {seconds:.2f} s ="
         f" {figures['images_per_s']:,.0f} images/s, {figures['cpu_ms_per_image']:.2f} CPU ms and"
         f" {wchar / count / 1024:,.1f} KB written per image ({disk / count / 1024:,.1f} KB reached the disk)"
     )
     return figures
+
+
+def bench_store_overlap(db: Path, model, count: int, inference_ms: float) -> dict:
+    """Both paths with an engine that takes ``inference_ms`` per image: the old one adds the store's
+    time to inference's, the writer thread overlaps them."""
+    old = bench_store_path(db, model, count, inline=True, inference_ms=inference_ms)
+    new = bench_store_path(db, model, count, inference_ms=inference_ms)
+    return {
+        "inference_ms_per_image": inference_ms,
+        "images": count,
+        "old_images_per_s": old["images_per_s"],
+        "images_per_s": new["images_per_s"],
+    }
