@@ -436,6 +436,15 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse an existing synthetic database")
     parser.add_argument("--sql-runs", type=int, default=3, help="timed runs of each query on the SQL path (0: none)")
     parser.add_argument("--store-batches", type=int, default=10, help="timed commits of 32 images (0: none)")
+    parser.add_argument(
+        "--store-images", type=int, default=4096, help="images through the worker's store path (0: none)"
+    )
+    parser.add_argument(
+        "--store-inference-ms",
+        type=float,
+        default=0.0,
+        help="both store paths again behind an engine this slow per image, with a quarter of --store-images",
+    )
     parser.add_argument("--no-bulk-edit", dest="bulk_edit", action="store_false", help="skip the bulk edit")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
@@ -458,6 +467,16 @@ def main() -> None:
         results["bulk_edit"] = bench_bulk_edit(db, args.images)
     if args.store_batches:
         results["store_rows_per_s"] = round(bench_store(db, models, args.store_batches))
+    if args.store_images:
+        from store_path import bench_store_path
+
+        results["store_old"] = bench_store_path(db, models[-1], args.store_images, inline=True)
+        results["store"] = bench_store_path(db, models[-1], args.store_images)
+        if args.store_inference_ms:
+            from store_path import bench_store_overlap
+
+            quarter = max(1, args.store_images // 4)
+            results["store_overlap"] = bench_store_overlap(db, models[-1], quarter, args.store_inference_ms)
     if args.scan_files:
         scan_dir = args.workdir / "scan"
         shutil.rmtree(scan_dir, ignore_errors=True)

@@ -72,10 +72,14 @@ def test_library(tmp_path: Path) -> None:
     done = run_benchmark(
         "bench_library.py", "--images", "2000", "--tags-per-image", "5", "--scan-files", "50",
         "--store-batches", "2", "--sql-runs", "1", "--workdir", str(tmp_path / "library"), "--json",
+        "--store-images", "128",
     )  # fmt: skip
     figures = summary(done)
     assert figures["images"] == 2000
     assert figures["store_rows_per_s"] > 0
+    for path in ("store", "store_old"):
+        assert figures[path]["claims"] is True and figures[path]["images"] == 128
+        assert figures[path]["images_per_s"] > 0 and figures[path]["cpu_ms_per_image"] > 0
     assert "claims and leases included" in done.stdout
     assert "first scan" in done.stdout and "rescan" in done.stdout
 

@@ -1,8 +1,9 @@
 """Tagging a library's pending images with the engine, committing in batches.
 
-Results are written one batch per transaction, so an interruption at any point
-(Ctrl-C, kill, power loss) loses at most the batch in flight: those images are
-still pending and the next run tags them. Nothing is written twice.
+Results are handed to a writer thread (``worker.writer``) a batch at a time and stored a
+transaction at a time, so an interruption at any point (Ctrl-C, kill, power loss) loses at most
+the few batches not yet committed: those images are still pending (and claimed until the lease
+ends) and a later run tags them. Nothing is written twice.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from joytag_desktop.library.library import Library
 from joytag_desktop.library.records import ImageResult, ModelInfo
 from joytag_desktop.library.work import WorkQueue, retrying
 from joytag_desktop.library.worker_state import WorkerState
+from joytag_desktop.worker.writer import QUEUED_BATCHES, StoreWriter
 
 if TYPE_CHECKING:
     from joytag_desktop.inference.engine import TaggingEngine
@@ -84,12 +86,16 @@ def tag_pending(
     commit_every: int = COMMIT_EVERY,
     after_commit: Callable[[list[int]], None] | None = None,
     queue: WorkQueue | None = None,
+    queued_batches: int = QUEUED_BATCHES,
 ) -> TaggingReport:
     """Tag every image pending for ``model`` (the library's row of the engine's tagger) that no
     other worker holds; returns counts. Safe to interrupt and rerun.
 
     ``after_commit`` gets the ids of each committed batch (e.g. to write sidecars right away).
     ``queue`` is the worker's place in the shared queue (one for this call if not given).
+    Batches of ``commit_every`` go to a writer thread (``StoreWriter``) with room for
+    ``queued_batches``: inference waits for a commit only when that is full; ``after_commit`` and
+    the lease renewals run on it.
     """
     own_queue = queue is None
     if queue is None:
@@ -100,21 +106,13 @@ def tag_pending(
     started = time.perf_counter()
     claimed: list[tuple[int, str | None]] = []
     batch: list[ImageResult] = []
-    done_before, failed_before = queue.done, queue.failed
+    # Storing runs on its own thread: inference hands each batch over and goes on.
+    writer = StoreWriter(library, queue, after_commit, depth=queued_batches)
 
     def commit() -> None:
         if batch:
-            retrying(
-                lambda: library.store_results(batch, model, engine.tags, engine.vocabulary.categories, worker=queue.id),
-                "storing results",
-            )
-            if after_commit is not None:
-                after_commit([r.image_id for r in batch if r.error is None])
+            writer.submit(batch, model, engine.tags, engine.vocabulary.categories, report.tagged, report.failed)
             batch.clear()
-            elapsed = time.perf_counter() - started
-            queue.done, queue.failed = done_before + report.tagged, failed_before + report.failed
-            queue.rate = (report.tagged + report.failed) / elapsed if elapsed else 0.0
-            queue.renew()  # the leases of what is claimed ahead, and the worker's heartbeat
 
     queue.report(WorkerState.TAGGING)
     try:
@@ -139,6 +137,7 @@ def tag_pending(
                     done = report.tagged + report.failed
                     progress(TaggingProgress(done, report.failed, max(total, done), done / elapsed if elapsed else 0.0))
             commit()
+            writer.flush()  # what this pass tagged is stored before the pending images are counted
             # Images still pending are held by other workers: their claims end when they store
             # them, or run out if they died; then this worker takes them.
             if cancel is not None and cancel.is_set():
@@ -150,6 +149,7 @@ def tag_pending(
             else:
                 time.sleep(min(2.0, queue.lease / 4))
     finally:
+        writer.close()  # stores what was handed over (a cancel, an error elsewhere) before the release
         with contextlib.suppress(*QUEUE_ERRORS):  # the server went away: the leases run out instead
             queue.release(model.id)  # what was claimed ahead and not reached (cancelled, failed)
             if own_queue:
