@@ -387,6 +387,9 @@ def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(
         assert [sorted(i.id for i in g.images) for g in groups] == [[ids[0], ids[3], ids[4]]]
         with library.similarity.held(library.similarity.default_model().id) as index:
             assert index is not None and index.store.kind == ("graph" if "library" in pairs_from else "flat")
+        outside = Path(library.image(ids[4]).path).name  # a query leaves one of them out of the comparison
+        scoped = find_duplicates(library, kinds=("similar",), similarity=0.99, query=f"-name:{outside}")
+        assert [sorted(i.id for i in g.images) for g in scoped] == [[ids[0], ids[3]]]
         assert groups[0].kind == "similar" and groups[0].similarity >= 0.99
         group = groups[0]
         doomed = [i.path for i in group.others]
