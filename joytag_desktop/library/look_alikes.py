@@ -25,7 +25,12 @@ GROUPING_DEPTH = 48  # the vector graph's search depth when grouping look-alikes
 EXACT_UP_TO = 2_000  # embeddings grouped all against all (exact, ~0.1 s); a throwaway graph above
 GRAPH_BATCH = 4096  # rows added to (or searched in) the throwaway graph between two looks at cancel
 PROJECTED = 128  # the throwaway graph's width: wider embeddings are projected (close pairs stay close)
-CANDIDATE_MARGIN = 0.1  # graph distances past 2 x (1 - similarity) by this much are not worth confirming
+# Candidates the graph finds farther than CANDIDATE_SLACK x (1 - similarity) + CANDIDATE_MARGIN (its
+# cosine distance) are not worth confirming: the projection stretches a close pair's distance by
+# about 12 % (one standard deviation) and the 8 bits add about 0.005.
+CANDIDATE_SLACK = 1.5
+CANDIDATE_MARGIN = 0.02
+GRAPH_LINKS = 16  # the throwaway graph's connectivity (HNSW's M)
 DEFAULT_SIMILARITY = 0.95
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -122,7 +127,7 @@ def _through_graph(
 
     The graph is cheap because only close pairs count: 8-bit, shallow, over a fixed random
     projection to PROJECTED dimensions (distances of close pairs survive it within a few per cent;
-    candidates within CANDIDATE_MARGIN of the similarity are all confirmed)."""
+    candidates within CANDIDATE_SLACK and CANDIDATE_MARGIN of the similarity are all confirmed)."""
     from usearch.index import Index
 
     threads = os.cpu_count() or 1
@@ -133,7 +138,7 @@ def _through_graph(
     else:
         low = unit
     graph = Index(
-        ndim=low.shape[1], metric="cos", dtype="i8", connectivity=16, expansion_add=32,
+        ndim=low.shape[1], metric="cos", dtype="i8", connectivity=GRAPH_LINKS, expansion_add=32,
         expansion_search=GROUPING_DEPTH,
     )  # fmt: skip
     total = 2 * len(low)  # adding, then searching: one step each per image
@@ -145,7 +150,7 @@ def _through_graph(
         if progress is not None:
             progress("comparing", start + len(block), total)
     count = min(NEIGHBOURS + 1, len(low))  # itself is usually among them
-    farthest = 2 * (1 - similarity) + CANDIDATE_MARGIN  # in the graph's cosine distance
+    farthest = CANDIDATE_SLACK * (1 - similarity) + CANDIDATE_MARGIN  # in the graph's cosine distance
     rows: list[np.ndarray] = []
     columns: list[np.ndarray] = []
     for start in range(0, len(low), GRAPH_BATCH):
