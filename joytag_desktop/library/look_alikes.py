@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from joytag_desktop.library.duplicates import DuplicateSource
+    from joytag_desktop.library.similar import Similarity
 
 NEIGHBOURS = 16  # candidates per image and query (copies beyond that still join through each other)
 GROUPING_DEPTH = 48  # the vector graph's search depth when grouping look-alikes
@@ -36,8 +36,14 @@ DEFAULT_SIMILARITY = 0.95
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+class PairSource(Protocol):
+    """What finding look-alikes asks of a library (``duplicates.DuplicateSource`` is one)."""
+
+    similarity: Similarity
+
+
 def similar_pairs(
-    library: DuplicateSource,
+    library: PairSource,
     model_id: int,
     similarity: float = DEFAULT_SIMILARITY,
     ids: Iterable[int] | None = None,
@@ -193,7 +199,7 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _pairs_from_index(
-    library: DuplicateSource,
+    library: PairSource,
     index,
     model_id: int,
     similarity: float,
