@@ -2,7 +2,8 @@
 build, memory and load; and duplicate grouping of a 100,000-image library.
 
     python benchmarks/bench_similar.py [--images 1000000] [--dim 768 1152] [--queries 200]
-                                       [--ef 158 256 512] [--cache DIR] [--duplicates 100000] [--json]
+                                       [--ef 158 256 512] [--cache DIR] [--duplicates 100000]
+                                       [--pairs 10000 50000] [--json]
 
 Embeddings are random but structured, in the model's real width (768 for JoyTag, 1152 for JTP's
 SigLIP): "themed" by default (a low-dimensional continuum around themes, as a library looks to a
@@ -17,6 +18,10 @@ The duplicate part stores a library of ``--duplicates`` images (SQLite rows,
 embeddings, perceptual hashes) with planted exact copies, re-encodes (hashes a few bits apart) and
 look-alikes, builds the model's index (timed apart: the app keeps it as images are tagged), then
 times ``find_duplicates`` with all three kinds and checks that every planted group is found.
+
+``--pairs``: look-alike pairs of a library whose vector index is still a flat matrix (up to
+``vectors.FLAT_UP_TO``), the old way (every image's top 16 from the flat matrix: quadratic) and
+the new one (``look_alikes.matrix_pairs``) side by side, on the same embeddings with planted look-alikes.
 """
 
 from __future__ import annotations
@@ -247,6 +252,47 @@ def duplicates(images: int, dim: int) -> dict:
     return result
 
 
+def flat_pairs(sizes: list[int], dim: int, similarity: float = 0.97) -> list[dict]:
+    """Seconds for the look-alike pairs of ``sizes`` images, old quadratic pass against the new."""
+    from joytag_desktop.library.look_alikes import matrix_pairs
+    from joytag_desktop.library.vectors import FlatStore
+
+    results = []
+    for images in sizes:
+        rng = np.random.default_rng(4)
+        embeddings = clustered(images, dim, 5)
+        rows = rng.permutation(images)
+        for n in range(images // 100):  # 1 % look-alikes (cosine ~0.99)
+            embeddings[rows[2 * n + 1]] = embeddings[rows[2 * n]] + rng.standard_normal(dim).astype(np.float16) * 0.05
+        keys = np.arange(1, images + 1, dtype=np.int64)
+        store = FlatStore(dim)
+        store.add(keys, embeddings)
+        started = time.perf_counter()
+        old: set[tuple[int, int]] = set()
+        for start in range(0, images, 4096):  # the old similar_pairs on a flat index
+            found, distances = store.search(embeddings[start : start + 4096].astype(np.float32), 16)
+            for row, image_id in enumerate(keys[start : start + 4096].tolist()):
+                for key, distance in zip(found[row].tolist(), distances[row].tolist(), strict=True):
+                    if key != image_id and 1.0 - distance >= similarity:
+                        old.add((min(image_id, key), max(image_id, key)))
+        old_s = time.perf_counter() - started
+        started = time.perf_counter()
+        new = {(a, b) for a, b, _ in matrix_pairs(keys, embeddings, similarity)}
+        new_s = time.perf_counter() - started
+        result = {
+            "images": images, "dim": dim, "old_flat_pass_s": round(old_s, 2), "new_s": round(new_s, 2),
+            "old_pairs": len(old), "new_pairs": len(new),
+            "new_finds_of_old": round(len(old & new) / max(len(old), 1), 4),
+        }  # fmt: skip
+        print(
+            f"look-alike pairs of {images:,} images (flat index): old quadratic pass {old_s:.1f} s, new {new_s:.1f} s; "
+            f"{len(new):,} pairs, {len(old & new):,} of the old pass's {len(old):,}",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1_000_000)
@@ -256,6 +302,7 @@ def main() -> None:
     parser.add_argument("--data", choices=("themed", "islands"), default="themed", help="see clustered()")
     parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them (the build is minutes)")
     parser.add_argument("--duplicates", type=int, default=100_000, help="images in the duplicate test (0: skip)")
+    parser.add_argument("--pairs", type=int, nargs="*", default=[], help="look-alike pairs old and new at these sizes")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args()
     print(machine(), flush=True)
@@ -263,6 +310,8 @@ def main() -> None:
     for dim in args.dim:
         if args.images:
             summary["similar"].append(vector_index(args.images, dim, args.queries, args.ef, args.cache, args.data))
+    if args.pairs:
+        summary["flat_pairs"] = flat_pairs(args.pairs, args.dim[0])
     if args.duplicates:
         summary["duplicates"] = duplicates(args.duplicates, args.dim[0])
     if args.json:

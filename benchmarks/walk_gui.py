@@ -166,7 +166,8 @@ def main() -> None:
 
     QTimer.singleShot(50, answer)
     tick = time.perf_counter()
-    window.close()
+    window.close()  # asks; the export stops at its next file, then the window goes
+    wait_until(app, lambda: not window.isVisible(), timeout=60)
     figures["quit_s"] = round(time.perf_counter() - tick, 2)
     written = sidecars(work / "files")
     time.sleep(2)

@@ -60,11 +60,13 @@ def test_gui_refresh() -> None:
 def test_similar() -> None:
     done = run_benchmark(
         "bench_similar.py", "--images", "2000", "--dim", "32", "--queries", "8", "--ef", "158",
-        "--duplicates", "300", "--json",
+        "--duplicates", "300", "--pairs", "3000", "--json",
     )  # fmt: skip
     figures = summary(done)
     assert figures["similar"][0]["runs"][0]["recall_at_50"] > 0.5
     assert figures["duplicates"]["planted_missed"] == 0
+    pairs = figures["flat_pairs"][0]  # above EXACT_UP_TO: through the throwaway graph
+    assert pairs["old_pairs"] > 0 and pairs["new_finds_of_old"] >= 0.95
 
 
 @pytest.mark.slow
@@ -90,9 +92,11 @@ def test_cli_startup(tmp_path: Path) -> None:
         "bench_cli_startup.py", "--images", "200", "--tags-per-image", "5", "--runs", "1",
         "--workdir", str(tmp_path / "cli"), "--json",
     )  # fmt: skip
-    commands = summary(done)["commands"]
+    figures = summary(done)
+    commands = figures["commands"]
     assert commands["--version"]["median_s"] > 0
     assert "torch" not in commands["search"]["heavy"]
+    assert set(figures["targets"]) == {"--version", "search"}
 
 
 @pytest.mark.slow

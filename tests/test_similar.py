@@ -365,9 +365,19 @@ def test_transformed_copies_of_real_photos_are_near_duplicates_of_their_original
         assert calls == []
 
 
-def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path: Path, isolated_home: Path) -> None:
+@pytest.mark.parametrize("pairs_from", ["all against all", "a throwaway graph", "the library's graph"])
+def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch, pairs_from: str
+) -> None:
+    """The same groups whichever way the look-alike pairs are found (``library.look_alikes``)."""
+    from joytag_desktop.library import look_alikes
+    from joytag_desktop.library import vectors as vectors_module
     from joytag_desktop.library.duplicates import find_duplicates, move_to_trash
 
+    if pairs_from == "a throwaway graph":
+        monkeypatch.setattr(look_alikes, "EXACT_UP_TO", 2)
+    elif pairs_from == "the library's graph":
+        monkeypatch.setattr(vectors_module, "FLAT_UP_TO", 4)
     db, embeddings = _library(tmp_path, 12, ndim=16, seed=9, textured=True)
     ids = sorted(embeddings)
     with Library(db) as library:
@@ -375,6 +385,11 @@ def test_similar_groups_from_embeddings_and_moving_copies_to_the_trash(tmp_path:
         _store(library, "alpha", {ids[3]: twin, ids[4]: embeddings[ids[0]] * 2})
         groups = find_duplicates(library, kinds=("similar",), similarity=0.99)
         assert [sorted(i.id for i in g.images) for g in groups] == [[ids[0], ids[3], ids[4]]]
+        with library.similarity.held(library.similarity.default_model().id) as index:
+            assert index is not None and index.store.kind == ("graph" if "library" in pairs_from else "flat")
+        outside = Path(library.image(ids[4]).path).name  # a query leaves one of them out of the comparison
+        scoped = find_duplicates(library, kinds=("similar",), similarity=0.99, query=f"-name:{outside}")
+        assert [sorted(i.id for i in g.images) for g in scoped] == [[ids[0], ids[3]]]
         assert groups[0].kind == "similar" and groups[0].similarity >= 0.99
         group = groups[0]
         doomed = [i.path for i in group.others]

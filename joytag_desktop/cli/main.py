@@ -11,6 +11,7 @@ function that opens it, so nothing here imports the GUI.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -19,9 +20,6 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from joytag_desktop import __version__, failures
-from joytag_desktop.cli import benchmark_cmd, export_cmd, library_cmds, search_cmds, similar_cmds, status_cmd, watch_cmd
-from joytag_desktop.cli import models as models_cmd
-from joytag_desktop.cli import tag as tag_cmd
 from joytag_desktop.errors import JoyTagError
 
 EXIT_FAILURE = 1
@@ -29,9 +27,44 @@ EXIT_USAGE = 2
 EXIT_SOFTWARE = 70  # sysexits.h: an internal error
 # Options whose value may itself start with '-' (``--sort -size``: '-' reverses the order).
 _DASH_VALUE_OPTIONS = ("--sort",)
+# Each command's module (under joytag_desktop.cli) and the function that adds its parsers, in the
+# order ``--help`` lists them. A command line names one command: only its module is imported
+# (the others pull in numpy, the taggers' catalogue, the metadata code). ``tests/test_cli_startup.py``
+# checks that this table names every command its modules add.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "tag": ("tag", "add_parser"),
+    "models": ("models", "add_parser"),
+    **dict.fromkeys(("index", "scan", "purge", "roots"), ("library_cmds", "add_parsers")),
+    **dict.fromkeys(("autotag", "watch"), ("watch_cmd", "add_parsers")),
+    **dict.fromkeys(("search", "tags", "threshold", "rating"), ("search_cmds", "add_parsers")),
+    **dict.fromkeys(("similar", "duplicates"), ("similar_cmds", "add_parsers")),
+    "status": ("status_cmd", "add_parsers"),
+    "export": ("export_cmd", "add_parser"),
+    "benchmark": ("benchmark_cmd", "add_parser"),
+}
+# Global options before the command, and whether each takes a value.
+_GLOBAL_OPTIONS = {"-v": False, "--verbose": False, "--db": True}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command a command line names (the first word after the global options), or None where
+    that is not plain (no command, ``--help``, ``--version``, an unknown word or option): the full
+    parser then answers, as it always did."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_OPTIONS:
+            if _GLOBAL_OPTIONS[word] and next(words, None) is None:
+                return None
+            continue
+        if word.startswith("--db="):
+            continue
+        return word if word in COMMANDS or word == "gui" else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every command, or (``only``) the one command named, whose module
+    alone is imported."""
     parser = argparse.ArgumentParser(
         prog="joytag-desktop",
         description="Auto-tag a local image library with published tagger models and search it by tag.",
@@ -45,17 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="library database: a SQLite file or a SQLAlchemy URL (default: $JOYTAG_DESKTOP_DB, else the data folder)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
-    gui.set_defaults(handler=None, subparser=gui, rest=None)
-    tag_cmd.add_parser(subparsers)
-    models_cmd.add_parser(subparsers)
-    library_cmds.add_parsers(subparsers)
-    watch_cmd.add_parsers(subparsers)
-    search_cmds.add_parsers(subparsers)
-    similar_cmds.add_parsers(subparsers)
-    status_cmd.add_parsers(subparsers)
-    export_cmd.add_parser(subparsers)
-    benchmark_cmd.add_parser(subparsers)
+    if only in (None, "gui"):
+        gui = subparsers.add_parser("gui", help="open the main window (the default with no command)")
+        gui.set_defaults(handler=None, subparser=gui, rest=None)
+    wanted = [COMMANDS[only]] if only in COMMANDS else [] if only == "gui" else list(dict.fromkeys(COMMANDS.values()))
+    for module, function in wanted:
+        getattr(importlib.import_module(f"joytag_desktop.cli.{module}"), function)(subparsers)
     return parser
 
 
@@ -115,8 +143,12 @@ def main(argv: Sequence[str] | None = None, open_window: Callable[[str | None], 
     failures.guard_streams()
     failures.one_line_warnings("joytag-desktop")
     threading.excepthook = lambda hook: _one_line(hook.exc_value)
-    parser = build_parser()
-    args, extras = parser.parse_known_args(_join_dash_values(list(sys.argv[1:] if argv is None else argv)))
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--version"]:  # answered before any parser is built
+        print(f"joytag-desktop {__version__}")
+        return 0
+    parser = build_parser(chosen_command(words))
+    args, extras = parser.parse_known_args(_join_dash_values(words))
     if args.command is None:
         if extras:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")

@@ -4,7 +4,8 @@ slightly cropped (perceptual hashes), and visually similar images (a model's emb
 Pairs are found without comparing every image with every other: candidates come from nearest
 neighbour searches (usearch: a Hamming-distance graph over the 64-bit pHashes, queried with each
 image's own and mirrored hash; the model's vector index for embeddings), then each pair is
-confirmed exactly (pHash and dHash both within the distance; cosine at or above the similarity).
+confirmed exactly (pHash and dHash both within the distance; cosine at or above the similarity:
+``library.look_alikes``).
 Groups are the connected pairs. Flat colours and images under 32 px join only as exact copies.
 Nothing here deletes: ``move_to_trash`` checks each copy again (and the copy kept) right before
 handing it and its own sidecars to the system trash, then forgets it in the library.
@@ -30,6 +31,7 @@ from joytag_desktop.files import hash_file
 from joytag_desktop.library import dialect
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.look_alikes import DEFAULT_SIMILARITY, NEIGHBOURS, Progress, similar_pairs
 from joytag_desktop.library.schema import Image, ImageHash, Status
 from joytag_desktop.media.imaging import ImageLoadError, open_image
 
@@ -57,16 +59,11 @@ class DuplicateSource(Protocol):
 
 KINDS = ("exact", "near", "similar")
 DEFAULT_DISTANCE = 12  # of 64 bits: re-encodes and resizes differ by 0-2, a 90 % crop by up to ~12
-DEFAULT_SIMILARITY = 0.95
-NEIGHBOURS = 16  # candidates per image and query (copies beyond that still join through each other)
-GROUPING_DEPTH = 48  # the vector graph's search depth when grouping look-alikes
 HASH_DRAFT = 128  # JPEGs decoded at 1/8 scale where that keeps 128 px: the hash reads 32x32
 INFORMATIVE_BITS = (16, 48)  # pHash bits set by a picture with content (flat colours set few)
 SMALLEST_SIDE = 32  # images smaller than the hash's 32x32 are left to exact matching
 STORE_EVERY = 2000  # hashes computed between two writes
 KEEP_RULES = ("best", "largest", "oldest", "newest", "shortest-path")
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass
@@ -253,7 +250,7 @@ def _store_hashes(library: DuplicateSource, computed: dict[int, tuple[str, tuple
             )
 
 
-# --- pairs -------------------------------------------------------------------------------------
+# --- pairs (look-alikes by embedding: ``library.look_alikes``) ---------------------------------
 
 
 def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -303,52 +300,6 @@ def near_pairs(hashes: np.ndarray, distance: int = DEFAULT_DISTANCE) -> list[tup
 def _bits(values: np.ndarray) -> np.ndarray:
     """64-bit hashes as usearch's packed bit vectors (8 bytes each)."""
     return np.ascontiguousarray(values).view(np.uint8).reshape(-1, 8)
-
-
-def similar_pairs(
-    library: DuplicateSource,
-    model_id: int,
-    similarity: float = DEFAULT_SIMILARITY,
-    ids: Iterable[int] | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-) -> list[tuple[int, int, float]]:
-    """(id, id, cosine) pairs of images whose embeddings by the model are at least ``similarity``
-    alike: each image's nearest neighbours in the model's vector index, batch by batch."""
-    from joytag_desktop.library.vectors import decode, embedding_pages
-
-    wanted = set(ids) if ids is not None else None
-    pairs: dict[tuple[int, int], float] = {}
-    with library.similarity.held(model_id) as index:
-        if index is None:
-            from joytag_desktop.library.similar import SimilarityError
-
-            raise SimilarityError("the similarity index is still being built: try again in a few minutes")
-        if len(index) < 2:
-            return []
-        total = len(index)
-        done = 0
-        with library.similarity.connection() as connection:
-            for rows in embedding_pages(connection, model_id, 4096):
-                if cancel is not None and cancel.is_set():
-                    break
-                done += len(rows)
-                batch = [(i, decode(blob)) for i, blob in rows if wanted is None or i in wanted]
-                batch = [(i, v) for i, v in batch if v is not None and len(v) == index.ndim]
-                if batch:
-                    # Only close pairs count: a shallow search finds them (a third of the default's time).
-                    keys, distances = index.store.search(
-                        np.stack([v for _, v in batch]), min(NEIGHBOURS, total), depth=GROUPING_DEPTH
-                    )
-                    for row, (image_id, _) in enumerate(batch):
-                        for key, dist in zip(keys[row].tolist(), distances[row].tolist(), strict=True):
-                            cosine = 1.0 - float(dist)
-                            if key != image_id and cosine >= similarity and (wanted is None or key in wanted):
-                                pair = (min(image_id, key), max(image_id, key))
-                                pairs[pair] = max(pairs.get(pair, -1.0), cosine)
-                if progress is not None:
-                    progress("comparing", min(done, total), total)
-    return [(a, b, s) for (a, b), s in sorted(pairs.items())]
 
 
 # --- groups ------------------------------------------------------------------------------------
