@@ -37,13 +37,14 @@ from pyroaring import BitMap
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.graded import ScoreCodes
 from joytag_desktop.library.schema import USER, Status
 from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.thresholds import ThresholdRules
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"JTDPOSTS"
 # Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
 MAX_REPLAY = 2_000_000
@@ -104,6 +105,8 @@ class PostingIndex:
     changes_since_save: int = 0
     tags_changed: dict[int, int] = field(default_factory=dict)  # tag -> stamp of its last change
     images_changed: int = 0  # stamp of the last change of any image's status
+    # Every stored score of every (model, tag), coarsely (score qualifiers, one-off thresholds).
+    graded: ScoreCodes = field(default_factory=ScoreCodes)
     _universe: BitMap | None = None
 
     # --- reading ------------------------------------------------------------------------------
@@ -177,7 +180,7 @@ class PostingIndex:
                    *self.ratings, *self.tagged_by.values(), *self.months.values(), self.path_delta,
                    self.date_delta]  # fmt: skip
         arrays = (self.date_key, self.date_pos, self.by_date, self.path_rank, self.by_path)
-        return sum(len(b.serialize()) for b in bitmaps) + sum(a.nbytes for a in arrays)
+        return sum(len(b.serialize()) for b in bitmaps) + sum(a.nbytes for a in arrays) + self.graded.memory_bytes()
 
     # --- building -----------------------------------------------------------------------------
 
@@ -194,6 +197,7 @@ class PostingIndex:
             models = model_ids(connection)
             for tag_id in categories:
                 index._read_tag(connection, tag_id, models)
+                index.graded.read_tag(connection, tag_id)
             for tag_id, text, positive in connection.execute(sql.USER_POSTINGS):
                 (index.added if positive else index.removed)[tag_id] = bitmap(_ids(text))
             for model_id, text in connection.execute(sql.TAGGED_BY):
@@ -334,6 +338,7 @@ class PostingIndex:
             self._set_members(self.scores, (model_id, tag_id), changed, passing)
         self._set_members(self.added, tag_id, changed, [i for i in ids if found.get((i, USER), 0.0) > 0])
         self._set_members(self.removed, tag_id, changed, [i for i in ids if found.get((i, USER), 0.0) < 0])
+        self.graded.update(tag_id, changed, found, [USER, *models])
 
     @staticmethod
     def _set_members(bitmaps: dict, key: object, changed: BitMap, members: list[int]) -> None:
@@ -533,6 +538,9 @@ class PostingIndex:
             put("array", [name, getattr(self, name).dtype.str], getattr(self, name).tobytes())
         put("delta", "path_delta", self.path_delta.serialize())
         put("delta", "date_delta", self.date_delta.serialize())
+        table, data = self.graded.pack()
+        put("graded", "table", table)
+        put("graded", "data", data)
         payload = b"".join(blobs)
         header = json.dumps(
             {
@@ -584,6 +592,7 @@ class PostingIndex:
             rules = ThresholdRules.from_key(header["rules"])
             index = cls(int(header["stamp"]), rules, {int(k): v for k, v in header["categories"]})
             offset = 0
+            graded: dict[str, memoryview] = {}
             for kind, key, size in header["entries"]:
                 blob = payload[offset : offset + size]
                 offset += size
@@ -601,6 +610,9 @@ class PostingIndex:
                     setattr(index, key[0], np.frombuffer(blob, dtype=np.dtype(key[1])).copy())
                 elif kind == "delta":
                     setattr(index, key, _stored_bitmap(blob))
+                elif kind == "graded":
+                    graded[key] = blob
+            index.graded = ScoreCodes.unpack(graded["table"], graded["data"])
             if offset != len(payload) or len(index.ratings) != len(RATINGS):
                 return None
             return index

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
@@ -132,20 +132,15 @@ def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
     return _rows_exist(lambda t: _scored_row(t, ids, score, resolver), resolver.correlate_to)
 
 
-def scored_rows(term: TagTerm, ids: list[int], resolver: TagResolver) -> tuple[Select, bool]:
-    """A score-qualified tag term as the (tag, image) rows of its score index range, manual
-    removals not yet taken out (the caller does), and whether the term is their complement
-    (``cat:<0.2``: no score at or above 0.2), as ``_tag_clause`` has it."""
-    assert term.score is not None
-    score = term.score
-    complement = score.low is None
-    if complement:
-        score = Range(score.high, low_strict=not score.high_strict)
-    models = _ids_condition(ImageTag.model_id, [USER, *resolver.models])
-    statement = select(ImageTag.tag_id, ImageTag.image_id).where(
-        _ids_condition(ImageTag.tag_id, ids), models, in_range(ImageTag.score, score)
+def stored_scores(tag_ids: list[int], image_ids: Iterable[int], models: list[int]) -> Select:
+    """(image, tag, model, score) of the stored rows of ``tag_ids`` on ``image_ids`` by ``models``: the
+    exact scores the search index checks where its codes cannot tell (``library.graded``)."""
+    listed = dialect.listed_ids(json_ids(image_ids), "ids")
+    return select(ImageTag.image_id, ImageTag.tag_id, ImageTag.model_id, ImageTag.score).where(
+        _ids_condition(ImageTag.tag_id, tag_ids),
+        _ids_condition(ImageTag.model_id, models),
+        ImageTag.image_id.in_(listed),
     )
-    return statement, complement
 
 
 def in_folder(root_id: int, relative: str) -> ColumnElement[bool]:

@@ -160,14 +160,14 @@ class Searching:
         self, query: str | Node, threshold: float | None, sort: str, limit: int | None, offset: int,
         folder: str | None = None,
     ) -> tuple[list[int], list[str]] | None:  # fmt: skip
-        """The ids in order from the posting lists, or None where SQL answers (a one-off threshold,
-        a sort by name, size or score)."""
+        """The ids in order from the posting lists, or None where SQL answers (a sort by name, size
+        or score, or no index yet)."""
         if sort.lstrip("-") not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)} (prefix - to reverse)")
         if sort.lstrip("-") not in ("path", "date", "added", "similarity"):
             return None
         node, resolver = self.compile(query, threshold)
-        with self.search_index.acquire(resolver.rules) as index:
+        with self.search_index.acquire(resolver.rules, one_off=True) as index:
             if index is None:
                 return None
             extra = self.folder_condition(folder) if folder else None
@@ -268,7 +268,7 @@ class Searching:
         if not ids:
             return set()
         node, resolver = self.compile(query, threshold)
-        with self.search_index.acquire(resolver.rules) as index:
+        with self.search_index.acquire(resolver.rules, one_off=True) as index:
             if index is not None:
                 return set(self.evaluator(index, resolver).matches(node) & BitMap(ids))
         listed = dialect.listed_ids(json_ids(ids), "ids")
@@ -312,7 +312,7 @@ class Searching:
         """How many images match (within ``folder`` and below it, where given)."""
         node, resolver = self.compile(query, threshold)
         extra = self.folder_condition(folder) if folder else None
-        with self.search_index.acquire(resolver.rules) as index:
+        with self.search_index.acquire(resolver.rules, one_off=True) as index:
             if index is not None:
                 return len(self.evaluator(index, resolver).matches(node, extra))
         statement = build_select(node, resolver)
