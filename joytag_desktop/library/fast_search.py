@@ -24,7 +24,7 @@ from joytag_desktop.library.graded import inside, scored
 from joytag_desktop.library.postings import PostingIndex
 from joytag_desktop.library.query import mentions_status
 from joytag_desktop.library.schema import USER, Status
-from joytag_desktop.library.search import TagResolver, compile_node, stored_scores
+from joytag_desktop.library.search import TagResolver, compile_node
 from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, Range, TagTerm
 
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
@@ -52,6 +52,8 @@ class Evaluator:
     resolver: TagResolver
     sql_ids: Callable[[ColumnElement[bool], BitMap | None], BitMap]  # (condition, candidates) -> image ids
     sql_rows: Callable[[Select], list[tuple]]
+    # (tags, images) -> (image, tag, model, score) of their stored rows
+    stored_scores: Callable[[list[int], BitMap], list[tuple[int, int, int, float]]]
     checked: int = 0  # rows whose stored score was read to settle a code at a range's end (tests read it)
 
     def matches(self, node: Node, extra: ColumnElement[bool] | None = None) -> BitMap:
@@ -127,18 +129,32 @@ class Evaluator:
         return self._present_at(ids, override)
 
     def _present_at(self, ids: list[int], override: float) -> BitMap:
-        """``present`` under a one-off threshold: a tag with its own threshold keeps its postings (its
-        own threshold comes first), the others are read from the score codes at ``override``."""
-        rules = self.resolver.rules
+        """``present`` under a one-off threshold. A tag with its own threshold keeps its postings (its
+        own threshold comes first); for the others each model's postings at the library's threshold
+        are corrected by the band of scores between that threshold and ``override`` (read from the
+        score codes): a narrow band costs little whatever the tag's size."""
+        rules, index = self.resolver.rules, self.index
         own = [tag_id for tag_id in ids if rules.overridden(tag_id)]
-        parts = [self.index.present(own, self.resolver.models)] if own else []
+        parts = [index.present(own, self.resolver.models)] if own else []
         others = [tag_id for tag_id in ids if not rules.overridden(tag_id)]
-        for tag_id, members in self._in_range(others, self.resolver.models, Range(override)).items():
-            if tag_id in self.index.added:
-                members |= self.index.added[tag_id]
-            if tag_id in self.index.removed:
-                members -= self.index.removed[tag_id]
-            parts.append(members)
+        bands: dict[tuple[int, float], list[int]] = {}
+        for tag_id in others:
+            for model_id in self.resolver.models:
+                bands.setdefault((model_id, index.threshold(model_id, tag_id)), []).append(tag_id)
+        found: dict[int, list[BitMap]] = {tag_id: [] for tag_id in others}
+        for (model_id, threshold), tag_ids in bands.items():
+            low, high = sorted((threshold, override))
+            band = self._in_range(tag_ids, [model_id], Range(low, high, high_strict=True)) if low < high else {}
+            for tag_id in tag_ids:
+                members = index.scores.get((model_id, tag_id), BitMap())
+                if tag_id in band:
+                    members = members | band[tag_id] if override < threshold else members - band[tag_id]
+                found[tag_id].append(members)
+        for tag_id, members in found.items():
+            present = BitMap.union(*members, index.added.get(tag_id, BitMap()))
+            if tag_id in index.removed:
+                present -= index.removed[tag_id]
+            parts.append(present)
         return BitMap.union(*parts) if parts else BitMap()
 
     def _in_range(self, ids: list[int], models: list[int], score: Range) -> dict[int, BitMap]:
@@ -148,8 +164,8 @@ class Evaluator:
         if unsure:
             images = BitMap.union(*unsure.values())
             self.checked += len(images)
-            for image_id, tag_id, _model_id, value in self.sql_rows(stored_scores(list(unsure), images, models)):
-                if image_id in unsure.get(tag_id, ()) and inside(value, score):
+            for image_id, tag_id, model_id, value in self.stored_scores(list(unsure), images):
+                if model_id in models and image_id in unsure.get(tag_id, ()) and inside(value, score):
                     found[tag_id].add(image_id)
         return found
 

@@ -1,16 +1,21 @@
-"""Every stored score in the search index, coarsely: per (model, tag) the images that have a row and
-a 16-bit code of each row's score, so that score qualifiers (``cat:>0.9``, ``cat:0.3..0.7``) and
-one-off thresholds (``search --threshold``) are answered from memory instead of SQL.
+"""Every stored score in the search index, coarsely: per (model, tag) the images that have a row,
+grouped by a coarse score bucket, and a fine code of each row's score, so that score qualifiers
+(``cat:>0.9``, ``cat:0.3..0.7``) and one-off thresholds (``search --threshold``) are answered from
+memory instead of SQL.
 
-Why codes and not the scores: two bytes a row instead of four (or eight), and still exact. The code
-is ``floor(score * 65535)`` computed by the database itself (so no double is ever printed and read
-back), clamped to 0..65535; it never decreases as the score grows. So a row whose code lies strictly
-between the codes of a range's ends is surely inside it, one strictly outside surely not, and only
-the rows whose code equals an end's code (scores within 1/65535 of it: at random scores, none or a
-handful) are *unsure*: the caller reads their stored scores and compares them exactly
-(:func:`inside`), as SQL would.
+Why codes and not the scores: two bytes a row instead of four (or eight), and still exact. A row's
+code is ``floor(score * 65535)`` (16 bits), computed by the database itself (no double is ever
+printed and read back) and clamped; it never decreases as the score grows. Its top 5 bits are the
+bucket (1/32 of the scale), its low 11 bits are kept per row. The rows of one (model, tag) are one
+bitmap of ``bucket << 27 | image``: the buckets strictly inside a range are whole bitmap slices
+(a few roaring operations, whatever their size); only the buckets at the range's ends are read row
+by row. A row whose code lies strictly between the codes of the range's ends is surely inside it,
+one strictly outside surely not, and only the rows whose code equals an end's (scores within
+1/65535 of it: with a model's scores, none or a handful) are *unsure*: the caller reads their
+stored scores and compares them exactly (:func:`inside`), as SQL would.
 
-Rows are kept in image id order: the images as one bitmap, the codes as an array aligned with it.
+Image ids must stay below 2**27 (134 million); rows of larger ids make the codes *incomplete*, and
+the searches that need them go to SQL.
 """
 
 from __future__ import annotations
@@ -24,15 +29,21 @@ import numpy as np
 from pyroaring import BitMap
 
 from joytag_desktop.library import statements as sql
+from joytag_desktop.library.errors import ScoresIncomplete
 from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.terms import Range
 
-SCALE = 65535  # the codes' top; statements' ``score_codes`` computes the same in SQL
+SCALE = 65535  # statements' ``score_codes`` computes floor(score * SCALE), clamped, in SQL
+BUCKET_BITS, IMAGE_BITS, FINE_BITS = 5, 27, 11
+IMAGE_LIMIT = 1 << IMAGE_BITS
+_MASK = IMAGE_LIMIT - 1
+_FINE_MASK = (1 << FINE_BITS) - 1
+_BUCKETS = [BitMap(range(b << IMAGE_BITS, (b + 1) << IMAGE_BITS)) for b in range(1 << BUCKET_BITS)]
 _TABLE = np.dtype([("model", "<i8"), ("tag", "<i8"), ("rows", "<i8"), ("size", "<i8")])
 
 
 def code(score: float) -> int:
-    """A score's code, the same as the database's ``score_codes`` for that double."""
+    """A score's 16-bit code, the same as the database's ``score_codes`` for that double."""
     return min(max(math.floor(score * SCALE), 0), SCALE)
 
 
@@ -50,36 +61,65 @@ def _sorted_bitmap(ids: np.ndarray) -> BitMap:
 
 @dataclass
 class Graded:
-    """One (model, tag): the images with a stored score and their codes, in id order."""
+    """One (model, tag): ``bucket << 27 | image`` of each row, and the low bits of each row's code,
+    in the bitmap's order (by bucket, then image)."""
 
-    images: BitMap
-    codes: np.ndarray  # uint16, aligned with ``images``
+    keys: BitMap
+    fine: np.ndarray  # uint16, aligned with ``keys``
 
-    def ids(self) -> np.ndarray:
-        return np.frombuffer(self.images.to_array(), dtype=np.uint32)
+    @classmethod
+    def of(cls, ids: np.ndarray, codes: np.ndarray) -> Graded:
+        """From image ids (below IMAGE_LIMIT) and their codes, in any order."""
+        keys = ((codes.astype(np.int64) >> FINE_BITS) << IMAGE_BITS) | ids.astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        return cls(_sorted_bitmap(keys[order]), (codes[order] & _FINE_MASK).astype(np.uint16))
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image ids, codes) of every row."""
+        keys = np.frombuffer(self.keys.to_array(), dtype=np.uint32)
+        return (keys & _MASK).astype(np.int64), ((keys >> IMAGE_BITS).astype(np.int64) << FINE_BITS) | self.fine
 
     def split(self, bounds: Range) -> tuple[BitMap, BitMap]:
         """(surely inside, unsure) for a range whose low end is given (scores are at least 0)."""
         assert bounds.low is not None
         low = code(float(bounds.low))  # type: ignore[arg-type]
         high = code(float(bounds.high)) if bounds.high is not None else None  # type: ignore[arg-type]
-        codes = self.codes
-        sure = codes > low
-        unsure = codes == low
-        if high is not None:
-            sure &= codes < high
-            unsure |= codes == high
-        ids = self.ids()
-        return _sorted_bitmap(ids[sure]), (_sorted_bitmap(ids[unsure]) if unsure.any() else BitMap())
+        first, last = low >> FINE_BITS, (high >> FINE_BITS) if high is not None else len(_BUCKETS) - 1
+        sure = [self._bucket(b) for b in range(first + 1, last if high is not None else last + 1)]
+        unsure: list[BitMap] = []
+        for bucket in sorted({first, last} if high is not None else {first}):
+            ids, fine = self._bucket_rows(bucket)
+            if not len(ids):
+                continue
+            codes = (bucket << FINE_BITS) | fine.astype(np.int64)
+            inner = codes > low
+            if high is not None:
+                inner &= codes < high
+            edge = (codes == low) | ((codes == high) if high is not None else False)
+            sure.append(_sorted_bitmap(np.compress(inner, ids)))
+            if edge.any():
+                unsure.append(_sorted_bitmap(np.compress(edge, ids)))
+        found = [part for part in sure if part]
+        return (BitMap.union(*found) if found else BitMap()), (BitMap.union(*unsure) if unsure else BitMap())
+
+    def _bucket(self, bucket: int) -> BitMap:
+        part = self.keys & _BUCKETS[bucket]
+        return part.shift(-(bucket << IMAGE_BITS)) if part and bucket else part
+
+    def _bucket_rows(self, bucket: int) -> tuple[np.ndarray, np.ndarray]:
+        start = self.keys.rank((bucket << IMAGE_BITS) - 1) if bucket else 0
+        ids = np.frombuffer((self.keys & _BUCKETS[bucket]).to_array(), dtype=np.uint32) & _MASK
+        return ids, self.fine[start : start + len(ids)]
 
 
 class ScoreCodes:
-    """The codes of every (model, tag) of a library; saved lazily loaded (a cold start that never
-    asks for a score range never unpacks them)."""
+    """The codes of every (model, tag) of a library; saved ones stay packed until first asked for (a
+    cold start that never reads a score range never unpacks them)."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple[int, int], Graded] = {}
         self._packed: dict[tuple[int, int], tuple[int, memoryview]] = {}  # saved, not yet unpacked
+        self.complete = True  # False: some rows could not be kept (image ids past IMAGE_LIMIT)
 
     def get(self, model_id: int, tag_id: int) -> Graded | None:
         key = (model_id, tag_id)
@@ -87,8 +127,8 @@ class ScoreCodes:
         if found is None and key in self._packed:
             rows, blob = self._packed.pop(key)
             cut = len(blob) - 2 * rows
-            images = BitMap.deserialize(blob[:cut])  # pyright: ignore[reportArgumentType]
-            found = Graded(images, np.frombuffer(blob[cut:], dtype="<u2").copy())
+            keys = BitMap.deserialize(blob[:cut])  # pyright: ignore[reportArgumentType]
+            found = Graded(keys, np.frombuffer(blob[cut:], dtype="<u2").copy())
             self._rows[key] = found
         return found
 
@@ -97,10 +137,10 @@ class ScoreCodes:
         yield from self._packed
 
     def row_count(self) -> int:
-        return sum(len(g.codes) for g in self._rows.values()) + sum(rows for rows, _ in self._packed.values())
+        return sum(len(g.fine) for g in self._rows.values()) + sum(rows for rows, _ in self._packed.values())
 
     def memory_bytes(self) -> int:
-        unpacked = sum(len(g.images.serialize()) + g.codes.nbytes for g in self._rows.values())
+        unpacked = sum(len(g.keys.serialize()) + g.fine.nbytes for g in self._rows.values())
         return unpacked + sum(len(blob) for _, blob in self._packed.values())
 
     # --- building and following changes -------------------------------------------------------
@@ -110,37 +150,35 @@ class ScoreCodes:
         for model_id, ids_text, codes_text in connection.execute(sql.TAG_SCORE_CODES, (tag_id,)):
             ids = np.fromstring(ids_text, dtype=np.int64, sep=",")
             codes = np.fromstring(codes_text, dtype=np.int64, sep=",")
-            order = np.argsort(ids, kind="stable")
-            self._rows[model_id, tag_id] = Graded(_sorted_bitmap(ids[order]), codes[order].astype(np.uint16))
+            self._put((model_id, tag_id), ids, codes)
 
     def update(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
         """Replace the rows of ``changed`` images for one tag by ``found`` ((image, model) -> score)."""
         by_model: dict[int, list[tuple[int, int]]] = {}
         for (image_id, model_id), score in found.items():
             by_model.setdefault(model_id, []).append((image_id, code(score)))
+        changed_ids = np.frombuffer(changed.to_array(), dtype=np.uint32).astype(np.int64)
         for model_id in set(models) | set(by_model):
             current = self.get(model_id, tag_id)
-            new = sorted(by_model.get(model_id, []))
+            new = by_model.get(model_id, [])
             if current is None and not new:
                 continue
-            ids = current.ids() if current is not None else np.zeros(0, np.uint32)
-            codes = current.codes if current is not None else np.zeros(0, np.uint16)
-            if current is not None and current.images.intersect(changed):
-                keep = ~np.isin(ids, np.frombuffer(changed.to_array(), dtype=np.uint32), assume_unique=True)
-                ids, codes = ids[keep], codes[keep]
-            if new:
-                ids = np.concatenate([ids, np.array([i for i, _ in new], dtype=np.uint32)])
-                codes = np.concatenate([codes, np.array([c for _, c in new], dtype=np.uint16)])
-                order = np.argsort(ids, kind="stable")
-                ids, codes = ids[order], codes[order]
-            if len(ids):
-                self._rows[model_id, tag_id] = Graded(_sorted_bitmap(ids), codes)
-            else:
-                self._drop((model_id, tag_id))
+            ids, codes = current.rows() if current is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+            keep = ~np.isin(ids, changed_ids)
+            ids = np.concatenate([ids[keep], np.array([i for i, _ in new], dtype=np.int64)])
+            codes = np.concatenate([codes[keep], np.array([c for _, c in new], dtype=np.int64)])
+            self._put((model_id, tag_id), ids, codes)
 
-    def _drop(self, key: tuple[int, int]) -> None:
-        self._rows.pop(key, None)
+    def _put(self, key: tuple[int, int], ids: np.ndarray, codes: np.ndarray) -> None:
         self._packed.pop(key, None)
+        kept = ids < IMAGE_LIMIT
+        if not kept.all():
+            self.complete = False
+            ids, codes = ids[kept], codes[kept]
+        if len(ids):
+            self._rows[key] = Graded.of(ids, codes)
+        else:
+            self._rows.pop(key, None)
 
     # --- saving -------------------------------------------------------------------------------
 
@@ -155,18 +193,18 @@ class ScoreCodes:
                 data = bytes(blob)
             else:
                 graded = self._rows[key]
-                rows, data = len(graded.codes), graded.images.serialize() + graded.codes.astype("<u2").tobytes()
+                rows, data = len(graded.fine), graded.keys.serialize() + graded.fine.astype("<u2").tobytes()
             table[row] = (key[0], key[1], rows, len(data))
             parts.append(data)
         return table.tobytes(), b"".join(parts)
 
     @classmethod
-    def unpack(cls, table: memoryview, data: memoryview) -> ScoreCodes:
+    def unpack(cls, table: memoryview, data: memoryview, complete: bool) -> ScoreCodes:
         """The saved codes, kept packed until first asked for. Raises ValueError when they do not add up."""
         codes = cls()
-        rows = np.frombuffer(table, dtype=_TABLE)
+        codes.complete = complete
         offset = 0
-        for model_id, tag_id, count, size in rows.tolist():
+        for model_id, tag_id, count, size in np.frombuffer(table, dtype=_TABLE).tolist():
             if size < 2 * count:
                 raise ValueError("score codes: an entry smaller than its codes")
             codes._packed[model_id, tag_id] = (count, data[offset : offset + size])
@@ -179,7 +217,10 @@ class ScoreCodes:
 def scored(
     codes: ScoreCodes, tag_ids: Sequence[int], models: Sequence[int], bounds: Range
 ) -> tuple[dict[int, BitMap], dict[int, BitMap]]:
-    """Per tag, the images with a score of one of ``models`` surely in ``bounds``, and those to check."""
+    """Per tag, the images with a score of one of ``models`` surely in ``bounds``, and those to check.
+    Raises ScoresIncomplete where rows are missing."""
+    if not codes.complete:
+        raise ScoresIncomplete("image ids past the score codes' limit")
     sure: dict[int, BitMap] = {}
     unsure: dict[int, BitMap] = {}
     for tag_id in tag_ids:

@@ -539,7 +539,7 @@ class PostingIndex:
         put("delta", "path_delta", self.path_delta.serialize())
         put("delta", "date_delta", self.date_delta.serialize())
         table, data = self.graded.pack()
-        put("graded", "table", table)
+        put("graded", "complete" if self.graded.complete else "incomplete", table)
         put("graded", "data", data)
         payload = b"".join(blobs)
         header = json.dumps(
@@ -612,7 +612,8 @@ class PostingIndex:
                     setattr(index, key, _stored_bitmap(blob))
                 elif kind == "graded":
                     graded[key] = blob
-            index.graded = ScoreCodes.unpack(graded["table"], graded["data"])
+            complete = "complete" in graded
+            index.graded = ScoreCodes.unpack(graded["complete" if complete else "incomplete"], graded["data"], complete)
             if offset != len(payload) or len(index.ratings) != len(RATINGS):
                 return None
             return index

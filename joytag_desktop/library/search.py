@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
@@ -130,17 +130,6 @@ def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
         at_least = Range(score.high, low_strict=not score.high_strict)
         return not_(_rows_exist(lambda t: _scored_row(t, ids, at_least, resolver), resolver.correlate_to))
     return _rows_exist(lambda t: _scored_row(t, ids, score, resolver), resolver.correlate_to)
-
-
-def stored_scores(tag_ids: list[int], image_ids: Iterable[int], models: list[int]) -> Select:
-    """(image, tag, model, score) of the stored rows of ``tag_ids`` on ``image_ids`` by ``models``: the
-    exact scores the search index checks where its codes cannot tell (``library.graded``)."""
-    listed = dialect.listed_ids(json_ids(image_ids), "ids")
-    return select(ImageTag.image_id, ImageTag.tag_id, ImageTag.model_id, ImageTag.score).where(
-        _ids_condition(ImageTag.tag_id, tag_ids),
-        _ids_condition(ImageTag.model_id, models),
-        ImageTag.image_id.in_(listed),
-    )
 
 
 def in_folder(root_id: int, relative: str) -> ColumnElement[bool]:

@@ -148,6 +148,10 @@ SCORES_LISTED = statement(
 TAG_SCORE_CODES = statement(
     "tag_score_codes", "SELECT model_id, {image_ids}, {score_codes} FROM image_tags WHERE tag_id = ? GROUP BY model_id"
 )
+SCORES_OF_TAGS_LISTED = statement(
+    "scores_of_tags_listed",
+    "SELECT image_id, tag_id, model_id, score FROM image_tags WHERE tag_id IN ({listed}) AND image_id IN ({listed})",
+)
 IMAGES_FOR_INDEX = statement("images_for_index", "SELECT id, status, coalesce(rating, -1), {date_key} FROM images")
 IMAGES_LISTED_BY_PATH = statement(
     "images_listed_by_path",
