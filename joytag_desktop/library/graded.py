@@ -21,8 +21,10 @@ the searches that need them go to SQL.
 from __future__ import annotations
 
 import array
+import hashlib
+import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +41,7 @@ IMAGE_LIMIT = 1 << IMAGE_BITS
 _MASK = IMAGE_LIMIT - 1
 _FINE_MASK = (1 << FINE_BITS) - 1
 _BUCKETS = [BitMap(range(b << IMAGE_BITS, (b + 1) << IMAGE_BITS)) for b in range(1 << BUCKET_BITS)]
+log = logging.getLogger(__name__)
 _TABLE = np.dtype([("model", "<i8"), ("tag", "<i8"), ("rows", "<i8"), ("size", "<i8")])
 
 
@@ -113,15 +116,46 @@ class Graded:
 
 
 class ScoreCodes:
-    """The codes of every (model, tag) of a library; saved ones stay packed until first asked for (a
-    cold start that never reads a score range never unpacks them)."""
+    """The codes of every (model, tag) of a library. Saved ones are read from the file only when first
+    needed (a cold start that never asks for a score range never reads them: they are most of the
+    file), and each (model, tag) is unpacked when first asked for; changes replayed meanwhile wait."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple[int, int], Graded] = {}
         self._packed: dict[tuple[int, int], tuple[int, memoryview]] = {}  # saved, not yet unpacked
         self.complete = True  # False: some rows could not be kept (image ids past IMAGE_LIMIT)
+        self.damaged = False  # the saved codes could not be read: SQL answers until they are read again
+        self._source: tuple[Callable[[], tuple[bytes, bytes]], str] | None = None  # (reader, checksum)
+        self._waiting: list[tuple[int, BitMap, dict[tuple[int, int], float], list[int]]] = []
+
+    @classmethod
+    def saved(cls, reader: Callable[[], tuple[bytes, bytes]], checksum: str, complete: bool) -> ScoreCodes:
+        """The codes of a saved index: ``reader`` gives (table, data) when they are first needed."""
+        codes = cls()
+        codes._source, codes.complete = (reader, checksum), complete
+        return codes
+
+    def _read(self) -> None:
+        """Read the saved codes (once), then apply the changes replayed since the load."""
+        if self._source is None:
+            return
+        (reader, checksum), self._source = self._source, None
+        try:
+            table, data = reader()
+            if hashlib.blake2b(table + data, digest_size=16).hexdigest() != checksum:
+                raise ValueError("checksum mismatch")
+            self._packed = ScoreCodes.unpack(memoryview(table), memoryview(data), self.complete)._packed
+        except (OSError, ValueError) as exc:
+            log.warning("search index: saved score codes not read (%s); searches by score use SQL", exc)
+            self.damaged, self.complete = True, False
+            self._waiting.clear()
+            return
+        for waiting in self._waiting:
+            self._apply(*waiting)
+        self._waiting.clear()
 
     def get(self, model_id: int, tag_id: int) -> Graded | None:
+        self._read()
         key = (model_id, tag_id)
         found = self._rows.get(key)
         if found is None and key in self._packed:
@@ -133,13 +167,16 @@ class ScoreCodes:
         return found
 
     def keys(self) -> Iterator[tuple[int, int]]:
+        self._read()
         yield from self._rows
         yield from self._packed
 
     def row_count(self) -> int:
+        self._read()
         return sum(len(g.fine) for g in self._rows.values()) + sum(rows for rows, _ in self._packed.values())
 
     def memory_bytes(self) -> int:
+        """What they take in memory now (nothing while a saved index's codes were not read)."""
         unpacked = sum(len(g.keys.serialize()) + g.fine.nbytes for g in self._rows.values())
         return unpacked + sum(len(blob) for _, blob in self._packed.values())
 
@@ -154,6 +191,12 @@ class ScoreCodes:
 
     def update(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
         """Replace the rows of ``changed`` images for one tag by ``found`` ((image, model) -> score)."""
+        if self._source is not None:
+            self._waiting.append((tag_id, changed.copy(), dict(found), list(models)))
+            return
+        self._apply(tag_id, changed, found, models)
+
+    def _apply(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
         by_model: dict[int, list[tuple[int, int]]] = {}
         for (image_id, model_id), score in found.items():
             by_model.setdefault(model_id, []).append((image_id, code(score)))
@@ -184,6 +227,7 @@ class ScoreCodes:
 
     def pack(self) -> tuple[bytes, bytes]:
         """(table, data): one row per (model, tag) and their bytes, one after another."""
+        self._read()
         keys = sorted(self.keys())
         table = np.zeros(len(keys), dtype=_TABLE)
         parts: list[bytes] = []
@@ -219,6 +263,7 @@ def scored(
 ) -> tuple[dict[int, BitMap], dict[int, BitMap]]:
     """Per tag, the images with a score of one of ``models`` surely in ``bounds``, and those to check.
     Raises ScoresIncomplete where rows are missing."""
+    codes._read()
     if not codes.complete:
         raise ScoresIncomplete("image ids past the score codes' limit")
     sure: dict[int, BitMap] = {}

@@ -7,8 +7,9 @@ microseconds, the count is free, and only the rows shown are fetched. SQLite sta
 What is kept, per library and threshold rules (``ThresholdRules`` without a one-off override):
 per (model, tag) the images whose score reaches that model's threshold for the tag; per tag the
 user's additions and removals; images by status, by rating and by the models that tagged them;
-each image's date key; and the images in path and date order (a base order from the last full
-sort, plus the images placed since, kept apart and merged when read).
+each image's date key; the images in path and date order (a base order from the last full
+sort, plus the images placed since, kept apart and merged when read); and every stored score, as
+codes (``library.graded``: score qualifiers and one-off thresholds).
 
 It stays exact by replaying ``search_changes`` (rows written by triggers, so edits made by other
 processes are seen too) and is saved beside the database with the change stamp it reflects;
@@ -26,6 +27,7 @@ import math
 import os
 import struct
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -254,6 +256,13 @@ class PostingIndex:
             parameters += [model_id, value]
         for model_id, text in connection.execute(sql.tag_postings(len(models)), parameters):
             self.scores[model_id, tag_id] = bitmap(_ids(text))
+
+    def read_scores(self, connection: DriverConnection) -> None:
+        """Every stored score's code again, from the database (the saved ones could not be read):
+        read after the stamp, they are only newer, and replaying a change reads its rows again."""
+        self.graded = ScoreCodes()
+        for tag_id in list(self.categories):
+            self.graded.read_tag(connection, tag_id)
 
     # --- following changes --------------------------------------------------------------------
 
@@ -538,10 +547,9 @@ class PostingIndex:
             put("array", [name, getattr(self, name).dtype.str], getattr(self, name).tobytes())
         put("delta", "path_delta", self.path_delta.serialize())
         put("delta", "date_delta", self.date_delta.serialize())
-        table, data = self.graded.pack()
-        put("graded", "complete" if self.graded.complete else "incomplete", table)
-        put("graded", "data", data)
         payload = b"".join(blobs)
+        table, data = self.graded.pack()  # after the payload: read only when first needed
+        save = uuid.uuid4().hex
         header = json.dumps(
             {
                 "format": FORMAT,
@@ -551,6 +559,14 @@ class PostingIndex:
                 "categories": sorted(self.categories.items()),
                 "entries": entries,
                 "checksum": hashlib.blake2b(payload, digest_size=16).hexdigest(),
+                "payload": len(payload),
+                "save": save,
+                "graded": {
+                    "table": len(table),
+                    "data": len(data),
+                    "checksum": hashlib.blake2b(table + data, digest_size=16).hexdigest(),
+                    "complete": self.graded.complete,
+                },
             }
         ).encode()
         for stale in path.parent.glob(f"{path.name}.*.tmp"):  # left by a process killed while saving
@@ -563,6 +579,8 @@ class PostingIndex:
         try:
             with open(temporary, "wb") as handle:
                 handle.write(MAGIC + struct.pack("<Q", len(header)) + header + payload)
+                handle.write(table)
+                handle.write(data)
             os.replace(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
@@ -573,16 +591,18 @@ class PostingIndex:
         """The saved index (with the rules it was made for), or None when it is missing, damaged or
         made for another database."""
         try:
-            data = path.read_bytes()
+            header, start = _saved_header(path)
+            if header is None:
+                return None
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                payload = memoryview(handle.read(int(header["payload"])))
         except OSError:
             return None
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            log.warning("search index %s is damaged (%s); rebuilding it", path, exc)
+            return None
         try:
-            if data[: len(MAGIC)] != MAGIC:
-                return None
-            (length,) = struct.unpack_from("<Q", data, len(MAGIC))
-            start = len(MAGIC) + 8
-            header = json.loads(data[start : start + length])
-            payload = memoryview(data)[start + length :]
             if (
                 header.get("format") != FORMAT
                 or header.get("identity") != identity_at(int(header.get("stamp", -1)))
@@ -592,7 +612,6 @@ class PostingIndex:
             rules = ThresholdRules.from_key(header["rules"])
             index = cls(int(header["stamp"]), rules, {int(k): v for k, v in header["categories"]})
             offset = 0
-            graded: dict[str, memoryview] = {}
             for kind, key, size in header["entries"]:
                 blob = payload[offset : offset + size]
                 offset += size
@@ -610,16 +629,39 @@ class PostingIndex:
                     setattr(index, key[0], np.frombuffer(blob, dtype=np.dtype(key[1])).copy())
                 elif kind == "delta":
                     setattr(index, key, _stored_bitmap(blob))
-                elif kind == "graded":
-                    graded[key] = blob
-            complete = "complete" in graded
-            index.graded = ScoreCodes.unpack(graded["complete" if complete else "incomplete"], graded["data"], complete)
+            graded = header["graded"]
+            index.graded = ScoreCodes.saved(
+                lambda: _saved_scores(path, start + len(payload), graded, header["save"]),
+                graded["checksum"],
+                bool(graded["complete"]),
+            )
             if offset != len(payload) or len(index.ratings) != len(RATINGS):
                 return None
             return index
         except (ValueError, KeyError, TypeError, IndexError, struct.error, json.JSONDecodeError) as exc:
             log.warning("search index %s is damaged (%s); rebuilding it", path, exc)
             return None
+
+
+def _saved_header(path: Path) -> tuple[dict | None, int]:
+    """The header of a saved index (None: not one) and where its payload starts."""
+    with open(path, "rb") as handle:
+        head = handle.read(len(MAGIC) + 8)
+        if head[: len(MAGIC)] != MAGIC or len(head) < len(MAGIC) + 8:
+            return None, 0
+        (length,) = struct.unpack_from("<Q", head, len(MAGIC))
+        return json.loads(handle.read(length)), len(MAGIC) + 8 + length
+
+
+def _saved_scores(path: Path, offset: int, graded: dict, save: str) -> tuple[bytes, bytes]:
+    """The score codes' table and data of a saved index, read when first needed; ValueError when the
+    file was saved again since it was loaded (another process)."""
+    header, _ = _saved_header(path)
+    if header is None or header.get("save") != save:
+        raise ValueError("the saved search index was replaced since it was loaded")
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(int(graded["table"])), handle.read(int(graded["data"]))
 
 
 def month_of(keys: np.ndarray) -> np.ndarray:

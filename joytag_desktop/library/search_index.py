@@ -132,6 +132,9 @@ class SearchIndex:
             index.catch_up(connection)
             self._save(connection, index)
         self._index = index
+        if index.graded.damaged:  # the saved score codes could not be read (found at a search by score)
+            index.read_scores(connection)
+            self._save(connection, index)
         if index.changes_since_save >= SAVE_AFTER_CHANGES:
             self._save(connection, index)
         return index
