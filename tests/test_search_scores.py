@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pyroaring import BitMap
 from sqlalchemy import text
 
 from helpers.library import write_photo
 from joytag_desktop.library import ImageResult, Library
-from joytag_desktop.library.graded import code
+from joytag_desktop.library.graded import Graded, code, inside
 from joytag_desktop.library.query import quote_tag
+from joytag_desktop.library.terms import Range
 
 pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 
@@ -181,3 +183,31 @@ def _checked(library: Library, query: str) -> int:
         evaluator = library.searching.evaluator(index, resolver)
         evaluator.matches(node)
         return evaluator.checked
+
+
+def test_score_codes_split_ranges_and_follow_changes_exactly() -> None:
+    """The codes' two halves (surely inside, to check) against a plain comparison of every row, and
+    rows replaced in place against the same rows packed anew."""
+    rng = np.random.default_rng(3)
+    ids = rng.choice(300_000, 20_000, replace=False)
+    scores = np.concatenate([rng.random(19_990), [0.0, 0.3, 0.5, 0.5, 1.0, 0.7, 0.7, 0.9, 0.9, 0.3]])
+    codes = np.array([code(float(x)) for x in scores])
+    graded = Graded.of(ids, codes)
+    for low, high, low_strict, high_strict in [(0.3, None, False, False), (0.5, 0.9, True, False),
+                                               (0.7, 0.7, False, False), (0.0, 1.0, False, True),
+                                               (0.299, 0.301, False, False)]:  # fmt: skip
+        bounds = Range(low, high, low_strict, high_strict)
+        sure, unsure = graded.split(bounds)
+        truth = {int(i) for i, x in zip(ids, scores, strict=True) if inside(float(x), bounds)}
+        assert set(sure) <= truth and truth - set(sure) <= set(unsure), bounds
+        assert len(unsure) <= 30, bounds  # only rows on a bound's code
+    rows = dict(zip(ids.tolist(), codes.tolist(), strict=True))
+    for _ in range(20):
+        changed = rng.choice(300_000, 40, replace=False).tolist()
+        new = [(i, int(rng.integers(0, 65536))) for i in changed if rng.random() < 0.6]
+        graded.replace(BitMap(changed), new)
+        for i in changed:
+            rows.pop(i, None)
+        rows.update(new)
+        fresh = Graded.of(np.array(list(rows)), np.array(list(rows.values())))
+        assert graded.keys == fresh.keys and np.array_equal(graded.fine, fresh.fine)

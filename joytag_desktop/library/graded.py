@@ -105,6 +105,20 @@ class Graded:
         found = [part for part in sure if part]
         return (BitMap.union(*found) if found else BitMap()), (BitMap.union(*unsure) if unsure else BitMap())
 
+    def replace(self, changed: BitMap, new: list[tuple[int, int]]) -> None:
+        """Drop the rows of ``changed`` images and add ``new`` (image, code) rows, in place: a few
+        rank look-ups and one move of the codes, instead of sorting every row again."""
+        old = BitMap.union(*(self.keys & changed.shift(b << IMAGE_BITS) for b in range(len(_BUCKETS))))
+        if old:
+            gone = [self.keys.rank(key) - 1 for key in old]
+            self.fine = np.delete(self.fine, gone)
+            self.keys.difference_update(old)
+        if new:
+            keys = sorted(((c >> FINE_BITS) << IMAGE_BITS | i, c & _FINE_MASK) for i, c in new)
+            places = [self.keys.rank(key) for key, _ in keys]  # rows before each, in the array as it is
+            self.fine = np.insert(self.fine, places, np.array([f for _, f in keys], dtype=np.uint16))
+            self.keys.update(key for key, _ in keys)
+
     def _bucket(self, bucket: int) -> BitMap:
         part = self.keys & _BUCKETS[bucket]
         return part.shift(-(bucket << IMAGE_BITS)) if part and bucket else part
@@ -205,6 +219,10 @@ class ScoreCodes:
             current = self.get(model_id, tag_id)
             new = by_model.get(model_id, [])
             if current is None and not new:
+                continue
+            small = current is not None and len(changed) + len(new) < len(current.fine) // 64
+            if current is not None and small and changed.max() < IMAGE_LIMIT:
+                current.replace(changed, new)  # a few rows of a big tag: in place
                 continue
             ids, codes = current.rows() if current is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
             keep = ~np.isin(ids, changed_ids)
