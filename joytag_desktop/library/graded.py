@@ -108,7 +108,9 @@ class Graded:
     def replace(self, changed: BitMap, new: list[tuple[int, int]]) -> None:
         """Drop the rows of ``changed`` images and add ``new`` (image, code) rows, in place: a few
         rank look-ups and one move of the codes, instead of sorting every row again."""
-        old = BitMap.union(*(self.keys & changed.shift(b << IMAGE_BITS) for b in range(len(_BUCKETS))))
+        images = np.frombuffer(changed.to_array(), dtype=np.uint32)
+        buckets = np.arange(len(_BUCKETS), dtype=np.uint32) << IMAGE_BITS
+        old = self.keys & _sorted_bitmap(np.sort((buckets[:, None] | images[None, :]).ravel()))  # any bucket
         if old:
             gone = [self.keys.rank(key) - 1 for key in old]
             self.fine = np.delete(self.fine, gone)
@@ -150,9 +152,27 @@ class ScoreCodes:
         return codes
 
     def _read(self) -> None:
-        """Read the saved codes (once), then apply the changes replayed since the load."""
-        if self._source is None:
+        """Read the saved codes (once), then apply the changes replayed since: they wait until the
+        codes are needed (most searches never need them), merged per tag, one pass per tag."""
+        if self._source is not None:
+            self._load()
+        if not self._waiting:
             return
+        waiting, self._waiting = self._waiting, []
+        merged: dict[int, tuple[BitMap, dict[tuple[int, int], float], set[int]]] = {}
+        for tag_id, changed, found, models in waiting:
+            if tag_id not in merged:
+                merged[tag_id] = (changed, found, set(models))
+                continue
+            all_changed, all_found, all_models = merged[tag_id]
+            kept = {key: score for key, score in all_found.items() if key[0] not in changed}  # later rows win
+            kept.update(found)
+            merged[tag_id] = (all_changed | changed, kept, all_models | set(models))
+        for tag_id, (changed, found, models) in merged.items():
+            self._apply(tag_id, changed, found, models)
+
+    def _load(self) -> None:
+        assert self._source is not None
         (reader, checksum), self._source = self._source, None
         try:
             table, data = reader()
@@ -163,10 +183,6 @@ class ScoreCodes:
             log.warning("search index: saved score codes not read (%s); searches by score use SQL", exc)
             self.damaged, self.complete = True, False
             self._waiting.clear()
-            return
-        for waiting in self._waiting:
-            self._apply(*waiting)
-        self._waiting.clear()
 
     def get(self, model_id: int, tag_id: int) -> Graded | None:
         self._read()
@@ -204,11 +220,9 @@ class ScoreCodes:
             self._put((model_id, tag_id), ids, codes)
 
     def update(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
-        """Replace the rows of ``changed`` images for one tag by ``found`` ((image, model) -> score)."""
-        if self._source is not None:
-            self._waiting.append((tag_id, changed.copy(), dict(found), list(models)))
-            return
-        self._apply(tag_id, changed, found, models)
+        """Replace the rows of ``changed`` images for one tag by ``found`` ((image, model) -> score),
+        when the codes are next needed."""
+        self._waiting.append((tag_id, changed.copy(), dict(found), list(models)))
 
     def _apply(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
         by_model: dict[int, list[tuple[int, int]]] = {}
