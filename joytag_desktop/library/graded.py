@@ -142,7 +142,8 @@ class ScoreCodes:
         self.complete = True  # False: some rows could not be kept (image ids past IMAGE_LIMIT)
         self.damaged = False  # the saved codes could not be read: SQL answers until they are read again
         self._source: tuple[Callable[[], tuple[bytes, bytes]], str] | None = None  # (reader, checksum)
-        self._waiting: list[tuple[int, BitMap, dict[tuple[int, int], float], list[int]]] = []
+        # Per tag, the changes replayed and not yet applied: (images changed, their rows now, models).
+        self._waiting: dict[int, tuple[BitMap, dict[int, dict[int, float]], set[int]]] = {}
 
     @classmethod
     def saved(cls, reader: Callable[[], tuple[bytes, bytes]], checksum: str, complete: bool) -> ScoreCodes:
@@ -152,24 +153,21 @@ class ScoreCodes:
         return codes
 
     def _read(self) -> None:
-        """Read the saved codes (once), then apply the changes replayed since: they wait until the
-        codes are needed (most searches never need them), merged per tag, one pass per tag."""
+        """Read the saved codes (once), then apply every change replayed since."""
         if self._source is not None:
             self._load()
-        if not self._waiting:
+        for tag_id in list(self._waiting):
+            self._settle(tag_id)
+
+    def _settle(self, tag_id: int) -> None:
+        """Apply the changes of one tag replayed since its codes were last needed (most searches never
+        need them: replays only note what changed, and a search by score settles its own tags)."""
+        waiting = self._waiting.pop(tag_id, None)
+        if waiting is None:
             return
-        waiting, self._waiting = self._waiting, []
-        merged: dict[int, tuple[BitMap, dict[tuple[int, int], float], set[int]]] = {}
-        for tag_id, changed, found, models in waiting:
-            if tag_id not in merged:
-                merged[tag_id] = (changed, found, set(models))
-                continue
-            all_changed, all_found, all_models = merged[tag_id]
-            kept = {key: score for key, score in all_found.items() if key[0] not in changed}  # later rows win
-            kept.update(found)
-            merged[tag_id] = (all_changed | changed, kept, all_models | set(models))
-        for tag_id, (changed, found, models) in merged.items():
-            self._apply(tag_id, changed, found, models)
+        changed, rows, models = waiting
+        found = {(image_id, model_id): score for image_id, scores in rows.items() for model_id, score in scores.items()}
+        self._apply(tag_id, changed, found, models)
 
     def _load(self) -> None:
         assert self._source is not None
@@ -185,7 +183,10 @@ class ScoreCodes:
             self._waiting.clear()
 
     def get(self, model_id: int, tag_id: int) -> Graded | None:
-        self._read()
+        if self._source is not None:
+            self._load()
+        if tag_id in self._waiting:
+            self._settle(tag_id)
         key = (model_id, tag_id)
         found = self._rows.get(key)
         if found is None and key in self._packed:
@@ -221,8 +222,17 @@ class ScoreCodes:
 
     def update(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
         """Replace the rows of ``changed`` images for one tag by ``found`` ((image, model) -> score),
-        when the codes are next needed."""
-        self._waiting.append((tag_id, changed.copy(), dict(found), list(models)))
+        when the tag's codes are next needed."""
+        waiting = self._waiting.get(tag_id)
+        if waiting is None:
+            waiting = self._waiting[tag_id] = (BitMap(), {}, set())
+        all_changed, rows, all_models = waiting
+        all_changed.update(changed)
+        all_models.update(models)
+        for image_id in changed:
+            rows[image_id] = {}
+        for (image_id, model_id), score in found.items():
+            rows.setdefault(image_id, {})[model_id] = score
 
     def _apply(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
         by_model: dict[int, list[tuple[int, int]]] = {}
@@ -295,7 +305,8 @@ def scored(
 ) -> tuple[dict[int, BitMap], dict[int, BitMap]]:
     """Per tag, the images with a score of one of ``models`` surely in ``bounds``, and those to check.
     Raises ScoresIncomplete where rows are missing."""
-    codes._read()
+    if codes._source is not None:
+        codes._load()
     if not codes.complete:
         raise ScoresIncomplete("image ids past the score codes' limit")
     sure: dict[int, BitMap] = {}
