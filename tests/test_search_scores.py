@@ -134,6 +134,7 @@ def libraries(tmp_path: Path, db_url: str):
 def test_score_ranges_and_one_off_thresholds_answer_like_sql(libraries, db_url: str) -> None:
     sql, fast, rng, ids = libraries
     _compare(sql, fast, rng, rounds=50)
+    builds = fast.search_index.builds
     for _round in range(6):  # retagging, hand edits, threshold changes: the index follows the log
         edited = fast if rng.random() < 0.5 else sql
         action = rng.randrange(4)
@@ -146,7 +147,15 @@ def test_score_ranges_and_one_off_thresholds_answer_like_sql(libraries, db_url: 
         else:
             edited.set_tag_threshold(rng.choice(VOCAB[:4]), rng.choice([0.3, 0.9, None]))
             edited.set_model_threshold("wd", "general", rng.choice([0.5, None]))
+            edited.set_threshold(rng.choice([0.3, 0.4, 0.5, 0.7]))  # the slider: postings moved, not rebuilt
         _compare(sql, fast, rng)
+    for library, value in ((sql, 0.45), (fast, 0.6), (sql, 0.3), (fast, None)):
+        if value is None or value < 0.5:
+            library.set_threshold(value or 0.4)
+        else:
+            library.set_model_threshold("wd", "character", value)
+        _compare(sql, fast, rng, rounds=8)
+    assert fast.search_index.builds == builds  # threshold changes moved the postings by their bands
     later = Library(db_url)  # another process: the saved index (SQLite) or a new build, and the log since
     try:
         _compare(sql, later, rng)

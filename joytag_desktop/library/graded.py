@@ -326,3 +326,48 @@ def scored(
         if doubtful:
             unsure[tag_id] = BitMap.union(*doubtful)
     return sure, unsure
+
+
+Reader = Callable[[list[int], BitMap], list[tuple[int, int, int, float]]]  # (tags, images) -> rows
+
+
+def exact(
+    codes: ScoreCodes, tag_ids: Sequence[int], models: Sequence[int], bounds: Range, read: Reader
+) -> dict[int, BitMap]:
+    """Per tag, the images with a score of ``models`` in ``bounds``, exactly: the unsure rows settled
+    by their stored scores (``read``: (image, tag, model, score) of tags on images, one call)."""
+    found, unsure = scored(codes, tag_ids, models, bounds)
+    if unsure:
+        rows = read(list(unsure), BitMap.union(*unsure.values()))
+        for image_id, tag_id, model_id, value in rows:
+            if model_id in models and image_id in unsure.get(tag_id, ()) and inside(value, bounds):
+                found[tag_id].add(image_id)
+    return found
+
+
+def move_thresholds(
+    codes: ScoreCodes,
+    scores: dict[tuple[int, int], BitMap],
+    tag_ids: Iterable[int],
+    models: Sequence[int],
+    thresholds: Callable[[int, int], tuple[float, float]],
+    read: Reader,
+) -> None:
+    """Bring each model's postings of ``tag_ids`` (images at its threshold) from the old threshold to
+    the new (``thresholds``: (model, tag) -> (old, new)) by the band of scores between them: a moved
+    slider re-reads only that band, not the library."""
+    bands: dict[tuple[int, float, float], list[int]] = {}
+    for tag_id in tag_ids:
+        for model_id in models:
+            before, after = thresholds(model_id, tag_id)
+            if before != after:
+                bands.setdefault((model_id, before, after), []).append(tag_id)
+    for (model_id, before, after), tags in bands.items():
+        band = exact(codes, tags, [model_id], Range(min(before, after), max(before, after), high_strict=True), read)
+        for tag_id in tags:
+            members = scores.get((model_id, tag_id), BitMap())
+            members = members | band[tag_id] if after < before else members - band[tag_id]
+            if members:
+                scores[model_id, tag_id] = members
+            else:
+                scores.pop((model_id, tag_id), None)

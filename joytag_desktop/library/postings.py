@@ -39,7 +39,8 @@ from pyroaring import BitMap
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
-from joytag_desktop.library.graded import ScoreCodes
+from joytag_desktop.library.errors import ScoresIncomplete
+from joytag_desktop.library.graded import ScoreCodes, move_thresholds
 from joytag_desktop.library.schema import USER, Status
 from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.thresholds import ThresholdRules
@@ -267,21 +268,31 @@ class PostingIndex:
     # --- following changes --------------------------------------------------------------------
 
     def follow_rules(self, connection: DriverConnection, rules: ThresholdRules) -> bool:
-        """Take new threshold rules: re-read the tags whose own threshold changed; False when the
-        library's or a model's thresholds changed (every tag moves: rebuild instead)."""
+        """Take new threshold rules: re-read the tags whose own threshold changed; when the library's
+        or a model's thresholds changed, move every other tag by the band between its thresholds
+        (from the score codes); False when the codes cannot (rebuild instead)."""
         old, new = self.rules.key(), rules.key()
         if old == new:
             return True
-        if old["base"] != new["base"] or old["per_model"] != new["per_model"]:
+        moved = old["base"] != new["base"] or old["per_model"] != new["per_model"]
+        if moved and not self.graded.complete:
             return False
         changed = {t for t, _ in old["per_tag"]} ^ {t for t, _ in new["per_tag"]}
         changed |= {t for t, v in old["per_tag"] if rules.per_tag.get(t) != v}
-        self.rules = rules
         models = model_ids(connection)
+        tags = set(self.categories) - changed if moved else set()
+        try:
+            move_thresholds(self.graded, self.scores, tags, models, lambda m, t: (self.threshold(m, t),
+                            rules.threshold(m, t, self.categories[t])), lambda t, i: connection.execute(
+                            sql.SCORES_OF_TAGS_LISTED, (json_ids(t), json_ids(i))).fetchall())  # fmt: skip
+        except ScoresIncomplete:  # the saved codes could not be read: this index is dropped
+            return False
+        self.tags_changed.update(dict.fromkeys(tags, self.stamp))
+        self.rules = rules
         for tag_id in changed:
             self._read_tag(connection, tag_id, models)
             self.tags_changed[tag_id] = self.stamp
-        self.changes_since_save += len(changed)
+        self.changes_since_save += len(changed) + len(tags)
         return True
 
     def catch_up(self, connection: DriverConnection) -> int:
