@@ -237,6 +237,7 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
         "rare: a b -c": f"{names[900]} {names[1500]} -{names[2]}",
         "or + wildcard": f"({names[5]} | {names[6]}) long_*_4?",
         "score qualifier": f"{names[1]}:>0.9 -{names[4]}",
+        "score range + below": f"{names[3]}:0.3..0.7 {names[0]}:<0.5",
         "tag + date range": f"{names[2]} date:{span[0]}..{span[1]}",
         "name:": "name:img_12",
         "name: beyond ASCII": "name:ÉTÉ_12",
@@ -308,6 +309,34 @@ def bench_queries(db: Path, names: list[str], models: list, results: dict, image
         wide = median_ms(lambda: library.result_tag_counts(queries["popular: a b -c"]), runs=3)
         print(f"  tag counts of the results: mid query {ms:6.1f} ms, popular query {wide:6.1f} ms")
         results["result_tag_counts_ms"] = {"mid": round(ms, 1), "popular": round(wide, 1)}
+
+
+def bench_one_off_threshold(db: Path, names: list[str], results: dict, sql_runs: int) -> None:
+    """A search with a one-off threshold (``search --threshold``), on the index and on SQL: a row of
+    ``queries`` like the others."""
+    query, threshold = f"{names[0]} {names[3]} -{names[10]}", 0.3
+    with Library(db) as library, Library(db) as sql:
+        sql.search_index.enabled = False
+        hits = library.count(query, threshold)
+        if sql_runs:
+            assert library.search(query, threshold, limit=200).ids == sql.search(query, threshold, limit=200).ids
+        by_path = median_ms(lambda: library.search_rows(query, threshold, limit=200))
+        by_date = median_ms(lambda: library.search_rows(query, threshold, sort="date", limit=200))
+        counting = median_ms(lambda: library.count(query, threshold))
+        plain = (
+            median_ms(lambda: sql.search_rows(query, threshold, limit=200), runs=sql_runs, warm=False)
+            if sql_runs
+            else 0
+        )
+    print(
+        f"  {'one-off threshold':20s} {hits:9,d}  {by_path:6.2f} / {by_date:6.2f} ms, count {counting:6.2f} ms;"
+        + (f" SQL {plain:8.1f} ms ({plain / by_path:,.0f}x)" if sql_runs else "")
+        + f"   [{query}, --threshold {threshold}]"
+    )
+    results.setdefault("queries", {})["one-off threshold"] = {
+        "median_ms": round(by_path, 2), "date_ms": round(by_date, 2), "count_ms": round(counting, 2),
+        "hits": hits, "sql_ms": round(plain, 1),
+    }  # fmt: skip
 
 
 def bench_store(db: Path, models: list, batches: int = 10) -> float:
@@ -463,6 +492,7 @@ def main() -> None:
         )
         results["generate_s"] = round(seconds)
     bench_queries(db, names, models, results, args.images, args.sql_runs)
+    bench_one_off_threshold(db, names, results, args.sql_runs)
     if args.bulk_edit:
         results["bulk_edit"] = bench_bulk_edit(db, args.images)
     if args.store_batches:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from joytag_desktop.library import ImageResult, Library
+from joytag_desktop.library import ImageResult, Library, postings
 from joytag_desktop.library.postings import PostingIndex
 from joytag_desktop.library.query import quote_tag
 
@@ -237,10 +237,13 @@ def test_a_damaged_or_foreign_saved_index_is_rebuilt_never_trusted(tmp_path: Pat
         expected = library.search("long_hair | blue_sky").ids
     saved = Path(f"{db}-search")
     data = bytearray(saved.read_bytes())
+    header, start = postings._saved_header(saved)
+    assert header is not None
+    middle = start + header["payload"] // 2  # the posting lists (the score codes follow them)
     if damage == "truncate":
-        saved.write_bytes(data[: len(data) // 2])
+        saved.write_bytes(data[:middle])
     elif damage == "flip":
-        data[-10] ^= 0xFF
+        data[middle] ^= 0xFF
         saved.write_bytes(bytes(data))
     elif damage == "garbage":
         saved.write_bytes(b"\x00" * 100)
@@ -250,6 +253,36 @@ def test_a_damaged_or_foreign_saved_index_is_rebuilt_never_trusted(tmp_path: Pat
     with Library(db) as library:
         assert library.search("long_hair | blue_sky").ids == expected
         assert library.search_index.builds == 1
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "replaced"])
+def test_damaged_saved_score_codes_are_read_again_from_the_database(tmp_path: Path, damage: str) -> None:
+    """The score codes, read only when a search first needs them, are checked then: a damaged or
+    replaced file costs that search an SQL answer, and the next one reads the codes again."""
+    db, _ = _small_library(tmp_path, 4, 40)
+    queries = ["long_hair:>0.5", "blue_sky:0.3..0.6 -red_cat:<0.45"]
+    with Library(db) as library:
+        library.search_index.enabled = False
+        expected = [library.search(q).ids for q in queries] + [library.search("long_hair", threshold=0.33).ids]
+    saved = Path(f"{db}-search")
+    data = bytearray(saved.read_bytes())
+    with Library(db) as library:
+        assert library.search("long_hair").ids  # loads the posting lists, not the score codes
+        if damage == "truncate":
+            saved.write_bytes(data[:-5])
+        elif damage == "flip":
+            data[-5] ^= 0xFF
+            saved.write_bytes(bytes(data))
+        else:  # another process saved meanwhile
+            with Library(db) as other, other.search_index._connection() as connection:
+                other.search("long_hair")
+                other.search_index._save(connection, other.search_index._index)
+        for _ in range(2):
+            assert [library.search(q).ids for q in queries] == expected[:2]
+            assert library.search("long_hair", threshold=0.33).ids == expected[2]
+        index = library.search_index._index
+        assert index is not None and not index.graded.damaged and index.graded.complete
+        assert library.search_index.builds == 0
 
 
 def test_the_change_log_is_pruned_and_a_lagging_process_reloads(tmp_path: Path, monkeypatch) -> None:

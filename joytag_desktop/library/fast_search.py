@@ -1,10 +1,11 @@
 """Answering a parsed query from the posting lists (``library.postings``) instead of SQL.
 
 Tag terms (and, or, not, wildcards and categories expanded to tag sets, ``model:`` restrictions,
-the user's additions and removals) and the fields ``library.fields`` marks native (``status:``,
-``rating:``, ``model:``, ``date:``, ``like:``) are evaluated on bitmaps. Everything else (score
-qualifiers like ``cat:>0.8``, camera, folder, path, name, ext, format, size, width, height, source)
-is compiled by ``library.search``
+the user's additions and removals, score qualifiers like ``cat:>0.8`` and a one-off threshold, both
+from the score codes of ``library.graded``) and the fields ``library.fields`` marks native
+(``status:``, ``rating:``, ``model:``, ``date:``, ``like:``) are evaluated on bitmaps. Everything
+else (camera, folder, path, name, ext, format, size, width, height, source) is compiled by
+``library.search``
 and run by SQLite, on the candidate images when an AND already narrowed them: the same SQL, so
 the same semantics; only slower.
 """
@@ -19,11 +20,12 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.sql import Select
 
 from joytag_desktop.library.fields import FIELDS
+from joytag_desktop.library.graded import inside, scored
 from joytag_desktop.library.postings import PostingIndex
 from joytag_desktop.library.query import mentions_status
-from joytag_desktop.library.schema import Status
-from joytag_desktop.library.search import TagResolver, compile_node, scored_rows
-from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, TagTerm
+from joytag_desktop.library.schema import USER, Status
+from joytag_desktop.library.search import TagResolver, compile_node
+from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, Range, TagTerm
 
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
 SQL_ON_CANDIDATES = 200_000
@@ -32,7 +34,7 @@ SQL_ON_CANDIDATES = 200_000
 def native(node: Node) -> bool:
     """Whether the posting lists answer ``node`` alone (no SQL)."""
     if isinstance(node, TagTerm):
-        return node.score is None
+        return True
     if isinstance(node, FieldTerm):
         return FIELDS[node.field].native
     if isinstance(node, Not):
@@ -50,6 +52,9 @@ class Evaluator:
     resolver: TagResolver
     sql_ids: Callable[[ColumnElement[bool], BitMap | None], BitMap]  # (condition, candidates) -> image ids
     sql_rows: Callable[[Select], list[tuple]]
+    # (tags, images) -> (image, tag, model, score) of their stored rows
+    stored_scores: Callable[[list[int], BitMap], list[tuple[int, int, int, float]]]
+    checked: int = 0  # rows whose stored score was read to settle a code at a range's end (tests read it)
 
     def matches(self, node: Node, extra: ColumnElement[bool] | None = None) -> BitMap:
         """The images matching ``node`` (and the SQL condition ``extra``); missing files are left
@@ -109,15 +114,60 @@ class Evaluator:
             where = f" in category {term.category}" if term.category else ""
             self.resolver.warnings.append(f"no {kind} matches {term.name!r}{where}")
             return BitMap() if term.score is None or term.score.low is not None else universe
-        if term.score is not None:  # the score index's range read by SQLite, less the removals by hand
-            statement, complement = scored_rows(term, ids, self.resolver)
-            by_tag: dict[int, list[int]] = {}
-            for tag_id, image_id in self.sql_rows(statement):
-                by_tag.setdefault(tag_id, []).append(image_id)
-            parts = [BitMap(images) - self.index.removed.get(tag_id, BitMap()) for tag_id, images in by_tag.items()]
-            found = BitMap.union(*parts) if parts else BitMap()
-            return universe - found if complement else found
-        return self.index.present(ids, self.resolver.models)
+        if term.score is not None:
+            score = term.score
+            complement = score.low is None  # "cat:<0.2": no score at or above 0.2 (a missing row is 0)
+            if complement:
+                score = Range(score.high, low_strict=not score.high_strict)
+            found = self._in_range(ids, [USER, *self.resolver.models], score)
+            parts = [members - self.index.removed.get(tag_id, BitMap()) for tag_id, members in found.items()]
+            found_all = BitMap.union(*parts) if parts else BitMap()
+            return universe - found_all if complement else found_all
+        override = self.resolver.rules.override
+        if override is None:
+            return self.index.present(ids, self.resolver.models)
+        return self._present_at(ids, override)
+
+    def _present_at(self, ids: list[int], override: float) -> BitMap:
+        """``present`` under a one-off threshold. A tag with its own threshold keeps its postings (its
+        own threshold comes first); for the others each model's postings at the library's threshold
+        are corrected by the band of scores between that threshold and ``override`` (read from the
+        score codes): a narrow band costs little whatever the tag's size."""
+        rules, index = self.resolver.rules, self.index
+        own = [tag_id for tag_id in ids if rules.overridden(tag_id)]
+        parts = [index.present(own, self.resolver.models)] if own else []
+        others = [tag_id for tag_id in ids if not rules.overridden(tag_id)]
+        bands: dict[tuple[int, float], list[int]] = {}
+        for tag_id in others:
+            for model_id in self.resolver.models:
+                bands.setdefault((model_id, index.threshold(model_id, tag_id)), []).append(tag_id)
+        found: dict[int, list[BitMap]] = {tag_id: [] for tag_id in others}
+        for (model_id, threshold), tag_ids in bands.items():
+            low, high = sorted((threshold, override))
+            band = self._in_range(tag_ids, [model_id], Range(low, high, high_strict=True)) if low < high else {}
+            for tag_id in tag_ids:
+                members = index.scores.get((model_id, tag_id), BitMap())
+                if tag_id in band:
+                    members = members | band[tag_id] if override < threshold else members - band[tag_id]
+                found[tag_id].append(members)
+        for tag_id, members in found.items():
+            present = BitMap.union(*members, index.added.get(tag_id, BitMap()))
+            if tag_id in index.removed:
+                present -= index.removed[tag_id]
+            parts.append(present)
+        return BitMap.union(*parts) if parts else BitMap()
+
+    def _in_range(self, ids: list[int], models: list[int], score: Range) -> dict[int, BitMap]:
+        """Per tag, the images with a score of ``models`` in ``score``: from the codes, and the rows at
+        a range's end settled by their stored scores (one statement for all of them)."""
+        found, unsure = scored(self.index.graded, ids, models, score)
+        if unsure:
+            images = BitMap.union(*unsure.values())
+            self.checked += len(images)
+            for image_id, tag_id, model_id, value in self.stored_scores(list(unsure), images):
+                if model_id in models and image_id in unsure.get(tag_id, ()) and inside(value, score):
+                    found[tag_id].add(image_id)
+        return found
 
     def _field(self, term: FieldTerm, universe: BitMap) -> BitMap:
         field = FIELDS[term.field]
@@ -127,8 +177,8 @@ class Evaluator:
 
 
 def _as_set(node: Node) -> bool:
-    """Evaluated as a whole set: natively, or (a score-qualified tag) from the score index."""
-    return native(node) or isinstance(node, TagTerm)
+    """Evaluated as a whole set (natively)."""
+    return native(node)
 
 
 def _narrows(node: Node) -> bool:

@@ -7,8 +7,9 @@ microseconds, the count is free, and only the rows shown are fetched. SQLite sta
 What is kept, per library and threshold rules (``ThresholdRules`` without a one-off override):
 per (model, tag) the images whose score reaches that model's threshold for the tag; per tag the
 user's additions and removals; images by status, by rating and by the models that tagged them;
-each image's date key; and the images in path and date order (a base order from the last full
-sort, plus the images placed since, kept apart and merged when read).
+each image's date key; the images in path and date order (a base order from the last full
+sort, plus the images placed since, kept apart and merged when read); and every stored score, as
+codes (``library.graded``: score qualifiers and one-off thresholds).
 
 It stays exact by replaying ``search_changes`` (rows written by triggers, so edits made by other
 processes are seen too) and is saved beside the database with the change stamp it reflects;
@@ -26,6 +27,7 @@ import math
 import os
 import struct
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,13 +39,15 @@ from pyroaring import BitMap
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.errors import ScoresIncomplete
+from joytag_desktop.library.graded import ScoreCodes, move_thresholds
 from joytag_desktop.library.schema import USER, Status
 from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.thresholds import ThresholdRules
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"JTDPOSTS"
 # Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
 MAX_REPLAY = 2_000_000
@@ -104,6 +108,8 @@ class PostingIndex:
     changes_since_save: int = 0
     tags_changed: dict[int, int] = field(default_factory=dict)  # tag -> stamp of its last change
     images_changed: int = 0  # stamp of the last change of any image's status
+    # Every stored score of every (model, tag), coarsely (score qualifiers, one-off thresholds).
+    graded: ScoreCodes = field(default_factory=ScoreCodes)
     _universe: BitMap | None = None
 
     # --- reading ------------------------------------------------------------------------------
@@ -177,7 +183,7 @@ class PostingIndex:
                    *self.ratings, *self.tagged_by.values(), *self.months.values(), self.path_delta,
                    self.date_delta]  # fmt: skip
         arrays = (self.date_key, self.date_pos, self.by_date, self.path_rank, self.by_path)
-        return sum(len(b.serialize()) for b in bitmaps) + sum(a.nbytes for a in arrays)
+        return sum(len(b.serialize()) for b in bitmaps) + sum(a.nbytes for a in arrays) + self.graded.memory_bytes()
 
     # --- building -----------------------------------------------------------------------------
 
@@ -194,6 +200,7 @@ class PostingIndex:
             models = model_ids(connection)
             for tag_id in categories:
                 index._read_tag(connection, tag_id, models)
+                index.graded.read_tag(connection, tag_id)
             for tag_id, text, positive in connection.execute(sql.USER_POSTINGS):
                 (index.added if positive else index.removed)[tag_id] = bitmap(_ids(text))
             for model_id, text in connection.execute(sql.TAGGED_BY):
@@ -251,24 +258,41 @@ class PostingIndex:
         for model_id, text in connection.execute(sql.tag_postings(len(models)), parameters):
             self.scores[model_id, tag_id] = bitmap(_ids(text))
 
+    def read_scores(self, connection: DriverConnection) -> None:
+        """Every stored score's code again, from the database (the saved ones could not be read):
+        read after the stamp, they are only newer, and replaying a change reads its rows again."""
+        self.graded = ScoreCodes()
+        for tag_id in list(self.categories):
+            self.graded.read_tag(connection, tag_id)
+
     # --- following changes --------------------------------------------------------------------
 
     def follow_rules(self, connection: DriverConnection, rules: ThresholdRules) -> bool:
-        """Take new threshold rules: re-read the tags whose own threshold changed; False when the
-        library's or a model's thresholds changed (every tag moves: rebuild instead)."""
+        """Take new threshold rules: re-read the tags whose own threshold changed; when the library's
+        or a model's thresholds changed, move every other tag by the band between its thresholds
+        (from the score codes); False when the codes cannot (rebuild instead)."""
         old, new = self.rules.key(), rules.key()
         if old == new:
             return True
-        if old["base"] != new["base"] or old["per_model"] != new["per_model"]:
+        moved = old["base"] != new["base"] or old["per_model"] != new["per_model"]
+        if moved and not self.graded.complete:
             return False
         changed = {t for t, _ in old["per_tag"]} ^ {t for t, _ in new["per_tag"]}
         changed |= {t for t, v in old["per_tag"] if rules.per_tag.get(t) != v}
-        self.rules = rules
         models = model_ids(connection)
+        tags = set(self.categories) - changed if moved else set()
+        try:
+            move_thresholds(self.graded, self.scores, tags, models, lambda m, t: (self.threshold(m, t),
+                            rules.threshold(m, t, self.categories[t])), lambda t, i: connection.execute(
+                            sql.SCORES_OF_TAGS_LISTED, (json_ids(t), json_ids(i))).fetchall())  # fmt: skip
+        except ScoresIncomplete:  # the saved codes could not be read: this index is dropped
+            return False
+        self.tags_changed.update(dict.fromkeys(tags, self.stamp))
+        self.rules = rules
         for tag_id in changed:
             self._read_tag(connection, tag_id, models)
             self.tags_changed[tag_id] = self.stamp
-        self.changes_since_save += len(changed)
+        self.changes_since_save += len(changed) + len(tags)
         return True
 
     def catch_up(self, connection: DriverConnection) -> int:
@@ -334,6 +358,7 @@ class PostingIndex:
             self._set_members(self.scores, (model_id, tag_id), changed, passing)
         self._set_members(self.added, tag_id, changed, [i for i in ids if found.get((i, USER), 0.0) > 0])
         self._set_members(self.removed, tag_id, changed, [i for i in ids if found.get((i, USER), 0.0) < 0])
+        self.graded.update(tag_id, changed, found, [USER, *models])
 
     @staticmethod
     def _set_members(bitmaps: dict, key: object, changed: BitMap, members: list[int]) -> None:
@@ -534,6 +559,8 @@ class PostingIndex:
         put("delta", "path_delta", self.path_delta.serialize())
         put("delta", "date_delta", self.date_delta.serialize())
         payload = b"".join(blobs)
+        table, data = self.graded.pack()  # after the payload: read only when first needed
+        save = uuid.uuid4().hex
         header = json.dumps(
             {
                 "format": FORMAT,
@@ -543,6 +570,14 @@ class PostingIndex:
                 "categories": sorted(self.categories.items()),
                 "entries": entries,
                 "checksum": hashlib.blake2b(payload, digest_size=16).hexdigest(),
+                "payload": len(payload),
+                "save": save,
+                "graded": {
+                    "table": len(table),
+                    "data": len(data),
+                    "checksum": hashlib.blake2b(table + data, digest_size=16).hexdigest(),
+                    "complete": self.graded.complete,
+                },
             }
         ).encode()
         for stale in path.parent.glob(f"{path.name}.*.tmp"):  # left by a process killed while saving
@@ -555,6 +590,8 @@ class PostingIndex:
         try:
             with open(temporary, "wb") as handle:
                 handle.write(MAGIC + struct.pack("<Q", len(header)) + header + payload)
+                handle.write(table)
+                handle.write(data)
             os.replace(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
@@ -565,16 +602,18 @@ class PostingIndex:
         """The saved index (with the rules it was made for), or None when it is missing, damaged or
         made for another database."""
         try:
-            data = path.read_bytes()
+            header, start = _saved_header(path)
+            if header is None:
+                return None
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                payload = memoryview(handle.read(int(header["payload"])))
         except OSError:
             return None
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            log.warning("search index %s is damaged (%s); rebuilding it", path, exc)
+            return None
         try:
-            if data[: len(MAGIC)] != MAGIC:
-                return None
-            (length,) = struct.unpack_from("<Q", data, len(MAGIC))
-            start = len(MAGIC) + 8
-            header = json.loads(data[start : start + length])
-            payload = memoryview(data)[start + length :]
             if (
                 header.get("format") != FORMAT
                 or header.get("identity") != identity_at(int(header.get("stamp", -1)))
@@ -601,12 +640,39 @@ class PostingIndex:
                     setattr(index, key[0], np.frombuffer(blob, dtype=np.dtype(key[1])).copy())
                 elif kind == "delta":
                     setattr(index, key, _stored_bitmap(blob))
+            graded = header["graded"]
+            index.graded = ScoreCodes.saved(
+                lambda: _saved_scores(path, start + len(payload), graded, header["save"]),
+                graded["checksum"],
+                bool(graded["complete"]),
+            )
             if offset != len(payload) or len(index.ratings) != len(RATINGS):
                 return None
             return index
         except (ValueError, KeyError, TypeError, IndexError, struct.error, json.JSONDecodeError) as exc:
             log.warning("search index %s is damaged (%s); rebuilding it", path, exc)
             return None
+
+
+def _saved_header(path: Path) -> tuple[dict | None, int]:
+    """The header of a saved index (None: not one) and where its payload starts."""
+    with open(path, "rb") as handle:
+        head = handle.read(len(MAGIC) + 8)
+        if head[: len(MAGIC)] != MAGIC or len(head) < len(MAGIC) + 8:
+            return None, 0
+        (length,) = struct.unpack_from("<Q", head, len(MAGIC))
+        return json.loads(handle.read(length)), len(MAGIC) + 8 + length
+
+
+def _saved_scores(path: Path, offset: int, graded: dict, save: str) -> tuple[bytes, bytes]:
+    """The score codes' table and data of a saved index, read when first needed; ValueError when the
+    file was saved again since it was loaded (another process)."""
+    header, _ = _saved_header(path)
+    if header is None or header.get("save") != save:
+        raise ValueError("the saved search index was replaced since it was loaded")
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(int(graded["table"])), handle.read(int(graded["data"]))
 
 
 def month_of(keys: np.ndarray) -> np.ndarray:

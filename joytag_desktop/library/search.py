@@ -132,22 +132,6 @@ def _tag_clause(term: TagTerm, resolver: TagResolver) -> ColumnElement[bool]:
     return _rows_exist(lambda t: _scored_row(t, ids, score, resolver), resolver.correlate_to)
 
 
-def scored_rows(term: TagTerm, ids: list[int], resolver: TagResolver) -> tuple[Select, bool]:
-    """A score-qualified tag term as the (tag, image) rows of its score index range, manual
-    removals not yet taken out (the caller does), and whether the term is their complement
-    (``cat:<0.2``: no score at or above 0.2), as ``_tag_clause`` has it."""
-    assert term.score is not None
-    score = term.score
-    complement = score.low is None
-    if complement:
-        score = Range(score.high, low_strict=not score.high_strict)
-    models = _ids_condition(ImageTag.model_id, [USER, *resolver.models])
-    statement = select(ImageTag.tag_id, ImageTag.image_id).where(
-        _ids_condition(ImageTag.tag_id, ids), models, in_range(ImageTag.score, score)
-    )
-    return statement, complement
-
-
 def in_folder(root_id: int, relative: str) -> ColumnElement[bool]:
     """Images of a root in the folder ``relative`` (as stored: from the root's parent) or below it.
 

@@ -1,15 +1,16 @@
 """One library's posting lists: loaded, built, kept current and saved, for every thread of a process.
 
 ``acquire`` hands out the index brought up to date with the database (by replaying the change
-log), or None where SQL must answer: a one-off threshold (``--threshold``), a database that is
-not SQLite, or the index turned off. The index is saved beside the database
-(``library.sqlite3-search``) after a build and after many changes, so the next start loads it in
-a fraction of a second; the log rows it no longer needs are pruned then.
+log), or None where SQL must answer: the index turned off, or a one-off threshold
+(``--threshold``) for a caller that cannot take one (searches can: ``library.graded``). The index is
+saved beside the database (``library.sqlite3-search``) after a build and after many changes, so the
+next start loads it in a fraction of a second; the log rows it no longer needs are pruned then.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -65,11 +66,15 @@ class SearchIndex:
         self._closed = False
 
     @contextlib.contextmanager
-    def acquire(self, rules: ThresholdRules) -> Iterator[PostingIndex | None]:
-        """The current index, held (no other thread changes it) until the block ends."""
-        if not self.enabled or rules.override is not None:
+    def acquire(self, rules: ThresholdRules, one_off: bool = False) -> Iterator[PostingIndex | None]:
+        """The current index, held (no other thread changes it) until the block ends. A one-off
+        threshold gives None unless the caller applies it itself (``one_off``: the index holds the
+        library's own rules)."""
+        if not self.enabled or (rules.override is not None and not one_off):
             yield None
             return
+        if rules.override is not None:
+            rules = dataclasses.replace(rules, override=None)
         with self._lock, self._connection() as connection:
             index = self._current(connection, rules)
             yield index
@@ -127,6 +132,9 @@ class SearchIndex:
             index.catch_up(connection)
             self._save(connection, index)
         self._index = index
+        if index.graded.damaged:  # the saved score codes could not be read (found at a search by score)
+            index.read_scores(connection)
+            self._save(connection, index)
         if index.changes_since_save >= SAVE_AFTER_CHANGES:
             self._save(connection, index)
         return index

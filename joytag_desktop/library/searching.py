@@ -15,7 +15,7 @@ from sqlalchemy.sql import Select
 from joytag_desktop.library import dialect, mounts
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.database import Database
-from joytag_desktop.library.errors import LibraryError
+from joytag_desktop.library.errors import LibraryError, ScoresIncomplete
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.records import SearchResult
 from joytag_desktop.library.roots import Roots
@@ -160,18 +160,20 @@ class Searching:
         self, query: str | Node, threshold: float | None, sort: str, limit: int | None, offset: int,
         folder: str | None = None,
     ) -> tuple[list[int], list[str]] | None:  # fmt: skip
-        """The ids in order from the posting lists, or None where SQL answers (a one-off threshold,
-        a sort by name, size or score)."""
+        """The ids in order from the posting lists, or None where SQL answers (a sort by name, size
+        or score, or no index yet)."""
         if sort.lstrip("-") not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)} (prefix - to reverse)")
         if sort.lstrip("-") not in ("path", "date", "added", "similarity"):
             return None
         node, resolver = self.compile(query, threshold)
-        with self.search_index.acquire(resolver.rules) as index:
+        with self.search_index.acquire(resolver.rules, one_off=True) as index:
             if index is None:
                 return None
             extra = self.folder_condition(folder) if folder else None
-            hits = self.evaluator(index, resolver).matches(node, extra)
+            hits = self._hits(index, resolver, node, extra)
+            if hits is None:
+                return None
             wanted = len(hits) if limit is None else offset + limit
             if sort.lstrip("-") == "similarity":
                 # The like: term's order; images outside it (an or) after, by path.
@@ -184,10 +186,26 @@ class Searching:
                 return ordered[offset:wanted], resolver.warnings
             return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
 
+    def _hits(
+        self, index, resolver: TagResolver, node: Node, extra: ColumnElement[bool] | None = None
+    ) -> BitMap | None:
+        """The images ``node`` matches, from the index; None where SQL must answer (score codes
+        incomplete: image ids past their limit)."""
+        try:
+            return self.evaluator(index, resolver).matches(node, extra)
+        except ScoresIncomplete:
+            return None
+
     def evaluator(self, index, resolver: TagResolver):
         from joytag_desktop.library.fast_search import Evaluator  # numpy: only when searching
 
-        return Evaluator(index, resolver, self._sql_ids, self._sql_rows)
+        return Evaluator(index, resolver, self._sql_ids, self._sql_rows, self._stored_scores)
+
+    def _stored_scores(self, tag_ids: list[int], images: BitMap) -> list[tuple[int, int, int, float]]:
+        """(image, tag, model, score) of the stored rows of ``tag_ids`` on ``images``: what the search
+        index reads back where a score code sits on a range's end (a few rows, on the driver's connection)."""
+        with dialect.raw_connection(self.database.engine) as connection:
+            return connection.execute(sql.SCORES_OF_TAGS_LISTED, (json_ids(tag_ids), json_ids(images))).fetchall()
 
     def _sql_rows(self, statement: Select) -> list[tuple]:
         with self.database.engine.connect() as connection:
@@ -268,9 +286,10 @@ class Searching:
         if not ids:
             return set()
         node, resolver = self.compile(query, threshold)
-        with self.search_index.acquire(resolver.rules) as index:
-            if index is not None:
-                return set(self.evaluator(index, resolver).matches(node) & BitMap(ids))
+        with self.search_index.acquire(resolver.rules, one_off=True) as index:
+            hits = None if index is None else self._hits(index, resolver, node)
+            if hits is not None:
+                return set(hits & BitMap(ids))
         listed = dialect.listed_ids(json_ids(ids), "ids")
         statement = build_select(node, resolver).order_by(None).where(Image.id.in_(listed))
         with self.database.engine.connect() as connection:
@@ -312,9 +331,10 @@ class Searching:
         """How many images match (within ``folder`` and below it, where given)."""
         node, resolver = self.compile(query, threshold)
         extra = self.folder_condition(folder) if folder else None
-        with self.search_index.acquire(resolver.rules) as index:
-            if index is not None:
-                return len(self.evaluator(index, resolver).matches(node, extra))
+        with self.search_index.acquire(resolver.rules, one_off=True) as index:
+            hits = None if index is None else self._hits(index, resolver, node, extra)
+            if hits is not None:
+                return len(hits)
         statement = build_select(node, resolver)
         if extra is not None:
             statement = statement.where(extra)

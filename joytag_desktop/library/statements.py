@@ -41,6 +41,8 @@ _FRAGMENTS: dict[str, dict[str, str]] = {
         # The ids of a group as one comma-separated text (parsed in C by the posting lists).
         "image_ids": "group_concat(image_id)",
         "ids": "group_concat(id)",
+        # Each score's code for the search index (library.graded: floor(score * 65535), clamped).
+        "score_codes": "group_concat(max(0, min(65535, CAST(score * 65535 AS INTEGER))))",
         # The date an image sorts and filters by (EXIF date, else the file's local modification time)
         # as whole milliseconds of its wall-clock time read as UTC; kept in step with fields.image_date.
         "date_key": "CAST(round((julianday(coalesce(strftime('%Y-%m-%d %H:%M:%f', taken_at),"
@@ -52,6 +54,8 @@ _FRAGMENTS: dict[str, dict[str, str]] = {
         "listed": "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS json))",
         "image_ids": "string_agg(CAST(image_id AS TEXT), ',')",
         "ids": "string_agg(CAST(id AS TEXT), ',')",
+        "score_codes": "string_agg(CAST(CAST(GREATEST(0, LEAST(65535, floor(score * 65535))) AS INTEGER) AS TEXT),"
+        " ',')",
         "date_key": "CAST(round(extract(epoch FROM coalesce(taken_at, CAST(to_timestamp(mtime) AS timestamp)))"
         " * 1000) AS BIGINT)",
         # Committed rows only: on PostgreSQL the sequence runs ahead of what other sessions can see.
@@ -140,6 +144,13 @@ TAGGED_BY_LISTED = statement(
 )
 SCORES_LISTED = statement(
     "scores_listed", "SELECT image_id, model_id, score FROM image_tags WHERE tag_id = ? AND image_id IN ({listed})"
+)
+TAG_SCORE_CODES = statement(
+    "tag_score_codes", "SELECT model_id, {image_ids}, {score_codes} FROM image_tags WHERE tag_id = ? GROUP BY model_id"
+)
+SCORES_OF_TAGS_LISTED = statement(
+    "scores_of_tags_listed",
+    "SELECT image_id, tag_id, model_id, score FROM image_tags WHERE tag_id IN ({listed}) AND image_id IN ({listed})",
 )
 IMAGES_FOR_INDEX = statement("images_for_index", "SELECT id, status, coalesce(rating, -1), {date_key} FROM images")
 IMAGES_LISTED_BY_PATH = statement(
