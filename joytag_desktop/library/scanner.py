@@ -395,12 +395,7 @@ def insert_images(connection: Connection, rows: list[dict]) -> list[int]:
     """Insert new image rows; a path another process indexed meanwhile is skipped, not an error."""
     if not rows:
         return []
-    statement = (
-        dialect.insert(Image, connection.dialect.name)
-        .on_conflict_do_nothing(index_elements=["path"])
-        .returning(Image.id)
-    )
-    return list(connection.execute(statement, rows).scalars())
+    return dialect.insert_new_rows(connection, Image.__table__, rows, "path")
 
 
 def mark_missing(connection: Connection, ids: list[int]) -> None:

@@ -51,7 +51,8 @@ _CLAIM = """
 WITH candidates AS (
     SELECT i.id FROM images i
     WHERE i.status = 'pending' AND i.id > :after
-      AND NOT EXISTS (SELECT 1 FROM image_models m WHERE m.image_id = i.id AND m.model_id = :model)
+      AND NOT EXISTS (
+        SELECT 1 FROM image_models m WHERE m.image_id = i.id AND m.model_id = :model AND m.image_id > :after)
       AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.image_id = i.id AND c.model_id = :model AND c.expires > {now})
     ORDER BY i.id LIMIT :limit {lock}
 )
@@ -61,6 +62,8 @@ ON CONFLICT (image_id, model_id) DO UPDATE SET worker = excluded.worker, expires
     WHERE claims.expires <= {now}
 RETURNING image_id
 """
+# (``m.image_id > :after`` says nothing new, but without it PostgreSQL merges with the model's
+# whole list of tagged images from its start, however far on the cursor is.)
 # Where a fresh worker starts: past the model's highest tagged image (an index's last entry).
 _LAST_DONE = "SELECT max(image_id) FROM image_models WHERE model_id = :model"
 
