@@ -416,7 +416,74 @@ def bench_bulk_edit(db: Path, images: int) -> dict:
     return {"images": count, "seconds": round(seconds, 2), "longest_write_lock_ms": round(longest, 1)}
 
 
-def bench_scan(folder: Path, files: int) -> None:
+def bench_claims(workdir: Path, images: int, runs: int = 7) -> dict:
+    """A 64-image ``WorkQueue.claim`` (``CLAIM_EVERY``) for the first of two automatic models on its
+    own ``images``-image library: with no image done, and with 95 % of them (the lowest ids, as a pass
+    leaves them) done by that model, by a fresh worker each time (the median of ``runs``). Also the
+    look from the start a pass ends with (once per pass: it walks every done image)."""
+    from joytag_desktop.library.work import WorkQueue
+    from joytag_desktop.worker.tagging import CLAIM_EVERY
+
+    db = workdir / f"claims-{images}.sqlite3"
+    for stale in workdir.glob(f"{db.name}*"):
+        stale.unlink()
+    Library(db).close()
+    now = datetime.now().isoformat(" ")
+    with sqlite3.connect(db) as raw:
+        raw.execute(
+            "INSERT INTO roots (id, path, watched, added_at, online, uid) VALUES (1, '/c', 1, ?, 1, 'c')", (now,)
+        )
+        for model_id, name in ((1, "first"), (2, "second")):
+            raw.execute(
+                "INSERT INTO models (id, name, format, version, fingerprint, auto, searched, added_at)"
+                " VALUES (?, ?, 'joytag', '', '', 1, 1, ?)",
+                (model_id, name, now),
+            )
+        raw.executemany(
+            "INSERT INTO images (id, root_id, path, folder, name, ext, size, mtime, status, added_at, rating_manual)"
+            " VALUES (?, 1, ?, 'c', ?, 'jpg', 1, 1, 'pending', ?, 0)",
+            ((i, f"/c/{i}.jpg", f"{i}.jpg", now) for i in range(1, images + 1)),
+        )
+        raw.commit()
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the load's WAL is not the claims' to write back
+
+    def timed(library: Library, from_start: bool = False) -> float:
+        timings = []
+        for run in range(runs + 1):  # the first one untimed
+            queue = WorkQueue(library.database)
+            queue.report()  # registered: the claim alone is timed
+            if from_start:
+                queue._cursors[1] = 0
+            start = time.perf_counter()
+            got = queue.claim(1, CLAIM_EVERY)
+            if run:
+                timings.append((time.perf_counter() - start) * 1000)
+            queue.close()
+            if len(got) != CLAIM_EVERY:
+                raise SystemExit(f"claimed {len(got)} of {CLAIM_EVERY} images")
+        return round(sorted(timings)[len(timings) // 2], 2)
+
+    with Library(db) as library:
+        none_done = timed(library)
+    with sqlite3.connect(db) as raw:
+        raw.execute(
+            "INSERT INTO image_models (image_id, model_id, tagged_at) SELECT id, 1, added_at FROM images WHERE id <= ?",
+            (images * 95 // 100,),
+        )
+        raw.commit()
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with Library(db) as library:
+        most_done, from_start = timed(library), timed(library, from_start=True)
+    for stale in workdir.glob(f"{db.name}*"):
+        stale.unlink()
+    print(
+        f"  claim of {CLAIM_EVERY}: {none_done:.2f} ms with none done, {most_done:.2f} ms with 95 % done"
+        f" ({from_start:.1f} ms looking from the start, once a pass)"
+    )
+    return {"none_done": none_done, "most_done": most_done, "most_done_from_start": from_start}
+
+
+def bench_scan(folder: Path, files: int) -> dict:
     source = Path(__file__).resolve().parents[1] / "tests/fixtures/joytag-format/images/rocket.jpg"
     data = source.read_bytes()[:4096] if False else _small_jpeg()
     made = time.perf_counter()
@@ -433,6 +500,7 @@ def bench_scan(folder: Path, files: int) -> None:
         report = library.scan()
         elapsed = time.perf_counter() - start
         print(f"  first scan  {report.added:,} new in {elapsed:.1f} s: {report.added / elapsed:,.0f} files/s")
+        first = report.added / elapsed
         start = time.perf_counter()
         report = library.scan()
         elapsed = time.perf_counter() - start
@@ -440,6 +508,7 @@ def bench_scan(folder: Path, files: int) -> None:
             f"  rescan      {report.unchanged:,} unchanged in {elapsed:.1f} s: "
             f"{report.unchanged / elapsed:,.0f} files/s"
         )
+    return {"files": files, "new_files_per_s": round(first), "rescan_files_per_s": round(report.unchanged / elapsed)}
 
 
 def _small_jpeg() -> bytes:
@@ -475,6 +544,7 @@ def main() -> None:
         help="both store paths again behind an engine this slow per image, with a quarter of --store-images",
     )
     parser.add_argument("--no-bulk-edit", dest="bulk_edit", action="store_false", help="skip the bulk edit")
+    parser.add_argument("--no-claims", dest="claims", action="store_false", help="skip the claim timings")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of the figures on stdout")
     args = parser.parse_args()
     print(f"machine: {machine()}, {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
@@ -495,6 +565,8 @@ def main() -> None:
     bench_one_off_threshold(db, names, results, args.sql_runs)
     if args.bulk_edit:
         results["bulk_edit"] = bench_bulk_edit(db, args.images)
+    if args.claims:
+        results["claim_ms"] = bench_claims(args.workdir, args.images)
     if args.store_batches:
         results["store_rows_per_s"] = round(bench_store(db, models, args.store_batches))
     if args.store_images:
@@ -511,7 +583,7 @@ def main() -> None:
         scan_dir = args.workdir / "scan"
         shutil.rmtree(scan_dir, ignore_errors=True)
         (args.workdir / "scan.sqlite3").unlink(missing_ok=True)
-        bench_scan(scan_dir / "library", args.scan_files)
+        results["scan"] = bench_scan(scan_dir / "library", args.scan_files)
     if args.json:
         print(json.dumps(results))
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,10 +28,10 @@ from joytag_desktop.files import NOT_REGULAR
 from joytag_desktop.library import dialect
 from joytag_desktop.library import mounts as mounts_
 from joytag_desktop.library.schema import Image, ImageTag, Root, Source, Status
-from joytag_desktop.media.exif import read_exif
-from joytag_desktop.media.hashing import hash_file_and_picture
+from joytag_desktop.media.exif import ExifFacts, exif_from_tiff, read_exif
+from joytag_desktop.media.hashing import JpegParts, hash_file_and_parts
 from joytag_desktop.media.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
-from joytag_desktop.metadata.embedded import read_embedded
+from joytag_desktop.metadata.embedded import embedded_from_parts, read_embedded
 from joytag_desktop.metadata.xmp import find_sidecar
 
 log = logging.getLogger(__name__)
@@ -115,9 +115,14 @@ class FileFacts:
 
 
 def read_facts(path: str, size: int, mtime: float) -> FileFacts:
-    """Hash, dimensions, format and EXIF facts. Raises OSError when the file cannot be read at all."""
-    content_hash, picture_hash = hash_file_and_picture(path)
+    """Hash, dimensions, format and EXIF facts. Raises OSError when the file cannot be read at all.
+
+    A JPEG is read once: the hashing walk keeps its frame size and metadata blocks, and the facts
+    come from those (Pillow and exifread read it again only where that walk cannot answer)."""
+    content_hash, picture_hash, parts = hash_file_and_parts(path)
     facts = FileFacts(size=size, mtime=mtime, content_hash=content_hash, picture_hash=picture_hash)
+    if parts is not None and _read_jpeg_parts(facts, path, parts):
+        return facts
     try:
         with open_pillow(Path(path)) as image:
             facts.width, facts.height = image.size
@@ -140,6 +145,40 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
         }
         facts.keywords = read_embedded(Path(path))
     return facts
+
+
+def _read_jpeg_parts(facts: FileFacts, path: str, parts: JpegParts) -> bool:
+    """Fill ``facts`` from what the hashing walk saw; False where it cannot say all that Pillow and
+    exifread would (a RAW's name, an MPO, IPTC, several or oversized EXIF blocks, an odd entry)."""
+    if (
+        not parts.width
+        or not parts.height
+        or parts.layers not in (1, 3, 4)  # what Pillow opens
+        or parts.multi_picture
+        or parts.photoshop
+        or parts.oversized
+        or len(parts.exif) > 1
+        or is_raw_path(path)
+    ):
+        return False
+    exif, xp = ExifFacts(), None
+    if parts.exif:
+        try:
+            exif, xp = exif_from_tiff(parts.exif[0])
+        except ValueError:
+            return False
+    facts.width, facts.height, facts.format = parts.width, parts.height, "JPEG"
+    if facts.width * facts.height > MAX_PIXELS:
+        facts.error = f"image too large ({facts.width}x{facts.height})"
+        return True
+    facts.exif = {
+        "taken_at": exif.taken_at,
+        "camera_make": exif.camera_make,
+        "camera_model": exif.camera_model,
+        "orientation": exif.orientation,
+    }
+    facts.keywords = embedded_from_parts(path, parts.xmp, xp)
+    return True
 
 
 def _not_a_file(path: str) -> str:
@@ -208,9 +247,19 @@ def _valid_text(path: str) -> bool:
     return True
 
 
+_last_folder: tuple = (None, None, None, None)  # (root, directory, mounts, folder): a scan's files come by folder
+
+
 def location_columns(root_path: str, path: str, mounts: mounts_.MountMap | None = None) -> dict:
     """Columns derived from where a file is: its folder (from the root's name down), name and extension."""
-    folder = mounts_.folder_of(mounts, root_path, os.path.dirname(path))
+    global _last_folder
+    directory = os.path.dirname(path)
+    last = _last_folder
+    if last[0] == root_path and last[1] == directory and last[2] is mounts:
+        folder = last[3]
+    else:
+        folder = mounts_.folder_of(mounts, root_path, directory)
+        _last_folder = (root_path, directory, mounts, folder)
     name = os.path.basename(path)
     return {"path": path, "folder": folder, "name": name, "ext": os.path.splitext(name)[1].lstrip(".").lower()}
 
@@ -260,7 +309,7 @@ def note_keywords(
     report: ScanReport,
     path: str,
     name: str,
-    folder_names: set[str],
+    folder_names: Collection[str],
     row,
     keywords: dict | None,
     file_read: bool = False,
@@ -346,12 +395,7 @@ def insert_images(connection: Connection, rows: list[dict]) -> list[int]:
     """Insert new image rows; a path another process indexed meanwhile is skipped, not an error."""
     if not rows:
         return []
-    statement = (
-        dialect.insert(Image, connection.dialect.name)
-        .on_conflict_do_nothing(index_elements=["path"])
-        .returning(Image.id)
-    )
-    return list(connection.execute(statement, rows).scalars())
+    return dialect.insert_new_rows(connection, Image.__table__, rows, "path")
 
 
 def mark_missing(connection: Connection, ids: list[int]) -> None:
@@ -409,7 +453,12 @@ def scan_root(
             )
         }
         present: set[str] = set()
-        folder_names = sidecars | {entry.name for entry in entries}
+        # A file's sidecar is among the names that share its stem (photo.xmp) or are named after it
+        # (photo.jpg.xmp): looked up, not searched for in the whole folder at each file.
+        by_stem: dict[str, list[str]] = {}
+        if sidecars:
+            for name in sidecars | {entry.name for entry in entries}:
+                by_stem.setdefault(os.path.splitext(name)[0].lower(), []).append(name)
         for entry in entries:
             count += 1
             if count % PROGRESS_EVERY == 0:
@@ -430,7 +479,12 @@ def scan_root(
                 continue
             row = known.get(path)
             values, keywords, read = examine_file(root, path, stat, row, now, report, mounts)
-            note_keywords(report, path, entry.name, folder_names, row, keywords, read)
+            near = (
+                by_stem.get(os.path.splitext(entry.name)[0].lower(), []) + by_stem.get(entry.name.lower(), [])
+                if by_stem
+                else []
+            )
+            note_keywords(report, path, entry.name, near, row, keywords, read)
             if values is None:
                 continue
             if row is None:
@@ -531,22 +585,28 @@ def _merge_into(connection: Connection, old_id: int, old_model: str | None, new_
 def adopt_moved(connection: Connection, new_ids: list[int]) -> list[int]:
     """Merge each new row into a missing image with the same content: a move or rename keeps its tags.
 
-    Returns the ids of the images that were found again at a new path.
+    Returns the ids of the images that were found again at a new path. The missing images with the
+    chunk's hashes are read in one query, not one per new row (a round trip each to a server).
     """
     moved: list[int] = []
     for start in range(0, len(new_ids), _WRITE_BATCH):
         chunk = new_ids[start : start + _WRITE_BATCH]
         fresh = connection.execute(
-            select(*_NEW_ROW_COLUMNS).where(Image.id.in_(chunk), Image.content_hash.is_not(None))
+            select(*_NEW_ROW_COLUMNS).where(Image.id.in_(chunk), Image.content_hash.is_not(None)).order_by(Image.id)
         ).all()
+        if not fresh:
+            continue
+        missing: dict[str, list] = {}  # content hash: the missing images with it, lowest id first
+        for old in connection.execute(
+            select(Image.id, Image.model, Image.content_hash)
+            .where(Image.content_hash.in_({row.content_hash for row in fresh}), Image.status == Status.MISSING)
+            .order_by(Image.id)
+        ):
+            missing.setdefault(old.content_hash, []).append(old)
         for row in fresh:
-            old = connection.execute(
-                select(Image.id, Image.model)
-                .where(Image.content_hash == row.content_hash, Image.status == Status.MISSING, Image.id != row.id)
-                .order_by(Image.id)
-                .limit(1)
-            ).first()
-            if old is not None:
+            candidates = missing.get(row.content_hash)
+            if candidates:  # each missing image is found again once: the next copy takes the next
+                old = candidates.pop(0)
                 _merge_into(connection, old.id, old.model, row)
                 moved.append(old.id)
     connection.commit()

@@ -8,6 +8,12 @@ only while the worker still holds the claim, in the same transaction that drops 
 workers never store the same image for the same model, and a killed worker's images go to the
 others once its leases expire. On PostgreSQL candidates are taken ``FOR UPDATE SKIP LOCKED``:
 workers never queue behind each other's choice.
+
+A claim costs the same late in a pass as early: each worker keeps, per model, a cursor (the last
+id it claimed) and looks only past it, so it does not walk again over the images it or others
+already tagged. A fresh worker starts past the model's highest tagged image. When nothing is left
+past the cursor, the claim looks once from the start: images released by others, expired leases,
+retagged images and rows committed late behind the cursor are found there before the pass ends.
 """
 
 from __future__ import annotations
@@ -44,8 +50,9 @@ _NOW = {
 _CLAIM = """
 WITH candidates AS (
     SELECT i.id FROM images i
-    WHERE i.status = 'pending'
-      AND NOT EXISTS (SELECT 1 FROM image_models m WHERE m.image_id = i.id AND m.model_id = :model)
+    WHERE i.status = 'pending' AND i.id > :after
+      AND NOT EXISTS (
+        SELECT 1 FROM image_models m WHERE m.image_id = i.id AND m.model_id = :model AND m.image_id > :after)
       AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.image_id = i.id AND c.model_id = :model AND c.expires > {now})
     ORDER BY i.id LIMIT :limit {lock}
 )
@@ -55,6 +62,10 @@ ON CONFLICT (image_id, model_id) DO UPDATE SET worker = excluded.worker, expires
     WHERE claims.expires <= {now}
 RETURNING image_id
 """
+# (``m.image_id > :after`` says nothing new, but without it PostgreSQL merges with the model's
+# whole list of tagged images from its start, however far on the cursor is.)
+# Where a fresh worker starts: past the model's highest tagged image (an index's last entry).
+_LAST_DONE = "SELECT max(image_id) FROM image_models WHERE model_id = :model"
 
 
 T = TypeVar("T")
@@ -117,6 +128,7 @@ class WorkQueue:
         self._now = now_sql(self._dialect)
         skip_locked = "FOR UPDATE OF i SKIP LOCKED" if self._dialect == dialect.POSTGRESQL else ""
         self._claim = text(_CLAIM.format(now=self._now, lock=skip_locked))
+        self._cursors: dict[int, int] = {}  # per model: the last image id this worker claimed
         self.done = self.failed = 0
         self.rate = 0.0
         self.state = WorkerState.STARTING
@@ -132,16 +144,24 @@ class WorkQueue:
     def _claim_once(self, model_id: int, limit: int) -> list[tuple[int, str, str | None]]:
         self._register()
         with self.database.Session.begin() as session:
-            ids = list(
-                session.execute(
-                    self._claim, {"model": model_id, "limit": limit, "worker": self.id, "lease": self.lease}
-                ).scalars()
-            )
-            if not ids:
-                return []
-            rows = session.execute(
-                select(Image.id, Image.path, Image.content_hash).where(Image.id.in_(ids)).order_by(Image.id)
-            ).all()
+            after = self._cursors.get(model_id)
+            if after is None:
+                after = session.execute(text(_LAST_DONE), {"model": model_id}).scalar() or 0
+            values = {"model": model_id, "limit": limit, "worker": self.id, "lease": self.lease}
+            ids = list(session.execute(self._claim, {**values, "after": after}).scalars())
+            if not ids and after > 0:  # the end of the pass: once more from the start
+                ids = list(session.execute(self._claim, {**values, "after": 0}).scalars())
+            rows = []
+            if ids:
+                rows = session.execute(
+                    select(Image.id, Image.path, Image.content_hash).where(Image.id.in_(ids)).order_by(Image.id)
+                ).all()
+        # Moved only once the claim is committed (a failed try claims nothing); nothing left: the
+        # next pass starts afresh.
+        if ids:
+            self._cursors[model_id] = max(ids)
+        else:
+            self._cursors.pop(model_id, None)
         return [(row.id, row.path, row.content_hash) for row in rows]
 
     def renew(self) -> None:

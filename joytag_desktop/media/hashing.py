@@ -25,10 +25,12 @@ import io
 import os
 import re
 import struct
+from dataclasses import dataclass, field
 
 from joytag_desktop.files import open_regular
 
 _BUFFER = 1 << 20
+_IN_MEMORY = 16 << 20  # files up to this size are read with one call and walked in memory
 _MAX_METADATA = 16 << 20  # a larger metadata block is kept in the picture hash, never held in memory
 _XMP_ORIENTATION = re.compile(rb"tiff:Orientation\s*(?:=\s*[\"']|>)\s*([0-9]+)")
 _JPEG_METADATA = {*range(0xE1, 0xEE), 0xEF, 0xFE}  # APP1..APP13, APP15, COM
@@ -38,26 +40,66 @@ _PNG_TEXT = {b"tEXt", b"zTXt", b"iTXt"}
 _PNG_METADATA = {*_PNG_TEXT, b"eXIf", b"tIME"}
 _XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
 _VP8X_METADATA_FLAGS = 0x04 | 0x08  # XMP, EXIF present
+_JPEG_FRAMES = {*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC}  # SOF0..SOF15 (not DHT, JPG, DAC)
+_PHOTOSHOP = b"Photoshop 3.0\x00"
 
 
 class _Structure(Exception):
     """The file does not have the structure its first bytes promise: no picture hash."""
 
 
+@dataclass
+class JpegParts:
+    """What the hashing walk of a JPEG saw on its way, so a scan need not open the file again: the
+    frame's size, and the metadata segments the library reads facts and keywords from."""
+
+    width: int | None = None
+    height: int | None = None
+    layers: int = 0  # colour components of the frame
+    exif: list[bytes] = field(default_factory=list)  # APP1 Exif blocks ("Exif\0\0" and TIFF)
+    xmp: bytes | None = None  # the last APP1 XMP packet (as Pillow keeps it)
+    photoshop: bool = False  # APP13 Photoshop resources (IPTC) present
+    multi_picture: bool = False  # APP2 MPF: Pillow opens it as MPO
+    oversized: bool = False  # a metadata segment too large to hold: not seen here
+
+
 class _Tee:
-    """Reads a file once: every byte goes to the content hash, the picture's bytes also to the picture hash."""
+    """Reads a file once: every byte goes to the content hash, the picture's bytes also to the picture hash.
+
+    A small file (most photos) is read whole with one call and walked in memory; a larger one streams."""
 
     def __init__(self, handle: io.BufferedReader, size: int) -> None:
         self.handle = handle
         self.content = hashlib.sha256()
         self.picture = hashlib.sha256()
         self.orientation: list[bytes] = []  # orientation values found in metadata that is left out
-        self._buffer = memoryview(bytearray(max(1, min(size, _BUFFER))))  # small files: a small buffer
+        self.jpeg = JpegParts()
+        self._data: memoryview | None = None
+        self._at = 0
+        if size <= _IN_MEMORY:
+            data = handle.read()  # to the end, as streaming would: a file that grew meanwhile too
+            self.content.update(data)
+            self._data = memoryview(data)
+        else:
+            self._buffer = memoryview(bytearray(_BUFFER))
+
+    def peek(self, size: int) -> bytes:
+        """The first bytes, before any is read."""
+        return bytes(self._data[:size]) if self._data is not None else self.handle.peek(size)[:size]
+
+    def read_some(self, size: int) -> bytes:
+        """Up to ``size`` bytes (fewer at the end of the file; content hash only)."""
+        if self._data is None:
+            data = self.handle.read(size)
+            self.content.update(data)
+            return data
+        data = bytes(self._data[self._at : self._at + size])
+        self._at += len(data)
+        return data
 
     def read(self, size: int) -> bytes:
         """Exactly ``size`` bytes (content hash only; ``keep`` adds them to the picture)."""
-        data = self.handle.read(size)
-        self.content.update(data)
+        data = self.read_some(size)
         if len(data) != size:
             raise _Structure("truncated")
         return data
@@ -67,6 +109,14 @@ class _Tee:
 
     def copy(self, size: int | None, picture: bool = True) -> None:
         """Stream ``size`` bytes (None: up to the end of the file) into the hashes."""
+        if self._data is not None:
+            end = len(self._data) if size is None else self._at + size
+            if picture:
+                self.picture.update(self._data[self._at : end])
+            self._at = min(end, len(self._data))
+            if end > len(self._data):
+                raise _Structure("truncated")
+            return
         while size is None or size > 0:
             want = len(self._buffer) if size is None else min(len(self._buffer), size)
             got = self.handle.readinto(self._buffer[:want])
@@ -83,7 +133,8 @@ class _Tee:
 
     def finish(self) -> None:
         """Drain what is left into the content hash alone (after a structure error)."""
-        self.copy(None, picture=False)
+        if self._data is None:
+            self.copy(None, picture=False)
 
     def picture_digest(self) -> str:
         self.picture.update(b"\x00orientation:" + b";".join(self.orientation))
@@ -150,10 +201,23 @@ def _jpeg(tee: _Tee) -> None:
             data = tee.read(size)
             if marker == 0xE1 and data.startswith(b"Exif\x00\x00"):
                 _note(tee, exif_orientation(data))
+                tee.jpeg.exif.append(data)
             elif marker == 0xE1 and data.startswith(_XMP_JPEG):
                 _note(tee, _xmp_orientation(data))
+                tee.jpeg.xmp = data[len(_XMP_JPEG) :]
+            elif marker == 0xED and data.startswith(_PHOTOSHOP):
+                tee.jpeg.photoshop = True
+            elif marker == 0xE2 and data.startswith(b"MPF\x00"):
+                tee.jpeg.multi_picture = True
             continue
+        if marker in _JPEG_METADATA:
+            tee.jpeg.oversized = True
         tee.keep(bytes((0xFF, marker)) + length_bytes)
+        if marker in _JPEG_FRAMES and tee.jpeg.width is None and size >= 6:
+            frame = tee.read(size)
+            tee.keep(frame)
+            tee.jpeg.height, tee.jpeg.width, tee.jpeg.layers = struct.unpack_from(">HHB", frame, 1)
+            continue
         tee.copy(size)
         if marker == 0xDA:  # the first scan: the rest of the file is picture
             tee.copy(None)
@@ -201,8 +265,7 @@ def _webp(tee: _Tee) -> None:
     header = tee.read(12)
     tee.keep(header[:4] + header[8:])  # not the RIFF size: it changes with the metadata
     while True:
-        head = tee.handle.read(8)
-        tee.content.update(head)
+        head = tee.read_some(8)
         if not head:
             return
         if len(head) != 8:
@@ -227,9 +290,16 @@ def _webp(tee: _Tee) -> None:
 def hash_file_and_picture(path: str | os.PathLike[str]) -> tuple[str, str | None]:
     """(content hash, picture hash) of a regular file, read once; the picture hash is None for formats
     (and broken files) whose metadata cannot be told apart from the picture."""
+    content, picture, _ = hash_file_and_parts(path)
+    return content, picture
+
+
+def hash_file_and_parts(path: str | os.PathLike[str]) -> tuple[str, str | None, JpegParts | None]:
+    """``hash_file_and_picture``, with what the walk saw of a JPEG whose structure it read to the
+    first scan (None for any other file)."""
     with open_regular(path) as handle:
         tee = _Tee(handle, os.fstat(handle.fileno()).st_size)
-        start = handle.peek(12)[:12]
+        start = tee.peek(12)
         reader = None
         if start[:3] == b"\xff\xd8\xff":
             reader = _jpeg
@@ -245,4 +315,5 @@ def hash_file_and_picture(path: str | os.PathLike[str]) -> tuple[str, str | None
         except _Structure:
             pass
         tee.finish()
-        return tee.content.hexdigest(), picture
+        parts = tee.jpeg if reader is _jpeg and picture is not None else None
+        return tee.content.hexdigest(), picture, parts

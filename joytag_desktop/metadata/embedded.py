@@ -99,11 +99,7 @@ def read_embedded(path: Path) -> Properties | None:
     try:
         with open_pillow(path) as image:
             packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
-            if packet:
-                try:
-                    props.update({k: v for k, v in read_packet_properties(packet).items() if k != "iptc"})
-                except SidecarError as exc:
-                    log.debug("%s: embedded XMP ignored: %s", path, exc)
+            _add_xmp(props, packet, path)
             if image.format in ("JPEG", "TIFF"):
                 info = _iptc_info(image)
                 raw = info.get((2, 25))
@@ -119,6 +115,27 @@ def read_embedded(path: Path) -> Properties | None:
         return None
     props = normalise(props)
     return props if any(props.values()) else None
+
+
+def embedded_from_parts(path: Path | str, xmp: bytes | None, xp: bytes | None) -> Properties | None:
+    """``read_embedded`` of a JPEG without IPTC whose XMP packet and raw XPKeywords value a scan
+    already holds (``media.hashing.JpegParts``): the file is not opened again."""
+    if not xmp and xp is None:
+        return None
+    props = empty_properties()
+    _add_xmp(props, xmp, path)
+    if xp is not None:
+        props["xp"] = split_xp(_decode_xp(xp))
+    props = normalise(props)
+    return props if any(props.values()) else None
+
+
+def _add_xmp(props: Properties, packet: bytes | str | None, path: Path | str) -> None:
+    if packet:
+        try:
+            props.update({k: v for k, v in read_packet_properties(packet).items() if k != "iptc"})
+        except SidecarError as exc:
+            log.debug("%s: embedded XMP ignored: %s", path, exc)
 
 
 def split_xp(value: str) -> list[str]:
