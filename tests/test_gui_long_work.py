@@ -31,6 +31,33 @@ def holding(progress: Callable[[int, int], None], cancel: threading.Event, reach
     return hook
 
 
+def hold_edits(library, monkeypatch) -> threading.Event:
+    """Tag edits in chunks of 2, held after the first until cancelled; the event says it got there."""
+    monkeypatch.setattr(edits, "EDIT_CHUNK", 2)
+    reached = threading.Event()
+    original = library.set_manual_tag
+
+    def slow(ids, tag, present, progress, cancel):
+        return original(ids, tag, present, holding(progress, cancel, reached), cancel)
+
+    monkeypatch.setattr(library, "set_manual_tag", slow)
+    return reached
+
+
+def hold_exports(monkeypatch) -> threading.Event:
+    """XMP exports held after their first file until cancelled; the event says one got there."""
+    from joytag_desktop.interchange import keyword_export
+
+    reached = threading.Event()
+    original = keyword_export.export_xmp
+
+    def slow(*args, progress, cancel, **kwargs):
+        return original(*args, progress=holding(progress, cancel, reached), cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(keyword_export, "export_xmp", slow)
+    return reached
+
+
 def answer_quit_question(button_text: str) -> None:
     """Click a button of the question quitting asks, once it is up."""
 
@@ -54,14 +81,7 @@ def test_a_bulk_edit_shows_progress_at_once_and_cancel_keeps_what_landed(
     qtbot, library, settings, photos, monkeypatch
 ) -> None:
     window = tagged_window(qtbot, library, settings, photos)
-    monkeypatch.setattr(edits, "EDIT_CHUNK", 2)
-    reached = threading.Event()
-    original = library.set_manual_tag
-
-    def slow(ids, tag, present, progress, cancel):
-        return original(ids, tag, present, holding(progress, cancel, reached), cancel)
-
-    monkeypatch.setattr(library, "set_manual_tag", slow)
+    reached = hold_edits(library, monkeypatch)
     ids = select_all(window)
     qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
     window.selection.edit_tags(["my_trip"], True)
@@ -86,16 +106,8 @@ def test_a_bulk_edit_shows_progress_at_once_and_cancel_keeps_what_landed(
 def test_quitting_during_an_export_asks_then_stops_it_within_seconds(
     qtbot, library, settings, photos, monkeypatch, tmp_path
 ) -> None:
-    from joytag_desktop.interchange import keyword_export
-
     window = tagged_window(qtbot, library, settings, photos)
-    reached = threading.Event()
-    original = keyword_export.export_xmp
-
-    def slow(*args, progress, cancel, **kwargs):
-        return original(*args, progress=holding(progress, cancel, reached), cancel=cancel, **kwargs)
-
-    monkeypatch.setattr(keyword_export, "export_xmp", slow)
+    reached = hold_exports(monkeypatch)
     select_all(window)
     window.write_metadata("xmp", selection=True)
     assert reached.wait(20)
@@ -159,16 +171,8 @@ def test_an_edit_queued_behind_an_export_is_finished_not_dropped_at_quit(
 ) -> None:
     """The export stops at its next file; the tag edit made after it (shown ticked at once) is
     written whole before the window goes, which stays up meanwhile saying so."""
-    from joytag_desktop.interchange import keyword_export
-
     window = tagged_window(qtbot, library, settings, photos)
-    reached = threading.Event()
-    original = keyword_export.export_xmp
-
-    def slow(*args, progress, cancel, **kwargs):
-        return original(*args, progress=holding(progress, cancel, reached), cancel=cancel, **kwargs)
-
-    monkeypatch.setattr(keyword_export, "export_xmp", slow)
+    reached = hold_exports(monkeypatch)
     select_all(window)
     qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
     window.write_metadata("xmp", selection=True)
@@ -184,14 +188,7 @@ def test_an_edit_queued_behind_an_export_is_finished_not_dropped_at_quit(
 
 def test_redo_of_a_stopped_edit_repeats_what_was_written(qtbot, library, settings, photos, monkeypatch) -> None:
     window = tagged_window(qtbot, library, settings, photos)
-    monkeypatch.setattr(edits, "EDIT_CHUNK", 2)
-    reached = threading.Event()
-    original = library.set_manual_tag
-
-    def slow(ids, tag, present, progress, cancel):
-        return original(ids, tag, present, holding(progress, cancel, reached), cancel)
-
-    monkeypatch.setattr(library, "set_manual_tag", slow)
+    reached = hold_edits(library, monkeypatch)
     select_all(window)
     qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
     window.selection.edit_tags(["my_trip"], True)
@@ -200,7 +197,7 @@ def test_redo_of_a_stopped_edit_repeats_what_was_written(qtbot, library, setting
     qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=10_000)
     assert library.count("my_trip") == 2
     assert "stopped after 2 of 6" in window.undo_stack.text(window.undo_stack.index() - 1)
-    monkeypatch.setattr(library, "set_manual_tag", original)
+    monkeypatch.delattr(library, "set_manual_tag")  # the library's own method again: no more holding
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: library.count("my_trip") == 0, timeout=10_000)
     window.redo_action.trigger()
