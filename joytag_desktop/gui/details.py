@@ -8,7 +8,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap, QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
@@ -291,7 +291,6 @@ class DetailsPanel(QWidget):
                     else TagView(name, score, "manual", None, self.threshold, category="keyword")
                 )
             self.views = list(views.values())
-            self.tags.show_rows(self.tags.rows_for_image(self.views, self.threshold))
         elif self.selection_count > 1:
             count = self.selection_count
             tags = {tag.name: tag for tag in self.selection_tags}
@@ -304,7 +303,15 @@ class DetailsPanel(QWidget):
                 else:
                     tags[name] = SelectionTag(name, count, 1.0, count, self.threshold, False, "keyword")
             self.selection_tags = list(tags.values())
-            self.tags.show_rows(self.tags.rows_for_selection(self.selection_tags, count))
+        # On the next turn of the event loop: the edit may come from a tick in the tag list itself,
+        # whose item must outlive its own signal (rebuilding the list now would delete it under it).
+        QTimer.singleShot(0, self._show_tags_again)
+
+    def _show_tags_again(self) -> None:
+        if self.views:
+            self.tags.show_rows(self.tags.rows_for_image(self.views, self.threshold))
+        elif self.selection_count > 1:
+            self.tags.show_rows(self.tags.rows_for_selection(self.selection_tags, self.selection_count))
 
     def _add(self) -> None:
         name = self.new_tag.text().strip().replace(" ", "_")
