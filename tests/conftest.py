@@ -36,6 +36,10 @@ def isolated_home(
     monkeypatch.setenv("JOYTAG_DESKTOP_CONVERTED", str(converted_cache))
     monkeypatch.delenv("JOYTAG_DESKTOP_MODEL", raising=False)
     monkeypatch.delenv("JOYTAG_DESKTOP_DB", raising=False)
+    monkeypatch.delenv("JOYTAG_DESKTOP_MODELS", raising=False)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "HF_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)  # no user's token, mirror or login reaches a test
+    monkeypatch.setenv("HF_HOME", str(home / "hf-home"))
     # Never reach the network from a test, even by accident.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     # The system trash is the test's own (send2trash reads XDG_DATA_HOME once, at import).

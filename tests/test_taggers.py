@@ -306,25 +306,28 @@ def test_catalogue_files_make_a_folder_that_loads(item, tmp_path: Path) -> None:
 
 
 def test_download_is_staged_validated_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stand-in Hub serves JTP's repository layout (a sub-folder per model); the model lands in
-    models/jtp-pilot2 without the sub-folder and `--model jtp-pilot2` finds it."""
-    import huggingface_hub
+    """A Hub on this machine serves JTP's repository layout (a sub-folder per model); the model
+    lands in models/jtp-pilot2 without the sub-folder and `--model jtp-pilot2` finds it."""
+    import hashlib
 
+    from joytag_desktop.taggers import pins
     from joytag_desktop.taggers.hub import download_model
     from joytag_desktop.taggers.installed import resolve_model_path
+    from tests.helpers.fake_hub import FakeHub, running
 
+    monkeypatch.delenv("HF_HUB_OFFLINE")
     source = FIXTURES / "jtp-format/JTP_PILOT2_TINY"
-
-    def fake_snapshot(repo_id: str, local_dir: Path, allow_patterns: list[str], **_: object) -> str:
-        assert repo_id == "RedRocket/JointTaggerProject"
-        assert all(p.startswith("JTP_PILOT2/") for p in allow_patterns)
-        (Path(local_dir) / "JTP_PILOT2").mkdir(parents=True)
-        shutil.copy(next(source.glob("*.safetensors")), Path(local_dir) / allow_patterns[0])
-        shutil.copy(source / "tags.json", Path(local_dir) / "JTP_PILOT2/tags.json")
-        return str(local_dir)
-
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot)
-    folder = download_model("jtp-pilot2")
+    repo, weights = "RedRocket/JointTaggerProject", "JTP_PILOT2-e3-vit_so400m_patch14_siglip_384.safetensors"
+    hub = FakeHub()
+    content = next(source.glob("*.safetensors")).read_bytes()
+    hub.files[(repo, f"JTP_PILOT2/{weights}")] = content
+    hub.files[(repo, "JTP_PILOT2/tags.json")] = (source / "tags.json").read_bytes()
+    hub.lfs.add(f"JTP_PILOT2/{weights}")
+    monkeypatch.setitem(pins.PINS, (repo, f"JTP_PILOT2/{weights}"), pins.Pin(len(content)))  # the tiny one's size
+    with running(hub):
+        folder = download_model("jtp-pilot2", endpoint=hub.endpoint)
+    assert all("/resolve/main/JTP_PILOT2/" in seen.path for seen in hub.hub_seen)
+    assert hashlib.sha256((folder / weights).read_bytes()).digest() == hashlib.sha256(content).digest()
     assert sorted(p.name for p in folder.iterdir()) == [
         "JTP_PILOT2-e3-vit_so400m_patch14_siglip_384.safetensors",
         "tags.json",

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 HUB_REPO = "fancyfeast/joytag"
 DEFAULT_MODEL_NAME = "joytag"
+# Licences that ask nothing of a user who runs the model: others are shown and confirmed first.
+PERMISSIVE_LICENCES = frozenset({"Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "CC-BY-4.0"})
 
 
 @dataclass(frozen=True)
@@ -21,11 +23,24 @@ class CatalogueEntry:
     licence: str
     good_at: str
     subfolder: str = ""  # JTP keeps each model in a folder of one repository
+    # Optional, after the fields above so that entries written before them still read the same:
+    gated: bool = False  # the Hub asks for a login and the licence accepted before the files
+    revision: str = "main"  # a commit where the files' pins were read (taggers/pins.py)
 
     @property
     def patterns(self) -> list[str]:
         prefix = f"{self.subfolder}/" if self.subfolder else ""
         return [prefix + name for name in self.files]
+
+    @property
+    def needs_consent(self) -> bool:
+        """A licence to read and accept before downloading: not a permissive one, or a gated repository."""
+        return self.gated or self.licence not in PERMISSIVE_LICENCES
+
+    def licence_note(self) -> str:
+        """The licence as the download shows it, with where to read it."""
+        gated = "; gated: the Hub asks for a login and the licence accepted" if self.gated else ""
+        return f"{self.licence} (read it at https://huggingface.co/{self.repo}){gated}"
 
 
 _WD_FILES = ("config.json", "model.safetensors", "selected_tags.csv")
@@ -52,7 +67,8 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
                    "furry art; 9,083 e621 tags (JTP-1)", subfolder="JTP_PILOT"),
     CatalogueEntry("camie-v2", "camie", "Camais03/camie-tagger-v2",
                    ("camie-tagger-v2.onnx", "camie-tagger-v2-metadata.json"), 797, "GPL-3.0",
-                   "anime illustration; 70,527 Danbooru tags in 7 categories incl. artist and year"),
+                   "anime illustration; 70,527 Danbooru tags in 7 categories incl. artist and year",
+                   revision="7d40c1b85b86ab4f607b2caf26b1b50c99db743e"),
     CatalogueEntry("camie-v1", "camie", "Camais03/camie-tagger",
                    ("model_initial.onnx", "model_initial_metadata.json", "model/thresholds.json"), 856, "GPL-3.0",
                    "anime illustration; 70,527 tags, 7 categories, threshold profiles (initial stage)"),
