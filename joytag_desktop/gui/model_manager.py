@@ -1,18 +1,26 @@
-"""Tagging → Models…: the published taggers, which are installed, download one, choose which tags."""
+"""Tagging → Models…: the published taggers, which are installed, download one, choose which tags.
+
+The selected model's licence shows under the table; a licence that is not permissive (camie's
+GPL-3.0) or a gated repository is confirmed before its download. Where models go (the models
+folder) and come from (the Hub endpoint) are the shared settings the command line reads too.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -25,14 +33,32 @@ from joytag_desktop.gui.background import Background
 from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import ModelDownload
-from joytag_desktop.taggers.catalogue import CATALOGUE
+from joytag_desktop.taggers.catalogue import CATALOGUE, CatalogueEntry
 
 COLUMNS = ("Model", "Good at", "Download", "Licence", "Status")
 
 
+def _places() -> tuple[str, str]:
+    """In a worker thread: the models folder and the Hub endpoint setting ("" when not set)."""
+    from joytag_desktop import paths
+
+    return str(paths.models_dir()), paths.shared_settings().get(paths.HUB_ENDPOINT_SETTING, "")
+
+
+def _save_place(key: str, value: str) -> tuple[str, str]:
+    """In a worker thread: store a shared setting (an endpoint is checked first); the places after."""
+    from joytag_desktop import paths
+    from joytag_desktop.taggers.hub import hub_endpoint
+
+    if key == paths.HUB_ENDPOINT_SETTING and value:
+        value = hub_endpoint(value)
+    paths.save_shared_setting(key, value)
+    return _places()
+
+
 def _installed_states(in_use: str) -> tuple[dict[str, str], dict[str, str]]:
     """In a worker thread: for each catalogue name, "in use", "installed", "broken: …" or "", and
-    the folder that holds it: the data directory's, or the folder in use where it holds that model."""
+    the folder that holds it: the models folder's, or the folder in use where it holds that model."""
     from joytag_desktop import paths
     from joytag_desktop.errors import ModelFolderError
     from joytag_desktop.taggers import recognise
@@ -99,11 +125,21 @@ class ModelManager(QDialog):
                 self.table.setItem(row, column, cell)
         self.note = QLabel(
             self.tr(
-                "Models come from the Hugging Face Hub. camie-tagger is GPL-3.0; the others are Apache-2.0. "
+                "Models come from the Hugging Face Hub (or the mirror set here), and each file is checked after "
+                "download against its pinned size and SHA-256. "
                 "e6tag is not offered: its author never published trained weights."
             )
         )
         self.note.setWordWrap(True)
+        self.licence = QLabel()
+        self.licence.setWordWrap(True)
+        self.licence.setTextFormat(Qt.TextFormat.RichText)
+        self.licence.setOpenExternalLinks(True)
+        self.folder_label = QLabel()
+        self.folder_button = QPushButton(self.tr("Models folder…"))
+        self.endpoint = QLineEdit()
+        self.endpoint.setPlaceholderText(self.tr("$HF_ENDPOINT or https://huggingface.co"))
+        self.endpoint.setToolTip(self.tr("A mirror of the Hugging Face Hub to download from; empty for the default"))
         self.download_button = QPushButton(self.tr("Download"))
         self.use_button = QPushButton(self.tr("Use for tagging"))
         self.choose_button = QPushButton(self.tr("Choose folder…"))
@@ -119,8 +155,15 @@ class ModelManager(QDialog):
         buttons.addWidget(self.cancel_button)
         buttons.addStretch()
         buttons.addWidget(self.close_button)
+        places = QHBoxLayout()
+        places.addWidget(self.folder_label, 1)
+        places.addWidget(self.folder_button)
+        places.addWidget(QLabel(self.tr("Hub endpoint:")))
+        places.addWidget(self.endpoint, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
+        layout.addWidget(self.licence)
+        layout.addLayout(places)
         layout.addWidget(self.note)
         layout.addLayout(buttons)
         self.resize(900, 420)
@@ -135,6 +178,9 @@ class ModelManager(QDialog):
         self.choose_button.clicked.connect(self._choose)
         self.close_button.clicked.connect(self.close)
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.folder_button.clicked.connect(self._choose_models_folder)
+        self.endpoint.editingFinished.connect(self._endpoint_edited)
+        self.consent: QMessageBox | None = None  # the licence question before a download
         self.states: dict[str, str] = {}
         self.folders: dict[str, str] = {}  # catalogue name -> the folder holding it
         self.checking = False  # a chosen folder is being checked
@@ -147,6 +193,38 @@ class ModelManager(QDialog):
 
     def refresh(self) -> None:
         self.background.submit(lambda: _installed_states(self.in_use), self._show_states)
+        self.background.submit(_places, self._show_places)
+
+    def _show_places(self, places: tuple[str, str]) -> None:
+        folder, endpoint = places
+        self.folder_label.setText(self.tr("Models folder: {folder}").format(folder=folder))
+        if not self.endpoint.hasFocus():
+            self.endpoint.setText(endpoint)
+
+    def _choose_models_folder(self) -> None:
+        """Where downloads go from now on (models already downloaded stay where they are)."""
+        from joytag_desktop import paths
+
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the folder to download models into"))
+        if folder:
+            self.background.submit(
+                partial(_save_place, paths.MODELS_FOLDER_SETTING, folder), self._place_saved, self._place_refused
+            )
+
+    def _endpoint_edited(self) -> None:
+        from joytag_desktop import paths
+
+        text = self.endpoint.text().strip()
+        self.background.submit(
+            partial(_save_place, paths.HUB_ENDPOINT_SETTING, text), self._place_saved, self._place_refused
+        )
+
+    def _place_saved(self, places: tuple[str, str]) -> None:
+        self._show_places(places)
+        self.background.submit(lambda: _installed_states(self.in_use), self._show_states)
+
+    def _place_refused(self, exc: Exception) -> None:
+        self.note.setText(for_window(str(exc)))
 
     def _show_states(self, found: tuple[dict[str, str], dict[str, str]]) -> None:
         states, self.folders = found
@@ -161,10 +239,25 @@ class ModelManager(QDialog):
             cell.setToolTip(state)
         self._update_buttons()
 
+    def _selected_entry(self) -> CatalogueEntry | None:
+        rows = self.table.selectionModel().selectedRows()
+        return CATALOGUE[rows[0].row()] if rows else None
+
     def _update_buttons(self) -> None:
+        item = self._selected_entry()
+        if item is not None:
+            page = f"https://huggingface.co/{item.repo}"
+            text = self.tr('Licence of {name}: {licence} (<a href="{page}">{page}</a>)').format(
+                name=item.name, licence=item.licence, page=page
+            )
+            if item.gated:
+                text += " " + self.tr("Gated: log in with `hf auth login` or set HF_TOKEN, and accept it there.")
+            self.licence.setText(text)
         name = self.selected_name()
         busy = self.bar.isVisible()
         self.choose_button.setEnabled(not busy)
+        self.folder_button.setEnabled(not busy)
+        self.endpoint.setEnabled(not busy)
         self.download_button.setEnabled(bool(name) and not busy)
         self.use_button.setEnabled(bool(name) and self.states.get(name or "") == "installed" and not busy)
         if name and self.states.get(name, "").startswith(("installed", "in use")):
@@ -173,9 +266,37 @@ class ModelManager(QDialog):
             self.download_button.setText(self.tr("Download"))
 
     def start_download(self) -> None:
-        name = self.selected_name()
-        if not name:
+        """Download the selected model; a GPL or gated licence is asked about first."""
+        item = self._selected_entry()
+        if item is None:
             return
+        if not item.needs_consent:
+            self._download(item.name)
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Licence"), "", parent=self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        page = f"https://huggingface.co/{item.repo}"
+        box.setText(
+            self.tr('{name} is under the {licence} licence. Read it at <a href="{page}">{page}</a>.').format(
+                name=item.name, licence=item.licence, page=page
+            )
+        )
+        gated = self.tr("Its repository is gated: accept the licence there and log in (`hf auth login` or HF_TOKEN).")
+        box.setInformativeText((gated + " " if item.gated else "") + self.tr("Accept it and download?"))
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button: QAbstractButton) -> None:
+            self.consent = None
+            if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+                self._download(item.name)
+
+        box.buttonClicked.connect(answered)
+        self.consent = box
+        box.open()
+
+    def _download(self, name: str) -> None:
         self.bar.setRange(0, 0)
         self.bar.show()
         self.cancel_button.show()
