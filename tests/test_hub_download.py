@@ -216,3 +216,18 @@ def test_models_list_says_how_each_file_is_pinned(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "camie-tagger-v2.onnx: pinned, 788,983,561 bytes, SHA-256 ab0aaf253e3d5460" in out
     assert "pinned by size only (1,796,716,928 bytes): SHA-256 unverified" in out
+
+
+def test_a_pin_by_sha_alone_checks_the_sha(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Hub's pages round sizes ("378 MB"): such a pin holds the SHA-256 only, and it decides."""
+    for name in FILES:
+        content = (CAMIE / name).read_bytes()
+        monkeypatch.setitem(pins.PINS, (REPO, name), pins.Pin(None, hashlib.sha256(content).hexdigest()))
+    lines: list[str] = []
+    with running(hub):
+        download_model("camie-v2", endpoint=hub.endpoint, report=lines.append)
+        assert all(line.endswith("SHA-256 matches the pin") for line in lines)
+        monkeypatch.setitem(pins.PINS, (REPO, FILES[0]), pins.Pin(None, "1" * 64))
+        with pytest.raises(DownloadError, match=r"pinned: any size, SHA-256 1111111111111111"):
+            download_model("camie-v2", endpoint=hub.endpoint)
+    assert (paths.models_dir() / "camie-v2" / FILES[0]).exists()  # the earlier install stays

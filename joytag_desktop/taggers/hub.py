@@ -47,7 +47,8 @@ def check_plan(item: CatalogueEntry) -> list[str]:
         if found is None:
             lines.append(f"{path}: not pinned; checked against the size and SHA-256 the Hub states, where it does")
         elif found.verified:
-            lines.append(f"{path}: pinned, {found.size:,} bytes, SHA-256 {found.sha256[:16]}…")
+            size = f"{found.size:,} bytes" if found.size is not None else "size by its SHA-256"
+            lines.append(f"{path}: pinned, {size}, SHA-256 {found.sha256[:16]}…")
         else:
             lines.append(f"{path}: pinned by size only ({found.size:,} bytes): SHA-256 unverified")
     return lines
@@ -63,14 +64,16 @@ def _sha256(path: Path) -> str:
 
 def _complete(path: Path, expected: Pin | None) -> bool:
     """A file left by an earlier run that is known whole (only a pinned one can be)."""
-    if expected is None or not path.is_file() or path.stat().st_size != expected.size:
+    if expected is None or not path.is_file():
         return False
-    return not expected.sha256 or _sha256(path) == expected.sha256
+    if expected.size is not None and path.stat().st_size != expected.size:
+        return False
+    return _sha256(path) == expected.sha256 if expected.sha256 else expected.size is not None
 
 
 def _check(path: Path, got: Fetched, expected: Pin | None, repo: str, name: str) -> str:
     """Refuse (deleting the file) what differs from the pin or from the Hub's own statement."""
-    size = expected.size if expected is not None else got.stated_size
+    size = expected.size if expected is not None and expected.size is not None else got.stated_size
     sha = expected.sha256 if expected is not None and expected.sha256 else got.stated_sha256
     whose = "pinned" if expected is not None else "stated by the Hub"
     if (size is not None and got.size != size) or (sha and got.sha256 != sha):
