@@ -25,6 +25,7 @@ _LFS_PAGE = "the SHA256 of the file's Git LFS details on its Hugging Face page"
 _THIRD_PARTY = "a third-party project's pinned assets (size and SHA-256 at this revision)"
 _JTP = "git-lfs pointer sizes on the repository's file pages (no SHA-256 found for this repository)"
 _WD_TAGS_SIZE = "a third-party project's pinned size at this revision (no SHA-256 found)"
+_CONFIG_SIZE = "the exact byte count on the repository's file list at this revision (no SHA-256 published)"
 _WD_VIT = "SmilingWolf/wd-vit-tagger-v3"
 _WD_SWINV2 = "SmilingWolf/wd-swinv2-tagger-v3"
 _WD_CONVNEXT = "SmilingWolf/wd-convnext-tagger-v3"
@@ -40,6 +41,11 @@ PINS: dict[tuple[str, str], Pin] = {
         None, "ee78db0cd9f1c7e01578cc89661a10c73675d60c30e235e505c391f57ea4d4e5", _LFS_PAGE
     ),
     (_WD_VIT, "selected_tags.csv"): Pin(308_468, source=_WD_TAGS_SIZE),
+    (_WD_VIT, "config.json"): Pin(684, source=_CONFIG_SIZE),
+    (_WD_SWINV2, "config.json"): Pin(637, source=_CONFIG_SIZE),
+    (_WD_CONVNEXT, "config.json"): Pin(559, source=_CONFIG_SIZE),
+    (_WD_EVA02, "config.json"): Pin(634, source=_CONFIG_SIZE),
+    ("SmilingWolf/wd-vit-large-tagger-v3", "config.json"): Pin(708, source=_CONFIG_SIZE),
     (_WD_SWINV2, "model.safetensors"): Pin(
         None, "39fe04000d5907a0a7616df54af744d43fbd70b5fba7abc3135d3675734c03ef", _LFS_PAGE
     ),
