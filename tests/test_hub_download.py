@@ -231,3 +231,11 @@ def test_a_pin_by_sha_alone_checks_the_sha(hub: FakeHub, monkeypatch: pytest.Mon
         with pytest.raises(DownloadError, match=r"pinned: .* bytes, SHA-256 1111111111111111"):
             download_model("camie-v2", endpoint=hub.endpoint)
     assert (paths.models_dir() / "camie-v2" / FILES[0]).exists()  # the earlier install stays
+
+
+def test_no_answer_says_what_to_do_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(DownloadError) as refused:
+        download_model("wd-vit-v3", endpoint="http://127.0.0.1:9")  # nothing listens on port 9
+    message = str(refused.value)
+    assert "could not reach 127.0.0.1" in message and "--model DIR" in message and "selected_tags.csv" in message
+    assert installed_models() == []

@@ -21,6 +21,7 @@ from joytag_desktop.taggers.catalogue import DEFAULT_MODEL_NAME, CatalogueEntry,
 from joytag_desktop.taggers.hub_access import (
     DownloadError,
     Fetched,
+    UnreachableError,
     fetch_file,
     file_url,
     hub_endpoint,
@@ -151,6 +152,11 @@ def download_model(
         progress = _Progress(tqdm_class, Path(path).name)
         try:
             got = fetch_file(file_url(endpoint, repo, revision, path), endpoint, local, repo, token, progress)
+        except UnreachableError as exc:
+            raise UnreachableError(
+                f"{exc} Download {', '.join(item.patterns)} of {repo} on another machine "
+                "and pass their folder with --model DIR."
+            ) from None
         finally:
             progress.close()
         line = _check(local, got, expected, repo, path)

@@ -34,6 +34,10 @@ class DownloadError(JoyTagError):
     """The model could not be downloaded (no network, hub error, bad files)."""
 
 
+class UnreachableError(DownloadError):
+    """No answer from the Hub's host (offline, a firewall, a wrong mirror address)."""
+
+
 def hub_endpoint(given: str | None = None) -> str:
     """Where the Hub is: ``given`` (--endpoint), the app's setting, $HF_ENDPOINT, or huggingface.co."""
     chosen = (
@@ -182,7 +186,7 @@ def fetch_file(
         response, stated = _open(url, endpoint, token, done, repo)
     except urllib.error.URLError as exc:
         host = urllib.parse.urlsplit(url).hostname
-        raise DownloadError(f"could not reach {host} ({exc.reason}): no network connection?") from None
+        raise UnreachableError(f"could not reach {host} ({exc.reason}): no network connection?") from None
     except OSError as exc:  # timeouts, resets
         raise DownloadError(f"downloading {url} failed: {exc}") from None
     with response:
