@@ -36,6 +36,7 @@ def test_a_gpl_licence_is_asked_about_before_the_download(qtbot) -> None:
     dialog = _manager(qtbot)
     _select(dialog, "camie-v2")
     assert "GPL-3.0" in dialog.licence.text() and "huggingface.co/Camais03/camie-tagger-v2" in dialog.licence.text()
+    assert "2 of 2 files pinned by SHA-256" in dialog.licence.text()
     dialog.download_button.click()
     box = dialog.consent
     assert box is not None and box.isVisible() and "GPL-3.0" in box.text()

@@ -216,6 +216,8 @@ def test_models_list_says_how_each_file_is_pinned(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "camie-tagger-v2.onnx: pinned, 788,983,561 bytes, SHA-256 ab0aaf253e3d5460" in out
     assert "pinned by size only (1,796,716,928 bytes): SHA-256 unverified" in out
+    assert "checked after download: 2 of 2 files pinned by SHA-256" in out  # camie-v2
+    assert "0 of 3 files pinned by SHA-256" in out  # camie-v1: none found
 
 
 def test_a_pin_by_sha_alone_checks_the_sha(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -151,6 +151,7 @@ def _state(folder: Path) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from joytag_desktop.taggers import pins
     from joytag_desktop.taggers.hub import check_plan
 
     root = args.models_dir.expanduser() if args.models_dir else paths.models_dir()
@@ -161,6 +162,7 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"  {item.name:18s} {item.repo}{'/' + item.subfolder if item.subfolder else ''}")
         print(f"  {'':18s} {item.download_mb:,} MB, {item.licence}; {item.good_at}")
         print(f"  {'':18s} {state}")
+        print(f"  {'':18s} checked after download: {pins.summary(item.repo, item.patterns)}")
         if args.pins:
             for line in check_plan(item):
                 print(f"  {'':18s} {line}")

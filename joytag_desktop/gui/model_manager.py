@@ -34,6 +34,7 @@ from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import ModelDownload
 from joytag_desktop.taggers.catalogue import CATALOGUE, CatalogueEntry
+from joytag_desktop.taggers.pins import summary
 
 COLUMNS = ("Model", "Good at", "Download", "Licence", "Status")
 
@@ -252,6 +253,7 @@ class ModelManager(QDialog):
             )
             if item.gated:
                 text += " " + self.tr("Gated: log in with `hf auth login` or set HF_TOKEN, and accept it there.")
+            text += "<br>" + self.tr("Checked after download: {pins}.").format(pins=summary(item.repo, item.patterns))
             self.licence.setText(text)
         name = self.selected_name()
         busy = self.bar.isVisible()

@@ -73,3 +73,14 @@ PINS: dict[tuple[str, str], Pin] = {
 def pin(repo: str, path: str) -> Pin | None:
     """The pin of ``path`` in ``repo``, or None: that file is checked against what the Hub states."""
     return PINS.get((repo, path))
+
+
+def summary(repo: str, paths: list[str]) -> str:
+    """How a model's files are pinned, in a few words (``models list``, the Models window)."""
+    found = [pin(repo, path) for path in paths]
+    by_sha = sum(1 for item in found if item is not None and item.verified)
+    by_size = sum(1 for item in found if item is not None and not item.verified)
+    parts = [f"{by_sha} of {len(paths)} files pinned by SHA-256"]
+    if by_size:
+        parts.append(f"{by_size} by size only (SHA-256 unverified)")
+    return ", ".join(parts)
