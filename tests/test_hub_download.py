@@ -241,3 +241,15 @@ def test_no_answer_says_what_to_do_offline(monkeypatch: pytest.MonkeyPatch) -> N
     message = str(refused.value)
     assert "could not reach 127.0.0.1" in message and "--model DIR" in message and "selected_tags.csv" in message
     assert installed_models() == []
+
+
+def test_a_part_the_server_cannot_continue_is_fetched_again(hub: FakeHub, pinned_to_fixture: None) -> None:
+    """A run killed between the last byte and the rename leaves a whole .part: the server answers
+    416 to "the rest of it", and the file is fetched from the start."""
+    staging = paths.models_dir() / ".camie-v2.partial"
+    staging.mkdir(parents=True)
+    (staging / f"{FILES[0]}.part").write_bytes((CAMIE / FILES[0]).read_bytes())
+    with running(hub):
+        folder = download_model("camie-v2", endpoint=hub.endpoint)
+    assert [seen.headers.get("range") for seen in hub.cdn_seen] == [f"bytes={(CAMIE / FILES[0]).stat().st_size}-", None]
+    assert (folder / FILES[0]).read_bytes() == (CAMIE / FILES[0]).read_bytes()

@@ -94,6 +94,10 @@ def repo_page(endpoint: str, repo: str) -> str:
     return f"{endpoint}/{repo}"
 
 
+class _RangeRefused(Exception):
+    """416: the part left by an earlier run is not a prefix the server can continue."""
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Redirects come back as responses: we follow them ourselves, deciding where the token goes."""
 
@@ -141,6 +145,9 @@ def _open(url: str, endpoint: str, token: str | None, start: int, repo: str) -> 
                 url = urllib.parse.urljoin(url, exc.headers["Location"])
                 exc.close()
                 continue
+            if exc.code == 416 and start:
+                exc.close()
+                raise _RangeRefused from None
             raise _refused(exc, url, endpoint, token, repo) from None
         _stated(response.headers, stated)
         return response, stated
@@ -159,8 +166,6 @@ def _refused(exc: urllib.error.HTTPError, url: str, endpoint: str, token: str | 
         )
     if code == 404:
         return DownloadError(f"{url} is not on the Hub (404): is {repo} spelled right, and the revision there?")
-    if code == 416:
-        return DownloadError(f"the server refused to resume {url} (416)")
     return DownloadError(f"the server refused {url} ({code} {exc.reason})")
 
 
@@ -183,7 +188,12 @@ def fetch_file(
             while chunk := earlier.read(CHUNK):
                 digest.update(chunk)
     try:
-        response, stated = _open(url, endpoint, token, done, repo)
+        try:
+            response, stated = _open(url, endpoint, token, done, repo)
+        except _RangeRefused:  # the part cannot be continued (already whole, or stale): start over
+            part.unlink(missing_ok=True)
+            done, digest = 0, hashlib.sha256()
+            response, stated = _open(url, endpoint, token, 0, repo)
     except urllib.error.URLError as exc:
         host = urllib.parse.urlsplit(url).hostname
         raise UnreachableError(f"could not reach {host} ({exc.reason}): no network connection?") from None

@@ -102,6 +102,9 @@ def _handler(hub: FakeHub, role: str) -> type[BaseHTTPRequestHandler]:
             ranged = self.headers.get("Range", "")
             if ranged.startswith("bytes=") and ranged.endswith("-"):
                 start = int(ranged[6:-1])
+                if start >= len(content):
+                    self.send_error(416)
+                    return
             body = content[start:]
             self.send_response(206 if start else 200)
             if start:
