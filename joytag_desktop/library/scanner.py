@@ -123,10 +123,14 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
     facts = FileFacts(size=size, mtime=mtime, content_hash=content_hash, picture_hash=picture_hash)
     if parts is not None and _read_jpeg_parts(facts, path, parts):
         return facts
+    flag = None
     try:
         with open_pillow(Path(path)) as image:
             facts.width, facts.height = image.size
             facts.format = os.path.splitext(path)[1][1:].upper() if is_raw_path(path) else image.format
+            flag = _pillow_orientation(image)
+            if image.format == "TIFF" and flag in (5, 6, 7, 8):  # Pillow gives a turned TIFF's shown size
+                facts.width, facts.height = facts.height, facts.width
         if facts.width * facts.height > MAX_PIXELS:
             facts.error = f"image too large ({facts.width}x{facts.height})"
     except ImageLoadError as exc:
@@ -137,6 +141,8 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
         facts.error = f"cannot read image header: {exc}"
     if facts.error is None:
         exif = read_exif(Path(path))
+        if exif.orientation is None and flag is not None:  # WebP's EXIF, which exifread does not read
+            exif.orientation = flag
         facts.exif = {
             "taken_at": exif.taken_at,
             "camera_make": exif.camera_make,
@@ -145,6 +151,17 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
         }
         facts.keywords = read_embedded(Path(path))
     return facts
+
+
+def _pillow_orientation(image: PILImage.Image) -> int | None:
+    """The flag as Pillow reads it (WebP, PNG, TIFF): the library keeps the stored size and the flag."""
+    if image.format not in ("WEBP", "PNG", "TIFF"):
+        return None
+    try:
+        flag = image.getexif().get(0x0112)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return flag if isinstance(flag, int) and 1 <= flag <= 8 else None
 
 
 def _read_jpeg_parts(facts: FileFacts, path: str, parts: JpegParts) -> bool:
