@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.media import thumbnails
-from joytag_desktop.media.orientation import in_sidecar
-from joytag_desktop.metadata.orientation import OrientationError, rotate
+from joytag_desktop.metadata.orientation import OrientationError, in_sidecar, rotate
 
 if TYPE_CHECKING:
     from joytag_desktop.library import Library

@@ -32,6 +32,7 @@ from joytag_desktop.media.exif import ExifFacts, exif_from_tiff, read_exif
 from joytag_desktop.media.hashing import JpegParts, hash_file_and_parts
 from joytag_desktop.media.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.metadata.embedded import embedded_from_parts, read_embedded
+from joytag_desktop.metadata.orientation import stored_orientation
 from joytag_desktop.metadata.xmp import find_sidecar
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
         exif = read_exif(Path(path))
         if exif.orientation is None and flag is not None:  # WebP's EXIF, which exifread does not read
             exif.orientation = flag
+        exif.orientation = stored_orientation(Path(path), exif.orientation)  # RAW, GIF, BMP: the sidecar's
         facts.exif = {
             "taken_at": exif.taken_at,
             "camera_make": exif.camera_make,

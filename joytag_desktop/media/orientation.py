@@ -17,7 +17,6 @@ import numpy as np
 from PIL import Image
 
 from joytag_desktop.files import open_regular
-from joytag_desktop.media.imaging import is_raw_path
 
 # What each flag does to the stored pixels to show them (rows, columns of an array).
 _SHOWN: dict[int, Callable[[np.ndarray], np.ndarray]] = {
@@ -88,18 +87,11 @@ def turns_quarter(orientation: int | None) -> bool:
     return orientation in (5, 6, 7, 8)
 
 
-# Formats whose own file carries no orientation we write: RAW files are never written (digiKam's
-# way: the sidecar's tiff:Orientation), GIF and BMP have no EXIF. HEIF turns its pictures by its own
-# boxes (irot, imir), which the decoder applies and an EXIF flag does not change: not rotated here.
-_NO_EXIF = frozenset({".gif", ".bmp"})
+# HEIF turns its pictures by its own boxes (irot, imir), which the decoder applies and an EXIF flag
+# does not change: not rotated here.
 UNROTATABLE = frozenset({".heic", ".heif"})
 _SIDECAR_ORIENTATION = re.compile(rb"tiff:Orientation\s*(?:=\s*[\"']|>)\s*([1-8])\s*[\"'<]")
 _MAX_SIDECAR = 16 << 20
-
-
-def in_sidecar(path: str | os.PathLike[str]) -> bool:
-    """Whether the picture's orientation lives in its XMP sidecar (RAW, GIF, BMP), not in the file."""
-    return is_raw_path(path) or os.path.splitext(os.fspath(path))[1].lower() in _NO_EXIF
 
 
 def sidecar_names(path: str | os.PathLike[str]) -> list[str]:
@@ -111,10 +103,9 @@ def sidecar_names(path: str | os.PathLike[str]) -> list[str]:
 
 
 def sidecar_orientation(path: str | os.PathLike[str]) -> int | None:
-    """The tiff:Orientation of the image's sidecar (RAW, GIF, BMP), or None without one. A quick
-    look (the first value found), never an error: the full XMP reader is in ``metadata.xmp``."""
-    if not in_sidecar(path):
-        return None
+    """The tiff:Orientation of the image's sidecar, or None without one: for the formats whose
+    flag is kept there (RAW, GIF, BMP; the caller knows which). A quick look at the first value,
+    never an error: the full XMP reader is in ``metadata.xmp``."""
     for name in sidecar_names(path):
         try:
             with open_regular(name) as handle:

@@ -165,7 +165,7 @@ def _oriented(path: Path, image: Image.Image) -> Image.Image:
     from joytag_desktop.media.exif import read_exif
     from joytag_desktop.media.orientation import sidecar_orientation, upright
 
-    turned = sidecar_orientation(path)
+    turned = sidecar_orientation(path)  # RAW files keep a rotation in their sidecar
     if turned is not None:
         image.load()
         shown = upright(image, turned)

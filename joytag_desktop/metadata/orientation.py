@@ -27,10 +27,11 @@ from joytag_desktop.files import temporary_beside
 from joytag_desktop.media import exiftool
 from joytag_desktop.media.exif import read_exif
 from joytag_desktop.media.exiftool import ExifToolError
-from joytag_desktop.media.imaging import open_image
-from joytag_desktop.media.orientation import TRANSFORMS, UNROTATABLE, compose, in_sidecar, sidecar_names
+from joytag_desktop.media.imaging import is_raw_path, open_image
+from joytag_desktop.media.orientation import TRANSFORMS, UNROTATABLE, compose, sidecar_names, sidecar_orientation
 from joytag_desktop.metadata import xmp
 
+_NO_EXIF = frozenset({".gif", ".bmp"})
 IN_FILE = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".png", ".webp"})
 _TIFF = "{http://ns.adobe.com/tiff/1.0/}Orientation"
 
@@ -39,10 +40,25 @@ class OrientationError(JoyTagError):
     """The orientation could not be changed; the file (and its sidecar) are as they were."""
 
 
+def in_sidecar(path: str | os.PathLike[str]) -> bool:
+    """Whether the picture's flag lives in its XMP sidecar (RAW, GIF, BMP), not in the file."""
+    return is_raw_path(path) or os.path.splitext(os.fspath(path))[1].lower() in _NO_EXIF
+
+
+def stored_orientation(path: Path, own: int | None) -> int | None:
+    """The flag a scan stores: the sidecar's for the formats that keep it there, else ``own``
+    (what the file says)."""
+    if in_sidecar(path):
+        turned = sidecar_orientation(path)
+        if turned is not None:
+            return turned
+    return own
+
+
 def current(path: Path) -> int:
     """The flag the app turns the picture by when it shows it (1 without one)."""
     if in_sidecar(path):
-        return read_exif(path).orientation or 1
+        return stored_orientation(path, read_exif(path).orientation) or 1
     try:
         with Image.open(path) as image:  # EXIF, else the embedded XMP's flag, as exif_transpose reads them
             value = image.getexif().get(0x0112)
@@ -145,7 +161,7 @@ def _embedded_xmp_flag(path: Path) -> bool:
         return False
     if isinstance(packet, str):
         packet = packet.encode("utf-8", "replace")
-    return b"tiff:Orientation" in packet or b"ns.adobe.com/tiff/1.0/" in packet and b"Orientation" in packet
+    return b"tiff:Orientation" in packet or (b"ns.adobe.com/tiff/1.0/" in packet and b"Orientation" in packet)
 
 
 # --- in the sidecar -----------------------------------------------------------------------
@@ -215,4 +231,3 @@ def packet_with_orientation(data: bytes | None, value: int, source: str = "XMP")
     if values != [str(value)]:
         raise xmp.SidecarError(f"{source}: the orientation would not read back as written; left unchanged")
     return out
-
