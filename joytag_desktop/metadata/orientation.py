@@ -42,7 +42,7 @@ class OrientationError(JoyTagError):
 
 def in_sidecar(path: str | os.PathLike[str]) -> bool:
     """Whether the picture's flag lives in its XMP sidecar (RAW, GIF, BMP), not in the file."""
-    return is_raw_path(path) or os.path.splitext(os.fspath(path))[1].lower() in _NO_EXIF
+    return is_raw_path(os.fspath(path)) or os.path.splitext(os.fspath(path))[1].lower() in _NO_EXIF
 
 
 def stored_orientation(path: Path, own: int | None) -> int | None:
