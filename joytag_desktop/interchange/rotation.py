@@ -29,6 +29,7 @@ class RotateReport:
     rotated: list[tuple[str, int, int]] = field(default_factory=list)  # (path, flag before, after)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
     image_ids: list[int] = field(default_factory=list)  # library images that changed
+    same_file_ids: list[int] = field(default_factory=list)  # of those, turned in the sidecar: same content hash
 
 
 def rotate_images(
@@ -56,6 +57,7 @@ def rotate_images(
         report.image_ids.append(image.id)
         if in_sidecar(path):
             library.set_orientation(image.id, after)
+            report.same_file_ids.append(image.id)
             if image.content_hash:
                 thumbnails.forget(image.content_hash)
         else:
