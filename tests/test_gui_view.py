@@ -12,7 +12,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from helpers.gui import close_window, open_window, select_row
+from helpers.gui import close_window, open_window
 from joytag_desktop.gui.viewer import Viewer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "metadata"
@@ -88,6 +88,11 @@ def test_a_shuffled_slideshow_starts_where_the_user_was_and_shows_each_once(qtbo
     viewer.stop_slideshow()
 
 
+def _orientation(library, image_id: int) -> int | None:
+    image = library.image(image_id)
+    return None if image is None else image.orientation
+
+
 def _pixmap_shape(window, image_id: int) -> str | None:
     pixmap = window.grid_model._pixmaps.get(image_id)
     if pixmap is None:
@@ -115,7 +120,7 @@ def test_ctrl_bracket_turns_the_selection_and_its_thumbnails(qtbot, library, set
     window.grid.selectAll()
     window.grid.setFocus()
     qtbot.keyClick(window.grid, Qt.Key.Key_BracketRight, CTRL)
-    qtbot.waitUntil(lambda: [(library.image(i) or 0).orientation for i in (jpeg, gif)] == [3, 6], timeout=20_000)
+    qtbot.waitUntil(lambda: [_orientation(library, i) for i in (jpeg, gif)] == [3, 6], timeout=20_000)
     qtbot.waitUntil(lambda: _pixmap_shape(window, jpeg) == "wide" and _pixmap_shape(window, gif) == "tall")
     assert "Rotated 2 image(s)" in window.statusBar().currentMessage()
     assert (folder / "b-wide.gif.xmp").exists()
