@@ -67,6 +67,7 @@ class ImageCanvas(QWidget):
         self.offset = QPointF(0, 0)  # top-left of the picture in widget coordinates
         self._drag_from: QPointF | None = None
         self.message = ""
+        self.enlarge = False  # fit may scale a small picture up (full screen, slideshows)
 
     def set_image(self, image: QImage | None, full_size: tuple[int, int] = (0, 0), message: str = "") -> None:
         self.pixmap = QPixmap.fromImage(image) if image is not None else QPixmap()
@@ -78,7 +79,8 @@ class ImageCanvas(QWidget):
         width, height = self.full_size
         if not width or not height:
             return 1.0
-        return min(self.width() / width, self.height() / height, 1.0)
+        fit = min(self.width() / width, self.height() / height)
+        return fit if self.enlarge else min(fit, 1.0)
 
     def fit_to_window(self) -> None:
         self.fit = True
@@ -131,7 +133,7 @@ class ImageCanvas(QWidget):
             area, flags = self.message_layout()
             painter.drawText(area, flags, self.message)
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0 or self.enlarge)
         target = QRectF(self.offset.x(), self.offset.y(), self.full_size[0] * self.zoom, self.full_size[1] * self.zoom)
         painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
 
@@ -255,6 +257,9 @@ class Viewer(QDialog):
     def set_full_screen(self, on: bool) -> None:
         """The picture alone on the whole screen (F11), or back in its window."""
         self.chrome.setVisible(not on)
+        self.canvas.enlarge = on
+        if self.canvas.fit:
+            self.canvas.fit_to_window()
         margins = self._layout_margins
         layout = self.layout()
         if layout is not None:
