@@ -208,3 +208,34 @@ def test_the_rotate_command_never_imports_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "orientation 6 -> 5" in done.stdout and "TORCH False" in done.stdout
     assert _exiftool_flag(photo) == 5
+
+
+def test_a_raw_preview_is_shown_turned_by_the_sidecar_flag(tmp_path: Path) -> None:
+    raw = tmp_path / "DSCF0001.RAF"  # its 160x120 preview comes through LibRaw
+    shutil.copy(FIXTURES / "fujifilm.raf", raw)
+    before, shown = raw.read_bytes(), np.asarray(open_image(raw))
+    own = current(raw)
+    assert rotate(raw, "90") == (own, compose(own, "90"))
+    assert raw.read_bytes() == before and (tmp_path / "DSCF0001.RAF.xmp").exists()
+    assert np.array_equal(np.asarray(open_image(raw)), np.rot90(shown, -1))
+    rotate(raw, "flip")
+    assert np.array_equal(np.asarray(open_image(raw)), np.fliplr(np.rot90(shown, -1)))
+    assert raw.read_bytes() == before
+
+
+@needs_exiftool
+def test_a_scan_stores_the_stored_size_and_the_flag_of_turned_tiff_and_webp(tmp_path: Path) -> None:
+    folder = tmp_path / "Photos"
+    folder.mkdir()
+    for fmt in ("TIFF", "WEBP"):
+        path = folder / f"p.{fmt.lower()}"
+        _stored().save(path, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+        rotate(path, "270")
+    with Library(tmp_path / "lib.sqlite3") as library:
+        library.add_folder(folder)
+        library.scan()
+        for name in ("p.tiff", "p.webp"):
+            image = library.image_by_path(folder / name)
+            assert image is not None
+            assert (image.width, image.height, image.orientation) == (5, 3, 8)
+            assert image.displayed_size == (3, 5) == open_image(folder / name).size
