@@ -37,17 +37,14 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_rotate(args: argparse.Namespace) -> int:
-    from joytag_desktop.errors import JoyTagError
     from joytag_desktop.interchange.rotation import rotate_images
+    from joytag_desktop.library.db import LibraryMissingError
 
     paths = [Path(p) for p in args.paths]
     try:
         with arguments.open_library(args) as library:
             report = rotate_images(library, paths, args.transform)
-    except JoyTagError as exc:
-        if "library" not in str(exc).lower():
-            raise
-        print(f"joytag-desktop: note: {exc}; files rotated without a library", file=sys.stderr)
+    except LibraryMissingError:  # files outside any library are rotated all the same (a damaged one refuses)
         report = rotate_images(None, paths, args.transform)
     for path, before, after in report.rotated:
         print(f"{path}: orientation {before} -> {after}")
