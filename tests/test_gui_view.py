@@ -124,4 +124,22 @@ def test_ctrl_bracket_turns_the_selection_and_its_thumbnails(qtbot, library, set
     qtbot.waitUntil(lambda: _pixmap_shape(window, jpeg) == "wide" and _pixmap_shape(window, gif) == "tall")
     assert "Rotated 2 image(s)" in window.statusBar().currentMessage()
     assert (folder / "b-wide.gif.xmp").exists()
+    # The slideshow starts from the current image of the current results, full screen.
+    window.grid.setCurrentIndex(window.grid_model.index(1))
+    window.slideshow_menu.intervals.actions()[0].trigger()  # every 2 seconds, remembered
+    assert settings.slideshow_interval == 2
+    window.start_slideshow()
+    viewer = window.viewer.viewer
+    assert viewer is not None and viewer.slideshow.running and viewer.row == 1
+    assert viewer.slideshow.timer.interval() == 2000 and viewer.isFullScreen()
+    qtbot.keyClick(viewer, Qt.Key.Key_Escape)
+    assert not viewer.slideshow.running and viewer.isVisible()
+    viewer.close()
+    # Sorting by camera and by tag count, in words.
+    box = window.search_bar.sort_box
+    assert box.findData("camera") >= 0 and box.findData("tags") >= 0
+    box.setCurrentIndex(box.findData("tags"))
+    box.activated.emit(box.currentIndex())
+    expected = library.search_rows("", sort="tags")[0]
+    qtbot.waitUntil(lambda: window.grid_model.rows == expected, timeout=10_000)
     close_window(qtbot, window)

@@ -162,32 +162,33 @@ def test_a_read_only_file_and_a_hostile_sidecar_are_refused_and_left_alone(tmp_p
 
 
 @needs_exiftool
-def test_the_library_follows_a_rotation_and_keeps_hand_made_tags(tmp_path: Path) -> None:
+@pytest.mark.backends
+def test_the_library_follows_a_rotation_and_keeps_hand_made_tags(lib: Library, tmp_path: Path) -> None:
     from joytag_desktop.interchange.rotation import rotate_images
 
     folder = tmp_path / "Photos"
     folder.mkdir()
     shutil.copy(FIXTURES / "canon-eos-300d-rotated.jpg", folder / "canon.jpg")
     _stored().save(folder / "still.gif")
-    with Library(tmp_path / "lib.sqlite3") as library:
-        library.add_folder(folder)
-        library.scan()
-        jpeg = library.image_by_path(folder / "canon.jpg")
-        gif = library.image_by_path(folder / "still.gif")
-        assert jpeg is not None and gif is not None
-        assert jpeg.orientation == 6 and jpeg.displayed_size == (91, 150)
-        library.set_manual_tag([jpeg.id, gif.id], "mine", True)
-        report = rotate_images(library, [folder / "canon.jpg", folder / "still.gif", folder / "gone.jpg"], "90")
-        assert [r[1:] for r in report.rotated] == [(6, 3), (1, 6)]
-        assert len(report.errors) == 1 and report.errors[0][0].endswith("gone.jpg")
-        jpeg, gif = library.image(jpeg.id), library.image(gif.id)
-        assert jpeg is not None and gif is not None
-        assert jpeg.orientation == 3 and jpeg.displayed_size == (150, 91)
-        assert gif.orientation == 6 and gif.displayed_size == (3, 5)
-        assert jpeg.status == gif.status == Status.PENDING  # the taggers see it turned: tagged again
-        for image in (jpeg, gif):
-            assert "mine" in {view.name for view in library.image_tags(image.id)}
-        assert library.scan().changed == 0  # the library already holds what the file now says
+    library = lib
+    library.add_folder(folder)
+    library.scan()
+    jpeg = library.image_by_path(folder / "canon.jpg")
+    gif = library.image_by_path(folder / "still.gif")
+    assert jpeg is not None and gif is not None
+    assert jpeg.orientation == 6 and jpeg.displayed_size == (91, 150)
+    library.set_manual_tag([jpeg.id, gif.id], "mine", True)
+    report = rotate_images(library, [folder / "canon.jpg", folder / "still.gif", folder / "gone.jpg"], "90")
+    assert [r[1:] for r in report.rotated] == [(6, 3), (1, 6)]
+    assert len(report.errors) == 1 and report.errors[0][0].endswith("gone.jpg")
+    jpeg, gif = library.image(jpeg.id), library.image(gif.id)
+    assert jpeg is not None and gif is not None
+    assert jpeg.orientation == 3 and jpeg.displayed_size == (150, 91)
+    assert gif.orientation == 6 and gif.displayed_size == (3, 5)
+    assert jpeg.status == gif.status == Status.PENDING  # the taggers see it turned: tagged again
+    for image in (jpeg, gif):
+        assert "mine" in {view.name for view in library.image_tags(image.id)}
+    assert library.scan().changed == 0  # the library already holds what the file now says
 
 
 @needs_exiftool
