@@ -240,3 +240,19 @@ def test_a_scan_stores_the_stored_size_and_the_flag_of_turned_tiff_and_webp(tmp_
             assert image is not None
             assert (image.width, image.height, image.orientation) == (5, 3, 8)
             assert image.displayed_size == (3, 5) == open_image(folder / name).size
+
+
+def test_a_jpegs_sidecar_flag_does_not_override_its_own(tmp_path: Path) -> None:
+    """digiKam also writes tiff:Orientation into a JPEG's sidecar; the file's own flag is what turns it."""
+    from joytag_desktop.library.scanner import read_facts
+
+    photo = tmp_path / "canon.jpg"
+    shutil.copy(FIXTURES / "canon-eos-300d-rotated.jpg", photo)
+    (tmp_path / "canon.jpg.xmp").write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="1"/></rdf:RDF></x:xmpmeta>'
+    )
+    info = photo.stat()
+    assert current(photo) == 6
+    assert read_facts(str(photo), info.st_size, info.st_mtime).exif["orientation"] == 6
+    assert open_image(photo).size == (91, 150)

@@ -69,11 +69,6 @@ def read_exif(path: Path) -> ExifFacts:
         except (TypeError, ValueError):
             value = None
         facts.orientation = value if value and 1 <= value <= 8 else None
-    from joytag_desktop.media.orientation import sidecar_orientation  # imaging, numpy: not for a JPEG scan
-
-    turned = sidecar_orientation(path)  # a RAW's (or GIF's, BMP's) rotation is kept in its sidecar
-    if turned is not None:
-        facts.orientation = turned
     return facts
 
 
