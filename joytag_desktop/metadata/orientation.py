@@ -22,12 +22,12 @@ from xml.etree import ElementTree as ET
 import numpy as np
 from PIL import Image
 
-from joytag_desktop.errors import ImageLoadError, JoyTagError
+from joytag_desktop.errors import JoyTagError
 from joytag_desktop.files import temporary_beside
 from joytag_desktop.media import exiftool
 from joytag_desktop.media.exif import read_exif
 from joytag_desktop.media.exiftool import ExifToolError
-from joytag_desktop.media.imaging import is_raw_path, open_image
+from joytag_desktop.media.imaging import MAX_PIXELS, is_raw_path
 from joytag_desktop.media.orientation import TRANSFORMS, UNROTATABLE, compose, sidecar_names, sidecar_orientation
 from joytag_desktop.metadata import xmp
 
@@ -93,29 +93,37 @@ def rotate(path: Path, transform: str) -> tuple[int, int]:
 # --- in the file (exiftool) ---------------------------------------------------------------
 
 
-def _pixels(path: Path) -> tuple[np.ndarray, bytes | None]:
-    """The picture as the app shows it (its own decode, the flag applied), and its stored pixels
-    as decoded (None for TIFF, which Pillow turns by the flag as it opens it)."""
-    shown = np.asarray(open_image(path, flatten=False))
+def _decoded(path: Path) -> tuple[str, bool, np.ndarray]:
+    """The picture as Pillow decodes it (mode, whether already turned by the flag, pixels): stored
+    pixels, except for a TIFF, which Pillow turns by its flag as it opens it."""
     with Image.open(path) as image:
-        if image.format == "TIFF":
-            return shown, None
+        if image.size[0] * image.size[1] > MAX_PIXELS:
+            raise OrientationError("image too large to check after writing; not rotated")
         image.load()
-        return shown, image.mode.encode() + repr(image.size).encode() + image.tobytes()
+        return image.mode, image.format == "TIFF", np.asarray(image)
+
+
+def _same_picture(before: tuple[str, bool, np.ndarray], after: tuple[str, bool, np.ndarray], transform: str) -> bool:
+    """Whether the copy holds the same pixels: equal as stored, or (a TIFF) turned as asked."""
+    if before[:2] != after[:2]:
+        return False
+    wanted = TRANSFORMS[transform](before[2]) if before[1] else before[2]
+    return wanted.shape == after[2].shape and np.array_equal(wanted, after[2])
 
 
 def write_in_file(path: Path, value: int, transform: str, info: os.stat_result | None = None) -> None:
     """Write EXIF Orientation ``value`` (and the embedded XMP's flag, where it has one) into the
-    file. The copy must show the picture as ``transform`` of how the file shows it, from the same
-    stored pixels; only then is it renamed over the file. Raises OrientationError."""
+    file. The copy must decode to the same stored pixels and read back ``value`` (which turns it as
+    ``transform`` of how the file shows it); only then is it renamed over the file. Raises
+    OrientationError."""
     info = info or os.stat(path)
     if not info.st_mode & 0o222:
         raise OrientationError("the file is read-only; left unchanged")
     if shutil.which("exiftool") is None:
         raise OrientationError("rotating needs exiftool (Debian/Ubuntu: libimage-exiftool-perl, macOS: brew)")
     try:
-        shown, stored = _pixels(path)
-    except (OSError, ValueError, SyntaxError, ImageLoadError) as exc:
+        original = _decoded(path)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise OrientationError(f"cannot read the image ({exc})") from None
     arguments = ["-m", "-n", "-overwrite_original", f"-EXIF:Orientation={value}"]
     if _embedded_xmp_flag(path):
@@ -136,11 +144,11 @@ def write_in_file(path: Path, value: int, transform: str, info: os.stat_result |
             reason = (result.stderr or result.stdout).strip().splitlines()
             raise OrientationError(f"exiftool could not write: {reason[0] if reason else 'no reason given'}")
         try:
-            shown_after, stored_after = _pixels(work)
+            written = _decoded(work)
             flag = current(work)
-        except (OSError, ValueError, SyntaxError, ImageLoadError) as exc:
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise OrientationError(f"the rotated copy does not read back ({exc}); the file was not changed") from None
-        if stored_after != stored or not np.array_equal(shown_after, TRANSFORMS[transform](shown)):
+        if not _same_picture(original, written, transform):
             raise OrientationError("the pixels would have changed; the file was not changed")
         if flag != value:
             raise OrientationError("the orientation did not read back as written; the file was not changed")
