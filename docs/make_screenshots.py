@@ -4,7 +4,8 @@
 
 Takes the fixture photos of tests/fixtures/joytag-format/images through the app in a throw-away
 data folder (the tiny test model tags them, so the tags shown are that model's, not JoyTag's),
-and writes docs/images/main-window-en.png, main-window-zh_CN.png and first-start-en.png.
+and writes docs/images/main-window-en.png, main-window-zh_CN.png and first-start-en.png; with
+--viewing, rotated-en.png (an image turned in the grid) and viewer-full-screen-en.png.
 Chinese needs a CJK font (Debian: fonts-wqy-microhei).
 """
 
@@ -82,6 +83,66 @@ def shoot(language: str, work: Path, images: Path, empty: bool = False, size: tu
     return target
 
 
+def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None) -> list[Path]:
+    """A photo turned in the grid (Edit ▸ Rotate ▸ right, its flag only), then the viewer full screen."""
+    from PySide6.QtWidgets import QApplication
+
+    from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.main_window import MainWindow
+    from joytag_desktop.library import Library
+
+    home = work / "home-viewing"
+    os.environ["JOYTAG_DESKTOP_HOME"] = str(home)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    settings = gui_settings()
+    settings.language, settings.model, settings.device = "en", str(MODEL), "cpu"
+    photos = home / "Photos"
+    shutil.copytree(PHOTOS, photos)
+    library = Library(home / "library.sqlite3")
+    library.add_root(photos)
+    library.scan()
+    window = MainWindow(library, settings)
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    wait_until(app, lambda: window.work_label.text() == "All images tagged")
+    window.search.run()
+    model = window.grid_model
+    wait_until(app, lambda: model.rowCount() > 0 and all(model.has_thumbnail(row[0]) for row in model.rows))
+    row = next(i for i, r in enumerate(model.rows) if r[1].endswith("rocket.jpg"))
+    image_id = model.rows[row][0]
+    window.grid.setCurrentIndex(model.index(row, 0))
+    window.rotation.rotate_selection("90")
+    wait_until(app, lambda: (library.image(image_id) or window).orientation == 6)  # type: ignore[union-attr]
+    wait_until(app, lambda: model.rows[row][2] == (library.image(image_id) or window).content_hash)  # type: ignore[union-attr]
+    wait_until(app, lambda: model.has_thumbnail(image_id))
+    wait_until(app, lambda: window.work_label.text() == "All images tagged")
+    for _ in range(50):
+        app.processEvents()
+        time.sleep(0.02)
+    shots = [images / "rotated-en.png", images / "viewer-full-screen-en.png"]
+    if not window.grab().save(str(shots[0])):
+        raise SystemExit(f"could not write {shots[0]}")
+    window.viewer.full_screen()
+    viewer = window.viewer.viewer
+    assert viewer is not None
+    wait_until(app, lambda: viewer.isFullScreen() and not viewer.canvas.pixmap.isNull())
+    screen = viewer.screen()
+    if screen is not None:  # Xvfb has no window manager to make a full-screen window the screen's size
+        viewer.setGeometry(screen.geometry())
+    for _ in range(50):
+        app.processEvents()
+        time.sleep(0.02)
+    if not viewer.grab().save(str(shots[1])):
+        raise SystemExit(f"could not write {shots[1]}")
+    for shot in shots:
+        print(shot)
+    viewer.close()
+    window.close()
+    library.close()
+    return shots
+
+
 def window_size(text: str) -> tuple[int, int]:
     """``1400x900`` -> (1400, 900), for --size."""
     try:
@@ -99,11 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--size", type=window_size, default=None, help="the window's size, WxH (default: the window's own default)"
     )
+    parser.add_argument("--viewing", action="store_true", help="only the rotated grid and the full-screen viewer")
     args = parser.parse_args(argv)
     images, size = args.out, args.size
     images.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
+        if args.viewing:
+            shoot_viewing(work, images, size=size)
+            return 0
         shoot("en", work, images, size=size)
         shoot("zh_CN", work, images, size=size)
         shoot("en", work, images, empty=True, size=size)

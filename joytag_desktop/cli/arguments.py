@@ -107,7 +107,7 @@ def open_library(args: argparse.Namespace, create: bool = False) -> Iterator[Lib
         yield library
 
 
-_WRITING_COMMANDS = {"index", "scan", "purge", "autotag", "watch"}
+_WRITING_COMMANDS = {"index", "scan", "purge", "autotag", "watch", "rotate"}
 
 
 def writes_library(args: argparse.Namespace) -> bool:

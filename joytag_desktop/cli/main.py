@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status_cmd", "add_parsers"),
     "export": ("export_cmd", "add_parser"),
     "benchmark": ("benchmark_cmd", "add_parser"),
+    "rotate": ("view_cmds", "add_parsers"),
 }
 # Global options before the command, and whether each takes a value.
 _GLOBAL_OPTIONS = {"-v": False, "--verbose": False, "--db": True}

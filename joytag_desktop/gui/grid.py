@@ -290,6 +290,18 @@ class ImageGridModel(QAbstractListModel):
     def has_thumbnail(self, image_id: int) -> bool:
         return image_id in self._pixmaps
 
+    def forget_thumbnails(self, image_ids: list[int]) -> None:
+        """These images look otherwise now (turned): their thumbnails are read again."""
+        for image_id in image_ids:
+            self._pixmaps.pop(image_id, None)
+            self._veiled_pixmaps.pop(image_id, None)
+            self._requested.discard(image_id)
+            self._failed.discard(image_id)
+            row = self._row_of.get(image_id)
+            if row is not None:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
 
 class ThumbnailDelegate(QStyledItemDelegate):
     """A framed thumbnail over its file name, with a mark for pending, failed and missing images."""

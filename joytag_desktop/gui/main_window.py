@@ -43,10 +43,12 @@ from joytag_desktop.gui.model_choice import ModelChoice
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
 from joytag_desktop.gui.panels import LogPanel, QtLogHandler, SettingsDialog, resize_within_screen
 from joytag_desktop.gui.results import ResultsPanel
+from joytag_desktop.gui.rotation import RotationController
 from joytag_desktop.gui.safe_view import SafeView, SafeViewMenu
 from joytag_desktop.gui.search import SearchController
 from joytag_desktop.gui.selection import SelectionController
 from joytag_desktop.gui.settings import GuiSettings
+from joytag_desktop.gui.slideshow import SlideshowMenu
 from joytag_desktop.gui.status import WorkStatus
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.tagging_status import TaggingStatus
@@ -186,6 +188,7 @@ class MainWindow(QMainWindow):
         self.search = SearchController(context, self.results, self.tag_panel, self.thresholds, self.on_the_fly)
         self.selection = SelectionController(context, self.results, details)
         self.viewer = ViewerController(context, self.results, self.thresholds)
+        self.rotation = RotationController(context, self.results)
         self.model_choice = ModelChoice(context, self.settings, self.first_run, status)
         self.worker = TaggingWorker(library, self.model_choice.worker_settings(), self.bridge)
         self.watcher = FolderWatcher(
@@ -221,6 +224,8 @@ class MainWindow(QMainWindow):
         self.selection.tags_edited.connect(self.search.load_tag_list)
         self.selection.rated.connect(self._refresh_after_change)
         self.selection.retag_queued.connect(self._retag_queued)
+        self.viewer.rotate_requested.connect(self.rotation.rotate)
+        self.rotation.rotated.connect(self._rotated)
         self.model_choice.worker_settings_changed.connect(self.worker.reload_model)
         self.model_choice.tag_library.connect(lambda now: self._retag_queued() if now else self.worker.pause())
         self.library_folders.roots_loaded.connect(self.results.set_library_empty)
@@ -265,10 +270,19 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, self.tr("Add tag to selection"), QKeySequence("Ctrl+T"), self.details.new_tag.setFocus)
         self._action(edit_menu, self.tr("Select all"), QKeySequence.StandardKey.SelectAll, self.grid.selectAll)
         self._action(edit_menu, self.tr("Retag selection"), QKeySequence("Ctrl+R"), self.selection.retag_selection)
+        self.rotation.fill_menu(edit_menu.addMenu(self.tr("Rotate")))
         self._action(edit_menu, self.tr("More like this"), QKeySequence("Ctrl+L"), self.search.more_like_current)
         self._action(edit_menu, self.tr("Find duplicates…"), QKeySequence("Ctrl+Shift+D"), self.open_duplicates)
         view_menu = menu.addMenu(self.tr("&View"))
         self._action(view_menu, self.tr("Open viewer"), None, self.viewer.open_current)
+        self._action(view_menu, self.tr("Full screen"), QKeySequence("F11"), self.viewer.full_screen)
+        self._action(view_menu, self.tr("Slideshow"), QKeySequence("Ctrl+Return"), self.start_slideshow)
+        self.slideshow_menu = SlideshowMenu(
+            view_menu.addMenu(self.tr("Slideshow settings")),
+            self.settings.slideshow_interval,
+            self.settings.slideshow_order,
+        )
+        self.slideshow_menu.changed.connect(self._slideshow_chosen)
         self._action(
             view_menu,
             self.tr("Larger thumbnails"),
@@ -431,6 +445,17 @@ class MainWindow(QMainWindow):
         self.search.refresh()
         self.selection.refresh()
 
+    def start_slideshow(self) -> None:
+        self.viewer.slideshow(self.slideshow_menu.interval_s, self.slideshow_menu.order)
+
+    def _slideshow_chosen(self, interval_s: int, order: str) -> None:
+        self.settings.slideshow_interval, self.settings.slideshow_order = interval_s, order
+
+    def _rotated(self, image_ids: list[int]) -> None:
+        """Turned images: the viewer shows them again, and they wait to be tagged again."""
+        self.viewer.reload(image_ids)
+        self._retag_queued()
+
     def _retag_queued(self) -> None:
         self.worker.resume()
         self._refresh_after_change()
@@ -510,6 +535,7 @@ class MainWindow(QMainWindow):
             partial(QDesktopServices.openUrl, QUrl.fromLocalFile(os.path.dirname(path))),
         )
         menu.addAction(self.tr("Retag"), self.selection.retag_selection)
+        self.rotation.fill_menu(menu.addMenu(self.tr("Rotate")), shortcuts=False)
         menu.addAction(self.tr("More like this"), partial(self.search.more_like_this, path))
         menu.addSeparator()
         menu.addAction(self.tr("Write XMP sidecars"), partial(self.write_metadata, "xmp", selection=True))

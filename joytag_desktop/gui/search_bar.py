@@ -108,6 +108,8 @@ class SearchBar(QWidget):
             "size": self.tr("File size"),
             "score": self.tr("Tag score"),
             "similarity": self.tr("Similarity (like: searches)"),
+            "camera": self.tr("Camera"),
+            "tags": self.tr("Number of tags"),
         }
 
     # --- state --------------------------------------------------------------------------------

@@ -86,6 +86,9 @@ class GuiSettings:
     safe_view_limit = _Text("safe_view/limit", "general")
     safe_view_mode = _Text("safe_view/mode", "blur")
     safe_view_unrated_too = _Flag("safe_view/unrated_too", False)
+    # View ▸ Slideshow.
+    slideshow_interval = _Number("slideshow/interval", 5)
+    slideshow_order = _Text("slideshow/order", "results")
     # The window as it was left.
     last_query = _Text("last_query", "")
     sort = _Text("sort", "path")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.panels import resize_within_screen
+from joytag_desktop.gui.slideshow import Slideshow
 from joytag_desktop.gui.veil import veiled_image
 
 # Pictures larger than this are shown scaled (a 200-megapixel scan would need 600 MB as RGB).
@@ -66,6 +67,7 @@ class ImageCanvas(QWidget):
         self.offset = QPointF(0, 0)  # top-left of the picture in widget coordinates
         self._drag_from: QPointF | None = None
         self.message = ""
+        self.enlarge = False  # fit may scale a small picture up (full screen, slideshows)
 
     def set_image(self, image: QImage | None, full_size: tuple[int, int] = (0, 0), message: str = "") -> None:
         self.pixmap = QPixmap.fromImage(image) if image is not None else QPixmap()
@@ -77,7 +79,8 @@ class ImageCanvas(QWidget):
         width, height = self.full_size
         if not width or not height:
             return 1.0
-        return min(self.width() / width, self.height() / height, 1.0)
+        fit = min(self.width() / width, self.height() / height)
+        return fit if self.enlarge else min(fit, 1.0)
 
     def fit_to_window(self) -> None:
         self.fit = True
@@ -130,7 +133,7 @@ class ImageCanvas(QWidget):
             area, flags = self.message_layout()
             painter.drawText(area, flags, self.message)
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0 or self.enlarge)
         target = QRectF(self.offset.x(), self.offset.y(), self.full_size[0] * self.zoom, self.full_size[1] * self.zoom)
         painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
 
@@ -171,10 +174,21 @@ class ImageCanvas(QWidget):
             self.fit_to_window()
 
 
+# The viewer's own keys for turning the picture (the window's menu has the same ones for the grid).
+ROTATE_KEYS = {
+    (Qt.Key.Key_BracketRight, Qt.KeyboardModifier.ControlModifier): "90",
+    (Qt.Key.Key_BracketLeft, Qt.KeyboardModifier.ControlModifier): "270",
+    (Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): "flip",
+}
+
+
 class Viewer(QDialog):
-    """Shows the grid's images one at a time; ``row_changed`` lets the grid follow."""
+    """Shows the grid's images one at a time; ``row_changed`` lets the grid follow;
+    ``rotate_requested(transform)`` asks for the picture shown to be turned (``gui.rotation``).
+    F11 shows it full screen; a slideshow (``start_slideshow``) runs full screen."""
 
     row_changed = Signal(int)
+    rotate_requested = Signal(str)
 
     def __init__(
         self,
@@ -224,12 +238,78 @@ class Viewer(QDialog):
         bar.addWidget(self.zoom_label)
         bar.addWidget(buttons["fit"])
         bar.addWidget(buttons["actual"])
+        self.chrome = QWidget()  # the bar and the tags: hidden full screen
+        chrome_layout = QVBoxLayout(self.chrome)
+        chrome_layout.setContentsMargins(0, 0, 0, 0)
+        chrome_layout.addLayout(bar)
+        chrome_layout.addWidget(self.tags)
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)
-        layout.addLayout(bar)
-        layout.addWidget(self.tags)
+        layout.addWidget(self.chrome)
         self.row = -1
         self.image_id: int | None = None
+        self.slideshow = Slideshow(self)
+        self.slideshow.row_wanted.connect(self.show_row)
+        self._layout_margins = layout.contentsMargins()
+
+    # --- full screen and the slideshow ----------------------------------------------------------
+
+    def set_full_screen(self, on: bool) -> None:
+        """The picture alone on the whole screen (F11), or back in its window."""
+        self.chrome.setVisible(not on)
+        self.canvas.enlarge = on
+        if self.canvas.fit:
+            self.canvas.fit_to_window()
+        margins = self._layout_margins
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(0, 0, 0, 0) if on else layout.setContentsMargins(margins)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+        self.canvas.setFocus()
+
+    def toggle_full_screen(self) -> None:
+        self.set_full_screen(not self.isFullScreen())
+
+    def start_slideshow(self, row: int, interval_ms: int, order: str = "results") -> None:
+        """From ``row``, full screen: Space pauses, the arrows step, Escape leaves."""
+        self.show_row(row)
+        self.set_full_screen(True)
+        self.slideshow.start(self._count(), self.row, interval_ms, order)
+
+    def stop_slideshow(self) -> None:
+        self.slideshow.stop()
+        if self.isFullScreen():
+            self.set_full_screen(False)
+
+    def _slideshow_key(self, key: int) -> bool:
+        """Keys that mean something else while a slideshow runs; whether the key was taken."""
+        if key == Qt.Key.Key_Space:
+            self.slideshow.toggle_pause()
+        elif key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Down):
+            self.slideshow.step(1)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_PageUp, Qt.Key.Key_Up, Qt.Key.Key_Backspace):
+            self.slideshow.step(-1)
+        elif key == Qt.Key.Key_Escape:
+            self.stop_slideshow()
+        else:
+            return False
+        return True
+
+    def reject(self) -> None:
+        """Escape (or the close button): a full-screen viewer first comes back to its window."""
+        if self.slideshow.running or self.isFullScreen():
+            self.stop_slideshow()
+            return
+        super().reject()
+
+    def closeEvent(self, event) -> None:
+        self.slideshow.stop()
+        if self.isFullScreen():
+            self.set_full_screen(False)
+        super().closeEvent(event)
 
     def show_row(self, row: int) -> None:
         total = self._count()
@@ -289,7 +369,16 @@ class Viewer(QDialog):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        transform = ROTATE_KEYS.get((Qt.Key(key), modifiers))
+        if transform is not None:
+            self.rotate_requested.emit(transform)
+            return
+        if self.slideshow.running and self._slideshow_key(key):
+            return
+        if key == Qt.Key.Key_F11:
+            self.toggle_full_screen()
+        elif key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
             self.step(1)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_PageUp, Qt.Key.Key_Backspace):
             self.step(-1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Signal
 from PySide6.QtGui import QImage
 
 from joytag_desktop.gui.context import WindowContext
@@ -19,6 +19,10 @@ from joytag_desktop.library import Library
 
 
 class ViewerController(QObject):
+    """``rotate_requested(paths, transform)``: the viewer asked for its picture to be turned."""
+
+    rotate_requested = Signal(list, str)
+
     def __init__(self, context: WindowContext, results: ResultsPanel, thresholds: ThresholdController) -> None:
         super().__init__(context.window)
         self.context, self.thresholds = context, thresholds
@@ -36,10 +40,40 @@ class ViewerController(QObject):
                 self.grid_model.rowCount, self._row, self._load_picture, self.context.window, is_veiled=self._is_veiled
             )
             self.viewer.row_changed.connect(self._moved)
+            self.viewer.rotate_requested.connect(self._rotate_shown)
         self.viewer.show_row(index.row())
         self.viewer.show()
         self.viewer.raise_()
         self.viewer.activateWindow()
+
+    def _current_or_first(self) -> QModelIndex:
+        index = self.grid.currentIndex()
+        return index if index.isValid() else self.grid_model.index(0)
+
+    def full_screen(self) -> None:
+        """View ▸ Full screen: the current image, on the whole screen."""
+        index = self._current_or_first()
+        self.open(index)
+        if self.viewer is not None and index.isValid():
+            self.viewer.set_full_screen(True)
+
+    def slideshow(self, interval_s: int, order: str) -> None:
+        """View ▸ Slideshow: the current results from the current image, full screen."""
+        index = self._current_or_first()
+        self.open(index)
+        if self.viewer is not None and index.isValid():
+            self.viewer.start_slideshow(index.row(), interval_s * 1000, order)
+
+    def reload(self, image_ids: list[int]) -> None:
+        """These images were turned: the viewer shows its picture again if it is one of them."""
+        viewer = self.viewer
+        if viewer is not None and viewer.isVisible() and viewer.image_id in image_ids:
+            viewer.show_row(viewer.row)
+
+    def _rotate_shown(self, transform: str) -> None:
+        viewer = self.viewer
+        if viewer is not None and 0 <= viewer.row < self.grid_model.rowCount():
+            self.rotate_requested.emit([self.grid_model.rows[viewer.row][1]], transform)
 
     def open_current(self) -> None:
         self.open(self.grid.currentIndex())

@@ -234,6 +234,34 @@ def _folded_postgresql(element, compiler, **kw) -> str:
     return f'(CASE WHEN {ascii_only} THEN lower({column} COLLATE "C") ELSE {folded} END)'
 
 
+class SortText(ColumnElement):
+    """A text column as a sort key: lower-cased, NULL as "", compared byte by byte on both
+    databases (PostgreSQL's locale would skip spaces and punctuation; SQLite compares bytes)."""
+
+    inherit_cache = True
+    type = Text()
+
+    def __init__(self, column: SQLColumnExpression) -> None:
+        self.column = column
+
+    def get_children(self, **_kw: Any) -> tuple:
+        return (self.column,)
+
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+        ("column", InternalTraversal.dp_clauseelement),
+    ]
+
+
+@compiles(SortText, "sqlite")
+def _sort_text_sqlite(element, compiler, **kw) -> str:
+    return f"lower(coalesce({compiler.process(element.column, **kw)}, ''))"
+
+
+@compiles(SortText, POSTGRESQL)
+def _sort_text_postgresql(element, compiler, **kw) -> str:
+    return f"lower(coalesce({compiler.process(element.column, **kw)}, '') COLLATE \"C\")"
+
+
 def insert(table, dialect_name: str):
     """An INSERT that can say ``on_conflict_do_nothing`` / ``…_do_update`` in the engine's dialect."""
     if dialect_name == POSTGRESQL:

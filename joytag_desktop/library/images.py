@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.schema import Image, ImageModel, Model
@@ -40,3 +40,9 @@ class Images:
     def image_by_path(self, path: str | os.PathLike[str]) -> Image | None:
         with self.database.Session() as session:
             return session.scalar(select(Image).where(Image.path == str(Path(path).resolve())))
+
+    def set_orientation(self, image_id: int, orientation: int) -> None:
+        """Store the flag of a rotation kept in the sidecar (the file's bytes, and so its scan
+        facts, are unchanged)."""
+        with self.database.Session.begin() as session:
+            session.execute(update(Image).where(Image.id == image_id).values(orientation=orientation))

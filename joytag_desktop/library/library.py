@@ -274,6 +274,12 @@ class Library:
     def image_by_path(self, path: str | os.PathLike[str]) -> Image | None:
         return self.image_reads.image_by_path(path)
 
+    def set_orientation(self, image_id: int, orientation: int) -> None:
+        """A rotation kept in the image's sidecar: the flag stored and the image tagged again (the
+        taggers see a turned picture differently), as a rotation in the file is on its rescan."""
+        self.image_reads.set_orientation(image_id, orientation)
+        self.results.retag([image_id])
+
     # --- the user's edits (library.edits) -------------------------------------------------
 
     def set_rating(

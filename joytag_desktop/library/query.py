@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, QueryError, TagTerm, parse_range
 
 # Orders a search can be sorted in ("-date": newest first).
-SORTS = ("path", "name", "date", "added", "size", "score", "similarity")
+SORTS = ("path", "name", "date", "added", "size", "score", "similarity", "camera", "tags")
 
 
 def _fields():

@@ -32,6 +32,7 @@ from joytag_desktop.media.exif import ExifFacts, exif_from_tiff, read_exif
 from joytag_desktop.media.hashing import JpegParts, hash_file_and_parts
 from joytag_desktop.media.imaging import MAX_PIXELS, is_image_path, is_raw_path, open_pillow
 from joytag_desktop.metadata.embedded import embedded_from_parts, read_embedded
+from joytag_desktop.metadata.orientation import stored_orientation
 from joytag_desktop.metadata.xmp import find_sidecar
 
 log = logging.getLogger(__name__)
@@ -123,10 +124,14 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
     facts = FileFacts(size=size, mtime=mtime, content_hash=content_hash, picture_hash=picture_hash)
     if parts is not None and _read_jpeg_parts(facts, path, parts):
         return facts
+    flag = None
     try:
         with open_pillow(Path(path)) as image:
             facts.width, facts.height = image.size
             facts.format = os.path.splitext(path)[1][1:].upper() if is_raw_path(path) else image.format
+            flag = _pillow_orientation(image)
+            if image.format == "TIFF" and flag in (5, 6, 7, 8):  # Pillow gives a turned TIFF's shown size
+                facts.width, facts.height = facts.height, facts.width
         if facts.width * facts.height > MAX_PIXELS:
             facts.error = f"image too large ({facts.width}x{facts.height})"
     except ImageLoadError as exc:
@@ -137,6 +142,9 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
         facts.error = f"cannot read image header: {exc}"
     if facts.error is None:
         exif = read_exif(Path(path))
+        if exif.orientation is None and flag is not None:  # WebP's EXIF, which exifread does not read
+            exif.orientation = flag
+        exif.orientation = stored_orientation(Path(path), exif.orientation)  # RAW, GIF, BMP: the sidecar's
         facts.exif = {
             "taken_at": exif.taken_at,
             "camera_make": exif.camera_make,
@@ -145,6 +153,17 @@ def read_facts(path: str, size: int, mtime: float) -> FileFacts:
         }
         facts.keywords = read_embedded(Path(path))
     return facts
+
+
+def _pillow_orientation(image: PILImage.Image) -> int | None:
+    """The flag as Pillow reads it (WebP, PNG, TIFF): the library keeps the stored size and the flag."""
+    if image.format not in ("WEBP", "PNG", "TIFF"):
+        return None
+    try:
+        flag = image.getexif().get(0x0112)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return flag if isinstance(flag, int) and 1 <= flag <= 8 else None
 
 
 def _read_jpeg_parts(facts: FileFacts, path: str, parts: JpegParts) -> bool:

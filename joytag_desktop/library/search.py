@@ -10,9 +10,11 @@ from sqlalchemy import (
     ColumnElement,
     SQLColumnExpression,
     and_,
+    case,
     exists,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -190,6 +192,20 @@ def _mentions_fields(node: Node) -> bool:
     return False
 
 
+def tag_count(resolver: TagResolver) -> ColumnElement[int]:
+    """How many tags an image shows (its additions, and the searched models' scores at their
+    thresholds, less its removals): the count ``library.tag_totals`` keeps from the posting lists."""
+    ids = resolver.lookup("*", False, None)
+    if not ids:
+        return literal(0)
+    counted = aliased(ImageTag)
+    return (
+        select(func.count(func.distinct(counted.tag_id)))
+        .where(counted.image_id == Image.id, counting_row(counted, ids, resolver))
+        .scalar_subquery()
+    )
+
+
 def build_select(
     node: Node,
     resolver: TagResolver,
@@ -250,6 +266,14 @@ def build_select(
         ranked = resolver.similarity_order
         rank = func.coalesce(dialect.IdRank(json_ids(ranked), Image.id), len(ranked))
         return statement.order_by(rank.desc() if descending else rank.asc(), Image.path, Image.id)
+    if key == "camera":  # make, then model, regardless of case; images without a camera last
+        unknown = case((and_(Image.camera_make.is_(None), Image.camera_model.is_(None)), 1), else_=0)
+        make, model = dialect.SortText(Image.camera_make), dialect.SortText(Image.camera_model)
+        parts = [make.desc(), model.desc()] if descending else [make.asc(), model.asc()]
+        return statement.order_by(unknown.asc(), *parts, Image.id)
+    if key == "tags":
+        count = tag_count(resolver)
+        return statement.order_by(count.desc() if descending else count.asc(), Image.id)
     column = {
         "path": Image.path,
         "name": Image.name,

@@ -160,13 +160,15 @@ class Searching:
         self, query: str | Node, threshold: float | None, sort: str, limit: int | None, offset: int,
         folder: str | None = None,
     ) -> tuple[list[int], list[str]] | None:  # fmt: skip
-        """The ids in order from the posting lists, or None where SQL answers (a sort by name, size
-        or score, or no index yet)."""
+        """The ids in order from the posting lists, or None where SQL answers (a sort by name, size,
+        camera or score, or no index yet)."""
         if sort.lstrip("-") not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)} (prefix - to reverse)")
-        if sort.lstrip("-") not in ("path", "date", "added", "similarity"):
+        if sort.lstrip("-") not in ("path", "date", "added", "similarity", "tags"):
             return None
         node, resolver = self.compile(query, threshold)
+        if sort.lstrip("-") == "tags" and resolver.rules.override is not None:
+            return None  # a one-off threshold: SQL counts at it
         with self.search_index.acquire(resolver.rules, one_off=True) as index:
             if index is None:
                 return None
@@ -184,6 +186,11 @@ class Searching:
                 else:
                     ordered = ranked + index.ordered(others, "path", max(0, wanted - len(ranked)))
                 return ordered[offset:wanted], resolver.warnings
+            if sort.lstrip("-") == "tags":
+                from joytag_desktop.library.tag_totals import ordered_by_totals, tag_totals
+
+                totals = tag_totals(index, resolver.models)
+                return ordered_by_totals(hits, totals, sort.startswith("-"), wanted)[offset:], resolver.warnings
             return index.ordered(hits, sort, wanted)[offset:], resolver.warnings
 
     def _hits(

@@ -14,7 +14,8 @@ a keyword), so such an edit need not retag the image. What is left out, per form
   flag (no alpha, animation or ICC: what a writer adds to a simple file to say metadata follows).
 
 The EXIF and XMP orientation (the taggers turn the picture upright by it) is kept: its values go
-into the picture hash. Any other format, and a file whose structure is not understood, has no
+into the picture hash. A rotation (``rotate``, or another program's) is a new picture for the taggers,
+which see a turned picture differently: the image is tagged again, its hand-made tags kept. Any other format, and a file whose structure is not understood, has no
 picture hash (None): every change of its bytes counts as a new picture, the safe side.
 """
 

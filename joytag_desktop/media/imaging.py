@@ -177,6 +177,17 @@ def eight_bit(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def _sidecar_turned(path: Path, image: Image.Image) -> Image.Image:
+    """A GIF or BMP (no EXIF) turned as its sidecar's tiff:Orientation says (RAW previews are
+    turned in ``raw``)."""
+    if is_raw_path(path) or path.suffix.lower() not in (".gif", ".bmp"):
+        return image
+    from joytag_desktop.media.orientation import sidecar_orientation, upright
+
+    turned = sidecar_orientation(path)
+    return image if turned is None else upright(image, turned)
+
+
 def open_image(path: Path, draft_size: int | None = None, flatten: bool = True) -> Image.Image:
     """Decode ``path`` (first frame), apply its EXIF orientation, flatten to RGB.
 
@@ -215,6 +226,7 @@ def open_image(path: Path, draft_size: int | None = None, flatten: bool = True) 
                     oriented = ImageOps.exif_transpose(image)
                 except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
                     oriented = image
+                oriented = _sidecar_turned(path, oriented)
                 if not flatten:
                     kept = eight_bit(oriented)
                     return kept.copy() if kept is image else kept

@@ -159,28 +159,25 @@ def open_raw(path: Path) -> Image.Image:
     return _oriented(path, image)
 
 
-_TRANSPOSE = {
-    2: [Image.Transpose.FLIP_LEFT_RIGHT],
-    3: [Image.Transpose.ROTATE_180],
-    4: [Image.Transpose.FLIP_TOP_BOTTOM],
-    5: [Image.Transpose.TRANSPOSE],
-    6: [Image.Transpose.ROTATE_270],
-    7: [Image.Transpose.TRANSVERSE],
-    8: [Image.Transpose.ROTATE_90],
-}
-
-
 def _oriented(path: Path, image: Image.Image) -> Image.Image:
-    """Previews often carry no orientation of their own: the RAW's applies to them then."""
+    """Previews often carry no orientation of their own: the RAW's applies to them then. A rotation
+    kept in the sidecar (digiKam's way, and this app's) applies whatever the preview says."""
+    from joytag_desktop.media.exif import read_exif
+    from joytag_desktop.media.orientation import sidecar_orientation, upright
+
+    turned = sidecar_orientation(path)  # RAW files keep a rotation in their sidecar
+    if turned is not None:
+        image.load()
+        shown = upright(image, turned)
+        shown = image.copy() if shown is image else shown
+        for key in ("exif", "xmp", "XML:com.adobe.xmp"):  # the caller's exif_transpose must not turn it again
+            shown.info.pop(key, None)
+        shown.getexif().pop(0x0112, None)
+        return shown
     try:
         own = image.getexif().get(0x0112)
     except (OSError, ValueError, SyntaxError):
         own = None
     if own not in (None, 1):
         return image  # the caller's exif_transpose turns it
-    from joytag_desktop.media.exif import read_exif
-
-    orientation = read_exif(path).orientation or 1
-    for step in _TRANSPOSE.get(orientation, []):
-        image = image.transpose(step)
-    return image
+    return upright(image, read_exif(path).orientation or 1)

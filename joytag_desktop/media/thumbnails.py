@@ -162,3 +162,12 @@ def _files(folder: Path) -> list[os.DirEntry[str]]:
         except OSError:
             continue
     return found
+
+
+def forget(content_hash: str) -> None:
+    """Drop an image's cached thumbnails (every size): its picture is shown otherwise now (a
+    rotation kept in its sidecar leaves the file, and so the name, as it was)."""
+    folder = thumbnails_dir() / content_hash[:2]
+    for cached in folder.glob(f"{content_hash}-*.jpg"):
+        with contextlib.suppress(OSError):
+            cached.unlink()
