@@ -27,7 +27,8 @@ examples:
 """
     + arguments.QUERY_EXAMPLES
 )
-TAGS_EXAMPLES = """\
+TAGS_EXAMPLES = (
+    """\
 examples:
   joytag-desktop tags add cat a.jpg b.jpg     add "cat" by hand (wins over the model)
   joytag-desktop tags remove dog a.jpg        remove "dog" by hand (the model cannot bring it back)
@@ -35,7 +36,9 @@ examples:
   joytag-desktop tags list hair               tags containing "hair", most used first
   joytag-desktop tags list --category character,copyright   the characters and series in the library
   joytag-desktop tags complete bl             tags starting with "bl" (for shell completion)
-""" + VOCABULARY_EXAMPLES
+"""
+    + VOCABULARY_EXAMPLES
+)
 THRESHOLD_EXAMPLES = """\
 examples:
   joytag-desktop threshold                          show the global and per-tag thresholds
@@ -94,7 +97,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     tags.add_argument("tag", nargs="?", help="the tag (for list: a filter; for complete: the prefix)")
     tags.add_argument(
-        "paths", nargs="*", metavar="IMAGE", help="add, remove, reset: the images (rename, merge, alias…: the other tag)"
+        "paths",
+        nargs="*",
+        metavar="IMAGE",
+        help="add, remove, reset: the images (rename, merge, alias…: the other tag)",
     )
     tags.add_argument(
         "--category",

@@ -31,7 +31,7 @@ class BooruFileError(JoyTagError):
 def read_pairs(path: Path) -> Iterator[tuple[str, str]]:
     """(antecedent, consequent) of the file's active rows."""
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
+        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (its errors are the user's)
     except OSError as exc:
         raise BooruFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     with handle:

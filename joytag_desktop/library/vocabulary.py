@@ -165,13 +165,13 @@ class Vocabulary:
                 paths_by_id[tag_id] = _paths_up(relations, tag_id)
         if not paths_by_id:
             return {}
-        names = self._names({t for paths in paths_by_id.values() for path in paths for t in path})
+        known = self._names({t for paths in paths_by_id.values() for path in paths for t in path})
         found: dict[str, list[str]] = {}
         for name, tag_id in wanted.items():
             paths = paths_by_id.get(relations.canonical(tag_id)) if tag_id is not None else None
             if paths:
                 found[name] = [
-                    HIERARCHY_SEPARATOR.join(names[t] for t in reversed(path)) for path in paths[:MAX_HIERARCHY_PATHS]
+                    HIERARCHY_SEPARATOR.join(known[t] for t in reversed(path)) for path in paths[:MAX_HIERARCHY_PATHS]
                 ]
         return found
 
@@ -280,7 +280,7 @@ class Vocabulary:
         ids = dict(zip(names, self.tags.ensure_tags(names), strict=True)) if names else {}
         relations = self._read()
         with self.database.engine.connect() as connection:
-            stored = set(connection.execute(select(TagParent.child_id, TagParent.parent_id)).tuples().all())
+            stored = {(c, p) for c, p in connection.execute(select(TagParent.child_id, TagParent.parent_id))}
         rows: list[dict[str, int]] = []
         by_id = {tag_id: name for name, tag_id in ids.items()}
         for index, (child, parent) in enumerate(cleaned.pairs, start=1):
@@ -354,9 +354,7 @@ def _clean_pairs(pairs: Iterable[tuple[str, str]]) -> _Cleaned:
     return cleaned
 
 
-def _alias_refusal(
-    relations: Relations, targets: set[int], a: int, b: int, name: str, target: str
-) -> str | None:
+def _alias_refusal(relations: Relations, targets: set[int], a: int, b: int, name: str, target: str) -> str | None:
     """Why ``name`` → ``target`` is refused (None: accepted; "": it is there already)."""
     current = relations.aliases.get(a)
     if current == b:
