@@ -284,9 +284,13 @@ class Counts:
                 from joytag_desktop.library.search_index import result_counts
 
                 counts = result_counts(index, hits, resolver.models)
+                related = self._related_totals(counts, lambda ids: len(hits & index.present(ids, resolver.models)))
+                counts = {t: n for t, n in (counts | related).items() if n}
             else:
                 counts = None
+        aliases = self.searching.vocabulary.relations().aliases if self.searching.vocabulary is not None else {}
         if counts is not None:
+            counts = {t: n for t, n in counts.items() if t not in aliases}  # counted as their targets
             names = dict(self.searching.query_context().tag_names)
             rows = sorted(((names[t], c) for t, c in counts.items() if t in names), key=lambda r: (-r[1], r[0]))
             return rows[:limit]
@@ -307,7 +311,20 @@ class Counts:
             .limit(limit)
         )
         with self.database.engine.connect() as connection:
-            return [(row.name, int(row.n)) for row in connection.execute(counted)]
+            rows = [(row.name, int(row.n)) for row in connection.execute(counted)]
+        return self._shown_as_targets(rows) if aliases else rows
+
+    def _shown_as_targets(self, rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """SQL's per-name counts with each alias folded into its target (the larger count: a
+        lower bound where both names sit on different images; the posting lists count exactly)."""
+        vocabulary = self.searching.vocabulary
+        assert vocabulary is not None
+        target_of = dict(vocabulary.aliases())
+        merged: dict[str, int] = {}
+        for name, count in rows:
+            shown = target_of.get(name, name)
+            merged[shown] = max(merged.get(shown, 0), count)
+        return sorted(merged.items(), key=lambda r: (-r[1], r[0]))
 
     def folder_counts(self, only: str | Node | None = None) -> list[tuple[str, int]]:
         """Every folder holding images (missing ones left out), as an absolute path, and how many
