@@ -25,6 +25,10 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "import-implications": (("FILE",), "load a Danbooru/e621 tag_implications CSV export (active rows)"),
     "export-aliases": (("FILE",), "write the aliases as an e621-style tag_aliases CSV"),
     "export-implications": (("FILE",), "write the implications as an e621-style tag_implications CSV"),
+    "exclude": (("MODEL", "TAG"), "MODEL never applies TAG (its stored scores go now)"),
+    "include": (("MODEL", "TAG"), "MODEL may apply TAG again (from its next tagging of an image)"),
+    "cap": (("MODEL", "CATEGORY", "N"), "at most N tags of CATEGORY per image from MODEL (N none: no cap)"),
+    "model-rules": (("MODEL",), "MODEL's exclusions and caps"),
 }
 EXAMPLES = """\
   joytag-desktop tags rename kitty_cat cat    a tag added by hand or imported, renamed everywhere
@@ -33,6 +37,8 @@ EXAMPLES = """\
   joytag-desktop tags alias kitty cat         kitty and cat are one tag (models' names too)
   joytag-desktop tags imply cat animal        searching animal finds every cat
   joytag-desktop tags import-aliases tag_aliases-2024-05-01.csv
+  joytag-desktop tags exclude wd-vit-v3 watermark   wd-vit-v3 never applies "watermark"
+  joytag-desktop tags cap wd-vit-v3 character 2     at most the 2 best character tags per image
 """
 
 
@@ -113,6 +119,39 @@ def _export(library, kind: str, file: str) -> int:
     return 0
 
 
+def _exclude(library, model: str, tag: str, excluded: bool) -> int:
+    removed = library.model_rules.set_excluded(library.model(model).id, tag, excluded)
+    if excluded:
+        print(f"{model} never applies {tag} ({removed} stored score(s) removed)", file=sys.stderr)
+    else:
+        print(f"{model} may apply {tag} again (retag to bring back its scores)", file=sys.stderr)
+    return 0
+
+
+def _cap(library, model: str, category: str, value: str) -> int:
+    from joytag_desktop.library import LibraryError
+
+    if value.lower() in ("none", "off"):
+        cap = None
+    elif value.isdigit():
+        cap = int(value)
+    else:
+        raise LibraryError(f"a cap is a number of tags or none, not {value!r}")
+    removed = library.model_rules.set_cap(library.model(model).id, category, cap)
+    shown = "no cap" if cap is None else f"at most {cap}"
+    print(f"{model}: {shown} {category} tag(s) per image ({removed} stored score(s) removed)", file=sys.stderr)
+    return 0
+
+
+def _model_rules(library, model: str) -> int:
+    model_id = library.model(model).id
+    for tag in library.model_rules.exclusions(model_id):
+        print(f"exclude\t{tag}")
+    for category, cap in sorted(library.model_rules.caps(model_id).items()):
+        print(f"cap\t{category}\t{cap}")
+    return 0
+
+
 HANDLERS = {
     "rename": lambda lib, old, new: _bar_edit(lib, "rename", lib.renames.rename, old, new),
     "merge": lambda lib, old, new: _bar_edit(lib, "merge", lib.renames.merge, old, new),
@@ -125,4 +164,8 @@ HANDLERS = {
     "import-implications": lambda lib, file: _import(lib, "implications", file),
     "export-aliases": lambda lib, file: _export(lib, "aliases", file),
     "export-implications": lambda lib, file: _export(lib, "implications", file),
+    "exclude": lambda lib, model, tag: _exclude(lib, model, tag, True),
+    "include": lambda lib, model, tag: _exclude(lib, model, tag, False),
+    "cap": _cap,
+    "model-rules": _model_rules,
 }

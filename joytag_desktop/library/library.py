@@ -18,6 +18,7 @@ from joytag_desktop.library.database import Database
 from joytag_desktop.library.edits import Edits
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.images import Images
+from joytag_desktop.library.model_rules import ModelRules
 from joytag_desktop.library.records import (
     AddedFolder,
     ImageResult,
@@ -66,7 +67,11 @@ class Library:
         self.image_reads = Images(self.database)
         # Vector indexes for more-like-this, like: terms and duplicates (built on first use).
         self.similarity = Similarity(self.database, self.image_reads, self.settings, self.search_index)
-        self.results = Results(self.database, self.settings, self.tags, self.similarity, self.search_index)
+        # Per model: tags never applied and caps per category, applied as results are stored.
+        self.model_rules = ModelRules(self.database, self.tags)
+        self.results = Results(
+            self.database, self.settings, self.tags, self.similarity, self.search_index, self.model_rules
+        )
         self.edits = Edits(self.database, self.tags)
         # Aliases and implications, resolved into tag id sets when a query compiles (library.vocabulary).
         self.vocabulary = Vocabulary(self.database, self.tags)

@@ -221,6 +221,26 @@ class TagParent(Base):
     parent_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
 
 
+class ModelExclusion(Base):
+    """A tag a model is never to apply (as wd14-tagger users list them): its scores are not stored."""
+
+    __tablename__ = "model_exclusions"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ModelCap(Base):
+    """At most ``cap`` tags of one category per image from one model, the highest scores kept (as monbooru)."""
+
+    __tablename__ = "model_caps"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cap: Mapped[int] = mapped_column(Integer)
+
+
 class TagThreshold(Base):
     """A per-tag threshold that overrides the global one."""
 

@@ -5,6 +5,8 @@ Revises: 0007
 
 ``tag_siblings``: a tag that is another name of a target tag (one step, no chains);
 ``tag_parents``: a child tag that implies a parent tag (chains resolve transitively, no cycles).
+``model_exclusions``: tags a model is never to apply; ``model_caps``: at most N tags of a category
+per image from a model (the highest scores kept).
 New tables only: no existing row changes.
 """
 
@@ -32,6 +34,18 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_tag_parents_parent", "tag_parents", ["parent_id"])
+    op.create_table(
+        "model_exclusions",
+        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("tag_id", sa.Integer, sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "model_caps",
+        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("category", sa.String(16), primary_key=True),
+        sa.Column("cap", sa.Integer, nullable=False),
+    )
 
 
 def downgrade() -> None:
