@@ -182,7 +182,7 @@ class Counts:
             best[tag_id] = max(best.get(tag_id, 0), count + user.get(tag_id, 0))
         removals = self._removal_counts()
         by_id = {t: max(0, n - removals.get(t, 0)) for t, n in best.items()}
-        by_id |= self._related_totals(by_id, self._sql_count)
+        by_id |= self._related_totals(by_id, lambda ids: self._sql_count(ids, threshold))
         totals = {names[t]: n for t, n in by_id.items() if t in names}
         if include_unused:
             for name in names.values():
@@ -191,9 +191,9 @@ class Counts:
         found.sort(key=lambda item: (-item[1], item[0]))
         return found[:limit] if limit else found
 
-    def _sql_count(self, ids: list[int]) -> int:
+    def _sql_count(self, ids: list[int], threshold: float | None) -> int:
         """Images (not missing) where any of ``ids`` is present, by SQL."""
-        resolver = self.searching.resolver(None, None)
+        resolver = self.searching.resolver(None, threshold)
         statement = select(func.count(func.distinct(ImageTag.image_id))).select_from(ImageTag)
         statement = statement.join(Image, Image.id == ImageTag.image_id).where(
             counting_row(ImageTag, ids, resolver), Image.status != Status.MISSING

@@ -376,4 +376,5 @@ def _paths_up(relations: Relations, tag_id: int) -> list[list[int]]:
     parents = relations.parents.get(tag_id)
     if not parents:
         return [[tag_id]]
-    return [[tag_id, *path] for parent in sorted(parents) for path in _paths_up(relations, parent)]
+    paths = [[tag_id, *path] for parent in sorted(parents) for path in _paths_up(relations, parent)]
+    return paths[:MAX_HIERARCHY_PATHS]  # many parents at many levels: the first few paths, not all
