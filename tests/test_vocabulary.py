@@ -94,6 +94,7 @@ def test_counts_join_aliases_and_count_children_under_parents(tmp_path: Path, db
             counts = dict(lib.tag_counts())
             assert counts["cat"] == 2 and counts["animal"] == 3, (indexed, counts)
             assert "kitty" not in counts  # shown as its target
+            assert len(lib.tag_counts(limit=3)) == 3 and "kitty" not in dict(lib.tag_counts(limit=3))
         lib.search_index.enabled = True
 
 

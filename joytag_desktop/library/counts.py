@@ -237,7 +237,9 @@ class Counts:
     ) -> list[tuple[str, int]]:
         """Every tag in use with its image count at the threshold (for the GUI's tag list), optionally
         only the tags of some categories (``tags list --category character``)."""
-        filtered = bool(contains) or bool(categories)
+        vocabulary = self.searching.vocabulary
+        aliases = vocabulary is not None and bool(vocabulary.relations().aliases)
+        filtered = bool(contains) or bool(categories) or aliases  # aliases: cut after they are left out
         indexed = self._indexed_totals(threshold)
         if indexed is not None:
             rows = sorted(((n, c) for n, c in zip(indexed[0], indexed[1], strict=True) if c > 0),
@@ -246,8 +248,7 @@ class Counts:
                 rows = rows[:limit]
         else:
             rows = self.histogram_totals(threshold, "", None if filtered else limit)
-        vocabulary = self.searching.vocabulary
-        if vocabulary is not None and vocabulary.relations().aliases:
+        if aliases and vocabulary is not None:
             shown_elsewhere = {alias for alias, _ in vocabulary.aliases()}  # counted as their target
             rows = [row for row in rows if row[0] not in shown_elsewhere]
         if contains:
