@@ -26,6 +26,7 @@ examples:
   joytag-desktop export captions --prefix mychar --exclude watermark folder:dataset
   joytag-desktop export captions --skip-categories rating,meta      captions without ratings
   joytag-desktop export xmp --by-category                JoyTag|character|hatsune_miku in digiKam's tree
+  joytag-desktop export xmp --implied-hierarchy          a tag that implies others as animal|cat
   joytag-desktop export csv -o tags.csv 'rating:general'
 
 """
@@ -60,6 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--by-category",
         action="store_true",
         help="xmp/embedded: file keywords by category, as JoyTag|character|hatsune_miku",
+    )
+    parser.add_argument(
+        "--implied-hierarchy",
+        action="store_true",
+        help="xmp/embedded: write a tag that implies others along them, as animal|cat (see `tags imply`)",
     )
     parser.add_argument(
         "--categories",
@@ -97,7 +103,9 @@ def _choice(args: argparse.Namespace):
     categories = args.categories if args.categories is not None else frozenset(CATEGORIES)
     if args.skip_categories:
         categories -= args.skip_categories
-    return KeywordChoice(None if categories == frozenset(CATEGORIES) else categories, args.by_category)
+    return KeywordChoice(
+        None if categories == frozenset(CATEGORIES) else categories, args.by_category, args.implied_hierarchy
+    )
 
 
 def _check_output(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -12,6 +12,8 @@ from joytag_desktop.categories import CATEGORIES, RATINGS, THRESHOLD_CATEGORIES
 from joytag_desktop.cli import arguments
 from joytag_desktop.cli.arguments import open_library
 from joytag_desktop.cli.progress import progress_bar
+from joytag_desktop.cli.vocabulary_cmds import ACTIONS as VOCABULARY_ACTIONS
+from joytag_desktop.cli.vocabulary_cmds import EXAMPLES as VOCABULARY_EXAMPLES
 from joytag_desktop.library.query import SORTS
 from joytag_desktop.library.thresholds import PRESETS, round_score
 
@@ -25,7 +27,8 @@ examples:
 """
     + arguments.QUERY_EXAMPLES
 )
-TAGS_EXAMPLES = """\
+TAGS_EXAMPLES = (
+    """\
 examples:
   joytag-desktop tags add cat a.jpg b.jpg     add "cat" by hand (wins over the model)
   joytag-desktop tags remove dog a.jpg        remove "dog" by hand (the model cannot bring it back)
@@ -34,6 +37,8 @@ examples:
   joytag-desktop tags list --category character,copyright   the characters and series in the library
   joytag-desktop tags complete bl             tags starting with "bl" (for shell completion)
 """
+    + VOCABULARY_EXAMPLES
+)
 THRESHOLD_EXAMPLES = """\
 examples:
   joytag-desktop threshold                          show the global and per-tag thresholds
@@ -87,9 +92,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         examples=TAGS_EXAMPLES,
         rest="paths",
     )
-    tags.add_argument("action", choices=("add", "remove", "reset", "list", "complete"), help="what to do")
+    tags.add_argument(
+        "action", choices=("add", "remove", "reset", "list", "complete", *VOCABULARY_ACTIONS), help="what to do"
+    )
     tags.add_argument("tag", nargs="?", help="the tag (for list: a filter; for complete: the prefix)")
-    tags.add_argument("paths", nargs="*", type=Path, metavar="IMAGE", help="add, remove, reset: the images")
+    tags.add_argument(
+        "paths",
+        nargs="*",
+        metavar="IMAGE",
+        help="add, remove, reset: the images (rename, merge, alias…: the other tag)",
+    )
     tags.add_argument(
         "--category",
         type=arguments.category_list,
@@ -246,6 +258,10 @@ def run_tags(args: argparse.Namespace) -> int:
     from joytag_desktop.library import LibraryError
 
     with open_library(args) as library:
+        if args.action in VOCABULARY_ACTIONS:
+            from joytag_desktop.cli import vocabulary_cmds
+
+            return vocabulary_cmds.run(args, library)
         if args.action in ("list", "complete"):
             if args.paths:
                 args.subparser.error(f"tags {args.action} takes one filter, not image paths")

@@ -32,7 +32,18 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QKeyEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from joytag_desktop.gui.background import emit_if_alive
@@ -41,6 +52,7 @@ from joytag_desktop.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
 
 MIN_ICON, MAX_ICON, DEFAULT_ICON = 96, 256, 160
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+TAG_MIME = "application/x-joytag-tag"  # a tag dragged from the tag list: dropped on thumbnails, adds it
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 3
 Row = tuple[int, str, str | None, str]  # id, path, content hash, status
@@ -370,6 +382,7 @@ class ThumbnailGrid(QListView):
 
     icon_size_changed = Signal(int)
     activated_for_viewer = Signal(QModelIndex)
+    tag_dropped = Signal(str, int)  # a tag from the tag list; the image under it (-1: none)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -389,11 +402,36 @@ class ThumbnailGrid(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setDragEnabled(False)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
         self._apply_icon_size()
         # Repeats of a held navigation key, added up until the event loop comes round (_coalesce).
         self._pending_moves: tuple[tuple[Qt.Key, Qt.KeyboardModifier], int] | None = None
         self._moves_timer = QTimer(self, singleShot=True, interval=0)
         self._moves_timer.timeout.connect(self._apply_pending_moves)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(TAG_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(TAG_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """A tag dropped from the tag list: ``tag_dropped`` with the image under the pointer."""
+        if not event.mimeData().hasFormat(TAG_MIME):
+            event.ignore()
+            return
+        name = bytes(event.mimeData().data(TAG_MIME).data()).decode("utf-8", "replace")
+        index = self.indexAt(event.position().toPoint())
+        image_id = index.data(IMAGE_ID_ROLE) if index.isValid() else None
+        event.acceptProposedAction()
+        self.tag_dropped.emit(name, image_id if isinstance(image_id, int) else -1)
 
     def cell_size(self) -> QSize:
         return QSize(self.icon_size + 16, self.icon_size + 40)

@@ -55,6 +55,7 @@ from joytag_desktop.gui.tagging_status import TaggingStatus
 from joytag_desktop.gui.thresholds import ThresholdController
 from joytag_desktop.gui.upkeep import LibraryUpkeep
 from joytag_desktop.gui.viewing import ViewerController
+from joytag_desktop.gui.vocabulary import VocabularyController
 from joytag_desktop.gui.workers_status import OtherWorkers
 from joytag_desktop.library import Library
 from joytag_desktop.worker.watcher import FolderWatcher
@@ -187,6 +188,7 @@ class MainWindow(QMainWindow):
         self.thresholds = ThresholdController(context, details)
         self.search = SearchController(context, self.results, self.tag_panel, self.thresholds, self.on_the_fly)
         self.selection = SelectionController(context, self.results, details)
+        self.vocabulary = VocabularyController(context, self.results.grid.selected_ids)
         self.viewer = ViewerController(context, self.results, self.thresholds)
         self.rotation = RotationController(context, self.results)
         self.model_choice = ModelChoice(context, self.settings, self.first_run, status)
@@ -222,6 +224,9 @@ class MainWindow(QMainWindow):
         self.thresholds.loaded.connect(self.search.load_tag_list)
         self.thresholds.applied.connect(self._refresh_after_change)
         self.selection.tags_edited.connect(self.search.load_tag_list)
+        self.tag_panel.vocabulary_requested.connect(self.vocabulary.request)
+        self.results.grid.tag_dropped.connect(self.vocabulary.dropped)
+        self.vocabulary.changed.connect(self._refresh_after_change)
         self.selection.rated.connect(self._refresh_after_change)
         self.selection.retag_queued.connect(self._retag_queued)
         self.viewer.rotate_requested.connect(self.rotation.rotate)

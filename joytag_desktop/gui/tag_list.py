@@ -3,16 +3,34 @@ grouped by category (characters, series, artists, general…) in the category's 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from collections.abc import Sequence
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from joytag_desktop.gui.categories import category_colour, category_label, category_rank
+from joytag_desktop.gui.grid import TAG_MIME
 from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.tree_items import child_items, top_level_items
 
 TAG_ROLE = Qt.ItemDataRole.UserRole
 CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _TagTree(QTreeWidget):
+    """The list itself: a tag line drags as its name (``TAG_MIME``, and plain text for other programs)."""
+
+    def mimeTypes(self) -> list[str]:
+        return [TAG_MIME, "text/plain"]
+
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
+        data = QMimeData()
+        name = next((item.data(0, TAG_ROLE) for item in items if item.data(0, TAG_ROLE)), None)
+        if name:
+            data.setData(TAG_MIME, name.encode("utf-8"))
+            data.setText(name)
+        return data
 
 
 class TagListPanel(QWidget):
@@ -24,6 +42,7 @@ class TagListPanel(QWidget):
     search_tag = Signal(str)  # replace the search with this tag
     add_tag = Signal(str)  # add the tag to the search
     exclude_tag = Signal(str)  # add -tag to the search
+    vocabulary_requested = Signal(str, str)  # (rename, merge, delete, alias or imply; tag)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,7 +53,9 @@ class TagListPanel(QWidget):
         self.filter.setPlaceholderText(self.tr("Filter tags…"))
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(lambda _: self._show())
-        self.list = QTreeWidget()
+        self.list = _TagTree()
+        self.list.setDragEnabled(True)
+        self.list.setDragDropMode(QTreeWidget.DragDropMode.DragOnly)
         self.list.setHeaderHidden(True)
         self.list.setRootIsDecorated(True)
         self.list.setUniformRowHeights(True)
@@ -88,6 +109,7 @@ class TagListPanel(QWidget):
     def _tag_item(name: str, count: int, colour) -> QTreeWidgetItem:
         item = QTreeWidgetItem([f"{name}  ({number(count)})"])
         item.setData(0, TAG_ROLE, name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
         item.setForeground(0, colour)
         return item
 
@@ -111,10 +133,23 @@ class TagListPanel(QWidget):
         name = item.data(0, TAG_ROLE) if item is not None else None
         if not name:
             return
+        self.menu_for(name).exec(self.list.viewport().mapToGlobal(position))
+
+    def menu_for(self, name: str) -> QMenu:
+        """The context menu of one tag line."""
         menu = QMenu(self)
         menu.addAction(self.tr("Search for “{tag}”").format(tag=name), lambda: self.search_tag.emit(name))
         menu.addAction(self.tr("Add to the search"), lambda: self.add_tag.emit(name))
         menu.addAction(self.tr("Exclude from the search"), lambda: self.exclude_tag.emit(name))
         menu.addSeparator()
         menu.addAction(self.tr("Copy tag"), lambda: QGuiApplication.clipboard().setText(name))
-        menu.exec(self.list.viewport().mapToGlobal(position))
+        menu.addSeparator()
+        for action, label in (
+            ("rename", self.tr("Rename…")),
+            ("merge", self.tr("Merge into…")),
+            ("delete", self.tr("Delete from all images…")),
+            ("alias", self.tr("Alias to…")),
+            ("imply", self.tr("Implies…")),
+        ):
+            menu.addAction(label, lambda action=action: self.vocabulary_requested.emit(action, name))
+        return menu

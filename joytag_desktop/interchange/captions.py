@@ -34,11 +34,12 @@ def present_tags(
 ) -> list[str]:
     """Tags that count for an image, best score first (manual and imported ones included),
     of ``categories`` only when given."""
-    return [
-        view.name
+    names = [
+        library.vocabulary.shown_name(view.name)  # an alias is written as its target
         for view in library.image_tags(image_id, threshold)
         if view.present and (categories is None or view.category in categories)
     ]
+    return list(dict.fromkeys(names))
 
 
 def caption_words(tags: list[str], options: CaptionOptions) -> list[str]:

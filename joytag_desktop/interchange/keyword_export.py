@@ -45,6 +45,7 @@ class KeywordChoice:
 
     categories: frozenset[str] | None = None
     by_category: bool = False
+    implied: bool = False  # a tag that implies others as their hierarchy (animal|cat), digiKam/Lightroom style
 
     def keeps(self, category: str) -> bool:
         return self.categories is None or category in self.categories
@@ -58,17 +59,20 @@ def _wanted(
     # The model's tags go under the parent whatever their punctuation: the parent marks model output, so
     # a file read without the library (lost, or another computer's) tells it from the user's keywords.
     # Tags added by hand are the user's keywords: top level, or along their path ("Places|Paris").
-    wanted = [
-        Wanted(
-            v.name,
-            v.source == "ai",
-            v.category if choice.by_category else None,
-        )
-        for v in views
-        if v.present and choice.keeps(v.category)
-    ]
+    # An alias is written as its target (one tag, one keyword); with ``choice.implied`` a tag that
+    # implies others goes along their path as the user's hierarchy (``animal|cat``).
+    vocabulary = library.vocabulary
+    kept = [v for v in views if v.present and choice.keeps(v.category)]
+    paths = vocabulary.hierarchies(v.name for v in kept) if choice.implied else {}
+    wanted: dict[str, Wanted] = {}
+    for v in kept:
+        for path in paths.get(v.name, ()):
+            wanted.setdefault(path, Wanted(path, False, None))
+        if v.name not in paths:
+            name = vocabulary.shown_name(v.name)
+            wanted.setdefault(name, Wanted(name, v.source == "ai", v.category if choice.by_category else None))
     removed = [v.name for v in views if v.source == "manual" and v.score < 0]
-    return wanted, removed
+    return list(wanted.values()), removed
 
 
 def _one_rating(library: Library, image_id: int, views: list[TagView]) -> list[TagView]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,7 +30,7 @@ from joytag_desktop.library.database import Database
 from joytag_desktop.library.query import Node, parse
 from joytag_desktop.library.records import SelectionTag
 from joytag_desktop.library.schema import USER, Image, ImageTag, Root, Source, Status, Tag, TagHistogram, TagThreshold
-from joytag_desktop.library.search import TagResolver, compile_node
+from joytag_desktop.library.search import TagResolver, compile_node, counting_row
 from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.searching import Searching
 from joytag_desktop.library.settings import Settings
@@ -119,9 +119,32 @@ class Counts:
             if cached is not None and cached[0][0] is context and cached[0][1] is totals and cached[0][2:] == key[2:]:
                 return cached[1], cached[2]
             names = [name for _, name in context.tag_names]
-            counts = [totals.get(tag_id, 0) for tag_id, _ in context.tag_names]
+            merged = self._related_totals(totals, lambda ids: self._indexed_count(index, ids, searched))
+            counts = [merged.get(tag_id, totals.get(tag_id, 0)) for tag_id, _ in context.tag_names]
             self._names_cache = (key, names, counts)
             return names, counts
+
+    def _related_totals(self, totals: dict[int, int], count: Callable[[list[int]], int]) -> dict[int, int]:
+        """Counts of the tags that aliases or implications join (an alias counts as its target;
+        a parent counts every image of its children), each counted once per image."""
+        vocabulary = self.searching.vocabulary
+        relations = vocabulary.relations() if vocabulary is not None else None
+        if vocabulary is None or relations is None or relations.empty:
+            return {}
+        involved = set(relations.aliases) | set(relations.aliases.values()) | set(relations.parents)
+        involved |= {p for parents in relations.parents.values() for p in parents}
+        found: dict[int, int] = {}
+        for target in {relations.canonical(t) for t in involved}:
+            members = vocabulary.expand([target])
+            found[target] = count(members) if any(totals.get(m, 0) for m in members) else 0
+        for alias, target in relations.aliases.items():
+            found[alias] = found.get(target, 0)
+        return found
+
+    @staticmethod
+    def _indexed_count(index, ids: list[int], models: Sequence[int]) -> int:
+        present = index.present(ids, models)
+        return len(present) - present.intersection_cardinality(index.missing) if present else 0
 
     def histogram_totals(
         self, threshold: float | None, prefix: str, limit: int | None = None, include_unused: bool = False
@@ -158,13 +181,25 @@ class Counts:
         for (tag_id, _model), count in per_model.items():
             best[tag_id] = max(best.get(tag_id, 0), count + user.get(tag_id, 0))
         removals = self._removal_counts()
-        totals = {names[t]: max(0, n - removals.get(t, 0)) for t, n in best.items() if t in names}
+        by_id = {t: max(0, n - removals.get(t, 0)) for t, n in best.items()}
+        by_id |= self._related_totals(by_id, lambda ids: self._sql_count(ids, threshold))
+        totals = {names[t]: n for t, n in by_id.items() if t in names}
         if include_unused:
             for name in names.values():
                 totals.setdefault(name, 0)
         found = [(n, c) for n, c in totals.items() if (c > 0 or include_unused) and n.startswith(prefix)]
         found.sort(key=lambda item: (-item[1], item[0]))
         return found[:limit] if limit else found
+
+    def _sql_count(self, ids: list[int], threshold: float | None) -> int:
+        """Images (not missing) where any of ``ids`` is present, by SQL."""
+        resolver = self.searching.resolver(None, threshold)
+        statement = select(func.count(func.distinct(ImageTag.image_id))).select_from(ImageTag)
+        statement = statement.join(Image, Image.id == ImageTag.image_id).where(
+            counting_row(ImageTag, ids, resolver), Image.status != Status.MISSING
+        )
+        with self.database.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
 
     @staticmethod
     def _threshold_sql(rules: ThresholdRules, model_column: SQLColumnExpression) -> ColumnElement:
@@ -202,7 +237,9 @@ class Counts:
     ) -> list[tuple[str, int]]:
         """Every tag in use with its image count at the threshold (for the GUI's tag list), optionally
         only the tags of some categories (``tags list --category character``)."""
-        filtered = bool(contains) or bool(categories)
+        vocabulary = self.searching.vocabulary
+        aliases = vocabulary is not None and bool(vocabulary.relations().aliases)
+        filtered = bool(contains) or bool(categories) or aliases  # aliases: cut after they are left out
         indexed = self._indexed_totals(threshold)
         if indexed is not None:
             rows = sorted(((n, c) for n, c in zip(indexed[0], indexed[1], strict=True) if c > 0),
@@ -211,6 +248,9 @@ class Counts:
                 rows = rows[:limit]
         else:
             rows = self.histogram_totals(threshold, "", None if filtered else limit)
+        if aliases and vocabulary is not None:
+            shown_elsewhere = {alias for alias, _ in vocabulary.aliases()}  # counted as their target
+            rows = [row for row in rows if row[0] not in shown_elsewhere]
         if contains:
             needle = contains.lower()
             rows = [row for row in rows if needle in row[0].lower()]
@@ -245,9 +285,13 @@ class Counts:
                 from joytag_desktop.library.search_index import result_counts
 
                 counts = result_counts(index, hits, resolver.models)
+                related = self._related_totals(counts, lambda ids: len(hits & index.present(ids, resolver.models)))
+                counts = {t: n for t, n in (counts | related).items() if n}
             else:
                 counts = None
+        aliases = self.searching.vocabulary.relations().aliases if self.searching.vocabulary is not None else {}
         if counts is not None:
+            counts = {t: n for t, n in counts.items() if t not in aliases}  # counted as their targets
             names = dict(self.searching.query_context().tag_names)
             rows = sorted(((names[t], c) for t, c in counts.items() if t in names), key=lambda r: (-r[1], r[0]))
             return rows[:limit]
@@ -268,7 +312,20 @@ class Counts:
             .limit(limit)
         )
         with self.database.engine.connect() as connection:
-            return [(row.name, int(row.n)) for row in connection.execute(counted)]
+            rows = [(row.name, int(row.n)) for row in connection.execute(counted)]
+        return self._shown_as_targets(rows) if aliases else rows
+
+    def _shown_as_targets(self, rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """SQL's per-name counts with each alias folded into its target (the larger count: a
+        lower bound where both names sit on different images; the posting lists count exactly)."""
+        vocabulary = self.searching.vocabulary
+        assert vocabulary is not None
+        target_of = dict(vocabulary.aliases())
+        merged: dict[str, int] = {}
+        for name, count in rows:
+            shown = target_of.get(name, name)
+            merged[shown] = max(merged.get(shown, 0), count)
+        return sorted(merged.items(), key=lambda r: (-r[1], r[0]))
 
     def folder_counts(self, only: str | Node | None = None) -> list[tuple[str, int]]:
         """Every folder holding images (missing ones left out), as an absolute path, and how many

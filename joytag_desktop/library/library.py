@@ -18,6 +18,7 @@ from joytag_desktop.library.database import Database
 from joytag_desktop.library.edits import Edits
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.images import Images
+from joytag_desktop.library.model_rules import ModelRules
 from joytag_desktop.library.records import (
     AddedFolder,
     ImageResult,
@@ -27,6 +28,7 @@ from joytag_desktop.library.records import (
     TagState,
     TagView,
 )
+from joytag_desktop.library.renames import Renames
 from joytag_desktop.library.results import Results
 from joytag_desktop.library.roots import Roots
 from joytag_desktop.library.scanning import Scanning
@@ -36,6 +38,7 @@ from joytag_desktop.library.settings import Settings
 from joytag_desktop.library.similar import Match, Similarity
 from joytag_desktop.library.taggers import LibraryTaggers
 from joytag_desktop.library.tags import Tags
+from joytag_desktop.library.vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # the scanner (Pillow, exifread) loads when needed: a search needs neither
     from joytag_desktop.library.changes import ChangeReport
@@ -64,11 +67,19 @@ class Library:
         self.image_reads = Images(self.database)
         # Vector indexes for more-like-this, like: terms and duplicates (built on first use).
         self.similarity = Similarity(self.database, self.image_reads, self.settings, self.search_index)
-        self.results = Results(self.database, self.settings, self.tags, self.similarity, self.search_index)
-        self.edits = Edits(self.database, self.tags)
-        self.searching = Searching(
-            self.database, self.settings, self.tags, self.root_folders, self.similarity, self.search_index
+        # Per model: tags never applied and caps per category, applied as results are stored.
+        self.model_rules = ModelRules(self.database, self.tags)
+        self.results = Results(
+            self.database, self.settings, self.tags, self.similarity, self.search_index, self.model_rules
         )
+        self.edits = Edits(self.database, self.tags)
+        # Aliases and implications, resolved into tag id sets when a query compiles (library.vocabulary).
+        self.vocabulary = Vocabulary(self.database, self.tags)
+        self.renames = Renames(self.database, self.tags)
+        self.searching = Searching(
+            self.database, self.settings, self.tags, self.root_folders, self.similarity, self.search_index,
+            self.vocabulary,
+        )  # fmt: skip
         self.counts = Counts(self.database, self.settings, self.tags, self.taggers, self.searching, self.search_index)
 
     def close(self) -> None:

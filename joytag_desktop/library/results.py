@@ -13,6 +13,7 @@ from sqlalchemy import delete, exists, func, insert, select, update
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.library import work
 from joytag_desktop.library.database import IN_CHUNK, Database, now, rowcount
+from joytag_desktop.library.model_rules import ModelRules
 from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
 from joytag_desktop.library.schema import (
     USER,
@@ -45,9 +46,16 @@ class Results:
     """What the taggers found, stored and read back."""
 
     def __init__(
-        self, database: Database, settings: Settings, tags: Tags, similarity: Similarity, search_index: SearchIndex
+        self,
+        database: Database,
+        settings: Settings,
+        tags: Tags,
+        similarity: Similarity,
+        search_index: SearchIndex,
+        model_rules: ModelRules | None = None,
     ) -> None:
         self.database = database
+        self.model_rules = model_rules
         self.settings = settings
         self.tags = tags
         self.similarity = similarity
@@ -109,6 +117,8 @@ class Results:
             if category == "rating" and name.removeprefix("rating:") in RATINGS
         ]
         floor = self.settings.storage_floor
+        # The model's exclusions and category caps (library.model_rules): applied to what is stored.
+        kept = self.model_rules.keep(model.id, tag_ids, categories) if self.model_rules is not None else None
         stamp = now()
         server = self.similarity.server_vectors()  # before the transaction: it may create its table
         with self.database.Session.begin() as session:
@@ -141,7 +151,7 @@ class Results:
             for result in ok:
                 scores = result.scores
                 assert scores is not None
-                for index in np.flatnonzero(scores >= floor):
+                for index in np.flatnonzero(scores >= floor) if kept is None else kept.positions(scores, floor):
                     new_rows.append(
                         {
                             "image_id": result.image_id,

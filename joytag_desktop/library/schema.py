@@ -197,6 +197,50 @@ class ImageTag(Base):
     score: Mapped[float] = mapped_column(Float)
 
 
+class TagSibling(Base):
+    """An alias (Hydrus' sibling): ``tag_id`` is another name of ``target_id``, the one shown.
+
+    One step only: a target is never itself an alias (``library.vocabulary`` refuses chains)."""
+
+    __tablename__ = "tag_siblings"
+    __table_args__ = (Index("ix_tag_siblings_target", "target_id"), {"sqlite_with_rowid": False})
+
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"))
+
+
+class TagParent(Base):
+    """An implication (Hydrus' parent): every image with ``child_id`` also matches ``parent_id``.
+
+    Chains resolve transitively; cycles are refused (``library.vocabulary``)."""
+
+    __tablename__ = "tag_parents"
+    __table_args__ = (Index("ix_tag_parents_parent", "parent_id"), {"sqlite_with_rowid": False})
+
+    child_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ModelExclusion(Base):
+    """A tag a model is never to apply (as wd14-tagger users list them): its scores are not stored."""
+
+    __tablename__ = "model_exclusions"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ModelCap(Base):
+    """At most ``cap`` tags of one category per image from one model, the highest scores kept (as monbooru)."""
+
+    __tablename__ = "model_caps"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cap: Mapped[int] = mapped_column(Integer)
+
+
 class TagThreshold(Base):
     """A per-tag threshold that overrides the global one."""
 

@@ -26,6 +26,7 @@ from joytag_desktop.library.settings import Settings
 from joytag_desktop.library.similar import LIKE_LIMIT, Match, Similarity, SimilarityError
 from joytag_desktop.library.tags import Tags
 from joytag_desktop.library.thresholds import ThresholdRules, check_threshold
+from joytag_desktop.library.vocabulary import Vocabulary
 
 
 @dataclass
@@ -65,8 +66,10 @@ class Searching:
         roots: Roots,
         similarity: Similarity,
         search_index: SearchIndex,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.database = database
+        self.vocabulary = vocabulary
         self.settings = settings
         self.tags = tags
         self.roots = roots
@@ -120,10 +123,16 @@ class Searching:
                 for row in session.execute(select(Model.id, Model.name, Model.searched).order_by(Model.id))
             ]
         context = QueryContext(
-            models, [m[0] for m in models if m[2]], self.settings.threshold_rules(), self.tags.lookup, self._tag_names
+            models, [m[0] for m in models if m[2]], self.settings.threshold_rules(), self._find_tags, self._tag_names
         )
         self._context_cache = (version, context) if version is not None else None
         return context
+
+    def _find_tags(self, name: str, exact: bool, category: str | None) -> list[int]:
+        """A term's tag ids, widened by the aliases and implications (``Vocabulary.expand``): once
+        per query, so SQL and the posting lists see the same plain set."""
+        found = self.tags.lookup(name, exact, category)
+        return self.vocabulary.expand(found) if self.vocabulary is not None else found
 
     def _tag_names(self) -> list[tuple[int, str]]:
         with self.database.engine.connect() as connection:

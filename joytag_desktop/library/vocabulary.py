@@ -1,0 +1,380 @@
+"""The user's tag vocabulary, as Hydrus has it: aliases (siblings: ``kitty`` is another name of
+``cat``) and implications (parents: every ``cat`` is also an ``animal``).
+
+Why resolved here, once per query: a search term's tag ids are widened (``expand``) when the query
+is compiled, so SQL and the posting lists both see plain id sets and agree; nothing is done per row.
+Aliases are one step (a target is never itself an alias, so there are no alias chains to follow);
+implications chain (``cat`` → ``animal`` → ``living_thing``) and are resolved over the aliases'
+targets. Chains of aliases and cycles of implications are refused with the tags that form them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import aliased
+
+from joytag_desktop.library.database import IN_CHUNK, Database
+from joytag_desktop.library.errors import LibraryError
+from joytag_desktop.library.schema import Tag, TagParent, TagSibling
+from joytag_desktop.library.tags import HIERARCHY_SEPARATOR, Tags, check_tag_name
+
+Progress = Callable[[int, int], None]
+MAX_HIERARCHY_PATHS = 8  # paths written per tag on export: a tag with many parents stays readable
+
+
+class VocabularyError(LibraryError):
+    """An alias or implication that would make a chain or a cycle, or names no tag."""
+
+
+@dataclass
+class Relations:
+    """A snapshot of the aliases and implications, by tag id."""
+
+    aliases: dict[int, int] = field(default_factory=dict)  # alias -> target
+    parents: dict[int, set[int]] = field(default_factory=dict)  # canonical child -> canonical parents
+    names_of_aliases: dict[int, list[int]] = field(default_factory=dict)  # target -> its aliases
+
+    @property
+    def empty(self) -> bool:
+        return not self.aliases and not self.parents
+
+    def canonical(self, tag_id: int) -> int:
+        return self.aliases.get(tag_id, tag_id)
+
+    def children(self) -> dict[int, set[int]]:
+        found: dict[int, set[int]] = {}
+        for child, parents in self.parents.items():
+            for parent in parents:
+                found.setdefault(parent, set()).add(child)
+        return found
+
+    def ancestors(self, tag_id: int) -> set[int]:
+        """Every tag ``tag_id`` implies, transitively (canonical ids)."""
+        seen: set[int] = set()
+        todo = [self.canonical(tag_id)]
+        while todo:
+            for parent in self.parents.get(todo.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+    def path_to(self, start: int, goal: int) -> list[int] | None:
+        """A chain of implications from ``start`` up to ``goal`` (both canonical), or None."""
+        previous: dict[int, int] = {}
+        todo = [start]
+        seen = {start}
+        while todo:
+            current = todo.pop()
+            if current == goal:
+                path = [goal]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return path[::-1]
+            for parent in self.parents.get(current, ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    previous[parent] = current
+                    todo.append(parent)
+        return None
+
+
+class Vocabulary:
+    """Aliases and implications: stored, checked and resolved into tag id sets."""
+
+    def __init__(self, database: Database, tags: Tags) -> None:
+        self.database = database
+        self.tags = tags
+        self._lock = threading.Lock()
+        self._cache: tuple[int, Relations, dict[int, set[int]]] | None = None
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def relations(self) -> Relations:
+        """The current aliases and implications (read again only after a commit, on SQLite)."""
+        return self._snapshot()[0]
+
+    def _snapshot(self) -> tuple[Relations, dict[int, set[int]]]:
+        version = self.database.data_version()
+        with self._lock:
+            cached = self._cache
+            if version is not None and cached is not None and cached[0] == version:
+                return cached[1], cached[2]
+        relations = self._read()
+        children = relations.children()
+        if version is not None:
+            with self._lock:
+                self._cache = (version, relations, children)
+        return relations, children
+
+    def _read(self) -> Relations:
+        with self.database.engine.connect() as connection:
+            aliases = dict(connection.execute(select(TagSibling.tag_id, TagSibling.target_id)).all())
+            pairs = connection.execute(select(TagParent.child_id, TagParent.parent_id)).all()
+        relations = Relations(aliases)
+        for alias, target in aliases.items():
+            relations.names_of_aliases.setdefault(target, []).append(alias)
+        for child, parent in pairs:
+            relations.parents.setdefault(relations.canonical(child), set()).add(relations.canonical(parent))
+        return relations
+
+    def expand(self, tag_ids: Sequence[int]) -> list[int]:
+        """The ids a search for ``tag_ids`` matches: their aliases' targets, every tag implying
+        them (transitively) and all those tags' aliases. The ids given come first, unchanged."""
+        relations, children = self._snapshot()
+        if relations.empty or not tag_ids:
+            return list(tag_ids)
+        found = dict.fromkeys(tag_ids)
+        todo = list(dict.fromkeys(relations.canonical(t) for t in tag_ids))
+        seen = set(todo)
+        while todo:
+            current = todo.pop()
+            found[current] = None
+            for alias in relations.names_of_aliases.get(current, ()):
+                found[alias] = None
+            for child in children.get(current, ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        return list(found)
+
+    def shown_name(self, name: str) -> str:
+        """The name a tag is shown and exported as: its alias target's, or its own."""
+        relations = self.relations()
+        if not relations.aliases:
+            return name
+        tag_id = self.tags.tag_id(name)
+        if tag_id is None or tag_id not in relations.aliases:
+            return name
+        return self._names([relations.aliases[tag_id]]).get(relations.aliases[tag_id], name)
+
+    def hierarchies(self, names: Iterable[str]) -> dict[str, list[str]]:
+        """Per tag that implies others, its keyword paths up its implications (``animal|cat``;
+        ``living_thing|animal|cat`` for a chain), as digiKam and Lightroom file keywords."""
+        relations = self.relations()
+        if not relations.parents:
+            return {}
+        wanted = {name: self.tags.tag_id(name) for name in names}
+        paths_by_id: dict[int, list[list[int]]] = {}
+        for tag_id in {relations.canonical(t) for t in wanted.values() if t is not None}:
+            if relations.parents.get(tag_id):
+                paths_by_id[tag_id] = _paths_up(relations, tag_id)
+        if not paths_by_id:
+            return {}
+        known = self._names({t for paths in paths_by_id.values() for path in paths for t in path})
+        found: dict[str, list[str]] = {}
+        for name, tag_id in wanted.items():
+            paths = paths_by_id.get(relations.canonical(tag_id)) if tag_id is not None else None
+            if paths:
+                found[name] = [
+                    HIERARCHY_SEPARATOR.join(known[t] for t in reversed(path)) for path in paths[:MAX_HIERARCHY_PATHS]
+                ]
+        return found
+
+    def aliases(self, contains: str = "") -> list[tuple[str, str]]:
+        """(alias, target) names, by alias."""
+        target = aliased(Tag)
+        statement = select(Tag.name, target.name).join(TagSibling, TagSibling.tag_id == Tag.id)
+        statement = statement.join(target, target.id == TagSibling.target_id).order_by(Tag.name)
+        with self.database.engine.connect() as connection:
+            rows = [(a, b) for a, b in connection.execute(statement)]
+        needle = contains.lower()
+        return [row for row in rows if needle in row[0].lower() or needle in row[1].lower()]
+
+    def implications(self, contains: str = "") -> list[tuple[str, str]]:
+        """(child, parent) names, by child."""
+        parent = aliased(Tag)
+        statement = select(Tag.name, parent.name).join(TagParent, TagParent.child_id == Tag.id)
+        statement = statement.join(parent, parent.id == TagParent.parent_id).order_by(Tag.name, parent.name)
+        with self.database.engine.connect() as connection:
+            rows = [(a, b) for a, b in connection.execute(statement)]
+        needle = contains.lower()
+        return [row for row in rows if needle in row[0].lower() or needle in row[1].lower()]
+
+    def _names(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = list(set(ids))
+        found: dict[int, str] = {}
+        with self.database.engine.connect() as connection:
+            for start in range(0, len(wanted), IN_CHUNK):
+                chunk = wanted[start : start + IN_CHUNK]
+                found.update(connection.execute(select(Tag.id, Tag.name).where(Tag.id.in_(chunk))).all())
+        return found
+
+    # --- changing -----------------------------------------------------------------------------
+
+    def alias(self, name: str, target: str) -> bool:
+        """Make ``name`` another name of ``target``; False when it already is. Refused (one line,
+        naming the tags) when it would chain aliases or close a cycle of implications."""
+        report = self.add_aliases([(name, target)])
+        if report.refused:
+            raise VocabularyError(report.refused[0])
+        return report.added == 1
+
+    def unalias(self, name: str) -> bool:
+        tag_id = self.tags.tag_id(check_tag_name(name))
+        if tag_id is None:
+            return False
+        with self.database.Session.begin() as session:
+            return bool(session.execute(delete(TagSibling).where(TagSibling.tag_id == tag_id)).rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+
+    def imply(self, child: str, parent: str) -> bool:
+        """Every image with ``child`` also matches ``parent``; False when it already did. Refused
+        when it would close a cycle (the message names the tags in it)."""
+        report = self.add_implications([(child, parent)])
+        if report.refused:
+            raise VocabularyError(report.refused[0])
+        return report.added == 1
+
+    def unimply(self, child: str, parent: str) -> bool:
+        child_id, parent_id = self.tags.tag_id(check_tag_name(child)), self.tags.tag_id(check_tag_name(parent))
+        if child_id is None or parent_id is None:
+            return False
+        with self.database.Session.begin() as session:
+            result = session.execute(
+                delete(TagParent).where(TagParent.child_id == child_id, TagParent.parent_id == parent_id)
+            )
+            return bool(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+
+    def add_aliases(
+        self, pairs: Iterable[tuple[str, str]], progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> BulkReport:
+        """Add many aliases at once (a booru export): each checked against those before it; the
+        refused ones are counted with their reason, the others written in one transaction."""
+        cleaned = _clean_pairs(pairs)
+        report = BulkReport(total=len(cleaned.pairs), refused=cleaned.refused)
+        names = list(dict.fromkeys(n for pair in cleaned.pairs for n in pair))
+        ids = dict(zip(names, self.tags.ensure_tags(names), strict=True)) if names else {}
+        relations = self._read()
+        targets = set(relations.aliases.values())
+        rows: list[dict[str, int]] = []
+        for index, (name, target) in enumerate(cleaned.pairs, start=1):
+            if cancel is not None and cancel.is_set():
+                break
+            a, b = ids[name], ids[target]
+            why = _alias_refusal(relations, targets, a, b, name, target)
+            if why == "":
+                report.unchanged += 1
+            elif why is not None:
+                report.refused.append(why)
+            else:
+                relations.aliases[a] = b
+                targets.add(b)
+                rows.append({"tag_id": a, "target_id": b})
+            if progress is not None and index % 1000 == 0:
+                progress(index, len(cleaned.pairs))
+        self._write(TagSibling, rows)
+        report.added = len(rows)
+        return report
+
+    def add_implications(
+        self, pairs: Iterable[tuple[str, str]], progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> BulkReport:
+        """Add many implications at once; one that would close a cycle is refused with the cycle."""
+        cleaned = _clean_pairs(pairs)
+        report = BulkReport(total=len(cleaned.pairs), refused=cleaned.refused)
+        names = list(dict.fromkeys(n for pair in cleaned.pairs for n in pair))
+        ids = dict(zip(names, self.tags.ensure_tags(names), strict=True)) if names else {}
+        relations = self._read()
+        with self.database.engine.connect() as connection:
+            stored = {(c, p) for c, p in connection.execute(select(TagParent.child_id, TagParent.parent_id))}
+        rows: list[dict[str, int]] = []
+        by_id = {tag_id: name for name, tag_id in ids.items()}
+        for index, (child, parent) in enumerate(cleaned.pairs, start=1):
+            if cancel is not None and cancel.is_set():
+                break
+            c, p = ids[child], ids[parent]
+            if (c, p) in stored:
+                report.unchanged += 1
+                continue
+            cc, cp = relations.canonical(c), relations.canonical(p)
+            if cc == cp:
+                report.refused.append(f"{child} cannot imply {parent}: they are one tag (an alias)")
+                continue
+            cycle = relations.path_to(cp, cc)
+            if cycle is not None:
+                shown = self._cycle_names(cycle, by_id)
+                report.refused.append(f"{child} → {parent} would close a cycle: {' → '.join([child, *shown])}")
+                continue
+            relations.parents.setdefault(cc, set()).add(cp)
+            stored.add((c, p))
+            rows.append({"child_id": c, "parent_id": p})
+            if progress is not None and index % 1000 == 0:
+                progress(index, len(cleaned.pairs))
+        self._write(TagParent, rows)
+        report.added = len(rows)
+        return report
+
+    def _cycle_names(self, cycle: list[int], known: dict[int, str]) -> list[str]:
+        missing = [t for t in cycle if t not in known]
+        names = {**known, **(self._names(missing) if missing else {})}
+        return [names.get(t, str(t)) for t in cycle]
+
+    def _write(self, table: type[TagSibling] | type[TagParent], rows: list[dict[str, int]]) -> None:
+        if not rows:
+            return
+        with self.database.Session.begin() as session:
+            for start in range(0, len(rows), IN_CHUNK):
+                session.execute(insert(table), rows[start : start + IN_CHUNK])
+        with self._lock:
+            self._cache = None
+
+
+@dataclass
+class BulkReport:
+    """What a bulk import did: pairs read, added, already there, and refused (one line each)."""
+
+    total: int = 0
+    added: int = 0
+    unchanged: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Cleaned:
+    pairs: list[tuple[str, str]]
+    refused: list[str]
+
+
+def _clean_pairs(pairs: Iterable[tuple[str, str]]) -> _Cleaned:
+    cleaned = _Cleaned([], [])
+    for left, right in pairs:
+        try:
+            a, b = check_tag_name(left), check_tag_name(right)
+        except LibraryError as exc:
+            cleaned.refused.append(f"{left!r} → {right!r}: {exc}")
+            continue
+        if a == b:
+            cleaned.refused.append(f"{a} → {b}: a tag cannot be an alias or a parent of itself")
+            continue
+        cleaned.pairs.append((a, b))
+    return cleaned
+
+
+def _alias_refusal(relations: Relations, targets: set[int], a: int, b: int, name: str, target: str) -> str | None:
+    """Why ``name`` → ``target`` is refused (None: accepted; "": it is there already)."""
+    current = relations.aliases.get(a)
+    if current == b:
+        return ""
+    if current is not None:
+        return f"{name} is already an alias of another tag: unalias {name} first"
+    if b in relations.aliases:
+        return f"alias chain {name} → {target} → …: {target} is itself an alias; alias {name} to its target instead"
+    if a in targets:
+        return f"alias chain … → {name} → {target}: other tags are aliases of {name}; alias them to {target} instead"
+    if b in relations.ancestors(a) or a in relations.ancestors(b):
+        return f"{name} and {target} imply one another: remove the implication before making them one tag"
+    return None
+
+
+def _paths_up(relations: Relations, tag_id: int) -> list[list[int]]:
+    """Every chain of implications from ``tag_id`` to a tag that implies nothing (cycles are
+    refused on entry, so this ends)."""
+    parents = relations.parents.get(tag_id)
+    if not parents:
+        return [[tag_id]]
+    paths = [[tag_id, *path] for parent in sorted(parents) for path in _paths_up(relations, parent)]
+    return paths[:MAX_HIERARCHY_PATHS]  # many parents at many levels: the first few paths, not all
