@@ -48,7 +48,7 @@ TextEmbedderFn = Callable[[str, "ModelInfo"], "np.ndarray"]
 TEXT_LIMIT = 1_000  # how many nearest images a ``text:`` term stands for (after the query's other filters)
 NO_TEXT_MODEL = (
     "no text model in this library: add SigLIP2 to embed its images "
-    "(`joytag-desktop models download siglip2-so400m-384`, then `joytag-desktop autotag --model siglip2-so400m-384`)"
+    "(`joytag-desktop models download siglip2-b16-224`, then `joytag-desktop autotag --model siglip2-b16-224`)"
 )
 
 

@@ -48,6 +48,7 @@ IMMICH_FILES = (
 )
 PICKLES = ("pytorch_model.bin", "open_clip_pytorch_model.bin", "open_clip_model.safetensors")
 CONTEXT = 64  # SigLIP2's training text length (big_vision#157)
+NO_THRESHOLD = 0.4  # no tags to threshold: the library default, so no per-model row is written
 _RESAMPLE = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -211,7 +212,7 @@ class Siglip2Family(TaggerFamily):
         self, folder: Path, variant: str, image: ImageCfg, text: TextCfg, files: dict[str, Path], config: dict
     ) -> TaggerFolder:
         return TaggerFolder(
-            folder, self, variant, Vocabulary((), ()), Policy(default=1.0), image.size, files,
+            folder, self, variant, Vocabulary((), ()), Policy(default=NO_THRESHOLD), image.size, files,
             {"image": image, "text": text, "config": config},
         )  # fmt: skip
 
