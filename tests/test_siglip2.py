@@ -90,7 +90,7 @@ def test_the_ranking_of_every_query_equals_the_reference(layout: str, text_embed
     folder, _, _ = LAYOUTS[layout]
     reference = expected(layout)["images"]
     engine = TaggingEngine(folder, device="cpu", precision="float32", preprocessing="reference")
-    images = {r.path.name: r.embedding for r in engine.tag_paths(IMAGES)}
+    images = {r.path.name: np.asarray(r.embedding) for r in engine.tag_paths(IMAGES)}
     names = sorted(images)
     queries, embeddings = text_embeddings[layout]
     assert any(any("\u4e00" <= c <= "\u9fff" for c in q) for q in queries), "a Chinese query is among them"
@@ -136,7 +136,8 @@ def test_embedding_images_never_loads_the_text_side() -> None:
         "import sys; from pathlib import Path; from joytag_desktop.inference.engine import TaggingEngine\n"
         f"folder = Path({str(LAYOUTS['immich'][0])!r}); image = Path({str(IMAGES[0])!r})\n"
         "[r] = TaggingEngine(folder, device='cpu', runtime='onnxruntime').tag_paths([image]); assert r.ok\n"
-        "sys.exit(sorted(m for m in ('tokenizers', 'joytag_desktop.inference.text_encoder') if m in sys.modules) or None)\n"
+        "text_side = ('tokenizers', 'joytag_desktop.inference.text_encoder')\n"
+        "sys.exit(sorted(m for m in text_side if m in sys.modules) or None)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

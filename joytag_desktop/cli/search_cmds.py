@@ -76,7 +76,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     arguments.add_limit(search, None, "images")
     search.add_argument(
-        "--sort", default=None, metavar="KEY",
+        "--sort",
+        default=None,
+        metavar="KEY",
         help=f"one of {', '.join(SORTS)}; -KEY reverses (default path; similarity for a text: query)",
     )
     search.set_defaults(handler=run_search)

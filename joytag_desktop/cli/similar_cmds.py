@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from joytag_desktop.cli import arguments
@@ -137,14 +138,16 @@ def _similar_text(args: argparse.Namespace) -> int:
         raise SimilarityError("--text: give some words, e.g. --text 'a dog on a beach'")
     with open_library(args) as library:
         text_embedder(library)
-        allowed = None
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None
         if args.query is not None and args.query.strip():
             from joytag_desktop.library.query import parse
 
             node = parse(args.query)
 
-            def allowed(ids):
-                return library.searching.matching(node, ids)
+            def matching(ids: Collection[int]) -> Collection[int]:
+                return library.matching(node, ids)
+
+            allowed = matching
 
         matches = library.similarity.nearest_text(args.text, args.limit or 1_000_000, args.model, allowed)
         images = {image.id: image for image in library.images([m.image_id for m in matches])}

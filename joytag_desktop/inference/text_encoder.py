@@ -46,7 +46,10 @@ class TextEncoder:
         ids = self.tagger.family.text_ids(self.tagger, texts)
         with self._lock:
             if self._session is not None:
-                rows = [self._session.run(None, {self._input: row[None].astype(self._dtype)})[0][0] for row in ids]
+                rows = [
+                    np.asarray(self._session.run(None, {self._input: row[None].astype(self._dtype)})[0])[0]
+                    for row in ids
+                ]  # Immich's graphs take one text at a time
                 return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
             import torch
 

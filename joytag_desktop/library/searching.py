@@ -16,17 +16,17 @@ from joytag_desktop.library import dialect, mounts
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.errors import LibraryError, ScoresIncomplete
+from joytag_desktop.library.fields import words_key
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
-from joytag_desktop.library.terms import And, FieldTerm
 from joytag_desktop.library.records import SearchResult
 from joytag_desktop.library.roots import Roots
 from joytag_desktop.library.schema import Image, Model, Tag, TagHistogram
 from joytag_desktop.library.search import TagResolver, build_select, in_folder, json_ids
 from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.settings import Settings
-from joytag_desktop.library.fields import words_key
 from joytag_desktop.library.similar import LIKE_LIMIT, TEXT_LIMIT, Match, NoTextModel, Similarity, SimilarityError
 from joytag_desktop.library.tags import Tags
+from joytag_desktop.library.terms import And, FieldTerm
 from joytag_desktop.library.thresholds import ThresholdRules, check_threshold
 
 
@@ -111,7 +111,9 @@ class Searching:
             self._resolve_words(node, term, resolver, threshold)
         return resolver
 
-    def _resolve_words(self, node: Node | None, term: FieldTerm, resolver: TagResolver, threshold: float | None) -> None:
+    def _resolve_words(
+        self, node: Node | None, term: FieldTerm, resolver: TagResolver, threshold: float | None
+    ) -> None:
         """A ``text:`` term: the TEXT_LIMIT images nearest to its words. Beside other terms of an
         and, those pick the candidates first (``text:"a dog" folder:2023`` ranks 2023's images, not
         the library's best 1,000 that happen to be there). NoTextModel is an error, not a note."""
@@ -126,11 +128,13 @@ class Searching:
         if known is not None:
             resolver.similar[key] = list(known)
             return
-        allowed = None
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None
         if rest is not None:
 
-            def allowed(ids: Collection[int]) -> set[int]:
+            def matching(ids: Collection[int]) -> set[int]:
                 return self.matching(rest, ids, threshold)
+
+            allowed = matching
 
         try:
             matches = self.similarity.nearest_text(text, TEXT_LIMIT, allowed=allowed)

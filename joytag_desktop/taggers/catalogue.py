@@ -63,7 +63,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     # SigLIP2: embedding models (no tags) for search in words. Sizes are fp32 parameter counts x 4
     # (vision + text towers), not yet read from the Hub: the download pins will say the exact bytes.
     CatalogueEntry("siglip2-so400m-384", "siglip2", "immich-app/ViT-SO400M-16-SigLIP2-384__webli", _IMMICH_FILES,
-                   4540, "Apache-2.0", "search in words, any language (Immich's export; the best SigLIP2, slow on a CPU)"),
+                   4540, "Apache-2.0", "search in words, any language (Immich's export; the best SigLIP2, slow)"),
     CatalogueEntry("siglip2-b16-224", "siglip2", "immich-app/ViT-B-16-SigLIP2__webli", _IMMICH_FILES, 1500,
                    "Apache-2.0", "search in words, any language (Immich's export; base size, 4x faster)"),
     CatalogueEntry("siglip2-so400m-384-hf", "siglip2", "google/siglip2-so400m-patch16-384", _HF_SIGLIP_FILES, 4550,

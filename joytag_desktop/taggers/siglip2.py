@@ -101,9 +101,7 @@ def _missing(folder: Path, names: tuple[str, ...]) -> list[str]:
 class Siglip2Family(TaggerFamily):
     name = "siglip2"
     title = "SigLIP2"
-    needs = (
-        f"{', '.join(HF_FILES)} (transformers), or {', '.join(IMMICH_FILES)} (Immich's ONNX export)"
-    )
+    needs = f"{', '.join(HF_FILES)} (transformers), or {', '.join(IMMICH_FILES)} (Immich's ONNX export)"
     markers = ("visual/model.onnx", "textual/model.onnx", "visual/preprocess_cfg.json")
     embeds_text: ClassVar[bool] = True
 
@@ -134,7 +132,9 @@ class Siglip2Family(TaggerFamily):
                 "use a fixed-resolution one (google/siglip2-base-patch16-224, -so400m-patch16-384) or Immich's export"
             )
         shapes = safetensors_shapes(folder / "model.safetensors")
-        if not any(n.startswith("text_model.") for n in shapes) or not any(n.startswith("vision_model.") for n in shapes):
+        if not any(n.startswith("text_model.") for n in shapes) or not any(
+            n.startswith("vision_model.") for n in shapes
+        ):
             raise ModelFolderError(f"{folder / 'model.safetensors'} lacks the text or the vision tower")
         processor_path = folder / "preprocessor_config.json"
         processor = read_json(processor_path)
