@@ -155,3 +155,21 @@ def test_similar_text_on_the_command_line(tmp_path: Path) -> None:
             assert row["similarity"] == pytest.approx(wanted, abs=2e-3)
     searched = cli("search", 'text:"a cat" -name:camera*')
     assert searched.returncode == 0 and [Path(p).name for p in searched.stdout.split()] == ranking("a cat")[1:]
+    # The text side loads only for words; Immich's text graph runs without torch.
+    probe = (
+        "import atexit, sys\n"
+        "seen = ('torch', 'tokenizers', 'onnxruntime', 'joytag_desktop.inference.text_encoder')\n"
+        "atexit.register(lambda: print('LOADED=' + ','.join(m for m in seen if m in sys.modules), file=sys.stderr))\n"
+        "from joytag_desktop.launch import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+
+    def loaded(*args: str) -> str:
+        command = [sys.executable, "-c", probe, "--db", str(db), *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stderr.rsplit("LOADED=", 1)[1].strip()
+
+    assert loaded("search", "cat") == ""
+    assert loaded("similar", str(tmp_path / "photos" / "logo.png")) == ""
+    assert loaded("similar", "--text", "a cat") == "tokenizers,onnxruntime,joytag_desktop.inference.text_encoder"
