@@ -79,7 +79,7 @@ def main() -> None:
         for label, folder in folders.items()
     }  # fmt: skip
     times: dict[str, list[float]] = {label: [] for label in engines}
-    for label, engine in engines.items():  # warm-up
+    for engine in engines.values():  # warm-up
         list(engine.tag_paths(photos[:4]))
     for _ in range(args.rounds):
         for label, engine in engines.items():

@@ -202,7 +202,7 @@ class SearchController(QObject):
         chosen. Tag searches stay as they are."""
         node, sort = key.node(), key.sort
         words = plain_words(parse(key.query)) if explicit and key.query else None
-        if words is not None and not all(self.library.tag_id(word) is not None for word in words):
+        if words is not None and not all(self.library.tags.lookup(word, False) for word in words):
             try:
                 self.library.similarity.text_model()
             except NoTextModel:
