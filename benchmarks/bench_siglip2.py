@@ -87,7 +87,7 @@ def main() -> None:
             results = list(engine.tag_paths(photos))
             times[label].append(time.perf_counter() - started)
             assert all(r.ok for r in results)
-    print(f"# {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"# {machine()}")
     for label, seconds in times.items():
         print(f"{label:28s} {args.images / statistics.median(seconds):6.2f} images/s (float32, batch 4)")
     for arch in args.arch:
