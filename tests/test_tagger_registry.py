@@ -49,7 +49,11 @@ def lay_out(item: CatalogueEntry, source: Path, target: Path) -> bool:
     files = [p for p in source.rglob("*") if p.is_file() and p.name != "expected.json" and p.suffix != ".npy"]
     for relative in item.files:
         wanted = Path(relative)
-        same = [p for p in files if p.name == wanted.name] or [p for p in files if p.suffix == wanted.suffix]
+        same = (
+            [p for p in files if p.relative_to(source) == wanted]  # Immich's visual/ and textual/ model.onnx
+            or [p for p in files if p.name == wanted.name]
+            or [p for p in files if p.suffix == wanted.suffix]
+        )
         if len(same) != 1:
             return False
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +77,7 @@ def install(item: CatalogueEntry) -> Path:
 
 
 def test_the_registry_knows_the_published_families() -> None:
-    assert set(FAMILIES) == {"joytag", "wd", "jtp", "camie"}
+    assert set(FAMILIES) == {"joytag", "wd", "jtp", "camie", "siglip2"}
     assert FAMILIES[-1] == "joytag", "JoyTag's loose claim (any config.json that is not timm's) is tried last"
 
 

@@ -81,7 +81,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     arguments.add_limit(search, None, "images")
     search.add_argument(
-        "--sort", default="path", metavar="KEY", help=f"one of {', '.join(SORTS)}; -KEY reverses (default path)"
+        "--sort",
+        default=None,
+        metavar="KEY",
+        help=f"one of {', '.join(SORTS)}; -KEY reverses (default path; similarity for a text: query)",
     )
     search.set_defaults(handler=run_search)
 
@@ -148,8 +151,23 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     rating.set_defaults(handler=run_rating)
 
 
+def _has_words(query: str) -> bool:
+    """Whether the query holds a ``text:`` term (a malformed one is reported by the search itself)."""
+    if "text:" not in query:
+        return False
+    from joytag_desktop.library.query import QueryError, field_terms, parse
+
+    try:
+        return bool(field_terms(parse(query), "text"))
+    except QueryError:
+        return False
+
+
 def run_search(args: argparse.Namespace) -> int:
     query = " ".join(args.query)
+    words = _has_words(query)
+    if args.sort is None:  # words rank by how near the pictures are to them
+        args.sort = "similarity" if words else "path"
     if args.sort.lstrip("-") not in SORTS:
         args.subparser.error(f"--sort: {args.sort!r} is not one of {', '.join(SORTS)} (prefix - to reverse)")
     with open_library(args) as library:
@@ -157,6 +175,10 @@ def run_search(args: argparse.Namespace) -> int:
             from joytag_desktop.cli.similar_cmds import outside_embedder
 
             outside_embedder(library)
+        if words:  # the library's text model encodes them (loaded only now)
+            from joytag_desktop.cli.similar_cmds import text_embedder
+
+            text_embedder(library)
         fetch = None if args.limit is None else args.limit + 1
         result = library.search(query, threshold=args.threshold, limit=fetch, sort=args.sort)
         for warning in result.warnings:

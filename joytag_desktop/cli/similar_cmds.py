@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from joytag_desktop.cli import arguments
@@ -17,6 +18,9 @@ examples:
   joytag-desktop similar ~/Downloads/found.png             a file from elsewhere: tagged and compared
   joytag-desktop search 'like:photos/cat.jpg outdoors' --sort similarity
                                                            the same as a query term
+  joytag-desktop similar --text "a dog on a beach"         search in words (a SigLIP2 model of the library)
+  joytag-desktop similar --text 一只猫 --query folder:2023   any language SigLIP2 reads
+  joytag-desktop search 'text:"a red umbrella" -people'    the same as a query term, nearest first
 """
 DUPLICATES_EXAMPLES = """\
 examples:
@@ -38,7 +42,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "be a file outside the library: the model tags and embeds it first (loading the network).",
         SIMILAR_EXAMPLES,
     )
-    similar.add_argument("image", type=Path, metavar="IMAGE", help="an image of the library, or any image file")
+    similar.add_argument(
+        "image", type=Path, nargs="?", metavar="IMAGE", help="an image of the library, or any image file"
+    )
+    similar.add_argument(
+        "--text", metavar="WORDS", help="instead of an image: words, compared by the library's text model (SigLIP2)"
+    )
     arguments.add_limit(similar, 20, "images")
     similar.add_argument(
         "--model", metavar="DIR|NAME",
@@ -89,6 +98,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 def run_similar(args: argparse.Namespace) -> int:
     from joytag_desktop.library.similar import SimilarityError
 
+    if (args.image is None) == (args.text is None):
+        args.subparser.error("name an IMAGE or give --text WORDS (one of them)")
+    if args.text is not None:
+        return _similar_text(args)
     with open_library(args) as library:
         source = args.image
         model, folder = library_model(library, args.model)
@@ -115,6 +128,50 @@ def run_similar(args: argparse.Namespace) -> int:
         if not matches:
             print("no similar images (is the library tagged?)", file=sys.stderr)
     return 0
+
+
+def _similar_text(args: argparse.Namespace) -> int:
+    """``similar --text``: the images nearest to the words, with the cosine of the normalised embeddings."""
+    from joytag_desktop.library.similar import SimilarityError
+
+    if not args.text.strip():
+        raise SimilarityError("--text: give some words, e.g. --text 'a dog on a beach'")
+    with open_library(args) as library:
+        text_embedder(library)
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None
+        if args.query is not None and args.query.strip():
+            from joytag_desktop.library.query import parse
+
+            node = parse(args.query)
+
+            def matching(ids: Collection[int]) -> Collection[int]:
+                return library.matching(node, ids)
+
+            allowed = matching
+
+        matches = library.similarity.nearest_text(args.text, args.limit or 1_000_000, args.model, allowed)
+        images = {image.id: image for image in library.images([m.image_id for m in matches])}
+        for match in matches:
+            image = images.get(match.image_id)
+            if image is None:
+                continue
+            if args.format == "jsonl":
+                print(json.dumps({"path": image.path, "similarity": round(match.similarity, 4)}, ensure_ascii=False))
+            else:
+                print(f"{match.similarity:.3f}  {image.path}")
+        if not matches:
+            print("no images match", file=sys.stderr)
+    return 0
+
+
+def text_embedder(library) -> None:
+    """Lets ``library`` search in words: its text model's text tower loads when words come up."""
+    from joytag_desktop.worker.text_search import TextEmbedder
+
+    def announce(what: str) -> None:
+        print(f"# {what}", file=sys.stderr, flush=True)
+
+    library.similarity.text_encoder = TextEmbedder(announce)
 
 
 def outside_embedder(library, device: str = "auto", folders: dict[str, Path] | None = None):

@@ -150,6 +150,9 @@ class MainWindow(QMainWindow):
 
         self.on_the_fly = OnTheFly()
         self.library.similarity.embedder = self.on_the_fly
+        from joytag_desktop.worker.text_search import TextEmbedder  # words: the text tower loads on first use
+
+        self.library.similarity.text_encoder = TextEmbedder()
         self.grid.customContextMenuRequested.connect(self._grid_menu)
 
     def _build_right(self) -> None:

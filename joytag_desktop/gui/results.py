@@ -134,6 +134,14 @@ class ResultsPanel(QWidget):
             self.tr("Still showing the previous results (%Ln image(s))", "", len(self.grid_model.rows))
         )
 
+    def show_search_problem(self, message: str) -> None:
+        """A search that cannot run (no text model for words): the message, the old results kept."""
+        self.search_error.setText(message)
+        self.search_error.show()
+        self.result_label.setText(
+            self.tr("Still showing the previous results (%Ln image(s))", "", len(self.grid_model.rows))
+        )
+
     def show_rows(self, plan: RowPlan, refresh: bool) -> bool:
         """Apply ``plan``; ``refresh``: the same search again, so the place is kept to the pixel.
 

@@ -24,6 +24,8 @@ from joytag_desktop.gui.search_bar import like_term
 from joytag_desktop.gui.tag_list import TagListPanel
 from joytag_desktop.gui.thresholds import ThresholdController
 from joytag_desktop.library.query import And, Node, Not, QueryError, field_terms, parse, quote_tag
+from joytag_desktop.library.similar import NoTextModel
+from joytag_desktop.library.terms import TagTerm
 
 if TYPE_CHECKING:
     from joytag_desktop.worker.on_the_fly import OnTheFly
@@ -31,6 +33,25 @@ if TYPE_CHECKING:
 log = logging.getLogger("joytag_desktop.gui")
 # A new search shows this many images first, then the rest of the list follows.
 FIRST_PAGE = 600
+
+
+def plain_words(node: Node) -> list[str] | None:
+    """The words of a query made only of plain words (``sunset beach``, ``一只猫``): no quotes,
+    wildcards, scores, fields or operators; None otherwise (the query language decides)."""
+    terms = node.children if isinstance(node, And) else (node,)
+    words = []
+    for term in terms:
+        if not isinstance(term, TagTerm) or term.exact or term.score is not None or term.category is not None:
+            return None
+        if any(c in term.name for c in "*?"):
+            return None
+        words.append(term.name)
+    return words or None
+
+
+def words_term(text: str) -> str:
+    """``text`` as one ``text:"…"`` term."""
+    return 'text:"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True)
@@ -155,16 +176,17 @@ class SearchController(QObject):
         first_page = key != self.shown_key and not key.safe.blurs
         limit = FIRST_PAGE if first_page else None
         self.background.submit(
-            partial(self._search, key, self.grid_model.rows, limit),
+            partial(self._search, key, self.grid_model.rows, limit, explicit),
             partial(self._found, key, explicit, self.generation),
             partial(self._failed, key, self.generation),
         )
 
-    def _search(self, key: SearchKey, old_rows: list[Row], limit: int | None) -> Answer:
+    def _search(self, key: SearchKey, old_rows: list[Row], limit: int | None, explicit: bool = True) -> Answer:
         """In the background. The library's rules (its saved threshold, each model's category
         thresholds) decide; key.threshold only tells that a slider change needs a new search."""
-        node = key.node()
-        rows, warnings = self.library.search_rows(node, sort=key.sort, folder=key.folder, limit=limit)
+        node, sort, notes = self._in_words(key, explicit)
+        rows, warnings = self.library.search_rows(node, sort=sort, folder=key.folder, limit=limit)
+        warnings = notes + warnings
         veiled: set[int] = set()
         if key.safe.blurs and rows:
             above, _ = self.library.search_rows(And((node, Not(key.safe.allowed()))), folder=key.folder)
@@ -173,16 +195,37 @@ class SearchController(QObject):
         hidden = self._hidden_by_safe_view(key)
         return Answer(plan_rows(old_rows, rows), warnings, veiled, more, old_rows, self._captions(node), hidden)
 
+    def _in_words(self, key: SearchKey, explicit: bool) -> tuple[Node, str, list[str]]:
+        """In the background: the query to run, its sort and a note. Plain words of which one is
+        no tag (``sunset over the sea``) search in words when Return was pressed and the library
+        has a text model (SigLIP2); a text: search ranks nearest first unless another order was
+        chosen. Tag searches stay as they are."""
+        node, sort = key.node(), key.sort
+        words = plain_words(parse(key.query)) if explicit and key.query else None
+        if words is not None and not all(self.library.tags.lookup(word, False) for word in words):
+            try:
+                self.library.similarity.text_model()
+            except NoTextModel:
+                note = self.tr("no tag matches every word; to search in words, add SigLIP2 in Tagging ▸ Models…")
+                return node, sort, [note]
+            query = words_term(" ".join(words))
+            node = And((parse(query), key.safe.allowed())) if key.safe.hides else parse(query)
+            return node, "similarity" if sort == "path" else sort, [self.tr("searched in words, nearest first")]
+        if sort == "path" and field_terms(node, "text"):
+            sort = "similarity"
+        return node, sort, []
+
     def _hidden_by_safe_view(self, key: SearchKey) -> int:
         """In the background: the matches Safe view leaves out, so the window can say so."""
         if not key.safe.hides:
             return 0
         return self.library.count(And((parse(key.query), Not(key.safe.allowed()))), folder=key.folder or None)
 
-    def _rest(self, key: SearchKey, shown: list[Row]) -> Answer:
+    def _rest(self, key: SearchKey, shown: list[Row], explicit: bool = True) -> Answer:
         """In the background: the whole list after the first page, planned as rows added to it."""
-        node = key.node()
-        rows, warnings = self.library.search_rows(node, sort=key.sort, folder=key.folder)
+        node, sort, notes = self._in_words(key, explicit)
+        rows, warnings = self.library.search_rows(node, sort=sort, folder=key.folder)
+        warnings = notes + warnings
         return Answer(plan_rows(shown, rows), warnings, set(), False, shown, self._captions(node))
 
     def _captions(self, node: Node) -> dict[int, str]:
@@ -207,7 +250,7 @@ class SearchController(QObject):
         self.show_rows(key, plan)
         if answer.more:
             self.background.submit(
-                partial(self._rest, key, self.grid_model.rows),
+                partial(self._rest, key, self.grid_model.rows, explicit),
                 partial(self._found, key, explicit, generation),
                 partial(self._failed, key, generation),
             )
@@ -221,6 +264,10 @@ class SearchController(QObject):
             return
         if isinstance(exc, QueryError):
             self.results.show_query_error(exc.message, exc.position, key.query)
+        elif isinstance(exc, NoTextModel):
+            self.results.show_search_problem(
+                self.tr("No text model is installed: add SigLIP2 in Tagging ▸ Models… to search in words")
+            )
         else:
             self.context.show_error(exc)
 
@@ -257,7 +304,8 @@ class SearchController(QObject):
         if not key.query and not key.folder and not key.safe.hides:
             rows = self.library.tag_counts(limit=2000)  # from the histogram: instant
         else:
-            rows = self.library.result_tag_counts(key.node(), folder=key.folder or None)
+            node = self._in_words(key, self.last_explicit)[0]  # a search in words counts its own images
+            rows = self.library.result_tag_counts(node, folder=key.folder or None)
         return rows, self.library.tag_categories(name for name, _ in rows)
 
     def _show_tags(self, key: SearchKey, count: int, result: tuple[list[tuple[str, int]], dict[str, str]]) -> None:

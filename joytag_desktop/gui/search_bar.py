@@ -69,6 +69,13 @@ class SearchBar(QWidget):
             )
         )
         self.line.setClearButtonEnabled(True)
+        self.line.setToolTip(
+            self.tr(
+                "Tags, fields and dates as in the placeholder. Words that are not tags (a dog on a beach, "
+                "一只猫) search by meaning when Return is pressed, with a text model (SigLIP2, Tagging ▸ "
+                'Models…); text:"…" does so beside tags, folders and dates.'
+            )
+        )
         self.completions = QStringListModel(self)
         self.completer = QCompleter(self.completions, self)
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
@@ -107,7 +114,7 @@ class SearchBar(QWidget):
             "added": self.tr("Date added"),
             "size": self.tr("File size"),
             "score": self.tr("Tag score"),
-            "similarity": self.tr("Similarity (like: searches)"),
+            "similarity": self.tr("Similarity (like: and text: searches)"),
             "camera": self.tr("Camera"),
             "tags": self.tr("Number of tags"),
         }

@@ -110,6 +110,8 @@ def quantise_int8(graph: Path, tagger: TaggerFolder) -> Path:
 def embedding_output(model: Any, outputs: OnnxOutputs) -> str | None:
     """The published graph's pooled features (``model``: a loaded ONNX ModelProto): the data input
     of the last Gemm/MatMul before the scores."""
+    if outputs.embedding_only:  # the graph's output is the embedding itself
+        return None
     producers = {out: node for node in model.graph.node for out in node.output}
     weights = {init.name for init in model.graph.initializer}
     name = model.graph.output[outputs.scores].name

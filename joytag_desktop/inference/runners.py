@@ -102,7 +102,9 @@ class OnnxRunner(Runner):
         self.device = device if providers[0] != "CPUExecutionProvider" else torch.device("cpu")
         source: str | bytes = str(graph)
         self.embedding: str | None = "embedding"
-        if not embedding_is_output:
+        if outputs.embedding_only:
+            self.embedding = None
+        elif not embedding_is_output:
             import onnx
 
             model = onnx.load(str(graph))
@@ -121,7 +123,15 @@ class OnnxRunner(Runner):
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         wanted = [self.score_name] + ([self.embedding] if self.embedding else [])
-        results = self.session.run(wanted, {self.input_name: batch.detach().cpu().numpy().astype(np.float32)})
+        array = batch.detach().cpu().numpy().astype(np.float32)
+        if self.input_shape and self.input_shape[0] == 1 and len(array) > 1:  # a graph exported for batch 1
+            parts = [self.session.run(wanted, {self.input_name: array[i : i + 1]}) for i in range(len(array))]
+            results = [np.concatenate([np.asarray(part[k]) for part in parts]) for k in range(len(wanted))]
+        else:
+            results = self.session.run(wanted, {self.input_name: array})
+        if self.outputs.embedding_only:
+            embedding = _pool(np.asarray(results[0]))
+            return np.zeros((len(embedding), 0), np.float32), embedding
         logits = np.asarray(results[0], np.float32)
         scores = _sigmoid(logits) if self.outputs.sigmoid else logits
         embedding = _pool(np.asarray(results[1])) if self.embedding else np.zeros((len(scores), 0), np.float32)
@@ -149,10 +159,18 @@ class OpenVinoRunner(Runner):
         self.input_shape = [d.get_length() if d.is_static else None for d in model.inputs[0].get_partial_shape()]
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        results = self.request.infer([batch.detach().cpu().numpy().astype(np.float32)])
+        array = batch.detach().cpu().numpy().astype(np.float32)
         outputs = self.compiled.outputs
+        if self.input_shape and self.input_shape[0] == 1 and len(array) > 1:  # a graph exported for batch 1
+            parts = [self.request.infer([array[i : i + 1]]) for i in range(len(array))]
+            results = {out: np.concatenate([np.asarray(part[out]) for part in parts]) for out in outputs}
+        else:
+            results = self.request.infer([array])
         if self.from_torch:
             return np.asarray(results[outputs[0]], np.float32), np.asarray(results[outputs[1]], np.float32)
+        if self.outputs.embedding_only:
+            embedding = _pool(results[outputs[0]])
+            return np.zeros((len(embedding), 0), np.float32), embedding
         raw = np.asarray(results[outputs[self.outputs.scores]], np.float32)
         scores = _sigmoid(raw) if self.outputs.sigmoid else raw
         embedding = _pool(results[outputs[-1]]) if self.embedding else np.zeros((len(scores), 0), np.float32)

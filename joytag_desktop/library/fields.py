@@ -9,6 +9,7 @@ new field is one class here, not an ``if`` in each of them. Fields that restrict
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -417,6 +418,38 @@ class LikeField(Field):
         return BitMap(context.similar.get(term.text or "", []))
 
 
+_SCORE = re.compile(r"^(>=|<=|>|<|=)?\s*[0-9]*\.?[0-9]+$|^[0-9]*\.?[0-9]*\.\.[0-9]*\.?[0-9]*$")
+
+
+def words_key(text: str) -> str:
+    """Where a ``text:`` term's images are kept among the resolved terms (apart from like: paths)."""
+    return "text:" + text
+
+
+class WordsField(Field):
+    """``text:"a dog on a beach"``: the images a text model (SigLIP2) finds nearest to the words,
+    in any language its tokenizer reads (resolved before the query runs, as like: is). ``text:>0.8``
+    stays the Danbooru tag "text" with a score."""
+
+    names = ("text",)
+    native = True
+
+    def parse(self, value: FieldValue) -> Node:
+        if _SCORE.match(value.text):
+            bounds = parse_range(value.text, value.query, value.position, "score")
+            return TagTerm("text", score=bounds, position=max(0, value.position - len("text:")))
+        if not value.text.strip():
+            raise value.error('text: the words are missing, e.g. text:"a dog on a beach"')
+        return FieldTerm("text", text=value.text, position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        ids = context.similar.get(words_key(term.text or ""), [])
+        return Image.id.in_(dialect.listed_ids(dialect.json_ids(ids)))
+
+    def postings(self, term: FieldTerm, index: PostingIndex, context: Context, candidates: BitMap) -> BitMap:
+        return BitMap(context.similar.get(words_key(term.text or ""), []))
+
+
 def _registry(*fields: Field) -> dict[str, Field]:
     table: dict[str, Field] = {}
     for one in fields:
@@ -449,4 +482,5 @@ FIELDS: dict[str, Field] = _registry(
     RatingField(),
     CategoryField(),
     LikeField(),
+    WordsField(),
 )

@@ -11,6 +11,8 @@
     model:wd-swinv2-v3                  tagged by that model; its scores alone decide the tag terms
     like:photos/cat.jpg                 the 200 images most like that one (by a model's embedding);
                                         sort "similarity" puts the most alike first
+    text:"a dog on a beach", text:一只猫  the images a text model (SigLIP2) finds nearest to the words;
+                                        sort "similarity" puts the nearest first
     rating:general, rating:<=sensitive  the image's rating (general < sensitive < questionable < explicit);
                        rating:none: not rated (no rating model has tagged it and none set by hand)
 

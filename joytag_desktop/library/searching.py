@@ -16,6 +16,7 @@ from joytag_desktop.library import dialect, mounts
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.errors import LibraryError, ScoresIncomplete
+from joytag_desktop.library.fields import words_key
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.records import SearchResult
 from joytag_desktop.library.roots import Roots
@@ -23,8 +24,9 @@ from joytag_desktop.library.schema import Image, Model, Tag, TagHistogram
 from joytag_desktop.library.search import TagResolver, build_select, in_folder, json_ids
 from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.settings import Settings
-from joytag_desktop.library.similar import LIKE_LIMIT, Match, Similarity, SimilarityError
+from joytag_desktop.library.similar import LIKE_LIMIT, TEXT_LIMIT, Match, NoTextModel, Similarity, SimilarityError
 from joytag_desktop.library.tags import Tags
+from joytag_desktop.library.terms import And, FieldTerm
 from joytag_desktop.library.thresholds import ThresholdRules, check_threshold
 from joytag_desktop.library.vocabulary import Vocabulary
 
@@ -108,7 +110,46 @@ class Searching:
             except (SimilarityError, LibraryError) as exc:
                 resolver.warnings.append(f"like:{text}: {exc}")
                 resolver.similar[text] = []
+        for term in field_terms(node, "text") if node else []:
+            self._resolve_words(node, term, resolver, threshold)
         return resolver
+
+    def _resolve_words(
+        self, node: Node | None, term: FieldTerm, resolver: TagResolver, threshold: float | None
+    ) -> None:
+        """A ``text:`` term: the TEXT_LIMIT images nearest to its words. Beside other terms of an
+        and, those pick the candidates first (``text:"a dog" folder:2023`` ranks 2023's images, not
+        the library's best 1,000 that happen to be there). NoTextModel is an error, not a note."""
+        text = term.text or ""
+        key = words_key(text)
+        if key in resolver.similar:
+            return
+        rest = _rest_of_and(node, term)
+        remembered = f"{key}\0{rest!r}\0{threshold!r}"
+        version = self.database.data_version()
+        known = self.similarity.recall(remembered, version)
+        if known is not None:
+            resolver.similar[key] = list(known)
+            return
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None
+        if rest is not None:
+
+            def matching(ids: Collection[int]) -> set[int]:
+                return self.matching(rest, ids, threshold)
+
+            allowed = matching
+
+        try:
+            matches = self.similarity.nearest_text(text, TEXT_LIMIT, allowed=allowed)
+        except NoTextModel:
+            raise
+        except (SimilarityError, LibraryError) as exc:
+            resolver.warnings.append(f"text:{text}: {exc}")
+            resolver.similar[key] = []
+            return
+        self.similarity.remember(remembered, version, {m.image_id: m.similarity for m in matches})
+        self.similarity.remember(key, version, {m.image_id: m.similarity for m in matches})
+        resolver.similar[key] = [m.image_id for m in matches]
 
     def query_context(self) -> QueryContext:
         """Models, threshold rules and tag look-ups for searches, read again only after a commit
@@ -316,10 +357,13 @@ class Searching:
         that term found it), for showing beside the results."""
         node = parse(query) if isinstance(query, str) else query
         terms = field_terms(node, "like")
-        if not terms:
+        words = field_terms(node, "text")
+        if not terms and not words:
             return {}
         self.resolver(node, None)  # resolves the term, or recalls it when nothing changed since
-        return self.similarity.latest(terms[0].text or "")
+        if terms:
+            return self.similarity.latest(terms[0].text or "")
+        return self.similarity.latest(words_key(words[0].text or ""))
 
     def similar(
         self,
@@ -365,3 +409,11 @@ class Searching:
             if folder == root.path or folder.startswith(root.path.rstrip(os.sep) + os.sep):
                 return in_folder(root.id, mounts.folder_of(mounts.of(self.database.engine.dialect), root.path, folder))
         return Image.id < 0
+
+
+def _rest_of_and(node: Node | None, term: FieldTerm) -> Node | None:
+    """The other terms of the and that holds ``term`` at the top of the query, else None."""
+    if isinstance(node, And) and any(child is term for child in node.children):
+        others = tuple(child for child in node.children if child is not term)
+        return others[0] if len(others) == 1 else And(others) if others else None
+    return None

@@ -43,10 +43,34 @@ STAMP_SETTING = "vector_stamp:"  # + model id: the change stamp of the saved ind
 
 # (file, model) -> the file's embedding by that model; set by the CLI and the GUI.
 Embedder = Callable[[Path, "ModelInfo"], "np.ndarray"]
+# (words, model) -> the words' embedding by that model's text tower; set by the CLI and the GUI.
+TextEmbedderFn = Callable[[str, "ModelInfo"], "np.ndarray"]
+TEXT_LIMIT = 1_000  # how many nearest images a ``text:`` term stands for (after the query's other filters)
+NO_TEXT_MODEL = (
+    "no text model in this library: add SigLIP2 to embed its images "
+    "(`joytag-desktop models download siglip2-b16-224`, then `joytag-desktop autotag --model siglip2-b16-224`)"
+)
 
 
 class SimilarityError(JoyTagError):
     """No embedding to compare with: an unknown file, a model that computed none."""
+
+
+class NoTextModel(SimilarityError):
+    """Search in words without a text model (SigLIP2) that has embedded the library's images."""
+
+    def __init__(self, message: str = NO_TEXT_MODEL) -> None:
+        super().__init__(message)
+
+
+def embeds_text(format: str) -> bool:
+    """Whether a library model of this family has a text tower (its images searchable in words)."""
+    from joytag_desktop.taggers.registry import tagger_family
+
+    try:
+        return tagger_family(format).embeds_text
+    except KeyError:
+        return False
 
 
 @dataclass
@@ -73,6 +97,8 @@ class Similarity:
         base = dialect.local_base(database.engine)
         self.folder = Path(base + "-vectors") if base else None
         self.embedder: Embedder | None = None
+        self.text_encoder: TextEmbedderFn | None = None
+        self._words: dict[tuple[str, int, str], np.ndarray] = {}  # recent words' embeddings
         self._outside: dict[tuple, np.ndarray] = {}
         # like: terms of recent searches: per term, each image's similarity (shown beside results)
         self._recent: dict[str, tuple[int | None, dict[int, float]]] = {}  # term -> (data version, similarities)
@@ -161,6 +187,49 @@ class Similarity:
         if embedded is None or not len(embedded):
             raise SimilarityError(f"model {chosen.name} computes no embedding")
         return chosen, embedded.astype("float32"), None
+
+    def text_model(self, name: str | None = None) -> ModelInfo:
+        """The named text model, else the first searched model with a text tower that has
+        embedded images; NoTextModel when there is none."""
+        with self.connection() as connection:
+            models = [m for m in self._models(connection) if embeds_text(m.format)]
+            if name is not None:
+                found = next((m for m in models if m.name == name), None)
+                if found is None:
+                    known = ", ".join(m.name for m in models) or "none"
+                    raise SimilarityError(f"no text model named {name!r} in this library (text models: {known})")
+                return found
+            for model in sorted(models, key=lambda m: (not m.searched, m.id)):
+                if connection.execute(sql.HAS_EMBEDDING, (model.id,)).fetchone() is not None:
+                    return model
+        if models:
+            raise NoTextModel(f"text model {models[0].name} has embedded no image yet: let the worker run first")
+        raise NoTextModel()
+
+    def text_vector(self, text: str, model: str | None = None) -> tuple[ModelInfo, np.ndarray]:
+        """(model, embedding) of words, by the library's text model (the last few kept)."""
+        chosen = self.text_model(model)
+        if self.text_encoder is None:
+            raise SimilarityError("searching in words needs a text encoder, which this program did not load")
+        key = (text, chosen.id, chosen.fingerprint)
+        vector = self._words.get(key)
+        if vector is None:
+            vector = self.text_encoder(text, chosen).astype("float32")
+            self._words[key] = vector
+            while len(self._words) > 16:
+                self._words.pop(next(iter(self._words)))
+        return chosen, vector
+
+    def nearest_text(
+        self,
+        text: str,
+        limit: int = 50,
+        model: str | None = None,
+        allowed: Callable[[Collection[int]], Collection[int]] | None = None,
+    ) -> list[Match]:
+        """The ``limit`` images nearest to the words, best first (cosine of the embeddings)."""
+        chosen, vector = self.text_vector(text, model)
+        return self.nearest_to(vector, chosen.id, limit, allowed)
 
     # --- the nearest images ----------------------------------------------------------------
 

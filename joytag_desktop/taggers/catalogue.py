@@ -44,6 +44,10 @@ class CatalogueEntry:
 
 
 _WD_FILES = ("config.json", "model.safetensors", "selected_tags.csv")
+_IMMICH_FILES = ("config.json", "visual/model.onnx", "visual/preprocess_cfg.json", "textual/model.onnx",
+                 "textual/tokenizer.json", "textual/tokenizer_config.json")  # fmt: skip
+_HF_SIGLIP_FILES = ("config.json", "model.safetensors", "preprocessor_config.json", "tokenizer.json",
+                    "tokenizer_config.json")  # fmt: skip
 _WD_GOOD_AT = "anime and illustration; Danbooru tags, characters and a rating"
 
 CATALOGUE: tuple[CatalogueEntry, ...] = (
@@ -76,6 +80,16 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     CatalogueEntry("camie-v1", "camie", "Camais03/camie-tagger",
                    ("model_initial.onnx", "model_initial_metadata.json", "model/thresholds.json"), 856, "GPL-3.0",
                    "anime illustration; 70,527 tags, 7 categories, threshold profiles (initial stage)"),
+    # SigLIP2: embedding models (no tags) for search in words. Sizes are fp32 parameter counts x 4
+    # (vision + text towers), not yet read from the Hub: the download pins will say the exact bytes.
+    CatalogueEntry("siglip2-so400m-384", "siglip2", "immich-app/ViT-SO400M-16-SigLIP2-384__webli", _IMMICH_FILES,
+                   4540, "Apache-2.0", "search in words, any language (Immich's export; the best SigLIP2, slow)"),
+    CatalogueEntry("siglip2-b16-224", "siglip2", "immich-app/ViT-B-16-SigLIP2__webli", _IMMICH_FILES, 1500,
+                   "Apache-2.0", "search in words, any language (Immich's export; base size, 4x faster)"),
+    CatalogueEntry("siglip2-so400m-384-hf", "siglip2", "google/siglip2-so400m-patch16-384", _HF_SIGLIP_FILES, 4550,
+                   "Apache-2.0", "search in words (Google's original, transformers layout)"),
+    CatalogueEntry("siglip2-base-224-hf", "siglip2", "google/siglip2-base-patch16-224", _HF_SIGLIP_FILES, 1500,
+                   "Apache-2.0", "search in words (Google's original, transformers layout, base size)"),
 )  # fmt: skip
 
 

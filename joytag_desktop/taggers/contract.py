@@ -42,6 +42,7 @@ class OnnxOutputs:
 
     scores: int = 0
     sigmoid: bool = False
+    embedding_only: bool = False  # an embedding model's graph (SigLIP2): output 0 is the embedding, no scores
 
 
 @dataclass
@@ -74,7 +75,7 @@ class TaggerFolder:
         return self.routes[0]
 
     def describe(self) -> str:
-        return f"{self.family.title} ({self.variant}): {len(self.vocabulary):,} tags, {self.image_size} px"
+        return self.family.describe(self)
 
     def weights_bytes(self) -> int:
         return sum(path.stat().st_size for path in self.files.values())
@@ -91,12 +92,17 @@ class TaggerFamily:
     title: ClassVar[str]  # "WD tagger v3"
     needs: ClassVar[str]  # the files, in words, for error messages
     markers: ClassVar[tuple[str, ...]]  # any of these present: the folder is meant to be this family
+    # An embedding model (SigLIP2): no tags, and a text tower whose embeddings share the images' space.
+    embeds_text: ClassVar[bool] = False
 
     def claims(self, folder: Path) -> bool:
         return any(any(folder.glob(marker)) for marker in self.markers)
 
     def inspect(self, folder: Path) -> TaggerFolder:
         raise NotImplementedError
+
+    def describe(self, tagger: TaggerFolder) -> str:
+        return f"{self.title} ({tagger.variant}): {len(tagger.vocabulary):,} tags, {tagger.image_size} px"
 
     def build_network(self, tagger: TaggerFolder) -> torch.nn.Module:
         """The PyTorch network with its weights (float32, eval, CPU); ``forward(x)`` returns
@@ -112,6 +118,18 @@ class TaggerFamily:
 
     def fast_cfg(self, tagger: TaggerFolder, route: str) -> FastCfg | None:
         """Parameters for the tensor fast path, or None where only the reference steps are exact enough."""
+        return None
+
+    def text_ids(self, tagger: TaggerFolder, texts: list[str]) -> np.ndarray:
+        """Token ids (B, context) of ``texts`` for the text tower (``embeds_text`` families)."""
+        raise ModelFolderError(f"{tagger.family.title} has no text encoder")
+
+    def build_text_network(self, tagger: TaggerFolder) -> torch.nn.Module:
+        """The text tower (float32, eval, CPU): token ids (B, context) to embeddings (B, D)."""
+        raise ModelFolderError(f"{tagger.family.title} has no PyTorch text encoder")
+
+    def text_graph(self, tagger: TaggerFolder) -> Path | None:
+        """The published ONNX text graph (token ids to embeddings), where there is one."""
         return None
 
     def missing(self, folder: Path, names: list[str]) -> ModelFolderError:

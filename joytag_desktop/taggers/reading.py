@@ -116,5 +116,19 @@ def is_timm_config(path: Path) -> bool:
     return isinstance(raw, dict) and "architecture" in raw
 
 
+def is_siglip_config(path: Path) -> bool:
+    """A SigLIP ``config.json``: transformers' (``model_type`` siglip/siglip2) or open_clip's as
+    Immich ships it (``vision_cfg`` + ``text_cfg``); an embedding model, not a tagger's config."""
+    if not path.is_file():
+        return False
+    try:
+        raw = read_json(path)
+    except ModelFolderError:
+        return False
+    if not isinstance(raw, dict):
+        return False
+    return str(raw.get("model_type", "")).startswith("siglip") or ("vision_cfg" in raw and "text_cfg" in raw)
+
+
 def hwc_to_chw(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pixels.transpose(2, 0, 1))

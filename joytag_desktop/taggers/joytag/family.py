@@ -13,7 +13,7 @@ import numpy as np
 
 from joytag_desktop.taggers.contract import SAFETENSORS, FastCfg, TaggerFamily, TaggerFolder
 from joytag_desktop.taggers.joytag.layout import CONFIG_FILE, MEAN, STD, TAGS_FILE, WEIGHTS_FILE
-from joytag_desktop.taggers.reading import is_timm_config
+from joytag_desktop.taggers.reading import is_siglip_config, is_timm_config
 from joytag_desktop.taggers.registry import register_tagger, tagger_family
 from joytag_desktop.taggers.vocabulary import Policy, Vocabulary
 
@@ -53,7 +53,8 @@ class JoyTagFamily(TaggerFamily):
 
     def claims(self, folder: Path) -> bool:
         config = folder / CONFIG_FILE
-        return (folder / TAGS_FILE).exists() or (config.exists() and not is_timm_config(config))
+        foreign = is_timm_config(config) or is_siglip_config(config)
+        return (folder / TAGS_FILE).exists() or (config.exists() and not foreign)
 
     def inspect(self, folder: Path) -> TaggerFolder:
         return inspect_folder(folder)
