@@ -18,6 +18,7 @@ from joytag_desktop.library.database import Database
 from joytag_desktop.library.edits import Edits
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.images import Images
+from joytag_desktop.library.marking import Marking
 from joytag_desktop.library.records import (
     AddedFolder,
     ImageResult,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the scanner (Pillow, exifread) loads when needed: a search 
     from joytag_desktop.library.scanner import ScanProgress, ScanReport
     from joytag_desktop.library.schema import Image, MetadataWrite, Root
     from joytag_desktop.library.thresholds import ThresholdRules
+    from joytag_desktop.metadata.marks import Marks
     from joytag_desktop.taggers.contract import TaggerFolder
 
 
@@ -66,6 +68,7 @@ class Library:
         self.similarity = Similarity(self.database, self.image_reads, self.settings, self.search_index)
         self.results = Results(self.database, self.settings, self.tags, self.similarity, self.search_index)
         self.edits = Edits(self.database, self.tags)
+        self.marking = Marking(self.database)
         self.searching = Searching(
             self.database, self.settings, self.tags, self.root_folders, self.similarity, self.search_index
         )
@@ -290,6 +293,23 @@ class Library:
 
     def restore_manual_ratings(self, states: dict[int, str | None]) -> None:
         self.edits.restore_manual_ratings(states)
+
+    def set_mark(
+        self,
+        image_ids: Iterable[int],
+        mark: str,
+        value: object,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Set stars (-1..5), a colour label or a pick (``library.marking``); None unsets it."""
+        return self.marking.set_mark(image_ids, mark, value, progress, cancel)
+
+    def marks(self, image_ids: Iterable[int]) -> dict[int, Marks]:
+        return self.marking.marks(image_ids)
+
+    def restore_marks(self, states: dict[int, Marks], mark: str | None = None) -> None:
+        self.marking.restore_marks(states, mark)
 
     def set_manual_tag(
         self,
