@@ -108,6 +108,7 @@ class SearchBar(QWidget):
             "size": self.tr("File size"),
             "score": self.tr("Tag score"),
             "similarity": self.tr("Similarity (like: searches)"),
+            "stars": self.tr("Stars"),
         }
 
     # --- state --------------------------------------------------------------------------------

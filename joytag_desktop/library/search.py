@@ -250,6 +250,9 @@ def build_select(
         ranked = resolver.similarity_order
         rank = func.coalesce(dialect.IdRank(json_ids(ranked), Image.id), len(ranked))
         return statement.order_by(rank.desc() if descending else rank.asc(), Image.path, Image.id)
+    if key == "stars":  # never rated counts as 0; ties by folder and name
+        stars = func.coalesce(Image.stars, 0)
+        return statement.order_by(stars.desc() if descending else stars.asc(), Image.path, Image.id)
     column = {
         "path": Image.path,
         "name": Image.name,
