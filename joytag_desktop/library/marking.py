@@ -53,7 +53,7 @@ class Marking:
         column = COLUMNS[mark]
         changed = 0
         for chunk in Edits._chunks(list(dict.fromkeys(image_ids)), progress, cancel):
-            differs = column.is_(None) if value is None else (column.is_(None) | (column != value))
+            differs = column.is_not(None) if value is None else (column.is_(None) | (column != value))
             with self.database.Session.begin() as session:
                 statement = update(Image).where(Image.id.in_(chunk), differs).values({mark: value})
                 changed += rowcount(session.execute(statement))
