@@ -38,6 +38,7 @@ from joytag_desktop.gui.grid import PATH_ROLE
 from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.library_folders import LibraryFolders
 from joytag_desktop.gui.long_work import Job, LongWork
+from joytag_desktop.gui.marking import MarkingController
 from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.gui.model_choice import ModelChoice
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         self.search = SearchController(context, self.results, self.tag_panel, self.thresholds, self.on_the_fly)
         self.selection = SelectionController(context, self.results, details)
         self.viewer = ViewerController(context, self.results, self.thresholds)
+        self.marking = MarkingController(context, self.results.grid, self.results.grid_model)
         self.model_choice = ModelChoice(context, self.settings, self.first_run, status)
         self.worker = TaggingWorker(library, self.model_choice.worker_settings(), self.bridge)
         self.watcher = FolderWatcher(
@@ -220,6 +222,10 @@ class MainWindow(QMainWindow):
         self.thresholds.applied.connect(self._refresh_after_change)
         self.selection.tags_edited.connect(self.search.load_tag_list)
         self.selection.rated.connect(self._refresh_after_change)
+        self.results.grid.mark_key.connect(self.marking.key_pressed)
+        self.viewer.mark_key.connect(self.marking.key_pressed_on)
+        self.details.marks.mark_chosen.connect(self.marking.mark_selection)
+        self.marking.marked.connect(self._refresh_after_change)
         self.selection.retag_queued.connect(self._retag_queued)
         self.model_choice.worker_settings_changed.connect(self.worker.reload_model)
         self.model_choice.tag_library.connect(lambda now: self._retag_queued() if now else self.worker.pause())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Signal
 from PySide6.QtGui import QImage
 
 from joytag_desktop.gui.context import WindowContext
@@ -19,6 +19,8 @@ from joytag_desktop.library import Library
 
 
 class ViewerController(QObject):
+    mark_key = Signal(int, str, object)  # a mark key pressed in the viewer: its image, the mark, the value
+
     def __init__(self, context: WindowContext, results: ResultsPanel, thresholds: ThresholdController) -> None:
         super().__init__(context.window)
         self.context, self.thresholds = context, thresholds
@@ -36,6 +38,7 @@ class ViewerController(QObject):
                 self.grid_model.rowCount, self._row, self._load_picture, self.context.window, is_veiled=self._is_veiled
             )
             self.viewer.row_changed.connect(self._moved)
+            self.viewer.mark_key.connect(self.mark_key)
         self.viewer.show_row(index.row())
         self.viewer.show()
         self.viewer.raise_()

@@ -32,7 +32,7 @@ from joytag_desktop.library.results import Results
 from joytag_desktop.library.roots import Roots
 from joytag_desktop.library.scanning import Scanning
 from joytag_desktop.library.search_index import SearchIndex
-from joytag_desktop.library.searching import Searching
+from joytag_desktop.library.searching import GridRow, Searching
 from joytag_desktop.library.settings import Settings
 from joytag_desktop.library.similar import Match, Similarity
 from joytag_desktop.library.taggers import LibraryTaggers
@@ -349,7 +349,8 @@ class Library:
         sort: str = "path",
         limit: int | None = None,
         folder: str | None = None,
-    ) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
+    ) -> tuple[list[GridRow], list[str]]:
+        """(id, path, content hash, status, stars, label, pick) per image, for the GUI's grid."""
         return self.searching.search_rows(query, threshold, sort, limit, folder)
 
     def matching(self, query: str | Node, ids: Collection[int], threshold: float | None = None) -> set[int]:
