@@ -190,8 +190,8 @@ class MarksEditor(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(self.tr("Stars")))
-        for mark, box in (("stars", self.stars), ("label", self.label), ("pick", self.pick)):
-            layout.addWidget(box, 1)
+        for mark, box, stretch in (("stars", self.stars, 3), ("label", self.label, 2), ("pick", self.pick, 2)):
+            layout.addWidget(box, stretch)  # five stars fit unelided
             box.activated.connect(partial(self._chosen, mark, box))
 
     def _chosen(self, mark: str, box: QComboBox, index: int) -> None:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Signal
 
@@ -171,7 +171,9 @@ class SearchController(QObject):
             veiled = {row[0] for row in above}
         more = limit is not None and len(rows) == limit
         hidden = self._hidden_by_safe_view(key)
-        return Answer(plan_rows(old_rows, rows), warnings, veiled, more, old_rows, self._captions(node), hidden)
+        return Answer(
+            plan_rows(old_rows, cast(list[Row], rows)), warnings, veiled, more, old_rows, self._captions(node), hidden
+        )
 
     def _hidden_by_safe_view(self, key: SearchKey) -> int:
         """In the background: the matches Safe view leaves out, so the window can say so."""
@@ -183,7 +185,7 @@ class SearchController(QObject):
         """In the background: the whole list after the first page, planned as rows added to it."""
         node = key.node()
         rows, warnings = self.library.search_rows(node, sort=key.sort, folder=key.folder)
-        return Answer(plan_rows(shown, rows), warnings, set(), False, shown, self._captions(node))
+        return Answer(plan_rows(shown, cast(list[Row], rows)), warnings, set(), False, shown, self._captions(node))
 
     def _captions(self, node: Node) -> dict[int, str]:
         """A like: search shows each image's similarity before its name."""
