@@ -47,13 +47,13 @@ def import_keywords(library: Library, sources: Iterable[KeywordSource]) -> int:
             fresh["xmp"], _, edits = apply_read(library, image.id, "xmp", source.sidecar, sidecar)
         elif source.sidecar_gone:
             fresh["xmp"], _, edits = apply_read(library, image.id, "xmp", "", None)
+        if sidecar is not None and source.sidecar is not None:  # first: where both are new, the sidecar's fill
+            marked = take_in(library, image.id, "xmp", source.sidecar, sidecar)
         if source.embedded is not None or source.file_changed:
             embedded = source.embedded or empty_properties()
             fresh["embedded"], _, more = apply_read(library, image.id, "embedded", image.path, embedded)
             edits += more
-            marked = take_in(library, image.id, "embedded", image.path, embedded)
-        if sidecar is not None and source.sidecar is not None:  # after the image's own: the sidecar wins
-            marked = take_in(library, image.id, "xmp", source.sidecar, sidecar) or marked
+            marked = take_in(library, image.id, "embedded", image.path, embedded) or marked
         if refresh_imports(library, image.id, image.path, fresh) or edits or marked:
             changed += 1
         library.set_sidecar_mtime(image.id, source.sidecar_mtime)

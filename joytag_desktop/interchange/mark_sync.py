@@ -20,14 +20,20 @@ def raw_of(properties: Properties | None) -> Raw:
 
 def take_in(library: Library, image_id: int, target: str, path: str, properties: Properties | None) -> bool:
     """Take in the marks another program changed in the file (None: the file is gone, which says
-    nothing of marks). Returns whether the image's marks changed."""
+    nothing of marks). A file never synced before only fills the marks the image has none of: what
+    it holds is not news of a change, and an image's other file or the user may have said otherwise
+    since. Returns whether the image's marks changed."""
     if properties is None:
         return False
     raw = raw_of(properties)
     snapshot = library.marking.snapshot(image_id, target)
     if snapshot is None and not raw:
         return False  # never synced and nothing there: no record to keep
-    changed = library.marking.take_in(image_id, changes_since(raw, snapshot))
+    changes = changes_since(raw, snapshot)
+    if snapshot is None and changes:
+        have = library.marks([image_id]).get(image_id, Marks())
+        changes = {mark: value for mark, value in changes.items() if have.get(mark) is None}
+    changed = library.marking.take_in(image_id, changes)
     if raw != snapshot:
         library.marking.save_snapshot(image_id, target, path, raw)
     return changed

@@ -6,7 +6,9 @@ Revises: 0007
 ``images.stars`` (-1 rejected, 0-5), ``images.label`` and ``images.pick`` start unset (NULL) on every
 existing image: the next scan or export reads them from the files (``metadata.marks``).
 ``metadata_writes.marks`` holds the file's mark fields as the last sync left them (NULL: never
-synced, so what the file holds is taken in). Existing rows are kept as they are.
+synced, so what the file holds is taken in). Existing rows are kept as they are; only the sidecar
+times the scanner keeps are forgotten, so that the next scan reads every sidecar once more and finds
+the stars and labels other programs left there before this revision (their keywords read as before).
 """
 
 import sqlalchemy as sa
@@ -23,6 +25,7 @@ def upgrade() -> None:
     op.add_column("images", sa.Column("label", sa.String(8)))
     op.add_column("images", sa.Column("pick", sa.String(8)))
     op.add_column("metadata_writes", sa.Column("marks", sa.Text()))
+    op.execute("UPDATE images SET sidecar_mtime = NULL WHERE sidecar_mtime IS NOT NULL")
 
 
 def downgrade() -> None:
