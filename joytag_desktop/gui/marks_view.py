@@ -13,7 +13,7 @@ from functools import partial
 
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QWidget
 
 from joytag_desktop.metadata.marks import LABELS, Marks
 
@@ -187,11 +187,16 @@ class MarksEditor(QWidget):
         self.pick.addItem(self.tr("Unflagged"), None)
         for name in ("picked", "rejected", "pending"):
             self.pick.addItem(pick_name(name), name)
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel(self.tr("Stars")))
-        for mark, box, stretch in (("stars", self.stars, 3), ("label", self.label, 2), ("pick", self.pick, 2)):
-            layout.addWidget(box, stretch)  # five stars fit unelided
+        layout.addWidget(QLabel(self.tr("Stars")), 0, 0)
+        layout.addWidget(self.stars, 0, 1, 1, 2)
+        layout.addWidget(QLabel(self.tr("Label")), 1, 0)
+        layout.addWidget(self.label, 1, 1)
+        layout.addWidget(self.pick, 1, 2)
+        layout.setColumnStretch(1, 1)
+        layout.setColumnStretch(2, 1)
+        for mark, box in (("stars", self.stars), ("label", self.label), ("pick", self.pick)):
             box.activated.connect(partial(self._chosen, mark, box))
 
     def _chosen(self, mark: str, box: QComboBox, index: int) -> None:
