@@ -117,7 +117,10 @@ def test_darktable_sidecar_colour_labels(lib: Library, tmp_path: Path) -> None:
     assert marks_of(lib, root / "DSC_9034.NEF") == Marks(1, None, None)
     # As darktable writes a label: its rdf:Seq of numbers, here yellow (1) and blue (3).
     text = sidecar.read_text()
-    labels = "<darktable:colorlabels>\n    <rdf:Seq>\n     <rdf:li>1</rdf:li>\n     <rdf:li>3</rdf:li>\n    </rdf:Seq>\n   </darktable:colorlabels>\n   "
+    labels = (
+        "<darktable:colorlabels>\n    <rdf:Seq>\n     <rdf:li>1</rdf:li>\n     <rdf:li>3</rdf:li>\n"
+        "    </rdf:Seq>\n   </darktable:colorlabels>\n   "
+    )
     sidecar.write_text(text.replace("<darktable:history>", labels + "<darktable:history>", 1))
     touch_later(sidecar)
     scan(lib)
