@@ -96,6 +96,7 @@ def test_viewer_keys_mark_its_image_and_z_is_actual_size(qtbot, library, setting
     assert viewer.canvas.fit  # not zoomed
     qtbot.keyClick(viewer, Qt.Key.Key_9)
     settle(qtbot, window, 1, Marks(1, "blue"))
+    qtbot.waitUntil(lambda: viewer.marks.text() == "★  Blue", timeout=10_000)  # shown in the viewer too
     qtbot.keyClick(viewer, Qt.Key.Key_Z)
     assert not viewer.canvas.fit and viewer.canvas.zoom == 1.0
     assert marks_of(window, 1) == Marks(1, "blue") and marks_of(window, 0) == Marks()

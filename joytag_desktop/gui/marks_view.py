@@ -97,6 +97,18 @@ def value_text(mark: str, value: object) -> str:
     return label_name(str(value)) if mark == "label" else pick_name(str(value))
 
 
+def marks_text(marks: Marks) -> str:
+    """Marks in one short line (the viewer's): "★★★  Red  Picked"."""
+    parts = []
+    if marks.stars:
+        parts.append("★" * marks.stars if marks.stars > 0 else value_text("stars", -1))
+    if marks.label:
+        parts.append(label_name(marks.label))
+    if marks.pick:
+        parts.append(pick_name(marks.pick))
+    return "  ".join(parts)
+
+
 # --- on the thumbnails ------------------------------------------------------------------------
 
 

@@ -199,6 +199,7 @@ class Viewer(QDialog):
         self.tags = QLabel(wordWrap=True)
         self.tags.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.zoom_label = QLabel()
+        self.marks = QLabel()  # the image's stars, label and pick (``gui.marks_view.marks_text``)
         self.veil_note = QLabel(self.tr("Blurred by View → Safe view: press V to show this image"))
         self.veil_note.setVisible(False)
         buttons = {
@@ -222,6 +223,7 @@ class Viewer(QDialog):
         bar.addWidget(buttons["previous"])
         bar.addWidget(buttons["next"])
         bar.addWidget(self.name, 1)
+        bar.addWidget(self.marks)
         bar.addWidget(self.veil_note)
         bar.addWidget(self.zoom_label)
         bar.addWidget(buttons["fit"])
