@@ -18,9 +18,12 @@ from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library import Library
 from joytag_desktop.metadata.marks import Marks
 
-pytestmark = pytest.mark.skipif(
-    EXIFTOOL is None or EXIV2 is None, reason="exiftool and exiv2 are needed (.ci/run installs both)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        EXIFTOOL is None or EXIV2 is None, reason="exiftool and exiv2 are needed (.ci/run installs both)"
+    ),
+    pytest.mark.backends,  # the same tests on SQLite and on PostgreSQL
+]
 CORPUS = FIXTURES / "metadata"
 
 
