@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -151,11 +152,13 @@ class DetailsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.preview)
         layout.addWidget(self.facts)
-        rating_row = QHBoxLayout()
-        rating_row.addWidget(QLabel(self.tr("Rating")))
-        rating_row.addWidget(self.rating, 1)
-        layout.addLayout(rating_row)
-        layout.addWidget(self.marks)
+        rating_rows = QGridLayout()  # the content rating, then stars, label and pick, tight together
+        rating_rows.setVerticalSpacing(2)
+        rating_rows.addWidget(QLabel(self.tr("Rating")), 0, 0)
+        rating_rows.addWidget(self.rating, 0, 1)
+        rating_rows.addWidget(QLabel(self.tr("Stars")), 1, 0)
+        rating_rows.addWidget(self.marks, 1, 1)
+        layout.addLayout(rating_rows)
         layout.addLayout(threshold_row)
         layout.addWidget(self.presets)
         layout.addWidget(self.tags, 1)

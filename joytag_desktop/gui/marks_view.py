@@ -13,7 +13,7 @@ from functools import partial
 
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from joytag_desktop.metadata.marks import LABELS, Marks
 
@@ -186,7 +186,7 @@ class MarksEditor(QWidget):
         self.stars.setToolTip(self.tr("Stars of the selected images (keys 0-5)"))
         self.stars.addItem(self.tr("No stars"), None)
         for count in range(1, 6):
-            self.stars.addItem("★" * count, count)
+            self.stars.addItem(f"{count} ★", count)  # short: three boxes share the panel's width
         self.stars.addItem(self.tr("Rejected"), -1)
         self.label = QComboBox()
         self.label.setToolTip(self.tr("Colour label of the selected images (keys 6-9: red, yellow, green, blue)"))
@@ -199,16 +199,10 @@ class MarksEditor(QWidget):
         self.pick.addItem(self.tr("Unflagged"), None)
         for name in ("picked", "rejected", "pending"):
             self.pick.addItem(pick_name(name), name)
-        layout = QGridLayout(self)
+        layout = QHBoxLayout(self)  # one row: the details panel labels it (``DetailsPanel``)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel(self.tr("Stars")), 0, 0)
-        layout.addWidget(self.stars, 0, 1, 1, 2)
-        layout.addWidget(QLabel(self.tr("Label")), 1, 0)
-        layout.addWidget(self.label, 1, 1)
-        layout.addWidget(self.pick, 1, 2)
-        layout.setColumnStretch(1, 1)
-        layout.setColumnStretch(2, 1)
         for mark, box in (("stars", self.stars), ("label", self.label), ("pick", self.pick)):
+            layout.addWidget(box, 1)
             box.activated.connect(partial(self._chosen, mark, box))
 
     def _chosen(self, mark: str, box: QComboBox, index: int) -> None:
