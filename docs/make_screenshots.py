@@ -58,6 +58,7 @@ def shoot(language: str, work: Path, images: Path, empty: bool = False, size: tu
         shutil.copytree(PHOTOS, photos)
         library.add_root(photos)
         import_found(library, library.scan())  # as the window's start-up scan does
+        give_marks(library)
     window = MainWindow(library, settings)
     if size is not None:
         window.resize(*size)
@@ -141,6 +142,23 @@ def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None)
     window.close()
     library.close()
     return shots
+
+
+# Stars, colour labels and picks for the first images (by name), so the thumbnails show them.
+DEMO_MARKS = (
+    {"stars": 5, "label": "red", "pick": "picked"},
+    {"stars": 3, "label": "yellow"},
+    {"label": "green"},
+    {"stars": -1},
+    {"stars": 4, "label": "blue"},
+)
+
+
+def give_marks(library) -> None:
+    ids = library.search("", sort="name").ids
+    for image_id, marks in zip(ids, DEMO_MARKS, strict=False):
+        for mark, value in marks.items():
+            library.set_mark([image_id], mark, value)
 
 
 def window_size(text: str) -> tuple[int, int]:

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     **dict.fromkeys(("index", "scan", "purge", "roots"), ("library_cmds", "add_parsers")),
     **dict.fromkeys(("autotag", "watch"), ("watch_cmd", "add_parsers")),
     **dict.fromkeys(("search", "tags", "threshold", "rating"), ("search_cmds", "add_parsers")),
+    **dict.fromkeys(("stars", "label", "pick"), ("marks_cmds", "add_parsers")),
     **dict.fromkeys(("similar", "duplicates"), ("similar_cmds", "add_parsers")),
     "status": ("status_cmd", "add_parsers"),
     "export": ("export_cmd", "add_parser"),

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.gui.categories import rating_label
+from joytag_desktop.gui.marks_view import MarksEditor
 from joytag_desktop.gui.messages import for_window, status_name
 from joytag_desktop.gui.presets import fill_presets, show_preset
 from joytag_desktop.gui.tag_editor import TagEditor
@@ -34,6 +36,7 @@ from joytag_desktop.library.records import SelectionTag, TagView
 from joytag_desktop.library.schema import Image
 from joytag_desktop.library.thresholds import PRESETS
 from joytag_desktop.media.exif import camera_label
+from joytag_desktop.metadata.marks import Marks
 
 
 def human_size(size: int) -> str:
@@ -123,6 +126,8 @@ class DetailsPanel(QWidget):
             self.rating.addItem(rating_label(key), key)
         self.rating.activated.connect(lambda index: self.rating_chosen.emit(self.rating.itemData(index)))
 
+        self.marks = MarksEditor()  # stars, colour label, pick (gui.marking)
+
         self.tags = TagEditor()
         self.new_tag = QLineEdit()
         self.new_tag.setPlaceholderText(self.tr("Add a tag to the selection…"))
@@ -147,10 +152,13 @@ class DetailsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.preview)
         layout.addWidget(self.facts)
-        rating_row = QHBoxLayout()
-        rating_row.addWidget(QLabel(self.tr("Rating")))
-        rating_row.addWidget(self.rating, 1)
-        layout.addLayout(rating_row)
+        rating_rows = QGridLayout()  # the content rating, then stars, label and pick, tight together
+        rating_rows.setVerticalSpacing(2)
+        rating_rows.addWidget(QLabel(self.tr("Rating")), 0, 0)
+        rating_rows.addWidget(self.rating, 0, 1)
+        rating_rows.addWidget(QLabel(self.tr("Stars")), 1, 0)
+        rating_rows.addWidget(self.marks, 1, 1)
+        layout.addLayout(rating_rows)
         layout.addLayout(threshold_row)
         layout.addWidget(self.presets)
         layout.addWidget(self.tags, 1)
@@ -194,7 +202,7 @@ class DetailsPanel(QWidget):
         self._enable_editing(False)
 
     def _enable_editing(self, enabled: bool) -> None:
-        for widget in (self.new_tag, self.add_button, self.remove_button, self.tags, self.rating):
+        for widget in (self.new_tag, self.add_button, self.remove_button, self.tags, self.rating, self.marks):
             widget.setEnabled(enabled)
 
     def facts_rows(self, image: Image) -> list[tuple[str, str]]:
@@ -228,6 +236,7 @@ class DetailsPanel(QWidget):
 
     def _show_rating(self, image: Image) -> None:
         self.rating.setCurrentIndex(image.rating + 1 if image.rating_manual and image.rating is not None else 0)
+        self.marks.show_marks(Marks(image.stars, image.label, image.pick))
 
     def _set_facts(self, rows: list[tuple[str, str]]) -> None:
         self.facts.setText(

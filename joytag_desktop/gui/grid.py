@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
+    QRectF,
     QRunnable,
     QSize,
     Qt,
@@ -47,15 +48,19 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from joytag_desktop.gui.background import emit_if_alive
+from joytag_desktop.gui.marks_view import mark_for_key, paint_marks
 from joytag_desktop.gui.veil import veiled_pixmap
 from joytag_desktop.media.thumbnails import THUMBNAIL_SIZE, thumbnail_for
+from joytag_desktop.metadata.marks import Marks
 
 MIN_ICON, MAX_ICON, DEFAULT_ICON = 96, 256, 160
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 TAG_MIME = "application/x-joytag-tag"  # a tag dragged from the tag list: dropped on thumbnails, adds it
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 3
-Row = tuple[int, str, str | None, str]  # id, path, content hash, status
+MARKS_ROLE = Qt.ItemDataRole.UserRole + 4
+# id, path, content hash, status (and stars, label, pick, as ``Library.search_rows`` gives them)
+Row = tuple[int, str, str | None, str] | tuple[int, str, str | None, str, int | None, str | None, str | None]
 # A plan with more separate runs than this is applied as a reset (the view restores its place).
 MAX_RUNS = 64
 STATUS_COLOURS = {"pending": QColor(230, 170, 40), "error": QColor(220, 60, 60), "missing": QColor(140, 140, 140)}
@@ -147,7 +152,7 @@ class _ThumbnailTask(QRunnable):
         self.generation, self.row, self.signals = generation, row, signals
 
     def run(self) -> None:
-        image_id, path, content_hash, _ = self.row
+        image_id, path, content_hash = self.row[0], self.row[1], self.row[2]
         try:
             cached = thumbnail_for(path, content_hash, THUMBNAIL_SIZE)
             image = QImage(str(cached))
@@ -226,13 +231,22 @@ class ImageGridModel(QAbstractListModel):
     def row_of(self, image_id: int) -> int | None:
         return self._row_of.get(image_id)
 
+    def marks_of(self, image_id: int) -> Marks:
+        """The image's stars, label and pick as the last search read them."""
+        row = self._row_of.get(image_id)
+        found = self.rows[row] if row is not None else ()
+        return Marks(*found[4:7]) if len(found) > 4 else Marks()
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.rows):
             return None
-        image_id, path, _, status = self.rows[index.row()]
+        row = self.rows[index.row()]
+        image_id, path, status = row[0], row[1], row[3]
+        if role == MARKS_ROLE:
+            return Marks(*row[4:7]) if len(row) > 4 else Marks()
         if role == Qt.ItemDataRole.DisplayRole:
             caption = self.captions.get(image_id)
             return f"{caption}  {Path(path).name}" if caption else Path(path).name
@@ -346,6 +360,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(QPen(QColor(128, 128, 128, 160), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(x - 1, y - 1, scaled.width() + 1, scaled.height() + 1)
+            marks = index.data(MARKS_ROLE)
+            if isinstance(marks, Marks) and marks != Marks():
+                paint_marks(painter, QRectF(x, y, scaled.width(), scaled.height()), marks)
         status = index.data(STATUS_ROLE)
         if status in STATUS_COLOURS:
             painter.setBrush(STATUS_COLOURS[status])
@@ -383,6 +400,7 @@ class ThumbnailGrid(QListView):
     icon_size_changed = Signal(int)
     activated_for_viewer = Signal(QModelIndex)
     tag_dropped = Signal(str, int)  # a tag from the tag list; the image under it (-1: none)
+    mark_key = Signal(str, object)  # Lightroom's keys: stars, label or pick for the selection
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -475,6 +493,11 @@ class ThumbnailGrid(QListView):
         self._apply_pending_moves()  # a new key (or a new press) comes after the moves it follows
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.currentIndex().isValid():
             self.activated_for_viewer.emit(self.currentIndex())
+            event.accept()
+            return
+        mark = mark_for_key(event.key(), event.modifiers())
+        if mark is not None and not event.isAutoRepeat():  # rather than jump to a name starting so
+            self.mark_key.emit(*mark)
             event.accept()
             return
         super().keyPressEvent(event)

@@ -38,6 +38,7 @@ from joytag_desktop.gui.grid import PATH_ROLE
 from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.library_folders import LibraryFolders
 from joytag_desktop.gui.long_work import Job, LongWork
+from joytag_desktop.gui.marking import MarkingController
 from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.gui.model_choice import ModelChoice
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         self.vocabulary = VocabularyController(context, self.results.grid.selected_ids)
         self.viewer = ViewerController(context, self.results, self.thresholds)
         self.rotation = RotationController(context, self.results)
+        self.marking = MarkingController(context, self.results.grid, self.results.grid_model)
         self.model_choice = ModelChoice(context, self.settings, self.first_run, status)
         self.worker = TaggingWorker(library, self.model_choice.worker_settings(), self.bridge)
         self.watcher = FolderWatcher(
@@ -231,6 +233,10 @@ class MainWindow(QMainWindow):
         self.results.grid.tag_dropped.connect(self.vocabulary.dropped)
         self.vocabulary.changed.connect(self._refresh_after_change)
         self.selection.rated.connect(self._refresh_after_change)
+        self.results.grid.mark_key.connect(self.marking.key_pressed)
+        self.viewer.mark_key.connect(self.marking.key_pressed_on)
+        self.details.marks.mark_chosen.connect(self.marking.mark_selection)
+        self.marking.marked.connect(self._refresh_after_change)
         self.selection.retag_queued.connect(self._retag_queued)
         self.viewer.rotate_requested.connect(self.rotation.rotate)
         self.rotation.rotated.connect(self._rotated)

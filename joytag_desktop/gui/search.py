@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Signal
 
@@ -193,7 +193,9 @@ class SearchController(QObject):
             veiled = {row[0] for row in above}
         more = limit is not None and len(rows) == limit
         hidden = self._hidden_by_safe_view(key)
-        return Answer(plan_rows(old_rows, rows), warnings, veiled, more, old_rows, self._captions(node), hidden)
+        return Answer(
+            plan_rows(old_rows, cast(list[Row], rows)), warnings, veiled, more, old_rows, self._captions(node), hidden
+        )
 
     def _in_words(self, key: SearchKey, explicit: bool) -> tuple[Node, str, list[str]]:
         """In the background: the query to run, its sort and a note. Plain words of which one is
@@ -226,7 +228,7 @@ class SearchController(QObject):
         node, sort, notes = self._in_words(key, explicit)
         rows, warnings = self.library.search_rows(node, sort=sort, folder=key.folder)
         warnings = notes + warnings
-        return Answer(plan_rows(shown, rows), warnings, set(), False, shown, self._captions(node))
+        return Answer(plan_rows(shown, cast(list[Row], rows)), warnings, set(), False, shown, self._captions(node))
 
     def _captions(self, node: Node) -> dict[int, str]:
         """A like: search shows each image's similarity before its name."""

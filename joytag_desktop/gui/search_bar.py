@@ -117,6 +117,7 @@ class SearchBar(QWidget):
             "similarity": self.tr("Similarity (like: and text: searches)"),
             "camera": self.tr("Camera"),
             "tags": self.tr("Number of tags"),
+            "stars": self.tr("Stars"),
         }
 
     # --- state --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Undoable library edits: tag additions and removals, resets to the model, thresholds.
+"""Undoable library edits: tag additions and removals, resets to the model, thresholds, marks.
 
 Each command records, in the writer thread and just before it changes anything, exactly how
 things stood (``Library.tag_states``), so undo puts back manual, imported and model rows as
@@ -199,6 +199,41 @@ def rating_edit(
 
     def revert(job: Job) -> int:
         library.restore_manual_ratings(before)
+        return len(before)
+
+    return BulkCommand(text, jobs, apply, revert, done, failed)
+
+
+def mark_edit(
+    library: Library,
+    jobs: LongWork,
+    text: str,
+    image_ids: list[int],
+    mark: str,
+    value: object,
+    done: Callable[[Any, Job], None],
+    failed: Callable[[Exception], None],
+) -> BulkCommand:
+    """Set one mark (stars, label, pick) of ``image_ids``; undo puts back each image's own value."""
+    before: dict = {}
+    targets = list(image_ids)  # after a stopped run: what it wrote (see ``tag_edit``)
+
+    def apply(job: Job) -> int:
+        before.clear()
+        before.update(library.marks(targets))
+        reached = [0]
+
+        def progress(done: int, total: int) -> None:
+            reached[0] = done
+            job.progress(done, total)
+
+        changed = library.set_mark(targets, mark, value, progress, job.cancel)
+        if job.cancelled:
+            targets[:] = targets[: reached[0]]
+        return changed
+
+    def revert(job: Job) -> int:
+        library.restore_marks(before, mark)
         return len(before)
 
     return BulkCommand(text, jobs, apply, revert, done, failed)

@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from joytag_desktop.gui.i18n import number
+from joytag_desktop.gui.marks_view import mark_for_key
 from joytag_desktop.gui.panels import resize_within_screen
 from joytag_desktop.gui.slideshow import Slideshow
 from joytag_desktop.gui.veil import veiled_image
@@ -189,6 +190,7 @@ class Viewer(QDialog):
 
     row_changed = Signal(int)
     rotate_requested = Signal(str)
+    mark_key = Signal(int, str, object)  # Lightroom's keys (``gui.marking``): image id, mark, value
 
     def __init__(
         self,
@@ -211,6 +213,7 @@ class Viewer(QDialog):
         self.tags = QLabel(wordWrap=True)
         self.tags.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.zoom_label = QLabel()
+        self.marks = QLabel()  # the image's stars, label and pick (``gui.marks_view.marks_text``)
         self.veil_note = QLabel(self.tr("Blurred by View → Safe view: press V to show this image"))
         self.veil_note.setVisible(False)
         buttons = {
@@ -226,7 +229,7 @@ class Viewer(QDialog):
         buttons["previous"].setToolTip(self.tr("Previous image (Left, Page Up)"))
         buttons["next"].setToolTip(self.tr("Next image (Right, Page Down, Space)"))
         buttons["fit"].setToolTip(self.tr("Fit to the window (F, double-click)"))
-        buttons["actual"].setToolTip(self.tr("Actual size (1); zoom with the wheel or + and -"))
+        buttons["actual"].setToolTip(self.tr("Actual size (Z); zoom with the wheel or + and -"))
         for button in buttons.values():
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.buttons = buttons
@@ -234,6 +237,7 @@ class Viewer(QDialog):
         bar.addWidget(buttons["previous"])
         bar.addWidget(buttons["next"])
         bar.addWidget(self.name, 1)
+        bar.addWidget(self.marks)
         bar.addWidget(self.veil_note)
         bar.addWidget(self.zoom_label)
         bar.addWidget(buttons["fit"])
@@ -376,8 +380,12 @@ class Viewer(QDialog):
             return
         if self.slideshow.running and self._slideshow_key(key):
             return
+        mark = mark_for_key(key, event.modifiers())
         if key == Qt.Key.Key_F11:
             self.toggle_full_screen()
+        elif mark is not None:  # 0-9, P, X, U mark the image shown, as in the grid (1:1 is Z, as Lightroom's)
+            if self.image_id is not None and not event.isAutoRepeat():
+                self.mark_key.emit(self.image_id, *mark)
         elif key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
             self.step(1)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_PageUp, Qt.Key.Key_Backspace):
@@ -390,7 +398,7 @@ class Viewer(QDialog):
             self.toggle_reveal()
         elif key == Qt.Key.Key_F:
             self.canvas.fit_to_window()
-        elif key == Qt.Key.Key_1:
+        elif key == Qt.Key.Key_Z:
             self.canvas.actual_size()
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.canvas.zoom_by(1.25)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Signal
 from PySide6.QtGui import QImage
 
 from joytag_desktop.gui.context import WindowContext
+from joytag_desktop.gui.marks_view import marks_text
 from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.gui.thresholds import ThresholdController
 from joytag_desktop.gui.viewer import Viewer, decode_for_viewer
@@ -19,9 +20,11 @@ from joytag_desktop.library import Library
 
 
 class ViewerController(QObject):
-    """``rotate_requested(paths, transform)``: the viewer asked for its picture to be turned."""
+    """``rotate_requested(paths, transform)``: the viewer asked for its picture to be turned;
+    ``mark_key(image_id, mark, value)``: a mark key was pressed in the viewer."""
 
     rotate_requested = Signal(list, str)
+    mark_key = Signal(int, str, object)  # a mark key pressed in the viewer: its image, the mark, the value
 
     def __init__(self, context: WindowContext, results: ResultsPanel, thresholds: ThresholdController) -> None:
         super().__init__(context.window)
@@ -29,6 +32,7 @@ class ViewerController(QObject):
         self.grid, self.grid_model = results.grid, results.grid_model
         self.viewer: Viewer | None = None
         self.grid.doubleClicked.connect(self.open)
+        self.grid_model.dataChanged.connect(self._show_marks)  # a mark set (in the viewer too) shows there
         self.grid.activated_for_viewer.connect(self.open)
 
     def open(self, index: QModelIndex) -> None:
@@ -41,6 +45,8 @@ class ViewerController(QObject):
             )
             self.viewer.row_changed.connect(self._moved)
             self.viewer.rotate_requested.connect(self._rotate_shown)
+            self.viewer.row_changed.connect(self._show_marks)
+            self.viewer.mark_key.connect(self.mark_key)
         self.viewer.show_row(index.row())
         self.viewer.show()
         self.viewer.raise_()
@@ -89,6 +95,11 @@ class ViewerController(QObject):
 
     def _row(self, row: int) -> tuple[int, str]:
         return self.grid_model.rows[row][0], self.grid_model.rows[row][1]
+
+    def _show_marks(self, *_: object) -> None:
+        viewer = self.viewer
+        if viewer is not None and viewer.image_id is not None:
+            viewer.marks.setText(marks_text(self.grid_model.marks_of(viewer.image_id)))
 
     def _is_veiled(self, image_id: int) -> bool:
         return image_id in self.grid_model.veiled

@@ -12,6 +12,7 @@ from pathlib import Path
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.interchange.exporting import ExportReport, Folders, chosen_images, gone, reason, stopped
+from joytag_desktop.interchange.mark_sync import plan_out, record_out, take_in
 from joytag_desktop.interchange.sync_state import apply_read, file_mtime, load_record, refresh_imports, save_record
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.records import TagView
@@ -104,6 +105,7 @@ def _sync_file(
     if current is not None:
         imported, record, _ = apply_read(library, image.id, target, str(path), current, parent)
         refresh_imports(library, image.id, image.path, {target: imported})
+        take_in(library, image.id, target, str(path), current)  # a newer change there wins
     else:
         record = load_record(library, image.id, target, parent)
         if record is not None:
@@ -167,17 +169,19 @@ def export_xmp(
                 library, image, "xmp", target, current, threshold, parent,
                 ("subject", "hierarchical", "tags_list", *FOLLOWED), choice,
             )  # fmt: skip
-            if data is None and not any(plan.properties.values()):
+            marks_after, marks = plan_out(library, image.id, current, inside_image=False)
+            if data is None and not any(plan.properties.values()) and not marks:
                 report.skipped += 1  # nothing to say: no empty sidecar
-            elif not plan.changed:
+            elif not plan.changed and not marks:
                 report.unchanged += 1
             elif dry_run:
                 report.planned.append((str(target), plan.keywords))
             else:
-                content = update_packet(data, plan.properties, plan.changed, str(target))
+                content = update_packet(data, plan.properties, plan.changed, str(target), marks)
                 mtime = _commit_write(
                     library, image.id, "xmp", target, record, plan, partial(atomic_write, target, content)
                 )
+                record_out(library, image.id, "xmp", str(target), marks_after)
                 folders.add(target)
                 library.set_sidecar_mtime(image.id, mtime)
                 report.written += 1
@@ -214,7 +218,8 @@ def export_embedded(
             if path.suffix.lower() in IPTC_WRITABLE:
                 properties += ("iptc",)
             plan, record = _sync_file(library, image, "embedded", path, current, threshold, parent, properties, choice)
-            if not plan.changed:
+            marks_after, marks = plan_out(library, image.id, current, inside_image=True)
+            if not plan.changed and not marks:
                 report.unchanged += 1
             elif dry_run:
                 report.planned.append((image.path, plan.keywords))
@@ -228,8 +233,9 @@ def export_embedded(
                     path,
                     record,
                     plan,
-                    partial(write_embedded, path, plan.properties, plan.changed, keep_backup),
+                    partial(write_embedded, path, plan.properties, plan.changed, keep_backup, marks),
                 )
+                record_out(library, image.id, "embedded", image.path, marks_after)
                 library.accept_own_write(image.id, image.path, before)
                 report.written += 1
         except (JoyTagError, OSError) as exc:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
 
+from joytag_desktop.interchange.mark_sync import take_in
 from joytag_desktop.interchange.sync_state import apply_read, refresh_imports
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.scanner import KeywordSource, ScanReport
@@ -35,21 +36,25 @@ def import_keywords(library: Library, sources: Iterable[KeywordSource]) -> int:
             continue
         fresh: dict[str, list[str]] = {}
         edits = 0
+        marked = False
+        sidecar = None
         if source.sidecar is not None:
             try:
-                props = read_sidecar(Path(source.sidecar))
+                sidecar = read_sidecar(Path(source.sidecar))
             except SidecarError as exc:
                 log.warning("%s", exc)
                 continue  # a broken sidecar changes nothing
-            fresh["xmp"], _, edits = apply_read(library, image.id, "xmp", source.sidecar, props)
+            fresh["xmp"], _, edits = apply_read(library, image.id, "xmp", source.sidecar, sidecar)
         elif source.sidecar_gone:
             fresh["xmp"], _, edits = apply_read(library, image.id, "xmp", "", None)
+        if sidecar is not None and source.sidecar is not None:  # first: where both are new, the sidecar's fill
+            marked = take_in(library, image.id, "xmp", source.sidecar, sidecar)
         if source.embedded is not None or source.file_changed:
-            fresh["embedded"], _, more = apply_read(
-                library, image.id, "embedded", image.path, source.embedded or empty_properties()
-            )
+            embedded = source.embedded or empty_properties()
+            fresh["embedded"], _, more = apply_read(library, image.id, "embedded", image.path, embedded)
             edits += more
-        if refresh_imports(library, image.id, image.path, fresh) or edits:
+            marked = take_in(library, image.id, "embedded", image.path, embedded) or marked
+        if refresh_imports(library, image.id, image.path, fresh) or edits or marked:
             changed += 1
         library.set_sidecar_mtime(image.id, source.sidecar_mtime)
     return changed

@@ -20,6 +20,8 @@ def load_record(library: Library, image_id: int, target: str, parent: str = DEFA
         data = json.loads(row.keywords)
     except ValueError:
         return None
+    if data is None:
+        return None  # a row that holds only the file's stars and labels (``interchange.mark_sync``)
     return SyncRecord.from_json(data, parent)
 
 

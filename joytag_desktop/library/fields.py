@@ -22,6 +22,7 @@ from joytag_desktop.categories import CATEGORIES, RATINGS, SEARCHABLE_CATEGORIES
 from joytag_desktop.library import dialect
 from joytag_desktop.library.schema import Image, ImageModel, ImageTag, Source, Status
 from joytag_desktop.library.terms import COMPARISON, FieldTerm, Node, QueryError, Range, TagTerm, parse_range
+from joytag_desktop.metadata.marks import LABELS, PICKS, MarkError, check_label, check_pick
 
 if TYPE_CHECKING:
     from joytag_desktop.library.postings import PostingIndex
@@ -450,6 +451,53 @@ class WordsField(Field):
         return BitMap(context.similar.get(words_key(term.text or ""), []))
 
 
+class StarsField(Field):
+    """``stars:4``, ``stars:>=3``, ``stars:1..3``, ``stars:-1`` or ``stars:rejected``: the user's stars;
+    never rated counts as 0 (``stars:0``, ``stars:none``: not rated), rejected as -1."""
+
+    names = ("stars",)
+
+    def parse(self, value: FieldValue) -> Node:
+        text = value.text.strip().lower()
+        if text in ("rejected", "reject"):
+            return FieldTerm("stars", range=Range(-1, -1), position=value.position)
+        if text == "none":
+            return FieldTerm("stars", range=Range(0, 0), position=value.position)
+        bounds = value.range("stars")
+        for end in (bounds.low, bounds.high):
+            if isinstance(end, float) and (end != int(end) or not -1 <= end <= 5):
+                raise value.error(f"stars: {end:g} is not a whole number from -1 (rejected) to 5")
+        return FieldTerm("stars", range=bounds, position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        assert term.range is not None
+        return in_range(func.coalesce(Image.stars, 0), term.range)
+
+
+class MarkChoiceField(Field):
+    """``label:red``, ``pick:picked``; ``none``: not set."""
+
+    def __init__(self, name: str, check: Callable[[str], str | None], choices: tuple[str, ...]) -> None:
+        self.names = (name,)
+        self.check = check
+        self.choices = choices
+
+    def parse(self, value: FieldValue) -> Node:
+        text = value.text.strip().lower()
+        if text != "none":
+            try:
+                text = self.check(text) or ""
+            except MarkError:
+                raise value.error(
+                    f"{value.name}: {value.text!r} is not one of {', '.join(self.choices)}, none"
+                ) from None
+        return FieldTerm(value.name, text=text, position=value.position)
+
+    def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
+        column = getattr(Image, self.names[0])
+        return column.is_(None) if term.text == "none" else _known(column, column == term.text)
+
+
 def _registry(*fields: Field) -> dict[str, Field]:
     table: dict[str, Field] = {}
     for one in fields:
@@ -480,6 +528,9 @@ FIELDS: dict[str, Field] = _registry(
     TagField(),
     ModelField(),
     RatingField(),
+    StarsField(),
+    MarkChoiceField("label", check_label, LABELS),
+    MarkChoiceField("pick", check_pick, PICKS),
     CategoryField(),
     LikeField(),
     WordsField(),

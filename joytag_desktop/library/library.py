@@ -18,6 +18,7 @@ from joytag_desktop.library.database import Database
 from joytag_desktop.library.edits import Edits
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.images import Images
+from joytag_desktop.library.marking import Marking
 from joytag_desktop.library.model_rules import ModelRules
 from joytag_desktop.library.records import (
     AddedFolder,
@@ -33,7 +34,7 @@ from joytag_desktop.library.results import Results
 from joytag_desktop.library.roots import Roots
 from joytag_desktop.library.scanning import Scanning
 from joytag_desktop.library.search_index import SearchIndex
-from joytag_desktop.library.searching import Searching
+from joytag_desktop.library.searching import GridRow, Searching
 from joytag_desktop.library.settings import Settings
 from joytag_desktop.library.similar import Match, Similarity
 from joytag_desktop.library.taggers import LibraryTaggers
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # the scanner (Pillow, exifread) loads when needed: a search 
     from joytag_desktop.library.scanner import ScanProgress, ScanReport
     from joytag_desktop.library.schema import Image, MetadataWrite, Root
     from joytag_desktop.library.thresholds import ThresholdRules
+    from joytag_desktop.metadata.marks import Marks
     from joytag_desktop.taggers.contract import TaggerFolder
 
 
@@ -73,6 +75,7 @@ class Library:
             self.database, self.settings, self.tags, self.similarity, self.search_index, self.model_rules
         )
         self.edits = Edits(self.database, self.tags)
+        self.marking = Marking(self.database)
         # Aliases and implications, resolved into tag id sets when a query compiles (library.vocabulary).
         self.vocabulary = Vocabulary(self.database, self.tags)
         self.renames = Renames(self.database, self.tags)
@@ -308,6 +311,23 @@ class Library:
     def restore_manual_ratings(self, states: dict[int, str | None]) -> None:
         self.edits.restore_manual_ratings(states)
 
+    def set_mark(
+        self,
+        image_ids: Iterable[int],
+        mark: str,
+        value: object,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Set stars (-1..5), a colour label or a pick (``library.marking``); None unsets it."""
+        return self.marking.set_mark(image_ids, mark, value, progress, cancel)
+
+    def marks(self, image_ids: Iterable[int]) -> dict[int, Marks]:
+        return self.marking.marks(image_ids)
+
+    def restore_marks(self, states: dict[int, Marks], mark: str | None = None) -> None:
+        self.marking.restore_marks(states, mark)
+
     def set_manual_tag(
         self,
         image_ids: Iterable[int],
@@ -346,7 +366,8 @@ class Library:
         sort: str = "path",
         limit: int | None = None,
         folder: str | None = None,
-    ) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
+    ) -> tuple[list[GridRow], list[str]]:
+        """(id, path, content hash, status, stars, label, pick) per image, for the GUI's grid."""
         return self.searching.search_rows(query, threshold, sort, limit, folder)
 
     def matching(self, query: str | Node, ids: Collection[int], threshold: float | None = None) -> set[int]:

@@ -15,6 +15,10 @@
                                         sort "similarity" puts the nearest first
     rating:general, rating:<=sensitive  the image's rating (general < sensitive < questionable < explicit);
                        rating:none: not rated (no rating model has tagged it and none set by hand)
+    stars:4, stars:>=3, stars:-1        the user's stars (-1: rejected; never rated counts as 0);
+                                        sort "stars" (``-stars``: most stars first)
+    label:red, label:none               colour label (red orange yellow green blue purple gray black white)
+    pick:picked, pick:rejected          pick flag (picked, rejected, pending, none)
 
 Bare words may contain punctuation (``:d``, ``^_^``, ``saber_(fate)``): parentheses are
 grouping only where they cannot belong to a word, and a ``field:`` prefix only counts for
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, QueryError, TagTerm, parse_range
 
 # Orders a search can be sorted in ("-date": newest first).
-SORTS = ("path", "name", "date", "added", "size", "score", "similarity", "camera", "tags")
+SORTS = ("path", "name", "date", "added", "size", "score", "similarity", "camera", "tags", "stars")
 
 
 def _fields():

@@ -196,7 +196,7 @@ def _read_jpeg_parts(facts: FileFacts, path: str, parts: JpegParts) -> bool:
         "camera_model": exif.camera_model,
         "orientation": exif.orientation,
     }
-    facts.keywords = embedded_from_parts(path, parts.xmp, xp)
+    facts.keywords = embedded_from_parts(path, parts.xmp, xp, parts.exif[0] if parts.exif else None)
     return True
 
 

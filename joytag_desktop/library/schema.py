@@ -112,6 +112,11 @@ class Image(Base):
     # Index into RATINGS: the highest any model's rating outputs gave, or the one set by hand.
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rating_manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The user's marks (``metadata.marks``), read from and written to the files: stars -1 (rejected)
+    # to 5, a colour label (red, orange, yellow…), a pick (picked, rejected, pending); None: not set.
+    stars: Mapped[int | None] = mapped_column(SmallInteger)
+    label: Mapped[str | None] = mapped_column(String(8))
+    pick: Mapped[str | None] = mapped_column(String(8))
 
     root: Mapped[Root] = relationship(back_populates="images")
 
@@ -288,6 +293,9 @@ class MetadataWrite(Base):
     keywords: Mapped[str] = mapped_column(Text)  # JSON list
     file_mtime: Mapped[float | None] = mapped_column(Float)
     written_at: Mapped[datetime] = mapped_column(DateTime)
+    # The file's star/label/pick fields as the last sync left them (JSON object; None: never synced):
+    # a field that differs now was changed by another program (``metadata.marks.changes_since``).
+    marks: Mapped[str | None] = mapped_column(Text)
 
 
 class ImageHash(Base):

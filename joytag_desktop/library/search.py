@@ -274,6 +274,9 @@ def build_select(
     if key == "tags":
         count = tag_count(resolver)
         return statement.order_by(count.desc() if descending else count.asc(), Image.id)
+    if key == "stars":  # never rated counts as 0; ties by folder and name
+        stars = func.coalesce(Image.stars, 0)
+        return statement.order_by(stars.desc() if descending else stars.asc(), Image.path, Image.id)
     column = {
         "path": Image.path,
         "name": Image.name,

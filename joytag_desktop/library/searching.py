@@ -30,6 +30,9 @@ from joytag_desktop.library.terms import And, FieldTerm
 from joytag_desktop.library.thresholds import ThresholdRules, check_threshold
 from joytag_desktop.library.vocabulary import Vocabulary
 
+# A grid row: id, path, content hash, status, stars, label, pick.
+GridRow = tuple[int, str, str | None, str, int | None, str | None, str | None]
+
 
 @dataclass
 class QueryContext:
@@ -308,12 +311,13 @@ class Searching:
         sort: str = "path",
         limit: int | None = None,
         folder: str | None = None,
-    ) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
-        """Like ``search`` but with (id, path, content hash, status) per image, for the GUI's grid.
+    ) -> tuple[list[GridRow], list[str]]:
+        """Like ``search`` but with (id, path, content hash, status, stars, label, pick) per image,
+        for the GUI's grid.
 
         ``folder`` keeps images in that folder and below it.
         """
-        columns = (Image.id, Image.path, Image.content_hash, Image.status)
+        columns = (Image.id, Image.path, Image.content_hash, Image.status, Image.stars, Image.label, Image.pick)
         found = self.fast_search(query, threshold, sort, limit, 0, folder)
         if found is not None:
             ids, warnings = found
@@ -323,8 +327,8 @@ class Searching:
             rows = [tuple(row) for row in connection.execute(statement)]
         return rows, warnings
 
-    def _grid_rows(self, ids: list[int]) -> list[tuple[int, str, str | None, str]]:
-        """(id, path, content hash, status) of the images ``ids``, in that order: one statement with
+    def _grid_rows(self, ids: list[int]) -> list[GridRow]:
+        """(id, path, content hash, status, stars, label, pick) of the images ``ids``, in that order: one statement with
         the ids bound as one JSON text, on the driver's connection (a page costs a millisecond)."""
         with dialect.raw_connection(self.database.engine) as connection:
             if len(ids) > 100_000:  # a big share of the library: one pass over the table beats index probes

@@ -235,7 +235,7 @@ SAME_CONTENT_LISTED = statement(
 
 # --- a page of the grid (library.searching.Searching._grid_rows) -------------------------------------
 
-GRID_ROWS = statement("grid_rows", "SELECT id, path, content_hash, status FROM images")
+GRID_ROWS = statement("grid_rows", "SELECT id, path, content_hash, status, stars, label, pick FROM images")
 GRID_ROWS_LISTED = statement(
-    "grid_rows_listed", "SELECT id, path, content_hash, status FROM images WHERE id IN ({listed})"
+    "grid_rows_listed", "SELECT id, path, content_hash, status, stars, label, pick FROM images WHERE id IN ({listed})"
 )

@@ -142,6 +142,27 @@ def exif_from_tiff(block: bytes) -> tuple[ExifFacts, bytes | None]:
     return facts, None if xp is None else xp[2]
 
 
+RATING_TAGS = {0x4746: "Rating", 0x4749: "RatingPercent"}  # Windows' stars in IFD0 (exiftool's names)
+
+
+def exif_ratings(block: bytes) -> dict[str, int]:
+    """Windows' EXIF Rating and RatingPercent of an EXIF block, where present (a broken block: none)."""
+    tiff = block[6:] if block.startswith(b"Exif\x00\x00") else block
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None:
+        return {}
+    try:
+        entries = _entries(tiff, order, struct.unpack_from(order + "I", tiff, 4)[0], set(RATING_TAGS))
+    except (struct.error, ValueError):
+        return {}
+    found = {}
+    for tag, (kind, number, value) in entries.items():
+        code = {3: "H", 4: "I", 8: "h", 9: "i"}.get(kind)  # digiKam writes int32s
+        if code is not None and number >= 1:
+            found[RATING_TAGS[tag]] = struct.unpack_from(order + code, value)[0]
+    return found
+
+
 def camera_label(make: str | None, model: str | None) -> str:
     """The camera as people name it: "Canon EOS R5", not "Canon Canon EOS R5".
 

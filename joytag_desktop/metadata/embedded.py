@@ -24,10 +24,20 @@ from PIL import Image, ImageFile
 from joytag_desktop.errors import ImageLoadError, JoyTagError
 from joytag_desktop.files import temporary_beside
 from joytag_desktop.media import exiftool
+from joytag_desktop.media.exif import RATING_TAGS, exif_ratings
 from joytag_desktop.media.exiftool import ExifToolError, ExifToolResult
 from joytag_desktop.media.imaging import is_raw_path, open_pillow
 from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
 from joytag_desktop.metadata.keywords import Properties, clean, empty_properties, normalise
+from joytag_desktop.metadata.marks import (
+    DT_COLORS,
+    EXIF_FIELDS,
+    MARKS,
+    MS_RATING,
+    XMP_FIELDS,
+    from_entries,
+    to_entries,
+)
 from joytag_desktop.metadata.xmp import SidecarError, read_packet_properties
 
 log = logging.getLogger(__name__)
@@ -110,24 +120,44 @@ def read_embedded(path: Path) -> Properties | None:
             exif = image.getexif()
             if 0x9C9E in exif:
                 props["xp"] = split_xp(_decode_xp(exif[0x9C9E]))
+            _add_exif_ratings(props, {name: exif[tag] for tag, name in RATING_TAGS.items() if tag in exif})
     except (OSError, ValueError, SyntaxError, ImageLoadError) as exc:
         log.debug("no embedded keywords from %s: %s", path, exc)
         return None
+    return _found(props)
+
+
+def _found(props: Properties) -> Properties | None:
+    """The keyword properties tidied, the raw marks kept beside them; None when the file has neither."""
+    marks = props.get(MARKS, [])
     props = normalise(props)
+    if marks:
+        props[MARKS] = marks
     return props if any(props.values()) else None
 
 
-def embedded_from_parts(path: Path | str, xmp: bytes | None, xp: bytes | None) -> Properties | None:
-    """``read_embedded`` of a JPEG without IPTC whose XMP packet and raw XPKeywords value a scan
-    already holds (``media.hashing.JpegParts``): the file is not opened again."""
-    if not xmp and xp is None:
+def _add_exif_ratings(props: Properties, ratings: dict[str, object]) -> None:
+    """EXIF's Rating/RatingPercent beside the XMP marks (``metadata.marks``: ``EXIF:Rating``…)."""
+    if ratings:
+        raw = from_entries(props.get(MARKS))
+        raw.update({f"EXIF:{name}": str(value) for name, value in ratings.items()})
+        props[MARKS] = to_entries(raw)
+
+
+def embedded_from_parts(
+    path: Path | str, xmp: bytes | None, xp: bytes | None, exif: bytes | None = None
+) -> Properties | None:
+    """``read_embedded`` of a JPEG without IPTC whose XMP packet, raw XPKeywords value and EXIF block
+    a scan already holds (``media.hashing.JpegParts``): the file is not opened again."""
+    ratings: dict[str, object] = dict(exif_ratings(exif)) if exif else {}
+    if not xmp and xp is None and not ratings:
         return None
     props = empty_properties()
     _add_xmp(props, xmp, path)
     if xp is not None:
         props["xp"] = split_xp(_decode_xp(xp))
-    props = normalise(props)
-    return props if any(props.values()) else None
+    _add_exif_ratings(props, ratings)
+    return _found(props)
 
 
 def _add_xmp(props: Properties, packet: bytes | str | None, path: Path | str) -> None:
@@ -207,6 +237,7 @@ def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
     # Keywords that look like numbers ("1.50") come unquoted: keep their text as written.
     record = json.loads(result.stdout, parse_float=str, parse_int=str)[0]
     return {
+        MARKS: to_entries(read_marks_with_exiftool(path)),
         "subject": [clean(v) for v in _as_list(record.get("Subject"))],
         "hierarchical": [clean(v) for v in _as_list(record.get("HierarchicalSubject"))],
         "tags_list": [clean(v) for v in _as_list(record.get("TagsList"))],
@@ -216,6 +247,29 @@ def read_with_exiftool(path: Path, charset: str | None = None) -> Properties:
         "acdsee": parse_categories(" ".join(_as_list(record.get("Categories")))),
         "xp": [clean(v) for v in split_xp(";".join(_as_list(record.get("XPKeywords"))))],
     }
+
+
+# The mark fields (``metadata.marks``) exiftool reads and writes inside images; darktable never
+# writes into images (and exiftool has no darktable namespace), so its list is a sidecar's only.
+EXIFTOOL_MARKS = {
+    "xmp:Rating": "XMP-xmp:Rating",
+    MS_RATING: "XMP-microsoft:RatingPercent",
+    "EXIF:Rating": "IFD0:Rating",
+    "EXIF:RatingPercent": "IFD0:RatingPercent",
+    "xmp:Label": "XMP-xmp:Label",
+    "digiKam:ColorLabel": "XMP-digiKam:ColorLabel",
+    "digiKam:PickLabel": "XMP-digiKam:PickLabel",
+}
+assert set(EXIFTOOL_MARKS) == {*XMP_FIELDS, *EXIF_FIELDS} - {DT_COLORS}
+
+
+def read_marks_with_exiftool(path: Path) -> dict[str, str]:
+    """The star, label and pick fields inside an image as exiftool reads them (numbers as written)."""
+    result = _run(["-j", "-G1", "-n", *(f"-{tag}" for tag in EXIFTOOL_MARKS.values()), "--", str(path)])
+    if result.returncode != 0:
+        raise EmbeddedError(f"exiftool cannot read it: {result.stderr.strip()}")
+    record = json.loads(result.stdout, parse_float=str, parse_int=str)[0]
+    return {field: str(record[tag]) for field, tag in EXIFTOOL_MARKS.items() if tag in record}
 
 
 EXIFTOOL_TAGS = {
@@ -228,6 +282,16 @@ EXIFTOOL_TAGS = {
     "acdsee": "XMP-acdsee:Categories",  # one XML text (see ``acdsee``)
     "xp": "EXIF:XPKeywords",  # one string, written joined with ";" as Windows does
 }
+
+
+def _same_number(read: str | None, written: str | None) -> bool:
+    """Whether a mark field reads back as written (exiftool gives 4 for 4.0, and so on)."""
+    if read is None or written is None:
+        return read is written
+    try:
+        return float(read) == float(written)
+    except ValueError:
+        return read == written
 
 
 def check_writable(path: Path) -> None:
@@ -243,14 +307,22 @@ def check_writable(path: Path) -> None:
         raise EmbeddedError("the file is read-only; left unchanged")
 
 
-def write_embedded(path: Path, properties: Properties, changed: set[str], keep_backup: bool = False) -> None:
-    """Write the ``changed`` keyword properties into the image, verify, and replace it atomically.
+def write_embedded(
+    path: Path,
+    properties: Properties,
+    changed: set[str],
+    keep_backup: bool = False,
+    marks: dict[str, str | None] | None = None,
+) -> None:
+    """Write the ``changed`` keyword properties and the mark fields ``marks`` (None: removed) into
+    the image, verify, and replace it atomically.
 
     Raises EmbeddedError; on any failure the image is left byte-identical."""
     check_writable(path)
     suffix = path.suffix.lower()
     changed = {p for p in changed if p != "iptc" or suffix in IPTC_WRITABLE}
-    if not changed:
+    marks = {field: text for field, text in (marks or {}).items() if field in EXIFTOOL_MARKS}
+    if not changed and not marks:
         return
     charset = file_iptc_charset(path)
     arguments = ["-charset", f"iptc={charset}", "-m", "-overwrite_original"]
@@ -269,6 +341,9 @@ def write_embedded(path: Path, properties: Properties, changed: set[str], keep_b
                 arguments.append(f"-{tag}={categories_xml(properties[prop], previous)}")
         else:
             arguments += [f"-{tag}={value}" for value in properties[prop]]
+    for field, text in marks.items():
+        tag = EXIFTOOL_MARKS[field]
+        arguments.append(f"-{tag}=" if text is None else f"-{tag}#={text}")
     if "iptc" in changed:
         arguments.append("-IPTC:CodedCharacterSet=UTF8")
         if has_iptc_digest(path):
@@ -285,6 +360,9 @@ def write_embedded(path: Path, properties: Properties, changed: set[str], keep_b
         for prop in changed:
             if written[prop] != properties[prop]:
                 raise EmbeddedError("the keywords read back differ from those written; the file was not changed")
+        marks_after = from_entries(written[MARKS])
+        if any(_same_number(marks_after.get(field), text) is False for field, text in marks.items()):
+            raise EmbeddedError("the stars and labels read back differ from those written; the file was not changed")
         if keep_backup:
             backup = path.with_name(path.name + "_original")
             if not backup.exists():

@@ -25,6 +25,7 @@ from joytag_desktop.files import FileTooLargeError
 from joytag_desktop.media.imaging import is_image_path, is_raw_path
 from joytag_desktop.metadata.acdsee import categories_xml, empty_branches, parse_categories
 from joytag_desktop.metadata.keywords import DEFAULT_PARENT, Properties, clean, empty_properties
+from joytag_desktop.metadata.marks import DT_COLORS, MARKS, XMP_FIELDS, from_entries, to_entries
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -146,7 +147,59 @@ def properties_of(root: ET.Element, source: str = "XMP") -> Properties:
             raise SidecarError(
                 f"{source}: {len(found[prop]):,} keywords in {prefix}:{name}; the limit is {MAX_KEYWORDS:,}, not read"
             )
+    found[MARKS] = to_entries(marks_of(root))
     return found
+
+
+def marks_of(root: ET.Element) -> dict[str, str]:
+    """The star, label and pick fields of a packet (``metadata.marks``), as written."""
+    raw: dict[str, str] = {}
+    for field in XMP_FIELDS:
+        prefix, name = field.split(":")
+        if field == DT_COLORS:
+            values = [
+                li.text or "" for tag in _tags(prefix, name) for e in root.iter(tag) for li in e.iter(f"{_RDF}li")
+            ]
+            if any(
+                tag in d.attrib or d.find(tag) is not None
+                for tag in _tags(prefix, name)
+                for d in root.iter(f"{_RDF}Description")
+            ):
+                raw[field] = ",".join(v.strip() for v in values)
+            continue
+        for tag in _tags(prefix, name):
+            for description in root.iter(f"{_RDF}Description"):
+                if tag in description.attrib:
+                    raw.setdefault(field, description.attrib[tag].strip())
+                element = description.find(tag)
+                if element is not None:
+                    raw.setdefault(field, (element.text or "").strip())
+    return raw
+
+
+def _set_marks(root: ET.Element, changes: dict[str, str | None]) -> None:
+    """Write changed mark fields (None: remove), as attributes as Lightroom and digiKam do; darktable's
+    label list as its rdf:Seq. Under the namespace URI the file used."""
+    for field, text in changes.items():
+        prefix, name = field.split(":")
+        tag = None
+        for candidate in _tags(prefix, name):
+            for description in root.iter(f"{_RDF}Description"):
+                if candidate in description.attrib or description.find(candidate) is not None:
+                    tag = tag or candidate
+                description.attrib.pop(candidate, None)
+                for element in description.findall(candidate):
+                    description.remove(element)
+        if text is None:
+            continue
+        tag = tag or f"{{{NS[prefix]}}}{name}"
+        if field == DT_COLORS:
+            seq = ET.SubElement(ET.SubElement(_description(root), tag), f"{_RDF}Seq")
+            for part in text.split(","):
+                if part:
+                    ET.SubElement(seq, f"{_RDF}li").text = part
+        else:
+            _description(root).set(tag, text)
 
 
 def read_packet_properties(data: bytes | str, source: str = "XMP") -> Properties:
@@ -223,8 +276,15 @@ def new_packet() -> ET.Element:
     return root
 
 
-def update_packet(data: bytes | None, properties: Properties, changed: Iterable[str], source: str = "XMP") -> bytes:
-    """The XMP file with the ``changed`` keyword properties replaced by ``properties``; every other
+def update_packet(
+    data: bytes | None,
+    properties: Properties,
+    changed: Iterable[str],
+    source: str = "XMP",
+    marks: dict[str, str | None] | None = None,
+) -> bytes:
+    """The XMP file with the ``changed`` keyword properties replaced by ``properties`` and the mark
+    fields in ``marks`` set (None: removed); every other
     property is kept as it was, and so is the encoding. The result is parsed again before it is
     returned, so XML that does not parse is never written."""
     encoding = "utf-8"
@@ -251,6 +311,8 @@ def update_packet(data: bytes | None, properties: Properties, changed: Iterable[
         if prop in XMP_PROPERTIES:
             prefix, name, container = XMP_PROPERTIES[prop]
             _set_list(root, prefix, name, container, properties[prop])
+    if marks:
+        _set_marks(root, marks)
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
     text = f"{XPACKET_BEGIN}{body}{XPACKET_END}" if wrapped else body + "\n"
@@ -261,6 +323,9 @@ def update_packet(data: bytes | None, properties: Properties, changed: Iterable[
     for prop in changed:
         if prop in XMP_PROPERTIES and check[prop] != properties[prop]:
             raise SidecarError(f"{source}: the keywords would not read back as written; left unchanged")
+    after = from_entries(check[MARKS])
+    if any(after.get(field) != text for field, text in (marks or {}).items()):
+        raise SidecarError(f"{source}: the stars and labels would not read back as written; left unchanged")
     return out
 
 

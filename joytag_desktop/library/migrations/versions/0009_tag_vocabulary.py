@@ -1,7 +1,7 @@
 """The user's tag vocabulary: aliases (siblings) and implications (parents), as Hydrus has them.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 ``tag_siblings``: a tag that is another name of a target tag (one step, no chains);
 ``tag_parents``: a child tag that implies a parent tag (chains resolve transitively, no cycles).
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
