@@ -21,12 +21,15 @@ pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 
 
 def _back_to_0007(url: str) -> None:
-    """Give a library the schema of revision 0007: no marks, no marks snapshot."""
+    """Give a library the schema of revision 0007: no marks, no marks snapshot (and none of 0009's
+    vocabulary tables, which come after)."""
     engine = create_engine(url if "://" in url else f"sqlite:///{url}")
     with engine.begin() as connection:
         for column in ("stars", "label", "pick"):
             connection.exec_driver_sql(f"ALTER TABLE images DROP COLUMN {column}")
         connection.exec_driver_sql("ALTER TABLE metadata_writes DROP COLUMN marks")
+        for table in ("tag_siblings", "tag_parents", "model_exclusions", "model_caps"):
+            connection.exec_driver_sql(f"DROP TABLE {table}")
         connection.execute(text("UPDATE alembic_version SET version_num = :old"), {"old": "0007"})
     engine.dispose()
 

@@ -16,7 +16,8 @@ a keyword), so such an edit need not retag the image. What is left out, per form
 The EXIF and XMP orientation (the taggers turn the picture upright by it) is kept: its values go
 into the picture hash. A rotation (``rotate``, or another program's) is a new picture for the taggers,
 which see a turned picture differently: the image is tagged again, its hand-made tags kept. Any
-other format, and a file whose structure is not understood, has no picture hash (None): every change of its bytes counts as a new picture, the safe side.
+other format, and a file whose structure is not understood, has no picture hash (None): every
+change of its bytes counts as a new picture, the safe side.
 """
 
 from __future__ import annotations
