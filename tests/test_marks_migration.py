@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from helpers.fixture_files import FIXTURES
 from helpers.library import give_scores, paths_of
 from helpers.metadata_readers import run_exiftool
+from helpers.old_schemas import back_to_0007
 from joytag_desktop.interchange.keyword_export import export_xmp
 from joytag_desktop.interchange.keyword_sync import import_found
 from joytag_desktop.library import Library
@@ -21,15 +22,11 @@ pytestmark = pytest.mark.backends  # the same tests on SQLite and on PostgreSQL
 
 
 def _back_to_0007(url: str) -> None:
-    """Give a library the schema of revision 0007: no marks, no marks snapshot (and none of 0009's
-    vocabulary tables, which come after)."""
+    """Give a library the schema of revision 0007: no marks, no marks snapshot (nor what later
+    revisions added)."""
     engine = create_engine(url if "://" in url else f"sqlite:///{url}")
     with engine.begin() as connection:
-        for column in ("stars", "label", "pick"):
-            connection.exec_driver_sql(f"ALTER TABLE images DROP COLUMN {column}")
-        connection.exec_driver_sql("ALTER TABLE metadata_writes DROP COLUMN marks")
-        for table in ("tag_siblings", "tag_parents", "model_exclusions", "model_caps"):
-            connection.exec_driver_sql(f"DROP TABLE {table}")
+        back_to_0007(connection)
         connection.execute(text("UPDATE alembic_version SET version_num = :old"), {"old": "0007"})
     engine.dispose()
 

@@ -17,6 +17,7 @@ from PIL import Image as PILImage
 from sqlalchemy import create_engine, text
 
 from helpers.library import give_scores, paths_of, write_photo
+from helpers.old_schemas import back_to_0007
 from joytag_desktop.files import hash_file
 from joytag_desktop.library import Library, dialect
 from joytag_desktop.library.schema import Status
@@ -181,6 +182,7 @@ def _back_to_0006(url: str, backend: str) -> None:
     """Give a library the schema of revision 0006: no picture hashes, 0006's trigger."""
     engine = create_engine(url if "://" in url else f"sqlite:///{url}")
     with engine.begin() as connection:
+        back_to_0007(connection)
         if backend == "postgresql":
             old = next(f for f in dialect.POSTGRESQL_FUNCTIONS if "jtd_images_updated()" in f)
             assert "picture_hash" not in old

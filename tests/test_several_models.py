@@ -18,6 +18,8 @@ from joytag_desktop.library import Library
 from joytag_desktop.library.db import SCHEMA_HEAD
 
 FIXTURE = Path(__file__).parent / "fixtures" / "library-v0002"
+# metadata_writes as that release had it (0008 adds the marks snapshot beside these).
+WRITES_COLUMNS = "image_id, target, path, keywords, file_mtime, written_at"
 
 
 def _cli(db: Path, *args: str) -> subprocess.CompletedProcess:
@@ -37,7 +39,7 @@ def test_a_library_of_the_single_model_release_migrates_with_every_answer_kept(t
         before = {
             "user": raw.execute("SELECT COUNT(*) FROM image_tags WHERE source != 0").fetchone()[0],
             "ai": raw.execute("SELECT COUNT(*) FROM image_tags WHERE ai_score IS NOT NULL").fetchone()[0],
-            "writes": raw.execute("SELECT * FROM metadata_writes ORDER BY image_id, target").fetchall(),
+            "writes": raw.execute(f"SELECT {WRITES_COLUMNS} FROM metadata_writes ORDER BY image_id, target").fetchall(),
             "per_tag": raw.execute("SELECT * FROM tag_thresholds").fetchall(),
         }
     with Library(db) as library:
@@ -48,7 +50,8 @@ def test_a_library_of_the_single_model_release_migrates_with_every_answer_kept(t
         assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == SCHEMA_HEAD
         assert raw.execute("SELECT COUNT(*) FROM image_tags WHERE model_id = 0").fetchone()[0] == before["user"]
         assert raw.execute("SELECT COUNT(*) FROM image_tags WHERE model_id = 1").fetchone()[0] == before["ai"]
-        assert raw.execute("SELECT * FROM metadata_writes ORDER BY image_id, target").fetchall() == before["writes"]
+        writes = raw.execute(f"SELECT {WRITES_COLUMNS} FROM metadata_writes ORDER BY image_id, target").fetchall()
+        assert writes == before["writes"]
         assert raw.execute("SELECT * FROM tag_thresholds").fetchall() == before["per_tag"]
         assert raw.execute("SELECT COUNT(*) FROM image_models WHERE embedding IS NOT NULL").fetchone()[0] == 8
         keywords = {row[0] for row in raw.execute("SELECT name FROM tags WHERE category = 'keyword'")}
