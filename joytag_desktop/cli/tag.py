@@ -15,7 +15,7 @@ from joytag_desktop.cli import arguments
 from joytag_desktop.cli.engine_options import add_engine_arguments, load_engine
 from joytag_desktop.cli.progress import progress_bar, say
 from joytag_desktop.library.thresholds import SCORE_DECIMALS
-from joytag_desktop.taggers.vocabulary import Policy, Selection, Vocabulary, select
+from joytag_desktop.taggers.vocabulary import Policy, Selection, Vocabulary, rule_scores, select
 
 if TYPE_CHECKING:
     from joytag_desktop.inference.engine import TagResult
@@ -110,7 +110,9 @@ class ResultWriter:
         return f"{category}:{name}"
 
     def write(self, result: TagResult) -> None:
-        scores: list[float] = [] if result.scores is None else result.scores.tolist()
+        scores: list[float] = (
+            [] if result.scores is None else rule_scores(result.scores, self.policy, self.selection).tolist()
+        )
         kept = [] if result.scores is None else select(result.scores, self.vocabulary, self.policy, self.selection)
         names, categories = self.vocabulary.names, self.vocabulary.categories
         path = str(result.path)

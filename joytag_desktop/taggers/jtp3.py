@@ -106,7 +106,8 @@ def read_tag_table(path: Path, labels: list[str]) -> tuple[tuple[str, ...], tupl
         try:
             category = E621_CATEGORIES.get(int(row["category"] or 0), GENERAL)
         except ValueError:
-            raise ModelFolderError(f"{path.name} line {number}: category {row['category'][:20]!r} is not a number") from None
+            wrong = row["category"][:20]
+            raise ModelFolderError(f"{path.name} line {number}: category {wrong!r} is not a number") from None
         rows[row["tag"] or ""] = (category, (row["implications"] or "").split())
     index = {tag: i for i, tag in enumerate(labels)}
     categories = tuple(rows.get(tag, (GENERAL, []))[0] for tag in labels)
@@ -224,4 +225,3 @@ class Jtp3Family(TaggerFamily):
 
     def graph_key(self, tagger: TaggerFolder) -> str:
         return f"-seq{tagger.details[SEQLEN]}"
-

@@ -39,8 +39,8 @@ def size_for_seq(height: int, width: int, max_seq: int, patch: int = PATCH) -> t
 
     def patchify(ratio: float) -> tuple[int, int]:
         return (
-            min(int(math.ceil(height * ratio / patch)), max_py),
-            min(int(math.ceil(width * ratio / patch)), max_px),
+            min(math.ceil(height * ratio / patch), max_py),
+            min(math.ceil(width * ratio / patch), max_px),
         )
 
     py, px = patchify(eps)

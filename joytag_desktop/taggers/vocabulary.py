@@ -95,7 +95,7 @@ def select(scores: np.ndarray, vocabulary: Vocabulary, policy: Policy, selection
     if selection.threshold is not None:
         keep = scores >= np.float32(selection.threshold)
     elif policy.tag_thresholds or policy.implications:
-        scores = inherit(scores, policy.implications) if policy.implications else scores
+        scores = rule_scores(scores, policy, selection)
         limits = np.asarray(policy.tag_thresholds, np.float64) if policy.tag_thresholds else policy.default
         keep = scores > limits if policy.strict else scores >= limits
     else:
@@ -118,6 +118,14 @@ def select(scores: np.ndarray, vocabulary: Vocabulary, policy: Policy, selection
                 keep[ratings[np.argmax(scores[ratings])]] = True
     indices = np.flatnonzero(keep)
     return indices[np.argsort(-scores[indices], kind="stable")]
+
+
+def rule_scores(scores: np.ndarray, policy: Policy, selection: Selection) -> np.ndarray:
+    """The scores the model's rule compares and shows: JTP-3's after its implications; a given
+    threshold compares (and shows) every tag's own score."""
+    if selection.threshold is None and policy.implications:
+        return inherit(scores, policy.implications)
+    return scores
 
 
 def inherit(scores: np.ndarray, implications: Sequence[Sequence[int]]) -> np.ndarray:
