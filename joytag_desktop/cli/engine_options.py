@@ -32,7 +32,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser, several: bool = False)
         parser.add_argument(
             "--model",
             metavar="DIR|NAME",
-            help="a model folder (JoyTag, WD v3, JTP-1 or camie-tagger, as published) or a downloaded model's "
+            help="a model folder (JoyTag, WD v3, JTP-1, JTP-3 or camie-tagger, as published) or a downloaded model's "
             "name (see `models list`); default: the downloaded JoyTag",
         )
     parser.add_argument(
