@@ -83,7 +83,7 @@ def engines(folder: Path, name: str, seqlens: list[int]) -> dict[str, TaggingEng
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seqlen", type=int, nargs="+", default=[1024])
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench")

@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         # fly (the network loads, off the GUI thread, on the first such search).
         from joytag_desktop.worker.on_the_fly import OnTheFly
 
-        self.on_the_fly = OnTheFly()
+        self.on_the_fly = OnTheFly(options=self.library.model_options)
         self.library.similarity.embedder = self.on_the_fly
         self.grid.customContextMenuRequested.connect(self._grid_menu)
 
