@@ -6,7 +6,7 @@ Full-size networks with random weights in the published layouts, built once unde
 JoyTag (ViT-B/16, 448 px, 784 tokens) and JTP-3 (SigLIP2 so400m/16 NaFlex, 27 blocks of 1152, at
 most ``seqlen`` patches; the Hydra head with 7,504 tags at the sizes of the published loader: 32
 pool heads of 64, feed-forward 6144, no mid block). Each model runs in the engine's default
-configuration for this CPU and in float32 PyTorch; the configurations take turns within every
+configuration for this CPU and in float32 PyTorch (``--configs``); the configurations take turns within every
 round, each timing one photo of the fixtures (preprocessed by its family's reference steps,
 whose time is reported apart). ``--toy``: the tiny fixture models, one round (figures mean nothing).
 """
@@ -14,6 +14,7 @@ whose time is reported apart). ``--toy``: the tiny fixture models, one round (fi
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import statistics
@@ -33,6 +34,8 @@ PHOTO = ROOT / "tests/fixtures/wd-format/images/coffee.png"
 TOY = {"joytag": ROOT / "tests/fixtures/joytag-format/tiny-released-shape",
        "jtp3": ROOT / "tests/fixtures/jtp3-format/jtp-3-hydra-tiny-b"}  # fmt: skip
 TAGS, POOL_HEADS, HEAD_DIM, FF = 7504, 32, 64, 6144
+CONFIGS = {"default": ("auto", "auto"), "torch float32": ("torch", "float32"), "torch bfloat16": ("torch", "bfloat16"),
+           "onnxruntime float32": ("onnxruntime", "float32")}  # fmt: skip
 
 
 def write_jtp3(folder: Path) -> Path:
@@ -64,18 +67,25 @@ def write_jtp3(folder: Path) -> Path:
     return folder
 
 
-def engines(folder: Path, name: str, seqlens: list[int]) -> dict[str, TaggingEngine]:
-    """(label → engine): the default configuration and float32 PyTorch, per sequence length for JTP-3."""
+def engines(folder: Path, name: str, seqlens: list[int], configs: list[str]) -> dict[str, TaggingEngine]:
+    """(label → engine): each configuration, per sequence length for JTP-3."""
     made: dict[str, TaggingEngine] = {}
+    networks: dict[str, TaggingEngine] = {}  # PyTorch runs any sequence length: one network per configuration
     for seqlen in seqlens if name == "jtp3" else [0]:
         suffix = f" seqlen {seqlen}" if seqlen else ""
-        for label, runtime, precision in (("default", "auto", "auto"), ("torch float32", "torch", "float32")):
+        for label in configs:
+            runtime, precision = CONFIGS[label]
             start = time.perf_counter()
             tagger = recognise(folder)
             if seqlen:
                 tagger.family.apply_options(tagger, {"seqlen": seqlen})
-            engine = TaggingEngine(tagger, device="cpu", precision=precision, runtime=runtime, batch_size=1,
-                                   preprocessing="reference")  # fmt: skip
+            if runtime == "torch" and label in networks:
+                engine = copy.copy(networks[label])  # the same network, this sequence length's inputs
+                engine.tagger = tagger
+            else:
+                engine = TaggingEngine(tagger, device="cpu", precision=precision, runtime=runtime, batch_size=1,
+                                       preprocessing="reference")  # fmt: skip
+                networks[label] = engine
             print(f"  {name}{suffix} {label}: {engine.describe()} (set up in {time.perf_counter() - start:.0f} s)",
                   flush=True)  # fmt: skip
             made[f"{name}{suffix} {label}"] = engine
@@ -87,6 +97,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seqlen", type=int, nargs="+", default=[1024])
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=["default", "torch float32"],
+                        help="default: the engine's choice for this CPU (OpenVINO converts the 2 GB network once: "
+                        "allow 8 GB of memory)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="end with one JSON object of all figures")
     parser.add_argument("--toy", action="store_true", help="the tiny fixture models, one round")
     args = parser.parse_args()
@@ -96,7 +109,7 @@ def main() -> None:
     rounds = 1 if args.toy else args.rounds
     made: dict[str, TaggingEngine] = {}
     for name, folder in folders.items():
-        made |= engines(folder, name, args.seqlen)
+        made |= engines(folder, name, args.seqlen, args.configs)
     batches, preprocess = {}, {}
     for label, engine in made.items():
         start = time.perf_counter()
