@@ -186,10 +186,13 @@ class Jtp3Family(TaggerFamily):
             raise ModelFolderError(f"{weights.name} has {dims.tags} outputs but classifier.labels lists {len(labels)}")
         categories, implied = read_tag_table(tags_csv, labels)
         calibration = read_calibration(folder / CALIBRATION, labels) if (folder / CALIBRATION).is_file() else ()
-        policy = Policy(default=DEFAULT_THRESHOLD, tag_thresholds=calibration, implications=implied)
+        # the library thresholds by category: the published default for each of them
+        vocabulary = Vocabulary(tuple(labels), categories)
+        every = {category: DEFAULT_THRESHOLD for category in vocabulary.present_categories() if category != GENERAL}
+        policy = Policy(DEFAULT_THRESHOLD, every, tag_thresholds=calibration, implications=implied)
         variant = weights.stem + (", calibrated" if calibration else "")
         tagger = TaggerFolder(
-            folder, self, variant, Vocabulary(tuple(labels), categories), policy, PATCH * 32, {SAFETENSORS: weights},
+            folder, self, variant, vocabulary, policy, PATCH * 32, {SAFETENSORS: weights},
             {"dims": dims},
         )  # fmt: skip
         self.apply_options(tagger, {SEQLEN: DEFAULT_SEQLEN})
