@@ -48,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=arguments.threshold,
         metavar="T",
         help="lowest score to print, for every category (default: the model's own thresholds, e.g. JoyTag 0.4, "
-        "WD general 0.35 / character 0.85, JTP 0.2; 0 prints every tag)",
+        "WD general 0.35 / character 0.85, JTP 0.2, JTP-3 0.75 or its calibration.csv; 0 prints every tag)",
     )
     parser.add_argument(
         "--mcut", action="store_true", help="WD taggers: MCut thresholds for general and character tags"
