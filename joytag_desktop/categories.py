@@ -15,10 +15,11 @@ GENERAL, CHARACTER, COPYRIGHT, ARTIST, META, RATING, YEAR = (
     "rating",
     "year",
 )
+SPECIES, LORE = "species", "lore"  # e621's, as JTP-3 publishes them
 KEYWORD = "keyword"  # a tag imported from the files' keywords, not from a model
 
 # The categories of a tagger's outputs (as each model publishes them).
-MODEL_CATEGORIES = (GENERAL, CHARACTER, COPYRIGHT, ARTIST, META, RATING, YEAR)
+MODEL_CATEGORIES = (GENERAL, CHARACTER, SPECIES, COPYRIGHT, ARTIST, META, LORE, RATING, YEAR)
 # Every category a tag of the library can have: a model's, or an imported keyword.
 CATEGORIES = (*MODEL_CATEGORIES, KEYWORD)
 # The categories a model threshold can be set for (ratings are reported, never thresholded; keywords are the user's).

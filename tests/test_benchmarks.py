@@ -153,6 +153,11 @@ def test_runtimes() -> None:
     assert rows["torch float32"]["max_drift"] == 0
 
 
+def test_jtp3() -> None:
+    done = run_benchmark("bench_jtp3.py", "--toy", "--configs", "torch float32", "--json")
+    assert set(summary(done)["results"]) == {"joytag torch float32", "jtp3 seqlen 1024 torch float32"}
+
+
 @pytest.mark.slow
 def test_pgvector() -> None:
     done = run_benchmark("bench_pgvector.py", "--images", "300", "--dim", "32", "--queries", "5", "--json")

@@ -280,7 +280,8 @@ def test_wrong_weights_say_which_tensors(tmp_path: Path) -> None:
 # --- the catalogue ---------------------------------------------------------------------------------
 
 FIXTURE_FOR = {"joytag": "joytag-format/tiny-learned-pos", "wd": "wd-format/wd-tiny-vit-tagger-v3",
-               "jtp": "jtp-format/JTP_PILOT2_TINY", "camie-v1": "camie-format/v1-initial-onnx",
+               "jtp": "jtp-format/JTP_PILOT2_TINY", "jtp3": "jtp3-format/jtp-3-hydra-tiny-b",
+               "camie-v1": "camie-format/v1-initial-onnx",
                "camie-v2": "camie-format/v2-onnx"}  # fmt: skip
 
 

@@ -32,7 +32,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser, several: bool = False)
         parser.add_argument(
             "--model",
             metavar="DIR|NAME",
-            help="a model folder (JoyTag, WD v3, JTP-1 or camie-tagger, as published) or a downloaded model's "
+            help="a model folder (JoyTag, WD v3, JTP-1, JTP-3 or camie-tagger, as published) or a downloaded model's "
             "name (see `models list`); default: the downloaded JoyTag",
         )
     parser.add_argument(
@@ -61,6 +61,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser, several: bool = False)
         help="which published file to run when a folder has both (WD): auto prefers the PyTorch weights",
     )
     parser.add_argument(
+        "--seqlen",
+        type=arguments.positive_int,
+        metavar="N",
+        help="JTP-3: most 16-pixel patches an image is cut into, at its own aspect ratio (64…2048, default "
+        "1024; fewer is faster and coarser)" + ("; kept for the model in the library" if several else ""),
+    )
+    parser.add_argument(
         "--preprocess",
         choices=("fast", "reference"),
         default="fast",
@@ -73,7 +80,12 @@ def load_engine(args: argparse.Namespace, tagger: TaggerFolder | None = None) ->
     from joytag_desktop.inference.engine import TaggingEngine
     from joytag_desktop.taggers import open_tagger
 
-    tagger = tagger or open_tagger(args.model)
+    options = given_options(args)
+    if tagger is None:
+        tagger = open_tagger(args.model)
+        tagger.family.apply_options(tagger, options)  # a model that takes none says so
+    else:
+        apply_taken(tagger, options)  # one of several (autotag): chosen_taggers checked them
     engine = TaggingEngine(
         tagger,
         device=args.device,
@@ -85,3 +97,17 @@ def load_engine(args: argparse.Namespace, tagger: TaggerFolder | None = None) ->
     )
     log.info("%s at %s on %s", tagger.describe(), tagger.path, engine.describe())
     return engine
+
+
+def given_options(args: argparse.Namespace) -> dict[str, int]:
+    """The tagger options given on the command line (``--seqlen``)."""
+    seqlen = getattr(args, "seqlen", None)
+    return {} if seqlen is None else {"seqlen": seqlen}
+
+
+def apply_taken(tagger: TaggerFolder, options: dict[str, int]) -> dict[str, int]:
+    """Set the options ``tagger``'s family takes (several models: each takes its own); returns them."""
+    taken = {name: value for name, value in options.items() if name in tagger.family.option_names}
+    if taken:
+        tagger.family.apply_options(tagger, taken)
+    return taken

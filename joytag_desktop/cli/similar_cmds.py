@@ -182,7 +182,7 @@ def outside_embedder(library, device: str = "auto", folders: dict[str, Path] | N
     def announce(what: str) -> None:
         print(f"# {what}", file=sys.stderr, flush=True)
 
-    embedder = OnTheFly(device, library.threshold, folders, announce)
+    embedder = OnTheFly(device, library.threshold, folders, announce, library.model_options)
     library.similarity.embedder = embedder
     return embedder
 

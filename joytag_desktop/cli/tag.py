@@ -15,7 +15,7 @@ from joytag_desktop.cli import arguments
 from joytag_desktop.cli.engine_options import add_engine_arguments, load_engine
 from joytag_desktop.cli.progress import progress_bar, say
 from joytag_desktop.library.thresholds import SCORE_DECIMALS
-from joytag_desktop.taggers.vocabulary import Policy, Selection, Vocabulary, select
+from joytag_desktop.taggers.vocabulary import Policy, Selection, Vocabulary, rule_scores, select
 
 if TYPE_CHECKING:
     from joytag_desktop.inference.engine import TagResult
@@ -48,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=arguments.threshold,
         metavar="T",
         help="lowest score to print, for every category (default: the model's own thresholds, e.g. JoyTag 0.4, "
-        "WD general 0.35 / character 0.85, JTP 0.2; 0 prints every tag)",
+        "WD general 0.35 / character 0.85, JTP 0.2, JTP-3 0.75 or its calibration.csv; 0 prints every tag)",
     )
     parser.add_argument(
         "--mcut", action="store_true", help="WD taggers: MCut thresholds for general and character tags"
@@ -110,7 +110,9 @@ class ResultWriter:
         return f"{category}:{name}"
 
     def write(self, result: TagResult) -> None:
-        scores: list[float] = [] if result.scores is None else result.scores.tolist()
+        scores: list[float] = (
+            [] if result.scores is None else rule_scores(result.scores, self.policy, self.selection).tolist()
+        )
         kept = [] if result.scores is None else select(result.scores, self.vocabulary, self.policy, self.selection)
         names, categories = self.vocabulary.names, self.vocabulary.categories
         path = str(result.path)

@@ -92,9 +92,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     watch.set_defaults(handler=run_watch)
 
 
-def chosen_taggers(library: Library, models: list[str] | None) -> list:
+def chosen_taggers(library: Library, models: list[str] | None, args: argparse.Namespace | None = None) -> list:
     """The taggers to run (TaggerFolder, ModelInfo): the ``--model`` ones, which become the
-    library's automatic models, else the automatic models (else the default JoyTag)."""
+    library's automatic models, else the automatic models (else the default JoyTag); with the
+    options the library keeps for each, and those given (``--seqlen``), which it keeps from now on."""
+    from joytag_desktop.cli.engine_options import apply_taken, given_options
+    from joytag_desktop.errors import JoyTagError
     from joytag_desktop.taggers import recognise
     from joytag_desktop.taggers.installed import resolve_model_path
 
@@ -109,6 +112,15 @@ def chosen_taggers(library: Library, models: list[str] | None) -> list:
     taggers = [recognise(resolve_model_path(m).resolve()) for m in sources]
     infos = [library.register_model(t) for t in taggers]
     library.set_auto_models([i.name for i in infos])
+    given = given_options(args) if args is not None else {}
+    if given and not any(set(given) <= set(t.family.option_names) for t in taggers):
+        raise JoyTagError(f"--{next(iter(given))} is for JTP-3 taggers; none of these models takes it")
+    for tagger, info in zip(taggers, infos, strict=True):
+        stored = library.model_options(info.id)
+        apply_taken(tagger, stored)
+        taken = apply_taken(tagger, given)
+        if taken and stored | taken != stored:  # the workers of this library use them from now on
+            library.set_model_options(info.id, stored | taken)
     return list(zip(taggers, infos, strict=True))
 
 
@@ -134,7 +146,7 @@ def run_autotag(args: argparse.Namespace) -> int:
         args.subparser.error("a query chooses images to tag again: add --retag or --retag-all")
     with open_library(args) as library:
         # A shared library's server may restart while this worker starts, as at any other time.
-        chosen = retrying(lambda: chosen_taggers(library, args.model), "registering the models")
+        chosen = retrying(lambda: chosen_taggers(library, args.model, args), "registering the models")
         if args.retag:
             ids = library.search(" ".join(args.query)).ids
             queued = library.retag(ids, [info.id for _, info in chosen])
@@ -222,7 +234,7 @@ def run_watch(args: argparse.Namespace) -> int:
             watcher.start()
             # Changes made while the app was closed are caught here.
             print_scan(import_found(library, library.scan()))
-            chosen = retrying(lambda: chosen_taggers(library, args.model), "registering the models")
+            chosen = retrying(lambda: chosen_taggers(library, args.model, args), "registering the models")
             settings = WorkerSettings([str(tagger.path) for tagger, _ in chosen], args.device, args.batch_size)
             if args.lease is not None:
                 settings.lease = args.lease

@@ -29,10 +29,12 @@ def category_label(category: str) -> str:
     rating of the same English word is another text: see ``details.DetailsPanel``)."""
     labels = {
         "character": QCoreApplication.translate("categories", "Characters"),
+        "species": QCoreApplication.translate("categories", "Species"),
         "copyright": QCoreApplication.translate("categories", "Series"),
         "artist": QCoreApplication.translate("categories", "Artists"),
         "general": QCoreApplication.translate("categories", "General", "tag category: everyday tags"),
         "meta": QCoreApplication.translate("categories", "Meta"),
+        "lore": QCoreApplication.translate("categories", "Lore"),
         "year": QCoreApplication.translate("categories", "Year"),
         "rating": QCoreApplication.translate("categories", "Rating"),
         "keyword": QCoreApplication.translate("categories", "Keywords from the files"),

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         # fly (the network loads, off the GUI thread, on the first such search).
         from joytag_desktop.worker.on_the_fly import OnTheFly
 
-        self.on_the_fly = OnTheFly()
+        self.on_the_fly = OnTheFly(options=self.library.model_options)
         self.library.similarity.embedder = self.on_the_fly
         from joytag_desktop.worker.text_search import TextEmbedder  # words: the text tower loads on first use
 

@@ -84,7 +84,7 @@ def export_onnx(network: torch.nn.Module, tagger: TaggerFolder, sample: torch.Te
                 dynamo=False,
             )
 
-    return _publish(build, cache_dir(tagger) / "exported.onnx")
+    return _publish(build, cache_dir(tagger) / f"exported{tagger.family.graph_key(tagger)}.onnx")
 
 
 def quantise_int8(graph: Path, tagger: TaggerFolder) -> Path:
@@ -136,7 +136,7 @@ def openvino_from_torch(tagger: TaggerFolder, sample: torch.Tensor) -> Any:
     network is built only when there is no IR yet."""
     import openvino as ov
 
-    target = cache_dir(tagger) / "openvino.xml"
+    target = cache_dir(tagger) / f"openvino{tagger.family.graph_key(tagger)}.xml"
     if not target.exists():
         network = tagger.family.build_network(tagger)
 
@@ -168,7 +168,8 @@ def quantise_openvino_int8(model: Any, tagger: TaggerFolder, route: str, calibra
     import openvino as ov
 
     seven_bit = not cpu_has_vnni()  # NNCF's overflow fix on every layer, not just the first
-    target = cache_dir(tagger) / f"openvino-int8-{route}{'-7bit' if seven_bit else ''}.xml"
+    key = tagger.family.graph_key(tagger)
+    target = cache_dir(tagger) / f"openvino-int8-{route}{key}{'-7bit' if seven_bit else ''}.xml"
     if not target.exists():
 
         def build(path: Path) -> None:

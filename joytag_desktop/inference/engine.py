@@ -96,7 +96,7 @@ class TaggingEngine:
 
     def _make_runner(self, precision: str) -> Runner:
         tagger, family = self.tagger, self.tagger.family
-        sample = torch.zeros(1, 3, tagger.image_size, tagger.image_size)
+        sample = torch.from_numpy(family.sample_input(tagger))[None]
         if self.runtime == "torch":
             return TorchRunner(family.build_network(tagger), self.device, resolve_precision(precision, self.device))
         if self.runtime == "openvino":
@@ -128,7 +128,7 @@ class TaggingEngine:
             graph, outputs, self.device, "int8" if precision == "int8" else "float32", self.route != ONNX
         )
         side = runner.input_shape[1] if self.route == ONNX and family.name == "wd" else runner.input_shape[-1]
-        if isinstance(side, int) and side != tagger.image_size:
+        if self.route == ONNX and isinstance(side, int) and side != tagger.image_size:
             tagger.image_size = side  # the graph's own input size wins (the reference reads it there)
         return runner
 

@@ -29,7 +29,8 @@ def model_only(engine: TaggingEngine, batch_size: int | None = None, seconds: fl
     """Images/s of the network alone, on a batch already on its device (after two warm-up batches):
     the median of at least ``least`` timed batches, more while ``seconds`` last."""
     size = batch_size or engine.batch_size
-    batch = torch.randn(size, 3, engine.image_size, engine.image_size, device=engine.device)
+    shape = engine.tagger.family.sample_input(engine.tagger).shape  # (3, S, S); JTP-3: (tokens, values)
+    batch = torch.randn(size, *shape, device=engine.device)
     for _ in range(2):
         engine.predict(batch)
     synchronise(engine.device)

@@ -157,6 +157,12 @@ class Library:
     ) -> ModelInfo:
         return self.taggers.add_model(name, format, thresholds, auto)
 
+    def model_options(self, model_id: int) -> dict[str, int]:
+        return self.taggers.model_options(model_id)
+
+    def set_model_options(self, model_id: int, options: dict[str, int]) -> None:
+        self.taggers.set_model_options(model_id, options)
+
     def add_auto_models(self, names: Sequence[str]) -> None:
         self.taggers.add_auto_models(names)
 

@@ -3,6 +3,7 @@ which ones tag new files automatically, which ones searches count, and the queue
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ from joytag_desktop.library.thresholds import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     from joytag_desktop.taggers.contract import TaggerFolder
+
+OPTIONS_KEY = "model_options:"  # + the model's id: its tagger options as JSON
 
 
 class LibraryTaggers:
@@ -98,6 +101,19 @@ class LibraryTaggers:
                 path,
             )
             return found.id
+
+    def model_options(self, model_id: int) -> dict[str, int]:
+        """The tagger options (JTP-3's ``seqlen``) the model runs with in this library, by every worker."""
+        try:
+            raw = json.loads(self.settings.get(f"{OPTIONS_KEY}{model_id}") or "{}")
+        except ValueError:
+            return {}
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): v for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+    def set_model_options(self, model_id: int, options: dict[str, int]) -> None:
+        self.settings.set(f"{OPTIONS_KEY}{model_id}", json.dumps(dict(sorted(options.items()))))
 
     def add_model(
         self, name: str, format: str = "joytag", thresholds: dict[str, float] | None = None, auto: bool = False

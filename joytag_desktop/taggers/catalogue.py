@@ -73,6 +73,11 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     CatalogueEntry("jtp-pilot", "jtp", "RedRocket/JointTaggerProject",
                    ("JTP_PILOT-e4-vit_so400m_patch14_siglip_384.safetensors", "tags.json"), 1755, "Apache-2.0",
                    "furry art; 9,083 e621 tags (JTP-1)", subfolder="JTP_PILOT"),
+    # ~1,002 MB: 501 M parameters in bfloat16 (backbone from the published code, head sizes from a
+    # published loader); the file's exact size is not in any stored copy of the repository.
+    CatalogueEntry("jtp3-hydra", "jtp3", "RedRocket/JTP-3",
+                   ("models/jtp-3-hydra.safetensors", "data/jtp-3-hydra-tags.csv"), 1002, "Apache-2.0",
+                   "furry art; 7,504 e621 tags with species, implications (JTP-3, any aspect ratio)"),
     CatalogueEntry("camie-v2", "camie", "Camais03/camie-tagger-v2",
                    ("camie-tagger-v2.onnx", "camie-tagger-v2-metadata.json"), 797, "GPL-3.0",
                    "anime illustration; 70,527 Danbooru tags in 7 categories incl. artist and year",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from joytag_desktop.errors import ModelFolderError
+from joytag_desktop.errors import JoyTagError, ModelFolderError
 from joytag_desktop.taggers.vocabulary import Policy, Vocabulary
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ class TaggerFamily:
     markers: ClassVar[tuple[str, ...]]  # any of these present: the folder is meant to be this family
     # An embedding model (SigLIP2): no tags, and a text tower whose embeddings share the images' space.
     embeds_text: ClassVar[bool] = False
+    option_names: ClassVar[tuple[str, ...]] = ()  # tagger options it takes (JTP-3: seqlen)
 
     def claims(self, folder: Path) -> bool:
         return any(any(folder.glob(marker)) for marker in self.markers)
@@ -115,6 +116,20 @@ class TaggerFamily:
     def reference_input(self, tagger: TaggerFolder, route: str, image: Image.Image) -> np.ndarray:
         """The published preprocessing of one decoded image (mode kept): the graph's input, no batch axis."""
         raise NotImplementedError
+
+    def apply_options(self, tagger: TaggerFolder, options: dict[str, int]) -> None:
+        """Set tagger options (``--seqlen``…) on a checked folder; JoyTagError for one it does not take."""
+        unknown = sorted(set(options) - set(self.option_names))
+        if unknown:
+            raise JoyTagError(f"{self.title} takes no --{unknown[0]} option")
+
+    def sample_input(self, tagger: TaggerFolder) -> np.ndarray:
+        """An input of the graph's shape (no batch axis), for export and conversion."""
+        return np.zeros((3, tagger.image_size, tagger.image_size), np.float32)
+
+    def graph_key(self, tagger: TaggerFolder) -> str:
+        """What besides the weights shapes a converted graph (JTP-3: its sequence length), for its file name."""
+        return ""
 
     def fast_cfg(self, tagger: TaggerFolder, route: str) -> FastCfg | None:
         """Parameters for the tensor fast path, or None where only the reference steps are exact enough."""

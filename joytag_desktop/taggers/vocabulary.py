@@ -63,6 +63,11 @@ class Policy:
     mcut_floor: dict[str, float] = field(default_factory=dict)
     profiles: dict[str, dict[str, float]] = field(default_factory=dict)
     default_profile: str | None = None
+    # JTP-3: a calibration file's threshold per output (infinity: never output), replacing the above
+    tag_thresholds: tuple[float, ...] = ()
+    # JTP-3: per output, the outputs it implies; the model's rule first raises each implied tag to
+    # the score of the tags implying it (the published "inherit")
+    implications: tuple[tuple[int, ...], ...] = ()
 
     def thresholds_for(self, profile: str | None = None) -> tuple[float, dict[str, float]]:
         """(default, per-category) thresholds of ``profile`` (or the model's default rule)."""
@@ -89,6 +94,10 @@ def select(scores: np.ndarray, vocabulary: Vocabulary, policy: Policy, selection
     scores = np.asarray(scores, dtype=np.float32)
     if selection.threshold is not None:
         keep = scores >= np.float32(selection.threshold)
+    elif policy.tag_thresholds or policy.implications:
+        scores = rule_scores(scores, policy, selection)
+        limits = np.asarray(policy.tag_thresholds, np.float64) if policy.tag_thresholds else policy.default
+        keep = scores > limits if policy.strict else scores >= limits
     else:
         default, per_category = policy.thresholds_for(selection.profile)
         categories = np.asarray(vocabulary.categories)
@@ -109,3 +118,31 @@ def select(scores: np.ndarray, vocabulary: Vocabulary, policy: Policy, selection
                 keep[ratings[np.argmax(scores[ratings])]] = True
     indices = np.flatnonzero(keep)
     return indices[np.argsort(-scores[indices], kind="stable")]
+
+
+def rule_scores(scores: np.ndarray, policy: Policy, selection: Selection) -> np.ndarray:
+    """The scores the model's rule compares and shows: JTP-3's after its implications; a given
+    threshold compares (and shows) every tag's own score."""
+    if selection.threshold is None and policy.implications:
+        return inherit(scores, policy.implications)
+    return scores
+
+
+def inherit(scores: np.ndarray, implications: Sequence[Sequence[int]]) -> np.ndarray:
+    """Each tag raised to the highest score of the tags that imply it, directly or through others
+    (JTP-3's "inherit"; a cycle in the table is followed once)."""
+    raised = np.array(scores, dtype=np.float32, copy=True)
+    for source, implied in enumerate(implications):
+        if not implied:
+            continue
+        seen: set[int] = set()
+        stack = list(implied)
+        while stack:
+            target = stack.pop()
+            if target in seen:
+                continue
+            seen.add(target)
+            stack.extend(implications[target])
+        targets = np.fromiter(seen, dtype=np.int64)
+        raised[targets] = np.maximum(raised[targets], scores[source])
+    return raised

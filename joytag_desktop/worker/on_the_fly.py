@@ -33,7 +33,11 @@ class OnTheFly:
         threshold: float = 0.4,
         folders: dict[str, Path] | None = None,
         announce: Callable[[str], None] | None = None,
+        options: Callable[[int], dict[str, int]] | None = None,
     ) -> None:
+        """``options``: a model id -> the tagger options the library keeps for it (JTP-3's seqlen),
+        so an outside file is embedded as the library's images were."""
+        self.options = options
         self.device = device
         self.threshold = threshold
         self.folders = dict(folders or {})  # model name -> the folder to load it from instead of its own
@@ -55,7 +59,12 @@ class OnTheFly:
                 )
             if self.announce is not None:
                 self.announce(f"loading model {model.name} from {folder} (its first use converts it: up to a minute)")
-            engine = TaggingEngine(folder, device=self.device, batch_size=1, decode_workers=1)
+            from joytag_desktop.taggers import open_tagger
+
+            tagger = open_tagger(folder)
+            kept = self.options(model.id) if self.options is not None else {}
+            tagger.family.apply_options(tagger, {k: v for k, v in kept.items() if k in tagger.family.option_names})
+            engine = TaggingEngine(tagger, device=self.device, batch_size=1, decode_workers=1)
             self._engines[model.id] = engine
         return engine
 

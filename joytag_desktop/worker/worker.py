@@ -219,6 +219,10 @@ class TaggingWorker:
 
             if not all(has_converted(t) for t in taggers):
                 self._set_state(WorkerState.LOADING, FIRST_LOAD)  # the window says it takes a while
+        for tagger, info in zip(taggers, infos, strict=True):
+            # the options kept for the model (JTP-3's --seqlen), as every worker of the library runs it
+            options = self.library.model_options(info.id)
+            tagger.family.apply_options(tagger, {k: v for k, v in options.items() if k in tagger.family.option_names})
         engines = [
             (TaggingEngine(t, device=str(device), batch_size=self.settings.batch_size), info)
             for t, info in zip(taggers, infos, strict=True)
