@@ -102,7 +102,7 @@ class OnnxRunner(Runner):
         self.device = device if providers[0] != "CPUExecutionProvider" else torch.device("cpu")
         source: str | bytes = str(graph)
         self.embedding: str | None = "embedding"
-        if not embedding_is_output:
+        if not embedding_is_output and outputs.embedding is None:
             import onnx
 
             model = onnx.load(str(graph))
@@ -117,7 +117,9 @@ class OnnxRunner(Runner):
         inputs = self.session.get_inputs()
         self.input_name, self.input_shape = inputs[0].name, inputs[0].shape
         names = [o.name for o in self.session.get_outputs()]
-        self.score_name = names[outputs.scores]
+        self.score_name = names[outputs.position(outputs.scores, names, graph.name)]
+        if outputs.embedding is not None:
+            self.embedding = names[outputs.position(outputs.embedding, names, graph.name)]
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         wanted = [self.score_name] + ([self.embedding] if self.embedding else [])
@@ -146,6 +148,11 @@ class OpenVinoRunner(Runner):
         self.compiled = ov.Core().compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.embedding = embedding
+        names = [next(iter(sorted(o.get_names())), "") for o in self.compiled.outputs]
+        self.scores_at = 0 if from_torch else outputs.position(outputs.scores, names, "the graph")
+        self.embedding_at = (
+            None if outputs.embedding is None else outputs.position(outputs.embedding, names, "the graph")
+        )
         self.input_shape = [d.get_length() if d.is_static else None for d in model.inputs[0].get_partial_shape()]
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -153,8 +160,10 @@ class OpenVinoRunner(Runner):
         outputs = self.compiled.outputs
         if self.from_torch:
             return np.asarray(results[outputs[0]], np.float32), np.asarray(results[outputs[1]], np.float32)
-        raw = np.asarray(results[outputs[self.outputs.scores]], np.float32)
+        raw = np.asarray(results[outputs[self.scores_at]], np.float32)
         scores = _sigmoid(raw) if self.outputs.sigmoid else raw
+        if self.embedding_at is not None:
+            return scores, _pool(results[outputs[self.embedding_at]])
         embedding = _pool(results[outputs[-1]]) if self.embedding else np.zeros((len(scores), 0), np.float32)
         return scores, embedding
 

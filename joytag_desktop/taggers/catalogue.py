@@ -21,6 +21,7 @@ class CatalogueEntry:
     licence: str
     good_at: str
     subfolder: str = ""  # JTP keeps each model in a folder of one repository
+    gated: bool = False  # the Hub serves it only to signed-in users who accepted its terms (a token)
 
     @property
     def patterns(self) -> list[str]:
@@ -56,6 +57,10 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     CatalogueEntry("camie-v1", "camie", "Camais03/camie-tagger",
                    ("model_initial.onnx", "model_initial_metadata.json", "model/thresholds.json"), 856, "GPL-3.0",
                    "anime illustration; 70,527 tags, 7 categories, threshold profiles (initial stage)"),
+    CatalogueEntry("pixai-v0.9", "pixai", "deepghs/pixai-tagger-v0.9-onnx",
+                   ("model.onnx", "selected_tags.csv", "categories.json", "preprocess.json", "thresholds.csv"), 1272,
+                   "Apache-2.0", "anime illustration; 13,461 Danbooru tags (2025), strongest at characters, "
+                   "with their copyrights (EVA02-Large, ONNX)", gated=True),
 )  # fmt: skip
 
 
