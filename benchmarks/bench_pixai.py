@@ -57,15 +57,20 @@ def write_pixai(folder: Path) -> Path:
     head = torch.nn.Linear(encoder.num_features, TAGS).eval()
 
     class Wrapped(torch.nn.Module):  # deepghs' wrapper: (features, logits, sigmoid(logits))
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc, self.head = encoder, head
+
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            features = encoder(x)
-            logits = head(features)
+            features = self.enc(x)
+            logits = self.head(features)
             return features, logits, torch.sigmoid(logits)
 
     partial = folder / "model.onnx.partial"
-    with torch.inference_mode(False), torch.no_grad():
+    with torch.no_grad():
         torch.onnx.export(
-            Wrapped().eval(), (torch.zeros(1, 3, 448, 448),), str(partial), dynamo=False, opset_version=14,
+            Wrapped().eval().requires_grad_(False), (torch.zeros(1, 3, 448, 448),), str(partial),
+            dynamo=False, opset_version=14,
             input_names=["input"], output_names=["embedding", "logits", "prediction"],
             dynamic_axes={name: {0: "batch_size"} for name in ("input", "embedding", "logits", "prediction")},
         )  # fmt: skip

@@ -233,3 +233,29 @@ def test_the_real_files_listing_matches_what_the_loader_expects() -> None:
         k: v for k, v in shapes.items() if k.startswith("0.")
     }
     assert encoder.num_features == width
+
+
+@pytest.mark.slow
+def test_a_library_tagged_by_pixai_finds_images_by_copyright(tmp_path: Path) -> None:
+    """autotag stores each copyright with its best character's score; the library's own thresholds
+    (the model's, per category) then find an image by the series of the characters in it."""
+    import os
+
+    from helpers.library import paths_of
+    from joytag_desktop.library import Library
+
+    photos = Path(shutil.copytree(IMAGES, tmp_path / "photos"))
+    db = tmp_path / "library.sqlite3"
+    env = dict(os.environ, JOYTAG_DESKTOP_HOME=str(tmp_path / "home"))
+    for command in (["index", "--no-watch", str(photos)], ["autotag", "--model", str(TINY), "--precision", "float32"]):
+        done = subprocess.run([sys.executable, "-m", "joytag_desktop", "--db", str(db), *command], env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    with Library(db) as library:
+        assert library.model_thresholds()["pixai-tiny-a"]["copyright"] == pytest.approx(0.85)
+        for ip in ("pokemon", "kirby_(series)", "genshin_impact", "vocaloid"):
+            want = sorted(name for name, case in CASES.items() if ip in case["ips"])
+            assert sorted(paths_of(library, f"copyright:{ip}")) == want, ip
+        assert sorted(paths_of(library, "character:kirby")) == sorted(
+            name for name, case in CASES.items() if "kirby" in case["character_over_0.85"]
+        )

@@ -115,8 +115,12 @@ def read_labels(path: Path, categories: dict[int, str]) -> Vocabulary:
     kinds: list[str] = []
     brings: dict[str, list[int]] = {}
     for number, row in enumerate(rows, start=2):
-        name, category = (row.get("name") or "").strip(), (row.get("category") or "").strip()
-        if not name or not category.lstrip("-").isdigit():
+        name = (row.get("name") or "").strip()
+        try:
+            category = int(row.get("category") or "")
+        except ValueError:
+            category = None
+        if not name or category is None:
             raise ModelFolderError(f"{path.name} line {number}: expected a name and a category number")
         try:
             ips = json.loads(row.get("ips") or "[]")
@@ -127,7 +131,7 @@ def read_labels(path: Path, categories: dict[int, str]) -> Vocabulary:
         for ip in ips:
             brings.setdefault(ip.strip(), []).append(len(names))
         names.append(name)
-        kinds.append(categories.get(int(category), DANBOORU.get(int(category), GENERAL)))
+        kinds.append(categories.get(category, DANBOORU.get(category, GENERAL)))
     if not names:
         raise ModelFolderError(f"{path.name} lists no tags")
     if len(set(names)) != len(names):
@@ -153,7 +157,9 @@ def read_thresholds(path: Path, categories: dict[int, str]) -> dict[str, float]:
             raise ModelFolderError(f"{path.name} line {number}: expected category,name,threshold numbers") from None
         if not 0 <= value <= 1:
             raise ModelFolderError(f"{path.name} line {number}: a threshold is between 0 and 1")
-        found[categories.get(category, DANBOORU.get(category, GENERAL))] = value
+        name = categories.get(category) or DANBOORU.get(category)
+        if name is not None:  # a category the model has no tags of is no threshold of its own
+            found[name] = value
     return found
 
 
