@@ -359,6 +359,9 @@ def test_a_catalogue_name_not_downloaded_says_how() -> None:
         ("jtp-format/JTP_PILOT2_TINY", "onnxruntime", "float32", 1e-5),
         ("camie-format/v2-onnx", "openvino", "float32", 1e-4),
         ("joytag-format/tiny-learned-pos", "openvino", "bfloat16", 0.05),
+        ("pixai-format/pixai-tiny-a", "openvino", "bfloat16", 0.05),
+        ("pixai-format/pixai-tiny-a", "onnxruntime", "int8", 0.05),
+        ("pixai-format/pixai-tiny-a", "openvino", "int8", 0.1),
     ],
 )
 @pytest.mark.slow
