@@ -58,7 +58,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
                    ("model_initial.onnx", "model_initial_metadata.json", "model/thresholds.json"), 856, "GPL-3.0",
                    "anime illustration; 70,527 tags, 7 categories, threshold profiles (initial stage)"),
     CatalogueEntry("pixai-v0.9", "pixai", "deepghs/pixai-tagger-v0.9-onnx",
-                   ("model.onnx", "selected_tags.csv", "categories.json", "preprocess.json", "thresholds.csv"), 1272,
+                   ("model.onnx", "selected_tags.csv", "categories.json", "preprocess.json", "thresholds.csv"), 1296,
                    "Apache-2.0", "anime illustration; 13,461 Danbooru tags (2025), strongest at characters, "
                    "with their copyrights (EVA02-Large, ONNX)", gated=True),
 )  # fmt: skip
