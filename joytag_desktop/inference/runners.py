@@ -148,7 +148,12 @@ class OpenVinoRunner(Runner):
         self.compiled = ov.Core().compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.embedding = embedding
-        names = [next(iter(sorted(o.get_names())), "") for o in self.compiled.outputs]
+        # An output has several names once OpenVINO fuses the graph: the one asked for, if it is one.
+        wanted = {outputs.scores, outputs.embedding}
+        names = [
+            next((n for n in sorted(o.get_names()) if n in wanted), min(o.get_names(), default=""))
+            for o in self.compiled.outputs
+        ]
         self.scores_at = 0 if from_torch else outputs.position(outputs.scores, names, "the graph")
         self.embedding_at = (
             None if outputs.embedding is None else outputs.position(outputs.embedding, names, "the graph")

@@ -47,6 +47,8 @@ def read_json(path: Path, limit: int = MAX_CONFIG_BYTES) -> Any:
 def csv_header(path: Path) -> list[str]:
     """The first line of a CSV file, its cells stripped; empty when it cannot be read. For telling
     apart layouts that share a file name (WD's and PixAI's ``selected_tags.csv``)."""
+    if not path.is_file():  # nor a FIFO, which would block
+        return []
     try:
         with open(path, "rb") as handle:
             first = handle.read(4096).split(b"\n", 1)[0]
