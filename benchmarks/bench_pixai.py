@@ -7,10 +7,10 @@ timm ``eva02_large_patch14_448`` without classifier (the encoder tests/fixtures/
 lists) + ``Linear(1024, 13461)``, exported as deepghs' wrapper is (outputs ``embedding``, ``logits``,
 ``prediction``), in the ONNX layout with a 13,461-row selected_tags.csv (built once under --workdir,
 1.3 GB). JoyTag is common.py's full-size random model. Each runs as the app runs it on this CPU
-(runtime and precision ``auto``), and both on onnxruntime float32 (two PixAI engines hold about
-5 GB; with a third, OpenVINO float32, the run was killed for memory beside other work); batch 1
-and batch 4 on the fixture photos, configurations interleaved within every round so a noisy
-neighbour slows them alike. ``--toy``: the tiny fixtures, one round (for the test that keeps
+(runtime and precision ``auto``), and both on onnxruntime float32 (the four engines hold about
+11.5 GB; with OpenVINO float32 ones beside them the run was killed for memory); batch 1 and
+batch 4 on the fixture photos, configurations interleaved within every round so a noisy neighbour
+slows them alike. ``--toy``: the tiny fixtures, one round (for the test that keeps
 this script working; its figures mean nothing).
 """
 
