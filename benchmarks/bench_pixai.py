@@ -53,7 +53,7 @@ def write_pixai(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     encoder = timm.create_model("eva02_large_patch14_448", pretrained=False, num_classes=0).eval()
-    head = torch.nn.Linear(encoder.num_features, TAGS).eval()
+    head = torch.nn.Linear(int(encoder.num_features), TAGS).eval()  # 1024
 
     class Wrapped(torch.nn.Module):  # deepghs' wrapper: (features, logits, sigmoid(logits))
         def __init__(self) -> None:
@@ -111,7 +111,7 @@ def inputs(engine: TaggingEngine) -> torch.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench")
     parser.add_argument("--json", action="store_true", help="end with one JSON object of all figures")
