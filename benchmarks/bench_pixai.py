@@ -53,7 +53,7 @@ def write_pixai(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     encoder = timm.create_model("eva02_large_patch14_448", pretrained=False, num_classes=0).eval()
-    head = torch.nn.Linear(int(encoder.num_features), TAGS).eval()  # 1024
+    head = torch.nn.Linear(1024, TAGS).eval()  # EVA02-Large's width: its pooled features
 
     class Wrapped(torch.nn.Module):  # deepghs' wrapper: (features, logits, sigmoid(logits))
         def __init__(self) -> None:
