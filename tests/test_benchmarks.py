@@ -159,6 +159,13 @@ def test_jtp3() -> None:
 
 
 @pytest.mark.slow
+def test_pixai_beside_joytag(tmp_path: Path) -> None:
+    models = summary(run_benchmark("bench_pixai.py", "--toy", "--json", "--workdir", str(tmp_path)))["models"]
+    assert set(models) == {"pixai", "joytag"}
+    assert models["pixai"]["auto (the app's choice)"]["batch4_images_per_s"] > 0
+
+
+@pytest.mark.slow
 def test_pgvector() -> None:
     done = run_benchmark("bench_pgvector.py", "--images", "300", "--dim", "32", "--queries", "5", "--json")
     assert summary(done)["recall_at_50"] > 0.5

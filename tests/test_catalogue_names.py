@@ -23,6 +23,7 @@ from joytag_desktop.taggers.installed import catalogue_names
         ("jtp-format/JTP_PILOT_TINY", ["jtp-pilot"]),
         ("camie-format/v2-onnx", ["camie-v2"]),
         ("camie-format/v1-initial-onnx", ["camie-v1"]),
+        ("pixai-format/pixai-tiny-a", ["pixai-v0.9"]),
     ],
 )
 def test_each_fixture_is_its_catalogue_model(fixture: str, expected: list[str]) -> None:

@@ -77,7 +77,7 @@ def install(item: CatalogueEntry) -> Path:
 
 
 def test_the_registry_knows_the_published_families() -> None:
-    assert set(FAMILIES) == {"joytag", "wd", "jtp", "jtp3", "camie", "siglip2"}
+    assert set(FAMILIES) == {"joytag", "wd", "jtp", "jtp3", "camie", "pixai", "siglip2"}
     assert FAMILIES[-1] == "joytag", "JoyTag's loose claim (any config.json that is not timm's) is tried last"
 
 

@@ -75,6 +75,7 @@ def reference_run(request: pytest.FixtureRequest) -> tuple[str, TaggingEngine, d
 def test_every_format_is_recognised_from_its_files() -> None:
     seen = {recognise(FIXTURES / folder).family.name for folder, _, _ in CASES}
     seen.add(recognise(FIXTURES / "joytag-format/tiny-learned-pos").family.name)
+    seen.add(recognise(FIXTURES / "pixai-format/pixai-tiny-a").family.name)  # tests/test_pixai.py
     assert seen == set(list_taggers())
 
 
@@ -282,7 +283,7 @@ def test_wrong_weights_say_which_tensors(tmp_path: Path) -> None:
 FIXTURE_FOR = {"joytag": "joytag-format/tiny-learned-pos", "wd": "wd-format/wd-tiny-vit-tagger-v3",
                "jtp": "jtp-format/JTP_PILOT2_TINY", "jtp3": "jtp3-format/jtp-3-hydra-tiny-b",
                "camie-v1": "camie-format/v1-initial-onnx",
-               "camie-v2": "camie-format/v2-onnx"}  # fmt: skip
+               "camie-v2": "camie-format/v2-onnx", "pixai": "pixai-format/pixai-tiny-a"}  # fmt: skip
 
 
 def _fixture_for(name: str) -> Path:
@@ -367,6 +368,9 @@ def test_a_catalogue_name_not_downloaded_says_how() -> None:
         ("jtp-format/JTP_PILOT2_TINY", "onnxruntime", "float32", 1e-5),
         ("camie-format/v2-onnx", "openvino", "float32", 1e-4),
         ("joytag-format/tiny-learned-pos", "openvino", "bfloat16", 0.05),
+        ("pixai-format/pixai-tiny-a", "openvino", "bfloat16", 0.05),
+        ("pixai-format/pixai-tiny-a", "onnxruntime", "int8", 0.05),
+        ("pixai-format/pixai-tiny-a", "openvino", "int8", 0.1),
     ],
 )
 @pytest.mark.slow

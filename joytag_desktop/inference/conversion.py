@@ -114,7 +114,8 @@ def embedding_output(model: Any, outputs: OnnxOutputs) -> str | None:
         return None
     producers = {out: node for node in model.graph.node for out in node.output}
     weights = {init.name for init in model.graph.initializer}
-    name = model.graph.output[outputs.scores].name
+    names = [output.name for output in model.graph.output]
+    name = names[outputs.position(outputs.scores, names, "the graph")]
     for _ in range(64):
         node = producers.get(name)
         if node is None:

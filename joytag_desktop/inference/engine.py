@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from joytag_desktop.errors import ImageLoadError, JoyTagError
+from joytag_desktop.errors import ImageLoadError, JoyTagError, ModelFolderError
 from joytag_desktop.inference.conversion import (
     embedding_output,
     export_onnx,
@@ -109,7 +109,8 @@ class TaggingEngine:
 
                 graph = tagger.files[ONNX]
                 outputs = family.onnx_outputs(tagger)
-                embedding = embedding_output(onnx.load(str(graph), load_external_data=False), outputs)
+                if outputs.embedding is None:  # not among the graph's outputs: find it
+                    embedding = embedding_output(onnx.load(str(graph), load_external_data=False), outputs)
                 model = with_embedding_output(ov.Core().read_model(str(graph)), embedding)
             else:
                 model = openvino_from_torch(tagger, sample)
@@ -185,8 +186,16 @@ class TaggingEngine:
         return torch.from_numpy(self.tagger.family.reference_input(self.tagger, self.route, image))
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Scores (B, n_tags) in 0..1 and embeddings (B, D) as float32 arrays for a batch of inputs."""
-        return self.runner.predict(batch)
+        """Scores (B, n_tags) in 0..1 and embeddings (B, D) as float32 arrays for a batch of inputs;
+        the vocabulary's derived tags (a PixAI character's copyrights) scored after the outputs."""
+        scores, embeddings = self.runner.predict(batch)
+        vocabulary = self.tagger.vocabulary
+        if scores.shape[-1] != vocabulary.outputs:  # a graph that does not belong to its tag list
+            raise ModelFolderError(
+                f"{self.tagger.name}: the network gives {scores.shape[-1]} scores but its tag list names "
+                f"{vocabulary.outputs} tags"
+            )
+        return vocabulary.with_derived(scores), embeddings
 
     def _load(self, path: Path) -> torch.Tensor | EncodedJpeg | str:
         """In a decode thread: a finished tensor, work for the device (CUDA fast path), or the error."""

@@ -104,7 +104,7 @@ class OnnxRunner(Runner):
         self.embedding: str | None = "embedding"
         if outputs.embedding_only:
             self.embedding = None
-        elif not embedding_is_output:
+        elif not embedding_is_output and outputs.embedding is None:
             import onnx
 
             model = onnx.load(str(graph))
@@ -119,7 +119,9 @@ class OnnxRunner(Runner):
         inputs = self.session.get_inputs()
         self.input_name, self.input_shape = inputs[0].name, inputs[0].shape
         names = [o.name for o in self.session.get_outputs()]
-        self.score_name = names[outputs.scores]
+        self.score_name = names[outputs.position(outputs.scores, names, graph.name)]
+        if outputs.embedding is not None:
+            self.embedding = names[outputs.position(outputs.embedding, names, graph.name)]
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         wanted = [self.score_name] + ([self.embedding] if self.embedding else [])
@@ -156,6 +158,16 @@ class OpenVinoRunner(Runner):
         self.compiled = ov.Core().compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.embedding = embedding
+        # An output has several names once OpenVINO fuses the graph: the one asked for, if it is one.
+        wanted = {outputs.scores, outputs.embedding}
+        names = [
+            next((n for n in sorted(o.get_names()) if n in wanted), min(o.get_names(), default=""))
+            for o in self.compiled.outputs
+        ]
+        self.scores_at = 0 if from_torch else outputs.position(outputs.scores, names, "the graph")
+        self.embedding_at = (
+            None if outputs.embedding is None else outputs.position(outputs.embedding, names, "the graph")
+        )
         self.input_shape = [d.get_length() if d.is_static else None for d in model.inputs[0].get_partial_shape()]
 
     def predict(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -171,8 +183,10 @@ class OpenVinoRunner(Runner):
         if self.outputs.embedding_only:
             embedding = _pool(results[outputs[0]])
             return np.zeros((len(embedding), 0), np.float32), embedding
-        raw = np.asarray(results[outputs[self.outputs.scores]], np.float32)
+        raw = np.asarray(results[outputs[self.scores_at]], np.float32)
         scores = _sigmoid(raw) if self.outputs.sigmoid else raw
+        if self.embedding_at is not None:
+            return scores, _pool(results[outputs[self.embedding_at]])
         embedding = _pool(results[outputs[-1]]) if self.embedding else np.zeros((len(scores), 0), np.float32)
         return scores, embedding
 

@@ -9,7 +9,7 @@ tagger is ``joytag_desktop.inference``'s business.
 from __future__ import annotations
 
 # Each family module registers itself on import (timm's way): ``registry.py`` orders them.
-from joytag_desktop.taggers import camie, joytag, jtp, jtp3, siglip2, wd  # noqa: F401
+from joytag_desktop.taggers import camie, joytag, jtp, jtp3, pixai, siglip2, wd  # noqa: F401
 from joytag_desktop.taggers.contract import TaggerFamily, TaggerFolder
 from joytag_desktop.taggers.factory import open_tagger
 from joytag_desktop.taggers.registry import list_taggers, recognise, register_tagger, tagger_family

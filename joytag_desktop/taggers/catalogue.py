@@ -95,6 +95,10 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
                    "Apache-2.0", "search in words (Google's original, transformers layout)"),
     CatalogueEntry("siglip2-base-224-hf", "siglip2", "google/siglip2-base-patch16-224", _HF_SIGLIP_FILES, 1500,
                    "Apache-2.0", "search in words (Google's original, transformers layout, base size)"),
+    CatalogueEntry("pixai-v0.9", "pixai", "deepghs/pixai-tagger-v0.9-onnx",
+                   ("model.onnx", "selected_tags.csv", "categories.json", "preprocess.json", "thresholds.csv"), 1296,
+                   "Apache-2.0", "anime illustration; 13,461 Danbooru tags (2025), strongest at characters, "
+                   "with their copyrights (EVA02-Large, ONNX)", gated=True),
 )  # fmt: skip
 
 

@@ -38,11 +38,22 @@ class FastCfg:
 
 @dataclass(frozen=True)
 class OnnxOutputs:
-    """Where the scores are in a published ONNX graph's outputs, and whether they are logits."""
+    """Where the scores are in a published ONNX graph's outputs (a position, or a name where the
+    reference reads them by name), whether they are logits, and where the graph outputs its
+    pooled features if it does (else they are found in the graph)."""
 
-    scores: int = 0
+    scores: int | str = 0
     sigmoid: bool = False
     embedding_only: bool = False  # an embedding model's graph (SigLIP2): output 0 is the embedding, no scores
+    embedding: int | str | None = None
+
+    def position(self, which: int | str, names: list[str], graph: str) -> int:
+        """The index among the graph's output ``names`` of ``which``; ModelFolderError if absent."""
+        if isinstance(which, int):
+            return which
+        if which not in names:
+            raise ModelFolderError(f"{graph} has no output called {which!r} (it has: {', '.join(names)})")
+        return names.index(which)
 
 
 @dataclass

@@ -44,6 +44,19 @@ def read_json(path: Path, limit: int = MAX_CONFIG_BYTES) -> Any:
         raise ModelFolderError(f"{path.name} holds a value out of range: {exc}") from None
 
 
+def csv_header(path: Path) -> list[str]:
+    """The first line of a CSV file, its cells stripped; empty when it cannot be read. For telling
+    apart layouts that share a file name (WD's and PixAI's ``selected_tags.csv``)."""
+    if not path.is_file():  # nor a FIFO, which would block
+        return []
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(4096).split(b"\n", 1)[0]
+    except OSError:
+        return []
+    return [cell.strip() for cell in first.decode("utf-8", "replace").lstrip("\ufeff").split(",")]
+
+
 def safetensors_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
     """Tensor shapes from a safetensors header; also proves the file is not truncated."""
     from safetensors import SafetensorError, safe_open

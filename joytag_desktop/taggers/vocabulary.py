@@ -15,17 +15,37 @@ from joytag_desktop.categories import GENERAL, MODEL_CATEGORIES, RATING
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Output i of the network is ``names[i]``, of category ``categories[i]``."""
+    """Output i of the network is ``names[i]``, of category ``categories[i]``.
+
+    ``derived``: tags the network does not output but its published rules give (PixAI: the
+    copyrights a character brings), named after the outputs; each scores the highest of the
+    outputs it lists, so the model's own thresholds keep it exactly when they keep one of those.
+    """
 
     names: tuple[str, ...]
     categories: tuple[str, ...]
+    derived: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.categories):
             raise ValueError("one category per tag")
+        if any(not sources or max(sources) >= self.outputs or min(sources) < 0 for sources in self.derived):
+            raise ValueError("a derived tag scores from one or more of the network's outputs")
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def outputs(self) -> int:
+        """How many of the names are the network's own outputs (the first ones)."""
+        return len(self.names) - len(self.derived)
+
+    def with_derived(self, scores: np.ndarray) -> np.ndarray:
+        """The network's (…, outputs) scores followed by the derived tags' scores."""
+        if not self.derived:
+            return scores
+        derived = [scores[..., list(sources)].max(axis=-1) for sources in self.derived]
+        return np.concatenate([scores, np.stack(derived, axis=-1).astype(scores.dtype)], axis=-1)
 
     @classmethod
     def general_only(cls, names: Sequence[str]) -> Vocabulary:
@@ -84,7 +104,7 @@ class Policy:
 class Selection:
     """How the caller wants tags chosen: one threshold for all, or the model's rule (with options)."""
 
-    threshold: float | None = None  # given: every tag at or above it, whatever its category
+    threshold: float | None = None  # given: every output at or above it, whatever its category, no derived tags
     mcut: bool = False
     profile: str | None = None
 
@@ -94,6 +114,7 @@ def select(scores: np.ndarray, vocabulary: Vocabulary, policy: Policy, selection
     scores = np.asarray(scores, dtype=np.float32)
     if selection.threshold is not None:
         keep = scores >= np.float32(selection.threshold)
+        keep[vocabulary.outputs :] = False  # the model's own probabilities, before its rules
     elif policy.tag_thresholds or policy.implications:
         scores = rule_scores(scores, policy, selection)
         limits = np.asarray(policy.tag_thresholds, np.float64) if policy.tag_thresholds else policy.default

@@ -16,6 +16,7 @@ from joytag_desktop.errors import ModelFolderError
 from joytag_desktop.taggers.contract import ONNX, SAFETENSORS, FastCfg, TaggerFamily, TaggerFolder
 from joytag_desktop.taggers.reading import (
     MAX_LABELS_BYTES,
+    csv_header,
     hwc_to_chw,
     is_timm_config,
     load_state,
@@ -144,11 +145,15 @@ class WdFamily(TaggerFamily):
     markers = (LABELS,)
 
     def claims(self, folder: Path) -> bool:
-        return (folder / LABELS).exists() or ((folder / CONFIG).is_file() and is_timm_config(folder / CONFIG))
+        if (folder / LABELS).exists():
+            return csv_header(folder / LABELS)[:1] != ["id"]  # PixAI's (deepghs) starts id,tag_id,name
+        return (folder / CONFIG).is_file() and is_timm_config(folder / CONFIG)
 
     def inspect(self, folder: Path) -> TaggerFolder:
         if not (folder / LABELS).is_file():
             raise self.missing(folder, [LABELS])
+        if not self.claims(folder):
+            raise ModelFolderError(f"{folder} is not a WD tagger folder: its {LABELS} is another layout's")
         vocabulary = read_selected_tags(folder / LABELS)
         files: dict[str, Path] = {}
         config: dict[str, Any] | None = None
