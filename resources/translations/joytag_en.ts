@@ -101,6 +101,16 @@
     </message>
 </context>
 <context>
+    <name>MarkingController</name>
+    <message numerus="yes">
+        <source>%Ln image(s) → {value}</source>
+        <translation>
+            <numerusform>%Ln image → {value}</numerusform>
+            <numerusform>%Ln images → {value}</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>ModelChoice</name>
     <message numerus="yes">
         <source>Tag the %Ln image(s) already in the library with {model} now?</source>
@@ -246,6 +256,30 @@
     </message>
 </context>
 <context>
+    <name>RotationController</name>
+    <message numerus="yes">
+        <source>Rotating %Ln image(s)</source>
+        <translation>
+            <numerusform>Rotating %Ln image</numerusform>
+            <numerusform>Rotating %Ln images</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>(and %Ln more)</source>
+        <translation>
+            <numerusform>(and %Ln more)</numerusform>
+            <numerusform>(and %Ln more)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Rotated %Ln image(s); they will be tagged again</source>
+        <translation>
+            <numerusform>Rotated %Ln image; it will be tagged again</numerusform>
+            <numerusform>Rotated %Ln images; they will be tagged again</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>SafeViewNotice</name>
     <message numerus="yes">
         <source>Safe view leaves %Ln image(s) out of these results (View ▸ Safe view).</source>
@@ -294,12 +328,32 @@
     </message>
 </context>
 <context>
+    <name>SlideshowMenu</name>
+    <message numerus="yes">
+        <source>Every %n second(s)</source>
+        <translation>
+            <numerusform>Every %n second</numerusform>
+            <numerusform>Every %n seconds</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>TagListPanel</name>
     <message numerus="yes">
         <source>&lt;b&gt;Tags in the results&lt;/b&gt; (%Ln image(s))</source>
         <translation>
             <numerusform>&lt;b&gt;Tags in the results&lt;/b&gt; (%Ln image)</numerusform>
             <numerusform>&lt;b&gt;Tags in the results&lt;/b&gt; (%Ln images)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>VocabularyController</name>
+    <message numerus="yes">
+        <source>add {tags} to %Ln image(s)</source>
+        <translation>
+            <numerusform>add {tags} to %Ln image</numerusform>
+            <numerusform>add {tags} to %Ln images</numerusform>
         </translation>
     </message>
 </context>

@@ -36,6 +36,10 @@
         <translation>分级</translation>
     </message>
     <message>
+        <source>Stars</source>
+        <translation>星级</translation>
+    </message>
+    <message>
         <source>No image selected</source>
         <translation>未选择图片</translation>
     </message>
@@ -565,6 +569,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>重新标注所选图片</translation>
     </message>
     <message>
+        <source>Rotate</source>
+        <translation>旋转</translation>
+    </message>
+    <message>
         <source>More like this</source>
         <translation>查找相似图片</translation>
     </message>
@@ -579,6 +587,18 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Open viewer</source>
         <translation>打开查看器</translation>
+    </message>
+    <message>
+        <source>Full screen</source>
+        <translation>全屏</translation>
+    </message>
+    <message>
+        <source>Slideshow</source>
+        <translation>幻灯片放映</translation>
+    </message>
+    <message>
+        <source>Slideshow settings</source>
+        <translation>幻灯片设置</translation>
     </message>
     <message>
         <source>Larger thumbnails</source>
@@ -712,6 +732,54 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>MarkingController</name>
+    <message>
+        <source>Select images in the grid first</source>
+        <translation>请先在网格中选择图片</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln image(s) → {value}</source>
+        <translation>
+            <numerusform>%Ln 张图片 → {value}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{edit}: stopped after {done} of {total} (Edit ▸ Undo puts them back)</source>
+        <translation>{edit}：在 {total} 张中完成 {done} 张后停止（编辑 ▸ 撤销可还原）</translation>
+    </message>
+</context>
+<context>
+    <name>MarksEditor</name>
+    <message>
+        <source>Stars of the selected images (keys 0-5)</source>
+        <translation>所选图片的星级（按键 0-5）</translation>
+    </message>
+    <message>
+        <source>No stars</source>
+        <translation>无星级</translation>
+    </message>
+    <message>
+        <source>Rejected</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>Colour label of the selected images (keys 6-9: red, yellow, green, blue)</source>
+        <translation>所选图片的颜色标签（按键 6-9：红、黄、绿、蓝）</translation>
+    </message>
+    <message>
+        <source>No label</source>
+        <translation>无标签</translation>
+    </message>
+    <message>
+        <source>Pick flag of the selected images (P picked, X rejected, U unflagged)</source>
+        <translation>所选图片的挑选标记（P 选中，X 拒绝，U 取消标记）</translation>
+    </message>
+    <message>
+        <source>Unflagged</source>
+        <translation>未标记</translation>
+    </message>
+</context>
+<context>
     <name>ModelChoice</name>
     <message>
         <source>Tag the library</source>
@@ -746,8 +814,20 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>标注模型</translation>
     </message>
     <message>
-        <source>Models come from the Hugging Face Hub. camie-tagger is GPL-3.0; the others are Apache-2.0. e6tag is not offered: its author never published trained weights.</source>
-        <translation>模型来自 Hugging Face Hub。camie-tagger 使用 GPL-3.0 许可，其他模型使用 Apache-2.0。不提供 e6tag：其作者从未发布训练好的权重。</translation>
+        <source>Models come from the Hugging Face Hub (or the mirror set here), and each file is checked after download against its pinned size and SHA-256. e6tag is not offered: its author never published trained weights.</source>
+        <translation>模型来自 Hugging Face Hub（或此处设置的镜像），每个文件下载后都会按其固定的大小和 SHA-256 校验。不提供 e6tag：其作者从未发布训练好的权重。</translation>
+    </message>
+    <message>
+        <source>Models folder…</source>
+        <translation>模型文件夹…</translation>
+    </message>
+    <message>
+        <source>$HF_ENDPOINT or https://huggingface.co</source>
+        <translation>$HF_ENDPOINT 或 https://huggingface.co</translation>
+    </message>
+    <message>
+        <source>A mirror of the Hugging Face Hub to download from; empty for the default</source>
+        <translation>下载所用的 Hugging Face Hub 镜像；留空则使用默认地址</translation>
     </message>
     <message>
         <source>Download</source>
@@ -770,6 +850,18 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>关闭</translation>
     </message>
     <message>
+        <source>Hub endpoint:</source>
+        <translation>Hub 地址：</translation>
+    </message>
+    <message>
+        <source>Models folder: {folder}</source>
+        <translation>模型文件夹：{folder}</translation>
+    </message>
+    <message>
+        <source>Choose the folder to download models into</source>
+        <translation>选择下载模型的文件夹</translation>
+    </message>
+    <message>
         <source>not installed</source>
         <translation>未安装</translation>
     </message>
@@ -786,8 +878,36 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>已损坏（请重新下载）</translation>
     </message>
     <message>
+        <source>Licence of {name}: {licence} (&lt;a href=&quot;{page}&quot;&gt;{page}&lt;/a&gt;)</source>
+        <translation>{name} 的许可证：{licence}（&lt;a href=&quot;{page}&quot;&gt;{page}&lt;/a&gt;）</translation>
+    </message>
+    <message>
+        <source>Gated: log in with `hf auth login` or set HF_TOKEN, and accept it there.</source>
+        <translation>受限访问：请用 `hf auth login` 登录或设置 HF_TOKEN，并在其页面上接受许可。</translation>
+    </message>
+    <message>
+        <source>Checked after download: {pins}.</source>
+        <translation>下载后校验：{pins}。</translation>
+    </message>
+    <message>
         <source>Download again</source>
         <translation>重新下载</translation>
+    </message>
+    <message>
+        <source>Licence</source>
+        <translation>许可证</translation>
+    </message>
+    <message>
+        <source>{name} is under the {licence} licence. Read it at &lt;a href=&quot;{page}&quot;&gt;{page}&lt;/a&gt;.</source>
+        <translation>{name} 采用 {licence} 许可证。请在 &lt;a href=&quot;{page}&quot;&gt;{page}&lt;/a&gt; 阅读。</translation>
+    </message>
+    <message>
+        <source>Its repository is gated: accept the licence there and log in (`hf auth login` or HF_TOKEN).</source>
+        <translation>其仓库为受限访问：请在那里接受许可证并登录（`hf auth login` 或 HF_TOKEN）。</translation>
+    </message>
+    <message>
+        <source>Accept it and download?</source>
+        <translation>接受并下载？</translation>
     </message>
     <message>
         <source>Downloading {name}…</source>
@@ -1063,6 +1183,55 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>RotationController</name>
+    <message>
+        <source>Rotate right (clockwise)</source>
+        <translation>向右旋转（顺时针）</translation>
+    </message>
+    <message>
+        <source>Rotate left (counter-clockwise)</source>
+        <translation>向左旋转（逆时针）</translation>
+    </message>
+    <message>
+        <source>Rotate 180°</source>
+        <translation>旋转 180°</translation>
+    </message>
+    <message>
+        <source>Flip horizontally</source>
+        <translation>水平翻转</translation>
+    </message>
+    <message>
+        <source>Flip vertically</source>
+        <translation>垂直翻转</translation>
+    </message>
+    <message>
+        <source>Select images in the grid first</source>
+        <translation>请先在网格中选择图片</translation>
+    </message>
+    <message numerus="yes">
+        <source>Rotating %Ln image(s)</source>
+        <translation>
+            <numerusform>正在旋转 %Ln 张图片</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Not rotated: {path}: {reason}</source>
+        <translation>未旋转：{path}：{reason}</translation>
+    </message>
+    <message numerus="yes">
+        <source>(and %Ln more)</source>
+        <translation>
+            <numerusform>（另有 %Ln 张）</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Rotated %Ln image(s); they will be tagged again</source>
+        <translation>
+            <numerusform>已旋转 %Ln 张图片；它们将重新打标签</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>SafeViewMenu</name>
     <message>
         <source>Safe view</source>
@@ -1129,6 +1298,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>搜索：cat outdoors -indoors、cat | dog、*_hair、cat:&gt;0.8、camera:canon、date:2023-01..2023-06、folder:holidays</translation>
     </message>
     <message>
+        <source>Tags, fields and dates as in the placeholder. Words that are not tags (a dog on a beach, 一只猫) search by meaning when Return is pressed, with a text model (SigLIP2, Tagging ▸ Models…); text:&quot;…&quot; does so beside tags, folders and dates.</source>
+        <translation>标签、字段和日期的写法如占位文字所示。不是标签的词语（a dog on a beach、一只猫）在按回车时按含义搜索，需要文本模型（SigLIP2，标注 ▸ 模型…）；text:&quot;…&quot; 可与标签、文件夹和日期一起按含义搜索。</translation>
+    </message>
+    <message>
         <source>Sort order</source>
         <translation>排序方式</translation>
     </message>
@@ -1157,8 +1330,20 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>标签分数</translation>
     </message>
     <message>
-        <source>Similarity (like: searches)</source>
-        <translation>相似度（like: 搜索）</translation>
+        <source>Similarity (like: and text: searches)</source>
+        <translation>相似度（like: 和 text: 搜索）</translation>
+    </message>
+    <message>
+        <source>Camera</source>
+        <translation>相机</translation>
+    </message>
+    <message>
+        <source>Number of tags</source>
+        <translation>标签数量</translation>
+    </message>
+    <message>
+        <source>Stars</source>
+        <translation>星级</translation>
     </message>
     <message>
         <source>Descending (click for ascending)</source>
@@ -1171,6 +1356,18 @@ The files are not touched; their tags and manual edits in the library are forgot
 </context>
 <context>
     <name>SearchController</name>
+    <message>
+        <source>no tag matches every word; to search in words, add SigLIP2 in Tagging ▸ Models…</source>
+        <translation>没有标签能匹配所有词语；要按文字搜索，请在 标注 ▸ 模型… 中添加 SigLIP2</translation>
+    </message>
+    <message>
+        <source>searched in words, nearest first</source>
+        <translation>按文字搜索，最接近的在前</translation>
+    </message>
+    <message>
+        <source>No text model is installed: add SigLIP2 in Tagging ▸ Models… to search in words</source>
+        <translation>未安装文本模型：请在 标注 ▸ 模型… 中添加 SigLIP2 以按文字搜索</translation>
+    </message>
     <message>
         <source>{name} is not in the library; the model tagged it: {tags}</source>
         <translation>{name} 不在图库中；模型为其标注：{tags}</translation>
@@ -1338,6 +1535,19 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>SlideshowMenu</name>
+    <message numerus="yes">
+        <source>Every %n second(s)</source>
+        <translation>
+            <numerusform>每 %n 秒</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Random order</source>
+        <translation>随机顺序</translation>
+    </message>
+</context>
+<context>
     <name>TagEditor</name>
     <message>
         <source>Tag</source>
@@ -1476,6 +1686,26 @@ The files are not touched; their tags and manual edits in the library are forgot
         <source>Copy tag</source>
         <translation>复制标签</translation>
     </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Merge into…</source>
+        <translation>合并到…</translation>
+    </message>
+    <message>
+        <source>Delete from all images…</source>
+        <translation>从所有图片中删除…</translation>
+    </message>
+    <message>
+        <source>Alias to…</source>
+        <translation>设为别名…</translation>
+    </message>
+    <message>
+        <source>Implies…</source>
+        <translation>蕴含…</translation>
+    </message>
 </context>
 <context>
     <name>TaggingStatus</name>
@@ -1554,8 +1784,8 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>适应窗口（F、双击）</translation>
     </message>
     <message>
-        <source>Actual size (1); zoom with the wheel or + and -</source>
-        <translation>实际大小（1）；用滚轮或 + 和 - 缩放</translation>
+        <source>Actual size (Z); zoom with the wheel or + and -</source>
+        <translation>实际大小（Z）；用滚轮或 + 和 - 缩放</translation>
     </message>
     <message>
         <source>Loading…</source>
@@ -1564,6 +1794,83 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>No tags</source>
         <translation>无标签</translation>
+    </message>
+</context>
+<context>
+    <name>VocabularyController</name>
+    <message>
+        <source>Delete tag</source>
+        <translation>删除标签</translation>
+    </message>
+    <message>
+        <source>Take “{tag}” off every image? Models&apos; scores stay; Edit ▸ Undo puts it back.</source>
+        <translation>从每张图片上去掉“{tag}”？模型的分数保留；编辑 ▸ 撤销可还原。</translation>
+    </message>
+    <message>
+        <source>Rename tag</source>
+        <translation>重命名标签</translation>
+    </message>
+    <message>
+        <source>New name for “{tag}” on every image:</source>
+        <translation>每张图片上“{tag}”的新名称：</translation>
+    </message>
+    <message>
+        <source>Merge tag</source>
+        <translation>合并标签</translation>
+    </message>
+    <message>
+        <source>Merge “{tag}” into:</source>
+        <translation>将“{tag}”合并到：</translation>
+    </message>
+    <message>
+        <source>Alias tag</source>
+        <translation>标签别名</translation>
+    </message>
+    <message>
+        <source>“{tag}” is another name of:</source>
+        <translation>“{tag}”是以下标签的别名：</translation>
+    </message>
+    <message>
+        <source>Tag implies</source>
+        <translation>标签蕴含</translation>
+    </message>
+    <message>
+        <source>Every image with “{tag}” also counts as:</source>
+        <translation>每张带有“{tag}”的图片也算作：</translation>
+    </message>
+    <message>
+        <source>rename {old} to {new}</source>
+        <translation>将 {old} 重命名为 {new}</translation>
+    </message>
+    <message>
+        <source>merge {old} into {new}</source>
+        <translation>将 {old} 合并到 {new}</translation>
+    </message>
+    <message>
+        <source>delete {tag} from every image</source>
+        <translation>从每张图片删除 {tag}</translation>
+    </message>
+    <message>
+        <source>alias {old} to {new}</source>
+        <translation>将 {old} 设为 {new} 的别名</translation>
+    </message>
+    <message>
+        <source>{old} implies {new}</source>
+        <translation>{old} 蕴含 {new}</translation>
+    </message>
+    <message>
+        <source>{edit}: stopped part way</source>
+        <translation>{edit}：中途停止</translation>
+    </message>
+    <message>
+        <source>Drop the tag on a thumbnail or a selection</source>
+        <translation>将标签拖放到缩略图或所选图片上</translation>
+    </message>
+    <message numerus="yes">
+        <source>add {tags} to %Ln image(s)</source>
+        <translation>
+            <numerusform>为 %Ln 张图片添加 {tags}</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1708,6 +2015,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>角色</translation>
     </message>
     <message>
+        <source>Species</source>
+        <translation>物种</translation>
+    </message>
+    <message>
         <source>Series</source>
         <translation>作品</translation>
     </message>
@@ -1723,6 +2034,10 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>Meta</source>
         <translation>元信息</translation>
+    </message>
+    <message>
+        <source>Lore</source>
+        <translation>设定</translation>
     </message>
     <message>
         <source>Year</source>
@@ -1758,6 +2073,73 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>blurred by View → Safe view</source>
         <translation>已被“视图 → 安全视图”模糊</translation>
+    </message>
+</context>
+<context>
+    <name>marks</name>
+    <message>
+        <source>Red</source>
+        <translation>红色</translation>
+    </message>
+    <message>
+        <source>Orange</source>
+        <translation>橙色</translation>
+    </message>
+    <message>
+        <source>Yellow</source>
+        <translation>黄色</translation>
+    </message>
+    <message>
+        <source>Green</source>
+        <translation>绿色</translation>
+    </message>
+    <message>
+        <source>Blue</source>
+        <translation>蓝色</translation>
+    </message>
+    <message>
+        <source>Purple</source>
+        <translation>紫色</translation>
+    </message>
+    <message>
+        <source>Gray</source>
+        <translation>灰色</translation>
+    </message>
+    <message>
+        <source>Black</source>
+        <translation>黑色</translation>
+    </message>
+    <message>
+        <source>White</source>
+        <translation>白色</translation>
+    </message>
+    <message>
+        <source>Picked</source>
+        <translation>已选中</translation>
+    </message>
+    <message>
+        <source>Rejected</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>Pending</source>
+        <translation>待定</translation>
+    </message>
+    <message>
+        <source>no stars</source>
+        <translation>无星级</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>no label</source>
+        <translation>无标签</translation>
+    </message>
+    <message>
+        <source>unflagged</source>
+        <translation>未标记</translation>
     </message>
 </context>
 <context>
