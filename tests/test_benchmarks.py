@@ -158,6 +158,15 @@ def test_jtp3() -> None:
     assert set(summary(done)["results"]) == {"joytag torch float32", "jtp3 seqlen 1024 torch float32"}
 
 
+def test_every_new_family_beside_joytag() -> None:
+    done = run_benchmark("bench_families.py", "--toy", "--json")
+    results = summary(done)["results"]
+    expected = {"joytag torch float32", "jtp3 torch float32", "pixai onnxruntime float32",
+                "siglip2-base torch float32", "joytag onnxruntime float32"}  # fmt: skip
+    assert set(results) == expected
+    assert all(row["images_per_s"] > 0 for row in results.values())
+
+
 @pytest.mark.slow
 def test_pixai_beside_joytag(tmp_path: Path) -> None:
     models = summary(run_benchmark("bench_pixai.py", "--toy", "--json", "--workdir", str(tmp_path)))["models"]
