@@ -26,6 +26,7 @@ from pathlib import Path
 from bench_jtp3 import write_jtp3
 from bench_pixai import write_pixai
 from bench_siglip2 import write_siglip2
+
 from common import machine, write_random_full_size_model
 from joytag_desktop.inference.engine import TaggingEngine
 from joytag_desktop.taggers import recognise
@@ -65,7 +66,7 @@ def plans(models: dict[str, Path], configs: list[str]) -> list[tuple[str, str, s
                 runtime, precision = FLOAT32.get(model, ("torch", "float32"))
                 made.append((model, f"{runtime} float32", runtime, precision))
         if config == "float32":
-            made += [(model, f"{runtime} {precision}", runtime, precision) for model, runtime, precision in EXTRA_FLOAT32]
+            made += [(model, f"{run} {precision}", run, precision) for model, run, precision in EXTRA_FLOAT32]
     return made
 
 
