@@ -287,6 +287,7 @@ class MainWindow(QMainWindow):
         self.rotation.fill_menu(edit_menu.addMenu(self.tr("Rotate")))
         self._action(edit_menu, self.tr("More like this"), QKeySequence("Ctrl+L"), self.search.more_like_current)
         self._action(edit_menu, self.tr("Find duplicates…"), QKeySequence("Ctrl+Shift+D"), self.open_duplicates)
+        self._action(edit_menu, self.tr("Tag aliases and implications…"), None, self.vocabulary.open_window)
         view_menu = menu.addMenu(self.tr("&View"))
         self._action(view_menu, self.tr("Open viewer"), None, self.viewer.open_current)
         self._action(view_menu, self.tr("Full screen"), QKeySequence("F11"), self.viewer.full_screen)

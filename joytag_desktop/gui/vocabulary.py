@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
@@ -17,6 +17,9 @@ from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.long_work import Job
 from joytag_desktop.library import Library
 from joytag_desktop.library.records import TagState
+
+if TYPE_CHECKING:
+    from joytag_desktop.gui.vocabulary_window import VocabularyWindow
 
 log = logging.getLogger(__name__)
 MESSAGE_MS = 4000
@@ -100,6 +103,17 @@ class VocabularyController(QObject):
         super().__init__(context.window)
         self.context, self.library = context, context.library
         self.selected_ids = selected_ids
+        self.relations_window: VocabularyWindow | None = None
+
+    def open_window(self) -> None:
+        """Edit ▸ Tag aliases and implications…: one window, raised when asked again."""
+        from joytag_desktop.gui.vocabulary_window import VocabularyWindow
+
+        if self.relations_window is None:
+            self.relations_window = VocabularyWindow(self.context, self.changed.emit)
+        self.relations_window.show()
+        self.relations_window.raise_()
+        self.relations_window.activateWindow()
 
     # --- asked from the tag list's menu ---------------------------------------------------------
 

@@ -239,6 +239,28 @@ class Vocabulary:
             )
             return bool(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
 
+    def remove(self, aliases: Sequence[str] = (), implications: Sequence[tuple[str, str]] = ()) -> int:
+        """Remove many aliases (by alias name) and implications (child, parent) in one transaction
+        (the vocabulary window's Remove); returns how many rows went."""
+        names = list(dict.fromkeys([*aliases, *(n for pair in implications for n in pair)]))
+        ids = {name: self.tags.tag_id(name) for name in names}
+        alias_ids = [i for i in (ids[a] for a in aliases) if i is not None]
+        pairs = [(ids[c], ids[p]) for c, p in implications if ids[c] is not None and ids[p] is not None]
+        removed = 0
+        with self.database.Session.begin() as session:
+            for start in range(0, len(alias_ids), IN_CHUNK):
+                chunk = alias_ids[start : start + IN_CHUNK]
+                result = session.execute(delete(TagSibling).where(TagSibling.tag_id.in_(chunk)))
+                removed += int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+            for child, parent in pairs:
+                result = session.execute(
+                    delete(TagParent).where(TagParent.child_id == child, TagParent.parent_id == parent)
+                )
+                removed += int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+        with self._lock:
+            self._cache = None
+        return removed
+
     def add_aliases(
         self, pairs: Iterable[tuple[str, str]], progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> BulkReport:

@@ -1,0 +1,114 @@
+"""Edit ▸ Tag aliases and implications… (issue 34): the vocabulary listed and filtered at thousands of
+rows, removed undoably, booru CSV files imported (refusals listed in the window) and exported."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtWidgets import QMenu
+
+from helpers.gui import close_window, open_window
+from joytag_desktop.interchange import booru
+
+VOCAB = Path(__file__).parent / "fixtures" / "vocabulary"
+
+
+def _open(qtbot, library, settings):
+    settings.model = ""
+    window = open_window(qtbot, library, settings)
+    edit = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    assert isinstance(edit, QMenu)
+    item = next(a for a in edit.actions() if a.text() == "Tag aliases and implications…")
+    item.trigger()
+    relations = window.vocabulary.relations_window
+    assert relations is not None and relations.isVisible()
+    return window, relations
+
+
+def _shown(relations) -> list[tuple[str, str, str]]:
+    proxy = relations.proxy
+    return [tuple(proxy.index(r, c).data() for c in range(3)) for r in range(proxy.rowCount())]
+
+
+def test_the_window_lists_filters_and_removes_undoably(qtbot, library, settings) -> None:
+    library.vocabulary.add_aliases([(f"alias_{n:04d}", f"target_{n % 500:03d}") for n in range(3000)])
+    library.vocabulary.imply("target_007", "animal")
+    window, relations = _open(qtbot, library, settings)
+    qtbot.waitUntil(lambda: relations.model.rowCount() == 3001, timeout=10_000)
+    assert "3,000 aliases, 1 implications" in relations.summary.text()
+    started = time.perf_counter()
+    relations.filter.setText("alias_0007")
+    assert time.perf_counter() - started < 1.0  # a model and a proxy: no widget per row
+    assert _shown(relations) == [("alias_0007", "alias of", "target_007")]
+    relations.filter.setText("target_007")
+    assert ("target_007", "implies", "animal") in _shown(relations) and len(_shown(relations)) == 7
+    relations.filter.setText("animal")
+    relations.filter.setText("")
+    relations.filter.setText("_0042")
+    assert _shown(relations) == [("alias_0042", "alias of", "target_042")]
+    relations.table.selectAll()
+    relations.filter.setText("target_007")  # alias_0007, _0507, … and the implication, all selected
+    relations.table.selectAll()
+    assert relations.remove_button.isEnabled()
+    relations.remove_button.click()
+    qtbot.waitUntil(lambda: library.vocabulary.implications() == [], timeout=10_000)
+    assert (
+        len(library.vocabulary.aliases()) == 2994 and ("alias_0507", "target_007") not in library.vocabulary.aliases()
+    )
+    qtbot.waitUntil(lambda: relations.model.rowCount() == 2994, timeout=10_000)
+    assert _shown(relations) == []
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: library.vocabulary.implications() == [("target_007", "animal")], timeout=10_000)
+    assert len(library.vocabulary.aliases()) == 3000
+    qtbot.waitUntil(lambda: len(_shown(relations)) == 7, timeout=10_000)
+    close_window(qtbot, window)
+
+
+def test_booru_files_import_with_refusals_listed_and_export(qtbot, library, settings, tmp_path: Path) -> None:
+    window, relations = _open(qtbot, library, settings)
+    relations.import_file("alias", VOCAB / "tag_aliases-2024-05-01.csv")
+    qtbot.waitUntil(lambda: "refused" in relations.report.text() and relations.refused.isVisible(), timeout=10_000)
+    assert "4 added, 0 already there, 1 refused" in relations.report.text()
+    assert "alias chain puppy → doggy" in relations.refused.toPlainText()
+    relations.import_file("implication", VOCAB / "tag_implications-2024-05-01.csv")
+    qtbot.waitUntil(lambda: "tag_implications-2024-05-01.csv:" in relations.report.text(), timeout=10_000)
+    lines = relations.refused.toPlainText().splitlines()
+    assert len(lines) == 1 and "cycle: mammal → cat → felid → mammal" in lines[0]
+    qtbot.waitUntil(lambda: relations.model.rowCount() == 4 + 5, timeout=10_000)
+    relations.import_file("alias", VOCAB / "tag_aliases-2024-05-01.csv")  # again: all there, none refused twice
+    qtbot.waitUntil(lambda: "4 already there" in relations.report.text(), timeout=10_000)
+    not_booru = tmp_path / "x.csv"
+    not_booru.write_text("a,b\n1,2\n")
+    relations.import_file("alias", not_booru)
+    qtbot.waitUntil(lambda: "antecedent_name" in relations.report.text(), timeout=10_000)
+    assert "\n" not in relations.report.text() and "Traceback" not in relations.report.text()
+    written = tmp_path / "out" / "implications.csv"
+    written.parent.mkdir()
+    relations.export_file("implication", written)
+    qtbot.waitUntil(lambda: "implications.csv: 5 row" in relations.report.text(), timeout=10_000)
+    assert sorted(booru.read_pairs(written)) == sorted(library.vocabulary.implications())
+    relations.export_file("alias", tmp_path / "missing" / "aliases.csv")  # a folder that is not there
+    qtbot.waitUntil(lambda: "cannot write" in relations.report.text(), timeout=10_000)
+    close_window(qtbot, window)
+
+
+def test_remove_acts_only_on_the_rows_shown(qtbot, library, settings) -> None:
+    """Remove acts on the selected rows as shown through the filter, never on hidden ones."""
+    library.vocabulary.add_aliases([("kitty", "cat"), ("puppy", "dog")])
+    window, relations = _open(qtbot, library, settings)
+    qtbot.waitUntil(lambda: relations.model.rowCount() == 2, timeout=10_000)
+    relations.filter.setText("kitty")
+    index = relations.proxy.index(0, 0)
+    relations.table.selectionModel().select(
+        index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    )
+    assert relations.selected_rows() == [("alias", "kitty", "cat")]
+    relations.remove_button.click()
+    qtbot.waitUntil(lambda: library.vocabulary.aliases() == [("puppy", "dog")], timeout=10_000)
+    close_window(qtbot, window)
