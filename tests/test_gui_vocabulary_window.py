@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QItemSelectionModel, QTimer
+from PySide6.QtWidgets import QApplication, QMenu
 
 from helpers.gui import close_window, open_window
 from joytag_desktop.interchange import booru
@@ -111,4 +111,77 @@ def test_remove_acts_only_on_the_rows_shown(qtbot, library, settings) -> None:
     assert relations.selected_rows() == [("alias", "kitty", "cat")]
     relations.remove_button.click()
     qtbot.waitUntil(lambda: library.vocabulary.aliases() == [("puppy", "dog")], timeout=10_000)
+    close_window(qtbot, window)
+
+
+def _when_modal(kind: type, act) -> None:
+    """Run ``act(dialog)`` once a modal dialog of ``kind`` is up (the code under test is in exec())."""
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, kind):
+            QTimer.singleShot(50, poll)
+            return
+        act(dialog)
+
+    QTimer.singleShot(50, poll)
+
+
+def test_settings_set_a_models_exclusions_and_caps(qtbot, library, settings, photos) -> None:
+    from helpers.library import give_scores
+    from joytag_desktop.gui.model_rules_dialog import ModelRulesDialog
+    from joytag_desktop.gui.panels import SettingsDialog
+
+    library.add_root(photos)
+    library.scan()
+    first, second = sorted(p for p in photos.iterdir() if p.is_file())[:2]
+    give_scores(
+        library,
+        ["cat", "watermark", "miku", "rin"],
+        {first: {"cat": 0.9, "watermark": 0.8, "miku": 0.7, "rin": 0.95}, second: {"miku": 0.6}},
+        categories=["general", "meta", "character", "character"],
+    )
+    model_id = library.model("test-model").id
+    window, _ = _open(qtbot, library, settings)
+    typed: list[str] = []
+
+    def rules(dialog: ModelRulesDialog) -> None:
+        dialog.excluded.setPlainText("watermark\nbad\x00name")
+        dialog.caps["character"].setValue(1)
+        dialog.accept()  # refused: a line is no tag name, said in the dialog
+        typed.append(dialog.error.text())
+        dialog.excluded.setPlainText("watermark, signature")
+        dialog.accept()
+
+    def settings_up(dialog: SettingsDialog) -> None:
+        page = dialog.models_page
+        assert dialog.tabs.currentWidget() is page
+        assert page.rule_buttons["test-model"].text() == "None…"
+        _when_modal(ModelRulesDialog, rules)
+        page.rule_buttons["test-model"].click()  # runs the rules dialog to its end
+        typed.append(page.rule_buttons["test-model"].text())
+        dialog.accept()
+
+    _when_modal(SettingsDialog, settings_up)
+    window.open_settings("models")
+    qtbot.waitUntil(lambda: library.model_rules.caps(model_id) == {"character": 1}, timeout=10_000)
+    assert typed[0].startswith("Not a tag name") and "2 tag" in typed[1] and "1 cap" in typed[1]
+    assert library.model_rules.exclusions(model_id) == ["signature", "watermark"]
+    assert library.count("watermark") == 0 and library.count("miku") == 1 and library.count("rin") == 1
+
+    # Opened again, the page shows what is stored; lifting the cap keeps the exclusions.
+    def lift(dialog: ModelRulesDialog) -> None:
+        assert dialog.values().excluded == ["signature", "watermark"]
+        dialog.caps["character"].setValue(dialog.caps["character"].minimum())
+        dialog.accept()
+
+    def again(dialog: SettingsDialog) -> None:
+        _when_modal(ModelRulesDialog, lift)
+        dialog.models_page.rule_buttons["test-model"].click()
+        dialog.accept()
+
+    _when_modal(SettingsDialog, again)
+    window.open_settings("models")
+    qtbot.waitUntil(lambda: library.model_rules.caps(model_id) == {}, timeout=10_000)
+    assert library.model_rules.exclusions(model_id) == ["signature", "watermark"]
     close_window(qtbot, window)
