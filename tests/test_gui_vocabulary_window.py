@@ -185,3 +185,23 @@ def test_settings_set_a_models_exclusions_and_caps(qtbot, library, settings, pho
     qtbot.waitUntil(lambda: library.model_rules.caps(model_id) == {}, timeout=10_000)
     assert library.model_rules.exclusions(model_id) == ["signature", "watermark"]
     close_window(qtbot, window)
+
+
+def test_a_rename_carries_aliases_and_its_undo_takes_them_back(qtbot, library, settings, photos) -> None:
+    library.add_root(photos)
+    library.scan()
+    ids = [image.id for image in library.images(library.search("").ids)]
+    library.set_manual_tag(ids[:2], "kitty_cat", True)
+    library.vocabulary.alias("moggy", "kitty_cat")
+    library.vocabulary.imply("kitty_cat", "pet")
+    window, relations = _open(qtbot, library, settings)
+    qtbot.waitUntil(lambda: relations.model.rowCount() == 2, timeout=10_000)
+    window.vocabulary.rename("kitty_cat", "kitty")
+    qtbot.waitUntil(lambda: library.vocabulary.aliases() == [("moggy", "kitty")], timeout=10_000)
+    assert library.vocabulary.implications() == [("kitty", "pet")]
+    qtbot.waitUntil(lambda: ("moggy", "alias of", "kitty") in _shown(relations), timeout=10_000)
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: library.vocabulary.aliases() == [("moggy", "kitty_cat")], timeout=10_000)
+    assert library.vocabulary.implications() == [("kitty_cat", "pet")]
+    assert library.count("kitty_cat") == 2 and library.count("kitty") == 0
+    close_window(qtbot, window)

@@ -162,12 +162,21 @@ class VocabularyWindow(QDialog):
         layout.addWidget(self.report)
         layout.addWidget(self.refused, 1)
         self.resize(720, 560)
-        self.reload()
 
     # --- the list -----------------------------------------------------------------------------------
 
     def reload(self) -> None:
         self.context.background.submit(partial(read_relations, self.library), self._loaded, self._failed)
+
+    def reload_if_shown(self) -> None:
+        """The vocabulary changed (here, from the tag list's menu, or by a rename): read it again."""
+        if self.isVisible():
+            self.reload()
+
+    def showEvent(self, event) -> None:
+        if not event.spontaneous():
+            self.reload()
+        super().showEvent(event)
 
     def _loaded(self, rows: list[Row]) -> None:
         self.model.set_rows(rows)
@@ -198,8 +207,7 @@ class VocabularyWindow(QDialog):
 
     def _edited(self, text: str, _: object) -> None:
         self.context.status_bar.showMessage(text, 4000)
-        self.reload()
-        self.changed()
+        self.changed()  # the controller's news: this window reloads with the tag list
 
     def _failed(self, exc: Exception) -> None:
         self.report.setText(one_line(for_window(str(exc) or type(exc).__name__)))
@@ -243,7 +251,6 @@ class VocabularyWindow(QDialog):
             self.refused.setPlainText("\n".join(report.refused))
             self.refused.show()
         log.info("%s", text)
-        self.reload()
         self.changed()
 
     def ask_export(self, kind: str) -> None:

@@ -261,6 +261,41 @@ class Vocabulary:
             self._cache = None
         return removed
 
+    def carry(self, old: str, new: str) -> Carried:
+        """After ``old`` was renamed or merged into ``new``: every alias and implication naming
+        ``old`` names ``new`` instead (``kitty`` → ``cat`` with ``cat`` renamed ``feline`` becomes
+        ``kitty`` → ``feline``). One that would now be a chain or a cycle is refused, one line each;
+        one that names ``new`` twice (``kitty`` → ``cat`` with kitty merged into cat) goes."""
+        old_id, new_id = self.tags.tag_id(check_tag_name(old)), self.tags.tag_id(check_tag_name(new))
+        carried = Carried()
+        if old_id is None or new_id is None or old_id == new_id:
+            return carried
+        named = _pairs_naming(self.aliases(), old), _pairs_naming(self.implications(), old)
+        carried.old_aliases, carried.old_implications = named
+        if not carried.old_aliases and not carried.old_implications:
+            return carried
+        self.remove([a for a, _ in carried.old_aliases], carried.old_implications)
+        aliases_now = set(self.aliases())
+        targets = dict(aliases_now)
+        swap = _renamer(old, new)
+        wanted = [swap(pair) for pair in carried.old_aliases]
+        wanted = [(a, targets.get(b, b)) for a, b in wanted]  # an alias's new target is itself an alias: its target
+        wanted = [pair for pair in dict.fromkeys(wanted) if pair[0] != pair[1] and pair not in aliases_now]
+        carried.refused += self.add_aliases(wanted).refused
+        implications_now = set(self.implications())
+        wanted = [swap(pair) for pair in carried.old_implications]
+        wanted = [pair for pair in dict.fromkeys(wanted) if pair[0] != pair[1] and pair not in implications_now]
+        carried.refused += self.add_implications(wanted).refused
+        carried.new_aliases = [pair for pair in self.aliases() if pair not in aliases_now]
+        carried.new_implications = [pair for pair in self.implications() if pair not in implications_now]
+        return carried
+
+    def uncarry(self, carried: Carried) -> None:
+        """Undo ``carry``: the pairs it added go, the ones it took away come back."""
+        self.remove([a for a, _ in carried.new_aliases], carried.new_implications)
+        self.add_aliases(carried.old_aliases)
+        self.add_implications(carried.old_implications)
+
     def add_aliases(
         self, pairs: Iterable[tuple[str, str]], progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> BulkReport:
@@ -343,6 +378,28 @@ class Vocabulary:
                 session.execute(insert(table), rows[start : start + IN_CHUNK])
         with self._lock:
             self._cache = None
+
+
+@dataclass
+class Carried:
+    """What ``carry`` changed, by name, so that an undo can put it back."""
+
+    old_aliases: list[tuple[str, str]] = field(default_factory=list)
+    old_implications: list[tuple[str, str]] = field(default_factory=list)
+    new_aliases: list[tuple[str, str]] = field(default_factory=list)
+    new_implications: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def _pairs_naming(pairs: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    return [pair for pair in pairs if name in pair]
+
+
+def _renamer(old: str, new: str) -> Callable[[tuple[str, str]], tuple[str, str]]:
+    def swap(pair: tuple[str, str]) -> tuple[str, str]:
+        return (new if pair[0] == old else pair[0], new if pair[1] == old else pair[1])
+
+    return swap
 
 
 @dataclass
