@@ -203,5 +203,37 @@ def test_a_rename_carries_aliases_and_its_undo_takes_them_back(qtbot, library, s
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: library.vocabulary.aliases() == [("moggy", "kitty_cat")], timeout=10_000)
     assert library.vocabulary.implications() == [("kitty_cat", "pet")]
-    assert library.count("kitty_cat") == 2 and library.count("kitty") == 0
+    qtbot.waitUntil(lambda: library.count("kitty_cat") == 2 and library.count("kitty") == 0, timeout=10_000)
+    close_window(qtbot, window)
+
+
+def test_details_show_an_alias_as_its_target_and_edits_act_on_the_stored_name(qtbot, library, settings, photos) -> None:
+    """An image's ``kitty`` (another name of ``cat``) reads "kitty → cat": the line the user unticks
+    is the one that goes, and the image no longer counts as cat; a real ``cat`` line stays apart."""
+    from PySide6.QtCore import Qt
+
+    library.add_root(photos)
+    library.scan()
+    ids = sorted(image.id for image in library.images(library.search("").ids))
+    library.set_manual_tag([ids[0]], "kitty", True)
+    library.set_manual_tag([ids[0]], "sofa", True)
+    library.vocabulary.alias("kitty", "cat")
+    window, _ = _open(qtbot, library, settings)
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=10_000)
+    row = next(r for r in range(6) if window.grid_model.index(r).data(Qt.ItemDataRole.UserRole + 1) == ids[0])
+    window.grid.setCurrentIndex(window.grid_model.index(row))
+    qtbot.waitUntil(lambda: window.details.tags.item_for("kitty") is not None, timeout=10_000)
+    item = window.details.tags.item_for("kitty")
+    assert item is not None and item.text(0) == "kitty → cat" and "another name of cat" in item.toolTip(0)
+    sofa = window.details.tags.item_for("sofa")
+    assert sofa is not None and sofa.text(0) == "sofa"
+    assert library.count("cat") == 1
+    item.setCheckState(0, Qt.CheckState.Unchecked)
+    qtbot.waitUntil(lambda: library.count("cat") == 0, timeout=10_000)
+    assert library.count("sofa") == 1 and library.vocabulary.aliases() == [("kitty", "cat")]
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: library.count("cat") == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.details.tags.state_of("kitty") == Qt.CheckState.Checked, timeout=10_000)
+    item = window.details.tags.item_for("kitty")
+    assert item is not None and item.text(0) == "kitty → cat"
     close_window(qtbot, window)

@@ -163,6 +163,7 @@ def test_rename_and_merge_carry_the_aliases_and_implications_naming_the_old_tag(
         refused = lib.renames.merge("mouser", "kitten").carried  # kitten → dog would chain tom → kitten → dog
         assert refused is not None and len(refused.refused) == 1 and "alias chain" in refused.refused[0]
         assert vocabulary.aliases() == [("tom", "kitten")] and _both(lib, "kitten") == ["c", "d", "f"]
+        assert vocabulary.alias_targets(["tom", "kitten", "nothing_such"]) == {"tom": "kitten"}
         assert vocabulary.remove(["tom"], [("kitten", "pet")]) == 2
         assert vocabulary.aliases() == [] and vocabulary.implications() == [("tabby", "kitten")]
 

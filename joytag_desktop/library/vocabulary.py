@@ -152,6 +152,16 @@ class Vocabulary:
             return name
         return self._names([relations.aliases[tag_id]]).get(relations.aliases[tag_id], name)
 
+    def alias_targets(self, names: Iterable[str]) -> dict[str, str]:
+        """Of ``names``, those that are aliases, with their targets' names (the details panel shows
+        ``kitty → cat``: the stored name, which edits act on, and the tag it counts as)."""
+        relations = self.relations()
+        if not relations.aliases:
+            return {}
+        found = {name: relations.aliases[t] for name in names if (t := self.tags.tag_id(name)) in relations.aliases}
+        known = self._names(found.values()) if found else {}
+        return {name: known[target] for name, target in found.items() if target in known}
+
     def hierarchies(self, names: Iterable[str]) -> dict[str, list[str]]:
         """Per tag that implies others, its keyword paths up its implications (``animal|cat``;
         ``living_thing|animal|cat`` for a chain), as digiKam and Lightroom file keywords."""
