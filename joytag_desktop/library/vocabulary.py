@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import aliased
 
 from joytag_desktop.library.database import IN_CHUNK, Database
@@ -262,9 +262,10 @@ class Vocabulary:
                 chunk = alias_ids[start : start + IN_CHUNK]
                 result = session.execute(delete(TagSibling).where(TagSibling.tag_id.in_(chunk)))
                 removed += int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
-            for child, parent in pairs:
+            for start in range(0, len(pairs), IN_CHUNK // 2):
+                chunk = pairs[start : start + IN_CHUNK // 2]
                 result = session.execute(
-                    delete(TagParent).where(TagParent.child_id == child, TagParent.parent_id == parent)
+                    delete(TagParent).where(tuple_(TagParent.child_id, TagParent.parent_id).in_(chunk))
                 )
                 removed += int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
         with self._lock:
