@@ -83,6 +83,12 @@ def test_booru_files_import_with_refusals_listed_and_export(qtbot, library, sett
     qtbot.waitUntil(lambda: len(relations.model.all_rows) == 4 + 5, timeout=10_000)
     relations.import_file("alias", VOCAB / "tag_aliases-2024-05-01.csv")  # again: all there, none refused twice
     qtbot.waitUntil(lambda: "4 already there" in relations.report.text(), timeout=10_000)
+    window.undo_stack.undo()  # the import that added nothing: the aliases stay
+    window.undo_stack.undo()  # the implications' import: its five go, the aliases stay
+    qtbot.waitUntil(lambda: library.vocabulary.implications() == [], timeout=10_000)
+    assert len(library.vocabulary.aliases()) == 4
+    window.undo_stack.redo()
+    qtbot.waitUntil(lambda: len(library.vocabulary.implications()) == 5, timeout=10_000)
     not_booru = tmp_path / "x.csv"
     not_booru.write_text("a,b\n1,2\n")
     relations.import_file("alias", not_booru)
@@ -197,12 +203,12 @@ def test_a_rename_carries_aliases_and_its_undo_takes_them_back(qtbot, library, s
     window, relations = _open(qtbot, library, settings)
     qtbot.waitUntil(lambda: len(relations.model.all_rows) == 2, timeout=10_000)
     window.vocabulary.rename("kitty_cat", "kitty")
-    qtbot.waitUntil(lambda: library.vocabulary.aliases() == [("moggy", "kitty")], timeout=10_000)
-    assert library.vocabulary.implications() == [("kitty", "pet")]
+    qtbot.waitUntil(lambda: library.vocabulary.implications() == [("kitty", "pet")], timeout=10_000)
+    assert library.vocabulary.aliases() == [("moggy", "kitty")]
     qtbot.waitUntil(lambda: ("moggy", "alias of", "kitty") in _shown(relations), timeout=10_000)
     window.undo_stack.undo()
-    qtbot.waitUntil(lambda: library.vocabulary.aliases() == [("moggy", "kitty_cat")], timeout=10_000)
-    assert library.vocabulary.implications() == [("kitty_cat", "pet")]
+    qtbot.waitUntil(lambda: library.vocabulary.implications() == [("kitty_cat", "pet")], timeout=10_000)
+    assert library.vocabulary.aliases() == [("moggy", "kitty_cat")]
     qtbot.waitUntil(lambda: library.count("kitty_cat") == 2 and library.count("kitty") == 0, timeout=10_000)
     close_window(qtbot, window)
 

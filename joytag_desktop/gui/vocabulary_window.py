@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from joytag_desktop.gui import undo
 from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.i18n import number
-from joytag_desktop.gui.long_work import Job
+from joytag_desktop.gui.long_work import Job, LongWork
 from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.library import Library
 from joytag_desktop.library.vocabulary import BulkReport
@@ -73,6 +73,34 @@ def removal_edit(
         return library.vocabulary.add_aliases(aliases).added + library.vocabulary.add_implications(implications).added
 
     return undo.LibraryCommand(text, writer, apply, revert, done, failed)
+
+
+def import_edit(
+    library: Library,
+    jobs: LongWork,
+    text: str,
+    kind: str,
+    path: Path,
+    done: Callable[[Any, Job], None],
+    failed: Callable[[Exception], None],
+) -> undo.BulkCommand:
+    """Import a booru file (progress, Cancel); the undo removes exactly the pairs it added."""
+    from joytag_desktop.interchange import booru
+
+    added: list[tuple[str, str]] = []
+
+    def apply(job: Job) -> BulkReport:
+        load = booru.import_aliases if kind == ALIAS else booru.import_implications
+        report = load(library, path, job.progress, job.cancel)
+        added[:] = report.pairs
+        return report
+
+    def revert(job: Job) -> int:
+        if kind == ALIAS:
+            return library.vocabulary.remove([a for a, _ in added])
+        return library.vocabulary.remove((), added)
+
+    return undo.BulkCommand(text, jobs, apply, revert, done, failed)
 
 
 class RelationsModel(QAbstractTableModel):
@@ -251,22 +279,23 @@ class VocabularyWindow(QDialog):
             self.import_file(kind, Path(path))
 
     def import_file(self, kind: str, path: Path) -> None:
-        """Read ``path`` (a Danbooru/e621 export) and add its rows as a long job on the writer."""
-        from joytag_desktop.interchange import booru
-
-        function = booru.import_aliases if kind == ALIAS else booru.import_implications
-        title = self.tr("Importing {file}").format(file=path.name)
-        self.report.setText(title)
+        """Read ``path`` (a Danbooru/e621 export) and add its rows as a long job on the writer; one
+        undoable step (the undo removes what the import added, nothing that was there before)."""
+        self.report.setText(self.tr("Importing {file}").format(file=path.name))
         self.refused.clear()
         self.refused.hide()
-        self.context.jobs.submit(
-            title,
-            lambda job: function(self.library, path, job.progress, job.cancel),
-            partial(self._imported, path),
-            self._failed,
+        text = self.tr("import {file}").format(file=path.name)
+        self.context.undo_stack.push(
+            import_edit(self.library, self.context.jobs, text, kind, path, partial(self._imported, path), self._failed)
         )
 
-    def _imported(self, path: Path, report: BulkReport, job: Job) -> None:
+    def _imported(self, path: Path, result: BulkReport | int, job: Job) -> None:
+        if not isinstance(result, BulkReport):  # the undo: what the import added went
+            self._edited(
+                self.tr("{file}: %n alias(es) or implication(s) removed", "", result).format(file=path.name), None
+            )
+            return
+        report = result
         text = self.tr("{file}: {added} added, {unchanged} already there, {refused} refused").format(
             file=path.name,
             added=number(report.added),

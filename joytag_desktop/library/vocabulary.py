@@ -332,6 +332,7 @@ class Vocabulary:
                 relations.aliases[a] = b
                 targets.add(b)
                 rows.append({"tag_id": a, "target_id": b})
+                report.pairs.append((name, target))
             if progress is not None and index % 1000 == 0:
                 progress(index, len(cleaned.pairs))
         self._write(TagSibling, rows)
@@ -370,6 +371,7 @@ class Vocabulary:
             relations.parents.setdefault(cc, set()).add(cp)
             stored.add((c, p))
             rows.append({"child_id": c, "parent_id": p})
+            report.pairs.append((child, parent))
             if progress is not None and index % 1000 == 0:
                 progress(index, len(cleaned.pairs))
         self._write(TagParent, rows)
@@ -421,6 +423,7 @@ class BulkReport:
     added: int = 0
     unchanged: int = 0
     refused: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # the ones added, by name (an undo removes them)
 
 
 @dataclass
