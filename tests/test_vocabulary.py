@@ -274,6 +274,11 @@ def test_cli_tags_vocabulary_actions(tmp_path: Path, capsys) -> None:
     assert main([*db, "tags", "imply", "animal", "kitty"]) != 0
     err = capsys.readouterr().err
     assert "cycle" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main([*db, "tags", "alias", "moggy", "puss"]) == 0
+    capsys.readouterr()
+    assert main([*db, "tags", "rename", "puss", "pussycat"]) == 0  # the alias naming puss follows
+    assert "1 alias(es) and implication(s) now name pussycat" in capsys.readouterr().err
+    assert main([*db, "tags", "aliases", "moggy"]) == 0 and capsys.readouterr().out == "moggy\tpussycat\n"
     assert main([*db, "tags", "unalias", "kitty"]) == 0
     assert main([*db, "tags", "unimply", "cat", "animal"]) == 0
     out = tmp_path / "aliases.csv"
