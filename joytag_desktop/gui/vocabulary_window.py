@@ -240,9 +240,7 @@ class VocabularyWindow(QDialog):
         self.model.set_rows(rows)
         aliases = sum(1 for row in rows if row[0] == ALIAS)
         self.summary.setText(
-            self.tr("{aliases} aliases, {implications} implications").format(
-                aliases=number(aliases), implications=number(len(rows) - aliases)
-            )
+            self.tr("%Ln alias(es)", "", aliases) + ", " + self.tr("%Ln implication(s)", "", len(rows) - aliases)
         )
         self._selection_changed()
 
