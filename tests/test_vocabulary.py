@@ -137,6 +137,37 @@ def test_rename_merge_delete_move_the_users_rows_and_refuse_model_tags(tmp_path:
         assert "kitten" not in dict(lib.tag_counts())
 
 
+@pytest.mark.backends
+def test_rename_and_merge_carry_the_aliases_and_implications_naming_the_old_tag(tmp_path: Path, db_url: str) -> None:
+    lib, ids = _library(tmp_path / "p", db_url)
+    with lib:
+        vocabulary = lib.vocabulary
+        vocabulary.alias("moggy", "kitty")
+        vocabulary.imply("kitty", "pet")
+        vocabulary.imply("tabby", "kitty")
+        before = (vocabulary.aliases(), vocabulary.implications())
+        report = lib.renames.rename("kitty", "kitten")
+        assert report.carried is not None and report.carried.refused == []
+        assert vocabulary.aliases() == [("moggy", "kitten")]
+        assert vocabulary.implications() == [("kitten", "pet"), ("tabby", "kitten")]
+        assert _both(lib, "pet") == ["c", "d"] and _both(lib, "kitty") == []  # d's moggy is another name of kitten
+        vocabulary.uncarry(report.carried)  # what an undo does
+        assert (vocabulary.aliases(), vocabulary.implications()) == before
+        vocabulary.carry("kitty", "kitten")
+        merged = lib.renames.merge("moggy", "kitten")  # moggy → kitten would name kitten twice: it goes
+        assert merged.carried is not None and merged.carried.refused == []
+        assert vocabulary.aliases() == [] and _both(lib, "kitten") == ["c", "d"] and _both(lib, "pet") == ["c", "d"]
+        lib.set_manual_tag([ids["f"]], "mouser", True)
+        vocabulary.alias("mouser", "dog")
+        vocabulary.alias("tom", "kitten")
+        refused = lib.renames.merge("mouser", "kitten").carried  # kitten → dog would chain tom → kitten → dog
+        assert refused is not None and len(refused.refused) == 1 and "alias chain" in refused.refused[0]
+        assert vocabulary.aliases() == [("tom", "kitten")] and _both(lib, "kitten") == ["c", "d", "f"]
+        assert vocabulary.alias_targets(["tom", "kitten", "nothing_such"]) == {"tom": "kitten"}
+        assert vocabulary.remove(["tom"], [("kitten", "pet")]) == 2
+        assert vocabulary.aliases() == [] and vocabulary.implications() == [("tabby", "kitten")]
+
+
 def test_a_bulk_rename_is_chunked_and_cancel_keeps_whole_chunks(tmp_path: Path, monkeypatch) -> None:
     from joytag_desktop.library import renames
 
@@ -243,6 +274,11 @@ def test_cli_tags_vocabulary_actions(tmp_path: Path, capsys) -> None:
     assert main([*db, "tags", "imply", "animal", "kitty"]) != 0
     err = capsys.readouterr().err
     assert "cycle" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main([*db, "tags", "alias", "moggy", "puss"]) == 0
+    capsys.readouterr()
+    assert main([*db, "tags", "rename", "puss", "pussycat"]) == 0  # the alias naming puss follows
+    assert "1 alias(es) and implication(s) now name pussycat" in capsys.readouterr().err
+    assert main([*db, "tags", "aliases", "moggy"]) == 0 and capsys.readouterr().out == "moggy\tpussycat\n"
     assert main([*db, "tags", "unalias", "kitty"]) == 0
     assert main([*db, "tags", "unimply", "cat", "animal"]) == 0
     out = tmp_path / "aliases.csv"

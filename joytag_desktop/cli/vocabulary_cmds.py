@@ -64,6 +64,13 @@ def _bar_edit(library, verb: str, edit, *words: str) -> int:
     with progress_bar(None, f"tags {verb} {' '.join(words)}", unit=" images") as bar:
         report = edit(*words, progress=partial(_advance, bar))
     print(f"{verb}: {' → '.join(words)} on {report.images} image(s)", file=sys.stderr)
+    carried = getattr(report, "carried", None)
+    if carried is not None:
+        moved = len(carried.new_aliases) + len(carried.new_implications)
+        if moved:
+            print(f"  {moved} alias(es) and implication(s) now name {words[-1]}", file=sys.stderr)
+        for line in carried.refused:
+            print(f"  not carried: {line}", file=sys.stderr)
     return 0
 
 

@@ -41,6 +41,7 @@ from joytag_desktop.gui.long_work import Job, LongWork
 from joytag_desktop.gui.marking import MarkingController
 from joytag_desktop.gui.messages import for_window, one_line
 from joytag_desktop.gui.model_choice import ModelChoice
+from joytag_desktop.gui.model_rules_dialog import RuleValues
 from joytag_desktop.gui.model_settings import ModelChoices, apply_model_choices
 from joytag_desktop.gui.panels import LogPanel, QtLogHandler, SettingsDialog, resize_within_screen
 from joytag_desktop.gui.results import ResultsPanel
@@ -287,6 +288,7 @@ class MainWindow(QMainWindow):
         self.rotation.fill_menu(edit_menu.addMenu(self.tr("Rotate")))
         self._action(edit_menu, self.tr("More like this"), QKeySequence("Ctrl+L"), self.search.more_like_current)
         self._action(edit_menu, self.tr("Find duplicates…"), QKeySequence("Ctrl+Shift+D"), self.open_duplicates)
+        self._action(edit_menu, self.tr("Tag aliases and implications…"), None, self.vocabulary.open_window)
         view_menu = menu.addMenu(self.tr("&View"))
         self._action(view_menu, self.tr("Open viewer"), None, self.viewer.open_current)
         self._action(view_menu, self.tr("Full screen"), QKeySequence("F11"), self.viewer.full_screen)
@@ -577,8 +579,8 @@ class MainWindow(QMainWindow):
         )
 
     def _show_settings(self, tab: str, values: tuple) -> None:
-        threshold, floor, models, model_thresholds = values
-        dialog = SettingsDialog(self.settings, threshold, floor, self, models, model_thresholds)
+        threshold, floor, models, model_thresholds, rules = values
+        dialog = SettingsDialog(self.settings, threshold, floor, self, models, model_thresholds, rules)
         self.settings_dialog = dialog
         if tab == "models":
             dialog.tabs.setCurrentWidget(dialog.models_page)
@@ -643,8 +645,10 @@ class MainWindow(QMainWindow):
 
 
 def _library_settings(library: Library) -> tuple:
-    """What Settings shows of the library: threshold, storage floor, models and their thresholds."""
-    return library.threshold, library.storage_floor, library.models(), library.model_thresholds()
+    """What Settings shows of the library: threshold, storage floor, models, their thresholds and rules."""
+    models = library.models()
+    rules = {m.name: RuleValues(library.model_rules.exclusions(m.id), library.model_rules.caps(m.id)) for m in models}
+    return library.threshold, library.storage_floor, models, library.model_thresholds(), rules
 
 
 def _apply_library_settings(library: Library, threshold: float, floor: float, choices: ModelChoices) -> None:

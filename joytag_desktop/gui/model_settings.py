@@ -3,15 +3,18 @@ each model's threshold per tag category (its published defaults, or the library 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QDialog,
     QDoubleSpinBox,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
 from joytag_desktop.categories import THRESHOLD_CATEGORIES
 from joytag_desktop.gui.categories import category_label
 from joytag_desktop.gui.i18n import number
+from joytag_desktop.gui.model_rules_dialog import ModelRulesDialog, RuleValues, apply_model_rules
 from joytag_desktop.library.records import ModelInfo
 
 MAX_NAME_WIDTH = 260  # px: a model's name beyond this is cut in the middle (its tooltip has it whole)
@@ -29,19 +33,27 @@ MAX_PAGE_WIDTH = 960  # px: the width the Models page asks for at most; beyond, 
 
 @dataclass
 class ModelChoices:
-    """What the page says when saved: auto and searched model names, thresholds (None: library)."""
+    """What the page says when saved: auto and searched model names, thresholds (None: library),
+    and each model's exclusions and caps."""
 
     auto: list[str]
     searched: dict[str, bool]
     thresholds: dict[str, dict[str, float | None]]
+    rules: dict[str, RuleValues] = field(default_factory=dict)
 
 
 class ModelsPage(QWidget):
     def __init__(
-        self, models: list[ModelInfo], thresholds: dict[str, dict[str, float]], parent: QWidget | None = None
+        self,
+        models: list[ModelInfo],
+        thresholds: dict[str, dict[str, float]],
+        parent: QWidget | None = None,
+        rules: dict[str, RuleValues] | None = None,
     ) -> None:
         super().__init__(parent)
         self.models = models
+        self.rules = {m.name: (rules or {}).get(m.name, RuleValues()) for m in models}
+        self.rule_buttons: dict[str, QPushButton] = {}
         intro = QLabel(
             self.tr(
                 "Models that tag new and changed files, and whose scores count in searches. A model "
@@ -49,13 +61,14 @@ class ModelsPage(QWidget):
             ),
             wordWrap=True,
         )
-        self.table = QTableWidget(len(models), 4 + len(THRESHOLD_CATEGORIES))
+        self.table = QTableWidget(len(models), 5 + len(THRESHOLD_CATEGORIES))
         self.table.setHorizontalHeaderLabels(
             [
                 self.tr("Model"),
                 self.tr("Images"),
                 self.tr("Tags new files"),
                 self.tr("Counts in searches"),
+                self.tr("Never apply, caps"),
                 *(category_label(c) for c in THRESHOLD_CATEGORIES),
             ]
         )
@@ -86,8 +99,13 @@ class ModelsPage(QWidget):
                     self.tr("Its folder is unknown: choose it in Tagging → Models… to tag with it")
                 )
             self.searched[model.name] = self._checkbox(row, 3, model.searched)
+            button = QPushButton()
+            button.clicked.connect(partial(self.edit_rules, model.name))
+            self.table.setCellWidget(row, 4, button)
+            self.rule_buttons[model.name] = button
+            self._show_rules(model.name)
             own = thresholds.get(model.name, {})
-            for column, category in enumerate(THRESHOLD_CATEGORIES, start=4):
+            for column, category in enumerate(THRESHOLD_CATEGORIES, start=5):
                 spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.01, decimals=2)
                 spin.setSpecialValueText(self.tr("library"))
                 spin.setValue(own.get(category, 0.0))
@@ -132,6 +150,31 @@ class ModelsPage(QWidget):
             max(hint.width(), min(self.table.horizontalHeader().length() + frame, MAX_PAGE_WIDTH)), hint.height()
         )
 
+    def edit_rules(self, name: str) -> None:
+        """A model's "Never apply, caps…" button: edit them in a dialog; stored when Settings is saved."""
+        dialog = ModelRulesDialog(name, self.rules[name], self)
+        self.rules_dialog = dialog
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.rules[name] = dialog.values()
+            self._show_rules(name)
+
+    def _show_rules(self, name: str) -> None:
+        excluded, caps = self.rules[name].summary()
+        button = self.rule_buttons[name]
+        if not excluded and not caps:
+            button.setText(self.tr("None…"))
+        else:
+            button.setText(
+                self.tr("{tags}, {caps}…").format(
+                    tags=self.tr("%n tag(s)", "", excluded), caps=self.tr("%n cap(s)", "", caps)
+                )
+            )
+        button.setToolTip(
+            self.tr("Tags {model} never applies, and at most how many tags of a category it gives an image").format(
+                model=name
+            )
+        )
+
     def _checkbox(self, row: int, column: int, checked: bool) -> QCheckBox:
         box = QCheckBox()
         box.setChecked(checked)
@@ -152,6 +195,7 @@ class ModelsPage(QWidget):
                 }
                 for model in self.models
             },
+            dict(self.rules),
         )
 
 
@@ -163,6 +207,12 @@ def apply_model_choices(library, choices: ModelChoices) -> None:
     for name, searched in choices.searched.items():
         if name in current and current[name].searched != searched:
             library.set_model_searched(name, searched)
+    for name, values in choices.rules.items():
+        if name in current:
+            rules = library.model_rules
+            model_id = current[name].id
+            before = RuleValues(rules.exclusions(model_id), rules.caps(model_id))
+            apply_model_rules(library, model_id, before, values)
     own = library.model_thresholds()
     for name, values in choices.thresholds.items():
         if name not in current:

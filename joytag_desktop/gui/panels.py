@@ -229,6 +229,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         models: list | None = None,
         model_thresholds: dict[str, dict[str, float]] | None = None,
+        model_rules: dict | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
@@ -304,7 +305,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         general = QWidget()
         general.setLayout(form)
-        self.models_page = ModelsPage(models or [], model_thresholds or {})
+        self.models_page = ModelsPage(models or [], model_thresholds or {}, rules=model_rules)
         self.tabs = QTabWidget()
         self.tabs.addTab(general, self.tr("General", "settings tab"))
         self.tabs.addTab(self.models_page, self.tr("Models"))

@@ -76,14 +76,14 @@ class SelectionController(QObject):
 
     def _read_details(self, image_id: int, ids: list[int]) -> tuple:
         image = self.library.image(image_id)
-        if len(ids) > 1:
-            return image, self.library.selection_tags(ids)
-        return image, self.library.image_tags(image_id)
+        tags = self.library.selection_tags(ids) if len(ids) > 1 else self.library.image_tags(image_id)
+        return image, tags, self.library.vocabulary.alias_targets(tag.name for tag in tags)
 
     def _details_read(self, image_id: int, ids: list[int], result: tuple) -> None:
-        image, tags = result
+        image, tags, aliases = result
         if image is None or image_id != self.current_image_id or ids is not self._details_ids:
             return  # the selection moved on meanwhile
+        self.details.tags.alias_targets = aliases
         if len(ids) > 1:
             self.details.show_selection(image, tags, len(ids))
         else:

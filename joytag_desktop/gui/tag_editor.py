@@ -178,6 +178,8 @@ class TagEditor(QTreeWidget):
         self._filling = False
         self.rows: list[TagRow] = []
         self.source_width = 0
+        # Tags that are aliases, and the tag each counts as: shown "kitty → cat"; edits act on "kitty".
+        self.alias_targets: dict[str, str] = {}
 
     # --- content ------------------------------------------------------------------------------
 
@@ -322,7 +324,9 @@ class TagEditor(QTreeWidget):
         return handled
 
     def _item(self, row: TagRow, source_column: int) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([row.name, ""] + [""] * len(self.models) + [row.info])
+        target = self.alias_targets.get(row.name)
+        shown = self.tr("{alias} → {target}").format(alias=row.name, target=target) if target else row.name
+        item = QTreeWidgetItem([shown, ""] + [""] * len(self.models) + [row.info])
         item.setToolTip(source_column, row.info)
         item.setData(0, NAME_ROLE, row.name)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -350,8 +354,12 @@ class TagEditor(QTreeWidget):
             if row.ai_score is not None
             else self.tr("no model score")
         )
+        also = "; " + self.tr("another name of {target}").format(target=target) if target else ""
         item.setToolTip(
-            0, f"{row.name}: {tip}; " + self.tr("threshold {value:.2f}").format(value=row.threshold) + f"; {row.info}"
+            0,
+            f"{row.name}: {tip}; "
+            + self.tr("threshold {value:.2f}").format(value=row.threshold)
+            + f"; {row.info}{also}",
         )
         item.setToolTip(
             1,

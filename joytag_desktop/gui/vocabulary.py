@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
@@ -17,6 +17,10 @@ from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.long_work import Job
 from joytag_desktop.library import Library
 from joytag_desktop.library.records import TagState
+from joytag_desktop.library.vocabulary import Carried
+
+if TYPE_CHECKING:
+    from joytag_desktop.gui.vocabulary_window import VocabularyWindow
 
 log = logging.getLogger(__name__)
 MESSAGE_MS = 4000
@@ -33,8 +37,10 @@ def move_edit(
     failed: Callable[[Exception], None],
 ) -> undo.BulkCommand:
     """Rename (``kind`` "rename"), merge or delete ``old`` on every image; the undo puts back the
-    user's rows of both names on every image the edit covered."""
+    user's rows of both names on every image the edit covered, and the aliases and implications
+    the rename or merge carried to the new name."""
     before: dict[str, dict[int, TagState]] = {}
+    carried: list[Carried] = []
 
     def apply(job: Job) -> int:
         ids = library.renames.affected_images(old)
@@ -42,15 +48,20 @@ def move_edit(
         before[old] = library.tag_states(ids, old)
         if new is not None:
             before[new] = library.tag_states(ids, new)
-        if kind == "rename":
-            assert new is not None
-            return library.renames.rename(old, new, job.progress, job.cancel).images
-        if kind == "merge":
-            assert new is not None
-            return library.renames.merge(old, new, job.progress, job.cancel).images
-        return library.renames.delete(old, job.progress, job.cancel).images
+        carried.clear()
+        if kind == "delete" or new is None:
+            return library.renames.delete(old, job.progress, job.cancel).images
+        edit = library.renames.rename if kind == "rename" else library.renames.merge
+        report = edit(old, new, job.progress, job.cancel)
+        if report.carried is not None:
+            carried.append(report.carried)
+            for line in report.carried.refused:
+                log.warning("not carried to %s: %s", new, line)
+        return report.images
 
     def revert(job: Job) -> int:
+        for moved in carried:
+            library.vocabulary.uncarry(moved)
         for name in reversed(list(before)):  # the new name first: it may be a new row on each image
             library.restore_tag_states(name, before[name])
         return sum(len(states) for states in before.values())
@@ -100,6 +111,18 @@ class VocabularyController(QObject):
         super().__init__(context.window)
         self.context, self.library = context, context.library
         self.selected_ids = selected_ids
+        self.relations_window: VocabularyWindow | None = None
+
+    def open_window(self) -> None:
+        """Edit ▸ Tag aliases and implications…: one window, raised when asked again."""
+        from joytag_desktop.gui.vocabulary_window import VocabularyWindow
+
+        if self.relations_window is None:
+            self.relations_window = VocabularyWindow(self.context, self.changed.emit)
+            self.changed.connect(self.relations_window.reload_if_shown)
+        self.relations_window.show()
+        self.relations_window.raise_()
+        self.relations_window.activateWindow()
 
     # --- asked from the tag list's menu ---------------------------------------------------------
 

@@ -78,7 +78,7 @@ class Library:
         self.marking = Marking(self.database)
         # Aliases and implications, resolved into tag id sets when a query compiles (library.vocabulary).
         self.vocabulary = Vocabulary(self.database, self.tags)
-        self.renames = Renames(self.database, self.tags)
+        self.renames = Renames(self.database, self.tags, self.vocabulary)
         self.searching = Searching(
             self.database, self.settings, self.tags, self.root_folders, self.similarity, self.search_index,
             self.vocabulary,

@@ -27,6 +27,7 @@ from joytag_desktop.library.edits import EDIT_CHUNK
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.schema import PRESENT_SCORE, REMOVED_SCORE, USER, ImageTag, Source
 from joytag_desktop.library.tags import Tags, check_tag_name
+from joytag_desktop.library.vocabulary import Carried, Vocabulary
 
 Progress = Callable[[int, int], None]
 
@@ -39,14 +40,16 @@ class ModelTagError(LibraryError):
 class RenameReport:
     images: int = 0  # images whose user rows changed
     cancelled: bool = False
+    carried: Carried | None = None  # the aliases and implications moved to the new name
 
 
 class Renames:
     """Rename, merge and delete tags over every image, a chunk at a time (``EDIT_CHUNK``)."""
 
-    def __init__(self, database: Database, tags: Tags) -> None:
+    def __init__(self, database: Database, tags: Tags, vocabulary: Vocabulary | None = None) -> None:
         self.database = database
         self.tags = tags
+        self.vocabulary = vocabulary
 
     def is_model_tag(self, tag_id: int) -> bool:
         """Whether a model has scored this tag on some image (it is part of a model's vocabulary)."""
@@ -93,7 +96,7 @@ class Renames:
             raise LibraryError("the new name is the old one")
         if new_id is not None and (self.affected_images(new) or self.is_model_tag(new_id)):
             raise LibraryError(f"{new} is already in use: merge {old} into {new} instead")
-        return self._move(old_id, new, progress, cancel)
+        return self._move(old_id, new, progress, cancel, check_tag_name(old))
 
     def merge(
         self, source: str, into: str, progress: Progress | None = None, cancel: threading.Event | None = None
@@ -103,15 +106,22 @@ class Renames:
         source_id = self._source(source, "merged away")
         if self.tags.tag_id(into) == source_id:
             raise LibraryError("a tag cannot be merged into itself")
-        return self._move(source_id, into, progress, cancel)
+        return self._move(source_id, into, progress, cancel, check_tag_name(source))
 
     def delete(self, tag: str, progress: Progress | None = None, cancel: threading.Event | None = None) -> RenameReport:
         """Take ``tag`` off every image (manual and imported; see the module docstring)."""
         return self._move(self._source(tag, "deleted"), None, progress, cancel)
 
     def _move(
-        self, old_id: int, new: str | None, progress: Progress | None, cancel: threading.Event | None
+        self,
+        old_id: int,
+        new: str | None,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+        old_name: str = "",
     ) -> RenameReport:
+        """Move the user's rows, then (a rename or merge run to its end) the aliases and
+        implications naming the old tag: a user who renames ``cat`` keeps ``kitty`` meaning it."""
         new_id = self.tags.ensure_tags([new])[0] if new is not None else None
         with self.database.engine.connect() as connection:
             ids = list(
@@ -132,6 +142,8 @@ class Renames:
             report.images += len(chunk)
             if progress is not None:
                 progress(report.images, len(ids))
+        if new is not None and old_name and not report.cancelled and self.vocabulary is not None:
+            report.carried = self.vocabulary.carry(old_name, new)
         return report
 
 

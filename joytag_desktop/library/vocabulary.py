@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import aliased
 
 from joytag_desktop.library.database import IN_CHUNK, Database
@@ -152,6 +152,16 @@ class Vocabulary:
             return name
         return self._names([relations.aliases[tag_id]]).get(relations.aliases[tag_id], name)
 
+    def alias_targets(self, names: Iterable[str]) -> dict[str, str]:
+        """Of ``names``, those that are aliases, with their targets' names (the details panel shows
+        ``kitty → cat``: the stored name, which edits act on, and the tag it counts as)."""
+        relations = self.relations()
+        if not relations.aliases:
+            return {}
+        found = {name: relations.aliases[t] for name in names if (t := self.tags.tag_id(name)) in relations.aliases}
+        known = self._names(found.values()) if found else {}
+        return {name: known[target] for name, target in found.items() if target in known}
+
     def hierarchies(self, names: Iterable[str]) -> dict[str, list[str]]:
         """Per tag that implies others, its keyword paths up its implications (``animal|cat``;
         ``living_thing|animal|cat`` for a chain), as digiKam and Lightroom file keywords."""
@@ -239,6 +249,64 @@ class Vocabulary:
             )
             return bool(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
 
+    def remove(self, aliases: Sequence[str] = (), implications: Sequence[tuple[str, str]] = ()) -> int:
+        """Remove many aliases (by alias name) and implications (child, parent) in one transaction
+        (the vocabulary window's Remove); returns how many rows went."""
+        names = list(dict.fromkeys([*aliases, *(n for pair in implications for n in pair)]))
+        ids = {name: self.tags.tag_id(name) for name in names}
+        alias_ids = [i for i in (ids[a] for a in aliases) if i is not None]
+        pairs = [(ids[c], ids[p]) for c, p in implications if ids[c] is not None and ids[p] is not None]
+        removed = 0
+        with self.database.Session.begin() as session:
+            for start in range(0, len(alias_ids), IN_CHUNK):
+                chunk = alias_ids[start : start + IN_CHUNK]
+                result = session.execute(delete(TagSibling).where(TagSibling.tag_id.in_(chunk)))
+                removed += int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+            for start in range(0, len(pairs), IN_CHUNK // 2):
+                chunk = pairs[start : start + IN_CHUNK // 2]
+                result = session.execute(
+                    delete(TagParent).where(tuple_(TagParent.child_id, TagParent.parent_id).in_(chunk))
+                )
+                removed += int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+        with self._lock:
+            self._cache = None
+        return removed
+
+    def carry(self, old: str, new: str) -> Carried:
+        """After ``old`` was renamed or merged into ``new``: every alias and implication naming
+        ``old`` names ``new`` instead (``kitty`` → ``cat`` with ``cat`` renamed ``feline`` becomes
+        ``kitty`` → ``feline``). One that would now be a chain or a cycle is refused, one line each;
+        one that names ``new`` twice (``kitty`` → ``cat`` with kitty merged into cat) goes."""
+        old_id, new_id = self.tags.tag_id(check_tag_name(old)), self.tags.tag_id(check_tag_name(new))
+        carried = Carried()
+        if old_id is None or new_id is None or old_id == new_id:
+            return carried
+        named = _pairs_naming(self.aliases(), old), _pairs_naming(self.implications(), old)
+        carried.old_aliases, carried.old_implications = named
+        if not carried.old_aliases and not carried.old_implications:
+            return carried
+        self.remove([a for a, _ in carried.old_aliases], carried.old_implications)
+        aliases_now = set(self.aliases())
+        targets = dict(aliases_now)
+        swap = _renamer(old, new)
+        wanted = [swap(pair) for pair in carried.old_aliases]
+        wanted = [(a, targets.get(b, b)) for a, b in wanted]  # an alias's new target is itself an alias: its target
+        wanted = [pair for pair in dict.fromkeys(wanted) if pair[0] != pair[1] and pair not in aliases_now]
+        carried.refused += self.add_aliases(wanted).refused
+        implications_now = set(self.implications())
+        wanted = [swap(pair) for pair in carried.old_implications]
+        wanted = [pair for pair in dict.fromkeys(wanted) if pair[0] != pair[1] and pair not in implications_now]
+        carried.refused += self.add_implications(wanted).refused
+        carried.new_aliases = [pair for pair in self.aliases() if pair not in aliases_now]
+        carried.new_implications = [pair for pair in self.implications() if pair not in implications_now]
+        return carried
+
+    def uncarry(self, carried: Carried) -> None:
+        """Undo ``carry``: the pairs it added go, the ones it took away come back."""
+        self.remove([a for a, _ in carried.new_aliases], carried.new_implications)
+        self.add_aliases(carried.old_aliases)
+        self.add_implications(carried.old_implications)
+
     def add_aliases(
         self, pairs: Iterable[tuple[str, str]], progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> BulkReport:
@@ -264,6 +332,7 @@ class Vocabulary:
                 relations.aliases[a] = b
                 targets.add(b)
                 rows.append({"tag_id": a, "target_id": b})
+                report.pairs.append((name, target))
             if progress is not None and index % 1000 == 0:
                 progress(index, len(cleaned.pairs))
         self._write(TagSibling, rows)
@@ -302,6 +371,7 @@ class Vocabulary:
             relations.parents.setdefault(cc, set()).add(cp)
             stored.add((c, p))
             rows.append({"child_id": c, "parent_id": p})
+            report.pairs.append((child, parent))
             if progress is not None and index % 1000 == 0:
                 progress(index, len(cleaned.pairs))
         self._write(TagParent, rows)
@@ -324,6 +394,28 @@ class Vocabulary:
 
 
 @dataclass
+class Carried:
+    """What ``carry`` changed, by name, so that an undo can put it back."""
+
+    old_aliases: list[tuple[str, str]] = field(default_factory=list)
+    old_implications: list[tuple[str, str]] = field(default_factory=list)
+    new_aliases: list[tuple[str, str]] = field(default_factory=list)
+    new_implications: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def _pairs_naming(pairs: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    return [pair for pair in pairs if name in pair]
+
+
+def _renamer(old: str, new: str) -> Callable[[tuple[str, str]], tuple[str, str]]:
+    def swap(pair: tuple[str, str]) -> tuple[str, str]:
+        return (new if pair[0] == old else pair[0], new if pair[1] == old else pair[1])
+
+    return swap
+
+
+@dataclass
 class BulkReport:
     """What a bulk import did: pairs read, added, already there, and refused (one line each)."""
 
@@ -331,6 +423,7 @@ class BulkReport:
     added: int = 0
     unchanged: int = 0
     refused: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # the ones added, by name (an undo removes them)
 
 
 @dataclass
