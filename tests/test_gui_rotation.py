@@ -182,3 +182,35 @@ def test_the_keys_turn_the_picture_in_the_full_screen_viewer_and_the_slideshow(
     window.undo_action.trigger()  # each turn is its own edit: the last one goes first
     qtbot.waitUntil(lambda: orientations(library, ids) == [3, 6] and not window.jobs.jobs, timeout=20_000)
     close_window(qtbot, window)
+
+
+def _pixmap_shape(window, image_id: int) -> str | None:
+    pixmap = window.grid_model._pixmaps.get(image_id)
+    if pixmap is None:
+        return None
+    return "tall" if pixmap.height() > pixmap.width() else "wide"
+
+
+def test_a_rescan_shows_a_raw_turned_by_digikam_in_its_sidecar(qtbot, library, settings, tmp_path: Path) -> None:
+    """digiKam writes Xmp.tiff.Orientation in the sidecar (through Exiv2) and leaves the RAW: File ▸
+    Rescan folders turns the grid's thumbnail, though the file and its hash are the same. (The
+    window's start-up scan or its watcher may see the change first: each of them turns it too.)"""
+    from helpers.metadata_readers import touch_later
+
+    folder = tmp_path / "Photos"
+    folder.mkdir()
+    raw = folder / "DSCF0001.RAF"
+    shutil.copy(FIXTURES / "fujifilm.raf", raw)  # a real 160x120 preview
+    sidecar = folder / "DSCF0001.RAF.xmp"
+    shutil.copy(FIXTURES / "darktable-DSC_9034.NEF.xmp", sidecar)
+    window = window_with(qtbot, library, settings, folder, 1)
+    image_id = window.grid_model.rows[0][0]
+    qtbot.waitUntil(lambda: _pixmap_shape(window, image_id) == "wide", timeout=10_000)
+    subprocess.run(["exiv2", "-M", "set Xmp.tiff.Orientation 6", str(sidecar)], check=True, capture_output=True)
+    touch_later(sidecar)
+    assert exiv2_flag(sidecar, "Xmp.tiff.Orientation") == exiftool_flag(sidecar, "XMP-tiff:Orientation") == 6
+    window.library_folders.rescan()
+    qtbot.waitUntil(lambda: orientations(library, [image_id]) == [6], timeout=20_000)
+    qtbot.waitUntil(lambda: _pixmap_shape(window, image_id) == "tall", timeout=10_000)
+    qtbot.waitUntil(lambda: _pixmap_shape(window, image_id) == "tall", timeout=10_000)
+    close_window(qtbot, window)

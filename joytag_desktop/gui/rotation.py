@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -26,6 +27,9 @@ from joytag_desktop.gui.results import ResultsPanel
 from joytag_desktop.interchange.rotation import RotateReport, rotate_images
 from joytag_desktop.library import Library
 from joytag_desktop.media.orientation import INVERSE
+
+if TYPE_CHECKING:
+    from joytag_desktop.library.scanner import ScanReport
 
 log = logging.getLogger("joytag_desktop.gui")
 MESSAGE_MS = 5000
@@ -42,9 +46,11 @@ class Turned:
 
 
 class RotationController(QObject):
-    """Turns images; ``rotated(ids)`` says which images' pictures are shown otherwise now."""
+    """Turns images; ``rotated(ids)`` says which images' pictures are shown otherwise now, and
+    ``turned_elsewhere(ids)`` which ones another program turned (seen by a rescan or the watcher)."""
 
     rotated = Signal(list)
+    turned_elsewhere = Signal(list)  # image ids another program turned (already queued for tagging)
 
     def __init__(self, context: WindowContext, results: ResultsPanel) -> None:
         super().__init__(context.window)
@@ -94,6 +100,13 @@ class RotationController(QObject):
         context.undo_stack.push(
             rotation_edit(context.library, context.jobs, text, paths, transform, self._done, context.show_error)
         )
+
+    def follow(self, report: ScanReport) -> None:
+        """A rescan or the watcher found images another program turned in their sidecar (same file,
+        same hash): their thumbnails are read again and the viewer shows them turned."""
+        if report.turned_ids:
+            self.grid_model.forget_thumbnails(report.turned_ids)
+            self.turned_elsewhere.emit(report.turned_ids)
 
     def _done(self, turned: Turned, job: Job) -> None:
         # A file turned in itself has a new content hash: the search's refresh reads its thumbnail
