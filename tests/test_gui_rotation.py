@@ -177,10 +177,17 @@ def test_the_keys_turn_the_picture_in_the_full_screen_viewer_and_the_slideshow(
     qtbot.waitUntil(lambda: orientations(library, ids) == [3, 5], timeout=20_000)
     assert exiv2_flag(folder / "b.jpg", "Exif.Image.Orientation") == 5
     assert viewer.slideshow.running, "a turn does not end the show"
+    qtbot.keyClick(viewer, Qt.Key.Key_Z, CTRL)  # Undo from the viewer itself: each turn is its own edit
+    qtbot.waitUntil(lambda: orientations(library, ids) == [3, 6] and not window.jobs.jobs, timeout=20_000)
+    assert exiv2_flag(folder / "b.jpg", "Exif.Image.Orientation") == 6
+    qtbot.keyClick(viewer, Qt.Key.Key_Z, CTRL | Qt.KeyboardModifier.ShiftModifier)  # and Redo
+    qtbot.waitUntil(lambda: orientations(library, ids) == [3, 5] and not window.jobs.jobs, timeout=20_000)
     qtbot.keyClick(viewer, Qt.Key.Key_Escape)
     viewer.close()
-    window.undo_action.trigger()  # each turn is its own edit: the last one goes first
-    qtbot.waitUntil(lambda: orientations(library, ids) == [3, 6] and not window.jobs.jobs, timeout=20_000)
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: orientations(library, ids) == [6, 6] and not window.jobs.jobs, timeout=20_000)
+    assert exiftool_flag(folder / "a.jpg", "EXIF:Orientation") == 6
     close_window(qtbot, window)
 
 
