@@ -35,6 +35,7 @@ class LibraryFolders(QObject):
     roots_loaded = Signal(bool)  # the panel was refilled; True when the library has no folder
     scan_started = Signal()  # a scan begins (it reports its progress on the bridge's scan_progress)
     scan_ended = Signal()  # that scan is over (done, cancelled or failed)
+    scanned = Signal(object)  # a rescan's ScanReport (images another program turned: ``gui.rotation``)
 
     def __init__(
         self,
@@ -167,5 +168,6 @@ class LibraryFolders(QObject):
 
     def _scanned(self, report) -> None:
         self.status.show_scanned(report)
+        self.scanned.emit(report)
         self.load()
         self.changed.emit()

@@ -241,6 +241,10 @@ class MainWindow(QMainWindow):
         self.selection.retag_queued.connect(self._retag_queued)
         self.viewer.rotate_requested.connect(self.rotation.rotate)
         self.rotation.rotated.connect(self._rotated)
+        self.library_folders.scanned.connect(self.rotation.follow)  # turned by another program
+        self.upkeep.scanned.connect(self.rotation.follow)
+        self.bridge.library_changed.connect(self.rotation.follow)
+        self.rotation.turned_elsewhere.connect(self.viewer.reload)
         self.model_choice.worker_settings_changed.connect(self.worker.reload_model)
         self.model_choice.tag_library.connect(lambda now: self._retag_queued() if now else self.worker.pause())
         self.library_folders.roots_loaded.connect(self.results.set_library_empty)

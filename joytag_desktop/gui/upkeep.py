@@ -37,6 +37,7 @@ NOT_SCANNING = -1
 class LibraryUpkeep(QObject):
     refresh_due = Signal()  # the library changed: what is shown should be searched again
     scanning = Signal(int)  # files the running scans found so far; NOT_SCANNING once none runs
+    scanned = Signal(object)  # the start-up scan's ScanReport (images another program turned: ``gui.rotation``)
 
     def __init__(
         self,
@@ -99,6 +100,7 @@ class LibraryUpkeep(QObject):
         if self._closing:
             return
         self.status.show_scanned(report)
+        self.scanned.emit(report)
         for offline in report.offline:
             log.warning("offline: %s", offline)
         self.folders.load()  # a folder found again (a drive mounted since) is online

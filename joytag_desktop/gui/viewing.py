@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
 
 from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.marks_view import marks_text
@@ -47,6 +47,11 @@ class ViewerController(QObject):
             self.viewer.rotate_requested.connect(self._rotate_shown)
             self.viewer.row_changed.connect(self._show_marks)
             self.viewer.mark_key.connect(self.mark_key)
+            # The viewer is a window of its own: the Edit menu's keys do not reach it. Undo and
+            # Redo work there too (a turn or a mark made full screen, taken back there).
+            stack = self.context.undo_stack
+            QShortcut(QKeySequence.StandardKey.Undo, self.viewer, stack.undo)
+            QShortcut(QKeySequence.StandardKey.Redo, self.viewer, stack.redo)
         self.viewer.show_row(index.row())
         self.viewer.show()
         self.viewer.raise_()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from joytag_desktop.interchange.mark_sync import take_in
+from joytag_desktop.interchange.orientation_sync import follow_sidecars
 from joytag_desktop.interchange.sync_state import apply_read, refresh_imports
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.scanner import KeywordSource, ScanReport
@@ -24,6 +25,7 @@ def import_found(library: Library, report: Report) -> Report:
     ``report.keywords`` the images whose tags changed; returns the report."""
     if report.keyword_sources:
         report.keywords = import_keywords(library, report.keyword_sources)
+        report.turned_ids = follow_sidecars(library, report.keyword_sources)  # a flag another program set
     return report
 
 

@@ -55,6 +55,7 @@ class ScanReport:
     cancelled: bool = False
     vanished_ids: set[int] = field(default_factory=set, repr=False)
     keyword_sources: list = field(default_factory=list, repr=False)  # KeywordSource: what the scan found to import
+    turned_ids: list[int] = field(default_factory=list, repr=False)  # turned in their sidecar by another program
 
     def merge(self, other: ScanReport) -> None:
         for name in ("added", "changed", "moved", "missing", "restored", "unchanged", "keywords"):
@@ -64,6 +65,7 @@ class ScanReport:
         self.cancelled = self.cancelled or other.cancelled
         self.vanished_ids |= other.vanished_ids
         self.keyword_sources += other.keyword_sources
+        self.turned_ids += other.turned_ids
 
     def summary(self) -> str:
         parts = [

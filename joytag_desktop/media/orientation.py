@@ -37,6 +37,8 @@ TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "flip": np.fliplr,
     "flip-vertical": np.flipud,
 }
+# The transform that takes each one back (a quarter turn the other way; a mirror is its own).
+INVERSE = {"90": "270", "180": "180", "270": "90", "flip": "flip", "flip-vertical": "flip-vertical"}
 
 
 def _table() -> dict[tuple[int, str], int]:

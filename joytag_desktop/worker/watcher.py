@@ -263,6 +263,7 @@ class FolderWatcher:
                         moved=report.moved,
                         missing=report.missing,
                         errors=report.errors,
+                        turned_ids=report.turned_ids,  # turned in a sidecar by another program
                     )
                 )
 
