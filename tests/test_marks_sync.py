@@ -185,3 +185,25 @@ def test_a_newer_change_elsewhere_is_never_overwritten(lib: Library, tmp_path: P
     assert export_xmp(lib).written == 1
     assert exiftool_read(sidecar, "-XMP-xmp:Label")["Label"] == "Red"
     assert exiftool_read(sidecar, "-XMP-xmp:Rating")["Rating"] == 1
+
+
+@pytest.mark.parametrize("rating", ["inf", "1e400", "NaN", "-Infinity"])
+def test_a_rating_that_is_no_finite_number_is_ignored_not_a_traceback(
+    lib: Library, tmp_path: Path, rating: str
+) -> None:
+    """A hand-edited or broken sidecar's Rating ("inf", "1e400", "NaN") and Windows' percent read
+    as no stars: the scan goes on, and an export leaves the odd text where it is."""
+    root = folder_with(tmp_path, ("nikon.nef", "DSC_0001.NEF"), ("photoprism-rating-rejected.xmp", "DSC_0001.xmp"))
+    sidecar = root / "DSC_0001.xmp"
+    text = sidecar.read_text().replace("<xmp:Rating>-1</xmp:Rating>", f"<xmp:Rating>{rating}</xmp:Rating>")
+    sidecar.write_text(
+        text.replace(
+            'xmlns:xmp="',
+            f'MicrosoftPhoto:Rating="{rating}" xmlns:MicrosoftPhoto="http://ns.microsoft.com/photo/1.0/" xmlns:xmp="',
+        )
+    )
+    lib.add_root(root)
+    scan(lib)
+    assert marks_of(lib, root / "DSC_0001.NEF") == Marks(None, None, None)
+    assert export_xmp(lib).errors == []
+    assert f"<xmp:Rating>{rating}</xmp:Rating>" in sidecar.read_text()

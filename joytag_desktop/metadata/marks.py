@@ -19,6 +19,7 @@ file says (``plan``): the standard field always, the other programs' copies wher
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -104,10 +105,12 @@ def check_pick(pick: str | None) -> str | None:
 
 
 def _number(text: str) -> float | None:
+    """The field's number; None for text, and for "inf" or "NaN", which no program means as a mark."""
     try:
-        return float(text.strip())
+        value = float(text.strip())
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def _stars_of(field: str, text: str) -> int | None:
