@@ -209,6 +209,26 @@ def test_booru_exports_load_active_rows_and_report_refusals(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+def test_a_fifo_or_device_given_as_a_booru_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A FIFO would block the import for ever and /dev/zero would fill memory: refused unread."""
+    import os
+    import subprocess
+    import sys
+
+    Library(str(tmp_path / "lib.sqlite3")).close()
+    fifo = tmp_path / "tag_aliases.csv"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "joytag_desktop", "--db", str(tmp_path / "lib.sqlite3"), "tags",
+               "import-aliases", str(fifo)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"joytag-desktop: error: cannot read {fifo}: not a regular file (a FIFO, device or socket), not read"
+    ]
+    with pytest.raises(booru.BooruFileError, match="not a regular file"):
+        list(booru.read_pairs(Path(os.devnull)))
+
+
 def test_ten_thousand_aliases_import_in_seconds(tmp_path: Path) -> None:
     source = tmp_path / "tag_aliases-2024-05-01.csv"
     booru.write_pairs(source, [(f"alias_{n}", f"target_{n % 2500}") for n in range(10_000)])

@@ -11,11 +11,13 @@ file without a ``status`` column (our own export, or a hand-made list) counts ev
 from __future__ import annotations
 
 import csv
+import io
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.files import open_regular
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.vocabulary import BulkReport
 
@@ -30,10 +32,14 @@ class BooruFileError(JoyTagError):
 
 def read_pairs(path: Path) -> Iterator[tuple[str, str]]:
     """(antecedent, consequent) of the file's active rows."""
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (its errors are the user's)
+    try:  # a FIFO would block for ever and /dev/zero fill memory: regular files only
+        with open_regular(path) as raw:
+            yield from _pairs(path, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
     except OSError as exc:
         raise BooruFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _pairs(path: Path, handle: io.TextIOWrapper) -> Iterator[tuple[str, str]]:
     with handle:
         csv.field_size_limit(MAX_FIELD)
         reader = csv.reader(handle)
