@@ -229,6 +229,16 @@ def test_a_fifo_or_device_given_as_a_booru_file_is_refused_in_one_line(tmp_path:
         list(booru.read_pairs(Path(os.devnull)))
 
 
+def test_a_booru_import_leaves_the_csv_field_limit_of_the_process_as_it_was(tmp_path: Path) -> None:
+    """The import's 10,000-character field limit must not stay on for every later CSV read in the
+    window's process (a long caption or a model's tag table)."""
+    import csv
+
+    before = csv.field_size_limit()
+    assert sorted(booru.read_pairs(VOCAB / "danbooru_tag_aliases.csv"))
+    assert csv.field_size_limit() == before
+
+
 def test_ten_thousand_aliases_import_in_seconds(tmp_path: Path) -> None:
     source = tmp_path / "tag_aliases-2024-05-01.csv"
     booru.write_pairs(source, [(f"alias_{n}", f"target_{n % 2500}") for n in range(10_000)])

@@ -40,8 +40,8 @@ def read_pairs(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def _pairs(path: Path, handle: io.TextIOWrapper) -> Iterator[tuple[str, str]]:
+    previous = csv.field_size_limit(MAX_FIELD)  # the process's limit: put back for later readers
     with handle:
-        csv.field_size_limit(MAX_FIELD)
         reader = csv.reader(handle)
         try:
             header = [name.strip().lower() for name in next(reader, [])]
@@ -58,6 +58,8 @@ def _pairs(path: Path, handle: io.TextIOWrapper) -> Iterator[tuple[str, str]]:
                 yield row[a], row[c]
         except (csv.Error, UnicodeDecodeError) as exc:
             raise BooruFileError(f"{path.name} is not a readable CSV file: {exc}") from None
+        finally:
+            csv.field_size_limit(previous)
 
 
 def import_aliases(
