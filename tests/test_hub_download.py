@@ -337,3 +337,16 @@ def test_an_endless_body_stops_at_the_pinned_size(pinned_to_fixture: None) -> No
     staging = paths.models_dir() / ".camie-v2.partial"
     assert sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()) < 8 << 20
     assert installed_models() == []
+
+
+def test_a_models_folder_that_cannot_be_one_is_refused_and_not_saved(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A file given as the models folder would break every later command that looks for models."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    assert main(["models", "config", "--models-dir", str(a_file)]) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(a_file) in err
+    assert paths.MODELS_FOLDER_SETTING not in paths.shared_settings()
+    assert main(["models", "config"]) == 0
