@@ -207,3 +207,23 @@ def test_a_rating_that_is_no_finite_number_is_ignored_not_a_traceback(
     assert marks_of(lib, root / "DSC_0001.NEF") == Marks(None, None, None)
     assert export_xmp(lib).errors == []
     assert f"<xmp:Rating>{rating}</xmp:Rating>" in sidecar.read_text()
+
+
+def test_taking_a_label_off_keeps_a_custom_label_name_the_app_never_read(lib: Library, tmp_path: Path) -> None:
+    """Lightroom's custom label sets write their own names in xmp:Label ("Approved"), which this app
+    does not read; the red it shows comes from digiKam's ColorLabel. Taking red off here clears
+    ColorLabel and leaves "Approved" in place: the app never removes a value it did not write."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "aurora.jpg")
+    sidecar = root / "aurora.jpg.xmp"
+    shutil.copy(CORPUS / "digikam-aurora.jpg.xmp", sidecar)
+    run_exiftool("-XMP-xmp:Label=Approved", "-XMP-digiKam:ColorLabel=1", str(sidecar))
+    lib.add_root(root)
+    scan(lib)
+    assert marks_of(lib, photo).label == "red"
+    lib.set_mark([lib.image_by_path(photo).id], "label", None)
+    assert export_xmp(lib).errors == []
+    assert exiftool_read(sidecar, "-n", "-XMP-digiKam:ColorLabel")["ColorLabel"] == 0
+    assert exiv2_value(sidecar, "Xmp.xmp.Label") == "Approved"
+    scan(lib)
+    assert marks_of(lib, photo).label is None

@@ -212,7 +212,9 @@ def plan(raw: Mapping[str, str], wanted: Marks, inside_image: bool) -> Raw:
             _put(new, EXIF_PERCENT, percent, False)
     if wanted.label != says.label:
         label = wanted.label
-        _put(new, XMP_LABEL, None if label is None else label.capitalize(), True)
+        if label is not None or _label_of(XMP_LABEL, raw.get(XMP_LABEL, "")) is not None:
+            _put(new, XMP_LABEL, None if label is None else label.capitalize(), True)
+        # else: a name of another label set ("Approved") the app never read: taking a label off leaves it
         _put(new, DK_COLOR, "0" if label is None else str(LABELS.index(label) + 1), False)
         dt = str(DARKTABLE_LABELS.index(label)) if label in DARKTABLE_LABELS else None
         _put(new, DT_COLORS, dt, False)
