@@ -227,3 +227,28 @@ def test_taking_a_label_off_keeps_a_custom_label_name_the_app_never_read(lib: Li
     assert exiv2_value(sidecar, "Xmp.xmp.Label") == "Approved"
     scan(lib)
     assert marks_of(lib, photo).label is None
+
+
+def test_darktables_other_colour_labels_stay_when_the_shown_one_changes(lib: Library, tmp_path: Path) -> None:
+    """darktable keeps several labels at once (here yellow and blue); the app shows the first.
+    Changing that one leaves blue, which the user never touched here; "no label" clears them all
+    (one left would be read back as the image's label)."""
+    root = folder_with(tmp_path, ("nikon.nef", "DSC_9034.NEF"), ("darktable-DSC_9034.NEF.xmp", "DSC_9034.NEF.xmp"))
+    sidecar, raw = root / "DSC_9034.NEF.xmp", root / "DSC_9034.NEF"
+    labels = (
+        "<darktable:colorlabels>\n    <rdf:Seq>\n     <rdf:li>1</rdf:li>\n     <rdf:li>3</rdf:li>\n"
+        "    </rdf:Seq>\n   </darktable:colorlabels>\n   "
+    )
+    sidecar.write_text(sidecar.read_text().replace("<darktable:history>", labels + "<darktable:history>", 1))
+    lib.add_root(root)
+    scan(lib)
+    assert marks_of(lib, raw).label == "yellow"
+    image_id = lib.image_by_path(raw).id
+
+    lib.set_mark([image_id], "label", "green")
+    assert export_xmp(lib).errors == []
+    assert exiv2_value(sidecar, "Xmp.darktable.colorlabels") == "2, 3"  # darktable's reader
+    lib.set_mark([image_id], "label", None)
+    assert export_xmp(lib).errors == []
+    assert exiv2_value(sidecar, "Xmp.darktable.colorlabels") is None
+    assert exiftool_read(sidecar, "-XMP-xmp:Label").get("Label") is None

@@ -216,11 +216,25 @@ def plan(raw: Mapping[str, str], wanted: Marks, inside_image: bool) -> Raw:
             _put(new, XMP_LABEL, None if label is None else label.capitalize(), True)
         # else: a name of another label set ("Approved") the app never read: taking a label off leaves it
         _put(new, DK_COLOR, "0" if label is None else str(LABELS.index(label) + 1), False)
-        dt = str(DARKTABLE_LABELS.index(label)) if label in DARKTABLE_LABELS else None
-        _put(new, DT_COLORS, dt, False)
+        _put(new, DT_COLORS, _darktable(raw.get(DT_COLORS), says.label, label), False)
     if wanted.pick != says.pick:
         _put(new, DK_PICK, None if wanted.pick is None else str(PICKS.index(wanted.pick) + 1), True)
     return new
+
+
+def _darktable(text: str | None, shown: str | None, label: str | None) -> str | None:
+    """darktable's list with the label the app showed replaced by ``label``; its other labels, which
+    the app does not show, are kept. None (no label) empties it: a label left there would be read
+    back as the image's label."""
+    if label is None:
+        return None
+    parts = [part.strip() for part in (text or "").split(",") if part.strip()]
+    if shown is not None:
+        parts = [part for part in parts if _label_of(DT_COLORS, part) != shown]
+    if label in DARKTABLE_LABELS:
+        number = str(DARKTABLE_LABELS.index(label))
+        parts = [number, *(part for part in parts if part != number)]
+    return ",".join(parts) or None
 
 
 def _put(raw: Raw, field: str, text: str | None, standard: bool) -> None:
