@@ -253,3 +253,100 @@ def test_a_part_the_server_cannot_continue_is_fetched_again(hub: FakeHub, pinned
         folder = download_model("camie-v2", endpoint=hub.endpoint)
     assert [seen.headers.get("range") for seen in hub.cdn_seen] == [f"bytes={(CAMIE / FILES[0]).stat().st_size}-", None]
     assert (folder / FILES[0]).read_bytes() == (CAMIE / FILES[0]).read_bytes()
+
+
+class _RawServer:
+    """A server on loopback that answers every request with ``answer`` as raw bytes, then (``stream``
+    MiB) an endless-looking body, counting what it managed to send: a hostile or broken mirror."""
+
+    def __init__(self, answer: bytes, stream: int = 0) -> None:
+        import socket
+        import threading
+
+        self.answer, self.stream, self.sent = answer, stream, 0
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            with connection:
+                try:
+                    connection.recv(65536)
+                    connection.sendall(self.answer)
+                    for _ in range(self.stream):
+                        connection.sendall(b"x" * (1 << 20))
+                        self.sent += 1 << 20
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",  # a header line over http.client's limit
+        b"HTTP/1.1 200 OK\r\n" + b"X: a\r\n" * 200 + b"\r\n",  # too many headers
+        b"not http at all\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  # a broken chunk
+    ],
+    ids=["long-header", "many-headers", "not-http", "bad-chunk"],
+)
+def test_a_server_that_does_not_speak_http_gives_one_line(answer: bytes) -> None:
+    server = _RawServer(answer)
+    try:
+        with pytest.raises(DownloadError) as refused:
+            download_model("camie-v2", endpoint=server.endpoint)
+    finally:
+        server.close()
+    assert "\n" not in str(refused.value)
+    assert installed_models() == []
+
+
+def test_a_redirect_to_a_local_file_is_never_followed(tmp_path: Path) -> None:
+    """A mirror's redirect to file:// (urllib would open it) must not read this machine's files."""
+    secret = tmp_path / "token"
+    secret.write_text("hf_local_secret")
+    server = _RawServer(f"HTTP/1.1 302 Found\r\nLocation: file://{secret}\r\nContent-Length: 0\r\n\r\n".encode())
+    try:
+        with pytest.raises(DownloadError, match=r"redirect.*file") as refused:
+            download_model("camie-v2", endpoint=server.endpoint)
+    finally:
+        server.close()
+    assert "\n" not in str(refused.value)
+    staging = paths.models_dir() / ".camie-v2.partial"
+    assert not [p for p in staging.rglob("*") if p.is_file() and b"hf_local_secret" in p.read_bytes()]
+
+
+def test_an_endless_body_stops_at_the_pinned_size(pinned_to_fixture: None) -> None:
+    """A body without Content-Length that never ends is cut off once past the pin, not written on
+    until the disk is full."""
+    server = _RawServer(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", stream=256)
+    try:
+        with pytest.raises(DownloadError, match="larger than") as refused:
+            download_model("camie-v2", endpoint=server.endpoint)
+    finally:
+        server.close()
+    assert "\n" not in str(refused.value)
+    staging = paths.models_dir() / ".camie-v2.partial"
+    assert sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()) < 8 << 20
+    assert installed_models() == []
+
+
+def test_a_models_folder_that_cannot_be_one_is_refused_and_not_saved(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A file given as the models folder would break every later command that looks for models."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    assert main(["models", "config", "--models-dir", str(a_file)]) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(a_file) in err
+    assert paths.MODELS_FOLDER_SETTING not in paths.shared_settings()
+    assert main(["models", "config"]) == 0

@@ -216,6 +216,24 @@ def test_missing_and_inconsistent_files_are_named(tmp_path: Path) -> None:
         recognise(folder)
 
 
+def test_a_fifo_named_as_the_weights_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO (or device) in models/ would block the safetensors reader for ever: one line instead."""
+    import os
+
+    folder = shutil.copytree(FORMAT / MODELS[1], tmp_path / "jtp3")
+    weights = folder / "models" / "jtp-3-hydra-tiny-b.safetensors"
+    weights.unlink()
+    os.mkfifo(weights)
+    image = next(IMAGES.iterdir())
+    command = [sys.executable, "-m", "joytag_desktop", "tag", "--model", str(folder), str(image)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "joytag-desktop: error: jtp-3-hydra-tiny-b.safetensors is not a regular file "
+        "(a FIFO, device or socket), not read"
+    ]
+
+
 def test_a_folder_of_several_models_uses_the_published_default(tmp_path: Path) -> None:
     folder = shutil.copytree(FORMAT / MODELS[1], tmp_path / "jtp3")
     shutil.copy(FORMAT / MODELS[0] / "models" / "jtp-3-hydra-tiny-a.safetensors", folder / "models")

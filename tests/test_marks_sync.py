@@ -185,3 +185,70 @@ def test_a_newer_change_elsewhere_is_never_overwritten(lib: Library, tmp_path: P
     assert export_xmp(lib).written == 1
     assert exiftool_read(sidecar, "-XMP-xmp:Label")["Label"] == "Red"
     assert exiftool_read(sidecar, "-XMP-xmp:Rating")["Rating"] == 1
+
+
+@pytest.mark.parametrize("rating", ["inf", "1e400", "NaN", "-Infinity"])
+def test_a_rating_that_is_no_finite_number_is_ignored_not_a_traceback(
+    lib: Library, tmp_path: Path, rating: str
+) -> None:
+    """A hand-edited or broken sidecar's Rating ("inf", "1e400", "NaN") and Windows' percent read
+    as no stars: the scan goes on, and an export leaves the odd text where it is."""
+    root = folder_with(tmp_path, ("nikon.nef", "DSC_0001.NEF"), ("photoprism-rating-rejected.xmp", "DSC_0001.xmp"))
+    sidecar = root / "DSC_0001.xmp"
+    text = sidecar.read_text().replace("<xmp:Rating>-1</xmp:Rating>", f"<xmp:Rating>{rating}</xmp:Rating>")
+    sidecar.write_text(
+        text.replace(
+            'xmlns:xmp="',
+            f'MicrosoftPhoto:Rating="{rating}" xmlns:MicrosoftPhoto="http://ns.microsoft.com/photo/1.0/" xmlns:xmp="',
+        )
+    )
+    lib.add_root(root)
+    scan(lib)
+    assert marks_of(lib, root / "DSC_0001.NEF") == Marks(None, None, None)
+    assert export_xmp(lib).errors == []
+    assert f"<xmp:Rating>{rating}</xmp:Rating>" in sidecar.read_text()
+
+
+def test_taking_a_label_off_keeps_a_custom_label_name_the_app_never_read(lib: Library, tmp_path: Path) -> None:
+    """Lightroom's custom label sets write their own names in xmp:Label ("Approved"), which this app
+    does not read; the red it shows comes from digiKam's ColorLabel. Taking red off here clears
+    ColorLabel and leaves "Approved" in place: the app never removes a value it did not write."""
+    root = tmp_path / "Photos"
+    photo = write_photo(root / "aurora.jpg")
+    sidecar = root / "aurora.jpg.xmp"
+    shutil.copy(CORPUS / "digikam-aurora.jpg.xmp", sidecar)
+    run_exiftool("-XMP-xmp:Label=Approved", "-XMP-digiKam:ColorLabel=1", str(sidecar))
+    lib.add_root(root)
+    scan(lib)
+    assert marks_of(lib, photo).label == "red"
+    lib.set_mark([lib.image_by_path(photo).id], "label", None)
+    assert export_xmp(lib).errors == []
+    assert exiftool_read(sidecar, "-n", "-XMP-digiKam:ColorLabel")["ColorLabel"] == 0
+    assert exiv2_value(sidecar, "Xmp.xmp.Label") == "Approved"
+    scan(lib)
+    assert marks_of(lib, photo).label is None
+
+
+def test_darktables_other_colour_labels_stay_when_the_shown_one_changes(lib: Library, tmp_path: Path) -> None:
+    """darktable keeps several labels at once (here yellow and blue); the app shows the first.
+    Changing that one leaves blue, which the user never touched here; "no label" clears them all
+    (one left would be read back as the image's label)."""
+    root = folder_with(tmp_path, ("nikon.nef", "DSC_9034.NEF"), ("darktable-DSC_9034.NEF.xmp", "DSC_9034.NEF.xmp"))
+    sidecar, raw = root / "DSC_9034.NEF.xmp", root / "DSC_9034.NEF"
+    labels = (
+        "<darktable:colorlabels>\n    <rdf:Seq>\n     <rdf:li>1</rdf:li>\n     <rdf:li>3</rdf:li>\n"
+        "    </rdf:Seq>\n   </darktable:colorlabels>\n   "
+    )
+    sidecar.write_text(sidecar.read_text().replace("<darktable:history>", labels + "<darktable:history>", 1))
+    lib.add_root(root)
+    scan(lib)
+    assert marks_of(lib, raw).label == "yellow"
+    image_id = lib.image_by_path(raw).id
+
+    lib.set_mark([image_id], "label", "green")
+    assert export_xmp(lib).errors == []
+    assert exiv2_value(sidecar, "Xmp.darktable.colorlabels") == "2, 3"  # darktable's reader
+    lib.set_mark([image_id], "label", None)
+    assert export_xmp(lib).errors == []
+    assert exiv2_value(sidecar, "Xmp.darktable.colorlabels") is None
+    assert exiftool_read(sidecar, "-XMP-xmp:Label").get("Label") is None

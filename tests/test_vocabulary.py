@@ -216,6 +216,32 @@ def test_export_writes_renames_aliases_and_hierarchies_and_keeps_other_programs_
         assert _both(lib, "kitty_cat") == [] and _both(lib, "animal") == ["a"] and _both(lib, "Holiday") == ["a"]
 
 
+def test_a_very_long_or_wide_implication_graph_exports_its_hierarchy_in_bounded_time(tmp_path: Path) -> None:
+    """A chain of 1,500 implications (a hand-made list) and a lattice 30 levels deep (each tag
+    implying both of the next level's): the export writes a path per tag, not a recursion error,
+    and does not walk the 2^30 paths of the lattice."""
+    root = tmp_path / "p"
+    photo = write_photo(root / "a.jpg")
+    chain = [(f"t{n}", f"t{n + 1}") for n in range(1500)]
+    lattice = [("l0", "a1"), ("l0", "b1")]
+    lattice += [(f"{x}{n}", f"{y}{n + 1}") for n in range(1, 30) for x in "ab" for y in "ab"]
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        lib.add_root(root)
+        import_found(lib, lib.scan())
+        image_id = lib.image_by_path(photo).id
+        lib.set_manual_tag([image_id], "t0", True)
+        lib.set_manual_tag([image_id], "l0", True)
+        assert lib.vocabulary.add_implications(chain).added == 1500
+        assert lib.vocabulary.add_implications(lattice).added == len(lattice)
+        started = time.monotonic()
+        report = export_xmp(lib, choice=KeywordChoice(implied=True))
+        assert report.errors == [] and report.written == 1
+        assert time.monotonic() - started < 30
+        hierarchy = listed(exiftool_read(root / "a.jpg.xmp", "-XMP-lr:HierarchicalSubject"), "HierarchicalSubject")
+        assert any(path.endswith("|t1|t0") for path in hierarchy)
+        assert any(path.endswith("|a1|l0") for path in hierarchy)
+
+
 def test_booru_exports_load_active_rows_and_report_refusals(tmp_path: Path) -> None:
     lib, _ = _library(tmp_path / "p", str(tmp_path / "lib.sqlite3"))
     with lib:
@@ -240,6 +266,36 @@ def test_booru_exports_load_active_rows_and_report_refusals(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+def test_a_fifo_or_device_given_as_a_booru_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A FIFO would block the import for ever and /dev/zero would fill memory: refused unread."""
+    import os
+    import subprocess
+    import sys
+
+    Library(str(tmp_path / "lib.sqlite3")).close()
+    fifo = tmp_path / "tag_aliases.csv"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "joytag_desktop", "--db", str(tmp_path / "lib.sqlite3"), "tags",
+               "import-aliases", str(fifo)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"joytag-desktop: error: cannot read {fifo}: not a regular file (a FIFO, device or socket), not read"
+    ]
+    with pytest.raises(booru.BooruFileError, match="not a regular file"):
+        list(booru.read_pairs(Path(os.devnull)))
+
+
+def test_a_booru_import_leaves_the_csv_field_limit_of_the_process_as_it_was(tmp_path: Path) -> None:
+    """The import's 10,000-character field limit must not stay on for every later CSV read in the
+    window's process (a long caption or a model's tag table)."""
+    import csv
+
+    before = csv.field_size_limit()
+    assert sorted(booru.read_pairs(VOCAB / "danbooru_tag_aliases.csv"))
+    assert csv.field_size_limit() == before
+
+
 def test_ten_thousand_aliases_import_in_seconds(tmp_path: Path) -> None:
     source = tmp_path / "tag_aliases-2024-05-01.csv"
     booru.write_pairs(source, [(f"alias_{n}", f"target_{n % 2500}") for n in range(10_000)])

@@ -128,6 +128,11 @@ def run_config(args: argparse.Namespace) -> int:
 
     if args.models_dir is not None:
         chosen = str(args.models_dir.expanduser().resolve()) if str(args.models_dir) else ""
+        if chosen:  # a file or an unwritable place would break every later command that looks for models
+            try:
+                Path(chosen).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ModelFolderError(f"cannot use {chosen} as the models folder: {exc.strerror or exc}") from None
         paths.save_shared_setting(paths.MODELS_FOLDER_SETTING, chosen)
     if args.endpoint is not None:
         if args.endpoint:

@@ -11,11 +11,13 @@ file without a ``status`` column (our own export, or a hand-made list) counts ev
 from __future__ import annotations
 
 import csv
+import io
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.files import open_regular
 from joytag_desktop.library.library import Library
 from joytag_desktop.library.vocabulary import BulkReport
 
@@ -30,12 +32,16 @@ class BooruFileError(JoyTagError):
 
 def read_pairs(path: Path) -> Iterator[tuple[str, str]]:
     """(antecedent, consequent) of the file's active rows."""
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (its errors are the user's)
+    try:  # a FIFO would block for ever and /dev/zero fill memory: regular files only
+        with open_regular(path) as raw:
+            yield from _pairs(path, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
     except OSError as exc:
         raise BooruFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _pairs(path: Path, handle: io.TextIOWrapper) -> Iterator[tuple[str, str]]:
+    previous = csv.field_size_limit(MAX_FIELD)  # the process's limit: put back for later readers
     with handle:
-        csv.field_size_limit(MAX_FIELD)
         reader = csv.reader(handle)
         try:
             header = [name.strip().lower() for name in next(reader, [])]
@@ -52,6 +58,8 @@ def read_pairs(path: Path) -> Iterator[tuple[str, str]]:
                 yield row[a], row[c]
         except (csv.Error, UnicodeDecodeError) as exc:
             raise BooruFileError(f"{path.name} is not a readable CSV file: {exc}") from None
+        finally:
+            csv.field_size_limit(previous)
 
 
 def import_aliases(

@@ -24,6 +24,7 @@ from joytag_desktop.library.tags import HIERARCHY_SEPARATOR, Tags, check_tag_nam
 
 Progress = Callable[[int, int], None]
 MAX_HIERARCHY_PATHS = 8  # paths written per tag on export: a tag with many parents stays readable
+MAX_HIERARCHY_DEPTH = 32  # levels of a written path (the implications nearest the tag)
 
 
 class VocabularyError(LibraryError):
@@ -170,9 +171,10 @@ class Vocabulary:
             return {}
         wanted = {name: self.tags.tag_id(name) for name in names}
         paths_by_id: dict[int, list[list[int]]] = {}
+        memo: dict[int, list[list[int]]] = {}
         for tag_id in {relations.canonical(t) for t in wanted.values() if t is not None}:
             if relations.parents.get(tag_id):
-                paths_by_id[tag_id] = _paths_up(relations, tag_id)
+                paths_by_id[tag_id] = _paths_up(relations, tag_id, memo)
         if not paths_by_id:
             return {}
         known = self._names({t for paths in paths_by_id.values() for path in paths for t in path})
@@ -463,11 +465,23 @@ def _alias_refusal(relations: Relations, targets: set[int], a: int, b: int, name
     return None
 
 
-def _paths_up(relations: Relations, tag_id: int) -> list[list[int]]:
+def _paths_up(
+    relations: Relations, tag_id: int, memo: dict[int, list[list[int]]] | None = None, depth: int = 0
+) -> list[list[int]]:
     """Every chain of implications from ``tag_id`` to a tag that implies nothing (cycles are
-    refused on entry, so this ends)."""
+    refused on entry, so this ends), at most ``MAX_HIERARCHY_DEPTH`` levels up: a hand-made chain
+    of thousands must not exhaust the stack. Each tag's paths are worked out once (``memo``), so
+    a lattice of tags implying several parents at every level is not walked path by path."""
+    memo = {} if memo is None else memo
+    found = memo.get(tag_id)
+    if found is not None:
+        return found
     parents = relations.parents.get(tag_id)
-    if not parents:
-        return [[tag_id]]
-    paths = [[tag_id, *path] for parent in sorted(parents) for path in _paths_up(relations, parent)]
-    return paths[:MAX_HIERARCHY_PATHS]  # many parents at many levels: the first few paths, not all
+    if not parents or depth >= MAX_HIERARCHY_DEPTH:
+        paths = [[tag_id]]
+    else:
+        paths = [
+            [tag_id, *path] for parent in sorted(parents) for path in _paths_up(relations, parent, memo, depth + 1)
+        ][:MAX_HIERARCHY_PATHS]  # many parents at many levels: the first few paths, not all
+    memo[tag_id] = paths
+    return paths

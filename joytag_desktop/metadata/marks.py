@@ -19,6 +19,7 @@ file says (``plan``): the standard field always, the other programs' copies wher
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -104,10 +105,12 @@ def check_pick(pick: str | None) -> str | None:
 
 
 def _number(text: str) -> float | None:
+    """The field's number; None for text, and for "inf" or "NaN", which no program means as a mark."""
     try:
-        return float(text.strip())
+        value = float(text.strip())
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def _stars_of(field: str, text: str) -> int | None:
@@ -209,13 +212,29 @@ def plan(raw: Mapping[str, str], wanted: Marks, inside_image: bool) -> Raw:
             _put(new, EXIF_PERCENT, percent, False)
     if wanted.label != says.label:
         label = wanted.label
-        _put(new, XMP_LABEL, None if label is None else label.capitalize(), True)
+        if label is not None or _label_of(XMP_LABEL, raw.get(XMP_LABEL, "")) is not None:
+            _put(new, XMP_LABEL, None if label is None else label.capitalize(), True)
+        # else: a name of another label set ("Approved") the app never read: taking a label off leaves it
         _put(new, DK_COLOR, "0" if label is None else str(LABELS.index(label) + 1), False)
-        dt = str(DARKTABLE_LABELS.index(label)) if label in DARKTABLE_LABELS else None
-        _put(new, DT_COLORS, dt, False)
+        _put(new, DT_COLORS, _darktable(raw.get(DT_COLORS), says.label, label), False)
     if wanted.pick != says.pick:
         _put(new, DK_PICK, None if wanted.pick is None else str(PICKS.index(wanted.pick) + 1), True)
     return new
+
+
+def _darktable(text: str | None, shown: str | None, label: str | None) -> str | None:
+    """darktable's list with the label the app showed replaced by ``label``; its other labels, which
+    the app does not show, are kept. None (no label) empties it: a label left there would be read
+    back as the image's label."""
+    if label is None:
+        return None
+    parts = [part.strip() for part in (text or "").split(",") if part.strip()]
+    if shown is not None:
+        parts = [part for part in parts if _label_of(DT_COLORS, part) != shown]
+    if label in DARKTABLE_LABELS:
+        number = str(DARKTABLE_LABELS.index(label))
+        parts = [number, *(part for part in parts if part != number)]
+    return ",".join(parts) or None
 
 
 def _put(raw: Raw, field: str, text: str | None, standard: bool) -> None:

@@ -151,7 +151,8 @@ def download_model(
         local.unlink(missing_ok=True)
         progress = _Progress(tqdm_class, Path(path).name)
         try:
-            got = fetch_file(file_url(endpoint, repo, revision, path), endpoint, local, repo, token, progress)
+            limit = expected.size if expected is not None else None
+            got = fetch_file(file_url(endpoint, repo, revision, path), endpoint, local, repo, token, progress, limit)
         except UnreachableError as exc:
             raise UnreachableError(
                 f"{exc} Download {', '.join(item.patterns)} of {repo} on another machine "

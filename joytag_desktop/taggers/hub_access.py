@@ -9,6 +9,7 @@ interrupted download continues and a half file is never taken for the whole.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.parse
@@ -144,6 +145,11 @@ def _open(url: str, endpoint: str, token: str | None, start: int, repo: str) -> 
                 _stated(exc.headers, stated)
                 url = urllib.parse.urljoin(url, exc.headers["Location"])
                 exc.close()
+                if urllib.parse.urlsplit(url).scheme not in ("http", "https"):  # urllib would open file://
+                    scheme = urllib.parse.urlsplit(url).scheme or "?"
+                    raise DownloadError(
+                        f"a redirect sent {repo} to a {scheme}: address, not http(s): refused"
+                    ) from None
                 continue
             if exc.code == 416 and start:
                 exc.close()
@@ -176,9 +182,12 @@ def fetch_file(
     repo: str,
     token: str | None,
     progress: Callable[[int, int | None], Any] | None = None,
+    limit: int | None = None,
 ) -> Fetched:
     """Download ``url`` into ``target`` by way of ``target.part`` (resumed where one is left) and
-    return what was written; ``progress(bytes, total)`` after each chunk (it may raise to cancel)."""
+    return what was written; ``progress(bytes, total)`` after each chunk (it may raise to cancel).
+    A body past ``limit`` (the pinned size, else the size the Hub states) is cut off: a server that
+    never stops must not fill the disk."""
     part = target.with_name(target.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -197,8 +206,9 @@ def fetch_file(
     except urllib.error.URLError as exc:
         host = urllib.parse.urlsplit(url).hostname
         raise UnreachableError(f"could not reach {host} ({exc.reason}): no network connection?") from None
-    except OSError as exc:  # timeouts, resets
-        raise DownloadError(f"downloading {url} failed: {exc}") from None
+    except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, a server that is not HTTP
+        raise DownloadError(f"downloading {url} failed: {_one_line(exc)}") from None
+    limit = limit if limit is not None else stated.get("size")
     with response:
         if done and response.status != 206:  # the server sent the whole file: start over
             done, digest = 0, hashlib.sha256()
@@ -210,11 +220,21 @@ def fetch_file(
                     out.write(chunk)
                     digest.update(chunk)
                     done += len(chunk)
+                    if limit is not None and done > limit:
+                        raise DownloadError(f"{url} is larger than the {limit:,} bytes expected: stopped")
                     if progress is not None:
                         progress(done, total)
-            except OSError as exc:
-                raise DownloadError(f"the download of {url} broke off ({exc}); run it again to resume") from None
+            except (OSError, http.client.HTTPException) as exc:
+                raise DownloadError(
+                    f"the download of {url} broke off ({_one_line(exc)}); run it again to resume"
+                ) from None
     if total is not None and done < total:
         raise DownloadError(f"the download of {url} broke off at {done:,} of {total:,} bytes; run it again to resume")
     part.replace(target)
     return Fetched(done, digest.hexdigest(), stated.get("size"), stated.get("sha256"))
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text cut to one short line (http.client quotes whole header lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"

@@ -22,7 +22,7 @@ from joytag_desktop.categories import ARTIST, CHARACTER, COPYRIGHT, GENERAL, LOR
 from joytag_desktop.errors import JoyTagError, ModelFolderError
 from joytag_desktop.taggers.contract import SAFETENSORS, TaggerFamily, TaggerFolder
 from joytag_desktop.taggers.naflex import DEFAULT_SEQLEN, MAX_SEQLEN, MIN_SEQLEN, PATCH, PATCH_VALUES, naflex_input
-from joytag_desktop.taggers.reading import MAX_LABELS_BYTES, load_state, load_strict, read_text
+from joytag_desktop.taggers.reading import MAX_LABELS_BYTES, check_regular, load_state, load_strict, read_text
 from joytag_desktop.taggers.registry import register_tagger
 from joytag_desktop.taggers.vocabulary import Policy, Vocabulary
 
@@ -49,6 +49,7 @@ def read_metadata(weights: Path) -> tuple[dict[str, str], dict[str, tuple[int, .
     """The safetensors header's metadata and tensor shapes (no weights read)."""
     from safetensors import SafetensorError, safe_open
 
+    check_regular(weights)
     try:
         with safe_open(str(weights), framework="numpy") as handle:
             metadata = handle.metadata() or {}

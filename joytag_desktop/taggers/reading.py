@@ -4,13 +4,15 @@ headers and weights (never pickle), each failure a ModelFolderError that names t
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from joytag_desktop.errors import ModelFolderError
-from joytag_desktop.files import FileTooLargeError, read_limited_text
+from joytag_desktop.files import NOT_REGULAR, FileTooLargeError, read_limited_text
 
 if TYPE_CHECKING:
     import torch
@@ -57,10 +59,21 @@ def csv_header(path: Path) -> list[str]:
     return [cell.strip() for cell in first.decode("utf-8", "replace").lstrip("\ufeff").split(",")]
 
 
+def check_regular(path: Path) -> None:
+    """Refuse a FIFO, device or socket named as a weights file: the safetensors reader would block on it."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        raise ModelFolderError(f"{path.name}: {exc.strerror or exc}") from None
+    if not regular:
+        raise ModelFolderError(f"{path.name} is {NOT_REGULAR}")
+
+
 def safetensors_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
     """Tensor shapes from a safetensors header; also proves the file is not truncated."""
     from safetensors import SafetensorError, safe_open
 
+    check_regular(weights)
     try:
         with safe_open(str(weights), framework="numpy") as handle:
             return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
@@ -77,6 +90,7 @@ def load_state(weights: Path) -> dict[str, torch.Tensor]:
     """Every tensor of a safetensors file, float32, in private memory (never pickle), finite."""
     from safetensors import SafetensorError, safe_open
 
+    check_regular(weights)
     state: dict[str, torch.Tensor] = {}
     try:
         with safe_open(str(weights), framework="pt", device="cpu") as handle:
