@@ -61,7 +61,7 @@ class Library:
         self.Session = self.database.Session
         self.settings = Settings(self.database)
         self.tags = Tags(self.database)
-        self.taggers = LibraryTaggers(self.database, self.settings)
+        self.taggers = LibraryTaggers(self.database, self.settings, self.tags)
         self.root_folders = Roots(self.database)  # installs this machine's mount points
         self.scanning = Scanning(self.database, self.root_folders)
         # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).

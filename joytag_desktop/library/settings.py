@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.errors import LibraryError
-from joytag_desktop.library.schema import Model, ModelThreshold, Setting, Tag, TagThreshold
+from joytag_desktop.library.schema import Model, ModelTagThreshold, ModelThreshold, Setting, Tag, TagThreshold
 from joytag_desktop.library.thresholds import (
     DEFAULT_STORAGE_FLOOR,
     DEFAULT_THRESHOLD,
@@ -89,8 +89,13 @@ class Settings:
                 select(ModelThreshold.model_id, ModelThreshold.category, ModelThreshold.threshold)
             ):
                 per_model.setdefault(model_id, {})[category] = value
+            per_model_tag: dict[int, dict[int, float]] = {}
+            for model_id, tag_id, value in session.execute(
+                select(ModelTagThreshold.model_id, ModelTagThreshold.tag_id, ModelTagThreshold.threshold)
+            ):
+                per_model_tag.setdefault(model_id, {})[tag_id] = value
         override = None if threshold is None else check_threshold(threshold)
-        return ThresholdRules(self.threshold, override, self._threshold_overrides(), per_model)
+        return ThresholdRules(self.threshold, override, self._threshold_overrides(), per_model, per_model_tag)
 
     def model_thresholds(self) -> dict[str, dict[str, float]]:
         """Per model name, its own per-category thresholds (the rest follow the library threshold)."""

@@ -36,22 +36,28 @@ class ThresholdRules:
     A tag counts for one model when that model's score is at or above, first match wins: the
     tag's own threshold (``threshold --tag``); a one-off threshold given to a search or export
     (``--threshold``); the model's threshold for the tag's category (published defaults such as
-    WD's 0.85 for characters, changed with ``threshold --model M --category C``); the library
-    threshold (the slider and presets). A tag is present on an image when the user added it, or
-    when no manual removal says otherwise and any searched model's score counts.
+    WD's 0.85 for characters, changed with ``threshold --model M --category C``); the model's own
+    threshold for the tag (``per_model_tag``: JTP-3's published calibration, above 1 for a tag it
+    never outputs; a calibrated model has no category thresholds until the user sets one); the
+    library threshold (the slider and presets). A tag is present on an image when the user added
+    it, or when no manual removal says otherwise and any searched model's score counts.
     """
 
     base: float
     override: float | None = None
     per_tag: dict[int, float] = field(default_factory=dict)
     per_model: dict[int, dict[str, float]] = field(default_factory=dict)
+    per_model_tag: dict[int, dict[int, float]] = field(default_factory=dict)
 
     def threshold(self, model_id: int, tag_id: int, category: str) -> float:
         if tag_id in self.per_tag:
             return self.per_tag[tag_id]
         if self.override is not None:
             return self.override
-        return self.per_model.get(model_id, {}).get(category, self.base)
+        own = self.per_model.get(model_id, {})
+        if category in own:
+            return own[category]
+        return self.per_model_tag.get(model_id, {}).get(tag_id, self.base)
 
     def overridden(self, tag_id: int) -> bool:
         return tag_id in self.per_tag
@@ -62,6 +68,7 @@ class ThresholdRules:
             "base": self.base,
             "per_tag": sorted(self.per_tag.items()),
             "per_model": sorted((m, sorted(t.items())) for m, t in self.per_model.items()),
+            "per_model_tag": sorted((m, sorted(t.items())) for m, t in self.per_model_tag.items()),
         }
 
     @classmethod
@@ -70,4 +77,5 @@ class ThresholdRules:
             float(key["base"]),
             per_tag={int(t): float(v) for t, v in key["per_tag"]},
             per_model={int(m): {str(c): float(v) for c, v in table} for m, table in key["per_model"]},
+            per_model_tag={int(m): {int(t): float(v) for t, v in table} for m, table in key.get("per_model_tag", [])},
         )
