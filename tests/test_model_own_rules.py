@@ -133,3 +133,50 @@ def test_the_users_thresholds_win_over_the_calibration(tmp_path: Path, db_url: s
             assert _found(library, f'"{tag}"') == sorted(n for n, tags in want.items() if tag in tags), tag
         library.set_model_threshold(CALIBRATED, "general", None)
         _agree(library, calibrated, list(tagger.tags))
+
+
+@pytest.mark.backends
+@pytest.mark.slow
+def test_pixai_copyrights_follow_the_character_threshold(tmp_path: Path, db_url: str, capsys) -> None:
+    """A copyright scores as its best character; moving the character threshold moves the
+    copyright one with it, so a series is found exactly where one of its characters counts."""
+    from joytag_desktop.taggers import recognise
+
+    tagger = recognise(PIXAI)
+    vocabulary = tagger.vocabulary
+    photos = Path(shutil.copytree(FIXTURES / "pixai-format" / "images", tmp_path / "photos"))
+    own = _tag_output(capsys, PIXAI, photos, "--threshold", "0")
+    brings = {
+        vocabulary.names[vocabulary.outputs + i]: [vocabulary.names[c] for c in sources]
+        for i, sources in enumerate(vocabulary.derived)
+    }
+    assert brings
+    _autotagged(db_url, PIXAI, photos)
+    with Library(db_url) as library:
+        name = library.models()[0].name
+        for value in (0.5, 0.95, 0.2):
+            library.set_model_threshold(name, "character", value)
+            assert library.model_thresholds()[name]["copyright"] == value
+            for ip, characters in brings.items():
+                want = sorted(n for n, tags in own.items() if max(tags.get(c, 0.0) for c in characters) >= value)
+                assert _found(library, f"copyright:{ip}") == want, (ip, value)
+        assert any(_found(library, f"copyright:{ip}") for ip in brings)
+        library.set_model_threshold(name, "character", None)
+        assert "copyright" not in library.model_thresholds().get(name, {})
+
+
+@pytest.mark.backends
+def test_a_library_made_before_follows_the_rule_at_the_next_start(tmp_path: Path, db_url: str) -> None:
+    """A PixAI library whose character threshold the user moved alone gets its copyright threshold
+    equal to it when the tagger next registers (every worker start)."""
+    from joytag_desktop.taggers import recognise
+
+    tagger = recognise(PIXAI)
+    with Library(db_url) as library:
+        model = library.register_model(tagger)
+        assert library.model_thresholds()[model.name]["copyright"] == library.model_thresholds()[model.name]["character"]
+        library.settings.set(f"model_follows:{model.id}", "{}")  # as before the rule
+        library.set_model_threshold(model.name, "character", 0.6)
+        assert library.model_thresholds()[model.name]["copyright"] != 0.6
+        library.register_model(tagger)
+        assert library.model_thresholds()[model.name]["copyright"] == 0.6

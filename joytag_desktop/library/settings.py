@@ -3,6 +3,7 @@ floor, per-tag overrides and the taggers' own per-category thresholds."""
 
 from __future__ import annotations
 
+import json
 from typing import overload
 
 from sqlalchemy import delete, select
@@ -17,6 +18,8 @@ from joytag_desktop.library.thresholds import (
     ThresholdRules,
     check_threshold,
 )
+
+FOLLOWS_KEY = "model_follows:"  # + the model's id: {follower category: leader category} as JSON
 
 
 class Settings:
@@ -111,10 +114,45 @@ class Settings:
         return found
 
     def set_model_threshold(self, model_id: int, category: str, value: float | None) -> None:
-        """A model's threshold for one category; None: follow the library threshold."""
+        """A model's threshold for one category; None: follow the library threshold. The categories
+        that follow it for this model (PixAI's copyrights follow its characters) take the same value."""
+        followers = [c for c, leader in self.model_follows(model_id).items() if leader == category]
         with self.database.Session.begin() as session:
-            session.execute(
-                delete(ModelThreshold).where(ModelThreshold.model_id == model_id, ModelThreshold.category == category)
+            for each in [category, *followers]:
+                session.execute(
+                    delete(ModelThreshold).where(ModelThreshold.model_id == model_id, ModelThreshold.category == each)
+                )
+                if value is not None:
+                    session.add(ModelThreshold(model_id=model_id, category=each, threshold=check_threshold(value)))
+
+    def model_follows(self, model_id: int) -> dict[str, str]:
+        """Per category whose threshold follows another's for this model, that other category."""
+        try:
+            raw = json.loads(self.get(f"{FOLLOWS_KEY}{model_id}") or "{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    def set_model_follows(self, model_id: int, follows: dict[str, str]) -> None:
+        """Record which categories follow which for a model (its tagger's rule, at every start); when
+        that changes, each follower takes its leader's threshold now (a library made before this
+        rule, where the user moved the character threshold alone, is consistent again)."""
+        if self.model_follows(model_id) == follows:
+            return
+        self.set(f"{FOLLOWS_KEY}{model_id}", json.dumps(dict(sorted(follows.items()))))
+        with self.database.Session() as session:
+            own = dict(
+                session.execute(
+                    select(ModelThreshold.category, ModelThreshold.threshold).where(ModelThreshold.model_id == model_id)
+                ).all()
             )
-            if value is not None:
-                session.add(ModelThreshold(model_id=model_id, category=category, threshold=check_threshold(value)))
+        for follower, leader in follows.items():
+            if own.get(follower) != own.get(leader):
+                with self.database.Session.begin() as session:
+                    session.execute(
+                        delete(ModelThreshold).where(
+                            ModelThreshold.model_id == model_id, ModelThreshold.category == follower
+                        )
+                    )
+                    if leader in own:
+                        session.add(ModelThreshold(model_id=model_id, category=follower, threshold=own[leader]))

@@ -64,6 +64,7 @@ class LibraryTaggers:
         except (IntegrityError, OperationalError):  # another process registered it at the same moment
             model_id = self._register_model(tagger, fingerprint, path)
         self._calibrate(model_id, tagger)
+        self.settings.set_model_follows(model_id, dict(tagger.policy.follows))
         self._requeue()
         return next(m for m in self.models() if m.id == model_id)
 

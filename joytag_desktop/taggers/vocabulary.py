@@ -89,6 +89,9 @@ class Policy:
     # JTP-3: per output, the outputs it implies; the model's rule first raises each implied tag to
     # the score of the tags implying it (the published "inherit")
     implications: tuple[tuple[int, ...], ...] = ()
+    # PixAI: a category whose threshold is another's ({copyright: character}: a copyright comes with
+    # its characters, so a library keeps the two thresholds equal when the user moves the leader)
+    follows: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def _implied_pairs(self) -> tuple[np.ndarray, np.ndarray]:
