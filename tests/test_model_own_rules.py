@@ -174,7 +174,9 @@ def test_a_library_made_before_follows_the_rule_at_the_next_start(tmp_path: Path
     tagger = recognise(PIXAI)
     with Library(db_url) as library:
         model = library.register_model(tagger)
-        assert library.model_thresholds()[model.name]["copyright"] == library.model_thresholds()[model.name]["character"]
+        assert (
+            library.model_thresholds()[model.name]["copyright"] == library.model_thresholds()[model.name]["character"]
+        )
         library.settings.set(f"model_follows:{model.id}", "{}")  # as before the rule
         library.set_model_threshold(model.name, "character", 0.6)
         assert library.model_thresholds()[model.name]["copyright"] != 0.6

@@ -166,7 +166,9 @@ class Counts:
         in the larger count only)."""
         rules = self.settings.threshold_rules(threshold)
         searched = [m.id for m in self.taggers.models() if m.searched]
-        limit_bucket = func.cast(func.round(self._threshold_sql(rules, TagHistogram.model_id, TagHistogram.tag_id) * 100), Integer)
+        limit_bucket = func.cast(
+            func.round(self._threshold_sql(rules, TagHistogram.model_id, TagHistogram.tag_id) * 100), Integer
+        )
         statement = (
             select(TagHistogram.tag_id, TagHistogram.model_id, func.sum(TagHistogram.count))
             .join(Tag, Tag.id == TagHistogram.tag_id)

@@ -125,7 +125,9 @@ def tag_pending(
                 image_id, content_hash = claimed[index]
                 # The model's answer, as the tag command's default rule shows it: after its implications.
                 scores = None if result.scores is None else engine.policy.inherited(result.scores)
-                batch.append(ImageResult(image_id, scores, result.embedding, result.error, content_hash, str(result.path)))
+                batch.append(
+                    ImageResult(image_id, scores, result.embedding, result.error, content_hash, str(result.path))
+                )
                 if result.ok:
                     report.tagged += 1
                 else:
