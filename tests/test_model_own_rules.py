@@ -115,6 +115,11 @@ def test_the_users_thresholds_win_over_the_calibration(tmp_path: Path, db_url: s
     _autotagged(db_url, JTP3 / CALIBRATED, photos)
     with Library(db_url) as library:
         assert library.model_thresholds().get(CALIBRATED, {}) == {}  # the calibration stands alone
+        assert library.calibrated_models() == {CALIBRATED: len(tagger.tags)}
+    capsys.readouterr()
+    assert main(["--db", db_url, "threshold", "--model", CALIBRATED]) == 0
+    assert "calibration" in capsys.readouterr().out
+    with Library(db_url) as library:
         never = "feline"  # blank in calibration.csv: the model's rule never outputs it
         assert _found(library, never) == []
         library.set_tag_threshold(never, 0.3)
@@ -132,6 +137,11 @@ def test_the_users_thresholds_win_over_the_calibration(tmp_path: Path, db_url: s
         for tag in tagger.tags:
             assert _found(library, f'"{tag}"') == sorted(n for n, tags in want.items() if tag in tags), tag
         library.set_model_threshold(CALIBRATED, "general", None)
+        _agree(library, calibrated, list(tagger.tags))
+        # the library threshold (the slider) does not move a calibrated tag, live or saved
+        views = [v for i in library.images(library.search("").ids) for v in library.image_tags(i.id)]
+        assert all(v.present_at(0.01) == v.present == v.present_at(0.99) for v in views)
+        library.set_threshold(0.05)
         _agree(library, calibrated, list(tagger.tags))
 
 

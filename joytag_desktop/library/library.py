@@ -137,6 +137,9 @@ class Library:
     def model_thresholds(self) -> dict[str, dict[str, float]]:
         return self.settings.model_thresholds()
 
+    def calibrated_models(self) -> dict[str, int]:
+        return self.settings.calibrated_models()
+
     def set_model_threshold(self, model: str, category: str, value: float | None) -> None:
         """A model's threshold for one category; None: follow the library threshold."""
         self.settings.set_model_threshold(self.model(model).id, category, value)

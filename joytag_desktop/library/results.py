@@ -332,6 +332,7 @@ class Results:
                 rules.overridden(row.id)
                 or rules.override is not None
                 or row.category in rules.per_model.get(model.id, {})
+                or row.id in rules.per_model_tag.get(model.id, {})  # JTP-3's calibration: not the slider's
             ):
                 view.fixed.add(model.name)
             if view.ai_score is None or row.score - limit > view.ai_score - view.threshold:

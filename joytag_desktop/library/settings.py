@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import overload
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.errors import LibraryError
@@ -112,6 +112,16 @@ class Settings:
         for name, category, value in rows:
             found.setdefault(name, {})[category] = value
         return found
+
+    def calibrated_models(self) -> dict[str, int]:
+        """Per model name with thresholds of its own per tag (JTP-3's calibration), how many tags."""
+        with self.database.Session() as session:
+            rows = session.execute(
+                select(Model.name, func.count())
+                .join(ModelTagThreshold, ModelTagThreshold.model_id == Model.id)
+                .group_by(Model.id, Model.name)
+            ).all()
+        return {name: int(count) for name, count in rows}
 
     def set_model_threshold(self, model_id: int, category: str, value: float | None) -> None:
         """A model's threshold for one category; None: follow the library threshold. The categories
