@@ -565,7 +565,7 @@ class PostingIndex:
             {
                 "format": FORMAT,
                 "stamp": self.stamp,
-                "rules": self.rules.key(),
+                "rules": self.rules.saved(),
                 "identity": identity,
                 "categories": sorted(self.categories.items()),
                 "entries": entries,

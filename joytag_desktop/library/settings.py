@@ -4,6 +4,7 @@ floor, per-tag overrides and the taggers' own per-category thresholds."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import overload
 
 from sqlalchemy import delete, func, select
@@ -17,8 +18,10 @@ from joytag_desktop.library.thresholds import (
     PRESETS,
     ThresholdRules,
     check_threshold,
+    model_tag_digest,
 )
 
+MODEL_TAG_STAMP = "model_tag_thresholds_stamp"  # changes whenever a model's per-tag thresholds are written
 FOLLOWS_KEY = "model_follows:"  # + the model's id: {follower category: leader category} as JSON
 
 
@@ -28,6 +31,7 @@ class Settings:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._model_tags: tuple[str, dict[int, dict[int, float]], str] | None = None  # (stamp, table, digest)
 
     @overload
     def get(self, key: str, default: str) -> str: ...
@@ -92,13 +96,31 @@ class Settings:
                 select(ModelThreshold.model_id, ModelThreshold.category, ModelThreshold.threshold)
             ):
                 per_model.setdefault(model_id, {})[category] = value
-            per_model_tag: dict[int, dict[int, float]] = {}
-            for model_id, tag_id, value in session.execute(
-                select(ModelTagThreshold.model_id, ModelTagThreshold.tag_id, ModelTagThreshold.threshold)
-            ):
-                per_model_tag.setdefault(model_id, {})[tag_id] = value
+        per_model_tag, digest = self._model_tag_thresholds()
         override = None if threshold is None else check_threshold(threshold)
-        return ThresholdRules(self.threshold, override, self._threshold_overrides(), per_model, per_model_tag)
+        return ThresholdRules(
+            self.threshold, override, self._threshold_overrides(), per_model, per_model_tag, tag_digest=digest
+        )
+
+    def _model_tag_thresholds(self) -> tuple[dict[int, dict[int, float]], str]:
+        """The models' own per-tag thresholds and their digest, read again only when a model's
+        calibration was written since (``MODEL_TAG_STAMP``): every search asks for the rules."""
+        stamp = self.get(MODEL_TAG_STAMP, "")
+        if self._model_tags is not None and self._model_tags[0] == stamp:
+            return self._model_tags[1], self._model_tags[2]
+        table: dict[int, dict[int, float]] = {}
+        with self.database.engine.connect() as connection:
+            rows = connection.execute(
+                select(ModelTagThreshold.model_id, ModelTagThreshold.tag_id, ModelTagThreshold.threshold)
+            )
+            for model_id, tag_id, value in rows:
+                table.setdefault(model_id, {})[tag_id] = value
+        self._model_tags = (stamp, table, model_tag_digest(table))
+        return table, self._model_tags[2]
+
+    def model_tags_changed(self) -> None:
+        """A model's own per-tag thresholds were written: every process reads them again."""
+        self.set(MODEL_TAG_STAMP, uuid.uuid4().hex)
 
     def model_thresholds(self) -> dict[str, dict[str, float]]:
         """Per model name, its own per-category thresholds (the rest follow the library threshold)."""

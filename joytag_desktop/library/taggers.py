@@ -134,6 +134,7 @@ class LibraryTaggers:
             if want:
                 rows = [{"model_id": model_id, "tag_id": t, "threshold": v} for t, v in want.items()]
                 session.execute(insert(ModelTagThreshold), rows)
+        self.settings.model_tags_changed()
 
     def model_options(self, model_id: int) -> dict[str, int]:
         """The tagger options (JTP-3's ``seqlen``) the model runs with in this library, by every worker."""
