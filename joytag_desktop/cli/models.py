@@ -202,6 +202,7 @@ def run_library(args: argparse.Namespace) -> int:
             print("No model has tagged this library yet (tag with `joytag-desktop autotag --model NAME`).")
             return 0
         own = library.model_thresholds()
+        calibrated = library.calibrated_models()
         print(f"Models of the library (global threshold {library.threshold:g}):")
         for model in models:
             flags = [word for word, on in (("tags new files", model.auto), ("searched", model.searched)) if on]
@@ -209,6 +210,8 @@ def run_library(args: argparse.Namespace) -> int:
             if own.get(model.name):
                 shown = ", ".join(f"{category} {value:g}" for category, value in sorted(own[model.name].items()))
                 print(f"  {'':20s} thresholds: {shown}")
+            if model.name in calibrated:
+                print(f"  {'':20s} calibrated: its own threshold for {calibrated[model.name]:,} tags")
             if model.path:
                 print(f"  {'':20s} {model.path}")
     return 0

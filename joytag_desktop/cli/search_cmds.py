@@ -228,6 +228,8 @@ def run_threshold(args: argparse.Namespace) -> int:
                 library.model(args.model)  # a clear error for an unknown name
             own = library.model_thresholds().get(args.model, {}).get(args.category)
             shown = f"{own:g}" if own is not None else f"{library.threshold:g} (the global threshold)"
+            if own is None and args.model in library.calibrated_models():
+                shown = "the model's own threshold per tag (its calibration)"
             print(f"{args.model} {args.category}: {shown}")
             return 0
         if args.tag:
@@ -249,6 +251,8 @@ def run_threshold(args: argparse.Namespace) -> int:
         for model, values in sorted(library.model_thresholds().items()):
             own = ", ".join(f"{category} {value:g}" for category, value in sorted(values.items()))
             print(f"model {model}: {own} (other categories: the global threshold)")
+        for model, count in sorted(library.calibrated_models().items()):
+            print(f"model {model}: its own threshold for {count:,} tags (calibration), below its category thresholds")
     return 0
 
 

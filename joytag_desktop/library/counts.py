@@ -29,7 +29,18 @@ from joytag_desktop.library import mounts
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.query import Node, parse
 from joytag_desktop.library.records import SelectionTag
-from joytag_desktop.library.schema import USER, Image, ImageTag, Root, Source, Status, Tag, TagHistogram, TagThreshold
+from joytag_desktop.library.schema import (
+    USER,
+    Image,
+    ImageTag,
+    ModelTagThreshold,
+    Root,
+    Source,
+    Status,
+    Tag,
+    TagHistogram,
+    TagThreshold,
+)
 from joytag_desktop.library.search import TagResolver, compile_node, counting_row
 from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.searching import Searching
@@ -155,7 +166,9 @@ class Counts:
         in the larger count only)."""
         rules = self.settings.threshold_rules(threshold)
         searched = [m.id for m in self.taggers.models() if m.searched]
-        limit_bucket = func.cast(func.round(self._threshold_sql(rules, TagHistogram.model_id) * 100), Integer)
+        limit_bucket = func.cast(
+            func.round(self._threshold_sql(rules, TagHistogram.model_id, TagHistogram.tag_id) * 100), Integer
+        )
         statement = (
             select(TagHistogram.tag_id, TagHistogram.model_id, func.sum(TagHistogram.count))
             .join(Tag, Tag.id == TagHistogram.tag_id)
@@ -202,15 +215,24 @@ class Counts:
             return int(connection.execute(statement).scalar_one())
 
     @staticmethod
-    def _threshold_sql(rules: ThresholdRules, model_column: SQLColumnExpression) -> ColumnElement:
+    def _threshold_sql(
+        rules: ThresholdRules, model_column: SQLColumnExpression, tag_column: SQLColumnExpression
+    ) -> ColumnElement:
         """The threshold rules as SQL over a row's model and its tag (needs ``tags`` and a left join
-        of ``tag_thresholds``): tag override, one-off threshold, model's category, library's."""
+        of ``tag_thresholds``): tag override, one-off threshold, model's category, model's own
+        threshold for the tag (a primary-key probe, only where a model has them), library's."""
         per_model = [
             (and_(model_column == model_id, Tag.category == category), value)
             for model_id, table in rules.per_model.items()
             for category, value in table.items()
         ]
-        fallback = case(*per_model, else_=rules.base) if per_model else literal(rules.base)
+        steps: list[ColumnElement] = [case(*per_model)] if per_model else []
+        if rules.per_model_tag:
+            own = select(ModelTagThreshold.threshold).where(
+                ModelTagThreshold.model_id == model_column, ModelTagThreshold.tag_id == tag_column
+            )
+            steps.append(own.scalar_subquery())
+        fallback = func.coalesce(*steps, rules.base) if steps else literal(rules.base)
         if rules.override is not None:
             fallback = literal(rules.override)
         return func.coalesce(TagThreshold.threshold, fallback)
@@ -269,7 +291,7 @@ class Counts:
             removal.model_id == USER,
             removal.score < 0,
         )
-        threshold = self._threshold_sql(resolver.rules, ImageTag.model_id)
+        threshold = self._threshold_sql(resolver.rules, ImageTag.model_id, ImageTag.tag_id)
         by_model = and_(ImageTag.model_id.in_(resolver.models), ImageTag.score >= threshold)
         return and_(or_(and_(ImageTag.model_id == USER, ImageTag.score > 0), by_model), not_removed)
 
@@ -357,7 +379,7 @@ class Counts:
             counted = self._big_selection_tags(ids, resolver)
             if counted is not None:
                 return counted
-        limit = self._threshold_sql(resolver.rules, ImageTag.model_id)
+        limit = self._threshold_sql(resolver.rules, ImageTag.model_id, ImageTag.tag_id)
         found: dict[str, SelectionTag] = {}
         with self.database.engine.connect() as connection:
             for start in range(0, len(ids), 20_000):

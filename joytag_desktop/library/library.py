@@ -61,7 +61,7 @@ class Library:
         self.Session = self.database.Session
         self.settings = Settings(self.database)
         self.tags = Tags(self.database)
-        self.taggers = LibraryTaggers(self.database, self.settings)
+        self.taggers = LibraryTaggers(self.database, self.settings, self.tags)
         self.root_folders = Roots(self.database)  # installs this machine's mount points
         self.scanning = Scanning(self.database, self.root_folders)
         # Posting lists answer tag searches and counts; SQL answers what they cannot (see fast_search).
@@ -136,6 +136,9 @@ class Library:
 
     def model_thresholds(self) -> dict[str, dict[str, float]]:
         return self.settings.model_thresholds()
+
+    def calibrated_models(self) -> dict[str, int]:
+        return self.settings.calibrated_models()
 
     def set_model_threshold(self, model: str, category: str, value: float | None) -> None:
         """A model's threshold for one category; None: follow the library threshold."""

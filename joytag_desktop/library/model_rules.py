@@ -123,8 +123,9 @@ class Kept:
     def __init__(self, allowed: np.ndarray, capped: list[tuple[np.ndarray, int]]) -> None:
         self.allowed, self.capped = allowed, capped
 
-    def positions(self, scores: np.ndarray, floor: float) -> np.ndarray:
-        """The positions of ``scores`` to store: at or above the floor, not excluded, within caps."""
+    def positions(self, scores: np.ndarray, floor: float | np.ndarray) -> np.ndarray:
+        """The positions of ``scores`` to store: at or above the floor (one, or one per tag), not
+        excluded, within caps."""
         import numpy as np
 
         chosen = (scores >= floor) & self.allowed

@@ -274,7 +274,7 @@ class PostingIndex:
         old, new = self.rules.key(), rules.key()
         if old == new:
             return True
-        moved = old["base"] != new["base"] or old["per_model"] != new["per_model"]
+        moved = old["base"] != new["base"] or any(old[k] != new[k] for k in ("per_model", "per_model_tag"))
         if moved and not self.graded.complete:
             return False
         changed = {t for t, _ in old["per_tag"]} ^ {t for t, _ in new["per_tag"]}
@@ -565,7 +565,7 @@ class PostingIndex:
             {
                 "format": FORMAT,
                 "stamp": self.stamp,
-                "rules": self.rules.key(),
+                "rules": self.rules.saved(),
                 "identity": identity,
                 "categories": sorted(self.categories.items()),
                 "entries": entries,

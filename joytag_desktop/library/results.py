@@ -23,6 +23,7 @@ from joytag_desktop.library.schema import (
     ImageTag,
     MetadataWrite,
     Model,
+    ModelTagThreshold,
     Source,
     Status,
     Tag,
@@ -116,7 +117,7 @@ class Results:
             for i, (name, category) in enumerate(zip(tags, categories or [], strict=False))
             if category == "rating" and name.removeprefix("rating:") in RATINGS
         ]
-        floor = self.settings.storage_floor
+        floor = self._floors(model.id, tag_ids, self.settings.storage_floor)
         # The model's exclusions and category caps (library.model_rules): applied to what is stored.
         kept = self.model_rules.keep(model.id, tag_ids, categories) if self.model_rules is not None else None
         stamp = now()
@@ -202,6 +203,26 @@ class Results:
         if self._stored_batches % 100 == 0:  # a library tagged for days and never searched
             self.search_index.trim_log()
         return len(results)
+
+    def _floors(self, model_id: int, tag_ids: np.ndarray, floor: float) -> float | np.ndarray:
+        """The lowest score stored per tag: the storage floor, or a model's own threshold for the
+        tag where that is lower (a calibrated tag kept at 0.03 is stored, so the library finds it)."""
+        import numpy as np
+
+        with self.database.engine.connect() as connection:
+            own = dict(
+                connection.execute(
+                    select(ModelTagThreshold.tag_id, ModelTagThreshold.threshold).where(
+                        ModelTagThreshold.model_id == model_id, ModelTagThreshold.threshold < floor
+                    )
+                ).all()
+            )
+        if not own:
+            return floor
+        at = np.isin(tag_ids, np.fromiter(own.keys(), dtype=np.int64, count=len(own)))
+        floors = np.full(len(tag_ids), floor, dtype=np.float64)
+        floors[at] = [own[int(t)] for t in tag_ids[at]]
+        return floors
 
     def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
         """Queue images for tagging again by these models (default: every model); their scores stay
@@ -311,6 +332,7 @@ class Results:
                 rules.overridden(row.id)
                 or rules.override is not None
                 or row.category in rules.per_model.get(model.id, {})
+                or row.id in rules.per_model_tag.get(model.id, {})  # JTP-3's calibration: not the slider's
             ):
                 view.fixed.add(model.name)
             if view.ai_score is None or row.score - limit > view.ai_score - view.threshold:

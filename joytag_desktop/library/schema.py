@@ -167,6 +167,18 @@ class ModelThreshold(Base):
     threshold: Mapped[float] = mapped_column(Float)
 
 
+class ModelTagThreshold(Base):
+    """A model's own threshold for one tag (JTP-3's published calibration; above 1: never output
+    by the model's rule). Below the user's thresholds: see ``library.thresholds``."""
+
+    __tablename__ = "model_tag_thresholds"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    threshold: Mapped[float] = mapped_column(Float)
+
+
 class Tag(Base):
     __tablename__ = "tags"
 

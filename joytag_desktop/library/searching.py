@@ -3,6 +3,7 @@ and from SQL otherwise; more-like-this with a query's filter."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ class Searching:
         judging = list(dict.fromkeys(named)) or context.searched
         rules = context.rules
         if threshold is not None:
-            rules = ThresholdRules(rules.base, check_threshold(threshold), rules.per_tag, rules.per_model)
+            rules = dataclasses.replace(rules, override=check_threshold(threshold))
         resolver = TagResolver(context.lookup, self.tags.category_of, rules, judging, by_name, self._estimate)
         for term in field_terms(node, "like") if node else []:
             text = term.text or ""

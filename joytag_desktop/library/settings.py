@@ -3,20 +3,26 @@ floor, per-tag overrides and the taggers' own per-category thresholds."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import overload
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.errors import LibraryError
-from joytag_desktop.library.schema import Model, ModelThreshold, Setting, Tag, TagThreshold
+from joytag_desktop.library.schema import Model, ModelTagThreshold, ModelThreshold, Setting, Tag, TagThreshold
 from joytag_desktop.library.thresholds import (
     DEFAULT_STORAGE_FLOOR,
     DEFAULT_THRESHOLD,
     PRESETS,
     ThresholdRules,
     check_threshold,
+    model_tag_digest,
 )
+
+MODEL_TAG_STAMP = "model_tag_thresholds_stamp"  # changes whenever a model's per-tag thresholds are written
+FOLLOWS_KEY = "model_follows:"  # + the model's id: {follower category: leader category} as JSON
 
 
 class Settings:
@@ -25,6 +31,7 @@ class Settings:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._model_tags: tuple[str, dict[int, dict[int, float]], str] | None = None  # (stamp, table, digest)
 
     @overload
     def get(self, key: str, default: str) -> str: ...
@@ -89,8 +96,31 @@ class Settings:
                 select(ModelThreshold.model_id, ModelThreshold.category, ModelThreshold.threshold)
             ):
                 per_model.setdefault(model_id, {})[category] = value
+        per_model_tag, digest = self._model_tag_thresholds()
         override = None if threshold is None else check_threshold(threshold)
-        return ThresholdRules(self.threshold, override, self._threshold_overrides(), per_model)
+        return ThresholdRules(
+            self.threshold, override, self._threshold_overrides(), per_model, per_model_tag, tag_digest=digest
+        )
+
+    def _model_tag_thresholds(self) -> tuple[dict[int, dict[int, float]], str]:
+        """The models' own per-tag thresholds and their digest, read again only when a model's
+        calibration was written since (``MODEL_TAG_STAMP``): every search asks for the rules."""
+        stamp = self.get(MODEL_TAG_STAMP, "")
+        if self._model_tags is not None and self._model_tags[0] == stamp:
+            return self._model_tags[1], self._model_tags[2]
+        table: dict[int, dict[int, float]] = {}
+        with self.database.engine.connect() as connection:
+            rows = connection.execute(
+                select(ModelTagThreshold.model_id, ModelTagThreshold.tag_id, ModelTagThreshold.threshold)
+            )
+            for model_id, tag_id, value in rows:
+                table.setdefault(model_id, {})[tag_id] = value
+        self._model_tags = (stamp, table, model_tag_digest(table))
+        return table, self._model_tags[2]
+
+    def model_tags_changed(self) -> None:
+        """A model's own per-tag thresholds were written: every process reads them again."""
+        self.set(MODEL_TAG_STAMP, uuid.uuid4().hex)
 
     def model_thresholds(self) -> dict[str, dict[str, float]]:
         """Per model name, its own per-category thresholds (the rest follow the library threshold)."""
@@ -105,11 +135,56 @@ class Settings:
             found.setdefault(name, {})[category] = value
         return found
 
+    def calibrated_models(self) -> dict[str, int]:
+        """Per model name with thresholds of its own per tag (JTP-3's calibration), how many tags."""
+        with self.database.Session() as session:
+            rows = session.execute(
+                select(Model.name, func.count())
+                .join(ModelTagThreshold, ModelTagThreshold.model_id == Model.id)
+                .group_by(Model.id, Model.name)
+            ).all()
+        return {name: int(count) for name, count in rows}
+
     def set_model_threshold(self, model_id: int, category: str, value: float | None) -> None:
-        """A model's threshold for one category; None: follow the library threshold."""
+        """A model's threshold for one category; None: follow the library threshold. The categories
+        that follow it for this model (PixAI's copyrights follow its characters) take the same value."""
+        followers = [c for c, leader in self.model_follows(model_id).items() if leader == category]
         with self.database.Session.begin() as session:
-            session.execute(
-                delete(ModelThreshold).where(ModelThreshold.model_id == model_id, ModelThreshold.category == category)
+            for each in [category, *followers]:
+                session.execute(
+                    delete(ModelThreshold).where(ModelThreshold.model_id == model_id, ModelThreshold.category == each)
+                )
+                if value is not None:
+                    session.add(ModelThreshold(model_id=model_id, category=each, threshold=check_threshold(value)))
+
+    def model_follows(self, model_id: int) -> dict[str, str]:
+        """Per category whose threshold follows another's for this model, that other category."""
+        try:
+            raw = json.loads(self.get(f"{FOLLOWS_KEY}{model_id}") or "{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    def set_model_follows(self, model_id: int, follows: dict[str, str]) -> None:
+        """Record which categories follow which for a model (its tagger's rule, at every start); when
+        that changes, each follower takes its leader's threshold now (a library made before this
+        rule, where the user moved the character threshold alone, is consistent again)."""
+        if self.model_follows(model_id) == follows:
+            return
+        self.set(f"{FOLLOWS_KEY}{model_id}", json.dumps(dict(sorted(follows.items()))))
+        with self.database.Session() as session:
+            own = dict(
+                session.execute(
+                    select(ModelThreshold.category, ModelThreshold.threshold).where(ModelThreshold.model_id == model_id)
+                ).all()
             )
-            if value is not None:
-                session.add(ModelThreshold(model_id=model_id, category=category, threshold=check_threshold(value)))
+        for follower, leader in follows.items():
+            if own.get(follower) != own.get(leader):
+                with self.database.Session.begin() as session:
+                    session.execute(
+                        delete(ModelThreshold).where(
+                            ModelThreshold.model_id == model_id, ModelThreshold.category == follower
+                        )
+                    )
+                    if leader in own:
+                        session.add(ModelThreshold(model_id=model_id, category=follower, threshold=own[leader]))

@@ -7,29 +7,32 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from joytag_desktop.library import dialect
 from joytag_desktop.library.database import Database, now
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.records import ModelInfo
-from joytag_desktop.library.schema import Image, ImageModel, Model, ModelThreshold, Status
+from joytag_desktop.library.schema import Image, ImageModel, Model, ModelTagThreshold, ModelThreshold, Status
 from joytag_desktop.library.settings import Settings
+from joytag_desktop.library.tags import Tags
 from joytag_desktop.library.thresholds import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     from joytag_desktop.taggers.contract import TaggerFolder
 
 OPTIONS_KEY = "model_options:"  # + the model's id: its tagger options as JSON
+NEVER = 2.0  # a model's own threshold for a tag its rule never outputs (any score is below it)
 
 
 class LibraryTaggers:
     """The ``models`` rows: one per tagger whose scores the library stores."""
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(self, database: Database, settings: Settings, tags: Tags | None = None) -> None:
         self.database = database
         self.settings = settings
+        self.tags = tags
 
     def models(self) -> list[ModelInfo]:
         """Every model of the library, in the order they were added, with how many images each tagged."""
@@ -60,6 +63,8 @@ class LibraryTaggers:
             model_id = self._register_model(tagger, fingerprint, path)
         except (IntegrityError, OperationalError):  # another process registered it at the same moment
             model_id = self._register_model(tagger, fingerprint, path)
+        self._calibrate(model_id, tagger)
+        self.settings.set_model_follows(model_id, dict(tagger.policy.follows))
         self._requeue()
         return next(m for m in self.models() if m.id == model_id)
 
@@ -89,7 +94,9 @@ class LibraryTaggers:
                 session.add(found)
                 session.flush()
                 default, per_category = tagger.policy.thresholds_for(None)
-                if self.settings.get("threshold") is None:  # the user has not chosen a general threshold
+                if tagger.policy.tag_thresholds:  # calibrated per tag: no category threshold until the user sets one
+                    per_category = {}
+                elif self.settings.get("threshold") is None:  # the user has not chosen a general threshold
                     per_category = {"general": default} | per_category
                 for category, value in per_category.items():
                     if category != "general" or value != DEFAULT_THRESHOLD:
@@ -101,6 +108,33 @@ class LibraryTaggers:
                 path,
             )
             return found.id
+
+    def _calibrate(self, model_id: int, tagger: TaggerFolder) -> None:
+        """Keep the model's own per-tag thresholds (JTP-3's calibration.csv) equal to its folder's:
+        rewritten in one statement when the file appeared, changed or went (read at every start)."""
+        if self.tags is None:
+            return
+        limits = tagger.policy.tag_thresholds
+        want: dict[int, float] = {}
+        if limits:
+            vocabulary = tagger.vocabulary
+            ids = self.tags.ensure_tags(vocabulary.names[: len(limits)], vocabulary.categories[: len(limits)])
+            want = {tag_id: min(float(limit), NEVER) for tag_id, limit in zip(ids, limits, strict=True)}
+        with self.database.Session.begin() as session:
+            have = dict(
+                session.execute(
+                    select(ModelTagThreshold.tag_id, ModelTagThreshold.threshold).where(
+                        ModelTagThreshold.model_id == model_id
+                    )
+                ).all()
+            )
+            if have == want:
+                return
+            session.execute(delete(ModelTagThreshold).where(ModelTagThreshold.model_id == model_id))
+            if want:
+                rows = [{"model_id": model_id, "tag_id": t, "threshold": v} for t, v in want.items()]
+                session.execute(insert(ModelTagThreshold), rows)
+        self.settings.model_tags_changed()
 
     def model_options(self, model_id: int) -> dict[str, int]:
         """The tagger options (JTP-3's ``seqlen``) the model runs with in this library, by every worker."""

@@ -187,7 +187,8 @@ class Jtp3Family(TaggerFamily):
             raise ModelFolderError(f"{weights.name} has {dims.tags} outputs but classifier.labels lists {len(labels)}")
         categories, implied = read_tag_table(tags_csv, labels)
         calibration = read_calibration(folder / CALIBRATION, labels) if (folder / CALIBRATION).is_file() else ()
-        # the library thresholds by category: the published default for each of them
+        # per category, the published default (what a library uses without a calibration; with one, the
+        # library keeps these per-tag thresholds and stores the scores after the implications)
         vocabulary = Vocabulary(tuple(labels), categories)
         every = {category: DEFAULT_THRESHOLD for category in vocabulary.present_categories() if category != GENERAL}
         policy = Policy(DEFAULT_THRESHOLD, every, tag_thresholds=calibration, implications=implied)

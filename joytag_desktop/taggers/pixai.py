@@ -214,7 +214,8 @@ class PixaiFamily(TaggerFamily):
         vocabulary = read_labels(folder / LABELS, categories)
         thresholds = read_thresholds(folder / THRESHOLDS, categories)
         thresholds.setdefault(COPYRIGHT, thresholds[CHARACTER])  # a copyright comes with its character
-        policy = Policy(default=thresholds[GENERAL], thresholds=thresholds)  # ">=", as imgutils compares
+        # ">=", as imgutils compares; in a library the copyright threshold follows the character one
+        policy = Policy(default=thresholds[GENERAL], thresholds=thresholds, follows={COPYRIGHT: CHARACTER})
         steps = read_preprocess(folder / PREPROCESS)
         if steps.size[0] != steps.size[1]:
             raise ModelFolderError(f"{PREPROCESS}: the input must be square, not {steps.size[0]}x{steps.size[1]}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -88,6 +89,21 @@ class Policy:
     # JTP-3: per output, the outputs it implies; the model's rule first raises each implied tag to
     # the score of the tags implying it (the published "inherit")
     implications: tuple[tuple[int, ...], ...] = ()
+    # PixAI: a category whose threshold is another's ({copyright: character}: a copyright comes with
+    # its characters, so a library keeps the two thresholds equal when the user moves the leader)
+    follows: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def _implied_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        return implied_pairs(self.implications)
+
+    def inherited(self, scores: np.ndarray) -> np.ndarray:
+        """The scores after the model's implications (JTP-3: an implied tag scores at least what
+        its implying tags do): what the tag command's default rule shows and what a library stores
+        as the model's answer; the scores themselves for a model without implications."""
+        if not self.implications:
+            return scores
+        return inherit(scores, self.implications, self._implied_pairs)
 
     def thresholds_for(self, profile: str | None = None) -> tuple[float, dict[str, float]]:
         """(default, per-category) thresholds of ``profile`` (or the model's default rule)."""
@@ -145,14 +161,15 @@ def rule_scores(scores: np.ndarray, policy: Policy, selection: Selection) -> np.
     """The scores the model's rule compares and shows: JTP-3's after its implications; a given
     threshold compares (and shows) every tag's own score."""
     if selection.threshold is None and policy.implications:
-        return inherit(scores, policy.implications)
+        return policy.inherited(scores)
     return scores
 
 
-def inherit(scores: np.ndarray, implications: Sequence[Sequence[int]]) -> np.ndarray:
-    """Each tag raised to the highest score of the tags that imply it, directly or through others
-    (JTP-3's "inherit"; a cycle in the table is followed once)."""
-    raised = np.array(scores, dtype=np.float32, copy=True)
+def implied_pairs(implications: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(sources, targets): each tag beside every tag it implies, directly or through others (a
+    cycle in the table is followed once); worked out once per model, not per image."""
+    sources: list[int] = []
+    targets: list[int] = []
     for source, implied in enumerate(implications):
         if not implied:
             continue
@@ -164,6 +181,21 @@ def inherit(scores: np.ndarray, implications: Sequence[Sequence[int]]) -> np.nda
                 continue
             seen.add(target)
             stack.extend(implications[target])
-        targets = np.fromiter(seen, dtype=np.int64)
-        raised[targets] = np.maximum(raised[targets], scores[source])
+        sources += [source] * len(seen)
+        targets += sorted(seen)
+    return np.asarray(sources, np.int64), np.asarray(targets, np.int64)
+
+
+def inherit(
+    scores: np.ndarray,
+    implications: Sequence[Sequence[int]],
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Each tag raised to the highest score of the tags that imply it, directly or through others
+    (JTP-3's "inherit"), for one image's scores (…, tags) or a batch's."""
+    sources, targets = pairs if pairs is not None else implied_pairs(implications)
+    scores = np.asarray(scores, dtype=np.float32)
+    raised = np.array(scores, copy=True)
+    if len(sources):
+        np.maximum.at(raised.T, targets, scores.T[sources])  # .T: a view, so a batch is raised in place
     return raised

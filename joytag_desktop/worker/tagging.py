@@ -123,8 +123,10 @@ def tag_pending(
             stream = _pending_stream(queue, model.id, claimed, cancel, page)
             for index, result in enumerate(engine.tag_paths(stream, cancel=cancel)):
                 image_id, content_hash = claimed[index]
+                # The model's answer, as the tag command's default rule shows it: after its implications.
+                scores = None if result.scores is None else engine.policy.inherited(result.scores)
                 batch.append(
-                    ImageResult(image_id, result.scores, result.embedding, result.error, content_hash, str(result.path))
+                    ImageResult(image_id, scores, result.embedding, result.error, content_hash, str(result.path))
                 )
                 if result.ok:
                     report.tagged += 1

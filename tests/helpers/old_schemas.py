@@ -8,6 +8,10 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 
+def _undo_0010(connection: Connection) -> None:
+    connection.exec_driver_sql("DROP TABLE model_tag_thresholds")
+
+
 def _undo_0009(connection: Connection) -> None:
     for table in ("tag_siblings", "tag_parents", "model_exclusions", "model_caps"):
         connection.exec_driver_sql(f"DROP TABLE {table}")
@@ -19,7 +23,7 @@ def _undo_0008(connection: Connection) -> None:
     connection.exec_driver_sql("ALTER TABLE metadata_writes DROP COLUMN marks")
 
 
-_UNDO = {"0009": _undo_0009, "0008": _undo_0008}  # newest first
+_UNDO = {"0010": _undo_0010, "0009": _undo_0009, "0008": _undo_0008}  # newest first
 
 
 def back_to_0007(connection: Connection) -> None:
