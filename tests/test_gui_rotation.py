@@ -93,7 +93,7 @@ def test_undo_turns_back_a_jpeg_and_a_raws_sidecar_and_redo_turns_them_again(
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: orientations(library, ids) == start and not window.jobs.jobs, timeout=20_000)
     assert flags(jpeg, sidecar) == (6, 6, 1, 1)  # the sidecar says "as the RAW itself": 1
-    qtbot.waitUntil(lambda: "Turned back 2 image(s)" in window.statusBar().currentMessage(), timeout=5_000)
+    qtbot.waitUntil(lambda: "Turned back 2 images" in window.statusBar().currentMessage(), timeout=5_000)
     assert raw.read_bytes() == raw_bytes, "the RAW is never written"
     assert b"darktable:history" in sidecar.read_bytes(), "darktable's edits stay in its sidecar"
 

@@ -121,6 +121,23 @@
     </message>
 </context>
 <context>
+    <name>ModelsPage</name>
+    <message numerus="yes">
+        <source>%n tag(s)</source>
+        <translation>
+            <numerusform>%n tag</numerusform>
+            <numerusform>%n tags</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n cap(s)</source>
+        <translation>
+            <numerusform>%n cap</numerusform>
+            <numerusform>%n caps</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>OtherWorkers</name>
     <message numerus="yes">
         <source>%Ln other worker(s) tagging, {rate} images/s</source>
@@ -258,10 +275,10 @@
 <context>
     <name>RotationController</name>
     <message numerus="yes">
-        <source>Rotating %Ln image(s)</source>
+        <source>{turn}: %Ln image(s)</source>
         <translation>
-            <numerusform>Rotating %Ln image</numerusform>
-            <numerusform>Rotating %Ln images</numerusform>
+            <numerusform>{turn}: %Ln image</numerusform>
+            <numerusform>{turn}: %Ln images</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -272,10 +289,17 @@
         </translation>
     </message>
     <message numerus="yes">
-        <source>Rotated %Ln image(s); they will be tagged again</source>
+        <source>Turned back %Ln image(s); they will be tagged again</source>
         <translation>
-            <numerusform>Rotated %Ln image; it will be tagged again</numerusform>
-            <numerusform>Rotated %Ln images; they will be tagged again</numerusform>
+            <numerusform>Turned back %Ln image; it will be tagged again</numerusform>
+            <numerusform>Turned back %Ln images; they will be tagged again</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Rotated %Ln image(s); they will be tagged again (Edit ▸ Undo turns them back)</source>
+        <translation>
+            <numerusform>Rotated %Ln image; it will be tagged again (Edit ▸ Undo turns it back)</numerusform>
+            <numerusform>Rotated %Ln images; they will be tagged again (Edit ▸ Undo turns them back)</numerusform>
         </translation>
     </message>
 </context>
@@ -354,6 +378,44 @@
         <translation>
             <numerusform>add {tags} to %Ln image</numerusform>
             <numerusform>add {tags} to %Ln images</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>VocabularyWindow</name>
+    <message numerus="yes">
+        <source>%Ln alias(es)</source>
+        <translation>
+            <numerusform>%Ln alias</numerusform>
+            <numerusform>%Ln aliases</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln implication(s)</source>
+        <translation>
+            <numerusform>%Ln implication</numerusform>
+            <numerusform>%Ln implications</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>remove %n alias(es) or implication(s)</source>
+        <translation>
+            <numerusform>remove %n alias or implication</numerusform>
+            <numerusform>remove %n aliases or implications</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>{file}: %n alias(es) or implication(s) removed</source>
+        <translation>
+            <numerusform>{file}: %n alias or implication removed</numerusform>
+            <numerusform>{file}: %n aliases or implications removed</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>{file}: %n row(s) written</source>
+        <translation>
+            <numerusform>{file}: %n row written</numerusform>
+            <numerusform>{file}: %n rows written</numerusform>
         </translation>
     </message>
 </context>

@@ -581,6 +581,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>查找重复图片…</translation>
     </message>
     <message>
+        <source>Tag aliases and implications…</source>
+        <translation>标签别名与蕴含…</translation>
+    </message>
+    <message>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
@@ -943,6 +947,39 @@ The files are not touched; their tags and manual edits in the library are forgot
     </message>
 </context>
 <context>
+    <name>ModelRulesDialog</name>
+    <message>
+        <source>{model}: tags never applied and caps</source>
+        <translation>{model}：从不应用的标签与上限</translation>
+    </message>
+    <message>
+        <source>Tags {model} never applies, one a line, and at most how many tags of each category it gives an image (its highest scores are kept). Its scores already stored for these tags go when you save; lifting a rule takes effect when images are tagged again.</source>
+        <translation>{model} 从不应用的标签（每行一个），以及它为每张图片在每个类别中最多给出多少个标签（保留分数最高的）。保存时会删除已为这些标签存储的分数；取消规则要在图片重新打标签后才生效。</translation>
+    </message>
+    <message>
+        <source>watermark
+signature</source>
+        <translation>watermark
+signature</translation>
+    </message>
+    <message>
+        <source>no cap</source>
+        <translation>无上限</translation>
+    </message>
+    <message>
+        <source>Never apply:</source>
+        <translation>从不应用：</translation>
+    </message>
+    <message>
+        <source>At most, per image:</source>
+        <translation>每张图片最多：</translation>
+    </message>
+    <message>
+        <source>Not a tag name: {names}</source>
+        <translation>不是标签名：{names}</translation>
+    </message>
+</context>
+<context>
     <name>ModelsPage</name>
     <message>
         <source>Models that tag new and changed files, and whose scores count in searches. A model ticked here tags every image it has not tagged yet.</source>
@@ -965,6 +1002,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>计入搜索</translation>
     </message>
     <message>
+        <source>Never apply, caps</source>
+        <translation>从不应用、上限</translation>
+    </message>
+    <message>
         <source>Its folder is unknown: choose it in Tagging → Models… to tag with it</source>
         <translation>其文件夹未知：请在“标注 → 模型…”中选择它以用其标注</translation>
     </message>
@@ -979,6 +1020,30 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>No model has tagged this library yet.</source>
         <translation>尚无模型标注过本图库。</translation>
+    </message>
+    <message>
+        <source>None…</source>
+        <translation>无…</translation>
+    </message>
+    <message>
+        <source>{tags}, {caps}…</source>
+        <translation>{tags}，{caps}…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n tag(s)</source>
+        <translation>
+            <numerusform>%n 个标签</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n cap(s)</source>
+        <translation>
+            <numerusform>%n 个上限</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Tags {model} never applies, and at most how many tags of a category it gives an image</source>
+        <translation>{model} 从不应用的标签，以及它为每张图片在每个类别中最多给出的标签数</translation>
     </message>
 </context>
 <context>
@@ -1014,6 +1079,29 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>{machine} (pid {pid}): {state}, {done} tagged, {rate} images/s on {device}</source>
         <translation>{machine}（pid {pid}）：{state}，已标注 {done} 张，每秒 {rate} 张，设备 {device}</translation>
+    </message>
+</context>
+<context>
+    <name>RelationsModel</name>
+    <message>
+        <source>alias of</source>
+        <translation>别名指向</translation>
+    </message>
+    <message>
+        <source>implies</source>
+        <translation>蕴含</translation>
+    </message>
+    <message>
+        <source>Tag</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Relation</source>
+        <translation>关系</translation>
+    </message>
+    <message>
+        <source>Other tag</source>
+        <translation>另一标签</translation>
     </message>
 </context>
 <context>
@@ -1209,9 +1297,25 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>请先在网格中选择图片</translation>
     </message>
     <message numerus="yes">
-        <source>Rotating %Ln image(s)</source>
+        <source>{turn}: %Ln image(s)</source>
         <translation>
-            <numerusform>正在旋转 %Ln 张图片</numerusform>
+            <numerusform>{turn}：%Ln 张图片</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Turned back %Ln image(s); they will be tagged again</source>
+        <translation>
+            <numerusform>已转回 %Ln 张图片；它们将重新打标签</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Rotating stopped after {done} of {total} (Edit ▸ Undo turns them back)</source>
+        <translation>旋转在 {total} 张中完成 {done} 张后停止（编辑 ▸ 撤销可转回）</translation>
+    </message>
+    <message numerus="yes">
+        <source>Rotated %Ln image(s); they will be tagged again (Edit ▸ Undo turns them back)</source>
+        <translation>
+            <numerusform>已旋转 %Ln 张图片；它们将重新打标签（编辑 ▸ 撤销可转回）</numerusform>
         </translation>
     </message>
     <message>
@@ -1222,12 +1326,6 @@ The files are not touched; their tags and manual edits in the library are forgot
         <source>(and %Ln more)</source>
         <translation>
             <numerusform>（另有 %Ln 张）</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>Rotated %Ln image(s); they will be tagged again</source>
-        <translation>
-            <numerusform>已旋转 %Ln 张图片；它们将重新打标签</numerusform>
         </translation>
     </message>
 </context>
@@ -1590,6 +1688,10 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>{count} / {total}</translation>
     </message>
     <message>
+        <source>{alias} → {target}</source>
+        <translation>{alias} → {target}</translation>
+    </message>
+    <message>
         <source>{model} gave no score above the storage floor</source>
         <translation>{model} 没有给出高于存储下限的分数</translation>
     </message>
@@ -1608,6 +1710,10 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>no model score</source>
         <translation>无模型分数</translation>
+    </message>
+    <message>
+        <source>another name of {target}</source>
+        <translation>{target} 的别名</translation>
     </message>
     <message>
         <source>threshold {value:.2f}</source>
@@ -1870,6 +1976,103 @@ The files are not touched; their tags and manual edits in the library are forgot
         <source>add {tags} to %Ln image(s)</source>
         <translation>
             <numerusform>为 %Ln 张图片添加 {tags}</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>VocabularyWindow</name>
+    <message>
+        <source>Tag aliases and implications</source>
+        <translation>标签别名与蕴含</translation>
+    </message>
+    <message>
+        <source>Filter by tag</source>
+        <translation>按标签筛选</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Remove the selected aliases and implications (Edit ▸ Undo puts them back)</source>
+        <translation>移除所选别名与蕴含（编辑 ▸ 撤销可还原）</translation>
+    </message>
+    <message>
+        <source>Import aliases…</source>
+        <translation>导入别名…</translation>
+    </message>
+    <message>
+        <source>Import implications…</source>
+        <translation>导入蕴含…</translation>
+    </message>
+    <message>
+        <source>Export aliases…</source>
+        <translation>导出别名…</translation>
+    </message>
+    <message>
+        <source>Export implications…</source>
+        <translation>导出蕴含…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln alias(es)</source>
+        <translation>
+            <numerusform>%Ln 个别名</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln implication(s)</source>
+        <translation>
+            <numerusform>%Ln 个蕴含</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>remove %n alias(es) or implication(s)</source>
+        <translation>
+            <numerusform>移除 %n 个别名或蕴含</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Import aliases</source>
+        <translation>导入别名</translation>
+    </message>
+    <message>
+        <source>Import implications</source>
+        <translation>导入蕴含</translation>
+    </message>
+    <message>
+        <source>Importing {file}</source>
+        <translation>正在导入 {file}</translation>
+    </message>
+    <message>
+        <source>import {file}</source>
+        <translation>导入 {file}</translation>
+    </message>
+    <message numerus="yes">
+        <source>{file}: %n alias(es) or implication(s) removed</source>
+        <translation>
+            <numerusform>{file}：已移除 %n 个别名或蕴含</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{file}: {added} added, {unchanged} already there, {refused} refused</source>
+        <translation>{file}：新增 {added} 个，已存在 {unchanged} 个，拒绝 {refused} 个</translation>
+    </message>
+    <message>
+        <source>{edit}: stopped part way</source>
+        <translation>{edit}：中途停止</translation>
+    </message>
+    <message>
+        <source>Export aliases</source>
+        <translation>导出别名</translation>
+    </message>
+    <message>
+        <source>Export implications</source>
+        <translation>导出蕴含</translation>
+    </message>
+    <message numerus="yes">
+        <source>{file}: %n row(s) written</source>
+        <translation>
+            <numerusform>{file}：已写入 %n 行</numerusform>
         </translation>
     </message>
 </context>
