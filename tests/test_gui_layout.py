@@ -369,3 +369,19 @@ def test_empty_library_keeps_the_search_row_at_the_top(qtbot, window, size) -> N
     )
     assert first_text is not None, "the message is painted"
     assert first_text - search_bottom < 120, f"the message starts {first_text - search_bottom} px below the search"
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1400, 900)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_long_note_on_the_count_line_wraps_and_leaves_the_slider(qtbot, window, size) -> None:
+    """A search's notes (no text model for words, tags that match nothing) are read whole and
+    do not squeeze the thumbnail slider out of the row."""
+    settle(qtbot, window, size)
+    results = window.results
+    note = window.tr("no tag matches every word; to search in words, add SigLIP2 in Tagging ▸ Models…")
+    results.show_count(0, [note, "no tag matches 'sunset'", "no tag matches 'over'", "no tag matches 'sea'"])
+    qtbot.wait(50)
+    QApplication.processEvents()
+    label = results.result_label
+    assert label_fits(label), f"the count line is cut at {label.width()} px: {label.text()}"
+    assert label.geometry().right() < results.legend.geometry().left()
+    assert results.size_slider.width() >= 60, "the thumbnail slider keeps its room"
