@@ -385,3 +385,30 @@ def test_a_long_note_on_the_count_line_wraps_and_leaves_the_slider(qtbot, window
     assert label_fits(label), f"the count line is cut at {label.width()} px: {label.text()}"
     assert label.geometry().right() < results.legend.geometry().left()
     assert results.size_slider.width() >= 60, "the thumbnail slider keeps its room"
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_stars_label_and_pick_show_their_longest_words_whole(qtbot, library, settings, language) -> None:
+    """The details panel's three mark boxes ("No stars", "Purple", "Unflagged") are not cut at the
+    default panel width, the window at its smallest default size or larger."""
+    from joytag_desktop.gui.i18n import install_translators, remove_translators
+
+    settings.language = language
+    app = QApplication.instance()
+    assert app is not None
+    translators = install_translators(app, settings)
+    try:
+        window = MainWindow(library, settings, start_worker=False)
+        qtbot.addWidget(window)
+        window.show()
+        marks = window.details.marks
+        for size in ((1024, 700), (1400, 900)):
+            settle(qtbot, window, size)
+            for box in (marks.stars, marks.label, marks.pick):
+                assert box.width() >= box.sizeHint().width(), f"{box.toolTip()} is cut at {size}"
+                assert box.geometry().right() <= marks.width()
+        window.background.wait()
+        close_window(qtbot, window)
+    finally:
+        remove_translators(app, translators)
+        settings.language = ""

@@ -156,8 +156,9 @@ class DetailsPanel(QWidget):
         rating_rows.setVerticalSpacing(2)
         rating_rows.addWidget(QLabel(self.tr("Rating")), 0, 0)
         rating_rows.addWidget(self.rating, 0, 1)
-        rating_rows.addWidget(QLabel(self.tr("Stars")), 1, 0)
-        rating_rows.addWidget(self.marks, 1, 1)
+        # Stars, label and pick name themselves ("5 ★", "Red", "Picked"): the whole row is theirs, so
+        # "Unflagged" and "No stars" are not cut (a "Stars" heading also misnamed the label and pick).
+        rating_rows.addWidget(self.marks, 1, 0, 1, 2)
         layout.addLayout(rating_rows)
         layout.addLayout(threshold_row)
         layout.addWidget(self.presets)

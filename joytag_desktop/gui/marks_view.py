@@ -209,6 +209,7 @@ class MarksEditor(QWidget):
             self.pick.addItem(pick_name(name), name)
         layout = QHBoxLayout(self)  # one row: the details panel labels it (``DetailsPanel``)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         for mark, box in (("stars", self.stars), ("label", self.label), ("pick", self.pick)):
             layout.addWidget(box, 1)
             box.activated.connect(partial(self._chosen, mark, box))
