@@ -80,6 +80,9 @@ def test_details_panel_shows_and_sets_the_selection(qtbot, library, settings, ph
     window.undo_stack.undo()
     for row in range(6):
         settle(qtbot, window, row, Marks(3))
+    window.grid.clearSelection()  # no image: the boxes say nothing rather than the last image's marks
+    qtbot.waitUntil(lambda: not editor.isEnabled(), timeout=10_000)
+    assert [box.currentData() for box in (editor.stars, editor.label, editor.pick)] == [None, None, None]
     close_window(qtbot, window)
 
 

@@ -200,6 +200,7 @@ class DetailsPanel(QWidget):
         self.preview.setText(self.tr("No image selected"))
         self.facts.setText(message or self.tr("Select an image to see its tags."))
         self.tags.show_rows([])
+        self.marks.show_marks(Marks())  # not the last image's stars and label, greyed
         self._enable_editing(False)
 
     def _enable_editing(self, enabled: bool) -> None:
