@@ -110,7 +110,9 @@ class ModelManager(QDialog):
         self.in_use = in_use
         self.background = Background(1, self)
         self.table = QTableWidget(len(CATALOGUE), len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
+        # Each header its own tr(): lupdate finds only literals, so tr(c) over COLUMNS left them English.
+        headers = (self.tr("Model"), self.tr("Good at"), self.tr("Download"), self.tr("Licence"), self.tr("Status"))
+        self.table.setHorizontalHeaderLabels(list(headers))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
