@@ -21,7 +21,9 @@ def extracted(source: str | Path, tmp_path: Path) -> dict[tuple[str, str], bool]
     target = tmp_path / "extracted.ts"
     subprocess.run([found, str(source), "-ts", str(target)], check=True, capture_output=True, timeout=120)
     messages: dict[tuple[str, str], bool] = {}
-    for context in ElementTree.parse(target).getroot().iter("context"):
+    root = ElementTree.parse(target).getroot()
+    assert root is not None, f"lupdate wrote no {target}"
+    for context in root.iter("context"):
         name = context.findtext("name") or ""
         for message in context.iter("message"):
             messages[(name, message.findtext("source") or "")] = message.get("numerus") == "yes"
