@@ -90,7 +90,8 @@ def test_a_model_tag_cannot_be_renamed_and_says_why(qtbot, library, settings, ph
 
     give_scores(library, ["sky"], {Path(library.image(ids[0]).path): {"sky": 0.9}})
     window.vocabulary.rename("sky", "heaven")
-    qtbot.waitUntil(lambda: "alias it instead" in window.statusBar().currentMessage(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Alias to…" in window.statusBar().currentMessage(), timeout=10_000)
+    assert "tags alias" not in window.statusBar().currentMessage()  # the window's menu, not the CLI
     close_window(qtbot, window)
 
 

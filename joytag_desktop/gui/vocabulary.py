@@ -17,6 +17,7 @@ from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.long_work import Job
 from joytag_desktop.library import Library
 from joytag_desktop.library.records import TagState
+from joytag_desktop.library.renames import ModelTagError
 
 log = logging.getLogger(__name__)
 MESSAGE_MS = 4000
@@ -145,8 +146,19 @@ class VocabularyController(QObject):
     def _move(self, kind: str, old: str, new: str | None, text: str) -> None:
         context = self.context
         context.undo_stack.push(
-            move_edit(self.library, context.jobs, text, kind, old, new, partial(self._moved, text), context.show_error)
+            move_edit(self.library, context.jobs, text, kind, old, new, partial(self._moved, text), self._refused)
         )
+
+    def _refused(self, exc: Exception) -> None:
+        """A model's own tag: said in the window's words (the library's message names the CLI)."""
+        if not isinstance(exc, ModelTagError):
+            self.context.show_error(exc)
+            return
+        text = self.tr(
+            "This tag is a model's own: it cannot be renamed, merged or deleted. Alias to… gives it another name."
+        )
+        log.info("%s (%s)", text, exc)
+        self.context.status_bar.showMessage(text)
 
     def _relate(self, kind: str, left: str, right: str, text: str) -> None:
         context = self.context
