@@ -146,17 +146,25 @@ class VocabularyController(QObject):
     def _move(self, kind: str, old: str, new: str | None, text: str) -> None:
         context = self.context
         context.undo_stack.push(
-            move_edit(self.library, context.jobs, text, kind, old, new, partial(self._moved, text), self._refused)
+            move_edit(
+                self.library,
+                context.jobs,
+                text,
+                kind,
+                old,
+                new,
+                partial(self._moved, text),
+                partial(self._refused, old),
+            )
         )
 
-    def _refused(self, exc: Exception) -> None:
-        """A model's own tag: said in the window's words (the library's message names the CLI)."""
+    def _refused(self, tag: str, exc: Exception) -> None:
+        """A model's own tag: said in the window's words, short enough for the status bar (the
+        library's message names the CLI)."""
         if not isinstance(exc, ModelTagError):
             self.context.show_error(exc)
             return
-        text = self.tr(
-            "This tag is a model's own: it cannot be renamed, merged or deleted. Alias to… gives it another name."
-        )
+        text = self.tr("“{tag}” is a model's own tag: it can only be aliased (Alias to…)").format(tag=tag)
         log.info("%s (%s)", text, exc)
         self.context.status_bar.showMessage(text)
 
