@@ -9,7 +9,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QLabel, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from helpers.gui import close_window, select_row
 from joytag_desktop.errors import ImageLoadError
@@ -412,3 +412,13 @@ def test_stars_label_and_pick_show_their_longest_words_whole(qtbot, library, set
     finally:
         remove_translators(app, translators)
         settings.language = ""
+
+
+def test_the_rating_heading_keeps_its_own_width_beside_the_marks_row(qtbot, window) -> None:
+    """The marks row spans the rating's two columns: the heading "Rating" stays as wide as its
+    text, the content rating's box takes the rest."""
+    settle(qtbot, window, (1400, 900))
+    details = window.details
+    heading = next(w for w in details.findChildren(QLabel) if w.text() == "Rating")
+    assert details.rating.geometry().left() - heading.geometry().right() <= heading.sizeHint().width()
+    assert details.rating.width() >= details.marks.width() - heading.sizeHint().width() - 20

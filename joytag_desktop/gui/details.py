@@ -159,6 +159,7 @@ class DetailsPanel(QWidget):
         # Stars, label and pick name themselves ("5 ★", "Red", "Picked"): the whole row is theirs, so
         # "Unflagged" and "No stars" are not cut (a "Stars" heading also misnamed the label and pick).
         rating_rows.addWidget(self.marks, 1, 0, 1, 2)
+        rating_rows.setColumnStretch(1, 1)  # the spanning row's width goes to the boxes, not the heading
         layout.addLayout(rating_rows)
         layout.addLayout(threshold_row)
         layout.addWidget(self.presets)
