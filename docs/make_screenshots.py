@@ -103,6 +103,7 @@ def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None)
     from PySide6.QtWidgets import QApplication
 
     from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.i18n import install_translators, remove_translators
     from joytag_desktop.gui.main_window import MainWindow
     from joytag_desktop.library import Library
 
@@ -111,6 +112,7 @@ def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     settings = gui_settings()
     settings.language, settings.model, settings.device = "en", str(MODEL), "cpu"
+    translators = install_translators(app, settings)  # English plurals: "6 images", not "6 image(s)"
     photos = home / "Photos"
     shutil.copytree(PHOTOS, photos)
     library = Library(home / "library.sqlite3")
@@ -155,6 +157,7 @@ def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None)
     viewer.close()
     window.close()
     library.close()
+    remove_translators(app, translators)
     return shots
 
 
