@@ -122,7 +122,7 @@ def test_ctrl_bracket_turns_the_selection_and_its_thumbnails(qtbot, library, set
     qtbot.keyClick(window.grid, Qt.Key.Key_BracketRight, CTRL)
     qtbot.waitUntil(lambda: [_orientation(library, i) for i in (jpeg, gif)] == [3, 6], timeout=20_000)
     qtbot.waitUntil(lambda: _pixmap_shape(window, jpeg) == "wide" and _pixmap_shape(window, gif) == "tall")
-    assert "Rotated 2 image(s)" in window.statusBar().currentMessage()
+    assert "Rotated 2 images" in window.statusBar().currentMessage()
     assert (folder / "b-wide.gif.xmp").exists()
     # The slideshow starts from the current image of the current results, full screen.
     window.grid.setCurrentIndex(window.grid_model.index(1))
