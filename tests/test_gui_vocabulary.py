@@ -92,6 +92,7 @@ def test_a_model_tag_cannot_be_renamed_and_says_why(qtbot, library, settings, ph
     window.vocabulary.rename("sky", "heaven")
     qtbot.waitUntil(lambda: "Alias to…" in window.statusBar().currentMessage(), timeout=10_000)
     assert "tags alias" not in window.statusBar().currentMessage()  # the window's menu, not the CLI
+    assert not window.undo_stack.canUndo(), "nothing was renamed, so there is nothing to undo"
     close_window(qtbot, window)
 
 

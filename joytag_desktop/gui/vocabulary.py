@@ -154,13 +154,18 @@ class VocabularyController(QObject):
                 old,
                 new,
                 partial(self._moved, text),
-                partial(self._refused, old),
+                partial(self._refused, old, text),
             )
         )
 
-    def _refused(self, tag: str, exc: Exception) -> None:
-        """A model's own tag: said in the window's words, short enough for the status bar (the
-        library's message names the CLI)."""
+    def _refused(self, tag: str, text: str, exc: Exception) -> None:
+        """An edit that did not happen leaves no "Undo" for it; a model's own tag is said in the
+        window's words, short enough for the status bar (the library's message names the CLI)."""
+        stack = self.context.undo_stack
+        top = stack.command(stack.index() - 1) if stack.index() > 0 else None
+        if top is not None and stack.index() == stack.count() and top.text() == text:
+            top.setObsolete(True)
+            stack.undo()  # an obsolete command leaves the stack without its undo running
         if not isinstance(exc, ModelTagError):
             self.context.show_error(exc)
             return
