@@ -5,7 +5,10 @@
 Takes the fixture photos of tests/fixtures/joytag-format/images through the app in a throw-away
 data folder (the tiny test model tags them, so the tags shown are that model's, not JoyTag's),
 and writes docs/images/main-window-en.png, main-window-zh_CN.png and first-start-en.png; with
---viewing, rotated-en.png (an image turned in the grid) and viewer-full-screen-en.png.
+--viewing, rotated-en.png (an image turned in the grid) and viewer-full-screen-en.png; with --views,
+for looking at (not in the docs): in English and Chinese, the details panel with its marks, the tag
+list's menu, a search in words without a text model, the Models window and the viewer
+(views-*-LANGUAGE.png, best with --out elsewhere and --size 1024x700 as well).
 Chinese needs a CJK font (Debian: fonts-wqy-microhei).
 """
 
@@ -23,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 PHOTOS = ROOT / "tests" / "fixtures" / "joytag-format" / "images"
 MODEL = ROOT / "tests" / "fixtures" / "joytag-format" / "tiny-released-shape"
+if str(ROOT) not in sys.path:  # the window of this checkout, not an installed joytag_desktop elsewhere
+    sys.path.insert(0, str(ROOT))
 
 
 def wait_until(app, condition, timeout: float = 180.0) -> None:
@@ -34,7 +39,14 @@ def wait_until(app, condition, timeout: float = 180.0) -> None:
         time.sleep(0.02)
 
 
-def shoot(language: str, work: Path, images: Path, empty: bool = False, size: tuple[int, int] | None = None) -> Path:
+def shoot(
+    language: str,
+    work: Path,
+    images: Path,
+    empty: bool = False,
+    size: tuple[int, int] | None = None,
+    views: bool = False,
+) -> Path:
     """Open the window as the app does (its own settings file, translators), then grab it."""
     from PySide6.QtWidgets import QApplication
 
@@ -78,6 +90,8 @@ def shoot(language: str, work: Path, images: Path, empty: bool = False, size: tu
     if not window.grab().save(str(target)):
         raise SystemExit(f"could not write {target}")
     print(f"{target}: {window.width()}x{window.height()}")
+    if views and not empty:
+        shoot_views(app, window, language, images)
     window.close()
     library.close()
     remove_translators(app, translators)
@@ -89,6 +103,7 @@ def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None)
     from PySide6.QtWidgets import QApplication
 
     from joytag_desktop.gui.app import gui_settings
+    from joytag_desktop.gui.i18n import install_translators, remove_translators
     from joytag_desktop.gui.main_window import MainWindow
     from joytag_desktop.library import Library
 
@@ -97,6 +112,7 @@ def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     settings = gui_settings()
     settings.language, settings.model, settings.device = "en", str(MODEL), "cpu"
+    translators = install_translators(app, settings)  # English plurals: "6 images", not "6 image(s)"
     photos = home / "Photos"
     shutil.copytree(PHOTOS, photos)
     library = Library(home / "library.sqlite3")
@@ -141,7 +157,58 @@ def shoot_viewing(work: Path, images: Path, size: tuple[int, int] | None = None)
     viewer.close()
     window.close()
     library.close()
+    remove_translators(app, translators)
     return shots
+
+
+def settle(app, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def shoot_views(app, window, language: str, images: Path) -> None:
+    """The round's new views, each grabbed as the user sees it (a menu with the screen under it)."""
+    from joytag_desktop.gui.tag_list import TAG_ROLE
+
+    def save(widget_or_none, name: str) -> None:
+        target = images / f"views-{name}-{language}.png"
+        screen = app.primaryScreen()
+        pixmap = widget_or_none.grab() if widget_or_none is not None else screen.grabWindow(0)
+        if not pixmap.save(str(target)):
+            raise SystemExit(f"could not write {target}")
+        print(target)
+
+    save(window.details, "details")
+    panel = window.tag_panel
+    item = next((i for i in panel.tag_items() if i.data(0, TAG_ROLE)), None)
+    if item is not None:
+        menu = panel.menu_for(item.data(0, TAG_ROLE))
+        menu.popup(panel.list.viewport().mapToGlobal(panel.list.visualItemRect(item).center()))
+        settle(app, 20)
+        save(None, "tag-menu")
+        menu.close()
+    window.search_bar.line.setText("a dog on a beach at sunset")
+    window.search.run(explicit=True)  # as Return does: words that are no tag, and no text model here
+    wait_until(app, lambda: "SigLIP2" in window.results.result_label.text())
+    settle(app, 20)
+    save(window, "words")
+    window.search_bar.line.setText("")
+    window.search.run(explicit=True)
+    wait_until(app, lambda: window.grid_model.rowCount() > 0)
+    window.model_choice.open_manager()
+    manager = window.model_choice.manager
+    wait_until(app, lambda: bool(manager.states))
+    settle(app, 20)
+    save(manager, "models")
+    manager.close()
+    window.grid.setCurrentIndex(window.grid_model.index(0, 0))
+    window.viewer.open_current()
+    viewer = window.viewer.viewer
+    wait_until(app, lambda: viewer is not None and not viewer.canvas.pixmap.isNull())
+    settle(app, 20)
+    save(viewer, "viewer")
+    viewer.close()
 
 
 # Stars, colour labels and picks for the first images (by name), so the thumbnails show them.
@@ -179,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         "--size", type=window_size, default=None, help="the window's size, WxH (default: the window's own default)"
     )
     parser.add_argument("--viewing", action="store_true", help="only the rotated grid and the full-screen viewer")
+    parser.add_argument(
+        "--views",
+        action="store_true",
+        help="only the main window and the new views in both languages, for looking at (views-*.png)",
+    )
     args = parser.parse_args(argv)
     images, size = args.out, args.size
     images.mkdir(parents=True, exist_ok=True)
@@ -186,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         if args.viewing:
             shoot_viewing(work, images, size=size)
+            return 0
+        if args.views:
+            shoot("en", work, images, size=size, views=True)
+            shoot("zh_CN", work, images, size=size, views=True)
             return 0
         shoot("en", work, images, size=size)
         shoot("zh_CN", work, images, size=size)

@@ -9,7 +9,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QLabel, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from helpers.gui import close_window, select_row
 from joytag_desktop.errors import ImageLoadError
@@ -369,3 +369,56 @@ def test_empty_library_keeps_the_search_row_at_the_top(qtbot, window, size) -> N
     )
     assert first_text is not None, "the message is painted"
     assert first_text - search_bottom < 120, f"the message starts {first_text - search_bottom} px below the search"
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1400, 900)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_long_note_on_the_count_line_wraps_and_leaves_the_slider(qtbot, window, size) -> None:
+    """A search's notes (no text model for words, tags that match nothing) are read whole and
+    do not squeeze the thumbnail slider out of the row."""
+    settle(qtbot, window, size)
+    results = window.results
+    note = window.tr("no tag matches every word; to search in words, add SigLIP2 in Tagging ▸ Models…")
+    results.show_count(0, [note, "no tag matches 'sunset'", "no tag matches 'over'", "no tag matches 'sea'"])
+    qtbot.wait(50)
+    QApplication.processEvents()
+    label = results.result_label
+    assert label_fits(label), f"the count line is cut at {label.width()} px: {label.text()}"
+    assert label.geometry().right() < results.legend.geometry().left()
+    assert results.size_slider.width() >= 60, "the thumbnail slider keeps its room"
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_stars_label_and_pick_show_their_longest_words_whole(qtbot, library, settings, language) -> None:
+    """The details panel's three mark boxes ("No stars", "Purple", "Unflagged") are not cut at the
+    default panel width, the window at its smallest default size or larger."""
+    from joytag_desktop.gui.i18n import install_translators, remove_translators
+
+    settings.language = language
+    app = QApplication.instance()
+    assert app is not None
+    translators = install_translators(app, settings)
+    try:
+        window = MainWindow(library, settings, start_worker=False)
+        qtbot.addWidget(window)
+        window.show()
+        marks = window.details.marks
+        for size in ((1024, 700), (1400, 900)):
+            settle(qtbot, window, size)
+            for box in (marks.stars, marks.label, marks.pick):
+                assert box.width() >= box.sizeHint().width(), f"{box.toolTip()} is cut at {size}"
+                assert box.geometry().right() <= marks.width()
+        window.background.wait()
+        close_window(qtbot, window)
+    finally:
+        remove_translators(app, translators)
+        settings.language = ""
+
+
+def test_the_rating_heading_keeps_its_own_width_beside_the_marks_row(qtbot, window) -> None:
+    """The marks row spans the rating's two columns: the heading "Rating" stays as wide as its
+    text, the content rating's box takes the rest."""
+    settle(qtbot, window, (1400, 900))
+    details = window.details
+    heading = next(w for w in details.findChildren(QLabel) if w.text() == "Rating")
+    assert details.rating.geometry().left() - heading.geometry().right() <= heading.sizeHint().width()
+    assert details.rating.width() >= details.marks.width() - heading.sizeHint().width() - 20

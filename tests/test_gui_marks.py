@@ -80,6 +80,9 @@ def test_details_panel_shows_and_sets_the_selection(qtbot, library, settings, ph
     window.undo_stack.undo()
     for row in range(6):
         settle(qtbot, window, row, Marks(3))
+    window.grid.clearSelection()  # no image: the boxes say nothing rather than the last image's marks
+    qtbot.waitUntil(lambda: not editor.isEnabled(), timeout=10_000)
+    assert [box.currentData() for box in (editor.stars, editor.label, editor.pick)] == [None, None, None]
     close_window(qtbot, window)
 
 
@@ -130,3 +133,13 @@ def test_thumbnails_show_stars_and_labels(qtbot, library, settings, photos) -> N
     assert _has_colour(image, marked, LABEL_COLOURS["green"], 20)
     assert not _has_colour(image, plain, STAR_GOLD, 30)
     close_window(qtbot, window)
+
+
+def test_the_stars_plural_reaches_the_translators(tmp_path) -> None:
+    """lupdate finds "%n star(s)" as a plural, so the status bar's "1 image → 5 stars" is
+    translated and not left as "5 star(s)"."""
+    import joytag_desktop.gui.marks_view as marks_view
+    from helpers.translations import extracted
+
+    plurals = {text: plural for (_, text), plural in extracted(marks_view.__file__, tmp_path).items()}
+    assert plurals.get("%n star(s)") is True

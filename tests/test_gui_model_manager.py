@@ -105,3 +105,29 @@ def test_a_download_from_the_hub_set_in_the_dialog(qtbot, monkeypatch: pytest.Mo
     assert (paths.models_dir() / "camie-v2" / "camie-tagger-v2.onnx").read_bytes() == (
         CAMIE / "camie-tagger-v2.onnx"
     ).read_bytes()
+
+
+def test_the_tables_headers_reach_the_translators(qtbot, tmp_path: Path) -> None:
+    """Every column header is a string lupdate finds in the dialog's context (tr() over a tuple of
+    names left "Model", "Good at" and "Status" English in Chinese)."""
+    import joytag_desktop.gui.model_manager as model_manager
+    from helpers.translations import extracted
+
+    found = extracted(model_manager.__file__, tmp_path)
+    dialog = _manager(qtbot)
+    headers = [dialog.table.horizontalHeaderItem(i).text() for i in range(dialog.table.columnCount())]
+    assert headers == list(model_manager.COLUMNS)
+    assert [name for name in headers if ("ModelManager", name) not in found] == []
+
+
+def test_the_pins_line_reaches_the_translators(qtbot, tmp_path: Path) -> None:
+    """ "Checked after download: 2 of 2 files pinned by SHA-256" is said by the dialog (pins.summary
+    is the CLI's English), so lupdate finds it and Chinese does not show English there."""
+    import joytag_desktop.gui.model_manager as model_manager
+    from helpers.translations import extracted
+
+    found = extracted(model_manager.__file__, tmp_path)
+    assert ("ModelManager", "{pinned} of {total} files pinned by SHA-256") in found
+    dialog = _manager(qtbot)
+    _select(dialog, "camie-v2")
+    assert "Checked after download: 2 of 2 files pinned by SHA-256." in dialog.licence.text()

@@ -71,6 +71,7 @@ def test_without_a_text_model_the_window_says_where_to_add_one(qtbot, library: L
     qtbot.keyClick(window.search_bar.line, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "Tagging ▸ Models…" in window.results.result_label.text(), timeout=60_000)
     assert window.grid_model.rowCount() == 0
+    assert "no tag matches 'sunset'" not in window.results.result_label.text()  # the note says it once
     close_window(qtbot, window)
 
 

@@ -92,7 +92,9 @@ def test_a_model_tag_cannot_be_renamed_and_says_why(qtbot, library, settings, ph
     window.vocabulary.rename("sky", "heaven")
     # Said on the status bar and in the log; the log is read here, since the status bar's line may
     # already be taken by the next message ("No tagger model is installed", this test has none).
-    qtbot.waitUntil(lambda: "alias it instead" in caplog.text, timeout=10_000)
+    qtbot.waitUntil(lambda: "(Alias to…)" in caplog.text, timeout=10_000)
+    assert "tags alias" not in caplog.text.split("(Alias to…)")[0].splitlines()[-1]  # the window's menu, not the CLI
+    assert not window.undo_stack.canUndo(), "nothing was renamed, so there is nothing to undo"
     close_window(qtbot, window)
 
 

@@ -156,8 +156,10 @@ class DetailsPanel(QWidget):
         rating_rows.setVerticalSpacing(2)
         rating_rows.addWidget(QLabel(self.tr("Rating")), 0, 0)
         rating_rows.addWidget(self.rating, 0, 1)
-        rating_rows.addWidget(QLabel(self.tr("Stars")), 1, 0)
-        rating_rows.addWidget(self.marks, 1, 1)
+        # Stars, label and pick name themselves ("5 ★", "Red", "Picked"): the whole row is theirs, so
+        # "Unflagged" and "No stars" are not cut (a "Stars" heading also misnamed the label and pick).
+        rating_rows.addWidget(self.marks, 1, 0, 1, 2)
+        rating_rows.setColumnStretch(1, 1)  # the spanning row's width goes to the boxes, not the heading
         layout.addLayout(rating_rows)
         layout.addLayout(threshold_row)
         layout.addWidget(self.presets)
@@ -199,6 +201,7 @@ class DetailsPanel(QWidget):
         self.preview.setText(self.tr("No image selected"))
         self.facts.setText(message or self.tr("Select an image to see its tags."))
         self.tags.show_rows([])
+        self.marks.show_marks(Marks())  # not the last image's stars and label, greyed
         self._enable_editing(False)
 
     def _enable_editing(self, enabled: bool) -> None:

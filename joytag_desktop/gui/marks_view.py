@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
@@ -80,6 +80,14 @@ def pick_name(pick: str) -> str:
     return names.get(pick, pick)
 
 
+class _Plurals(QObject):
+    """Plural words through ``self.tr``: lupdate takes ``QCoreApplication.translate(…, n)`` as no
+    numerus message (nor at all, with ``int(value)`` as its count), so "5 star(s)" stayed English."""
+
+    def stars(self, count: int) -> str:
+        return self.tr("%n star(s)", "", count)
+
+
 def value_text(mark: str, value: object) -> str:
     """A mark's value in words, for the status bar and the undo menu."""
     if mark == "stars":
@@ -87,7 +95,7 @@ def value_text(mark: str, value: object) -> str:
             return QCoreApplication.translate("marks", "no stars")
         if value == -1:
             return QCoreApplication.translate("marks", "rejected")
-        return QCoreApplication.translate("marks", "%n star(s)", "", int(value))  # type: ignore[arg-type]
+        return _Plurals().stars(int(value))  # type: ignore[arg-type]
     if value is None:
         return (
             QCoreApplication.translate("marks", "no label")
@@ -201,6 +209,7 @@ class MarksEditor(QWidget):
             self.pick.addItem(pick_name(name), name)
         layout = QHBoxLayout(self)  # one row: the details panel labels it (``DetailsPanel``)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         for mark, box in (("stars", self.stars), ("label", self.label), ("pick", self.pick)):
             layout.addWidget(box, 1)
             box.activated.connect(partial(self._chosen, mark, box))

@@ -34,7 +34,7 @@ from joytag_desktop.gui.i18n import number
 from joytag_desktop.gui.messages import for_window
 from joytag_desktop.gui.panels import ModelDownload
 from joytag_desktop.taggers.catalogue import CATALOGUE, CatalogueEntry
-from joytag_desktop.taggers.pins import summary
+from joytag_desktop.taggers.pins import pin_counts
 
 COLUMNS = ("Model", "Good at", "Download", "Licence", "Status")
 
@@ -110,7 +110,9 @@ class ModelManager(QDialog):
         self.in_use = in_use
         self.background = Background(1, self)
         self.table = QTableWidget(len(CATALOGUE), len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
+        # Each header its own tr(): lupdate finds only literals, so tr(c) over COLUMNS left them English.
+        headers = (self.tr("Model"), self.tr("Good at"), self.tr("Download"), self.tr("Licence"), self.tr("Status"))
+        self.table.setHorizontalHeaderLabels(list(headers))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -244,6 +246,14 @@ class ModelManager(QDialog):
         rows = self.table.selectionModel().selectedRows()
         return CATALOGUE[rows[0].row()] if rows else None
 
+    def _pins(self, repo: str, patterns: list[str]) -> str:
+        """``pins.summary`` in the window's language."""
+        by_sha, by_size = pin_counts(repo, patterns)
+        text = self.tr("{pinned} of {total} files pinned by SHA-256").format(pinned=by_sha, total=len(patterns))
+        if by_size:
+            text += self.tr(", {count} by size only (SHA-256 unverified)").format(count=by_size)
+        return text
+
     def _update_buttons(self) -> None:
         item = self._selected_entry()
         if item is not None:
@@ -253,7 +263,8 @@ class ModelManager(QDialog):
             )
             if item.gated:
                 text += " " + self.tr("Gated: log in with `hf auth login` or set HF_TOKEN, and accept it there.")
-            text += "<br>" + self.tr("Checked after download: {pins}.").format(pins=summary(item.repo, item.patterns))
+            pinned = self._pins(item.repo, item.patterns)
+            text += "<br>" + self.tr("Checked after download: {pins}.").format(pins=pinned)
             self.licence.setText(text)
         name = self.selected_name()
         busy = self.bar.isVisible()

@@ -26,6 +26,7 @@ class ResultsPanel(QWidget):
         self.search_error.setWordWrap(True)
         self.search_error.hide()
         self.result_label = QLabel()
+        self.result_label.setWordWrap(True)  # a search's notes are read whole, beside the slider
         self.safe_notice = SafeViewNotice()  # what Safe view leaves out of the results
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(MIN_ICON, MAX_ICON)

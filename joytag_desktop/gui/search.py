@@ -35,6 +35,16 @@ log = logging.getLogger("joytag_desktop.gui")
 FIRST_PAGE = 600
 
 
+def _unsaid(key: SearchKey, notes: list[str], warnings: list[str]) -> list[str]:
+    """The library's warnings less "no tag matches 'dog'" for each plain word when a note already
+    says that no tag matches every word (a sentence of words made one English warning a word)."""
+    words = plain_words(parse(key.query)) if notes and key.query else None
+    if not words:
+        return warnings
+    said = {f"no tag matches {word!r}" for word in words}
+    return [warning for warning in warnings if warning not in said]
+
+
 def plain_words(node: Node) -> list[str] | None:
     """The words of a query made only of plain words (``sunset beach``, ``一只猫``): no quotes,
     wildcards, scores, fields or operators; None otherwise (the query language decides)."""
@@ -186,7 +196,7 @@ class SearchController(QObject):
         thresholds) decide; key.threshold only tells that a slider change needs a new search."""
         node, sort, notes = self._in_words(key, explicit)
         rows, warnings = self.library.search_rows(node, sort=sort, folder=key.folder, limit=limit)
-        warnings = notes + warnings
+        warnings = notes + _unsaid(key, notes, warnings)
         veiled: set[int] = set()
         if key.safe.blurs and rows:
             above, _ = self.library.search_rows(And((node, Not(key.safe.allowed()))), folder=key.folder)
@@ -227,7 +237,7 @@ class SearchController(QObject):
         """In the background: the whole list after the first page, planned as rows added to it."""
         node, sort, notes = self._in_words(key, explicit)
         rows, warnings = self.library.search_rows(node, sort=sort, folder=key.folder)
-        warnings = notes + warnings
+        warnings = notes + _unsaid(key, notes, warnings)
         return Answer(plan_rows(shown, cast(list[Row], rows)), warnings, set(), False, shown, self._captions(node))
 
     def _captions(self, node: Node) -> dict[int, str]:

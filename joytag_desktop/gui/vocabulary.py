@@ -17,6 +17,7 @@ from joytag_desktop.gui.context import WindowContext
 from joytag_desktop.gui.long_work import Job
 from joytag_desktop.library import Library
 from joytag_desktop.library.records import TagState
+from joytag_desktop.library.renames import ModelTagError
 from joytag_desktop.library.vocabulary import Carried
 
 if TYPE_CHECKING:
@@ -168,8 +169,32 @@ class VocabularyController(QObject):
     def _move(self, kind: str, old: str, new: str | None, text: str) -> None:
         context = self.context
         context.undo_stack.push(
-            move_edit(self.library, context.jobs, text, kind, old, new, partial(self._moved, text), context.show_error)
+            move_edit(
+                self.library,
+                context.jobs,
+                text,
+                kind,
+                old,
+                new,
+                partial(self._moved, text),
+                partial(self._refused, old, text),
+            )
         )
+
+    def _refused(self, tag: str, text: str, exc: Exception) -> None:
+        """An edit that did not happen leaves no "Undo" for it; a model's own tag is said in the
+        window's words, short enough for the status bar (the library's message names the CLI)."""
+        stack = self.context.undo_stack
+        top = stack.command(stack.index() - 1) if stack.index() > 0 else None
+        if top is not None and stack.index() == stack.count() and top.text() == text:
+            top.setObsolete(True)
+            stack.undo()  # an obsolete command leaves the stack without its undo running
+        if not isinstance(exc, ModelTagError):
+            self.context.show_error(exc)
+            return
+        text = self.tr("“{tag}” is a model's own tag: it can only be aliased (Alias to…)").format(tag=tag)
+        log.info("%s (%s)", text, exc)
+        self.context.status_bar.showMessage(text)
 
     def _relate(self, kind: str, left: str, right: str, text: str) -> None:
         context = self.context

@@ -75,11 +75,18 @@ def pin(repo: str, path: str) -> Pin | None:
     return PINS.get((repo, path))
 
 
-def summary(repo: str, paths: list[str]) -> str:
-    """How a model's files are pinned, in a few words (``models list``, the Models window)."""
+def pin_counts(repo: str, paths: list[str]) -> tuple[int, int]:
+    """How many of a model's files are pinned by SHA-256, and how many by size only."""
     found = [pin(repo, path) for path in paths]
     by_sha = sum(1 for item in found if item is not None and item.verified)
     by_size = sum(1 for item in found if item is not None and not item.verified)
+    return by_sha, by_size
+
+
+def summary(repo: str, paths: list[str]) -> str:
+    """How a model's files are pinned, in a few words (``models list``; the Models window says it
+    in the window's language from ``pin_counts``)."""
+    by_sha, by_size = pin_counts(repo, paths)
     parts = [f"{by_sha} of {len(paths)} files pinned by SHA-256"]
     if by_size:
         parts.append(f"{by_size} by size only (SHA-256 unverified)")
