@@ -36,10 +36,6 @@
         <translation>分级</translation>
     </message>
     <message>
-        <source>Stars</source>
-        <translation>星级</translation>
-    </message>
-    <message>
         <source>No image selected</source>
         <translation>未选择图片</translation>
     </message>
@@ -838,6 +834,18 @@ The files are not touched; their tags and manual edits in the library are forgot
         <translation>下载</translation>
     </message>
     <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Good at</source>
+        <translation>擅长</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
         <source>Use for tagging</source>
         <translation>用于标注</translation>
     </message>
@@ -880,6 +888,14 @@ The files are not touched; their tags and manual edits in the library are forgot
     <message>
         <source>broken (download again)</source>
         <translation>已损坏（请重新下载）</translation>
+    </message>
+    <message>
+        <source>{pinned} of {total} files pinned by SHA-256</source>
+        <translation>{total} 个文件中有 {pinned} 个以 SHA-256 固定</translation>
+    </message>
+    <message>
+        <source>, {count} by size only (SHA-256 unverified)</source>
+        <translation>，{count} 个仅按大小校验（SHA-256 未核实）</translation>
     </message>
     <message>
         <source>Licence of {name}: {licence} (&lt;a href=&quot;{page}&quot;&gt;{page}&lt;/a&gt;)</source>
@@ -1965,6 +1981,10 @@ signature</translation>
         <translation>{old} 蕴含 {new}</translation>
     </message>
     <message>
+        <source>“{tag}” is a model&apos;s own tag: it can only be aliased (Alias to…)</source>
+        <translation>“{tag}”是模型自己的标签：只能为它设置别名（设为别名…）</translation>
+    </message>
+    <message>
         <source>{edit}: stopped part way</source>
         <translation>{edit}：中途停止</translation>
     </message>
@@ -2182,6 +2202,15 @@ signature</translation>
     <message>
         <source>Move to the trash</source>
         <translation>移到回收站</translation>
+    </message>
+</context>
+<context>
+    <name>_Plurals</name>
+    <message numerus="yes">
+        <source>%n star(s)</source>
+        <translation>
+            <numerusform>%n 星</numerusform>
+        </translation>
     </message>
 </context>
 <context>
