@@ -76,6 +76,8 @@ def test_every_format_is_recognised_from_its_files() -> None:
     seen = {recognise(FIXTURES / folder).family.name for folder, _, _ in CASES}
     seen.add(recognise(FIXTURES / "joytag-format/tiny-learned-pos").family.name)
     seen.add(recognise(FIXTURES / "pixai-format/pixai-tiny-a").family.name)  # tests/test_pixai.py
+    seen.add(recognise(FIXTURES / "jtp3-format/jtp-3-hydra-tiny-a").family.name)  # tests/test_jtp3.py
+    seen.add(recognise(FIXTURES / "siglip2-format/siglip2-tiny-a").family.name)  # tests/test_siglip2.py
     assert seen == set(list_taggers())
 
 
