@@ -197,8 +197,8 @@ def choose_fold_collation(engine: Engine) -> None:
     engine.dialect.joytag_fold = (collation, utf8)  # type: ignore[attr-defined]  # read by _folded_postgresql
 
 
-class Folded(ColumnElement):
-    """A text column as ``fold`` reads it, for ``LIKE`` against a folded pattern."""
+class _TextOfColumn(ColumnElement):
+    """A text expression made from one column, compiled per database by ``@compiles``."""
 
     inherit_cache = True
     type = Text()
@@ -212,6 +212,12 @@ class Folded(ColumnElement):
     _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
         ("column", InternalTraversal.dp_clauseelement),
     ]
+
+
+class Folded(_TextOfColumn):
+    """A text column as ``fold`` reads it, for ``LIKE`` against a folded pattern."""
+
+    inherit_cache = True
 
 
 @compiles(Folded, "sqlite")
@@ -234,22 +240,11 @@ def _folded_postgresql(element, compiler, **kw) -> str:
     return f'(CASE WHEN {ascii_only} THEN lower({column} COLLATE "C") ELSE {folded} END)'
 
 
-class SortText(ColumnElement):
+class SortText(_TextOfColumn):
     """A text column as a sort key: lower-cased, NULL as "", compared byte by byte on both
     databases (PostgreSQL's locale would skip spaces and punctuation; SQLite compares bytes)."""
 
     inherit_cache = True
-    type = Text()
-
-    def __init__(self, column: SQLColumnExpression) -> None:
-        self.column = column
-
-    def get_children(self, **_kw: Any) -> tuple:
-        return (self.column,)
-
-    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
-        ("column", InternalTraversal.dp_clauseelement),
-    ]
 
 
 @compiles(SortText, "sqlite")
