@@ -77,7 +77,7 @@ def run_once(arguments: list[str], tree: Path = HERE) -> tuple[float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--tags-per-image", type=int, default=40)
     parser.add_argument("--runs", type=int, default=11)

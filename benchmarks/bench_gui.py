@@ -28,7 +28,7 @@ from joytag_desktop.library import Library
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--tags-per-image", type=int, default=40)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench-gui")

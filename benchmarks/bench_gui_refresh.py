@@ -20,15 +20,15 @@ from PySide6.QtCore import QItemSelection, QItemSelectionModel
 from PySide6.QtWidgets import QApplication
 from timing import median_ms
 
-from joytag_desktop.gui.grid import ImageGridModel, ThumbnailGrid, plan_rows
+from joytag_desktop.gui.grid import ImageGridModel, Row, ThumbnailGrid, plan_rows
 
 
-def rows(count: int, status: str, start: int = 1) -> list[tuple[int, str, str, str]]:
+def rows(count: int, status: str, start: int = 1) -> list[Row]:
     return [(i, f"/photos/{i // 500:04d}/img{i:07d}.jpg", f"{i:064x}", status) for i in range(start, start + count)]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--json", action="store_true", help="print one JSON summary line")
     args = parser.parse_args()

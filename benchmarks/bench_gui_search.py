@@ -44,7 +44,7 @@ def apply(app: QApplication, grid: ThumbnailGrid, model: ImageGridModel, plan) -
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--db", help="an existing library (bench_library.py --keep leaves one)")
     source.add_argument("--images", type=int, help="generate a synthetic library of this many images")
@@ -59,6 +59,7 @@ def main() -> int:
             names, categories, models = synthetic_models(2, 5813, 10_861, 4000)
             generate(Path(args.db), args.images, 40, models, names, categories)
     app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
     queries = args.query or ["long_long_0 red_long_3 -smile_long_10", ""]
     figures: dict[str, dict[str, float]] = {}
     with Library(args.db) as library:

@@ -208,6 +208,7 @@ def bench_index(db: Path, query: str, results: dict) -> None:
         library.search_rows(query, limit=200)
         built = time.perf_counter() - start
         with library.search_index.acquire(library.threshold_rules()) as index:
+            assert index is not None, "the search index was not built"
             postings = index.posting_count()
             index_bytes = index.memory_bytes()
     timings = []
@@ -365,7 +366,7 @@ def bench_store(db: Path, models: list, batches: int = 10) -> float:
     stored = images = 0
     with Library(db) as library:
         info = library.model(model.name)
-        queue = WorkQueue(library)
+        queue = WorkQueue(library.database)
         start = time.perf_counter()
         claimed: list[int] = []
         while images < count:
@@ -522,7 +523,7 @@ def _small_jpeg() -> bytes:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=1_000_000)
     parser.add_argument("--tags-per-image", type=int, default=40, help="stored scores per image and model")
     parser.add_argument("--models", type=int, choices=(1, 2), default=2, help="1: JoyTag only; 2: JoyTag and WD")

@@ -32,7 +32,7 @@ SKIPPED = 77  # the exit status of a benchmark that cannot run here (automake's 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=50_000)
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--queries", type=int, default=100)
@@ -95,6 +95,7 @@ def main() -> int:
             loaded = time.perf_counter() - started
             started = time.perf_counter()
             width = server.prepare(model.id)
+            assert width is not None, "no vectors were stored"
             built = time.perf_counter() - started
             # What autovacuum would do soon after such a load; without it, its run lands among the queries.
             with library.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

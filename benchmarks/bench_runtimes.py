@@ -109,6 +109,7 @@ def model_folder(arch: str, workdir: Path) -> Path:
 
 def make_engine(folder: Path, runtime: str, precision: str, network: torch.nn.Module | None) -> TaggingEngine:
     if runtime == "torch-autocast":
+        assert network is not None, "torch-autocast runs the network built for it"
         engine = TaggingEngine(folder, device="cpu", precision="float32", runtime="torch", batch_size=4)
         engine.runner = TorchRunner(network, torch.device("cpu"), torch.bfloat16, cast_weights=False)
         return engine
@@ -180,7 +181,7 @@ def run_arch(arch: str, workdir: Path, rounds: int, toy: bool = False) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=["joytag", "wd-vit", "wd-swinv2", "wd-convnext", "jtp"])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-bench")

@@ -62,7 +62,7 @@ def write_siglip2(folder: Path, arch: str) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--arch", nargs="+", default=list(SHAPES), choices=list(SHAPES))

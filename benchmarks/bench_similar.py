@@ -111,6 +111,7 @@ def vector_index(images: int, dim: int, queries: int, efs: list[int], cache: Pat
                 print(f"  built {start:,} in {time.perf_counter() - started:.0f} s", flush=True)
         build_s = time.perf_counter() - started
         print(f"build {build_s:.1f} s ({images / build_s:,.0f} vectors/s)", flush=True)
+    assert isinstance(index.store, GraphStore)
     memory_mb = index.store.graph.memory_usage / 1e6
     with tempfile.TemporaryDirectory() as scratch:
         target = folder or Path(scratch)

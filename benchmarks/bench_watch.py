@@ -34,7 +34,7 @@ def wait(condition, timeout: float = 600.0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--model", type=Path, default=FIXTURES / "tiny-released-shape")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--files", type=int, default=20)

@@ -146,7 +146,7 @@ def time_claims(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=600)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4], help="worker counts (none: claims only)")
     parser.add_argument("--claims", type=int, default=200, help="claim batches timed per thread")

@@ -18,6 +18,7 @@ import numpy as np
 
 from joytag_desktop.inference.engine import TagResult
 from joytag_desktop.library import Library
+from joytag_desktop.taggers.vocabulary import Policy
 
 
 @dataclass
@@ -37,6 +38,7 @@ class InstantEngine:
         rng = np.random.default_rng(2)
         self.tags = names
         self.vocabulary = _Vocabulary(categories)
+        self.policy = Policy(default=0.4)  # no implications: the scores are stored as made
         self.batch_size = batch_size
         self._scores = []
         for _ in range(pool):

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench_library import _small_jpeg, generate, synthetic_models
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from common import machine
@@ -30,7 +30,7 @@ from joytag_desktop.gui.settings import GuiSettings
 from joytag_desktop.library import Library
 
 
-def wait_until(app: QApplication, condition, timeout: float = 600.0) -> float:
+def wait_until(app: QCoreApplication, condition, timeout: float = 600.0) -> float:
     """Seconds until ``condition()`` holds, the event loop running meanwhile."""
     start = time.perf_counter()
     while not condition():
@@ -66,7 +66,7 @@ def sidecars(folder: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "joytag-walk-gui")
     parser.add_argument("--shots", type=Path, default=None, help="where screenshots go")
