@@ -86,7 +86,7 @@ def test_undo_turns_back_a_jpeg_and_a_raws_sidecar_and_redo_turns_them_again(
     qtbot.keyClick(window.grid, Qt.Key.Key_BracketRight, CTRL)
     qtbot.waitUntil(lambda: orientations(library, ids) == [3, 6], timeout=20_000)
     assert flags(jpeg, sidecar) == (3, 3, 6, 6)
-    qtbot.waitUntil(lambda: "Rotated 2 image(s)" in window.statusBar().currentMessage(), timeout=5_000)
+    qtbot.waitUntil(lambda: "Rotated 2 images" in window.statusBar().currentMessage(), timeout=5_000)
     assert "Edit ▸ Undo" in window.statusBar().currentMessage()
     assert window.undo_action.isEnabled() and "Rotate right" in window.undo_stack.undoText()
 
