@@ -14,8 +14,6 @@ SQLITE_WORDS = ("json_each", "group_concat", "sqlite_sequence", "julianday", "st
 
 
 def _table() -> list[Statement]:
-    statements.tag_postings(1)
-    statements.tag_postings(3)
     return list(statements._TABLE.values())
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from joytag_desktop.library import mounts
+from joytag_desktop.library import dialect, mounts
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.query import Node, parse
 from joytag_desktop.library.records import SelectionTag
@@ -445,7 +445,7 @@ class Counts:
         """Recompute the tag histogram from scratch (after bulk loads or to repair)."""
         with self.database.engine.begin() as connection:
             connection.execute(delete(TagHistogram))
-            bucket = func.cast(func.min(ImageTag.score, 1.0) * 100, Integer)
+            bucket = dialect.HistogramBucket(ImageTag.score)
             counted = (
                 select(ImageTag.tag_id, ImageTag.model_id, bucket.label("bucket"), func.count().label("count"))
                 .join(Image, Image.id == ImageTag.image_id)

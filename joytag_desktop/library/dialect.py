@@ -85,6 +85,25 @@ def listed_ids(json_text: str, name: str | None = None) -> Select:
     return select(_IdValue()).select_from(_JsonIds(bindparam(name, json_text)))
 
 
+class HistogramBucket(FunctionElement):
+    """The 0.01 bucket of ``tag_histogram`` a score falls in (scores above 1 in the last one):
+    SQLite's CAST truncates, PostgreSQL's rounds, so PostgreSQL truncates first."""
+
+    inherit_cache = True
+    type = Integer()
+    name = "histogram_bucket"
+
+
+@compiles(HistogramBucket, "sqlite")
+def _bucket_sqlite(element, compiler, **kw) -> str:
+    return f"CAST(MIN({compiler.process(element.clauses, **kw)}, 1.0) * 100 AS INTEGER)"
+
+
+@compiles(HistogramBucket, POSTGRESQL)
+def _bucket_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(trunc(least({compiler.process(element.clauses, **kw)}, 1.0) * 100) AS SMALLINT)"
+
+
 class IdRank(ColumnElement):
     """The 0-based place of ``column``'s value in a bound JSON array of ids (NULL if absent)."""
 

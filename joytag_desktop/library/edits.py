@@ -22,6 +22,7 @@ from joytag_desktop.library.schema import (
     ImageTag,
     Source,
     Tag,
+    TagHistogram,
 )
 from joytag_desktop.library.tags import Tags, check_tag_name
 
@@ -133,7 +134,7 @@ class Edits:
                     .where(
                         Tag.id.in_(list(tag_ids.values())),
                         Tag.category == "general",
-                        ~exists().where(ImageTag.tag_id == Tag.id, ImageTag.model_id != USER),
+                        ~exists().where(TagHistogram.tag_id == Tag.id, TagHistogram.model_id != USER),  # a model's tag
                     )
                     .values(category="keyword")
                 )

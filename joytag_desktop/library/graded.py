@@ -30,9 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyroaring import BitMap
 
-from joytag_desktop.library import statements as sql
 from joytag_desktop.library.errors import ScoresIncomplete
-from joytag_desktop.library.statements import DriverConnection
 from joytag_desktop.library.terms import Range
 
 SCALE = 65535  # statements' ``score_codes`` computes floor(score * SCALE), clamped, in SQL
@@ -213,12 +211,10 @@ class ScoreCodes:
 
     # --- building and following changes -------------------------------------------------------
 
-    def read_tag(self, connection: DriverConnection, tag_id: int) -> None:
-        """Every stored row of one tag (every model, the user's rows too), at a build."""
-        for model_id, ids_text, codes_text in connection.execute(sql.TAG_SCORE_CODES, (tag_id,)):
-            ids = np.fromstring(ids_text, dtype=np.int64, sep=",")
-            codes = np.fromstring(codes_text, dtype=np.int64, sep=",")
-            self._put((model_id, tag_id), ids, codes)
+    def put_rows(self, rows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]) -> None:
+        """Every stored row of the (model, tag)s of ``rows`` (ids and codes: ``library.score_pass``)."""
+        for key, (ids, codes) in rows.items():
+            self._put(key, ids.astype(np.int64), codes.astype(np.int64))
 
     def update(self, tag_id: int, changed: BitMap, found: dict[tuple[int, int], float], models: Iterable[int]) -> None:
         """Replace the rows of ``changed`` images for one tag by ``found`` ((image, model) -> score),

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 
 from joytag_desktop.categories import CATEGORIES
-from joytag_desktop.library import dialect
+from joytag_desktop.library import dialect, score_rows
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.schema import ImageTag, ModelCap, ModelExclusion, Tag
@@ -62,8 +62,10 @@ class ModelRules:
                 ),
                 [{"model_id": model_id, "tag_id": tag_id}],
             )
-            result = session.execute(delete(ImageTag).where(ImageTag.model_id == model_id, ImageTag.tag_id == tag_id))
-            return int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+            scored = session.execute(
+                select(ImageTag.image_id).where(ImageTag.model_id == model_id, ImageTag.tag_id == tag_id)
+            ).scalars()
+            return score_rows.forget(session, model_id, list(scored), tag_id)
 
     def set_cap(self, model_id: int, category: str, cap: int | None) -> int:
         """At most ``cap`` tags of ``category`` per image from this model (None: no cap); the rows
@@ -89,13 +91,12 @@ class ModelRules:
                 .where(ImageTag.model_id == model_id, Tag.category == category)
                 .subquery()
             )
-            over = select(ranked.c.image_id, ranked.c.tag_id).where(ranked.c.rank > cap)
-            result = session.execute(
-                delete(ImageTag).where(
-                    and_(ImageTag.model_id == model_id, tuple_(ImageTag.image_id, ImageTag.tag_id).in_(over))
-                )
-            )
-            return int(result.rowcount)  # pyright: ignore[reportAttributeAccessIssue]
+            over: dict[int, list[int]] = {}
+            for image_id, tag_id in session.execute(
+                select(ranked.c.image_id, ranked.c.tag_id).where(ranked.c.rank > cap)
+            ):
+                over.setdefault(tag_id, []).append(image_id)
+            return sum(score_rows.forget(session, model_id, ids, tag_id) for tag_id, ids in over.items())
 
     def keep(self, model_id: int, tag_ids: np.ndarray, categories: Sequence[str] | None) -> Kept:
         """What a batch of this model keeps: the tag positions allowed, and per capped category

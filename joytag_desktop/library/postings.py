@@ -37,6 +37,7 @@ import numpy as np
 from pyroaring import BitMap
 
 from joytag_desktop.categories import RATINGS
+from joytag_desktop.library import score_pass
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
 from joytag_desktop.library.errors import ScoresIncomplete
@@ -197,10 +198,12 @@ class PostingIndex:
             categories = dict(connection.execute(sql.TAG_CATEGORIES))
             index = cls(stamp, rules, categories)
             index._read_images(connection)
-            models = model_ids(connection)
-            for tag_id in categories:
-                index._read_tag(connection, tag_id, models)
-                index.graded.read_tag(connection, tag_id)
+            rows = score_pass.read_rows(connection)  # every stored score, in one pass
+            index.graded.put_rows(rows)
+            index.scores = score_pass.postings(
+                rows, model_ids(connection), index.threshold, score_pass.reader(connection)
+            )
+            del rows
             for tag_id, text, positive in connection.execute(sql.USER_POSTINGS):
                 (index.added if positive else index.removed)[tag_id] = bitmap(_ids(text))
             for model_id, text in connection.execute(sql.TAGGED_BY):
@@ -245,25 +248,11 @@ class PostingIndex:
         self.path_rank[by_path] = np.arange(len(by_path), dtype=np.float64)
         self.path_delta = BitMap()
 
-    def _read_tag(self, connection: DriverConnection, tag_id: int, models: Sequence[int]) -> None:
-        """Every model's images at its threshold for one tag (the score index's range)."""
-        for model_id in models:
-            self.scores.pop((model_id, tag_id), None)
-        if not models:
-            return
-        thresholds = [self.threshold(m, tag_id) for m in models]
-        parameters: list = [tag_id, min(thresholds)]
-        for model_id, value in zip(models, thresholds, strict=True):
-            parameters += [model_id, value]
-        for model_id, text in connection.execute(sql.tag_postings(len(models)), parameters):
-            self.scores[model_id, tag_id] = bitmap(_ids(text))
-
     def read_scores(self, connection: DriverConnection) -> None:
         """Every stored score's code again, from the database (the saved ones could not be read):
         read after the stamp, they are only newer, and replaying a change reads its rows again."""
         self.graded = ScoreCodes()
-        for tag_id in list(self.categories):
-            self.graded.read_tag(connection, tag_id)
+        self.graded.put_rows(score_pass.read_rows(connection))
 
     # --- following changes --------------------------------------------------------------------
 
@@ -283,15 +272,13 @@ class PostingIndex:
         tags = set(self.categories) - changed if moved else set()
         try:
             move_thresholds(self.graded, self.scores, tags, models, lambda m, t: (self.threshold(m, t),
-                            rules.threshold(m, t, self.categories[t])), lambda t, i: connection.execute(
-                            sql.SCORES_OF_TAGS_LISTED, (json_ids(t), json_ids(i))).fetchall())  # fmt: skip
+                            rules.threshold(m, t, self.categories[t])), score_pass.reader(connection))  # fmt: skip
         except ScoresIncomplete:  # the saved codes could not be read: this index is dropped
             return False
         self.tags_changed.update(dict.fromkeys(tags, self.stamp))
         self.rules = rules
-        for tag_id in changed:
-            self._read_tag(connection, tag_id, models)
-            self.tags_changed[tag_id] = self.stamp
+        score_pass.reread(self.scores, self.graded, connection, changed, models, self.threshold)
+        self.tags_changed.update(dict.fromkeys(changed, self.stamp))
         self.changes_since_save += len(changed) + len(tags)
         return True
 
@@ -333,7 +320,7 @@ class PostingIndex:
             row = connection.execute(sql.TAG_CATEGORY, (tag_id,)).fetchone()
             if row is not None:
                 self.categories[tag_id] = row[0]
-            self._read_tag(connection, tag_id, models)
+        score_pass.reread(self.scores, self.graded, connection, categories, models, self.threshold)
         for tag_id, ids in scores.items():
             # A category change re-read the models' postings of the tag, not the user's rows: an import
             # that makes a new tag a ``keyword`` logs both in one batch, so the scores replay here too.

@@ -25,7 +25,7 @@ from sqlalchemy import delete, exists, insert, select, update
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.edits import EDIT_CHUNK
 from joytag_desktop.library.errors import LibraryError
-from joytag_desktop.library.schema import PRESENT_SCORE, REMOVED_SCORE, USER, ImageTag, Source
+from joytag_desktop.library.schema import PRESENT_SCORE, REMOVED_SCORE, USER, ImageTag, Source, TagHistogram
 from joytag_desktop.library.tags import Tags, check_tag_name
 from joytag_desktop.library.vocabulary import Carried, Vocabulary
 
@@ -56,7 +56,9 @@ class Renames:
         with self.database.engine.connect() as connection:
             return bool(
                 connection.execute(
-                    select(exists().where(ImageTag.tag_id == tag_id, ImageTag.model_id != USER))
+                    # The histogram keeps a row per (tag, model, bucket) a model ever scored: a tag-first
+                    # probe, where the scores themselves are keyed by image (a scan).
+                    select(exists().where(TagHistogram.tag_id == tag_id, TagHistogram.model_id != USER))
                 ).scalar()
             )
 

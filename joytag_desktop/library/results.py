@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, exists, func, insert, select, update
 
 from joytag_desktop.categories import RATINGS
-from joytag_desktop.library import work
+from joytag_desktop.library import score_rows, work
 from joytag_desktop.library.database import IN_CHUNK, Database, now, rowcount
 from joytag_desktop.library.model_rules import ModelRules
 from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
@@ -146,7 +146,7 @@ class Results:
             ]
             ok = [r for r in results if r.error is None and r.scores is not None]
             ok_ids = [r.image_id for r in ok]
-            session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ok_ids), ImageTag.model_id == model.id))
+            score_rows.forget(session, model.id, ok_ids)  # this model's old rows, logged and uncounted
             session.execute(delete(ImageModel).where(ImageModel.image_id.in_(ok_ids), ImageModel.model_id == model.id))
             new_rows: list[dict] = []
             for result in ok:
@@ -175,6 +175,7 @@ class Results:
             session.flush()
             if new_rows:
                 session.execute(insert(ImageTag), new_rows)
+                score_rows.note(session, model.id, ok_ids)
             if server is not None:  # pgvector: the server's index gets the embeddings in this transaction
                 server.store(
                     session.connection(),

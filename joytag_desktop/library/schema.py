@@ -191,12 +191,12 @@ class Tag(Base):
 
 class ImageTag(Base):
     __tablename__ = "image_tags"
-    # Rows are clustered by tag (primary key tag_id, image_id, model_id), so "does image X have tag T"
-    # probes stay inside tag T's pages; the score index answers "images with T at or above a score".
+    # Rows are clustered by image (primary key image_id, model_id, tag_id), so a model's hundred
+    # scores of a new image land on a page or two; "which images have tag T" is the search index's
+    # question (library.postings), not the database's. Only the user's rows (few) keep a tag-first
+    # index, and only they fire triggers: a model's rows are logged and counted per batch
+    # (library.score_rows; migration 0011).
     __table_args__ = (
-        Index("ix_image_tags_tag_score", "tag_id", "score", "image_id"),
-        Index("ix_image_tags_image", "image_id"),
-        # The user's rows alone (few): removals and additions counted without a scan of the scores.
         Index(
             "ix_image_tags_user",
             "tag_id",
@@ -207,9 +207,9 @@ class ImageTag(Base):
         {"sqlite_with_rowid": False},
     )
 
-    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     model_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # USER (0) or models.id
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     source: Mapped[int] = mapped_column(SmallInteger, default=Source.AI)
     score: Mapped[float] = mapped_column(Float)
 

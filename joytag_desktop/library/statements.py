@@ -11,7 +11,6 @@ words cannot reach PostgreSQL unnoticed.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +39,7 @@ _FRAGMENTS: dict[str, dict[str, str]] = {
         "listed": "SELECT value FROM json_each(?)",
         # The ids of a group as one comma-separated text (parsed in C by the posting lists).
         "image_ids": "group_concat(image_id)",
+        "tag_ids": "group_concat(tag_id)",
         "ids": "group_concat(id)",
         # Each score's code for the search index (library.graded: floor(score * 65535), clamped).
         "score_codes": "group_concat(max(0, min(65535, CAST(score * 65535 AS INTEGER))))",
@@ -53,9 +53,10 @@ _FRAGMENTS: dict[str, dict[str, str]] = {
     "postgresql": {
         "listed": "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS json))",
         "image_ids": "string_agg(CAST(image_id AS TEXT), ',')",
+        "tag_ids": "string_agg(CAST(tag_id AS TEXT), ',' ORDER BY tag_id)",
         "ids": "string_agg(CAST(id AS TEXT), ',')",
         "score_codes": "string_agg(CAST(CAST(GREATEST(0, LEAST(65535, floor(score * 65535))) AS INTEGER) AS TEXT),"
-        " ',')",
+        " ',' ORDER BY tag_id)",
         "date_key": "CAST(round(extract(epoch FROM coalesce(taken_at, CAST(to_timestamp(mtime) AS timestamp)))"
         " * 1000) AS BIGINT)",
         # Committed rows only: on PostgreSQL the sequence runs ahead of what other sessions can see.
@@ -145,8 +146,14 @@ TAGGED_BY_LISTED = statement(
 SCORES_LISTED = statement(
     "scores_listed", "SELECT image_id, model_id, score FROM image_tags WHERE tag_id = ? AND image_id IN ({listed})"
 )
-TAG_SCORE_CODES = statement(
-    "tag_score_codes", "SELECT model_id, {image_ids}, {score_codes} FROM image_tags WHERE tag_id = ? GROUP BY model_id"
+# Every stored row as (image, model, its tags, their scores' codes), in the table's key order (one
+# pass: library.score_pass). SQLite's two group_concat see a group's rows in the same order; PostgreSQL's
+# string_agg are both ordered by tag.
+_SCORE_CODES_BY_IMAGE = "SELECT image_id, model_id, count(*), {tag_ids}, {score_codes} FROM image_tags"
+SCORE_CODES_BY_IMAGE = statement("score_codes_by_image", _SCORE_CODES_BY_IMAGE + " GROUP BY image_id, model_id")
+SCORE_CODES_BY_IMAGE_OF_TAGS = statement(
+    "score_codes_by_image_of_tags",
+    _SCORE_CODES_BY_IMAGE + " WHERE tag_id IN ({listed}) GROUP BY image_id, model_id",
 )
 SCORES_OF_TAGS_LISTED = statement(
     "scores_of_tags_listed",
@@ -160,18 +167,6 @@ IMAGES_LISTED_BY_PATH = statement(
 IDS_BY_PATH = statement("ids_by_path", "SELECT id FROM images ORDER BY path")
 PATHS_BELOW = statement("paths_below", "SELECT id, path FROM images WHERE path < ? ORDER BY path DESC")
 PATHS_ABOVE = statement("paths_above", "SELECT id, path FROM images WHERE path > ? ORDER BY path")
-
-
-@functools.cache
-def tag_postings(models: int) -> Statement:
-    """Every model's images at its threshold for one tag (the score index's range), for ``models``
-    models: parameters tag, lowest threshold, then (model, threshold) per model."""
-    cases = " ".join("WHEN ? THEN ?" for _ in range(models))
-    return statement(
-        f"tag_postings_{models}",
-        "SELECT model_id, {image_ids} FROM image_tags WHERE tag_id = ? AND score >= ?"
-        f" AND model_id != 0 AND score >= CASE model_id {cases} ELSE 2 END GROUP BY model_id",
-    )
 
 
 # --- the search index's bookkeeping (library.search_index) ----------------------------------------

@@ -1,0 +1,121 @@
+"""Every stored score read in one pass over ``image_tags``, in its key order (image, model, tag).
+
+Why one pass: since migration 0011 the table is clustered by image, so "the rows of tag T" is a
+scan of the whole table; the search index therefore reads everything once, grouped per image and
+model by the database (two comma-separated lists per group, parsed in C), and regroups it per
+(model, tag) in memory. Each row comes as its score's 16-bit code (``library.graded``); a model's
+postings at a threshold are the rows whose code is above the threshold's, plus those whose code
+equals it and whose stored score, read back exactly, is at least the threshold (none or a handful).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+from pyroaring import BitMap
+
+from joytag_desktop.library import statements as sql
+from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.errors import ScoresIncomplete
+from joytag_desktop.library.graded import ScoreCodes, code, exact
+from joytag_desktop.library.schema import USER
+from joytag_desktop.library.statements import DriverConnection
+from joytag_desktop.library.terms import Range
+
+_FETCH = 20_000  # (image, model) groups per fetch: a few MB of text at a time
+
+Rows = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]  # (model, tag) -> (image ids, codes)
+
+
+def _numbers(texts: Iterable[str]) -> np.ndarray:
+    joined = ",".join(texts)
+    return np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, np.int64)
+
+
+def read_rows(connection: DriverConnection, tag_ids: Sequence[int] | None = None) -> Rows:
+    """Per (model, tag), the image ids (ascending) and score codes of its stored rows, the user's
+    rows (model 0) too; only those of ``tag_ids`` where given."""
+    if tag_ids is None:
+        cursor = connection.execute(sql.SCORE_CODES_BY_IMAGE)
+    else:
+        cursor = connection.execute(sql.SCORE_CODES_BY_IMAGE_OF_TAGS, (json_ids(tag_ids),))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    while rows := cursor.fetchmany(_FETCH):
+        counts = np.fromiter((r[2] for r in rows), np.int64, len(rows))
+        images = np.repeat(np.fromiter((r[0] for r in rows), np.int64, len(rows)), counts).astype(np.int32)
+        models = np.repeat(np.fromiter((r[1] for r in rows), np.int64, len(rows)), counts)
+        tags = _numbers(r[3] for r in rows)
+        codes = _numbers(r[4] for r in rows).astype(np.int32)
+        parts.append(((models << 32) | tags, images, codes))
+    if not parts:
+        return {}
+    keys = np.concatenate([p[0] for p in parts])
+    order = np.argsort(keys, kind="stable")  # stable: each group's images stay ascending
+    keys = keys[order]
+    images = np.concatenate([p[1] for p in parts])[order]
+    codes = np.concatenate([p[2] for p in parts])[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(keys)) + 1, [len(keys)]])
+    found: Rows = {}
+    for start, end in itertools.pairwise(starts.tolist()):
+        key = int(keys[start])
+        found[key >> 32, key & 0xFFFFFFFF] = (images[start:end], codes[start:end])
+    return found
+
+
+Reader = Callable[[list[int], BitMap], list[tuple[int, int, int, float]]]  # (tags, images) -> rows
+
+
+def postings(rows: Rows, models: Sequence[int], threshold: Callable[[int, int], float], read: Reader) -> dict:
+    """Per (model, tag) of ``models``, the images whose score is at least the threshold, exactly:
+    sure from the codes, the rows on the threshold's own code settled by their stored scores."""
+    wanted = set(models) - {USER}
+    found: dict[tuple[int, int], BitMap] = {}
+    unsure: dict[tuple[int, int], BitMap] = {}
+    for (model_id, tag_id), (ids, codes) in rows.items():
+        if model_id not in wanted:
+            continue
+        bar = code(threshold(model_id, tag_id))
+        sure = ids[codes > bar]
+        if len(sure):
+            found[model_id, tag_id] = BitMap(sure.astype(np.uint32))
+        edge = ids[codes == bar]
+        if len(edge):
+            unsure[model_id, tag_id] = BitMap(edge.astype(np.uint32))
+    if unsure:
+        images = BitMap.union(*unsure.values())
+        for image_id, tag_id, model_id, score in read(sorted({t for _, t in unsure}), images):
+            if image_id in unsure.get((model_id, tag_id), ()) and score >= threshold(model_id, tag_id):
+                found.setdefault((model_id, tag_id), BitMap()).add(image_id)
+    return found
+
+
+def reader(connection: DriverConnection) -> Reader:
+    """(image, tag, model, score) of the stored rows of some tags on some images."""
+    return lambda tags, images: connection.execute(
+        sql.SCORES_OF_TAGS_LISTED, (json_ids(tags), json_ids(images))
+    ).fetchall()
+
+
+def reread(
+    scores: dict[tuple[int, int], BitMap],
+    codes: ScoreCodes,
+    connection: DriverConnection,
+    tag_ids: Iterable[int],
+    models: Sequence[int],
+    threshold: Callable[[int, int], float],
+) -> None:
+    """Every model's postings (``scores``) of a few tags at their thresholds now: from the score codes
+    (the rows of one tag are spread over the whole table), else in one pass over it."""
+    tags = set(tag_ids)
+    for key in [k for k in scores if k[1] in tags]:
+        del scores[key]
+    read = reader(connection)
+    try:
+        for tag_id in tags:
+            for model_id in set(models) - {USER}:
+                if found := exact(codes, [tag_id], [model_id], Range(threshold(model_id, tag_id), None), read)[tag_id]:
+                    scores[model_id, tag_id] = found
+    except ScoresIncomplete:
+        scores.update(postings(read_rows(connection, sorted(tags)), models, threshold, read))
