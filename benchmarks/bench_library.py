@@ -111,10 +111,8 @@ def generate(db: Path, images: int, per_image: int, models: list, names: list[st
     triggers = [row[0] for row in connection.execute("SELECT sql FROM sqlite_master WHERE type='trigger'")]
     for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
         connection.execute(f"DROP TRIGGER {name}")
-    connection.execute("DROP INDEX ix_image_tags_tag_score")
-    connection.execute("DROP INDEX ix_image_tags_image")
     connection.execute("DROP INDEX ix_image_tags_user")
-    # Rows are staged in arrival order, then copied sorted by the primary key (tag_id, image_id, model_id).
+    # Rows are staged in arrival order, then copied sorted by the primary key (image_id, model_id, tag_id).
     connection.execute("CREATE TEMP TABLE staging (image_id INTEGER, tag_id INTEGER, model_id INTEGER, score REAL)")
     connection.execute("BEGIN")
     connection.execute(
@@ -175,8 +173,8 @@ def generate(db: Path, images: int, per_image: int, models: list, names: list[st
                 )
         connection.executemany("INSERT INTO staging (image_id, tag_id, model_id, score) VALUES (?, ?, ?, ?)", rows)
     connection.execute(
-        "INSERT INTO image_tags (tag_id, image_id, model_id, source, score)"
-        " SELECT tag_id, image_id, model_id, 0, score FROM staging ORDER BY tag_id, image_id, model_id"
+        "INSERT INTO image_tags (image_id, model_id, tag_id, source, score)"
+        " SELECT image_id, model_id, tag_id, 0, score FROM staging ORDER BY image_id, model_id, tag_id"
     )
     for model in models:
         connection.execute(
@@ -186,8 +184,6 @@ def generate(db: Path, images: int, per_image: int, models: list, names: list[st
         )
     connection.execute("DROP TABLE staging")
     connection.execute("COMMIT")
-    connection.execute("CREATE INDEX ix_image_tags_tag_score ON image_tags (tag_id, score, image_id)")
-    connection.execute("CREATE INDEX ix_image_tags_image ON image_tags (image_id)")
     connection.execute("CREATE INDEX ix_image_tags_user ON image_tags (tag_id, score) WHERE model_id = 0")
     for sql in triggers:
         connection.execute(sql)

@@ -42,9 +42,8 @@ class TagResolver:
     rules: ThresholdRules
     models: list[int]  # the searched models (or those a model: term names)
     model_ids: dict[str, int] = field(default_factory=dict)  # every model of the library, by name
-    estimate: Callable[[int, float], int] | None = None  # images with tag at or above a score (histogram)
     warnings: list[str] = field(default_factory=list)
-    correlate_to: SQLColumnExpression | None = None  # image id column to probe per row (when a small driver leads)
+    correlate_to: SQLColumnExpression | None = None  # image id column to probe per row (the key's first part)
     # like: terms resolved before compiling: per path, the nearest images, most alike first.
     similar: dict[str, list[int]] = field(default_factory=dict)
 
@@ -77,8 +76,8 @@ def _rows_exist(
 ) -> ColumnElement[bool]:
     """Image has an image_tags row meeting ``build(table)``.
 
-    Correlated: a primary-key probe (tag_id, image_id) per candidate row, cheap when a small
-    driver set leads. Otherwise: membership in the set that the score index yields.
+    Correlated: a primary-key probe (image_id, model_id, tag_id) per image. Otherwise: membership in
+    the set of images the rows name (a scan of the table).
     """
     if correlate_to is not None:
         probe = aliased(ImageTag)
@@ -160,38 +159,6 @@ def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
     raise TypeError(f"unknown query node {node!r}")
 
 
-def _pick_driver(node: Node, resolver: TagResolver) -> tuple[TagTerm, int, Range] | None:
-    """The positive single-tag term of a top-level AND that matches the fewest images (by the
-    histogram estimate): the query is driven from its index range and the rest is probed."""
-    if resolver.estimate is None:
-        return None
-    children = node.children if isinstance(node, And) else (node,)
-    best: tuple[int, TagTerm, int, Range] | None = None
-    for child in children:
-        if not isinstance(child, TagTerm) or child.is_wildcard:
-            continue
-        if child.score is not None and child.score.low is None:
-            continue  # "cat:<0.2" is a negative condition
-        ids = resolver.lookup(child.name, child.exact, child.category)
-        if len(ids) != 1:
-            continue
-        score = child.score or Range(resolver.lowest_threshold(ids[0]))
-        estimate = resolver.estimate(ids[0], float(score.low))  # type: ignore[arg-type]
-        if best is None or estimate < best[0]:
-            best = (estimate, child, ids[0], score)
-    return None if best is None else best[1:]
-
-
-def _mentions_fields(node: Node) -> bool:
-    if isinstance(node, FieldTerm):
-        return True
-    if isinstance(node, Not):
-        return _mentions_fields(node.child)
-    if isinstance(node, (And, Or)):
-        return any(_mentions_fields(child) for child in node.children)
-    return False
-
-
 def tag_count(resolver: TagResolver) -> ColumnElement[int]:
     """How many tags an image shows (its additions, and the searched models' scores at their
     thresholds, less its removals): the count ``library.tag_totals`` keeps from the posting lists."""
@@ -212,36 +179,25 @@ def build_select(
     sort: str = "path",
     score_tag_ids: list[int] | None = None,
     columns: tuple = (Image.id,),
+    hits: ColumnElement[bool] | None = None,
 ) -> Select:
-    """SELECT ``columns`` of images matching ``node``; missing files are left out unless asked for.
+    """SELECT ``columns`` of images matching ``node`` in ``sort`` order; missing files are left out
+    unless asked for. ``hits``: the matching images as the search index found them (a condition on
+    ``Image.id``), where SQL only orders them.
 
-    With a positive tag term at the top level, the rarest one drives: its index range gives the
-    candidates and every other term is a primary-key probe per candidate.
+    Each tag term is a probe of the primary key (image, model, tag) per image: the scores are keyed
+    by image (migration 0011), and "which images have tag T" is the search index's question.
     """
-    driver = _pick_driver(node, resolver)
-    if driver is None:
-        where = compile_node(node, resolver)
+    if hits is not None:
+        where = hits
     else:
-        # Candidates come from the driver's index range; tag-only terms are probed on the
-        # candidates before any image row is read; the rest (metadata) filters the images.
-        term, tag_id, score = driver
-        rest = [c for c in node.children if c is not term] if isinstance(node, And) else []
-        lead = aliased(ImageTag)
-        resolver.correlate_to = lead.image_id
-        tag_only = [compile_node(c, resolver) for c in rest if not _mentions_fields(c)]
-        resolver.correlate_to = None
-        # The index range (tag, score at or above the lowest threshold) finds the candidates; each
-        # row must still count for its own model (and not be removed by hand).
-        counts = (
-            counting_row(lead, [tag_id], resolver)
-            if term.score is None
-            else _scored_row(lead, [tag_id], score, resolver)
-        )
-        candidates = select(lead.image_id).where(lead.tag_id == tag_id, in_range(lead.score, score), counts, *tag_only)
-        others = [compile_node(c, resolver) for c in rest if _mentions_fields(c)]
-        where = and_(Image.id.in_(candidates), *others)
-    if not mentions_status(node, Status.MISSING):
-        where = and_(Image.status != Status.MISSING, where)
+        resolver.correlate_to = Image.id
+        try:
+            where = compile_node(node, resolver)
+        finally:
+            resolver.correlate_to = None
+        if not mentions_status(node, Status.MISSING):
+            where = and_(Image.status != Status.MISSING, where)
     statement = select(*columns).where(where)
     descending = sort.startswith("-")
     key = sort.lstrip("-")

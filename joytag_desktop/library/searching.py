@@ -21,7 +21,7 @@ from joytag_desktop.library.fields import words_key
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.records import SearchResult
 from joytag_desktop.library.roots import Roots
-from joytag_desktop.library.schema import Image, Model, Tag, TagHistogram
+from joytag_desktop.library.schema import Image, Model, Tag
 from joytag_desktop.library.search import TagResolver, build_select, in_folder, json_ids
 from joytag_desktop.library.search_index import SearchIndex
 from joytag_desktop.library.settings import Settings
@@ -97,7 +97,7 @@ class Searching:
         rules = context.rules
         if threshold is not None:
             rules = dataclasses.replace(rules, override=check_threshold(threshold))
-        resolver = TagResolver(context.lookup, self.tags.category_of, rules, judging, by_name, self._estimate)
+        resolver = TagResolver(context.lookup, self.tags.category_of, rules, judging, by_name)
         for term in field_terms(node, "like") if node else []:
             text = term.text or ""
             if text in resolver.similar:
@@ -182,16 +182,6 @@ class Searching:
     def _tag_names(self) -> list[tuple[int, str]]:
         with self.database.engine.connect() as connection:
             return [(row.id, row.name) for row in connection.execute(select(Tag.id, Tag.name).order_by(Tag.name))]
-
-    def _estimate(self, tag_id: int, score: float) -> int:
-        """How many images have ``tag_id`` at or above ``score`` (from the histogram, to plan queries)."""
-        bucket = round(score * 100)
-        with self.database.engine.connect() as connection:
-            return connection.execute(
-                select(func.coalesce(func.sum(TagHistogram.count), 0)).where(
-                    TagHistogram.tag_id == tag_id, TagHistogram.bucket >= bucket
-                )
-            ).scalar_one()
 
     def search(
         self,
@@ -296,9 +286,16 @@ class Searching:
         if sort.lstrip("-") == "score":
             for term in tag_terms(node):
                 score_ids += resolver.lookup(term.name, term.exact, term.category)
-        statement = build_select(node, resolver, sort, score_ids, columns=columns)
-        if folder:
-            statement = statement.where(self.folder_condition(folder))
+        extra = self.folder_condition(folder) if folder else None
+        with self.search_index.acquire(resolver.rules, one_off=True) as index:
+            found = None if index is None else self._hits(index, resolver, node, extra)
+        if found is not None:  # the index finds them, SQL puts them in this order (name, size, score…)
+            hits = Image.id.in_(dialect.listed_ids(json_ids(found), "hits"))
+            statement = build_select(node, resolver, sort, score_ids, columns=columns, hits=hits)
+        else:
+            statement = build_select(node, resolver, sort, score_ids, columns=columns)
+            if extra is not None:
+                statement = statement.where(extra)
         if limit is not None:
             statement = statement.limit(limit)
         if offset:
