@@ -37,12 +37,18 @@ def _engine(url: str):
     return create_engine(url if "://" in url else f"sqlite:///{url}")
 
 
-def _histogram(url: str) -> dict[tuple[int, int, int], int]:
+def _histogram(url: str, folded: bool = False) -> dict[tuple[int, int, int], int]:
+    """The histogram's counts: its rows plus the changes not yet folded (``folded``: its rows alone)."""
     engine = _engine(url)
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT tag_id, model_id, bucket, count FROM tag_histogram")).all()
+        if not folded:
+            rows += connection.execute(text("SELECT tag_id, model_id, bucket, count FROM tag_histogram_changes")).all()
     engine.dispose()
-    return {(t, m, b): c for t, m, b, c in rows if c}
+    counted: dict[tuple[int, int, int], int] = {}
+    for t, m, b, c in rows:
+        counted[t, m, b] = counted.get((t, m, b), 0) + c
+    return {key: c for key, c in counted.items() if c}
 
 
 def _recount(url: str) -> dict[tuple[int, int, int], int]:
@@ -114,6 +120,11 @@ def test_the_histogram_and_the_change_log_follow_every_write_of_a_models_rows(db
         library.purge_missing()
         assert _histogram(db_url) == _recount(db_url)
         followed = _answers(library)
+        counts = library.counts.histogram_totals(0.3, "")  # the tag list's counts while no index is built
+        assert counts and _histogram(db_url, folded=True) != _recount(db_url)  # changes wait to be folded
+        library.results.fold_histogram(at_least=1)
+        assert _histogram(db_url, folded=True) == _recount(db_url)
+        assert library.counts.histogram_totals(0.3, "") == counts  # the same counts, folded or not
     _forget_saved_index(db_url)
     with Library(db_url) as fresh:  # another process, its index built from the rows alone
         assert _answers(fresh) == followed
@@ -176,7 +187,7 @@ def test_a_0010_library_is_rekeyed_by_image_with_every_row_kept(db_url: str, tmp
     engine.dispose()
     assert _key_of(db_url) == ["tag_id", "image_id", "model_id"]
     assert "ix_image_tags_tag_score" in _index_names(db_url)
-    rows, histogram = _rows(db_url), _histogram(db_url)
+    rows, histogram = _rows(db_url), _histogram(db_url, folded=True)  # 0010 has no waiting changes
     _forget_saved_index(db_url)
     with Library(db_url) as library:  # migrated to 0011
         assert _rows(db_url) == rows and _histogram(db_url) == histogram

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from joytag_desktop.library import dialect, mounts
+from joytag_desktop.library import dialect, mounts, score_rows
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.query import Node, parse
 from joytag_desktop.library.records import SelectionTag
@@ -39,6 +39,7 @@ from joytag_desktop.library.schema import (
     Status,
     Tag,
     TagHistogram,
+    TagHistogramChange,
     TagThreshold,
 )
 from joytag_desktop.library.search import TagResolver, compile_node, counting_row
@@ -166,19 +167,20 @@ class Counts:
         in the larger count only)."""
         rules = self.settings.threshold_rules(threshold)
         searched = [m.id for m in self.taggers.models() if m.searched]
+        histogram = score_rows.histogram_rows().c  # the histogram and its changes not yet folded
         limit_bucket = func.cast(
-            func.round(self._threshold_sql(rules, TagHistogram.model_id, TagHistogram.tag_id) * 100), Integer
+            func.round(self._threshold_sql(rules, histogram.model_id, histogram.tag_id) * 100), Integer
         )
         statement = (
-            select(TagHistogram.tag_id, TagHistogram.model_id, func.sum(TagHistogram.count))
-            .join(Tag, Tag.id == TagHistogram.tag_id)
-            .join(TagThreshold, TagThreshold.tag_id == TagHistogram.tag_id, isouter=True)
+            select(histogram.tag_id, histogram.model_id, func.sum(histogram.count))
+            .join(Tag, Tag.id == histogram.tag_id)
+            .join(TagThreshold, TagThreshold.tag_id == histogram.tag_id, isouter=True)
             .where(
-                TagHistogram.model_id.in_([USER, *searched]),
-                TagHistogram.count != 0,
-                TagHistogram.bucket >= case((TagHistogram.model_id == USER, 0), else_=limit_bucket),
+                histogram.model_id.in_([USER, *searched]),
+                histogram.count != 0,
+                histogram.bucket >= case((histogram.model_id == USER, 0), else_=limit_bucket),
             )
-            .group_by(TagHistogram.tag_id, TagHistogram.model_id, Tag.id, TagThreshold.tag_id)
+            .group_by(histogram.tag_id, histogram.model_id, Tag.id, TagThreshold.tag_id)
         )
         with self.database.engine.connect() as connection:
             rows = connection.execute(statement).all()
@@ -445,6 +447,7 @@ class Counts:
         """Recompute the tag histogram from scratch (after bulk loads or to repair)."""
         with self.database.engine.begin() as connection:
             connection.execute(delete(TagHistogram))
+            connection.execute(delete(TagHistogramChange))
             bucket = dialect.HistogramBucket(ImageTag.score)
             counted = (
                 select(ImageTag.tag_id, ImageTag.model_id, bucket.label("bucket"), func.count().label("count"))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from joytag_desktop.categories import RATINGS
+from joytag_desktop.library import score_rows
 from joytag_desktop.library.database import IN_CHUNK, Database, rowcount
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.records import TagState
@@ -22,7 +23,6 @@ from joytag_desktop.library.schema import (
     ImageTag,
     Source,
     Tag,
-    TagHistogram,
 )
 from joytag_desktop.library.tags import Tags, check_tag_name
 
@@ -134,7 +134,7 @@ class Edits:
                     .where(
                         Tag.id.in_(list(tag_ids.values())),
                         Tag.category == "general",
-                        ~exists().where(TagHistogram.tag_id == Tag.id, TagHistogram.model_id != USER),  # a model's tag
+                        Tag.scored.is_(False),  # not a model's tag
                     )
                     .values(category="keyword")
                 )
@@ -224,10 +224,7 @@ def _set_manual_chunk(session: Session, ids: list[int], tag_id: int, present: bo
     new = [image_id for image_id in ids if image_id not in existing]
     differing = [image_id for image_id, state in existing.items() if state != (Source.MANUAL, score)]
     if new:
-        session.execute(
-            insert(ImageTag),
-            [{"image_id": i, "tag_id": tag_id, "model_id": USER, "source": Source.MANUAL, "score": score} for i in new],
-        )
+        score_rows.insert_rows(session, [(i, USER, tag_id, Source.MANUAL, score) for i in new])
     if differing:
         session.execute(
             update(ImageTag).where(ImageTag.image_id.in_(differing), *where).values(source=Source.MANUAL, score=score)

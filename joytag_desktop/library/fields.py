@@ -16,7 +16,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from pyroaring import BitMap
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 
 from joytag_desktop.categories import CATEGORIES, RATINGS, SEARCHABLE_CATEGORIES
 from joytag_desktop.library import dialect
@@ -306,7 +318,12 @@ class SourceField(ChoiceField):
         super().__init__("source", SOURCES)
 
     def condition(self, term: FieldTerm, context: Context) -> ColumnElement[bool]:
-        return Image.id.in_(select(ImageTag.image_id).where(ImageTag.source == Source.BY_NAME[term.text or ""]))
+        source = Source.BY_NAME[term.text or ""]
+        if source == Source.AI:  # a probe of the image's rows (keyed by image first)
+            return exists().where(ImageTag.image_id == Image.id, ImageTag.source == source)
+        # The user's rows: their partial index (a literal 0, which SQLite matches to the index's WHERE).
+        user = ImageTag.model_id == literal_column("0")
+        return Image.id.in_(select(ImageTag.image_id).where(user, ImageTag.source == source))
 
 
 class RatingField(Field):

@@ -20,12 +20,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, insert, literal_column, select, update
 
 from joytag_desktop.library.database import Database
 from joytag_desktop.library.edits import EDIT_CHUNK
 from joytag_desktop.library.errors import LibraryError
-from joytag_desktop.library.schema import PRESENT_SCORE, REMOVED_SCORE, USER, ImageTag, Source, TagHistogram
+from joytag_desktop.library.schema import PRESENT_SCORE, REMOVED_SCORE, USER, ImageTag, Source, Tag
 from joytag_desktop.library.tags import Tags, check_tag_name
 from joytag_desktop.library.vocabulary import Carried, Vocabulary
 
@@ -54,13 +54,7 @@ class Renames:
     def is_model_tag(self, tag_id: int) -> bool:
         """Whether a model has scored this tag on some image (it is part of a model's vocabulary)."""
         with self.database.engine.connect() as connection:
-            return bool(
-                connection.execute(
-                    # The histogram keeps a row per (tag, model, bucket) a model ever scored: a tag-first
-                    # probe, where the scores themselves are keyed by image (a scan).
-                    select(exists().where(TagHistogram.tag_id == tag_id, TagHistogram.model_id != USER))
-                ).scalar()
-            )
+            return bool(connection.execute(select(Tag.scored).where(Tag.id == tag_id)).scalar())
 
     def affected_images(self, tag: str) -> list[int]:
         """The images where the user's word makes ``tag`` present (added by hand or imported)."""
@@ -71,7 +65,7 @@ class Renames:
             return list(
                 connection.execute(
                     select(ImageTag.image_id)
-                    .where(ImageTag.tag_id == tag_id, ImageTag.model_id == USER, ImageTag.score > 0)
+                    .where(ImageTag.tag_id == tag_id, ImageTag.model_id == literal_column("0"), ImageTag.score > 0)
                     .order_by(ImageTag.image_id)
                 ).scalars()
             )
@@ -129,7 +123,7 @@ class Renames:
             ids = list(
                 connection.execute(
                     select(ImageTag.image_id)
-                    .where(ImageTag.tag_id == old_id, ImageTag.model_id == USER, ImageTag.score > 0)
+                    .where(ImageTag.tag_id == old_id, ImageTag.model_id == literal_column("0"), ImageTag.score > 0)
                     .order_by(ImageTag.image_id)
                 ).scalars()
             )

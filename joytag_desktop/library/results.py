@@ -43,6 +43,12 @@ def _highest_rating(scores: np.ndarray, rating_index: list[tuple[int, int]]) -> 
     return max(rating_index, key=lambda r: scores[r[0]])[1] if rating_index else None
 
 
+# Batches stored between looks at the histogram's waiting changes, and how many changes make a fold
+# (~100 per image and model: about 5,000 images; summing them in a count takes ~0.1 s).
+FOLD_EVERY = 16
+HISTOGRAM_CHANGES_FOLDED = 500_000
+
+
 class Results:
     """What the taggers found, stored and read back."""
 
@@ -62,6 +68,7 @@ class Results:
         self.similarity = similarity
         self.search_index = search_index
         self._stored_batches = 0
+        self._last_rating_index: tuple[Sequence[str], Sequence[str] | None, list[tuple[int, int]]] | None = None
 
     def pending_images(
         self, limit: int, after_id: int = 0, model_id: int | None = None
@@ -112,11 +119,7 @@ class Results:
         import numpy as np
 
         tag_ids = np.asarray(self.tags.ensure_tags(tags, categories), dtype=np.int64)
-        rating_index = [
-            (i, RATINGS.index(name.removeprefix("rating:")))
-            for i, (name, category) in enumerate(zip(tags, categories or [], strict=False))
-            if category == "rating" and name.removeprefix("rating:") in RATINGS
-        ]
+        rating_index = self._rating_index(tags, categories)
         floor = self._floors(model.id, tag_ids, self.settings.storage_floor)
         # The model's exclusions and category caps (library.model_rules): applied to what is stored.
         kept = self.model_rules.keep(model.id, tag_ids, categories) if self.model_rules is not None else None
@@ -148,33 +151,29 @@ class Results:
             ok_ids = [r.image_id for r in ok]
             score_rows.forget(session, model.id, ok_ids)  # this model's old rows, logged and uncounted
             session.execute(delete(ImageModel).where(ImageModel.image_id.in_(ok_ids), ImageModel.model_id == model.id))
-            new_rows: list[dict] = []
+            new_rows: list[tuple[int, int, int, int, float]] = []
+            taggings: list[dict] = []
             for result in ok:
                 scores = result.scores
                 assert scores is not None
-                for index in np.flatnonzero(scores >= floor) if kept is None else kept.positions(scores, floor):
-                    new_rows.append(
-                        {
-                            "image_id": result.image_id,
-                            "tag_id": int(tag_ids[index]),
-                            "model_id": model.id,
-                            "source": Source.AI,
-                            "score": float(scores[index]),
-                        }
-                    )
-                rating = _highest_rating(scores, rating_index)
-                session.add(
-                    ImageModel(
-                        image_id=result.image_id,
-                        model_id=model.id,
-                        tagged_at=stamp,
-                        rating=rating,
-                        embedding=None if result.embedding is None else result.embedding.astype("<f2").tobytes(),
-                    )
+                kept_at = np.flatnonzero(scores >= floor) if kept is None else kept.positions(scores, floor)
+                new_rows += [
+                    (result.image_id, model.id, tag_id, Source.AI, score)
+                    for tag_id, score in zip(tag_ids[kept_at].tolist(), scores[kept_at].tolist(), strict=True)
+                ]
+                taggings.append(
+                    {
+                        "image_id": result.image_id,
+                        "model_id": model.id,
+                        "tagged_at": stamp,
+                        "rating": _highest_rating(scores, rating_index),
+                        "embedding": None if result.embedding is None else result.embedding.astype("<f2").tobytes(),
+                    }
                 )
-            session.flush()
+            if taggings:
+                session.execute(insert(ImageModel), taggings)
             if new_rows:
-                session.execute(insert(ImageTag), new_rows)
+                score_rows.insert_rows(session, new_rows)
                 score_rows.note(session, model.id, ok_ids)
             if server is not None:  # pgvector: the server's index gets the embeddings in this transaction
                 server.store(
@@ -203,7 +202,29 @@ class Results:
         self._stored_batches += 1
         if self._stored_batches % 100 == 0:  # a library tagged for days and never searched
             self.search_index.trim_log()
+        if self._stored_batches % FOLD_EVERY == 0:
+            self.fold_histogram()
         return len(results)
+
+    def fold_histogram(self, at_least: int = HISTOGRAM_CHANGES_FOLDED) -> None:
+        """Fold the histogram's waiting changes into it once they are many (each fold writes the
+        histogram's pages once, for all the batches since the last)."""
+        with self.database.Session.begin() as session:
+            if score_rows.histogram_changes(session) >= at_least:
+                score_rows.fold_histogram(session)
+
+    def _rating_index(self, tags: Sequence[str], categories: Sequence[str] | None) -> list[tuple[int, int]]:
+        """(position, rating) of the vocabulary's rating tags (kept for the same lists, batch after batch)."""
+        last = self._last_rating_index
+        if last is not None and last[0] is tags and last[1] is categories:
+            return last[2]
+        found = [
+            (i, RATINGS.index(name.removeprefix("rating:")))
+            for i, (name, category) in enumerate(zip(tags, categories or [], strict=False))
+            if category == "rating" and name.removeprefix("rating:") in RATINGS
+        ]
+        self._last_rating_index = (tags, categories, found)
+        return found
 
     def _floors(self, model_id: int, tag_ids: np.ndarray, floor: float) -> float | np.ndarray:
         """The lowest score stored per tag: the storage floor, or a model's own threshold for the

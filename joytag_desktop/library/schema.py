@@ -27,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -187,6 +188,8 @@ class Tag(Base):
     # general, character, copyright, artist, meta, rating, year (as the models define them), or
     # keyword for imported keywords (hierarchical ones are stored as Places|Europe|Paris).
     category: Mapped[str] = mapped_column(String(16), default="general")
+    # A model has stored a score of it (it is a model's vocabulary, not only a keyword or a hand tag).
+    scored: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ImageTag(Base):
@@ -281,6 +284,20 @@ class TagHistogram(Base):
     model_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TagHistogramChange(Base):
+    """What a batch of a model's rows added to (or took from) ``tag_histogram``, appended with the
+    rows and folded into it now and then (``library.score_rows``): the histogram is ordered by tag,
+    so updating it in place cost a written page per stored score. Counts are the two tables' sum."""
+
+    __tablename__ = "tag_histogram_changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[int] = mapped_column(SmallInteger)
+    bucket: Mapped[int] = mapped_column(SmallInteger)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class Setting(Base):

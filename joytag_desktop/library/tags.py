@@ -43,6 +43,9 @@ class Tags:
         self._tag_lock = threading.Lock()
         self._hierarchy_cache: tuple[int, list[tuple[int, str]]] = (0, [])
         self._categories: dict[int, str] | None = None
+        self._categorized: set[tuple[str, str]] = set()  # (name, category) pairs a model has set
+        self._last_ensured: tuple[Sequence[str], tuple[int, ...]] | None = None
+        self._last_categorized: tuple[Sequence[str], Sequence[str]] | None = None
 
     def ensure_tags(self, names: Sequence[str], categories: Sequence[str] | None = None) -> list[int]:
         """Ids of these tags, creating the ones the library does not know yet.
@@ -52,6 +55,9 @@ class Tags:
         if categories is not None:
             self._set_categories(names, categories)
         with self._tag_lock:
+            last = self._last_ensured  # a model's batches pass the same vocabulary list every time
+            if last is not None and last[0] is names and len(last[1]) == len(names):
+                return list(last[1])
             unknown = [name for name in names if name not in self._tag_ids]
             if unknown:
                 unknown = list(dict.fromkeys(unknown))
@@ -65,11 +71,19 @@ class Tags:
                     for start in range(0, len(unknown), IN_CHUNK):  # SQLite binds at most 32,766 variables
                         chunk = unknown[start : start + IN_CHUNK]
                         self._tag_ids.update(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(chunk))).all())
-            return [self._tag_ids[name] for name in names]
+            ids = [self._tag_ids[name] for name in names]
+            self._last_ensured = (names, tuple(ids))
+            return ids
 
     def _set_categories(self, names: Sequence[str], categories: Sequence[str]) -> None:
-        specific = {n: c for n, c in zip(names, categories, strict=True) if c != "general"}
+        # Each (name, category) once per process: a model's batches bring the same thousands each time.
+        last = self._last_categorized
+        if last is not None and last[0] is names and last[1] is categories:
+            return
+        done = self._categorized
+        specific = {n: c for n, c in zip(names, categories, strict=True) if c != "general" and (n, c) not in done}
         if not specific:
+            self._last_categorized = (names, categories)
             return
         with self._tag_lock, self.database.Session.begin() as session:
             session.execute(
@@ -83,6 +97,8 @@ class Tags:
                 [{"n": name, "c": category} for name, category in specific.items()],
             )
             self._categories = None
+        done.update(specific.items())
+        self._last_categorized = (names, categories)
 
     def category_of(self, tag_id: int) -> str:
         """A tag's category (cached; tags only gain categories when a model brings them)."""

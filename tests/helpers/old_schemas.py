@@ -12,7 +12,15 @@ from sqlalchemy.engine import Connection
 
 def _undo_0011(connection: Connection) -> None:
     """Scores keyed by tag again, with 0001/0003's indexes and 0003/0004's (SQLite) or 0006's
-    (PostgreSQL) per-row triggers."""
+    (PostgreSQL) per-row triggers; the histogram's waiting changes folded in."""
+    plus = "tag_histogram.count" if connection.dialect.name == "postgresql" else "count"
+    connection.exec_driver_sql(
+        "INSERT INTO tag_histogram (tag_id, model_id, bucket, count) SELECT tag_id, model_id, bucket, sum(count)"
+        " FROM tag_histogram_changes WHERE TRUE GROUP BY tag_id, model_id, bucket"
+        f" ON CONFLICT (tag_id, model_id, bucket) DO UPDATE SET count = {plus} + excluded.count"
+    )
+    connection.exec_driver_sql("DROP TABLE tag_histogram_changes")
+    connection.exec_driver_sql("ALTER TABLE tags DROP COLUMN scored")
     if connection.dialect.name == "postgresql":
         for name in ("image_tags_added", "image_tags_updated", "image_tags_removed"):
             connection.exec_driver_sql(f"DROP TRIGGER {name} ON image_tags")

@@ -15,6 +15,10 @@ which reads the table once, in key order, when it is built. So:
   rows (model 0: few, edited by hand) keep their tag-first partial index;
 - the histogram and change-log triggers fire for the user's rows only; a model's rows are logged
   and counted per batch by ``library.score_rows`` in the transaction that writes them;
+- what a batch adds to the per-tag histogram is appended to ``tag_histogram_changes`` and folded
+  into ``tag_histogram`` now and then (updating it in place cost a page per score too);
+- ``tags.scored`` says that a model has stored a score of the tag (asked by tag, where the scores
+  are now keyed by image);
 - deleting an image logs its model rows and uncounts all its rows first (a trigger per image, not
   per score), so a search index never keeps an image that is gone, and the histogram stays exact
   also for an image deleted while present (before, its rows stayed counted).
@@ -170,6 +174,16 @@ def upgrade() -> None:
         _postgresql()
     else:
         _sqlite()
+    op.create_table(
+        "tag_histogram_changes",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+        sa.Column("tag_id", sa.Integer, nullable=False),
+        sa.Column("model_id", sa.SmallInteger, nullable=False),
+        sa.Column("bucket", sa.SmallInteger, nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+    )
+    op.add_column("tags", sa.Column("scored", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.execute("UPDATE tags SET scored = TRUE WHERE id IN (SELECT DISTINCT tag_id FROM image_tags WHERE model_id != 0)")
 
 
 def downgrade() -> None:
