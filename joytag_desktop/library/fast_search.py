@@ -45,6 +45,7 @@ def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
 
     return compiled(node, resolver)
 
+
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
 SQL_ON_CANDIDATES = 200_000
 

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from pyroaring import BitMap
@@ -25,9 +25,6 @@ from pyroaring import BitMap
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.library.graded import ScoreCodes
 from joytag_desktop.library.thresholds import ThresholdRules
-
-if TYPE_CHECKING:
-    from joytag_desktop.library.postings import PostingIndex
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +39,9 @@ def _stored_bitmap(blob: memoryview) -> BitMap:
     return BitMap.deserialize(blob)  # pyright: ignore[reportArgumentType]
 
 
-def save(index: PostingIndex, path: Path, identity: dict) -> None:
-    """Write atomically (a temporary file renamed over the old one)."""
+def save(index: Any, path: Path, identity: dict) -> None:
+    """Write ``index`` (a ``postings.PostingIndex``: not imported here, it imports this module)
+    atomically (a temporary file renamed over the old one)."""
     blobs: list[bytes] = []
     entries: list[list] = []
 
@@ -106,9 +104,9 @@ def save(index: PostingIndex, path: Path, identity: dict) -> None:
     index.changes_since_save = 0
 
 
-def load(cls: type[PostingIndex], path: Path, identity_at: Callable[[int], dict]) -> PostingIndex | None:
-    """The saved index (with the rules it was made for), or None when it is missing, damaged or
-    made for another database."""
+def load(cls: Any, path: Path, identity_at: Callable[[int], dict]) -> Any:
+    """The saved index as a ``cls`` (``postings.PostingIndex``), with the rules it was made for, or
+    None when it is missing, damaged or made for another database."""
     try:
         header, start = _saved_header(path)
         if header is None:
