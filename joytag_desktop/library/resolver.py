@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from joytag_desktop.library.query import field_terms
+from joytag_desktop.library.terms import Node
 from joytag_desktop.library.thresholds import ThresholdRules
 
 if TYPE_CHECKING:
@@ -57,3 +59,11 @@ class TagResolver:
 def glob_to_like(pattern: str) -> str:
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%").replace("?", "_")
+
+
+def judging_models(node: Node | None, models: list[tuple[int, str, bool]]) -> tuple[dict[str, int], list[int]]:
+    """Every model by name, and the models whose scores judge the query's tag terms: those its
+    ``model:`` terms name, else the searched ones. ``models``: (id, name, searched), by id."""
+    by_name = {name: model_id for model_id, name, _ in models}
+    named = [by_name[t.text] for t in field_terms(node, "model") if t.text in by_name] if node else []
+    return by_name, list(dict.fromkeys(named)) or [model_id for model_id, _, searched in models if searched]
