@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.location import SCHEMA_HEAD, plain_sqlite_file
@@ -52,7 +53,9 @@ TAG_IDS = statement("quick_tag_ids", "SELECT id FROM tags")
 TAG_IDS_LIKE = statement("quick_tag_ids_like", "SELECT id FROM tags WHERE name LIKE ? ESCAPE '\\'")
 TAG_ID_NAMED = statement("quick_tag_id_named", "SELECT id FROM tags WHERE name = ?")
 TAG_IDS_LOWERED = statement("quick_tag_ids_lowered", "SELECT id FROM tags WHERE lower(name) = ?")
-HIERARCHICAL_TAGS = statement("quick_hierarchical_tags", "SELECT id, name FROM tags WHERE instr(name, ?) > 0")
+HIERARCHICAL_TAGS = statement(
+    "quick_hierarchical_tags", "SELECT id, name FROM tags WHERE name LIKE '%' || ? || '%' ESCAPE '/'"
+)
 CATEGORIES = statement("quick_categories", "SELECT id, category FROM tags")
 ALIASES = statement("quick_aliases", "SELECT tag_id, target_id FROM tag_siblings")
 IMPLICATIONS = statement("quick_implications", "SELECT child_id, parent_id FROM tag_parents")
@@ -149,7 +152,7 @@ def _answer(path: Path, saved: Path, node: Node, threshold: float | None, limit:
         raw.close()
 
 
-def _needs_sql(*_arguments: object) -> object:
+def _needs_sql(*_arguments: Any) -> NoReturn:
     raise Fallback("a term needs SQL")
 
 
