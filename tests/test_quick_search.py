@@ -161,6 +161,13 @@ def test_an_index_behind_the_log_missing_or_made_for_other_rules_is_left_to_the_
     out, err, quick, _ = run_quick(db, home, *argv)
     assert not quick and (out, err) == run_full(db, home, *argv, monkeypatch=monkeypatch, capsys=capsys)
     assert run_quick(db, home, *argv)[:3] == (out, err, True)  # saved again by then: quick again
+    saved = Path(f"{db}-search")
+    data = bytearray(saved.read_bytes())
+    data[len(data) // 8] ^= 0xFF  # in the posting lists: a damaged file is rebuilt, and said so once
+    saved.write_bytes(bytes(data))
+    damaged_out, damaged_err, quick, _ = run_quick(db, home, *argv)
+    assert not quick and damaged_out == out and damaged_err.count("is damaged") == 1
+    assert run_quick(db, home, *argv)[:3] == (out, err, True)
     with Library(db) as library:
         library.set_tag_threshold("long_hair", 0.95)  # rules the saved index was not made for
     out, err, quick, _ = run_quick(db, home, *argv)

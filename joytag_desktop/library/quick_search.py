@@ -95,6 +95,8 @@ def answer(
     def damaged(_warning: str) -> None:
         raise Fallback("damaged")  # the full path warns, once
 
+    silenced = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # a damaged saved index, say: the full path says so, once
     try:
         node = parse(query)
         _check_plain(node)
@@ -103,6 +105,8 @@ def answer(
     except Exception as exc:  # noqa: BLE001 - any doubt: the full path answers (and reports what went wrong)
         log.debug("quick search not taken: %r", exc)
         return None
+    finally:
+        logging.disable(silenced)
 
 
 def _check_plain(node: Node) -> None:
