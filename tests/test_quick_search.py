@@ -67,6 +67,11 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return _library(folder), home
 
 
+def _latest_change(db: Path) -> int:
+    with sqlite3.connect(db) as raw:
+        return raw.execute("SELECT seq FROM sqlite_sequence WHERE name = 'search_changes'").fetchone()[0]
+
+
 def run_quick(db: Path, home: Path, *argv: str) -> tuple[str, str, bool, bool]:
     """stdout, stderr, whether the quick path answered and whether SQLAlchemy was imported."""
     env = {**os.environ, "JOYTAG_DESKTOP_HOME": str(home), "PYTHONPATH": str(ROOT)}
@@ -173,6 +178,17 @@ def test_an_index_behind_the_log_missing_or_made_for_other_rules_is_left_to_the_
     out, err, quick, _ = run_quick(db, home, *argv)
     assert not quick and (out, err) == run_full(db, home, *argv, monkeypatch=monkeypatch, capsys=capsys)
     assert len(out.split()) < len(before.split())
+    Path(f"{db}-search").unlink()
+    run_quick(db, home, *argv)  # saved for these rules
+    assert run_quick(db, home, *argv)[2]
+    elsewhere = tmp_path / "mounted"
+    elsewhere.mkdir()
+    stamp = _latest_change(db)
+    with Library(db) as library:  # this machine finds the root elsewhere: stored paths need translating
+        library.map_root(str(tmp_path), elsewhere)
+    assert _latest_change(db) == stamp  # the saved index is still current: the mount alone decides
+    out, err, quick, _ = run_quick(db, home, *argv)
+    assert not quick and (out, err) == run_full(db, home, *argv, monkeypatch=monkeypatch, capsys=capsys)
 
 
 def test_tag_look_ups_and_rules_read_as_the_library_reads_them(tmp_path: Path) -> None:
