@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from joytag_desktop.library import ImageResult, Library, postings
+from joytag_desktop.library import ImageResult, Library, posting_file
 from joytag_desktop.library.postings import PostingIndex
 from joytag_desktop.library.query import quote_tag
 
@@ -237,7 +237,7 @@ def test_a_damaged_or_foreign_saved_index_is_rebuilt_never_trusted(tmp_path: Pat
         expected = library.search("long_hair | blue_sky").ids
     saved = Path(f"{db}-search")
     data = bytearray(saved.read_bytes())
-    header, start = postings._saved_header(saved)
+    header, start = posting_file._saved_header(saved)
     assert header is not None
     middle = start + header["payload"] // 2  # the posting lists (the score codes follow them)
     if damage == "truncate":

@@ -14,6 +14,8 @@ SQLITE_WORDS = ("json_each", "group_concat", "sqlite_sequence", "julianday", "st
 
 
 def _table() -> list[Statement]:
+    from joytag_desktop.library import quick_search  # noqa: F401 - registers the quick search path's statements
+
     return list(statements._TABLE.values())
 
 

@@ -97,14 +97,18 @@ def open_library(args: argparse.Namespace, create: bool = False) -> Iterator[Lib
     from joytag_desktop.library import Library
     from joytag_desktop.library.integrity import guarded
 
-    def note(text: str) -> None:
-        print(f"joytag-desktop: warning: {text}", file=sys.stderr, flush=True)
-
-    def announce(text: str) -> None:
-        print(f"# {text}", file=sys.stderr, flush=True)
-
-    with guarded(args.db, writes_library(args), note, announce), Library(args.db, create=create) as library:
+    with guarded(args.db, writes_library(args), warn, announce), Library(args.db, create=create) as library:
         yield library
+
+
+def warn(text: str) -> None:
+    """A warning about the library (a damaged one), on stderr."""
+    print(f"joytag-desktop: warning: {text}", file=sys.stderr, flush=True)
+
+
+def announce(text: str) -> None:
+    """Work that will take a while before the answer (checking a big library), on stderr."""
+    print(f"# {text}", file=sys.stderr, flush=True)
 
 
 _WRITING_COMMANDS = {"index", "scan", "purge", "autotag", "watch", "rotate"}

@@ -170,6 +170,8 @@ def run_search(args: argparse.Namespace) -> int:
         args.sort = "similarity" if words else "path"
     if args.sort.lstrip("-") not in SORTS:
         args.subparser.error(f"--sort: {args.sort!r} is not one of {', '.join(SORTS)} (prefix - to reverse)")
+    if args.format == "paths" and not words and "like:" not in query and _answered_quickly(args, query):
+        return 0
     with open_library(args) as library:
         if "like:" in query:  # a like: term may name any image file: the model embeds it if needed
             from joytag_desktop.cli.similar_cmds import outside_embedder
@@ -208,6 +210,24 @@ def run_search(args: argparse.Namespace) -> int:
             sys.stdout.flush()
             arguments.note_cut(len(ids), library.count(query, threshold=args.threshold), "matching images")
     return 0
+
+
+def _answered_quickly(args: argparse.Namespace, query: str) -> bool:
+    """Print what ``run_search`` prints, from the saved search index and ``sqlite3`` alone, where
+    that answers exactly (``library.quick_search``: no SQLAlchemy to import); False: it did not."""
+    from joytag_desktop.library.quick_search import answer
+
+    found = answer(args.db, query, args.threshold, args.limit, args.sort, arguments.announce)
+    if found is None:
+        return False
+    for warning in found.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    for path in found.paths:
+        print(path)
+    if found.more:
+        sys.stdout.flush()
+        arguments.note_cut(found.shown, found.total, "matching images")
+    return True
 
 
 def run_threshold(args: argparse.Namespace) -> int:

@@ -11,20 +11,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
-from joytag_desktop import paths
 from joytag_desktop.errors import JoyTagError
 from joytag_desktop.library import dialect
+
+# Where the database is and the schema head: in library.location (no SQLAlchemy), named here as always.
+from joytag_desktop.library.location import DB_ENV, DEFAULT_DB_NAME, SCHEMA_HEAD, database_url  # noqa: F401
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-DB_ENV = "JOYTAG_DESKTOP_DB"
-DEFAULT_DB_NAME = "library.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
 _MIGRATIONS = Path(__file__).with_name("migrations")
-# The newest migration. Opening a library that is already at it skips importing alembic (a tenth
-# of a second of every command's start); a test keeps this equal to the migrations' head.
-SCHEMA_HEAD = "0011"
 
 
 class DatabaseVersionError(JoyTagError):
@@ -37,18 +34,6 @@ class LibraryOpenError(JoyTagError):
 
 class LibraryMissingError(LibraryOpenError):
     """No library exists at the given place, and the command only reads one."""
-
-
-def database_url(path_or_url: str | os.PathLike[str] | None = None) -> str:
-    """``--db`` value, else ``$JOYTAG_DESKTOP_DB``, else the data directory's SQLite file."""
-    value = path_or_url or os.environ.get(DB_ENV)
-    if not value:
-        return f"sqlite:///{paths.data_dir() / DEFAULT_DB_NAME}"
-    text = os.fspath(value)
-    if "://" in text:
-        return text
-    path = Path(text).expanduser().resolve()
-    return f"sqlite:///{path}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import BigInteger, Integer, SQLColumnExpression, Text, bindparam, select, text
@@ -30,7 +29,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from joytag_desktop.library.statements import DriverConnection
+from joytag_desktop.library.statements import DriverConnection, json_ids  # noqa: F401 - json_ids re-exported
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, Select
@@ -322,12 +321,6 @@ def insert_new_rows(connection, table, rows: list[dict], unique: str) -> list[in
 
 
 # --- driver-level SQL ----------------------------------------------------------------------------
-
-
-def json_ids(ids: Iterable[int]) -> str:
-    """Ids as one JSON text, bound as a single parameter and read with ``json_each`` (any number
-    of them, where ``IN (?, ?, …)`` stops at SQLite's 32,766 variables)."""
-    return json.dumps([int(i) for i in ids])
 
 
 @contextlib.contextmanager

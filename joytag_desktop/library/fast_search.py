@@ -14,18 +14,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyroaring import BitMap
-from sqlalchemy import ColumnElement
-from sqlalchemy.sql import Select
 
-from joytag_desktop.library.fields import FIELDS
+from joytag_desktop.library.codes import USER, Status
 from joytag_desktop.library.graded import inside, scored
 from joytag_desktop.library.postings import PostingIndex
 from joytag_desktop.library.query import mentions_status
-from joytag_desktop.library.schema import USER, Status
-from joytag_desktop.library.search import TagResolver, compile_node
+from joytag_desktop.library.resolver import TagResolver
 from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, Range, TagTerm
+
+if TYPE_CHECKING:  # tag terms alone need neither (the quick search path runs without SQLAlchemy)
+    from sqlalchemy import ColumnElement
+    from sqlalchemy.sql import Select
+
+    from joytag_desktop.library.fields import Field
+
+
+def _field_named(name: str) -> Field:
+    """A field of the search language (``library.fields``, which brings SQLAlchemy: only fields need it)."""
+    from joytag_desktop.library.fields import FIELDS
+
+    return FIELDS[name]
+
+
+def compile_node(node: Node, resolver: TagResolver) -> ColumnElement[bool]:
+    """``node`` as an SQL condition (``library.search``, imported with its first SQL term)."""
+    from joytag_desktop.library.search import compile_node as compiled
+
+    return compiled(node, resolver)
+
 
 # Below this many candidates an SQL term is run on the candidates only (bound as one JSON text).
 SQL_ON_CANDIDATES = 200_000
@@ -36,7 +55,7 @@ def native(node: Node) -> bool:
     if isinstance(node, TagTerm):
         return True
     if isinstance(node, FieldTerm):
-        return FIELDS[node.field].native
+        return _field_named(node.field).native
     if isinstance(node, Not):
         return native(node.child)
     if isinstance(node, (And, Or)):
@@ -93,7 +112,7 @@ class Evaluator:
             found = found - self.evaluate(child, universe)
         for child in narrowing:
             assert isinstance(child, FieldTerm)
-            found = FIELDS[child.field].postings(child, self.index, self.resolver, found)
+            found = _field_named(child.field).postings(child, self.index, self.resolver, found)
         for child in rest:
             if not found:
                 # The SQL terms still compile, so their warnings (an unknown tag) are shown.
@@ -170,7 +189,7 @@ class Evaluator:
         return found
 
     def _field(self, term: FieldTerm, universe: BitMap) -> BitMap:
-        field = FIELDS[term.field]
+        field = _field_named(term.field)
         if field.native:
             return field.postings(term, self.index, self.resolver, universe)
         return self.sql_ids(compile_node(term, self.resolver), None)
@@ -183,4 +202,4 @@ def _as_set(node: Node) -> bool:
 
 def _narrows(node: Node) -> bool:
     """A field term that filters what the other terms of an AND left (``date:``)."""
-    return isinstance(node, FieldTerm) and FIELDS[node.field].narrows
+    return isinstance(node, FieldTerm) and _field_named(node.field).narrows

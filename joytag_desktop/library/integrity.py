@@ -39,6 +39,7 @@ from pathlib import Path
 
 from joytag_desktop import paths
 from joytag_desktop.errors import JoyTagError
+from joytag_desktop.library.location import database_url, plain_sqlite_file
 
 VERDICTS_FILE = "integrity.json"
 READ_BUDGET_S = 0.25  # what a reading command may spend checking (about 20,000 images)
@@ -64,10 +65,11 @@ class Verdict:
 
 def sqlite_file(path_or_url: str | os.PathLike[str] | None) -> Path | None:
     """The SQLite file behind ``--db`` (None for a server or an in-memory database)."""
+    plain = plain_sqlite_file(path_or_url)  # a path: no need to import SQLAlchemy to read it
+    if plain is not None:
+        return plain
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
-
-    from joytag_desktop.library.db import database_url
 
     try:
         url = make_url(database_url(path_or_url))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -32,30 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The stored codes live in library.codes (no SQLAlchemy there); callers still import them from here.
+from joytag_desktop.library.codes import PRESENT_SCORE, REMOVED_SCORE, USER, Source, Status  # noqa: F401
 from joytag_desktop.library.mounts import StoredPath
-
-# Scores of the user's rows (model_id USER): added by hand or imported, removed by hand.
-PRESENT_SCORE = 1.0
-REMOVED_SCORE = -1.0
-USER = 0  # the model_id of manual and imported rows
-
-
-class Source:
-    """Where an image's tag comes from (stored as a small integer)."""
-
-    AI = 0
-    IMPORTED = 1
-    MANUAL = 2
-    NAMES: ClassVar[dict[int, str]] = {AI: "ai", IMPORTED: "imported", MANUAL: "manual"}
-    BY_NAME: ClassVar[dict[str, int]] = {name: code for code, name in NAMES.items()}
-
-
-class Status:
-    PENDING = "pending"
-    TAGGED = "tagged"
-    ERROR = "error"
-    MISSING = "missing"
-    ALL = (PENDING, TAGGED, ERROR, MISSING)
 
 
 class Base(DeclarativeBase):

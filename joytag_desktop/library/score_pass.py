@@ -17,11 +17,10 @@ import numpy as np
 from pyroaring import BitMap
 
 from joytag_desktop.library import statements as sql
-from joytag_desktop.library.dialect import json_ids
+from joytag_desktop.library.codes import USER
 from joytag_desktop.library.errors import ScoresIncomplete
 from joytag_desktop.library.graded import ScoreCodes, code, exact
-from joytag_desktop.library.schema import USER
-from joytag_desktop.library.statements import DriverConnection
+from joytag_desktop.library.statements import DriverConnection, json_ids
 from joytag_desktop.library.terms import Range
 
 _FETCH = 20_000  # (image, model) groups per fetch: a few MB of text at a time

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,48 +25,9 @@ from joytag_desktop.library import dialect
 from joytag_desktop.library.dialect import json_ids
 from joytag_desktop.library.fields import FIELDS, image_date, in_range
 from joytag_desktop.library.query import SORTS, mentions_status
+from joytag_desktop.library.resolver import TagResolver, glob_to_like  # noqa: F401 - glob_to_like re-exported
 from joytag_desktop.library.schema import USER, Image, ImageTag, Status
 from joytag_desktop.library.terms import And, FieldTerm, Node, Not, Or, Range, TagTerm
-from joytag_desktop.library.thresholds import ThresholdRules
-
-
-@dataclass
-class TagResolver:
-    """What the compiler needs from the library: tag ids by name or pattern, categories, the
-    models whose scores count, and the threshold rules."""
-
-    lookup: Callable[[str, bool, str | None], list[int]]  # (name, exact, category) -> ids
-    category_of: Callable[[int], str]
-    rules: ThresholdRules
-    models: list[int]  # the searched models (or those a model: term names)
-    model_ids: dict[str, int] = field(default_factory=dict)  # every model of the library, by name
-    warnings: list[str] = field(default_factory=list)
-    correlate_to: SQLColumnExpression | None = None  # image id column to probe per row (the key's first part)
-    # like: terms resolved before compiling: per path, the nearest images, most alike first.
-    similar: dict[str, list[int]] = field(default_factory=dict)
-
-    @property
-    def similarity_order(self) -> list[int]:
-        """The first like: term's images, most alike first (what sort "similarity" follows)."""
-        return next(iter(self.similar.values()), [])
-
-    def groups(self, ids: list[int]) -> dict[tuple[int, float], list[int]]:
-        """The tag ids per (model, threshold in force), for one condition per group."""
-        grouped: dict[tuple[int, float], list[int]] = defaultdict(list)
-        for tag_id in ids:
-            category = self.category_of(tag_id)
-            for model_id in self.models:
-                grouped[model_id, self.rules.threshold(model_id, tag_id, category)].append(tag_id)
-        return grouped
-
-    def lowest_threshold(self, tag_id: int) -> float:
-        category = self.category_of(tag_id)
-        return min((self.rules.threshold(m, tag_id, category) for m in self.models), default=1.0)
-
-
-def glob_to_like(pattern: str) -> str:
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
 
 
 def _rows_exist(

@@ -20,6 +20,7 @@ from joytag_desktop.library.errors import LibraryError, ScoresIncomplete
 from joytag_desktop.library.fields import words_key
 from joytag_desktop.library.query import SORTS, Node, field_terms, parse, tag_terms
 from joytag_desktop.library.records import SearchResult
+from joytag_desktop.library.resolver import judging_models
 from joytag_desktop.library.roots import Roots
 from joytag_desktop.library.schema import Image, Model, Tag
 from joytag_desktop.library.search import TagResolver, build_select, in_folder, json_ids
@@ -91,9 +92,7 @@ class Searching:
         """Tag lookups, threshold rules and the models that judge tag terms: the searched ones, or
         those the query's ``model:`` terms name."""
         context = self.query_context()
-        by_name = {name: model_id for model_id, name, _ in context.models}
-        named = [by_name[t.text] for t in field_terms(node, "model") if t.text in by_name] if node else []
-        judging = list(dict.fromkeys(named)) or context.searched
+        by_name, judging = judging_models(node, context.models)
         rules = context.rules
         if threshold is not None:
             rules = dataclasses.replace(rules, override=check_threshold(threshold))

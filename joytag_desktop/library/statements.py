@@ -11,9 +11,16 @@ words cannot reach PostgreSQL unnoticed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+
+def json_ids(ids: Iterable[int]) -> str:
+    """Ids as one JSON text, bound as a single parameter and read with ``json_each`` (any number
+    of them, where ``IN (?, ?, …)`` stops at SQLite's 32,766 variables)."""
+    return json.dumps([int(i) for i in ids])
 
 
 class UnregisteredStatement(TypeError):

@@ -12,9 +12,8 @@ from joytag_desktop.library import dialect
 from joytag_desktop.library.database import IN_CHUNK, Database
 from joytag_desktop.library.errors import LibraryError
 from joytag_desktop.library.schema import Tag
-from joytag_desktop.library.search import glob_to_like
+from joytag_desktop.library.tag_lookup import HIERARCHY_SEPARATOR, find_tags
 
-HIERARCHY_SEPARATOR = "|"  # imported hierarchical keywords are stored as Places|Europe|Paris
 MAX_TAG_LENGTH = 1000
 
 
@@ -135,35 +134,8 @@ class Tags:
 
     def lookup(self, name: str, exact: bool, category: str | None = None) -> list[int]:
         """The ids a search term ``name`` finds (a glob, a name, its case-folded form, its hierarchies)."""
-        if category is not None:
-            return [t for t in self.lookup(name, exact) if self.category_of(t) == category]
         with self.database.Session() as session:
-            if not exact and ("*" in name or "?" in name):
-                if name == "*":
-                    return list(session.scalars(select(Tag.id)))
-                pattern = glob_to_like(name)
-                return list(session.scalars(select(Tag.id).where(Tag.name.like(pattern, escape="\\"))))
-            found = session.scalar(select(Tag.id).where(Tag.name == name))
-            if found is None and exact:
-                found = session.scalar(select(Tag.id).where(Tag.name == name.replace(" ", "_")))
-            ids = [found] if found is not None else []
-            if found is None and not exact:
-                ids = list(session.scalars(select(Tag.id).where(func.lower(Tag.name) == name.lower())))
-            return ids + self._hierarchy_tags(session, name, ids)
-
-    def _hierarchy_tags(self, session, name: str, found: list[int]) -> list[int]:
-        """Hierarchical keywords (``Places|Europe|Paris``) that ``name`` is a level of: a parent finds
-        its children, as in digiKam and Lightroom, and the leaf alone still matches."""
-        if not name or HIERARCHY_SEPARATOR in (name[0], name[-1]):
-            return []
-        level = name.casefold()
-        sep = HIERARCHY_SEPARATOR
-        return [
-            tag_id
-            for tag_id, folded in self._hierarchical_names(session)
-            if tag_id not in found
-            and (folded.startswith(level + sep) or folded.endswith(sep + level) or f"{sep}{level}{sep}" in folded)
-        ]
+            return find_tags(_SessionReads(self, session), name, exact, category, self.category_of)
 
     def _hierarchical_names(self, session) -> list[tuple[int, str]]:
         """(id, case-folded name) of the tags that are hierarchies. Tags are only ever added, so the
@@ -187,3 +159,25 @@ class Tags:
         """Read the categories again on next use (imported keywords changed some). No lock: the
         caller may hold a write transaction that a thread holding the lock waits for."""
         self._categories = None
+
+
+class _SessionReads:
+    """The reads of a tag look-up (``library.tag_lookup``) in one session."""
+
+    def __init__(self, tags: Tags, session) -> None:
+        self.tags, self.session = tags, session
+
+    def every_id(self) -> list[int]:
+        return list(self.session.scalars(select(Tag.id)))
+
+    def like(self, pattern: str) -> list[int]:
+        return list(self.session.scalars(select(Tag.id).where(Tag.name.like(pattern, escape="\\"))))
+
+    def named(self, name: str) -> int | None:
+        return self.session.scalar(select(Tag.id).where(Tag.name == name))
+
+    def lowered(self, name: str) -> list[int]:
+        return list(self.session.scalars(select(Tag.id).where(func.lower(Tag.name) == name)))
+
+    def hierarchical(self) -> list[tuple[int, str]]:
+        return self.tags._hierarchical_names(self.session)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from joytag_desktop.library.database import IN_CHUNK, Database
 from joytag_desktop.library.errors import LibraryError
+from joytag_desktop.library.relations import Relations
 from joytag_desktop.library.schema import Tag, TagParent, TagSibling
 from joytag_desktop.library.tags import HIERARCHY_SEPARATOR, Tags, check_tag_name
 
@@ -29,59 +30,6 @@ MAX_HIERARCHY_DEPTH = 32  # levels of a written path (the implications nearest t
 
 class VocabularyError(LibraryError):
     """An alias or implication that would make a chain or a cycle, or names no tag."""
-
-
-@dataclass
-class Relations:
-    """A snapshot of the aliases and implications, by tag id."""
-
-    aliases: dict[int, int] = field(default_factory=dict)  # alias -> target
-    parents: dict[int, set[int]] = field(default_factory=dict)  # canonical child -> canonical parents
-    names_of_aliases: dict[int, list[int]] = field(default_factory=dict)  # target -> its aliases
-
-    @property
-    def empty(self) -> bool:
-        return not self.aliases and not self.parents
-
-    def canonical(self, tag_id: int) -> int:
-        return self.aliases.get(tag_id, tag_id)
-
-    def children(self) -> dict[int, set[int]]:
-        found: dict[int, set[int]] = {}
-        for child, parents in self.parents.items():
-            for parent in parents:
-                found.setdefault(parent, set()).add(child)
-        return found
-
-    def ancestors(self, tag_id: int) -> set[int]:
-        """Every tag ``tag_id`` implies, transitively (canonical ids)."""
-        seen: set[int] = set()
-        todo = [self.canonical(tag_id)]
-        while todo:
-            for parent in self.parents.get(todo.pop(), ()):
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        return seen
-
-    def path_to(self, start: int, goal: int) -> list[int] | None:
-        """A chain of implications from ``start`` up to ``goal`` (both canonical), or None."""
-        previous: dict[int, int] = {}
-        todo = [start]
-        seen = {start}
-        while todo:
-            current = todo.pop()
-            if current == goal:
-                path = [goal]
-                while path[-1] != start:
-                    path.append(previous[path[-1]])
-                return path[::-1]
-            for parent in self.parents.get(current, ()):
-                if parent not in seen:
-                    seen.add(parent)
-                    previous[parent] = current
-                    todo.append(parent)
-        return None
 
 
 class Vocabulary:
@@ -116,32 +64,13 @@ class Vocabulary:
         with self.database.engine.connect() as connection:
             aliases = dict(connection.execute(select(TagSibling.tag_id, TagSibling.target_id)).all())
             pairs = connection.execute(select(TagParent.child_id, TagParent.parent_id)).all()
-        relations = Relations(aliases)
-        for alias, target in aliases.items():
-            relations.names_of_aliases.setdefault(target, []).append(alias)
-        for child, parent in pairs:
-            relations.parents.setdefault(relations.canonical(child), set()).add(relations.canonical(parent))
-        return relations
+        return Relations.read(aliases, pairs)
 
     def expand(self, tag_ids: Sequence[int]) -> list[int]:
         """The ids a search for ``tag_ids`` matches: their aliases' targets, every tag implying
         them (transitively) and all those tags' aliases. The ids given come first, unchanged."""
         relations, children = self._snapshot()
-        if relations.empty or not tag_ids:
-            return list(tag_ids)
-        found = dict.fromkeys(tag_ids)
-        todo = list(dict.fromkeys(relations.canonical(t) for t in tag_ids))
-        seen = set(todo)
-        while todo:
-            current = todo.pop()
-            found[current] = None
-            for alias in relations.names_of_aliases.get(current, ()):
-                found[alias] = None
-            for child in children.get(current, ()):
-                if child not in seen:
-                    seen.add(child)
-                    todo.append(child)
-        return list(found)
+        return relations.expand(tag_ids, children)
 
     def shown_name(self, name: str) -> str:
         """The name a tag is shown and exported as: its alias target's, or its own."""
