@@ -60,13 +60,15 @@ def test_gui_refresh() -> None:
 def test_similar() -> None:
     done = run_benchmark(
         "bench_similar.py", "--images", "2000", "--dim", "32", "--queries", "8", "--ef", "158",
-        "--duplicates", "300", "--pairs", "3000", "--json",
+        "--duplicates", "300", "--pairs", "3000", "--near", "3000", "--json",
     )  # fmt: skip
     figures = summary(done)
     assert figures["similar"][0]["runs"][0]["recall_at_50"] > 0.5
     assert figures["duplicates"]["planted_missed"] == 0
     pairs = figures["flat_pairs"][0]  # above EXACT_UP_TO: through the throwaway graph
     assert pairs["old_pairs"] > 0 and pairs["new_finds_of_old"] >= 0.95
+    near = figures["near_copies"][0]  # exact: every planted copy, and all the old pass found
+    assert near["new_planted_found"] == near["planted"] == 30 and near["old_pairs_not_new"] == 0
 
 
 @pytest.mark.slow
