@@ -57,6 +57,16 @@ def test_gui_refresh() -> None:
     assert "reset (reordered)" in figures["results"]
 
 
+def test_pending() -> None:
+    figures = summary(run_benchmark("bench_pending.py", "--images", "3000", "--backend", "sqlite", "--json"))
+    runs = {(run["state"], run["model"]): run for run in figures["runs"]}
+    assert len(runs) == 10 and all(run["old_count"] == run["new_count"] for run in runs.values())
+    assert runs["all by the first", 1] | {"old_ms": 0, "new_ms": 0} == {
+        "backend": "sqlite", "state": "all by the first", "model": 1, "old_ms": 0, "new_ms": 0,
+        "old_count": 0, "new_count": 0, "way": "not pending",
+    }  # fmt: skip
+
+
 def test_similar() -> None:
     done = run_benchmark(
         "bench_similar.py", "--images", "2000", "--dim", "32", "--queries", "8", "--ef", "158",

@@ -65,7 +65,7 @@ def test_every_way_counts_the_same_through_a_library_s_life(
         manual = library.add_model("manual")  # not automatic: run by hand (autotag --model)
         models = [first, manual]
         ways = _check(library, models, {"first": 40, "manual": 40})
-        assert ways["first"] == "pending"  # nothing tagged: every pending image counts, no look-up
+        assert ways["first"] == "tagged"  # nothing tagged: every pending image counts, no look-up
 
         _tag(library, first, ids[:30], failed=ids[30:33])
         ways = _check(library, models, {"first": 7, "manual": 7})  # tagged ones are no longer pending
@@ -78,7 +78,7 @@ def test_every_way_counts_the_same_through_a_library_s_life(
 
         _tag(library, first, ids[33:])  # the end of the first model's pass
         ways = _check(library, models, {"first": 0, "second": 37, "manual": 37})
-        assert ways["first"] == "not pending" and ways["second"] == "pending"
+        assert ways["first"] == "not pending" and ways["second"] == "tagged"
 
         _tag(library, second, ids[:20])  # half the second model's pass: tagged by both
         ways = _check(library, models, {"first": 0, "second": 17, "manual": 17})
@@ -128,7 +128,7 @@ def test_a_big_count_chooses_the_cheap_way_at_each_end_of_a_pass(db_url: str, tm
         assert _check(library, [first, second], {"first": count - 100, "second": count})["first"] == "pending"
         _tag(library, first, list(range(101, count - 10)))  # most done: they wait for the second model
         ways = _check(library, [first, second], {"first": 11, "second": count})
-        assert ways == {"first": "not pending", "second": "pending"}
+        assert ways == {"first": "not pending", "second": "tagged"}
         _tag(library, first, list(range(count - 10, count + 1)))
         _tag(library, second, list(range(1, count + 1, 4)))  # scattered: few rows of the second model
         left = count - len(range(1, count + 1, 4))

@@ -7,7 +7,8 @@ that walk is wasted in a library tagged by two models, whose pending images most
 
 - "pending": past the model's highest tagged id (one index look-up; a pass goes in id order) every
   pending image counts, a count along the status index; only those up to it are looked up;
-- "tagged": all pending images, less those among the model's rows (few rows: its pass starting);
+- "tagged": all pending images, less those among the model's rows (few rows: its pass starting,
+  or none at all);
 - "not pending": all pending images, less all the model's rows, plus those of images no longer
   pending (few of those: its pass ending, its images pending for the next model).
 
@@ -72,6 +73,8 @@ def cheapest_way(session: Session, model_id: int) -> str:
     """Which of ``WAYS`` looks up fewest rows, from the pending images up to the model's highest
     tagged id (the only ones the "pending" way looks up)."""
     last = session.execute(_LAST_DONE, {"model": model_id}).scalar_one()
+    if not last:  # nothing tagged (a pass starting): the pending images, less no rows
+        return "tagged"
     pending = session.execute(_PENDING_BELOW, {"last": last}).scalar_one()
     if pending <= FEW:
         return "pending"
