@@ -38,11 +38,6 @@ class Block:
     width: int  # bits
     radius: int  # differing bits looked for inside the block (-1: block not searched)
 
-    @property
-    def lookups(self) -> int:
-        """XOR masks of up to ``radius`` bits: the table look-ups per query."""
-        return sum(comb(self.width, k) for k in range(self.radius + 1))
-
 
 def plan(queries: int, keys: int, distance: int) -> list[Block] | None:
     """The cheapest split for ``queries`` looked up among ``keys`` hashes, or None when comparing
