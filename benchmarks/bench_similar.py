@@ -3,7 +3,7 @@ build, memory and load; and duplicate grouping of a 100,000-image library.
 
     python benchmarks/bench_similar.py [--images 1000000] [--dim 768 1152] [--queries 200]
                                        [--ef 158 256 512] [--cache DIR] [--duplicates 100000]
-                                       [--pairs 10000 50000] [--json]
+                                       [--pairs 10000 50000] [--near 10000 100000] [--json]
 
 Embeddings are random but structured, in the model's real width (768 for JoyTag, 1152 for JTP's
 SigLIP): "themed" by default (a low-dimensional continuum around themes, as a library looks to a
@@ -22,6 +22,11 @@ times ``find_duplicates`` with all three kinds and checks that every planted gro
 ``--pairs``: look-alike pairs of a library whose vector index is still a flat matrix (up to
 ``vectors.FLAT_UP_TO``), the old way (every image's top 16 from the flat matrix: quadratic) and
 the new one (``look_alikes.matrix_pairs``) side by side, on the same embeddings with planted look-alikes.
+
+``--near``: near copies by perceptual hash among that many random hashes with 1 % planted copies 8-10
+bits apart (pHash and dHash), the old way (a usearch Hamming graph, each image's 16 nearest by its
+own and its mirrored pHash) and the new one (``duplicates.near_pairs``: exact multi-index hashing)
+side by side: seconds, planted copies found, pairs found.
 """
 
 from __future__ import annotations
@@ -294,6 +299,76 @@ def flat_pairs(sizes: list[int], dim: int, similarity: float = 0.97) -> list[dic
     return results
 
 
+def old_near_pairs(hashes: np.ndarray, distance: int) -> set[tuple[int, int]]:
+    """The near-copy pass before issue 33's fix: approximate, each image's 16 nearest in a graph."""
+    from usearch.index import Index
+
+    from joytag_desktop.library.duplicates import informative
+
+    hashes = hashes[informative(hashes)]
+    ids, phash, dhash, phash_m, dhash_m = (np.ascontiguousarray(hashes[:, k]) for k in range(5))
+
+    def bits(values: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(values).view(np.uint8).reshape(-1, 8)
+
+    def apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.bitwise_count(a.view(np.uint64) ^ b.view(np.uint64))
+
+    graph = Index(ndim=64, metric="hamming", dtype="b1", connectivity=16, expansion_add=64, expansion_search=64)
+    graph.add(np.arange(len(ids), dtype=np.uint64), bits(phash), threads=os.cpu_count() or 1)
+    pairs: set[tuple[int, int]] = set()
+    count = min(16, len(ids))
+    for query_p, query_d in ((phash, dhash), (phash_m, dhash_m)):
+        found = graph.search(bits(query_p), count, threads=os.cpu_count() or 1)
+        rows = np.repeat(np.arange(len(ids)), count)
+        columns = found.keys.reshape(-1).astype(np.int64)
+        valid = (columns >= 0) & (columns < len(ids)) & (columns != rows)
+        rows, columns = rows[valid], columns[valid]
+        close = np.maximum(apart(query_p[rows], phash[columns]), apart(query_d[rows], dhash[columns])) <= distance
+        for a, b in zip(ids[rows[close]].tolist(), ids[columns[close]].tolist(), strict=True):
+            pairs.add((min(a, b), max(a, b)))
+    return pairs
+
+
+def near_copies(sizes: list[int], distance: int = 12) -> list[dict]:
+    """Seconds and planted near copies found at each size, the old graph pass against the exact one."""
+    from joytag_desktop.library.duplicates import near_pairs
+
+    results = []
+    for images in sizes:
+        rng = np.random.default_rng(6)
+        hashes = np.column_stack(
+            [np.arange(1, images + 1), rng.integers(-(2**63), 2**63 - 1, (images, 4), dtype=np.int64)]
+        )
+        rows = rng.permutation(images)
+        planted = set()
+        for n in range(images // 100):  # 1 % re-encodes, 8-10 bits off in pHash and dHash
+            a, b = rows[2 * n], rows[2 * n + 1]
+            for column in (1, 2):
+                mask = sum(1 << int(f) for f in rng.choice(64, int(rng.integers(8, 11)), replace=False))
+                hashes[b, column] = (hashes[a, column : column + 1].view(np.uint64) ^ np.uint64(mask)).view(np.int64)[0]
+            planted.add((int(min(a, b)) + 1, int(max(a, b)) + 1))
+        started = time.perf_counter()
+        old = old_near_pairs(hashes, distance)
+        old_s = time.perf_counter() - started
+        started = time.perf_counter()
+        new = {(a, b) for a, b, _ in near_pairs(hashes, distance)}
+        new_s = time.perf_counter() - started
+        result = {
+            "images": images, "distance": distance, "old_s": round(old_s, 2), "new_s": round(new_s, 2),
+            "planted": len(planted), "old_planted_found": len(planted & old), "new_planted_found": len(planted & new),
+            "old_pairs": len(old), "new_pairs": len(new), "old_pairs_not_new": len(old - new),
+        }  # fmt: skip
+        print(
+            f"near copies among {images:,} hashes: old graph {old_s:.1f} s ({len(planted & old):,} of "
+            f"{len(planted):,} planted, {len(old):,} pairs), exact {new_s:.1f} s ({len(planted & new):,} planted, "
+            f"{len(new):,} pairs)",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1_000_000)
@@ -304,6 +379,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them (the build is minutes)")
     parser.add_argument("--duplicates", type=int, default=100_000, help="images in the duplicate test (0: skip)")
     parser.add_argument("--pairs", type=int, nargs="*", default=[], help="look-alike pairs old and new at these sizes")
+    parser.add_argument(
+        "--near", type=int, nargs="*", default=[], help="near copies (hashes) old and new at these sizes"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args()
     print(machine(), flush=True)
@@ -313,6 +391,8 @@ def main() -> None:
             summary["similar"].append(vector_index(args.images, dim, args.queries, args.ef, args.cache, args.data))
     if args.pairs:
         summary["flat_pairs"] = flat_pairs(args.pairs, args.dim[0])
+    if args.near:
+        summary["near_copies"] = near_copies(args.near)
     if args.duplicates:
         summary["duplicates"] = duplicates(args.duplicates, args.dim[0])
     if args.json:

@@ -57,16 +57,28 @@ def test_gui_refresh() -> None:
     assert "reset (reordered)" in figures["results"]
 
 
+def test_pending() -> None:
+    figures = summary(run_benchmark("bench_pending.py", "--images", "3000", "--backend", "sqlite", "--json"))
+    runs = {(run["state"], run["model"]): run for run in figures["runs"]}
+    assert len(runs) == 10 and all(run["old_count"] == run["new_count"] for run in runs.values())
+    assert runs["all by the first", 1] | {"old_ms": 0, "new_ms": 0} == {
+        "backend": "sqlite", "state": "all by the first", "model": 1, "old_ms": 0, "new_ms": 0,
+        "old_count": 0, "new_count": 0, "way": "not pending",
+    }  # fmt: skip
+
+
 def test_similar() -> None:
     done = run_benchmark(
         "bench_similar.py", "--images", "2000", "--dim", "32", "--queries", "8", "--ef", "158",
-        "--duplicates", "300", "--pairs", "3000", "--json",
+        "--duplicates", "300", "--pairs", "3000", "--near", "3000", "--json",
     )  # fmt: skip
     figures = summary(done)
     assert figures["similar"][0]["runs"][0]["recall_at_50"] > 0.5
     assert figures["duplicates"]["planted_missed"] == 0
     pairs = figures["flat_pairs"][0]  # above EXACT_UP_TO: through the throwaway graph
     assert pairs["old_pairs"] > 0 and pairs["new_finds_of_old"] >= 0.95
+    near = figures["near_copies"][0]  # exact: every planted copy, and all the old pass found
+    assert near["new_planted_found"] == near["planted"] == 30 and near["old_pairs_not_new"] == 0
 
 
 @pytest.mark.slow

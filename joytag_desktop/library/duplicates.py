@@ -1,11 +1,10 @@
 """Duplicates: the same file (content hash), the same picture re-encoded, resized, mirrored or
 slightly cropped (perceptual hashes), and visually similar images (a model's embeddings).
 
-Pairs are found without comparing every image with every other: candidates come from nearest
-neighbour searches (usearch: a Hamming-distance graph over the 64-bit pHashes, queried with each
-image's own and mirrored hash; the model's vector index for embeddings), then each pair is
-confirmed exactly (pHash and dHash both within the distance; cosine at or above the similarity:
-``library.look_alikes``).
+Pairs are found without comparing every image with every other. Near copies: every pair within
+the distance, exactly, by multi-index hashing over the 64-bit pHashes (``library.hamming``: each
+image's own and mirrored hash), each candidate confirmed on pHash and dHash. Look-alikes: each
+image's nearest neighbours in the model's vector index, confirmed by cosine (``library.look_alikes``).
 Groups are the connected pairs. Flat colours and images under 32 px join only as exact copies.
 Nothing here deletes: ``move_to_trash`` checks each copy again (and the copy kept) right before
 handing it and its own sidecars to the system trash, then forgets it in the library.
@@ -31,7 +30,7 @@ from joytag_desktop.files import hash_file
 from joytag_desktop.library import dialect
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.dialect import json_ids
-from joytag_desktop.library.look_alikes import DEFAULT_SIMILARITY, NEIGHBOURS, Progress, similar_pairs
+from joytag_desktop.library.look_alikes import DEFAULT_SIMILARITY, Progress, similar_pairs
 from joytag_desktop.library.schema import Image, ImageHash, Status
 from joytag_desktop.media.imaging import ImageLoadError, open_image
 
@@ -270,36 +269,38 @@ def informative(hashes: np.ndarray) -> np.ndarray:
 
 
 def near_pairs(hashes: np.ndarray, distance: int = DEFAULT_DISTANCE) -> list[tuple[int, int, int]]:
-    """(id, id, bits) for images whose pHash and dHash are both within ``distance`` bits, directly or
-    with one of them mirrored; bits: the larger of the two, in the closer orientation. ``hashes``:
-    rows from ``ensure_hashes``; flat colours are left out."""
-    from usearch.index import Index
+    """(id, id, bits) for every pair of images whose pHash and dHash are both within ``distance``
+    bits, directly or with one of them mirrored; bits: the larger of the two, in the closer
+    orientation. ``hashes``: rows from ``ensure_hashes``; flat colours are left out. Exact: every
+    such pair and no other (``hamming.pairs_within``: multi-index hashing over the pHashes, each
+    candidate verified on both hashes)."""
+    from joytag_desktop.library.hamming import pairs_within
 
     hashes = hashes[informative(hashes)]
     if len(hashes) < 2:
         return []
     ids, phash, dhash, phash_m, dhash_m = (np.ascontiguousarray(hashes[:, k]) for k in range(5))
-    graph = Index(ndim=64, metric="hamming", dtype="b1", connectivity=16, expansion_add=64, expansion_search=64)
-    graph.add(np.arange(len(ids), dtype=np.uint64), _bits(phash), threads=os.cpu_count() or 1)
-    pairs: dict[tuple[int, int], int] = {}
-    count = min(NEIGHBOURS, len(ids))
-    for query_p, query_d in ((phash, dhash), (phash_m, dhash_m)):
-        found = graph.search(_bits(query_p), count, threads=os.cpu_count() or 1)
-        rows = np.repeat(np.arange(len(ids)), count)
-        columns = found.keys.reshape(-1).astype(np.int64)
-        valid = (columns >= 0) & (columns < len(ids)) & (columns != rows)
-        rows, columns = rows[valid], columns[valid]
-        bits = np.maximum(_hamming(query_p[rows], phash[columns]), _hamming(query_d[rows], dhash[columns]))
-        close = bits <= distance
-        for a, b, d in zip(ids[rows[close]].tolist(), ids[columns[close]].tolist(), bits[close].tolist(), strict=True):
-            pair = (min(a, b), max(a, b))
-            pairs[pair] = min(pairs.get(pair, 64), int(d))
-    return [(a, b, d) for (a, b), d in sorted(pairs.items())]
+    direct = pairs_within(phash, distance, accept=lambda a, b: _hamming(dhash[a], dhash[b]) <= distance)
+    mirrored = pairs_within(
+        phash, distance, phash_m, accept=lambda a, b: (a != b) & (_hamming(dhash_m[a], dhash[b]) <= distance)
+    )
+    first = np.concatenate([np.minimum(*direct), np.minimum(*mirrored)])
+    second = np.concatenate([np.maximum(*direct), np.maximum(*mirrored)])
+    unique = np.unique(first * len(ids) + second)
+    a, b = unique // len(ids), unique % len(ids)
 
+    def apart(p: np.ndarray, d: np.ndarray, q: np.ndarray, e: np.ndarray) -> np.ndarray:
+        return np.maximum(_hamming(p, q), _hamming(d, e))
 
-def _bits(values: np.ndarray) -> np.ndarray:
-    """64-bit hashes as usearch's packed bit vectors (8 bytes each)."""
-    return np.ascontiguousarray(values).view(np.uint8).reshape(-1, 8)
+    bits = np.minimum(
+        apart(phash[a], dhash[a], phash[b], dhash[b]),
+        np.minimum(
+            apart(phash_m[a], dhash_m[a], phash[b], dhash[b]), apart(phash_m[b], dhash_m[b], phash[a], dhash[a])
+        ),
+    )
+    left, right = ids[a], ids[b]
+    pairs = zip(np.minimum(left, right).tolist(), np.maximum(left, right).tolist(), bits.tolist(), strict=True)
+    return sorted((x, y, int(d)) for x, y, d in pairs)
 
 
 # --- groups ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, exists, func, insert, select, update
 
 from joytag_desktop.categories import RATINGS
-from joytag_desktop.library import score_rows, work
+from joytag_desktop.library import pending, score_rows, work
 from joytag_desktop.library.database import IN_CHUNK, Database, now, rowcount
 from joytag_desktop.library.model_rules import ModelRules
 from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
@@ -90,14 +90,10 @@ class Results:
             return [(row.id, row.path, row.content_hash) for row in rows]
 
     def pending_count(self, model_id: int) -> int:
-        """Pending images that ``model_id`` has not tagged yet."""
+        """Pending images that ``model_id`` has not tagged yet (``library.pending``: without walking
+        the images that wait for another model)."""
         with self.database.Session() as session:
-            return session.execute(
-                select(func.count()).where(
-                    Image.status == Status.PENDING,
-                    ~exists().where(ImageModel.image_id == Image.id, ImageModel.model_id == model_id),
-                )
-            ).scalar_one()  # a COUNT without GROUP BY: always one row
+            return pending.pending_count(session, model_id)
 
     def store_results(
         self,
