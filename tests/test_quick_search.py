@@ -162,6 +162,7 @@ def test_an_index_behind_the_log_missing_or_made_for_other_rules_is_left_to_the_
     assert not quick and sqlalchemy
     assert (out, err) == run_full(db, home, *argv, monkeypatch=monkeypatch, capsys=capsys)
     assert set(out.split()) > set(before.split())  # the edit is seen
+    assert run_quick(db, home, *argv)[:3] == (out, err, True)  # the full path saved what it replayed
     Path(f"{db}-search").unlink()  # no saved index: the full path builds and saves one
     out, err, quick, _ = run_quick(db, home, *argv)
     assert not quick and (out, err) == run_full(db, home, *argv, monkeypatch=monkeypatch, capsys=capsys)

@@ -181,6 +181,9 @@ def run_search(args: argparse.Namespace) -> int:
             from joytag_desktop.cli.similar_cmds import text_embedder
 
             text_embedder(library)
+        # A search the quick path could not answer saves the index it brought up to date, so the
+        # next one can (it answers only from a saved index as current as the change log).
+        library.search_index.save_on_close_after = 1
         fetch = None if args.limit is None else args.limit + 1
         result = library.search(query, threshold=args.threshold, limit=fetch, sort=args.sort)
         for warning in result.warnings:

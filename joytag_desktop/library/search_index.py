@@ -62,6 +62,8 @@ class SearchIndex:
         # The GUI builds big indexes on a thread of their own and lets SQL answer meanwhile; the
         # command line builds at once (a command that exits would waste a background build).
         self.background = False
+        # Replayed changes that make closing save the index (the command line's search: any).
+        self.save_on_close_after = SAVE_AFTER_CHANGES // 10
         self._building: threading.Thread | None = None
         self._closed = False
 
@@ -201,7 +203,7 @@ class SearchIndex:
         """Save what changed since the last save, when it is worth it."""
         with self._lock:
             self._closed = True
-            if self._index is not None and self._index.changes_since_save >= SAVE_AFTER_CHANGES // 10:
+            if self._index is not None and self._index.changes_since_save >= self.save_on_close_after:
                 with self._connection() as connection:
                     self._save(connection, self._index)
             self._index = None
