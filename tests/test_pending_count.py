@@ -39,6 +39,9 @@ def _check(library: Library, models: list[ModelInfo], expected: dict[str, int]) 
             assert ways == dict.fromkeys(pending_module.WAYS, direct), model.name
             chosen[model.name] = pending_module.cheapest_way(session, model.id)
     assert {model.name: library.pending_count(model.id) for model in models} == expected
+    with library.database.Session() as session:  # the worker's "anything left?" (every few seconds)
+        waiting = session.execute(text("SELECT count(*) FROM images WHERE status = 'pending'")).scalar_one()
+    assert library.has_pending() == (waiting > 0)
     return chosen
 
 

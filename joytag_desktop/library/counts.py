@@ -80,6 +80,12 @@ class Counts:
             rows = session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
             return {status: 0 for status in Status.ALL} | dict(rows)
 
+    def has_pending(self) -> bool:
+        """Whether any image waits for tagging: one probe of the status index (the worker asks
+        every few seconds; counting by status walks the whole library)."""
+        with self.database.engine.connect() as connection:
+            return bool(connection.execute(select(exists().where(Image.status == Status.PENDING))).scalar())
+
     def autocomplete(
         self, prefix: str, limit: int | None = 15, threshold: float | None = None
     ) -> list[tuple[str, int]]:

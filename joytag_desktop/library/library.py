@@ -400,6 +400,9 @@ class Library:
 
     # --- counts (library.counts) ----------------------------------------------------------
 
+    def has_pending(self) -> bool:
+        return self.counts.has_pending()
+
     def count_by_status(self) -> dict[str, int]:
         return self.counts.count_by_status()
 

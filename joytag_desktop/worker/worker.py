@@ -268,7 +268,7 @@ class TaggingWorker:
                 self._report_to_queue(WorkerState.PAUSED if not self._running.is_set() else WorkerState.IDLE)
                 continue
             try:
-                if self.library.count_by_status()["pending"] == 0:
+                if not self.library.has_pending():
                     self._report_to_queue(WorkerState.IDLE)
                     continue
                 if self._engines is None:
@@ -295,7 +295,7 @@ class TaggingWorker:
                     if part.cancelled:
                         break
                 self.listener.worker_finished(report)
-                if not report.cancelled and report.tagged + report.failed and self.library.count_by_status()["pending"]:
+                if not report.cancelled and report.tagged + report.failed and self.library.has_pending():
                     self._wake.set()  # more arrived while we worked
             except JoyTagError as exc:
                 self._fail(str(exc))
@@ -339,7 +339,7 @@ class TaggingWorker:
         """Block until nothing is pending and the worker is idle (tests, scripts)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.state in (WorkerState.IDLE, WorkerState.ERROR) and self.library.count_by_status()["pending"] == 0:
+            if self.state in (WorkerState.IDLE, WorkerState.ERROR) and not self.library.has_pending():
                 return True
             self.wake()
             time.sleep(0.1)
