@@ -114,3 +114,34 @@ def test_two_workers_claiming_at_once_never_share_an_image(db_url: str, tmp_path
     assert sorted(taken[0] + taken[1]) == list(range(1, 301))
     with Library(db_url, create=False) as library:
         assert library.pending_count(first.id) == 0
+
+
+def test_a_big_retag_lands_a_chunk_at_a_time_and_stops_when_cancelled(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk is its own transaction (the writer is free between them), reported as it lands;
+    Cancel keeps what was queued and leaves the rest as it was."""
+    from joytag_desktop.library import results as results_module
+
+    monkeypatch.setattr(results_module, "RETAG_CHUNK", 10)
+    with Library(db_url) as library:
+        _add_images(library, tmp_path / "p", list(range(1, 36)))
+        model = library.add_model("first", auto=True)
+        library.store_results(
+            [ImageResult(i, np.array([0.9], dtype=np.float32), None, None) for i in range(1, 36)], model, ["cat"]
+        )
+        cancel = threading.Event()
+        seen: list[tuple[int, int, int]] = []
+
+        def progress(done: int, total: int) -> None:
+            with library.engine.connect() as connection:  # another connection sees each chunk committed
+                pending = connection.execute(text("SELECT count(*) FROM images WHERE status = 'pending'")).scalar_one()
+            seen.append((done, total, pending))
+            if done >= 20:
+                cancel.set()
+
+        assert library.retag(range(1, 36), [model.id], progress, cancel) == 20
+        assert seen == [(10, 35, 10), (20, 35, 20)]
+        assert library.pending_count(model.id) == 20
+        assert library.retag(range(1, 36), [model.id]) == 35  # again: the 15 left and the 20 queued
+        assert library.pending_count(model.id) == 35

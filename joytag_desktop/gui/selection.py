@@ -192,10 +192,17 @@ class SelectionController(QObject):
         self.rated.emit()
 
     def retag_selection(self) -> None:
+        """Queue the selection for tagging again: a long job (progress, Cancel) when it is big."""
         ids = self.grid.selected_ids()
         if ids:
-            self.context.writer.submit(partial(self.library.retag, ids), self._retag_queued, self.context.show_error)
+            title = self.tr("retag %Ln image(s)", "", len(ids))
+            self.context.jobs.submit(
+                title,
+                lambda job: self.library.retag(ids, None, job.progress, job.cancel),
+                self._retag_queued,
+                self.context.show_error,
+            )
 
-    def _retag_queued(self, count: int) -> None:
-        log.info("queued %d image(s) for retagging", count)
+    def _retag_queued(self, count: int, job: Job) -> None:
+        log.info("queued %d image(s) for retagging%s", count, " (stopped part way)" if job.cancelled else "")
         self.retag_queued.emit()

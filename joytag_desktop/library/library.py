@@ -265,8 +265,14 @@ class Library:
     ) -> int:
         return self.results.store_results(results, model, tags, categories, worker)
 
-    def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
-        return self.results.retag(image_ids, model_ids)
+    def retag(
+        self,
+        image_ids: Iterable[int],
+        model_ids: Sequence[int] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        return self.results.retag(image_ids, model_ids, progress, cancel)
 
     def accept_own_write(self, image_id: int, path: str, before: tuple[str, str | None] | None = None) -> None:
         self.results.accept_own_write(image_id, path, before)

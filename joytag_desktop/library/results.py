@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, exists, func, insert, select, update
 
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.library import pending, score_rows, work
-from joytag_desktop.library.database import IN_CHUNK, Database, now, rowcount
+from joytag_desktop.library.database import Database, now, rowcount
 from joytag_desktop.library.model_rules import ModelRules
 from joytag_desktop.library.records import ImageResult, ModelInfo, TagView
 from joytag_desktop.library.schema import (
@@ -47,6 +48,7 @@ def _highest_rating(scores: np.ndarray, rating_index: list[tuple[int, int]]) -> 
 # (~100 per image and model: about 5,000 images; summing them in a count takes ~0.1 s).
 FOLD_EVERY = 16
 HISTOGRAM_CHANGES_FOLDED = 500_000
+RETAG_CHUNK = 1_000  # images per transaction of a retag (as a bulk edit's chunks)
 
 
 class Results:
@@ -242,15 +244,27 @@ class Results:
         floors[at] = [own[int(t)] for t in tag_ids[at]]
         return floors
 
-    def retag(self, image_ids: Iterable[int], model_ids: Sequence[int] | None = None) -> int:
+    def retag(
+        self,
+        image_ids: Iterable[int],
+        model_ids: Sequence[int] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
         """Queue images for tagging again by these models (default: every model); their scores stay
-        until the new ones replace them, and manual edits are kept. Returns how many were queued."""
+        until the new ones replace them, and manual edits are kept. Returns how many were queued.
+
+        A transaction per ``RETAG_CHUNK`` images, so retagging a hundred thousand never holds the
+        database's writer for long (tagging and edits go on between chunks); ``progress(done,
+        total)`` after each, and ``cancel`` stops between them (what was queued stays queued)."""
         ids = list(image_ids)
         queued = 0
         models = [] if model_ids is None else [ImageModel.model_id.in_(list(model_ids))]
-        with self.database.Session.begin() as session:
-            for start in range(0, len(ids), IN_CHUNK):
-                chunk = ids[start : start + IN_CHUNK]
+        for start in range(0, len(ids), RETAG_CHUNK):
+            if cancel is not None and cancel.is_set():
+                break
+            chunk = ids[start : start + RETAG_CHUNK]
+            with self.database.Session.begin() as session:
                 session.execute(delete(ImageModel).where(ImageModel.image_id.in_(chunk), *models))
                 queued += rowcount(
                     session.execute(
@@ -259,6 +273,8 @@ class Results:
                         .values(status=Status.PENDING, error=None)
                     )
                 )
+            if progress is not None:
+                progress(start + len(chunk), len(ids))
         return queued
 
     def accept_own_write(self, image_id: int, path: str, before: tuple[str, str | None] | None = None) -> None:
