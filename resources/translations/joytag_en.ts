@@ -350,6 +350,13 @@
             <numerusform>rating of %Ln images → from the models</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>retag %Ln image(s)</source>
+        <translation>
+            <numerusform>retag %Ln image</numerusform>
+            <numerusform>retag %Ln images</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>SlideshowMenu</name>

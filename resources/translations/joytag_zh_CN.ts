@@ -1531,6 +1531,12 @@ signature</translation>
             <numerusform>%Ln 张图片的分级 → 由模型决定</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>retag %Ln image(s)</source>
+        <translation>
+            <numerusform>重新标注 %Ln 张图片</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
