@@ -38,7 +38,9 @@ def _rows_of(model_id: int, image_ids: Sequence[int], tag_id: int | None) -> lis
 
 def _log_and_count(session: Any, conditions: list[Any], sign: int) -> None:
     """Log each row picked as changed, and append what it adds (``sign``) to the histogram of
-    present images, one row per (tag, model, bucket)."""
+    present images, one row per (tag, model, bucket). On PostgreSQL the change-log lock comes first,
+    as the triggers take it (log numbers must commit in order; see ``library.dialect``)."""
+    dialect.serialize(session, dialect.CHANGE_LOG_LOCK)
     session.execute(
         insert(_CHANGES).from_select(
             ["kind", "image_id", "ref"],
