@@ -192,6 +192,9 @@ def generate(db: Path, images: int, per_image: int, models: list, names: list[st
     connection.close()
     with Library(db) as library:
         library.rebuild_histogram()
+    with sqlite3.connect(db) as raw:  # as storing them marks them (library.score_rows)
+        raw.execute("UPDATE tags SET scored = 1 WHERE id IN (SELECT tag_id FROM tag_histogram WHERE model_id != 0)")
+    raw.close()
     return time.perf_counter() - start
 
 
