@@ -44,6 +44,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # Checkpoint every ~40 MB of WAL instead of 4 MB: a page that several commits of a bulk edit or
+    # of tagging rewrite (the change log's, the histogram's, an index's) is copied back once, and
+    # the database file is synced a tenth as often (one tag added to 100,000 of a million images:
+    # 7.9 s -> 5.0 s). The WAL file is cut back to 64 MB after a checkpoint.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
     dialect.register_fold(dbapi_connection)
 
