@@ -452,6 +452,8 @@ class Counts:
     def rebuild_histogram(self) -> None:
         """Recompute the tag histogram from scratch (after bulk loads or to repair)."""
         with self.database.engine.begin() as connection:
+            # PostgreSQL: no batch may log changes between the deletes and the recount (counted twice).
+            dialect.serialize(connection, dialect.CHANGE_LOG_LOCK)
             connection.execute(delete(TagHistogram))
             connection.execute(delete(TagHistogramChange))
             bucket = dialect.HistogramBucket(ImageTag.score)

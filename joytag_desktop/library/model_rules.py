@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+FORGET_CHUNK = 5_000  # images per transaction when an exclusion removes stored rows
+
+
 class ModelRules:
     """Exclusions and caps, per model, kept in the library and applied to every batch stored."""
 
@@ -48,7 +51,11 @@ class ModelRules:
 
     def set_excluded(self, model_id: int, tag: str, excluded: bool) -> int:
         """Exclude ``tag`` from a model (its stored scores go now) or allow it again; returns the
-        rows removed."""
+        rows removed.
+
+        The exclusion is committed first (a batch stored from then on leaves the tag out); the rows
+        already stored are then found without holding the writer (a model's rows of one tag are
+        spread over the whole table) and removed a chunk at a time."""
         (tag_id,) = self.tags.ensure_tags([check_tag_name(tag)])
         with self.database.Session.begin() as session:
             if not excluded:
@@ -62,10 +69,17 @@ class ModelRules:
                 ),
                 [{"model_id": model_id, "tag_id": tag_id}],
             )
-            scored = session.execute(
-                select(ImageTag.image_id).where(ImageTag.model_id == model_id, ImageTag.tag_id == tag_id)
-            ).scalars()
-            return score_rows.forget(session, model_id, list(scored), tag_id)
+        with self.database.engine.connect() as connection:
+            scored = list(
+                connection.execute(
+                    select(ImageTag.image_id).where(ImageTag.model_id == model_id, ImageTag.tag_id == tag_id)
+                ).scalars()
+            )
+        removed = 0
+        for start in range(0, len(scored), FORGET_CHUNK):
+            with self.database.Session.begin() as session:
+                removed += score_rows.forget(session, model_id, scored[start : start + FORGET_CHUNK], tag_id)
+        return removed
 
     def set_cap(self, model_id: int, category: str, cap: int | None) -> int:
         """At most ``cap`` tags of ``category`` per image from this model (None: no cap); the rows

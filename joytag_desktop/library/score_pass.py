@@ -10,6 +10,7 @@ equals it and whose stored score, read back exactly, is at least the threshold (
 
 from __future__ import annotations
 
+import array
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 
@@ -23,9 +24,13 @@ from joytag_desktop.library.graded import ScoreCodes, code, exact
 from joytag_desktop.library.statements import DriverConnection, json_ids
 from joytag_desktop.library.terms import Range
 
-_FETCH = 20_000  # (image, model) groups per fetch: a few MB of text at a time
+_FETCH = 50_000  # (image, model) groups per fetch: a few million rows, ~100 MB while it is regrouped
 
 Rows = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]  # (model, tag) -> (image ids, codes)
+
+
+def _bitmap(ascending: np.ndarray) -> BitMap:
+    return BitMap(array.array("I", ascending.astype(np.uint32).tobytes()))
 
 
 def _numbers(texts: Iterable[str]) -> np.ndarray:
@@ -35,31 +40,35 @@ def _numbers(texts: Iterable[str]) -> np.ndarray:
 
 def read_rows(connection: DriverConnection, tag_ids: Sequence[int] | None = None) -> Rows:
     """Per (model, tag), the image ids (ascending) and score codes of its stored rows, the user's
-    rows (model 0) too; only those of ``tag_ids`` where given."""
+    rows (model 0) too; only those of ``tag_ids`` where given.
+
+    Each fetch is regrouped on its own (sorted by key, cut into one slice per key) and its slices
+    joined per key at the end: what is held is about what is kept (image id and code: 6 bytes a
+    row, twice at the end), not every row's key and sort order at once."""
     if tag_ids is None:
         cursor = connection.execute(sql.SCORE_CODES_BY_IMAGE)
     else:
         cursor = connection.execute(sql.SCORE_CODES_BY_IMAGE_OF_TAGS, (json_ids(tag_ids),))
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    pieces: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     while rows := cursor.fetchmany(_FETCH):
         counts = np.fromiter((r[2] for r in rows), np.int64, len(rows))
-        images = np.repeat(np.fromiter((r[0] for r in rows), np.int64, len(rows)), counts).astype(np.int32)
-        models = np.repeat(np.fromiter((r[1] for r in rows), np.int64, len(rows)), counts)
-        tags = _numbers(r[3] for r in rows)
-        codes = _numbers(r[4] for r in rows).astype(np.int32)
-        parts.append(((models << 32) | tags, images, codes))
-    if not parts:
-        return {}
-    keys = np.concatenate([p[0] for p in parts])
-    order = np.argsort(keys, kind="stable")  # stable: each group's images stay ascending
-    keys = keys[order]
-    images = np.concatenate([p[1] for p in parts])[order]
-    codes = np.concatenate([p[2] for p in parts])[order]
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(keys)) + 1, [len(keys)]])
+        images = np.repeat(np.fromiter((r[0] for r in rows), np.int32, len(rows)), counts)
+        keys = np.repeat(np.fromiter((r[1] for r in rows), np.int64, len(rows)) << 32, counts)
+        keys |= _numbers(r[3] for r in rows)
+        codes = _numbers(r[4] for r in rows).astype(np.uint16)
+        order = np.argsort(keys, kind="stable")  # stable: each group's images stay ascending
+        keys, images, codes = keys[order], images[order], codes[order]
+        del order
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(keys)) + 1, [len(keys)]]).tolist()
+        for start, end in itertools.pairwise(starts):
+            pieces.setdefault(int(keys[start]), []).append((images[start:end], codes[start:end]))
+        del keys
     found: Rows = {}
-    for start, end in itertools.pairwise(starts.tolist()):
-        key = int(keys[start])
-        found[key >> 32, key & 0xFFFFFFFF] = (images[start:end], codes[start:end])
+    for key in list(pieces):
+        parts = pieces.pop(key)
+        ids = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        codes = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
+        found[key >> 32, key & 0xFFFFFFFF] = (ids, codes)
     return found
 
 
@@ -78,10 +87,10 @@ def postings(rows: Rows, models: Sequence[int], threshold: Callable[[int, int], 
         bar = code(threshold(model_id, tag_id))
         sure = ids[codes > bar]
         if len(sure):
-            found[model_id, tag_id] = BitMap(sure.astype(np.uint32))
+            found[model_id, tag_id] = _bitmap(sure)
         edge = ids[codes == bar]
         if len(edge):
-            unsure[model_id, tag_id] = BitMap(edge.astype(np.uint32))
+            unsure[model_id, tag_id] = _bitmap(edge)
     if unsure:
         images = BitMap.union(*unsure.values())
         for image_id, tag_id, model_id, score in read(sorted({t for _, t in unsure}), images):
