@@ -332,3 +332,39 @@ def test_the_one_pass_read_holds_about_what_it_keeps(monkeypatch: pytest.MonkeyP
     assert count == 40_000 * 2 * 40
     assert all(bool(np.all(np.diff(ids) > 0)) for ids, _ in rows.values())  # each key's images ascending
     assert peak / count <= 20, (peak / count, held / count)
+
+
+def test_the_old_table_is_dropped_after_the_upgrade_commits_and_at_the_next_start_if_need_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the old table is renamed, not dropped, inside the upgrade's transaction, and dropped
+    in one of its own after it; a kill in between leaves it for the next start."""
+    from joytag_desktop.library import db as db_module
+
+    path = tmp_path / "lib.sqlite3"
+    paths = _photos(tmp_path / "Photos", 4)
+    with Library(path) as library:
+        library.add_root(tmp_path / "Photos")
+        library.scan()
+        give_scores(library, VOCAB, _random_scores(random.Random(8), paths))
+    rows = _rows(str(path))
+    engine = _engine(str(path))
+    with engine.begin() as connection:
+        back_to(connection, "0010")
+        connection.execute(text("UPDATE alembic_version SET version_num = '0010'"))
+    engine.dispose()
+
+    def tables() -> set[str]:
+        with sqlite3.connect(path) as connection:
+            found = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        connection.close()
+        return found
+
+    monkeypatch.setattr(db_module, "drop_retired_tables", lambda engine: None)  # killed right after the commit
+    Library(path).close()
+    assert "image_tags_0010" in tables() and _rows(str(path)) == rows
+    monkeypatch.undo()
+    with Library(path) as library:  # the next start
+        assert "image_tags_0010" not in tables()
+        assert sorted(paths_of(library, "tag1")) == sorted(paths_of(library, "tag1"))
+    assert _rows(str(path)) == rows

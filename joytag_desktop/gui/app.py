@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from joytag_desktop.gui.settings import GuiSettings
     from joytag_desktop.gui.single_instance import Claim, SingleInstance
+    from joytag_desktop.library import Library
 
 
 def gui_settings() -> GuiSettings:
@@ -89,13 +90,60 @@ def _handed_over_message(claim: Claim) -> str:
     return f"joytag-desktop: {text}"
 
 
+def open_library(chosen: str | None) -> Library:
+    """The library; when its schema is to be upgraded first, on a thread while a dialog says so
+    (the window is not up yet, and a million images take minutes: the app must not look hung)."""
+    import threading
+
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    from joytag_desktop.library import Library
+    from joytag_desktop.library.db import upgrade_pending
+
+    if not upgrade_pending(chosen):
+        return Library(chosen)
+    notice = QProgressDialog(
+        QCoreApplication.translate(
+            "app",
+            "Upgrading the library for this version of JoyTag Desktop… A big library takes a few minutes. "
+            "If this is interrupted, the library stays as it was and the upgrade starts again next time.",
+        ),
+        "",
+        0,
+        0,
+    )
+    notice.setWindowTitle("JoyTag Desktop")
+    notice.setCancelButton(None)  # pyright: ignore[reportArgumentType]
+    notice.setWindowModality(Qt.WindowModality.ApplicationModal)
+    notice.setMinimumDuration(0)
+    notice.show()
+    outcome: list[Library | BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            outcome.append(Library(chosen))
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the GUI thread below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=upgrade, name="library-upgrade", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        QApplication.processEvents()
+        worker.join(0.05)
+    notice.close()
+    notice.deleteLater()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
 def _open_window(app: QApplication, settings: GuiSettings, chosen: str | None, instance: SingleInstance) -> int:
     """The library opened, its window shown and run until it closes; 2 where it cannot open."""
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from joytag_desktop.errors import JoyTagError
     from joytag_desktop.gui.main_window import MainWindow
-    from joytag_desktop.library import Library
 
     started = time.time()
     damaged, sound = _damage_check(chosen)
@@ -107,7 +155,7 @@ def _open_window(app: QApplication, settings: GuiSettings, chosen: str | None, i
         )
         return 2
     try:
-        library = Library(chosen)
+        library = open_library(chosen)
         library.search_index.background = True  # big indexes build beside the window
         library.similarity.background = True
     except JoyTagError as exc:

@@ -111,6 +111,7 @@ def migrate(engine: Engine) -> None:
     otherwise commit each CREATE on its own), so a kill or a full disk in the middle of a step
     leaves the database exactly as it was before, and the next start simply upgrades again."""
     if _schema_is_current(engine):
+        drop_retired_tables(engine)
         return
     from alembic import command
     from alembic.runtime.migration import MigrationContext
@@ -133,6 +134,37 @@ def migrate(engine: Engine) -> None:
         if set(current) != {script.get_current_head()}:
             command.upgrade(_alembic_config(connection), "head")
         connection.commit()
+    drop_retired_tables(engine)
+
+
+# Tables an upgrade left to drop once it committed (a big DROP inside the upgrade's own transaction
+# held the whole table in memory): migration 0011's old image_tags.
+RETIRED_TABLES = ("image_tags_0010",)
+
+
+def drop_retired_tables(engine: Engine) -> None:
+    """Drop what an upgrade retired, each in a transaction of its own (also where a kill came
+    between the upgrade's commit and this: the next start does it)."""
+    if engine.dialect.name != "sqlite":
+        return
+    listed = ", ".join(f"'{name}'" for name in RETIRED_TABLES)
+    with engine.connect() as connection:
+        found = list(
+            connection.exec_driver_sql(
+                f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({listed})"
+            ).scalars()
+        )
+    for name in found:
+        with engine.connect() as connection:
+            # Its bookkeeping on disk: in memory (the connection's temp_store) a 1.2 GB table's drop
+            # took 1.2 GB of memory.
+            connection.exec_driver_sql("PRAGMA temp_store=FILE")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+                connection.commit()
+            finally:
+                connection.exec_driver_sql("PRAGMA temp_store=MEMORY")
 
 
 def _check_sqlite_file(path: Path, create: bool) -> None:
@@ -181,6 +213,28 @@ def _server_connect_args(url) -> dict:
         if zone and "options" not in url.query:
             arguments["options"] = f"-c TimeZone={zone}"
     return arguments
+
+
+def upgrade_pending(path_or_url: str | os.PathLike[str] | None = None) -> bool:
+    """Whether opening this library will migrate its schema first (the window says so meanwhile:
+    a big library's upgrade can take minutes). False where that cannot be told (no file yet, a
+    server not answering): opening then reports what is wrong."""
+    try:
+        url = database_url(path_or_url)
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+            return False
+        engine = create_engine(url, connect_args=_server_connect_args(parsed))
+    except (ArgumentError, ImportError, OSError):
+        return False
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except (DatabaseError, OperationalError):
+        return False
+    finally:
+        engine.dispose()
+    return bool(rows) and [row[0] for row in rows] != [SCHEMA_HEAD]
 
 
 def open_engine(path_or_url: str | os.PathLike[str] | None = None, create: bool = True) -> Engine:

@@ -2230,6 +2230,10 @@ signature</translation>
         <translation>此图库已在另一个窗口中打开，但该窗口没有响应（可能正忙）</translation>
     </message>
     <message>
+        <source>Upgrading the library for this version of JoyTag Desktop… A big library takes a few minutes. If this is interrupted, the library stays as it was and the upgrade starts again next time.</source>
+        <translation>正在为此版本的 JoyTag Desktop 升级图库…大型图库需要几分钟。如果升级被中断，图库将保持原样，下次启动时会重新升级。</translation>
+    </message>
+    <message>
         <source>The library database cannot be used:
 
 {error}</source>
