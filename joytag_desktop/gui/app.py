@@ -96,23 +96,24 @@ def open_library(chosen: str | None) -> Library:
     import threading
 
     from PySide6.QtCore import QCoreApplication, Qt
-    from PySide6.QtWidgets import QApplication, QProgressDialog
+    from PySide6.QtWidgets import QApplication, QLabel, QProgressDialog
 
     from joytag_desktop.library import Library
     from joytag_desktop.library.db import upgrade_pending
 
     if not upgrade_pending(chosen):
         return Library(chosen)
-    notice = QProgressDialog(
+    notice = QProgressDialog("", "", 0, 0)
+    label = QLabel(
         QCoreApplication.translate(
             "app",
             "Upgrading the library for this version of JoyTag Desktop… A big library takes a few minutes. "
             "If this is interrupted, the library stays as it was and the upgrade starts again next time.",
-        ),
-        "",
-        0,
-        0,
+        )
     )
+    label.setWordWrap(True)
+    notice.setLabel(label)
+    notice.setFixedWidth(460)
     notice.setWindowTitle("JoyTag Desktop")
     notice.setCancelButton(None)  # pyright: ignore[reportArgumentType]
     notice.setWindowModality(Qt.WindowModality.ApplicationModal)
