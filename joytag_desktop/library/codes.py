@@ -13,6 +13,10 @@ PRESENT_SCORE = 1.0
 REMOVED_SCORE = -1.0
 USER = 0  # the model_id of manual and imported rows
 
+# Kinds of ``search_changes`` rows (migration 0004): a score row (ref: its tag), an image row, a
+# model's tagging (ref: the model), a tag's category (ref: the tag), an image's path.
+KIND_SCORE, KIND_IMAGE, KIND_MODEL, KIND_CATEGORY, KIND_PATH = 0, 1, 2, 3, 4
+
 
 class Source:
     """Where an image's tag comes from (stored as a small integer)."""

@@ -56,7 +56,7 @@ def inside(score: float, bounds: Range) -> bool:
     return high is None or (score < high if bounds.high_strict else score <= high)  # type: ignore[operator]
 
 
-def _sorted_bitmap(ids: np.ndarray) -> BitMap:
+def sorted_bitmap(ids: np.ndarray) -> BitMap:
     return BitMap(array.array("I", ids.astype(np.uint32, copy=False).tobytes()))
 
 
@@ -73,7 +73,7 @@ class Graded:
         """From image ids (below IMAGE_LIMIT) and their codes, in any order."""
         keys = ((codes.astype(np.int64) >> FINE_BITS) << IMAGE_BITS) | ids.astype(np.int64)
         order = np.argsort(keys, kind="stable")
-        return cls(_sorted_bitmap(keys[order]), (codes[order] & _FINE_MASK).astype(np.uint16))
+        return cls(sorted_bitmap(keys[order]), (codes[order] & _FINE_MASK).astype(np.uint16))
 
     def rows(self) -> tuple[np.ndarray, np.ndarray]:
         """(image ids, codes) of every row."""
@@ -97,9 +97,9 @@ class Graded:
             if high is not None:
                 inner &= codes < high
             edge = (codes == low) | ((codes == high) if high is not None else False)
-            sure.append(_sorted_bitmap(np.compress(inner, ids)))
+            sure.append(sorted_bitmap(np.compress(inner, ids)))
             if edge.any():
-                unsure.append(_sorted_bitmap(np.compress(edge, ids)))
+                unsure.append(sorted_bitmap(np.compress(edge, ids)))
         found = [part for part in sure if part]
         return (BitMap.union(*found) if found else BitMap()), (BitMap.union(*unsure) if unsure else BitMap())
 
@@ -108,7 +108,7 @@ class Graded:
         rank look-ups and one move of the codes, instead of sorting every row again."""
         images = np.frombuffer(changed.to_array(), dtype=np.uint32)
         buckets = np.arange(len(_BUCKETS), dtype=np.uint32) << IMAGE_BITS
-        old = self.keys & _sorted_bitmap(np.sort((buckets[:, None] | images[None, :]).ravel()))  # any bucket
+        old = self.keys & sorted_bitmap(np.sort((buckets[:, None] | images[None, :]).ravel()))  # any bucket
         if old:
             gone = [self.keys.rank(key) - 1 for key in old]
             self.fine = np.delete(self.fine, gone)

@@ -34,7 +34,7 @@ from pyroaring import BitMap
 from joytag_desktop.categories import RATINGS
 from joytag_desktop.library import posting_file, score_pass
 from joytag_desktop.library import statements as sql
-from joytag_desktop.library.codes import USER, Status
+from joytag_desktop.library.codes import KIND_IMAGE, KIND_MODEL, KIND_PATH, KIND_SCORE, USER, Status
 from joytag_desktop.library.errors import ScoresIncomplete
 from joytag_desktop.library.graded import ScoreCodes, move_thresholds
 from joytag_desktop.library.statements import DriverConnection, json_ids
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 # Replaying more changes than this (or than a tenth of the postings) costs more than a rebuild.
 MAX_REPLAY = 2_000_000
-KIND_SCORE, KIND_IMAGE, KIND_MODEL, KIND_CATEGORY, KIND_PATH = 0, 1, 2, 3, 4
 
 
 class StaleIndex(Exception):

@@ -50,10 +50,6 @@ class TagResolver:
                 grouped[model_id, self.rules.threshold(model_id, tag_id, category)].append(tag_id)
         return grouped
 
-    def lowest_threshold(self, tag_id: int) -> float:
-        category = self.category_of(tag_id)
-        return min((self.rules.threshold(m, tag_id, category) for m in self.models), default=1.0)
-
 
 def glob_to_like(pattern: str) -> str:
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

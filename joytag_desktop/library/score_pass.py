@@ -10,7 +10,6 @@ equals it and whose stored score, read back exactly, is at least the threshold (
 
 from __future__ import annotations
 
-import array
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 
@@ -20,17 +19,13 @@ from pyroaring import BitMap
 from joytag_desktop.library import statements as sql
 from joytag_desktop.library.codes import USER
 from joytag_desktop.library.errors import ScoresIncomplete
-from joytag_desktop.library.graded import ScoreCodes, code, exact
+from joytag_desktop.library.graded import ScoreCodes, code, exact, sorted_bitmap
 from joytag_desktop.library.statements import DriverConnection, json_ids
 from joytag_desktop.library.terms import Range
 
 _FETCH = 50_000  # (image, model) groups per fetch: a few million rows, ~100 MB while it is regrouped
 
 Rows = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]  # (model, tag) -> (image ids, codes)
-
-
-def _bitmap(ascending: np.ndarray) -> BitMap:
-    return BitMap(array.array("I", ascending.astype(np.uint32).tobytes()))
 
 
 def _numbers(texts: Iterable[str]) -> np.ndarray:
@@ -87,10 +82,10 @@ def postings(rows: Rows, models: Sequence[int], threshold: Callable[[int, int], 
         bar = code(threshold(model_id, tag_id))
         sure = ids[codes > bar]
         if len(sure):
-            found[model_id, tag_id] = _bitmap(sure)
+            found[model_id, tag_id] = sorted_bitmap(sure)
         edge = ids[codes == bar]
         if len(edge):
-            unsure[model_id, tag_id] = _bitmap(edge)
+            unsure[model_id, tag_id] = sorted_bitmap(edge)
     if unsure:
         images = BitMap.union(*unsure.values())
         for image_id, tag_id, model_id, score in read(sorted({t for _, t in unsure}), images):

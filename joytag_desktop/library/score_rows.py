@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import column, delete, func, insert, literal, select, table, union_all, update
 
 from joytag_desktop.library import dialect
+from joytag_desktop.library.codes import KIND_SCORE
 from joytag_desktop.library.dialect import HistogramBucket, json_ids
 from joytag_desktop.library.schema import USER, Image, ImageTag, Status, Tag, TagHistogram, TagHistogramChange
 
-# The log of changes the search index replays (migration 0004; kind 0: a score row of image and tag).
+# The log of changes the search index replays (migration 0004).
 _CHANGES = table("search_changes", column("kind"), column("image_id"), column("ref"))
-KIND_SCORE = 0
 
 
 def _rows_of(model_id: int, image_ids: Sequence[int], tag_id: int | None) -> list[Any]:

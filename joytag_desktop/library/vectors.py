@@ -26,8 +26,9 @@ import numpy as np
 from usearch.index import Index
 
 from joytag_desktop.library import statements as sql
+from joytag_desktop.library.codes import KIND_IMAGE, KIND_MODEL
 from joytag_desktop.library.dialect import json_ids
-from joytag_desktop.library.postings import KIND_IMAGE, KIND_MODEL, MAX_REPLAY, StaleIndex, latest_change
+from joytag_desktop.library.postings import MAX_REPLAY, StaleIndex, latest_change
 from joytag_desktop.library.statements import DriverConnection
 
 log = logging.getLogger(__name__)
